@@ -1,0 +1,44 @@
+"""derive: step-by-step, verified gradient derivations for the models of a deep-learning course.
+
+>>> import derive
+>>> d = derive.derivation("logistic")
+>>> print(d.result("dz").display)
+a - y
+"""
+
+from __future__ import annotations
+
+from .errors import DeriveError
+from .functions import hard_sigmoid, leaky_relu, relu, sigmoid, softplus
+
+__all__ = [
+    "DeriveError",
+    "model",
+    "model_names",
+    "derivation",
+    "sigmoid",
+    "relu",
+    "leaky_relu",
+    "softplus",
+    "hard_sigmoid",
+]
+
+
+def model_names() -> list[str]:
+    """Names of the built-in models, in the order the notes teach them."""
+    from .models import registry
+
+    return registry.names()
+
+
+def model(name: str, **options):
+    """The model ``name`` with its options (``features=``, ``hidden=``, ``classes=``,
+    ``activation=`` where the model has them)."""
+    from .models import registry
+
+    return registry.get(name)(**options)
+
+
+def derivation(name: str, **options):
+    """The verified step-by-step derivation of model ``name`` (see ``model`` for options)."""
+    return model(name, **options).derivation()

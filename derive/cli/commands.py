@@ -1,0 +1,3 @@
+"""Importing a module here adds its commands to the ``derive`` group."""
+
+from . import model_command  # noqa: F401  (derive list, derive NAME)

@@ -1,0 +1,97 @@
+"""What every model is: a name, a one-line summary, its options, and a derivation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from ..errors import DeriveError
+
+
+@dataclass(frozen=True)
+class Option:
+    """One model option, shown as ``--NAME`` on the model's command."""
+
+    name: str
+    default: Any
+    help: str
+    choices: tuple | None = None
+    minimum: int | None = None
+
+    def coerce(self, value):
+        """Validate ``value`` (already typed like ``default``) or raise DeriveError."""
+        if self.choices is not None and value not in self.choices:
+            raise DeriveError(
+                f"--{self.name.replace('_', '-')} must be one of {', '.join(map(str, self.choices))}, "
+                f"not {value!r}"
+            )
+        if self.minimum is not None:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise DeriveError(f"--{self.name} must be an integer, not {value!r}")
+            if value < self.minimum:
+                raise DeriveError(f"--{self.name} must be at least {self.minimum}, not {value}")
+        return value
+
+
+def features_option(default: int) -> Option:
+    return Option("features", default, "number of input features", minimum=1)
+
+
+def hidden_option(default: int) -> Option:
+    return Option("hidden", default, "number of hidden units", minimum=1)
+
+
+def classes_option(default: int) -> Option:
+    return Option("classes", default, "number of classes", minimum=2)
+
+
+class Model:
+    """A model of the notes. Subclasses set the class attributes and implement ``build``.
+
+    Options are read as attributes: ``derive.model("mlp", hidden=32).hidden == 32``.
+    """
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+    summary: ClassVar[str]
+    order: ClassVar[int] = 100          # position in the notes' teaching order
+    options: ClassVar[tuple[Option, ...]] = ()
+    trainable: ClassVar[bool] = False
+
+    def __init__(self, **values):
+        known = {o.name: o for o in self.options}
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            accepted = ", ".join(known) or "none"
+            raise DeriveError(
+                f"model {self.name!r} has no option {unknown[0]!r} (options: {accepted})"
+            )
+        self.values = {
+            name: option.coerce(values.get(name, option.default)) for name, option in known.items()
+        }
+
+    def __getattr__(self, item):
+        values = self.__dict__.get("values", {})
+        if item in values:
+            return values[item]
+        raise AttributeError(item)
+
+    @property
+    def sizes(self) -> dict:
+        """The integer options (features, hidden, classes) that this model has."""
+        return {k: v for k, v in self.values.items() if isinstance(v, int) and not isinstance(v, bool)}
+
+    def __repr__(self):
+        opts = ", ".join(f"{k}={v!r}" for k, v in self.values.items())
+        return f"derive.model({self.name!r}{', ' if opts else ''}{opts})"
+
+    def derivation(self, lang: str = "en"):
+        """The verified step-by-step derivation of this model (a ``Derivation``)."""
+        from ..derivation import Builder
+
+        builder = Builder(self)
+        self.build(builder)
+        return builder.finish()
+
+    def build(self, d) -> None:  # pragma: no cover - every model implements it
+        raise NotImplementedError

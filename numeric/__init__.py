@@ -1,0 +1,1 @@
+"""NumPy side of derive: compiled gradients, finite differences, gradient checks, training."""
