@@ -1,8 +1,36 @@
-"""Logistic regression: z = w1·x1 + w2·x2 + b, a = σ(z), dz = a − y, vectorized."""
+"""Logistic regression on the notes' two-feature computation graph, then m examples, vectorized."""
 
 from __future__ import annotations
 
-from .base import Model, Option, classes_option, features_option, hidden_option  # noqa: F401
+import sympy as sp
+
+from ..functions import sigmoid
+from ..messages import Msg
+from .base import Model, features_option
+
+
+def _vectorized_check(nx: int = 2, m: int = 3):
+    """Concrete instances (n_x = 2, m = 3) of the vectorized lines and of their per-example sums,
+    so that dw = (1/m) X dZᵀ and db = (1/m) Σ dZ are verified, not just shown."""
+    X = sp.Matrix(nx, m, lambda j, i: sp.Symbol(f"x{j + 1}_{i + 1}"))
+    Y = sp.Matrix(1, m, lambda _, i: sp.Symbol(f"y_{i + 1}"))
+    w = sp.Matrix(nx, 1, lambda j, _: sp.Symbol(f"w{j + 1}"))
+    b = sp.Symbol("b")
+    Z = w.T * X + sp.ones(1, m) * b
+    A = Z.applyfunc(sigmoid)
+    zs = sp.symbols(f"z_1:{m + 1}")
+    loss_of_z = [-(Y[i] * sp.log(sigmoid(zs[i])) + (1 - Y[i]) * sp.log(1 - sigmoid(zs[i]))) for i in range(m)]
+    at_Z = dict(zip(zs, Z))
+    losses = [loss.xreplace(at_Z) for loss in loss_of_z]
+    J = sp.Add(*losses) / m
+    dZ = A - Y
+    grad_w = sp.Matrix([sp.diff(J, w[j]) for j in range(nx)])
+    dL_dZ = sp.Matrix([[sp.diff(loss_of_z[i], zs[i]).xreplace(at_Z) for i in range(m)]])
+    return {
+        "dZ": (dL_dZ, dZ),
+        "dw": (grad_w, X * dZ.T / m),
+        "db": (sp.diff(J, b), sp.Add(*dZ) / m),
+    }
 
 
 class Logistic(Model):
@@ -14,4 +42,44 @@ class Logistic(Model):
     options = (features_option(2),)
 
     def build(self, d) -> None:
-        raise NotImplementedError("derivation not written yet")
+        d.title = Msg("Logistic regression: gradients on the computation graph", "逻辑回归:计算图上的梯度")
+        x1, x2, w1, w2, b, y = sp.symbols("x1 x2 w1 w2 b y")
+        z, a, L = sp.symbols("z a L")
+
+        d.section("Forward pass (one example, two features)", "前向传播(一个样本,两个特征)")
+        d.define(z, w1 * x1 + w2 * x2 + b)
+        d.define(a, sigmoid(z), Msg("the prediction ŷ = a", "预测值 ŷ = a"))
+        loss = sp.Add(sp.Mul(y, sp.log(a), evaluate=False),
+                      sp.Mul(1 - y, sp.log(1 - a), evaluate=False), evaluate=False)
+        d.define(L, sp.Mul(-1, loss, evaluate=False),
+                 Msg("the loss function L(a, y)", "损失函数 L(a, y)"))
+
+        d.section("Backward pass", "反向传播")
+        grads = d.backward(
+            L, [a, z, w1, w2, b],
+            names={a: sp.Symbol("da"), z: sp.Symbol("dz"), w1: sp.Symbol("dw1"), w2: sp.Symbol("dw2")},
+        )
+
+        d.section("m examples: the cost J and the vectorized gradients", "m 个样本:代价函数 J 与向量化的梯度")
+        d.note(
+            "The cost is the mean loss J = (1/m) Σ L(a⁽ⁱ⁾, y⁽ⁱ⁾); its gradient is the mean of the "
+            "per-example gradients. Stack the m examples as columns: X is n_x × m, w is n_x × 1, "
+            "b is a number, Z = wᵀX + b and A = σ(Z) are 1 × m.",
+            "代价函数是损失的平均 J = (1/m) Σ L(a⁽ⁱ⁾, y⁽ⁱ⁾),其梯度是各样本梯度的平均。把 m 个样本按列排成"
+            " X(n_x × m),w 为 n_x × 1,b 为标量,Z = wᵀX + b 与 A = σ(Z) 为 1 × m。",
+        )
+        X = sp.MatrixSymbol("X", sp.Symbol("n_x"), sp.Symbol("m"))
+        A = sp.MatrixSymbol("A", 1, sp.Symbol("m"))
+        Y = sp.MatrixSymbol("Y", 1, sp.Symbol("m"))
+        dZ = sp.MatrixSymbol("dZ", 1, sp.Symbol("m"))
+        m = sp.Symbol("m")
+        checks = _vectorized_check()
+        vec = Msg("checked on n_x = 2, m = 3 against the per-example sums",
+                  "已在 n_x = 2、m = 3 上与逐样本求和核对")
+        d.eq(dZ, A - Y, "vectorize", vec, check=checks["dZ"])
+        d.eq(sp.Symbol("dw"), sp.MatMul(1 / m, X, dZ.T), "mean", vec, check=checks["dw"])
+        d.eq(sp.Symbol("db"), sp.Sum(sp.Indexed("dZ", sp.Symbol("i")), (sp.Symbol("i"), 1, m)) / m,
+             "mean", vec, check=checks["db"])
+
+        for node, name in ((a, "da"), (z, "dz"), (w1, "dw1"), (w2, "dw2"), (b, "db")):
+            d.result(name, grads[node], of=L, wrt=node)

@@ -1,0 +1,69 @@
+"""`derive list` and `derive NAME`: a model's derivation in every format."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+from .. import derivation as _  # noqa: F401  (fail early if the core is broken)
+from ..errors import DeriveError
+from ..models import registry
+from .app import FORMATS, cli, emit
+
+
+@cli.command(name="list")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="Output format.")
+def list_models(fmt):
+    """List the models, one line each.
+
+    \b
+      derive list
+      derive list --format json
+    """
+    models = [registry.get(n) for n in registry.names()]
+    if fmt == "json":
+        rows = [
+            {"name": m.name, "title": m.title, "summary": m.summary, "trainable": m.trainable,
+             "options": {o.name: o.default for o in m.options}}
+            for m in models
+        ]
+        emit(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    width = max(len(m.name) for m in models)
+    emit("\n".join(f"{m.name:<{width}}  {m.summary}" for m in models))
+
+
+def color_wanted(output) -> bool:
+    return not output and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def model_command(name: str) -> click.Command:
+    """The click command for one model, with that model's own options."""
+    model_cls = registry.get(name)
+    params = [
+        click.Option(["--show-steps"], is_flag=True, help="Show every step, not just the results."),
+        click.Option(["--format", "fmt"], type=click.Choice(FORMATS), default="text", help="Output format."),
+        click.Option(["-o", "--output"], type=click.Path(dir_okay=False), help="Write to FILE (atomically)."),
+        click.Option(["--standalone"], is_flag=True, help="LaTeX: a complete document."),
+        click.Option(["--lang"], type=click.Choice(["en", "zh"]), default="en", help="Language of the words."),
+    ]
+    for opt in model_cls.options:
+        flag = "--" + opt.name.replace("_", "-")
+        if opt.choices:
+            params.append(click.Option([flag, opt.name], type=click.Choice(opt.choices), default=opt.default, help=opt.help))
+        else:
+            params.append(click.Option([flag, opt.name], type=type(opt.default), default=opt.default, help=opt.help))
+
+    def callback(show_steps, fmt, output, standalone, lang, **options):
+        options = {k: v for k, v in options.items() if v is not None}
+        d = model_cls(**options).derivation()
+        text = d.render(fmt, show_steps=show_steps, lang=lang, standalone=standalone,
+                        color=color_wanted(output) and fmt == "text")
+        emit(text, output)
+
+    return click.Command(name, params=params, callback=callback, help=model_cls.summary)
+
+

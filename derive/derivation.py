@@ -1,0 +1,293 @@
+"""A derivation is data: ordered steps (headings, notes, verified equations, tables) and results.
+
+Models write derivations with a ``Builder``; renderers (``derive.render``) are views of the
+finished ``Derivation`` and never recompute mathematics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import sympy as sp
+from sympy import Derivative, Expr, Symbol
+
+from . import engine
+from .messages import Msg
+from .verify import VerificationError, check_equal, realize
+
+
+@dataclass(frozen=True)
+class Table:
+    columns: tuple            # of Msg
+    rows: tuple               # of tuples of Expr | str
+
+
+@dataclass(frozen=True)
+class Step:
+    """One thing shown to a reader. ``kind`` is one of heading, note, equation, table."""
+
+    kind: str
+    rule: str = ""
+    lhs: Any = None
+    rhs: Any = None
+    note: Msg | None = None
+    verified: str = ""        # "symbolic" | "numeric" | "definition" for equations
+    continued: bool = False   # same left-hand side as the equation before: shown as "= rhs"
+    table: Table | None = None
+    check: tuple | None = None  # what was verified, when not lhs = rhs themselves
+
+
+@dataclass(frozen=True)
+class Result:
+    """A result in the notes' form (``display``) and in checkable form (``of``, ``wrt``, ``value``,
+    SymPy built-ins only, so that ``sympy.diff(of, wrt) == value``)."""
+
+    name: str
+    lhs: Any
+    display: Expr
+    value: Expr
+    of: Expr | None = None
+    wrt: Symbol | None = None
+    note: Msg | None = None
+
+
+@dataclass(frozen=True)
+class Derivation:
+    model: str
+    title: Msg
+    steps: tuple
+    results: tuple
+    defs: dict = field(default_factory=dict, compare=False)
+    partial: bool = True
+    graph: Any = None
+
+    @property
+    def lines(self) -> list[Step]:
+        """The equation steps."""
+        return [s for s in self.steps if s.kind == "equation"]
+
+    def result(self, name: str) -> Result:
+        for r in self.results:
+            if r.name == name:
+                return r
+        raise KeyError(name)
+
+    def verify(self) -> None:
+        """Re-verify every equation and result (the tests call this for every model)."""
+        for s in self.lines:
+            lhs, rhs = s.check or (s.lhs, s.rhs)
+            check_equal(lhs, rhs, self.defs)
+        for r in self.results:
+            if r.of is not None:
+                check_equal(sp.diff(r.of, r.wrt), r.value)
+
+    # Views ---------------------------------------------------------------------------------
+    def render(self, fmt: str = "text", *, show_steps: bool = True, lang: str = "en", **opts) -> str:
+        from .render import render
+
+        return render(self, fmt, show_steps=show_steps, lang=lang, **opts)
+
+    def latex(self, show_steps: bool = True, lang: str = "en", standalone: bool = False) -> str:
+        return self.render("latex", show_steps=show_steps, lang=lang, standalone=standalone)
+
+    def markdown(self, show_steps: bool = True, lang: str = "en") -> str:
+        return self.render("markdown", show_steps=show_steps, lang=lang)
+
+    def to_json(self, lang: str = "en") -> dict:
+        from .render.json import as_dict
+
+        return as_dict(self, lang=lang)
+
+    def _repr_markdown_(self) -> str:
+        return self.markdown()
+
+    def __rich__(self):
+        from .render.text import rich_renderable
+
+        return rich_renderable(self, show_steps=True, lang="en")
+
+    def __str__(self) -> str:
+        return self.render("text", color=False)
+
+
+class Builder:
+    """What a model's ``build(d)`` writes to. Every equation is verified when it is added."""
+
+    def __init__(self, model, *, partial: bool = True):
+        self.model = model
+        self.title = Msg(model.title)
+        self.partial = partial
+        self.defs: dict = {}
+        self.steps: list[Step] = []
+        self.results: list[Result] = []
+        self.grads: dict = {}     # node -> its gradient's name (dz) or value
+        self.graph = None
+
+    # Prose ---------------------------------------------------------------------------------
+    def section(self, en: str, zh: str | None = None, **args) -> None:
+        self.steps.append(Step("heading", note=Msg.of(en, zh, **args)))
+
+    def note(self, en: str, zh: str | None = None, **args) -> None:
+        self.steps.append(Step("note", note=Msg.of(en, zh, **args)))
+
+    def table(self, columns: Iterable, rows: Iterable) -> None:
+        cols = tuple(c if isinstance(c, Msg) else Msg(str(c)) for c in columns)
+        self.steps.append(Step("table", rule="table", table=Table(cols, tuple(tuple(r) for r in rows))))
+
+    # Equations -----------------------------------------------------------------------------
+    def let(self, symbol: Symbol, value) -> Symbol:
+        """Register a definition used by verification, without showing a line."""
+        self.defs[symbol] = sp.sympify(value)
+        return symbol
+
+    def define(self, symbol: Symbol, value, note: Msg | None = None) -> Symbol:
+        """Show and register ``symbol = value`` (an intermediate of the model)."""
+        self.let(symbol, value)
+        self._append(Step("equation", "definition", symbol, value, note, "definition"))
+        return symbol
+
+    def eq(self, lhs, rhs, rule: str, note: Msg | None = None, check: tuple | None = None) -> Expr:
+        """Show ``lhs = rhs`` by ``rule``; verified first (``check`` = the pair to verify instead,
+        e.g. concrete matrices for a vectorized line)."""
+        a, b = check if check is not None else (lhs, rhs)
+        try:
+            how = check_equal(a, b, self.defs)
+        except VerificationError as exc:
+            raise VerificationError(f"{self.model.name}: {exc}") from None
+        self._append(Step("equation", rule, lhs, rhs, note, how, check=check))
+        return rhs
+
+    def _append(self, step: Step) -> None:
+        prev = next((s for s in reversed(self.steps) if s.kind != "note"), None)
+        if prev is not None and prev.kind == "equation" and step.kind == "equation" and prev.lhs == step.lhs:
+            step = Step(**{**step.__dict__, "continued": True})
+        self.steps.append(step)
+
+    def work(self, lhs, expr, wrt: Symbol, names: dict | None = None, note: Msg | None = None) -> Expr:
+        """Differentiate ``expr`` with respect to ``wrt`` by the engine, one rule per line,
+        under the name ``lhs``; returns the final form."""
+        namer = engine.Namer(
+            names=dict(names or {}),
+            taken={s.name for s in expr.free_symbols} | {s.name for s in self.defs},
+        )
+        rule = engine.diff_rule(expr, wrt, namer)
+        self.eq(lhs, Derivative(expr, wrt, evaluate=False), "definition", note)
+        current = None
+        for line in engine.steps(rule):
+            r = line.rule
+            n = None
+            if r is not None:
+                n = Msg.rule_note(line.key, **{k: v for k, v in r.msg_args().items() if k in ("u", "g", "c", "n")})
+            current = self.eq(lhs, line.rhs, line.key, n)
+        return current
+
+    def local(self, node: Symbol, wrt: Symbol) -> Expr:
+        """∂node/∂wrt worked out from the node's definition, then written with the model's
+        intermediates (σ(z)(1 − σ(z)) becomes a(1 − a) when a = σ(z))."""
+        lhs = Derivative(node, wrt, evaluate=False)
+        value = self.work(lhs, self.defs[node], wrt)
+        back = {v: k for k, v in self.defs.items() if isinstance(k, Symbol) and not v.is_Atom}
+        rewritten = value.xreplace(back)
+        if rewritten != value:
+            self.eq(lhs, rewritten, "intermediates",
+                    Msg.of("with {defs}", "其中 {defs}", defs=_defs_text(back, rewritten)))
+        return rewritten
+
+    def backward(self, out: Symbol, order: Iterable[Symbol], *, names: dict | None = None,
+                 style: str = "names") -> dict:
+        """Back-propagate ``out`` through the registered graph: for each node in ``order``
+        (reverse topological), ∂out/∂v = Σ over consumers c of ∂out/∂c·∂c/∂v.
+
+        ``names`` maps a node to its gradient's name in the notes (z → dz). With
+        ``style="names"`` a downstream line keeps an upstream name (dw1 = x1·dz) unless
+        substituting its value simplifies (dz = a − y); ``style="values"`` always substitutes.
+        Returns node → displayed gradient.
+        """
+        names = names or {}
+        shown: dict = {out: sp.S.One}
+        for v in order:
+            consumers = [c for c in self._consumers(v) if c in shown]
+            if not consumers:
+                raise ValueError(f"{v} does not reach {out}")
+            lhs = Derivative(out, v, evaluate=False)
+            if consumers == [out]:
+                value = self.local(out, v)
+            else:
+                locals_ = {c: self.local(c, v) for c in consumers}
+                chain = sp.Add(*[Derivative(out, c, evaluate=False) * Derivative(c, v, evaluate=False)
+                                 if c != out else Derivative(out, v, evaluate=False) for c in consumers])
+                self.eq(lhs, chain, "chain" if len(consumers) == 1 else "sum_paths")
+                named = sp.Add(*[_mul(locals_[c], self._upstream(c, shown, names)) for c in consumers])
+                by_value = sp.Add(*[_mul(locals_[c], shown[c]) for c in consumers])
+                if style == "names" and named != by_value:
+                    self.eq(lhs, named, "substitute")
+                simplified = engine.tidy(by_value)
+                keep_names = (
+                    style == "names"
+                    and named != by_value
+                    and not simplified.is_Number
+                    and sp.count_ops(simplified) >= max(sp.count_ops(shown[c]) for c in consumers)
+                )
+                if keep_names:
+                    value = named
+                else:
+                    if style == "values" or named != by_value:
+                        self.eq(lhs, by_value, "substitute")
+                    if simplified != by_value:
+                        self.eq(lhs, simplified, "simplify")
+                    value = simplified
+            shown[v] = value
+            if v in names:
+                self.let(names[v], Derivative(out, v, evaluate=False))
+        return shown
+
+    def _upstream(self, c, shown, names):
+        return names.get(c, shown[c]) if c in names else shown[c]
+
+    def _consumers(self, v) -> list:
+        return [k for k, e in self.defs.items() if isinstance(k, Symbol) and e.has(v)
+                and not isinstance(e, Derivative)]
+
+    # Results -------------------------------------------------------------------------------
+    def result(self, name: str, display, *, of=None, wrt=None, lhs=None, note: Msg | None = None) -> Result:
+        """Record a result. A derivative result names ``of`` and ``wrt``; it is verified against
+        ``sympy.diff`` of the checkable forms before it is kept."""
+        display = sp.sympify(display)
+        keep = (wrt,) if wrt is not None else ()
+        value = realize(display, self.defs, keep=keep)
+        of_b = realize(of, self.defs, keep=keep) if of is not None else None
+        if of is not None:
+            check_equal(sp.diff(of_b, wrt), value)
+            if lhs is None:
+                lhs = Derivative(of, wrt, evaluate=False)
+        r = Result(name, lhs, display, value, of_b, wrt, note)
+        self.results.append(r)
+        return r
+
+    def finish(self) -> Derivation:
+        return Derivation(
+            model=self.model.name,
+            title=self.title,
+            steps=tuple(self.steps),
+            results=tuple(self.results),
+            defs=dict(self.defs),
+            partial=self.partial,
+            graph=self.graph,
+        )
+
+
+def _mul(local, upstream):
+    """upstream·local in the notes' order (x1·dz: the local factor first when it is simple)."""
+    if local == 1:
+        return upstream
+    if upstream == 1:
+        return local
+    if isinstance(upstream, Symbol) and not isinstance(local, sp.Add):
+        return sp.Mul(*sp.Mul.make_args(local), upstream, evaluate=False)
+    return sp.Mul(upstream, *sp.Mul.make_args(local), evaluate=False)
+
+
+def _defs_text(back: dict, expr) -> Any:
+    """The definitions ``a = σ(z)`` used by a rewrite, as a tuple of equalities."""
+    return tuple(sp.Eq(k, v, evaluate=False) for v, k in sorted(back.items(), key=lambda kv: kv[1].name) if expr.has(k))

@@ -1,0 +1,74 @@
+"""JSON view, the contract other tools rely on:
+
+``{"model", "title", "steps": [{"rule", "text", "latex"}], "results": [{"name", "of", "wrt",
+"value", "display", "latex"}]}``; ``of``, ``wrt``, ``value`` and ``display`` are ``sympy.srepr``
+strings, and ``of``/``wrt``/``value`` use SymPy built-ins only, so that
+``sympy.diff(of, wrt) == value`` can be checked by anyone.
+"""
+
+from __future__ import annotations
+
+import json
+
+import sympy as sp
+
+from .. import printing
+from ..messages import rule_name
+from . import Renderer
+
+
+def as_dict(d, lang: str = "en") -> dict:
+    r = JsonRenderer(d, lang=lang)
+    return r.data()
+
+
+class JsonRenderer(Renderer):
+    def math(self, expr) -> str:
+        return printing.text(expr, partial=self.d.partial)
+
+    def _latex(self, expr) -> str:
+        return printing.latex(expr, partial=self.d.partial)
+
+    def _step(self, s) -> dict:
+        if s.kind == "equation":
+            return {
+                "kind": "equation",
+                "rule": rule_name(s.rule, self.lang),
+                "note": self.words(s.note),
+                "text": f"{self.math(s.lhs)} = {self.math(s.rhs)}",
+                "latex": f"{self._latex(s.lhs)} = {self._latex(s.rhs)}",
+                "verified": s.verified,
+            }
+        if s.kind == "table":
+            return {
+                "kind": "table",
+                "rule": "table",
+                "columns": [self.words(c) for c in s.table.columns],
+                "rows": [[c if isinstance(c, str) else self.math(c) for c in row] for row in s.table.rows],
+                "text": "",
+                "latex": "",
+            }
+        return {"kind": s.kind, "rule": s.kind, "text": self.words(s.note), "latex": ""}
+
+    def _result(self, r) -> dict:
+        out = {"name": r.name}
+        if r.of is not None:
+            out["of"] = sp.srepr(r.of)
+            out["wrt"] = sp.srepr(r.wrt)
+        out["value"] = sp.srepr(r.value)
+        out["display"] = sp.srepr(r.display)
+        lhs = self._latex(r.lhs) if r.lhs is not None else self._latex(sp.Symbol(r.name))
+        out["latex"] = f"{lhs} = {self._latex(r.display)}"
+        out["text"] = f"{r.name} = {self.math(r.display)}"
+        return out
+
+    def data(self) -> dict:
+        return {
+            "model": self.d.model,
+            "title": self.words(self.d.title),
+            "steps": [self._step(s) for s in self.d.steps],
+            "results": [self._result(r) for r in self.d.results],
+        }
+
+    def render(self) -> str:
+        return json.dumps(self.data(), ensure_ascii=False, indent=2) + "\n"

@@ -1,0 +1,289 @@
+"""Differentiation rules as data: each rule is a node of the tree that explains d/dx of ``expr``.
+
+A rule's docstring is the rewrite it performs. ``eval()`` recomputes the derivative from the
+tree; ``expand()`` writes one step of it, leaving the children's derivatives unevaluated, which is
+how a derivation is shown line by line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import sympy as sp
+from sympy import Derivative, Expr, Symbol
+
+from . import functions as F
+
+
+def D(expr, x) -> Expr:
+    """The unevaluated derivative d/dx[expr], an atom of a line still to be worked out."""
+    return Derivative(expr, x, evaluate=False)
+
+
+@dataclass(frozen=True)
+class Rule:
+    expr: Expr
+    var: Symbol
+    key: ClassVar[str] = "rule"
+
+    def children(self) -> tuple["Rule", ...]:
+        return ()
+
+    def eval(self) -> Expr:
+        raise NotImplementedError
+
+    def expand(self) -> Expr:
+        """d/dx[expr] one rule deep: children's derivatives stay as ``D(child.expr, x)``."""
+        return self.eval()
+
+    def msg_args(self) -> dict:
+        return {}
+
+
+@dataclass(frozen=True)
+class ConstantRule(Rule):
+    """d/dx c = 0"""
+
+    key: ClassVar[str] = "constant"
+
+    def eval(self):
+        return sp.S.Zero
+
+
+@dataclass(frozen=True)
+class IdentityRule(Rule):
+    """d/dx x = 1"""
+
+    key: ClassVar[str] = "identity"
+
+    def eval(self):
+        return sp.S.One
+
+
+@dataclass(frozen=True)
+class SumRule(Rule):
+    """d/dx (f + g) = df/dx + dg/dx"""
+
+    terms: tuple[Rule, ...] = ()
+    key: ClassVar[str] = "sum"
+
+    def children(self):
+        return self.terms
+
+    def eval(self):
+        return sp.Add(*(t.eval() for t in self.terms))
+
+    def expand(self):
+        return sp.Add(*(D(t.expr, self.var) for t in self.terms))
+
+
+@dataclass(frozen=True)
+class ConstantMultipleRule(Rule):
+    """d/dx (c·f) = c·df/dx"""
+
+    constant: Expr = sp.S.One
+    inner: Rule = None
+    key: ClassVar[str] = "constant_multiple"
+
+    def children(self):
+        return (self.inner,)
+
+    def eval(self):
+        return self.constant * self.inner.eval()
+
+    def expand(self):
+        return self.constant * D(self.inner.expr, self.var)
+
+    def msg_args(self):
+        return {"c": self.constant}
+
+
+@dataclass(frozen=True)
+class PowerRule(Rule):
+    """d/dx xⁿ = n·xⁿ⁻¹"""
+
+    exponent: Expr = sp.S.One
+    key: ClassVar[str] = "power"
+
+    def eval(self):
+        return self.exponent * self.var ** (self.exponent - 1)
+
+    def msg_args(self):
+        return {"n": self.exponent}
+
+
+@dataclass(frozen=True)
+class ProductRule(Rule):
+    """d/dx (f·g) = df/dx·g + f·dg/dx"""
+
+    factors: tuple[Rule, ...] = ()
+    key: ClassVar[str] = "product"
+
+    def children(self):
+        return self.factors
+
+    def _combine(self, derivs):
+        exprs = [f.expr for f in self.factors]
+        return sp.Add(
+            *(
+                sp.Mul(*(exprs[:i] + [derivs[i]] + exprs[i + 1:]))
+                for i in range(len(exprs))
+            )
+        )
+
+    def eval(self):
+        return self._combine([f.eval() for f in self.factors])
+
+    def expand(self):
+        return self._combine([D(f.expr, self.var) for f in self.factors])
+
+
+@dataclass(frozen=True)
+class QuotientRule(Rule):
+    """d/dx (f/g) = (df/dx·g − f·dg/dx)/g²"""
+
+    numerator: Rule = None
+    denominator: Rule = None
+    key: ClassVar[str] = "quotient"
+
+    def children(self):
+        return (self.numerator, self.denominator)
+
+    def _combine(self, df, dg):
+        f, g = self.numerator.expr, self.denominator.expr
+        return (df * g - f * dg) / g**2
+
+    def eval(self):
+        return self._combine(self.numerator.eval(), self.denominator.eval())
+
+    def expand(self):
+        return self._combine(D(self.numerator.expr, self.var), D(self.denominator.expr, self.var))
+
+
+@dataclass(frozen=True)
+class ElementaryRule(Rule):
+    """d/du f(u) for a function f with a known derivative (exp, log, σ, tanh, ReLU, …)."""
+
+    func: type = None
+    key: ClassVar[str] = "elementary"
+
+    def eval(self):
+        return derivative_of(self.func, self.expr, self.var)
+
+    @property
+    def name(self):
+        return getattr(self.func, "__name__", str(self.func))
+
+
+@dataclass(frozen=True)
+class ExpRule(ElementaryRule):
+    """d/dx eˣ = eˣ"""
+
+    key: ClassVar[str] = "exp"
+
+
+@dataclass(frozen=True)
+class LogRule(ElementaryRule):
+    """d/dx log x = 1/x"""
+
+    key: ClassVar[str] = "log"
+
+
+@dataclass(frozen=True)
+class SigmoidRule(ElementaryRule):
+    """d/dz σ(z) = σ(z)(1 − σ(z))"""
+
+    key: ClassVar[str] = "sigmoid"
+
+
+@dataclass(frozen=True)
+class TanhRule(ElementaryRule):
+    """d/dz tanh z = 1 − tanh² z"""
+
+    key: ClassVar[str] = "tanh"
+
+
+@dataclass(frozen=True)
+class ReluRule(ElementaryRule):
+    """d/dz ReLU(z) = [z > 0] (0 at the kink, by convention)"""
+
+    key: ClassVar[str] = "relu"
+
+
+@dataclass(frozen=True)
+class ExponentialRule(Rule):
+    """d/dx bˣ = bˣ·log b (b constant)"""
+
+    base: Expr = sp.E
+    key: ClassVar[str] = "exponential"
+
+    def eval(self):
+        return self.base**self.var * sp.log(self.base)
+
+
+@dataclass(frozen=True)
+class ChainRule(Rule):
+    """d/dx f(g(x)) = f′(g(x))·g′(x), with u = g(x) named u1, u2, … (or the model's own name)"""
+
+    outer: Rule = None
+    inner: Rule = None
+    u: Symbol = None
+    key: ClassVar[str] = "chain"
+
+    def children(self):
+        return (self.inner,)
+
+    def eval(self):
+        return self.outer.eval().subs(self.u, self.inner.expr) * self.inner.eval()
+
+    def expand(self):
+        return self.outer.eval().subs(self.u, self.inner.expr) * D(self.inner.expr, self.var)
+
+    def msg_args(self):
+        return {"u": self.u, "g": self.inner.expr, "f": self.outer.expr, "fprime": self.outer.eval()}
+
+
+@dataclass(frozen=True)
+class RewriteRule(Rule):
+    """d/dx f = d/dx g, where g is f rewritten (e.g. f^g = e^(g·log f))"""
+
+    rewritten: Expr = None
+    inner: Rule = None
+    key: ClassVar[str] = "rewrite"
+
+    def children(self):
+        return (self.inner,)
+
+    def eval(self):
+        return self.inner.eval().xreplace({self.rewritten: self.expr})
+
+    def expand(self):
+        return D(self.rewritten, self.var)
+
+    def msg_args(self):
+        return {"g": self.rewritten}
+
+
+@dataclass(frozen=True)
+class DontKnowRule(Rule):
+    """No rule applies: the derivative is taken with sympy.diff, and the output says so."""
+
+    key: ClassVar[str] = "fallback"
+
+    def eval(self):
+        return sp.diff(self.expr, self.var)
+
+
+def derivative_of(func, expr, x) -> Expr:
+    """f′(x) in the notes' form for the elementary function ``func`` applied to the symbol x."""
+    if func is sp.exp:
+        return sp.exp(x)
+    if func is sp.log:
+        return 1 / x
+    if func is sp.tanh:
+        return 1 - sp.tanh(x) ** 2
+    if func is F.sigmoid:
+        return F.sigmoid(x) * (1 - F.sigmoid(x))
+    # sin, cos, softplus, relu, leaky_relu, …: the function's own fdiff
+    return expr.diff(x)

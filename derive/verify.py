@@ -1,0 +1,143 @@
+"""Every displayed line is an equality; this module proves it before the line is shown.
+
+A line's two sides may use the model's intermediates (a, z), gradient names (dz) and unevaluated
+derivatives (∂L/∂a). ``realize`` rewrites a side with SymPy built-ins only; ``check_equal`` then
+tries a cheap exact test (the difference cancels to zero) and otherwise compares the sides at
+seeded random points. A line that fails is a bug in a model or in the engine.
+"""
+
+from __future__ import annotations
+
+import random
+
+import sympy as sp
+from sympy import Derivative
+
+from .functions import to_elementary
+
+
+class VerificationError(AssertionError):
+    """A displayed line is not an equality."""
+
+
+def expand_defs(expr, defs: dict, keep=()) -> sp.Expr:
+    """Substitute definitions (intermediates, gradient names) until none is left, except ``keep``."""
+    active = {k: v for k, v in defs.items() if k not in keep}
+    if not active:
+        return expr
+    for _ in range(64):
+        new = expr.xreplace(active)
+        if new == expr:
+            return new
+        expr = new
+    raise VerificationError(f"definitions are circular near {expr}")
+
+
+def _realize_derivative(d: Derivative, defs: dict):
+    variables = tuple(v for v, _ in d.variable_count)
+    of = realize(d.expr, defs, keep=variables)
+    return sp.diff(of, *[(v, n) for v, n in d.variable_count])
+
+
+def realize(expr, defs: dict | None = None, keep=()):
+    """``expr`` with every derivative worked out and every definition substituted (except
+    ``keep``), written with SymPy's built-in functions only. Works elementwise on matrices."""
+    defs = defs or {}
+    if isinstance(expr, sp.MatrixBase):
+        return expr.applyfunc(lambda e: realize(e, defs, keep))
+    expr = sp.sympify(expr)
+    active = {k: v for k, v in defs.items() if k not in keep}
+    for _ in range(64):
+        # one substitution pass at a time: a definition may bring in a derivative (dz = ∂L/∂z)
+        # that must be worked out before its variable is substituted away
+        new = expr.replace(
+            lambda e: isinstance(e, Derivative), lambda e: _realize_derivative(e, defs)
+        )
+        new = new.xreplace(active)
+        if new == expr:
+            break
+        expr = new
+    return to_elementary(expr.doit() if expr.has(sp.Sum, sp.Derivative) else expr)
+
+
+def _symbols(expr):
+    return sorted(expr.free_symbols, key=lambda s: s.name)
+
+
+def _sample(symbols, rng: random.Random, signed: bool) -> dict:
+    point = {}
+    for s in symbols:
+        if s.is_integer:
+            point[s] = sp.Integer(rng.randint(2, 7))
+        elif signed and not s.is_positive:
+            v = rng.uniform(0.15, 1.9) * rng.choice((-1, 1))
+            point[s] = sp.Float(v, 30)
+        else:
+            point[s] = sp.Float(rng.uniform(0.12, 0.88), 30)
+    return point
+
+
+def _value(expr, point):
+    v = expr.xreplace(point).evalf(30)
+    if v.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+        return None
+    try:
+        c = complex(v)
+    except (TypeError, ValueError):
+        return None
+    return c
+
+
+def numerically_equal(a, b, points: int = 4, seed: int = 0) -> bool:
+    """True when ``a`` and ``b`` (built-ins only) agree at ``points`` seeded random points.
+
+    Half the points are in (0.12, 0.88) (where logs of probabilities are defined), half signed
+    with |v| in (0.15, 1.9) (where a ReLU's two sides are both tried). Points where either side is
+    not a finite real number are skipped; at least two must remain.
+    """
+    diff = a - b
+    if diff == 0:
+        return True
+    symbols = _symbols(diff)
+    rng = random.Random(seed)
+    tried = used = 0
+    while used < points and tried < 4 * points:
+        point = _sample(symbols, rng, signed=bool(tried % 2))
+        tried += 1
+        va, vb = _value(a, point), _value(b, point)
+        if va is None or vb is None or abs(va.imag) > 1e-20 or abs(vb.imag) > 1e-20:
+            continue
+        used += 1
+        if abs(va - vb) > 1e-9 * (1 + abs(va) + abs(vb)):
+            return False
+    return used >= 2
+
+
+def equal(a, b) -> str | None:
+    """How ``a == b`` was established ("symbolic" or "numeric"), or None when it does not hold."""
+    if isinstance(a, sp.MatrixBase) or isinstance(b, sp.MatrixBase):
+        a, b = sp.Matrix(a), sp.Matrix(b)
+        if a.shape != b.shape:
+            return None
+        how = [equal(x, y) for x, y in zip(a, b)]
+        if any(h is None for h in how):
+            return None
+        return "numeric" if "numeric" in how else "symbolic"
+    diff = sp.sympify(a - b)
+    if diff == 0:
+        return "symbolic"
+    if sp.count_ops(diff) <= 150:
+        try:
+            if sp.cancel(diff) == 0:
+                return "symbolic"
+        except (sp.PolynomialError, TypeError, ValueError, NotImplementedError):
+            pass
+    return "numeric" if numerically_equal(a, b) else None
+
+
+def check_equal(lhs, rhs, defs: dict | None = None) -> str:
+    """Verify the displayed line ``lhs = rhs``; return how, or raise VerificationError."""
+    how = equal(realize(lhs, defs), realize(rhs, defs))
+    if how is None:
+        raise VerificationError(f"not an equality: {lhs} = {rhs}")
+    return how

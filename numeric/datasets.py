@@ -1,0 +1,345 @@
+"""Data for training: the built-in data sets of ``derive train`` and the reader of data files.
+
+Every trainable model has a built-in data set, generated deterministically (or shipped, for
+the digits), and default hyperparameters that train it well from ``derive train NAME`` alone:
+
+=============  ===========================================================================
+linear,        a noisy line y = 1 + 2 x + noise (x in [0, 4]; with ``features=n``, a noisy
+least-squares  plane)
+logistic       two Gaussian blobs in two features, labels 0 and 1, with a held-out set
+sigmoid-sum    the notes' piecewise-linear "red curve": a constant plus three hard-sigmoid
+               pieces on x in [0, 10], with small noise
+softmax, mlp   the 8x8 handwritten digits (1,797 images, pixels scaled to [0, 1]), 1,437 for
+               training and 360 held out
+=============  ===========================================================================
+"""
+
+from __future__ import annotations
+
+import csv
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from derive.errors import DeriveError
+
+DATA_DIR = Path(__file__).parent / "data"
+
+#: What each trainable model predicts: a real number, a 0/1 label, or one of K classes.
+TASKS = {
+    "linear": "regression",
+    "least-squares": "regression",
+    "sigmoid-sum": "regression",
+    "logistic": "binary",
+    "softmax": "classes",
+    "mlp": "classes",
+}
+
+#: The red curve: a constant, then pieces (height c, start, end) that each climb linearly by
+#: c between start and end and are flat elsewhere (the notes' blue "hard sigmoid" functions).
+RED_CURVE_CONSTANT = 1.0
+RED_CURVE_PIECES = ((2.0, 1.0, 3.0), (-3.0, 4.0, 5.5), (2.5, 7.0, 8.5))
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Training rows and an optional held-out set.
+
+    Attributes
+    ----------
+    name : str
+        A short description, shown in reports.
+    X : ndarray of shape (m, n)
+    y : ndarray of shape (m,)
+        Real targets, 0/1 floats (binary) or integer labels (classes).
+    X_val : ndarray of shape (m_val, n), optional
+    y_val : ndarray of shape (m_val,), optional
+    """
+
+    name: str
+    X: np.ndarray
+    y: np.ndarray
+    X_val: np.ndarray | None = None
+    y_val: np.ndarray | None = None
+
+    @property
+    def features(self) -> int:
+        return self.X.shape[1]
+
+    def describe(self) -> str:
+        held = f", {len(self.y_val)} held out" if self.y_val is not None else ""
+        n = self.features
+        return f"{self.name}: {len(self.y)} training rows{held}, {n} feature{'s' if n != 1 else ''}"
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """Hyperparameters that train a model well on its built-in data set."""
+
+    lr: float
+    epochs: int
+    optimizer: str
+    batch_size: int | None = None  # None: the full batch
+    options: dict = field(default_factory=dict)
+
+
+def red_curve_function(x):
+    """The noiseless red curve at ``x`` (any shape): the constant plus the three pieces."""
+    x = np.asarray(x, dtype=float)
+    y = np.full_like(x, RED_CURVE_CONSTANT)
+    for c, start, end in RED_CURVE_PIECES:
+        y = y + c * np.clip((x - start) / (end - start), 0.0, 1.0)
+    return y
+
+
+def red_curve(m: int = 200, noise: float = 0.05, seed: int = 0) -> Dataset:
+    """The notes' piecewise-linear red curve, sampled at ``m`` points of [0, 10].
+
+    Returns
+    -------
+    Dataset
+        ``X`` of shape (m, 1), sorted; ``y = red_curve_function(x) + noise·N(0, 1)``.
+    """
+    rng = np.random.default_rng(seed)
+    x = np.sort(rng.uniform(0.0, 10.0, m))
+    y = red_curve_function(x) + noise * rng.standard_normal(m)
+    return Dataset("the red curve (constant + 3 hard-sigmoid pieces)", x[:, None], y)
+
+
+def noisy_line(m: int = 100, features: int = 1, noise: float = 0.5, seed: int = 0) -> Dataset:
+    """A noisy line y = 1 + 2 x₁ (− x₂ + …) + noise with x uniform in [0, 4].
+
+    Returns
+    -------
+    Dataset
+        ``X`` of shape (m, features), real ``y`` of shape (m,).
+    """
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(0.0, 4.0, (m, features))
+    w = np.array([2.0 * (-0.5) ** j for j in range(features)])
+    y = 1.0 + X @ w + noise * rng.standard_normal(m)
+    kind = "line" if features == 1 else "plane"
+    return Dataset(f"a noisy {kind} y = 1 + 2·x{'' if features == 1 else ' + …'} + noise", X, y)
+
+
+def blobs(m: int = 200, m_val: int = 100, features: int = 2, seed: int = 0) -> Dataset:
+    """Two Gaussian blobs (unit variance) centred at −1.5 and +1.5 in every feature.
+
+    Returns
+    -------
+    Dataset
+        Label 0 for the first blob, 1 for the second (as floats), half of the rows each;
+        ``m`` training rows and ``m_val`` held out.
+    """
+    rng = np.random.default_rng(seed)
+
+    def draw(k):
+        y = np.arange(k) % 2
+        X = rng.standard_normal((k, features)) + np.where(y[:, None] == 1, 1.5, -1.5)
+        return X, y.astype(float)
+
+    X, y = draw(m)
+    X_val, y_val = draw(m_val)
+    return Dataset("two Gaussian blobs", X, y, X_val, y_val)
+
+
+def digits(held_out: int = 360, seed: int = 0) -> Dataset:
+    """The 8x8 handwritten digits (UCI, as distributed with scikit-learn; see
+    ``numeric/data/LICENSE-digits.txt``), pixels divided by 16 so they lie in [0, 1].
+
+    Returns
+    -------
+    Dataset
+        ``X`` of shape (1797 − held_out, 64), integer labels 0..9; the held-out rows are a
+        fixed random choice (``seed``).
+    """
+    with np.load(DATA_DIR / "digits.npz") as archive:
+        X = archive["X"].astype(float) / 16.0
+        y = archive["y"].astype(np.int64)
+    order = np.random.default_rng(seed).permutation(len(y))
+    train, val = order[:-held_out], order[-held_out:]
+    return Dataset("the 8x8 handwritten digits", X[train], y[train], X[val], y[val])
+
+
+def defaults(name: str, activation: str | None = None) -> Defaults:
+    """Default hyperparameters for model ``name`` on its built-in data set."""
+    if name in ("linear", "least-squares"):
+        return Defaults(lr=0.05, epochs=300, optimizer="gd")
+    if name == "logistic":
+        return Defaults(lr=0.5, epochs=200, optimizer="gd")
+    if name == "sigmoid-sum":
+        if activation == "relu":
+            # A hard sigmoid is two ReLUs, so three pieces need six.
+            return Defaults(lr=0.05, epochs=3000, optimizer="adam", options={"hidden": 6})
+        return Defaults(lr=0.05, epochs=3000, optimizer="adam")
+    if name == "softmax":
+        return Defaults(lr=0.5, epochs=60, optimizer="sgd", batch_size=32)
+    if name == "mlp":
+        return Defaults(lr=0.5, epochs=60, optimizer="sgd", batch_size=32)
+    raise DeriveError(f"model {name!r} has no built-in data set; pass --data FILE.csv or .npz")
+
+
+def builtin(model) -> Dataset:
+    """The built-in data set of ``model`` (a ``derive.model(...)``), sized to its options."""
+    name, sizes = model.name, model.sizes
+    if name in ("linear", "least-squares"):
+        return noisy_line(features=sizes["features"])
+    if name == "logistic":
+        return blobs(features=sizes["features"])
+    if name == "sigmoid-sum":
+        if sizes["features"] != 1:
+            raise DeriveError(
+                f"the built-in red curve has 1 feature, not --features {sizes['features']}; "
+                "pass --data for more"
+            )
+        return red_curve()
+    if name in ("softmax", "mlp"):
+        if sizes["features"] != 64 or sizes["classes"] != 10:
+            raise DeriveError(
+                "the built-in digits have 64 features and 10 classes, not "
+                f"--features {sizes['features']} --classes {sizes['classes']}; pass --data"
+            )
+        return digits()
+    raise DeriveError(f"model {name!r} has no built-in data set; pass --data FILE.csv or .npz")
+
+
+def _parse_csv(path: Path):
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise DeriveError(f"{path}: not a text CSV file") from None
+    rows = [(i, r) for i, r in enumerate(csv.reader(text.splitlines()), 1) if any(c.strip() for c in r)]
+    if not rows:
+        raise DeriveError(f"{path}: no data rows")
+
+    def numbers(row):
+        try:
+            return [float(c) for c in row]
+        except ValueError:
+            return None
+
+    if numbers(rows[0][1]) is None:  # a header line
+        rows = rows[1:]
+        if not rows:
+            raise DeriveError(f"{path}: a header but no data rows")
+    width = len(rows[0][1])
+    values = []
+    for line, row in rows:
+        if len(row) != width:
+            raise DeriveError(f"{path} line {line}: {len(row)} values, expected {width} like line {rows[0][0]}")
+        parsed = numbers(row)
+        if parsed is None:
+            bad = next(c for c in row if numbers([c]) is None)
+            raise DeriveError(f"{path} line {line}: {bad.strip()!r} is not a number")
+        values.append(parsed)
+    if width < 2:
+        raise DeriveError(f"{path}: need at least 2 columns (features, then the target), got {width}")
+    table = np.array(values)
+    return table[:, :-1], table[:, -1]
+
+
+def _read_npz(path: Path):
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            missing = [k for k in ("X", "y") if k not in archive.files]
+            if missing:
+                raise DeriveError(
+                    f"{path}: needs arrays X and y; it has {', '.join(archive.files) or 'none'}"
+                )
+            X, y = np.asarray(archive["X"]), np.asarray(archive["y"])
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise DeriveError(f"{path}: not a readable .npz archive ({exc})") from None
+    if X.ndim == 1:
+        X = X[:, None]
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if X.ndim != 2 or y.ndim != 1 or len(X) != len(y):
+        raise DeriveError(f"{path}: X must have shape (m, n) and y shape (m,), got {X.shape} and {y.shape}")
+    if X.dtype.kind not in "biuf" or y.dtype.kind not in "biuf":
+        raise DeriveError(f"{path}: X and y must be numeric arrays")
+    return X.astype(float), y.astype(float)
+
+
+def load(path) -> Dataset:
+    """Read a data file: CSV (last column = target, header line optional) or ``.npz`` with
+    arrays ``X`` of shape (m, n) and ``y`` of shape (m,).
+
+    Raises
+    ------
+    DeriveError
+        When the file is missing, malformed, empty or contains NaN or infinite values.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DeriveError(f"no such data file: {path}")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        X, y = _parse_csv(path)
+    elif suffix == ".npz":
+        X, y = _read_npz(path)
+    else:
+        raise DeriveError(f"{path}: data must be a .csv or .npz file")
+    if len(y) == 0:
+        raise DeriveError(f"{path}: no data rows")
+    bad = ~np.isfinite(X).all(axis=1) | ~np.isfinite(y)
+    if bad.any():
+        raise DeriveError(f"{path}: NaN or infinite value in data row {int(np.argmax(bad)) + 1}")
+    return Dataset(str(path), X, y)
+
+
+def holdout(data: Dataset, fraction: float, seed: int = 0) -> Dataset:
+    """Move a random ``fraction`` of the rows of ``data`` to its held-out set."""
+    if not 0.0 < fraction < 1.0:
+        raise DeriveError(f"--holdout must be a fraction between 0 and 1, not {fraction}")
+    m = len(data.y)
+    k = int(round(fraction * m))
+    if k < 1 or k >= m:
+        raise DeriveError(f"--holdout {fraction} of {m} rows leaves no training or no held-out rows")
+    order = np.random.default_rng(seed).permutation(m)
+    train, val = order[:-k], order[-k:]
+    return Dataset(data.name, data.X[train], data.y[train], data.X[val], data.y[val])
+
+
+def prepare(model, data: Dataset) -> Dataset:
+    """Check ``data`` against ``model`` and give ``y`` the model's type.
+
+    Raises
+    ------
+    DeriveError
+        When the number of feature columns is not the model's ``features``, or the labels are
+        not 0/1 (logistic) or integers 0..K−1 (softmax, mlp).
+    """
+    n = model.sizes.get("features")
+    if n is not None and data.features != n:
+        raise DeriveError(
+            f"{data.name}: {model.name} with --features {n} expects {n} feature column"
+            f"{'s' if n != 1 else ''} (+ the target), got {data.features}; "
+            f"pass --features {data.features}"
+        )
+    task = TASKS.get(model.name, "regression")
+    parts = [(data.y, "")] + ([(data.y_val, " held-out")] if data.y_val is not None else [])
+    out = []
+    for y, where in parts:
+        if task == "binary":
+            wrong = ~np.isin(y, (0.0, 1.0))
+            if wrong.any():
+                i = int(np.argmax(wrong))
+                raise DeriveError(
+                    f"{data.name}: {model.name} needs labels 0 or 1;{where} row {i + 1} has {y[i]:g}"
+                )
+            out.append(np.asarray(y, dtype=float))
+        elif task == "classes":
+            k = model.sizes["classes"]
+            wrong = (y != np.round(y)) | (y < 0) | (y > k - 1)
+            if wrong.any():
+                i = int(np.argmax(wrong))
+                raise DeriveError(
+                    f"{data.name}: labels must be integers 0..{k - 1} for --classes {k};"
+                    f"{where} row {i + 1} has {y[i]:g}"
+                )
+            out.append(np.asarray(y).astype(np.int64))
+        else:
+            out.append(np.asarray(y, dtype=float))
+    return Dataset(data.name, data.X, out[0], data.X_val, out[1] if len(out) > 1 else None)

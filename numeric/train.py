@@ -1,0 +1,615 @@
+"""Training: gradient descent and its variants over a compiled model.
+
+The words are the notes': the data are split into batches; each update of the parameters
+(one batch) is an *update*; seeing all batches once is an *epoch*. ``train`` is the loop
+(any object with ``loss``, ``grad`` and optionally ``accuracy`` trains); ``train_model`` picks
+a model, its built-in data set and its default hyperparameters, as ``derive train`` does.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import numbers
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from derive.errors import DeriveError
+
+OPTIMIZERS = ("gd", "sgd", "momentum", "adam")
+
+#: Mini-batch size of ``sgd``, ``momentum`` and ``adam`` when none is given.
+DEFAULT_BATCH_SIZE = 32
+
+#: A loss this many times the initial loss (or 1, if larger) counts as divergence.
+DIVERGENCE_FACTOR = 1e4
+
+
+class TrainingDiverged(DeriveError):
+    """Training stopped because the loss became NaN, infinite or too large (exit status 1)."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What a ``callback`` receives after each update and after each epoch.
+
+    ``kind`` is ``"update"`` (``loss`` is the loss of that batch, before the update) or
+    ``"epoch"`` (``loss`` is the training loss over all rows after the epoch).
+    """
+
+    kind: str
+    epoch: int
+    epochs: int
+    update: int
+    updates: int
+    loss: float
+    val_loss: float | None = None
+
+
+@dataclass
+class History:
+    """What happened during ``train``.
+
+    Attributes
+    ----------
+    loss : list of float
+        Training loss over all rows after each epoch (one entry per epoch run).
+    update_loss : list of float
+        Loss of each batch just before its update (one entry per update).
+    initial_loss : float
+        Training loss over all rows at the starting parameters.
+    val_loss, accuracy, val_accuracy : list of float
+        Per epoch: held-out loss, training accuracy and held-out accuracy (empty when there is
+        no held-out set, or for a model without ``accuracy``).
+    params : dict of str to ndarray
+        The final parameters; after divergence, the last parameters whose loss was finite and
+        within bounds.
+    n_updates : int
+        Number of updates made.
+    epochs_run : int
+        Number of epochs completed.
+    diverged : bool
+        True when training stopped early because the loss blew up; ``divergence`` says where.
+    """
+
+    settings: dict
+    initial_loss: float
+    loss: list = field(default_factory=list)
+    update_loss: list = field(default_factory=list)
+    val_loss: list = field(default_factory=list)
+    accuracy: list = field(default_factory=list)
+    val_accuracy: list = field(default_factory=list)
+    params: dict = field(default_factory=dict)
+    n_updates: int = 0
+    epochs_run: int = 0
+    updates_per_epoch: int = 0
+    diverged: bool = False
+    divergence: str | None = None
+
+    @property
+    def final_loss(self) -> float:
+        """Training loss over all rows at the returned parameters."""
+        return self.loss[-1] if self.loss else self.initial_loss
+
+    def to_dict(self) -> dict:
+        """A JSON-ready summary: settings, counts and the per-epoch and per-update curves."""
+        out = {
+            "settings": dict(self.settings),
+            "epochs_run": self.epochs_run,
+            "updates_per_epoch": self.updates_per_epoch,
+            "n_updates": self.n_updates,
+            "diverged": self.diverged,
+            "divergence": self.divergence,
+            "initial_loss": self.initial_loss,
+            "loss": list(self.loss),
+            "update_loss": list(self.update_loss),
+        }
+        for key in ("accuracy", "val_loss", "val_accuracy"):
+            if getattr(self, key):
+                out[key] = list(getattr(self, key))
+        return out
+
+
+def _positive_int(value, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise DeriveError(f"{what} must be a positive integer, not {value!r}")
+    return int(value)
+
+
+def _as_data(X, y, what: str):
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y)
+    if X.ndim != 2:
+        raise DeriveError(f"{what} X must have shape (m, n), not {X.shape}")
+    if y.ndim != 1 or y.shape[0] != X.shape[0]:
+        raise DeriveError(f"{what} y must have shape ({X.shape[0]},) to match X, not {y.shape}")
+    if X.shape[0] == 0:
+        raise DeriveError(f"{what} data have no rows")
+    if not np.all(np.isfinite(X)) or (y.dtype.kind == "f" and not np.all(np.isfinite(y))):
+        raise DeriveError(f"{what} data contain NaN or infinite values")
+    return X, y
+
+
+def batches(m: int, batch_size: int, rng: np.random.Generator | None):
+    """Row indices of each batch of one epoch: a fresh permutation from ``rng``, cut in
+    ``ceil(m / batch_size)`` batches (the last may be smaller). Without ``rng``, one full batch.
+    """
+    if rng is None or batch_size >= m:
+        return [slice(None)]
+    order = rng.permutation(m)
+    return [order[i : i + batch_size] for i in range(0, m, batch_size)]
+
+
+class _Optimizer:
+    """One update rule; ``step`` returns new arrays and never changes ``params`` in place."""
+
+    def __init__(self, kind, lr, momentum, beta1, beta2, eps):
+        self.kind, self.lr = kind, lr
+        self.momentum, self.beta1, self.beta2, self.eps = momentum, beta1, beta2, eps
+        self.t = 0
+        self.v: dict = {}
+        self.s: dict = {}
+
+    def step(self, params: dict, grads: dict) -> dict:
+        self.t += 1
+        new = {}
+        for name, theta in params.items():
+            g = np.asarray(grads[name], dtype=float)
+            if self.kind in ("gd", "sgd"):
+                new[name] = theta - self.lr * g
+            elif self.kind == "momentum":
+                v = self.momentum * self.v.get(name, 0.0) + (1.0 - self.momentum) * g
+                self.v[name] = v
+                new[name] = theta - self.lr * v
+            else:
+                v = self.beta1 * self.v.get(name, 0.0) + (1.0 - self.beta1) * g
+                s = self.beta2 * self.s.get(name, 0.0) + (1.0 - self.beta2) * g * g
+                self.v[name], self.s[name] = v, s
+                v_hat = v / (1.0 - self.beta1**self.t)
+                s_hat = s / (1.0 - self.beta2**self.t)
+                new[name] = theta - self.lr * v_hat / (np.sqrt(s_hat) + self.eps)
+        return new
+
+
+def _finite_grads(grads: dict) -> bool:
+    return all(np.all(np.isfinite(np.asarray(g))) for g in grads.values())
+
+
+def train(
+    compiled,
+    params: dict,
+    X,
+    y,
+    *,
+    lr: float,
+    epochs: int,
+    batch_size: int | None = None,
+    optimizer: str = "gd",
+    seed: int = 0,
+    X_val=None,
+    y_val=None,
+    callback: Callable[[Progress], None] | None = None,
+    momentum: float = 0.9,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    eps: float = 1e-8,
+    max_loss: float | None = None,
+) -> History:
+    """Minimise ``compiled.loss`` from ``params`` by gradient steps; return the history.
+
+    Each epoch shuffles the rows with a generator seeded by ``seed`` and cuts them into
+    ``ceil(m / batch_size)`` batches; each batch makes one update θ ← θ − η·step:
+
+    - ``gd``: full batch, step = g (one update per epoch, no shuffling);
+    - ``sgd``: mini-batches, step = g;
+    - ``momentum``: v ← β v + (1 − β) g, step = v (β = ``momentum``);
+    - ``adam``: v ← β1 v + (1 − β1) g, s ← β2 s + (1 − β2) g², step = v̂ / (√ŝ + ε) with the
+      bias corrections v̂ = v / (1 − β1ᵗ), ŝ = s / (1 − β2ᵗ), t = number of the update.
+
+    Parameters
+    ----------
+    compiled : object
+        Has ``loss(params, X, y) -> float`` (mean over rows), ``grad(params, X, y) -> dict``
+        and, for classifiers, ``accuracy(params, X, y) -> float``.
+    params : dict of str to ndarray
+        Starting parameters; not modified.
+    X : ndarray of shape (m, n)
+        Training inputs, one row per example.
+    y : ndarray of shape (m,)
+        Training targets.
+    lr : float
+        Learning rate η > 0.
+    epochs : int
+        Number of epochs (≥ 1).
+    batch_size : int, optional
+        Rows per batch. ``gd`` always uses all m rows; the others default to
+        ``DEFAULT_BATCH_SIZE`` (or m, if smaller).
+    optimizer : {"gd", "sgd", "momentum", "adam"}
+    seed : int
+        Seeds the shuffling: the same seed gives the same history, bit for bit.
+    X_val : ndarray of shape (m_val, n), optional
+    y_val : ndarray of shape (m_val,), optional
+        A held-out set, evaluated after each epoch.
+    callback : callable, optional
+        Called with a ``Progress`` after each update and after each epoch.
+    momentum, beta1, beta2, eps : float
+        Constants of ``momentum`` and ``adam``.
+    max_loss : float, optional
+        A loss above this counts as divergence; by default ``DIVERGENCE_FACTOR`` times the
+        initial loss (or times 1, if the initial loss is smaller).
+
+    Returns
+    -------
+    History
+        With ``diverged=True`` (and the last good parameters) when a loss became NaN,
+        infinite or larger than ``max_loss``.
+
+    Raises
+    ------
+    DeriveError
+        On a non-positive learning rate, batch size or number of epochs, an unknown optimizer,
+        or inputs of the wrong shape or with NaN.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> class Mean:                      # loss (θ − y)² averaged over rows
+    ...     def loss(self, p, X, y): return float(np.mean((p["t"] - y) ** 2))
+    ...     def grad(self, p, X, y): return {"t": np.mean(2 * (p["t"] - y))}
+    >>> X, y = np.zeros((4, 1)), np.array([1.0, 2.0, 3.0, 4.0])
+    >>> h = train(Mean(), {"t": np.array(0.0)}, X, y, lr=0.25, epochs=30)
+    >>> round(float(h.params["t"]), 6), h.n_updates
+    (2.5, 30)
+    """
+    if optimizer not in OPTIMIZERS:
+        raise DeriveError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {optimizer!r}")
+    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not (math.isfinite(lr) and lr > 0):
+        raise DeriveError(f"the learning rate (--lr) must be a positive number, not {lr!r}")
+    epochs = _positive_int(epochs, "the number of epochs (--epochs)")
+    X, y = _as_data(X, y, "training")
+    m = X.shape[0]
+    if batch_size is not None:
+        batch_size = _positive_int(batch_size, "the batch size (--batch-size)")
+    if optimizer == "gd":
+        if batch_size is not None and batch_size < m:
+            raise DeriveError(
+                f"gd uses the full batch ({m} rows); use --optimizer sgd, momentum or adam "
+                f"for mini-batches of {batch_size}"
+            )
+        batch_size = m
+    elif batch_size is None:
+        batch_size = DEFAULT_BATCH_SIZE
+    batch_size = min(batch_size, m)
+    has_val = X_val is not None and y_val is not None
+    if has_val:
+        X_val, y_val = _as_data(X_val, y_val, "held-out")
+        if X_val.shape[1] != X.shape[1]:
+            raise DeriveError(
+                f"held-out X has {X_val.shape[1]} columns, training X has {X.shape[1]}"
+            )
+    classifier = callable(getattr(compiled, "accuracy", None))
+
+    per_epoch = math.ceil(m / batch_size)
+    settings = {
+        "optimizer": optimizer,
+        "lr": float(lr),
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "seed": int(seed),
+        "rows": m,
+    }
+    rng = np.random.default_rng(seed) if batch_size < m else None
+    step = _Optimizer(optimizer, float(lr), momentum, beta1, beta2, eps)
+
+    params = {k: np.array(v, dtype=float) for k, v in params.items()}
+    initial = float(compiled.loss(params, X, y))
+    history = History(settings=settings, initial_loss=initial, updates_per_epoch=per_epoch)
+    bound = max_loss if max_loss is not None else DIVERGENCE_FACTOR * max(1.0, initial)
+
+    def bad(value: float) -> bool:
+        return not math.isfinite(value) or value > bound
+
+    def stop(kept: dict, where: str, value: float) -> History:
+        what = "became NaN" if math.isnan(value) else (
+            "became infinite" if math.isinf(value) else f"grew to {value:.4g} (bound {bound:.4g})"
+        )
+        history.diverged = True
+        history.divergence = f"the loss {what} {where}"
+        history.params = kept
+        return history
+
+    if bad(initial):
+        return stop(params, "at the starting parameters", initial)
+
+    good = params
+    for epoch in range(1, epochs + 1):
+        for rows in batches(m, batch_size, rng):
+            Xb, yb = X[rows], y[rows]
+            value = float(compiled.loss(params, Xb, yb))
+            where = f"at update {history.n_updates + 1} (epoch {epoch})"
+            if bad(value):
+                return stop(good, where, value)
+            grads = compiled.grad(params, Xb, yb)
+            if not _finite_grads(grads):
+                history.diverged = True
+                history.divergence = f"the gradient became NaN or infinite {where}"
+                history.params = params
+                return history
+            good = params
+            params = step.step(params, grads)
+            history.n_updates += 1
+            history.update_loss.append(value)
+            if callback is not None:
+                callback(Progress("update", epoch, epochs, history.n_updates,
+                                  per_epoch * epochs, value))
+        value = float(compiled.loss(params, X, y))
+        if bad(value):
+            return stop(good, f"after epoch {epoch} (update {history.n_updates})", value)
+        good = params
+        history.loss.append(value)
+        history.epochs_run = epoch
+        if classifier:
+            history.accuracy.append(float(compiled.accuracy(params, X, y)))
+        val = None
+        if has_val:
+            val = float(compiled.loss(params, X_val, y_val))
+            history.val_loss.append(val)
+            if classifier:
+                history.val_accuracy.append(float(compiled.accuracy(params, X_val, y_val)))
+        if callback is not None:
+            callback(Progress("epoch", epoch, epochs, history.n_updates, per_epoch * epochs,
+                              value, val))
+    history.params = params
+    return history
+
+
+def save_params(path, params: dict) -> None:
+    """Write ``params`` to ``path`` as an ``.npz`` archive (one array per name), atomically."""
+    from derive.io import write_atomic
+
+    buffer = io.BytesIO()
+    np.savez(buffer, **{k: np.asarray(v) for k, v in params.items()})
+    write_atomic(path, buffer.getvalue())
+
+
+@dataclass
+class TrainResult:
+    """A model trained by ``train_model``: the model, its data, the history, the metrics."""
+
+    model: object
+    compiled: object
+    data: object
+    history: History
+
+    @property
+    def params(self) -> dict:
+        return self.history.params
+
+    @property
+    def classifier(self) -> bool:
+        return callable(getattr(self.compiled, "accuracy", None))
+
+    def metrics(self) -> dict:
+        """Loss (and accuracy, for classifiers) at the final parameters, on the training rows
+        and, when there is one, the held-out set."""
+        c, p, d = self.compiled, self.history.params, self.data
+        out = {"loss": float(c.loss(p, d.X, d.y))}
+        if self.classifier:
+            out["accuracy"] = float(c.accuracy(p, d.X, d.y))
+        if d.y_val is not None:
+            out["val_loss"] = float(c.loss(p, d.X_val, d.y_val))
+            if self.classifier:
+                out["val_accuracy"] = float(c.accuracy(p, d.X_val, d.y_val))
+        return out
+
+    def closed_form(self):
+        """For linear and least-squares: the least-squares solution (w, b, loss) by
+        ``np.linalg.lstsq``; None for other models."""
+        if self.model.name not in ("linear", "least-squares"):
+            return None
+        X, y = self.data.X, self.data.y
+        A = np.hstack([X, np.ones((len(y), 1))])
+        theta = np.linalg.lstsq(A, y, rcond=None)[0]
+        params = {"w": theta[:-1], "b": np.asarray(theta[-1])}
+        return params, float(self.compiled.loss(params, X, y))
+
+    def summary(self) -> dict:
+        """JSON-ready: model, data, settings, final metrics, parameter shapes and history."""
+        h = self.history
+        out = {
+            "model": self.model.name,
+            "options": dict(self.model.values),
+            "data": {
+                "name": self.data.name,
+                "rows": int(len(self.data.y)),
+                "held_out": None if self.data.y_val is None else int(len(self.data.y_val)),
+                "features": int(self.data.X.shape[1]),
+            },
+            "metrics": self.metrics(),
+            "params": {k: list(np.shape(v)) for k, v in h.params.items()},
+            "history": h.to_dict(),
+        }
+        closed = self.closed_form()
+        if closed is not None:
+            out["closed_form"] = {
+                "loss": closed[1],
+                **{k: np.asarray(v).tolist() for k, v in closed[0].items()},
+            }
+        return out
+
+    def report(self) -> str:
+        """The final metrics as a few lines of plain text (no timings: same run, same bytes)."""
+        h, s, d = self.history, self.history.settings, self.data
+        batch = "full batch" if s["batch_size"] >= s["rows"] else f"batches of {s['batch_size']}"
+        options = ", ".join(f"{k}={v}" for k, v in self.model.values.items())
+        lines = [
+            f"{self.model.title} ({options})",
+            f"data      {d.describe()}",
+            f"training  {s['optimizer']}, lr {s['lr']:g}, {batch}, {h.epochs_run} epochs, "
+            f"{h.n_updates} updates, seed {s['seed']}",
+        ]
+        m = self.metrics()
+        held = "val_loss" in m
+        lines.append(
+            f"loss      train {m['loss']:.5g}" + (f"   held-out {m['val_loss']:.5g}" if held else "")
+            + f"   (start {h.initial_loss:.5g})"
+        )
+        if "accuracy" in m:
+            lines.append(
+                f"accuracy  train {100 * m['accuracy']:.2f}%"
+                + (f"   held-out {100 * m['val_accuracy']:.2f}%" if held else "")
+            )
+        if sum(np.size(v) for v in h.params.values()) <= 12:
+            lines.append("params    " + _format_params(h.params))
+        closed = self.closed_form()
+        if closed is not None:
+            lines.append(
+                f"closed    {_format_params(closed[0])}   loss {closed[1]:.5g}  "
+                "(least squares, np.linalg.lstsq)"
+            )
+        return "\n".join(lines)
+
+    def save(self, path) -> None:
+        """Write the parameters to ``path`` (``.npz``), atomically."""
+        save_params(path, self.history.params)
+
+
+def _format_params(params: dict) -> str:
+    def fmt(v):
+        v = np.asarray(v, dtype=float)
+        if v.ndim == 0:
+            return f"{float(v):.4f}"
+        text = np.array2string(v, precision=4, separator=", ", floatmode="fixed",
+                               suppress_small=True, max_line_width=10**6)
+        return " ".join(text.split())
+
+    return "  ".join(f"{k} = {fmt(v)}" for k, v in params.items())
+
+
+def divergence_error(history: History, saved=None) -> TrainingDiverged:
+    """The error ``derive train`` exits with (status 1) when ``history.diverged``."""
+    lr = history.settings["lr"]
+    kept = f"; the last good parameters were saved to {saved}" if saved else (
+        "; the last good parameters are kept"
+    )
+    return TrainingDiverged(
+        f"training diverged: {history.divergence}{kept}; "
+        f"try a smaller learning rate, e.g. --lr {lr / 10:g}"
+    )
+
+
+def _compile(model):
+    from numeric import compile_model
+
+    return compile_model(model)
+
+
+def _check_gradient(compiled, params, data) -> None:
+    from numeric.check import check_grad
+
+    rows = slice(0, min(8, len(data.y)))
+    report = check_grad(compiled, params, data.X[rows], data.y[rows])
+    if not getattr(report, "ok", bool(report)):
+        raise TrainingDiverged(f"the gradient check failed before training: {report}")
+
+
+def train_model(
+    name: str,
+    *,
+    data=None,
+    features: int | None = None,
+    hidden: int | None = None,
+    classes: int | None = None,
+    activation: str | None = None,
+    lr: float | None = None,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    optimizer: str | None = None,
+    seed: int = 0,
+    holdout: float | None = None,
+    check_grad: bool = False,
+    callback: Callable[[Progress], None] | None = None,
+) -> TrainResult:
+    """Train model ``name`` on ``data`` (or its built-in data set) with its default settings.
+
+    Every argument left as None takes the model's default (``numeric.datasets.defaults``):
+    e.g. ``sigmoid-sum`` trains with adam on the red curve, ``mlp`` with mini-batch sgd on the
+    digits. Giving ``batch_size`` to a model whose default optimizer is ``gd`` switches it to
+    ``sgd``.
+
+    Parameters
+    ----------
+    name : str
+        A trainable model (``derive list``).
+    data : str or Path or Dataset, optional
+        A ``.csv`` (last column = target) or ``.npz`` (arrays ``X``, ``y``) file.
+    features, hidden, classes, activation : optional
+        Model options (only those the model has).
+    lr, epochs, batch_size, optimizer, seed : optional
+        As in ``train``.
+    holdout : float, optional
+        Fraction of the rows of ``data`` kept aside as a held-out set.
+    check_grad : bool
+        Compare the compiled gradient with finite differences on a few rows first; raise
+        ``TrainingDiverged`` (exit status 1) if they disagree.
+    callback : callable, optional
+        Receives a ``Progress`` after each update and each epoch.
+
+    Returns
+    -------
+    TrainResult
+        ``result.history.diverged`` tells whether training blew up (the parameters are then
+        the last good ones).
+
+    Examples
+    --------
+    >>> r = train_model("logistic", epochs=20)             # doctest: +SKIP
+    >>> r.metrics()["val_accuracy"] > 0.9                 # doctest: +SKIP
+    True
+    """
+    import derive
+
+    from . import datasets
+
+    if not derive.model(name).trainable:
+        trainable = [n for n in derive.model_names() if derive.model(n).trainable]
+        raise DeriveError(f"model {name!r} is not trainable; trainable: {', '.join(trainable)}")
+    given = {"features": features, "hidden": hidden, "classes": classes, "activation": activation}
+    options = {k: v for k, v in given.items() if v is not None}
+    default = datasets.defaults(name, activation)
+    for key, value in default.options.items():
+        options.setdefault(key, value)
+    model = derive.model(name, **options)
+
+    if data is None:
+        if holdout is not None:
+            raise DeriveError("--holdout applies to --data; the built-in data sets have their own")
+        dataset = datasets.builtin(model)
+    else:
+        dataset = data if isinstance(data, datasets.Dataset) else datasets.load(data)
+        if holdout is not None:
+            dataset = datasets.holdout(dataset, holdout, seed=0)
+    dataset = datasets.prepare(model, dataset)
+
+    if optimizer is None and batch_size is None:
+        optimizer = default.optimizer
+        if optimizer != "gd":
+            batch_size = default.batch_size or len(dataset.y)
+    elif optimizer is None:
+        optimizer = "sgd" if default.optimizer == "gd" else default.optimizer
+    compiled = _compile(model)
+    params = compiled.init_params(seed=seed)
+    if check_grad:
+        _check_gradient(compiled, params, dataset)
+    history = train(
+        compiled, params, dataset.X, dataset.y,
+        lr=default.lr if lr is None else lr,
+        epochs=default.epochs if epochs is None else epochs,
+        batch_size=batch_size, optimizer=optimizer, seed=seed,
+        X_val=dataset.X_val, y_val=dataset.y_val, callback=callback,
+    )
+    return TrainResult(model, compiled, dataset, history)
