@@ -4,8 +4,8 @@ Each knows its derivative in the notes' form (σ′ = σ(1 − σ)), prints in L
 it, and rewrites to elementary functions (``to_elementary``) so that any result can be checked
 with plain ``sympy.diff``.
 
-Convention at kinks: ReLU′(0) = 0, LeakyReLU′(0) = α, HardSigmoid′(0) = 0 and HardSigmoid′(1) = 1
-(the right-hand derivative is taken at every kink but ReLU's, where the usual 0 is taken).
+Convention at kinks: ReLU′(0) = 0, LeakyReLU′(0) = α, HardSigmoid′(0) = HardSigmoid′(1) = 0
+(the flat side's derivative, as the frameworks do for ReLU).
 """
 
 from __future__ import annotations

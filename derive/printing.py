@@ -67,7 +67,16 @@ def _ordered_mul(expr):
 
 
 class _KeepMulOrder:
-    """Mixin: print a product's factors in ``_ordered_mul`` order; everything else as usual."""
+    """Mixin: print a product's factors in ``_ordered_mul`` order, and a sum's positive terms
+    before its negative ones (ŷ − y, not −y + ŷ); everything else as usual."""
+
+    def _as_ordered_terms(self, expr, order=None):
+        terms = super()._as_ordered_terms(expr, order=order)
+        if order == "none" or self._settings.get("order") == "none":
+            return terms
+        return [t for t in terms if not t.could_extract_minus_sign()] + [
+            t for t in terms if t.could_extract_minus_sign()
+        ]
 
     _mul_guard = False
 
@@ -99,6 +108,9 @@ def _is_named(expr) -> bool:
 
 class TextPrinter(_KeepMulOrder, StrPrinter):
     """One-line Unicode math: ∂L/∂z = a − y, σ(z)·(1 − σ(z)), x₁·dz."""
+
+    # objects' own ``_sympystr`` (Indexed has one) would bypass the notes' notation below
+    printmethod = "_derive_text"
 
 
     def __init__(self, settings=None, partial=True):
@@ -169,6 +181,12 @@ class TextPrinter(_KeepMulOrder, StrPrinter):
 
     def _print_binomial(self, expr):
         return f"C({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
+    def _print_Max(self, expr):
+        return f"max({', '.join(self._print(a) for a in expr.args)})"
+
+    def _print_Min(self, expr):
+        return f"min({', '.join(self._print(a) for a in expr.args)})"
 
     def _print_Exp1(self, expr):
         return "e"

@@ -1,0 +1,78 @@
+"""The chain rule on the notes' computation graph J(a, b, c) = 3(a + bc), and h(x) = (3x² + 2)⁴."""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from ..messages import Msg
+from .base import Model, Option
+
+A, B, C = sp.symbols("a b c")
+U, V, J = sp.symbols("u v J")
+NOTES_POINT = "a=5,b=3,c=2"
+
+
+class ChainRule(Model):
+    name = "chain-rule"
+    title = "The chain rule on a computation graph"
+    summary = "Chain rule: J = 3(a + bc) as u = bc, v = a + u, J = 3v; forward/backward table; h(x) = (3x²+2)⁴"
+    order = 10
+    options = (Option("at", NOTES_POINT, "the point of the forward/backward table, e.g. a=1,b=2,c=3"),)
+
+    def point(self) -> dict:
+        """The point of the table as {Symbol: value}; the notes' a=5, b=3, c=2 by default."""
+        from ..parse import parse_point
+
+        point = parse_point(self.at, allowed_names=["a", "b", "c"])
+        missing = [s.name for s in (A, B, C) if s not in point]
+        if missing:
+            from ..errors import DeriveError
+
+            raise DeriveError(f"--at must give a, b and c (missing: {', '.join(missing)})")
+        return point
+
+    def build(self, d) -> None:
+        d.partial = False
+        d.title = Msg("The chain rule on a computation graph", "计算图上的链式法则")
+        point = self.point()
+
+        d.section("Forward pass: J(a, b, c) = 3(a + bc) as a graph", "前向传播:把 J(a, b, c) = 3(a + bc) 画成计算图")
+        d.define(U, B * C)
+        d.define(V, A + U)
+        d.define(J, 3 * V)
+        d.note("Computed left to right; derivatives then flow right to left.",
+               "从左到右计算出结果,再从右到左计算导数。")
+
+        d.section("Backward pass", "反向传播")
+        grads = d.backward(J, [V, U, A, B, C], style="values")
+
+        d.section("The forward/backward table at {point}", "在 {point} 处的前向/反向计算表",
+                  point=tuple(sp.Eq(k, v, evaluate=False) for k, v in point.items()))
+        rows = []
+        for node in (A, B, C, U, V, J):
+            forward = sp.sympify(node).xreplace(d.defs).xreplace(d.defs).xreplace(point)
+            forward = sp.nsimplify(forward) if forward.is_Float else forward
+            grad = grads.get(node, sp.S.One)
+            rows.append((node, d.defs.get(node, "input"), forward, grad, grad.xreplace(point)))
+        d.table(
+            [Msg("node", "节点"), Msg("definition", "定义"), Msg("forward value", "前向值"),
+             Msg("dJ/d(node)", "dJ/d(节点)"), Msg("backward value", "反向梯度值")],
+            rows,
+        )
+
+        d.section("A second example: h(x) = (3x² + 2)⁴", "第二个例子:h(x) = (3x² + 2)⁴")
+        x, h = sp.symbols("x h")
+        hx = (3 * x**2 + 2) ** 4
+        d.define(h, hx)
+        dh = d.work(sp.Derivative(h, x, evaluate=False), hx, x)
+
+        J_value = rows[-1][2]
+        d.result("J", J_value, lhs=sp.Symbol(f"J({', '.join(str(point[s]) for s in (A, B, C))})"),
+                 note=Msg("forward value at the point", "该点的前向值"))
+        for node in (V, U, A, B, C):
+            d.result(f"dJ/d{node}", grads[node], of=J, wrt=node)
+        for node in (V, U, A, B, C):
+            at = grads[node].xreplace(point)
+            d.result(f"dJ/d{node} at the point", at,
+                     lhs=sp.Symbol(f"dJ/d{node}|"), note=Msg("backward value at the point", "该点的反向梯度值"))
+        d.result("dh/dx", dh, of=h, wrt=x)

@@ -1,0 +1,43 @@
+"""Derivatives as slopes: nudge a by 0.001 and watch f move (the notes' f(a) = 4a and f(a) = a²)."""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from ..messages import Msg
+from ..printing import text
+from .base import Model
+
+NUDGE = sp.Rational(1, 1000)
+
+
+class DerivativeIntuition(Model):
+    name = "derivative-intuition"
+    title = "Derivatives as slopes"
+    summary = "Derivatives as slopes: f(a) = 4a and f(a) = a² nudged by 0.001 at a = 2 and a = 5"
+    order = 5
+
+    def build(self, d) -> None:
+        d.partial = False
+        d.title = Msg("Derivatives as slopes", "导数即斜率")
+        a, f = sp.symbols("a f")
+        for fa, points in ((4 * a, (2,)), (a**2, (2, 5))):
+            d.section("f(a) = {f}", "f(a) = {f}", f=fa)
+            d.define(f, fa)
+            slope = d.work(sp.Derivative(f, a, evaluate=False), fa, a)
+            for p in points:
+                before, after = fa.subs(a, p), fa.subs(a, p + NUDGE)
+                change = after - before
+                d.note(
+                    "At a = {p}: f = {before}; nudge a to {p2} and f = {after}, a change of {change} "
+                    "≈ {ratio} × 0.001, while f′({p}) = {exact}.",
+                    "在 a = {p} 处:f = {before};把 a 增加到 {p2},f = {after},变化了 {change},"
+                    "约为 0.001 的 {ratio} 倍,而 f′({p}) = {exact}。",
+                    p=sp.Integer(p), p2=sp.Float(p + NUDGE, 4), before=before,
+                    after=sp.Float(after, 7), change=sp.Float(change, 7),
+                    ratio=sp.Float(change / NUDGE, 4), exact=slope.subs(a, p),
+                )
+                d.result(f"nudge f={text(fa)} at a={p}", sp.Float(change, 7),
+                         lhs=sp.Symbol(f"f({p}.001) − f({p})"),
+                         note=Msg.of("f(a) = {f}", "f(a) = {f}", f=fa))
+            d.result(f"f'(a) for f={text(fa)}", slope, of=fa, wrt=a, lhs=sp.Derivative(fa, a))
