@@ -137,8 +137,15 @@ class Builder:
 
     # Equations -----------------------------------------------------------------------------
     def let(self, symbol: Symbol, value) -> Symbol:
-        """Register a definition used by verification, without showing a line."""
-        self.defs[symbol] = sp.sympify(value)
+        """Register a definition used by verification, without showing a line.
+
+        A symbol means one thing in a derivation (every line is re-verified against the final
+        definitions), so a different second definition is refused.
+        """
+        value = sp.sympify(value)
+        if symbol in self.defs and self.defs[symbol] != value:
+            raise ValueError(f"{symbol} is already defined as {self.defs[symbol]}")
+        self.defs[symbol] = value
         return symbol
 
     def define(self, symbol: Symbol, value, note: Msg | None = None) -> Symbol:

@@ -21,7 +21,7 @@ _GREEK = {
     "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "eta": "η",
     "theta": "θ", "lambda": "λ", "lamda": "λ", "mu": "μ", "sigma": "σ", "tau": "τ", "phi": "φ",
     "omega": "ω", "rho": "ρ", "pi": "π", "xi": "ξ", "nu": "ν", "kappa": "κ", "zeta": "ζ",
-    "psi": "ψ", "chi": "χ", "Sigma": "Σ", "Theta": "Θ", "Delta": "Δ",
+    "psi": "ψ", "chi": "χ", "Sigma": "Σ", "Theta": "Θ", "Delta": "Δ", "ell": "ℓ",
 }
 _HATS = {"hat": "\u0302", "bar": "\u0304", "tilde": "\u0303"}
 _TEXT_FUNCS = {
@@ -31,7 +31,11 @@ _TEXT_FUNCS = {
 
 
 def unicode_name(name: str) -> str:
-    """``w1`` → ``w₁``, ``yhat`` → ``ŷ``, ``sigma2`` → ``σ₂``, ``x_j`` → ``x_j``."""
+    """``w1`` → ``w₁``, ``yhat`` → ``ŷ``, ``sigma2`` → ``σ₂``, ``x_j`` → ``x_j``,
+    ``sigma^2`` → ``σ²`` (a variance as one symbol)."""
+    if "^" in name:
+        head, sup = name.split("^", 1)
+        return unicode_name(head) + sup.translate(_SUP)
     for suffix, mark in _HATS.items():
         if name.endswith(suffix) and len(name) > len(suffix):
             return unicode_name(name[: -len(suffix)].rstrip("_")) + mark
@@ -148,7 +152,7 @@ class TextPrinter(_KeepMulOrder, StrPrinter):
     def _print_Derivative(self, expr):
         d = "∂" if self.partial else "d"
         of = expr.expr
-        wrt = "".join(f"{d}{self._print(v)}" + (str(n).translate(_SUP) if n > 1 else "") for v, n in expr.variable_count)
+        wrt = "".join(f"{d}{self._print(v if n == 1 else sp.Pow(v, n, evaluate=False))}" for v, n in expr.variable_count)
         order = sum(n for _, n in expr.variable_count)
         top = d + (str(order).translate(_SUP) if order > 1 else "")
         if _is_named(of):
@@ -157,6 +161,8 @@ class TextPrinter(_KeepMulOrder, StrPrinter):
 
     def _print_Pow(self, expr, rational=False):
         base, e = expr.as_base_exp()
+        if e.is_Integer and e > 1 and isinstance(base, sp.Symbol) and "^" in base.name:
+            return f"({self._print(base)})" + str(e).translate(_SUP)  # (σ²)², not σ²²
         if e.is_Integer and e > 1:
             return self.parenthesize(base, sp.printing.precedence.PRECEDENCE["Pow"]) + str(e).translate(_SUP)
         if e == sp.S.Half:
@@ -173,6 +179,26 @@ class TextPrinter(_KeepMulOrder, StrPrinter):
         )
         return f"Σ_{{{lims}}} {body}"
 
+    def _print_Product(self, expr):
+        return "Π" + self._print_Sum(expr)[1:]
+
+    def parenthesize(self, item, level, strict=False):
+        # a Σ or Π inside a product or power is bracketed: (Σ x_i)², not Σ x_i²
+        if isinstance(item, (sp.Sum, sp.Product)) and level >= sp.printing.precedence.PRECEDENCE["Add"]:
+            return f"({self._print(item)})"
+        return super().parenthesize(item, level, strict)
+
+    def _print_Subs(self, expr):
+        at = ", ".join(f"{self._print(v)}={self._print(p)}" for v, p in zip(expr.variables, expr.point))
+        return f"{self.parenthesize(expr.expr, sp.printing.precedence.PRECEDENCE['Pow'])}|_{{{at}}}"
+
+    def _print_Float(self, expr):
+        return sp.sstr(expr, full_prec=False)  # 0.5, as the notes write it
+
+    def _print_MatrixBase(self, expr):
+        return "[" + ", ".join("[" + ", ".join(self._print(e) for e in expr.row(r)) + "]"
+                               for r in range(expr.rows)) + "]"
+
     def _print_KroneckerDelta(self, expr):
         return f"δ_{''.join(self._print(a) for a in expr.args)}"
 
@@ -181,6 +207,10 @@ class TextPrinter(_KeepMulOrder, StrPrinter):
 
     def _print_binomial(self, expr):
         return f"C({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
+    def _print_Subs(self, expr):
+        at = ", ".join(f"{self._print(v)}={self._print(p)}" for v, p in zip(expr.variables, expr.point))
+        return f"{self._print(expr.expr)}|({at})"
 
     def _print_Max(self, expr):
         return f"max({', '.join(self._print(a) for a in expr.args)})"
@@ -224,7 +254,7 @@ class NotesLatexPrinter(_KeepMulOrder, LatexPrinter):
         order = sum(n for _, n in expr.variable_count)
         top = d if order == 1 else f"{d}^{{{order}}}"
         wrt = " ".join(
-            f"{d} {self._print(v)}" + (f"^{{{n}}}" if n > 1 else "") for v, n in expr.variable_count
+            f"{d} {self._print(v if n == 1 else sp.Pow(v, n, evaluate=False))}" for v, n in expr.variable_count
         )
         if _is_named(of):
             return rf"\frac{{{top} {self._print(of)}}}{{{wrt}}}"

@@ -9,9 +9,10 @@ import sys
 import click
 
 from .. import derivation as _  # noqa: F401  (fail early if the core is broken)
-from ..errors import DeriveError
+from ..cache import cached_text
 from ..models import registry
 from .app import FORMATS, cli, emit
+from .notes import emit_graph, graph_option
 
 
 @cli.command(name="list")
@@ -49,6 +50,7 @@ def model_command(name: str) -> click.Command:
         click.Option(["-o", "--output"], type=click.Path(dir_okay=False), help="Write to FILE (atomically)."),
         click.Option(["--standalone"], is_flag=True, help="LaTeX: a complete document."),
         click.Option(["--lang"], type=click.Choice(["en", "zh"]), default="en", help="Language of the words."),
+        graph_option(),
     ]
     for opt in model_cls.options:
         flag = "--" + opt.name.replace("_", "-")
@@ -57,11 +59,17 @@ def model_command(name: str) -> click.Command:
         else:
             params.append(click.Option([flag, opt.name], type=type(opt.default), default=opt.default, help=opt.help))
 
-    def callback(show_steps, fmt, output, standalone, lang, **options):
+    def callback(show_steps, fmt, output, standalone, lang, graph, **options):
         options = {k: v for k, v in options.items() if v is not None}
-        d = model_cls(**options).derivation()
-        text = d.render(fmt, show_steps=show_steps, lang=lang, standalone=standalone,
-                        color=color_wanted(output) and fmt == "text")
+        model = model_cls(**options)  # validates options before any cached output is used
+        if graph:
+            return emit_graph(model, graph, output, lang=lang, standalone=standalone, show_steps=show_steps)
+        render = dict(show_steps=show_steps, lang=lang, standalone=standalone,
+                      color=color_wanted(output) and fmt == "text")
+        text = cached_text(
+            {"model": name, "options": model.values, "format": fmt, **render},
+            lambda: model.derivation().render(fmt, **render),
+        )
         emit(text, output)
 
     return click.Command(name, params=params, callback=callback, help=model_cls.summary)

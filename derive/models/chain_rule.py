@@ -5,6 +5,7 @@ from __future__ import annotations
 import sympy as sp
 
 from ..messages import Msg
+from ..verify import expand_defs
 from .base import Model, Option
 
 A, B, C = sp.symbols("a b c")
@@ -50,8 +51,7 @@ class ChainRule(Model):
                   point=tuple(sp.Eq(k, v, evaluate=False) for k, v in point.items()))
         rows = []
         for node in (A, B, C, U, V, J):
-            forward = sp.sympify(node).xreplace(d.defs).xreplace(d.defs).xreplace(point)
-            forward = sp.nsimplify(forward) if forward.is_Float else forward
+            forward = expand_defs(node, d.defs).xreplace(point)
             grad = grads.get(node, sp.S.One)
             rows.append((node, d.defs.get(node, "input"), forward, grad, grad.xreplace(point)))
         d.table(
@@ -67,12 +67,13 @@ class ChainRule(Model):
         dh = d.work(sp.Derivative(h, x, evaluate=False), hx, x)
 
         J_value = rows[-1][2]
-        d.result("J", J_value, lhs=sp.Symbol(f"J({', '.join(str(point[s]) for s in (A, B, C))})"),
+        d.result("J", J_value, lhs=sp.Function("J")(*(point[s] for s in (A, B, C))),
                  note=Msg("forward value at the point", "该点的前向值"))
         for node in (V, U, A, B, C):
             d.result(f"dJ/d{node}", grads[node], of=J, wrt=node)
         for node in (V, U, A, B, C):
             at = grads[node].xreplace(point)
             d.result(f"dJ/d{node} at the point", at,
-                     lhs=sp.Symbol(f"dJ/d{node}|"), note=Msg("backward value at the point", "该点的反向梯度值"))
+                     lhs=sp.Subs(sp.Derivative(J, node), (A, B, C), tuple(point[s] for s in (A, B, C))),
+                     note=Msg("backward value at the point", "该点的反向梯度值"))
         d.result("dh/dx", dh, of=h, wrt=x)

@@ -20,8 +20,8 @@ class DerivativeIntuition(Model):
     def build(self, d) -> None:
         d.partial = False
         d.title = Msg("Derivatives as slopes", "导数即斜率")
-        a, f = sp.symbols("a f")
-        for fa, points in ((4 * a, (2,)), (a**2, (2, 5))):
+        a = sp.Symbol("a")
+        for f, fa, points in ((sp.Symbol("f1"), 4 * a, (2,)), (sp.Symbol("f2"), a**2, (2, 5))):
             d.section("f(a) = {f}", "f(a) = {f}", f=fa)
             d.define(f, fa)
             slope = d.work(sp.Derivative(f, a, evaluate=False), fa, a)
@@ -38,6 +38,7 @@ class DerivativeIntuition(Model):
                     ratio=sp.Float(change / NUDGE, 4), exact=slope.subs(a, p),
                 )
                 d.result(f"nudge f={text(fa)} at a={p}", sp.Float(change, 7),
-                         lhs=sp.Symbol(f"f({p}.001) − f({p})"),
+                         lhs=sp.Add(sp.Function("f")(sp.Float(p + NUDGE, 4)),
+                                    -sp.Function("f")(sp.Integer(p)), evaluate=False),
                          note=Msg.of("f(a) = {f}", "f(a) = {f}", f=fa))
             d.result(f"f'(a) for f={text(fa)}", slope, of=fa, wrt=a, lhs=sp.Derivative(fa, a))

@@ -9,7 +9,7 @@ from ..messages import Msg
 from .base import Model, features_option
 
 
-def _vectorized_check(nx: int = 2, m: int = 3):
+def _vectorized_check(nx: int = 2, m: int = 2):
     """Concrete instances (n_x = 2, m = 3) of the vectorized lines and of their per-example sums,
     so that dw = (1/m) X dZᵀ and db = (1/m) Σ dZ are verified, not just shown."""
     X = sp.Matrix(nx, m, lambda j, i: sp.Symbol(f"x{j + 1}_{i + 1}"))
@@ -74,8 +74,8 @@ class Logistic(Model):
         dZ = sp.MatrixSymbol("dZ", 1, sp.Symbol("m"))
         m = sp.Symbol("m")
         checks = _vectorized_check()
-        vec = Msg("checked on n_x = 2, m = 3 against the per-example sums",
-                  "已在 n_x = 2、m = 3 上与逐样本求和核对")
+        vec = Msg("checked on n_x = 2, m = 2 against the per-example sums",
+                  "已在 n_x = 2、m = 2 上与逐样本求和核对")
         d.eq(dZ, A - Y, "vectorize", vec, check=checks["dZ"])
         d.eq(sp.Symbol("dw"), sp.MatMul(1 / m, X, dZ.T), "mean", vec, check=checks["dw"])
         d.eq(sp.Symbol("db"), sp.Sum(sp.Indexed("dZ", sp.Symbol("i")), (sp.Symbol("i"), 1, m)) / m,
