@@ -1,3 +1,4 @@
 """Importing a module here adds its commands to the ``derive`` group."""
 
 from . import model_command  # noqa: F401  (derive list, derive NAME)
+from . import check_grad  # noqa: F401  (derive check-grad)

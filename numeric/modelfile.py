@@ -1,0 +1,291 @@
+"""Loading a model file for ``derive check-grad`` (the protocol is described in ``numeric.check``).
+
+The file is the user's own code and running it is the point: it is executed with
+``runpy.run_path`` in a fresh namespace. Whatever goes wrong while loading it becomes one line,
+``model.py: line 3: SyntaxError: invalid syntax``, raised as ``DeriveError``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import runpy
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from derive.errors import DeriveError
+
+__all__ = ["ModelFile", "SympyProblem", "load_model_file", "sympy_problem", "user_output_to_stderr"]
+
+
+@dataclass
+class ModelFile:
+    """What a model file defines.
+
+    Attributes
+    ----------
+    path : str
+        Absolute path of the file.
+    form : str
+        One of {"numpy", "sympy"}.
+    loss : callable or sympy.Expr
+    params : dict
+    grad : callable, dict or None
+    data : dict or None
+        SymPy form only: values of the loss's other free symbols.
+    """
+
+    path: str
+    form: str
+    loss: Any
+    params: dict
+    grad: Any = None
+    data: Optional[dict] = None
+
+
+@dataclass
+class SympyProblem:
+    """A SymPy-form file compiled to NumPy: what ``check_grad`` needs.
+
+    Attributes
+    ----------
+    loss : callable
+        ``loss(**params) -> float``, the mean over the examples.
+    derived : callable
+        ``derived(**params) -> dict``: the gradient derived by the engine, compiled.
+    handwritten : callable or None
+        The file's own ``grad``, compiled when it is a dict of SymPy expressions.
+    params : dict of str to float
+    batch : callable
+        ``batch(P) -> ndarray of shape (r,)``: the loss at each row of ``P`` (shape (r, n)),
+        vectorized over the rows, so finite differences need no loop.
+    notes : list of str
+    """
+
+    loss: Callable
+    derived: Callable
+    handwritten: Optional[Callable]
+    params: dict
+    batch: Callable
+    notes: list = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def user_output_to_stderr():
+    """Send what the user's code prints to stderr, so stdout holds only the report."""
+    with contextlib.redirect_stdout(sys.stderr):
+        yield
+
+
+def _line_of(exc: BaseException, path: str) -> Optional[int]:
+    lineno = None
+    tb = exc.__traceback__
+    while tb is not None:
+        try:
+            if os.path.samefile(tb.tb_frame.f_code.co_filename, path):
+                lineno = tb.tb_lineno
+        except OSError:
+            pass
+        tb = tb.tb_next
+    return lineno
+
+
+def _one_line(text) -> str:
+    return " ".join(str(text).split())
+
+
+def load_model_file(path) -> ModelFile:
+    """Run a model file and read its protocol names.
+
+    Parameters
+    ----------
+    path : str or path-like
+
+    Returns
+    -------
+    ModelFile
+
+    Raises
+    ------
+    DeriveError
+        The file is missing, does not run (syntax error, an exception at import), or lacks
+        ``loss``/``params`` (or ``grad`` in the NumPy form).
+    """
+    name = os.path.basename(str(path))
+    if not os.path.exists(path):
+        raise DeriveError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise DeriveError(f"{path}: is a folder, not a model file")
+    full = os.path.abspath(path)
+    try:
+        with user_output_to_stderr():
+            namespace = runpy.run_path(full, run_name="__derive_check_grad__")
+    except SyntaxError as exc:
+        line = f"line {exc.lineno}: " if exc.lineno else ""
+        raise DeriveError(f"{name}: {line}{type(exc).__name__}: {_one_line(exc.msg)}") from None
+    except (KeyboardInterrupt, MemoryError):
+        raise
+    except BaseException as exc:  # SystemExit too: the file is the user's, any failure is theirs
+        lineno = _line_of(exc, full)
+        line = f"line {lineno}: " if lineno else ""
+        msg = _one_line(exc)
+        raise DeriveError(f"{name}: {line}{type(exc).__name__}{': ' + msg if msg else ''}") from None
+
+    if "loss" not in namespace:
+        raise DeriveError(f"{name}: no `loss` defined (a function loss(**params) -> float, or a SymPy expression)")
+    loss = namespace["loss"]
+    import sympy as sp
+
+    if isinstance(loss, sp.Basic):
+        form = "sympy"
+    elif callable(loss):
+        form = "numpy"
+    else:
+        raise DeriveError(f"{name}: `loss` is a {type(loss).__name__}; expected a function or a SymPy expression")
+    if "params" not in namespace:
+        raise DeriveError(f"{name}: no `params` defined (a dict name -> value: the point to check at)")
+    params = namespace["params"]
+    if not isinstance(params, dict) or not params:
+        raise DeriveError(f"{name}: `params` must be a non-empty dict name -> value, not {type(params).__name__}")
+    grad = namespace.get("grad")
+    if form == "numpy":
+        if grad is None:
+            raise DeriveError(f"{name}: no `grad` defined (the NumPy form needs grad(**params) returning a dict)")
+        if not callable(grad):
+            raise DeriveError(f"{name}: `grad` must be a function grad(**params) -> dict, not {type(grad).__name__}")
+    data = namespace.get("data")
+    if data is not None and not isinstance(data, dict):
+        raise DeriveError(f"{name}: `data` must be a dict symbol name -> value(s), not {type(data).__name__}")
+    return ModelFile(full, form, loss, params, grad, data)
+
+
+def _symbol_table(expr) -> dict:
+    table = {}
+    for s in expr.free_symbols:
+        table.setdefault(s.name, s)
+    return table
+
+
+def sympy_problem(spec: ModelFile) -> SympyProblem:
+    """Derive and compile the gradient of a SymPy-form file.
+
+    Parameters
+    ----------
+    spec : ModelFile
+        With ``form == "sympy"``.
+
+    Returns
+    -------
+    SympyProblem
+
+    Raises
+    ------
+    DeriveError
+        Unknown or missing symbols, data arrays of different lengths, a ``grad`` that is
+        neither a dict of expressions nor a function.
+    """
+    import sympy as sp
+
+    from derive import engine
+
+    from .bridge import lambdify
+
+    name = os.path.basename(spec.path)
+    loss = sp.sympify(spec.loss)
+    symbols = _symbol_table(loss)
+    param_names = [str(k.name if isinstance(k, sp.Symbol) else k) for k in spec.params]
+    for pn in param_names:
+        if pn not in symbols:
+            raise DeriveError(f"{name}: params has {pn!r}, which is not a symbol of loss "
+                              f"(its symbols: {', '.join(sorted(symbols))})")
+    values = {}
+    for key, v in spec.params.items():
+        pn = str(key.name if isinstance(key, sp.Symbol) else key)
+        try:
+            values[pn] = float(v)
+        except (TypeError, ValueError):
+            raise DeriveError(f"{name}: params[{pn!r}] must be a number (the SymPy form has scalar parameters)") from None
+    data_in = spec.data or {}
+    data = {}
+    m = None
+    for key, v in data_in.items():
+        dn = str(key.name if isinstance(key, sp.Symbol) else key)
+        if dn in values:
+            raise DeriveError(f"{name}: {dn!r} is in both params and data")
+        if dn not in symbols:
+            raise DeriveError(f"{name}: data has {dn!r}, which is not a symbol of loss")
+        try:
+            arr = np.asarray(v, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise DeriveError(f"{name}: data[{dn!r}] is not numeric") from None
+        if arr.ndim > 1:
+            raise DeriveError(f"{name}: data[{dn!r}] must be a number or a 1-D array, not shape {arr.shape}")
+        if arr.ndim == 1:
+            if m is not None and arr.size != m:
+                raise DeriveError(f"{name}: data arrays have different lengths ({m} and {arr.size} for {dn!r})")
+            m = arr.size
+        data[dn] = arr
+    missing = sorted(set(symbols) - set(values) - set(data))
+    if missing:
+        raise DeriveError(f"{name}: loss has symbols with no value: {', '.join(missing)} (give them in params or data)")
+
+    pnames = list(values)
+    dnames = list(data)
+    args = [symbols[n] for n in pnames] + [symbols[n] for n in dnames]
+    d_cols = [d[None, :] if d.ndim else d for d in (data[n] for n in dnames)]
+    d_flat = [data[n] for n in dnames]
+    loss_fn = lambdify(args, loss)
+    derived_exprs = [engine.derivative(loss, symbols[n]) for n in pnames]
+    grad_fn = lambdify(args, list(derived_exprs))
+
+    def mean(v):
+        return float(np.mean(v))
+
+    def loss_numeric(**kw):
+        return mean(loss_fn(*(kw[n] for n in pnames), *d_flat))
+
+    def batch(P):
+        cols = [P[:, j][:, None] for j in range(P.shape[1])]
+        out = np.asarray(loss_fn(*cols, *d_cols), dtype=np.float64)
+        return np.broadcast_to(out, (P.shape[0], out.shape[-1] if out.ndim == 2 else 1)).mean(axis=1)
+
+    def derived(**kw):
+        return {n: mean(g) for n, g in zip(pnames, grad_fn(*(kw[n] for n in pnames), *d_flat))}
+
+    handwritten = None
+    grad = spec.grad
+    if grad is not None:
+        if isinstance(grad, dict):
+            exprs = {}
+            for key, e in grad.items():
+                gn = str(key.name if isinstance(key, sp.Symbol) else key)
+                if gn not in values:
+                    raise DeriveError(f"{name}: grad has {gn!r}, which is not in params ({', '.join(pnames)})")
+                try:
+                    exprs[gn] = sp.sympify(e)
+                except (sp.SympifyError, TypeError):
+                    raise DeriveError(f"{name}: grad[{gn!r}] is not a SymPy expression") from None
+            absent = [n for n in pnames if n not in exprs]
+            if absent:
+                raise DeriveError(f"{name}: grad has no entry for {absent[0]!r} (params: {', '.join(pnames)})")
+            for gn, e in exprs.items():
+                extra = sorted(s.name for s in e.free_symbols if s.name not in symbols)
+                if extra:
+                    raise DeriveError(f"{name}: grad[{gn!r}] uses {', '.join(extra)}, which is not a symbol of loss")
+            rename = {s: symbols[s.name] for e in exprs.values() for s in e.free_symbols}
+            hand_fn = lambdify(args, [exprs[n].xreplace(rename) for n in pnames])
+
+            def handwritten(**kw):
+                return {n: mean(g) for n, g in zip(pnames, hand_fn(*(kw[n] for n in pnames), *d_flat))}
+        elif callable(grad):
+            handwritten = grad
+        else:
+            raise DeriveError(f"{name}: `grad` must be a dict of SymPy expressions or a function, "
+                              f"not {type(grad).__name__}")
+    notes = []
+    if m is not None:
+        notes.append(f"loss is the mean over the {m} examples of data")
+    return SympyProblem(loss_numeric, derived, handwritten, values, batch, notes)

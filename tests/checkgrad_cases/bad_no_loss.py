@@ -1,0 +1,4 @@
+import numpy as np
+params = {"w": np.ones(3)}
+def grad(w):
+    return {"w": 2 * w}
