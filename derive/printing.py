@@ -188,10 +188,6 @@ class TextPrinter(_KeepMulOrder, StrPrinter):
             return f"({self._print(item)})"
         return super().parenthesize(item, level, strict)
 
-    def _print_Subs(self, expr):
-        at = ", ".join(f"{self._print(v)}={self._print(p)}" for v, p in zip(expr.variables, expr.point))
-        return f"{self.parenthesize(expr.expr, sp.printing.precedence.PRECEDENCE['Pow'])}|_{{{at}}}"
-
     def _print_Float(self, expr):
         return sp.sstr(expr, full_prec=False)  # 0.5, as the notes write it
 
@@ -273,6 +269,19 @@ class NotesLatexPrinter(_KeepMulOrder, LatexPrinter):
 
     def _print_binomial(self, expr, exp=None):
         return rf"\binom{{{self._print(expr.args[0])}}}{{{self._print(expr.args[1])}}}"
+
+    def _print_Indexed(self, expr):
+        # w_{ij} as the notes write it; w_{i,10} when an index is longer than one character
+        idx = [self._print(i) for i in expr.indices]
+        sep = "" if all(len(i) == 1 for i in idx) else ","
+        return f"{{{self._print(expr.base.label)}}}_{{{sep.join(idx)}}}"
+
+    def _print_HadamardProduct(self, expr):
+        prec = sp.printing.precedence.PRECEDENCE["Mul"]
+        return r" \odot ".join(self.parenthesize(a, prec, strict=False) for a in expr.args)
+
+    def _print_OneMatrix(self, expr):
+        return r"\mathbf{1}"
 
 
 def latex(expr, partial=True) -> str:
