@@ -1,0 +1,296 @@
+"""Speed of ``numeric.compile_model(...).grad`` against hand-written NumPy (and PyTorch eager and
+jax.jit when they are installed), on three cases:
+
+* logistic regression, N = 100,000 examples, d = 100 features;
+* a sum of H = 50 sigmoids of 1 feature, N = 100,000, squared error;
+* an MLP 64-32-10 with sigmoid hidden units and softmax cross-entropy, 1,797 examples
+  (random data with the shape of the scikit-learn digits set).
+
+Everything runs in one process; the implementations are timed alternately, round after round (the
+order rotates every round), and the medians are compared, so that a noisy machine slows all of
+them alike. Before timing, each compiled gradient is checked against central differences of the
+compiled loss on a few random coordinates, and against the hand-written gradient.
+
+Also times ``compile_model`` for the sum of sigmoids with H = 5 and H = 500 (derived rules and
+generated kernels cleared before every compile).
+
+    python benchmarks/bench_grad.py            # full run (about a minute)
+    python benchmarks/bench_grad.py --quick    # fewer rounds
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import platform
+import statistics
+import sys
+import time
+
+import numpy as np
+
+import derive
+import numeric
+from numeric import compiled as compiled_module
+
+# --------------------------------------------------------------------------------------------
+# Hand-written NumPy: the straightforward vectorized code of the course notes.
+
+
+def hand_logistic(P, X, y):
+    m = X.shape[0]
+    z = X @ P["w"] + P["b"]
+    a = 1 / (1 + np.exp(-z))
+    dz = a - y
+    return {"w": X.T @ dz / m, "b": dz.mean()}
+
+
+def hand_sigmoid_sum(P, X, y):
+    m = X.shape[0]
+    U = X @ P["W"].T + P["b_hidden"]
+    A = 1 / (1 + np.exp(-U))
+    yhat = A @ P["c"] + P["b"]
+    r = 2 * (yhat - y) / m
+    dU = np.outer(r, P["c"]) * A * (1 - A)
+    return {"W": dU.T @ X, "b_hidden": dU.sum(axis=0), "c": A.T @ r, "b": r.sum()}
+
+
+def hand_mlp(P, X, y):
+    m = X.shape[0]
+    Z1 = X @ P["W1"] + P["b1"]
+    A1 = 1 / (1 + np.exp(-Z1))
+    Z2 = A1 @ P["W2"] + P["b2"]
+    E = np.exp(Z2 - Z2.max(axis=1, keepdims=True))
+    Yhat = E / E.sum(axis=1, keepdims=True)
+    Y = np.zeros_like(Yhat)
+    Y[np.arange(m), y] = 1
+    dZ2 = (Yhat - Y) / m
+    dA1 = dZ2 @ P["W2"].T
+    dZ1 = dA1 * A1 * (1 - A1)
+    return {"W1": X.T @ dZ1, "b1": dZ1.sum(axis=0), "W2": A1.T @ dZ2, "b2": dZ2.sum(axis=0)}
+
+
+# --------------------------------------------------------------------------------------------
+# Optional frameworks (float64, same losses).
+
+
+def torch_grad(case):
+    try:
+        import torch
+    except ImportError:
+        return None, "PyTorch not installed"
+    torch.set_default_dtype(torch.float64)
+    X = torch.from_numpy(case["X"])
+    if case["name"] == "mlp":
+        y = torch.from_numpy(case["y"].astype(np.int64))
+    else:
+        y = torch.from_numpy(case["y"])
+
+    def loss(P):
+        if case["name"] == "logistic":
+            z = X @ P["w"] + P["b"]
+            return torch.nn.functional.binary_cross_entropy_with_logits(z, y)
+        if case["name"] == "sigmoid-sum":
+            yhat = torch.sigmoid(X @ P["W"].T + P["b_hidden"]) @ P["c"] + P["b"]
+            return ((yhat - y) ** 2).mean()
+        hidden = torch.sigmoid(X @ P["W1"] + P["b1"])
+        return torch.nn.functional.cross_entropy(hidden @ P["W2"] + P["b2"], y)
+
+    def grad(P_np):
+        P = {k: torch.tensor(v, requires_grad=True) for k, v in P_np.items()}
+        loss(P).backward()
+        return {k: v.grad.numpy() for k, v in P.items()}
+
+    return grad, "PyTorch eager"
+
+
+def jax_grad(case):
+    try:
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+        import jax.numpy as jnp
+    except ImportError:
+        return None, "JAX not installed"
+    X = jnp.asarray(case["X"])
+    y = jnp.asarray(case["y"])
+
+    def loss(P):
+        if case["name"] == "logistic":
+            z = X @ P["w"] + P["b"]
+            return jnp.mean(jax.nn.softplus(z) - y * z)
+        if case["name"] == "sigmoid-sum":
+            yhat = jax.nn.sigmoid(X @ P["W"].T + P["b_hidden"]) @ P["c"] + P["b"]
+            return jnp.mean((yhat - y) ** 2)
+        hidden = jax.nn.sigmoid(X @ P["W1"] + P["b1"])
+        logp = jax.nn.log_softmax(hidden @ P["W2"] + P["b2"])
+        return -jnp.mean(logp[jnp.arange(X.shape[0]), y])
+
+    g = jax.jit(jax.grad(loss))
+
+    def grad(P_np):
+        out = g({k: jnp.asarray(v) for k, v in P_np.items()})
+        return {k: np.asarray(v.block_until_ready()) for k, v in out.items()}
+
+    return grad, "jax.jit"
+
+
+# --------------------------------------------------------------------------------------------
+# Cases
+
+
+def make_cases():
+    rng = np.random.default_rng(20240501)
+    cases = []
+
+    X = rng.standard_normal((100_000, 100))
+    w_true = rng.standard_normal(100) / 10
+    y = (rng.random(100_000) < 1 / (1 + np.exp(-(X @ w_true)))).astype(np.float64)
+    cases.append(dict(name="logistic", title="logistic N=100,000 d=100",
+                      model=derive.model("logistic", features=100), X=X, y=y, hand=hand_logistic, inner=1))
+
+    x = rng.uniform(-3, 3, size=(100_000, 1))
+    y = np.sin(2 * x[:, 0]) + 0.1 * rng.standard_normal(100_000)
+    cases.append(dict(name="sigmoid-sum", title="sigmoid-sum H=50 1 feature N=100,000",
+                      model=derive.model("sigmoid-sum", features=1, hidden=50), X=x, y=y,
+                      hand=hand_sigmoid_sum, inner=1))
+
+    X = rng.integers(0, 17, size=(1797, 64)).astype(np.float64) / 16
+    y = rng.integers(0, 10, size=1797)
+    cases.append(dict(name="mlp", title="mlp 64-32-10 sigmoid, 1,797 examples",
+                      model=derive.model("mlp", features=64, hidden=32, classes=10), X=X, y=y,
+                      hand=hand_mlp, inner=10))
+    return cases
+
+
+def check(case, cm, P):
+    """Compiled gradient vs central differences of the compiled loss, and vs hand-written."""
+    X, y = case["X"], case["y"]
+    g = cm.grad(P, X, y)
+    hand = case["hand"](P, X, y)
+    for k in g:
+        if not np.allclose(g[k], hand[k], rtol=1e-7, atol=1e-10):
+            raise SystemExit(f"{case['name']}: compiled grad[{k}] differs from the hand-written one")
+    rng = np.random.default_rng(7)
+    worst = 0.0
+    for k, v in P.items():
+        for _ in range(3):
+            idx = tuple(int(rng.integers(0, n)) for n in v.shape)
+            h = 1e-5 * max(1.0, abs(float(v[idx])))
+            plus = {kk: vv.copy() for kk, vv in P.items()}
+            minus = {kk: vv.copy() for kk, vv in P.items()}
+            plus[k][idx] += h
+            minus[k][idx] -= h
+            fd = (cm.loss(plus, X, y) - cm.loss(minus, X, y)) / (2 * h)
+            err = abs(fd - g[k][idx]) / max(1e-8, abs(fd), abs(g[k][idx]))
+            worst = max(worst, err)
+    if worst > 1e-4:
+        raise SystemExit(f"{case['name']}: compiled grad differs from central differences ({worst:.1e})")
+    return worst
+
+
+def interleaved(funcs: dict, rounds: int, inner: int) -> dict:
+    """Median seconds per call of each function, timed alternately."""
+    samples = {name: [] for name in funcs}
+    names = list(funcs)
+    for f in funcs.values():  # warm up: buffers, caches, JIT
+        f()
+        f()
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for r in range(rounds):
+            order = names[r % len(names):] + names[: r % len(names)]
+            for name in order:
+                f = funcs[name]
+                t0 = time.perf_counter()
+                for _ in range(inner):
+                    f()
+                samples[name].append((time.perf_counter() - t0) / inner)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return {name: statistics.median(s) for name, s in samples.items()}
+
+
+def bench_compile(repeats: int):
+    times = {5: [], 500: []}
+    for _ in range(repeats):
+        for h in (5, 500):
+            compiled_module.clear_cache()
+            model = derive.model("sigmoid-sum", features=1, hidden=h)
+            t0 = time.perf_counter()
+            numeric.compile_model(model)
+            times[h].append(time.perf_counter() - t0)
+    return {h: statistics.median(t) for h, t in times.items()}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=41, help="timing rounds per case (default 41)")
+    parser.add_argument("--quick", action="store_true", help="11 rounds")
+    parser.add_argument("--case", action="append", choices=["logistic", "sigmoid-sum", "mlp"],
+                        help="run only this case (repeatable)")
+    args = parser.parse_args(argv)
+    rounds = 11 if args.quick else args.rounds
+
+    print(f"python {platform.python_version()}, numpy {np.__version__}, {os.cpu_count()} CPUs, "
+          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"{rounds} interleaved rounds per case; medians\n")
+    np.seterr(over="ignore")  # the hand-written 1/(1+exp(-z)) may overflow harmlessly
+
+    rows = []
+    notes = []
+    for case in make_cases():
+        if args.case and case["name"] not in args.case:
+            continue
+        cm = numeric.compile_model(case["model"])
+        P = cm.init_params(seed=0)
+        X, y = case["X"], case["y"]
+        fd_err = check(case, cm, P)
+        funcs = {
+            "compiled": lambda cm=cm, P=P, X=X, y=y: cm.grad(P, X, y),
+            "hand NumPy": lambda case=case, P=P, X=X, y=y: case["hand"](P, X, y),
+        }
+        for factory in (torch_grad, jax_grad):
+            g, label = factory(case)
+            if g is None:
+                if label not in notes:
+                    notes.append(label)
+                continue
+            other = g(P)
+            ours = cm.grad(P, X, y)
+            if not all(np.allclose(other[k], ours[k], rtol=1e-6, atol=1e-9) for k in ours):
+                raise SystemExit(f"{case['name']}: {label} gradient differs from the compiled one")
+            funcs[label] = lambda g=g, P=P: g(P)
+        med = interleaved(funcs, rounds, case["inner"])
+        rows.append((case["title"], med, fd_err))
+
+    labels = ["compiled", "hand NumPy", "PyTorch eager", "jax.jit"]
+    present = [l for l in labels if any(l in med for _, med, _ in rows)]
+    head = f"{'case':<40}" + "".join(f"{l + ' ms':>16}" for l in present) + f"{'compiled/hand':>15}"
+    others = [l for l in present if l not in ("compiled", "hand NumPy")]
+    if others:
+        head += f"{'compiled/best other':>21}"
+    print(head + f"{'FD rel err':>12}")
+    for title, med, fd_err in rows:
+        line = f"{title:<40}"
+        for l in present:
+            line += f"{med[l] * 1e3:>16.3f}" if l in med else f"{'-':>16}"
+        line += f"{med['compiled'] / med['hand NumPy']:>15.2f}"
+        if others:
+            best = min((med[l] for l in others if l in med), default=None)
+            line += f"{med['compiled'] / best:>21.2f}" if best else f"{'-':>21}"
+        print(line + f"{fd_err:>12.1e}")
+    for note in notes:
+        print(f"note: {note}; skipped")
+
+    comp = bench_compile(repeats=3 if args.quick else 7)
+    print(f"\ncompile_model(sigmoid-sum): H=5 {comp[5] * 1e3:.1f} ms, H=500 {comp[500] * 1e3:.1f} ms, "
+          f"ratio H=500/H=5 {comp[500] / comp[5]:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,759 @@
+"""Compiled models: mean loss and gradient of every trainable model, as fast NumPy.
+
+``compile_model(derive.model(...))`` returns a ``CompiledModel``. Its gradients come from the
+symbolic side, in two parts:
+
+* the per-example (or per-example-and-unit) LOCAL derivatives are derived once with
+  ``derive.engine.derivative`` from expressions built with ``derive.functions``: ∂L/∂z of the loss,
+  the activation's g′, the output piece's ∂(c·g(u))/∂u, the softmax cross-entropy's ∂L/∂z_k. They
+  are scalar expressions, so their cost does not depend on the model's size. Each is compiled once
+  (and cached) to an in-place NumPy ``Kernel`` generated from its CSE form (``numeric.bridge``);
+  ``CompiledModel.kernels[name].source`` shows the generated code.
+* the sums over examples and units are NumPy matrix products (``X.T @ dz`` and friends).
+
+Speed: scratch arrays are kept per input shape and reused (``out=``); for the models with one
+output per example (linear, least-squares, logistic, sigmoid-sum) the rows are processed in blocks
+that fit in the CPU cache, so each block of ``X`` (and each (block, hidden) array) is read from
+cache by the backward product right after the forward one. The parameter gradients returned are
+fresh arrays. A ``CompiledModel`` is not thread-safe (its scratch arrays are shared).
+
+Losses (mean over the m rows of ``X``):
+
+=============================  ====================================  ============================
+model                          prediction                            per-example loss
+=============================  ====================================  ============================
+linear, least-squares          ŷ = x·w + b                           (ŷ − y)²
+logistic                       a = σ(x·w + b)                        −y log a − (1 − y) log(1 − a)
+sigmoid-sum                    ŷ = b + Σ_i c_i g(b_hidden_i + W_i·x)  (ŷ − y)²
+softmax                        p = softmax(x W + b)                  −log p_y
+mlp                            p = softmax(g(x W1 + b1) W2 + b2)     −log p_y
+=============================  ====================================  ============================
+
+``g`` is σ (default), tanh or ReLU for ``mlp``; σ or ReLU for ``sigmoid-sum``, where the ReLU
+variant's pieces are c_i·ReLU(b_hidden_i + W_i·x) (a sum of ReLUs; ReLU′(0) = 0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import sympy as sp
+
+from derive.errors import DeriveError
+from derive.functions import relu, sigmoid
+
+from .bridge import Kernel, lambdify
+
+__all__ = ["compile_model", "CompiledModel", "clear_cache"]
+
+# Rows per block: a block of X (affine models) or a (block, hidden) array (sigmoid-sum) of about
+# this many bytes stays in the per-core L2 cache between the forward and the backward product.
+_BLOCK_BYTES = 1 << 20
+_MIN_BLOCK_ROWS = 64
+_MAX_BUFFER_SETS = 16
+
+
+def _derivative(expr, symbol):
+    from derive import engine
+
+    return engine.derivative(expr, symbol)
+
+
+def _tidy(expr):
+    """A derivative in the form with fewest array passes: expanded, common factors pulled out."""
+    return sp.factor_terms(sp.expand(expr))
+
+
+# --------------------------------------------------------------------------------------------
+# Local derivatives: derived once per kind, independent of the model's size.
+
+
+@dataclass(frozen=True)
+class OutputRule:
+    """A per-example loss L(z, y) of the output z, and ∂L/∂z."""
+
+    z: sp.Symbol
+    y: sp.Symbol
+    loss: sp.Expr
+    dloss: sp.Expr
+    loss_kernel: Kernel
+    dloss_kernel: Kernel
+
+
+@lru_cache(maxsize=None)
+def output_rule(kind: str) -> OutputRule:
+    """``kind`` is "squared" (z is ŷ) or "logistic" (z is the logit, a = σ(z))."""
+    z, y = sp.symbols("z y", real=True)
+    if kind == "squared":
+        loss = (z - y) ** 2
+    elif kind == "logistic":
+        loss = -(y * sp.log(sigmoid(z)) + (1 - y) * sp.log(1 - sigmoid(z)))
+    else:  # pragma: no cover - internal
+        raise ValueError(kind)
+    dloss = _tidy(_derivative(loss, z))
+    return OutputRule(z, y, loss, dloss, Kernel([z, y], [loss]), Kernel([z, y], [dloss]))
+
+
+@dataclass(frozen=True)
+class ActivationRule:
+    """g(u) and g′ written with the unit's output a = g(u) where possible (a(1 − a) for σ)."""
+
+    u: sp.Symbol
+    a: sp.Symbol
+    g: sp.Expr
+    dg: sp.Expr
+    needs_u: bool
+
+
+_ACTIVATIONS = {"sigmoid": sigmoid, "tanh": sp.tanh, "relu": relu}
+
+
+@lru_cache(maxsize=None)
+def activation_rule(name: str) -> ActivationRule:
+    u, a = sp.symbols("u a", real=True)
+    g = _ACTIVATIONS[name](u)
+    dg = _tidy(_derivative(g, u)).subs(g, a)
+    return ActivationRule(u, a, g, dg, u in dg.free_symbols)
+
+
+@lru_cache(maxsize=None)
+def _hidden_kernel(activation: str, inline_x: bool):
+    """Forward kernel of a hidden layer: its outputs a = g(u), and u too when g′ needs it.
+
+    ``inline_x``: one input feature, so u = x·w + b_hidden is formed inside the kernel (x is a
+    column, w and b_hidden rows); otherwise the kernel gets xw = X @ W and adds b_hidden.
+    """
+    rule = activation_rule(activation)
+    bh = sp.Symbol("b_hidden", real=True)
+    if inline_x:
+        x, w = sp.symbols("x w", real=True)
+        inputs, params, u_expr = [x], [w, bh], x * w + bh
+    else:
+        xw = sp.Symbol("xw", real=True)
+        inputs, params, u_expr = [xw], [bh], xw + bh
+    outputs = [u_expr, rule.g.subs(rule.u, u_expr)] if rule.needs_u else [rule.g.subs(rule.u, u_expr)]
+    return Kernel(inputs, outputs, params)
+
+
+@lru_cache(maxsize=None)
+def _backprop_kernel(activation: str):
+    """∂L/∂u = ∂L/∂a · g′: the error at a hidden unit's input from the error at its output."""
+    rule = activation_rule(activation)
+    da = sp.Symbol("da", real=True)
+    inputs = [da, rule.u, rule.a] if rule.needs_u else [da, rule.a]
+    return Kernel(inputs, [_tidy(da * rule.dg)])
+
+
+@dataclass(frozen=True)
+class PieceRule:
+    """One piece c·g(u) of the sum of sigmoids: ∂/∂u = (unit factor) · (elementwise factor)."""
+
+    unit_factor: sp.Expr          # depends on c only: applied after the sum over examples
+    elementwise: sp.Expr          # in terms of u and a
+    dpiece_dc: sp.Expr            # ∂(c·g(u))/∂c in terms of a
+    c: sp.Symbol
+
+
+@lru_cache(maxsize=None)
+def piece_rule(activation: str) -> PieceRule:
+    rule = activation_rule(activation)
+    c = sp.Symbol("c", real=True)
+    piece = c * rule.g
+    du = _derivative(piece, rule.u)
+    unit, elementwise = du.as_independent(rule.u, as_Add=False)
+    elementwise = _tidy(elementwise).subs(rule.g, rule.a)
+    dc = _derivative(piece, c).subs(rule.g, rule.a)
+    return PieceRule(unit, elementwise, dc, c)
+
+
+@lru_cache(maxsize=None)
+def softmax_rule():
+    """∂L/∂z_k of the softmax cross-entropy, in terms of e_k = exp(z_k − max z) and s = Σ_j e_j.
+
+    With one-hot y (Σ y_j = 1), L = log Σ_j exp(z_j) − Σ_j y_j z_j; the part that depends on z_k
+    is log(exp(z_k) + exp(r)) − y_k z_k, where exp(r) = Σ_{j≠k} exp(z_j).
+    """
+    z, r, y, zmax, s, e = sp.symbols("z r y zmax s e", real=True)
+    loss_k = sp.log(sp.exp(z) + sp.exp(r)) - y * z
+    dz = _derivative(loss_k, z)
+    # Σ_j exp(z_j) = exp(zmax)·s and exp(z_k) = exp(zmax)·e_k: shifted, nothing overflows.
+    dz = dz.subs(sp.exp(r), sp.exp(zmax) * s - sp.exp(z)).subs(sp.exp(z), sp.exp(zmax) * e)
+    dz = _tidy(dz)
+    if dz.free_symbols - {e, s, y}:  # pragma: no cover - a changed engine would show here
+        raise RuntimeError(f"softmax derivative not in terms of e, s, y: {dz}")
+    return Kernel([e, s, y], [dz])
+
+
+def clear_cache() -> None:
+    """Forget every derived rule and generated kernel (to time ``compile_model`` from scratch)."""
+    for f in (output_rule, activation_rule, _hidden_kernel, _backprop_kernel, piece_rule, softmax_rule):
+        f.cache_clear()
+
+
+# --------------------------------------------------------------------------------------------
+# Models
+
+
+def _rows_per_block(row_bytes: int) -> int:
+    return max(_MIN_BLOCK_ROWS, _BLOCK_BYTES // max(row_bytes, 1))
+
+
+class CompiledModel:
+    """A trainable model compiled to NumPy. Build it with ``compile_model``.
+
+    Attributes
+    ----------
+    model : derive Model
+        What was compiled.
+    name : str
+    param_shapes : dict of str to tuple
+        Parameter names and shapes, in a fixed order.
+    n_params : int
+        Total number of scalar parameters.
+    kernels : dict of str to Kernel
+        The generated in-place kernels of the local derivatives (``.source`` to read them).
+    """
+
+    classifier = False
+
+    def __init__(self, model, param_shapes: dict):
+        self.model = model
+        self.name = model.name
+        self.param_shapes = dict(param_shapes)
+        self.n_params = int(sum(int(np.prod(s)) for s in self.param_shapes.values()))
+        self.kernels: dict = {}
+        self._buffers: dict = {}
+
+    def __repr__(self):
+        return f"compile_model({self.model!r})"
+
+    # public API -----------------------------------------------------------------------------
+    def init_params(self, seed: int = 0) -> dict:
+        """Deterministic random initial parameters (float64), scaled for the layer widths."""
+        rng = np.random.default_rng(seed)
+        return {name: self._init(name, shape, rng) for name, shape in self.param_shapes.items()}
+
+    def loss(self, params: dict, X, y) -> float:
+        """Mean loss over the rows of ``X``.
+
+        Parameters
+        ----------
+        params : dict of str to ndarray
+            Arrays with the shapes of ``param_shapes``.
+        X : ndarray of shape (m, features)
+        y : ndarray of shape (m,)
+            Targets; integer class labels in [0, classes) for ``softmax`` and ``mlp``.
+
+        Returns
+        -------
+        float
+        """
+        P, X, y = self._inputs(params, X, y)
+        return float(self._loss(P, X, y))
+
+    def grad(self, params: dict, X, y) -> dict:
+        """Gradient of ``loss`` with respect to every parameter.
+
+        Parameters
+        ----------
+        params : dict of str to ndarray
+        X : ndarray of shape (m, features)
+        y : ndarray of shape (m,)
+
+        Returns
+        -------
+        dict of str to ndarray
+            Fresh arrays with the shapes of ``param_shapes``, in the same order.
+        """
+        P, X, y = self._inputs(params, X, y)
+        return self._grad(P, X, y, False)[1]
+
+    def loss_and_grad(self, params: dict, X, y):
+        """``(loss(params, X, y), grad(params, X, y))`` in one pass over the data."""
+        P, X, y = self._inputs(params, X, y)
+        loss, grads = self._grad(P, X, y, True)
+        return float(loss), grads
+
+    def predict(self, params: dict, X):
+        """Predictions for the rows of ``X``: ŷ of shape (m,) for regression, a = σ(z) of shape
+        (m,) for ``logistic``, class probabilities of shape (m, classes) for ``softmax``/``mlp``."""
+        P = self._params(params)
+        return self._predict(P, self._features(X))
+
+    # checking inputs ------------------------------------------------------------------------
+    def _params(self, params) -> dict:
+        if not isinstance(params, dict):
+            raise DeriveError(f"params must be a dict with keys {', '.join(self.param_shapes)}")
+        out = {}
+        for name, shape in self.param_shapes.items():
+            if name not in params:
+                raise DeriveError(f"params has no {name!r} (expected {', '.join(self.param_shapes)})")
+            value = np.asarray(params[name], dtype=np.float64)
+            if value.shape != shape:
+                raise DeriveError(f"params[{name!r}] has shape {value.shape}, expected {shape}")
+            out[name] = value
+        return out
+
+    def _features(self, X):
+        X = np.asarray(X)
+        f = self.model.features
+        if X.ndim != 2 or X.shape[1] != f:
+            raise DeriveError(f"X must have shape (m, {f}), not {X.shape}")
+        if X.shape[0] == 0:
+            raise DeriveError("X has no rows")
+        if X.dtype != np.float64 or not X.flags.c_contiguous:
+            X = np.ascontiguousarray(X, dtype=np.float64)
+        return X
+
+    def _targets(self, y, m):
+        y = np.asarray(y)
+        if y.size != m or y.ndim > 2:
+            raise DeriveError(f"y must have shape ({m},), not {y.shape}")
+        y = y.reshape(m)
+        if y.dtype != np.float64 or not y.flags.c_contiguous:
+            y = np.ascontiguousarray(y, dtype=np.float64)
+        return y
+
+    def _inputs(self, params, X, y):
+        P = self._params(params)
+        X = self._features(X)
+        return P, X, self._targets(y, X.shape[0])
+
+    def _buffer_set(self, key, make):
+        """Scratch arrays for one input shape, made once and reused."""
+        found = self._buffers.get(key)
+        if found is None:
+            if len(self._buffers) >= _MAX_BUFFER_SETS:
+                self._buffers.clear()
+            found = self._buffers[key] = make()
+        return found
+
+
+class _Classifier:
+    classifier = True
+
+    def accuracy(self, params: dict, X, y) -> float:
+        """Fraction of the rows of ``X`` whose predicted class equals ``y``.
+
+        Parameters
+        ----------
+        params : dict of str to ndarray
+        X : ndarray of shape (m, features)
+        y : ndarray of shape (m,)
+
+        Returns
+        -------
+        float
+        """
+        P, X, y = self._inputs(params, X, y)
+        return float(np.mean(self._classes(P, X) == y))
+
+
+class _Affine(CompiledModel):
+    """z = X @ w + b, one output per example (linear, least-squares, logistic)."""
+
+    def __init__(self, model, kind):
+        f = model.features
+        super().__init__(model, {"w": (f,), "b": ()})
+        self.kind = kind
+        self.rule = output_rule(kind)
+        self.kernels = {"loss": self.rule.loss_kernel, "dloss_dz": self.rule.dloss_kernel}
+        self._rows = _rows_per_block(8 * f)
+        self._link = lambdify([self.rule.z], sigmoid(self.rule.z)) if kind == "logistic" else None
+
+    def _init(self, name, shape, rng):
+        if name == "b":
+            return np.zeros(())
+        return rng.standard_normal(shape) / np.sqrt(shape[0])
+
+    def _z(self, P, X):
+        z = X @ P["w"]
+        z += P["b"]
+        return z
+
+    def _loss(self, P, X, y):
+        z = self._z(P, X)
+        kernel = self.rule.loss_kernel
+        out = np.empty_like(z)
+        kernel.run(z, y, out, *kernel.scratch(z.shape))
+        return out.mean()
+
+    def _grad(self, P, X, y, with_loss):
+        m, f = X.shape
+        w, b = P["w"], float(P["b"])
+        rows = min(m, self._rows)
+        dloss, loss = self.rule.dloss_kernel, self.rule.loss_kernel
+
+        def make(n):
+            return np.empty(n), np.empty(n), np.empty(f), dloss.scratch(n), loss.scratch(n)
+
+        gw = np.zeros(f)
+        gb = 0.0
+        total = 0.0
+        for start in range(0, m, rows):
+            Xb = X[start : start + rows]
+            yb = y[start : start + rows]
+            n = Xb.shape[0]
+            z, dz, part, scratch, loss_scratch = self._buffer_set(("grad", n, f), lambda: make(n))
+            np.matmul(Xb, w, out=z)
+            z += b
+            dloss.run(z, yb, dz, *scratch)
+            np.matmul(dz, Xb, out=part)
+            gw += part
+            gb += dz.sum()
+            if with_loss:
+                loss.run(z, yb, dz, *loss_scratch)      # dz is spent: reuse it
+                total += dz.sum()
+        gw *= 1.0 / m
+        return total / m, {"w": gw, "b": np.array(gb / m)}
+
+    def _predict(self, P, X):
+        z = self._z(P, X)
+        return z if self._link is None else self._link(z)
+
+
+class _Logistic(_Classifier, _Affine):
+    def _classes(self, P, X):
+        return (self._z(P, X) > 0).astype(np.float64)
+
+
+class _SigmoidSum(CompiledModel):
+    """ŷ = b + Σ_i c_i g(b_hidden_i + W_i·x), squared error."""
+
+    def __init__(self, model):
+        f, h = model.features, model.hidden
+        super().__init__(model, {"W": (h, f), "b_hidden": (h,), "c": (h,), "b": ()})
+        self.activation = model.activation
+        self.out = output_rule("squared")
+        self.piece = piece_rule(self.activation)
+        self.inline_x = f == 1
+        self.forward = _hidden_kernel(self.activation, self.inline_x)
+        rule = activation_rule(self.activation)
+        self.needs_u = self.piece.elementwise.has(rule.u)
+        self.slope = Kernel([rule.u, rule.a] if self.needs_u else [rule.a], [self.piece.elementwise])
+        if self.piece.dpiece_dc != rule.a:  # pragma: no cover - a changed engine would show here
+            raise RuntimeError(f"unexpected ∂(c·g)/∂c = {self.piece.dpiece_dc}")
+        self.unit_factor = lambdify([self.piece.c], self.piece.unit_factor)
+        self.kernels = {
+            "loss": self.out.loss_kernel,
+            "dloss_dyhat": self.out.dloss_kernel,
+            "hidden": self.forward,
+            "dpiece_du": self.slope,
+        }
+        self._rows = _rows_per_block(8 * h)
+        self._hidden_outputs = 2 if activation_rule(self.activation).needs_u else 1
+
+    def _init(self, name, shape, rng):
+        h, f = self.param_shapes["W"]
+        if name == "W":
+            return rng.standard_normal(shape) / np.sqrt(f)
+        if name == "b_hidden":
+            return rng.standard_normal(shape)
+        if name == "c":
+            return rng.standard_normal(shape) / np.sqrt(h)
+        return np.zeros(())
+
+    def _blocks(self, P, X):
+        """Yield (start, n, u, a, yhat) per block of rows; the arrays are reused scratch."""
+        m, f = X.shape
+        h = self.param_shapes["c"][0]
+        rows = min(m, self._rows)
+        if self.inline_x:
+            prepared = self.forward.prepare(P["W"][:, 0], P["b_hidden"])
+        else:
+            prepared = self.forward.prepare(P["b_hidden"])
+            Wt = P["W"].T
+        c, b = P["c"], float(P["b"])
+        n_out = self._hidden_outputs
+
+        def make(n):
+            return (
+                [np.empty((n, h)) for _ in range(n_out)],
+                np.empty((n, h)),
+                self.forward.scratch((n, h)),
+                np.empty(n),
+            )
+
+        for start in range(0, m, rows):
+            Xb = X[start : start + rows]
+            n = Xb.shape[0]
+            outs, xw, scratch, yhat = self._buffer_set(("fwd", n, h), lambda: make(n))
+            if self.inline_x:
+                self.forward.run(Xb, *prepared, *outs, *scratch)
+            else:
+                np.matmul(Xb, Wt, out=xw)
+                self.forward.run(xw, *prepared, *outs, *scratch)
+            a = outs[-1]
+            np.matmul(a, c, out=yhat)
+            yhat += b
+            yield start, n, outs[0], a, yhat
+
+    def _yhat(self, P, X):
+        out = np.empty(X.shape[0])
+        for start, n, _, _, yhat in self._blocks(P, X):
+            out[start : start + n] = yhat
+        return out
+
+    def _loss(self, P, X, y):
+        yhat = self._yhat(P, X)
+        per_example = np.empty_like(yhat)
+        kernel = self.out.loss_kernel
+        kernel.run(yhat, y, per_example, *kernel.scratch(yhat.shape))
+        return per_example.mean()
+
+    def _grad(self, P, X, y, with_loss):
+        m, f = X.shape
+        h = self.param_shapes["c"][0]
+        dyhat, loss = self.out.dloss_kernel, self.out.loss_kernel
+        # Σ over examples of [r·x; r] ⊗ g′ for every unit in one product; c comes in afterwards.
+        # With few features, one matrix-vector product per row is faster than a thin product.
+        per_row = f + 1 <= 3
+        acc = np.zeros((f + 1, h))
+        dc = np.zeros(h)
+        db = 0.0
+        total = 0.0
+
+        def make(n):
+            return (
+                np.empty(n),
+                np.empty((n, h)),
+                np.empty((f + 1, n)),
+                np.empty((f + 1, h)),
+                np.empty(h),
+                self.slope.scratch((n, h)),
+                dyhat.scratch(n) + loss.scratch(n),
+            )
+
+        for start, n, u, a, yhat in self._blocks(P, X):
+            r, slope, RT, part, part_c, scratch, scratch_r = self._buffer_set(("grad", n, h), lambda: make(n))
+            yb = y[start : start + n]
+            dyhat.run(yhat, yb, r, *scratch_r[: dyhat.n_scratch])
+            if self.needs_u:
+                self.slope.run(u, a, slope, *scratch)
+            else:
+                self.slope.run(a, slope, *scratch)
+            np.multiply(X[start : start + n].T, r, out=RT[:f])
+            RT[f] = r
+            if per_row:
+                for j in range(f + 1):
+                    np.matmul(RT[j], slope, out=part[j])
+            else:
+                np.matmul(RT, slope, out=part)
+            acc += part
+            np.matmul(r, a, out=part_c)
+            dc += part_c
+            db += r.sum()
+            if with_loss:
+                loss.run(yhat, yb, r, *scratch_r[dyhat.n_scratch :])   # r is spent: reuse it
+                total += r.sum()
+        scale = self.unit_factor(P["c"]) * (1.0 / m)
+        return total / m, {
+            "W": np.ascontiguousarray(acc[:f].T * scale[:, None]),
+            "b_hidden": acc[f] * scale,
+            "c": dc * (1.0 / m),
+            "b": np.array(db / m),
+        }
+
+    def _predict(self, P, X):
+        return self._yhat(P, X)
+
+
+class _SoftmaxNet(_Classifier, CompiledModel):
+    """Softmax output with cross-entropy, with or without one hidden layer.
+
+    The output layer is kept transposed, (classes, m), so that the softmax's reductions over the
+    classes run over contiguous rows.
+    """
+
+    def __init__(self, model, hidden: bool):
+        f, k = model.features, model.classes
+        self.hidden = hidden
+        if hidden:
+            h = model.hidden
+            shapes = {"W1": (f, h), "b1": (h,), "W2": (h, k), "b2": (k,)}
+        else:
+            shapes = {"W": (f, k), "b": (k,)}
+        super().__init__(model, shapes)
+        self.classes = k
+        self.dz = softmax_rule()
+        self.kernels = {"dloss_dz": self.dz}
+        if hidden:
+            self.activation = model.activation
+            self.forward = _hidden_kernel(self.activation, inline_x=False)
+            self.backprop = _backprop_kernel(self.activation)
+            self.needs_u = activation_rule(self.activation).needs_u
+            self.kernels.update({"hidden": self.forward, "backprop": self.backprop})
+        self._onehot = None
+
+    def _init(self, name, shape, rng):
+        if name.startswith("b"):
+            return np.zeros(shape)
+        gain = 2.0 if name == "W1" and self.model.activation == "relu" else 1.0
+        return rng.standard_normal(shape) * np.sqrt(gain / shape[0])
+
+    def _targets(self, y, m):
+        y = np.asarray(y)
+        if y.size != m or y.ndim > 2:
+            raise DeriveError(f"y must have shape ({m},), not {y.shape}")
+        return y.reshape(m)
+
+    def _onehot_t(self, y):
+        """One-hot targets, transposed (classes, m); kept while the labels stay the same."""
+        cached = self._onehot
+        if cached is not None and cached[0].shape == y.shape and np.array_equal(cached[0], y):
+            return cached[1], cached[2]
+        if y.dtype.kind not in "iu":
+            if y.dtype.kind not in "fb" or not np.all(np.asarray(y) == np.round(y)):
+                raise DeriveError("y must hold integer class labels")
+        labels = y.astype(np.intp)
+        if labels.size and (labels.min() < 0 or labels.max() >= self.classes):
+            raise DeriveError(f"class labels must be in 0..{self.classes - 1}")
+        onehot = np.zeros((self.classes, y.shape[0]))
+        onehot[labels, np.arange(y.shape[0])] = 1.0
+        self._onehot = (y.copy(), onehot, labels)
+        return onehot, labels
+
+    def _work(self, m):
+        k = self.classes
+
+        def make():
+            bufs = {
+                "z": np.empty((k, m)),
+                "e": np.empty((k, m)),
+                "dz": np.empty((k, m)),
+                "zmax": np.empty(m),
+                "s": np.empty(m),
+                "ones": np.ones(m),
+                "dz_scratch": self.dz.scratch((k, m)),
+            }
+            if self.hidden:
+                h = self.param_shapes["b1"][0]
+                bufs["xw"] = np.empty((m, h))
+                bufs["hidden"] = [np.empty((m, h)) for _ in range(2 if self.needs_u else 1)]
+                bufs["fwd_scratch"] = self.forward.scratch((m, h))
+                bufs["da"] = np.empty((m, h))
+                bufs["du"] = np.empty((m, h))
+                bufs["bp_scratch"] = self.backprop.scratch((m, h))
+            return bufs
+
+        return self._buffer_set(("work", m), make)
+
+    def _forward(self, P, X):
+        """Logits z (classes, m), shifted exponentials e, their sums s, and the row maxima."""
+        w = self._work(X.shape[0])
+        if self.hidden:
+            np.matmul(X, P["W1"], out=w["xw"])
+            self.forward.run(w["xw"], *self.forward.prepare(P["b1"]), *w["hidden"], *w["fwd_scratch"])
+            a = w["hidden"][-1]
+            np.matmul(P["W2"].T, a.T, out=w["z"])
+            b = P["b2"]
+        else:
+            a = X
+            np.matmul(P["W"].T, X.T, out=w["z"])
+            b = P["b"]
+        z = w["z"]
+        np.add(z, b[:, None], out=z)
+        np.maximum.reduce(z, axis=0, out=w["zmax"])
+        np.subtract(z, w["zmax"], out=w["e"])
+        np.exp(w["e"], out=w["e"])
+        np.add.reduce(w["e"], axis=0, out=w["s"])
+        return w, a
+
+    def _loss(self, P, X, y):
+        _, labels = self._onehot_t(y)
+        w, _ = self._forward(P, X)
+        return self._mean_loss(w, labels)
+
+    @staticmethod
+    def _mean_loss(w, labels):
+        # −log p_y = log Σ_j exp(z_j) − z_y = zmax + log s − z_y
+        m = labels.shape[0]
+        picked = w["z"][labels, np.arange(m)]
+        return (w["zmax"].sum() + np.log(w["s"]).sum() - picked.sum()) / m
+
+    def _grad(self, P, X, y, with_loss):
+        onehot, labels = self._onehot_t(y)
+        m = X.shape[0]
+        w, a = self._forward(P, X)
+        loss = self._mean_loss(w, labels) if with_loss else None
+        dz = w["dz"]
+        self.dz.run(w["e"], w["s"], onehot, dz, *w["dz_scratch"])
+        inv_m = 1.0 / m
+        # Sums over examples as products with a vector of ones: faster than sum(axis=...).
+        ones = w["ones"]
+        db_out = np.matmul(dz, ones)
+        db_out *= inv_m
+        dW_out = np.matmul(a.T, dz.T)
+        dW_out *= inv_m
+        if not self.hidden:
+            return loss, {"W": dW_out, "b": db_out}
+        np.matmul(dz.T, P["W2"].T, out=w["da"])
+        hidden = w["hidden"]
+        if self.needs_u:
+            self.backprop.run(w["da"], hidden[0], hidden[1], w["du"], *w["bp_scratch"])
+        else:
+            self.backprop.run(w["da"], hidden[0], w["du"], *w["bp_scratch"])
+        dW1 = np.matmul(X.T, w["du"])
+        dW1 *= inv_m
+        db1 = np.matmul(ones, w["du"])
+        db1 *= inv_m
+        return loss, {"W1": dW1, "b1": db1, "W2": dW_out, "b2": db_out}
+
+    def _predict(self, P, X):
+        w, _ = self._forward(P, X)
+        return (w["e"] / w["s"]).T.copy()
+
+    def _classes(self, P, X):
+        w, _ = self._forward(P, X)
+        return np.argmax(w["z"], axis=0)
+
+
+def compile_model(model) -> CompiledModel:
+    """Compile a trainable model's mean loss and gradient to NumPy.
+
+    Parameters
+    ----------
+    model : derive Model or str
+        ``derive.model(name, features=, hidden=, classes=, activation=)``, or a model name (with
+        its default options).
+
+    Returns
+    -------
+    CompiledModel
+        With ``param_shapes``, ``n_params``, ``init_params(seed)``, ``loss(params, X, y)``,
+        ``grad(params, X, y)``, ``loss_and_grad``, ``predict(params, X)`` and, for ``logistic``,
+        ``softmax`` and ``mlp``, ``accuracy(params, X, y)``.
+
+    Raises
+    ------
+    DeriveError
+        If the model is not one of the trainable models.
+
+    Examples
+    --------
+    >>> import derive, numeric
+    >>> cm = numeric.compile_model(derive.model("logistic", features=3))
+    >>> cm.param_shapes
+    {'w': (3,), 'b': ()}
+    """
+    if isinstance(model, str):
+        import derive
+
+        model = derive.model(model)
+    name = getattr(model, "name", None)
+    if name in ("linear", "least-squares"):
+        return _Affine(model, "squared")
+    if name == "logistic":
+        return _Logistic(model, "logistic")
+    if name == "sigmoid-sum":
+        return _SigmoidSum(model)
+    if name == "softmax":
+        return _SoftmaxNet(model, hidden=False)
+    if name == "mlp":
+        return _SoftmaxNet(model, hidden=True)
+    raise DeriveError(
+        f"model {name!r} cannot be compiled; trainable models: "
+        "linear, least-squares, logistic, sigmoid-sum, softmax, mlp"
+    )
