@@ -27,13 +27,13 @@ RULE_NAMES = {
     "sigmoid": ("sigmoid derivative", "sigmoid 的导数"),
     "tanh": ("tanh derivative", "tanh 的导数"),
     "relu": ("ReLU derivative", "ReLU 的导数"),
-    "elementary": ("derivative of an elementary function", "基本函数求导"),
+    "elementary": ("derivative of an elementary function", "基本初等函数求导"),
     "rewrite": ("rewrite", "改写"),
     "fallback": ("computed by sympy.diff (no step rule applies)", "由 sympy.diff 计算(无可用的分步法则)"),
     "simplify": ("simplify", "化简"),
     "substitute": ("substitute", "代入"),
     "intermediates": ("write with the intermediates", "用中间变量表示"),
-    "backprop": ("chain rule along the graph", "沿计算图的链式法则"),
+    "backprop": ("chain rule along the graph", "反向传播:沿计算图的链式法则"),
     "sum_paths": ("sum over paths", "对各路径求和"),
     "evaluate": ("evaluate", "代入数值"),
     "vectorize": ("vectorize over m examples", "对 m 个样本向量化"),
@@ -41,7 +41,7 @@ RULE_NAMES = {
     "kronecker": ("Kronecker delta", "克罗内克 δ"),
     "solve": ("solve", "求解"),
     "second_order": ("second-order condition", "二阶条件"),
-    "log_likelihood": ("take the log", "取对数"),
+    "log_likelihood": ("take the log", "取对数(对数似然)"),
     "rearrange": ("rearrange", "整理"),
     "table": ("table", "表"),
 }
@@ -49,10 +49,10 @@ RULE_NAMES = {
 # Explanations the engine attaches to its rules; models add their own with ``Msg(en, zh)``.
 RULE_NOTES = {
     "chain": ("with {u} = {g}", "令 {u} = {g}"),
-    "constant_multiple": ("the constant {c} comes out", "常数 {c} 提到外面"),
+    "constant_multiple": ("the constant {c} comes out", "常数 {c} 提到求导符号外面"),
     "power": ("exponent {n}", "指数为 {n}"),
     "rewrite": ("write it as {g}", "改写为 {g}"),
-    "fallback": ("no step rule applies; sympy.diff used", "无可用的分步法则,使用 sympy.diff"),
+    "fallback": ("no step rule applies; sympy.diff used", "没有可用的分步法则,改用 sympy.diff 计算"),
 }
 
 

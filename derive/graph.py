@@ -1,0 +1,622 @@
+"""Computation graphs, as the notes draw them: forward values left to right, gradients right to left.
+
+A graph is built from a derivation's definitions (``u = bc``, ``v = a + u``, ``J = 3v``): each
+defined symbol is a node whose inputs are the free symbols of its definition; symbols without a
+definition are leaves (inputs and parameters). At a point the graph carries
+
+* each node's forward value,
+* each node's gradient ∂J/∂node, worked out from the definitions by ``verify.realize`` after the
+  whole graph is known (and cross-checked against the chain rule along the edges),
+* on each edge u → v the local derivative ∂v/∂u, symbolic and at the point.
+
+``Graph.to_dot()`` is Graphviz source, ``Graph.to_tikz()`` a TikZ picture of the same graph.
+
+>>> g = graph_for(model("chain-rule"))        # doctest: +SKIP
+>>> g.value("J"), g.grad("b")                  # doctest: +SKIP
+(33, 6)
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from fractions import Fraction
+
+import sympy as sp
+from sympy import Derivative, Symbol
+
+from . import engine, printing
+from .errors import DeriveError
+from .functions import sigmoid, to_elementary
+from .messages import Msg
+from .verify import VerificationError, expand_defs, realize
+
+# Points of the models that do not carry their own (a model with a ``point()`` method wins).
+# Logistic regression: z = 0.5·1 − 0.3·2 + 0.1 = 0, so a = σ(0) = 0.5 and the notes' dz = a − y,
+# dw1 = x1·dz, dw2 = x2·dz, db = dz can be checked by hand: −0.5, −0.5, −1, −0.5.
+DEFAULT_POINTS = {
+    "chain-rule": {"a": 5, "b": 3, "c": 2},
+    "logistic": {"x1": 1, "x2": 2, "w1": "0.5", "w2": "-0.3", "b": "0.1", "y": 1},
+}
+# The MLP's derivation is in matrix form; its graph is a tiny scalar network built here.
+MLP_SEED = 22   # a seed at which no parameter's gradient vanishes by a coincidence of equal weights
+_SCALAR_MLP = "mlp"
+
+_WORDS = {
+    "title": Msg("Computation graph at {point}", "计算图({point} 处)"),
+    "title_leaves": Msg("Computation graph (the point: the values in its leaves)",
+                        "计算图(所取的点即各叶节点中的值)"),
+    "legend": Msg("forward values left to right; gradients {grad} right to left",
+                  "前向传播从左到右计算各节点的值;反向传播从右到左计算梯度 {grad}"),
+    "edges": Msg("each arrow u → v carries the local derivative {local}",
+                 "每条边 u → v 上标出局部导数 {local}"),
+}
+
+
+@dataclass(frozen=True)
+class Node:
+    """A node: its symbol, its definition (None for a leaf), forward value and gradient."""
+
+    symbol: Symbol
+    definition: sp.Expr | None
+    value: sp.Expr
+    grad: sp.Expr
+    layer: int = 0
+    row: float = 0.0
+
+    @property
+    def leaf(self) -> bool:
+        return self.definition is None
+
+
+@dataclass(frozen=True)
+class Edge:
+    """``source → target`` with the local derivative ∂target/∂source (symbolic, and its value)."""
+
+    source: Symbol
+    target: Symbol
+    local: sp.Expr
+    value: sp.Expr
+
+
+@dataclass(frozen=True)
+class Graph:
+    """A computation graph evaluated at a point (see the module's docstring)."""
+
+    name: str
+    output: Symbol
+    nodes: tuple
+    edges: tuple
+    point: tuple              # ((Symbol, value), …) of the leaves, in the order given
+    partial: bool = True
+
+    def node(self, name) -> Node:
+        for n in self.nodes:
+            if n.symbol == name or n.symbol.name == str(name):
+                return n
+        raise KeyError(name)
+
+    def value(self, name):
+        """The forward value of node ``name``."""
+        return self.node(name).value
+
+    def grad(self, name):
+        """∂output/∂(node ``name``) at the point."""
+        return self.node(name).grad
+
+    # Views -----------------------------------------------------------------------------------
+    def _d(self, of, wrt, tex: bool) -> str:
+        d = ("\\partial " if tex else "∂") if self.partial else "d"
+        name = _tex_name if tex else _text_name
+        return f"{d}{name(of)}/{d}{name(wrt)}"
+
+    def point_text(self, tex: bool = False) -> str:
+        name = _tex_name if tex else _text_name
+        num = _num_tex if tex else _num
+        return ", ".join(f"{name(s)} = {num(v)}" for s, v in self.point)
+
+    @property
+    def big(self) -> bool:
+        """Too many nodes to write definitions and full edge labels into a picture."""
+        return len(self.nodes) > 12
+
+    def gradient_name(self, tex: bool = False) -> str:
+        """∂J/∂· — the gradient of the output with respect to a node, as the legends write it."""
+        return self._d(self.output, "·", tex).replace("·", r"\cdot" if tex else "·")
+
+    def heading(self, lang: str = "en", tex: bool = False) -> tuple[str, str]:
+        """The graph's title (with its point) and its legend, in ``lang``."""
+        grad = self.gradient_name(tex)
+        local = self._d("v", "u", tex)
+        if tex:
+            grad, local = f"${grad}$", f"${local}$"
+        if len(self.point) > 6:
+            title = _word("title_leaves", lang)
+        else:
+            point = f"${self.point_text(True)}$" if tex else self.point_text()
+            title = _word("title", lang).format(point=point)
+        legend = _word("legend", lang).format(grad=grad)
+        if self.big:
+            legend += ("; " if lang != "zh" else ";") + _word("edges", lang).format(local=local)
+        return title, legend
+
+    def to_dot(self, lang: str = "en") -> str:
+        """Graphviz source: one box per node (definition, value, gradient), one labelled arrow per
+        edge (local derivative and its value)."""
+        ids = {n.symbol: f"n{i}" for i, n in enumerate(self.nodes)}
+        heading = "\n".join(self.heading(lang))
+        lines = [
+            f"digraph {_dot_id(self.name)} {{",
+            f'  graph [rankdir=LR, labelloc=t, fontname="DejaVu Sans", fontsize=12, '
+            f'nodesep=0.3, ranksep=0.9, label="{_dot_escape(heading)}"];',
+            '  node [shape=box, style="rounded,filled", fillcolor="#f4f6fb", fontname="DejaVu Sans", fontsize=11];',
+            '  edge [fontname="DejaVu Sans", fontsize=9, color="#555555"];',
+        ]
+        for n in self.nodes:
+            attrs = [f'label="{_dot_escape(chr(10).join(self._node_lines(n)))}"']
+            if n.leaf:
+                attrs += ["shape=ellipse", 'fillcolor="#ffffff"']
+            if n.symbol == self.output:
+                attrs.append("peripheries=2")
+            lines.append(f"  {ids[n.symbol]} [{', '.join(attrs)}];")
+        for e in self.edges:
+            lines.append(f'  {ids[e.source]} -> {ids[e.target]} [label="{_dot_escape(self._edge_text(e))}"];')
+        lines.append("}")
+        return "\n".join(lines) + "\n"
+
+    def _node_lines(self, n: Node) -> list[str]:
+        name = _text_name(n.symbol)
+        out = []
+        if not n.leaf:
+            out.append(f"{name} = {_text(n.definition)}")
+        out.append(f"{name} = {_num(n.value)}")
+        out.append(f"{self._d(self.output, n.symbol, False)} = {_num(n.grad)}")
+        return out
+
+    def _edge_text(self, e: Edge) -> str:
+        head = f"{self._d(e.target, e.source, False)} = {_text(e.local)}"
+        return head if e.local.is_Number else f"{head} = {_num(e.value)}"
+
+    def to_tikz(self, lang: str = "en", caption: bool = True) -> str:
+        """A ``tikzpicture`` (centred, with a caption below when ``caption``) of the graph,
+        scaled down to the line width when wider. Needs ``\\usepackage{tikz}``."""
+        from .render.latex import math_width
+
+        ids = {n.symbol: f"n{i}" for i, n in enumerate(self.nodes)}
+        # A definition too long for a box (any, in a big graph) is left to the derivation's lines;
+        # a big graph's arrows carry the local derivative alone (the legend says so).
+        texts = {n.symbol: self._node_tex(n) for n in self.nodes}
+        texts = {k: v[-2:] if self.big or math_width(v[0]) > 15 else v for k, v in texts.items()}
+        labels = [_tex(e.local) if self.big else self._edge_tex(e) for e in self.edges]
+        # Sizes in cm: node text is \footnotesize (1 em ≈ 0.32 cm), edge labels \scriptsize
+        # (1 em ≈ 0.28 cm); columns are as wide as their widest node, gaps as their widest label.
+        width = {k: max(math_width(t) for t in lines) * 0.32 + 0.35 for k, lines in texts.items()}
+        height = max(len(lines) * 0.42 + 0.2 * sum(r"\frac" in t for t in lines)
+                     for lines in texts.values()) + 0.35
+        layer = {n.symbol: n.layer for n in self.nodes}
+        cols = sorted(set(layer.values()))
+        col_w = {c: max(width[k] for k in layer if layer[k] == c) for c in cols}
+        gap = {c: 1.0 for c in cols}
+        for e, label in zip(self.edges, labels):
+            c = layer[e.source]
+            widest = max(math_width(part) for part in label.split(r" \\ "))
+            gap[c] = max(gap[c], widest * 0.28 / 0.85 + 0.4)
+        x, left = {}, 0.0
+        for c in cols:
+            x[c] = left + col_w[c] / 2
+            left += col_w[c] + gap[c]
+        pic = [
+            r"\begin{tikzpicture}[>=Stealth, x=1cm, y=1cm,",
+            r"  every node/.style={font=\footnotesize}, gbox/.style={draw=black!60, rounded corners=2pt,"
+            r" fill=blue!4, align=center, inner sep=2pt},",
+            r"  gleaf/.style={gbox, fill=white, rounded corners=6pt}, gout/.style={gbox, double},",
+            r"  glbl/.style={font=\scriptsize, fill=white, fill opacity=0.85, text opacity=1, inner sep=1pt,"
+            r" align=center}]",
+        ]
+        for n in self.nodes:
+            style = "gleaf" if n.leaf else ("gout" if n.symbol == self.output else "gbox")
+            text = r" \\ ".join(f"${line}$" for line in texts[n.symbol])
+            pic.append(rf"  \node[{style}] ({ids[n.symbol]}) at ({x[n.layer]:.2f}, {-n.row * height:.2f}) {{{text}}};")
+        for e, label in zip(self.edges, labels):
+            # labels nearer the source, where converging edges are still apart
+            text = " \\\\ ".join(f"${part}$" for part in label.split(r" \\ "))
+            pic.append(rf"  \draw[->] ({ids[e.source]}) -- node[glbl, pos=0.45] {{{text}}} ({ids[e.target]});")
+        pic.append(r"\end{tikzpicture}")
+        body = "\n".join(pic)
+        scaled = "\\resizebox{\\ifdim\\width>\\linewidth\\linewidth\\else\\width\\fi}{!}{%\n" + body + "%\n}"
+        if not caption:
+            return scaled + "\n"
+        from .render.latex import text_to_latex
+
+        title, legend = self.heading(lang, tex=True)
+        sep = ":" if lang == "zh" else ": "
+        cap = text_to_latex(title, lang) + sep + text_to_latex(legend, lang)
+        # not a float: the picture stays beside the derivation it illustrates
+        return ("\\begin{center}\n\\begin{minipage}{\\linewidth}\n\\centering\n" + scaled
+                + f"\n\n\\smallskip{{\\small {cap}\\par}}\n\\end{{minipage}}\n\\end{{center}}\n")
+
+    def _node_tex(self, n: Node) -> list[str]:
+        name = _tex_name(n.symbol)
+        out = []
+        if not n.leaf:
+            out.append(f"{name} = {_tex(n.definition)}")
+        out.append(f"{name} = {_num_tex(n.value)}")
+        out.append(f"{self._d(self.output, n.symbol, True)} = {_num_tex(n.grad)}")
+        return out
+
+    def _edge_tex(self, e: Edge) -> str:
+        """The edge's label; a symbolic local derivative and its value on two lines (`` \\ ``)."""
+        head = f"{self._d(e.target, e.source, True)} = {_tex(e.local)}"
+        return head if e.local.is_Number else rf"{head} \\ = {_num_tex(e.value)}"
+
+    def png(self) -> bytes:
+        """The graph drawn by Graphviz (``dot -Tpng``); DeriveError when Graphviz is missing."""
+        return run_dot(self.to_dot(), "png")
+
+
+def run_dot(source: str, fmt: str) -> bytes:
+    """``dot -T<fmt>`` on ``source``; one-line DeriveError if Graphviz is missing or refuses it."""
+    exe = shutil.which("dot")
+    if exe is None:
+        raise DeriveError("Graphviz is not installed (the `dot` program is needed for --graph png)")
+    proc = subprocess.run([exe, f"-T{fmt}"], input=source.encode(), capture_output=True, timeout=60)
+    if proc.returncode != 0:
+        raise DeriveError(f"dot failed: {proc.stderr.decode(errors='replace').strip().splitlines()[-1:]}")
+    return proc.stdout
+
+
+# Building ------------------------------------------------------------------------------------------
+
+def graph_defs(defs: dict) -> dict:
+    """The definitions that are nodes: scalar symbols defined by an expression that is not a
+    derivative (gradient names such as dz = ∂L/∂z are not nodes)."""
+    return {
+        k: v for k, v in defs.items()
+        if isinstance(k, Symbol) and isinstance(v, sp.Expr) and not isinstance(v, sp.MatrixExpr)
+        and not v.has(Derivative) and v.free_symbols
+    }
+
+
+def _ancestors(node, defs) -> set:
+    seen, stack = set(), [node]
+    while stack:
+        n = stack.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        if n in defs:
+            stack.extend(defs[n].free_symbols)
+    return seen
+
+
+def _exact_or_float(v, exact: bool):
+    return v if exact or not v.is_Rational or v.is_Integer else sp.Float(v, 30)
+
+
+def _evaluate(expr, values: dict):
+    """``expr`` at ``values``: exact when it is a rational number there, else a 30-digit float."""
+    expr = to_elementary(expr)
+    exact = not expr.has(sp.Function)
+    v = expr.xreplace({s: _exact_or_float(x, exact) for s, x in values.items()})
+    if v.is_Rational:
+        return v
+    v = v.evalf(30)
+    if not v.is_number or not v.is_real:
+        raise DeriveError(f"the graph cannot be evaluated at this point ({printing.text(expr)} is not a real number)")
+    return v
+
+
+def from_defs(defs: dict, point: dict, *, name: str = "graph", output: Symbol | None = None,
+              partial: bool = True) -> Graph:
+    """The computation graph of ``defs`` (symbol → definition) at ``point`` (leaf → number).
+
+    The output is the node nobody consumes whose leaves all have a value in ``point`` (the
+    largest such, when several)."""
+    defs = graph_defs(defs)
+    point = {k: sp.nsimplify(v) if isinstance(v, float) else sp.sympify(v) for k, v in point.items()}
+    if output is None:
+        consumed = {s for v in defs.values() for s in v.free_symbols}
+        sinks = [k for k in defs if k not in consumed]
+        ok = [s for s in sinks if all(a in defs or a in point for a in _ancestors(s, defs))]
+        if not ok:
+            raise DeriveError("no node of the graph can be evaluated at the given point")
+        output = max(ok, key=lambda s: (len(_ancestors(s, defs)), list(defs).index(s)))
+    keep = _ancestors(output, defs)
+    inner = [k for k in defs if k in keep]                                # definition order
+    leaves = []
+    for k in inner:
+        for s in sorted(defs[k].free_symbols, key=lambda s: s.name):
+            if s not in defs and s not in leaves:
+                leaves.append(s)
+    missing = [s.name for s in leaves if s not in point]
+    if missing:
+        raise DeriveError(f"the point gives no value to {', '.join(missing)}")
+    leaves.sort(key=list(point).index)                   # as the caller lists them: x1, x2, w1, …
+    sub = {k: defs[k] for k in inner}
+
+    values = {s: point[s] for s in leaves}
+    for k in inner:
+        values[k] = _evaluate(sub[k], values)
+
+    back = {v: k for k, v in sub.items() if not v.is_Atom}
+    edges, local_values = [], {}
+    for k in inner:
+        for s in sorted(sub[k].free_symbols, key=lambda s: ([*leaves, *inner].index(s))):
+            local = engine.derivative(sub[k], s)
+            shown = _with_ratios(local.xreplace(back), sub)
+            val = _evaluate(local, values)
+            local_values[(s, k)] = val
+            edges.append(Edge(s, k, shown, val))
+
+    # Gradients, from the definitions (independent of the edges), then cross-checked.
+    # ∂output/∂n with every other leaf already a number: the same derivative, on a far smaller
+    # expression than the symbolic one.
+    grads = {}
+    exact = not any(v.has(sp.Function) for v in sub.values())   # polynomial graphs stay exact
+    for n in [*leaves, *inner]:
+        if n == output:
+            grads[n] = sp.S.One
+            continue
+        others = {s: _exact_or_float(point[s], exact) for s in leaves if s != n}
+        as_of_n = to_elementary(expand_defs(output, sub, keep=(n,))).xreplace(others)
+        grads[n] = _evaluate(realize(Derivative(as_of_n, n, evaluate=False)), {n: values[n]})
+    chain = {output: sp.S.One}
+    for n in reversed([*leaves, *inner]):
+        if n != output:
+            chain[n] = sum((chain[t] * local_values[(s, t)] for (s, t) in local_values if s == n), sp.S.Zero)
+    for n, g in grads.items():
+        if abs(complex(sp.N(g - chain[n]))) > 1e-9 * (1 + abs(complex(sp.N(g)))):
+            raise VerificationError(f"graph of {name}: ∂{output}/∂{n} = {g} by the definitions, "
+                                    f"{chain[n]} along the edges")
+
+    layers = _layers(leaves, inner, sub)
+    rows = _rows(layers, sub, output)
+    nodes = tuple(
+        Node(n, sub.get(n), values[n], grads[n], layers[n], rows[n]) for n in [*leaves, *inner]
+    )
+    shown_point = tuple((s, point[s]) for s in point if s in leaves)   # the caller's order
+    return Graph(name, output, nodes, tuple(edges), shown_point, partial)
+
+
+def _with_ratios(expr, defs: dict):
+    """Local derivatives written with the nodes that are ratios over one sum (softmax:
+    a_k = e^(z_k)/Σ e^(z_i)), so ∂a₁/∂z₂ reads −a₁·a₂ rather than a quotient of exponentials."""
+    groups: dict = {}
+    for node, value in defs.items():
+        num, den = sp.fraction(value)
+        if den != 1 and isinstance(den, sp.Add):
+            groups.setdefault(den, []).append((num, node))
+    for den, pairs in groups.items():
+        if not expr.has(den):
+            continue
+        total = sp.Dummy("S")
+        rewritten = sp.cancel(expr.xreplace({den: total}).xreplace({n: k * total for n, k in pairs}))
+        if not rewritten.has(total):
+            expr = sp.factor(rewritten)
+    return expr
+
+
+def _layers(leaves, inner, defs) -> dict:
+    """Columns: a defined node one right of its last input; a leaf just left of its first user."""
+    layer = {s: 0 for s in leaves}
+    for k in inner:
+        layer[k] = 1 + max(layer[s] for s in defs[k].free_symbols)
+    for s in leaves:
+        users = [layer[k] for k in inner if s in defs[k].free_symbols]
+        layer[s] = min(users) - 1
+    low = min(layer.values())
+    return {k: v - low for k, v in layer.items()}
+
+
+def _rows(layers, defs, output) -> dict:
+    """Vertical positions: right to left, each node at the mean height of its users (a stable
+    order within a column), spaced one unit apart and centred."""
+    order = list(layers)
+    users = {n: [k for k in defs if n in defs[k].free_symbols] for n in order}
+    row: dict = {}
+    for col in sorted(set(layers.values()), reverse=True):
+        members = [n for n in order if layers[n] == col]
+        wish = {n: (sum(row[u] for u in users[n] if u in row) / max(1, sum(u in row for u in users[n]))
+                    if any(u in row for u in users[n]) else 0.0) for n in members}
+        members.sort(key=lambda n: (wish[n], order.index(n)))
+        start = -(len(members) - 1) / 2
+        for i, n in enumerate(members):
+            row[n] = start + i
+    return row
+
+
+# Models --------------------------------------------------------------------------------------------
+
+def has_graph(model) -> bool:
+    """Whether ``model`` (a Model, or a name) has a computation graph to draw."""
+    name = model if isinstance(model, str) else model.name
+    if name == _SCALAR_MLP or name in DEFAULT_POINTS:
+        return True
+    return not isinstance(model, str) and callable(getattr(type(model), "point", None))
+
+
+def graph_models(names) -> list[str]:
+    return [n for n in names if has_graph(n)]
+
+
+def parse_point(text: str) -> dict:
+    """``"a=5, b=3, c=2"`` → {"a": 5, "b": 3, "c": 2} (exact rationals for decimals)."""
+    point = {}
+    for part in filter(None, (p.strip() for p in str(text).split(","))):
+        name, sep, value = part.partition("=")
+        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name.strip()):
+            raise DeriveError(f"--at expects name=value pairs separated by commas, not {part!r}")
+        try:
+            point[name.strip()] = sp.Rational(str(Fraction(value.strip())))
+        except (ValueError, ZeroDivisionError):
+            raise DeriveError(f"--at: {value.strip()!r} is not a number") from None
+    return point
+
+
+def _named_point(point: dict, known) -> dict:
+    known = {s.name: s for s in known}
+    out = {}
+    for k, v in point.items():
+        key = k.name if isinstance(k, Symbol) else str(k)
+        if key not in known:
+            raise DeriveError(f"--at: the graph has no input {key!r} (inputs: {', '.join(sorted(known))})")
+        out[known[key]] = sp.Rational(str(Fraction(str(v)))) if isinstance(v, (str, float)) else sp.sympify(v)
+    return out
+
+
+def graph_for(obj, at=None) -> Graph:
+    """The computation graph of a model (a ``Model``, a ``Derivation`` or a model name) at a point.
+
+    The point is ``at`` (a dict or ``"a=5,b=3"``) when given, else the model's ``point()``, else
+    the documented default in ``DEFAULT_POINTS``. For ``mlp`` the graph is a small scalar network
+    (2 inputs, 2 sigmoid hidden units, 2 softmax outputs, cross-entropy) at a seeded point.
+    """
+    from .derivation import Derivation
+    from .models import registry
+    from .models.base import Model
+
+    if isinstance(obj, Model):
+        model, d = obj, None
+    elif isinstance(obj, Derivation):
+        model, d = registry.get(obj.model)(), obj
+    else:
+        model, d = registry.get(str(obj))(), None
+    if not has_graph(model):
+        raise DeriveError(
+            f"model {model.name!r} has no computation graph; models with one: "
+            f"{', '.join(graph_models(registry.names()))}"
+        )
+    at = parse_point(at) if isinstance(at, str) else at
+    if model.name == _SCALAR_MLP:
+        return mlp_graph(at)
+    d = d or model.derivation()
+    defs = graph_defs(d.defs)
+    symbols = {s for v in defs.values() for s in v.free_symbols} | set(defs)
+    if at:
+        point = _named_point(at, symbols)
+    elif callable(getattr(model, "point", None)):
+        point = _named_point(model.point(), symbols)
+    else:
+        point = _named_point(DEFAULT_POINTS[model.name], symbols)
+    return from_defs(d.defs, point, name=model.name, partial=d.partial)
+
+
+def mlp_defs() -> tuple[dict, dict]:
+    """A 2-2-2 network in the notes' notation: z[1] = W[1]x + b[1], a[1] = σ(z[1]),
+    z[2] = W[2]a[1] + b[2], a[2] = softmax(z[2]) = ŷ, L = −Σ y_k log a[2]_k — as scalar
+    definitions; and the leaves' symbols by role."""
+    x = [Symbol(f"x{j}") for j in (1, 2)]
+    y = [Symbol(f"y{k}") for k in (1, 2)]
+    W1 = [[Symbol(f"w^{{[1]}}_{{{i}{j}}}") for j in (1, 2)] for i in (1, 2)]
+    b1 = [Symbol(f"b^{{[1]}}_{{{i}}}") for i in (1, 2)]
+    W2 = [[Symbol(f"w^{{[2]}}_{{{k}{i}}}") for i in (1, 2)] for k in (1, 2)]
+    b2 = [Symbol(f"b^{{[2]}}_{{{k}}}") for k in (1, 2)]
+    z1 = [Symbol(f"z^{{[1]}}_{{{i}}}") for i in (1, 2)]
+    a1 = [Symbol(f"a^{{[1]}}_{{{i}}}") for i in (1, 2)]
+    z2 = [Symbol(f"z^{{[2]}}_{{{k}}}") for k in (1, 2)]
+    a2 = [Symbol(f"a^{{[2]}}_{{{k}}}") for k in (1, 2)]
+    L = Symbol("L")
+    defs = {}
+    for i in range(2):
+        defs[z1[i]] = W1[i][0] * x[0] + W1[i][1] * x[1] + b1[i]
+        defs[a1[i]] = sigmoid(z1[i])
+    for k in range(2):
+        defs[z2[k]] = W2[k][0] * a1[0] + W2[k][1] * a1[1] + b2[k]
+    for k in range(2):
+        defs[a2[k]] = sp.exp(z2[k]) / (sp.exp(z2[0]) + sp.exp(z2[1]))
+    defs[L] = -(y[0] * sp.log(a2[0]) + y[1] * sp.log(a2[1]))
+    roles = {"x": x, "y": y, "params": [*W1[0], *W1[1], *b1, *W2[0], *W2[1], *b2], "z2": z2, "a2": a2}
+    return defs, roles
+
+
+def mlp_graph(at=None) -> Graph:
+    """The scalar 2-2-2 network of ``mlp_defs`` at ``at`` or at a seeded point (weights in
+    [−1, 1] to one decimal, x = (1, 0.5), one-hot y = (1, 0))."""
+    defs, roles = mlp_defs()
+    rng = random.Random(MLP_SEED)
+    point = {roles["x"][0]: sp.Integer(1), roles["x"][1]: sp.Rational(1, 2),
+             roles["y"][0]: sp.Integer(1), roles["y"][1]: sp.Integer(0)}
+    for p in roles["params"]:
+        point[p] = sp.Rational(rng.randint(-10, 10), 10)
+    if at:
+        point.update(_named_point(at, point))
+    return from_defs(defs, point, name="mlp", output=Symbol("L"))
+
+
+def _word(key: str, lang: str) -> str:
+    m = _WORDS[key]
+    return m.zh if lang == "zh" and m.zh else m.en
+
+
+# Printing ------------------------------------------------------------------------------------------
+
+_SUBS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def _text_name(s) -> str:
+    if isinstance(s, str):
+        return s
+    m = re.fullmatch(r"([A-Za-z]+)\^\{\[(\d+)\]\}_\{(\d+)\}", s.name)
+    if m:
+        return f"{m.group(1)}[{m.group(2)}]{m.group(3).translate(_SUBS)}"
+    return printing.text(s)
+
+
+def _text(expr) -> str:
+    layered = {s: Symbol(_text_name(s)) for s in expr.free_symbols if "^{[" in s.name}
+    return printing.text(expr.xreplace(layered) if layered else expr)
+
+
+def _tex_name(s) -> str:
+    return s if isinstance(s, str) else printing.latex(s)
+
+
+def _tex(expr) -> str:
+    return printing.latex(expr)
+
+
+def _rounded(v):
+    """A number as shown: exact when short (33, 0.5, −0.3), else 4 significant digits."""
+    if v.is_Integer:
+        return v
+    if v.is_Rational:
+        q = v.q
+        for p in (2, 5):
+            while q % p == 0:
+                q //= p
+        if q == 1 and len(str(float(v))) <= 8:
+            return sp.Float(float(v), 15)
+    return sp.Float(float(f"{float(v):.4g}"), 15)
+
+
+def format_number(v, tex: bool = False) -> str:
+    """A node's number as shown: 33, 0.5, −0.3, 0.6931 (exact when short, else 4 significant
+    digits; a minus sign in text, a hyphen in LaTeX)."""
+    return _num_tex(v) if tex else _num(v)
+
+
+def _num(v) -> str:
+    """Number text for labels: 33, 0.5, −0.3, 0.6931 (a minus sign, not a hyphen)."""
+    v = _rounded(v)
+    if v.is_Integer:
+        s = str(int(v))
+    else:
+        s = f"{float(v):.4g}"
+        if "e" in s:
+            s = f"{float(v):.3e}"
+    return s.replace("-", "−")
+
+
+def _num_tex(v) -> str:
+    return _num(v).replace("−", "-")
+
+
+def _dot_escape(s: str) -> str:
+    return s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _dot_id(name: str) -> str:
+    return '"' + name.replace('"', "") + '"'
