@@ -102,6 +102,11 @@ class Derivation:
     def _repr_markdown_(self) -> str:
         return self.markdown()
 
+    def _repr_latex_(self) -> str:
+        from .render.latex import jupyter_latex
+
+        return jupyter_latex(self)
+
     def __rich__(self):
         from .render.text import rich_renderable
 
@@ -225,7 +230,7 @@ class Builder:
                 chain = sp.Add(*[Derivative(out, c, evaluate=False) * Derivative(c, v, evaluate=False)
                                  if c != out else Derivative(out, v, evaluate=False) for c in consumers])
                 self.eq(lhs, chain, "chain" if len(consumers) == 1 else "sum_paths")
-                named = sp.Add(*[_mul(locals_[c], self._upstream(c, shown, names)) for c in consumers])
+                named = sp.Add(*[_mul(locals_[c], names.get(c, shown[c])) for c in consumers])
                 by_value = sp.Add(*[_mul(locals_[c], shown[c]) for c in consumers])
                 if style == "names" and named != by_value:
                     self.eq(lhs, named, "substitute")
@@ -248,9 +253,6 @@ class Builder:
             if v in names:
                 self.let(names[v], Derivative(out, v, evaluate=False))
         return shown
-
-    def _upstream(self, c, shown, names):
-        return names.get(c, shown[c]) if c in names else shown[c]
 
     def _consumers(self, v) -> list:
         return [k for k, e in self.defs.items() if isinstance(k, Symbol) and e.has(v)

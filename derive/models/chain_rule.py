@@ -53,7 +53,7 @@ class ChainRule(Model):
         for node in (A, B, C, U, V, J):
             forward = expand_defs(node, d.defs).xreplace(point)
             grad = grads.get(node, sp.S.One)
-            rows.append((node, d.defs.get(node, "input"), forward, grad, grad.xreplace(point)))
+            rows.append((node, d.defs.get(node, Msg("input", "输入")), forward, grad, grad.xreplace(point)))
         d.table(
             [Msg("node", "节点"), Msg("definition", "定义"), Msg("forward value", "前向值"),
              Msg("dJ/d(node)", "dJ/d(节点)"), Msg("backward value", "反向梯度值")],

@@ -36,6 +36,12 @@ class Renderer:
     def words(self, msg: Msg | None) -> str:
         return msg.render(self.lang, self.fmt_arg) if msg is not None else ""
 
+    def cell(self, c) -> str:
+        """A table cell: words (``Msg`` or str) or an expression."""
+        if isinstance(c, Msg):
+            return self.words(c)
+        return c if isinstance(c, str) else self.math(c)
+
     def rule_text(self, step) -> str:
         name = rule_name(step.rule, self.lang)
         extra = self.words(step.note)

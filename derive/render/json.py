@@ -44,7 +44,7 @@ class JsonRenderer(Renderer):
                 "kind": "table",
                 "rule": "table",
                 "columns": [self.words(c) for c in s.table.columns],
-                "rows": [[c if isinstance(c, str) else self.math(c) for c in row] for row in s.table.rows],
+                "rows": [[self.cell(c) for c in row] for row in s.table.rows],
                 "text": "",
                 "latex": "",
             }

@@ -36,7 +36,7 @@ class TextRenderer(Renderer):
         for c in step.table.columns:
             t.add_column(Text(self.words(c)), justify="right")
         for row in step.table.rows:
-            t.add_row(*[Text(c if isinstance(c, str) else self.math(c)) for c in row])
+            t.add_row(*[Text(self.cell(c)) for c in row])
         return Padding(t, (0, 0, 0, 2))
 
     def _results(self):
