@@ -166,18 +166,22 @@ def digits(held_out: int = 360, seed: int = 0) -> Dataset:
 def defaults(name: str, activation: str | None = None) -> Defaults:
     """Default hyperparameters for model ``name`` on its built-in data set."""
     if name in ("linear", "least-squares"):
-        return Defaults(lr=0.05, epochs=300, optimizer="gd")
+        return Defaults(lr=0.1, epochs=300, optimizer="gd")
     if name == "logistic":
         return Defaults(lr=0.5, epochs=200, optimizer="gd")
     if name == "sigmoid-sum":
         if activation == "relu":
-            # A hard sigmoid is two ReLUs, so three pieces need six.
-            return Defaults(lr=0.05, epochs=3000, optimizer="adam", options={"hidden": 6})
+            # A hard sigmoid is two ReLUs, so six ReLUs could draw the red curve exactly; but
+            # from a random start gradient descent often parks a ReLU where it is zero on every
+            # example (a dead unit) and never moves it again. With forty pieces and mini-batch
+            # noise it finds the curve from any seed.
+            return Defaults(lr=0.01, epochs=2000, optimizer="adam", batch_size=32,
+                            options={"hidden": 40})
         return Defaults(lr=0.05, epochs=3000, optimizer="adam")
     if name == "softmax":
-        return Defaults(lr=0.5, epochs=60, optimizer="sgd", batch_size=32)
+        return Defaults(lr=0.5, epochs=30, optimizer="sgd", batch_size=32)
     if name == "mlp":
-        return Defaults(lr=0.5, epochs=60, optimizer="sgd", batch_size=32)
+        return Defaults(lr=0.5, epochs=30, optimizer="sgd", batch_size=32)
     raise DeriveError(f"model {name!r} has no built-in data set; pass --data FILE.csv or .npz")
 
 
@@ -210,7 +214,9 @@ def _parse_csv(path: Path):
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise DeriveError(f"{path}: not a text CSV file") from None
-    rows = [(i, r) for i, r in enumerate(csv.reader(text.splitlines()), 1) if any(c.strip() for c in r)]
+    rows = [
+        (i, r) for i, r in enumerate(csv.reader(text.splitlines()), 1) if any(c.strip() for c in r)
+    ]
     if not rows:
         raise DeriveError(f"{path}: no data rows")
 
@@ -228,16 +234,22 @@ def _parse_csv(path: Path):
     values = []
     for line, row in rows:
         if len(row) != width:
-            raise DeriveError(f"{path} line {line}: {len(row)} values, expected {width} like line {rows[0][0]}")
+            raise DeriveError(
+                f"{path} line {line}: {len(row)} values, expected {width} like line {rows[0][0]}"
+            )
         parsed = numbers(row)
         if parsed is None:
             bad = next(c for c in row if numbers([c]) is None)
             raise DeriveError(f"{path} line {line}: {bad.strip()!r} is not a number")
         values.append(parsed)
     if width < 2:
-        raise DeriveError(f"{path}: need at least 2 columns (features, then the target), got {width}")
+        raise DeriveError(
+            f"{path}: need at least 2 columns (features, then the target), got {width}"
+        )
     table = np.array(values)
-    return table[:, :-1], table[:, -1]
+    # contiguous copies: NumPy may sum a strided column in a different order, and the same data
+    # must train to the same bits whatever file they came from
+    return np.ascontiguousarray(table[:, :-1]), np.ascontiguousarray(table[:, -1])
 
 
 def _read_npz(path: Path):
@@ -256,10 +268,12 @@ def _read_npz(path: Path):
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     if X.ndim != 2 or y.ndim != 1 or len(X) != len(y):
-        raise DeriveError(f"{path}: X must have shape (m, n) and y shape (m,), got {X.shape} and {y.shape}")
+        raise DeriveError(
+            f"{path}: X must have shape (m, n) and y shape (m,), got {X.shape} and {y.shape}"
+        )
     if X.dtype.kind not in "biuf" or y.dtype.kind not in "biuf":
         raise DeriveError(f"{path}: X and y must be numeric arrays")
-    return X.astype(float), y.astype(float)
+    return np.ascontiguousarray(X, dtype=float), np.ascontiguousarray(y, dtype=float)
 
 
 def load(path) -> Dataset:
@@ -296,7 +310,9 @@ def holdout(data: Dataset, fraction: float, seed: int = 0) -> Dataset:
     m = len(data.y)
     k = int(round(fraction * m))
     if k < 1 or k >= m:
-        raise DeriveError(f"--holdout {fraction} of {m} rows leaves no training or no held-out rows")
+        raise DeriveError(
+            f"--holdout {fraction} of {m} rows leaves no training or no held-out rows"
+        )
     order = np.random.default_rng(seed).permutation(m)
     train, val = order[:-k], order[-k:]
     return Dataset(data.name, data.X[train], data.y[train], data.X[val], data.y[val])
@@ -327,7 +343,8 @@ def prepare(model, data: Dataset) -> Dataset:
             if wrong.any():
                 i = int(np.argmax(wrong))
                 raise DeriveError(
-                    f"{data.name}: {model.name} needs labels 0 or 1;{where} row {i + 1} has {y[i]:g}"
+                    f"{data.name}: {model.name} needs labels 0 or 1;"
+                    f"{where} data row {i + 1} has {y[i]:g}"
                 )
             out.append(np.asarray(y, dtype=float))
         elif task == "classes":
@@ -337,7 +354,7 @@ def prepare(model, data: Dataset) -> Dataset:
                 i = int(np.argmax(wrong))
                 raise DeriveError(
                     f"{data.name}: labels must be integers 0..{k - 1} for --classes {k};"
-                    f"{where} row {i + 1} has {y[i]:g}"
+                    f"{where} data row {i + 1} has {y[i]:g}"
                 )
             out.append(np.asarray(y).astype(np.int64))
         else:

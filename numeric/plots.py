@@ -62,7 +62,8 @@ class Canvas:
             if prev is not None:
                 steps = max(1, int(math.ceil(max(abs(px - prev[0]), abs(py - prev[1])))))
                 for t in np.linspace(0.0, 1.0, steps + 1):
-                    self.dot(round(prev[0] + t * (px - prev[0])), round(prev[1] + t * (py - prev[1])))
+                    self.dot(round(prev[0] + t * (px - prev[0])),
+                             round(prev[1] + t * (py - prev[1])))
             else:
                 self.dot(round(px), round(py))
             prev = (px, py)
@@ -149,14 +150,20 @@ def terminal_pieces(result, *, width: int = 60) -> str:
     lines.append(f"= the constant b = {float(p['b']):.4f}")
     plo, phi = _span(np.concatenate([pieces.ravel(), [0.0]]))
     w, bh, c = np.asarray(p["W"])[:, 0], np.asarray(p["b_hidden"]), np.asarray(p["c"])
-    for i in range(pieces.shape[1]):
+    h = pieces.shape[1]
+    if h > 4:  # one line per piece, so that forty pieces still fit on a screen
         lines.append(
-            f"+ piece {i + 1}: {_piece_label(act, i + 1)}  with c{i + 1} = {c[i]:.4f}, "
-            f"b{i + 1} = {bh[i]:.4f}, w{i + 1} = {w[i]:.4f}"
+            f"+ {h} pieces cᵢ {g}(bᵢ + wᵢ x), all drawn from {plo:.3g} to {phi:.3g}:"
         )
-        piece = Canvas(width, 3, (x[0], x[-1]), (plo, phi))
+    for i in range(h):
+        piece = Canvas(width, 3 if h <= 4 else 1, (x[0], x[-1]), (plo, phi))
         piece.line(x, pieces[:, i])
-        lines += _frame(piece, f"{phi:.3g}", f"{plo:.3g}")
+        values = f"c{i + 1} = {c[i]:.4f}, b{i + 1} = {bh[i]:.4f}, w{i + 1} = {w[i]:.4f}"
+        if h > 4:
+            lines.append(f"{i + 1:>4} {piece.rows()[0]}  {values}")
+        else:
+            lines.append(f"+ piece {i + 1}: {_piece_label(act, i + 1)}  with {values}")
+            lines += _frame(piece, f"{phi:.3g}", f"{plo:.3g}")
     return "\n".join(lines)
 
 
@@ -180,6 +187,23 @@ def require_matplotlib():
     return plt
 
 
+def check_png_path(path) -> None:
+    """Fail early (before a long training run) when ``path`` cannot become a PNG: not ``.png``,
+    a missing folder, or no matplotlib.
+
+    Raises
+    ------
+    DeriveError
+    """
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise DeriveError(f"--plot writes a PNG image; give a file name ending in .png, not {path}")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise DeriveError(f"cannot write {path}: folder {folder} does not exist")
+    require_matplotlib()
+
+
 def save_png(result, path) -> None:
     """Write the loss curve (and, for ``sigmoid-sum``, the fitted curve and its pieces) to
     ``path`` as a PNG, atomically.
@@ -191,8 +215,7 @@ def save_png(result, path) -> None:
     """
     from derive.io import write_atomic
 
-    if Path(path).suffix.lower() != ".png":
-        raise DeriveError(f"--plot writes a PNG image; give a file name ending in .png, not {path}")
+    check_png_path(path)
     plt = require_matplotlib()
     h = result.history
     pieces = _can_draw_pieces(result)
@@ -219,13 +242,20 @@ def save_png(result, path) -> None:
         ax.scatter(X, result.data.y, s=6, color="0.6", label="data")
         ax.axhline(float(p["b"]), color="tab:blue", linestyle="--", linewidth=1,
                    label=f"b = {float(p['b']):.3g}")
-        for i in range(parts.shape[1]):
-            ax.plot(x, parts[:, i], color="tab:blue", linewidth=1,
-                    label=_piece_label(act, i + 1) if i == 0 else None)
-            j = int(np.argmax(np.abs(parts[:, i])))
-            ax.annotate(str(i + 1), (x[j], parts[j, i]), color="tab:blue", fontsize=8)
-        ax.plot(x, float(p["b"]) + parts.sum(axis=1), color="tab:red", linewidth=2,
-                label="ŷ = b + Σ pieces")
+        h = parts.shape[1]
+        g = "ReLU" if act == "relu" else "σ"
+        for i in range(h):
+            ax.plot(x, parts[:, i], color="tab:blue", linewidth=1, alpha=1.0 if h <= 10 else 0.5,
+                    label=f"pieces cᵢ {g}(bᵢ + wᵢ x)" if i == 0 else None)
+            if h <= 10:
+                j = int(np.argmax(np.abs(parts[:, i])))
+                ax.annotate(str(i + 1), (x[j], parts[j, i]), color="tab:blue", fontsize=8)
+        fitted = float(p["b"]) + parts.sum(axis=1)
+        ax.plot(x, fitted, color="tab:red", linewidth=2, label="ŷ = b + Σ pieces")
+        if h > 10:  # many pieces: keep the data in view, let large pieces leave the frame
+            lo, hi = _span(np.concatenate([result.data.y, fitted, [float(p["b"]), 0.0]]))
+            pad = 0.25 * (hi - lo)
+            ax.set_ylim(lo - pad, hi + pad)
         ax.set_xlabel("x")
         ax.set_ylabel("y")
         ax.set_title("the red curve = constant + blue pieces")

@@ -3,3 +3,4 @@
 from . import model_command  # noqa: F401  (derive list, derive NAME)
 from . import check_grad  # noqa: F401  (derive check-grad)
 from . import notes  # noqa: F401  (derive notes)
+from . import train  # noqa: F401  (derive train)
