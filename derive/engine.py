@@ -167,18 +167,21 @@ def tidy(expr, candidates: Iterable = ()) -> Expr:
     expr = sp.sympify(expr)
     if isinstance(expr, sp.MatrixBase):
         return expr.applyfunc(tidy)
+    ops = sp.count_ops(expr)
+    if ops < 2 and not candidates:
+        return expr  # nothing can be two operations shorter (see below)
     forms = [expr, *candidates]
-    if sp.count_ops(expr) <= 200:
-        for f in (sp.cancel, sp.factor, sp.expand, sp.factor_terms, sp.together):
+    if ops <= 200:
+        # over every model these three reach each form that factor_terms or together would
+        for f in (sp.cancel, sp.factor, sp.expand):
             try:
                 forms.append(f(expr))
             except (sp.PolynomialError, TypeError, ValueError, NotImplementedError):
                 pass
-        forms.append(sp.factor_terms(sp.cancel(expr)))
     best = min(forms, key=_score)
     # keep the form the derivation reached unless another is clearly shorter: the reader can
     # follow an unchanged line, and hand-derived forms are what the notes print
-    if sp.count_ops(expr) <= sp.count_ops(best) + 1:
+    if ops <= sp.count_ops(best) + 1:
         return expr
     return best
 

@@ -78,12 +78,21 @@ def _sample(symbols, rng: random.Random, signed: bool) -> dict:
 
 
 def _value(expr, point):
-    v = expr.xreplace(point).evalf(30)
+    try:
+        v = expr.xreplace(point).evalf(30)
+    except (TypeError, ValueError):
+        # Heaviside and Max refuse a complex argument (ReLU(log(cos x)) where cos x < 0): the
+        # expression is not real there, so the point is skipped like any non-real value
+        return None
     if v.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
         return None
     try:
         c = complex(v)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
+        return None
+    # exp(exp(1/x)) near x = 0.12 is ~e^4000: beyond double range the comparison below would
+    # overflow or compare infinities, so such a point is skipped too
+    if not (abs(c.real) < 1e150 and abs(c.imag) < 1e150):
         return None
     return c
 
@@ -127,8 +136,10 @@ def equal(a, b) -> str | None:
     if diff == 0:
         return "symbolic"
     if sp.count_ops(diff) <= 150:
+        # the difference over a common denominator has a numerator that expands to zero: as
+        # conclusive as cancel() and much cheaper (no polynomial gcds)
         try:
-            if sp.cancel(diff) == 0:
+            if sp.expand(sp.fraction(sp.together(diff))[0]) == 0:
                 return "symbolic"
         except (sp.PolynomialError, TypeError, ValueError, NotImplementedError):
             pass
