@@ -1,8 +1,140 @@
-"""One hidden layer and a softmax output: forward and backward pass in matrix form."""
+"""One hidden layer and a softmax output: forward and backward pass in matrix form.
+
+The backward pass is derived for one example in index form (the activation's derivative by the
+rule engine, the output layer from the softmax result), then stacked over m examples as the
+notes write it, examples as columns (X is n_x × m). Every index-form line is checked on
+n_x = 2 inputs, n_h = 2 hidden units, n_y = 2 classes; every matrix line against ``sympy.diff``
+of the explicit mean loss with m = 2 examples.
+"""
 
 from __future__ import annotations
 
-from .base import Model, Option, classes_option, features_option, hidden_option  # noqa: F401
+import math
+import random
+
+import sympy as sp
+from sympy import Derivative, IndexedBase, Sum
+
+from ..functions import relu, sigmoid
+from ..messages import Msg
+from ..verify import expand_defs
+from .base import Model, Option, classes_option, features_option, hidden_option
+from .sigmoid_sum import Hadamard, Instance, _ramps, index_result, mul, shown_eq
+
+_ACTIVATIONS = {"sigmoid": sigmoid, "tanh": sp.tanh, "relu": relu}
+
+
+def _g_prime(name: str, z):
+    """g′(z) as ``sympy.diff`` writes it for the named activation."""
+    if name == "sigmoid":
+        return mul(sigmoid(z), 1 - sigmoid(z))
+    if name == "tanh":
+        return 1 - sp.tanh(z) ** 2
+    return sp.Heaviside(z, 0)
+
+
+def _g_prime_of_a(name: str, a, z):
+    """g′ written with the activation's output a = g(z), as the notes do."""
+    if name == "sigmoid":
+        return mul(a, 1 - a)
+    if name == "tanh":
+        return 1 - a**2
+    return sp.Heaviside(z, 0)
+
+
+def _explicit(act: str, nx: int = 2, nh: int = 2, ny: int = 2, m: int = 2):
+    """The network on m = 2 examples, written out: parameters, data, layers and the mean loss.
+
+    The labels are one-hot columns, example n in class n (Y is the identity for m = n_y = 2), so
+    each example's cross-entropy −Σ_k y_k log a2_k is log Σ_l e^(z2_l) − Σ_k y_k z2_k; the mean
+    loss J is written that way.
+    """
+    g = _ACTIVATIONS[act]
+
+    def mat(name, rows, cols):
+        return sp.Matrix(rows, cols, lambda p, q: sp.Symbol(f"{name}_{p + 1}_{q + 1}"))
+
+    W1, W2, X = mat("W1", nh, nx), mat("W2", ny, nh), mat("X", nx, m)
+    b1 = sp.Matrix(nh, 1, lambda p, _: sp.Symbol(f"b1_{p + 1}"))
+    b2 = sp.Matrix(ny, 1, lambda p, _: sp.Symbol(f"b2_{p + 1}"))
+    Y = sp.Matrix(ny, m, lambda p, q: int(p == (q % ny)))
+    ones = sp.ones(1, m)
+    Z1 = W1 * X + b1 * ones
+    A1 = Z1.applyfunc(g)
+    Z2 = W2 * A1 + b2 * ones
+
+    def softmax(Z):
+        return sp.Matrix(ny, m, lambda p, q: sp.exp(Z[p, q]) / sum(sp.exp(Z[r, q]) for r in range(ny)))
+
+    def cost(Z):
+        return sum(sp.log(sum(sp.exp(Z[r, q]) for r in range(ny))) - sum(Y[r, q] * Z[r, q] for r in range(ny))
+                   for q in range(m)) / m
+
+    return dict(W1=W1, W2=W2, b1=b1, b2=b2, X=X, Y=Y, Z1=Z1, A1=A1, Z2=Z2, A2=softmax(Z2), J=cost(Z2),
+                m=m, softmax=softmax, cost=cost, g=g)
+
+
+class _Points:
+    """Seeded random points of the explicit network's symbols: a matrix line is checked by
+    evaluating both sides there, the gradient side being ``sympy.diff`` of the explicit J."""
+
+    def __init__(self, symbols, count: int = 2, seed: int = 0):
+        rng = random.Random(seed)
+        self.points = [{s: rng.uniform(-1, 1) for s in symbols} for _ in range(count)]
+
+    def value(self, M) -> sp.Matrix:
+        """``M`` at each point, the blocks stacked."""
+        return sp.Matrix.vstack(*(M.applyfunc(lambda t: sp.Float(_evaluate(t, p))) for p in self.points))
+
+    def grad(self, J, M, given: dict | None = None) -> sp.Matrix:
+        """∂J/∂M (by ``sympy.diff``) at each point, the blocks stacked. ``given`` maps symbols
+        that J holds fixed (A1_1_1 while differentiating by W2) to their values' expressions."""
+        G = M.applyfunc(lambda v: sp.diff(J, v))
+        if given:
+            G = G.xreplace(given)
+        return self.value(G)
+
+
+_FLOAT = {
+    sp.exp: math.exp, sp.log: math.log, sp.tanh: math.tanh, sp.Max: max,
+    sigmoid: lambda z: 1 / (1 + math.exp(-z)), relu: lambda z: max(z, 0.0),
+    sp.Heaviside: lambda z, at0=0.5: 1.0 if z > 0 else (at0 if z == 0 else 0.0),
+}
+
+
+def _evaluate(e, point: dict, memo: dict | None = None) -> float:
+    """The float value of ``e`` at ``point`` (a plain tree walk: much faster than evalf)."""
+    memo = {} if memo is None else memo
+    key = id(e)
+    if key in memo:
+        return memo[key]
+    if e.is_Number:
+        v = float(e)
+    elif e.is_Symbol:
+        v = point[e]
+    else:
+        args = [_evaluate(a, point, memo) for a in e.args]
+        if e.is_Add:
+            v = math.fsum(args)
+        elif e.is_Mul:
+            v = math.prod(args)
+        elif e.is_Pow:
+            v = args[0] ** args[1]
+        else:
+            v = _FLOAT[e.func](*args)
+    memo[key] = v
+    return v
+
+
+def _logs_split(e):
+    """log(e^z/S) written z − log S, products multiplied out: both forms of the loss then agree
+    term by term (exact: e^z and S are positive)."""
+    return sp.expand_mul(sp.expand_log(e, force=True))
+
+
+def _grad(J, M) -> sp.Matrix:
+    """∂J/∂M entry by entry, products multiplied out (terms compare one by one)."""
+    return M.applyfunc(lambda v: sp.expand_mul(sp.diff(J, v)))
 
 
 class MLP(Model):
@@ -14,4 +146,217 @@ class MLP(Model):
     options = (features_option(64), hidden_option(32), classes_option(10), Option("activation", "sigmoid", "hidden activation g", choices=("sigmoid", "tanh", "relu")),)
 
     def build(self, d) -> None:
-        raise NotImplementedError("derivation not written yet")
+        act = self.activation
+        g = _ACTIVATIONS[act]
+        nx, nh, ny, m = sp.symbols("n_x n_h n_y m", integer=True, positive=True)
+        i, j, k, l = sp.symbols("i j k l", integer=True, positive=True)
+        W1, b1, z1, a1, W2, b2, z2, a2, x, y = (IndexedBase(s) for s in
+                                                ("W1", "b1", "z1", "a1", "W2", "b2", "z2", "a2", "x", "y"))
+        dz2, da1, dz1 = (IndexedBase(s) for s in ("dz2", "da1", "dz1"))
+        L = sp.Symbol("L")
+        inst = Instance({nx: 2, nh: 2, ny: 2}, {i: 1, j: 2, k: 2}, defs=d.defs)
+
+        # the one-example instance: n_x = 2, n_h = 2, n_y = 2
+        z1_def = Sum(mul(W1[j, i], x[i]), (i, 1, nx)) + b1[j]
+        z2_def = Sum(mul(W2[k, j], a1[j]), (j, 1, nh)) + b2[k]
+        lse = sp.log(Sum(sp.exp(z2[l]), (l, 1, ny))) - Sum(mul(y[k], z2[k]), (k, 1, ny))
+        for c in (1, 2):
+            d.let(inst(z1[c]), inst(z1_def, {j: c}))
+            d.let(inst(a1[c]), g(inst(z1[c])))
+        for c in (1, 2):
+            d.let(inst(z2[c]), inst(z2_def, {k: c}))
+            d.let(inst(a2[c]), inst(sp.exp(z2[c]) / Sum(sp.exp(z2[l]), (l, 1, ny))))
+            d.let(inst(dz2[c]), inst(a2[c] - y[c]))
+        d.let(L, inst(lse))
+        for c in (1, 2):
+            d.let(inst(da1[c]), inst(Sum(W2[k, c] * dz2[k], (k, 1, ny))))
+            d.let(inst(dz1[c]), inst(da1[c]) * _g_prime(act, inst(z1[c])))
+        one_hot = {inst(y[2]): 1 - inst(y[1])}
+
+        gname = {"sigmoid": "σ", "tanh": "tanh", "relu": "ReLU"}[act]
+        d.title = Msg(f"One hidden layer ({gname}) and a softmax output: backpropagation",
+                      f"一个隐藏层({gname})与 softmax 输出:反向传播")
+
+        # -- one example ---------------------------------------------------------------------
+        d.section("Forward pass for one example", "一个样本的前向传播")
+        d.note(
+            "Indices: i runs over the n_x inputs, j over the n_h hidden units, k over the n_y classes "
+            "(here n_x = {nx}, n_h = {nh}, n_y = {ny}). Index-form lines are checked on n_x = 2, n_h = 2, "
+            "n_y = 2, at i = 1, j = 2, k = 2.",
+            "下标:i 遍历 n_x 个输入,j 遍历 n_h 个隐藏单元,k 遍历 n_y 个类别(此处 n_x = {nx}、n_h = {nh}、"
+            "n_y = {ny})。下标形式的各行在 n_x = 2、n_h = 2、n_y = 2 上,于 i = 1、j = 2、k = 2 处核对。",
+            nx=sp.Integer(self.features), nh=sp.Integer(self.hidden), ny=sp.Integer(self.classes),
+        )
+        d.eq(z1[j], z1_def, "definition", check=inst.pair(z1[j], z1_def))
+        d.eq(a1[j], g(z1[j]), "definition", Msg.of("the hidden activation g = {g}", "隐藏层激活函数 g = {g}",
+                                                   g=sp.Symbol(gname)), check=inst.pair(a1[j], g(z1[j])))
+        d.eq(z2[k], z2_def, "definition", check=inst.pair(z2[k], z2_def))
+        soft = sp.exp(z2[k]) / Sum(sp.exp(z2[l]), (l, 1, ny))
+        d.eq(a2[k], soft, "definition", Msg("softmax: a2 = ŷ", "softmax:a2 = ŷ"), check=inst.pair(a2[k], soft))
+        ce = -Sum(mul(y[k], sp.log(a2[k])), (k, 1, ny))
+        # checked as a function of the scores z2 (the instance's loss is log Σ e^(z2_l) − Σ y_k z2_k)
+        scores = tuple(inst(z2[c]) for c in (1, 2))
+        d.eq(L, ce, "definition", Msg("cross-entropy, y one-hot", "交叉熵,y 为 one-hot"),
+             check=tuple(_logs_split(expand_defs(inst(s), d.defs, keep=scores).xreplace(one_hot)) for s in (L, ce)))
+        d.eq(L, lse, "rearrange",
+             Msg("log a2_k = z2_k − log Σ_l e^(z2_l) and Σ_k y_k = 1", "log a2_k = z2_k − log Σ_l e^(z2_l),且 Σ_k y_k = 1"),
+             check=tuple(_logs_split(expand_defs(inst(s), d.defs, keep=scores).xreplace(one_hot)) for s in (ce, lse)))
+
+        d.section("Backward pass for one example", "一个样本的反向传播")
+        d.note(
+            "The notes name each gradient after its variable: dz2_k = ∂L/∂z2_k, da1_j = ∂L/∂a1_j, "
+            "dz1_j = ∂L/∂z1_j.",
+            "笔记用变量名给梯度命名:dz2_k = ∂L/∂z2_k,da1_j = ∂L/∂a1_j,dz1_j = ∂L/∂z1_j。",
+        )
+        def D(f, v):
+            return Derivative(f, v, evaluate=False)
+
+        def chain(lhs, *lines):
+            for rhs, rule, note in lines:
+                d.eq(lhs, rhs, rule, note, check=inst.pair(lhs, rhs, multiply_out=True))
+
+        d.eq(D(L, z2[k]), a2[k] - y[k], "substitute",
+             Msg("the softmax result (derive softmax)", "softmax 的结论(derive softmax)"),
+             check=inst.pair(D(L, z2[k]), a2[k] - y[k]))
+        only = Msg.of("{p} enters L only through {q}", "{p} 只通过 {q} 影响 L")
+        chain(D(L, W2[k, j]),
+              (mul(D(L, z2[k]), D(z2[k], W2[k, j])), "chain", Msg.of(only.en, only.zh, p=W2[k, j], q=z2[k])),
+              (mul(dz2[k], a1[j]), "substitute", Msg("∂z2_k/∂W2_kj = a1_j", "∂z2_k/∂W2_kj = a1_j")))
+        chain(D(L, b2[k]),
+              (mul(D(L, z2[k]), D(z2[k], b2[k])), "chain", Msg.of(only.en, only.zh, p=b2[k], q=z2[k])),
+              (dz2[k], "substitute", Msg("∂z2_k/∂b2_k = 1", "∂z2_k/∂b2_k = 1")))
+        chain(D(L, a1[j]),
+              (Sum(mul(D(L, z2[k]), D(z2[k], a1[j])), (k, 1, ny)), "sum_paths",
+               Msg("a1_j feeds every z2_k", "a1_j 进入每一个 z2_k")),
+              (Sum(mul(W2[k, j], dz2[k]), (k, 1, ny)), "substitute", Msg("∂z2_k/∂a1_j = W2_kj", "∂z2_k/∂a1_j = W2_kj")))
+
+        d.note("The activation's derivative, rule by rule:", "激活函数的导数,逐条法则:")
+        d.let(a1[j], g(z1[j]))
+        local = D(a1[j], z1[j])
+        d.work(local, g(z1[j]), z1[j])
+        g_prime = _g_prime_of_a(act, a1[j], z1[j])
+        if act == "relu":
+            d.note("ReLU′(0) = 0 by convention (the kink).", "约定 ReLU′(0) = 0(拐点处)。")
+        else:
+            d.eq(local, g_prime, "intermediates",
+                 Msg.of("with {a}", "其中 {a}", a=shown_eq(a1[j], g(z1[j]))))
+        chain(D(L, z1[j]),
+              (mul(D(L, a1[j]), local), "chain", Msg.of(only.en, only.zh, p=z1[j], q=a1[j])),
+              (mul(da1[j], g_prime), "substitute", None))
+        chain(D(L, W1[j, i]),
+              (mul(D(L, z1[j]), D(z1[j], W1[j, i])), "chain", Msg.of(only.en, only.zh, p=W1[j, i], q=z1[j])),
+              (mul(dz1[j], x[i]), "substitute", Msg("∂z1_j/∂W1_ji = x_i", "∂z1_j/∂W1_ji = x_i")))
+        chain(D(L, b1[j]),
+              (mul(D(L, z1[j]), D(z1[j], b1[j])), "chain", Msg.of(only.en, only.zh, p=b1[j], q=z1[j])),
+              (dz1[j], "substitute", Msg("∂z1_j/∂b1_j = 1", "∂z1_j/∂b1_j = 1")))
+
+        # -- m examples, matrix form ---------------------------------------------------------
+        d.section("m examples in matrix form", "m 个样本的矩阵形式")
+        d.note(
+            "Examples are columns, as in the notes: X is n_x × m, W1 is n_h × n_x, b1 is n_h × 1, Z1 and A1 "
+            "are n_h × m, W2 is n_y × n_h, b2 is n_y × 1, Z2, A2 and Y are n_y × m; a bias is added to every "
+            "column. (The NumPy trainer stores examples as rows, so its W1 is this W1ᵀ.) The cost is the "
+            "mean J = (1/m) Σ_n L⁽ⁿ⁾, so each gradient is the mean of the per-example ones: column n of dZ2 "
+            "is dz2 of example n. Checked against sympy.diff of J with n_x = 2, n_h = 2, n_y = 2, m = 2 (example n in class n), "
+            "at two random points.",
+            "与笔记一样样本按列排列:X 为 n_x × m,W1 为 n_h × n_x,b1 为 n_h × 1,Z1、A1 为 n_h × m,"
+            "W2 为 n_y × n_h,b2 为 n_y × 1,Z2、A2、Y 为 n_y × m;偏置加到每一列上。(NumPy 训练器按行存放"
+            "样本,它的 W1 是这里的 W1ᵀ。)代价是平均值 J = (1/m) Σ_n L⁽ⁿ⁾,所以每个梯度都是各样本梯度的平均:"
+            "dZ2 的第 n 列就是第 n 个样本的 dz2。已在 n_x = 2、n_h = 2、n_y = 2、m = 2(第 n 个样本属于第 n 类)上于两个随机点与 sympy.diff 核对。",
+        )
+        e = _explicit(act)
+        mm = e["m"]
+        MS = sp.MatrixSymbol
+        Xm, W1m, W2m = MS("X", nx, m), MS("W1", nh, nx), MS("W2", ny, nh)
+        Z1m, A1m, Z2m, A2m, Ym = MS("Z1", nh, m), MS("A1", nh, m), MS("Z2", ny, m), MS("A2", ny, m), MS("Y", ny, m)
+        dZ2m, dZ1m = MS("dZ2", ny, m), MS("dZ1", nh, m)
+        ones = sp.ones(1, mm)
+        # the forward lines: column n of the matrix form is the one-example form at x = X[:, n]
+        cols = {}
+        for name, entry, idx in (("Z1", z1_def, j), ("A1", a1[j], j), ("Z2", z2_def, k), ("A2", a2[k], k)):
+            rows = 2
+            cols[name] = sp.Matrix(rows, mm, lambda p, q: inst.expanded(entry, {idx: p + 1}).xreplace(
+                {inst(x[c]): e["X"][c - 1, q] for c in (1, 2)}))
+        col = Msg("column n is the one-example form at x = X[:, n]", "第 n 列即 x = X[:, n] 时的单样本形式")
+        d.eq(Z1m, sp.MatAdd(sp.MatMul(W1m, Xm), MS("b1", nh, m)), "vectorize", col, check=(_ramps(cols["Z1"]), _ramps(e["Z1"])))
+        d.eq(A1m, g(Z1m), "vectorize", Msg("elementwise", "逐元素"), check=(_ramps(cols["A1"]), _ramps(e["A1"])))
+        d.eq(Z2m, sp.MatAdd(sp.MatMul(W2m, A1m), MS("b2", ny, m)), "vectorize", col, check=(_ramps(cols["Z2"]), _ramps(e["Z2"])))
+        d.eq(A2m, sp.Function("softmax")(Z2m), "vectorize", Msg("softmax of each column", "对每一列做 softmax"),
+             check=(_ramps(cols["A2"]), _ramps(e["A2"])))
+
+        # dZ2 = m ∂J/∂Z2 and dZ1 = m ∂J/∂Z1, with J as a function of free Z2 (resp. Z1) entries
+        Z2f = sp.Matrix(2, mm, lambda p, q: sp.Symbol(f"Z2_{p + 1}_{q + 1}"))
+        Z1f = sp.Matrix(2, mm, lambda p, q: sp.Symbol(f"Z1_{p + 1}_{q + 1}"))
+        A1f = Z1f.applyfunc(g)
+        J_of_Z1 = e["cost"](e["W2"] * A1f + e["b2"] * ones)
+        dZ2_c = e["A2"] - e["Y"]
+        dZ2_f = e["softmax"](Z2f) - e["Y"]
+        dZ1_f = (e["W2"].T * (e["softmax"](e["W2"] * A1f + e["b2"] * ones) - e["Y"])).multiply_elementwise(
+            Z1f.applyfunc(lambda t: _g_prime(act, t)))
+        dZ1_c = dZ1_f.xreplace(dict(zip(Z1f, e["Z1"])))
+        if act == "relu":
+            D1, Z1i = IndexedBase("D1"), IndexedBase("Z1")
+            n = sp.Symbol("n", integer=True, positive=True)
+            d.eq(D1[j, n], sp.Heaviside(Z1i[j, n], 0), "definition",
+                 Msg("ReLU′ of unit j at example n", "第 j 个单元在第 n 个样本处的 ReLU′"),
+                 check=(sp.diff(relu(Z1f[1, 1]), Z1f[1, 1]), sp.Heaviside(Z1f[1, 1], 0)))
+            g_prime_m = (MS("D1", nh, m),)
+        elif act == "tanh":
+            g_prime_m = (sp.OneMatrix(nh, m) - Hadamard(A1m, A1m),)
+        else:
+            g_prime_m = (A1m, sp.OneMatrix(nh, m) - A1m)
+        at = _Points([*e["W1"], *e["b1"], *e["W2"], *e["b2"], *e["X"], *Z1f])
+        # W2 and b2 do not reach A1: J as a function of them holds A1 fixed (a smaller sympy.diff)
+        A1s = sp.Matrix(2, mm, lambda p, q: sp.Symbol(f"A1_{p + 1}_{q + 1}"))
+        J_of_A1 = e["cost"](e["W2"] * A1s + e["b2"] * ones)
+        A1_at = dict(zip(A1s, e["A1"]))
+        lines = [
+            (dZ2m, A2m - Ym, "vectorize", Msg("n_y × m: column n is dz2 = a2 − y of example n",
+                                              "n_y × m:第 n 列是第 n 个样本的 dz2 = a2 − y"),
+             (_grad(mm * e["cost"](Z2f), Z2f), dZ2_f.applyfunc(sp.expand_mul))),
+            (MS("dW2", ny, nh), sp.MatMul(1 / m, dZ2m, A1m.T), "mean", "n_y × n_h",
+             (at.grad(J_of_A1, e["W2"], A1_at), at.value(dZ2_c * e["A1"].T / mm))),
+            (MS("db2", ny, 1), sp.Sum(IndexedBase("dZ2")[sp.Symbol("n")], (sp.Symbol("n"), 1, m)) / m, "mean",
+             "n_y × 1: the sum runs over the m columns of dZ2",
+             (at.grad(J_of_A1, e["b2"], A1_at), at.value(dZ2_c * ones.T / mm))),
+            (dZ1m, Hadamard(sp.MatMul(W2m.T, dZ2m), *g_prime_m), "vectorize",
+             Msg("n_h × m: column n is dz1 of example n (⊙ is the elementwise product)",
+                 "n_h × m:第 n 列是第 n 个样本的 dz1(⊙ 为逐元素乘积)"),
+             (at.grad(mm * J_of_Z1, Z1f), at.value(dZ1_f))),
+            (MS("dW1", nh, nx), sp.MatMul(1 / m, dZ1m, Xm.T), "mean", "n_h × n_x",
+             (at.grad(e["J"], e["W1"]), at.value(dZ1_c * e["X"].T / mm))),
+            (MS("db1", nh, 1), sp.Sum(IndexedBase("dZ1")[sp.Symbol("n")], (sp.Symbol("n"), 1, m)) / m, "mean",
+             "n_h × 1: the sum runs over the m columns of dZ1",
+             (at.grad(e["J"], e["b1"]), at.value(dZ1_c * ones.T / mm))),
+        ]
+        for lhs, rhs, rule, note, check in lines:
+            if isinstance(note, str):
+                note = Msg.of("{s}", "{s}", s=note)
+            d.eq(lhs, rhs, rule, note, check=check)
+        symbolic = {"dW2": dZ2_c * e["A1"].T / mm, "db2": dZ2_c * ones.T / mm,
+                    "dW1": dZ1_c * e["X"].T / mm, "db1": dZ1_c * ones.T / mm}
+
+        # -- results -------------------------------------------------------------------------
+        at = Msg("checkable form for one example at n_x = 2, n_h = 2, n_y = 2, i = 1, j = 2, k = 2; "
+                 "L = log Σ_l e^(z2_l) − Σ_k y_k z2_k",
+                 "可核对形式:单个样本,n_x = 2、n_h = 2、n_y = 2、i = 1、j = 2、k = 2;"
+                 "L = log Σ_l e^(z2_l) − Σ_k y_k z2_k")
+        for name, lhs, display in (
+            ("dz2_k", D(L, z2[k]), a2[k] - y[k]),
+            ("dW2_kj", D(L, W2[k, j]), mul(dz2[k], a1[j])),
+            ("db2_k", D(L, b2[k]), dz2[k]),
+            ("da1_j", D(L, a1[j]), Sum(mul(W2[k, j], dz2[k]), (k, 1, ny))),
+            ("dz1_j", D(L, z1[j]), mul(da1[j], g_prime)),
+            ("dW1_ji", D(L, W1[j, i]), mul(dz1[j], x[i])),
+            ("db1_j", D(L, b1[j]), dz1[j]),
+        ):
+            index_result(d, name, display, lhs=lhs, of=L, wrt=inst(lhs.variables[0]), value=inst(display),
+                         check=inst.pair(lhs, display, multiply_out=True), note=at)
+        at_m = "checkable form: entry {e} at n_x = 2, n_h = 2, n_y = 2, m = 2"
+        at_m_zh = "可核对形式:n_x = 2、n_h = 2、n_y = 2、m = 2 时的第 {e} 个元素"
+        for (lhs, rhs, _, _, check), (var, entry) in zip(lines[1:3] + lines[4:], (
+            (e["W2"][1, 0], (1, 0)), (e["b2"][1, 0], (1, 0)), (e["W1"][1, 0], (1, 0)), (e["b1"][1, 0], (1, 0)),
+        )):
+            where = f"({entry[0] + 1}, {entry[1] + 1})"
+            index_result(d, lhs.name, rhs, lhs=lhs, of=e["J"], wrt=var, value=symbolic[lhs.name][entry],
+                         check=(check[0][entry], check[1][entry]), note=Msg(at_m.format(e=where), at_m_zh.format(e=where)))

@@ -1,8 +1,261 @@
-"""Sum of sigmoids: ŷ = b + Σ c_i σ(b_i + Σ w_ij x_j), index and matrix forms."""
+"""Sum of sigmoids: ŷ = b + Σ c_i σ(b_i + Σ w_ij x_j), index and matrix forms.
+
+Index-form lines (symbolic H sigmoids and J features) are verified on a concrete instance: the
+same expressions with H = 2, J = 2 (and m = 2 examples), every Σ written out and every indexed
+name ``w_ij`` turned into a plain symbol ``w_1_2``. ``Instance`` does that translation and
+``index_result`` records a result shown in index form with its concrete, checkable instance; the
+softmax and MLP derivations use them too.
+"""
 
 from __future__ import annotations
 
-from .base import Model, Option, classes_option, features_option, hidden_option  # noqa: F401
+import itertools
+
+import sympy as sp
+from sympy import Derivative, Indexed, IndexedBase, Sum, Symbol
+
+from ..derivation import Result
+from ..functions import hard_sigmoid, relu, sigmoid
+from ..messages import Msg
+from ..verify import check_equal, expand_defs, realize
+from .base import Model, Option, features_option, hidden_option
+
+# δ_ik as a printed name: 1 when i = k, 0 otherwise. An instance replaces it by that number, so
+# no KroneckerDelta object is ever built.
+DELTA = IndexedBase("delta")
+
+
+class Instance:
+    """An index-form expression at concrete sizes, with plain symbols for its indexed names.
+
+    ``Σ_{i=1..H}`` is written out term by term, ``w[i, j]`` at i = 1, j = 2 becomes the symbol
+    ``w_1_2`` and ``δ_ik`` becomes 1 or 0, so that no KroneckerDelta object is ever built.
+
+    Parameters
+    ----------
+    sizes : dict
+        The size symbols and their small values, e.g. ``{H: 2, J: 2}``.
+    point : dict, optional
+        Values of the free indices, e.g. ``{k: 2, l: 1}``.
+    defs : dict, optional
+        The derivation's definitions (``d.defs``), which ``expanded`` and ``pair`` substitute.
+    fresh : bool
+        Make the plain symbols real, hence distinct from the model's registered ones: an identity
+        in free values of A_1_1, e_2 … is then checked without expanding them.
+    """
+
+    def __init__(self, sizes: dict, point: dict | None = None, *, defs: dict | None = None,
+                 fresh: bool = False):
+        self.env = {s: int(v) for s, v in {**(point or {}), **sizes}.items()}
+        self.defs = defs
+        self.assumptions = {"real": True} if fresh else {}
+        self._full: dict = {}
+        self._seen: dict = {}
+        self._reached: dict = {}
+
+    def __call__(self, expr, point: dict | None = None):
+        env = {**self.env, **{s: int(v) for s, v in (point or {}).items()}}
+        return self._walk(sp.sympify(expr), env)
+
+    def _int(self, e, env) -> int:
+        return int(e.xreplace({s: sp.Integer(v) for s, v in env.items()}))
+
+    def _walk(self, e, env):
+        if isinstance(e, Sum):
+            (var, lo, hi), *rest = e.limits
+            if rest:
+                raise ValueError("one index per Σ")
+            return sp.Add(*(self._walk(e.function, {**env, var: v})
+                            for v in range(self._int(lo, env), self._int(hi, env) + 1)))
+        if isinstance(e, Indexed):
+            idx = tuple(self._int(i, env) for i in e.indices)
+            if e.base == DELTA:
+                return sp.Integer(idx[0] == idx[1])
+            return Symbol(f"{e.base.label.name}_" + "_".join(map(str, idx)), **self.assumptions)
+        if isinstance(e, Symbol):
+            return sp.Integer(env[e]) if e in env else e
+        if not e.args:
+            return e
+        args = tuple(self._walk(a, env) for a in e.args)
+        return e if args == e.args else e.func(*args)
+
+    def pair(self, lhs, rhs, points=None, multiply_out: bool = False):
+        """The ``check=`` pair of a displayed index-form line ``lhs = rhs``: at this instance's
+        point, or a column of its values at each of ``points`` (e.g. j = k and j ≠ k).
+
+        Each side has its derivatives taken by ``sympy.diff`` and only the definitions that
+        depend on a variable of the line substituted (named functions kept: σ′ = σ(1 − σ)), so
+        that two equal sides are small and usually agree term by term, which is cheap to verify;
+        a line without derivatives has every definition substituted.
+        ``multiply_out`` distributes products over sums on both sides, so that a chain-rule
+        product and sympy.diff's sum of terms compare term by term.
+        """
+        key = (sp.sympify(lhs), sp.sympify(rhs), repr(points), multiply_out)
+        if key not in self._seen:
+            sides = []
+            for point in ([None] if points is None else points):
+                a, b = self(lhs, point), self(rhs, point)
+                wrt = _variables(a) | _variables(b)
+                if wrt:
+                    sides.append((self._toward(self._diffs(a), wrt), self._toward(self._diffs(b), wrt)))
+                else:       # a definition: both sides in the leaves
+                    sides.append((self.expanded(a), self.expanded(b)))
+            if points is None:
+                a, b = sides[0]
+            else:
+                a, b = sp.Matrix([s[0] for s in sides]), sp.Matrix([s[1] for s in sides])
+            a, b = (_ramps(x) for x in self._settled(a, b))
+            if multiply_out:
+                a, b = _multiplied_out(a), _multiplied_out(b)
+            self._seen[key] = (a, b)
+        return self._seen[key]
+
+    def _settled(self, a, b):
+        """Expand each intermediate that depends on another symbol of the line (a_2 beside
+        r_2), then replace the intermediates left, which here are independent quantities (a1_1
+        while differentiating by W2_2_1), by free twins: verification then treats them as free
+        instead of expanding them again."""
+        if not self.defs:
+            return a, b
+        while True:
+            present = a.free_symbols | b.free_symbols
+            grow = {s: self.defs[s] for s in present if s in self.defs and self._reach(s) & (present - {s})}
+            if not grow:
+                break
+            a, b = a.xreplace(grow), b.xreplace(grow)
+        held = {s: Symbol(s.name, real=True) for s in a.free_symbols | b.free_symbols if s in self.defs}
+        return a.xreplace(held), b.xreplace(held)
+
+    def expanded(self, expr, point: dict | None = None):
+        """``expr`` at this instance with every derivative taken by ``sympy.diff`` and every
+        registered definition substituted (named functions kept)."""
+        e = self._diffs(self(expr, point))
+        if not self.defs:
+            return e
+        return e.xreplace({s: self._full_def(s) for s in e.free_symbols if s in self.defs})
+
+    def _diffs(self, e):
+        if not e.has(Derivative):
+            return e
+        return e.replace(lambda t: isinstance(t, Derivative), self._diff)
+
+    def _diff(self, t: Derivative):
+        (v, _), = t.variable_count
+        return sp.diff(self._toward(t.expr, {v}, exclude=v), v)
+
+    def _toward(self, e, wrt, exclude=None):
+        """Substitute the definitions that reach a symbol of ``wrt`` (w_2_1 → r_2 → a_2 …),
+        leaving the others as symbols."""
+        if not self.defs:
+            return e
+        while True:
+            subs = {s: self.defs[s] for s in e.free_symbols
+                    if s in self.defs and s != exclude and self._reach(s) & wrt}
+            if not subs:
+                return e
+            e = e.xreplace(subs)
+
+    def _reach(self, s) -> set:
+        """Every symbol that the definition of ``s`` depends on, directly or not."""
+        if s not in self._reached:
+            found = set(self.defs[s].free_symbols)
+            for t in list(found):
+                if t in self.defs and t != s:
+                    found |= self._reach(t)
+            self._reached[s] = found
+        return self._reached[s]
+
+    def _full_def(self, s):
+        if s not in self._full:
+            self._full[s] = expand_defs(self.defs[s], self.defs)
+        return self._full[s]
+
+    def matrix_of(self, expr, ranges) -> sp.Matrix:
+        """``expr`` at every value of its free indices ``ranges`` = ((k, 2), (l, 2)): a column
+        for one index, a matrix for two."""
+        names = [s for s, _ in ranges]
+        cells = [self(expr, dict(zip(names, v)))
+                 for v in itertools.product(*(range(1, size + 1) for _, size in ranges))]
+        return sp.Matrix(ranges[0][1], len(cells) // ranges[0][1], cells)
+
+    def matrix(self, base, rows: int, cols: int = 1) -> sp.Matrix:
+        """The concrete matrix of entries ``base[p, q]`` (a column when ``cols`` is 1)."""
+        if cols == 1:
+            return sp.Matrix(rows, 1, lambda p, _: self(base[p + 1]))
+        return sp.Matrix(rows, cols, lambda p, q: self(base[p + 1, q + 1]))
+
+
+class Hadamard(sp.HadamardProduct):
+    """The elementwise product A ⊙ B of the notes, shown in a line; a class of its own so that a
+    serialized display (JSON ``display``) names it ``Hadamard``."""
+
+
+def _ramps(e):
+    """ReLU(z) written z·[z > 0] (and a hard sigmoid as two of them): exact for every real z, and
+    much cheaper to verify than the Max(0, z) that verification would otherwise build."""
+    if not e.has(relu, hard_sigmoid):
+        return e
+    e = e.replace(lambda t: isinstance(t, hard_sigmoid), lambda t: t.as_relus())
+    return e.replace(lambda t: isinstance(t, relu), lambda t: t.args[0] * sp.Heaviside(t.args[0], 0))
+
+
+def _maxes(e):
+    """ReLU(z) as the built-in Max(0, z), left unevaluated: evaluating a Max compares its
+    arguments, which is slow for long ones and changes nothing here."""
+    if not e.has(relu, hard_sigmoid):
+        return e
+    e = e.replace(lambda t: isinstance(t, hard_sigmoid), lambda t: t.as_relus())
+    return e.replace(lambda t: isinstance(t, relu), lambda t: sp.Max(0, t.args[0], evaluate=False))
+
+
+def _variables(e) -> set:
+    return {v for t in e.atoms(Derivative) for v in t.variables}
+
+
+def _multiplied_out(e):
+    if isinstance(e, sp.MatrixBase):
+        return e.applyfunc(sp.expand_mul)
+    return sp.expand_mul(e)
+
+
+def index_result(d, name, display, *, lhs, of, wrt, value, check, note=None, given=None, keep=()) -> Result:
+    """A result displayed in index form, whose checkable ``of``, ``wrt`` and ``value`` are its
+    concrete instance (SymPy built-ins, every definition but ``wrt`` and ``keep`` substituted,
+    then ``given``, e.g. a one-hot constraint). ``check`` is the pair that proves
+    ``sympy.diff(of, wrt) = value`` (an ``Instance.pair``); it is verified first."""
+    check_equal(*check, d.defs)
+    kept = tuple(v for v in (wrt, *keep) if v in d.defs)
+    of_b, value_b = (realize(_maxes(expand_defs(sp.sympify(e), d.defs, keep=kept).xreplace(given or {})))
+                     for e in (of, value))
+    # sympy.diff(Max(0, z), z) is Heaviside(z): the checkable value uses sympy's own step, equal
+    # to the displayed [z > 0] everywhere but at the kink
+    value_b = value_b.replace(lambda t: isinstance(t, sp.Heaviside) and len(t.args) == 2,
+                              lambda t: sp.Heaviside(t.args[0]))
+    r = Result(name, lhs, sp.sympify(display), value_b, of_b, wrt, note)
+    d.results.append(r)
+    return r
+
+
+def shown_eq(lhs, rhs):
+    """``lhs = rhs`` as written, never evaluated (for a note)."""
+    return sp.Eq(lhs, rhs, evaluate=False)
+
+
+def _shape(rows, cols) -> str:
+    """The shape "rows × cols" of a matrix, as words for a note."""
+    return f"{rows} × {cols}"
+
+
+def mul(*factors):
+    """A product printed in the order given (c_k·σ(r_k)·(1 − σ(r_k))·x_l, as the notes write)."""
+    flat = []
+    for factor in map(sp.sympify, factors):
+        # nested products are flattened, a numeric group such as 2/m stays whole
+        if isinstance(factor, sp.Mul) and not factor.args[0].is_Number:
+            flat.extend(factor.args)
+        else:
+            flat.append(factor)
+    return sp.Mul(*flat, evaluate=False)
 
 
 class SigmoidSum(Model):
@@ -14,4 +267,275 @@ class SigmoidSum(Model):
     options = (features_option(1), hidden_option(3), Option("activation", "sigmoid", "the pieces' activation", choices=("sigmoid", "relu")),)
 
     def build(self, d) -> None:
-        raise NotImplementedError("derivation not written yet")
+        relu_pieces = self.activation == "relu"
+        H, J, m = sp.symbols("H J m", integer=True, positive=True)
+        i, j, k, l, n = sp.symbols("i j k l n", integer=True, positive=True)
+        w, x, c, bv, r, a = (IndexedBase(s) for s in ("w", "x", "c", "b", "r", "a"))
+        R, A, X, Yh, Y, E, G = (IndexedBase(s) for s in ("R", "A", "X", "yhat", "y", "e", "D"))
+        b, yhat, L = sp.symbols("b yhat L")
+        point = {i: 2, k: 2, l: 1, n: 2}
+        inst = Instance({H: 2, J: 2, m: 2}, point, defs=d.defs)
+
+        def g(z):
+            return relu(z) - relu(z - 1) if relu_pieces else sigmoid(z)
+
+        def g_prime(z):
+            if relu_pieces:
+                return sp.Heaviside(z, 0) - sp.Heaviside(z - 1, 0)
+            return mul(sigmoid(z), 1 - sigmoid(z))
+
+        # The instance every index-form line is checked on: H = 2 pieces, J = 2 features, m = 2
+        # examples, with plain symbols w_1_2, x_2, X_2_1, …
+        for iv in (1, 2):
+            d.let(inst(r[iv]), inst(bv[iv] + Sum(w[iv, j] * x[j], (j, 1, J))))
+            d.let(inst(a[iv]), g(inst(r[iv])))
+            for nv in (1, 2):
+                d.let(inst(R[iv, nv]), inst(bv[iv] + Sum(w[iv, j] * X[j, nv], (j, 1, J))))
+                d.let(inst(A[iv, nv]), g(inst(R[iv, nv])))
+                if relu_pieces:
+                    d.let(inst(G[iv, nv]), g_prime(inst(R[iv, nv])))
+        d.let(yhat, inst(b + Sum(c[i] * a[i], (i, 1, H))))
+        for nv in (1, 2):
+            d.let(inst(Yh[nv]), inst(b + Sum(c[i] * A[i, nv], (i, 1, H))))
+            d.let(inst(E[nv]), inst(Yh[nv] - Y[nv]))
+        d.let(L, inst(Sum(E[n] ** 2, (n, 1, m)) / m))
+
+        if relu_pieces:
+            d.title = Msg("Sum of hard sigmoids built from ReLUs: the red curve and its gradient",
+                          "用 ReLU 组成的 hard sigmoid 之和:红色曲线及其梯度")
+        else:
+            d.title = Msg("Sum of sigmoids: the red curve and its gradient", "sigmoid 之和:红色曲线及其梯度")
+
+        # -- the model ---------------------------------------------------------------------
+        d.section("The model in index form", "模型的下标形式")
+        d.note(
+            "The red curve is a constant plus {H} pieces; {i} numbers the pieces and {j} the {J} "
+            "features, {w} is the weight of feature {j} inside piece {i}. Each index-form line is "
+            "checked on {H2} pieces and {J2} features, at {k2}, {l1}.",
+            "红色曲线 = 常数 + {H} 个小段;{i} 为第几个小段,{j} 为第几个特征(共 {J} 个),"
+            "{w} 是第 {i} 个小段里给第 {j} 个特征的权重。下标形式的每一行都在 {H2}、{J2} 上,于 {k2}、{l1} 处核对。",
+            H=H, J=J, i=i, j=j, w=w[i, j], H2=shown_eq(H, 2), J2=shown_eq(J, 2), k2=shown_eq(k, 2), l1=shown_eq(l, 1),
+        )
+        if relu_pieces:
+            d.note("Each blue hard-sigmoid piece is the difference of two ReLUs:",
+                   "每个蓝色的 hard sigmoid 小段是两个 ReLU 之差:")
+            cs, bs, ws, x1, z_ = sp.symbols("c b w x1 z")
+            piece = bs + ws * x1
+            d.eq(mul(cs, hard_sigmoid(piece)), mul(cs, relu(piece) - relu(piece - 1)), "rewrite",
+                 Msg.of("{e}", "{e}", e=shown_eq(hard_sigmoid(z_), relu(z_) - relu(z_ - 1))))
+        r_def = bv[i] + Sum(mul(w[i, j], x[j]), (j, 1, J))
+        d.eq(r[i], r_def, "definition", check=inst.pair(r[i], r_def))
+        if relu_pieces:
+            d.eq(a[i], hard_sigmoid(r[i]), "definition", check=inst.pair(a[i], hard_sigmoid(r[i])))
+            d.eq(a[i], g(r[i]), "rewrite", check=inst.pair(a[i], g(r[i])))
+        else:
+            d.eq(a[i], sigmoid(r[i]), "definition", check=inst.pair(a[i], sigmoid(r[i])))
+        full = b + Sum(mul(c[i], g(r_def)), (i, 1, H))
+        d.eq(yhat, full, "definition", check=inst.pair(yhat, full))
+        body = b + Sum(mul(c[i], a[i]), (i, 1, H))
+        d.eq(yhat, body, "intermediates", check=inst.pair(yhat, body))
+
+        # -- partial derivatives of ŷ ----------------------------------------------------------
+        d.section("Partial derivatives of ŷ", "ŷ 的偏导数")
+        d.note(
+            "The parameters are independent: ∂c_i/∂c_k = δ_ik, which is 1 when i = k and 0 otherwise. "
+            "In a sum over i, δ_ik keeps only the term i = k.",
+            "各参数相互独立:∂c_i/∂c_k = δ_ik,i = k 时为 1,否则为 0。在对 i 的求和中,δ_ik 只留下 i = k 那一项。",
+        )
+        sel_ik = Msg.of("{d} selects {e}", "{d} 选出 {e}", d=DELTA[i, k], e=shown_eq(i, k))
+        d_b = Derivative(yhat, b, evaluate=False)
+        d.eq(d_b, Derivative(body, b, evaluate=False), "definition", check=inst.pair(d_b, Derivative(body, b)))
+        d.eq(d_b, sp.S.One, "sum", Msg.of("{t} does not depend on {b}", "{t} 与 {b} 无关", t=mul(c[i], a[i]), b=b),
+             check=inst.pair(d_b, 1))
+
+        d_c = Derivative(yhat, c[k], evaluate=False)
+        d.eq(d_c, Derivative(body, c[k], evaluate=False), "definition",
+             check=inst.pair(d_c, Derivative(body, c[k])))
+        line = Sum(mul(DELTA[i, k], a[i]), (i, 1, H))
+        d.eq(d_c, line, "kronecker", Msg.of("{e}", "{e}", e=shown_eq(Derivative(c[i], c[k], evaluate=False), DELTA[i, k])),
+             check=inst.pair(d_c, line))
+        d.eq(d_c, a[k], "kronecker", sel_ik, check=inst.pair(d_c, a[k]))
+        d.eq(d_c, g(r[k]), "intermediates", check=inst.pair(d_c, g(r[k])))
+
+        d.note("The derivative of one piece, rule by rule:", "一个小段的导数,逐条法则:")
+        a_k, r_k = sp.symbols("a_k r_k")
+        d.let(a_k, g(r_k))
+        d.work(Derivative(a_k, r_k, evaluate=False), g(r_k), r_k)
+        if relu_pieces:
+            d.note(
+                "Convention at the kinks: ReLU′(0) = 0, so the slope of a piece is [r > 0] − [r > 1]: "
+                "0 at r = 0 and 1 at r = 1.",
+                "拐点处的约定:ReLU′(0) = 0,因此小段的斜率为 [r > 0] − [r > 1]:r = 0 处为 0,r = 1 处为 1。",
+            )
+
+        d_r = Derivative(yhat, r[k], evaluate=False)
+        line = Sum(mul(c[i], Derivative(a[i], r[k], evaluate=False)), (i, 1, H))
+        d.eq(d_r, line, "sum", Msg.of("{b} and the {c} do not depend on {r}", "{b} 与 {c} 都与 {r} 无关",
+                                      b=b, c=c[i], r=r[k]),
+             check=inst.pair(d_r, line))
+        line = Sum(mul(c[i], DELTA[i, k], g_prime(r[i])), (i, 1, H))
+        d.eq(d_r, line, "kronecker", Msg.of("{a} depends on {r} only when {ik}", "只有 {ik} 时 {a} 才依赖 {r}",
+                                            a=a[i], r=r[k], ik=shown_eq(i, k)),
+             check=inst.pair(d_r, line))
+        dy_dr = mul(c[k], g_prime(r[k]))
+        d.eq(d_r, dy_dr, "kronecker", sel_ik, check=inst.pair(d_r, dy_dr))
+
+        r_body = bv[k] + Sum(mul(w[k, j], x[j]), (j, 1, J))
+        dr_db = Derivative(r[k], bv[k], evaluate=False)
+        d.eq(dr_db, Derivative(r_body, bv[k], evaluate=False), "definition",
+             check=inst.pair(dr_db, Derivative(r_body, bv[k])))
+        d.eq(dr_db, sp.S.One, "sum", Msg.of("{t} does not depend on {b}", "{t} 与 {b} 无关",
+                                            t=mul(w[k, j], x[j]), b=bv[k]),
+             check=inst.pair(dr_db, 1))
+        dr_dw = Derivative(r[k], w[k, l], evaluate=False)
+        d.eq(dr_dw, Derivative(r_body, w[k, l], evaluate=False), "definition",
+             check=inst.pair(dr_dw, Derivative(r_body, w[k, l])))
+        line = Sum(mul(DELTA[j, l], x[j]), (j, 1, J))
+        d.eq(dr_dw, line, "kronecker", Msg.of("{e}", "{e}", e=shown_eq(Derivative(w[k, j], w[k, l], evaluate=False), DELTA[j, l])),
+             check=inst.pair(dr_dw, line))
+        d.eq(dr_dw, x[l], "kronecker", Msg.of("{d} selects {e}", "{d} 选出 {e}", d=DELTA[j, l], e=shown_eq(j, l)),
+             check=inst.pair(dr_dw, x[l]))
+
+        through = ("{p} enters {y} only through {r}", "{p} 只通过 {r} 影响 {y}")
+        d_bk = Derivative(yhat, bv[k], evaluate=False)
+        line = mul(Derivative(yhat, r[k], evaluate=False), dr_db)
+        d.eq(d_bk, line, "chain", Msg.of(*through, p=bv[k], y=yhat, r=r[k]), check=inst.pair(d_bk, line))
+        d.eq(d_bk, dy_dr, "substitute", check=inst.pair(d_bk, dy_dr))
+        d_w = Derivative(yhat, w[k, l], evaluate=False)
+        line = mul(Derivative(yhat, r[k], evaluate=False), dr_dw)
+        d.eq(d_w, line, "chain", Msg.of(*through, p=w[k, l], y=yhat, r=r[k]), check=inst.pair(d_w, line))
+        dy_dw = mul(c[k], g_prime(r[k]), x[l])
+        d.eq(d_w, dy_dw, "substitute", check=inst.pair(d_w, dy_dw))
+
+        # -- vector form -------------------------------------------------------------------
+        d.section("Vector form", "向量形式")
+        d.note(
+            "Stack the pieces: {W} is {HJ} (row {i} holds the weights {w} of piece {i}), {x} is {J1}, the "
+            "vector {b} is {H1} (entries {bi}), {c} is {H1}; {r} and {a} are {H1}; the outer {b} and {y} "
+            "are numbers.",
+            "把各小段排成向量:{W} 为 {HJ}(第 {i} 行是第 {i} 个小段的权重 {w}),{x} 为 {J1},向量 {b} 为 {H1}"
+            "(元素 {bi}),{c} 为 {H1};{r} 与 {a} 为 {H1};外面的 {b} 与 {y} 是标量。",
+            W=sp.Symbol("W"), x=sp.Symbol("x"), b=b, c=sp.Symbol("c"), r=sp.Symbol("r"), a=sp.Symbol("a"),
+            y=yhat, i=i, w=w[i, j], bi=bv[i], HJ=_shape(H, J), J1=_shape(J, 1), H1=_shape(H, 1),
+        )
+        Wm, xm, bm, cm = (sp.MatrixSymbol(s, *shape) for s, shape in
+                          (("W", (H, J)), ("x", (J, 1)), ("b", (H, 1)), ("c", (H, 1))))
+        rm, am = sp.MatrixSymbol("r", H, 1), sp.MatrixSymbol("a", H, 1)
+        Wc, xc, bc, cc, rc, ac = (inst.matrix(w, 2, 2), inst.matrix(x, 2), inst.matrix(bv, 2),
+                                  inst.matrix(c, 2), inst.matrix(r, 2), inst.matrix(a, 2))
+        stack = Msg.of("the {H} pieces stacked", "把 {H} 个小段叠起来", H=H)
+        d.eq(rm, sp.MatAdd(bm, sp.MatMul(Wm, xm), evaluate=False), "rearrange", stack, check=(rc, bc + Wc * xc))
+        d.eq(am, (hard_sigmoid if relu_pieces else sigmoid)(rm), "rearrange",
+             Msg("elementwise", "逐元素"), check=(ac, rc.applyfunc(g)))
+        d.eq(yhat, sp.Add(b, sp.MatMul(cm.T, am), evaluate=False), "rearrange", stack,
+             check=(yhat, b + (cc.T * ac)[0]))
+
+        # -- mean squared error over m examples ------------------------------------------------
+        d.section("The loss over m examples and its gradient", "m 个样本上的损失及其梯度")
+        Rm, Am = sp.MatrixSymbol("R", H, m), sp.MatrixSymbol("A", H, m)
+        d.note(
+            "Examples are columns, as in the notes' vectorized logistic regression: {X} is {Jm}, column "
+            "{n} holding the features of example {n}; {R} and {A} are {Hm}, so {Ain} is {a} for example "
+            "{n}; the predictions {yh}, targets {y} and errors {e} are {m1} columns, {yhv}. Lines are "
+            "checked against sympy.diff of {L} on {H2}, {J2}, {m2} examples.",
+            "与笔记中向量化的逻辑回归一样,样本按列排列:{X} 为 {Jm},第 {n} 列是第 {n} 个样本的特征;"
+            "{R} 与 {A} 为 {Hm},{Ain} 就是第 {n} 个样本的 {a};预测 {yh}、目标 {y} 与误差 {e} 都是 {m1} 的"
+            "列向量,{yhv}。各行都在 {H2}、{J2}、{m2} 上与 L 的 sympy.diff 核对。",
+            X=sp.Symbol("X"), n=n, Jm=_shape(J, m), Hm=_shape(H, m), m1=_shape(m, 1),
+            R=shown_eq(Rm, sp.MatAdd(sp.MatMul(Wm, sp.MatrixSymbol("X", J, m)), sp.MatMul(bm, sp.Transpose(sp.OneMatrix(m, 1))))),
+            A=shown_eq(Am, (hard_sigmoid if relu_pieces else sigmoid)(Rm)), Ain=A[i, n], a=a[i],
+            yh=yhat, y=sp.Symbol("y"), e=shown_eq(sp.Symbol("e"), yhat - sp.Symbol("y")),
+            yhv=shown_eq(sp.MatrixSymbol("yhat", m, 1), sp.MatAdd(sp.MatMul(b, sp.OneMatrix(m, 1)), sp.MatMul(Am.T, cm))),
+            L=L, H2=shown_eq(H, 2), J2=shown_eq(J, 2), m2=shown_eq(m, 2),
+        )
+        mse = Sum((Yh[n] - Y[n]) ** 2, (n, 1, m)) / m
+        d.eq(L, mse, "definition", Msg("the mean squared error", "均方误差"), check=inst.pair(L, mse))
+        d.eq(E[n], Yh[n] - Y[n], "definition", Msg("the error of example n", "第 n 个样本的误差"),
+             check=inst.pair(E[n], Yh[n] - Y[n]))
+        if relu_pieces:
+            d.eq(G[k, n], g_prime(R[k, n]), "definition",
+                 Msg("the slope of piece k at example n", "第 k 个小段在第 n 个样本处的斜率"),
+                 check=inst.pair(G[k, n], g_prime(R[k, n])))
+            slope = G[k, n]
+        else:
+            slope = mul(A[k, n], 1 - A[k, n])
+        two_m = 2 / m
+        chain_m = Msg("power rule in each term of the sum", "对和式的每一项用幂法则")
+        sub_m = Msg("the partial derivatives of ŷ from above, at example n", "代入上面 ŷ 的偏导数(第 n 个样本)")
+        index_forms = {}
+        for key, theta, per_example in (
+            ("b", b, sp.S.One),
+            ("c", c[k], A[k, n]),
+            ("b_k", bv[k], mul(c[k], slope)),
+            ("w", w[k, l], mul(c[k], slope, X[l, n])),
+        ):
+            lhs = Derivative(L, theta, evaluate=False)
+            chain = mul(two_m, Sum(mul(E[n], Derivative(Yh[n], theta, evaluate=False)), (n, 1, m)))
+            d.eq(lhs, chain, "chain", chain_m, check=inst.pair(lhs, chain))
+            form = mul(two_m, Sum(E[n] if per_example == 1 else mul(E[n], per_example), (n, 1, m)))
+            d.eq(lhs, form, "substitute", sub_m, check=inst.pair(lhs, form))
+            index_forms[key] = (lhs, form)
+
+        d.note("The sums over {n} are matrix products ({one} is a column of ones):",
+               "对 {n} 的求和就是矩阵乘积({one} 为全 1 列向量):", n=n, one=sp.OneMatrix(m, 1))
+        Xm, em = sp.MatrixSymbol("X", J, m), sp.MatrixSymbol("e", m, 1)
+        ones_m = sp.OneMatrix(m, 1)
+        # agreement of the two forms is an identity in free A, e, c, X: checked with m = 3
+        # examples on fresh symbols, so nothing needs expanding
+        free = Instance({H: 2, J: 2, m: 3}, fresh=True)
+        Ac, Xc, ec, cf = free.matrix(A, 2, 3), free.matrix(X, 2, 3), free.matrix(E, 3), free.matrix(c, 2)
+        if relu_pieces:
+            spread = Hadamard(sp.MatMul(cm, em.T), sp.MatrixSymbol("D", H, m))
+            spread_c = (cf * ec.T).multiply_elementwise(free.matrix(G, 2, 3))
+        else:
+            spread = Hadamard(sp.MatMul(cm, em.T), Am, sp.OneMatrix(H, m) - Am)
+            spread_c = (cf * ec.T).multiply_elementwise(Ac).multiply_elementwise(Ac.applyfunc(lambda t: 1 - t))
+        third = sp.Rational(2, 3)
+        ones3 = sp.ones(3, 1)
+        matrix_forms = {
+            "b": (Derivative(L, b, evaluate=False), sp.MatMul(two_m, sp.Transpose(ones_m), em),
+                  sp.Matrix([[free(index_forms["b"][1])]]), third * ones3.T * ec, "1 × 1"),
+            "c": (Derivative(L, cm, evaluate=False), sp.MatMul(two_m, Am, em),
+                  free.matrix_of(index_forms["c"][1], ((k, 2),)), third * Ac * ec, "H × 1"),
+            "b_k": (Derivative(L, bm, evaluate=False), sp.MatMul(two_m, spread, ones_m),
+                    free.matrix_of(index_forms["b_k"][1], ((k, 2),)), third * spread_c * ones3, "H × 1"),
+            "w": (Derivative(L, Wm, evaluate=False), sp.MatMul(two_m, spread, Xm.T),
+                  free.matrix_of(index_forms["w"][1], ((k, 2), (l, 2))), third * spread_c * Xc.T, "H × J"),
+        }
+        both = ("{shape}; the index and matrix forms agree at {H2}, {J2}, {m3}",
+                "{shape};下标形式与矩阵形式在 {H2}、{J2}、{m3} 上一致")
+        for key, (lhs, form, by_index, by_matrix, shape) in matrix_forms.items():
+            d.eq(lhs, form, "vectorize", Msg.of(*both, shape=shape, H2=shown_eq(H, 2), J2=shown_eq(J, 2), m3=shown_eq(m, 3)),
+                 check=(by_index, by_matrix))
+        d.table(
+            [Msg("index form", "下标形式"), "", Msg("matrix form", "矩阵形式"), "", Msg("shape", "形状")],
+            [[*index_forms[key], matrix_forms[key][0], matrix_forms[key][1], matrix_forms[key][4]]
+             for key in ("b", "c", "b_k", "w")],
+        )
+
+        # -- results -----------------------------------------------------------------------
+        where = Msg("checkable form at H = 2, J = 2, k = 2, l = 1", "可核对形式:H = 2、J = 2、k = 2、l = 1")
+        for name, lhs, display in (
+            ("dyhat/db", d_b, sp.S.One),
+            ("dyhat/dc_k", d_c, g(r[k])),
+            ("dyhat/db_k", d_bk, dy_dr),
+            ("dyhat/dw_kl", d_w, dy_dw),
+        ):
+            index_result(d, name, display, lhs=lhs, of=yhat, wrt=inst(lhs.variables[0]),
+                         value=inst(display), check=inst.pair(lhs, display), note=where)
+        where_m = Msg("checkable form at H = 2, J = 2, m = 2, k = 2, l = 1",
+                      "可核对形式:H = 2、J = 2、m = 2、k = 2、l = 1")
+        where_e = Msg("checkable form: entry {e} at H = 2, J = 2, m = 2",
+                      "可核对形式:H = 2、J = 2、m = 2 时的第 {e} 个元素")
+        for key, name, mname, entry in (
+            ("b", "dL/db", "dL/db (1ᵀe)", "(1, 1)"),
+            ("c", "dL/dc_k", "dL/dc", "(2, 1)"),
+            ("b_k", "dL/db_k", "dL/db (vector)", "(2, 1)"),
+            ("w", "dL/dw_kl", "dL/dW", "(2, 1)"),
+        ):
+            lhs, form = index_forms[key]
+            res = index_result(d, name, form, lhs=lhs, of=L, wrt=inst(lhs.variables[0]),
+                               value=inst(form), check=inst.pair(lhs, form), note=where_m)
+            # the matrix form's entry is the index form at the same (k, l): the line above checked it
+            d.results.append(Result(mname, matrix_forms[key][0], matrix_forms[key][1], res.value, res.of,
+                                    res.wrt, Msg.of(where_e.en, where_e.zh, e=entry)))

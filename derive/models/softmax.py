@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from .base import Model, Option, classes_option, features_option, hidden_option  # noqa: F401
+import sympy as sp
+from sympy import Derivative, IndexedBase, Sum
+
+from ..derivation import Result
+from ..messages import Msg
+from .base import Model, classes_option, features_option
+from .sigmoid_sum import DELTA, Instance, index_result, mul, shown_eq
 
 
 class Softmax(Model):
@@ -14,4 +20,142 @@ class Softmax(Model):
     options = (features_option(64), classes_option(10),)
 
     def build(self, d) -> None:
-        raise NotImplementedError("derivation not written yet")
+        K, N = sp.symbols("K n", integer=True, positive=True)
+        j, k, l, q = sp.symbols("j k l q", integer=True, positive=True)
+        z, yh, y, W, bv, x = (IndexedBase(s) for s in ("z", "yhat", "y", "W", "b", "x"))
+        L = sp.Symbol("L")
+        inst = Instance({K: 3, N: 2}, {j: 1, k: 2, l: 1}, defs=d.defs)
+        both = ({j: 2}, {j: 1})          # j = k and j ≠ k (k = 2)
+
+        # the instance: K = 3 classes, n = 2 features
+        z_def = Sum(mul(W[k, l], x[l]), (l, 1, N)) + bv[k]
+        for c in (1, 2, 3):
+            d.let(inst(z[c]), inst(z_def, {k: c}))
+            d.let(inst(yh[c]), inst(sp.exp(z[c]) / Sum(sp.exp(z[j]), (j, 1, K))))
+        d.let(L, inst(-Sum(y[q] * sp.log(yh[q]), (q, 1, K))))
+        # one-hot y: Σ y_j = 1, used as y_3 = 1 − y_1 − y_2 (the y's are constants for ∂/∂z)
+        one_hot = {inst(y[3]): 1 - inst(y[1]) - inst(y[2])}
+
+        d.title = Msg("Softmax output with cross-entropy: ∂L/∂z_k = ŷ_k − y_k",
+                      "softmax 输出与交叉熵:∂L/∂z_k = ŷ_k − y_k")
+        d.section("Softmax and the cross-entropy loss", "softmax 与交叉熵损失")
+        d.note(
+            "The output layer has {K} scores, one per class; here {Kv}, as in the notes' MNIST network, "
+            "which maps 16 × 16 = 256 pixels to 10 digits. Softmax turns the scores into probabilities "
+            "{yk}; the label {y} is one-hot: one {ykk} is 1, the others 0, so {sum}. Index-form lines are "
+            "checked at {K3} classes, {k2}.",
+            "输出层有 {K} 个分数,每个类别一个;此处 {Kv},与笔记中的 MNIST 网络一样(把 16 × 16 = 256 个像素"
+            "映射到 10 个数字)。softmax 把分数变成概率 {yk};标签 {y} 是 one-hot:只有一个 {ykk} 为 1,其余为 0,"
+            "所以 {sum}。下标形式的各行在 {K3}、{k2} 上核对。",
+            K=K, Kv=shown_eq(K, self.classes), yk=yh[k], y=sp.Symbol("y"), ykk=y[k],
+            sum=shown_eq(Sum(y[k], (k, 1, K)), 1), K3=shown_eq(K, 3), k2=shown_eq(k, 2),
+        )
+        soft = sp.exp(z[k]) / Sum(sp.exp(z[j]), (j, 1, K))
+        d.eq(yh[k], soft, "definition", Msg("softmax", "softmax"), check=inst.pair(yh[k], soft))
+        ce = -Sum(mul(y[k], sp.log(yh[k])), (k, 1, K))
+        d.eq(L, ce, "definition", Msg("cross-entropy", "交叉熵"), check=inst.pair(L, ce))
+
+        d.section("How one probability depends on one score", "一个概率对一个分数的导数")
+        d.note(
+            "Write the denominator as S = e^(z_k) + s, where s = Σ_(j≠k) e^(z_j) holds the other terms "
+            "and does not depend on z_k. The two cases j = k and j ≠ k, rule by rule:",
+            "把分母写成 S = e^(z_k) + s,其中 s = Σ_(j≠k) e^(z_j) 是其余各项,与 z_k 无关。"
+            "分 j = k 与 j ≠ k 两种情况,逐条法则:",
+        )
+        zk, zj, s = sp.symbols("z_k z_j s")
+        d.let(yh[k], sp.exp(zk) / (sp.exp(zk) + s))
+        d.let(yh[j], sp.exp(zj) / (sp.exp(zk) + s))
+        same = Derivative(yh[k], zk, evaluate=False)
+        d.work(same, sp.exp(zk) / (sp.exp(zk) + s), zk)
+        d.eq(same, mul(yh[k], 1 - yh[k]), "intermediates",
+             Msg("ŷ_k = e^(z_k)/(e^(z_k) + s)", "ŷ_k = e^(z_k)/(e^(z_k) + s)"))
+        other = Derivative(yh[j], zk, evaluate=False)
+        d.work(other, sp.exp(zj) / (sp.exp(zk) + s), zk)
+        d.eq(other, -mul(yh[j], yh[k]), "intermediates",
+             Msg("ŷ_j = e^(z_j)/(e^(z_k) + s)", "ŷ_j = e^(z_j)/(e^(z_k) + s)"))
+        dyz = Derivative(yh[j], z[k], evaluate=False)
+        jac = mul(yh[j], DELTA[j, k] - yh[k])
+        d.eq(dyz, jac, "kronecker",
+             Msg("both cases at once: δ_jk is 1 when j = k, 0 otherwise; checked at j = k and j ≠ k",
+                 "两种情况合在一起:j = k 时 δ_jk = 1,否则为 0;已在 j = k 与 j ≠ k 上核对"),
+             check=inst.pair(dyz, jac, both))
+
+        d.section("The gradient of the loss", "损失的梯度")
+        dl = Derivative(L, z[k], evaluate=False)
+        steps = (
+            (-Sum(sp.Mul(y[j] / yh[j], Derivative(yh[j], z[k], evaluate=False), evaluate=False), (j, 1, K)),
+             "chain",
+             Msg("log rule: ∂ log ŷ_j/∂z_k = (1/ŷ_j)·∂ŷ_j/∂z_k", "对数法则:∂ log ŷ_j/∂z_k = (1/ŷ_j)·∂ŷ_j/∂z_k")),
+            (-Sum(sp.Mul(y[j] / yh[j], *jac.args, evaluate=False), (j, 1, K)), "substitute", None),
+            (-Sum(mul(y[j], DELTA[j, k] - yh[k]), (j, 1, K)), "simplify", Msg("ŷ_j cancels", "约去 ŷ_j")),
+            (mul(yh[k], Sum(y[j], (j, 1, K))) - y[k], "kronecker", Msg("δ_jk selects j = k", "δ_jk 选出 j = k")),
+        )
+        for rhs, rule, note in steps:
+            d.eq(dl, rhs, rule, note, check=inst.pair(dl, rhs))
+        grad = yh[k] - y[k]
+        lhs_c, rhs_c = inst.pair(dl, grad)
+        d.eq(dl, grad, "substitute", Msg("y is one-hot: Σ_j y_j = 1", "y 是 one-hot:Σ_j y_j = 1"),
+             check=(lhs_c.xreplace(one_hot), rhs_c.xreplace(one_hot)))
+
+        d.section("Softmax regression: z = W x + b", "softmax 回归:z = W x + b")
+        d.note(
+            "With scores z_k = Σ_l W_kl x_l + b_k from n features (n = {n} here), W is K × n, x is n × 1, "
+            "b, z, ŷ and y are K × 1. W_kl and b_k reach L only through z_k. Checked at K = 3, n = 2, "
+            "k = 2, l = 1.",
+            "若分数 z_k = Σ_l W_kl x_l + b_k 来自 n 个特征(此处 n = {n}),W 为 K × n,x 为 n × 1,"
+            "b、z、ŷ、y 为 K × 1。W_kl 与 b_k 只通过 z_k 影响 L。已在 K = 3、n = 2、k = 2、l = 1 上核对。",
+            n=sp.Integer(self.features),
+        )
+        d.eq(z[k], z_def, "definition", check=inst.pair(z[k], z_def))
+        dW = Derivative(L, W[k, l], evaluate=False)
+        dW_form = mul(grad, x[l])
+        db = Derivative(L, bv[k], evaluate=False)
+        hot_checks = {}
+        for lhs, chain, form in (
+            (dW, mul(Derivative(L, z[k], evaluate=False), Derivative(z[k], W[k, l], evaluate=False)), dW_form),
+            (db, Derivative(L, z[k], evaluate=False), grad),
+        ):
+            d.eq(lhs, chain, "chain", check=inst.pair(lhs, chain, multiply_out=True))
+            a, b = inst.pair(lhs, form, multiply_out=True)
+            hot_checks[lhs] = (a.xreplace(one_hot), b.xreplace(one_hot))
+            d.eq(lhs, form, "substitute", Msg("Σ_j y_j = 1, as above", "如上,Σ_j y_j = 1"), check=hot_checks[lhs])
+        Km = sp.MatrixSymbol("W", K, N)
+        yhm, ym, xm, bm = (sp.MatrixSymbol(sy, *sh) for sy, sh in
+                           (("yhat", (K, 1)), ("y", (K, 1)), ("x", (N, 1)), ("b", (K, 1))))
+        yc = sp.Matrix(3, 1, lambda p, _: inst(yh[p + 1] - y[p + 1]))
+        xc = sp.Matrix(2, 1, lambda p, _: inst(x[p + 1]))
+        mat_W = sp.MatMul(sp.MatAdd(yhm, -ym), xm.T)
+        d.eq(Derivative(L, Km, evaluate=False), mat_W, "rearrange",
+             Msg("K × n: entry (k, l) is (ŷ_k − y_k) x_l", "K × n:第 (k, l) 个元素为 (ŷ_k − y_k) x_l"),
+             check=(inst.matrix_of(dW_form, ((k, 3), (l, 2))), yc * xc.T))
+        d.eq(Derivative(L, bm, evaluate=False), sp.MatAdd(yhm, -ym), "rearrange",
+             Msg("K × 1", "K × 1"), check=(inst.matrix_of(grad, ((k, 3),)), yc))
+
+        # -- results -----------------------------------------------------------------------
+        at = Msg("checkable form at K = 3, k = 2", "可核对形式:K = 3、k = 2")
+        at_j = Msg("checkable form at K = 3, j = 1, k = 2", "可核对形式:K = 3、j = 1、k = 2")
+        hot = ("checkable form at K = 3, {at}, with y_3 = 1 − y_1 − y_2 (one-hot: Σ_j y_j = 1; "
+               "the y's are constants, so the derivative is unchanged)",
+               "可核对形式:K = 3、{at},并代入 y_3 = 1 − y_1 − y_2(one-hot:Σ_j y_j = 1;"
+               "y 是常数,不影响求导)")
+        zk2 = inst(z[k])
+        for name, lhs, display, note in (
+            ("dyhat_k/dz_k", Derivative(yh[k], z[k], evaluate=False), mul(yh[k], 1 - yh[k]), at),
+            ("dyhat_j/dz_k", dyz, -mul(yh[j], yh[k]), at_j),
+        ):
+            index_result(d, name, display, lhs=lhs, of=inst(lhs.expr), wrt=zk2, value=inst(display),
+                         check=inst.pair(lhs, display), note=note)
+        a, b = inst.pair(dl, grad)
+        hot_checks[dl] = (a.xreplace(one_hot), b.xreplace(one_hot))
+        for name, lhs, form, where in (("dL/dz_k", dl, grad, "k = 2"), ("dL/dW_kl", dW, dW_form, "n = 2, k = 2, l = 1"),
+                                       ("dL/db_k", db, grad, "n = 2, k = 2")):
+            # as a function of the scores, ∂L/∂z_k keeps z_1, z_2, z_3 as they are
+            scores = tuple(inst(z[c]) for c in (1, 2, 3)) if lhs is dl else ()
+            index_result(d, name, form, lhs=lhs, of=L, wrt=inst(lhs.variables[0]), value=inst(form),
+                         check=hot_checks[lhs], given=one_hot, keep=scores,
+                         note=Msg(hot[0].format(at=where), hot[1].format(at=where)))
+        # the matrix form's entry (k, l) is the index form, as the lines above checked
+        w_res = next(r for r in d.results if r.name == "dL/dW_kl")
+        d.results.append(Result("dL/dW", Derivative(L, Km, evaluate=False), mat_W, w_res.value, w_res.of,
+                                w_res.wrt, Msg("checkable form: entry (2, 1) at K = 3, n = 2, one-hot y",
+                                               "可核对形式:K = 3、n = 2、one-hot y 时的第 (2, 1) 个元素")))

@@ -1,0 +1,347 @@
+"""Sum of sigmoids, softmax and the one-hidden-layer network against independent oracles:
+sympy.diff of the JSON results, hand-written NumPy forward passes and finite differences, the
+notes' textbook forms, and pdflatex."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from functools import lru_cache
+
+import numpy as np
+import pytest
+import sympy as sp
+from click.testing import CliRunner
+
+import derive
+from derive import printing
+from derive.cli import cli
+from derive.functions import sigmoid
+from derive.models.base import Model
+
+from conftest import require_tool
+
+CASES = [
+    ("sigmoid-sum", ()),
+    ("sigmoid-sum", ("--activation", "relu")),
+    ("softmax", ()),
+    ("mlp", ()),
+    ("mlp", ("--activation", "tanh")),
+    ("mlp", ("--activation", "relu")),
+]
+IDS = [" ".join((name, *opts)) for name, opts in CASES]
+FORMATS = ["text", "latex", "markdown", "json"]
+FORBIDDEN = ("KroneckerDelta", "Piecewise", "Product(", "DiagMatrix")
+RNG = np.random.default_rng(20240611)
+
+
+def options(opts: tuple) -> dict:
+    return {opts[i].lstrip("-").replace("-", "_"): opts[i + 1] for i in range(0, len(opts), 2)}
+
+
+_BUILD = Model.derivation
+
+
+@lru_cache(maxsize=None)
+def built(name: str, opts: tuple):
+    return _BUILD(derive.model(name, **options(opts)))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_build_per_case():
+    """Each case's algebra runs once (``built``); every CLI invocation still parses its flags
+    and renders through click."""
+    def derivation(self, lang="en"):
+        act = self.values.get("activation", "sigmoid")
+        key = (self.name, () if act == "sigmoid" else ("--activation", act))
+        defaults = all(self.values[o.name] == o.default for o in self.options if o.name != "activation")
+        return built(*key) if key in CASES and defaults else _BUILD(self, lang)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Model, "derivation", derivation)
+        yield
+
+
+@lru_cache(maxsize=None)
+def cli_output(name: str, opts: tuple, fmt: str, standalone: bool = False) -> str:
+    args = [name, "--show-steps", "--format", fmt, *opts] + (["--standalone"] if standalone else [])
+    r = CliRunner().invoke(cli, args)
+    assert r.exit_code == 0, r.output
+    return r.output
+
+
+def load(s: str):
+    return eval(s, sp.__dict__.copy())  # srepr strings from the JSON view: SymPy built-ins only
+
+
+def results(name: str, opts: tuple = ()) -> dict:
+    data = json.loads(cli_output(name, opts, "json"))
+    assert data["model"] == name
+    return {r["name"]: r for r in data["results"]}
+
+
+def at_random(*exprs, count: int = 3):
+    """Random points (name → float) for the free symbols of ``exprs``."""
+    names = sorted({s.name for e in exprs for s in e.free_symbols})
+    for _ in range(count):
+        yield {n: float(RNG.uniform(-1.5, 1.5)) for n in names}
+
+
+def number(expr, point: dict) -> float:
+    return float(expr.xreplace({s: sp.Float(point[s.name], 30) for s in expr.free_symbols}).evalf(30))
+
+
+# ---------------------------------------------------------------------------------------------
+# every case: verified lines, checkable results, clean output in every format
+
+
+@pytest.mark.parametrize("name, opts", CASES, ids=IDS)
+def test_every_line_and_result_verifies(name, opts):
+    d = built(name, opts)
+    d.verify()
+    assert len(d.lines) >= 15
+    assert all(s.verified in ("symbolic", "numeric", "definition") for s in d.lines)
+
+
+@pytest.mark.parametrize("name, opts", CASES, ids=IDS)
+def test_json_results_satisfy_sympy_diff(name, opts):
+    res = results(name, opts)
+    assert len(res) >= 5
+    for r in res.values():
+        assert {"of", "wrt", "value"} <= set(r), r["name"]
+        of, wrt, value = load(r["of"]), load(r["wrt"]), load(r["value"])
+        assert isinstance(wrt, sp.Symbol)
+        assert wrt in of.free_symbols, r["name"]
+        diff = sp.diff(of, wrt)
+        if diff != value:
+            # not the same tree: compare the two at random points (both are exact expressions)
+            for point in at_random(diff, value):
+                assert abs(number(diff, point) - number(value, point)) < 1e-9 * (1 + abs(number(value, point))), \
+                    (r["name"], point)
+
+
+@pytest.mark.parametrize("name, opts", CASES, ids=IDS)
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_format_renders_without_forbidden_objects(name, opts, fmt):
+    out = cli_output(name, opts, fmt)
+    assert len(out) > 1000
+    for word in FORBIDDEN:
+        assert word not in out, (fmt, word)
+    if fmt == "json":
+        data = json.loads(out)
+        assert data["steps"] and data["results"]
+
+
+def test_a_displayed_delta_is_a_plain_name():
+    """δ_ik is shown and then collapsed, as a printed name, never as sympy's KroneckerDelta."""
+    text = cli_output("sigmoid-sum", (), "text")
+    assert "δ_ik" in text and "δ_jl" in text
+    assert "δ_jk" in cli_output("softmax", (), "text")
+
+
+# ---------------------------------------------------------------------------------------------
+# the notes' textbook forms
+
+r_, c_, x_, y_, yh_, a1_, a2_, z1_, W2_, dz2_, da1_ = (
+    sp.IndexedBase(s) for s in ("r", "c", "x", "y", "yhat", "a1", "a2", "z1", "W2", "dz2", "da1"))
+i_, j_, k_, l_ = sp.symbols("i j k l", integer=True, positive=True)
+
+
+def display_text(res: dict, name: str) -> str:
+    return res[name]["text"].split(" = ", 1)[1]
+
+
+def test_sigmoid_sum_textbook_forms():
+    res = results("sigmoid-sum")
+    s = sigmoid(r_[k_])
+    assert display_text(res, "dyhat/db") == "1"
+    assert display_text(res, "dyhat/dc_k") == printing.text(s) == "σ(r_k)"
+    assert display_text(res, "dyhat/db_k") == printing.text(sp.Mul(c_[k_], s, 1 - s, evaluate=False))
+    assert display_text(res, "dyhat/dw_kl") == printing.text(sp.Mul(c_[k_], s, 1 - s, x_[l_], evaluate=False))
+    # the matrix forms of the gradient of the mean squared error
+    assert display_text(res, "dL/dc") == "(2/m)·A·e"
+    assert display_text(res, "dL/dW") == "(2/m)·((c·eᵀ) ⊙ A ⊙ (1 − A))·Xᵀ"
+    text = cli_output("sigmoid-sum", (), "text")
+    yhat = printing.text(sp.Symbol("yhat"))
+    for line in ("r = W·x + b", "a = σ(r)", f"{yhat} = b + cᵀ·a", "H × J"):
+        assert line in text
+
+
+def test_sigmoid_sum_relu_pieces():
+    res = results("sigmoid-sum", ("--activation", "relu"))
+    step = sp.Heaviside(r_[k_], 0) - sp.Heaviside(r_[k_] - 1, 0)
+    assert display_text(res, "dyhat/dw_kl") == printing.text(sp.Mul(c_[k_], step, x_[l_], evaluate=False))
+    assert "[r_k > 0] − [r_k > 1]" in display_text(res, "dyhat/db_k")
+    text = cli_output("sigmoid-sum", ("--activation", "relu"), "text")
+    assert "c·HardSigmoid(b + w·x₁) = c·(ReLU(b + w·x₁) − ReLU(b + w·x₁ − 1))" in text
+    assert "ReLU′(0) = 0" in text
+
+
+def test_softmax_textbook_forms():
+    res = results("softmax")
+    yk, yj = printing.text(yh_[k_]), printing.text(yh_[j_])
+    assert display_text(res, "dL/dz_k") == printing.text(yh_[k_] - y_[k_]) == f"{yk} − y_k"
+    assert display_text(res, "dyhat_k/dz_k") == f"{yk}·(1 − {yk})"
+    assert display_text(res, "dyhat_j/dz_k") == f"−{yj}·{yk}"
+    assert display_text(res, "dL/dW") == f"({printing.text(sp.Symbol('yhat'))} − y)·xᵀ"
+    assert f"{yj}·(δ_jk − {yk})" in cli_output("softmax", (), "text")
+
+
+@pytest.mark.parametrize("act, g_prime", [
+    ("sigmoid", sp.Mul(a1_[j_], 1 - a1_[j_], evaluate=False)),
+    ("tanh", 1 - a1_[j_] ** 2),
+    ("relu", sp.Heaviside(z1_[j_], 0)),
+])
+def test_mlp_textbook_forms(act, g_prime):
+    opts = () if act == "sigmoid" else ("--activation", act)
+    res = results("mlp", opts)
+    assert display_text(res, "dz2_k") == printing.text(a2_[k_] - y_[k_])
+    assert display_text(res, "dW2_kj") == printing.text(sp.Mul(dz2_[k_], a1_[j_], evaluate=False))
+    assert display_text(res, "dz1_j") == printing.text(sp.Mul(da1_[j_], *sp.Mul.make_args(g_prime), evaluate=False))
+    m, nx, nh, ny = sp.symbols("m n_x n_h n_y", integer=True, positive=True)
+    dZ1, dZ2 = sp.MatrixSymbol("dZ1", nh, m), sp.MatrixSymbol("dZ2", ny, m)
+    A1, X = sp.MatrixSymbol("A1", nh, m), sp.MatrixSymbol("X", nx, m)
+    assert display_text(res, "dW2") == printing.text(sp.MatMul(1 / m, dZ2, A1.T))
+    assert display_text(res, "dW1") == printing.text(sp.MatMul(1 / m, dZ1, X.T))
+    text = cli_output("mlp", opts, "text")
+    assert "dZ₂ = A₂ − Y" in text and "dZ₁ = (W₂ᵀ·dZ₂) ⊙ " in text
+    assert "W1 is n_h × n_x" in text and "examples as rows" in text
+
+
+# ---------------------------------------------------------------------------------------------
+# index and matrix forms against hand-written NumPy
+
+
+def _sig(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def _fd(f, theta: np.ndarray, h: float = 1e-6) -> np.ndarray:
+    """Central finite differences of the scalar f at theta."""
+    grad = np.zeros_like(theta)
+    for idx in np.ndindex(theta.shape):
+        step = np.zeros_like(theta)
+        step[idx] = h
+        grad[idx] = (f(theta + step) - f(theta - step)) / (2 * h)
+    return grad
+
+
+@pytest.mark.parametrize("act", ["sigmoid", "relu"])
+def test_sigmoid_sum_index_and_matrix_forms_agree_with_numpy(act):
+    opts = () if act == "sigmoid" else ("--activation", act)
+    res = results("sigmoid-sum", opts)
+    H, J, m = 2, 2, 2
+    piece = _sig if act == "sigmoid" else (lambda z: np.maximum(z, 0) - np.maximum(z - 1, 0))
+    W, bv, c = RNG.normal(size=(H, J)), RNG.normal(size=(H, 1)), RNG.normal(size=(H, 1))
+    b, X, y = float(RNG.normal()), RNG.normal(size=(J, m)), RNG.normal(size=(m, 1))
+
+    def loss(W_):
+        yhat = b + _piece_sum(W_)
+        return float(np.mean((yhat - y) ** 2))
+
+    def _piece_sum(W_):
+        return piece(W_ @ X + bv).T @ c            # m × 1
+
+    numeric = _fd(loss, W)
+    # the notes' matrix form, written by hand
+    A = piece(W @ X + bv)
+    e = b + A.T @ c - y
+    slope = A * (1 - A) if act == "sigmoid" else ((W @ X + bv > 0).astype(float) - (W @ X + bv > 1))
+    by_matrix = (2 / m) * ((c @ e.T) * slope) @ X.T
+    assert np.allclose(by_matrix, numeric, atol=1e-6)
+    point = {f"w_{p + 1}_{q + 1}": W[p, q] for p in range(H) for q in range(J)}
+    point.update({f"b_{p + 1}": bv[p, 0] for p in range(H)})
+    point.update({f"c_{p + 1}": c[p, 0] for p in range(H)})
+    point.update({f"X_{p + 1}_{q + 1}": X[p, q] for p in range(J) for q in range(m)})
+    point.update({f"y_{q + 1}": y[q, 0] for q in range(m)}, b=b)
+    for name in ("dL/dw_kl", "dL/dW"):          # index form, matrix form: both at k = 2, l = 1
+        assert load(res[name]["wrt"]) == sp.Symbol("w_2_1")
+        assert number(load(res[name]["value"]), point) == pytest.approx(numeric[1, 0], abs=1e-6)
+        assert number(load(res[name]["of"]), point) == pytest.approx(loss(W), abs=1e-12)
+    assert number(load(res["dL/dc"]["value"]), point) == pytest.approx(((2 / m) * A @ e)[1, 0], abs=1e-9)
+
+
+def test_softmax_gradient_against_numpy():
+    res = results("softmax")
+    z, y12 = RNG.normal(size=3), RNG.uniform(0, 0.5, size=2)
+    y = np.array([*y12, 1 - y12.sum()])                     # Σ y = 1, as the checkable form assumes
+
+    def ce(z_):
+        p = np.exp(z_) / np.exp(z_).sum()
+        return float(-(y * np.log(p)).sum())
+
+    numeric = _fd(ce, z)
+    point = {"z_1": z[0], "z_2": z[1], "z_3": z[2], "y_1": y[0], "y_2": y[1]}
+    r = res["dL/dz_k"]
+    assert number(load(r["of"]), point) == pytest.approx(ce(z), abs=1e-12)
+    assert number(load(r["value"]), point) == pytest.approx(numeric[1], abs=1e-6)
+    p = np.exp(z) / np.exp(z).sum()
+    assert numeric == pytest.approx(p - y, abs=1e-6)        # ŷ − y, the notes' result
+
+
+@pytest.mark.parametrize("act", ["sigmoid", "tanh", "relu"])
+def test_mlp_backward_pass_against_numpy(act):
+    """The notes' column-wise backward pass, written in NumPy, equals finite differences of the
+    mean cross-entropy, and the JSON results (one example, and m examples) equal both."""
+    opts = () if act == "sigmoid" else ("--activation", act)
+    res = results("mlp", opts)
+    g = {"sigmoid": _sig, "tanh": np.tanh, "relu": lambda z: np.maximum(z, 0)}[act]
+    nx, nh, ny, m = 2, 2, 2, 2
+    W1, b1 = RNG.normal(size=(nh, nx)), RNG.normal(size=(nh, 1))
+    W2, b2 = RNG.normal(size=(ny, nh)), RNG.normal(size=(ny, 1))
+    X, Y = RNG.normal(size=(nx, m)), np.eye(ny, m)          # example n in class n
+
+    def forward(W1_):
+        Z1 = W1_ @ X + b1
+        A1 = g(Z1)
+        Z2 = W2 @ A1 + b2
+        A2 = np.exp(Z2) / np.exp(Z2).sum(axis=0, keepdims=True)
+        return Z1, A1, A2
+
+    def cost(W1_):
+        return float(-(Y * np.log(forward(W1_)[2])).sum() / m)
+
+    Z1, A1, A2 = forward(W1)
+    dZ2 = A2 - Y
+    g_prime = {"sigmoid": A1 * (1 - A1), "tanh": 1 - A1**2, "relu": (Z1 > 0).astype(float)}[act]
+    dZ1 = (W2.T @ dZ2) * g_prime
+    dW1 = dZ1 @ X.T / m
+    numeric = _fd(cost, W1)
+    assert np.allclose(dW1, numeric, atol=1e-6)
+    point = {f"{s}_{p + 1}_{q + 1}": M[p, q] for s, M in (("W1", W1), ("W2", W2), ("X", X))
+             for p in range(M.shape[0]) for q in range(M.shape[1])}
+    point.update({f"b1_{p + 1}": b1[p, 0] for p in range(nh)})
+    point.update({f"b2_{p + 1}": b2[p, 0] for p in range(ny)})
+    r = res["dW1"]
+    assert load(r["wrt"]) == sp.Symbol("W1_2_1")
+    assert number(load(r["of"]), point) == pytest.approx(cost(W1), abs=1e-12)
+    assert number(load(r["value"]), point) == pytest.approx(dW1[1, 0], abs=1e-9)
+    assert number(load(res["db1"]["value"]), point) == pytest.approx(dZ1.mean(axis=1)[1], abs=1e-9)
+    # one example (column 1 of X): dW1_ji = dz1_j x_i at i = 1, j = 2
+    x, y = X[:, :1], RNG.uniform(0, 1, size=(ny, 1))
+    z1 = W1 @ x + b1
+    a1 = g(z1)
+    z2 = W2 @ a1 + b2
+    a2 = np.exp(z2) / np.exp(z2).sum()
+    dz1 = (W2.T @ (a2 - y)) * {"sigmoid": a1 * (1 - a1), "tanh": 1 - a1**2, "relu": (z1 > 0) * 1.0}[act]
+    one = {f"{s}_{p + 1}_{q + 1}": M[p, q] for s, M in (("W1", W1), ("W2", W2))
+           for p in range(M.shape[0]) for q in range(M.shape[1])}
+    one.update({f"b1_{p + 1}": b1[p, 0] for p in range(nh)})
+    one.update({f"b2_{p + 1}": b2[p, 0] for p in range(ny)})
+    one.update({"x_1": x[0, 0], "x_2": x[1, 0], "y_1": y[0, 0], "y_2": y[1, 0]})
+    assert load(res["dW1_ji"]["wrt"]) == sp.Symbol("W1_2_1")
+    assert number(load(res["dW1_ji"]["value"]), one) == pytest.approx(dz1[1, 0] * x[0, 0], abs=1e-9)
+
+
+# ---------------------------------------------------------------------------------------------
+# LaTeX
+
+
+@pytest.mark.parametrize("name, opts", CASES, ids=IDS)
+def test_standalone_latex_compiles(name, opts, tmp_path):
+    require_tool("pdflatex")
+    (tmp_path / "doc.tex").write_text(cli_output(name, opts, "latex", standalone=True), encoding="utf-8")
+    run = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout[-2000:]
+    assert (tmp_path / "doc.pdf").stat().st_size > 1000
