@@ -50,12 +50,10 @@ NODE, DEFINITION, VALUE, GRADIENT, INPUT = (
 
 @dataclass(frozen=True)
 class Notes:
-    """A built document: its ``text``, the models it contains, and the models ``skipped``
-    because their derivation is not written yet."""
+    """A built document: its ``text`` and the models it contains."""
 
     text: str
     models: tuple
-    skipped: tuple
 
 
 def select(models=None) -> list[str]:
@@ -73,36 +71,26 @@ def select(models=None) -> list[str]:
     return [n for n in names if n in wanted]
 
 
-def collect(names) -> tuple[list, list]:
-    """(model, derivation) for each name, and the names skipped."""
+def collect(names) -> list:
+    """(model, derivation) for each name."""
     from .models import registry
 
-    built, skipped = [], []
-    for name in names:
-        model = registry.get(name)()
-        try:
-            built.append((model, model.derivation()))
-        except NotImplementedError:  # a model whose derivation is not written yet
-            skipped.append(name)
-    return built, skipped
+    models = [registry.get(name)() for name in names]
+    return [(model, model.derivation()) for model in models]
 
 
 @dataclass(frozen=True)
 class Material:
-    """What a document is written from: (model, derivation, graph or None) per model, and the
-    names skipped. Build it once to write several formats or languages."""
+    """What a document is written from: (model, derivation, graph or None) per model. Build it
+    once to write several formats or languages."""
 
     items: tuple
-    skipped: tuple
 
 
 def prepare(models=None, graphs: bool = True) -> Material:
     """Build the derivations (and the computation graphs) of ``models``, all by default."""
-    built, skipped = collect(select(models))
-    if not built:
-        raise DeriveError("none of the requested models has a derivation yet")
-    items = tuple((m, d, graph_for(m) if graphs and has_graph(m) else None) for m, d in built)
-    return Material(items, tuple(skipped))
+    built = collect(select(models))
+    return Material(tuple((m, d, graph_for(m) if graphs and has_graph(m) else None) for m, d in built))
 
 
 def build(fmt: str = "latex", lang: str = "en", models=None, show_steps: bool = True,
@@ -117,7 +105,7 @@ def build(fmt: str = "latex", lang: str = "en", models=None, show_steps: bool = 
     material = material or prepare(models, graphs)
     writer = latex_document if fmt == "latex" else markdown_document
     text = writer(material.items, lang, show_steps)
-    return Notes(text, tuple(m.name for m, _, _ in material.items), material.skipped)
+    return Notes(text, tuple(m.name for m, _, _ in material.items))
 
 
 def _w(msg: Msg, lang: str) -> str:

@@ -83,7 +83,6 @@ def katex(*paths) -> subprocess.CompletedProcess:
 
 def test_every_model_is_in_the_notes(material):
     assert [m.name for m, _, _ in material.items] == [n for n in NOTES_ORDER if n in derive.model_names()]
-    assert material.skipped == ()
 
 
 def test_english_latex_compiles_with_pdflatex_and_fits_the_page(docs, tmp_path):
@@ -182,19 +181,6 @@ def test_notes_command_unknown_model_is_one_line(capsys):
     code, out, err = run(capsys, "notes", "--models", "logistic,nope")
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and "nope" in err and "logistic" in err
-
-
-def test_unwritten_model_is_skipped_with_a_note(capsys, monkeypatch):
-    from derive.models import registry
-
-    def unwritten(self, d):
-        raise NotImplementedError("derivation not written yet")
-
-    monkeypatch.setattr(registry.get("linear"), "build", unwritten)
-    code, out, err = run(capsys, "notes", "--format", "markdown", "--results-only", "--models", "linear,logistic")
-    assert code == 0
-    assert "linear skipped" in err
-    assert '<a id="derive-logistic">' in out and '<a id="derive-linear">' not in out
 
 
 # Text, line breaking, notebooks -------------------------------------------------------------------

@@ -32,24 +32,7 @@ def notes_command(fmt, output, lang, models, show_steps):
 
     names = notes.select(models)
     key = {"command": "notes", "format": fmt, "lang": lang, "models": names, "steps": show_steps}
-    try:
-        text, skipped = cached_text(key, lambda: _complete(notes.build(fmt, lang, names, show_steps))), ()
-    except _Incomplete as partial:  # some models are not written yet: shown, never cached
-        text, skipped = partial.doc.text, partial.doc.skipped
-    for name in skipped:
-        click.echo(f"derive: note: {name} skipped (its derivation is not written yet)", err=True)
-    emit(text, output)
-
-
-class _Incomplete(Exception):
-    def __init__(self, doc):
-        self.doc = doc
-
-
-def _complete(doc) -> str:
-    if doc.skipped:
-        raise _Incomplete(doc)
-    return doc.text
+    emit(cached_text(key, lambda: notes.build(fmt, lang, names, show_steps).text), output)
 
 
 def graph_option() -> click.Option:
