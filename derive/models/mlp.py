@@ -19,7 +19,7 @@ from ..functions import relu, sigmoid
 from ..messages import Msg
 from ..verify import expand_defs
 from .base import Model, Option, classes_option, features_option, hidden_option
-from .sigmoid_sum import Hadamard, Instance, _ramps, index_result, mul, shown_eq
+from ._index import Hadamard, Instance, ramps, index_result, mul, shown_eq
 
 _ACTIVATIONS = {"sigmoid": sigmoid, "tanh": sp.tanh, "relu": relu}
 
@@ -278,11 +278,11 @@ class MLP(Model):
             cols[name] = sp.Matrix(rows, mm, lambda p, q: inst.expanded(entry, {idx: p + 1}).xreplace(
                 {inst(x[c]): e["X"][c - 1, q] for c in (1, 2)}))
         col = Msg("column n is the one-example form at x = X[:, n]", "第 n 列即 x = X[:, n] 时的单样本形式")
-        d.eq(Z1m, sp.MatAdd(sp.MatMul(W1m, Xm), MS("b1", nh, m)), "vectorize", col, check=(_ramps(cols["Z1"]), _ramps(e["Z1"])))
-        d.eq(A1m, g(Z1m), "vectorize", Msg("elementwise", "逐元素"), check=(_ramps(cols["A1"]), _ramps(e["A1"])))
-        d.eq(Z2m, sp.MatAdd(sp.MatMul(W2m, A1m), MS("b2", ny, m)), "vectorize", col, check=(_ramps(cols["Z2"]), _ramps(e["Z2"])))
+        d.eq(Z1m, sp.MatAdd(sp.MatMul(W1m, Xm), MS("b1", nh, m)), "vectorize", col, check=(ramps(cols["Z1"]), ramps(e["Z1"])))
+        d.eq(A1m, g(Z1m), "vectorize", Msg("elementwise", "逐元素"), check=(ramps(cols["A1"]), ramps(e["A1"])))
+        d.eq(Z2m, sp.MatAdd(sp.MatMul(W2m, A1m), MS("b2", ny, m)), "vectorize", col, check=(ramps(cols["Z2"]), ramps(e["Z2"])))
         d.eq(A2m, sp.Function("softmax")(Z2m), "vectorize", Msg("softmax of each column", "对每一列做 softmax"),
-             check=(_ramps(cols["A2"]), _ramps(e["A2"])))
+             check=(ramps(cols["A2"]), ramps(e["A2"])))
 
         # dZ2 = m ∂J/∂Z2 and dZ1 = m ∂J/∂Z1, with J as a function of free Z2 (resp. Z1) entries
         Z2f = sp.Matrix(2, mm, lambda p, q: sp.Symbol(f"Z2_{p + 1}_{q + 1}"))

@@ -1,262 +1,19 @@
 """Sum of sigmoids: ŷ = b + Σ c_i σ(b_i + Σ w_ij x_j), index and matrix forms.
 
-Index-form lines (symbolic H sigmoids and J features) are verified on a concrete instance: the
-same expressions with H = 2, J = 2 (and m = 2 examples), every Σ written out and every indexed
-name ``w_ij`` turned into a plain symbol ``w_1_2``. ``Instance`` does that translation and
-``index_result`` records a result shown in index form with its concrete, checkable instance; the
-softmax and MLP derivations use them too.
+Index-form lines (symbolic H sigmoids and J features) are verified on a concrete instance with
+H = 2, J = 2 (and m = 2 examples); see ``_index``.
 """
 
 from __future__ import annotations
 
-import itertools
-
 import sympy as sp
-from sympy import Derivative, Indexed, IndexedBase, Sum, Symbol
+from sympy import Derivative, IndexedBase, Sum
 
 from ..derivation import Result
 from ..functions import hard_sigmoid, relu, sigmoid
 from ..messages import Msg
-from ..verify import check_equal, expand_defs, realize
+from ._index import DELTA, Hadamard, Instance, index_result, mul, shape_text, shown_eq
 from .base import Model, Option, features_option, hidden_option
-
-# δ_ik as a printed name: 1 when i = k, 0 otherwise. An instance replaces it by that number, so
-# no KroneckerDelta object is ever built.
-DELTA = IndexedBase("delta")
-
-
-class Instance:
-    """An index-form expression at concrete sizes, with plain symbols for its indexed names.
-
-    ``Σ_{i=1..H}`` is written out term by term, ``w[i, j]`` at i = 1, j = 2 becomes the symbol
-    ``w_1_2`` and ``δ_ik`` becomes 1 or 0, so that no KroneckerDelta object is ever built.
-
-    Parameters
-    ----------
-    sizes : dict
-        The size symbols and their small values, e.g. ``{H: 2, J: 2}``.
-    point : dict, optional
-        Values of the free indices, e.g. ``{k: 2, l: 1}``.
-    defs : dict, optional
-        The derivation's definitions (``d.defs``), which ``expanded`` and ``pair`` substitute.
-    fresh : bool
-        Make the plain symbols real, hence distinct from the model's registered ones: an identity
-        in free values of A_1_1, e_2 … is then checked without expanding them.
-    """
-
-    def __init__(self, sizes: dict, point: dict | None = None, *, defs: dict | None = None,
-                 fresh: bool = False):
-        self.env = {s: int(v) for s, v in {**(point or {}), **sizes}.items()}
-        self.defs = defs
-        self.assumptions = {"real": True} if fresh else {}
-        self._full: dict = {}
-        self._seen: dict = {}
-        self._reached: dict = {}
-
-    def __call__(self, expr, point: dict | None = None):
-        env = {**self.env, **{s: int(v) for s, v in (point or {}).items()}}
-        return self._walk(sp.sympify(expr), env)
-
-    def _int(self, e, env) -> int:
-        return int(e.xreplace({s: sp.Integer(v) for s, v in env.items()}))
-
-    def _walk(self, e, env):
-        if isinstance(e, Sum):
-            (var, lo, hi), *rest = e.limits
-            if rest:
-                raise ValueError("one index per Σ")
-            return sp.Add(*(self._walk(e.function, {**env, var: v})
-                            for v in range(self._int(lo, env), self._int(hi, env) + 1)))
-        if isinstance(e, Indexed):
-            idx = tuple(self._int(i, env) for i in e.indices)
-            if e.base == DELTA:
-                return sp.Integer(idx[0] == idx[1])
-            return Symbol(f"{e.base.label.name}_" + "_".join(map(str, idx)), **self.assumptions)
-        if isinstance(e, Symbol):
-            return sp.Integer(env[e]) if e in env else e
-        if not e.args:
-            return e
-        args = tuple(self._walk(a, env) for a in e.args)
-        return e if args == e.args else e.func(*args)
-
-    def pair(self, lhs, rhs, points=None, multiply_out: bool = False):
-        """The ``check=`` pair of a displayed index-form line ``lhs = rhs``: at this instance's
-        point, or a column of its values at each of ``points`` (e.g. j = k and j ≠ k).
-
-        Each side has its derivatives taken by ``sympy.diff`` and only the definitions that
-        depend on a variable of the line substituted (named functions kept: σ′ = σ(1 − σ)), so
-        that two equal sides are small and usually agree term by term, which is cheap to verify;
-        a line without derivatives has every definition substituted.
-        ``multiply_out`` distributes products over sums on both sides, so that a chain-rule
-        product and sympy.diff's sum of terms compare term by term.
-        """
-        key = (sp.sympify(lhs), sp.sympify(rhs), repr(points), multiply_out)
-        if key not in self._seen:
-            sides = []
-            for point in ([None] if points is None else points):
-                a, b = self(lhs, point), self(rhs, point)
-                wrt = _variables(a) | _variables(b)
-                if wrt:
-                    sides.append((self._toward(self._diffs(a), wrt), self._toward(self._diffs(b), wrt)))
-                else:       # a definition: both sides in the leaves
-                    sides.append((self.expanded(a), self.expanded(b)))
-            if points is None:
-                a, b = sides[0]
-            else:
-                a, b = sp.Matrix([s[0] for s in sides]), sp.Matrix([s[1] for s in sides])
-            a, b = (_ramps(x) for x in self._settled(a, b))
-            if multiply_out:
-                a, b = _multiplied_out(a), _multiplied_out(b)
-            self._seen[key] = (a, b)
-        return self._seen[key]
-
-    def _settled(self, a, b):
-        """Expand each intermediate that depends on another symbol of the line (a_2 beside
-        r_2), then replace the intermediates left, which here are independent quantities (a1_1
-        while differentiating by W2_2_1), by free twins: verification then treats them as free
-        instead of expanding them again."""
-        if not self.defs:
-            return a, b
-        while True:
-            present = a.free_symbols | b.free_symbols
-            grow = {s: self.defs[s] for s in present if s in self.defs and self._reach(s) & (present - {s})}
-            if not grow:
-                break
-            a, b = a.xreplace(grow), b.xreplace(grow)
-        held = {s: Symbol(s.name, real=True) for s in a.free_symbols | b.free_symbols if s in self.defs}
-        return a.xreplace(held), b.xreplace(held)
-
-    def expanded(self, expr, point: dict | None = None):
-        """``expr`` at this instance with every derivative taken by ``sympy.diff`` and every
-        registered definition substituted (named functions kept)."""
-        e = self._diffs(self(expr, point))
-        if not self.defs:
-            return e
-        return e.xreplace({s: self._full_def(s) for s in e.free_symbols if s in self.defs})
-
-    def _diffs(self, e):
-        if not e.has(Derivative):
-            return e
-        return e.replace(lambda t: isinstance(t, Derivative), self._diff)
-
-    def _diff(self, t: Derivative):
-        (v, _), = t.variable_count
-        return sp.diff(self._toward(t.expr, {v}, exclude=v), v)
-
-    def _toward(self, e, wrt, exclude=None):
-        """Substitute the definitions that reach a symbol of ``wrt`` (w_2_1 → r_2 → a_2 …),
-        leaving the others as symbols."""
-        if not self.defs:
-            return e
-        while True:
-            subs = {s: self.defs[s] for s in e.free_symbols
-                    if s in self.defs and s != exclude and self._reach(s) & wrt}
-            if not subs:
-                return e
-            e = e.xreplace(subs)
-
-    def _reach(self, s) -> set:
-        """Every symbol that the definition of ``s`` depends on, directly or not."""
-        if s not in self._reached:
-            found = set(self.defs[s].free_symbols)
-            for t in list(found):
-                if t in self.defs and t != s:
-                    found |= self._reach(t)
-            self._reached[s] = found
-        return self._reached[s]
-
-    def _full_def(self, s):
-        if s not in self._full:
-            self._full[s] = expand_defs(self.defs[s], self.defs)
-        return self._full[s]
-
-    def matrix_of(self, expr, ranges) -> sp.Matrix:
-        """``expr`` at every value of its free indices ``ranges`` = ((k, 2), (l, 2)): a column
-        for one index, a matrix for two."""
-        names = [s for s, _ in ranges]
-        cells = [self(expr, dict(zip(names, v)))
-                 for v in itertools.product(*(range(1, size + 1) for _, size in ranges))]
-        return sp.Matrix(ranges[0][1], len(cells) // ranges[0][1], cells)
-
-    def matrix(self, base, rows: int, cols: int = 1) -> sp.Matrix:
-        """The concrete matrix of entries ``base[p, q]`` (a column when ``cols`` is 1)."""
-        if cols == 1:
-            return sp.Matrix(rows, 1, lambda p, _: self(base[p + 1]))
-        return sp.Matrix(rows, cols, lambda p, q: self(base[p + 1, q + 1]))
-
-
-class Hadamard(sp.HadamardProduct):
-    """The elementwise product A ⊙ B of the notes, shown in a line; a class of its own so that a
-    serialized display (JSON ``display``) names it ``Hadamard``."""
-
-
-def _ramps(e):
-    """ReLU(z) written z·[z > 0] (and a hard sigmoid as two of them): exact for every real z, and
-    much cheaper to verify than the Max(0, z) that verification would otherwise build."""
-    if not e.has(relu, hard_sigmoid):
-        return e
-    e = e.replace(lambda t: isinstance(t, hard_sigmoid), lambda t: t.as_relus())
-    return e.replace(lambda t: isinstance(t, relu), lambda t: t.args[0] * sp.Heaviside(t.args[0], 0))
-
-
-def _maxes(e):
-    """ReLU(z) as the built-in Max(0, z), left unevaluated: evaluating a Max compares its
-    arguments, which is slow for long ones and changes nothing here."""
-    if not e.has(relu, hard_sigmoid):
-        return e
-    e = e.replace(lambda t: isinstance(t, hard_sigmoid), lambda t: t.as_relus())
-    return e.replace(lambda t: isinstance(t, relu), lambda t: sp.Max(0, t.args[0], evaluate=False))
-
-
-def _variables(e) -> set:
-    return {v for t in e.atoms(Derivative) for v in t.variables}
-
-
-def _multiplied_out(e):
-    if isinstance(e, sp.MatrixBase):
-        return e.applyfunc(sp.expand_mul)
-    return sp.expand_mul(e)
-
-
-def index_result(d, name, display, *, lhs, of, wrt, value, check, note=None, given=None, keep=()) -> Result:
-    """A result displayed in index form, whose checkable ``of``, ``wrt`` and ``value`` are its
-    concrete instance (SymPy built-ins, every definition but ``wrt`` and ``keep`` substituted,
-    then ``given``, e.g. a one-hot constraint). ``check`` is the pair that proves
-    ``sympy.diff(of, wrt) = value`` (an ``Instance.pair``); it is verified first."""
-    check_equal(*check, d.defs)
-    kept = tuple(v for v in (wrt, *keep) if v in d.defs)
-    of_b, value_b = (realize(_maxes(expand_defs(sp.sympify(e), d.defs, keep=kept).xreplace(given or {})))
-                     for e in (of, value))
-    # sympy.diff(Max(0, z), z) is Heaviside(z): the checkable value uses sympy's own step, equal
-    # to the displayed [z > 0] everywhere but at the kink
-    value_b = value_b.replace(lambda t: isinstance(t, sp.Heaviside) and len(t.args) == 2,
-                              lambda t: sp.Heaviside(t.args[0]))
-    r = Result(name, lhs, sp.sympify(display), value_b, of_b, wrt, note)
-    d.results.append(r)
-    return r
-
-
-def shown_eq(lhs, rhs):
-    """``lhs = rhs`` as written, never evaluated (for a note)."""
-    return sp.Eq(lhs, rhs, evaluate=False)
-
-
-def _shape(rows, cols) -> str:
-    """The shape "rows × cols" of a matrix, as words for a note."""
-    return f"{rows} × {cols}"
-
-
-def mul(*factors):
-    """A product printed in the order given (c_k·σ(r_k)·(1 − σ(r_k))·x_l, as the notes write)."""
-    flat = []
-    for factor in map(sp.sympify, factors):
-        # nested products are flattened, a numeric group such as 2/m stays whole
-        if isinstance(factor, sp.Mul) and not factor.args[0].is_Number:
-            flat.extend(factor.args)
-        else:
-            flat.append(factor)
-    return sp.Mul(*flat, evaluate=False)
-
 
 class SigmoidSum(Model):
     name = "sigmoid-sum"
@@ -416,7 +173,7 @@ class SigmoidSum(Model):
             "把各小段排成向量:{W} 为 {HJ}(第 {i} 行是第 {i} 个小段的权重 {w}),{x} 为 {J1},向量 {b} 为 {H1}"
             "(元素 {bi}),{c} 为 {H1};{r} 与 {a} 为 {H1};外面的 {b} 与 {y} 是标量。",
             W=sp.Symbol("W"), x=sp.Symbol("x"), b=b, c=sp.Symbol("c"), r=sp.Symbol("r"), a=sp.Symbol("a"),
-            y=yhat, i=i, w=w[i, j], bi=bv[i], HJ=_shape(H, J), J1=_shape(J, 1), H1=_shape(H, 1),
+            y=yhat, i=i, w=w[i, j], bi=bv[i], HJ=shape_text(H, J), J1=shape_text(J, 1), H1=shape_text(H, 1),
         )
         Wm, xm, bm, cm = (sp.MatrixSymbol(s, *shape) for s, shape in
                           (("W", (H, J)), ("x", (J, 1)), ("b", (H, 1)), ("c", (H, 1))))
@@ -441,7 +198,7 @@ class SigmoidSum(Model):
             "与笔记中向量化的逻辑回归一样,样本按列排列:{X} 为 {Jm},第 {n} 列是第 {n} 个样本的特征;"
             "{R} 与 {A} 为 {Hm},{Ain} 就是第 {n} 个样本的 {a};预测 {yh}、目标 {y} 与误差 {e} 都是 {m1} 的"
             "列向量,{yhv}。各行都在 {H2}、{J2}、{m2} 上与 L 的 sympy.diff 核对。",
-            X=sp.Symbol("X"), n=n, Jm=_shape(J, m), Hm=_shape(H, m), m1=_shape(m, 1),
+            X=sp.Symbol("X"), n=n, Jm=shape_text(J, m), Hm=shape_text(H, m), m1=shape_text(m, 1),
             R=shown_eq(Rm, sp.MatAdd(sp.MatMul(Wm, sp.MatrixSymbol("X", J, m)), sp.MatMul(bm, sp.Transpose(sp.OneMatrix(m, 1))))),
             A=shown_eq(Am, (hard_sigmoid if relu_pieces else sigmoid)(Rm)), Ain=A[i, n], a=a[i],
             yh=yhat, y=sp.Symbol("y"), e=shown_eq(sp.Symbol("e"), yhat - sp.Symbol("y")),

@@ -8,7 +8,7 @@ from sympy import Derivative, IndexedBase, Sum
 from ..derivation import Result
 from ..messages import Msg
 from .base import Model, classes_option, features_option
-from .sigmoid_sum import DELTA, Instance, index_result, mul, shown_eq
+from ._index import DELTA, Instance, index_result, mul, shown_eq
 
 
 class Softmax(Model):
