@@ -36,6 +36,21 @@ class Renderer:
     def words(self, msg: Msg | None) -> str:
         return msg.render(self.lang, self.fmt_arg) if msg is not None else ""
 
+    def blocks(self):
+        """The steps in order, each run of consecutive equations as one block (an aligned
+        display): yields ``("equations", [steps])`` or ``(step.kind, step)``."""
+        run = []
+        for s in self.d.steps:
+            if s.kind == "equation":
+                run.append(s)
+                continue
+            if run:
+                yield "equations", run
+                run = []
+            yield s.kind, s
+        if run:
+            yield "equations", run
+
     def cell(self, c) -> str:
         """A table cell: words (``Msg`` or str) or an expression."""
         if isinstance(c, Msg):

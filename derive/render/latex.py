@@ -738,22 +738,15 @@ class LatexRenderer(Renderer):
         if self.opts.get("figure"):
             blocks.append(("figure", self.opts["figure"]))
         if self.show_steps:
-            run = []
-            for s in self.d.steps:
-                if s.kind == "equation":
-                    run.append(s)
-                    continue
-                if run:
-                    blocks.append(("display", self._equations(run)))
-                    run = []
-                if s.kind == "heading":
-                    blocks.append(("heading", rf"\{sub}{star}{{{self.heading_text(self.words(s.note))}}}"))
-                elif s.kind == "note":
-                    blocks.append(("note", self.text(self.words(s.note))))
-                elif s.kind == "table":
-                    blocks.append(("table", self._table(s)))
-            if run:
-                blocks.append(("display", self._equations(run)))
+            for kind, item in self.blocks():
+                if kind == "equations":
+                    blocks.append(("display", self._equations(item)))
+                elif kind == "heading":
+                    blocks.append(("heading", rf"\{sub}{star}{{{self.heading_text(self.words(item.note))}}}"))
+                elif kind == "note":
+                    blocks.append(("note", self.text(self.words(item.note))))
+                elif kind == "table":
+                    blocks.append(("table", self._table(item)))
             if self.d.results:
                 blocks.append(("heading", rf"\{sub}{star}{{{self.heading_text(self.words(_RESULTS))}}}"))
         if self.d.results:

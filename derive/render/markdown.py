@@ -97,22 +97,15 @@ class MarkdownRenderer(Renderer):
         if self.opts.get("figure"):
             out.append(self.opts["figure"])
         if self.show_steps:
-            run = []
-            for s in self.d.steps:
-                if s.kind == "equation":
-                    run.append(s)
-                    continue
-                if run:
-                    out.append(self._equations(run))
-                    run = []
-                if s.kind == "heading":
-                    out.append(f"{h}# {self.text(self.words(s.note))}")
-                elif s.kind == "note":
-                    out.append(self.text(self.words(s.note)))
-                elif s.kind == "table":
-                    out.append(self._table(s))
-            if run:
-                out.append(self._equations(run))
+            for kind, item in self.blocks():
+                if kind == "equations":
+                    out.append(self._equations(item))
+                elif kind == "heading":
+                    out.append(f"{h}# {self.text(self.words(item.note))}")
+                elif kind == "note":
+                    out.append(self.text(self.words(item.note)))
+                elif kind == "table":
+                    out.append(self._table(item))
             if self.d.results:
                 out.append(f"{h}# {self.words(_RESULTS)}")
         if self.d.results:

@@ -56,22 +56,15 @@ class TextRenderer(Renderer):
     def renderables(self):
         out = [Text(self.words(self.d.title), style="bold")]
         if self.show_steps:
-            run = []
-            for s in self.d.steps:
-                if s.kind == "equation":
-                    run.append(s)
-                    continue
-                if run:
-                    out.append(self._equations(run))
-                    run = []
-                if s.kind == "heading":
-                    out.append(Text("\n" + self.words(s.note), style="bold underline"))
-                elif s.kind == "note":
-                    out.append(Padding(Text(self.words(s.note)), (0, 0, 0, 2)))
-                elif s.kind == "table":
-                    out.append(self._table(s))
-            if run:
-                out.append(self._equations(run))
+            for kind, item in self.blocks():
+                if kind == "equations":
+                    out.append(self._equations(item))
+                elif kind == "heading":
+                    out.append(Text("\n" + self.words(item.note), style="bold underline"))
+                elif kind == "note":
+                    out.append(Padding(Text(self.words(item.note)), (0, 0, 0, 2)))
+                elif kind == "table":
+                    out.append(self._table(item))
             out.append(Text("\n" + self.words(_RESULTS), style="bold underline"))
         out.append(self._results())
         return out
