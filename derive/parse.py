@@ -1,0 +1,1545 @@
+"""Safe parsing of user expressions: SymPy-style text and a LaTeX subset.
+
+Nothing here evaluates user text as Python. SymPy-style text goes through ``ast.parse`` and a
+whitelist walker that builds SymPy objects node by node; LaTeX goes through a small hand-written
+recursive-descent parser that builds the same objects with the same guards. Every failure is a
+``DeriveError`` with a one-line message.
+
+SymPy-style syntax (``parse_expression``)
+-----------------------------------------
+* Numbers: ``2``, ``0.5``, ``1e-3``. Decimals become exact ``Rational`` (0.5 → 1/2), so
+  derivations stay exact. No complex literals.
+* Names: any ASCII identifier not starting with ``_`` is a plain ``Symbol`` (no assumptions),
+  Greek names included (``alpha``, ``theta``, ``lambda``). ``E`` is Euler's number and ``pi``
+  is π; **``e`` is a plain symbol**, because a lone ``e`` is ambiguous (write ``exp(x)`` or
+  ``E**x``). Python built-ins and keywords (``eval``, ``open``, ``__import__``, …), module
+  names (``os``, ``sys``, …) and SymPy's ``I``, ``oo``, ``zoo``, ``nan`` are refused.
+* Operators: ``+ - * / **``, ``^`` (power, as students write it: ``x^2+1`` is x² + 1), unary
+  ``-``/``+``, parentheses. No implicit multiplication: write ``2*x``.
+* Functions (positional arguments only): sigmoid, relu, leaky_relu (1 or 2 arguments; the
+  slope defaults to 1/100), softplus, hard_sigmoid, exp, log / ln (natural, 1 argument), sqrt,
+  tanh, sinh, cosh, sin, cos, tan, asin, acos, atan, abs / Abs, max / Max and min / Min
+  (2 to 10 arguments).
+
+LaTeX subset (``parse_latex_expression``)
+-----------------------------------------
+* ``\\frac{a}{b}`` (and ``\\dfrac``, ``\\tfrac``, ``\\frac12``), ``x^{2}``, ``\\sqrt{x}``,
+  ``\\sqrt[3]{x}``, ``\\cdot``, ``\\times``, ``/``, ``\\left( \\right)``, ``|x|``, implicit
+  multiplication (``2x``, ``\\sigma(z)(1-\\sigma(z))``; it binds tighter than ``/``, so
+  ``a/bc`` is a/(bc)).
+* **``e`` is Euler's number** (the notes write ``e^{-z}``); ``E`` is refused as ambiguous.
+  Single letters are symbols (``ab`` is a·b, ``f(x)`` is f·x); subscripts name symbols
+  (``x_{1}`` → ``x_1``, ``\\theta_0`` → ``theta_0``); ``\\hat{y}`` → ``yhat`` (likewise
+  ``\\bar``, ``\\tilde``, ``\\dot``); Greek letters are symbols and ``\\pi`` is π.
+* Functions: ``\\sigma(z)`` is the sigmoid (``\\sigma`` not followed by a parenthesis is a
+  symbol), ``\\exp``, ``\\log``/``\\ln`` (natural), ``\\sin``, ``\\cos``, ``\\tan``,
+  ``\\sinh``, ``\\cosh``, ``\\tanh``, ``\\arcsin``, ``\\arccos``, ``\\arctan``, ``\\max``,
+  ``\\min``, and ``\\operatorname{…}``/``\\mathrm{…}`` with ReLU, LeakyReLU (slope as a
+  subscript: ``\\operatorname{LeakyReLU}_{0.01}(z)``), softplus, sigmoid, HardSigmoid or any
+  function above. ``\\sin^{2} x`` is (sin x)², ``\\sin^{-1} x`` is arcsin x. Without
+  parentheses a function takes the following product of factors: ``\\log x + 1`` is
+  log(x) + 1, ``\\sin 2x`` is sin(2x). This is the form SymPy's ``latex()`` prints, so printed
+  expressions parse back.
+* Refused: sums, integrals, limits, derivatives, matrices, equations, factorials,
+  ``x^10`` (ambiguous: write ``x^{10}``), ``e^-z`` (write ``e^{-z}``).
+
+Limits (so that no input hangs or exhausts memory)
+--------------------------------------------------
+* ``MAX_LENGTH`` (2,000) characters; ``MAX_DEPTH`` (50) levels of brackets, counted on the text
+  before any parser runs; ``MAX_NESTING`` (100) levels of operator nesting; ``MAX_NODES``
+  (1,000) syntax nodes or LaTeX tokens.
+* ``MAX_DIGITS`` (100): every number, typed or computed, numerator and denominator; likewise
+  the size of ``exp``, ``sinh`` and ``cosh`` of a number. A power of two numbers is estimated
+  before it is computed, so ``2**2**2**2**2**30`` is refused at once.
+* ``MAX_DEGREE`` (100): the exponent k of x**k for a non-numeric base; ``MAX_EXPONENT`` (1,000):
+  every number inside a symbolic exponent or ``exp`` argument (SymPy merges
+  ``exp(x)*exp(c - x)`` into ``exp(c)``, so these become numeric powers).
+* ``max``/``min`` take at most 10 arguments (SymPy compares them pairwise).
+* ``TIME_LIMIT_SECONDS`` (3): a backstop for slow paths of SymPy's automatic simplification,
+  enforced with SIGALRM in the main thread only.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import functools
+import keyword
+import math
+import re
+import signal
+import threading
+from collections.abc import Iterable
+
+import mpmath
+import sympy as sp
+from sympy import S
+
+from .errors import DeriveError
+from .functions import hard_sigmoid, leaky_relu, relu, sigmoid, softplus
+
+__all__ = [
+    "parse_expression",
+    "parse_latex_expression",
+    "parse_point",
+    "check_wrt",
+    "validate_expression",
+    "FUNCTION_NAMES",
+    "MAX_LENGTH",
+    "MAX_DEPTH",
+    "MAX_NESTING",
+    "MAX_NODES",
+    "MAX_DIGITS",
+    "MAX_DEGREE",
+    "MAX_EXPONENT",
+    "TIME_LIMIT_SECONDS",
+]
+
+MAX_LENGTH = 2000
+MAX_DEPTH = 50
+MAX_NESTING = 100
+MAX_NODES = 1000
+# Every number, typed or computed (numerator and denominator alike). SymPy searches for perfect
+# powers whenever a number meets a fractional power, even inside a product: that takes ~0.4 s
+# at 900 digits and grows fast, and Python refuses to print integers beyond 4,300 digits.
+MAX_DIGITS = 100
+# |k| in x**k for a non-numeric base. Our symbols carry no assumptions, so SymPy expands
+# (re + i·im)**k to find the phase of nested powers: ~0.5 s at k = 100, ~15 min at k = 1000.
+MAX_DEGREE = 100
+# Numbers inside a symbolic exponent or an exp argument, and the exponent of a numeric base
+# whose size cannot be estimated.
+MAX_EXPONENT = 1000
+# SymPy's Max/Min compare every pair of arguments symbolically: 10 arguments take ~0.05 s,
+# 40 take ~1 s and 300 take over a minute.
+MAX_MINMAX_ARGS = 10
+# A backstop for slow paths in SymPy's automatic simplification that the limits above miss.
+TIME_LIMIT_SECONDS = 3.0
+# Size of the finished SymPy tree; evaluation can make it a little larger than the input.
+MAX_TREE_NODES = 5 * MAX_NODES
+
+_MAX_BITS = math.ceil(MAX_DIGITS * math.log2(10))
+# exp, sinh and cosh of a number beyond this have more than MAX_DIGITS digits. Such numbers
+# are legal SymPy objects, but printing or evaluating sin(cosh(10**6)) computes e and π to
+# millions of digits.
+_MAX_EXP_ARGUMENT = MAX_DIGITS * math.log(10)
+
+# ----------------------------------------------------------------------------------------
+# Building SymPy objects with guards
+# ----------------------------------------------------------------------------------------
+
+_UNDEFINED = (S.ComplexInfinity, S.NaN, S.Infinity, S.NegativeInfinity)
+
+
+def _rational_too_big(r: sp.Rational) -> bool:
+    return max(abs(r.p).bit_length(), r.q.bit_length()) > _MAX_BITS
+
+
+def _inspect(node: sp.Basic) -> None:
+    """Refuse one node that is undefined, complex, a too-large number or a too-high power."""
+    if node in _UNDEFINED:
+        raise DeriveError("the expression is undefined or infinite (division by zero?)")
+    if node is S.ImaginaryUnit:
+        raise DeriveError("the expression has a complex value; derive works with real values")
+    if node.is_Rational and _rational_too_big(node):
+        raise DeriveError(f"number too large: more than {MAX_DIGITS} digits")
+    if node.is_Pow and node.exp.is_Rational and not node.base.is_number \
+            and abs(node.exp) > MAX_DEGREE:
+        raise DeriveError(f"exponent too large: powers of variables are limited to degree "
+                          f"{MAX_DEGREE}")
+    if isinstance(node, (sp.exp, sp.sinh, sp.cosh)) and node.args[0].is_number:
+        value = _real_value(node.args[0])
+        name = type(node).__name__
+        if value is None:
+            raise DeriveError(f"unsupported value: {name} of a number that is not real")
+        if abs(value) > _MAX_EXP_ARGUMENT:
+            raise DeriveError(f"number too large: {name}({mpmath.nstr(value, 3)}) has more "
+                              f"than {MAX_DIGITS} digits")
+
+
+def _checked(x: sp.Expr) -> sp.Expr:
+    """Refuse an intermediate result with a bad node in its top two levels.
+
+    Two levels are enough for what SymPy builds on its own: a number distributed over a sum
+    (2·(x + 3) → 2x + 6) or powers merged in a product (x**60·x**60 → x**120). The finished
+    tree is checked completely by ``validate_expression``.
+    """
+    _inspect(x)
+    for a in x.args:
+        _inspect(a)
+        for b in a.args:
+            _inspect(b)
+    return x
+
+
+def _real_value(number: sp.Expr):
+    """``number`` as an mpmath float, or None when it has no cheap finite real value."""
+    if number.is_Rational:
+        return mpmath.mpf(number.p) / number.q
+    try:
+        value = number.evalf(20)
+        if value.is_Number and value.is_finite:
+            return mpmath.mpf(value)
+    except Exception:  # noqa: BLE001 - evalf of odd input fails many ways; None is conservative
+        pass
+    return None
+
+
+def _log10_abs(number: sp.Expr):
+    """log10 |number| as an mpmath float, or None when it cannot be evaluated cheaply."""
+    if number.is_Rational:
+        if number.is_zero:
+            return mpmath.ninf
+        return mpmath.log10(abs(number.p)) - mpmath.log10(number.q)
+    value = _real_value(number)
+    if value is None or not value:
+        return None
+    return mpmath.log10(abs(value))
+
+
+def _check_pow(base: sp.Expr, exp: sp.Expr) -> None:
+    """Raise if ``base**exp`` would be a huge number or a huge symbolic power."""
+    if not exp.is_number:
+        _check_symbolic_exponent(exp)
+        return
+    magnitude = _real_value(exp)
+    if magnitude is None:
+        raise DeriveError("unsupported power: the exponent has no real numeric value")
+    if base.is_number:
+        if base in (S.One, S.NegativeOne) or exp.is_zero:
+            return
+        if base.is_zero:
+            if exp.is_negative:
+                raise DeriveError("division by zero (0 to a negative power)")
+            return
+        log_base = _log10_abs(base)
+        if log_base is None:
+            if abs(magnitude) > MAX_EXPONENT:
+                raise DeriveError(f"exponent too large: at most {MAX_EXPONENT} in absolute value "
+                                  f"for this base")
+            return
+        digits = abs(magnitude * log_base)
+        if digits > MAX_DIGITS:
+            shown = int(mpmath.ceil(digits)) if digits < 10**6 else mpmath.nstr(digits, 3)
+            raise DeriveError(f"exponent too large: the power would have about {shown} digits "
+                              f"(at most {MAX_DIGITS})")
+        return
+    if abs(magnitude) > MAX_DEGREE:
+        raise DeriveError(f"exponent too large: powers of variables are limited to degree "
+                          f"{MAX_DEGREE}")
+
+
+def _check_symbolic_exponent(exp: sp.Expr) -> None:
+    # SymPy merges powers of a common base (exp(x) * exp(c - x) becomes exp(c)), so a large
+    # number anywhere in a symbolic exponent can become a huge numeric power later.
+    for atom in exp.atoms(sp.Rational):
+        if abs(atom.p) > MAX_EXPONENT * atom.q:
+            raise DeriveError(f"exponent too large: numbers in an exponent are at most "
+                              f"{MAX_EXPONENT} in absolute value")
+
+
+def _check_exp(arg: sp.Expr) -> None:
+    """Raise if ``exp(arg)`` would be huge, including SymPy's exp(c·log(b)) → b**c rewrite."""
+    if arg.is_number:
+        if arg.has(sp.log):
+            for term in sp.Add.make_args(arg):
+                coeffs, logs = [], []
+                for factor in sp.Mul.make_args(term):
+                    combined = sp.logcombine(factor) if factor.has(sp.log) else factor
+                    if isinstance(combined, sp.log):
+                        logs.append(combined.args[0])
+                    else:
+                        coeffs.append(factor)
+                if len(logs) == 1:
+                    _check_pow(logs[0], sp.Mul(*coeffs))
+        value = _real_value(arg)
+        if value is not None and abs(value) > _MAX_EXP_ARGUMENT:
+            raise DeriveError(f"number too large: exp({mpmath.nstr(value, 3)}) has more than "
+                              f"{MAX_DIGITS} digits")
+        return
+    _check_symbolic_exponent(arg)
+
+
+def _sympy_call(build, *args):
+    """Run one SymPy constructor; its own errors (e.g. non-comparable Max) become one line."""
+    try:
+        return _checked(build(*args))
+    except DeriveError:
+        raise
+    except (RecursionError, MemoryError):
+        raise DeriveError("expression too complex") from None
+    except Exception as err:  # noqa: BLE001 - SymPy raises many types for odd numeric input
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise DeriveError(f"cannot build the expression: {first[:120]}") from None
+
+
+def _guarded(function):
+    """Turn any error that escapes the checks into a one-line DeriveError (a last resort)."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except DeriveError:
+            raise
+        except (RecursionError, MemoryError):
+            raise DeriveError("expression too complex") from None
+        except Exception as err:  # noqa: BLE001 - the user must never see a traceback
+            first = (str(err).splitlines() or [""])[0][:100]
+            raise DeriveError(f"internal error while parsing ({type(err).__name__}: {first})") \
+                from None
+
+    return wrapper
+
+
+class _OutOfTime(BaseException):
+    """Raised by the alarm: a BaseException, so that no ``except Exception`` in SymPy eats it."""
+
+
+def _time_limited(function):
+    """Stop ``function`` after ``TIME_LIMIT_SECONDS`` with a DeriveError.
+
+    Uses SIGALRM, so it applies only in the main thread of a POSIX process and only when no
+    other interval timer is running; elsewhere the size limits alone apply. Big-integer
+    arithmetic in C cannot be interrupted, which is why the size limits come first.
+    """
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        if not (hasattr(signal, "setitimer")
+                and threading.current_thread() is threading.main_thread()
+                and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)):
+            return function(*args, **kwargs)
+        armed = [True]
+
+        def on_alarm(signum, frame):
+            if armed[0]:
+                raise _OutOfTime
+
+        previous = signal.signal(signal.SIGALRM, on_alarm)
+        try:
+            signal.setitimer(signal.ITIMER_REAL, TIME_LIMIT_SECONDS)
+            try:
+                return function(*args, **kwargs)
+            finally:
+                armed[0] = False
+                signal.setitimer(signal.ITIMER_REAL, 0)
+        except _OutOfTime:
+            raise DeriveError(f"expression too complex: not parsed within "
+                              f"{TIME_LIMIT_SECONDS:g} s") from None
+        finally:
+            signal.signal(signal.SIGALRM, previous)
+
+    return wrapper
+
+
+def _snippet(text: str, size: int = 40) -> str:
+    """User text for a one-line message: blanks collapsed, length capped."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= size else flat[: size - 3] + "..."
+
+
+def _add(terms: list) -> sp.Expr:
+    return _sympy_call(lambda: sp.Add(*terms))
+
+
+def _mul(factors: list) -> sp.Expr:
+    if len(factors) == 1:
+        return factors[0]
+    return _sympy_call(lambda: sp.Mul(*factors))
+
+
+def _neg(x: sp.Expr) -> sp.Expr:
+    return _mul([S.NegativeOne, x])
+
+
+def _pow(base: sp.Expr, exp: sp.Expr) -> sp.Expr:
+    if base is S.Exp1:
+        return _exp(exp)
+    _check_pow(base, exp)
+    return _sympy_call(sp.Pow, base, exp)
+
+
+def _inverse(x: sp.Expr) -> sp.Expr:
+    if x.is_zero:
+        raise DeriveError("division by zero")
+    return _pow(x, S.NegativeOne)
+
+
+def _exp(arg: sp.Expr) -> sp.Expr:
+    _check_exp(arg)
+    return _sympy_call(sp.exp, arg)
+
+
+def _sqrt(arg: sp.Expr) -> sp.Expr:
+    return _pow(arg, S.Half)
+
+
+def _leaky_relu(z: sp.Expr, alpha: sp.Expr | None = None) -> sp.Expr:
+    return _sympy_call(leaky_relu, z) if alpha is None else _sympy_call(leaky_relu, z, alpha)
+
+
+def _minmax(cls):
+    def build(*args):
+        count = sum(len(a.args) if isinstance(a, cls) else 1 for a in args)
+        if count > MAX_MINMAX_ARGS:
+            raise DeriveError(f"{cls.__name__.lower()} of more than {MAX_MINMAX_ARGS} "
+                              f"arguments is not supported")
+        return _sympy_call(cls, *args)
+
+    return build
+
+
+def _plain(cls):
+    return lambda *args: _sympy_call(cls, *args)
+
+
+# name -> (builder, min args, max args); several names share a builder.
+_FUNCTIONS: dict[str, tuple] = {
+    "sigmoid": (_plain(sigmoid), 1, 1),
+    "relu": (_plain(relu), 1, 1),
+    "leaky_relu": (_leaky_relu, 1, 2),
+    "softplus": (_plain(softplus), 1, 1),
+    "hard_sigmoid": (_plain(hard_sigmoid), 1, 1),
+    "exp": (_exp, 1, 1),
+    "log": (_plain(sp.log), 1, 1),
+    "ln": (_plain(sp.log), 1, 1),
+    "sqrt": (_sqrt, 1, 1),
+    "tanh": (_plain(sp.tanh), 1, 1),
+    "sinh": (_plain(sp.sinh), 1, 1),
+    "cosh": (_plain(sp.cosh), 1, 1),
+    "sin": (_plain(sp.sin), 1, 1),
+    "cos": (_plain(sp.cos), 1, 1),
+    "tan": (_plain(sp.tan), 1, 1),
+    "asin": (_plain(sp.asin), 1, 1),
+    "acos": (_plain(sp.acos), 1, 1),
+    "atan": (_plain(sp.atan), 1, 1),
+    "abs": (_plain(sp.Abs), 1, 1),
+    "Abs": (_plain(sp.Abs), 1, 1),
+    "max": (_minmax(sp.Max), 2, MAX_MINMAX_ARGS),
+    "Max": (_minmax(sp.Max), 2, MAX_MINMAX_ARGS),
+    "min": (_minmax(sp.Min), 2, MAX_MINMAX_ARGS),
+    "Min": (_minmax(sp.Min), 2, MAX_MINMAX_ARGS),
+}
+
+FUNCTION_NAMES: tuple[str, ...] = tuple(sorted(_FUNCTIONS))
+
+_CONSTANTS = {"E": S.Exp1, "pi": S.Pi}
+
+_MODULE_NAMES = frozenset({
+    "os", "sys", "subprocess", "shutil", "builtins", "importlib", "socket", "pickle", "io",
+    "pathlib", "ctypes", "signal", "sympy", "numpy", "np", "sp",
+})
+_SYMPY_RESERVED = {
+    "I": "I (the imaginary unit) is not supported; derive works with real values",
+    "oo": "oo (infinity) is not supported",
+    "zoo": "zoo (complex infinity) is not supported",
+    "nan": "nan is not supported",
+}
+_PYTHON_NAMES = frozenset(dir(builtins)) | frozenset(keyword.kwlist) | frozenset(
+    getattr(keyword, "softkwlist", []))
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+
+
+def _name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a variable, or None when it can."""
+    if name.startswith("_"):
+        return f"forbidden name {name!r}: names may not start with '_'"
+    if name in _SYMPY_RESERVED:
+        return _SYMPY_RESERVED[name]
+    if name in _FUNCTIONS:
+        return f"{name} is a function: call it, e.g. {name}(x)"
+    if name in _PYTHON_NAMES or name in _MODULE_NAMES:
+        return f"forbidden name {name!r} (a Python name, not a variable)"
+    if not _NAME.match(name):
+        return f"invalid name {name!r}"
+    return None
+
+
+def _call(name: str, args: list) -> sp.Expr:
+    builder, low, high = _FUNCTIONS[name]
+    if not low <= len(args) <= high:
+        want = str(low) if low == high else f"{low} to {high}"
+        raise DeriveError(f"{name} takes {want} argument{'s' if high > 1 else ''} "
+                          f"({len(args)} given)")
+    return builder(*args)
+
+
+def _unknown_function(name: str) -> DeriveError:
+    known = ", ".join(n for n in FUNCTION_NAMES if n[0].islower())
+    return DeriveError(f"unknown function {name!r}; known functions: {known}")
+
+
+_DECIMAL = re.compile(r"(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?\Z")
+
+
+def _number(literal: str) -> sp.Rational:
+    """An exact Rational from a decimal literal (``0.5`` → 1/2, ``1e-3`` → 1/1000)."""
+    text = literal.replace("_", "")
+    match = _DECIMAL.match(text)
+    if not match or not (match.group(1) or match.group(2)):
+        raise DeriveError(f"invalid number {literal[:40]!r}")
+    whole, frac, exponent = match.group(1), match.group(2) or "", match.group(3)
+    digits = (whole + frac).lstrip("0")
+    too_big = DeriveError(f"number too large: {literal[:20]}{'...' if len(literal) > 20 else ''} "
+                          f"(at most {MAX_DIGITS} digits)")
+    if len(digits) > MAX_DIGITS or len(whole + frac) > MAX_LENGTH:
+        raise too_big
+    shift = (int(exponent) if exponent else 0) - len(frac)
+    if abs(shift) > 2 * MAX_DIGITS:
+        raise too_big
+    mantissa = int(whole + frac) if (whole + frac) else 0
+    value = sp.Integer(mantissa * 10**shift) if shift >= 0 else sp.Rational(mantissa, 10**-shift)
+    if _rational_too_big(value):
+        raise too_big
+    return value
+
+
+# ----------------------------------------------------------------------------------------
+# Text checks shared by both syntaxes
+# ----------------------------------------------------------------------------------------
+
+_OPENERS = "([{"
+_CLOSERS = ")]}"
+
+
+def _check_text(text, what: str) -> str:
+    if not isinstance(text, str):
+        raise DeriveError(f"{what} must be text, not {type(text).__name__}")
+    if not text.strip():
+        raise DeriveError(f"empty {what}")
+    if len(text) > MAX_LENGTH:
+        raise DeriveError(f"{what} too long: {len(text)} characters (at most {MAX_LENGTH})")
+    depth = 0
+    for i, ch in enumerate(text):
+        code = ord(ch)
+        if code > 126:
+            raise DeriveError(f"unsupported character {ch!r} at column {i + 1}: use ASCII "
+                              f"(Greek letters by name, e.g. sigma, theta)")
+        if code < 32 and ch not in "\t\n\r" or code == 127:
+            raise DeriveError(f"control character {ch!r} at column {i + 1}")
+        if ch in _OPENERS:
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise DeriveError(f"{what} too deeply nested: more than {MAX_DEPTH} levels of "
+                                  f"brackets (column {i + 1})")
+        elif ch in _CLOSERS:
+            depth -= 1
+    return text
+
+
+def _location(text: str, col: int) -> str:
+    """'column C' (or 'line L, column C') for a 1-based column into ``text``."""
+    before = text[: max(col - 1, 0)]
+    line = before.count("\n") + 1
+    column = col - (before.rfind("\n") + 1)
+    return f"line {line}, column {column}" if "\n" in text.strip() else f"column {column}"
+
+
+# ----------------------------------------------------------------------------------------
+# SymPy-style syntax
+# ----------------------------------------------------------------------------------------
+
+# `lambda` is a Python keyword but a common parameter name (regularization strength); it is
+# renamed to an identifier no user can type, since non-ASCII text is refused beforehand.
+_LAMBDA_STANDIN = "λλλλλλ"
+_LAMBDA_WORD = re.compile(r"(?<![A-Za-z0-9_])lambda(?![A-Za-z0-9_])")
+
+_NODE_NAMES = {
+    ast.Attribute: "attribute access ('.')",
+    ast.Subscript: "indexing ('[...]')",
+    ast.Lambda: "lambda expressions",
+    ast.ListComp: "comprehensions",
+    ast.SetComp: "comprehensions",
+    ast.DictComp: "comprehensions",
+    ast.GeneratorExp: "comprehensions",
+    ast.JoinedStr: "strings",
+    ast.FormattedValue: "strings",
+    ast.Compare: "comparisons",
+    ast.BoolOp: "'and'/'or'",
+    ast.IfExp: "'if' expressions",
+    ast.Tuple: "tuples (a top-level ',')",
+    ast.List: "lists",
+    ast.Set: "sets",
+    ast.Dict: "dicts",
+    ast.Starred: "'*' arguments",
+    ast.NamedExpr: "':=' assignments",
+    ast.Await: "'await'",
+    ast.Yield: "'yield'",
+    ast.YieldFrom: "'yield'",
+    ast.Slice: "slices",
+}
+_BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
+_OP_SYMBOLS = {ast.FloorDiv: "//", ast.Mod: "%", ast.MatMult: "@", ast.LShift: "<<",
+               ast.RShift: ">>", ast.BitOr: "|", ast.BitAnd: "&", ast.BitXor: "^"}
+
+
+def _prepare(text: str) -> tuple[str, list[int]]:
+    """Rewrite ``^`` → ``**`` and ``lambda`` → a stand-in; map new columns to old ones."""
+    out: list[str] = []
+    cols: list[int] = []
+    text = _LAMBDA_WORD.sub(_LAMBDA_STANDIN, text)
+    for i, ch in enumerate(text):
+        piece = "**" if ch == "^" else ch
+        out.append(piece)
+        cols.extend([i] * len(piece))
+    return "".join(out), cols
+
+
+class _ExprBuilder:
+    """Whitelist walker: SymPy objects from a validated ``ast`` tree, node by node."""
+
+    def __init__(self, source: str, original: str, cols: list[int]):
+        self.source = source
+        self.original = original
+        self.cols = cols
+        self.lines = source.split("\n")
+
+    def where(self, node: ast.AST) -> str:
+        line = min(max(getattr(node, "lineno", 1), 1), len(self.lines))
+        # col_offset counts UTF-8 bytes; the stand-in for `lambda` is the only non-ASCII text.
+        encoded = self.lines[line - 1].encode()[: getattr(node, "col_offset", 0)]
+        column = len(encoded.decode("utf-8", "ignore"))
+        index = sum(len(s) + 1 for s in self.lines[: line - 1]) + column
+        return _location(self.original, self.cols[min(index, len(self.cols) - 1)] + 1)
+
+    def check(self, tree: ast.Expression) -> None:
+        """Refuse disallowed syntax anywhere, before any SymPy work."""
+        count = 0
+        for node in ast.walk(tree):
+            if isinstance(node, ast.expr):
+                count += 1
+                if count > MAX_NODES:
+                    raise DeriveError(f"expression too large: more than {MAX_NODES} nodes")
+            kind = type(node)
+            if kind in _NODE_NAMES:
+                raise DeriveError(f"{_NODE_NAMES[kind]} not allowed ({self.where(node)})")
+            if isinstance(node, ast.BinOp) and not isinstance(node.op, _BINOPS):
+                symbol = _OP_SYMBOLS.get(type(node.op), type(node.op).__name__)
+                raise DeriveError(f"operator {symbol!r} not supported ({self.where(node)})")
+            if isinstance(node, ast.UnaryOp) and not isinstance(node.op, (ast.USub, ast.UAdd)):
+                symbol = "not" if isinstance(node.op, ast.Not) else "~"
+                raise DeriveError(f"operator {symbol!r} not supported ({self.where(node)})")
+            if isinstance(node, ast.Constant):
+                self.check_constant(node)
+            if isinstance(node, ast.Call):
+                self.check_call(node)
+            if isinstance(node, ast.Name):
+                self.check_name(node)
+            if not isinstance(node, (ast.expr, ast.Expression, ast.operator, ast.unaryop,
+                                     ast.expr_context)):
+                raise DeriveError(f"{type(node).__name__} not allowed ({self.where(node)})")
+
+    def check_constant(self, node: ast.Constant) -> None:
+        value = node.value
+        if isinstance(value, bool) or value is None or value is Ellipsis:
+            raise DeriveError(f"{value!r} not allowed ({self.where(node)})")
+        if isinstance(value, (str, bytes)):
+            raise DeriveError(f"strings not allowed ({self.where(node)})")
+        if isinstance(value, complex):
+            raise DeriveError(f"complex numbers not supported ({self.where(node)})")
+
+    def check_call(self, node: ast.Call) -> None:
+        if not isinstance(node.func, ast.Name):
+            raise DeriveError(f"only named functions can be called ({self.where(node)})")
+        name = node.func.id
+        if name not in _FUNCTIONS:
+            if name.startswith("_") or name in _PYTHON_NAMES or name in _MODULE_NAMES:
+                raise DeriveError(f"forbidden name {name!r} ({self.where(node)})")
+            raise _unknown_function(name)
+        if node.keywords:
+            raise DeriveError(f"keyword arguments not allowed ({self.where(node)})")
+
+    def check_name(self, node: ast.Name) -> None:
+        name = node.id
+        if name == _LAMBDA_STANDIN or name in _CONSTANTS:
+            return
+        if name in _FUNCTIONS:
+            # A function name is fine as the callee of a call; check_call sees those.
+            return
+        problem = _name_problem(name)
+        if problem:
+            raise DeriveError(f"{problem} ({self.where(node)})")
+
+    def build(self, node: ast.AST, depth: int = 0) -> sp.Expr:
+        if depth > MAX_NESTING:
+            raise DeriveError(f"expression too deeply nested: more than {MAX_NESTING} levels")
+        if isinstance(node, ast.Expression):
+            return self.build(node.body, depth)
+        if isinstance(node, ast.BinOp):
+            return self.binop(node, depth)
+        if isinstance(node, ast.UnaryOp):
+            value = self.build(node.operand, depth + 1)
+            return _neg(value) if isinstance(node.op, ast.USub) else value
+        if isinstance(node, ast.Call):
+            name = node.func.id
+            args = [self.build(a, depth + 1) for a in node.args]
+            return _call(name, args)
+        if isinstance(node, ast.Name):
+            return self.name(node)
+        if isinstance(node, ast.Constant):
+            literal = ast.get_source_segment(self.source, node) or repr(node.value)
+            if isinstance(node.value, int) and literal[:2].lower() in ("0x", "0o", "0b"):
+                return _checked(sp.Integer(node.value))
+            return _number(literal)
+        raise DeriveError(f"{type(node).__name__} not allowed ({self.where(node)})")
+
+    def binop(self, node: ast.BinOp, depth: int) -> sp.Expr:
+        if isinstance(node.op, ast.Pow):
+            base = self.build(node.left, depth + 1)
+            exp = self.build(node.right, depth + 1)
+            return _pow(base, exp)
+        # Walk the left spine of a + - (or * /) chain in a loop: `a+b+...+z` is flat, not deep.
+        additive = isinstance(node.op, (ast.Add, ast.Sub))
+        group = (ast.Add, ast.Sub) if additive else (ast.Mult, ast.Div)
+        items = []
+        while isinstance(node, ast.BinOp) and isinstance(node.op, group):
+            items.append((node.op, node.right))
+            node = node.left
+        parts = [self.build(node, depth + 1)]
+        for op, right in reversed(items):
+            value = self.build(right, depth + 1)
+            if isinstance(op, ast.Sub):
+                value = _neg(value)
+            elif isinstance(op, ast.Div):
+                value = _inverse(value)
+            parts.append(value)
+        return _add(parts) if additive else _mul(parts)
+
+    def name(self, node: ast.Name) -> sp.Expr:
+        name = node.id
+        if name == _LAMBDA_STANDIN:
+            return sp.Symbol("lambda")
+        if name in _CONSTANTS:
+            return _CONSTANTS[name]
+        problem = _name_problem(name)
+        if problem:
+            raise DeriveError(f"{problem} ({self.where(node)})")
+        return sp.Symbol(name)
+
+
+@_guarded
+@_time_limited
+def parse_expression(text: str) -> sp.Expr:
+    """Parse SymPy-style text (``3*(a+b*c)``, ``sigmoid(w*x+b)``, ``x^2``) safely.
+
+    Parameters
+    ----------
+    text : str
+        The expression; see the module docstring for the syntax and the limits.
+
+    Returns
+    -------
+    sympy.Expr
+        The expression, built from plain ``Symbol`` objects and the allowed functions.
+
+    Raises
+    ------
+    DeriveError
+        With a one-line message for any invalid, forbidden or oversized input.
+    """
+    _check_text(text, "expression")
+    # Leading blanks would be an indentation error in Python; blank them out of the way.
+    lead = len(text) - len(text.lstrip())
+    source, cols = _prepare(text[lead:])
+    cols = [c + lead for c in cols]
+    try:
+        tree = ast.parse(source, mode="eval")
+    except SyntaxError as err:
+        message = (err.msg or "invalid syntax").splitlines()[0]
+        where = "the end" if err.offset is None else None
+        if where is None:
+            lines = source.split("\n")
+            line = min(max(err.lineno or 1, 1), len(lines))
+            index = sum(len(s) + 1 for s in lines[: line - 1]) + max(err.offset - 1, 0)
+            index = min(index, len(cols) - 1)
+            where = _location(text, cols[index] + 1)
+        raise DeriveError(f"syntax error at {where}: {message}") from None
+    except (ValueError, MemoryError, RecursionError, OverflowError) as err:
+        raise DeriveError(f"cannot parse the expression: {str(err).splitlines()[0][:80]}") \
+            from None
+    builder = _ExprBuilder(source, text, cols)
+    builder.check(tree)
+    try:
+        expr = builder.build(tree)
+    except RecursionError:
+        raise DeriveError("expression too deeply nested") from None
+    return validate_expression(expr)
+
+
+# ----------------------------------------------------------------------------------------
+# LaTeX subset
+# ----------------------------------------------------------------------------------------
+
+_LATEX_TOKEN = re.compile(
+    r"(?P<ws>\s+)"
+    r"|(?P<num>\d+(?:\.\d*)?|\.\d+)"
+    r"|(?P<cmd>\\(?:[A-Za-z]+|.))"
+    r"|(?P<letter>[A-Za-z])"
+    r"|(?P<op>[-+*/^_()\[\]{}|,=<>!'&~.:;?])",
+    re.S,
+)
+_SKIPPED = frozenset({
+    "left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr", "biggl",
+    "biggr", "Biggl", "Biggr", "displaystyle", "textstyle", ",", ";", ":", "!", " ", "quad",
+    "qquad", "thinspace", "medspace", "thickspace",
+})
+_CMD_AS_OP = {
+    "cdot": "*", "times": "*", "ast": "*", "div": "/", "lvert": "|", "rvert": "|",
+    "vert": "|", "mid": "|", "{": "(", "}": ")", "lbrace": "(", "rbrace": ")", "lbrack": "[",
+    "rbrack": "]", "lparen": "(", "rparen": ")", "le": "<", "leq": "<", "ge": ">",
+    "geq": ">", "neq": "=", "ne": "=", "approx": "=", "to": "=",
+}
+_GREEK = frozenset({
+    "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa",
+    "lambda", "mu", "nu", "xi", "omicron", "rho", "sigma", "tau", "upsilon", "phi", "chi",
+    "psi", "omega", "Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi",
+    "Psi", "Omega",
+})
+_GREEK_VARIANTS = {"varepsilon": "epsilon", "vartheta": "theta", "varpi": "pi",
+                   "varrho": "rho", "varsigma": "sigma", "varphi": "phi"}
+_LATEX_FUNCTIONS = {
+    "exp": "exp", "log": "log", "ln": "ln", "sin": "sin", "cos": "cos", "tan": "tan",
+    "sinh": "sinh", "cosh": "cosh", "tanh": "tanh", "arcsin": "asin", "arccos": "acos",
+    "arctan": "atan", "max": "max", "min": "min",
+}
+# Names inside \operatorname{...} / \mathrm{...}, compared lower-case without '_' or spaces.
+_OPERATOR_NAMES = {
+    "relu": "relu", "leakyrelu": "leaky_relu", "softplus": "softplus", "sigmoid": "sigmoid",
+    "hardsigmoid": "hard_sigmoid", "exp": "exp", "log": "log", "ln": "ln", "sqrt": "sqrt",
+    "tanh": "tanh", "sinh": "sinh", "cosh": "cosh", "sin": "sin", "cos": "cos", "tan": "tan",
+    "asin": "asin", "acos": "acos", "atan": "atan", "arcsin": "asin", "arccos": "acos",
+    "arctan": "atan", "abs": "abs", "max": "max", "min": "min",
+}
+_INVERSE_TRIG = {"sin": "asin", "cos": "acos", "tan": "atan"}
+_ACCENTS = {"hat": "hat", "widehat": "hat", "bar": "bar", "overline": "bar", "tilde": "tilde",
+            "widetilde": "tilde", "dot": "dot"}
+_NAME_COMMANDS = frozenset({"operatorname", "mathrm", "text", "textrm", "mathit", "textit",
+                            "mathsf", "texttt"})
+_REFUSED = {
+    "sum": "sums (\\sum) are not supported", "prod": "products (\\prod) are not supported",
+    "int": "integrals (\\int) are not supported", "lim": "limits (\\lim) are not supported",
+    "partial": "derivatives (\\partial) are not supported",
+    "nabla": "gradients (\\nabla) are not supported", "infty": "infinity is not supported",
+    "begin": "matrices and environments (\\begin) are not supported",
+    "\\": "line breaks (\\\\) are not supported", "binom": "\\binom is not supported",
+}
+_OP_MESSAGES = {
+    "=": "equations and inequalities are not supported; give one expression",
+    "<": "equations and inequalities are not supported; give one expression",
+    ">": "equations and inequalities are not supported; give one expression",
+    "!": "factorials are not supported", "'": "primes (') are not supported",
+    "&": "matrices are not supported", ",": "unexpected ','",
+    "_": "a subscript needs a letter before it",
+}
+
+
+_DOLLARS = re.compile(r"^\s*\$+|\$+\s*$")
+
+
+class _Token:
+    __slots__ = ("kind", "value", "col")
+
+    def __init__(self, kind: str, value: str, col: int):
+        self.kind, self.value, self.col = kind, value, col
+
+    def is_op(self, *values: str) -> bool:
+        return self.kind == "op" and self.value in values
+
+    def show(self) -> str:
+        return "\\" + self.value if self.kind == "cmd" else self.value
+
+
+def _latex_tokens(text: str) -> list[_Token]:
+    tokens: list[_Token] = []
+    pos = 0
+    skip_dot = False
+    while pos < len(text):
+        match = _LATEX_TOKEN.match(text, pos)
+        if not match:
+            raise DeriveError(f"unexpected character {text[pos]!r} at column {pos + 1}")
+        kind, value, col = match.lastgroup, match.group(), pos + 1
+        pos = match.end()
+        if kind == "ws":
+            continue
+        if kind == "cmd":
+            value = value[1:]
+            if value in ("left", "right"):
+                skip_dot = True
+                continue
+            if value in _SKIPPED:
+                continue
+            if value in _CMD_AS_OP:
+                kind, value = "op", _CMD_AS_OP[value]
+        if skip_dot:
+            skip_dot = False
+            if kind == "op" and value == ".":
+                continue
+        if kind == "op" and value == "~":
+            continue
+        tokens.append(_Token(kind, value, col))
+        if len(tokens) > MAX_NODES:
+            raise DeriveError(f"LaTeX expression too large: more than {MAX_NODES} tokens")
+    return tokens
+
+
+class _LatexParser:
+    """Recursive descent over LaTeX tokens, building SymPy objects with the shared guards."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.tokens = _latex_tokens(text)
+        self.pos = 0
+        self.depth = 0
+        self.abs_depth = 0
+        self.scripted = False
+
+    # -- token helpers -------------------------------------------------------------------
+
+    def peek(self, ahead: int = 0) -> _Token | None:
+        index = self.pos + ahead
+        return self.tokens[index] if index < len(self.tokens) else None
+
+    def take(self) -> _Token:
+        token = self.peek()
+        if token is None:
+            raise DeriveError("LaTeX syntax error: unexpected end of input")
+        self.pos += 1
+        return token
+
+    def at_op(self, *values: str) -> bool:
+        token = self.peek()
+        return token is not None and token.is_op(*values)
+
+    def expect(self, value: str) -> _Token:
+        token = self.peek()
+        if token is None:
+            raise DeriveError(f"LaTeX syntax error: expected {value!r} at the end")
+        if not token.is_op(value):
+            raise DeriveError(f"LaTeX syntax error at {self.where(token)}: expected {value!r}, "
+                              f"found {token.show()!r}")
+        return self.take()
+
+    def where(self, token: _Token) -> str:
+        return _location(self.text, token.col)
+
+    def fail(self, token: _Token, message: str) -> DeriveError:
+        return DeriveError(f"{message} ({self.where(token)})")
+
+    def enter(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise DeriveError(f"LaTeX expression too deeply nested: more than {MAX_NESTING} "
+                              f"levels")
+
+    def leave(self) -> None:
+        self.depth -= 1
+
+    # -- grammar -------------------------------------------------------------------------
+
+    def parse(self) -> sp.Expr:
+        value = self.expr()
+        token = self.peek()
+        if token is not None:
+            raise self.unexpected(token)
+        return value
+
+    def unexpected(self, token: _Token) -> DeriveError:
+        if token.kind == "op" and token.value in _OP_MESSAGES:
+            return self.fail(token, _OP_MESSAGES[token.value])
+        return self.fail(token, f"LaTeX syntax error: unexpected {token.show()!r}")
+
+    def expr(self) -> sp.Expr:
+        terms = [self.term()]
+        while self.at_op("+", "-"):
+            sign = self.take().value
+            term = self.term()
+            terms.append(_neg(term) if sign == "-" else term)
+        return _add(terms)
+
+    def term(self) -> sp.Expr:
+        factors = [self.unary()]
+        while self.at_op("*", "/"):
+            op = self.take().value
+            factor = self.unary()
+            factors.append(_inverse(factor) if op == "/" else factor)
+        return _mul(factors)
+
+    def unary(self) -> sp.Expr:
+        if self.at_op("+", "-"):
+            sign = self.take().value
+            self.enter()
+            value = self.unary()
+            self.leave()
+            return _neg(value) if sign == "-" else value
+        return self.implicit()
+
+    def implicit(self, function_argument: bool = False) -> sp.Expr:
+        factors = [self.power()]
+        while self.starts_factor(function_argument):
+            factors.append(self.power())
+        return _mul(factors)
+
+    def starts_factor(self, function_argument: bool) -> bool:
+        token = self.peek()
+        if token is None:
+            return False
+        if token.kind in ("num", "letter"):
+            return True
+        if token.kind == "op":
+            if token.value == "|":
+                return self.abs_depth == 0
+            return token.value in "([{"
+        # A function after an unparenthesized argument ends it: \sin x \cos y = sin(x)cos(y).
+        if function_argument:
+            if token.value in _LATEX_FUNCTIONS or token.value in _NAME_COMMANDS:
+                return False
+            following = self.peek(1)
+            if token.value == "sigma" and following is not None and following.is_op("(", "^"):
+                return False
+        return True
+
+    def power(self) -> sp.Expr:
+        base = self.atom()
+        # Only a bare \sigma^{...} (a symbol power) sets the flag, as the atom's last step.
+        scripted, self.scripted = self.scripted, False
+        if self.at_op("^"):
+            if scripted:
+                raise self.fail(self.peek(), "double superscript: use braces, e.g. x^{a^{b}}")
+            self.take()
+            exponent = self.script("^")
+            base = _pow(base, exponent)
+        if self.at_op("^"):
+            raise self.fail(self.peek(), "double superscript: use braces, e.g. x^{a^{b}}")
+        if self.at_op("_"):
+            raise self.fail(self.peek(), "put the subscript before the superscript, e.g. "
+                            "x_{1}^{2}")
+        return base
+
+    def group(self, closer: str) -> sp.Expr:
+        if self.at_op(closer):
+            raise self.fail(self.peek(), "empty brackets")
+        saved, self.abs_depth = self.abs_depth, 0
+        value = self.expr()
+        self.abs_depth = saved
+        self.expect(closer)
+        return value
+
+    def script(self, mark: str) -> sp.Expr:
+        """The argument of ``^`` or of ``\\frac``: a braced group or one single token."""
+        token = self.peek()
+        if token is None:
+            raise DeriveError(f"LaTeX syntax error: {mark} needs an argument")
+        if token.is_op("{"):
+            self.take()
+            self.enter()
+            value = self.group("}")
+            self.leave()
+            return value
+        if token.is_op("-", "+"):
+            raise self.fail(token, "use braces for a signed exponent, e.g. e^{-z}")
+        if token.kind == "num":
+            if len(token.value) == 1:
+                self.take()
+                return _number(token.value)
+            if mark in ("^", "_"):
+                raise self.fail(token, f"ambiguous {mark}{token.value}: write "
+                                f"{mark}{{{token.value}}}")
+            if "." in token.value[:2]:
+                raise self.fail(token, f"write decimals in braces after {mark}, e.g. "
+                                f"{mark}{{0.5}}")
+            # TeX reads one character: \frac12 is 1/2.
+            self.tokens[self.pos] = _Token("num", token.value[1:], token.col + 1)
+            return _number(token.value[0])
+        if token.kind == "letter" or (token.kind == "cmd" and (
+                token.value in _GREEK or token.value in _GREEK_VARIANTS or token.value == "pi")):
+            self.take()
+            return self.symbol_from(token, allow_subscript=False)
+        raise self.fail(token, f"use braces around the argument of {mark}")
+
+    def subscript_name(self) -> str:
+        """The text of a subscript after ``_``: letters, digits and Greek names."""
+        start = self.take()
+        token = self.peek()
+        if token is None:
+            raise self.fail(start, "a subscript needs an argument")
+        if token.is_op("{"):
+            self.take()
+            parts = []
+            while not self.at_op("}"):
+                part = self.take()
+                parts.append(self.subscript_part(part))
+            self.take()
+            if not parts:
+                raise self.fail(start, "empty subscript")
+            return "".join(parts)
+        self.take()
+        if token.kind == "num" and len(token.value) > 1:
+            raise self.fail(token, f"ambiguous subscript _{token.value}: write _{{{token.value}}}")
+        return self.subscript_part(token)
+
+    def subscript_part(self, token: _Token) -> str:
+        if token.kind in ("letter", "num") and "." not in token.value:
+            return token.value
+        if token.kind == "cmd" and token.value in _GREEK:
+            return token.value
+        if token.kind == "cmd" and token.value in _GREEK_VARIANTS:
+            return _GREEK_VARIANTS[token.value]
+        raise self.fail(token, "subscripts may hold only letters, digits and Greek letters")
+
+    def symbol_from(self, token: _Token, allow_subscript: bool = True) -> sp.Expr:
+        if token.kind == "letter":
+            name = token.value
+        elif token.value in ("pi", "varpi"):
+            return S.Pi
+        else:
+            name = _GREEK_VARIANTS.get(token.value, token.value)
+        if allow_subscript and self.at_op("_"):
+            return sp.Symbol(f"{name}_{self.subscript_name()}")
+        if name == "e" and token.kind == "letter":
+            return S.Exp1
+        if name == "E" and token.kind == "letter":
+            raise self.fail(token, "E is ambiguous in LaTeX: write e for Euler's number, or "
+                            "use another letter")
+        return sp.Symbol(name)
+
+    def atom(self) -> sp.Expr:
+        token = self.peek()
+        if token is None:
+            raise DeriveError("LaTeX syntax error: unexpected end of input")
+        if token.kind == "num":
+            self.take()
+            return _number(token.value)
+        if token.kind == "letter":
+            self.take()
+            return self.symbol_from(token)
+        if token.kind == "op":
+            return self.bracketed(token)
+        return self.command(token)
+
+    def bracketed(self, token: _Token) -> sp.Expr:
+        closers = {"(": ")", "[": "]", "{": "}"}
+        if token.value in closers:
+            self.take()
+            self.enter()
+            value = self.group(closers[token.value])
+            self.leave()
+            return value
+        if token.value == "|":
+            self.take()
+            self.enter()
+            self.abs_depth += 1
+            value = self.expr()
+            self.abs_depth -= 1
+            self.expect("|")
+            self.leave()
+            return _call("abs", [value])
+        raise self.unexpected(token)
+
+    def command(self, token: _Token) -> sp.Expr:
+        name = token.value
+        if name in _GREEK or name in _GREEK_VARIANTS or name == "pi":
+            self.take()
+            if name == "sigma" and (self.at_op("(", "^")):
+                return self.sigma(token)
+            return self.symbol_from(token)
+        if name in ("frac", "dfrac", "tfrac"):
+            self.take()
+            if self.leibniz():
+                raise self.fail(token, "derivatives (d/dx) are not supported: give the function "
+                                "and choose the variables with --wrt")
+            numerator = self.script("\\frac")
+            denominator = self.script("\\frac")
+            return _mul([numerator, _inverse(denominator)])
+        if name == "sqrt":
+            self.take()
+            return self.sqrt()
+        if name in _LATEX_FUNCTIONS:
+            self.take()
+            return self.function(_LATEX_FUNCTIONS[name], token)
+        if name in _NAME_COMMANDS:
+            self.take()
+            return self.named(token)
+        if name in _ACCENTS:
+            self.take()
+            return self.accent(token)
+        if name in _REFUSED:
+            raise self.fail(token, _REFUSED[name])
+        raise self.fail(token, f"unsupported LaTeX command \\{name}")
+
+    def leibniz(self) -> bool:
+        """Whether a ``\\frac`` starts like d/dx: {d...}{d<letter>...}, which would otherwise
+        read silently as a quotient of products."""
+        def starts_with_d(at: int) -> int | None:
+            first = self.peek(at)
+            if first is None or not first.is_op("{"):
+                return None
+            second = self.peek(at + 1)
+            return at + 2 if second is not None and second.kind == "letter" \
+                and second.value == "d" else None
+
+        after = starts_with_d(0)
+        if after is None:
+            return False
+        depth, index = 1, after
+        while depth and self.peek(index) is not None:
+            token = self.peek(index)
+            depth += token.is_op("{") - token.is_op("}")
+            index += 1
+        after = starts_with_d(index)
+        following = self.peek(after) if after is not None else None
+        return following is not None and (following.kind == "letter" or (
+            following.kind == "cmd" and following.value in _GREEK))
+
+    def sigma(self, token: _Token) -> sp.Expr:
+        """``\\sigma(z)`` and ``\\sigma^{2}(z)`` are the sigmoid; otherwise a symbol sigma."""
+        power = None
+        if self.at_op("^"):
+            self.take()
+            power = self.script("^")
+            if not self.at_op("("):
+                self.scripted = True
+                return _pow(sp.Symbol("sigma"), power)
+        value = self.apply("sigmoid", token, self.arguments(token))
+        return value if power is None else _pow(value, power)
+
+    def sqrt(self) -> sp.Expr:
+        index = None
+        if self.at_op("["):
+            self.take()
+            self.enter()
+            index = self.group("]")
+            self.leave()
+        radicand = self.script("\\sqrt")
+        if index is None:
+            return _sqrt(radicand)
+        return _pow(radicand, _inverse(index))
+
+    def named(self, token: _Token) -> sp.Expr:
+        """``\\operatorname{ReLU}(z)``, ``\\mathrm{softplus}(z)``, or a named symbol."""
+        self.expect("{")
+        parts = []
+        while not self.at_op("}"):
+            part = self.take()
+            if part.kind in ("letter", "num") or (part.kind == "cmd" and part.value == "_"):
+                parts.append(part.value)
+            elif part.is_op("_"):
+                parts.append("_")
+            else:
+                raise self.fail(part, f"unexpected {part.show()!r} in \\{token.value}{{...}}")
+        self.take()
+        word = "".join(parts)
+        key = word.lower().replace("_", "")
+        if key in _OPERATOR_NAMES:
+            return self.function(_OPERATOR_NAMES[key], token)
+        if token.value == "operatorname" or self.at_op("("):
+            raise self.fail(token, f"unknown function {word!r}; known: ReLU, LeakyReLU, "
+                            f"softplus, sigmoid, HardSigmoid, exp, log, tanh, sin, cos, max, min")
+        problem = _name_problem(word) if word else "empty name"
+        if problem:
+            raise self.fail(token, problem)
+        return sp.Symbol(word)
+
+    def accent(self, token: _Token) -> sp.Expr:
+        """``\\hat{y}`` → ``yhat``: the names SymPy prints back as ``\\hat{y}``."""
+        self.expect("{")
+        inner = self.take()
+        if inner.kind == "letter":
+            name = inner.value
+        elif inner.kind == "cmd" and (inner.value in _GREEK or inner.value in _GREEK_VARIANTS):
+            name = _GREEK_VARIANTS.get(inner.value, inner.value)
+        else:
+            raise self.fail(inner, f"\\{token.value}{{...}} takes one letter")
+        self.expect("}")
+        name += _ACCENTS[token.value]
+        if self.at_op("_"):
+            name = f"{name}_{self.subscript_name()}"
+        return sp.Symbol(name)
+
+    def function(self, name: str, token: _Token) -> sp.Expr:
+        alpha = None
+        if self.at_op("_"):
+            if name != "leaky_relu":
+                raise self.fail(self.peek(), f"\\{token.value} takes no subscript (only the "
+                                "natural logarithm is supported)" if name in ("log", "ln")
+                                else f"\\{token.value} takes no subscript")
+            self.take()
+            alpha = self.script("_")
+        power = None
+        if self.at_op("^"):
+            self.take()
+            power = self.script("^")
+            if name in _INVERSE_TRIG and power == -1:
+                name, power = _INVERSE_TRIG[name], None
+        if self.at_op("(", "["):
+            args = self.arguments(token)
+        elif self.at_op("{"):
+            self.take()
+            self.enter()
+            args = [self.group("}")]
+            self.leave()
+        else:
+            if name in ("max", "min"):
+                raise self.fail(token, f"\\{token.value} needs parentheses: \\{token.value}(a, b)")
+            self.enter()
+            if self.at_op("-", "+"):
+                sign = self.take().value
+                arg = self.implicit(function_argument=True)
+                arg = _neg(arg) if sign == "-" else arg
+            else:
+                if self.peek() is None:
+                    raise self.fail(token, f"\\{token.value} needs an argument")
+                arg = self.implicit(function_argument=True)
+            self.leave()
+            args = [arg]
+        if alpha is not None:
+            if len(args) != 1:
+                raise self.fail(token, "LeakyReLU takes one argument and its slope as a "
+                                "subscript")
+            args = [args[0], alpha]
+        value = self.apply(name, token, args)
+        return value if power is None else _pow(value, power)
+
+    def arguments(self, token: _Token) -> list:
+        opener = self.take()
+        closer = ")" if opener.value == "(" else "]"
+        self.enter()
+        saved, self.abs_depth = self.abs_depth, 0
+        if self.at_op(closer):
+            raise self.fail(opener, f"\\{token.value}() needs an argument")
+        args = [self.expr()]
+        while self.at_op(","):
+            self.take()
+            args.append(self.expr())
+        self.abs_depth = saved
+        self.expect(closer)
+        self.leave()
+        return args
+
+    def apply(self, name: str, token: _Token, args: list) -> sp.Expr:
+        try:
+            return _call(name, args)
+        except DeriveError as err:
+            if "takes" in str(err):
+                raise self.fail(token, str(err)) from None
+            raise
+
+
+@_guarded
+@_time_limited
+def parse_latex_expression(text: str) -> sp.Expr:
+    """Parse a LaTeX formula from the notes (``\\frac{1}{1+e^{-z}}``, ``\\sigma(z)``) safely.
+
+    Parameters
+    ----------
+    text : str
+        LaTeX math (without ``$`` delimiters); see the module docstring for the subset.
+
+    Returns
+    -------
+    sympy.Expr
+        The same kind of expression ``parse_expression`` returns.
+
+    Raises
+    ------
+    DeriveError
+        With a one-line message for any invalid, unsupported or oversized input.
+    """
+    _check_text(text, "LaTeX expression")
+    # Math delimiters ($...$, $$...$$) are dropped; blanks keep the columns of messages right.
+    body = _DOLLARS.sub(lambda m: " " * len(m.group()), text)
+    parser = _LatexParser(body)
+    if not parser.tokens:
+        raise DeriveError("empty LaTeX expression")
+    try:
+        expr = parser.parse()
+    except RecursionError:
+        raise DeriveError("LaTeX expression too deeply nested") from None
+    return validate_expression(expr)
+
+
+# ----------------------------------------------------------------------------------------
+# Validation of a finished tree
+# ----------------------------------------------------------------------------------------
+
+_ALLOWED_FUNCTIONS = (sigmoid, relu, leaky_relu, softplus, hard_sigmoid, sp.exp, sp.log,
+                      sp.tanh, sp.sinh, sp.cosh, sp.sin, sp.cos, sp.tan, sp.asin, sp.acos,
+                      sp.atan, sp.Abs, sp.Max, sp.Min)
+
+
+@_guarded
+def validate_expression(expr) -> sp.Expr:
+    """Check that ``expr`` uses only the allowed functions, sizes and values.
+
+    Parameters
+    ----------
+    expr : sympy.Expr
+        A scalar expression, e.g. from ``parse_expression`` or ``parse_latex_expression``.
+
+    Returns
+    -------
+    sympy.Expr
+        ``expr`` itself.
+
+    Raises
+    ------
+    DeriveError
+        If it holds another function, a complex or undefined value, a too-large number or
+        power, or more than ``MAX_TREE_NODES`` nodes.
+    """
+    if not isinstance(expr, sp.Expr):
+        raise DeriveError(f"not a scalar expression: {type(expr).__name__}")
+    stack = [expr]
+    count = 0
+    while stack:
+        node = stack.pop()
+        count += 1
+        if count > MAX_TREE_NODES:
+            raise DeriveError(f"expression too large: more than {MAX_TREE_NODES} nodes")
+        _inspect(node)
+        if node.is_Atom:
+            if node.is_Symbol or node is S.Pi or node is S.Exp1 or node.is_Rational:
+                continue
+            if node.is_Float and node.is_finite:
+                continue
+            if node is S.ImaginaryUnit:
+                raise DeriveError("the expression has a complex value; derive works with real "
+                                  "values")
+            if node in _UNDEFINED:
+                raise DeriveError("the expression is undefined or infinite (division by zero?)")
+            raise DeriveError(f"unsupported value {type(node).__name__} in the expression")
+        if node.is_Pow:
+            base, exp = node.args
+            if (base.is_number and base.is_negative and exp.is_Rational
+                    and not exp.is_integer):
+                raise DeriveError("the expression has a complex value (a fractional power of "
+                                  "a negative number)")
+            _check_pow(base, exp)
+        elif isinstance(node, sp.exp):
+            _check_exp(node.args[0])
+        elif not (node.is_Add or node.is_Mul or isinstance(node, _ALLOWED_FUNCTIONS)):
+            raise DeriveError(f"unsupported operation {type(node).__name__} in the expression")
+        stack.extend(node.args)
+    return expr
+
+
+# ----------------------------------------------------------------------------------------
+# --wrt and --at
+# ----------------------------------------------------------------------------------------
+
+
+@_guarded
+def check_wrt(expr: sp.Expr, names) -> list[sp.Symbol]:
+    """Map ``--wrt`` names to the symbols of ``expr``.
+
+    Parameters
+    ----------
+    expr : sympy.Expr
+        The parsed expression.
+    names : list of str, or str
+        Variable names, in the order wanted; a string is split on commas.
+
+    Returns
+    -------
+    list of sympy.Symbol
+        The expression's own symbols, in the order of ``names``.
+
+    Raises
+    ------
+    DeriveError
+        If a name is empty, repeated, or does not occur in ``expr``.
+    """
+    if isinstance(names, str):
+        names = names.split(",")
+    names = [str(n).strip() for n in names]
+    if not names or not any(names):
+        raise DeriveError("--wrt: no variable given")
+    symbols = {s.name: s for s in expr.free_symbols}
+    listing = ", ".join(sorted(symbols)) or "none"
+    result = []
+    for name in names:
+        if not name:
+            raise DeriveError("--wrt: empty variable name")
+        if name not in symbols:
+            raise DeriveError(f"{name} does not occur in the expression (symbols: {listing})")
+        if symbols[name] in result:
+            raise DeriveError(f"--wrt: {name} is given twice")
+        result.append(symbols[name])
+    return result
+
+
+def _split_top_level(text: str) -> list[str]:
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch in _OPENERS:
+            depth += 1
+        elif ch in _CLOSERS:
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return parts
+
+
+@_guarded
+def parse_point(text: str, allowed_names: Iterable | None = None) -> dict:
+    """Parse an ``--at`` point such as ``a=1,b=-0.5,c=pi/4``.
+
+    Parameters
+    ----------
+    text : str
+        Comma-separated ``name=value`` pairs; each value is a number written in the
+        expression syntax (``-0.5``, ``1/3``, ``pi/4``, ``exp(1)``).
+    allowed_names : iterable of str or sympy.Symbol, optional
+        The variables that may be given (e.g. the expression's symbols).
+
+    Returns
+    -------
+    dict
+        ``{Symbol(name): value}`` in the order given; exact values stay ``Rational``, others
+        become a 30-digit ``Float``.
+
+    Raises
+    ------
+    DeriveError
+        If a pair is malformed, a name is repeated, unknown or reserved, or a value is not a
+        real number.
+    """
+    _check_text(text, "--at point")
+    allowed = None
+    if allowed_names is not None:
+        allowed = {getattr(n, "name", str(n)) for n in allowed_names}
+    point: dict = {}
+    for item in _split_top_level(text):
+        if not item.strip():
+            raise DeriveError("--at: empty entry (write name=value,name=value)")
+        name, sep, value_text = item.partition("=")
+        name, value_text = name.strip(), value_text.strip()
+        if not sep or not name or not value_text:
+            raise DeriveError(f"--at: expected name=value, got {_snippet(item)!r}")
+        if name in _CONSTANTS or name == "lambda":
+            if name != "lambda":
+                raise DeriveError(f"--at: {name} is a constant, not a variable")
+        else:
+            problem = _name_problem(name)
+            if problem:
+                raise DeriveError(f"--at: {problem}")
+        if allowed is not None and name not in allowed:
+            listing = ", ".join(sorted(allowed)) or "none"
+            raise DeriveError(f"--at: {name} is not a variable of the expression "
+                              f"(variables: {listing})")
+        symbol = sp.Symbol(name)
+        if symbol in point:
+            raise DeriveError(f"--at: {name} is given twice")
+        try:
+            value = parse_expression(value_text)
+        except DeriveError as err:
+            raise DeriveError(f"--at {name}: {err}") from None
+        if value.free_symbols:
+            raise DeriveError(f"--at: {_snippet(value_text)} is not a number")
+        if not value.is_Rational:
+            value = value.evalf(30)
+            if not (value.is_Float and value.is_finite):
+                raise DeriveError(f"--at: {_snippet(value_text)} is not a real number")
+        point[symbol] = value
+    return point
