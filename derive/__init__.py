@@ -18,6 +18,7 @@ __all__ = [
     "model",
     "model_names",
     "derivation",
+    "expr_derivation",
     "sigmoid",
     "relu",
     "leaky_relu",
@@ -44,3 +45,15 @@ def model(name: str, **options):
 def derivation(name: str, **options):
     """The verified step-by-step derivation of model ``name`` (see ``model`` for options)."""
     return model(name, **options).derivation()
+
+
+def expr_derivation(text: str, wrt=None, **options):
+    """Verified step-by-step derivatives of an expression (see ``derive.expr``).
+
+    >>> import derive
+    >>> print(derive.expr_derivation("(3*x**2 + 2)**4").results[0].display)
+    24*x*(3*x**2 + 2)**3
+    """
+    from .expr import expr_derivation as build  # the parser loads only when asked for
+
+    return build(text, wrt, **options)

@@ -154,6 +154,32 @@ def derivative(expr, x: Symbol) -> Expr:
     return tidy(diff_rule(expr, x).eval())
 
 
+def _positive_factors(expr):
+    """−c·σ·(σ − 1) → c·σ·(1 − σ): one negated group instead of a leading minus."""
+    if isinstance(expr, Mul):
+        coeff, rest = expr.as_coeff_Mul()
+        groups = [f for f in Mul.make_args(rest) if isinstance(f, Add)]
+        if coeff < 0 and len(groups) == 1:
+            others = [f for f in Mul.make_args(rest) if f is not groups[0]]
+            return Mul(-coeff, *others, -groups[0])
+    return expr
+
+
+def _sigmoid_form(expr):
+    """``expr`` written with σ(u) when it is built from 1 + e^(−u) (or e^u + 1), the sigmoid's
+    signature: e^(−u) = (1 − σ(u))/σ(u). None when it is not such an expression."""
+    exps = expr.atoms(sp.exp)
+    args = {(-e.args[0] if e.args[0].could_extract_minus_sign() else e.args[0]) for e in exps}
+    if len(args) != 1:
+        return None
+    u = args.pop()
+    if not (expr.has(1 + sp.exp(-u)) or expr.has(sp.exp(u) + 1)):
+        return None
+    s = F.sigmoid(u)
+    form = sp.factor(sp.cancel(expr.xreplace({sp.exp(-u): (1 - s) / s, sp.exp(u): s / (1 - s)})))
+    return None if form.has(sp.exp) else _positive_factors(form)
+
+
 def _score(e) -> tuple:
     text = str(e)
     return (sp.count_ops(e), text.count("exp"), len(text), text)
@@ -171,6 +197,10 @@ def tidy(expr, candidates: Iterable = ()) -> Expr:
     if ops < 2 and not candidates:
         return expr  # nothing can be two operations shorter (see below)
     forms = [expr, *candidates]
+    if ops <= 200 and expr.has(sp.exp):
+        sigmoid_form = _sigmoid_form(expr)
+        if sigmoid_form is not None:
+            forms.append(sigmoid_form)
     if ops <= 200:
         # over every model these three reach each form that factor_terms or together would
         for f in (sp.cancel, sp.factor, sp.expand):

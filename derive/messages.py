@@ -29,7 +29,7 @@ RULE_NAMES = {
     "relu": ("ReLU derivative", "ReLU 的导数"),
     "elementary": ("derivative of an elementary function", "基本初等函数求导"),
     "rewrite": ("rewrite", "改写"),
-    "fallback": ("computed by sympy.diff (no step rule applies)", "由 sympy.diff 计算(无可用的分步法则)"),
+    "fallback": ("sympy.diff", "sympy.diff"),
     "simplify": ("simplify", "化简"),
     "substitute": ("substitute", "代入"),
     "intermediates": ("write with the intermediates", "用中间变量表示"),

@@ -144,6 +144,8 @@ class TextPrinter(_KeepMulOrder, StrPrinter):
     def _print_Heaviside(self, expr):
         arg = expr.args[0]
         at0 = expr.args[1] if len(expr.args) > 1 else sp.S.Half
+        if at0 not in (0, 1):  # SymPy's own step (½ at 0) is not an Iverson bracket
+            return f"H({self._print(arg)})"
         rel = "≥" if at0 == 1 else ">"
         if isinstance(arg, sp.Add) and len(arg.args) == 2 and arg.args[0].is_Number:
             return f"[{self._print(arg.args[1])} {rel} {self._print(-arg.args[0])}]"
@@ -208,6 +210,9 @@ class TextPrinter(_KeepMulOrder, StrPrinter):
         at = ", ".join(f"{self._print(v)}={self._print(p)}" for v, p in zip(expr.variables, expr.point))
         return f"{self._print(expr.expr)}|({at})"
 
+    def _print_Abs(self, expr):
+        return f"|{self._print(expr.args[0])}|"
+
     def _print_Max(self, expr):
         return f"max({', '.join(self._print(a) for a in expr.args)})"
 
@@ -256,9 +261,13 @@ class NotesLatexPrinter(_KeepMulOrder, LatexPrinter):
             return rf"\frac{{{top} {self._print(of)}}}{{{wrt}}}"
         return rf"\frac{{{top}}}{{{wrt}}}\left[{self._print(of)}\right]"
 
-    def _print_Heaviside(self, expr):
+    def _print_Heaviside(self, expr, exp=None):
+        if exp is not None:
+            return rf"{self._print_Heaviside(expr)}^{{{exp}}}"
         arg = expr.args[0]
         at0 = expr.args[1] if len(expr.args) > 1 else sp.S.Half
+        if at0 not in (0, 1):  # SymPy's own step (½ at 0) is not an Iverson bracket
+            return rf"H\left({self._print(arg)}\right)"
         rel = r"\ge" if at0 == 1 else ">"
         if isinstance(arg, sp.Add) and len(arg.args) == 2 and arg.args[0].is_Number:
             return rf"\left[{self._print(arg.args[1])} {rel} {self._print(-arg.args[0])}\right]"

@@ -23,14 +23,10 @@ class Activations(Model):
 
         d.section("Sigmoid", "Sigmoid 函数")
         d.eq(sigmoid(z), 1 / (1 + sp.exp(-z)), "definition")
-        lhs = sp.Derivative(sigmoid(z), z, evaluate=False)
-        d.work(lhs, 1 / (1 + sp.exp(-z)), z)
-        e = sp.exp(-z)
-        d.eq(lhs, sp.Mul(1 / (1 + e), e / (1 + e), evaluate=False), "rearrange")
-        d.eq(lhs, sp.Mul(1 / (1 + e), 1 - 1 / (1 + e), evaluate=False), "rearrange",
-             Msg("since e^(−z)/(1 + e^(−z)) = 1 − 1/(1 + e^(−z))", "因为 e^(−z)/(1 + e^(−z)) = 1 − 1/(1 + e^(−z))"))
-        d.eq(lhs, sigmoid(z) * (1 - sigmoid(z)), "rearrange",
-             Msg("the notes' form: with a = σ(z), σ′(z) = a(1 − a)", "课程笔记中的形式:令 a = σ(z),则 σ′(z) = a(1 − a)"))
+        d.work(sp.Derivative(sigmoid(z), z, evaluate=False), 1 / (1 + sp.exp(-z)), z)
+        d.note("With a = σ(z) this is the notes' σ′(z) = a(1 − a): the derivative needs only the "
+               "forward value.",
+               "令 a = σ(z),即笔记中的 σ′(z) = a(1 − a):求导只需要前向传播的值。")
         d.result("sigmoid'", sigmoid(z) * (1 - sigmoid(z)), of=sigmoid(z), wrt=z)
 
         d.section("tanh", "tanh 函数")
