@@ -23,6 +23,10 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+
+# PyTorch's OpenMP threads otherwise spin after each call and take the CPU from whatever runs
+# next in the alternation (measured: the NumPy MLP gradients slowed 2x beside an idle torch).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import platform
 import statistics
 import sys
@@ -269,7 +273,7 @@ def main(argv=None):
 
     labels = ["compiled", "hand NumPy", "PyTorch eager", "jax.jit"]
     present = [l for l in labels if any(l in med for _, med, _ in rows)]
-    head = f"{'case':<40}" + "".join(f"{l + ' ms':>16}" for l in present) + f"{'compiled/hand':>15}"
+    head = f"{'case':<40}" + "".join(f"{l + ' ms':>18}" for l in present) + f"{'compiled/hand':>15}"
     others = [l for l in present if l not in ("compiled", "hand NumPy")]
     if others:
         head += f"{'compiled/best other':>21}"
@@ -277,7 +281,7 @@ def main(argv=None):
     for title, med, fd_err in rows:
         line = f"{title:<40}"
         for l in present:
-            line += f"{med[l] * 1e3:>16.3f}" if l in med else f"{'-':>16}"
+            line += f"{med[l] * 1e3:>18.3f}" if l in med else f"{'-':>18}"
         line += f"{med['compiled'] / med['hand NumPy']:>15.2f}"
         if others:
             best = min((med[l] for l in others if l in med), default=None)
