@@ -2,17 +2,21 @@
 (the floor of any command that derives something).
 
 Each model's command and the baseline run alternately as subprocesses; medians are compared.
-A model whose command fails (for instance, its derivation is not written yet) is skipped, with
+By default a repeated command replays its first verified build from the output cache (what a
+user sees from the second run on); ``--no-cache`` times every run building and verifying the
+derivation from scratch. A model whose command fails (for instance, its derivation is not written yet) is skipped, with
 the reason.
 
     python benchmarks/bench_cli.py               # all models, 7 runs each
     python benchmarks/bench_cli.py logistic mlp  # some models
     python benchmarks/bench_cli.py --runs 15
+    python benchmarks/bench_cli.py --no-cache    # every run builds and verifies from scratch
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -27,9 +31,9 @@ def command(name: str) -> list[str]:
     return [sys.executable, "-m", "derive", name, "--show-steps"]
 
 
-def wall(cmd: list[str]) -> tuple[float, subprocess.CompletedProcess]:
+def wall(cmd: list[str], env=None) -> tuple[float, subprocess.CompletedProcess]:
     t0 = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, text=True)
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env)
     return time.perf_counter() - t0, done
 
 
@@ -42,25 +46,28 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("models", nargs="*", help="model names (default: all)")
     parser.add_argument("--runs", type=int, default=7, help="runs of each command (default 7)")
+    parser.add_argument("--no-cache", action="store_true", help="build every derivation from scratch")
     args = parser.parse_args(argv)
+    env = {**os.environ, "DERIVE_NO_CACHE": "1"} if args.no_cache else None
     try:
         names = args.models or derive.model_names()
     except Exception as exc:  # a model module that does not import yet
         print(f"cannot list the models: {type(exc).__name__}: {exc}")
         return 1
 
-    print(f"{args.runs} alternating runs per model; medians of wall time\n")
+    mode = "no cache: every run builds and verifies" if args.no_cache else "output cache on"
+    print(f"{args.runs} alternating runs per model; medians of wall time; {mode}\n")
     print(f"{'model':<24}{'derive ms':>12}{'import sympy ms':>18}{'ratio':>8}")
     skipped = []
     for name in names:
-        _, first = wall(command(name))
+        _, first = wall(command(name), env)
         if first.returncode != 0:
             skipped.append((name, why(first)))
             continue
         ours, base = [], []
         for _ in range(args.runs):
             base.append(wall(BASELINE)[0])
-            ours.append(wall(command(name))[0])
+            ours.append(wall(command(name), env)[0])
         o, b = statistics.median(ours), statistics.median(base)
         print(f"{name:<24}{o * 1e3:>12.0f}{b * 1e3:>18.0f}{o / b:>8.2f}")
     for name, reason in skipped:
