@@ -923,6 +923,9 @@ class _LatexParser:
         return _location(self.text, token.col)
 
     def fail(self, token: _Token, message: str) -> DeriveError:
+        # the message may quote the input: control characters in it (a newline after a
+        # backslash) are shown escaped, so that an error stays one line
+        message = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in message)
         return DeriveError(f"{message} ({self.where(token)})")
 
     def enter(self) -> None:
