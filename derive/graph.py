@@ -167,18 +167,22 @@ class Graph:
         lines.append("}")
         return "\n".join(lines) + "\n"
 
-    def _node_lines(self, n: Node) -> list[str]:
-        name = _text_name(n.symbol)
+    def _node_lines(self, n: Node, tex: bool = False) -> list[str]:
+        """A node's label lines (definition, forward value, gradient), as text or as TeX."""
+        name, expr, num = (_tex_name, _tex, _num_tex) if tex else (_text_name, _text, _num)
         out = []
         if not n.leaf:
-            out.append(f"{name} = {_text(n.definition)}")
-        out.append(f"{name} = {_num(n.value)}")
-        out.append(f"{self._d(self.output, n.symbol, False)} = {_num(n.grad)}")
+            out.append(f"{name(n.symbol)} = {expr(n.definition)}")
+        out.append(f"{name(n.symbol)} = {num(n.value)}")
+        out.append(f"{self._d(self.output, n.symbol, tex)} = {num(n.grad)}")
         return out
 
-    def _edge_text(self, e: Edge) -> str:
-        head = f"{self._d(e.target, e.source, False)} = {_text(e.local)}"
-        return head if e.local.is_Number else f"{head} = {_num(e.value)}"
+    def _edge_text(self, e: Edge, tex: bool = False) -> str:
+        """An edge's label: the symbolic local derivative and, unless it is a number, its value
+        (on a second line in TeX)."""
+        expr, num, sep = (_tex, _num_tex, r" \\ = ") if tex else (_text, _num, " = ")
+        head = f"{self._d(e.target, e.source, tex)} = {expr(e.local)}"
+        return head if e.local.is_Number else f"{head}{sep}{num(e.value)}"
 
     def to_tikz(self, lang: str = "en", caption: bool = True) -> str:
         """A ``tikzpicture`` (centred, with a caption below when ``caption``) of the graph,
@@ -188,9 +192,9 @@ class Graph:
         ids = {n.symbol: f"n{i}" for i, n in enumerate(self.nodes)}
         # A definition too long for a box (any, in a big graph) is left to the derivation's lines;
         # a big graph's arrows carry the local derivative alone (the legend says so).
-        texts = {n.symbol: self._node_tex(n) for n in self.nodes}
+        texts = {n.symbol: self._node_lines(n, tex=True) for n in self.nodes}
         texts = {k: v[-2:] if self.big or math_width(v[0]) > 15 else v for k, v in texts.items()}
-        labels = [_tex(e.local) if self.big else self._edge_tex(e) for e in self.edges]
+        labels = [_tex(e.local) if self.big else self._edge_text(e, tex=True) for e in self.edges]
         # Sizes in cm: node text is \footnotesize (1 em ≈ 0.32 cm), edge labels \scriptsize
         # (1 em ≈ 0.28 cm); columns are as wide as their widest node, gaps as their widest label.
         width = {k: max(math_width(t) for t in lines) * 0.32 + 0.35 for k, lines in texts.items()}
@@ -238,19 +242,6 @@ class Graph:
         return ("\\begin{center}\n\\begin{minipage}{\\linewidth}\n\\centering\n" + scaled
                 + f"\n\n\\smallskip{{\\small {cap}\\par}}\n\\end{{minipage}}\n\\end{{center}}\n")
 
-    def _node_tex(self, n: Node) -> list[str]:
-        name = _tex_name(n.symbol)
-        out = []
-        if not n.leaf:
-            out.append(f"{name} = {_tex(n.definition)}")
-        out.append(f"{name} = {_num_tex(n.value)}")
-        out.append(f"{self._d(self.output, n.symbol, True)} = {_num_tex(n.grad)}")
-        return out
-
-    def _edge_tex(self, e: Edge) -> str:
-        """The edge's label; a symbolic local derivative and its value on two lines (`` \\ ``)."""
-        head = f"{self._d(e.target, e.source, True)} = {_tex(e.local)}"
-        return head if e.local.is_Number else rf"{head} \\ = {_num_tex(e.value)}"
 
     def png(self) -> bytes:
         """The graph drawn by Graphviz (``dot -Tpng``); DeriveError when Graphviz is missing."""
