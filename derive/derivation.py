@@ -126,7 +126,6 @@ class Builder:
         self.defs: dict = {}
         self.steps: list[Step] = []
         self.results: list[Result] = []
-        self.grads: dict = {}     # node -> its gradient's name (dz) or value
         self.graph = None
 
     # Prose ---------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 import sympy as sp
-from sympy import Add, Derivative, Expr, Mul, Pow, Symbol
+from sympy import Add, Expr, Mul, Pow, Symbol
 
 from . import functions as F
 from . import rules as R

@@ -171,10 +171,6 @@ class ElementaryRule(Rule):
     def eval(self):
         return derivative_of(self.func, self.expr, self.var)
 
-    @property
-    def name(self):
-        return getattr(self.func, "__name__", str(self.func))
-
 
 @dataclass(frozen=True)
 class ExpRule(ElementaryRule):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+from typing import NoReturn
 
 import click
 
@@ -75,7 +76,7 @@ def _debug_requested(argv) -> bool:
     return "--debug" in argv or os.environ.get("DERIVE_DEBUG") == "1"
 
 
-def _fail(message: str, code: int) -> "NoReturn":  # noqa: F821
+def _fail(message: str, code: int) -> NoReturn:
     message = " ".join(str(message).split()) or "error"
     click.echo(f"derive: error: {message}", err=True)
     sys.exit(code)

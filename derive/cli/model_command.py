@@ -8,7 +8,6 @@ import sys
 
 import click
 
-from .. import derivation as _  # noqa: F401  (fail early if the core is broken)
 from ..cache import cached_text
 from ..models import registry
 from .app import FORMATS, cli, emit

@@ -298,7 +298,7 @@ def _trim(piece):
 def _split_unmatched(piece) -> list:
     """``x_12 (a`` → [``x_12 ``, ``(a``]: a run is cut before an unmatched opening bracket and
     after an unmatched closing one, so that the formula beside it still becomes mathematics."""
-    depth, opens = 0, []
+    opens = []
     for i, (kind, s) in enumerate(piece):
         if kind != "op":
             continue
