@@ -18,7 +18,6 @@ definition are leaves (inputs and parameters). At a point the graph carries
 
 from __future__ import annotations
 
-import random
 import re
 import shutil
 import subprocess
@@ -33,17 +32,6 @@ from .errors import DeriveError
 from .functions import sigmoid, to_elementary
 from .messages import Msg
 from .verify import VerificationError, expand_defs, realize
-
-# Points of the models that do not carry their own (a model with a ``point()`` method wins).
-# Logistic regression: z = 0.5·1 − 0.3·2 + 0.1 = 0, so a = σ(0) = 0.5 and the notes' dz = a − y,
-# dw1 = x1·dz, dw2 = x2·dz, db = dz can be checked by hand: −0.5, −0.5, −1, −0.5.
-DEFAULT_POINTS = {
-    "chain-rule": {"a": 5, "b": 3, "c": 2},
-    "logistic": {"x1": 1, "x2": 2, "w1": "0.5", "w2": "-0.3", "b": "0.1", "y": 1},
-}
-# The MLP's derivation is in matrix form; its graph is a tiny scalar network built here.
-MLP_SEED = 22   # a seed at which no parameter's gradient vanishes by a coincidence of equal weights
-_SCALAR_MLP = "mlp"
 
 _WORDS = {
     "title": Msg("Computation graph at {point}", "计算图({point} 处)"),
@@ -422,11 +410,12 @@ def _rows(layers, defs, output) -> dict:
 # Models --------------------------------------------------------------------------------------------
 
 def has_graph(model) -> bool:
-    """Whether ``model`` (a Model, or a name) has a computation graph to draw."""
-    name = model if isinstance(model, str) else model.name
-    if name == _SCALAR_MLP or name in DEFAULT_POINTS:
-        return True
-    return not isinstance(model, str) and callable(getattr(type(model), "point", None))
+    """Whether ``model`` (a Model, or a name) has a computation graph to draw: it names a point
+    to draw it at."""
+    from .models import registry
+
+    model = registry.get(model)() if isinstance(model, str) else model
+    return model.point() is not None
 
 
 def graph_models(names) -> list[str]:
@@ -461,9 +450,9 @@ def _named_point(point: dict, known) -> dict:
 def graph_for(obj, at=None) -> Graph:
     """The computation graph of a model (a ``Model``, a ``Derivation`` or a model name) at a point.
 
-    The point is ``at`` (a dict or ``"a=5,b=3"``) when given, else the model's ``point()``, else
-    the documented default in ``DEFAULT_POINTS``. For ``mlp`` the graph is a small scalar network
-    (2 inputs, 2 sigmoid hidden units, 2 softmax outputs, cross-entropy) at a seeded point.
+    The graph is drawn from the model's ``graph_defs()`` (by default its derivation's
+    definitions) at the model's ``point()``, with the values in ``at`` (a dict or
+    ``"a=5,b=3"``) put in its place.
     """
     from .derivation import Derivation
     from .models import registry
@@ -481,60 +470,14 @@ def graph_for(obj, at=None) -> Graph:
             f"{', '.join(graph_models(registry.names()))}"
         )
     at = parse_point(at) if isinstance(at, str) else at
-    if model.name == _SCALAR_MLP:
-        return mlp_graph(at)
-    d = d or model.derivation()
-    defs = graph_defs(d.defs)
-    symbols = {s for v in defs.values() for s in v.free_symbols} | set(defs)
-    if at:
-        point = _named_point(at, symbols)
-    elif callable(getattr(model, "point", None)):
-        point = _named_point(model.point(), symbols)
-    else:
-        point = _named_point(DEFAULT_POINTS[model.name], symbols)
-    return from_defs(d.defs, point, name=model.name, partial=d.partial)
-
-
-def mlp_defs() -> tuple[dict, dict]:
-    """A 2-2-2 network in the notes' notation: z[1] = W[1]x + b[1], a[1] = σ(z[1]),
-    z[2] = W[2]a[1] + b[2], a[2] = softmax(z[2]) = ŷ, L = −Σ y_k log a[2]_k — as scalar
-    definitions; and the leaves' symbols by role."""
-    x = [Symbol(f"x{j}") for j in (1, 2)]
-    y = [Symbol(f"y{k}") for k in (1, 2)]
-    W1 = [[Symbol(f"w^{{[1]}}_{{{i}{j}}}") for j in (1, 2)] for i in (1, 2)]
-    b1 = [Symbol(f"b^{{[1]}}_{{{i}}}") for i in (1, 2)]
-    W2 = [[Symbol(f"w^{{[2]}}_{{{k}{i}}}") for i in (1, 2)] for k in (1, 2)]
-    b2 = [Symbol(f"b^{{[2]}}_{{{k}}}") for k in (1, 2)]
-    z1 = [Symbol(f"z^{{[1]}}_{{{i}}}") for i in (1, 2)]
-    a1 = [Symbol(f"a^{{[1]}}_{{{i}}}") for i in (1, 2)]
-    z2 = [Symbol(f"z^{{[2]}}_{{{k}}}") for k in (1, 2)]
-    a2 = [Symbol(f"a^{{[2]}}_{{{k}}}") for k in (1, 2)]
-    L = Symbol("L")
-    defs = {}
-    for i in range(2):
-        defs[z1[i]] = W1[i][0] * x[0] + W1[i][1] * x[1] + b1[i]
-        defs[a1[i]] = sigmoid(z1[i])
-    for k in range(2):
-        defs[z2[k]] = W2[k][0] * a1[0] + W2[k][1] * a1[1] + b2[k]
-    for k in range(2):
-        defs[a2[k]] = sp.exp(z2[k]) / (sp.exp(z2[0]) + sp.exp(z2[1]))
-    defs[L] = -(y[0] * sp.log(a2[0]) + y[1] * sp.log(a2[1]))
-    roles = {"x": x, "y": y, "params": [*W1[0], *W1[1], *b1, *W2[0], *W2[1], *b2], "z2": z2, "a2": a2}
-    return defs, roles
-
-
-def mlp_graph(at=None) -> Graph:
-    """The scalar 2-2-2 network of ``mlp_defs`` at ``at`` or at a seeded point (weights in
-    [−1, 1] to one decimal, x = (1, 0.5), one-hot y = (1, 0))."""
-    defs, roles = mlp_defs()
-    rng = random.Random(MLP_SEED)
-    point = {roles["x"][0]: sp.Integer(1), roles["x"][1]: sp.Rational(1, 2),
-             roles["y"][0]: sp.Integer(1), roles["y"][1]: sp.Integer(0)}
-    for p in roles["params"]:
-        point[p] = sp.Rational(rng.randint(-10, 10), 10)
-    if at:
-        point.update(_named_point(at, point))
-    return from_defs(defs, point, name="mlp", output=Symbol("L"))
+    defs, partial = model.graph_defs(), True
+    if defs is None:
+        d = d or model.derivation()
+        defs, partial = d.defs, d.partial
+    symbols = {s for v in graph_defs(defs).values() for s in v.free_symbols} | set(defs)
+    point = _named_point(model.point(), symbols)
+    point.update(_named_point(at or {}, symbols))
+    return from_defs(defs, point, name=model.name, partial=partial)
 
 
 def _word(key: str, lang: str) -> str:

@@ -1,7 +1,8 @@
 """Compiled models: mean loss and gradient of every trainable model, as fast NumPy.
 
-``compile_model(derive.model(...))`` returns a ``CompiledModel``. Its gradients come from the
-symbolic side, in two parts:
+``compile_model(derive.model(...))`` compiles the model's network (``model.network()``, a
+``derive.network.Network``: layers, activations, loss) and returns a ``CompiledModel``. Its
+gradients come from the symbolic side, in two parts:
 
 * the per-example (or per-example-and-unit) LOCAL derivatives are derived once with
   ``derive.engine.derivative`` from expressions built with ``derive.functions``: ∂L/∂z of the loss,
@@ -11,26 +12,27 @@ symbolic side, in two parts:
   ``CompiledModel.kernels[name].source`` shows the generated code.
 * the sums over examples and units are NumPy matrix products (``X.T @ dz`` and friends).
 
-Speed: scratch arrays are kept per input shape and reused (``out=``); for the models with one
-output per example (linear, least-squares, logistic, sigmoid-sum) the rows are processed in blocks
+Speed: scratch arrays are kept per input shape and reused (``out=``); for the networks with one
+output per example the rows are processed in blocks
 that fit in the CPU cache, so each block of ``X`` (and each (block, hidden) array) is read from
 cache by the backward product right after the forward one. The parameter gradients returned are
 fresh arrays. A ``CompiledModel`` is not thread-safe (its scratch arrays are shared).
 
-Losses (mean over the m rows of ``X``):
+The networks compiled (losses are means over the m rows of ``X``; parameter names are the
+network's own):
 
-=============================  ====================================  ============================
-model                          prediction                            per-example loss
-=============================  ====================================  ============================
-linear, least-squares          ŷ = x·w + b                           (ŷ − y)²
-logistic                       a = σ(x·w + b)                        −y log a − (1 − y) log(1 − a)
-sigmoid-sum                    ŷ = b + Σ_i c_i g(b_hidden_i + W_i·x)  (ŷ − y)²
-softmax                        p = softmax(x W + b)                  −log p_y
-mlp                            p = softmax(g(x W1 + b1) W2 + b2)     −log p_y
-=============================  ====================================  ============================
+==========================================  ==============================  ========================
+network                                     prediction                      per-example loss
+==========================================  ==============================  ========================
+one layer, one output, squared              ŷ = x·w + b                     (ŷ − y)²
+one layer, one output, sigmoid-cross-entr.  a = σ(x·w + b)                  −y log a − (1 − y) log(1 − a)
+a hidden layer of pieces, one output        ŷ = b + Σ_i c_i g(b_i + W_i·x)  (ŷ − y)²
+one layer, softmax-cross-entropy            p = softmax(x W + b)            −log p_y
+a hidden layer, softmax-cross-entropy       p = softmax(g(x W1 + b1) W2 + b2)  −log p_y
+==========================================  ==============================  ========================
 
-``g`` is σ (default), tanh or ReLU for ``mlp``; σ or ReLU for ``sigmoid-sum``, where the ReLU
-variant's pieces are c_i·ReLU(b_hidden_i + W_i·x) (a sum of ReLUs; ReLU′(0) = 0).
+``g`` is the hidden layer's activation, any elementwise SymPy expression the rule engine can
+differentiate (σ, tanh, ReLU, the hard sigmoid ReLU(u) − ReLU(u − 1), …).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ import sympy as sp
 
 from derive.errors import DeriveError
 from derive.functions import relu, sigmoid
+from derive.network import Network
 
 from .bridge import Kernel, lambdify
 
@@ -84,11 +87,11 @@ class OutputRule:
 
 @lru_cache(maxsize=None)
 def output_rule(kind: str) -> OutputRule:
-    """``kind`` is "squared" (z is ŷ) or "logistic" (z is the logit, a = σ(z))."""
+    """``kind`` is "squared" (z is ŷ) or "sigmoid-cross-entropy" (z is the logit, a = σ(z))."""
     z, y = sp.symbols("z y", real=True)
     if kind == "squared":
         loss = (z - y) ** 2
-    elif kind == "logistic":
+    elif kind == "sigmoid-cross-entropy":
         loss = -(y * sp.log(sigmoid(z)) + (1 - y) * sp.log(1 - sigmoid(z)))
     else:  # pragma: no cover - internal
         raise ValueError(kind)
@@ -107,19 +110,17 @@ class ActivationRule:
     needs_u: bool
 
 
-_ACTIVATIONS = {"sigmoid": sigmoid, "tanh": sp.tanh, "relu": relu}
-
-
 @lru_cache(maxsize=None)
-def activation_rule(name: str) -> ActivationRule:
+def activation_rule(activation) -> ActivationRule:
+    """``activation``: a layer's elementwise function (a SymPy function class or ``Lambda``)."""
     u, a = sp.symbols("u a", real=True)
-    g = _ACTIVATIONS[name](u)
+    g = activation(u)
     dg = _tidy(_derivative(g, u)).subs(g, a)
     return ActivationRule(u, a, g, dg, u in dg.free_symbols)
 
 
 @lru_cache(maxsize=None)
-def _hidden_kernel(activation: str, inline_x: bool):
+def _hidden_kernel(activation, inline_x: bool):
     """Forward kernel of a hidden layer: its outputs a = g(u), and u too when g′ needs it.
 
     ``inline_x``: one input feature, so u = x·w + b_hidden is formed inside the kernel (x is a
@@ -138,7 +139,7 @@ def _hidden_kernel(activation: str, inline_x: bool):
 
 
 @lru_cache(maxsize=None)
-def _backprop_kernel(activation: str):
+def _backprop_kernel(activation):
     """∂L/∂u = ∂L/∂a · g′: the error at a hidden unit's input from the error at its output."""
     rule = activation_rule(activation)
     da = sp.Symbol("da", real=True)
@@ -157,7 +158,7 @@ class PieceRule:
 
 
 @lru_cache(maxsize=None)
-def piece_rule(activation: str) -> PieceRule:
+def piece_rule(activation) -> PieceRule:
     rule = activation_rule(activation)
     c = sp.Symbol("c", real=True)
     piece = c * rule.g
@@ -207,9 +208,11 @@ class CompiledModel:
     ----------
     model : derive Model
         What was compiled.
+    network : derive.network.Network
+        Its network: layers, activations and loss.
     name : str
     param_shapes : dict of str to tuple
-        Parameter names and shapes, in a fixed order.
+        Parameter names (the network's) and shapes, in a fixed order.
     n_params : int
         Total number of scalar parameters.
     kernels : dict of str to Kernel
@@ -217,14 +220,25 @@ class CompiledModel:
     """
 
     classifier = False
+    # The parameters' roles in the code below, layer by layer (weight, then bias); the network
+    # names them as it likes.
+    roles: tuple = ()
 
-    def __init__(self, model, param_shapes: dict):
+    def __init__(self, model, network: Network):
         self.model = model
+        self.network = network
         self.name = model.name
-        self.param_shapes = dict(param_shapes)
+        self.param_shapes = network.param_shapes()
+        self._role = dict(zip(self.param_shapes, self.roles))
+        self._shapes = {self._role[n]: s for n, s in self.param_shapes.items()}
         self.n_params = int(sum(int(np.prod(s)) for s in self.param_shapes.values()))
         self.kernels: dict = {}
         self._buffers: dict = {}
+
+    @staticmethod
+    def fits(network: Network) -> bool:  # pragma: no cover - every kind implements it
+        """Whether this kind of compiled model computes ``network``."""
+        raise NotImplementedError
 
     def __repr__(self):
         return f"compile_model({self.model!r})"
@@ -233,7 +247,7 @@ class CompiledModel:
     def init_params(self, seed: int = 0) -> dict:
         """Deterministic random initial parameters (float64), scaled for the layer widths."""
         rng = np.random.default_rng(seed)
-        return {name: self._init(name, shape, rng) for name, shape in self.param_shapes.items()}
+        return {name: self._init(self._role[name], shape, rng) for name, shape in self.param_shapes.items()}
 
     def loss(self, params: dict, X, y) -> float:
         """Mean loss over the rows of ``X``.
@@ -268,13 +282,13 @@ class CompiledModel:
             Fresh arrays with the shapes of ``param_shapes``, in the same order.
         """
         P, X, y = self._inputs(params, X, y)
-        return self._grad(P, X, y, False)[1]
+        return self._named(self._grad(P, X, y, False)[1])
 
     def loss_and_grad(self, params: dict, X, y):
         """``(loss(params, X, y), grad(params, X, y))`` in one pass over the data."""
         P, X, y = self._inputs(params, X, y)
         loss, grads = self._grad(P, X, y, True)
-        return float(loss), grads
+        return float(loss), self._named(grads)
 
     def predict(self, params: dict, X):
         """Predictions for the rows of ``X``: ŷ of shape (m,) for regression, a = σ(z) of shape
@@ -283,7 +297,11 @@ class CompiledModel:
         return self._predict(P, self._features(X))
 
     # checking inputs ------------------------------------------------------------------------
+    def _named(self, by_role: dict) -> dict:
+        return {name: by_role[role] for name, role in self._role.items()}
+
     def _params(self, params) -> dict:
+        """The arrays of ``params``, checked, by role."""
         if not isinstance(params, dict):
             raise DeriveError(f"params must be a dict with keys {', '.join(self.param_shapes)}")
         out = {}
@@ -293,12 +311,12 @@ class CompiledModel:
             value = np.asarray(params[name], dtype=np.float64)
             if value.shape != shape:
                 raise DeriveError(f"params[{name!r}] has shape {value.shape}, expected {shape}")
-            out[name] = value
+            out[self._role[name]] = value
         return out
 
     def _features(self, X):
         X = np.asarray(X)
-        f = self.model.features
+        f = self.network.features
         if X.ndim != 2 or X.shape[1] != f:
             raise DeriveError(f"X must have shape (m, {f}), not {X.shape}")
         if X.shape[0] == 0:
@@ -352,16 +370,23 @@ class _Classifier:
 
 
 class _Affine(CompiledModel):
-    """z = X @ w + b, one output per example (linear, least-squares, logistic)."""
+    """z = X @ w + b, one output per example, with the squared error."""
 
-    def __init__(self, model, kind):
-        f = model.features
-        super().__init__(model, {"w": (f,), "b": ()})
-        self.kind = kind
-        self.rule = output_rule(kind)
+    roles = ("w", "b")
+    loss_kind = "squared"
+
+    @classmethod
+    def fits(cls, network):
+        (layer, *more) = network.layers
+        return not more and layer.units is None and layer.activation is None and network.loss == cls.loss_kind
+
+    def __init__(self, model, network):
+        super().__init__(model, network)
+        f = network.features
+        self.rule = output_rule(self.loss_kind)
         self.kernels = {"loss": self.rule.loss_kernel, "dloss_dz": self.rule.dloss_kernel}
         self._rows = _rows_per_block(8 * f)
-        self._link = lambdify([self.rule.z], sigmoid(self.rule.z)) if kind == "logistic" else None
+        self._link = lambdify([self.rule.z], sigmoid(self.rule.z)) if self.classifier else None
 
     def _init(self, name, shape, rng):
         if name == "b":
@@ -415,17 +440,32 @@ class _Affine(CompiledModel):
 
 
 class _Logistic(_Classifier, _Affine):
+    """a = σ(X @ w + b), with the cross-entropy of the 0/1 labels."""
+
+    loss_kind = "sigmoid-cross-entropy"
+
     def _classes(self, P, X):
         return (self._z(P, X) > 0).astype(np.float64)
 
 
 class _SigmoidSum(CompiledModel):
-    """ŷ = b + Σ_i c_i g(b_hidden_i + W_i·x), squared error."""
+    """ŷ = b + Σ_i c_i g(b_hidden_i + W_i·x), squared error: a hidden layer of pieces (weights
+    stored one row per piece) and one output."""
 
-    def __init__(self, model):
-        f, h = model.features, model.hidden
-        super().__init__(model, {"W": (h, f), "b_hidden": (h,), "c": (h,), "b": ()})
-        self.activation = model.activation
+    roles = ("W", "b_hidden", "c", "b")
+
+    @staticmethod
+    def fits(network):
+        if len(network.layers) != 2 or network.loss != "squared":
+            return False
+        pieces, out = network.layers
+        return (pieces.units is not None and pieces.activation is not None and pieces.layout == "out,in"
+                and out.units is None and out.activation is None)
+
+    def __init__(self, model, network):
+        super().__init__(model, network)
+        f, h = network.features, network.layers[0].units
+        self.activation = network.layers[0].activation
         self.out = output_rule("squared")
         self.piece = piece_rule(self.activation)
         self.inline_x = f == 1
@@ -446,7 +486,7 @@ class _SigmoidSum(CompiledModel):
         self._hidden_outputs = 2 if activation_rule(self.activation).needs_u else 1
 
     def _init(self, name, shape, rng):
-        h, f = self.param_shapes["W"]
+        h, f = self._shapes["W"]
         if name == "W":
             return rng.standard_normal(shape) / np.sqrt(f)
         if name == "b_hidden":
@@ -458,7 +498,7 @@ class _SigmoidSum(CompiledModel):
     def _blocks(self, P, X):
         """Yield (start, n, u, a, yhat) per block of rows; the arrays are reused scratch."""
         m, f = X.shape
-        h = self.param_shapes["c"][0]
+        h = self._shapes["c"][0]
         rows = min(m, self._rows)
         if self.inline_x:
             prepared = self.forward.prepare(P["W"][:, 0], P["b_hidden"])
@@ -505,7 +545,7 @@ class _SigmoidSum(CompiledModel):
 
     def _grad(self, P, X, y, with_loss):
         m, f = X.shape
-        h = self.param_shapes["c"][0]
+        h = self._shapes["c"][0]
         dyhat, loss = self.out.dloss_kernel, self.out.loss_kernel
         # Σ over examples of [r·x; r] ⊗ g′ for every unit in one product; c comes in afterwards.
         # With few features, one matrix-vector product per row is faster than a thin product.
@@ -567,20 +607,22 @@ class _SoftmaxNet(_Classifier, CompiledModel):
     classes run over contiguous rows.
     """
 
-    def __init__(self, model, hidden: bool):
-        f, k = model.features, model.classes
-        self.hidden = hidden
-        if hidden:
-            h = model.hidden
-            shapes = {"W1": (f, h), "b1": (h,), "W2": (h, k), "b2": (k,)}
-        else:
-            shapes = {"W": (f, k), "b": (k,)}
-        super().__init__(model, shapes)
-        self.classes = k
+    @staticmethod
+    def fits(network):
+        *hidden, out = network.layers
+        return (network.loss == "softmax-cross-entropy" and len(hidden) <= 1
+                and all(layer.layout == "in,out" for layer in network.layers)
+                and all(layer.activation is not None for layer in hidden) and out.activation is None)
+
+    def __init__(self, model, network):
+        self.hidden = len(network.layers) == 2
+        self.roles = ("W1", "b1", "W2", "b2") if self.hidden else ("W", "b")
+        super().__init__(model, network)
+        self.classes = network.classes
         self.dz = softmax_rule()
         self.kernels = {"dloss_dz": self.dz}
-        if hidden:
-            self.activation = model.activation
+        self.activation = network.layers[0].activation if self.hidden else None
+        if self.hidden:
             self.forward = _hidden_kernel(self.activation, inline_x=False)
             self.backprop = _backprop_kernel(self.activation)
             self.needs_u = activation_rule(self.activation).needs_u
@@ -590,7 +632,8 @@ class _SoftmaxNet(_Classifier, CompiledModel):
     def _init(self, name, shape, rng):
         if name.startswith("b"):
             return np.zeros(shape)
-        gain = 2.0 if name == "W1" and self.model.activation == "relu" else 1.0
+        # He's initialisation for ReLU units: half of them are zero
+        gain = 2.0 if name == "W1" and self.activation is relu else 1.0
         return rng.standard_normal(shape) * np.sqrt(gain / shape[0])
 
     def _targets(self, y, m):
@@ -629,7 +672,7 @@ class _SoftmaxNet(_Classifier, CompiledModel):
                 "dz_scratch": self.dz.scratch((k, m)),
             }
             if self.hidden:
-                h = self.param_shapes["b1"][0]
+                h = self._shapes["b1"][0]
                 bufs["xw"] = np.empty((m, h))
                 bufs["hidden"] = [np.empty((m, h)) for _ in range(2 if self.needs_u else 1)]
                 bufs["fwd_scratch"] = self.forward.scratch((m, h))
@@ -738,22 +781,19 @@ def compile_model(model) -> CompiledModel:
     >>> cm.param_shapes
     {'w': (3,), 'b': ()}
     """
-    if isinstance(model, str):
-        import derive
+    import derive
 
+    if isinstance(model, str):
         model = derive.model(model)
-    name = getattr(model, "name", None)
-    if name in ("linear", "least-squares"):
-        return _Affine(model, "squared")
-    if name == "logistic":
-        return _Logistic(model, "logistic")
-    if name == "sigmoid-sum":
-        return _SigmoidSum(model)
-    if name == "softmax":
-        return _SoftmaxNet(model, hidden=False)
-    if name == "mlp":
-        return _SoftmaxNet(model, hidden=True)
-    raise DeriveError(
-        f"model {name!r} cannot be compiled; trainable models: "
-        "linear, least-squares, logistic, sigmoid-sum, softmax, mlp"
-    )
+    network = model.network()
+    if network is None:
+        trainable = [n for n in derive.model_names() if derive.model(n).trainable]
+        raise DeriveError(f"model {model.name!r} cannot be compiled; trainable models: {', '.join(trainable)}")
+    for kind in _KINDS:
+        if kind.fits(network):
+            return kind(model, network)
+    raise DeriveError(f"model {model.name!r}: no compiled form for its network {network}")
+
+
+# Tried in order: the first whose ``fits`` accepts the network compiles it.
+_KINDS = (_Affine, _Logistic, _SigmoidSum, _SoftmaxNet)

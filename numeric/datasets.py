@@ -1,24 +1,24 @@
 """Data for training: the built-in data sets of ``derive train`` and the reader of data files.
 
-Every trainable model has a built-in data set, generated deterministically (or shipped, for
-the digits), and default hyperparameters that train it well from ``derive train NAME`` alone:
+Every trainable model names a built-in data set in its network's ``Training`` (with the
+hyperparameters that train it well from ``derive train NAME`` alone). The data sets, generated
+deterministically (or shipped, for the digits):
 
-=============  ===========================================================================
-linear,        a noisy line y = 1 + 2 x + noise (x in [0, 4]; with ``features=n``, a noisy
-least-squares  plane)
-logistic       two Gaussian blobs in two features, labels 0 and 1, with a held-out set
-sigmoid-sum    the notes' piecewise-linear "red curve": a constant plus three hard-sigmoid
-               pieces on x in [0, 10], with small noise
-softmax, mlp   the 8x8 handwritten digits (1,797 images, pixels scaled to [0, 1]), 1,437 for
-               training and 360 held out
-=============  ===========================================================================
+==========  ===========================================================================
+noisy-line  a noisy line y = 1 + 2 x + noise (x in [0, 4]; with more features, a noisy plane)
+blobs       two Gaussian blobs, labels 0 and 1, with a held-out set
+red-curve   the notes' piecewise-linear "red curve": a constant plus three hard-sigmoid
+            pieces on x in [0, 10], with small noise (one feature)
+digits      the 8x8 handwritten digits (1,797 images, pixels scaled to [0, 1]), 1,437 for
+            training and 360 held out (64 features, 10 classes)
+==========  ===========================================================================
 """
 
 from __future__ import annotations
 
 import csv
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,16 +26,6 @@ import numpy as np
 from derive.errors import DeriveError
 
 DATA_DIR = Path(__file__).parent / "data"
-
-#: What each trainable model predicts: a real number, a 0/1 label, or one of K classes.
-TASKS = {
-    "linear": "regression",
-    "least-squares": "regression",
-    "sigmoid-sum": "regression",
-    "logistic": "binary",
-    "softmax": "classes",
-    "mlp": "classes",
-}
 
 #: The red curve: a constant, then pieces (height c, start, end) that each climb linearly by
 #: c between start and end and are flat elsewhere (the notes' blue "hard sigmoid" functions).
@@ -72,17 +62,6 @@ class Dataset:
         held = f", {len(self.y_val)} held out" if self.y_val is not None else ""
         n = self.features
         return f"{self.name}: {len(self.y)} training rows{held}, {n} feature{'s' if n != 1 else ''}"
-
-
-@dataclass(frozen=True)
-class Defaults:
-    """Hyperparameters that train a model well on its built-in data set."""
-
-    lr: float
-    epochs: int
-    optimizer: str
-    batch_size: int | None = None  # None: the full batch
-    options: dict = field(default_factory=dict)
 
 
 def red_curve_function(x):
@@ -163,50 +142,40 @@ def digits(held_out: int = 360, seed: int = 0) -> Dataset:
     return Dataset("the 8x8 handwritten digits", X[train], y[train], X[val], y[val])
 
 
-def defaults(name: str, activation: str | None = None) -> Defaults:
-    """Default hyperparameters for model ``name`` on its built-in data set."""
-    if name in ("linear", "least-squares"):
-        return Defaults(lr=0.1, epochs=300, optimizer="gd")
-    if name == "logistic":
-        return Defaults(lr=0.5, epochs=200, optimizer="gd")
-    if name == "sigmoid-sum":
-        if activation == "relu":
-            # A hard sigmoid is two ReLUs, so six ReLUs could draw the red curve exactly; but
-            # from a random start gradient descent often parks a ReLU where it is zero on every
-            # example (a dead unit) and never moves it again. With forty pieces and mini-batch
-            # noise it finds the curve from any seed.
-            return Defaults(lr=0.01, epochs=2000, optimizer="adam", batch_size=32,
-                            options={"hidden": 40})
-        return Defaults(lr=0.05, epochs=3000, optimizer="adam")
-    if name == "softmax":
-        return Defaults(lr=0.5, epochs=30, optimizer="sgd", batch_size=32)
-    if name == "mlp":
-        return Defaults(lr=0.5, epochs=30, optimizer="sgd", batch_size=32)
-    raise DeriveError(f"model {name!r} has no built-in data set; pass --data FILE.csv or .npz")
+def _red_curve_sized(features: int) -> Dataset:
+    if features != 1:
+        raise DeriveError(f"the built-in red curve has 1 feature, not --features {features}; pass --data for more")
+    return red_curve()
 
 
-def builtin(model) -> Dataset:
-    """The built-in data set of ``model`` (a ``derive.model(...)``), sized to its options."""
-    name, sizes = model.name, model.sizes
-    if name in ("linear", "least-squares"):
-        return noisy_line(features=sizes["features"])
-    if name == "logistic":
-        return blobs(features=sizes["features"])
-    if name == "sigmoid-sum":
-        if sizes["features"] != 1:
-            raise DeriveError(
-                f"the built-in red curve has 1 feature, not --features {sizes['features']}; "
-                "pass --data for more"
-            )
-        return red_curve()
-    if name in ("softmax", "mlp"):
-        if sizes["features"] != 64 or sizes["classes"] != 10:
-            raise DeriveError(
-                "the built-in digits have 64 features and 10 classes, not "
-                f"--features {sizes['features']} --classes {sizes['classes']}; pass --data"
-            )
-        return digits()
-    raise DeriveError(f"model {name!r} has no built-in data set; pass --data FILE.csv or .npz")
+def _digits_sized(features: int, classes: int | None) -> Dataset:
+    if features != 64 or classes != 10:
+        raise DeriveError(
+            "the built-in digits have 64 features and 10 classes, not "
+            f"--features {features} --classes {classes}; pass --data"
+        )
+    return digits()
+
+
+#: The built-in data sets by name, each made for a network's number of features and classes.
+BUILTIN = {
+    "noisy-line": lambda features, classes: noisy_line(features=features),
+    "blobs": lambda features, classes: blobs(features=features),
+    "red-curve": lambda features, classes: _red_curve_sized(features),
+    "digits": _digits_sized,
+}
+
+
+def builtin(network) -> Dataset:
+    """The built-in data set that ``network`` (a ``derive.network.Network``) trains on, sized to
+    its features and classes.
+
+    Raises
+    ------
+    DeriveError
+        When the data set has another number of features or classes.
+    """
+    return BUILTIN[network.training.data](network.features, network.classes)
 
 
 def _parse_csv(path: Path):
@@ -327,14 +296,15 @@ def prepare(model, data: Dataset) -> Dataset:
         When the number of feature columns is not the model's ``features``, or the labels are
         not 0/1 (logistic) or integers 0..K−1 (softmax, mlp).
     """
-    n = model.sizes.get("features")
-    if n is not None and data.features != n:
+    network = model.network()
+    n = network.features
+    if data.features != n:
         raise DeriveError(
             f"{data.name}: {model.name} with --features {n} expects {n} feature column"
             f"{'s' if n != 1 else ''} (+ the target), got {data.features}; "
             f"pass --features {data.features}"
         )
-    task = TASKS.get(model.name, "regression")
+    task = network.task
     parts = [(data.y, "")] + ([(data.y_val, " held-out")] if data.y_val is not None else [])
     out = []
     for y, where in parts:
@@ -348,7 +318,7 @@ def prepare(model, data: Dataset) -> Dataset:
                 )
             out.append(np.asarray(y, dtype=float))
         elif task == "classes":
-            k = model.sizes["classes"]
+            k = network.classes
             wrong = (y != np.round(y)) | (y < 0) | (y > k - 1)
             if wrong.any():
                 i = int(np.argmax(wrong))

@@ -1,5 +1,6 @@
-"""Pictures of a training run: the loss curve and, for ``sigmoid-sum``, the fitted curve drawn
-as the notes draw it (the red curve = a constant + blue pieces cᵢ σ(bᵢ + wᵢ x)).
+"""Pictures of a training run: the loss curve and, for a network of one feature, one hidden
+layer of pieces and one output (the sum of sigmoids), the fitted curve drawn as the notes draw it
+(the red curve = a constant + blue pieces cᵢ σ(bᵢ + wᵢ x)).
 
 Two back ends: a PNG through matplotlib (the optional extra ``derive-gradients[plot]``) and
 plain Unicode text (Braille dots) for the terminal, which needs nothing and is the same bytes
@@ -13,6 +14,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import sympy as sp
 
 from derive.errors import DeriveError
 
@@ -116,40 +118,67 @@ def terminal_loss(loss, *, width: int = 60, height: int = 10, label: str = "epoc
     return "\n".join(lines)
 
 
-def _pieces(params: dict, x, activation: str):
-    """Columns cᵢ g(bᵢ + wᵢ x) of a one-feature sigmoid-sum, shape (len(x), hidden)."""
-    r = np.outer(x, np.asarray(params["W"], dtype=float)[:, 0]) + np.asarray(params["b_hidden"])
-    a = np.maximum(r, 0.0) if activation == "relu" else 0.5 * (1.0 + np.tanh(0.5 * r))
-    return a * np.asarray(params["c"], dtype=float)
+def _piece_layers(result):
+    """(pieces, output) layers of a network drawn as a sum of pieces, or None."""
+    net = result.compiled.network
+    if net.features != 1 or len(net.layers) != 2 or net.loss != "squared":
+        return None
+    pieces, out = net.layers
+    if pieces.activation is None or out.units is not None:
+        return None
+    return pieces, out
 
 
-def _piece_label(activation: str, i: int) -> str:
-    g = "ReLU" if activation == "relu" else "σ"
-    return f"c{i} {g}(b{i} + w{i} x)"
+def _pieces(result, x):
+    """Columns cᵢ g(bᵢ + wᵢ x) of the fitted pieces at ``x``, shape (len(x), hidden), and the
+    pieces' weights, biases and heights."""
+    from .bridge import lambdify
+
+    layer, out = _piece_layers(result)
+    p = result.params
+    w = np.asarray(p[layer.weight.name], dtype=float).reshape(-1)
+    bh = np.asarray(p[layer.bias.name], dtype=float)
+    c = np.asarray(p[out.weight.name], dtype=float)
+    r = sp.Symbol("r", real=True)
+    g = lambdify([r], layer.activation(r))
+    return g(np.outer(x, w) + bh) * c, w, bh, c
+
+
+def _g_name(result) -> tuple[str, str | None]:
+    """How the pieces' activation is written: its name (σ, ReLU) when it is one named function,
+    else "g" and a line that defines g."""
+    from derive import printing
+
+    layer, _ = _piece_layers(result)
+    r = sp.Symbol("r")
+    g = layer.activation(r)
+    if isinstance(g, sp.Function) and g.args == (r,):
+        return printing.text(g)[: -len("(r)")], None
+    return "g", f"where g(r) = {printing.text(g)}"
 
 
 def _can_draw_pieces(result) -> bool:
-    return result.model.name == "sigmoid-sum" and result.data.X.shape[1] == 1
+    return _piece_layers(result) is not None
 
 
 def terminal_pieces(result, *, width: int = 60) -> str:
     """The fitted sigmoid-sum as text: the curve over the data, then the constant b and each
     piece cᵢ σ(bᵢ + wᵢ x) on the same x axis (the pieces share one y scale)."""
-    p, act = result.params, result.model.activation
+    p = result.params
+    b = float(p[_piece_layers(result)[1].bias.name])
     X = result.data.X[:, 0]
     x = np.linspace(X.min(), X.max(), 4 * width)
-    pieces = _pieces(p, x, act)
-    fitted = float(p["b"]) + pieces.sum(axis=1)
+    pieces, w, bh, c = _pieces(result, x)
+    fitted = b + pieces.sum(axis=1)
     lo, hi = _span(np.concatenate([fitted, result.data.y]))
     canvas = Canvas(width, 8, (x[0], x[-1]), (lo, hi))
     canvas.points(X, result.data.y)
     canvas.line(x, fitted)
-    g = "ReLU" if act == "relu" else "σ"
-    lines = [f"the fitted curve ŷ = b + Σ cᵢ {g}(bᵢ + wᵢ x) over the data"]
+    g, g_is = _g_name(result)
+    lines = [f"the fitted curve ŷ = b + Σ cᵢ {g}(bᵢ + wᵢ x) over the data"] + ([g_is] if g_is else [])
     lines += _frame(canvas, f"{hi:.3g}", f"{lo:.3g}", f"{x[0]:.3g}", f"{x[-1]:.3g}", "x")
-    lines.append(f"= the constant b = {float(p['b']):.4f}")
+    lines.append(f"= the constant b = {b:.4f}")
     plo, phi = _span(np.concatenate([pieces.ravel(), [0.0]]))
-    w, bh, c = np.asarray(p["W"])[:, 0], np.asarray(p["b_hidden"]), np.asarray(p["c"])
     h = pieces.shape[1]
     if h > 4:  # one line per piece, so that forty pieces still fit on a screen
         lines.append(
@@ -162,7 +191,7 @@ def terminal_pieces(result, *, width: int = 60) -> str:
         if h > 4:
             lines.append(f"{i + 1:>4} {piece.rows()[0]}  {values}")
         else:
-            lines.append(f"+ piece {i + 1}: {_piece_label(act, i + 1)}  with {values}")
+            lines.append(f"+ piece {i + 1}: c{i + 1} {g}(b{i + 1} + w{i + 1} x)  with {values}")
             lines += _frame(piece, f"{phi:.3g}", f"{plo:.3g}")
     return "\n".join(lines)
 
@@ -235,25 +264,24 @@ def save_png(result, path) -> None:
     ax.legend()
     if pieces:
         ax = axes[0][1]
-        p, act = result.params, result.model.activation
+        b = float(result.params[_piece_layers(result)[1].bias.name])
         X = result.data.X[:, 0]
         x = np.linspace(X.min(), X.max(), 400)
-        parts = _pieces(p, x, act)
+        parts = _pieces(result, x)[0]
         ax.scatter(X, result.data.y, s=6, color="0.6", label="data")
-        ax.axhline(float(p["b"]), color="tab:blue", linestyle="--", linewidth=1,
-                   label=f"b = {float(p['b']):.3g}")
+        ax.axhline(b, color="tab:blue", linestyle="--", linewidth=1, label=f"b = {b:.3g}")
         h = parts.shape[1]
-        g = "ReLU" if act == "relu" else "σ"
+        g = _g_name(result)[0]
         for i in range(h):
             ax.plot(x, parts[:, i], color="tab:blue", linewidth=1, alpha=1.0 if h <= 10 else 0.5,
                     label=f"pieces cᵢ {g}(bᵢ + wᵢ x)" if i == 0 else None)
             if h <= 10:
                 j = int(np.argmax(np.abs(parts[:, i])))
                 ax.annotate(str(i + 1), (x[j], parts[j, i]), color="tab:blue", fontsize=8)
-        fitted = float(p["b"]) + parts.sum(axis=1)
+        fitted = b + parts.sum(axis=1)
         ax.plot(x, fitted, color="tab:red", linewidth=2, label="ŷ = b + Σ pieces")
         if h > 10:  # many pieces: keep the data in view, let large pieces leave the frame
-            lo, hi = _span(np.concatenate([result.data.y, fitted, [float(p["b"]), 0.0]]))
+            lo, hi = _span(np.concatenate([result.data.y, fitted, [b, 0.0]]))
             pad = 0.25 * (hi - lo)
             ax.set_ylim(lo - pad, hi + pad)
         ax.set_xlabel("x")

@@ -426,14 +426,16 @@ class TrainResult:
         return out
 
     def closed_form(self):
-        """For linear and least-squares: the least-squares solution (w, b, loss) by
-        ``np.linalg.lstsq``; None for other models."""
-        if self.model.name not in ("linear", "least-squares"):
+        """For a network that is one affine layer with the squared error (linear regression):
+        the least-squares solution (w, b, loss) by ``np.linalg.lstsq``; None for others."""
+        net = self.compiled.network
+        (layer, *more) = net.layers
+        if more or layer.units is not None or layer.activation is not None or net.loss != "squared":
             return None
         X, y = self.data.X, self.data.y
         A = np.hstack([X, np.ones((len(y), 1))])
         theta = np.linalg.lstsq(A, y, rcond=None)[0]
-        params = {"w": theta[:-1], "b": np.asarray(theta[-1])}
+        params = {layer.weight.name: theta[:-1], layer.bias.name: np.asarray(theta[-1])}
         return params, float(self.compiled.loss(params, X, y))
 
     def summary(self) -> dict:
@@ -585,7 +587,7 @@ def train_model(
 ) -> TrainResult:
     """Train model ``name`` on ``data`` (or its built-in data set) with its default settings.
 
-    Every argument left as None takes the model's default (``numeric.datasets.defaults``):
+    Every argument left as None takes the model's default (its network's ``training``):
     e.g. ``sigmoid-sum`` trains with adam on the red curve, ``mlp`` with mini-batch sgd on the
     digits. Giving ``batch_size`` to a model whose default optimizer is ``gd`` switches it to
     ``sgd``.
@@ -629,7 +631,7 @@ def train_model(
         raise DeriveError(f"model {name!r} is not trainable; trainable: {', '.join(trainable)}")
     given = {"features": features, "hidden": hidden, "classes": classes, "activation": activation}
     options = {k: v for k, v in given.items() if v is not None}
-    default = datasets.defaults(name, activation)
+    default = derive.model(name, **options).network().training
     for key, value in default.options.items():
         options.setdefault(key, value)
     model = derive.model(name, **options)
@@ -637,7 +639,7 @@ def train_model(
     if data is None:
         if holdout is not None:
             raise DeriveError("--holdout applies to --data; the built-in data sets have their own")
-        dataset = datasets.prepare(model, datasets.builtin(model))
+        dataset = datasets.prepare(model, datasets.builtin(model.network()))
     else:
         dataset = data if isinstance(data, datasets.Dataset) else datasets.load(data)
         dataset = datasets.prepare(model, dataset)  # before the split: rows keep their numbers

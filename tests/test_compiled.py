@@ -76,8 +76,17 @@ def hand_mlp(P, X, y, activation="sigmoid"):
     return {"W1": X.T @ dU, "b1": dU.sum(axis=0), "W2": A.T @ dZ2, "b2": dZ2.sum(axis=0)}
 
 
+# The sum of sigmoids' pieces: σ, or the notes' hard sigmoid ReLU(u) − ReLU(u − 1), whose slope
+# is [u > 0] − [u > 1] (ReLU′(0) = 0 at both kinks of the two ReLUs).
+HAND_PIECE = {
+    "sigmoid": HAND_ACTIVATION["sigmoid"],
+    "relu": (lambda u: np.maximum(u, 0) - np.maximum(u - 1, 0),
+             lambda u, a: (u > 0).astype(float) - (u > 1).astype(float)),
+}
+
+
 def hand_sigmoid_sum(P, X, y, activation="sigmoid"):
-    g, dg = HAND_ACTIVATION[activation]
+    g, dg = HAND_PIECE[activation]
     m = X.shape[0]
     U = X @ P["W"].T + P["b_hidden"]
     A = g(U)
@@ -362,7 +371,7 @@ def test_bad_inputs_raise_derive_error():
     with pytest.raises(DeriveError, match="shape"):
         cm.grad({**P, "b1": np.zeros(3)}, X, y)
     with pytest.raises(DeriveError, match="trainable"):
-        numeric.compile_model(type("M", (), {"name": "chain-rule"})())
+        numeric.compile_model(derive.model("chain-rule"))
 
 
 def test_symbolic_work_is_independent_of_size():
@@ -377,11 +386,11 @@ def test_symbolic_work_is_independent_of_size():
 
 def test_local_derivatives_come_from_the_engine():
     z, y = sp.symbols("z y", real=True)
-    rule = compiled_module.output_rule("logistic")
+    rule = compiled_module.output_rule("sigmoid-cross-entropy")
     expected = engine.derivative(rule.loss, rule.z)
     assert sp.simplify(rule.dloss - expected) == 0
     assert sp.simplify(rule.dloss - (sigmoid(rule.z) - rule.y)) == 0
-    act = compiled_module.activation_rule("sigmoid")
+    act = compiled_module.activation_rule(sigmoid)
     assert sp.simplify(act.dg - act.a * (1 - act.a)) == 0
 
 

@@ -16,7 +16,7 @@ import derive
 from conftest import require_tool
 from derive.cli import main
 from derive.errors import DeriveError
-from derive.graph import from_defs, graph_for, mlp_graph, parse_point
+from derive.graph import from_defs, graph_for, parse_point
 from derive.render.latex import preamble
 
 NUM = r"(−?-?[\d.]+(?:e[-+]?\d+)?)"
@@ -62,7 +62,7 @@ def logistic_graph():
 
 @pytest.fixture(scope="module")
 def mlp():
-    return mlp_graph()
+    return graph_for("mlp")
 
 
 # The notes' numbers ------------------------------------------------------------------------------

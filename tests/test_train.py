@@ -297,11 +297,23 @@ def test_history_loss_is_the_loss_at_the_returned_parameters():
     assert r.history.val_loss[-1] == r.compiled.loss(r.params, r.data.X_val, r.data.y_val)
 
 
-def test_sigmoid_sum_pieces_add_up_to_the_prediction():
-    r = train_model("sigmoid-sum", epochs=50)
+@pytest.mark.parametrize("activation", ["sigmoid", "relu"])
+def test_sigmoid_sum_pieces_add_up_to_the_prediction(activation):
+    r = train_model("sigmoid-sum", activation=activation, epochs=50)
     x = np.linspace(0, 10, 50)
-    total = float(r.params["b"]) + plots._pieces(r.params, x, "sigmoid").sum(axis=1)
+    total = float(r.params["b"]) + plots._pieces(r, x)[0].sum(axis=1)
     np.testing.assert_allclose(total, r.compiled.predict(r.params, x[:, None]), rtol=1e-10)
+
+
+def test_relu_pieces_are_the_derivations_hard_sigmoids():
+    """Each piece the trainer fits is c·(ReLU(r) − ReLU(r − 1)), as the derivation writes it:
+    checked against NumPy written by hand."""
+    r = train_model("sigmoid-sum", activation="relu", epochs=5)
+    x = np.linspace(0, 10, 101)
+    p = r.params
+    u = np.outer(x, p["W"][:, 0]) + p["b_hidden"]
+    by_hand = (np.maximum(u, 0) - np.maximum(u - 1, 0)) * p["c"]
+    np.testing.assert_allclose(plots._pieces(r, x)[0], by_hand, rtol=1e-12, atol=1e-15)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -346,7 +358,8 @@ def test_derive_train_works_for_every_model_without_data(capsys, name):
 def test_derive_train_relu_pieces_and_terminal_plot(capsys):
     code, out, _ = run(capsys, "train", "sigmoid-sum", "--activation", "relu", "--epochs", "20")
     assert code == 0
-    assert "training loss per epoch" in out and "+ 40 pieces cᵢ ReLU(bᵢ + wᵢ x)" in out
+    assert "training loss per epoch" in out and "+ 40 pieces cᵢ g(bᵢ + wᵢ x)" in out
+    assert "where g(r) = ReLU(r) − ReLU(r − 1)" in out
     assert all(f"c{i} = " in out for i in range(1, 41)) and "c41 = " not in out
 
 

@@ -1,4 +1,5 @@
-"""What every model is: a name, a one-line summary, its options, and a derivation."""
+"""What every model is: a name, a one-line summary, its options, a derivation and, where it has
+them, a computation graph and a network to train (``derive.network``)."""
 
 from __future__ import annotations
 
@@ -56,7 +57,10 @@ class Model:
     summary: ClassVar[str]
     order: ClassVar[int] = 100          # position in the notes' teaching order
     options: ClassVar[tuple[Option, ...]] = ()
-    trainable: ClassVar[bool] = False
+    trainable: ClassVar[bool] = False   # True exactly when ``network()`` describes one
+    # The option values at which the derivation writes its definitions out (its small instance:
+    # two features, two hidden units …); the network at these sizes has the derivation's loss.
+    derivation_sizes: ClassVar[dict] = {}
 
     def __init__(self, **values):
         known = {o.name: o for o in self.options}
@@ -85,7 +89,7 @@ class Model:
         opts = ", ".join(f"{k}={v!r}" for k, v in self.values.items())
         return f"derive.model({self.name!r}{', ' if opts else ''}{opts})"
 
-    def derivation(self, lang: str = "en"):
+    def derivation(self):
         """The verified step-by-step derivation of this model (a ``Derivation``)."""
         from ..derivation import Builder
 
@@ -95,3 +99,18 @@ class Model:
 
     def build(self, d) -> None:  # pragma: no cover - every model implements it
         raise NotImplementedError
+
+    # Facets that some models have ---------------------------------------------------------------
+    def network(self):
+        """What ``numeric`` trains: a ``derive.network.Network`` at this model's options, or None
+        for a model that is not trained."""
+        return None
+
+    def point(self) -> dict | None:
+        """The point (leaf name or Symbol → value) at which the computation graph is drawn, or
+        None for a model without a graph."""
+        return None
+
+    def graph_defs(self) -> dict | None:
+        """The definitions the computation graph is drawn from; None: the derivation's own."""
+        return None

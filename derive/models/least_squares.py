@@ -5,6 +5,7 @@ from __future__ import annotations
 import sympy as sp
 
 from ..messages import Msg
+from ..network import Dense, Network, Param, Training
 from ._sums import at_n, n, sample, samples, sum_result, times, total
 from .base import Model, features_option
 
@@ -19,6 +20,14 @@ class LeastSquares(Model):
     order = 60
     trainable = True
     options = (features_option(1),)
+    derivation_sizes = {"features": 1}
+
+    def network(self) -> Network:
+        """The least-squares line: the derivation's L is the total squared error over the n
+        samples, the trainer minimizes its mean (the same minimizer, the gradient over n)."""
+        return Network(self.features, (Dense(None, Param("w", "w"), Param("b", "b")),), "squared",
+                       Training("noisy-line", lr=0.1, epochs=300, optimizer="gd"),
+                       inputs="x_{n}", target="y_{n}", examples=3, total=True)
 
     def build(self, d) -> None:
         d.title = Msg("Least squares: gradient, normal equations, closed form",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sympy as sp
 
 from ..messages import Msg
+from ..network import Dense, Network, Param, Training
 from .base import Model, features_option
 
 
@@ -25,6 +26,12 @@ class Linear(Model):
     order = 40
     trainable = True
     options = (features_option(1),)
+    derivation_sizes = {"features": 1}
+
+    def network(self) -> Network:
+        """ŷ = x·w + b with the squared error, on a noisy line (a noisy plane with more features)."""
+        return Network(self.features, (Dense(None, Param("w", "w"), Param("b", "b")),), "squared",
+                       Training("noisy-line", lr=0.1, epochs=300, optimizer="gd"), inputs="x")
 
     def build(self, d) -> None:
         d.title = Msg("Linear regression: the gradient of the squared error",

@@ -6,6 +6,7 @@ import sympy as sp
 
 from ..functions import sigmoid
 from ..messages import Msg
+from ..network import Dense, Network, Param, Training
 from .base import Model, features_option
 
 
@@ -40,6 +41,18 @@ class Logistic(Model):
     order = 30
     trainable = True
     options = (features_option(2),)
+    derivation_sizes = {"features": 2}
+
+    def network(self) -> Network:
+        """z = x·w + b with the cross-entropy of a = σ(z), on two Gaussian blobs."""
+        return Network(self.features, (Dense(None, Param("w", "w{i}"), Param("b", "b")),),
+                       "sigmoid-cross-entropy", Training("blobs", lr=0.5, epochs=200, optimizer="gd"),
+                       inputs="x{i}")
+
+    def point(self) -> dict:
+        """z = 0.5·1 − 0.3·2 + 0.1 = 0, so a = σ(0) = 0.5 and the notes' dz = a − y, dw1 = x1·dz,
+        dw2 = x2·dz, db = dz can be checked by hand: −0.5, −0.5, −1, −0.5."""
+        return {"x1": 1, "x2": 2, "w1": "0.5", "w2": "-0.3", "b": "0.1", "y": 1}
 
     def build(self, d) -> None:
         d.title = Msg("Logistic regression: gradients on the computation graph", "逻辑回归:计算图上的梯度")

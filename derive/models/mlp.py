@@ -17,6 +17,7 @@ from sympy import Derivative, IndexedBase, Sum
 
 from ..functions import relu, sigmoid
 from ..messages import Msg
+from ..network import Dense, Network, Param, Training
 from ..verify import expand_defs
 from .base import Model, Option, classes_option, features_option, hidden_option
 from ._index import Hadamard, Instance, ramps, index_result, mul, shown_eq
@@ -137,6 +138,40 @@ def _grad(J, M) -> sp.Matrix:
     return M.applyfunc(lambda v: sp.expand_mul(sp.diff(J, v)))
 
 
+
+# A seed at which no parameter's gradient in the graph vanishes by a coincidence of equal weights.
+GRAPH_SEED = 22
+
+
+def scalar_network() -> tuple[dict, dict]:
+    """A 2-2-2 network in the notes' notation: z[1] = W[1]x + b[1], a[1] = σ(z[1]),
+    z[2] = W[2]a[1] + b[2], a[2] = softmax(z[2]) = ŷ, L = −Σ y_k log a[2]_k — as scalar
+    definitions; and the leaves' symbols by role."""
+    Symbol = sp.Symbol
+    x = [Symbol(f"x{j}") for j in (1, 2)]
+    y = [Symbol(f"y{k}") for k in (1, 2)]
+    W1 = [[Symbol(f"w^{{[1]}}_{{{i}{j}}}") for j in (1, 2)] for i in (1, 2)]
+    b1 = [Symbol(f"b^{{[1]}}_{{{i}}}") for i in (1, 2)]
+    W2 = [[Symbol(f"w^{{[2]}}_{{{k}{i}}}") for i in (1, 2)] for k in (1, 2)]
+    b2 = [Symbol(f"b^{{[2]}}_{{{k}}}") for k in (1, 2)]
+    z1 = [Symbol(f"z^{{[1]}}_{{{i}}}") for i in (1, 2)]
+    a1 = [Symbol(f"a^{{[1]}}_{{{i}}}") for i in (1, 2)]
+    z2 = [Symbol(f"z^{{[2]}}_{{{k}}}") for k in (1, 2)]
+    a2 = [Symbol(f"a^{{[2]}}_{{{k}}}") for k in (1, 2)]
+    L = Symbol("L")
+    defs = {}
+    for i in range(2):
+        defs[z1[i]] = W1[i][0] * x[0] + W1[i][1] * x[1] + b1[i]
+        defs[a1[i]] = sigmoid(z1[i])
+    for k in range(2):
+        defs[z2[k]] = W2[k][0] * a1[0] + W2[k][1] * a1[1] + b2[k]
+    for k in range(2):
+        defs[a2[k]] = sp.exp(z2[k]) / (sp.exp(z2[0]) + sp.exp(z2[1]))
+    defs[L] = -(y[0] * sp.log(a2[0]) + y[1] * sp.log(a2[1]))
+    roles = {"x": x, "y": y, "params": [*W1[0], *W1[1], *b1, *W2[0], *W2[1], *b2], "z2": z2, "a2": a2}
+    return defs, roles
+
+
 class MLP(Model):
     name = "mlp"
     title = "One hidden layer and a softmax output"
@@ -144,6 +179,31 @@ class MLP(Model):
     order = 100
     trainable = True
     options = (features_option(64), hidden_option(32), classes_option(10), Option("activation", "sigmoid", "hidden activation g", choices=("sigmoid", "tanh", "relu")),)
+    derivation_sizes = {"features": 2, "hidden": 2, "classes": 2}
+
+    def network(self) -> Network:
+        """a1 = g(x·W1 + b1), z2 = a1·W2 + b2 with the softmax cross-entropy, on the 8×8 digits."""
+        hidden = Dense(self.hidden, Param("W1", "W1_{o}_{i}"), Param("b1", "b1_{o}"),
+                       _ACTIVATIONS[self.activation])
+        out = Dense(self.classes, Param("W2", "W2_{o}_{i}"), Param("b2", "b2_{o}"))
+        return Network(self.features, (hidden, out), "softmax-cross-entropy",
+                       Training("digits", lr=0.5, epochs=30, optimizer="sgd", batch_size=32),
+                       target="y_{o}")
+
+    def graph_defs(self) -> dict:
+        """The derivation is in matrix form; the graph is of a tiny scalar network
+        (``scalar_network``)."""
+        return scalar_network()[0]
+
+    def point(self) -> dict:
+        """x = (1, 0.5), one-hot y = (1, 0) and seeded weights in [−1, 1] to one decimal."""
+        _, roles = scalar_network()
+        rng = random.Random(GRAPH_SEED)
+        point = {roles["x"][0]: sp.Integer(1), roles["x"][1]: sp.Rational(1, 2),
+                 roles["y"][0]: sp.Integer(1), roles["y"][1]: sp.Integer(0)}
+        for p in roles["params"]:
+            point[p] = sp.Rational(rng.randint(-10, 10), 10)
+        return point
 
     def build(self, d) -> None:
         act = self.activation

@@ -12,8 +12,17 @@ from sympy import Derivative, IndexedBase, Sum
 from ..derivation import Result
 from ..functions import hard_sigmoid, relu, sigmoid
 from ..messages import Msg
+from ..network import Dense, Network, Param, Training
 from ._index import DELTA, Hadamard, Instance, index_result, mul, shape_text, shown_eq
 from .base import Model, Option, features_option, hidden_option
+
+
+def piece_activation(activation: str) -> sp.Lambda:
+    """g of one piece c·g(b + w·x): σ, or (``"relu"``) the hard sigmoid ReLU(u) − ReLU(u − 1),
+    whose slope is [u > 0] − [u > 1] (ReLU′(0) = 0)."""
+    u = sp.Symbol("u")
+    return sp.Lambda(u, relu(u) - relu(u - 1) if activation == "relu" else sigmoid(u))
+
 
 class SigmoidSum(Model):
     name = "sigmoid-sum"
@@ -22,6 +31,24 @@ class SigmoidSum(Model):
     order = 50
     trainable = True
     options = (features_option(1), hidden_option(3), Option("activation", "sigmoid", "the pieces' activation", choices=("sigmoid", "relu")),)
+    derivation_sizes = {"features": 2, "hidden": 2}
+
+    def network(self) -> Network:
+        """ŷ = b + Σ_i c_i g(b_i + W_i·x) with the squared error, on the notes' red curve."""
+        pieces = Dense(self.hidden, Param("W", "w_{o}_{i}"), Param("b_hidden", "b_{o}"),
+                       piece_activation(self.activation), layout="out,in")
+        out = Dense(None, Param("c", "c_{i}"), Param("b", "b"))
+        if self.activation == "relu":
+            # A hard sigmoid is two ReLUs, so three pieces could draw the red curve exactly; but
+            # from a random start gradient descent often parks a piece where it is flat on every
+            # example (a dead unit) and never moves it again. With forty pieces and mini-batch
+            # noise it finds the curve from any seed.
+            training = Training("red-curve", lr=0.02, epochs=2000, optimizer="adam", batch_size=32,
+                                options={"hidden": 40})
+        else:
+            training = Training("red-curve", lr=0.05, epochs=3000, optimizer="adam")
+        return Network(self.features, (pieces, out), "squared", training,
+                       inputs="X_{i}_{n}", target="y_{n}", examples=2)
 
     def build(self, d) -> None:
         relu_pieces = self.activation == "relu"
@@ -33,8 +60,7 @@ class SigmoidSum(Model):
         point = {i: 2, k: 2, l: 1, n: 2}
         inst = Instance({H: 2, J: 2, m: 2}, point, defs=d.defs)
 
-        def g(z):
-            return relu(z) - relu(z - 1) if relu_pieces else sigmoid(z)
+        g = piece_activation(self.activation)
 
         def g_prime(z):
             if relu_pieces:

@@ -7,6 +7,7 @@ from sympy import Derivative, IndexedBase, Sum
 
 from ..derivation import Result
 from ..messages import Msg
+from ..network import Dense, Network, Param, Training
 from .base import Model, classes_option, features_option
 from ._index import DELTA, Instance, index_result, mul, shown_eq
 
@@ -18,6 +19,14 @@ class Softmax(Model):
     order = 90
     trainable = True
     options = (features_option(64), classes_option(10),)
+    derivation_sizes = {"features": 2, "classes": 3}
+
+    def network(self) -> Network:
+        """z = x·W + b with the softmax cross-entropy, on the 8×8 digits."""
+        return Network(self.features, (Dense(self.classes, Param("W", "W_{o}_{i}"), Param("b", "b_{o}")),),
+                       "softmax-cross-entropy",
+                       Training("digits", lr=0.5, epochs=30, optimizer="sgd", batch_size=32),
+                       target="y_{o}")
 
     def build(self, d) -> None:
         K, N = sp.symbols("K n", integer=True, positive=True)

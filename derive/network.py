@@ -1,0 +1,181 @@
+"""A trainable model as a network: what ``numeric`` compiles, trains, plots and checks.
+
+A model that can be trained declares its ``network()``: the layers of one example's forward pass,
+the per-example loss, the built-in data set and the training settings that suit it. Everything
+numeric about a model is read from this description, never from the model's name, and the
+description is pure SymPy, so that ``derive`` never imports NumPy.
+
+The description also knows the names the model's derivation gives to the entries of its
+parameters (``W1_2_1``, ``w1``, ``c_2``), so that a test can rebuild the network's loss from the
+description and compare it with the loss the derivation defines: the trainer and the
+derivation then provably mean the same function.
+
+>>> from derive.functions import sigmoid
+>>> net = Network(2, (Dense(None, Param("w", "w{i}"), Param("b", "b")),), "sigmoid-cross-entropy",
+...               Training("blobs", lr=0.5, epochs=200, optimizer="gd"))
+>>> net.param_shapes()
+{'w': (2,), 'b': ()}
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from .functions import sigmoid
+
+# The per-example losses numeric knows, and what each one makes the model predict.
+LOSSES = {
+    "squared": "regression",                # (ŷ − y)², ŷ the last layer's output
+    "sigmoid-cross-entropy": "binary",      # −y log σ(z) − (1 − y) log(1 − σ(z)), z the logit
+    "softmax-cross-entropy": "classes",     # −Σ_k y_k log softmax(z)_k, y one-hot
+}
+
+
+@dataclass(frozen=True)
+class Param:
+    """A parameter array: its name in ``numeric`` and the derivation's name of one entry.
+
+    ``entry`` is a template with ``{o}`` (the output unit, from 1) and ``{i}`` (the input, from
+    1): ``"W1_{o}_{i}"`` names W1's entry for hidden unit 2 and input 1 ``W1_2_1``.
+    """
+
+    name: str
+    entry: str
+
+
+@dataclass(frozen=True)
+class Dense:
+    """One layer: z = W·a + b, then ``activation`` elementwise.
+
+    Attributes
+    ----------
+    units : int or None
+        Outputs per example; None for one number per example (the weight is then a vector of
+        shape (inputs,) and the bias a scalar).
+    weight, bias : Param
+    activation : SymPy function class or None
+        ``sigmoid``, ``tanh``, ``relu``, ``hard_sigmoid`` …; None is the identity (the output
+        layer, whose nonlinearity belongs to the loss).
+    layout : {"in,out", "out,in"}
+        How ``numeric`` stores the weight: shape (inputs, units), or (units, inputs).
+    """
+
+    units: int | None
+    weight: Param
+    bias: Param
+    activation: type | None = None
+    layout: str = "in,out"
+
+    def shapes(self, inputs: int) -> dict:
+        if self.units is None:
+            return {self.weight.name: (inputs,), self.bias.name: ()}
+        w = (inputs, self.units) if self.layout == "in,out" else (self.units, inputs)
+        return {self.weight.name: w, self.bias.name: (self.units,)}
+
+
+@dataclass(frozen=True)
+class Training:
+    """The built-in data set (a name in ``numeric.datasets``) and settings that train well on it.
+
+    ``options`` are model options that suit the data better than the model's defaults (e.g.
+    more hidden units); an option the user gives wins.
+    """
+
+    data: str
+    lr: float
+    epochs: int
+    optimizer: str
+    batch_size: int | None = None
+    options: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Network:
+    """One example's forward pass and loss, as ``numeric`` needs it.
+
+    Attributes
+    ----------
+    features : int
+        Inputs per example.
+    layers : tuple of Dense
+        In order from the input.
+    loss : str
+        A key of ``LOSSES``.
+    training : Training
+    inputs, target : str
+        The derivation's names of one example's inputs (template with ``{i}``) and target (with
+        ``{o}`` for a one-hot target). With ``examples`` > 1, ``{n}`` numbers the example.
+    examples : int
+        How many examples the derivation's loss ``L`` is written for.
+    total : bool
+        The derivation's ``L`` is the sum over the examples (least squares), not the mean that
+        the trainer minimizes; both have the same minimizer and proportional gradients.
+    """
+
+    features: int
+    layers: tuple
+    loss: str
+    training: Training
+    inputs: str = "x_{i}"
+    target: str = "y"
+    examples: int = 1
+    total: bool = False
+
+    def __post_init__(self):
+        if self.loss not in LOSSES:
+            raise ValueError(f"unknown loss {self.loss!r}")
+
+    @property
+    def task(self) -> str:
+        """"regression", "binary" or "classes"."""
+        return LOSSES[self.loss]
+
+    @property
+    def classes(self) -> int | None:
+        """The number of classes of a classifier over classes, else None."""
+        return self.layers[-1].units if self.task == "classes" else None
+
+    @property
+    def hidden(self) -> tuple:
+        """The layers before the output layer."""
+        return self.layers[:-1]
+
+    def param_shapes(self) -> dict:
+        """Parameter names and shapes, layer by layer (weight, then bias)."""
+        shapes, inputs = {}, self.features
+        for layer in self.layers:
+            shapes.update(layer.shapes(inputs))
+            inputs = layer.units
+        return shapes
+
+    # The loss as an expression: what the derivation's L must equal ---------------------------------
+    def loss_expr(self) -> sp.Expr:
+        """The loss over ``examples`` examples (mean, or sum when ``total``) with the
+        derivation's names for every input, target and parameter entry."""
+        per_example = [self._example_loss(n) for n in range(1, self.examples + 1)]
+        total = sp.Add(*per_example)
+        return total if self.total else total / self.examples
+
+    def _name(self, template: str, n: int, **index) -> sp.Symbol:
+        return sp.Symbol(template.format(n=n, **index))
+
+    def _example_loss(self, n: int) -> sp.Expr:
+        a = [self._name(self.inputs, n, i=i) for i in range(1, self.features + 1)]
+        for layer in self.layers:
+            units = 1 if layer.units is None else layer.units
+            z = []
+            for o in range(1, units + 1):
+                w = [sp.Symbol(layer.weight.entry.format(o=o, i=i)) for i in range(1, len(a) + 1)]
+                z.append(sp.Add(*[wi * ai for wi, ai in zip(w, a)]) + sp.Symbol(layer.bias.entry.format(o=o)))
+            a = z if layer.activation is None else [layer.activation(v) for v in z]
+        if self.loss == "squared":
+            return (a[0] - self._name(self.target, n)) ** 2
+        if self.loss == "sigmoid-cross-entropy":
+            y, p = self._name(self.target, n), sigmoid(a[0])
+            return -(y * sp.log(p) + (1 - y) * sp.log(1 - p))
+        total = sp.Add(*[sp.exp(v) for v in a])
+        return -sp.Add(*[self._name(self.target, n, o=o) * sp.log(sp.exp(v) / total)
+                         for o, v in enumerate(a, 1)])
+
