@@ -28,10 +28,6 @@ __all__ = ["expr_derivation", "ExprDerivation", "FiniteDifferenceCheck", "CheckF
 
 # Names for the expression itself, the first one the expression does not use.
 _F_NAMES = ("f", "g", "h", "F", "G", "H", "phi", "psi")
-# Agreement of a derivative with its finite difference: within this many error estimates, plus
-# a relative floor for the rounding of double-precision evaluation.
-_ERROR_FACTOR = 10.0
-_RELATIVE_FLOOR = 1e-7
 
 
 class CheckFailed(DeriveError):
@@ -42,10 +38,11 @@ class CheckFailed(DeriveError):
 
 @dataclass(frozen=True)
 class FiniteDifferenceCheck:
-    """One derivative at the point against a finite difference (``numeric.fd.richardson``).
+    """One derivative at the point against a finite difference (made by ``numeric.fd``).
 
-    ``verdict`` is "agree", "kink" (f has a kink there and the value is one of its one-sided
-    derivatives, as the notes' convention for ReLU′(0) gives) or "disagree".
+    ``verdict`` is "agree" (within ``factor`` error estimates, plus a relative 1e-7), "kink"
+    (f has a kink there and the value is one of its one-sided derivatives, as the notes'
+    convention for ReLU′(0) gives) or "disagree".
     """
 
     wrt: Symbol
@@ -53,6 +50,7 @@ class FiniteDifferenceCheck:
     fd: float
     error: float
     verdict: str
+    factor: float = 10.0
 
     @property
     def ok(self) -> bool:
@@ -172,7 +170,8 @@ def _shown(value):
     return value if value.is_Rational else sp.Float(value, 10)
 
 
-def expr_derivation(text, wrt=None, *, from_latex: bool = False, at: str | None = None) -> ExprDerivation:
+def expr_derivation(text, wrt=None, *, from_latex: bool = False, at: str | None = None,
+                    checker=None) -> ExprDerivation:
     """The verified step-by-step derivatives of an expression.
 
     Parameters
@@ -186,8 +185,11 @@ def expr_derivation(text, wrt=None, *, from_latex: bool = False, at: str | None 
     from_latex : bool
         Read ``text`` as LaTeX.
     at : str, optional
-        A point binding every variable, e.g. ``"x=1,y=2"``: each derivative is evaluated there
-        and checked against a finite difference (``numeric.fd.richardson``).
+        A point binding every variable, e.g. ``"x=1,y=2"``: each derivative is evaluated there.
+    checker : callable, optional
+        With ``at``: ``checker(expr, point, values)`` compares each value with a finite
+        difference and returns ``FiniteDifferenceCheck``s, shown as a table
+        (``numeric.fd.check_derivatives``; ``derive`` itself does no numerics).
 
     Returns
     -------
@@ -223,13 +225,13 @@ def expr_derivation(text, wrt=None, *, from_latex: bool = False, at: str | None 
 
     checks = ()
     if point is not None:
-        checks = _at_point(d, f, expr, derivatives, point)
+        checks = _at_point(d, f, expr, derivatives, point, checker)
     return _finish(d, checks)
 
 
-def _at_point(d: Builder, f, expr, derivatives: dict, point: dict) -> tuple:
+def _at_point(d: Builder, f, expr, derivatives: dict, point: dict, checker) -> tuple:
     """Evaluate each derivative at ``point`` (shown and recorded), then compare with finite
-    differences in a table."""
+    differences (``checker``) in a table."""
     shown = [sp.Eq(s, _shown(v), evaluate=False) for s, v in sorted(point.items(), key=lambda kv: kv[0].name)]
     where = Msg.of("at {p}", "在 {p} 处", p=tuple(shown))
     d.section("At the point {p}", "在点 {p} 处", p=tuple(shown))
@@ -255,7 +257,9 @@ def _at_point(d: Builder, f, expr, derivatives: dict, point: dict) -> tuple:
         lhs = At(Gradient(f), shown)
         d.result(printing.text(lhs, partial=d.partial), sp.Tuple(*values.values()), lhs=lhs)
 
-    checks = _finite_differences(expr, point, values)
+    if checker is None:
+        return ()
+    checks = tuple(checker(to_elementary(expr), point, values))
     d.section("Check against finite differences", "与有限差分核对")
     d.table(
         [Msg("derivative", "导数"), Msg("value", "值"), Msg("finite difference", "有限差分"),
@@ -269,7 +273,7 @@ def _at_point(d: Builder, f, expr, derivatives: dict, point: dict) -> tuple:
         "estimates (plus a relative 1e-7) of the difference.",
         "有限差分:四种步长的中心差分经 Richardson 外推,双精度计算;两值之差在 {k} 倍误差估计"
         "(另加相对 1e-7)之内即为一致。",
-        k=sp.Integer(int(_ERROR_FACTOR)),
+        k=sp.Integer(int(checks[0].factor)),
     )
     for c in checks:
         lhs = Derivative(f, c.wrt, evaluate=False)
@@ -301,45 +305,6 @@ def _number(exact, name: str, where: str) -> sp.Expr:
     if not abs(value.real) < 1e300:
         raise DeriveError(f"{name} at {where} is too large to check in double precision")
     return sp.Float(exact.evalf(15).as_real_imag()[0], 15)
-
-
-def _finite_differences(expr, point: dict, values: dict) -> tuple:
-    """Compare each value with ``numeric.fd.richardson`` of ``expr`` at ``point``."""
-    import numpy as np
-
-    from numeric import fd
-
-    variables = list(values)
-    elementary = to_elementary(expr)
-
-    def f(v):
-        at = dict(point)
-        at.update({s: sp.Float(float(c), 17) for s, c in zip(variables, v)})
-        try:
-            out = complex(elementary.xreplace(at).evalf(17))
-        except (TypeError, ValueError, OverflowError):
-            return math.nan
-        return out.real if abs(out.imag) <= 1e-12 * max(1.0, abs(out.real)) else math.nan
-
-    x0 = np.array([float(point[s]) for s in variables])
-    result = fd.richardson(f, x0)
-    checks = []
-    for i, s in enumerate(variables):
-        value, approx, error = float(values[s]), float(result.value[i]), float(result.error[i])
-        verdict = "agree" if _close(value, approx, error) else "disagree"
-        if verdict == "disagree":
-            kink = fd.kinks(f, x0, [i])
-            sides = (float(kink.backward[0]), float(kink.forward[0]))
-            if bool(kink.is_kink[0]) and any(_close(value, side, 100 * float(kink.error[0])) for side in sides):
-                verdict = "kink"
-        checks.append(FiniteDifferenceCheck(s, value, approx, error, verdict))
-    return tuple(checks)
-
-
-def _close(value: float, approx: float, error: float) -> bool:
-    if not (math.isfinite(approx) and math.isfinite(error)):
-        return False
-    return abs(value - approx) <= _ERROR_FACTOR * error + _RELATIVE_FLOOR * max(1.0, abs(value))
 
 
 def _finish(d: Builder, checks: tuple) -> ExprDerivation:

@@ -317,16 +317,6 @@ def one_sided(
     return FDResult(value, error, np.abs(d1), "forward" if side > 0 else "backward")
 
 
-def forward(f: Function, x: np.ndarray, idx=None, **kwargs) -> FDResult:
-    """Forward differences; see ``one_sided``."""
-    return one_sided(f, x, idx, side=1, **kwargs)
-
-
-def backward(f: Function, x: np.ndarray, idx=None, **kwargs) -> FDResult:
-    """Backward differences; see ``one_sided``."""
-    return one_sided(f, x, idx, side=-1, **kwargs)
-
-
 def _tableau(D: np.ndarray, steps: np.ndarray, noise: np.ndarray, ratio: float):
     """Neville–Richardson tableau over columns of ``D`` (k, L), steps shrinking by ``ratio``.
 
@@ -699,3 +689,64 @@ def complex_directional(f: Function, x: np.ndarray, d: np.ndarray, *, h: float =
         finally:
             z[:] = z0
     return r.imag / h
+
+
+# Agreement of a derivative with its finite difference: within this many error estimates, plus
+# a relative floor for the rounding of double-precision evaluation.
+_ERROR_FACTOR = 10.0
+_RELATIVE_FLOOR = 1e-7
+
+
+def check_derivatives(expr, point: dict, values: dict) -> tuple:
+    """Compare derivatives of a SymPy expression with finite differences (``richardson``).
+
+    Parameters
+    ----------
+    expr : sympy.Expr
+        Written with SymPy's built-in functions (``derive.functions.to_elementary``).
+    point : dict of Symbol to number
+        A value for every variable of ``expr``.
+    values : dict of Symbol to number
+        The derivative ∂expr/∂s at ``point`` for each variable s to check.
+
+    Returns
+    -------
+    tuple of derive.expr.FiniteDifferenceCheck
+        One per variable, in the order of ``values``; a disagreement at a kink whose one-sided
+        derivative is the value is a "kink", not a failure.
+    """
+    import sympy as sp
+
+    from derive.expr import FiniteDifferenceCheck
+
+    variables = list(values)
+    elementary = expr
+
+    def f(v):
+        at = dict(point)
+        at.update({s: sp.Float(float(c), 17) for s, c in zip(variables, v)})
+        try:
+            out = complex(elementary.xreplace(at).evalf(17))
+        except (TypeError, ValueError, OverflowError):
+            return math.nan
+        return out.real if abs(out.imag) <= 1e-12 * max(1.0, abs(out.real)) else math.nan
+
+    x0 = np.array([float(point[s]) for s in variables])
+    result = richardson(f, x0)
+    checks = []
+    for i, s in enumerate(variables):
+        value, approx, error = float(values[s]), float(result.value[i]), float(result.error[i])
+        verdict = "agree" if _agree(value, approx, error) else "disagree"
+        if verdict == "disagree":
+            kink = kinks(f, x0, [i])
+            sides = (float(kink.backward[0]), float(kink.forward[0]))
+            if bool(kink.is_kink[0]) and any(_agree(value, side, 100 * float(kink.error[0])) for side in sides):
+                verdict = "kink"
+        checks.append(FiniteDifferenceCheck(s, value, approx, error, verdict, _ERROR_FACTOR))
+    return tuple(checks)
+
+
+def _agree(value: float, approx: float, error: float) -> bool:
+    if not (math.isfinite(approx) and math.isfinite(error)):
+        return False
+    return abs(value - approx) <= _ERROR_FACTOR * error + _RELATIVE_FLOOR * max(1.0, abs(value))

@@ -572,10 +572,6 @@ def train_model(
     name: str,
     *,
     data=None,
-    features: int | None = None,
-    hidden: int | None = None,
-    classes: int | None = None,
-    activation: str | None = None,
     lr: float | None = None,
     epochs: int | None = None,
     batch_size: int | None = None,
@@ -584,6 +580,7 @@ def train_model(
     holdout: float | None = None,
     check_grad: bool = False,
     callback: Callable[[Progress], None] | None = None,
+    **options,
 ) -> TrainResult:
     """Train model ``name`` on ``data`` (or its built-in data set) with its default settings.
 
@@ -598,8 +595,6 @@ def train_model(
         A trainable model (``derive list``).
     data : str or Path or Dataset, optional
         A ``.csv`` (last column = target) or ``.npz`` (arrays ``X``, ``y``) file.
-    features, hidden, classes, activation : optional
-        Model options (only those the model has).
     lr, epochs, batch_size, optimizer, seed : optional
         As in ``train``.
     holdout : float, optional
@@ -609,6 +604,9 @@ def train_model(
         ``GradientCheckFailed`` (exit status 1) if they disagree.
     callback : callable, optional
         Receives a ``Progress`` after each update and each epoch.
+    **options
+        Model options (``features=``, ``hidden=``, ``activation=`` … as the model has them); the
+        network's training settings may suggest others, which an option given here overrides.
 
     Returns
     -------
@@ -629,8 +627,7 @@ def train_model(
     if not derive.model(name).trainable:
         trainable = [n for n in derive.model_names() if derive.model(n).trainable]
         raise DeriveError(f"model {name!r} is not trainable; trainable: {', '.join(trainable)}")
-    given = {"features": features, "hidden": hidden, "classes": classes, "activation": activation}
-    options = {k: v for k, v in given.items() if v is not None}
+    options = {k: v for k, v in options.items() if v is not None}
     default = derive.model(name, **options).network().training
     for key, value in default.options.items():
         options.setdefault(key, value)

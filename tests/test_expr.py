@@ -17,6 +17,7 @@ from derive.cli import cli, main
 from derive.errors import DeriveError
 from derive.expr import CheckFailed, ExprDerivation, FiniteDifferenceCheck, expr_derivation
 from derive.functions import sigmoid, to_elementary
+from numeric.fd import check_derivatives
 
 FORMATS = ("text", "latex", "markdown", "json")
 
@@ -119,7 +120,7 @@ def test_function_name_avoids_the_expressions_symbols():
 
 
 def test_values_at_a_point_against_hand_computed_numbers():
-    d = expr_derivation("sigmoid(w*x+b)", ["w", "b"], at="w=1,x=2,b=-1/2")
+    d = expr_derivation("sigmoid(w*x+b)", ["w", "b"], at="w=1,x=2,b=-1/2", checker=check_derivatives)
     assert isinstance(d, ExprDerivation)
     _assert_all_lines_verified(d)
     s = _sigmoid(1 * 2 - 0.5)
@@ -155,24 +156,24 @@ def test_point_must_bind_every_variable():
 
 def test_relu_kink_is_reported_not_failed():
     """ReLU′(0) = 0 by convention; the central difference is the average 1/2 of the two sides."""
-    d = expr_derivation("relu(x)", at="x=0")
+    d = expr_derivation("relu(x)", at="x=0", checker=check_derivatives)
     (c,) = d.checks
     assert c.value == 0 and c.fd == pytest.approx(0.5) and c.verdict == "kink" and c.ok
     assert d.failed == ()
-    d = expr_derivation("relu(x)", at="x=1/2")
+    d = expr_derivation("relu(x)", at="x=1/2", checker=check_derivatives)
     assert d.checks[0].verdict == "agree" and d.checks[0].value == 1
 
 
 def test_a_disagreement_exits_1(monkeypatch, capsys):
     """A finite difference that disagrees is a check that found a problem: exit status 1, after
     the derivation (with its table) was printed."""
-    import derive.expr as E
+    import numeric.fd as fd
 
     def wrong(expr, point, values):
         return tuple(FiniteDifferenceCheck(s, float(v), float(v) + 1.0, 1e-10, "disagree")
                      for s, v in values.items())
 
-    monkeypatch.setattr(E, "_finite_differences", wrong)
+    monkeypatch.setattr(fd, "check_derivatives", wrong)
     with pytest.raises(SystemExit) as exc:
         main(["expr", "x**2", "--at", "x=3", "--show-steps"])
     assert exc.value.code == 1
@@ -228,3 +229,9 @@ def test_cli_is_deterministic():
             "--show-steps", "--format", "json"]
     first, second = (CliRunner().invoke(cli, args) for _ in range(2))
     assert first.exit_code == 0 and first.output == second.output
+
+
+def test_without_a_checker_the_values_are_shown_and_nothing_is_compared():
+    """derive does no numerics of its own: the finite-difference table comes from the checker."""
+    d = expr_derivation("x**3", at="x=2")
+    assert d.checks == () and d.results[-1].display == 12

@@ -1,6 +1,4 @@
 """Command-line interface: a thin layer over the library (see ``app.py`` for the error policy)."""
 
-from .app import cli, emit, main  # noqa: F401
-
-# Each module adds its commands to ``cli`` when imported.
-from . import commands  # noqa: F401,E402
+from .app import cli, main  # noqa: F401
+from .output import emit  # noqa: F401

@@ -15,9 +15,7 @@ from typing import NoReturn
 import click
 
 from ..errors import DeriveError
-from ..io import write_atomic
-
-FORMATS = ("text", "latex", "markdown", "json")
+from . import check_grad, expr, model_command, notes, train
 
 
 class DeriveGroup(click.Group):
@@ -31,10 +29,9 @@ class DeriveGroup(click.Group):
         if command is not None:
             return command
         from ..models import registry
-        from .model_command import model_command
 
         if name in registry.names():
-            return model_command(name)
+            return model_command.model_command(name)
         return None
 
     def resolve_command(self, ctx, args):
@@ -64,12 +61,9 @@ def cli(debug):
     """
 
 
-def emit(text: str, output: str | None = None) -> None:
-    """Print ``text`` to stdout, or write it atomically to ``output``."""
-    if output:
-        write_atomic(output, text if text.endswith("\n") else text + "\n")
-    else:
-        click.echo(text, nl=not text.endswith("\n"))
+for _command in (model_command.list_models, expr.expr, notes.notes_command, train.train,
+                 check_grad.check_grad):
+    cli.add_command(_command)
 
 
 def _debug_requested(argv) -> bool:

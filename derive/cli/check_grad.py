@@ -5,27 +5,24 @@ from __future__ import annotations
 import click
 
 from ..errors import DeriveError
-from .app import cli
+from .output import given, model_options
 
 
 def _note(message: str) -> None:
     click.echo(f"derive: {message}", err=True)
 
 
-@cli.command(name="check-grad")
+@click.command(name="check-grad")
 @click.argument("path", required=False, type=click.Path(dir_okay=False))
 @click.option("--model", "model_name", metavar="NAME", help="Check a built-in model's compiled gradient instead.")
-@click.option("--features", type=int, help="Built-in model: number of input features.")
-@click.option("--hidden", type=int, help="Built-in model: number of hidden units.")
-@click.option("--classes", type=int, help="Built-in model: number of classes.")
-@click.option("--activation", help="Built-in model: hidden activation.")
+@model_options(prefix="Built-in model: ")
 @click.option("--mode", type=click.Choice(["auto", "central", "complex", "richardson"]), default="auto",
               show_default=True, help="How to take the finite differences.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for sampling, directions and random data.")
 @click.option("--max-coords", type=click.IntRange(min=1), default=20_000, show_default=True,
               help="Models with more parameters are checked on a stratified sample.")
 @click.option("json_", "--json", is_flag=True, help="Output the report as JSON.")
-def check_grad(path, model_name, features, hidden, classes, activation, mode, seed, max_coords, json_):
+def check_grad(path, model_name, mode, seed, max_coords, json_, **options):
     """Compare a model's gradient with finite differences, block by block.
 
     Exit status: 0 every block passes, 1 a block fails, 2 a bad file or usage.
@@ -41,11 +38,11 @@ def check_grad(path, model_name, features, hidden, classes, activation, mode, se
     if model_name:
         if path:
             raise DeriveError("give a model file or --model NAME, not both")
-        given = dict(features=features, hidden=hidden, classes=classes, activation=activation)
-        report = check_builtin(model_name, options={k: v for k, v in given.items() if v is not None}, **opts)
+        report = check_builtin(model_name, options=given(options), **opts)
     elif path:
-        if any(v is not None for v in (features, hidden, classes, activation)):
-            raise DeriveError("--features, --hidden, --classes and --activation go with --model")
+        if given(options):
+            flags = ", ".join("--" + k.replace("_", "-") for k in options)
+            raise DeriveError(f"{flags} go with --model")
         report = check_model_file(path, **opts)
     else:
         raise DeriveError("give a model file (derive check-grad model.py) or --model NAME")

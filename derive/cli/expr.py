@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
-from .app import FORMATS, cli, emit
+from .output import FORMATS, color_wanted, emit
 
 
-@cli.command(name="expr")
+@click.command(name="expr")
 @click.argument("expression")
 @click.option("--wrt", multiple=True, metavar="NAME",
               help="Variable to differentiate with respect to (repeat for a gradient). "
@@ -31,10 +31,11 @@ def expr(expression, wrt, at, from_latex, show_steps, fmt, output, standalone, l
       derive expr "sigmoid(w*x+b)" --wrt w --wrt b --at w=1,x=2,b=0
       derive expr "\\frac{1}{1+e^{-z}}" --from-latex --format latex
     """
-    from ..expr import CheckFailed, check_message, expr_derivation
-    from .model_command import color_wanted
+    from numeric.fd import check_derivatives
 
-    d = expr_derivation(expression, list(wrt), from_latex=from_latex, at=at)
+    from ..expr import CheckFailed, check_message, expr_derivation
+
+    d = expr_derivation(expression, list(wrt), from_latex=from_latex, at=at, checker=check_derivatives)
     emit(d.render(fmt, show_steps=show_steps, lang=lang, standalone=standalone,
                   color=color_wanted(output) and fmt == "text"), output)
     if d.failed:

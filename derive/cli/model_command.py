@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
-import sys
 
 import click
 
 from ..cache import cached_text
 from ..models import registry
-from .app import FORMATS, cli, emit
 from .notes import emit_graph, graph_option
+from .output import FORMATS, color_wanted, emit, model_option
 
 
-@cli.command(name="list")
+@click.command(name="list")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="Output format.")
 def list_models(fmt):
     """List the models, one line each.
@@ -36,10 +34,6 @@ def list_models(fmt):
     emit("\n".join(f"{m.name:<{width}}  {m.summary}" for m in models))
 
 
-def color_wanted(output) -> bool:
-    return not output and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-
-
 def model_command(name: str) -> click.Command:
     """The click command for one model, with that model's own options."""
     model_cls = registry.get(name)
@@ -51,12 +45,7 @@ def model_command(name: str) -> click.Command:
         click.Option(["--lang"], type=click.Choice(["en", "zh"]), default="en", help="Language of the words."),
         graph_option(),
     ]
-    for opt in model_cls.options:
-        flag = "--" + opt.name.replace("_", "-")
-        if opt.choices:
-            params.append(click.Option([flag, opt.name], type=click.Choice(opt.choices), default=opt.default, help=opt.help))
-        else:
-            params.append(click.Option([flag, opt.name], type=type(opt.default), default=opt.default, help=opt.help))
+    params += [model_option(opt) for opt in model_cls.options]
 
     def callback(show_steps, fmt, output, standalone, lang, graph, **options):
         options = {k: v for k, v in options.items() if v is not None}

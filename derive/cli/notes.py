@@ -7,12 +7,12 @@ import click
 from ..cache import cached_text
 from ..errors import DeriveError
 from ..io import write_atomic
-from .app import cli, emit
+from .output import emit
 
 GRAPH_KINDS = ("dot", "png", "tikz")
 
 
-@cli.command(name="notes")
+@click.command(name="notes")
 @click.option("--format", "fmt", type=click.Choice(["latex", "markdown"]), default="latex",
               help="LaTeX (compiles with pdflatex; xelatex for --lang zh) or Markdown (KaTeX, Jupyter).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE (atomically).")

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from ..errors import DeriveError
-from .app import cli, emit
+from .output import emit, given, model_options
 
 OPTIMIZERS = ("gd", "sgd", "momentum", "adam")
 
@@ -39,14 +39,11 @@ def _progress(enabled: bool):
         yield callback
 
 
-@cli.command(name="train")
+@click.command(name="train")
 @click.argument("name")
 @click.option("--data", metavar="FILE", help="A .csv (last column = target; header optional) or "
               ".npz (arrays X, y). Default: the model's built-in data set.")
-@click.option("--features", type=int, help="Number of input features (model default).")
-@click.option("--hidden", type=int, help="Number of hidden units (model default).")
-@click.option("--classes", type=int, help="Number of classes (model default).")
-@click.option("--activation", help="Hidden activation, for models that have one.")
+@model_options()
 @click.option("--lr", type=float, help="Learning rate η (default per model).")
 @click.option("--epochs", type=int, help="Number of epochs (default per model).")
 @click.option("--batch-size", type=int, help="Rows per update; implies sgd for a gd model.")
@@ -62,8 +59,8 @@ def _progress(enabled: bool):
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no terminal plot.")
 @click.option("--check-grad", is_flag=True,
               help="Check the gradient against finite differences before training.")
-def train(name, data, features, hidden, classes, activation, lr, epochs, batch_size, optimizer,
-          seed, holdout, plot, save, json_, quiet, check_grad):
+def train(name, data, lr, epochs, batch_size, optimizer, seed, holdout, plot, save, json_, quiet,
+          check_grad, **options):
     """Train model NAME with gradient descent and print the final loss and accuracy.
 
     Without --data every trainable model has a built-in data set (a noisy line, two blobs, the
@@ -84,10 +81,9 @@ def train(name, data, features, hidden, classes, activation, lr, epochs, batch_s
         raise DeriveError(f"cannot write {save}: its folder does not exist")
     with _progress(enabled=not quiet and sys.stderr.isatty()) as callback:
         result = train_model(
-            name, data=data, features=features, hidden=hidden, classes=classes,
-            activation=activation, lr=lr, epochs=epochs, batch_size=batch_size,
+            name, data=data, lr=lr, epochs=epochs, batch_size=batch_size,
             optimizer=optimizer, seed=seed, holdout=holdout, check_grad=check_grad,
-            callback=callback,
+            callback=callback, **given(options),
         )
     if save:
         result.save(save)

@@ -1,0 +1,73 @@
+"""What every command shares: the output formats, printing or writing a result, and the model
+options generated from the models themselves."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from ..io import write_atomic
+
+FORMATS = ("text", "latex", "markdown", "json")
+
+
+def emit(text: str, output: str | None = None) -> None:
+    """Print ``text`` to stdout, or write it atomically to ``output``."""
+    if output:
+        write_atomic(output, text if text.endswith("\n") else text + "\n")
+    else:
+        click.echo(text, nl=not text.endswith("\n"))
+
+
+def color_wanted(output) -> bool:
+    """Colour only on a terminal, when not writing a file and NO_COLOR is unset."""
+    return not output and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def model_option(option) -> click.Option:
+    """A model's ``Option`` as a click option with the model's default and choices."""
+    kind = click.Choice(option.choices) if option.choices else type(option.default)
+    return click.Option([_flag(option.name), option.name], type=kind, default=option.default, help=option.help)
+
+
+def model_options(prefix: str = ""):
+    """A decorator adding every option that some trainable model has (``--features``,
+    ``--hidden`` …), each once, with no default: the model chosen validates what is given, and
+    the names come from the models, so a new option needs no edit here."""
+
+    def decorate(command):
+        from ..models import registry
+
+        seen: dict = {}   # option name -> [(model name, Option)]
+        for name in registry.names():
+            model = registry.get(name)
+            if model.trainable:
+                for option in model.options:
+                    seen.setdefault(option.name, []).append((name, option))
+        for name, found in reversed(list(seen.items())):
+            default = found[0][1].default
+            kind = int if isinstance(default, int) and not isinstance(default, bool) else str
+            helps = {option.help for _, option in found}
+            if len(helps) == 1 and all(option.choices is None for _, option in found):
+                text = helps.pop()
+            else:
+                text = "; ".join(f"{model}: {option.help}" + (f" ({', '.join(option.choices)})" if option.choices else "")
+                                 for model, option in found)
+            if not prefix:
+                text = text[:1].upper() + text[1:]
+            command = click.option(_flag(name), name, type=kind, default=None,
+                                   help=f"{prefix}{text} (model default).")(command)
+        return command
+
+    return decorate
+
+
+def given(options: dict) -> dict:
+    """The model options the user gave (those not left at None)."""
+    return {k: v for k, v in options.items() if v is not None}
