@@ -21,14 +21,8 @@ from . import functions as F
 from . import rules as R
 from .rules import D
 
-_ELEMENTARY = {
-    sp.exp: R.ExpRule,
-    sp.log: R.LogRule,
-    F.sigmoid: R.SigmoidRule,
-    sp.tanh: R.TanhRule,
-    F.relu: R.ReluRule,
-}
-# One-argument functions whose derivative SymPy (or our Function) knows in closed form.
+# One-argument functions whose derivative SymPy (or our Function) knows in closed form, besides
+# those the notes name (``rules.NAMED_DERIVATIVES``).
 _KNOWN = (
     sp.sin, sp.cos, sp.tan, sp.sinh, sp.cosh, sp.asin, sp.acos, sp.atan,
     F.softplus, F.hard_sigmoid, F.leaky_relu,
@@ -99,15 +93,12 @@ def _build(expr, x, namer) -> R.Rule:
         arg, rest = expr.args[0], expr.args[1:]
         if any(a.has(x) for a in rest) or (func is sp.log and rest):
             return R.DontKnowRule(expr, x)
-        rule_cls = _ELEMENTARY.get(func)
-        if rule_cls is None and func in _KNOWN:
-            rule_cls = R.ElementaryRule
-        if rule_cls is None:
+        if func not in R.NAMED_DERIVATIVES and func not in _KNOWN:
             return R.DontKnowRule(expr, x)
         if arg == x:
-            return rule_cls(expr, x, func)
+            return R.ElementaryRule(expr, x, func)
         u = namer(arg)
-        outer = rule_cls(func(u, *rest), u, func)
+        outer = R.ElementaryRule(func(u, *rest), u, func)
         return R.ChainRule(expr, x, outer, _build(arg, x, namer), u)
     return R.DontKnowRule(expr, x)
 

@@ -161,50 +161,25 @@ class QuotientRule(Rule):
         return self._combine(D(self.numerator.expr, self.var), D(self.denominator.expr, self.var))
 
 
+# Functions whose derivative the notes name (the others are "the derivative of an elementary
+# function"): d/dx eˣ = eˣ, d/dx log x = 1/x, σ′ = σ(1 − σ), tanh′ = 1 − tanh², and
+# ReLU′ = [z > 0] (0 at the kink, by convention).
+NAMED_DERIVATIVES = {sp.exp: "exp", sp.log: "log", F.sigmoid: "sigmoid", sp.tanh: "tanh", F.relu: "relu"}
+
+
 @dataclass(frozen=True)
 class ElementaryRule(Rule):
-    """d/du f(u) for a function f with a known derivative (exp, log, σ, tanh, ReLU, …)."""
+    """d/du f(u) = f′(u) for a function f with a known derivative (eˣ, log, σ, tanh, ReLU, sin …),
+    written as the function's own derivative gives it (σ(u)(1 − σ(u)), 1 − tanh² u)."""
 
     func: type = None
-    key: ClassVar[str] = "elementary"
+
+    @property
+    def key(self) -> str:
+        return NAMED_DERIVATIVES.get(self.func, "elementary")
 
     def eval(self):
-        return derivative_of(self.func, self.expr, self.var)
-
-
-@dataclass(frozen=True)
-class ExpRule(ElementaryRule):
-    """d/dx eˣ = eˣ"""
-
-    key: ClassVar[str] = "exp"
-
-
-@dataclass(frozen=True)
-class LogRule(ElementaryRule):
-    """d/dx log x = 1/x"""
-
-    key: ClassVar[str] = "log"
-
-
-@dataclass(frozen=True)
-class SigmoidRule(ElementaryRule):
-    """d/dz σ(z) = σ(z)(1 − σ(z))"""
-
-    key: ClassVar[str] = "sigmoid"
-
-
-@dataclass(frozen=True)
-class TanhRule(ElementaryRule):
-    """d/dz tanh z = 1 − tanh² z"""
-
-    key: ClassVar[str] = "tanh"
-
-
-@dataclass(frozen=True)
-class ReluRule(ElementaryRule):
-    """d/dz ReLU(z) = [z > 0] (0 at the kink, by convention)"""
-
-    key: ClassVar[str] = "relu"
+        return self.expr.diff(self.var)
 
 
 @dataclass(frozen=True)
@@ -269,17 +244,3 @@ class DontKnowRule(Rule):
 
     def eval(self):
         return sp.diff(self.expr, self.var)
-
-
-def derivative_of(func, expr, x) -> Expr:
-    """f′(x) in the notes' form for the elementary function ``func`` applied to the symbol x."""
-    if func is sp.exp:
-        return sp.exp(x)
-    if func is sp.log:
-        return 1 / x
-    if func is sp.tanh:
-        return 1 - sp.tanh(x) ** 2
-    if func is F.sigmoid:
-        return F.sigmoid(x) * (1 - F.sigmoid(x))
-    # sin, cos, softplus, relu, leaky_relu, …: the function's own fdiff
-    return expr.diff(x)
