@@ -18,8 +18,8 @@ that fit in the CPU cache, so each block of ``X`` (and each (block, hidden) arra
 cache by the backward product right after the forward one. The parameter gradients returned are
 fresh arrays. A ``CompiledModel`` is not thread-safe (its scratch arrays are shared).
 
-The networks compiled (losses are means over the m rows of ``X``; parameter names are the
-network's own):
+The networks compiled fast (losses are means over the m rows of ``X``; parameter names are the
+network's own); any other stack of dense layers compiles too, by the general ``_Stack``:
 
 ==========================================  ==============================  ========================
 network                                     prediction                      per-example loss
@@ -753,6 +753,139 @@ class _SoftmaxNet(_Classifier, CompiledModel):
         return np.argmax(w["z"], axis=0)
 
 
+class _Stack(CompiledModel):
+    """Any stack of dense layers: hidden layers with an activation each, then the output layer
+    and the network's loss. The general case, for networks that no faster kind above fits (a
+    deep network, pieces stored one column per unit …); each layer's g and g′ are kernels from
+    the engine, the sums over examples and units are matrix products."""
+
+    @classmethod
+    def fits(cls, network):
+        *hidden, out = network.layers
+        if out.activation is not None or any(layer.activation is None or layer.units is None for layer in hidden):
+            return False
+        return ((out.units is None) == (network.loss != "softmax-cross-entropy")
+                and (network.task != "regression") == cls.classifier)
+
+    def __init__(self, model, network):
+        self.roles = tuple(network.param_shapes())
+        super().__init__(model, network)
+        self.layers = network.layers
+        self.hidden = [(_hidden_kernel(layer.activation, inline_x=False), _backprop_kernel(layer.activation),
+                         activation_rule(layer.activation).needs_u) for layer in self.layers[:-1]]
+        self.kernels = {f"hidden{k}": fwd for k, (fwd, _, _) in enumerate(self.hidden, 1)}
+        self.kernels.update({f"backprop{k}": bp for k, (_, bp, _) in enumerate(self.hidden, 1)})
+        if network.loss == "softmax-cross-entropy":
+            self.out = None
+            self.kernels["dloss_dz"] = self.dz = softmax_rule()
+        else:
+            self.out = output_rule(network.loss)
+            self.kernels.update({"loss": self.out.loss_kernel, "dloss_dz": self.out.dloss_kernel})
+        self._link = lambdify([self.out.z], sigmoid(self.out.z)) if self.out and self.classifier else None
+
+    def _init(self, name, shape, rng):
+        layer = next(l for l in self.layers if name in (l.weight.name, l.bias.name))
+        if name == layer.bias.name:
+            return np.zeros(shape)
+        fan_in = shape[0] if layer.layout == "in,out" or layer.units is None else shape[1]
+        # He's initialisation for ReLU units: half of them are zero
+        gain = 2.0 if layer.activation is relu else 1.0
+        return rng.standard_normal(shape) * np.sqrt(gain / fan_in)
+
+    def _targets(self, y, m):
+        if self.out is not None:
+            return super()._targets(y, m)
+        y = np.asarray(y)
+        if y.size != m or y.ndim > 2:
+            raise DeriveError(f"y must have shape ({m},), not {y.shape}")
+        y = y.reshape(m)
+        if y.dtype.kind not in "iu" and (y.dtype.kind not in "fb" or not np.all(y == np.round(y))):
+            raise DeriveError("y must hold integer class labels")
+        k = self.network.classes
+        if y.size and (y.min() < 0 or y.max() >= k):
+            raise DeriveError(f"class labels must be in 0..{k - 1}")
+        return y.astype(np.intp)
+
+    def _affine(self, layer, P, A):
+        W = P[layer.weight.name]
+        Z = A @ (W if layer.layout == "in,out" or layer.units is None else W.T)
+        Z += P[layer.bias.name]
+        return Z
+
+    def _forward(self, P, X):
+        """Each layer's input, pre-activation (when g′ needs it) and output; the logits last."""
+        A, saved = X, []
+        for layer, (fwd, _, needs_u) in zip(self.layers, self.hidden):
+            outs = fwd(A @ (P[layer.weight.name] if layer.layout == "in,out" else P[layer.weight.name].T),
+                       params=(P[layer.bias.name],))
+            saved.append((A, outs[0] if needs_u else None, outs[-1]))
+            A = outs[-1]
+        saved.append((A, None, None))
+        return saved, self._affine(self.layers[-1], P, A)
+
+    def _softmax(self, z):
+        zmax = z.max(axis=1, keepdims=True)
+        e = np.exp(z - zmax)
+        s = e.sum(axis=1, keepdims=True)
+        return zmax, e, s
+
+    def _loss(self, P, X, y):
+        _, z = self._forward(P, X)
+        return self._mean_loss(z, y)
+
+    def _mean_loss(self, z, y):
+        if self.out is not None:
+            return self.out.loss_kernel(z, y)[0].mean()
+        zmax, _, s = self._softmax(z)
+        # −log p_y = log Σ_j exp(z_j) − z_y
+        return float(np.mean(zmax[:, 0] + np.log(s[:, 0]) - z[np.arange(len(y)), y]))
+
+    def _grad(self, P, X, y, with_loss):
+        m = X.shape[0]
+        saved, z = self._forward(P, X)
+        loss = self._mean_loss(z, y) if with_loss else None
+        if self.out is not None:
+            dZ = self.out.dloss_kernel(z, y)[0] / m
+        else:
+            _, e, s = self._softmax(z)
+            onehot = np.zeros_like(z)
+            onehot[np.arange(m), y] = 1.0
+            dZ = self.dz(e, s, onehot)[0] / m
+        grads = {}
+        for index in range(len(self.layers) - 1, -1, -1):
+            layer, (A, _, _) = self.layers[index], saved[index]
+            W = P[layer.weight.name]
+            if layer.units is None:
+                grads[layer.weight.name], grads[layer.bias.name] = A.T @ dZ, np.array(dZ.sum())
+                dA = np.outer(dZ, W)
+            else:
+                dW = A.T @ dZ
+                grads[layer.weight.name] = dW if layer.layout == "in,out" else np.ascontiguousarray(dW.T)
+                grads[layer.bias.name] = dZ.sum(axis=0)
+                dA = dZ @ (W.T if layer.layout == "in,out" else W)
+            if index:
+                _, backprop, needs_u = self.hidden[index - 1]
+                _, U, Aout = saved[index - 1]
+                dZ = backprop(dA, U, Aout)[0] if needs_u else backprop(dA, Aout)[0]
+        return loss, grads
+
+    def _predict(self, P, X):
+        _, z = self._forward(P, X)
+        if self.out is None:
+            _, e, s = self._softmax(z)
+            return e / s
+        return z if self._link is None else self._link(z)
+
+
+
+class _StackClassifier(_Classifier, _Stack):
+    """A stack of dense layers that predicts a 0/1 label or one of K classes."""
+
+    def _classes(self, P, X):
+        _, z = self._forward(P, X)
+        return np.argmax(z, axis=1) if self.out is None else (z > 0).astype(np.float64)
+
+
 def compile_model(model) -> CompiledModel:
     """Compile a trainable model's mean loss and gradient to NumPy.
 
@@ -796,4 +929,4 @@ def compile_model(model) -> CompiledModel:
 
 
 # Tried in order: the first whose ``fits`` accepts the network compiles it.
-_KINDS = (_Affine, _Logistic, _SigmoidSum, _SoftmaxNet)
+_KINDS = (_Affine, _Logistic, _SigmoidSum, _SoftmaxNet, _Stack, _StackClassifier)
