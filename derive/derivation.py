@@ -103,14 +103,14 @@ class Derivation:
         return self.markdown()
 
     def _repr_latex_(self) -> str:
-        from .render.latex import jupyter_latex
+        from .render.jupyter import JupyterRenderer
 
-        return jupyter_latex(self)
+        return JupyterRenderer(self).render()
 
     def __rich__(self):
-        from .render.text import rich_renderable
+        from .render.text import TextRenderer
 
-        return rich_renderable(self, show_steps=True, lang="en")
+        return TextRenderer(self)
 
     def __str__(self) -> str:
         return self.render("text", color=False)

@@ -278,9 +278,9 @@ def _at_point(d: Builder, f, expr, derivatives: dict, point: dict, checker) -> t
     for c in checks:
         lhs = Derivative(f, c.wrt, evaluate=False)
         if c.verdict == "kink":
-            d.note("{d}: f has a kink here; the value is a one-sided derivative (the convention "
-                   "ReLU′(0) = 0), the central difference averages the two sides.",
-                   "{d}:f 在此处有折点;所给值是单侧导数(约定 ReLU′(0) = 0),中心差分是两侧的平均。",
+            d.note("{d}: $f$ has a kink here; the value is a one-sided derivative (the convention "
+                   "$ReLU′(0) = 0$), the central difference averages the two sides.",
+                   "{d}:$f$ 在此处有折点;所给值是单侧导数(约定 $ReLU′(0) = 0$),中心差分是两侧的平均。",
                    d=lhs)
         elif c.verdict == "disagree":
             d.note("{d} DISAGREES with the finite difference.", "{d} 与有限差分不一致。", d=lhs)

@@ -39,8 +39,8 @@ _WORDS = {
                         "计算图(所取的点即各叶节点中的值)"),
     "legend": Msg("forward values left to right; gradients {grad} right to left",
                   "前向传播从左到右计算各节点的值;反向传播从右到左计算梯度 {grad}"),
-    "edges": Msg("each arrow u → v carries the local derivative {local}",
-                 "每条边 u → v 上标出局部导数 {local}"),
+    "edges": Msg("each arrow $u → v$ carries the local derivative {local}",
+                 "每条边 $u → v$ 上标出局部导数 {local}"),
 }
 
 
@@ -116,19 +116,18 @@ class Graph:
         return self._d(self.output, "·", tex).replace("·", r"\cdot" if tex else "·")
 
     def heading(self, lang: str = "en", tex: bool = False) -> tuple[str, str]:
-        """The graph's title (with its point) and its legend, in ``lang``."""
-        grad = self.gradient_name(tex)
-        local = self._d("v", "u", tex)
-        if tex:
-            grad, local = f"${grad}$", f"${local}$"
-        if len(self.point) > 6:
-            title = _word("title_leaves", lang)
-        else:
-            point = f"${self.point_text(True)}$" if tex else self.point_text()
-            title = _word("title", lang).format(point=point)
-        legend = _word("legend", lang).format(grad=grad)
+        """The graph's title (with its point) and its legend, in ``lang``, as text or as LaTeX."""
+        from .render.latex import latex_words
+
+        values = {"grad": self.gradient_name(tex), "local": self._d("v", "u", tex), "point": self.point_text(tex)}
+
+        def words(key):
+            return latex_words(_WORDS[key], lang, values) if tex else _WORDS[key].render(lang, values)
+
+        title = words("title_leaves" if len(self.point) > 6 else "title")
+        legend = words("legend")
         if self.big:
-            legend += ("; " if lang != "zh" else ";") + _word("edges", lang).format(local=local)
+            legend += ("; " if lang != "zh" else ";") + words("edges")
         return title, legend
 
     def to_dot(self, lang: str = "en") -> str:
@@ -221,11 +220,8 @@ class Graph:
         scaled = "\\resizebox{\\ifdim\\width>\\linewidth\\linewidth\\else\\width\\fi}{!}{%\n" + body + "%\n}"
         if not caption:
             return scaled + "\n"
-        from .render.latex import text_to_latex
-
         title, legend = self.heading(lang, tex=True)
-        sep = ":" if lang == "zh" else ": "
-        cap = text_to_latex(title, lang) + sep + text_to_latex(legend, lang)
+        cap = title + (":" if lang == "zh" else ": ") + legend
         # not a float: the picture stays beside the derivation it illustrates
         return ("\\begin{center}\n\\begin{minipage}{\\linewidth}\n\\centering\n" + scaled
                 + f"\n\n\\smallskip{{\\small {cap}\\par}}\n\\end{{minipage}}\n\\end{{center}}\n")
@@ -478,11 +474,6 @@ def graph_for(obj, at=None) -> Graph:
     point = _named_point(model.point(), symbols)
     point.update(_named_point(at or {}, symbols))
     return from_defs(defs, point, name=model.name, partial=partial)
-
-
-def _word(key: str, lang: str) -> str:
-    m = _WORDS[key]
-    return m.zh if lang == "zh" and m.zh else m.en
 
 
 # Printing ------------------------------------------------------------------------------------------

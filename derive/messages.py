@@ -2,10 +2,16 @@
 
 A ``Msg`` holds a template per language and its arguments; renderers format the arguments
 (SymPy expressions) in their own notation, so one message serves text, LaTeX and Markdown.
+
+A formula inside the words is marked with dollars and written in Unicode, as the terminal shows
+it: ``"with $a = σ(z)$, $σ′(z) = a(1 − a)$"``. The text view drops the marks; the TeX views set
+the marked spans, and only those, as mathematics. A ``{name}`` argument is mathematics wherever it
+stands, except a ``str`` argument, which is part of the template's text (and may hold marks).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 LANGS = ("en", "zh")
@@ -14,7 +20,7 @@ LANGS = ("en", "zh")
 RULE_NAMES = {
     "definition": ("definition", "定义"),
     "constant": ("constant rule", "常数法则"),
-    "identity": ("d/dx x = 1", "dx/dx = 1"),
+    "identity": ("$d/dx x = 1$", "$dx/dx = 1$"),
     "sum": ("sum rule", "加法法则"),
     "constant_multiple": ("constant multiple rule", "常数倍法则"),
     "power": ("power rule", "幂法则"),
@@ -36,9 +42,9 @@ RULE_NAMES = {
     "backprop": ("chain rule along the graph", "反向传播:沿计算图的链式法则"),
     "sum_paths": ("sum over paths", "对各路径求和"),
     "evaluate": ("evaluate", "代入数值"),
-    "vectorize": ("vectorize over m examples", "对 m 个样本向量化"),
-    "mean": ("mean over m examples", "对 m 个样本取平均"),
-    "kronecker": ("Kronecker delta", "克罗内克 δ"),
+    "vectorize": ("vectorize over $m$ examples", "对 $m$ 个样本向量化"),
+    "mean": ("mean over $m$ examples", "对 $m$ 个样本取平均"),
+    "kronecker": ("Kronecker delta", "克罗内克 $δ$"),
     "solve": ("solve", "求解"),
     "second_order": ("second-order condition", "二阶条件"),
     "log_likelihood": ("take the log", "取对数(对数似然)"),
@@ -48,7 +54,7 @@ RULE_NAMES = {
 
 # Explanations the engine attaches to its rules; models add their own with ``Msg(en, zh)``.
 RULE_NOTES = {
-    "chain": ("with {u} = {g}", "令 {u} = {g}"),
+    "chain": ("with ${u} = {g}$", "令 ${u} = {g}$"),
     "constant_multiple": ("the constant {c} comes out", "常数 {c} 提到求导符号外面"),
     "power": ("exponent {n}", "指数为 {n}"),
     "rewrite": ("write it as {g}", "改写为 {g}"),
@@ -56,9 +62,28 @@ RULE_NOTES = {
 }
 
 
+def rule_msg(key: str) -> "Msg":
+    """The name of rule ``key`` as a message (a key with no name is its own name)."""
+    return Msg(*RULE_NAMES.get(key, (key.replace("_", " "),) * 2))
+
+
 def rule_name(key: str, lang: str = "en") -> str:
-    en, zh = RULE_NAMES.get(key, (key.replace("_", " "), key.replace("_", " ")))
-    return zh if lang == "zh" else en
+    """The name of rule ``key`` as plain text."""
+    return rule_msg(key).render(lang)
+
+
+MARK = "$"
+FIELD = re.compile(r"\{(\w+)\}")    # an argument's place in a template
+
+
+def fill(source: str, values: dict) -> str:
+    """``source`` with each ``{name}`` field of ``values`` replaced by its value (a tuple: its
+    items joined by commas); any other ``{…}`` is text."""
+    def value(m):
+        v = values.get(m.group(1), m.group())
+        return ", ".join(v) if isinstance(v, tuple) else v
+
+    return FIELD.sub(value, source)
 
 
 @dataclass(frozen=True)
@@ -80,8 +105,31 @@ class Msg:
         en, zh = RULE_NOTES[key]
         return cls.of(en, zh, **args)
 
-    def render(self, lang: str, fmt) -> str:
-        """The sentence in ``lang`` with each argument passed through ``fmt``."""
+    def template(self, lang: str) -> str:
+        """The template in ``lang`` with its ``str`` arguments written in."""
         template = self.zh if (lang == "zh" and self.zh) else self.en
-        values = {k: fmt(v) for k, v in self.args}
-        return template.format(**values) if values else template
+        words = {k: v for k, v in self.args if isinstance(v, str)}
+        return FIELD.sub(lambda m: words.get(m.group(1), m.group()), template) if words else template
+
+    def parts(self, lang: str) -> list[tuple[bool, str]]:
+        """The template in ``lang`` as ``(is_formula, source)`` pieces, in order: the words between
+        the marks and each marked formula (marks dropped). ``{name}`` fields stay in both."""
+        pieces = self.template(lang).split(MARK)
+        if len(pieces) % 2 == 0:
+            raise ValueError(f"unbalanced {MARK} in {self.en!r}")
+        return [(bool(i % 2), p) for i, p in enumerate(pieces) if p]
+
+    def values(self) -> dict:
+        """The arguments that are mathematics (all but the ``str`` ones), by name."""
+        return {k: v for k, v in self.args if not isinstance(v, str)}
+
+    def render(self, lang: str, values: dict | None = None) -> str:
+        """The sentence in ``lang`` as plain text: marks dropped, each argument written as
+        ``values[name]`` (by default ``str`` of the argument)."""
+        if values is None:
+            values = {k: str(v) for k, v in self.values().items()}
+        return fill("".join(source for _, source in self.parts(lang)), values)
+
+
+# The heading above the results, in every format.
+RESULTS = Msg("Results", "结果")

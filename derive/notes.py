@@ -19,8 +19,8 @@ from . import printing
 from .errors import DeriveError
 from .graph import format_number, graph_for, has_graph
 from .messages import Msg
-from .render.latex import LatexRenderer, preamble, text_to_latex
-from .render.markdown import MarkdownRenderer, markdown_text
+from .render.latex import LatexRenderer, latex_words, preamble
+from .render.markdown import MarkdownRenderer, markdown_words
 
 TITLE = Msg("Gradient derivations, step by step", "梯度推导笔记:一步一步推导")
 SUBTITLE = Msg(
@@ -108,10 +108,6 @@ def build(fmt: str = "latex", lang: str = "en", models=None, show_steps: bool = 
     return Notes(text, tuple(m.name for m, _, _ in material.items))
 
 
-def _w(msg: Msg, lang: str) -> str:
-    return msg.zh if lang == "zh" and msg.zh else msg.en
-
-
 def latex_document(items, lang: str, show_steps: bool) -> str:
     """A complete LaTeX document (``article`` for English, ``ctexart`` for Chinese)."""
     tikz = any(g is not None for _, _, g in items)
@@ -121,12 +117,12 @@ def latex_document(items, lang: str, show_steps: bool) -> str:
         r"\begin{document}",
         "",
         r"\begin{center}",
-        rf"{{\LARGE\bfseries {text_to_latex(_w(TITLE, lang), lang)}\par}}",
+        rf"{{\LARGE\bfseries {latex_words(TITLE, lang)}\par}}",
         r"\medskip",
-        rf"{{\small {text_to_latex(_w(SUBTITLE, lang), lang)}\par}}",
+        rf"{{\small {latex_words(SUBTITLE, lang)}\par}}",
         r"\end{center}",
         "",
-        text_to_latex(_w(INTRO, lang), lang) + ("" if show_steps else " " + text_to_latex(_w(RESULTS_ONLY, lang), lang)),
+        latex_words(INTRO, lang) + ("" if show_steps else " " + latex_words(RESULTS_ONLY, lang)),
         "",
         r"\tableofcontents",
         r"\clearpage",
@@ -143,33 +139,29 @@ def latex_document(items, lang: str, show_steps: bool) -> str:
 
 def markdown_document(items, lang: str, show_steps: bool) -> str:
     """One Markdown document: a linked table of contents, then each derivation under its anchor."""
-    out = [f"# {markdown_text(_w(TITLE, lang), lang)}", markdown_text(_w(SUBTITLE, lang), lang)]
-    intro = markdown_text(_w(INTRO, lang), lang)
+    out = [f"# {markdown_words(TITLE, lang)}", markdown_words(SUBTITLE, lang)]
+    intro = markdown_words(INTRO, lang)
     if not show_steps:
-        intro += " " + markdown_text(_w(RESULTS_ONLY, lang), lang)
+        intro += " " + markdown_words(RESULTS_ONLY, lang)
     out.append(intro)
-    out.append(f"## {_w(CONTENTS, lang)}")
-    toc = []
-    for i, (model, d, _) in enumerate(items, 1):
-        toc.append(f"{i}. [{markdown_text(d.title.render(lang, str), lang)}](#derive-{model.name})")
-    out.append("\n".join(toc))
+    out.append(f"## {CONTENTS.render(lang)}")
+    sections = []
     for model, d, g in items:
         shown = g is not None and not (show_steps and _tabulated(d, g))
         figure = graph_table(g, lang) if shown else None
-        r = MarkdownRenderer(d, show_steps=show_steps, lang=lang, level=2,
-                             anchor=f"derive-{model.name}", figure=figure)
-        out.append(r.body().rstrip("\n"))
+        sections.append(MarkdownRenderer(d, show_steps=show_steps, lang=lang, level=2,
+                                         anchor=f"derive-{model.name}", figure=figure))
+    out.append("\n".join(f"{i}. [{r.words(r.d.title)}](#{r.opts['anchor']})" for i, r in enumerate(sections, 1)))
+    out += [r.render().rstrip("\n") for r in sections]
     return "\n\n".join(out) + "\n"
 
 
 def graph_table(g, lang: str) -> str:
     """A computation graph as a Markdown table: node, definition, forward value, gradient."""
-    if len(g.point) > 6:
-        caption = _w(GRAPH_TABLE_LEAVES, lang)
-    else:
-        caption = _w(GRAPH_TABLE, lang).format(point=f"${g.point_text(True)}$")
+    caption = markdown_words(GRAPH_TABLE_LEAVES if len(g.point) > 6 else GRAPH_TABLE, lang,
+                             {"point": g.point_text(True)})
     grad = f"${g.gradient_name(tex=True)}$"
-    head = [_w(NODE, lang), _w(DEFINITION, lang), _w(VALUE, lang), f"{_w(GRADIENT, lang)} {grad}"]
+    head = [NODE.render(lang), DEFINITION.render(lang), VALUE.render(lang), f"{GRADIENT.render(lang)} {grad}"]
     rows = [
         "| " + " | ".join(head) + " |",
         "|" + ":---:|" * len(head),
@@ -177,10 +169,10 @@ def graph_table(g, lang: str) -> str:
     leaves = [g.node(s) for s, _ in g.point]
     for n in [*leaves, *(n for n in g.nodes if n not in leaves)]:
         name = printing.latex(n.symbol)
-        definition = _w(INPUT, lang) if n.leaf else f"${name} = {printing.latex(n.definition)}$"
+        definition = INPUT.render(lang) if n.leaf else f"${name} = {printing.latex(n.definition)}$"
         rows.append(f"| ${name}$ | {definition.replace('|', chr(92) + 'vert ')} | "
                     f"${format_number(n.value, tex=True)}$ | ${format_number(n.grad, tex=True)}$ |")
-    return f"**{markdown_text(caption, lang)}**\n\n" + "\n".join(rows)
+    return f"**{caption}**\n\n" + "\n".join(rows)
 
 
 def _tabulated(d, g) -> bool:

@@ -24,9 +24,9 @@ class Activations(Model):
         d.section("Sigmoid", "Sigmoid 函数")
         d.eq(sigmoid(z), 1 / (1 + sp.exp(-z)), "definition")
         d.work(sp.Derivative(sigmoid(z), z, evaluate=False), 1 / (1 + sp.exp(-z)), z)
-        d.note("With a = σ(z) this is the notes' σ′(z) = a(1 − a): the derivative needs only the "
+        d.note("With $a = σ(z)$ this is the notes' $σ′(z) = a(1 − a)$: the derivative needs only the "
                "forward value.",
-               "令 a = σ(z),即笔记中的 σ′(z) = a(1 − a):求导只需要前向传播的值。")
+               "令 $a = σ(z)$,即笔记中的 $σ′(z) = a(1 − a)$:求导只需要前向传播的值。")
         d.result("sigmoid'", sigmoid(z) * (1 - sigmoid(z)), of=sigmoid(z), wrt=z)
 
         d.section("tanh", "tanh 函数")
@@ -38,25 +38,25 @@ class Activations(Model):
         d.eq(relu(z), sp.Max(0, z), "definition")
         d.work(sp.Derivative(relu(z), z, evaluate=False), relu(z), z)
         d.note(
-            "ReLU has a kink at z = 0 where it has no derivative; the convention used here (and by "
-            "the frameworks) is ReLU′(0) = 0, any value in [0, 1] being a valid subgradient.",
-            "ReLU 在 z = 0 处有折点,没有导数;这里(以及各深度学习框架)约定 ReLU′(0) = 0,"
-            "[0, 1] 中的任何值都是合法的次梯度。",
+            "ReLU has a kink at $z = 0$ where it has no derivative; the convention used here (and by "
+            "the frameworks) is $ReLU′(0) = 0$, any value in $[0, 1]$ being a valid subgradient.",
+            "ReLU 在 $z = 0$ 处有折点,没有导数;这里(以及各深度学习框架)约定 $ReLU′(0) = 0$,"
+            "$[0, 1]$ 中的任何值都是合法的次梯度。",
         )
         d.result("relu'", sp.Heaviside(z, 0), of=relu(z), wrt=z)
 
         d.section("Leaky ReLU", "Leaky ReLU 函数")
         d.eq(leaky_relu(z, alpha), relu(z) - alpha * relu(-z), "definition",
-             Msg("equal to max(αz, z) for 0 < α < 1; the notes use α = 0.01",
-                 "当 0 < α < 1 时等于 max(αz, z);笔记中取 α = 0.01"))
+             Msg("equal to $max(αz, z)$ for $0 < α < 1$; the notes use $α = 0.01$",
+                 "当 $0 < α < 1$ 时等于 $max(αz, z)$;笔记中取 $α = 0.01$"))
         d.work(sp.Derivative(leaky_relu(z, alpha), z, evaluate=False), leaky_relu(z, alpha), z)
-        d.note("Convention at the kink: LeakyReLU′(0) = α.", "折点处的约定:LeakyReLU′(0) = α。")
+        d.note("Convention at the kink: $LeakyReLU′(0) = α$.", "折点处的约定:$LeakyReLU′(0) = α$。")
         d.result("leaky_relu'", alpha + (1 - alpha) * sp.Heaviside(z, 0), of=leaky_relu(z, alpha), wrt=z)
 
         d.section("Hard sigmoid as two ReLUs", "用两个 ReLU 拼出 hard sigmoid")
         d.eq(hard_sigmoid(z), relu(z) - relu(z - 1), "definition",
-             Msg("0 below 0, z on [0, 1], 1 above 1", "z < 0 时为 0,0 ≤ z ≤ 1 时为 z,z > 1 时为 1"))
+             Msg("0 below 0, $z$ on $[0, 1]$, 1 above 1", "$z < 0$ 时为 0,$0 ≤ z ≤ 1$ 时为 $z$,$z > 1$ 时为 1"))
         d.work(sp.Derivative(hard_sigmoid(z), z, evaluate=False), relu(z) - relu(z - 1), z)
-        d.note("Convention at the kinks: the derivative is taken as 0 at z = 0 and at z = 1.",
-               "折点处的约定:在 z = 0 与 z = 1 处导数取 0。")
+        d.note("Convention at the kinks: the derivative is taken as 0 at $z = 0$ and at $z = 1$.",
+               "折点处的约定:在 $z = 0$ 与 $z = 1$ 处导数取 0。")
         d.result("hard_sigmoid'", sp.Heaviside(z, 0) - sp.Heaviside(z - 1, 1), of=hard_sigmoid(z), wrt=z)

@@ -37,7 +37,7 @@ class ChainRule(Model):
         d.title = Msg("The chain rule on a computation graph", "计算图上的链式法则")
         point = self.point()
 
-        d.section("Forward pass: J(a, b, c) = 3(a + bc) as a graph", "前向传播:把 J(a, b, c) = 3(a + bc) 画成计算图")
+        d.section("Forward pass: $J(a, b, c) = 3(a + bc)$ as a graph", "前向传播:把 $J(a, b, c) = 3(a + bc)$ 画成计算图")
         d.define(U, B * C)
         d.define(V, A + U)
         d.define(J, 3 * V)
@@ -56,11 +56,11 @@ class ChainRule(Model):
             rows.append((node, d.defs.get(node, Msg("input", "输入")), forward, grad, grad.xreplace(point)))
         d.table(
             [Msg("node", "节点"), Msg("definition", "定义"), Msg("forward value", "前向值"),
-             Msg("dJ/d(node)", "dJ/d(节点)"), Msg("backward value", "反向梯度值")],
+             Msg("$dJ/d$(node)", "$dJ/d$(节点)"), Msg("backward value", "反向梯度值")],
             rows,
         )
 
-        d.section("A second example: h(x) = (3x² + 2)⁴", "第二个例子:h(x) = (3x² + 2)⁴")
+        d.section("A second example: $h(x) = (3x² + 2)⁴$", "第二个例子:$h(x) = (3x² + 2)⁴$")
         x, h = sp.symbols("x h")
         hx = (3 * x**2 + 2) ** 4
         d.define(h, hx)

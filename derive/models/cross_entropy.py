@@ -9,7 +9,7 @@ from ..messages import Msg
 from ._sums import at_n, i, m, sample, sum_result, total
 from .base import Model
 
-AT_3 = Msg("checked at m = 3 with the sums written out", "已在 m = 3 时展开求和核对")
+AT_3 = Msg("checked at $m = 3$ with the sums written out", "已在 $m = 3$ 时展开求和核对")
 
 
 def bernoulli_log(y, yhat):
@@ -32,19 +32,19 @@ class CrossEntropy(Model):
 
         d.section("The likelihood of one label", "一个标签的似然")
         d.note(
-            "The model's output ŷ = P(y = 1 | x) is a probability (in logistic regression ŷ = a = σ(z)). "
-            "The label y is 0 or 1, and both cases fit in one formula:",
-            "模型的输出 ŷ = P(y = 1 | x) 是一个概率(逻辑回归中 ŷ = a = σ(z))。标签 y 取 0 或 1,"
+            "The model's output $ŷ = P(y = 1 | x)$ is a probability (in logistic regression $ŷ = a = σ(z)$). "
+            "The label $y$ is 0 or 1, and both cases fit in one formula:",
+            "模型的输出 $ŷ = P(y = 1 | x)$ 是一个概率(逻辑回归中 $ŷ = a = σ(z)$)。标签 $y$ 取 0 或 1,"
             "两种情况可以写成一个式子:",
         )
         bernoulli = sp.Mul(yhat**y, (1 - yhat) ** (1 - y), evaluate=False)
         d.define(P, bernoulli, Msg("the Bernoulli distribution", "伯努利分布"))
         for label, value in ((1, yhat), (0, 1 - yhat)):
             d.eq(sp.Symbol(f"P(y={label}|x)"), value, "evaluate",
-                 Msg.of("y = {y}", "y = {y}", y=sp.Integer(label)),
+                 Msg.of("$y = {y}$", "$y = {y}$", y=sp.Integer(label)),
                  check=(bernoulli.xreplace({y: label}), value))
 
-        d.section("m independent examples", "m 个独立样本")
+        d.section("$m$ independent examples", "$m$ 个独立样本")
         yi, yhati = sample("y"), sample("yhat")
         data = sp.Symbol("P(Y|X)")
         product = sp.Product(sp.Mul(yhati**yi, (1 - yhati) ** (1 - yi), evaluate=False), (i, 1, m))
@@ -52,8 +52,8 @@ class CrossEntropy(Model):
                                     "样本独立:似然函数是乘积"))
         log_sum = total(bernoulli_log(yi, yhati), m)
         d.eq(sp.log(data), log_sum, "log_likelihood",
-             Msg("log(ab) = log a + log b, log a^y = y log a; checked at m = 3",
-                 "log(ab) = log a + log b,log a^y = y log a;已在 m = 3 时核对"),
+             Msg("$log(ab) = log a + log b$, $log a^y = y log a$; checked at $m = 3$",
+                 "$log(ab) = log a + log b$,$log a^y = y log a$;已在 $m = 3$ 时核对"),
              check=(at_n(sp.log(product)), at_n(log_sum)))
         d.note("Maximizing the likelihood is maximizing its log, and minimizing the negative log. "
                "Per example, the negative log-likelihood is the loss:",
@@ -61,20 +61,20 @@ class CrossEntropy(Model):
 
         d.section("The loss and the cost", "损失函数与代价函数")
         loss = sp.Mul(-1, bernoulli_log(y, yhat), evaluate=False)
-        d.define(L, -sp.log(P), Msg("the loss L(ŷ, y) of one example", "一个样本的损失 L(ŷ, y)"))
-        d.eq(L, loss, "log_likelihood", Msg("log(ab) = log a + log b, log a^y = y log a",
-                                            "log(ab) = log a + log b,log a^y = y log a"))
-        d.note("y = 1 leaves −log ŷ (small when ŷ is near 1); y = 0 leaves −log(1 − ŷ) (small when ŷ is near 0).",
-               "y = 1 时只剩 −log ŷ(ŷ 接近 1 时很小);y = 0 时只剩 −log(1 − ŷ)(ŷ 接近 0 时很小)。")
+        d.define(L, -sp.log(P), Msg("the loss $L(ŷ, y)$ of one example", "一个样本的损失 $L(ŷ, y)$"))
+        d.eq(L, loss, "log_likelihood", Msg("$log(ab) = log a + log b$, $log a^y = y log a$",
+                                            "$log(ab) = log a + log b$,$log a^y = y log a$"))
+        d.note("$y = 1$ leaves $−log ŷ$ (small when $ŷ$ is near 1); $y = 0$ leaves $−log(1 − ŷ)$ (small when $ŷ$ is near 0).",
+               "$y = 1$ 时只剩 $−log ŷ$($ŷ$ 接近 1 时很小);$y = 0$ 时只剩 $−log(1 − ŷ)$($ŷ$ 接近 0 时很小)。")
         per_example = sp.Function("L")(yhati, yi)
         cost = total(per_example, m) / m
         cost_sum = -total(bernoulli_log(yi, yhati), m) / m
-        d.define(J, cost, Msg("the cost: the mean loss over the m examples", "代价函数:m 个样本损失的平均"))
+        d.define(J, cost, Msg("the cost: the mean loss over the $m$ examples", "代价函数:$m$ 个样本损失的平均"))
         written = total(sp.Mul(-1, bernoulli_log(yi, yhati), evaluate=False), m) / m   # L(ŷ_i, y_i) put in
         d.eq(J, cost_sum, "substitute", AT_3, check=(at_n(written), at_n(cost_sum)))
         d.eq(J, -sp.log(data) / m, "log_likelihood",
-             Msg("minimizing J maximizes the likelihood; checked at m = 3",
-                 "最小化 J 就是最大化似然;已在 m = 3 时核对"),
+             Msg("minimizing $J$ maximizes the likelihood; checked at $m = 3$",
+                 "最小化 $J$ 就是最大化似然;已在 $m = 3$ 时核对"),
              check=(at_n(cost_sum), at_n(-sp.log(product) / m)))
 
         d.section("The derivative of the loss", "损失函数的导数")
@@ -83,17 +83,17 @@ class CrossEntropy(Model):
         dz = sp.Derivative(L, z, evaluate=False)
         chain = sp.Mul(dyhat, yhat, 1 - yhat, evaluate=False)
         d.eq(dz, chain, "chain",
-             Msg("with ŷ = σ(z), dŷ/dz = ŷ(1 − ŷ)", "其中 ŷ = σ(z),dŷ/dz = ŷ(1 − ŷ)"),
+             Msg("with $ŷ = σ(z)$, $dŷ/dz = ŷ(1 − ŷ)$", "其中 $ŷ = σ(z)$,$dŷ/dz = ŷ(1 − ŷ)$"),
              check=(sp.diff(loss.xreplace(at_z), z), chain.xreplace(at_z)))
         d.eq(dz, yhat - y, "simplify", check=(sp.diff(loss.xreplace(at_z), z), sigmoid(z) - y))
-        d.note("`derive logistic` differentiates this loss on the computation graph: dz = a − y.",
-               "`derive logistic` 在计算图上对这个损失求导:dz = a − y。")
+        d.note("`derive logistic` differentiates this loss on the computation graph: $dz = a − y$.",
+               "`derive logistic` 在计算图上对这个损失求导:$dz = a − y$。")
 
         d.result("P(y=1|x)", yhat, lhs=sp.Symbol("P(y=1|x)"))
         d.result("P(y=0|x)", 1 - yhat, lhs=sp.Symbol("P(y=0|x)"))
         d.result("L", loss, lhs=sp.Function("L")(yhat, y),
                  note=Msg("the negative log-likelihood of one label", "一个标签的负对数似然"))
-        sum_result(d, "J", cost_sum, J, note=Msg("the cost over m examples", "m 个样本上的代价"))
+        sum_result(d, "J", cost_sum, J, note=Msg("the cost over $m$ examples", "$m$ 个样本上的代价"))
         d.result("dL/dyhat", dyhat, of=L, wrt=yhat, lhs=sp.Derivative(L, yhat, evaluate=False))
         d.result("dL/dz", sigmoid(z) - y, of=loss.xreplace(at_z), wrt=z, lhs=dz,
-                 note=Msg("with ŷ = σ(z): the logistic dz", "ŷ = σ(z) 时:即逻辑回归的 dz"))
+                 note=Msg("with $ŷ = σ(z)$: the logistic $dz$", "$ŷ = σ(z)$ 时:即逻辑回归的 $dz$"))

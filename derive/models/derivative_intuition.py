@@ -22,17 +22,17 @@ class DerivativeIntuition(Model):
         d.title = Msg("Derivatives as slopes", "导数即斜率")
         a = sp.Symbol("a")
         for f, fa, points in ((sp.Symbol("f1"), 4 * a, (2,)), (sp.Symbol("f2"), a**2, (2, 5))):
-            d.section("f(a) = {f}", "f(a) = {f}", f=fa)
+            d.section("$f(a) = {f}$", "$f(a) = {f}$", f=fa)
             d.define(f, fa)
             slope = d.work(sp.Derivative(f, a, evaluate=False), fa, a)
             for p in points:
                 before, after = fa.subs(a, p), fa.subs(a, p + NUDGE)
                 change = after - before
                 d.note(
-                    "At a = {p}: f = {before}; nudge a to {p2} and f = {after}, a change of {change} "
-                    "≈ {ratio} × 0.001, while f′({p}) = {exact}.",
-                    "在 a = {p} 处:f = {before};把 a 增加到 {p2},f = {after},变化了 {change},"
-                    "约为 0.001 的 {ratio} 倍,而 f′({p}) = {exact}。",
+                    "At $a = {p}$: $f = {before}$; nudge $a$ to {p2} and $f = {after}$, a change of ${change} "
+                    "≈ {ratio} × 0.001$, while $f′({p}) = {exact}$.",
+                    "在 $a = {p}$ 处:$f = {before}$;把 $a$ 增加到 {p2},$f = {after}$,变化了 {change},"
+                    "约为 0.001 的 {ratio} 倍,而 $f′({p}) = {exact}$。",
                     p=sp.Integer(p), p2=sp.Float(p + NUDGE, 4), before=before,
                     after=sp.Float(after, 7), change=sp.Float(change, 7),
                     ratio=sp.Float(change / NUDGE, 4), exact=slope.subs(a, p),
@@ -40,5 +40,5 @@ class DerivativeIntuition(Model):
                 d.result(f"nudge f={text(fa)} at a={p}", sp.Float(change, 7),
                          lhs=sp.Add(sp.Function("f")(sp.Float(p + NUDGE, 4)),
                                     -sp.Function("f")(sp.Integer(p)), evaluate=False),
-                         note=Msg.of("f(a) = {f}", "f(a) = {f}", f=fa))
+                         note=Msg.of("$f(a) = {f}$", "$f(a) = {f}$", f=fa))
             d.result(f"f'(a) for f={text(fa)}", slope, of=fa, wrt=a, lhs=sp.Derivative(fa, a))

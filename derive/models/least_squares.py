@@ -9,8 +9,8 @@ from ..network import Dense, Network, Param, Training
 from ._sums import at_n, n, sample, samples, sum_result, times, total
 from .base import Model, features_option
 
-AT_3 = Msg("checked at n = 3 with the sums written out", "已在 n = 3 时展开求和核对")
-MATRIX = Msg("in matrix form; checked on 3 × 2 matrices", "矩阵形式;已在 3 × 2 矩阵上核对")
+AT_3 = Msg("checked at $n = 3$ with the sums written out", "已在 $n = 3$ 时展开求和核对")
+MATRIX = Msg("in matrix form; checked on $3 × 2$ matrices", "矩阵形式;已在 $3 × 2$ 矩阵上核对")
 
 
 class LeastSquares(Model):
@@ -43,8 +43,8 @@ class LeastSquares(Model):
             return d.eq(lhs, rhs, rule, note, check=check or (at_n(lhs, local), at_n(rhs, local)))
 
         d.section("The loss: the sum of squared errors", "损失函数:误差平方和")
-        d.define(L, loss, Msg("L(w, b) over n samples (xᵢ, yᵢ), the model ŷᵢ = w xᵢ + b",
-                              "n 个样本 (xᵢ, yᵢ) 上的 L(w, b),模型为 ŷᵢ = w xᵢ + b"))
+        d.define(L, loss, Msg("$L(w, b)$ over $n$ samples $(xᵢ, yᵢ)$, the model $ŷᵢ = w xᵢ + b$",
+                              "$n$ 个样本 $(xᵢ, yᵢ)$ 上的 $L(w, b)$,模型为 $ŷᵢ = w xᵢ + b$"))
 
         d.section("The gradient", "梯度")
         grads = {}
@@ -53,17 +53,17 @@ class LeastSquares(Model):
             eq(lhs, total(sp.Derivative(residual**2, v, evaluate=False)), "sum",
                Msg("the derivative of a sum is the sum of the derivatives", "和的导数等于导数的和"))
             eq(lhs, total(times(2, residual, inner)), "chain",
-               Msg.of("with u = {u}, ∂u/∂{v} = {du}", "令 u = {u},∂u/∂{v} = {du}", u=residual, v=v, du=inner))
+               Msg.of("with $u = {u}$, $∂u/∂{v} = {du}$", "令 $u = {u}$,$∂u/∂{v} = {du}$", u=residual, v=v, du=inner))
             body = times(x, residual) if v == w else residual
             grads[v] = eq(lhs, -2 * total(body), "constant_multiple",
-                          Msg("the constant −2 comes out of the sum", "常数 −2 提到求和号外"))
+                          Msg("the constant $−2$ comes out of the sum", "常数 $−2$ 提到求和号外"))
 
         d.section("The normal equations", "正规方程")
         d.note(
-            "At the minimum both partial derivatives are 0. Divide each by −2 and split the sums "
-            "(Σ (aᵢ + cᵢ) = Σ aᵢ + Σ cᵢ, Σ c·aᵢ = c Σ aᵢ, and the n terms of Σ b add up to n b):",
-            "在最小值处两个偏导数都为 0。各除以 −2 并拆开求和"
-            "(Σ (aᵢ + cᵢ) = Σ aᵢ + Σ cᵢ,Σ c·aᵢ = c Σ aᵢ,n 个 b 相加得 n b):",
+            "At the minimum both partial derivatives are 0. Divide each by $−2$ and split the sums "
+            "($Σ (aᵢ + cᵢ) = Σ aᵢ + Σ cᵢ$, $Σ c·aᵢ = c Σ aᵢ$, and the $n$ terms of $Σ b$ add up to $n b$):",
+            "在最小值处两个偏导数都为 0。各除以 $−2$ 并拆开求和"
+            "($Σ (aᵢ + cᵢ) = Σ aᵢ + Σ cᵢ$,$Σ c·aᵢ = c Σ aᵢ$,$n$ 个 $b$ 相加得 $n b$):",
         )
         sx, sy, sxx, sxy = total(x), total(y), total(x**2), total(x * y)
         normal = [  # (lhs, rhs, v) with lhs − rhs = ½ ∂L/∂v
@@ -73,26 +73,26 @@ class LeastSquares(Model):
         gap = [lhs - rhs for lhs, rhs, _ in normal]  # each is 0 at the stationary point
         for (lhs, rhs, v), g in zip(normal, gap):
             eq(lhs, rhs, "rearrange",
-               Msg.of("∂L/∂{v} = 0; checked at n = 3: left − right = ½ ∂L/∂{v}",
-                   "∂L/∂{v} = 0;已在 n = 3 时核对:左边 − 右边 = ½ ∂L/∂{v}", v=v),
+               Msg.of("$∂L/∂{v} = 0$; checked at $n = 3$: $left − right = ½ ∂L/∂{v}$",
+                   "$∂L/∂{v} = 0$;已在 $n = 3$ 时核对:$左边 − 右边 = ½ ∂L/∂{v}$", v=v),
                check=(at_n(g, local), at_n(grads[v] / 2, local)))
 
         d.section("The closed form", "闭式解")
         what, bhat = sp.symbols("what bhat")
         det = times(n, sxx) - sx**2
         eq(times(w, det), times(n, sxy) - times(sx, sy), "rearrange",
-           Msg("n × (first) − Σ xᵢ × (second) eliminates b", "n × 第一式 − Σ xᵢ × 第二式,消去 b"),
+           Msg("$n × (first) − Σ xᵢ × (second)$ eliminates $b$", "$n × 第一式 − Σ xᵢ × 第二式$,消去 $b$"),
            check=(at_n(times(w, det) - times(n, sxy) + sx * sy), at_n(n * gap[0] - sx * gap[1])))
         w_value = (times(n, sxy) - times(sx, sy)) / det
         b_value = (sy - times(what, sx)) / n
         d.let(what, w_value)
         d.let(bhat, b_value)
         solution = {w: w_value, b: (sy - w_value * sx) / n}
-        back = Msg("checked at n = 3: substituted back, both normal equations hold",
-                   "已在 n = 3 时回代核对:两个正规方程都成立")
+        back = Msg("checked at $n = 3$: substituted back, both normal equations hold",
+                   "已在 $n = 3$ 时回代核对:两个正规方程都成立")
         eq(what, w_value, "solve",
-           Msg("divide by n Σ xᵢ² − (Σ xᵢ)², which is > 0 unless all xᵢ are equal (below)",
-               "两边除以 n Σ xᵢ² − (Σ xᵢ)²(除非所有 xᵢ 相等,它大于 0,见下文)"),
+           Msg("divide by $n Σ xᵢ² − (Σ xᵢ)²$, which is $> 0$ unless all $xᵢ$ are equal (below)",
+               "两边除以 $n Σ xᵢ² − (Σ xᵢ)²$(除非所有 $xᵢ$ 相等,它大于 0,见下文)"),
            check=(at_n(sp.Matrix(gap).xreplace(solution)), sp.zeros(2, 1)))
         eq(bhat, b_value, "solve", back,
            check=(at_n(sp.Matrix(gap).xreplace(solution)), sp.zeros(2, 1)))
@@ -107,27 +107,27 @@ class LeastSquares(Model):
             first = at_n(grads[v])
             d.result(f"dL/d{v} (n = 3)", first, of=concrete_loss, wrt=v,
                      lhs=sp.Derivative(L, v, evaluate=False),
-                     note=Msg("at n = 3, checkable with sympy.diff", "n = 3 时,可用 sympy.diff 核对"))
+                     note=Msg("at $n = 3$, checkable with sympy.diff", "$n = 3$ 时,可用 sympy.diff 核对"))
             d.result(f"d2L/d{v}2 (n = 3)", sp.diff(first, v), of=first, wrt=v,
                      lhs=sp.Derivative(L, (v, 2), evaluate=False),
-                     note=Msg("at n = 3, checkable with sympy.diff", "n = 3 时,可用 sympy.diff 核对"))
+                     note=Msg("at $n = 3$, checkable with sympy.diff", "$n = 3$ 时,可用 sympy.diff 核对"))
         sum_result(d, "w_hat", w_value, what)
         sum_result(d, "b_hat", b_value, bhat)
         sum_result(d, "hessian", hessian, sp.Symbol("H"),
-                   note=Msg("positive semidefinite: L is convex", "半正定:L 是凸函数"))
+                   note=Msg("positive semidefinite: $L$ is convex", "半正定:$L$ 是凸函数"))
         sum_result(d, "x_bar", total(sample("x")) / n, xbar)
 
     def _matrix_form(self, d, w, b, L, local, solution):
         """The same derivation with X = [xᵢ 1]; returns XᵀX written with sums."""
         d.section("Matrix form", "矩阵形式")
         d.note(
-            "Stack the samples: X = [xᵢ 1] is n × 2 (a column of ones multiplies b), y is n × 1 and "
-            "θ = (w, b)ᵀ, so the predictions are Xθ. Each line is checked on 3 × 2 matrices. With more "
-            "features, X gets one column per feature and θ one weight per feature, and every line but the "
-            "entries of XᵀX holds unchanged.",
-            "把样本堆叠起来:X = [xᵢ 1] 为 n × 2(全 1 列与 b 相乘),y 为 n × 1,θ = (w, b)ᵀ,"
-            "预测值为 Xθ。每一行都在 3 × 2 矩阵上核对。特征更多时,X 每个特征占一列,θ 每个特征对应一个权重,"
-            "除 XᵀX 的元素外,其余各式不变。",
+            "Stack the samples: $X = [xᵢ 1]$ is $n × 2$ (a column of ones multiplies $b$), $y$ is $n × 1$ and "
+            "$θ = (w, b)ᵀ$, so the predictions are $Xθ$. Each line is checked on $3 × 2$ matrices. With more "
+            "features, $X$ gets one column per feature and $θ$ one weight per feature, and every line but the "
+            "entries of $XᵀX$ holds unchanged.",
+            "把样本堆叠起来:$X = [xᵢ 1]$ 为 $n × 2$(全 1 列与 $b$ 相乘),$y$ 为 $n × 1$,$θ = (w, b)ᵀ$,"
+            "预测值为 $Xθ$。每一行都在 $3 × 2$ 矩阵上核对。特征更多时,$X$ 每个特征占一列,$θ$ 每个特征对应一个权重,"
+            "除 $XᵀX$ 的元素外,其余各式不变。",
         )
         X = sp.MatrixSymbol("X", n, 2)
         Y = sp.MatrixSymbol("y", n, 1)
@@ -144,15 +144,15 @@ class LeastSquares(Model):
         grad_c = sp.Matrix([sp.diff(L3, w), sp.diff(L3, b)])
         d.eq(grad, -2 * X.T * r, "rewrite", MATRIX, check=(grad_c, -2 * Xc.T * rc))
         d.eq(X.T * X * theta, X.T * Y, "rearrange",
-             Msg("∂L/∂θ = 0, divided by −2: the normal equations above",
-                 "∂L/∂θ = 0,两边除以 −2:即上面的正规方程"),
+             Msg("$∂L/∂θ = 0$, divided by $−2$: the normal equations above",
+                 "$∂L/∂θ = 0$,两边除以 $−2$:即上面的正规方程"),
              check=(Xc.T * Xc * tc - Xc.T * Yc, grad_c / 2))
         sums = sp.ImmutableMatrix([[total(sample("x") ** 2), total(sample("x"))], [total(sample("x")), n]])
-        d.eq(X.T * X, sums, "rewrite", Msg("multiplied out; checked on 3 × 2 matrices", "按元素乘开;已在 3 × 2 矩阵上核对"),
+        d.eq(X.T * X, sums, "rewrite", Msg("multiplied out; checked on $3 × 2$ matrices", "按元素乘开;已在 $3 × 2$ 矩阵上核对"),
              check=(Xc.T * Xc, at_n(sums)))
         d.eq(sp.MatrixSymbol("thetahat", 2, 1), sp.Inverse(X.T * X) * X.T * Y, "solve",
-             Msg("when XᵀX is invertible; checked at n = 3: equals (ŵ, b̂)",
-                 "当 XᵀX 可逆时;已在 n = 3 时核对:等于 (ŵ, b̂)"),
+             Msg("when $XᵀX$ is invertible; checked at $n = 3$: equals $(ŵ, b̂)$",
+                 "当 $XᵀX$ 可逆时;已在 $n = 3$ 时核对:等于 $(ŵ, b̂)$"),
              check=((Xc.T * Xc).inv() * Xc.T * Yc, at_n(sp.Matrix([solution[w], solution[b]]))))
         return sums
 
@@ -165,26 +165,26 @@ class LeastSquares(Model):
         Xc = sp.Matrix([[xk, 1] for xk in xs])
         X = sp.MatrixSymbol("X", n, 2)
         d.eq(H, 2 * X.T * X, "second_order",
-             Msg("the Hessian of L in (w, b); checked at n = 3", "L 关于 (w, b) 的 Hessian 矩阵;已在 n = 3 时核对"),
+             Msg("the Hessian of $L$ in $(w, b)$; checked at $n = 3$", "$L$ 关于 $(w, b)$ 的 Hessian 矩阵;已在 $n = 3$ 时核对"),
              check=(sp.hessian(L3, (w, b)), 2 * Xc.T * Xc))
         hessian = sp.MatMul(2, sums, evaluate=False)
         d.eq(H, hessian, "substitute", AT_3, check=(2 * Xc.T * Xc, at_n(hessian)))
         xbar = sp.Symbol("xbar")
         sxx, sx = sums[0, 0], sums[0, 1]
         mean = sx / n
-        d.define(xbar, mean, Msg("the mean of the xᵢ", "xᵢ 的均值"))
+        d.define(xbar, mean, Msg("the mean of the $xᵢ$", "$xᵢ$ 的均值"))
         det = times(n, sxx) - sx**2
         spread = times(n, total((sample("x") - xbar) ** 2))
         d.eq(det, spread, "rearrange",
-             Msg("the determinant of XᵀX; checked at n = 3", "XᵀX 的行列式;已在 n = 3 时核对"),
+             Msg("the determinant of $XᵀX$; checked at $n = 3$", "$XᵀX$ 的行列式;已在 $n = 3$ 时核对"),
              check=(at_n(det), at_n(spread, {xbar: mean})))
         d.note(
-            "So det(XᵀX) ≥ 0 (this is the Cauchy–Schwarz inequality (Σ 1·xᵢ)² ≤ n Σ xᵢ²), and it is "
-            "0 only when all xᵢ are equal. The diagonal entries Σ xᵢ² and n are ≥ 0, so the Hessian "
-            "2XᵀX is positive semidefinite: L is convex and the stationary point (ŵ, b̂) is a minimum "
-            "(the only one when the xᵢ are not all equal).",
-            "因此 det(XᵀX) ≥ 0(即柯西–施瓦茨不等式 (Σ 1·xᵢ)² ≤ n Σ xᵢ²),仅当所有 xᵢ 相等时为 0。"
-            "对角元 Σ xᵢ² 与 n 都 ≥ 0,所以 Hessian 矩阵 2XᵀX 半正定:L 是凸函数,驻点 (ŵ, b̂) 是最小值点"
-            "(当 xᵢ 不全相等时是唯一的最小值点)。",
+            "So $det(XᵀX) ≥ 0$ (this is the Cauchy–Schwarz inequality $(Σ 1·xᵢ)² ≤ n Σ xᵢ²$), and it is "
+            "0 only when all $xᵢ$ are equal. The diagonal entries $Σ xᵢ²$ and $n$ are $≥ 0$, so the Hessian "
+            "$2XᵀX$ is positive semidefinite: $L$ is convex and the stationary point $(ŵ, b̂)$ is a minimum "
+            "(the only one when the $xᵢ$ are not all equal).",
+            "因此 $det(XᵀX) ≥ 0$(即柯西–施瓦茨不等式 $(Σ 1·xᵢ)² ≤ n Σ xᵢ²$),仅当所有 $xᵢ$ 相等时为 0。"
+            "对角元 $Σ xᵢ²$ 与 $n$ 都 $≥ 0$,所以 Hessian 矩阵 $2XᵀX$ 半正定:$L$ 是凸函数,驻点 $(ŵ, b̂)$ 是最小值点"
+            "(当 $xᵢ$ 不全相等时是唯一的最小值点)。",
         )
         return xbar, hessian

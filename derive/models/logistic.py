@@ -61,11 +61,11 @@ class Logistic(Model):
 
         d.section("Forward pass (one example, two features)", "前向传播(一个样本,两个特征)")
         d.define(z, w1 * x1 + w2 * x2 + b)
-        d.define(a, sigmoid(z), Msg("the prediction ŷ = a", "预测值 ŷ = a"))
+        d.define(a, sigmoid(z), Msg("the prediction $ŷ = a$", "预测值 $ŷ = a$"))
         loss = sp.Add(sp.Mul(y, sp.log(a), evaluate=False),
                       sp.Mul(1 - y, sp.log(1 - a), evaluate=False), evaluate=False)
         d.define(L, sp.Mul(-1, loss, evaluate=False),
-                 Msg("the loss function L(a, y)", "损失函数 L(a, y)"))
+                 Msg("the loss function $L(a, y)$", "损失函数 $L(a, y)$"))
 
         d.section("Backward pass", "反向传播")
         grads = d.backward(
@@ -73,13 +73,13 @@ class Logistic(Model):
             names={a: sp.Symbol("da"), z: sp.Symbol("dz"), w1: sp.Symbol("dw1"), w2: sp.Symbol("dw2")},
         )
 
-        d.section("m examples: the cost J and the vectorized gradients", "m 个样本:代价函数 J 与向量化的梯度")
+        d.section("$m$ examples: the cost $J$ and the vectorized gradients", "$m$ 个样本:代价函数 $J$ 与向量化的梯度")
         d.note(
-            "The cost is the mean loss J = (1/m) Σ L(a⁽ⁱ⁾, y⁽ⁱ⁾); its gradient is the mean of the "
-            "per-example gradients. Stack the m examples as columns: X is n_x × m, w is n_x × 1, "
-            "b is a number, Z = wᵀX + b and A = σ(Z) are 1 × m.",
-            "代价函数是损失的平均 J = (1/m) Σ L(a⁽ⁱ⁾, y⁽ⁱ⁾),其梯度是各样本梯度的平均。把 m 个样本按列排成"
-            " X(n_x × m),w 为 n_x × 1,b 为标量,Z = wᵀX + b 与 A = σ(Z) 为 1 × m。",
+            "The cost is the mean loss $J = (1/m) Σ L(a⁽ⁱ⁾, y⁽ⁱ⁾)$; its gradient is the mean of the "
+            "per-example gradients. Stack the $m$ examples as columns: $X$ is $n_x × m$, $w$ is $n_x × 1$, "
+            "$b$ is a number, $Z = wᵀX + b$ and $A = σ(Z)$ are $1 × m$.",
+            "代价函数是损失的平均 $J = (1/m) Σ L(a⁽ⁱ⁾, y⁽ⁱ⁾)$,其梯度是各样本梯度的平均。把 $m$ 个样本按列排成"
+            " $X(n_x × m)$,$w$ 为 $n_x × 1$,$b$ 为标量,$Z = wᵀX + b$ 与 $A = σ(Z)$ 为 $1 × m$。",
         )
         X = sp.MatrixSymbol("X", sp.Symbol("n_x"), sp.Symbol("m"))
         A = sp.MatrixSymbol("A", 1, sp.Symbol("m"))
@@ -87,8 +87,8 @@ class Logistic(Model):
         dZ = sp.MatrixSymbol("dZ", 1, sp.Symbol("m"))
         m = sp.Symbol("m")
         checks = _vectorized_check()
-        vec = Msg("checked on n_x = 2, m = 2 against the per-example sums",
-                  "已在 n_x = 2、m = 2 上与逐样本求和核对")
+        vec = Msg("checked on $n_x = 2$, $m = 2$ against the per-example sums",
+                  "已在 $n_x = 2$、$m = 2$ 上与逐样本求和核对")
         d.eq(dZ, A - Y, "vectorize", vec, check=checks["dZ"])
         d.eq(sp.Symbol("dw"), sp.MatMul(1 / m, X, dZ.T), "mean", vec, check=checks["dw"])
         d.eq(sp.Symbol("db"), sp.Sum(sp.Indexed("dZ", sp.Symbol("i")), (sp.Symbol("i"), 1, m)) / m,

@@ -14,8 +14,8 @@ MUHAT, VHAT = sp.Symbol("muhat", real=True), sp.Symbol("sigmahat^2", positive=Tr
 ELL = sp.Symbol("ell")
 DEV = sample("x") - MU                            # xᵢ − μ
 SQUARES = total(DEV**2)                           # Σ (xᵢ − μ)²
-AT_3 = Msg("checked at n = 3 with the sums written out", "已在 n = 3 时展开求和核对")
-CHECKABLE = Msg("at n = 3, checkable with sympy.diff", "n = 3 时,可用 sympy.diff 核对")
+AT_3 = Msg("checked at $n = 3$ with the sums written out", "已在 $n = 3$ 时展开求和核对")
+CHECKABLE = Msg("at $n = 3$, checkable with sympy.diff", "$n = 3$ 时,可用 sympy.diff 核对")
 
 
 def solve_linear(expr, x):
@@ -44,18 +44,18 @@ class MleGaussian(Model):
 
         d.section("The log-likelihood", "对数似然函数")
         d.note(
-            "Take n independent samples x₁, …, xₙ from the Gaussian N(μ, σ²). Each has the density "
-            "f(x) = exp(−(x − μ)²/(2σ²))/√(2πσ²). The parameter is the variance σ², one symbol: we "
-            "differentiate with respect to σ², not σ.",
-            "n 个独立样本 x₁, …, xₙ 来自 N(μ, σ²),其密度为 f(x) = exp(−(x − μ)²/(2σ²))/√(2πσ²)。"
-            "参数是方差 σ²,把它看作一个变量:对 σ² 求导,而不是对 σ。",
+            "Take $n$ independent samples $x₁, …, xₙ$ from the Gaussian $N(μ, σ²)$. Each has the density "
+            "$f(x) = exp(−(x − μ)²/(2σ²))/√(2πσ²)$. The parameter is the variance $σ²$, one symbol: we "
+            "differentiate with respect to $σ²$, not $σ$.",
+            "$n$ 个独立样本 $x₁, …, xₙ$ 来自 $N(μ, σ²)$,其密度为 $f(x) = exp(−(x − μ)²/(2σ²))/√(2πσ²)$。"
+            "参数是方差 $σ²$,把它看作一个变量:对 $σ²$ 求导,而不是对 $σ$。",
         )
         root = sp.Pow(sp.Mul(2, sp.pi, v, evaluate=False), sp.S.Half, evaluate=False)
         density = sp.Mul(sp.exp(-dev**2 / (2 * v)), sp.Pow(root, -1, evaluate=False), evaluate=False)
         product = sp.Product(density, (sample("x").indices[0], 1, n))
         d.define(L, product, Msg("independent samples: the likelihood is the product of the densities",
                                  "样本独立:似然函数是各密度之积"))
-        d.define(ell, sp.log(L), Msg("the log-likelihood ℓ(μ, σ²)", "对数似然 ℓ(μ, σ²)"))
+        d.define(ell, sp.log(L), Msg("the log-likelihood $ℓ(μ, σ²)$", "对数似然 $ℓ(μ, σ²)$"))
         per_sample = total(-sp.log(2 * sp.pi * v) / 2 - dev**2 / (2 * v))
         log_l = -n * sp.log(2 * sp.pi * v) / 2 - S / (2 * v)
         local = {ell: log_l, L: product}
@@ -67,62 +67,62 @@ class MleGaussian(Model):
             return d.eq(lhs, rhs, rule, note, check=check or (at_n(left, local), at_n(rhs, local)))
 
         eq(ell, per_sample, "log_likelihood",
-           Msg("the log of a product is the sum of the logs; log exp(t) = t; checked at n = 3",
-               "积的对数等于对数之和;log exp(t) = t;已在 n = 3 时核对"),
+           Msg("the log of a product is the sum of the logs; $log exp(t) = t$; checked at $n = 3$",
+               "积的对数等于对数之和;$log exp(t) = t$;已在 $n = 3$ 时核对"),
            value=sp.log(product))
         eq(ell, log_l, "rearrange",
-           Msg("the first term does not depend on i (n equal terms); 1/(2σ²) comes out of the sum",
-               "第一项与 i 无关(n 个相同的项);1/(2σ²) 提到求和号外"))
+           Msg("the first term does not depend on $i$ ($n$ equal terms); $1/(2σ²)$ comes out of the sum",
+               "第一项与 $i$ 无关($n$ 个相同的项);$1/(2σ²)$ 提到求和号外"))
 
-        d.section("∂ℓ/∂μ = 0 gives μ̂", "由 ∂ℓ/∂μ = 0 得到 μ̂")
+        d.section("$∂ℓ/∂μ = 0$ gives $μ̂$", "由 $∂ℓ/∂μ = 0$ 得到 $μ̂$")
         dmu = sp.Derivative(ell, mu, evaluate=False)
         eq(dmu, -total(sp.Derivative(dev**2, mu, evaluate=False)) / (2 * v), "sum",
-           Msg("the first term does not depend on μ; the derivative of a sum is the sum of the derivatives",
-               "第一项与 μ 无关;和的导数等于导数的和"))
+           Msg("the first term does not depend on $μ$; the derivative of a sum is the sum of the derivatives",
+               "第一项与 $μ$ 无关;和的导数等于导数的和"))
         eq(dmu, -total(times(-2, dev)) / (2 * v), "chain",
-           Msg.of("with u = {u}, ∂u/∂μ = −1", "令 u = {u},∂u/∂μ = −1", u=dev))
+           Msg.of("with $u = {u}$, $∂u/∂μ = −1$", "令 $u = {u}$,$∂u/∂μ = −1$", u=dev))
         dmu_value = eq(dmu, total(dev) / v, "simplify",
-                       Msg("−2 comes out of the sum: −(−2)/(2σ²) = 1/σ²", "−2 提到求和号外:−(−2)/(2σ²) = 1/σ²"))
-        d.note("Set ∂ℓ/∂μ = 0. As σ² > 0 this means Σ (xᵢ − μ) = 0; split the sum:",
-               "令 ∂ℓ/∂μ = 0。因为 σ² > 0,即 Σ (xᵢ − μ) = 0;把求和拆开:")
+                       Msg("$−2$ comes out of the sum: $−(−2)/(2σ²) = 1/σ²$", "$−2$ 提到求和号外:$−(−2)/(2σ²) = 1/σ²$"))
+        d.note("Set $∂ℓ/∂μ = 0$. As $σ² > 0$ this means $Σ (xᵢ − μ) = 0$; split the sum:",
+               "令 $∂ℓ/∂μ = 0$。因为 $σ² > 0$,即 $Σ (xᵢ − μ) = 0$;把求和拆开:")
         split = total(x) - times(n, mu)
         eq(total(dev), split, "rearrange",
-           Msg("Σ (xᵢ − μ) = Σ xᵢ − Σ μ and Σ μ = n μ; checked at n = 3",
-               "Σ (xᵢ − μ) = Σ xᵢ − Σ μ,且 Σ μ = n μ;已在 n = 3 时核对"))
+           Msg("$Σ (xᵢ − μ) = Σ xᵢ − Σ μ$ and $Σ μ = n μ$; checked at $n = 3$",
+               "$Σ (xᵢ − μ) = Σ xᵢ − Σ μ$,且 $Σ μ = n μ$;已在 $n = 3$ 时核对"))
         mu_value = solve_linear(split, mu)
         d.let(muhat, mu_value)
         local[muhat] = mu_value
         eq(muhat, mu_value, "solve",
-           Msg("a linear equation in μ: the sample mean; checked at n = 3: ∂ℓ/∂μ = 0 at μ = μ̂",
-               "关于 μ 的一次方程:样本均值;已在 n = 3 时核对:μ = μ̂ 时 ∂ℓ/∂μ = 0"),
+           Msg("a linear equation in $μ$: the sample mean; checked at $n = 3$: $∂ℓ/∂μ = 0$ at $μ = μ̂$",
+               "关于 $μ$ 的一次方程:样本均值;已在 $n = 3$ 时核对:$μ = μ̂$ 时 $∂ℓ/∂μ = 0$"),
            check=(at_n(dmu_value.xreplace({mu: mu_value})), sp.S.Zero))
 
-        d.section("∂ℓ/∂σ² = 0 gives σ̂²", "由 ∂ℓ/∂σ² = 0 得到 σ̂²")
+        d.section("$∂ℓ/∂σ² = 0$ gives $σ̂²$", "由 $∂ℓ/∂σ² = 0$ 得到 $σ̂²$")
         dv = sp.Derivative(ell, v, evaluate=False)
         def D(e):
             return sp.Derivative(e, v, evaluate=False)
 
         eq(dv, -n / 2 * D(sp.log(2 * sp.pi * v)) - S / 2 * D(1 / v), "sum",
-           Msg("Σ (xᵢ − μ)² does not depend on σ²: it is a constant factor",
-               "Σ (xᵢ − μ)² 与 σ² 无关:是常数因子"))
+           Msg("$Σ (xᵢ − μ)²$ does not depend on $σ²$: it is a constant factor",
+               "$Σ (xᵢ − μ)²$ 与 $σ²$ 无关:是常数因子"))
         dv_value = eq(dv, -n / (2 * v) + S / (2 * v**2), "log",
-                      Msg("d log(2πσ²)/dσ² = 1/σ², d(1/σ²)/dσ² = −1/(σ²)²",
-                          "d log(2πσ²)/dσ² = 1/σ²,d(1/σ²)/dσ² = −1/(σ²)²"))
-        d.note("Set ∂ℓ/∂σ² = 0 and multiply by 2(σ²)² > 0:", "令 ∂ℓ/∂σ² = 0,两边乘以 2(σ²)² > 0:")
+                      Msg("$d log(2πσ²)/dσ² = 1/σ²$, $d(1/σ²)/dσ² = −1/(σ²)²$",
+                          "$d log(2πσ²)/dσ² = 1/σ²$,$d(1/σ²)/dσ² = −1/(σ²)²$"))
+        d.note("Set $∂ℓ/∂σ² = 0$ and multiply by $2(σ²)² > 0$:", "令 $∂ℓ/∂σ² = 0$,两边乘以 $2(σ²)² > 0$:")
         eq(times(n, v), S, "rearrange",
-           Msg("checked at n = 3: right − left = 2(σ²)²·∂ℓ/∂σ²",
-               "已在 n = 3 时核对:右边 − 左边 = 2(σ²)²·∂ℓ/∂σ²"),
+           Msg("checked at $n = 3$: $right − left = 2(σ²)²·∂ℓ/∂σ²$",
+               "已在 $n = 3$ 时核对:$右边 − 左边 = 2(σ²)²·∂ℓ/∂σ²$"),
            check=(at_n(S - n * v), at_n(2 * v**2 * dv_value)))
         v_value = solve_linear(n * v - S, v).xreplace({mu: muhat})
         d.let(vhat, v_value)
         local[vhat] = v_value
         at_mle = {mu: mu_value, v: v_value.xreplace({muhat: mu_value})}
         eq(vhat, v_value, "solve",
-           Msg("at μ = μ̂: the mean squared deviation; checked at n = 3: both partial derivatives are "
-               "0 at (μ̂, σ̂²)", "在 μ = μ̂ 处:平均平方偏差;已在 n = 3 时核对:(μ̂, σ̂²) 处两个偏导数都为 0"),
+           Msg("at $μ = μ̂$: the mean squared deviation; checked at $n = 3$: both partial derivatives are "
+               "0 at $(μ̂, σ̂²)$", "在 $μ = μ̂$ 处:平均平方偏差;已在 $n = 3$ 时核对:$(μ̂, σ̂²)$ 处两个偏导数都为 0"),
            check=(at_n(sp.Matrix([dmu_value, dv_value]).xreplace(at_mle)), sp.zeros(2, 1)))
-        d.note("σ̂² divides by n, not n − 1: the maximum-likelihood variance is biased (slightly too small).",
-               "σ̂² 除以的是 n 而不是 n − 1:方差的最大似然估计是有偏的(略偏小)。")
+        d.note("$σ̂²$ divides by $n$, not $n − 1$: the maximum-likelihood variance is biased (slightly too small).",
+               "$σ̂²$ 除以的是 $n$ 而不是 $n − 1$:方差的最大似然估计是有偏的(略偏小)。")
 
         second = self._second_order(d, eq, local, dmu_value, at_mle)
 
@@ -141,12 +141,12 @@ class MleGaussian(Model):
         sum_result(d, "mu_hat", mu_value, muhat,
                    note=Msg("the sample mean", "样本均值"))
         sum_result(d, "sigma2_hat", v_value, vhat,
-                   note=Msg("the mean squared deviation from μ̂", "相对 μ̂ 的平均平方偏差"))
+                   note=Msg("the mean squared deviation from $μ̂$", "相对 $μ̂$ 的平均平方偏差"))
         d.result("d2l/dmu2", second["mu"], lhs=sp.Derivative(ell, (mu, 2), evaluate=False),
-                 note=Msg("< 0", "< 0"))
-        sum_result(d, "d2l/dsigma2^2 at the MLE", second["v"], second["v_lhs"], note=Msg("< 0", "< 0"))
+                 note=Msg("$< 0$", "$< 0$"))
+        sum_result(d, "d2l/dsigma2^2 at the MLE", second["v"], second["v_lhs"], note=Msg("$< 0$", "$< 0$"))
         sum_result(d, "hessian at the MLE", second["H"], second["H_lhs"],
-                   note=Msg("negative definite: (μ̂, σ̂²) is a maximum", "负定:(μ̂, σ̂²) 是最大值点"))
+                   note=Msg("negative definite: $(μ̂, σ̂²)$ is a maximum", "负定:$(μ̂, σ̂²)$ 是最大值点"))
 
     def _second_order(self, d, eq, local, dmu_value, at_mle) -> dict:
         """∂²ℓ/∂μ², ∂²ℓ/∂(σ²)², ∂²ℓ/∂μ∂σ² and the Hessian at (μ̂, σ̂²)."""
@@ -154,15 +154,15 @@ class MleGaussian(Model):
         d.section("Second-order conditions: a maximum", "二阶条件:最大值")
         d2mu = sp.Derivative(ell, (mu, 2), evaluate=False)
         eq(d2mu, total(sp.Derivative(dev, mu, evaluate=False)) / v, "sum",
-           Msg("differentiate ∂ℓ/∂μ = Σ (xᵢ − μ)/σ² again", "对 ∂ℓ/∂μ = Σ (xᵢ − μ)/σ² 再求导"))
+           Msg("differentiate $∂ℓ/∂μ = Σ (xᵢ − μ)/σ²$ again", "对 $∂ℓ/∂μ = Σ (xᵢ − μ)/σ²$ 再求导"))
         eq(d2mu, total(sp.S.NegativeOne) / v, "constant",
-           Msg("∂(xᵢ − μ)/∂μ = −1", "∂(xᵢ − μ)/∂μ = −1"))
-        d2mu_value = eq(d2mu, -n / v, "simplify", Msg("n terms −1; < 0", "n 个 −1;< 0"))
+           Msg("$∂(xᵢ − μ)/∂μ = −1$", "$∂(xᵢ − μ)/∂μ = −1$"))
+        d2mu_value = eq(d2mu, -n / v, "simplify", Msg("$n$ terms $−1$; $< 0$", "$n$ 个 $−1$;$< 0$"))
 
         d2v = sp.Derivative(ell, (v, 2), evaluate=False)
         eq(d2v, n / (2 * v**2) - S / v**3, "power",
-           Msg("differentiate ∂ℓ/∂σ² = −n/(2σ²) + Σ (xᵢ − μ)²/(2(σ²)²) again",
-               "对 ∂ℓ/∂σ² = −n/(2σ²) + Σ (xᵢ − μ)²/(2(σ²)²) 再求导"))
+           Msg("differentiate $∂ℓ/∂σ² = −n/(2σ²) + Σ (xᵢ − μ)²/(2(σ²)²)$ again",
+               "对 $∂ℓ/∂σ² = −n/(2σ²) + Σ (xᵢ − μ)²/(2(σ²)²)$ 再求导"))
         point = ((mu, v), (muhat, vhat))
         at = sp.Subs(d2v, *point)
         exact = at_n(d2v, local).xreplace({k: at_n(val) for k, val in at_mle.items()})
@@ -170,20 +170,20 @@ class MleGaussian(Model):
         # at n = 3, σ̂² written out: Σ (xᵢ − μ̂)² = n σ̂² is what the substitution uses
         vhat3 = at_n(local[vhat], local)
         eq(at, rhs, "substitute",
-           Msg("at (μ̂, σ̂²), Σ (xᵢ − μ̂)² = n σ̂²; checked at n = 3",
-               "在 (μ̂, σ̂²) 处 Σ (xᵢ − μ̂)² = n σ̂²;已在 n = 3 时核对"),
+           Msg("at $(μ̂, σ̂²)$, $Σ (xᵢ − μ̂)² = n σ̂²$; checked at $n = 3$",
+               "在 $(μ̂, σ̂²)$ 处 $Σ (xᵢ − μ̂)² = n σ̂²$;已在 $n = 3$ 时核对"),
            check=(exact, at_n(rhs).xreplace({vhat: vhat3})))
-        v_value = eq(at, -n / (2 * vhat**2), "simplify", Msg("< 0", "< 0"),
+        v_value = eq(at, -n / (2 * vhat**2), "simplify", Msg("$< 0$", "$< 0$"),
                      check=(exact, at_n(-n / (2 * vhat**2)).xreplace({vhat: vhat3})))
 
         mixed = sp.Derivative(ell, mu, v, evaluate=False)
         eq(mixed, -total(dev) / v**2, "power",
-           Msg("differentiate ∂ℓ/∂μ = Σ (xᵢ − μ)/σ² with respect to σ²",
-               "对 ∂ℓ/∂μ = Σ (xᵢ − μ)/σ² 关于 σ² 求导"),
+           Msg("differentiate $∂ℓ/∂μ = Σ (xᵢ − μ)/σ²$ with respect to $σ²$",
+               "对 $∂ℓ/∂μ = Σ (xᵢ − μ)/σ²$ 关于 $σ²$ 求导"),
            check=(at_n(sp.diff(dmu_value, v)), at_n(-total(dev) / v**2)))
         mixed_at = sp.Subs(mixed, *point)
-        eq(mixed_at, sp.S.Zero, "substitute", Msg("Σ (xᵢ − μ̂) = 0 (the previous section)",
-                                                  "Σ (xᵢ − μ̂) = 0(见上一节)"),
+        eq(mixed_at, sp.S.Zero, "substitute", Msg("$Σ (xᵢ − μ̂) = 0$ (the previous section)",
+                                                  "$Σ (xᵢ − μ̂) = 0$(见上一节)"),
            check=(at_n(sp.diff(dmu_value, v)).xreplace({k: at_n(val) for k, val in at_mle.items()}), 0))
 
         H = sp.Symbol("H")
@@ -192,12 +192,12 @@ class MleGaussian(Model):
         ell3 = at_n(ell, local)
         hessian3 = sp.hessian(ell3, (mu, v)).xreplace({k: at_n(val) for k, val in at_mle.items()})
         d.eq(H_at, H_value, "second_order",
-             Msg("the Hessian of ℓ in (μ, σ²) at (μ̂, σ̂²); checked at n = 3",
-                 "ℓ 关于 (μ, σ²) 的 Hessian 矩阵在 (μ̂, σ̂²) 处的值;已在 n = 3 时核对"),
+             Msg("the Hessian of $ℓ$ in $(μ, σ²)$ at $(μ̂, σ̂²)$; checked at $n = 3$",
+                 "$ℓ$ 关于 $(μ, σ²)$ 的 Hessian 矩阵在 $(μ̂, σ̂²)$ 处的值;已在 $n = 3$ 时核对"),
              check=(hessian3, at_n(H_value).xreplace({vhat: vhat3})))
         d.note(
             "Both diagonal entries are negative and the off-diagonal ones are 0, so the Hessian is "
-            "negative definite: (μ̂, σ̂²) is a maximum of ℓ, and so of the likelihood.",
-            "两个对角元都为负、非对角元为 0,所以 Hessian 矩阵负定:(μ̂, σ̂²) 是 ℓ 的最大值点,也就是似然函数的最大值点。",
+            "negative definite: $(μ̂, σ̂²)$ is a maximum of $ℓ$, and so of the likelihood.",
+            "两个对角元都为负、非对角元为 0,所以 Hessian 矩阵负定:$(μ̂, σ̂²)$ 是 $ℓ$ 的最大值点,也就是似然函数的最大值点。",
         )
         return {"mu": d2mu_value, "v": v_value, "v_lhs": at, "H": H_value, "H_lhs": H_at}

@@ -234,39 +234,39 @@ class MLP(Model):
         one_hot = {inst(y[2]): 1 - inst(y[1])}
 
         gname = {"sigmoid": "σ", "tanh": "tanh", "relu": "ReLU"}[act]
-        d.title = Msg(f"One hidden layer ({gname}) and a softmax output: backpropagation",
-                      f"一个隐藏层({gname})与 softmax 输出:反向传播")
+        d.title = Msg(f"One hidden layer (${gname}$) and a softmax output: backpropagation",
+                      f"一个隐藏层(${gname}$)与 softmax 输出:反向传播")
 
         # -- one example ---------------------------------------------------------------------
         d.section("Forward pass for one example", "一个样本的前向传播")
         d.note(
-            "Indices: i runs over the n_x inputs, j over the n_h hidden units, k over the n_y classes "
-            "(here n_x = {nx}, n_h = {nh}, n_y = {ny}). Index-form lines are checked on n_x = 2, n_h = 2, "
-            "n_y = 2, at i = 1, j = 2, k = 2.",
-            "下标:i 遍历 n_x 个输入,j 遍历 n_h 个隐藏单元,k 遍历 n_y 个类别(此处 n_x = {nx}、n_h = {nh}、"
-            "n_y = {ny})。下标形式的各行在 n_x = 2、n_h = 2、n_y = 2 上,于 i = 1、j = 2、k = 2 处核对。",
+            "Indices: $i$ runs over the $n_x$ inputs, $j$ over the $n_h$ hidden units, $k$ over the $n_y$ classes "
+            "(here $n_x = {nx}$, $n_h = {nh}$, $n_y = {ny}$). Index-form lines are checked on $n_x = 2$, $n_h = 2$, "
+            "$n_y = 2$, at $i = 1$, $j = 2$, $k = 2$.",
+            "下标:$i$ 遍历 $n_x$ 个输入,$j$ 遍历 $n_h$ 个隐藏单元,$k$ 遍历 $n_y$ 个类别(此处 $n_x = {nx}$、$n_h = {nh}$、"
+            "$n_y = {ny}$)。下标形式的各行在 $n_x = 2$、$n_h = 2$、$n_y = 2$ 上,于 $i = 1$、$j = 2$、$k = 2$ 处核对。",
             nx=sp.Integer(self.features), nh=sp.Integer(self.hidden), ny=sp.Integer(self.classes),
         )
         d.eq(z1[j], z1_def, "definition", check=inst.pair(z1[j], z1_def))
-        d.eq(a1[j], g(z1[j]), "definition", Msg.of("the hidden activation g = {g}", "隐藏层激活函数 g = {g}",
+        d.eq(a1[j], g(z1[j]), "definition", Msg.of("the hidden activation $g = {g}$", "隐藏层激活函数 $g = {g}$",
                                                    g=sp.Symbol(gname)), check=inst.pair(a1[j], g(z1[j])))
         d.eq(z2[k], z2_def, "definition", check=inst.pair(z2[k], z2_def))
         soft = sp.exp(z2[k]) / Sum(sp.exp(z2[l]), (l, 1, ny))
-        d.eq(a2[k], soft, "definition", Msg("softmax: a2 = ŷ", "softmax:a2 = ŷ"), check=inst.pair(a2[k], soft))
+        d.eq(a2[k], soft, "definition", Msg("softmax: $a2 = ŷ$", "softmax:$a2 = ŷ$"), check=inst.pair(a2[k], soft))
         ce = -Sum(mul(y[k], sp.log(a2[k])), (k, 1, ny))
         # checked as a function of the scores z2 (the instance's loss is log Σ e^(z2_l) − Σ y_k z2_k)
         scores = tuple(inst(z2[c]) for c in (1, 2))
-        d.eq(L, ce, "definition", Msg("cross-entropy, y one-hot", "交叉熵,y 为 one-hot"),
+        d.eq(L, ce, "definition", Msg("cross-entropy, $y$ one-hot", "交叉熵,$y$ 为 one-hot"),
              check=tuple(_logs_split(expand_defs(inst(s), d.defs, keep=scores).xreplace(one_hot)) for s in (L, ce)))
         d.eq(L, lse, "rearrange",
-             Msg("log a2_k = z2_k − log Σ_l e^(z2_l) and Σ_k y_k = 1", "log a2_k = z2_k − log Σ_l e^(z2_l),且 Σ_k y_k = 1"),
+             Msg("$log a2_k = z2_k − log Σ_l e^(z2_l)$ and $Σ_k y_k = 1$", "$log a2_k = z2_k − log Σ_l e^(z2_l)$,且 $Σ_k y_k = 1$"),
              check=tuple(_logs_split(expand_defs(inst(s), d.defs, keep=scores).xreplace(one_hot)) for s in (ce, lse)))
 
         d.section("Backward pass for one example", "一个样本的反向传播")
         d.note(
-            "The notes name each gradient after its variable: dz2_k = ∂L/∂z2_k, da1_j = ∂L/∂a1_j, "
-            "dz1_j = ∂L/∂z1_j.",
-            "笔记用变量名给梯度命名:dz2_k = ∂L/∂z2_k,da1_j = ∂L/∂a1_j,dz1_j = ∂L/∂z1_j。",
+            "The notes name each gradient after its variable: $dz2_k = ∂L/∂z2_k$, $da1_j = ∂L/∂a1_j$, "
+            "$dz1_j = ∂L/∂z1_j$.",
+            "笔记用变量名给梯度命名:$dz2_k = ∂L/∂z2_k$,$da1_j = ∂L/∂a1_j$,$dz1_j = ∂L/∂z1_j$。",
         )
         def D(f, v):
             return Derivative(f, v, evaluate=False)
@@ -278,17 +278,17 @@ class MLP(Model):
         d.eq(D(L, z2[k]), a2[k] - y[k], "substitute",
              Msg("the softmax result (derive softmax)", "softmax 的结论(derive softmax)"),
              check=inst.pair(D(L, z2[k]), a2[k] - y[k]))
-        only = Msg.of("{p} enters L only through {q}", "{p} 只通过 {q} 影响 L")
+        only = Msg.of("{p} enters $L$ only through {q}", "{p} 只通过 {q} 影响 $L$")
         chain(D(L, W2[k, j]),
               (mul(D(L, z2[k]), D(z2[k], W2[k, j])), "chain", Msg.of(only.en, only.zh, p=W2[k, j], q=z2[k])),
-              (mul(dz2[k], a1[j]), "substitute", Msg("∂z2_k/∂W2_kj = a1_j", "∂z2_k/∂W2_kj = a1_j")))
+              (mul(dz2[k], a1[j]), "substitute", Msg("$∂z2_k/∂W2_kj = a1_j$", "$∂z2_k/∂W2_kj = a1_j$")))
         chain(D(L, b2[k]),
               (mul(D(L, z2[k]), D(z2[k], b2[k])), "chain", Msg.of(only.en, only.zh, p=b2[k], q=z2[k])),
-              (dz2[k], "substitute", Msg("∂z2_k/∂b2_k = 1", "∂z2_k/∂b2_k = 1")))
+              (dz2[k], "substitute", Msg("$∂z2_k/∂b2_k = 1$", "$∂z2_k/∂b2_k = 1$")))
         chain(D(L, a1[j]),
               (Sum(mul(D(L, z2[k]), D(z2[k], a1[j])), (k, 1, ny)), "sum_paths",
-               Msg("a1_j feeds every z2_k", "a1_j 进入每一个 z2_k")),
-              (Sum(mul(W2[k, j], dz2[k]), (k, 1, ny)), "substitute", Msg("∂z2_k/∂a1_j = W2_kj", "∂z2_k/∂a1_j = W2_kj")))
+               Msg("$a1_j$ feeds every $z2_k$", "$a1_j$ 进入每一个 $z2_k$")),
+              (Sum(mul(W2[k, j], dz2[k]), (k, 1, ny)), "substitute", Msg("$∂z2_k/∂a1_j = W2_kj$", "$∂z2_k/∂a1_j = W2_kj$")))
 
         d.note("The activation's derivative, rule by rule:", "激活函数的导数,逐条法则:")
         d.let(a1[j], g(z1[j]))
@@ -296,7 +296,7 @@ class MLP(Model):
         d.work(local, g(z1[j]), z1[j])
         g_prime = _g_prime_of_a(act, a1[j], z1[j])
         if act == "relu":
-            d.note("ReLU′(0) = 0 by convention (the kink).", "约定 ReLU′(0) = 0(拐点处)。")
+            d.note("$ReLU′(0) = 0$ by convention (the kink).", "约定 $ReLU′(0) = 0$(拐点处)。")
         else:
             d.eq(local, g_prime, "intermediates",
                  Msg.of("with {a}", "其中 {a}", a=shown_eq(a1[j], g(z1[j]))))
@@ -305,24 +305,24 @@ class MLP(Model):
               (mul(da1[j], g_prime), "substitute", None))
         chain(D(L, W1[j, i]),
               (mul(D(L, z1[j]), D(z1[j], W1[j, i])), "chain", Msg.of(only.en, only.zh, p=W1[j, i], q=z1[j])),
-              (mul(dz1[j], x[i]), "substitute", Msg("∂z1_j/∂W1_ji = x_i", "∂z1_j/∂W1_ji = x_i")))
+              (mul(dz1[j], x[i]), "substitute", Msg("$∂z1_j/∂W1_ji = x_i$", "$∂z1_j/∂W1_ji = x_i$")))
         chain(D(L, b1[j]),
               (mul(D(L, z1[j]), D(z1[j], b1[j])), "chain", Msg.of(only.en, only.zh, p=b1[j], q=z1[j])),
-              (dz1[j], "substitute", Msg("∂z1_j/∂b1_j = 1", "∂z1_j/∂b1_j = 1")))
+              (dz1[j], "substitute", Msg("$∂z1_j/∂b1_j = 1$", "$∂z1_j/∂b1_j = 1$")))
 
         # -- m examples, matrix form ---------------------------------------------------------
-        d.section("m examples in matrix form", "m 个样本的矩阵形式")
+        d.section("$m$ examples in matrix form", "$m$ 个样本的矩阵形式")
         d.note(
-            "Examples are columns, as in the notes: X is n_x × m, W1 is n_h × n_x, b1 is n_h × 1, Z1 and A1 "
-            "are n_h × m, W2 is n_y × n_h, b2 is n_y × 1, Z2, A2 and Y are n_y × m; a bias is added to every "
-            "column. (The NumPy trainer stores examples as rows, so its W1 is this W1ᵀ.) The cost is the "
-            "mean J = (1/m) Σ_n L⁽ⁿ⁾, so each gradient is the mean of the per-example ones: column n of dZ2 "
-            "is dz2 of example n. Checked against sympy.diff of J with n_x = 2, n_h = 2, n_y = 2, m = 2 (example n in class n), "
+            "Examples are columns, as in the notes: $X$ is $n_x × m$, $W1$ is $n_h × n_x$, $b1$ is $n_h × 1$, $Z1$ and $A1$ "
+            "are $n_h × m$, $W2$ is $n_y × n_h$, $b2$ is $n_y × 1$, $Z2$, $A2$ and $Y$ are $n_y × m$; a bias is added to every "
+            "column. (The NumPy trainer stores examples as rows, so its $W1$ is this $W1ᵀ$.) The cost is the "
+            "mean $J = (1/m) Σ_n L⁽ⁿ⁾$, so each gradient is the mean of the per-example ones: column $n$ of $dZ2$ "
+            "is $dz2$ of example $n$. Checked against sympy.diff of $J$ with $n_x = 2$, $n_h = 2$, $n_y = 2$, $m = 2$ (example $n$ in class $n$), "
             "at two random points.",
-            "与笔记一样样本按列排列:X 为 n_x × m,W1 为 n_h × n_x,b1 为 n_h × 1,Z1、A1 为 n_h × m,"
-            "W2 为 n_y × n_h,b2 为 n_y × 1,Z2、A2、Y 为 n_y × m;偏置加到每一列上。(NumPy 训练器按行存放"
-            "样本,它的 W1 是这里的 W1ᵀ。)代价是平均值 J = (1/m) Σ_n L⁽ⁿ⁾,所以每个梯度都是各样本梯度的平均:"
-            "dZ2 的第 n 列就是第 n 个样本的 dz2。已在 n_x = 2、n_h = 2、n_y = 2、m = 2(第 n 个样本属于第 n 类)上于两个随机点与 sympy.diff 核对。",
+            "与笔记一样样本按列排列:$X$ 为 $n_x × m$,$W1$ 为 $n_h × n_x$,$b1$ 为 $n_h × 1$,$Z1$、$A1$ 为 $n_h × m$,"
+            "$W2$ 为 $n_y × n_h$,$b2$ 为 $n_y × 1$,$Z2$、$A2$、$Y$ 为 $n_y × m$;偏置加到每一列上。(NumPy 训练器按行存放"
+            "样本,它的 $W1$ 是这里的 $W1ᵀ$。)代价是平均值 $J = (1/m) Σ_n L⁽ⁿ⁾$,所以每个梯度都是各样本梯度的平均:"
+            "$dZ2$ 的第 $n$ 列就是第 $n$ 个样本的 $dz2$。已在 $n_x = 2$、$n_h = 2$、$n_y = 2$、$m = 2$(第 $n$ 个样本属于第 $n$ 类)上于两个随机点与 sympy.diff 核对。",
         )
         e = _explicit(act)
         mm = e["m"]
@@ -337,7 +337,7 @@ class MLP(Model):
             rows = 2
             cols[name] = sp.Matrix(rows, mm, lambda p, q: inst.expanded(entry, {idx: p + 1}).xreplace(
                 {inst(x[c]): e["X"][c - 1, q] for c in (1, 2)}))
-        col = Msg("column n is the one-example form at x = X[:, n]", "第 n 列即 x = X[:, n] 时的单样本形式")
+        col = Msg("column $n$ is the one-example form at $x = X[:, n]$", "第 $n$ 列即 $x = X[:, n]$ 时的单样本形式")
         d.eq(Z1m, sp.MatAdd(sp.MatMul(W1m, Xm), MS("b1", nh, m)), "vectorize", col, check=(ramps(cols["Z1"]), ramps(e["Z1"])))
         d.eq(A1m, g(Z1m), "vectorize", Msg("elementwise", "逐元素"), check=(ramps(cols["A1"]), ramps(e["A1"])))
         d.eq(Z2m, sp.MatAdd(sp.MatMul(W2m, A1m), MS("b2", ny, m)), "vectorize", col, check=(ramps(cols["Z2"]), ramps(e["Z2"])))
@@ -358,7 +358,7 @@ class MLP(Model):
             D1, Z1i = IndexedBase("D1"), IndexedBase("Z1")
             n = sp.Symbol("n", integer=True, positive=True)
             d.eq(D1[j, n], sp.Heaviside(Z1i[j, n], 0), "definition",
-                 Msg("ReLU′ of unit j at example n", "第 j 个单元在第 n 个样本处的 ReLU′"),
+                 Msg("$ReLU′$ of unit $j$ at example $n$", "第 $j$ 个单元在第 $n$ 个样本处的 $ReLU′$"),
                  check=(sp.diff(relu(Z1f[1, 1]), Z1f[1, 1]), sp.Heaviside(Z1f[1, 1], 0)))
             g_prime_m = (MS("D1", nh, m),)
         elif act == "tanh":
@@ -371,22 +371,22 @@ class MLP(Model):
         J_of_A1 = e["cost"](e["W2"] * A1s + e["b2"] * ones)
         A1_at = dict(zip(A1s, e["A1"]))
         lines = [
-            (dZ2m, A2m - Ym, "vectorize", Msg("n_y × m: column n is dz2 = a2 − y of example n",
-                                              "n_y × m:第 n 列是第 n 个样本的 dz2 = a2 − y"),
+            (dZ2m, A2m - Ym, "vectorize", Msg("$n_y × m$: column $n$ is $dz2 = a2 − y$ of example $n$",
+                                              "$n_y × m$:第 $n$ 列是第 $n$ 个样本的 $dz2 = a2 − y$"),
              (_grad(mm * e["cost"](Z2f), Z2f), dZ2_f.applyfunc(sp.expand_mul))),
-            (MS("dW2", ny, nh), sp.MatMul(1 / m, dZ2m, A1m.T), "mean", "n_y × n_h",
+            (MS("dW2", ny, nh), sp.MatMul(1 / m, dZ2m, A1m.T), "mean", "$n_y × n_h$",
              (at.grad(J_of_A1, e["W2"], A1_at), at.value(dZ2_c * e["A1"].T / mm))),
             (MS("db2", ny, 1), sp.Sum(IndexedBase("dZ2")[sp.Symbol("n")], (sp.Symbol("n"), 1, m)) / m, "mean",
-             "n_y × 1: the sum runs over the m columns of dZ2",
+             "$n_y × 1$: the sum runs over the $m$ columns of $dZ2$",
              (at.grad(J_of_A1, e["b2"], A1_at), at.value(dZ2_c * ones.T / mm))),
             (dZ1m, Hadamard(sp.MatMul(W2m.T, dZ2m), *g_prime_m), "vectorize",
-             Msg("n_h × m: column n is dz1 of example n (⊙ is the elementwise product)",
-                 "n_h × m:第 n 列是第 n 个样本的 dz1(⊙ 为逐元素乘积)"),
+             Msg("$n_h × m$: column $n$ is $dz1$ of example $n$ ($⊙$ is the elementwise product)",
+                 "$n_h × m$:第 $n$ 列是第 $n$ 个样本的 $dz1$($⊙$ 为逐元素乘积)"),
              (at.grad(mm * J_of_Z1, Z1f), at.value(dZ1_f))),
-            (MS("dW1", nh, nx), sp.MatMul(1 / m, dZ1m, Xm.T), "mean", "n_h × n_x",
+            (MS("dW1", nh, nx), sp.MatMul(1 / m, dZ1m, Xm.T), "mean", "$n_h × n_x$",
              (at.grad(e["J"], e["W1"]), at.value(dZ1_c * e["X"].T / mm))),
             (MS("db1", nh, 1), sp.Sum(IndexedBase("dZ1")[sp.Symbol("n")], (sp.Symbol("n"), 1, m)) / m, "mean",
-             "n_h × 1: the sum runs over the m columns of dZ1",
+             "$n_h × 1$: the sum runs over the $m$ columns of $dZ1$",
              (at.grad(e["J"], e["b1"]), at.value(dZ1_c * ones.T / mm))),
         ]
         for lhs, rhs, rule, note, check in lines:
@@ -397,10 +397,10 @@ class MLP(Model):
                     "dW1": dZ1_c * e["X"].T / mm, "db1": dZ1_c * ones.T / mm}
 
         # -- results -------------------------------------------------------------------------
-        at = Msg("checkable form for one example at n_x = 2, n_h = 2, n_y = 2, i = 1, j = 2, k = 2; "
-                 "L = log Σ_l e^(z2_l) − Σ_k y_k z2_k",
-                 "可核对形式:单个样本,n_x = 2、n_h = 2、n_y = 2、i = 1、j = 2、k = 2;"
-                 "L = log Σ_l e^(z2_l) − Σ_k y_k z2_k")
+        at = Msg("checkable form for one example at $n_x = 2$, $n_h = 2$, $n_y = 2$, $i = 1$, $j = 2$, $k = 2$; "
+                 "$L = log Σ_l e^(z2_l) − Σ_k y_k z2_k$",
+                 "可核对形式:单个样本,$n_x = 2$、$n_h = 2$、$n_y = 2$、$i = 1$、$j = 2$、$k = 2$;"
+                 "$L = log Σ_l e^(z2_l) − Σ_k y_k z2_k$")
         for name, lhs, display in (
             ("dz2_k", D(L, z2[k]), a2[k] - y[k]),
             ("dW2_kj", D(L, W2[k, j]), mul(dz2[k], a1[j])),
@@ -412,8 +412,8 @@ class MLP(Model):
         ):
             index_result(d, name, display, lhs=lhs, of=L, wrt=inst(lhs.variables[0]), value=inst(display),
                          check=inst.pair(lhs, display, multiply_out=True), note=at)
-        at_m = "checkable form: entry {e} at n_x = 2, n_h = 2, n_y = 2, m = 2"
-        at_m_zh = "可核对形式:n_x = 2、n_h = 2、n_y = 2、m = 2 时的第 {e} 个元素"
+        at_m = "checkable form: entry {e} at $n_x = 2$, $n_h = 2$, $n_y = 2$, $m = 2$"
+        at_m_zh = "可核对形式:$n_x = 2$、$n_h = 2$、$n_y = 2$、$m = 2$ 时的第 {e} 个元素"
         for (lhs, rhs, _, _, check), (var, entry) in zip(lines[1:3] + lines[4:], (
             (e["W2"][1, 0], (1, 0)), (e["b2"][1, 0], (1, 0)), (e["W1"][1, 0], (1, 0)), (e["b1"][1, 0], (1, 0)),
         )):

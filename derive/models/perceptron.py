@@ -39,20 +39,20 @@ class Perceptron(Model):
 
         d.section("The neuron", "神经元")
         d.note(
-            "Two inputs x₁, x₂ ∈ {0, 1}, weights w₁, w₂ and a threshold θ. The neuron compares the "
-            "weighted sum with θ and fires (y = 1) when it reaches θ: y = f(w₁x₁ + w₂x₂ − θ) with the "
-            "step f(s) = 1 for s ≥ 0 and 0 for s < 0. The convention f(0) = 1 matters: the AND gate "
-            "fires at x₁ = x₂ = 1 exactly because 1 + 1 = θ = 2.",
-            "两个输入 x₁, x₂ ∈ {0, 1},权重 w₁, w₂,阈值 θ。神经元把加权和与 θ 比较,达到 θ 时兴奋(y = 1):"
-            "y = f(w₁x₁ + w₂x₂ − θ),阶跃函数 f(s) 在 s ≥ 0 时为 1,s < 0 时为 0。f(0) = 1 这一约定很重要:"
-            "“与”门在 x₁ = x₂ = 1 时输出 1,正是因为 1 + 1 = θ = 2。",
+            "Two inputs $x₁, x₂ ∈ {0, 1}$, weights $w₁$, $w₂$ and a threshold $θ$. The neuron compares the "
+            "weighted sum with $θ$ and fires ($y = 1$) when it reaches $θ$: $y = f(w₁x₁ + w₂x₂ − θ)$ with the "
+            "step $f(s) = 1$ for $s ≥ 0$ and 0 for $s < 0$. The convention $f(0) = 1$ matters: the AND gate "
+            "fires at $x₁ = x₂ = 1$ exactly because $1 + 1 = θ = 2$.",
+            "两个输入 $x₁, x₂ ∈ {0, 1}$,权重 $w₁$, $w₂$,阈值 $θ$。神经元把加权和与 $θ$ 比较,达到 $θ$ 时兴奋($y = 1$):"
+            "$y = f(w₁x₁ + w₂x₂ − θ)$,阶跃函数 $f(s)$ 在 $s ≥ 0$ 时为 1,$s < 0$ 时为 0。$f(0) = 1$ 这一约定很重要:"
+            "“与”门在 $x₁ = x₂ = 1$ 时输出 1,正是因为 $1 + 1 = θ = 2$。",
         )
         neuron = step(s - theta)
-        d.define(y, neuron, Msg("[·] is 1 when the condition holds, else 0", "[·] 在条件成立时为 1,否则为 0"))
+        d.define(y, neuron, Msg("$[·]$ is 1 when the condition holds, else 0", "$[·]$ 在条件成立时为 1,否则为 0"))
 
         truth = {}
         for gate, a, b, t, arity in GATES:
-            given = f"w₁ = {text(a)}, w₂ = {text(b)}, θ = {text(t)}"
+            given = f"$w₁ = {text(a)}$, $w₂ = {text(b)}$, $θ = {text(t)}$"
             d.section(f"{gate}: {given}", f"“{ZH[gate]}”({gate}):{given}")
             weights = {w1: a, w2: b, theta: t}
             inputs = (x1, x2)[:arity]
@@ -60,7 +60,7 @@ class Perceptron(Model):
             rule = neuron.xreplace(weights)
             d.eq(lhs, rule, "substitute", check=(d.defs[y].xreplace(weights), rule))
             if arity == 1:
-                d.note("w₂ = 0: the NOT gate reads x₁ only.", "w₂ = 0:“非”门只读取 x₁。")
+                d.note("$w₂ = 0$: the NOT gate reads $x₁$ only.", "$w₂ = 0$:“非”门只读取 $x₁$。")
             rows = []
             for point in product((0, 1), repeat=arity):
                 at = dict(zip((x1, x2), point))
@@ -68,20 +68,20 @@ class Perceptron(Model):
                 out = rule.xreplace(at)          # SymPy evaluates the step at the numbers
                 truth[(gate, point)] = out
                 rows.append([*map(sp.Integer, point), total, out])
-            weighted = "w₁x₁ + w₂x₂" if arity == 2 else "w₁x₁ (w₂ = 0)"
-            d.table([*("x₁", "x₂")[:arity], weighted, f"y = {text(lhs)}"], rows)
+            weighted = "$w₁x₁ + w₂x₂$" if arity == 2 else "$w₁x₁$ ($w₂ = 0$)"
+            d.table([*("$x₁$", "$x₂$")[:arity], weighted, f"$y = {text(lhs)}$"], rows)
 
         d.section("No gradient to learn from", "没有可用于学习的梯度")
         d.note(
-            "The step is flat on both sides of its jump: ∂y/∂w₁ = ∂y/∂w₂ = ∂y/∂θ = 0 wherever "
-            "w₁x₁ + w₂x₂ ≠ θ, and the derivative does not exist at the jump. Gradient descent gets no "
+            "The step is flat on both sides of its jump: $∂y/∂w₁ = ∂y/∂w₂ = ∂y/∂θ = 0$ wherever "
+            "$w₁x₁ + w₂x₂ ≠ θ$, and the derivative does not exist at the jump. Gradient descent gets no "
             "signal, so the weights above are set by hand (or by the perceptron rule, where the "
-            "threshold θ is the weight of a dummy input fixed at −1). That is why the course moves to "
-            "the sigmoid σ(z), a smooth step whose derivative σ(z)(1 − σ(z)) is never 0.",
-            "阶跃函数在跳变两侧都是平的:只要 w₁x₁ + w₂x₂ ≠ θ,就有 ∂y/∂w₁ = ∂y/∂w₂ = ∂y/∂θ = 0,"
+            "threshold $θ$ is the weight of a dummy input fixed at $−1$). That is why the course moves to "
+            "the sigmoid $σ(z)$, a smooth step whose derivative $σ(z)(1 − σ(z))$ is never 0.",
+            "阶跃函数在跳变两侧都是平的:只要 $w₁x₁ + w₂x₂ ≠ θ$,就有 $∂y/∂w₁ = ∂y/∂w₂ = ∂y/∂θ = 0$,"
             "而在跳变处导数不存在。梯度下降得不到任何信号,所以上面的权重是人工设定的(或用感知器学习规则,"
-            "把阈值 θ 看作固定输入为 −1 的哑结点的权重)。这就是课程转向 sigmoid 函数 σ(z) 的原因:"
-            "它是光滑的阶跃,导数 σ(z)(1 − σ(z)) 处处不为 0。",
+            "把阈值 $θ$ 看作固定输入为 $−1$ 的哑结点的权重)。这就是课程转向 sigmoid 函数 $σ(z)$ 的原因:"
+            "它是光滑的阶跃,导数 $σ(z)(1 − σ(z))$ 处处不为 0。",
         )
 
         for (gate, point), out in truth.items():

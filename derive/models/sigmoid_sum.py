@@ -95,7 +95,7 @@ class SigmoidSum(Model):
             "The red curve is a constant plus {H} pieces; {i} numbers the pieces and {j} the {J} "
             "features, {w} is the weight of feature {j} inside piece {i}. Each index-form line is "
             "checked on {H2} pieces and {J2} features, at {k2}, {l1}.",
-            "红色曲线 = 常数 + {H} 个小段;{i} 为第几个小段,{j} 为第几个特征(共 {J} 个),"
+            "$红色曲线 = 常数 + {H}$ 个小段;{i} 为第几个小段,{j} 为第几个特征(共 {J} 个),"
             "{w} 是第 {i} 个小段里给第 {j} 个特征的权重。下标形式的每一行都在 {H2}、{J2} 上,于 {k2}、{l1} 处核对。",
             H=H, J=J, i=i, j=j, w=w[i, j], H2=shown_eq(H, 2), J2=shown_eq(J, 2), k2=shown_eq(k, 2), l1=shown_eq(l, 1),
         )
@@ -119,11 +119,11 @@ class SigmoidSum(Model):
         d.eq(yhat, body, "intermediates", check=inst.pair(yhat, body))
 
         # -- partial derivatives of ŷ ----------------------------------------------------------
-        d.section("Partial derivatives of ŷ", "ŷ 的偏导数")
+        d.section("Partial derivatives of $ŷ$", "$ŷ$ 的偏导数")
         d.note(
-            "The parameters are independent: ∂c_i/∂c_k = δ_ik, which is 1 when i = k and 0 otherwise. "
-            "In a sum over i, δ_ik keeps only the term i = k.",
-            "各参数相互独立:∂c_i/∂c_k = δ_ik,i = k 时为 1,否则为 0。在对 i 的求和中,δ_ik 只留下 i = k 那一项。",
+            "The parameters are independent: $∂c_i/∂c_k = δ_ik$, which is 1 when $i = k$ and 0 otherwise. "
+            "In a sum over $i$, $δ_ik$ keeps only the term $i = k$.",
+            "各参数相互独立:$∂c_i/∂c_k = δ_ik$,$i = k$ 时为 1,否则为 0。在对 $i$ 的求和中,$δ_ik$ 只留下 $i = k$ 那一项。",
         )
         sel_ik = Msg.of("{d} selects {e}", "{d} 选出 {e}", d=DELTA[i, k], e=shown_eq(i, k))
         d_b = Derivative(yhat, b, evaluate=False)
@@ -146,9 +146,9 @@ class SigmoidSum(Model):
         d.work(Derivative(a_k, r_k, evaluate=False), g(r_k), r_k)
         if relu_pieces:
             d.note(
-                "Convention at the kinks: ReLU′(0) = 0, so the slope of a piece is [r > 0] − [r > 1]: "
-                "0 at r = 0 and 1 at r = 1.",
-                "拐点处的约定:ReLU′(0) = 0,因此小段的斜率为 [r > 0] − [r > 1]:r = 0 处为 0,r = 1 处为 1。",
+                "Convention at the kinks: $ReLU′(0) = 0$, so the slope of a piece is $[r > 0] − [r > 1]$: "
+                "0 at $r = 0$ and 1 at $r = 1$.",
+                "拐点处的约定:$ReLU′(0) = 0$,因此小段的斜率为 $[r > 0] − [r > 1]$:$r = 0$ 处为 0,$r = 1$ 处为 1。",
             )
 
         d_r = Derivative(yhat, r[k], evaluate=False)
@@ -193,11 +193,11 @@ class SigmoidSum(Model):
         # -- vector form -------------------------------------------------------------------
         d.section("Vector form", "向量形式")
         d.note(
-            "Stack the pieces: {W} is {HJ} (row {i} holds the weights {w} of piece {i}), {x} is {J1}, the "
-            "vector {b} is {H1} (entries {bi}), {c} is {H1}; {r} and {a} are {H1}; the outer {b} and {y} "
+            "Stack the pieces: {W} is ${HJ}$ (row {i} holds the weights {w} of piece {i}), {x} is ${J1}$, the "
+            "vector {b} is ${H1}$ (entries {bi}), {c} is ${H1}$; {r} and {a} are ${H1}$; the outer {b} and {y} "
             "are numbers.",
-            "把各小段排成向量:{W} 为 {HJ}(第 {i} 行是第 {i} 个小段的权重 {w}),{x} 为 {J1},向量 {b} 为 {H1}"
-            "(元素 {bi}),{c} 为 {H1};{r} 与 {a} 为 {H1};外面的 {b} 与 {y} 是标量。",
+            "把各小段排成向量:{W} 为 ${HJ}$(第 {i} 行是第 {i} 个小段的权重 {w}),{x} 为 ${J1}$,向量 {b} 为 ${H1}$"
+            "(元素 {bi}),{c} 为 ${H1}$;{r} 与 {a} 为 ${H1}$;外面的 {b} 与 {y} 是标量。",
             W=sp.Symbol("W"), x=sp.Symbol("x"), b=b, c=sp.Symbol("c"), r=sp.Symbol("r"), a=sp.Symbol("a"),
             y=yhat, i=i, w=w[i, j], bi=bv[i], HJ=shape_text(H, J), J1=shape_text(J, 1), H1=shape_text(H, 1),
         )
@@ -214,16 +214,16 @@ class SigmoidSum(Model):
              check=(yhat, b + (cc.T * ac)[0]))
 
         # -- mean squared error over m examples ------------------------------------------------
-        d.section("The loss over m examples and its gradient", "m 个样本上的损失及其梯度")
+        d.section("The loss over $m$ examples and its gradient", "$m$ 个样本上的损失及其梯度")
         Rm, Am = sp.MatrixSymbol("R", H, m), sp.MatrixSymbol("A", H, m)
         d.note(
-            "Examples are columns, as in the notes' vectorized logistic regression: {X} is {Jm}, column "
-            "{n} holding the features of example {n}; {R} and {A} are {Hm}, so {Ain} is {a} for example "
-            "{n}; the predictions {yh}, targets {y} and errors {e} are {m1} columns, {yhv}. Lines are "
+            "Examples are columns, as in the notes' vectorized logistic regression: {X} is ${Jm}$, column "
+            "{n} holding the features of example {n}; {R} and {A} are ${Hm}$, so {Ain} is {a} for example "
+            "{n}; the predictions {yh}, targets {y} and errors {e} are ${m1}$ columns, {yhv}. Lines are "
             "checked against sympy.diff of {L} on {H2}, {J2}, {m2} examples.",
-            "与笔记中向量化的逻辑回归一样,样本按列排列:{X} 为 {Jm},第 {n} 列是第 {n} 个样本的特征;"
-            "{R} 与 {A} 为 {Hm},{Ain} 就是第 {n} 个样本的 {a};预测 {yh}、目标 {y} 与误差 {e} 都是 {m1} 的"
-            "列向量,{yhv}。各行都在 {H2}、{J2}、{m2} 上与 L 的 sympy.diff 核对。",
+            "与笔记中向量化的逻辑回归一样,样本按列排列:{X} 为 ${Jm}$,第 {n} 列是第 {n} 个样本的特征;"
+            "{R} 与 {A} 为 ${Hm}$,{Ain} 就是第 {n} 个样本的 {a};预测 {yh}、目标 {y} 与误差 {e} 都是 ${m1}$ 的"
+            "列向量,{yhv}。各行都在 {H2}、{J2}、{m2} 上与 $L$ 的 sympy.diff 核对。",
             X=sp.Symbol("X"), n=n, Jm=shape_text(J, m), Hm=shape_text(H, m), m1=shape_text(m, 1),
             R=shown_eq(Rm, sp.MatAdd(sp.MatMul(Wm, sp.MatrixSymbol("X", J, m)), sp.MatMul(bm, sp.Transpose(sp.OneMatrix(m, 1))))),
             A=shown_eq(Am, (hard_sigmoid if relu_pieces else sigmoid)(Rm)), Ain=A[i, n], a=a[i],
@@ -233,18 +233,18 @@ class SigmoidSum(Model):
         )
         mse = Sum((Yh[n] - Y[n]) ** 2, (n, 1, m)) / m
         d.eq(L, mse, "definition", Msg("the mean squared error", "均方误差"), check=inst.pair(L, mse))
-        d.eq(E[n], Yh[n] - Y[n], "definition", Msg("the error of example n", "第 n 个样本的误差"),
+        d.eq(E[n], Yh[n] - Y[n], "definition", Msg("the error of example $n$", "第 $n$ 个样本的误差"),
              check=inst.pair(E[n], Yh[n] - Y[n]))
         if relu_pieces:
             d.eq(G[k, n], g_prime(R[k, n]), "definition",
-                 Msg("the slope of piece k at example n", "第 k 个小段在第 n 个样本处的斜率"),
+                 Msg("the slope of piece $k$ at example $n$", "第 $k$ 个小段在第 $n$ 个样本处的斜率"),
                  check=inst.pair(G[k, n], g_prime(R[k, n])))
             slope = G[k, n]
         else:
             slope = mul(A[k, n], 1 - A[k, n])
         two_m = 2 / m
         chain_m = Msg("power rule in each term of the sum", "对和式的每一项用幂法则")
-        sub_m = Msg("the partial derivatives of ŷ from above, at example n", "代入上面 ŷ 的偏导数(第 n 个样本)")
+        sub_m = Msg("the partial derivatives of $ŷ$ from above, at example $n$", "代入上面 $ŷ$ 的偏导数(第 $n$ 个样本)")
         index_forms = {}
         for key, theta, per_example in (
             ("b", b, sp.S.One),
@@ -277,13 +277,13 @@ class SigmoidSum(Model):
         ones3 = sp.ones(3, 1)
         matrix_forms = {
             "b": (Derivative(L, b, evaluate=False), sp.MatMul(two_m, sp.Transpose(ones_m), em),
-                  sp.Matrix([[free(index_forms["b"][1])]]), third * ones3.T * ec, "1 × 1"),
+                  sp.Matrix([[free(index_forms["b"][1])]]), third * ones3.T * ec, "$1 × 1$"),
             "c": (Derivative(L, cm, evaluate=False), sp.MatMul(two_m, Am, em),
-                  free.matrix_of(index_forms["c"][1], ((k, 2),)), third * Ac * ec, "H × 1"),
+                  free.matrix_of(index_forms["c"][1], ((k, 2),)), third * Ac * ec, "$H × 1$"),
             "b_k": (Derivative(L, bm, evaluate=False), sp.MatMul(two_m, spread, ones_m),
-                    free.matrix_of(index_forms["b_k"][1], ((k, 2),)), third * spread_c * ones3, "H × 1"),
+                    free.matrix_of(index_forms["b_k"][1], ((k, 2),)), third * spread_c * ones3, "$H × 1$"),
             "w": (Derivative(L, Wm, evaluate=False), sp.MatMul(two_m, spread, Xm.T),
-                  free.matrix_of(index_forms["w"][1], ((k, 2), (l, 2))), third * spread_c * Xc.T, "H × J"),
+                  free.matrix_of(index_forms["w"][1], ((k, 2), (l, 2))), third * spread_c * Xc.T, "$H × J$"),
         }
         both = ("{shape}; the index and matrix forms agree at {H2}, {J2}, {m3}",
                 "{shape};下标形式与矩阵形式在 {H2}、{J2}、{m3} 上一致")
@@ -297,7 +297,7 @@ class SigmoidSum(Model):
         )
 
         # -- results -----------------------------------------------------------------------
-        where = Msg("checkable form at H = 2, J = 2, k = 2, l = 1", "可核对形式:H = 2、J = 2、k = 2、l = 1")
+        where = Msg("checkable form at $H = 2$, $J = 2$, $k = 2$, $l = 1$", "可核对形式:$H = 2$、$J = 2$、$k = 2$、$l = 1$")
         for name, lhs, display in (
             ("dyhat/db", d_b, sp.S.One),
             ("dyhat/dc_k", d_c, g(r[k])),
@@ -306,10 +306,10 @@ class SigmoidSum(Model):
         ):
             index_result(d, name, display, lhs=lhs, of=yhat, wrt=inst(lhs.variables[0]),
                          value=inst(display), check=inst.pair(lhs, display), note=where)
-        where_m = Msg("checkable form at H = 2, J = 2, m = 2, k = 2, l = 1",
-                      "可核对形式:H = 2、J = 2、m = 2、k = 2、l = 1")
-        where_e = Msg("checkable form: entry {e} at H = 2, J = 2, m = 2",
-                      "可核对形式:H = 2、J = 2、m = 2 时的第 {e} 个元素")
+        where_m = Msg("checkable form at $H = 2$, $J = 2$, $m = 2$, $k = 2$, $l = 1$",
+                      "可核对形式:$H = 2$、$J = 2$、$m = 2$、$k = 2$、$l = 1$")
+        where_e = Msg("checkable form: entry {e} at $H = 2$, $J = 2$, $m = 2$",
+                      "可核对形式:$H = 2$、$J = 2$、$m = 2$ 时的第 {e} 个元素")
         for key, name, mname, entry in (
             ("b", "dL/db", "dL/db (1ᵀe)", "(1, 1)"),
             ("c", "dL/dc_k", "dL/dc", "(2, 1)"),

@@ -45,15 +45,15 @@ class Softmax(Model):
         # one-hot y: Σ y_j = 1, used as y_3 = 1 − y_1 − y_2 (the y's are constants for ∂/∂z)
         one_hot = {inst(y[3]): 1 - inst(y[1]) - inst(y[2])}
 
-        d.title = Msg("Softmax output with cross-entropy: ∂L/∂z_k = ŷ_k − y_k",
-                      "softmax 输出与交叉熵:∂L/∂z_k = ŷ_k − y_k")
+        d.title = Msg("Softmax output with cross-entropy: $∂L/∂z_k = ŷ_k − y_k$",
+                      "softmax 输出与交叉熵:$∂L/∂z_k = ŷ_k − y_k$")
         d.section("Softmax and the cross-entropy loss", "softmax 与交叉熵损失")
         d.note(
             "The output layer has {K} scores, one per class; here {Kv}, as in the notes' MNIST network, "
-            "which maps 16 × 16 = 256 pixels to 10 digits. Softmax turns the scores into probabilities "
+            "which maps $16 × 16 = 256$ pixels to 10 digits. Softmax turns the scores into probabilities "
             "{yk}; the label {y} is one-hot: one {ykk} is 1, the others 0, so {sum}. Index-form lines are "
             "checked at {K3} classes, {k2}.",
-            "输出层有 {K} 个分数,每个类别一个;此处 {Kv},与笔记中的 MNIST 网络一样(把 16 × 16 = 256 个像素"
+            "输出层有 {K} 个分数,每个类别一个;此处 {Kv},与笔记中的 MNIST 网络一样(把 $16 × 16 = 256$ 个像素"
             "映射到 10 个数字)。softmax 把分数变成概率 {yk};标签 {y} 是 one-hot:只有一个 {ykk} 为 1,其余为 0,"
             "所以 {sum}。下标形式的各行在 {K3}、{k2} 上核对。",
             K=K, Kv=shown_eq(K, self.classes), yk=yh[k], y=sp.Symbol("y"), ykk=y[k],
@@ -66,10 +66,10 @@ class Softmax(Model):
 
         d.section("How one probability depends on one score", "一个概率对一个分数的导数")
         d.note(
-            "Write the denominator as S = e^(z_k) + s, where s = Σ_(j≠k) e^(z_j) holds the other terms "
-            "and does not depend on z_k. The two cases j = k and j ≠ k, rule by rule:",
-            "把分母写成 S = e^(z_k) + s,其中 s = Σ_(j≠k) e^(z_j) 是其余各项,与 z_k 无关。"
-            "分 j = k 与 j ≠ k 两种情况,逐条法则:",
+            "Write the denominator as $S = e^(z_k) + s$, where $s = Σ_(j≠k) e^(z_j)$ holds the other terms "
+            "and does not depend on $z_k$. The two cases $j = k$ and $j ≠ k$, rule by rule:",
+            "把分母写成 $S = e^(z_k) + s$,其中 $s = Σ_(j≠k) e^(z_j)$ 是其余各项,与 $z_k$ 无关。"
+            "分 $j = k$ 与 $j ≠ k$ 两种情况,逐条法则:",
         )
         zk, zj, s = sp.symbols("z_k z_j s")
         d.let(yh[k], sp.exp(zk) / (sp.exp(zk) + s))
@@ -77,16 +77,16 @@ class Softmax(Model):
         same = Derivative(yh[k], zk, evaluate=False)
         d.work(same, sp.exp(zk) / (sp.exp(zk) + s), zk)
         d.eq(same, mul(yh[k], 1 - yh[k]), "intermediates",
-             Msg("ŷ_k = e^(z_k)/(e^(z_k) + s)", "ŷ_k = e^(z_k)/(e^(z_k) + s)"))
+             Msg("$ŷ_k = e^(z_k)/(e^(z_k) + s)$", "$ŷ_k = e^(z_k)/(e^(z_k) + s)$"))
         other = Derivative(yh[j], zk, evaluate=False)
         d.work(other, sp.exp(zj) / (sp.exp(zk) + s), zk)
         d.eq(other, -mul(yh[j], yh[k]), "intermediates",
-             Msg("ŷ_j = e^(z_j)/(e^(z_k) + s)", "ŷ_j = e^(z_j)/(e^(z_k) + s)"))
+             Msg("$ŷ_j = e^(z_j)/(e^(z_k) + s)$", "$ŷ_j = e^(z_j)/(e^(z_k) + s)$"))
         dyz = Derivative(yh[j], z[k], evaluate=False)
         jac = mul(yh[j], DELTA[j, k] - yh[k])
         d.eq(dyz, jac, "kronecker",
-             Msg("both cases at once: δ_jk is 1 when j = k, 0 otherwise; checked at j = k and j ≠ k",
-                 "两种情况合在一起:j = k 时 δ_jk = 1,否则为 0;已在 j = k 与 j ≠ k 上核对"),
+             Msg("both cases at once: $δ_jk$ is 1 when $j = k$, 0 otherwise; checked at $j = k$ and $j ≠ k$",
+                 "两种情况合在一起:$j = k$ 时 $δ_jk = 1$,否则为 0;已在 $j = k$ 与 $j ≠ k$ 上核对"),
              check=inst.pair(dyz, jac, both))
 
         d.section("The gradient of the loss", "损失的梯度")
@@ -94,25 +94,25 @@ class Softmax(Model):
         steps = (
             (-Sum(sp.Mul(y[j] / yh[j], Derivative(yh[j], z[k], evaluate=False), evaluate=False), (j, 1, K)),
              "chain",
-             Msg("log rule: ∂ log ŷ_j/∂z_k = (1/ŷ_j)·∂ŷ_j/∂z_k", "对数法则:∂ log ŷ_j/∂z_k = (1/ŷ_j)·∂ŷ_j/∂z_k")),
+             Msg("log rule: $∂ log ŷ_j/∂z_k = (1/ŷ_j)·∂ŷ_j/∂z_k$", "对数法则:$∂ log ŷ_j/∂z_k = (1/ŷ_j)·∂ŷ_j/∂z_k$")),
             (-Sum(sp.Mul(y[j] / yh[j], *jac.args, evaluate=False), (j, 1, K)), "substitute", None),
-            (-Sum(mul(y[j], DELTA[j, k] - yh[k]), (j, 1, K)), "simplify", Msg("ŷ_j cancels", "约去 ŷ_j")),
-            (mul(yh[k], Sum(y[j], (j, 1, K))) - y[k], "kronecker", Msg("δ_jk selects j = k", "δ_jk 选出 j = k")),
+            (-Sum(mul(y[j], DELTA[j, k] - yh[k]), (j, 1, K)), "simplify", Msg("$ŷ_j$ cancels", "约去 $ŷ_j$")),
+            (mul(yh[k], Sum(y[j], (j, 1, K))) - y[k], "kronecker", Msg("$δ_jk$ selects $j = k$", "$δ_jk$ 选出 $j = k$")),
         )
         for rhs, rule, note in steps:
             d.eq(dl, rhs, rule, note, check=inst.pair(dl, rhs))
         grad = yh[k] - y[k]
         lhs_c, rhs_c = inst.pair(dl, grad)
-        d.eq(dl, grad, "substitute", Msg("y is one-hot: Σ_j y_j = 1", "y 是 one-hot:Σ_j y_j = 1"),
+        d.eq(dl, grad, "substitute", Msg("$y$ is one-hot: $Σ_j y_j = 1$", "$y$ 是 one-hot:$Σ_j y_j = 1$"),
              check=(lhs_c.xreplace(one_hot), rhs_c.xreplace(one_hot)))
 
-        d.section("Softmax regression: z = W x + b", "softmax 回归:z = W x + b")
+        d.section("Softmax regression: $z = W x + b$", "softmax 回归:$z = W x + b$")
         d.note(
-            "With scores z_k = Σ_l W_kl x_l + b_k from n features (n = {n} here), W is K × n, x is n × 1, "
-            "b, z, ŷ and y are K × 1. W_kl and b_k reach L only through z_k. Checked at K = 3, n = 2, "
-            "k = 2, l = 1.",
-            "若分数 z_k = Σ_l W_kl x_l + b_k 来自 n 个特征(此处 n = {n}),W 为 K × n,x 为 n × 1,"
-            "b、z、ŷ、y 为 K × 1。W_kl 与 b_k 只通过 z_k 影响 L。已在 K = 3、n = 2、k = 2、l = 1 上核对。",
+            "With scores $z_k = Σ_l W_kl x_l + b_k$ from $n$ features ($n = {n}$ here), $W$ is $K × n$, $x$ is $n × 1$, "
+            "$b$, $z$, $ŷ$ and $y$ are $K × 1$. $W_kl$ and $b_k$ reach $L$ only through $z_k$. Checked at $K = 3$, $n = 2$, "
+            "$k = 2$, $l = 1$.",
+            "若分数 $z_k = Σ_l W_kl x_l + b_k$ 来自 $n$ 个特征(此处 $n = {n}$),$W$ 为 $K × n$,$x$ 为 $n × 1$,"
+            "$b$、$z$、$ŷ$、$y$ 为 $K × 1$。$W_kl$ 与 $b_k$ 只通过 $z_k$ 影响 $L$。已在 $K = 3$、$n = 2$、$k = 2$、$l = 1$ 上核对。",
             n=sp.Integer(self.features),
         )
         d.eq(z[k], z_def, "definition", check=inst.pair(z[k], z_def))
@@ -127,7 +127,7 @@ class Softmax(Model):
             d.eq(lhs, chain, "chain", check=inst.pair(lhs, chain, multiply_out=True))
             a, b = inst.pair(lhs, form, multiply_out=True)
             hot_checks[lhs] = (a.xreplace(one_hot), b.xreplace(one_hot))
-            d.eq(lhs, form, "substitute", Msg("Σ_j y_j = 1, as above", "如上,Σ_j y_j = 1"), check=hot_checks[lhs])
+            d.eq(lhs, form, "substitute", Msg("$Σ_j y_j = 1$, as above", "如上,$Σ_j y_j = 1$"), check=hot_checks[lhs])
         Km = sp.MatrixSymbol("W", K, N)
         yhm, ym, xm, bm = (sp.MatrixSymbol(sy, *sh) for sy, sh in
                            (("yhat", (K, 1)), ("y", (K, 1)), ("x", (N, 1)), ("b", (K, 1))))
@@ -135,18 +135,18 @@ class Softmax(Model):
         xc = sp.Matrix(2, 1, lambda p, _: inst(x[p + 1]))
         mat_W = sp.MatMul(sp.MatAdd(yhm, -ym), xm.T)
         d.eq(Derivative(L, Km, evaluate=False), mat_W, "rearrange",
-             Msg("K × n: entry (k, l) is (ŷ_k − y_k) x_l", "K × n:第 (k, l) 个元素为 (ŷ_k − y_k) x_l"),
+             Msg("$K × n$: entry $(k, l)$ is $(ŷ_k − y_k) x_l$", "$K × n$:第 $(k, l)$ 个元素为 $(ŷ_k − y_k) x_l$"),
              check=(inst.matrix_of(dW_form, ((k, 3), (l, 2))), yc * xc.T))
         d.eq(Derivative(L, bm, evaluate=False), sp.MatAdd(yhm, -ym), "rearrange",
-             Msg("K × 1", "K × 1"), check=(inst.matrix_of(grad, ((k, 3),)), yc))
+             Msg("$K × 1$", "$K × 1$"), check=(inst.matrix_of(grad, ((k, 3),)), yc))
 
         # -- results -----------------------------------------------------------------------
-        at = Msg("checkable form at K = 3, k = 2", "可核对形式:K = 3、k = 2")
-        at_j = Msg("checkable form at K = 3, j = 1, k = 2", "可核对形式:K = 3、j = 1、k = 2")
-        hot = ("checkable form at K = 3, {at}, with y_3 = 1 − y_1 − y_2 (one-hot: Σ_j y_j = 1; "
-               "the y's are constants, so the derivative is unchanged)",
-               "可核对形式:K = 3、{at},并代入 y_3 = 1 − y_1 − y_2(one-hot:Σ_j y_j = 1;"
-               "y 是常数,不影响求导)")
+        at = Msg("checkable form at $K = 3$, $k = 2$", "可核对形式:$K = 3$、$k = 2$")
+        at_j = Msg("checkable form at $K = 3$, $j = 1$, $k = 2$", "可核对形式:$K = 3$、$j = 1$、$k = 2$")
+        hot = ("checkable form at $K = 3$, ${at}$, with $y_3 = 1 − y_1 − y_2$ (one-hot: $Σ_j y_j = 1$; "
+               "the $y$'s are constants, so the derivative is unchanged)",
+               "可核对形式:$K = 3$、${at}$,并代入 $y_3 = 1 − y_1 − y_2$(one-hot:$Σ_j y_j = 1$;"
+               "$y$ 是常数,不影响求导)")
         zk2 = inst(z[k])
         for name, lhs, display, note in (
             ("dyhat_k/dz_k", Derivative(yh[k], z[k], evaluate=False), mul(yh[k], 1 - yh[k]), at),
@@ -166,5 +166,5 @@ class Softmax(Model):
         # the matrix form's entry (k, l) is the index form, as the lines above checked
         w_res = next(r for r in d.results if r.name == "dL/dW_kl")
         d.results.append(Result("dL/dW", Derivative(L, Km, evaluate=False), mat_W, w_res.value, w_res.of,
-                                w_res.wrt, Msg("checkable form: entry (2, 1) at K = 3, n = 2, one-hot y",
-                                               "可核对形式:K = 3、n = 2、one-hot y 时的第 (2, 1) 个元素")))
+                                w_res.wrt, Msg("checkable form: entry (2, 1) at $K = 3$, $n = 2$, one-hot $y$",
+                                               "可核对形式:$K = 3$、$n = 2$、one-hot $y$ 时的第 (2, 1) 个元素")))

@@ -1,17 +1,43 @@
 """Renderers: views of one ``Derivation`` (text, LaTeX, Markdown, JSON). None recomputes maths.
 
-A renderer method is found by the step's kind (``_render_equation``, ``_render_table``, …), so a
-new kind of step is one method per renderer and a new format is one new subclass.
+``Renderer.sections`` walks the steps once and asks ``_render_<kind>`` for each: the title, each
+heading, note and table, each run of equations (one aligned block), and the results. A new kind of
+step is one method per renderer; a new format is one new subclass.
 """
 
 from __future__ import annotations
 
 from ..errors import DeriveError
-from ..messages import Msg, rule_name
+from ..messages import FIELD, RESULTS, Msg, rule_msg
+
+
+def compose(msg: Msg, lang: str, values: dict, words, formula) -> str:
+    """``msg`` in ``lang``: the words between formulas through ``words(text)``, each marked
+    formula through ``formula(source, values)``. An argument outside a formula is a formula of
+    its own (a tuple argument: one formula per item, joined by commas)."""
+    out = []
+    for is_formula, source in msg.parts(lang):
+        if is_formula:
+            out.append(formula(source, values))
+            continue
+        for i, piece in enumerate(FIELD.split(source)):
+            if i % 2 == 0:
+                out.append(words(piece))
+            elif piece not in values:
+                out.append(words(f"{{{piece}}}"))
+            elif isinstance(values[piece], tuple):
+                out.append(", ".join(formula("{v}", {"v": v}) for v in values[piece]))
+            else:
+                out.append(formula(f"{{{piece}}}", values))
+    return "".join(out)
 
 
 class Renderer:
-    """Base: walks the steps in order and joins what each ``_render_<kind>`` returns."""
+    """Base: the walk over the steps; a format is the ``_render_<kind>`` methods and the notation
+    of its mathematics (``math``) and of its words (``words``)."""
+
+    # the kinds of step shown; a run of equations is one "equation" block
+    kinds = ("heading", "note", "equation", "table")
 
     def __init__(self, derivation, *, show_steps: bool = True, lang: str = "en", **opts):
         self.d = derivation
@@ -19,47 +45,64 @@ class Renderer:
         self.lang = lang
         self.opts = opts
 
-    # formatting hooks, per format
     def math(self, expr) -> str:
+        """An expression in this format's notation, without delimiters."""
         raise NotImplementedError
 
-    def fmt_arg(self, value) -> str:
-        if isinstance(value, str):
-            return value
-        if isinstance(value, (tuple, list)):
-            return ", ".join(self.fmt_arg(v) for v in value)
-        return self.inline(value)
-
-    def inline(self, expr) -> str:
-        return self.math(expr)
+    def values(self, msg: Msg) -> dict:
+        """The arguments of ``msg`` in this format's notation (a tuple argument item by item)."""
+        return {k: tuple(map(self.math, v)) if isinstance(v, (tuple, list)) else self.math(v)
+                for k, v in msg.values().items()}
 
     def words(self, msg: Msg | None) -> str:
-        return msg.render(self.lang, self.fmt_arg) if msg is not None else ""
+        """A message in ``self.lang`` as this format writes words (``write``)."""
+        return self.write(msg, self.values(msg)) if msg is not None else ""
+
+    def write(self, msg: Msg, values: dict) -> str:
+        """``msg`` with its arguments' ``values``; plain text here: the marks dropped."""
+        return msg.render(self.lang, values)
 
     def blocks(self):
-        """The steps in order, each run of consecutive equations as one block (an aligned
-        display): yields ``("equations", [steps])`` or ``(step.kind, step)``."""
+        """The steps shown (those of ``kinds``), in order, as ``(kind, what to render)``: a
+        heading's or a note's ``Msg``, a ``Table``, or a run of consecutive equations (one
+        aligned display) as a list of steps."""
         run = []
         for s in self.d.steps:
+            if s.kind not in self.kinds:
+                continue
             if s.kind == "equation":
                 run.append(s)
                 continue
             if run:
-                yield "equations", run
+                yield "equation", run
                 run = []
-            yield s.kind, s
+            yield s.kind, (s.table if s.kind == "table" else s.note)
         if run:
-            yield "equations", run
+            yield "equation", run
+
+    def sections(self) -> list:
+        """What ``_render_<kind>`` returns for the title, each block of steps (with
+        ``show_steps``), the "Results" heading and the results, in order."""
+        out = [self._render_title(self.d.title)]
+        if self.show_steps:
+            out += [getattr(self, f"_render_{kind}")(item) for kind, item in self.blocks()]
+            if self.d.results:
+                out.append(self._render_heading(RESULTS))
+        if self.d.results:
+            out.append(self._render_results(self.d.results))
+        return out
 
     def cell(self, c) -> str:
         """A table cell: words (``Msg`` or str) or an expression."""
-        if isinstance(c, Msg):
-            return self.words(c)
-        return c if isinstance(c, str) else self.math(c)
+        if isinstance(c, str):
+            c = Msg(c)
+        return self.words(c) if isinstance(c, Msg) else self.math(c)
 
-    def rule_text(self, step) -> str:
-        name = rule_name(step.rule, self.lang)
-        extra = self.words(step.note)
+    def rule_text(self, step, words=None) -> str:
+        """The annotation of an equation: its rule's name and its note, through ``words``."""
+        words = words or self.words
+        name = words(rule_msg(step.rule))
+        extra = words(step.note)
         if step.rule == "definition" and extra:
             return extra
         return f"{name}: {extra}" if extra else name

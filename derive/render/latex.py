@@ -1,10 +1,11 @@
 """LaTeX view: one ``align*`` block per run of equations, each line tagged with its rule.
 
-Words beside the mathematics are written in Unicode by the models (ŷ, σ′(z), a⁽ⁱ⁾, X(n_x × m));
-``text_to_latex`` turns those pieces into inline mathematics so that a document compiles with
-pdflatex (English) and xelatex + ctex (Chinese) alike. Long right-hand sides are broken at their
-top-level + and − signs (``break_rhs``), and a single term too wide for the page is scaled down, so
-that no line runs into the margin. Widths are estimated from the LaTeX source (``math_width``).
+The words beside the mathematics come as messages whose formulas are marked (``$a = σ(z)$``) and
+written in Unicode (ŷ, σ′(z), a⁽ⁱ⁾, n_x × m); ``formula_tex`` turns a marked formula into LaTeX,
+and the words between the marks are only escaped, so that a document compiles with pdflatex
+(English) and xelatex + ctex (Chinese) alike. Long right-hand sides are broken at their top-level
++ and − signs (``break_rhs``), and a single term too wide for the page is scaled down, so that no
+line runs into the margin. Widths are estimated from the LaTeX source (``math_width``).
 """
 
 from __future__ import annotations
@@ -16,9 +17,7 @@ import sympy as sp
 
 from .. import printing
 from ..messages import Msg
-from . import Renderer
-
-_RESULTS = Msg("Results", "结果")
+from . import Renderer, compose
 
 # A4 with 2 cm margins at 11 pt: 170 mm ≈ 44 em. Equations are laid out to a little less:
 # ``math_width`` can fall short of TeX's width by up to ~15 %.
@@ -49,45 +48,44 @@ def preamble(lang: str = "en", *, tikz: bool = False, hyperref: bool = False) ->
     return "\n".join(lines) + "\n"
 
 
-PREAMBLE_EN = preamble("en")
-PREAMBLE_ZH = preamble("zh")
-
-
-# Running text ----------------------------------------------------------------------------------
+# Formulas written in Unicode ---------------------------------------------------------------------
 
 _GREEK_TEX = {ch: "\\" + name for name, ch in printing._GREEK.items() if name not in ("lamda",)}
 _SYMBOLS = {
     "∂": r"\partial", "∇": r"\nabla", "Σ": r"\sum", "∑": r"\sum", "∏": r"\prod", "×": r"\times",
     "·": r"\cdot", "−": "-", "±": r"\pm", "≤": r"\le", "≥": r"\ge", "≠": r"\ne", "≈": r"\approx",
     "→": r"\to", "←": r"\leftarrow", "⇒": r"\Rightarrow", "∈": r"\in", "∞": r"\infty",
-    "⊙": r"\odot", "∘": r"\circ", "√": r"\surd", "⋯": r"\cdots", "‖": r"\|", "∝": r"\propto",
-    "⊤": r"\top", "ℝ": r"\mathbb{R}", "½": r"\tfrac{1}{2}",
+    "⊙": r"\odot", "∘": r"\circ", "√": r"\surd", "⋯": r"\cdots", "…": r"\ldots", "‖": r"\|",
+    "∝": r"\propto", "⊤": r"\top", "ℝ": r"\mathbb{R}", "½": r"\tfrac{1}{2}",
 }
 _FUNCS = {
     "log": r"\log", "exp": r"\exp", "ln": r"\ln", "max": r"\max", "min": r"\min", "tanh": r"\tanh",
-    "sin": r"\sin", "cos": r"\cos", "det": r"\det", "ReLU": r"\operatorname{ReLU}", "LeakyReLU": r"\operatorname{LeakyReLU}",
-    "softmax": r"\operatorname{softmax}", "softplus": r"\operatorname{softplus}",
+    "sin": r"\sin", "cos": r"\cos", "det": r"\det", "ReLU": r"\operatorname{ReLU}",
+    "LeakyReLU": r"\operatorname{LeakyReLU}", "softmax": r"\operatorname{softmax}",
+    "softplus": r"\operatorname{softplus}", "AND": r"\operatorname{AND}", "OR": r"\operatorname{OR}",
+    "NOT": r"\operatorname{NOT}",
 }
-# Two-letter English words; any other two-letter lowercase word next to mathematics is a product (bc).
-_STOP = set("is at of to by as be in on or if it an we so no do up us me he my am go vs ok".split())
 _SUB = dict(zip("₀₁₂₃₄₅₆₇₈₉₊₋₍₎ᵢⱼₖₘₙₓₜₐₑₒ", "0123456789+-()ijkmnxtaeo"))
 _SUP = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁽⁾ⁱⁿᵀᵗ", "0123456789+-()inTt"))
 _ACCENTS = {"\u0302": "hat", "\u0304": "bar", "\u0303": "tilde", "\u0307": "dot"}
 _WIDE = {"hat": "widehat", "tilde": "widetilde", "bar": "overline"}
 _PRIMES = {"′": "'", "″": "''"}
 _MODS = "".join(_SUB) + "".join(_SUP) + "".join(_ACCENTS) + "".join(_PRIMES)
-_GREEK_CH = "".join(ch for ch in _GREEK_TEX if ch != "Σ")   # Σ in running text is a sum
+_GREEK_CH = "".join(ch for ch in _GREEK_TEX if ch != "Σ")   # Σ in a formula is a sum
 _OPS = "=+\\-−×·/<>≤≥≠≈→←⇒∈(),\\[\\]^_'|" + "".join(k for k in _SYMBOLS if k not in "×·−≤≥≠≈→←⇒∈")
-_ATOM = re.compile(
-    rf"(?P<other>\b(?:e\.g|i\.e|etc|vs)\.)"
+_TOKEN = re.compile(
+    r"(?P<arg>\{\w+\})"
     rf"|(?P<name>(?:[A-Za-z]+|[{_GREEK_CH}])(?:\d+(?![A-Za-z]))?[{_MODS}]*)"
     rf"|(?P<num>\d+(?:\.\d+)?[{_MODS}]*)"
     rf"|(?P<op>[{_OPS}][{_MODS}]*)"
+    r"|(?P<words>[\u3000-\u9fff\uff00-\uffef]+)"
     r"|(?P<space> +)"
     r"|(?P<rest>.)",
     re.S,
 )
-_STRONG_OPS = set("=+-−×·/<>≤≥≠≈→∈^_") | set(_SYMBOLS)
+# Characters LaTeX reads as commands, and how a text writes them.
+TEX_SPECIALS = "&%#_{}~^\\"
+_NAMED = {"~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}"}
 
 
 def _precompose_accents(s: str) -> str:
@@ -122,21 +120,22 @@ def _mods_tex(base: str, mods: str) -> str:
     return out
 
 
-def _classify(m: re.Match, lang: str) -> str:
-    kind = m.lastgroup
-    if kind != "name":
-        return kind
-    letters = re.match(rf"[A-Za-z]+|[{_GREEK_CH}]", m.group()).group()
+def _name_kind(name: str) -> str:
+    """A name in a formula: a function (log, ReLU), a variable (a, σ, x1, dz, kp: one letter, a
+    Greek letter, or two lowercase letters) or words (left − right: set upright as text)."""
+    letters = re.match(rf"[A-Za-z]+|[{_GREEK_CH}]", name).group()
     if letters in _FUNCS:
         return "func"
-    if len(letters) == 1 or letters[0] in _GREEK_CH:
+    if len(letters) == 1 or (len(letters) == 2 and letters.islower()) or re.fullmatch(r"d[A-Za-z]", letters):
         return "var"
-    if re.fullmatch(r"d[A-Za-z]", letters) or (len(letters) == 2 and letters.islower() and letters.lower() not in _STOP):
-        return "var"
-    return "word"
+    return "words"
 
 
 def _atom_tex(kind: str, s: str) -> str:
+    if kind in ("arg", "space"):
+        return s
+    if kind == "words":
+        return rf"\text{{{s}}}"
     if kind == "lit":                                  # an index: r1 is r1, not r₁
         return s if re.fullmatch(r"[A-Za-z0-9]+", s) else _atom_tex("var", s)
     if kind in ("var", "func", "num"):
@@ -147,8 +146,8 @@ def _atom_tex(kind: str, s: str) -> str:
             mods = "".join(dict(zip(_SUB.values(), _SUB))[d] for d in digits) + mods
         return _mods_tex(base, mods)
     if kind == "op":
-        return _mods_tex(_SYMBOLS.get(s[0], {"−": "-"}.get(s[0], s[0])), s[1:])
-    return s
+        return _mods_tex(_SYMBOLS.get(s[0], s[0]), s[1:])
+    return escape(s, "&%#{}~")
 
 
 def _join(pieces) -> str:
@@ -162,7 +161,8 @@ def _join(pieces) -> str:
 
 
 def _span_tex(atoms) -> str:
-    """Atoms of a formula (``a = σ(z)``, ``e^(−z)``, ``n_x × m``) as one piece of LaTeX."""
+    """Atoms of a formula (``a = σ(z)``, ``e^(−z)``, ``n_x × m``) as one piece of LaTeX: ``^`` and
+    ``_`` take the next atom or parenthesized group as their script."""
     out, i = [], 0
     while i < len(atoms):
         kind, s = atoms[i]
@@ -171,8 +171,8 @@ def _span_tex(atoms) -> str:
         if kind == "op" and s in "^_" and i + 1 < len(atoms):
             j, depth = i + 1, 0
             while j < len(atoms):            # the script: one atom or a parenthesized group
-                depth += atoms[j][1] == "(" and atoms[j][0] == "op"
-                depth -= atoms[j][1] == ")" and atoms[j][0] == "op"
+                depth += atoms[j] == ("op", "(")
+                depth -= atoms[j] == ("op", ")")
                 j += 1
                 if depth <= 0:
                     break
@@ -186,7 +186,7 @@ def _span_tex(atoms) -> str:
         if kind == "space":
             prev = atoms[i - 1][0] if i else ""
             nxt = atoms[i + 1][0] if i + 1 < len(atoms) else ""
-            out.append(r"\," if prev in ("var", "num") and nxt in ("var", "func") else " ")
+            out.append(r"\," if prev in ("var", "num") and nxt in ("var", "func") else " ")   # n\,b
         else:
             out.append(_atom_tex(kind, s))
         i += 1
@@ -203,6 +203,32 @@ def _has_script(tex: str, mark: str) -> bool:
                 return i > 0 and tex[i - 1] == mark
         return False
     return len(tex) >= 2 and tex[-2] == mark
+
+
+def formula_tex(source: str, values: dict | None = None) -> str:
+    r"""A formula written in Unicode (``a = σ(z)``, ``e^(−z)``, ``n_x × m``, ``a⁽ⁱ⁾``) as LaTeX;
+    a ``{name}`` field is the LaTeX ``values[name]`` (a tuple: its items joined by commas).
+
+    >>> print(formula_tex("J = (1/m) Σ L(a⁽ⁱ⁾, y⁽ⁱ⁾)"))
+    J = (1/m) \sum L(a^{(i)}, y^{(i)})
+    >>> print(formula_tex("∂L/∂{v} = 0", {"v": "w_{1}"}))
+    \partial L/\partial w_{1} = 0
+    """
+    values = values or {}
+    atoms = []
+    for m in _TOKEN.finditer(_precompose_accents(source)):
+        kind, s = m.lastgroup, m.group()
+        if kind == "name":
+            kind = _name_kind(s)
+            if kind == "words" and atoms and atoms[-1] in (("op", "_"), ("op", "^")):
+                kind = "var"                           # w_iJ: what follows _ is an index
+        elif kind == "arg" and s[1:-1] not in values:
+            kind = "rest"                              # {0, 1}: braces, not an argument
+        elif kind == "arg":
+            value = values[s[1:-1]]
+            s = ", ".join(value) if isinstance(value, tuple) else value
+        atoms.append((kind, s))
+    return _span_tex(atoms)
 
 
 def unicode_math(tex: str) -> str:
@@ -227,171 +253,16 @@ def unicode_math(tex: str) -> str:
     return "".join(out)
 
 
-def _worth_math(atoms, lang: str) -> bool:
-    """A span becomes mathematics when it is a formula (an operator, a Greek letter, a mark such
-    as ŷ or x₁, or a lone variable; "a" and "I" are English words)."""
-    if not any(k in ("var", "num", "func") for k, _ in atoms):
-        return False
-    for k, s in atoms:
-        if k == "op" and s in _STRONG_OPS:
-            return True
-        if k in ("var", "func", "num") and re.search(rf"[{_GREEK_CH}{_MODS}]", s):
-            return True
-        if k == "var" and re.search(r"\d", s):
-            return True
-    for (k, s), nxt in zip(atoms, atoms[1:]):
-        if k in ("var", "func") and nxt == ("op", "("):     # L(a, y): a function applied
-            return True
-    names = [s for k, s in atoms if k != "space"]
-    return len(names) == 1 and atoms[0][0] == "var" and (lang == "zh" or names[0] not in ("a", "A", "I"))
+def escape(text: str, specials: str = TEX_SPECIALS) -> str:
+    """Words for LaTeX: each of ``specials`` written so that it prints as itself."""
+    return "".join(_NAMED.get(ch, "\\" + ch) if ch in specials else ch for ch in text)
 
 
-def _formula_text(part: str, lang: str, specials: str) -> list:
-    """``part`` (no ``$``) as segments ``(is_math, latex)``."""
-    atoms = []
-    for m in _ATOM.finditer(part):
-        kind = _classify(m, lang)
-        if kind == "word" and atoms and atoms[-1][0] == "op" and atoms[-1][1] in "^_":
-            kind = "var"                                   # w_iJ: whatever follows _ is its index
-        atoms.append((kind, m.group()))
-    out, run = [], []
-
-    def flush():
-        # p_hat: a trailing _ before a word makes the run a name, not a subscripted variable
-        named_last = bool(run) and run[-1][0] == "op" and run[-1][1] in "^_"
-        pieces = _comma_pieces(run)
-        for n, piece in enumerate(_split_unmatched(p) for p in pieces):
-            for k, part in enumerate(piece):
-                lead, part, tail = _trim(part)
-                out.extend(_escape_plain("".join(s for _, s in lead), specials))
-                last = n == len(pieces) - 1 and k == len(piece) - 1
-                if part and not (named_last and last) and _balance(part) == 0 and _worth_math(part, lang):
-                    out.append((True, _span_tex(part)))
-                else:
-                    out.extend(_escape_plain("".join(s for _, s in part), specials))
-                out.extend(_escape_plain("".join(s for _, s in tail), specials))
-        run.clear()
-
-    for kind, s in atoms:
-        if kind in ("var", "func", "num", "op", "space"):
-            run.append((kind, s))
-        else:
-            flush()
-            out.extend(_escape_plain(s, specials))
-    flush()
-    return out
-
-
-def _trim(piece):
-    """Split a run into (text before, formula, text after): spaces, a comma or an opening
-    bracket at the end, a closing bracket at the start, and unmatched brackets stay text."""
-    piece, lead, tail = list(piece), [], []
-    while piece and (piece[0][0] == "space" or (piece[0][0] == "op" and piece[0][1] in "),]")
-                     or (piece[0] == ("op", "(") and _balance(piece) > 0)):
-        lead.append(piece.pop(0))
-    while piece and (piece[-1][0] == "space" or (piece[-1][0] == "op" and piece[-1][1] in ",([-−'^_")
-                     or (piece[-1][0] == "op" and piece[-1][1][0] == ")" and _balance(piece) < 0)):
-        tail.insert(0, piece.pop())
-    return lead, piece, tail
-
-
-def _split_unmatched(piece) -> list:
-    """``x_12 (a`` → [``x_12 ``, ``(a``]: a run is cut before an unmatched opening bracket and
-    after an unmatched closing one, so that the formula beside it still becomes mathematics."""
-    opens = []
-    for i, (kind, s) in enumerate(piece):
-        if kind != "op":
-            continue
-        if s[0] in "([":
-            opens.append(i)
-        elif s[0] in ")]":
-            if opens:
-                opens.pop()
-            else:
-                return [piece[:i], [piece[i]], *_split_unmatched(piece[i + 1:])]
-    if opens:
-        i = opens[0]
-        return [*_split_unmatched(piece[:i]), [piece[i]], piece[i + 1:]] if piece[i + 1:] else [piece[:i], [piece[i]]]
-    return [piece]
-
-
-def _balance(run) -> int:
-    return sum((s[0] in "([") - (s[0] in ")]") for k, s in run if k == "op")
-
-
-def _comma_pieces(run):
-    """Split a run at its top-level commas (``a = σ(z), σ′(z) = …`` is two formulas); a comma
-    inside parentheses (``L(a, y)``) stays. The commas come back as their own text pieces."""
-    pieces, current, depth = [], [], 0
-    for atom in run:
-        kind, s = atom
-        if kind == "op":
-            depth = max(0, depth + (s[0] in "([") - (s[0] in ")]"))
-        if kind == "op" and s == "," and depth == 0:
-            pieces += [current, [("rest", ",")]]
-            current = []
-        else:
-            current.append(atom)
-    pieces.append(current)
-    out = []
-    for piece in pieces:                       # spaces after a comma belong to the text
-        while piece and piece[0][0] == "space":
-            out.append([piece.pop(0)])
-        out.append(piece)
-    return [p for p in out if p]
-
-
-def _escape_plain(s: str, specials: str) -> list:
-    """Plain text as segments: specials escaped, a lone Unicode symbol (≈, σ) as mathematics."""
-    named = {"~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}"}
-    out, text = [], []
-    for ch in s:
-        if ch in specials:
-            text.append(named.get(ch, "\\" + ch))
-        elif ch in _SYMBOLS or ch in _GREEK_TEX or ch in _MODS:
-            out += [(False, "".join(text)), (True, _SYMBOLS.get(ch) or _GREEK_TEX.get(ch) or _mods_tex("", ch))]
-            text = []
-        else:
-            text.append(ch)
-    out.append((False, "".join(text)))
-    return [seg for seg in out if seg[1]]
-
-
-def text_to_latex(s: str, lang: str = "en", specials: str = "&%#_{}~^\\") -> str:
-    """Running text as LaTeX: specials escaped, formulas written in Unicode (``a = σ(z)``,
-    ``e^(−z)``, ``X(n_x × m)``, ``a⁽ⁱ⁾``) turned into inline mathematics; ``$…$`` pieces are kept
-    as they are. ``specials`` are the characters to escape (KaTeX's ``\\text{…}`` needs fewer)."""
-    segments = []
-    for i, part in enumerate(re.split(r"(\$[^$]*\$)", _precompose_accents(s))):
-        if i % 2:
-            segments.append((True, unicode_math(part[1:-1])))
-        elif part:
-            segments += _formula_text(part, lang, specials)
-    return "".join(f"${t}$" if math else t for math, t in _merge_formulas(segments))
-
-
-_OP_START = re.compile(r"^\s*(?:=|<|>|\+|-|/|\\(?:le|ge|ne|approx|to|times|cdot|in)\b)")
-_OP_END = re.compile(r"(?:=|<|>|\+|-|/|\\(?:le|ge|ne|approx|to|times|cdot|in|partial))\s*$")
-_GLUE = re.compile(r"^[\s()\[\]=+\-<>/]*$")
-
-
-def _merge_formulas(segments: list) -> list:
-    """Neighbouring formulas that are one formula become one: ``∂u/∂`` followed by an argument
-    ``w``; ``$u_1$ = $1 + e^{-z}$``; ``$0.004$ $\\approx$ $4.0$``; ``$f'$($2$) = $4$``."""
-    out: list = []
-    for math, t in segments:
-        if out and math == out[-1][0] and not math:
-            out[-1] = (False, out[-1][1] + t)
-        elif math and out and out[-1][0]:
-            out[-1] = (True, f"{out[-1][1]} {t}")
-        elif (math and len(out) >= 2 and out[-2][0] and _GLUE.match(out[-1][1])
-              and (out[-1][1].strip() or _OP_END.search(out[-2][1]) or _OP_START.match(t))):
-            glue = out.pop()[1].strip()
-            brackets = glue and not glue.strip("()[]")
-            out[-1] = (True, f"{out[-1][1]}{glue}{t}" if brackets else " ".join(filter(None, (out[-1][1], glue, t))))
-        else:
-            out.append((math, t))
-    return out
+def latex_words(msg: Msg, lang: str, values: dict | None = None, specials: str = TEX_SPECIALS) -> str:
+    """``msg`` as LaTeX: its words escaped, each marked formula as ``$…$`` (``formula_tex``), each
+    argument outside a formula as a formula of its own; ``values`` are the arguments in LaTeX."""
+    return compose(msg, lang, values or {}, lambda s: escape(s, specials),
+                   lambda source, v: f"${formula_tex(source, v)}$")
 
 
 # Widths and line breaking ------------------------------------------------------------------------
@@ -644,12 +515,11 @@ def text_width(tex: str) -> float:
 _TAG_EM = 30.0
 
 
-def tag_text(text: str, lang: str = "en") -> str:
-    """A rule annotation as a right-margin tag in a small size; a long one wraps, right-aligned,
-    in a box half the line wide rather than running into the left margin."""
-    if not text:
+def tag_text(tex: str) -> str:
+    """A rule annotation (LaTeX) as a right-margin tag in a small size; a long one wraps,
+    right-aligned, in a box half the line wide rather than running into the left margin."""
+    if not tex:
         return r"\notag"
-    tex = text_to_latex(text, lang)
     if text_width(tex) > _TAG_EM:
         return rf"\tag*{{\parbox[t]{{0.5\linewidth}}{{\raggedleft\footnotesize {tex}}}}}"
     return rf"\tag*{{\footnotesize {tex}}}"
@@ -657,100 +527,89 @@ def tag_text(text: str, lang: str = "en") -> str:
 
 class LatexRenderer(Renderer):
     """The derivation as LaTeX. Options: ``standalone`` (a complete document), ``numbered``
-    (numbered \\section/\\subsection, for documents with a table of contents), ``level``."""
+    (numbered \\section/\\subsection, for documents with a table of contents), ``level``,
+    ``label``, ``figure`` (LaTeX placed after the title), ``bookmarks`` (hyperref is loaded)."""
 
     def math(self, expr) -> str:
         return unicode_math(printing.latex(expr, partial=self.d.partial))
 
-    def inline(self, expr) -> str:
-        return f"${self.math(expr)}$"
+    specials = TEX_SPECIALS
 
-    def text(self, s: str) -> str:
-        return text_to_latex(s, self.lang)
+    def write(self, msg: Msg, values: dict) -> str:
+        return latex_words(msg, self.lang, values, self.specials)
 
-    def heading_text(self, s: str) -> str:
-        """A heading; with ``bookmarks`` (hyperref loaded) its mathematics gets a plain-text
-        form for the PDF's outline."""
-        tex = self.text(s)
-        if not self.opts.get("bookmarks") or "$" not in tex:
-            return tex
-        plain = re.sub(r"[\\$^_{}&%#]", "", re.sub(r"\$([^$]*)\$", lambda m: m.group(1), s))
-        return rf"\texorpdfstring{{{tex}}}{{{plain}}}"
+    def _heading(self, level: str, msg: Msg) -> str:
+        """``\\section``-like heading ``level``; with ``bookmarks`` its mathematics gets a
+        plain-text form for the PDF's outline."""
+        star = "" if self.opts.get("numbered") else "*"
+        tex = self.words(msg)
+        if self.opts.get("bookmarks") and "$" in tex:
+            plain = re.sub(r"[\\$^_{}&%#]", "", msg.render(self.lang, self.values(msg)))
+            tex = rf"\texorpdfstring{{{tex}}}{{{plain}}}"
+        return rf"\{level}{star}{{{tex}}}"
 
-    def _rows(self, pairs) -> str:
+    def _rows(self, triples) -> str:
         """``(lhs, rhs, annotation)`` triples as the rows of one ``align*``, long right-hand sides
         broken over several lines."""
-        lhs_w = max((math_width(lhs) for lhs, _, _ in pairs), default=0.0)
+        lhs_w = max((math_width(lhs) for lhs, _, _ in triples), default=0.0)
         lhs_w = min(lhs_w, TEXT_WIDTH_EM / 2)
         room = (TEXT_WIDTH_EM - lhs_w - 1.4) * _ESTIMATE_MARGIN
         rows = []
-        for lhs, rhs, note in pairs:
+        for lhs, rhs, note in triples:
             if math_width(lhs) > TEXT_WIDTH_EM / 2:
                 lhs = fit(lhs, TEXT_WIDTH_EM / 2)
             lines = break_rhs(rhs, room)
-            first = rf"  {lhs} &= {lines[0]} {tag_text(note, self.lang)}"
+            first = rf"  {lhs} &= {lines[0]} {tag_text(note)}"
             rest = [rf"  &\quad {{}}{line}" if _opens_with_operator(line) else rf"  &\quad {line}"
                     for line in lines[1:]]
             rows.append(" \\\\\n".join([first, *rest]))
         return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
 
-    def _equations(self, steps) -> str:
-        return self._rows([
-            ("" if s.continued else self.math(s.lhs), self.math(s.rhs), self.rule_text(s)) for s in steps
-        ])
-
-    def _cell(self, c) -> str:
-        if isinstance(c, Msg):
-            return self.text(self.words(c))
-        return self.text(c) if isinstance(c, str) else f"${self.math(c)}$"
-
-    def _table(self, step) -> str:
-        cols = step.table.columns
-        head = " & ".join(self.text(self.words(c)) for c in cols)
-        body = " \\\\\n".join(
-            " & ".join(self._cell(c) for c in row)
-            for row in step.table.rows
-        )
-        # centred, a little more air between rows of fractions, and shrunk if wider than the page
-        return (
-            "\\begin{center}\n\\renewcommand{\\arraystretch}{1.35}\n"
-            "\\resizebox{\\ifdim\\width>\\linewidth\\linewidth\\else\\width\\fi}{!}{%\n"
-            "\\begin{tabular}{" + "c" * len(cols) + "}\n\\toprule\n"
-            + head + " \\\\\n\\midrule\n" + body + " \\\\\n\\bottomrule\n\\end{tabular}%\n}\n\\end{center}"
-        )
-
-    def _results(self) -> str:
-        pairs = []
-        for r in self.d.results:
-            lhs = self.math(r.lhs if r.lhs is not None else sp.Symbol(r.name))
-            pairs.append((lhs, self.math(r.display), self.words(r.note)))
-        return self._rows(pairs)
-
-    def body(self, level: str | None = None, numbered: bool | None = None) -> str:
-        level = level or self.opts.get("level") or "section"
-        numbered = self.opts.get("numbered", False) if numbered is None else numbered
-        star = "" if numbered else "*"
-        sub = "subsection" if level == "section" else "subsubsection"
-        title = rf"\{level}{star}{{{self.heading_text(self.words(self.d.title))}}}"
+    def _render_title(self, msg):
+        title = self._heading(self.opts.get("level") or "section", msg)
         if self.opts.get("label"):
             title += rf"\label{{{self.opts['label']}}}"
-        blocks = [("heading", title)]                        # (kind, LaTeX)
         if self.opts.get("figure"):
-            blocks.append(("figure", self.opts["figure"]))
-        if self.show_steps:
-            for kind, item in self.blocks():
-                if kind == "equations":
-                    blocks.append(("display", self._equations(item)))
-                elif kind == "heading":
-                    blocks.append(("heading", rf"\{sub}{star}{{{self.heading_text(self.words(item.note))}}}"))
-                elif kind == "note":
-                    blocks.append(("note", self.text(self.words(item.note))))
-                elif kind == "table":
-                    blocks.append(("table", self._table(item)))
-            if self.d.results:
-                blocks.append(("heading", rf"\{sub}{star}{{{self.heading_text(self.words(_RESULTS))}}}"))
-        if self.d.results:
-            blocks.append(("display", self._results()))
+            return [("heading", title), ("figure", self.opts["figure"])]
+        return ("heading", title)
+
+    def _render_heading(self, msg):
+        level = "subsection" if (self.opts.get("level") or "section") == "section" else "subsubsection"
+        return ("heading", self._heading(level, msg))
+
+    def _render_note(self, msg):
+        return ("note", self.words(msg))
+
+    def _render_equation(self, steps):
+        return ("display", self._rows([
+            ("" if s.continued else self.math(s.lhs), self.math(s.rhs), self.rule_text(s)) for s in steps
+        ]))
+
+    def _cell(self, c) -> str:
+        return self.cell(c) if isinstance(c, (Msg, str)) else f"${self.math(c)}$"
+
+    def _render_table(self, table):
+        head = " & ".join(self.words(c) for c in table.columns)
+        body = " \\\\\n".join(" & ".join(self._cell(c) for c in row) for row in table.rows)
+        # centred, a little more air between rows of fractions, and shrunk if wider than the page
+        return ("table", (
+            "\\begin{center}\n\\renewcommand{\\arraystretch}{1.35}\n"
+            "\\resizebox{\\ifdim\\width>\\linewidth\\linewidth\\else\\width\\fi}{!}{%\n"
+            "\\begin{tabular}{" + "c" * len(table.columns) + "}\n\\toprule\n"
+            + head + " \\\\\n\\midrule\n" + body + " \\\\\n\\bottomrule\n\\end{tabular}%\n}\n\\end{center}"
+        ))
+
+    def _render_results(self, results):
+        return ("display", self._rows([
+            (self.math(r.lhs if r.lhs is not None else sp.Symbol(r.name)), self.math(r.display), self.words(r.note))
+            for r in results
+        ]))
+
+    def body(self) -> str:
+        """The derivation without a document around it."""
+        blocks = []
+        for section in self.sections():
+            blocks += section if isinstance(section, list) else [section]
         return _join_blocks(blocks)
 
     def render(self) -> str:
@@ -761,9 +620,9 @@ class LatexRenderer(Renderer):
 
 
 def _join_blocks(blocks) -> str:
-    """Blocks separated by blank lines, except that a display continues the paragraph before it
-    (no blank line: no empty line above the equations) and, right after a heading, is pulled up
-    by the empty line a display opening a paragraph would leave."""
+    """``(kind, LaTeX)`` blocks separated by blank lines, except that a display continues the
+    paragraph before it (no blank line: no empty line above the equations) and, right after a
+    heading, is pulled up by the empty line a display opening a paragraph would leave."""
     out = []
     for i, (kind, tex) in enumerate(blocks):
         prev = blocks[i - 1][0] if i else None
@@ -774,44 +633,3 @@ def _join_blocks(blocks) -> str:
         else:
             out.append(("\n\n" if out else "") + tex)
     return "".join(out) + "\n"
-
-
-def jupyter_latex(derivation, show_steps: bool = True, lang: str = "en") -> str:
-    """The derivation as ``text/latex`` for a notebook: display blocks ``$$\\begin{aligned}…$$``
-    that MathJax (Jupyter) and KaTeX render, and that compile when nbconvert pastes them into a
-    LaTeX document (blocks of at most ``_JUPYTER_ROWS`` lines, since a display cannot break
-    across pages). Headings are bold display lines; notes are left to the Markdown view."""
-    r = LatexRenderer(derivation, show_steps=show_steps, lang=lang)
-
-    def blocks(rows):
-        return ["$$\n\\begin{aligned}\n" + " \\\\\n".join(rows[i:i + _JUPYTER_ROWS]) + "\n\\end{aligned}\n$$"
-                for i in range(0, len(rows), _JUPYTER_ROWS)]
-
-    def label(msg):
-        return rf"$$\textbf{{{text_to_latex(r.words(msg), lang, specials='&%#_{}')}}}$$"
-
-    def note(text):
-        return rf" && \text{{\small {text_to_latex(text, lang, specials='&%#_{}')}}}" if text else ""
-
-    out = [label(derivation.title)]
-    run: list = []
-    if show_steps:
-        for s in derivation.steps:
-            if s.kind == "equation":
-                lhs = "" if s.continued else r.math(s.lhs)
-                run.append(rf"{lhs} &= {r.math(s.rhs)}{note(r.rule_text(s))}")
-            elif s.kind == "heading":
-                out += blocks(run)
-                run = []
-                out.append(label(s.note))
-        out += blocks(run)
-        out.append(label(_RESULTS))
-    rows = []
-    for res in derivation.results:
-        lhs = r.math(res.lhs if res.lhs is not None else sp.Symbol(res.name))
-        rows.append(rf"{lhs} &= {r.math(res.display)}{note(r.words(res.note))}")
-    out += blocks(rows)
-    return "\n\n".join(out) + "\n"
-
-
-_JUPYTER_ROWS = 14
