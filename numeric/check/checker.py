@@ -9,7 +9,6 @@ one-sided differences that detect kinks (``kinks``).
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,7 +16,7 @@ import numpy as np
 from derive.errors import DeriveError
 
 from .. import fd
-from .inputs import Point, display, scalar_converter, user_error
+from .inputs import Point, call_user, display, scalar_converter
 from .tolerance import ATOL, EPS, EPS32, K_ERR, RTOL
 
 MODES = ("auto", "central", "complex", "richardson")
@@ -61,19 +60,9 @@ class Checker:
         self.methods: dict[int, str] = {}
 
     # evaluating the loss --------------------------------------------------------------------
-    def _call(self, kw):
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                return self.loss(**kw)
-        except DeriveError:
-            raise
-        except Exception as exc:
-            raise user_error("loss", exc, self.source) from None
-
     def _first_evaluation(self):
         p = self.point
-        r = self._call(p.views)
+        r = self.run_guarded(self.loss, **p.views)
         conv = scalar_converter(r, "loss", self.where)
         self.result_float32 = isinstance(r, (np.float32, np.float16)) or (
             isinstance(r, np.ndarray) and r.dtype.itemsize < 8 and r.dtype.kind == "f")
@@ -82,26 +71,14 @@ class Checker:
             raise DeriveError(f"{self.where}loss returned {f0} at params; it must be finite there")
         loss, kw = self.loss, p.views
 
+        # The finite-difference routines perturb the buffer p.x in place; the views read it, so
+        # the argument (that same buffer) is not needed.
         def f(_x):
             return conv(loss(**kw))
 
-        self._f_raw = f
+        self.f = f
         self.f0 = f0
-        again = self.evaluate_at_point()
-        self._check_same(again)
-
-    def f(self, x):
-        return self._f_raw(x)
-
-    def evaluate_at_point(self) -> float:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                return self._f_raw(self.point.x)
-        except DeriveError:
-            raise
-        except Exception as exc:
-            raise user_error("loss", exc, self.source) from None
+        self._check_same(self.run_guarded(f, p.x))
 
     def _check_same(self, value):
         eps = EPS32 if self.result_float32 else EPS
@@ -112,15 +89,8 @@ class Checker:
             )
 
     def run_guarded(self, fn, *args, **kwargs):
-        """Run a finite-difference routine; user exceptions become one-line DeriveErrors."""
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                return fn(*args, **kwargs)
-        except (DeriveError, fd.ComplexStepUnsafe):
-            raise
-        except Exception as exc:
-            raise user_error("loss", exc, self.source) from None
+        """Run the loss or a finite-difference routine on it; its exceptions become one-line DeriveErrors."""
+        return call_user("loss", self.source, fn, *args, **kwargs)
 
     # precision and steps --------------------------------------------------------------------
     def calibrate(self):
@@ -367,4 +337,4 @@ class Checker:
         """Last determinism check: the loss at the point must not have changed."""
         if not np.array_equal(self.point.x, self.point.x0):
             raise DeriveError(f"{self.where}the loss changed its arguments in place")
-        self._check_same(self.evaluate_at_point())
+        self._check_same(self.run_guarded(self.f, self.point.x))

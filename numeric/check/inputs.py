@@ -16,7 +16,7 @@ import numpy as np
 from derive.errors import DeriveError
 
 
-def user_error(what: str, exc: BaseException, source: Optional[str]) -> DeriveError:
+def _user_error(what: str, exc: BaseException, source: Optional[str]) -> DeriveError:
     """A one-line DeriveError for an exception raised by the user's code."""
     line = ""
     if source:
@@ -37,6 +37,19 @@ def user_error(what: str, exc: BaseException, source: Optional[str]) -> DeriveEr
     prefix = f"{display(source)}: " if source else ""
     return DeriveError(f"{prefix}{what} raised {type(exc).__name__}{line}: {msg}{extra}" if msg else
                        f"{prefix}{what} raised {type(exc).__name__}{line}{extra}")
+
+
+def call_user(what: str, source: Optional[str], fn, *args, **kwargs):
+    """``fn(*args, **kwargs)``, where ``fn`` is the user's ``what`` or a routine that calls it:
+    RuntimeWarnings silenced, an exception from the user's code turned into a one-line DeriveError."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return fn(*args, **kwargs)
+    except DeriveError:
+        raise
+    except Exception as exc:
+        raise _user_error(what, exc, source) from None
 
 
 def _same_file(a: str, b: str) -> bool:
@@ -201,20 +214,9 @@ def _as_gradient(g, point: Point, what: str, where: str):
 def gradient_values(grad, point: Point, what: str, source, where: str):
     """Call (or read) a gradient; return the flat vector and whether it was float32."""
     if callable(grad):
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                g = grad(**point.views)
-                g2 = grad(**point.views)
-        except DeriveError:
-            raise
-        except Exception as exc:
-            raise user_error(what, exc, source) from None
-        flat, low = _as_gradient(g, point, what, where)
-        flat2, _ = _as_gradient(g2, point, what, where)
+        flat, low = _as_gradient(call_user(what, source, grad, **point.views), point, what, where)
+        flat2, _ = _as_gradient(call_user(what, source, grad, **point.views), point, what, where)
         if not np.array_equal(flat, flat2, equal_nan=True):
             raise DeriveError(f"{where}{what} is not deterministic: two calls at the same point differ")
         return flat, low
     return _as_gradient(grad, point, what, where)
-
-
