@@ -174,7 +174,8 @@ def _block_result(checker: Checker, b: int, sel, judged: _Judged, analytic):
     ratio = np.where(np.isfinite(ratio), ratio, np.inf)
     worst = None
     if st.size:
-        worst = ev.entry(int(fails[np.argmax(ratio[fails])]) if fails.size else int(np.argmax(np.where(st == 2, -1, ratio))))
+        w = fails[np.argmax(ratio[fails])] if fails.size else np.argmax(np.where(st == 2, -1, ratio))
+        worst = ev.entry(int(w))
     kink_list = []
     for k in kinks[:MAX_LISTED]:
         bwd, fwd = ev.kinks.get(int(k), (float("nan"), float("nan")))
