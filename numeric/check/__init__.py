@@ -1,0 +1,98 @@
+"""Gradient checking: compare an analytic gradient with finite differences, block by block.
+
+``check_grad(loss, grad, params)`` returns a ``Report``; ``check_model_file(path)`` does the same
+for a model file (the ``derive check-grad`` command); ``check_builtin(name)`` checks a built-in
+model's compiled gradient on random data.
+
+Model files
+-----------
+A model file is a Python file that ``derive check-grad`` runs (it is your own code: running it is
+the point). It defines module-level names in one of two forms.
+
+NumPy form::
+
+    params = {"w": np.array([0.5, -1.0]), "b": 0.1}   # name -> float or array: the point to check
+    def loss(w, b): ...                               # loss(**params) -> float
+    def grad(w, b): ...                               # -> {"w": ..., "b": ...}, same names and shapes
+                                                      #    (a tuple in the order of params works too)
+
+SymPy form::
+
+    from derive.functions import sigmoid
+    w1, w2, b, x1, x2, y = sympy.symbols("w1 w2 b x1 x2 y")
+    loss = -(y * log(sigmoid(w1*x1 + w2*x2 + b)) + (1 - y) * log(1 - sigmoid(w1*x1 + w2*x2 + b)))
+    params = {"w1": 0.5, "w2": -0.3, "b": 0.1}        # symbol name -> value: the point
+    data = {"x1": [1.0, 2.0], "x2": [0.5, -1.0], "y": [1, 0]}   # the other symbols (optional)
+
+``loss`` is a SymPy expression. ``data`` gives the values of its other free symbols; arrays of
+equal length m make the loss the mean over the m examples. The gradient is derived with the
+engine, compiled to NumPy and checked against finite differences. If the file also has a
+hand-written ``grad`` (a dict of SymPy expressions, per example like ``loss``, or a NumPy
+function as in the NumPy form), it is checked against both the finite differences and the derived
+gradient, and all comparisons are reported.
+
+Built-in models need no file: ``derive check-grad --model mlp --hidden 16`` checks the compiled
+gradient of a model of the notes on random data (the seed is printed).
+
+Usage::
+
+    derive check-grad model.py [--json] [--mode auto|central|complex|richardson] [--seed N]
+                               [--max-coords N]
+    derive check-grad --model NAME [--features N] [--hidden N] [--classes N] [--activation G]
+
+Results go to stdout (a table, plain text when piped or with ``NO_COLOR``; ``--json`` for
+machines), notes and progress to stderr. Exit codes: 0 every block passes (kinks accepted), 1 a
+block fails, 2 a bad file or usage (syntax error, no ``loss``, no ``grad`` in NumPy form, ``grad``
+with wrong names or shapes, a ``loss`` that raises or is not a finite scalar, missing or
+non-numeric ``params``, a loss that is not deterministic), with one line on stderr.
+
+How the check works
+-------------------
+* Every coordinate is differentiated numerically, one call of the loss at a time: central
+  differences with a step tuned per block from the measured rounding noise of the loss and a
+  sampled third derivative (two calls per coordinate), Richardson extrapolation (six calls; the
+  default up to 1,000 parameters), or the complex step where a probe shows that the loss carries
+  imaginary parts through (``mode``). Models with more parameters than ``max_coords`` are
+  checked on a stratified sample of coordinates in every block (blocks of up to 2,048 entries
+  entirely) plus one directional derivative per block along a random direction; the seed is
+  reported.
+* Each entry is judged against the finite difference's own error estimate and the block's
+  scale: ``|a − n| ≤ 4·err + rtol·max(|a|, |n|) + atol·max|n_block| + floor``. This passes
+  correct gradients whose small entries are pure rounding noise, and still fails one wrong entry
+  among thousands, which a norm-wise error cannot see. The norm-wise relative error
+  ``‖a − n‖ / max(‖a‖, ‖n‖)`` is reported too.
+* Entries that fail are re-checked with Richardson extrapolation and with one-sided differences
+  at small steps. Where the forward and backward derivatives disagree at every step, the
+  function has a kink there (ReLU at 0, max, |·|): any analytic value between the two one-sided
+  derivatives is a valid subgradient and is accepted ("kink-accepted").
+* A failing block gets a hint naming the likely bug: a sign flip, a constant factor (a missing
+  1/m), a transpose, a left-out regularization term (with the fitted λ), a few wrong entries
+  (listed), or gradients swapped between blocks.
+* float32 parameters are cast to float64. A loss that computes in float32 anyway gets larger
+  steps and wider tolerances, and the report says so.
+
+The package
+-----------
+``api`` holds the entry points; ``inputs`` the point and the validation of the user's values;
+``checker`` the finite differences; ``tolerance`` when two values agree; ``compare`` the verdict
+per entry and block, with the re-checks; ``hints`` why a block fails; ``report`` the results and
+their text, rich and JSON views. Loading a model file is ``numeric.modelfile``.
+"""
+
+from .api import check_builtin, check_grad, check_model_file
+from .checker import MODES
+from .report import BlockResult, Comparison, Entry, Report, print_report, render_rich, render_text
+
+__all__ = [
+    "check_grad",
+    "check_model_file",
+    "check_builtin",
+    "Report",
+    "Comparison",
+    "BlockResult",
+    "Entry",
+    "render_text",
+    "render_rich",
+    "print_report",
+    "MODES",
+]

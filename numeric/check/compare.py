@@ -1,0 +1,196 @@
+"""Judging a gradient against its reference, entry by entry and block by block.
+
+``compare_fd`` judges an analytic gradient against the checker's finite differences; entries
+outside the tolerance are re-checked (Richardson over a wide range of steps, then one-sided
+differences: at a kink any analytic value between the two one-sided derivatives is accepted).
+``compare_exact`` judges one gradient against another. Every failing block is explained by
+``hints``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import hints
+from .checker import Checker
+from .hints import Evidence
+from .report import MAX_LISTED, BlockResult, Comparison
+from .tolerance import ATOL, EPS, EPS32, K_ERR, RTOL, Tol, cap
+
+REFINE_BATCH = 32        # failing entries re-checked at a time; one confirmed batch ends the re-checks
+
+
+@dataclass
+class _Judged:
+    """Every compared entry: coordinate, values, tolerance and status (0 pass, 1 fail, 2 kink-accepted)."""
+
+    coords: np.ndarray
+    analytic: np.ndarray
+    reference: np.ndarray
+    tol: Tol
+    status: np.ndarray
+    kinks: dict              # position in coords -> (backward, forward), for entries found at a kink
+    reference_kind: str      # "numeric" or "derived"
+
+
+def _block_scales(checker: Checker, coords, n) -> np.ndarray:
+    """Per entry: the largest |reference| in its block."""
+    p = checker.point
+    blk = p.block_index(coords)
+    scales = np.array([float(np.max(np.abs(n[blk == b]), initial=0.0)) for b in range(len(p.names))])
+    return scales[blk]
+
+
+def _rel_error(a, n) -> float:
+    denom = max(np.linalg.norm(a), np.linalg.norm(n), 1e-300)
+    return float(np.linalg.norm(a - n) / denom) if a.size else 0.0
+
+
+def compare_fd(checker: Checker, analytic: np.ndarray, title: str, analytic_low: bool) -> Comparison:
+    """Judge ``analytic`` (flat, all parameters) against the checker's finite differences."""
+    p = checker.point
+    num = checker.numeric
+    rtol, atol = checker.rtol, checker.atol
+    if analytic_low:
+        rtol, atol = max(rtol, 1e3 * EPS32), max(atol, 1e3 * EPS32)
+    coords = checker.coords
+    n = num.value[coords].copy()
+    err = cap(num.error[coords], n, num.rounding[coords])
+    a = analytic[coords]
+    G = float(np.max(np.abs(n), initial=0.0))
+    floor = 100 * EPS * (G + abs(checker.f0) / np.maximum(1.0, np.abs(p.x[coords])))
+    # ``tol`` holds ``err`` itself: the re-checks below improve the estimates it judges with.
+    tol = Tol(err, _block_scales(checker, coords, n), floor, rtol, atol)
+    status = np.where(tol.ok(a, n), 0, 1)
+    kinks = {}
+
+    # Re-check the failures: Richardson over a wide range of steps, then one-sided differences.
+    bad = np.flatnonzero(status == 1)
+    order = np.random.default_rng([checker.seed, 3]).permutation(bad) if bad.size else bad
+    confirmed = 0
+    for start in range(0, order.size, REFINE_BATCH):
+        if confirmed and start >= REFINE_BATCH:
+            break                                    # failures confirmed; the rest stay failing
+        j = np.sort(order[start:start + REFINE_BATCH])
+        c = coords[j]
+        checker.progress(f"re-checking {j.size:,} of the {order.size:,} entries that disagree")
+        rv, re_ = checker.refine(c)
+        re_ = cap(re_, rv, num.rounding[c])
+        better = np.isfinite(rv) & ((re_ < err[j]) | ~np.isfinite(n[j]))
+        n[j] = np.where(better, rv, n[j])
+        err[j] = np.where(better, re_, err[j])
+        passed = tol.sub(j).ok(a[j], n[j], err[j])
+        status[j[passed]] = 0
+        j = j[~passed]
+        c = coords[j]
+        if not j.size:
+            continue
+        fwd, bwd, kerr, is_kink, cen, cen_err = checker.kinks(c)
+        cen_err = cap(cen_err, cen, kerr)
+        smooth_ok = ~is_kink & tol.sub(j).ok(a[j], cen, cen_err)
+        lo, hi = np.minimum(fwd, bwd), np.maximum(fwd, bwd)
+        slack = tol.sub(j).bound(lo, hi, kerr)
+        inside = is_kink & (a[j] >= lo - slack) & (a[j] <= hi + slack)
+        status[j[smooth_ok]] = 0
+        n[j[smooth_ok]] = cen[smooth_ok]
+        err[j[smooth_ok]] = cen_err[smooth_ok]
+        status[j[inside]] = 2
+        # An accepted subgradient is compared with the nearest point of [backward, forward].
+        n[j[inside]] = np.clip(a[j[inside]], lo[inside], hi[inside])
+        err[j[inside]] = kerr[inside]
+        for k in np.flatnonzero(is_kink):
+            kinks[int(j[k])] = (float(bwd[k]), float(fwd[k]))
+            if not inside[k]:
+                n[j[k]] = (fwd[k] + bwd[k]) / 2
+        confirmed += int(np.count_nonzero(~smooth_ok & ~inside))
+
+    judged = _Judged(coords, a, n, tol, status, kinks, "numeric")
+    return _comparison(checker, title, judged, analytic, num.value)
+
+
+def compare_exact(checker: Checker, analytic: np.ndarray, reference: np.ndarray, title: str,
+                  low: bool) -> Comparison:
+    """Judge one analytic gradient against another (no finite-difference error)."""
+    p = checker.point
+    coords = np.arange(p.n)
+    a, n = analytic.copy(), reference.copy()
+    rtol, atol = (max(RTOL, 1e3 * EPS32), max(ATOL, 1e3 * EPS32)) if low else (RTOL, ATOL)
+    G = float(np.max(np.abs(n), initial=0.0))
+    tol = Tol(np.zeros(p.n), _block_scales(checker, coords, n), np.full(p.n, 100 * EPS * G), rtol, atol)
+    judged = _Judged(coords, a, n, tol, np.where(tol.ok(a, n), 0, 1), {}, "derived")
+    return _comparison(checker, title, judged, analytic, reference)
+
+
+def _comparison(checker: Checker, title: str, judged: _Judged, analytic, screened) -> Comparison:
+    """The blocks of one comparison with their hints, including those across blocks.
+
+    ``analytic`` and ``screened`` are flat over all parameters: the gradient under test and the
+    reference as first computed (before the re-checks)."""
+    p = checker.point
+    blk = p.block_index(judged.coords)
+    results, evidence, first = [], [], []
+    for b in range(len(p.names)):
+        sel = np.flatnonzero(blk == b)
+        result, ev = _block_result(checker, b, sel, judged, analytic)
+        results.append(result)
+        evidence.append(ev)
+        first.append(screened[judged.coords[sel]])
+    hints.swapped(results, evidence, first)
+    return Comparison(title, results, hints.layer_diagnosis(results))
+
+
+def _directional(checker: Checker, b: int, analytic, tol: Tol):
+    """For a sampled block: the analytic derivative along the checker's random direction, judged
+    against the finite difference along it."""
+    p = checker.point
+    d, value, derr = checker.direction_values[b]
+    sl = p.block_of(b)
+    ad = float(analytic[sl] @ d[sl])
+    bound = K_ERR * derr + tol.rtol * float(np.sum(np.abs(analytic[sl] * d[sl]))) \
+        + tol.atol * float(np.max(tol.scale, initial=0.0)) * float(np.linalg.norm(d[sl]))
+    return {"analytic": ad, "numeric": value, "error_estimate": derr, "ok": bool(abs(ad - value) <= bound)}
+
+
+def _block_result(checker: Checker, b: int, sel, judged: _Judged, analytic):
+    """The verdict, worst entry, failures, kinks, directional check and hint of block ``b``
+    (``sel`` indexes its entries in ``judged``), and the evidence the hint was found from."""
+    p = checker.point
+    name = p.names[b]
+    ab, nb, st, tol = judged.analytic[sel], judged.reference[sel], judged.status[sel], judged.tol.sub(sel)
+    fails = np.flatnonzero(st == 1)
+    kinks = np.flatnonzero(st == 2)
+    directional = None
+    if judged.reference_kind == "numeric" and b in checker.direction_values:
+        directional = _directional(checker, b, analytic, tol)
+    ev = Evidence(
+        name=name, shape=tuple(p.shapes[b]), local=judged.coords[sel] - p.offsets[b], analytic=ab, reference=nb,
+        failing=fails, tol=tol, params=p.x0[judged.coords[sel]],
+        kinks={k: judged.kinks[s] for k, s in enumerate(sel.tolist()) if s in judged.kinks},
+        directional=directional, reference_kind=judged.reference_kind,
+    )
+    ratio = np.abs(ab - nb) / np.maximum(tol.bound(ab, nb), 1e-300)
+    ratio = np.where(np.isfinite(ratio), ratio, np.inf)
+    worst = None
+    if st.size:
+        w = fails[np.argmax(ratio[fails])] if fails.size else np.argmax(np.where(st == 2, -1, ratio))
+        worst = ev.entry(int(w))
+    kink_list = []
+    for k in kinks[:MAX_LISTED]:
+        bwd, fwd = ev.kinks.get(int(k), (float("nan"), float("nan")))
+        kink_list.append({"index": list(ev.index(int(k))), "analytic": float(ab[k]), "backward": bwd, "forward": fwd})
+    verdict = "fail" if fails.size or (directional is not None and not directional["ok"]) else (
+        "kink-accepted" if kinks.size else "pass")
+    result = BlockResult(
+        name=name, shape=ev.shape, size=p.sizes[b], checked=int(sel.size), rel_error=_rel_error(ab, nb),
+        verdict=verdict, hint=None, worst=worst, n_fail=int(fails.size), n_kink=int(kinks.size),
+        failures=[ev.entry(int(k)) for k in fails[np.argsort(-ratio[fails], kind="stable")][:MAX_LISTED]],
+        kinks=kink_list, directional=directional,
+        method=checker.methods.get(b, "") if judged.reference_kind == "numeric" else "",
+    )
+    if verdict == "fail":
+        hints.attach(result, hints.explain(ev))
+    elif kinks.size:
+        hints.attach(result, hints.kink_accepted(name, int(kinks.size), kink_list[0]))
+    return result, ev

@@ -1,0 +1,361 @@
+"""Why a block fails: each diagnosis is a finder that returns a ``Hint``, or None if it does not apply.
+
+As SymPy's manualintegrate tries its rule finders, ``explain`` tries ``FINDERS`` in order on one
+block's ``Evidence`` and returns the first hint; ``unknown`` is the last resort and always
+applies. Two diagnoses look across the blocks of a comparison: ``swapped`` (block A holds block
+B's gradient) and ``layer_diagnosis`` (layer-numbered blocks: where the error enters backprop).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+from .report import MAX_LISTED, Entry, fmt, label
+from .tolerance import Tol
+
+
+@dataclass(frozen=True)
+class Hint:
+    """A diagnosis: its key (``BlockResult.cause``), the sentence shown, and the numbers behind it."""
+
+    cause: str
+    text: str
+    detail: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What one block shows: the values compared, the tolerance, and what the re-checks found.
+
+    Attributes
+    ----------
+    name : str
+        The block's name.
+    shape : tuple
+        The block's shape.
+    local : ndarray of int, shape (k,)
+        Flat (C order) positions in the block of its k checked entries.
+    analytic, reference : ndarray of shape (k,)
+        The gradient under test and what it is compared with, entry by entry.
+    failing : ndarray of int
+        Positions (into the k entries) of the entries that fail.
+    tol : Tol
+        The tolerance of the k entries.
+    params : ndarray of shape (k,)
+        The parameter values at the checked entries.
+    kinks : dict
+        Position -> (backward, forward) one-sided derivatives, for entries found at a kink.
+    directional : dict or None
+        For a sampled block: "analytic", "numeric" and "ok" along a random direction.
+    reference_kind : str
+        One of {"numeric", "derived"}: what the reference is, as hints name it.
+    """
+
+    name: str
+    shape: tuple
+    local: np.ndarray
+    analytic: np.ndarray
+    reference: np.ndarray
+    failing: np.ndarray
+    tol: Tol
+    params: np.ndarray
+    kinks: dict = field(default_factory=dict)
+    directional: Optional[dict] = None
+    reference_kind: str = "numeric"
+
+    @property
+    def complete(self) -> bool:
+        """Every entry of the block was checked (not a sample)."""
+        return self.local.size == int(np.prod(self.shape))
+
+    @property
+    def several_fail(self) -> bool:
+        """Enough entries fail to fit a pattern (a regularization term) to them."""
+        return self.local.size >= 2 and self.failing.size >= min(3, self.local.size)
+
+    def explains(self, candidate) -> bool:
+        """Does ``candidate`` (a corrected analytic gradient) match the reference?"""
+        return explains(self.tol, candidate, self.reference)
+
+    def index(self, k: int) -> tuple:
+        """The index in the block of checked entry ``k``."""
+        return tuple(int(i) for i in np.unravel_index(int(self.local[k]), self.shape)) if self.shape else ()
+
+    def entry(self, k: int) -> Entry:
+        """Checked entry ``k`` with its two values and the reference's error estimate."""
+        return Entry(self.index(k), float(self.analytic[k]), float(self.reference[k]), float(self.tol.err[k]))
+
+
+def explains(tol: Tol, candidate, reference) -> bool:
+    """True when every entry of ``candidate`` is within ten tolerances of ``reference``: generous,
+    because a hint needs the pattern, not the precision."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        ok = np.abs(candidate - reference) <= 10 * tol.bound(candidate, reference)
+    return bool(ok.size) and bool(np.all(ok))
+
+
+def _entries(count: int) -> str:
+    return f"entr{'y' if count == 1 else 'ies'}"
+
+
+# --------------------------------------------------------------------------------------------
+# The finders, in the order ``explain`` tries them
+
+
+def nonfinite_analytic(ev: Evidence) -> Optional[Hint]:
+    """The analytic gradient has nan or inf entries."""
+    count = int(np.count_nonzero(~np.isfinite(ev.analytic)))
+    if not count:
+        return None
+    return Hint("nonfinite-analytic", f"the analytic gradient has nan or inf in {count} entries", {"count": count})
+
+
+def nonfinite_reference(ev: Evidence) -> Optional[Hint]:
+    """The loss is not finite near the point, so its finite differences are not either."""
+    count = int(np.count_nonzero(~np.isfinite(ev.reference)))
+    if not count:
+        return None
+    return Hint("nonfinite-numeric", f"the loss is not finite within a step of the point for {count} entries; "
+                "finite differences are impossible there", {"count": count})
+
+
+def _near_zero(ev: Evidence) -> np.ndarray:
+    return np.abs(ev.reference) <= ev.tol.bound(np.zeros_like(ev.reference), ev.reference)
+
+
+def zero_analytic(ev: Evidence) -> Optional[Hint]:
+    """The analytic gradient is exactly zero where the loss does change."""
+    if not np.all(ev.analytic == 0) or np.all(_near_zero(ev)):
+        return None
+    return Hint("zero-analytic", f"the analytic gradient of {ev.name} is zero everywhere: never computed, or not "
+                "accumulated?")
+
+
+def unused_parameter(ev: Evidence) -> Optional[Hint]:
+    """The loss does not change with the block, but the analytic gradient is not zero."""
+    if not np.all(_near_zero(ev)) or np.all(ev.analytic == 0):
+        return None
+    return Hint("unused-parameter", f"the loss does not change with {ev.name} ({ev.reference_kind} gradient ≈ 0) but "
+                f"the analytic one is not zero: is {ev.name} used in the loss?")
+
+
+def wrong_kink(ev: Evidence) -> Optional[Hint]:
+    """Every failing entry sits at a kink, with an analytic value outside the one-sided derivatives."""
+    at_kink = [int(k) for k in ev.failing if int(k) in ev.kinks]
+    if not at_kink or len(at_kink) != ev.failing.size:
+        return None
+    k = at_kink[0]
+    backward, forward = ev.kinks[k]
+    return Hint("kink", f"{len(at_kink)} {_entries(len(at_kink))} at a kink where the analytic value lies outside "
+                f"the one-sided derivatives, e.g. {label(ev.name, ev.index(k))}: analytic {fmt(ev.analytic[k])}, "
+                f"backward {fmt(backward)}, forward {fmt(forward)}")
+
+
+def sign_flip(ev: Evidence) -> Optional[Hint]:
+    """analytic ≈ −reference."""
+    if not ev.explains(-ev.analytic):
+        return None
+    return Hint("sign-flip", f"sign flip: analytic ≈ −{ev.reference_kind} (e.g. y − a where a − y belongs, or a lost "
+                "minus sign)", {"ratio": -1.0})
+
+
+def _nice_factor(c: float) -> bool:
+    """c is ±k or ±1/k for a whole k: what a dropped 1/m, ½ or sign gives."""
+    for v in (c, 1 / c if c else 0.0):
+        k = round(v)
+        if abs(k) >= 1 and abs(v - k) <= 1e-3 * abs(k):
+            return True
+    return False
+
+
+def constant_factor(ev: Evidence) -> Optional[Hint]:
+    """analytic ≈ c · reference, c fitted by least squares (for one entry: only a whole k or 1/k)."""
+    a, n = ev.analytic, ev.reference
+    nn = float(n @ n)
+    if not nn > 0:
+        return None
+    c = float(a @ n) / nn
+    if c == 0 or abs(c - 1) <= 1e-3 or not (a.size > 1 or _nice_factor(c)) or not ev.explains(a / c):
+        return None
+    return Hint("factor", _ratio_text(c, ev.reference_kind), {"ratio": c})
+
+
+def _ratio_text(c: float, ref: str) -> str:
+    k = round(c)
+    inv = round(1 / c) if c != 0 else 0
+    if k >= 2 and abs(c - k) <= 1e-3 * k:
+        return (f"constant factor: analytic ≈ {k} × {ref} (a missing 1/{k}; if {k} is the number of examples, "
+                "the 1/m of the mean is missing)")
+    if inv >= 2 and abs(1 / c - inv) <= 1e-3 * inv:
+        return (f"constant factor: analytic ≈ {ref} / {inv} (divided by {inv} once too often, e.g. 1/m applied "
+                "twice, or the 2 of a square left out)")
+    if k <= -2 and abs(c - k) <= 1e-3 * abs(k):
+        return f"sign and factor: analytic ≈ {k} × {ref} (a lost minus sign and a missing 1/{-k})"
+    return f"constant factor: analytic ≈ {c:.6g} × {ref}"
+
+
+def transpose(ev: Evidence) -> Optional[Hint]:
+    """A fully checked matrix whose analytic gradient is the reference transposed (square), or
+    the transpose of the reference reshaped back to the parameter's shape (rectangular)."""
+    shape = ev.shape
+    if len(shape) != 2 or min(shape) <= 1 or not ev.complete or not ev.failing.size:
+        return None
+    full_a = np.empty(shape)
+    full_n = np.empty(shape)
+    full_a.flat[ev.local] = ev.analytic
+    full_n.flat[ev.local] = ev.reference
+    ref = ev.reference_kind
+    if shape[0] == shape[1] and ev.explains(full_a.T.ravel()):
+        return Hint("transpose", f"transpose: analytic ≈ {ref}ᵀ (e.g. dZᵀ·X where Xᵀ·dZ belongs)")
+    if shape[0] != shape[1] and explains(ev.tol, full_a.ravel(), full_n.T.reshape(shape).ravel()):
+        return Hint("transpose", f"transpose: the analytic gradient is the {shape[1]}×{shape[0]} transpose reshaped "
+                    f"to {shape[0]}×{shape[1]}; compute it in the parameter's layout instead of reshaping")
+    return None
+
+
+def l2_term(ev: Evidence) -> Optional[Hint]:
+    """analytic − reference ≈ −λ·w: an L2 term missing from the gradient (λ > 0) or from the loss."""
+    x = ev.params
+    xx = float(x @ x)
+    if not (xx > 0 and ev.several_fail):
+        return None
+    lam = -float((ev.analytic - ev.reference) @ x) / xx
+    if lam == 0 or not ev.explains(ev.analytic + lam * x):
+        return None
+    name, ref = ev.name, ev.reference_kind
+    if lam > 0:
+        return Hint("regularization", f"analytic − {ref} ≈ −{lam:.4g}·{name}: the gradient misses a regularization "
+                    f"term λ·{name} with λ ≈ {lam:.4g} that the loss has", {"lambda": lam})
+    return Hint("regularization", f"analytic − {ref} ≈ {-lam:.4g}·{name}: the gradient has a term λ·{name} with "
+                f"λ ≈ {-lam:.4g} that the loss does not have (is the penalty missing from the loss?)", {"lambda": lam})
+
+
+def l1_term(ev: Evidence) -> Optional[Hint]:
+    """analytic − reference ≈ −λ·sign(w), λ > 0: the gradient misses an L1 term."""
+    s = np.sign(ev.params)
+    if not (np.any(s != 0) and ev.several_fail):
+        return None
+    lam = -float((ev.analytic - ev.reference) @ s) / float(s @ s)
+    if not (lam > 0 and ev.explains(ev.analytic + lam * s)):
+        return None
+    return Hint("regularization", f"analytic − {ev.reference_kind} ≈ −{lam:.4g}·sign({ev.name}): the gradient misses "
+                f"the L1 term λ·sign({ev.name}) with λ ≈ {lam:.4g} that the loss has", {"lambda_l1": lam})
+
+
+def few_entries(ev: Evidence) -> Optional[Hint]:
+    """A few entries are wrong (at most ``MAX_LISTED``) and the others agree: list them."""
+    count = ev.failing.size
+    if not 0 < count <= MAX_LISTED or count >= ev.local.size:
+        return None
+    entries = [ev.entry(int(k)) for k in ev.failing]
+    listed = "; ".join(f"{e.label(ev.name)} (analytic {fmt(e.analytic)}, {ev.reference_kind} {fmt(e.numeric)})"
+                       for e in entries)
+    return Hint("few-entries", f"{count} wrong {_entries(count)} of {ev.local.size:,}, the rest agree: {listed}",
+                {"entries": [list(e.index) for e in entries]})
+
+
+def missed_by_sample(ev: Evidence) -> Optional[Hint]:
+    """Every sampled entry agrees, but the derivative along a random direction does not."""
+    d = ev.directional
+    if ev.failing.size or d is None or d["ok"]:
+        return None
+    return Hint("directional", f"the sampled entries agree but the derivative along a random direction does not "
+                f"(analytic {fmt(d['analytic'])}, numeric {fmt(d['numeric'])}): the bug is in entries the sample "
+                "missed")
+
+
+def unknown(ev: Evidence) -> Hint:
+    """The last resort: the values (one entry), or how many entries disagree."""
+    if ev.local.size == 1:
+        return Hint("unknown", f"analytic {fmt(ev.analytic[0])}, {ev.reference_kind} {fmt(ev.reference[0])}")
+    return Hint("unknown", f"{ev.failing.size:,} of {ev.local.size:,} entries disagree with no simple pattern "
+                "(not a sign, a factor, a transpose or a regularization term)")
+
+
+FINDERS = (nonfinite_analytic, nonfinite_reference, zero_analytic, unused_parameter, wrong_kink, sign_flip,
+           constant_factor, transpose, l2_term, l1_term, few_entries, missed_by_sample)
+
+
+def explain(ev: Evidence) -> Hint:
+    """The likely bug in a failing block: the first finder's hint, else ``unknown``."""
+    for finder in FINDERS:
+        hint = finder(ev)
+        if hint is not None:
+            return hint
+    return unknown(ev)
+
+
+def kink_accepted(name: str, count: int, first: dict) -> Hint:
+    """What a passing block accepted: ``count`` entries at a kink, ``first`` as in ``BlockResult.kinks``."""
+    return Hint("kink-accepted", f"{count} {_entries(count)} at a kink (ReLU, max or |·|), e.g. "
+                f"{label(name, first['index'])}: analytic {fmt(first['analytic'])} lies between the one-sided "
+                f"derivatives (backward {fmt(first['backward'])}, forward {fmt(first['forward'])}): "
+                "a valid subgradient, accepted")
+
+
+# --------------------------------------------------------------------------------------------
+# Across blocks
+
+
+def attach(result, hint: Hint) -> None:
+    """Give a ``BlockResult`` the hint's cause, sentence and numbers."""
+    result.cause, result.hint, result.detail = hint.cause, hint.text, hint.detail
+
+
+def swapped(results: list, evidence: list, screened: list) -> None:
+    """Swapped gradients: block A's analytic values match block B's reference values.
+
+    ``evidence`` and ``screened`` (each block's reference values as first computed, before the
+    re-checks) run parallel to ``results``. A failing block that a sign, factor or transpose
+    already explains keeps its hint.
+    """
+    for res, ev in zip(results, evidence):
+        if res.verdict != "fail" or res.cause in ("sign-flip", "factor", "transpose"):
+            continue
+        for other, ev_o, ref in zip(results, evidence, screened):
+            if other is res or ev_o.shape != ev.shape or not np.array_equal(ev.local, ev_o.local):
+                continue
+            if np.any(ev.analytic != 0) and explains(ev_o.tol, ev.analytic, ref):
+                attach(res, Hint("swapped", f"swapped: the analytic gradient given for {res.name!r} is the gradient "
+                                 f"of {other.name!r} (returned under the wrong name, or a tuple in another order?)",
+                                 {"swapped_with": other.name}))
+                break
+
+
+def layer_diagnosis(results: list) -> Optional[str]:
+    """With layer-numbered names (W1, b1, W2, b2): where does the error enter backprop?
+
+    When the failing layers are all below a passing one and no finder found a pattern in them,
+    their hints become the diagnosis (cause "backprop-step"), which is also returned."""
+    layers = {}
+    for res in results:
+        m = re.fullmatch(r"(.*?)(\d+)", res.name)
+        if not m:
+            return None
+        layers.setdefault(int(m.group(2)), []).append(res)
+    if len(layers) < 2:
+        return None
+    failing = sorted(k for k, rs in layers.items() if any(r.verdict == "fail" for r in rs))
+    if not failing:
+        return None
+    top = max(layers)
+    last_bad = max(failing)
+    if last_bad >= top or any(r.verdict == "fail" for k, rs in layers.items() if k > last_bad for r in rs):
+        return None
+    generic = all(r.cause == "unknown" for k in failing for r in layers[k] if r.verdict == "fail")
+    if not generic:
+        return None
+    nxt = min(k for k in layers if k > last_bad)
+    diagnosis = (f"layer {nxt} is right but layer {last_bad} is wrong: the error enters where the gradient goes back "
+                 f"from layer {nxt} to layer {last_bad}. Check that step: the product with W{nxt}ᵀ and the "
+                 f"activation derivative g′(z{last_bad}) (a forgotten g′ is the classic bug)")
+    for k in failing:
+        for r in layers[k]:
+            if r.verdict == "fail":
+                attach(r, Hint("backprop-step", f"{diagnosis} ({r.n_fail:,} of {r.checked:,} entries disagree, with "
+                               "no sign, factor or transpose pattern)"))
+    return diagnosis

@@ -1,0 +1,222 @@
+"""The user's side of a check: the point to check at, and the values the user's functions return.
+
+``Point`` turns ``params`` into one flat float64 vector with read-only views per block; the
+functions here validate what ``loss`` and ``grad`` return, and turn an exception raised in the
+user's code into a one-line ``DeriveError`` that names the file and line.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from typing import Optional
+
+import numpy as np
+
+from derive.errors import DeriveError
+
+
+def _user_error(what: str, exc: BaseException, source: Optional[str]) -> DeriveError:
+    """A one-line DeriveError for an exception raised by the user's code."""
+    line = ""
+    if source:
+        tb = exc.__traceback__
+        lineno = None
+        while tb is not None:
+            if _same_file(tb.tb_frame.f_code.co_filename, source):
+                lineno = tb.tb_lineno
+            tb = tb.tb_next
+        if lineno is not None:
+            line = f" (line {lineno})"
+    msg = " ".join(str(exc).split())
+    extra = ""
+    if isinstance(exc, ValueError) and "read-only" in msg:
+        extra = ": it must not change its arguments in place"
+    elif isinstance(exc, TypeError) and ("keyword argument" in msg or "positional argument" in msg):
+        extra = f" ({what} is called as {what}(**params), one argument per name in params)"
+    prefix = f"{display(source)}: " if source else ""
+    return DeriveError(f"{prefix}{what} raised {type(exc).__name__}{line}: {msg}{extra}" if msg else
+                       f"{prefix}{what} raised {type(exc).__name__}{line}{extra}")
+
+
+def call_user(what: str, source: Optional[str], fn, *args, **kwargs):
+    """``fn(*args, **kwargs)``, where ``fn`` is the user's ``what`` or a routine that calls it:
+    RuntimeWarnings silenced, an exception from the user's code turned into a one-line DeriveError."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return fn(*args, **kwargs)
+    except DeriveError:
+        raise
+    except Exception as exc:
+        raise _user_error(what, exc, source) from None
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def display(source: Optional[str]) -> str:
+    """How messages name the checked file: its base name, or "model" for functions."""
+    return os.path.basename(source) if source else "model"
+
+
+class Point:
+    """The parameters as one flat float64 vector, with read-only views per block."""
+
+    def __init__(self, params, source: Optional[str] = None):
+        where = f"{display(source)}: " if source else ""
+        if not isinstance(params, dict) or not params:
+            raise DeriveError(f"{where}params must be a non-empty dict name -> value (the point to check at)")
+        self.names = []
+        arrays = []
+        self.float32 = []
+        for name, value in params.items():
+            if not isinstance(name, str):
+                name = str(name)
+            if isinstance(value, (bool, np.bool_)) or value is None or isinstance(value, (str, bytes)):
+                raise DeriveError(f"{where}params[{name!r}] is {type(value).__name__}, not a number or array")
+            try:
+                arr = np.asarray(value)
+            except Exception:
+                raise DeriveError(f"{where}params[{name!r}] is not a number or array") from None
+            if arr.dtype.kind not in "fiu":
+                kind = "complex" if arr.dtype.kind == "c" else arr.dtype.name
+                raise DeriveError(f"{where}params[{name!r}] has dtype {kind}; expected real numbers")
+            if arr.dtype.kind == "f" and arr.dtype.itemsize < 8:
+                self.float32.append(name)
+            arr = arr.astype(np.float64)
+            if not np.all(np.isfinite(arr)):
+                raise DeriveError(f"{where}params[{name!r}] contains nan or inf")
+            if arr.size == 0:
+                raise DeriveError(f"{where}params[{name!r}] is empty")
+            self.names.append(name)
+            arrays.append(arr)
+        self.shapes = [a.shape for a in arrays]
+        self.sizes = [a.size for a in arrays]
+        self.offsets = np.concatenate([[0], np.cumsum(self.sizes)]).astype(int)
+        self.n = int(self.offsets[-1])
+        self.x = np.concatenate([a.ravel() for a in arrays]).astype(np.float64)
+        self.x0 = self.x.copy()
+        self.views = self._views(self.x)
+        self._complex = None
+
+    def _views(self, buf):
+        views = {}
+        for name, shape, o, s in zip(self.names, self.shapes, self.offsets, self.sizes):
+            v = buf[o:o + s].reshape(shape)
+            v.flags.writeable = False
+            views[name] = v
+        return views
+
+    def complex_views(self):
+        if self._complex is None:
+            self.xc = self.x.astype(np.complex128)
+            self._complex = self._views(self.xc)
+        self.xc[:] = self.x
+        return self.xc, self._complex
+
+    def block_of(self, b: int) -> slice:
+        return slice(int(self.offsets[b]), int(self.offsets[b + 1]))
+
+    def block_index(self, flat) -> np.ndarray:
+        return np.searchsorted(self.offsets, flat, side="right") - 1
+
+    def unravel(self, b: int, local: int) -> tuple:
+        shape = self.shapes[b]
+        return tuple(int(i) for i in np.unravel_index(local, shape)) if shape else ()
+
+
+def scalar_converter(r, what: str, where: str):
+    """Check the first result of ``loss`` and return a fast float() for the next ones."""
+    if isinstance(r, (bool, np.bool_)):
+        raise DeriveError(f"{where}{what} returned a bool, not a number")
+    if isinstance(r, (int, float, np.integer, np.floating)):
+        return float
+    if isinstance(r, (complex, np.complexfloating)) or (isinstance(r, np.ndarray) and r.dtype.kind == "c"):
+        raise DeriveError(f"{where}{what} returned a complex number; expected a real scalar")
+    if isinstance(r, np.ndarray):
+        if r.dtype.kind not in "fiu":
+            raise DeriveError(f"{where}{what} returned an array of dtype {r.dtype}; expected a real scalar")
+        if r.size != 1:
+            raise DeriveError(f"{where}{what} must return a scalar, not an array of shape {r.shape} (sum or average it)")
+        if r.ndim == 0:
+            return float
+        return lambda v: float(v.reshape(-1)[0])
+    mod = type(r).__module__ or ""
+    if mod.startswith("sympy"):
+        raise DeriveError(
+            f"{where}{what} returned a SymPy expression; for the SymPy form set loss to the expression itself"
+        )
+    try:
+        float(r)
+    except Exception:
+        raise DeriveError(f"{where}{what} returned {type(r).__name__}; expected a real scalar") from None
+    return float
+
+
+def _as_gradient(g, point: Point, what: str, where: str):
+    """The user's gradient as a flat float64 vector; DeriveError on wrong names or shapes."""
+    names = point.names
+    listed = ", ".join(names)
+    if isinstance(g, dict):
+        keys = [str(k) for k in g]
+        missing = [n for n in names if n not in keys]
+        extra = [k for k in keys if k not in names]
+        if extra:
+            raise DeriveError(f"{where}{what} has {extra[0]!r}, which is not in params ({listed})")
+        if missing:
+            raise DeriveError(f"{where}{what} has no entry for {missing[0]!r} (params: {listed})")
+        lookup = {str(k): v for k, v in g.items()}
+        values = [lookup[n] for n in names]
+    elif isinstance(g, (tuple, list)):
+        if len(g) != len(names):
+            raise DeriveError(
+                f"{where}{what} returned {len(g)} values for {len(names)} params ({listed}); "
+                "return a dict, or a tuple in the order of params"
+            )
+        values = list(g)
+    elif len(names) == 1 and not callable(g):
+        values = [g]
+    else:
+        raise DeriveError(f"{where}{what} must return a dict name -> gradient (names: {listed}), not {type(g).__name__}")
+    flat = []
+    low = False
+    for name, shape, v in zip(names, point.shapes, values):
+        try:
+            arr = np.asarray(v)
+        except Exception:
+            raise DeriveError(f"{where}{what}[{name!r}] is not a number or array") from None
+        if arr.dtype.kind not in "fiu" or isinstance(v, (bool, np.bool_)):
+            raise DeriveError(f"{where}{what}[{name!r}] has dtype {arr.dtype}; expected real numbers")
+        if arr.dtype.kind == "f" and arr.dtype.itemsize < 8:
+            low = True
+        size = int(np.prod(shape)) if shape else 1
+        if arr.shape != shape and not (arr.size == 1 and size == 1):
+            hint = ""
+            others = [o for o, s in zip(names, point.shapes) if s == arr.shape and o != name]
+            if len(shape) == 2 and arr.shape == shape[::-1]:
+                hint = ": the gradient is transposed"
+            elif others:
+                hint = f": it has the shape of {others[0]!r} (names or tuple order mixed up?)"
+            elif arr.size == size:
+                hint = " (same number of entries: reshape it)"
+            raise DeriveError(
+                f"{where}{what}[{name!r}] has shape {arr.shape} but params[{name!r}] has shape {shape}{hint}"
+            )
+        flat.append(arr.astype(np.float64).ravel())
+    return np.concatenate(flat), low
+
+
+def gradient_values(grad, point: Point, what: str, source, where: str):
+    """Call (or read) a gradient; return the flat vector and whether it was float32."""
+    if callable(grad):
+        flat, low = _as_gradient(call_user(what, source, grad, **point.views), point, what, where)
+        flat2, _ = _as_gradient(call_user(what, source, grad, **point.views), point, what, where)
+        if not np.array_equal(flat, flat2, equal_nan=True):
+            raise DeriveError(f"{where}{what} is not deterministic: two calls at the same point differ")
+        return flat, low
+    return _as_gradient(grad, point, what, where)

@@ -1,0 +1,323 @@
+"""The results of a gradient check, and their views: plain text, rich tables and JSON.
+
+``Report`` holds one ``Comparison`` per gradient compared with a reference; a comparison holds one
+``BlockResult`` per parameter block, with the worst ``Entry``. The checker fills them; nothing
+here computes a derivative.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Optional
+
+MAX_LISTED = 5           # failing or kinked entries listed per block
+
+
+@dataclass
+class Entry:
+    """One entry of a block: where it is and the two values compared."""
+
+    index: tuple
+    analytic: float
+    numeric: float
+    error: float = 0.0           # the numeric value's error estimate
+
+    def label(self, name: str) -> str:
+        return label(name, self.index)
+
+    def to_dict(self) -> dict:
+        return {
+            "index": list(self.index),
+            "analytic": _num(self.analytic),
+            "numeric": _num(self.numeric),
+            "error_estimate": _num(self.error),
+        }
+
+
+@dataclass
+class BlockResult:
+    """The verdict on one parameter block.
+
+    Attributes
+    ----------
+    name : str
+    shape : tuple
+    size : int
+        Entries in the block.
+    checked : int
+        Entries compared one by one (all of them unless the model was sampled).
+    rel_error : float
+        ``‖a − n‖ / max(‖a‖, ‖n‖)`` over the checked entries.
+    verdict : str
+        One of {"pass", "fail", "kink-accepted"}.
+    hint : str or None
+        The likely bug (failing blocks) or what was accepted (kinks).
+    detail : dict
+        Numbers behind the hint: "ratio", "lambda", "lambda_l1", "entries" (indices),
+        "swapped_with", "count".
+    cause : str or None
+        The hint as a key: one of {"sign-flip", "factor", "transpose", "regularization",
+        "few-entries", "swapped", "backprop-step", "kink", "zero-analytic", "unused-parameter", "directional",
+        "nonfinite-analytic", "nonfinite-numeric", "unknown"} for failing blocks,
+        "kink-accepted" for accepted kinks.
+    worst : Entry or None
+        The entry farthest outside (or closest to) its tolerance.
+    failures : list of Entry
+        Failing entries (at most a few listed; ``n_fail`` counts them all).
+    kinks : list of dict
+        Kink-accepted entries with their one-sided derivatives (at most a few listed).
+    directional : dict or None
+        For sampled blocks: the analytic and numeric derivative along a random direction.
+    method : str
+        How the numeric values were computed.
+    """
+
+    name: str
+    shape: tuple
+    size: int
+    checked: int
+    rel_error: float
+    verdict: str
+    hint: Optional[str]
+    worst: Optional[Entry]
+    n_fail: int = 0
+    n_kink: int = 0
+    failures: list = field(default_factory=list)
+    kinks: list = field(default_factory=list)
+    directional: Optional[dict] = None
+    method: str = ""
+    cause: Optional[str] = None
+    detail: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict != "fail"
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "shape": list(self.shape),
+            "size": self.size,
+            "checked": self.checked,
+            "rel_error": _num(self.rel_error),
+            "verdict": self.verdict,
+            "hint": self.hint,
+            "cause": self.cause,
+            "detail": _nums(self.detail),
+            "n_fail": self.n_fail,
+            "n_kink": self.n_kink,
+            "worst": self.worst.to_dict() if self.worst else None,
+            "failures": [e.to_dict() for e in self.failures],
+            "kinks": [_nums(d) for d in self.kinks],
+            "directional": None if self.directional is None else _nums(self.directional),
+            "method": self.method,
+        }
+
+
+@dataclass
+class Comparison:
+    """One gradient compared with one reference (finite differences or another gradient)."""
+
+    title: str
+    blocks: list
+    diagnosis: Optional[str] = None
+
+    @property
+    def ok(self) -> bool:
+        return all(b.ok for b in self.blocks)
+
+    def to_dict(self) -> dict:
+        return {
+            "title": self.title,
+            "ok": self.ok,
+            "diagnosis": self.diagnosis,
+            "blocks": [b.to_dict() for b in self.blocks],
+        }
+
+
+@dataclass
+class Report:
+    """The result of a gradient check.
+
+    Attributes
+    ----------
+    source : str
+        What was checked (a file name or a model).
+    comparisons : list of Comparison
+        Usually one ("grad vs finite differences"); three for a SymPy file with a hand-written
+        gradient.
+    mode : str
+        The requested mode, one of {"auto", "central", "complex", "richardson"}.
+    seed : int
+    n_params, n_checked : int
+        Parameters in the model and coordinates differentiated one by one.
+    notes : list of str
+        What the checker adapted (float32, sampling, complex-step fallback, random data).
+    """
+
+    source: str
+    comparisons: list
+    mode: str
+    seed: int
+    n_params: int
+    n_checked: int
+    notes: list = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when every block of every comparison passes (kinks accepted)."""
+        return all(c.ok for c in self.comparisons)
+
+    @property
+    def blocks(self) -> list:
+        """The blocks of the first comparison (the one against finite differences)."""
+        return self.comparisons[0].blocks if self.comparisons else []
+
+    def to_dict(self) -> dict:
+        return {
+            "source": self.source,
+            "ok": self.ok,
+            "mode": self.mode,
+            "seed": self.seed,
+            "n_params": self.n_params,
+            "n_checked": self.n_checked,
+            "notes": list(self.notes),
+            "comparisons": [c.to_dict() for c in self.comparisons],
+        }
+
+    def to_json(self) -> str:
+        """The report as JSON (stable key order; NaN and infinities as strings)."""
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+
+    def __rich__(self):
+        return render_rich(self)
+
+    def __str__(self):
+        return render_text(self)
+
+
+def _num(v):
+    if v is None:
+        return None
+    v = float(v)
+    if math.isfinite(v):
+        return v
+    return str(v)
+
+
+def _nums(d: dict) -> dict:
+    return {k: (_num(v) if isinstance(v, float) else v) for k, v in d.items()}
+
+
+def label(name: str, index) -> str:
+    """An entry's name as printed: ``W1[0, 2]``, or the block's name for a scalar."""
+    return f"{name}[{', '.join(map(str, index))}]" if index else name
+
+
+def fmt(v) -> str:
+    """A value as printed in tables and hints (six significant digits, no negative zero)."""
+    return f"{float(v) + 0.0:.6g}"
+
+
+
+def _shape_text(shape) -> str:
+    return "()" if not shape else "(" + ", ".join(map(str, shape)) + (",)" if len(shape) == 1 else ")")
+
+
+def _rows(comparison: Comparison):
+    rows = []
+    for r in comparison.blocks:
+        worst = ""
+        if r.worst is not None:
+            worst = f"{label(r.name, r.worst.index)}: {fmt(r.worst.analytic)} vs {fmt(r.worst.numeric)}"
+        checked = f"{r.checked:,}" if r.checked == r.size else f"{r.checked:,} of {r.size:,}"
+        rows.append([r.name, _shape_text(r.shape), checked, f"{r.rel_error:.1e}", worst, r.verdict])
+    return rows
+
+
+HEADERS = ["block", "shape", "checked", "rel. error", "worst entry (analytic vs reference)", "verdict"]
+
+
+def _summary(report: Report) -> str:
+    failing = [(c, b) for c in report.comparisons for b in c.blocks if b.verdict == "fail"]
+    total = sum(len(c.blocks) for c in report.comparisons)
+    if not failing:
+        kinks = sum(b.n_kink for c in report.comparisons for b in c.blocks)
+        extra = f" ({kinks} entr{'y' if kinks == 1 else 'ies'} at kinks accepted as subgradients)" if kinks else ""
+        return f"OK: every block passes{extra}"
+    return f"FAIL: {len(failing)} of {total} blocks disagree"
+
+
+def _comparison_lines(c: Comparison) -> list[str]:
+    lines = []
+    for b in c.blocks:
+        if b.hint:
+            lines.append(f"{b.name}: {b.hint}")
+        if b.directional is not None:
+            d = b.directional
+            lines.append(f"{b.name}: along a random direction: analytic {fmt(d['analytic'])}, numeric "
+                         f"{fmt(d['numeric'])} ± {d['error_estimate']:.1e} ({'agree' if d['ok'] else 'DISAGREE'})")
+    return lines
+
+
+def _header(report: Report) -> str:
+    return (f"check-grad {report.source}: {report.n_checked:,} of {report.n_params:,} coordinates, "
+            f"mode {report.mode}, seed {report.seed}")
+
+
+def render_text(report: Report) -> str:
+    """The report as plain text (for pipes, files and ``NO_COLOR``)."""
+    out = [_header(report)]
+    for c in report.comparisons:
+        methods = sorted({b.method for b in c.blocks if b.method})
+        out.append("")
+        out.append(c.title + (f" ({', '.join(methods)})" if methods else ""))
+        rows = [HEADERS] + _rows(c)
+        widths = [max(len(r[k]) for r in rows) for k in range(len(HEADERS))]
+        for r in rows:
+            out.append("  " + "  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip())
+        for line in _comparison_lines(c):
+            out.append("  " + line)
+    out.append("")
+    out.append(_summary(report))
+    return "\n".join(out) + "\n"
+
+
+def render_rich(report: Report):
+    """The report as rich renderables: one table per comparison, hints, and the verdict."""
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    style = {"pass": "green", "kink-accepted": "yellow", "fail": "bold red"}
+    parts = [Text(_header(report), style="bold")]
+    for c in report.comparisons:
+        methods = sorted({b.method for b in c.blocks if b.method})
+        table = Table(title=c.title + (f" ({', '.join(methods)})" if methods else ""), title_justify="left")
+        for h in HEADERS:
+            table.add_column(h, justify="right" if h in ("checked", "rel. error") else "left")
+        for row, b in zip(_rows(c), c.blocks):
+            table.add_row(*row[:-1], Text(row[-1], style=style[b.verdict]))
+        parts.append(table)
+        for line in _comparison_lines(c):
+            parts.append(Text("  " + line))
+    parts.append(Text(_summary(report), style="bold green" if report.ok else "bold red"))
+    return Group(*parts)
+
+
+def print_report(report: Report, *, json_output: bool = False, file=None) -> None:
+    """Print ``report`` to ``file`` (stdout): JSON, a rich table on a color terminal, else plain text."""
+    file = file or sys.stdout
+    if json_output:
+        file.write(report.to_json() + "\n")
+        return
+    if file.isatty() and "NO_COLOR" not in os.environ:
+        from rich.console import Console
+
+        Console(file=file).print(render_rich(report))
+        return
+    file.write(render_text(report))
