@@ -13,7 +13,7 @@ import random
 import sympy as sp
 from sympy import Derivative
 
-from .functions import to_elementary
+from .functions import hard_sigmoid, relu, to_elementary
 
 
 class VerificationError(AssertionError):
@@ -67,6 +67,16 @@ def realize(expr, defs: dict | None = None, keep=()):
 def _has_concrete_sum(expr) -> bool:
     return any(all(bound.is_number for _, *bounds in s.limits for bound in bounds)
                for s in expr.atoms(sp.Sum))
+
+
+def relu_as_max(expr):
+    """ReLU(z) as the built-in ``Max(0, z)`` (a hard sigmoid as two of them), left unevaluated:
+    evaluating a Max compares its arguments, which is slow for the long arguments of a concrete
+    instance (w_1_1·x_1 + …) and changes nothing there."""
+    if not expr.has(relu, hard_sigmoid):
+        return expr
+    expr = expr.replace(lambda t: isinstance(t, hard_sigmoid), lambda t: t.as_relus())
+    return expr.replace(lambda t: isinstance(t, relu), lambda t: sp.Max(0, t.args[0], evaluate=False))
 
 
 def _symbols(expr):

@@ -3,8 +3,7 @@ MLP derivations.
 
 Index-form lines (symbolic sizes) are verified on a concrete instance: the same expressions at
 small sizes, every Σ written out and every indexed name ``w_ij`` turned into a plain symbol
-``w_1_2``. ``Instance`` does that translation and ``index_result`` records a result shown in index
-form with its concrete, checkable instance.
+``w_1_2``. ``Instance`` does that translation.
 """
 
 from __future__ import annotations
@@ -14,9 +13,8 @@ import itertools
 import sympy as sp
 from sympy import Derivative, Indexed, IndexedBase, Sum, Symbol
 
-from ..derivation import Result
 from ..functions import hard_sigmoid, relu
-from ..verify import check_equal, expand_defs, realize
+from ..verify import expand_defs
 
 # δ_ik as a printed name: 1 when i = k, 0 otherwise. An instance replaces it by that number, so
 # no KroneckerDelta object is ever built.
@@ -197,15 +195,6 @@ def ramps(e):
     return e.replace(lambda t: isinstance(t, relu), lambda t: t.args[0] * sp.Heaviside(t.args[0], 0))
 
 
-def _maxes(e):
-    """ReLU(z) as the built-in Max(0, z), left unevaluated: evaluating a Max compares its
-    arguments, which is slow for long ones and changes nothing here."""
-    if not e.has(relu, hard_sigmoid):
-        return e
-    e = e.replace(lambda t: isinstance(t, hard_sigmoid), lambda t: t.as_relus())
-    return e.replace(lambda t: isinstance(t, relu), lambda t: sp.Max(0, t.args[0], evaluate=False))
-
-
 def _variables(e) -> set:
     return {v for t in e.atoms(Derivative) for v in t.variables}
 
@@ -214,24 +203,6 @@ def _multiplied_out(e):
     if isinstance(e, sp.MatrixBase):
         return e.applyfunc(sp.expand_mul)
     return sp.expand_mul(e)
-
-
-def index_result(d, name, display, *, lhs, of, wrt, value, check, note=None, given=None, keep=()) -> Result:
-    """A result displayed in index form, whose checkable ``of``, ``wrt`` and ``value`` are its
-    concrete instance (SymPy built-ins, every definition but ``wrt`` and ``keep`` substituted,
-    then ``given``, e.g. a one-hot constraint). ``check`` is the pair that proves
-    ``sympy.diff(of, wrt) = value`` (an ``Instance.pair``); it is verified first."""
-    check_equal(*check, d.defs)
-    kept = tuple(v for v in (wrt, *keep) if v in d.defs)
-    of_b, value_b = (realize(_maxes(expand_defs(sp.sympify(e), d.defs, keep=kept).xreplace(given or {})))
-                     for e in (of, value))
-    # sympy.diff(Max(0, z), z) is Heaviside(z): the checkable value uses sympy's own step, equal
-    # to the displayed [z > 0] everywhere but at the kink
-    value_b = value_b.replace(lambda t: isinstance(t, sp.Heaviside) and len(t.args) == 2,
-                              lambda t: sp.Heaviside(t.args[0]))
-    r = Result(name, lhs, sp.sympify(display), value_b, of_b, wrt, note)
-    d.results.append(r)
-    return r
 
 
 def shown_eq(lhs, rhs):

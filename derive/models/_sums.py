@@ -63,21 +63,6 @@ def _written_out(e):
     return sp.Add(*terms) if isinstance(e, sp.Sum) else sp.Mul(*terms)
 
 
-def sum_result(d, name: str, display, lhs, note=None):
-    """A result in the notes' form written with sums over a symbolic n (ŵ, μ̂, σ̂²).
-
-    Its value is the display with the derivation's definitions substituted; it is not passed
-    through ``doit``, which cannot evaluate a sum over a symbolic n and is slow trying.
-    """
-    from ..derivation import Result
-    from ..verify import expand_defs
-
-    display = sp.sympify(display)
-    r = Result(name, lhs, display, expand_defs(display, d.defs), note=note)
-    d.results.append(r)
-    return r
-
-
 def samples(name: str, size: int = CHECK_N) -> list:
     """The plain symbols x_1 … x_size that ``at_n`` writes for the samples of ``name``."""
     return [sp.Symbol(f"{name}_{k}") for k in range(1, size + 1)]
