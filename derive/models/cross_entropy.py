@@ -6,7 +6,8 @@ import sympy as sp
 
 from ..functions import sigmoid
 from ..messages import Msg
-from ._sums import at_n, i, m, sample, total
+from ._concrete import at_n
+from ._notation import i, m, sample, total
 from .base import Model
 
 AT_3 = Msg("checked at m = 3 with the sums written out", "已在 m = 3 时展开求和核对")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import sympy as sp
 
 from ..messages import Msg
-from ._sums import at_n, n, sample, samples, times, total
+from ._concrete import at_n, samples
+from ._notation import n, sample, times, total
 from .base import Model, features_option
 
 AT_3 = Msg("checked at n = 3 with the sums written out", "已在 n = 3 时展开求和核对")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sympy as sp
 
 from ..messages import Msg
-from ._sums import times
+from ._notation import times
 from .base import Model
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import sympy as sp
 
 from ..messages import Msg
-from ._sums import at_n, n, sample, times, total
+from ._concrete import at_n
+from ._notation import n, sample, times, total
 from .base import Model
 
 MU = sp.Symbol("mu", real=True)

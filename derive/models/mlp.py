@@ -19,7 +19,8 @@ from ..functions import relu, sigmoid
 from ..messages import Msg
 from ..verify import expand_defs
 from .base import Model, Option, classes_option, features_option, hidden_option
-from ._index import Hadamard, Instance, ramps, mul, shown_eq
+from ._concrete import Instance, ramps
+from ._notation import Hadamard, mul, shown_eq
 
 _ACTIVATIONS = {"sigmoid": sigmoid, "tanh": sp.tanh, "relu": relu}
 

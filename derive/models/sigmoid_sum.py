@@ -1,7 +1,7 @@
 """Sum of sigmoids: ŷ = b + Σ c_i σ(b_i + Σ w_ij x_j), index and matrix forms.
 
 Index-form lines (symbolic H sigmoids and J features) are verified on a concrete instance with
-H = 2, J = 2 (and m = 2 examples); see ``_index``.
+H = 2, J = 2 (and m = 2 examples); see ``_concrete``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from sympy import Derivative, IndexedBase, Sum
 
 from ..functions import hard_sigmoid, relu, sigmoid
 from ..messages import Msg
-from ._index import DELTA, Hadamard, Instance, mul, shape_text, shown_eq
+from ._concrete import Instance
+from ._notation import DELTA, Hadamard, mul, shape_text, shown_eq
 from .base import Model, Option, features_option, hidden_option
 
 class SigmoidSum(Model):

@@ -7,7 +7,8 @@ from sympy import Derivative, IndexedBase, Sum
 
 from ..messages import Msg
 from .base import Model, classes_option, features_option
-from ._index import DELTA, Instance, mul, shown_eq
+from ._concrete import Instance
+from ._notation import DELTA, mul, shown_eq
 
 
 class Softmax(Model):
