@@ -14,7 +14,7 @@ from sympy import Derivative, Expr, Symbol
 
 from . import engine
 from .messages import Msg
-from .verify import VerificationError, check_equal, realize
+from .verify import VerificationError, check_equal, expand_defs, realize, relu_as_max
 
 
 @dataclass(frozen=True)
@@ -40,8 +40,14 @@ class Step:
 
 @dataclass(frozen=True)
 class Result:
-    """A result in the notes' form (``display``) and in checkable form (``of``, ``wrt``, ``value``,
-    SymPy built-ins only, so that ``sympy.diff(of, wrt) == value``)."""
+    """A result ``lhs = display`` in the notes' form, with ``value``, the display in checkable
+    form (SymPy built-ins only), and what re-checks it.
+
+    A derivative names ``of`` and ``wrt`` (checkable forms too), so that anyone can check
+    ``sympy.diff(of, wrt) == value``. ``check`` is the pair that proves ``lhs = display`` when
+    they cannot be compared as written (an index-form line at small sizes, a sum over n at
+    n = 3, a function's value at a point), like ``Step.check``.
+    """
 
     name: str
     lhs: Any
@@ -50,6 +56,27 @@ class Result:
     of: Expr | None = None
     wrt: Symbol | None = None
     note: Msg | None = None
+    check: tuple | None = None
+
+    def verify(self, defs: dict) -> str:
+        """Re-check this result against the derivation's definitions ``defs``; return how
+        ("symbolic" or "numeric", the weaker of its checks), or raise VerificationError.
+
+        A derivative: ``sympy.diff(of, wrt) = value``, and its ``check`` pair when it has one.
+        Any other result: ``check`` (by default ``lhs = display``), and ``value`` equal to the
+        display.
+        """
+        try:
+            if self.of is not None:
+                hows = [check_equal(sp.diff(self.of, self.wrt), self.value)]
+                if self.check is not None:
+                    hows.append(check_equal(*self.check, defs))
+            else:
+                hows = [check_equal(*(self.check or (self.lhs, self.display)), defs),
+                        check_equal(self.value, self.display, defs)]
+        except VerificationError as exc:
+            raise VerificationError(f"result {self.name}: {exc}") from None
+        return "numeric" if "numeric" in hows else "symbolic"
 
 
 @dataclass(frozen=True)
@@ -73,14 +100,20 @@ class Derivation:
                 return r
         raise KeyError(name)
 
-    def verify(self) -> None:
-        """Re-verify every equation and result (the tests call this for every model)."""
+    def verify(self) -> int:
+        """Re-verify every equation and every result (the tests call this for every model).
+
+        Returns the number of results re-checked (each by ``Result.verify``); raises
+        VerificationError at the first line or result that does not hold.
+        """
         for s in self.lines:
             lhs, rhs = s.check or (s.lhs, s.rhs)
             check_equal(lhs, rhs, self.defs)
+        checked = 0
         for r in self.results:
-            if r.of is not None:
-                check_equal(sp.diff(r.of, r.wrt), r.value)
+            r.verify(self.defs)
+            checked += 1
+        return checked
 
     # Views ---------------------------------------------------------------------------------
     def render(self, fmt: str = "text", *, show_steps: bool = True, lang: str = "en", **opts) -> str:
@@ -258,18 +291,73 @@ class Builder:
                 and not isinstance(e, Derivative)]
 
     # Results -------------------------------------------------------------------------------
-    def result(self, name: str, display, *, of=None, wrt=None, lhs=None, note: Msg | None = None) -> Result:
-        """Record a result. A derivative result names ``of`` and ``wrt``; it is verified against
-        ``sympy.diff`` of the checkable forms before it is kept."""
+    def result(self, name: str, display, *, of=None, wrt=None, lhs=None, note: Msg | None = None,
+               check: tuple | None = None, keep=(), given: dict | None = None, value=None) -> Result:
+        """Record the result ``lhs = display``, verified first, with what re-checks it
+        (``Result.verify``, which ``Derivation.verify`` calls).
+
+        Parameters
+        ----------
+        name : str
+            The result's name (``Derivation.result(name)``).
+        display
+            The result in the notes' form.
+        of, wrt : optional
+            For a derivative: the function and the variable. ``sympy.diff(of, wrt) = value`` is
+            verified (unless ``check`` is given) and re-checked; ``lhs`` defaults to ∂of/∂wrt.
+        lhs : optional
+            The left-hand side shown.
+        note : Msg, optional
+        check : (left, right), optional
+            The pair verified as ``lhs = display``, as in ``eq``, when they cannot be compared
+            as written: an index-form result on a concrete instance, a sum over n at n = 3, a
+            function's value at a point. Without ``of`` it defaults to ``(lhs, display)``.
+        keep : tuple of Symbol
+            Symbols left as they are (besides ``wrt``) in the checkable ``of`` and ``value``.
+        given : dict, optional
+            Facts substituted in the checkable ``of`` and ``value`` after the definitions (a
+            one-hot y_3 = 1 − y_1 − y_2).
+        value : optional
+            For a derivative shown in index or matrix form: its concrete instance (plain
+            symbols w_1_2), which ``of`` and ``wrt`` are then written on. By default the value is
+            the display with the definitions substituted.
+        """
         display = sp.sympify(display)
-        keep = (wrt,) if wrt is not None else ()
-        value = realize(display, self.defs, keep=keep)
-        of_b = realize(of, self.defs, keep=keep) if of is not None else None
-        if of is not None:
-            check_equal(sp.diff(of_b, wrt), value)
-            if lhs is None:
-                lhs = Derivative(of, wrt, evaluate=False)
-        r = Result(name, lhs, display, value, of_b, wrt, note)
+        kept = tuple(s for s in (wrt, *keep) if s is not None)
+        instance = value is not None
+        if instance and of is None:
+            raise ValueError(f"result {name}: a concrete value needs of and wrt, which check it")
+
+        def checkable(expr):
+            if instance:
+                expr = expand_defs(sp.sympify(expr), self.defs, keep=kept).xreplace(given or {})
+                return realize(relu_as_max(expr))
+            return realize(expr, self.defs, keep=kept).xreplace(given or {})
+
+        of_b = checkable(of) if of is not None else None
+        if instance:
+            # sympy.diff(Max(0, z), z) is Heaviside(z): the checkable value uses sympy's own step,
+            # equal to the displayed [z > 0] everywhere but at the kink
+            value = checkable(value).replace(lambda t: isinstance(t, sp.Heaviside) and len(t.args) == 2,
+                                             lambda t: sp.Heaviside(t.args[0]))
+        else:
+            value = checkable(display)
+        if of is not None and lhs is None:
+            lhs = Derivative(of, wrt, evaluate=False)
+        if of is None and lhs is None and check is None:
+            raise ValueError(f"result {name}: without of, give lhs or check")
+        try:
+            if check is None:
+                if of is not None:
+                    check_equal(sp.diff(of_b, wrt), value)
+                else:
+                    check_equal(lhs, display, self.defs)
+            # a pair that a line has already verified (the same object) is not verified twice
+            elif not any(s.check is check for s in self.steps):
+                check_equal(*check, self.defs)
+        except VerificationError as exc:
+            raise VerificationError(f"{self.model.name}: result {name}: {exc}") from None
+        r = Result(name, lhs, display, value, of_b, wrt, note, check)
         self.results.append(r)
         return r
 

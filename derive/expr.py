@@ -221,7 +221,9 @@ def expr_derivation(text, wrt=None, *, from_latex: bool = False, at: str | None 
         derivatives[x] = d.work(lhs, expr, x)
         d.result(printing.text(lhs, partial=d.partial), derivatives[x], of=f, wrt=x)
     if len(variables) > 1:
-        d.result(printing.text(Gradient(f)), sp.Tuple(*derivatives.values()), lhs=Gradient(f))
+        gradient = sp.Tuple(*derivatives.values())
+        d.result(printing.text(Gradient(f)), gradient, lhs=Gradient(f),
+                 check=(sp.Tuple(*(Derivative(f, x) for x in derivatives)), gradient))
 
     checks = ()
     if point is not None:
@@ -239,10 +241,11 @@ def _at_point(d: Builder, f, expr, derivatives: dict, point: dict, checker) -> t
     # the function itself must be a real number there (log(x) at x = −1 is not, although its
     # derivative −1/x would evaluate)
     _number(to_elementary(expr).xreplace(point), printing.text(f), at_text)
-    values = {}
+    values, exacts = {}, []
     for x, final in derivatives.items():
         lhs = At(Derivative(f, x, evaluate=False), shown)
         exact = final.xreplace(point)
+        exacts.append(exact)
         approx = _number(exact, printing.text(Derivative(f, x, evaluate=False), partial=d.partial), at_text)
         # the exact value when it says more than the decimal (σ(1)·(1 − σ(1)), 3/4), then the
         # decimal unless the exact value is a plain rational
@@ -252,10 +255,11 @@ def _at_point(d: Builder, f, expr, derivatives: dict, point: dict, checker) -> t
         for i, rhs in enumerate(lines):
             d.eq(lhs, rhs, "evaluate", where if i == 0 else None, check=(exact, rhs))
         values[x] = exact if exact.is_Rational else approx
-        d.result(printing.text(lhs, partial=d.partial), values[x], lhs=lhs)
+        d.result(printing.text(lhs, partial=d.partial), values[x], lhs=lhs, check=(exact, values[x]))
     if len(derivatives) > 1:
         lhs = At(Gradient(f), shown)
-        d.result(printing.text(lhs, partial=d.partial), sp.Tuple(*values.values()), lhs=lhs)
+        gradient = sp.Tuple(*values.values())
+        d.result(printing.text(lhs, partial=d.partial), gradient, lhs=lhs, check=(sp.Tuple(*exacts), gradient))
 
     if checker is None:
         return ()

@@ -13,7 +13,7 @@ import random
 import sympy as sp
 from sympy import Derivative
 
-from .functions import to_elementary
+from .functions import hard_sigmoid, relu, to_elementary
 
 
 class VerificationError(AssertionError):
@@ -41,7 +41,11 @@ def _realize_derivative(d: Derivative, defs: dict):
 
 def realize(expr, defs: dict | None = None, keep=()):
     """``expr`` with every derivative worked out and every definition substituted (except
-    ``keep``), written with SymPy's built-in functions only. Works elementwise on matrices."""
+    ``keep``), written with SymPy's built-in functions only. Works elementwise on matrices.
+
+    A sum over a symbolic size (Σ_{i=1..n}) is left as it is: SymPy cannot write it out, and
+    ``Sum.doit`` is slow trying to find a closed form. Such lines are checked at a concrete
+    size instead (``derive.models._concrete``)."""
     defs = defs or {}
     if isinstance(expr, sp.MatrixBase):
         return expr.applyfunc(lambda e: realize(e, defs, keep))
@@ -57,7 +61,22 @@ def realize(expr, defs: dict | None = None, keep=()):
         if new == expr:
             break
         expr = new
-    return to_elementary(expr.doit() if expr.has(sp.Sum, sp.Derivative) else expr)
+    return to_elementary(expr.doit() if expr.has(sp.Derivative) or _has_concrete_sum(expr) else expr)
+
+
+def _has_concrete_sum(expr) -> bool:
+    return any(all(bound.is_number for _, *bounds in s.limits for bound in bounds)
+               for s in expr.atoms(sp.Sum))
+
+
+def relu_as_max(expr):
+    """ReLU(z) as the built-in ``Max(0, z)`` (a hard sigmoid as two of them), left unevaluated:
+    evaluating a Max compares its arguments, which is slow for the long arguments of a concrete
+    instance (w_1_1·x_1 + …) and changes nothing there."""
+    if not expr.has(relu, hard_sigmoid):
+        return expr
+    expr = expr.replace(lambda t: isinstance(t, hard_sigmoid), lambda t: t.as_relus())
+    return expr.replace(lambda t: isinstance(t, relu), lambda t: sp.Max(0, t.args[0], evaluate=False))
 
 
 def _symbols(expr):
@@ -107,7 +126,8 @@ def numerically_equal(a, b, points: int = 4, seed: int = 0) -> bool:
     diff = a - b
     if diff == 0:
         return True
-    symbols = _symbols(diff)
+    # the symbols of both sides: one that cancels in a − b must still get a value
+    symbols = _symbols(sp.Tuple(a, b))
     rng = random.Random(seed)
     tried = used = 0
     while used < points and tried < 4 * points:
@@ -124,8 +144,12 @@ def numerically_equal(a, b, points: int = 4, seed: int = 0) -> bool:
 
 def equal(a, b) -> str | None:
     """How ``a == b`` was established ("symbolic" or "numeric"), or None when it does not hold."""
-    if isinstance(a, sp.MatrixBase) or isinstance(b, sp.MatrixBase):
-        a, b = sp.Matrix(a), sp.Matrix(b)
+    if any(isinstance(x, (sp.MatrixBase, sp.MatrixExpr, sp.Tuple)) for x in (a, b)):
+        try:
+            # entry by entry; a matrix expression such as 2·[[…]] written out, a tuple as a column
+            a, b = sp.Matrix(a), sp.Matrix(b)
+        except (TypeError, ValueError):
+            return None
         if a.shape != b.shape:
             return None
         how = [equal(x, y) for x, y in zip(a, b)]

@@ -67,7 +67,13 @@ class ChainRule(Model):
         dh = d.work(sp.Derivative(h, x, evaluate=False), hx, x)
 
         J_value = rows[-1][2]
+        def at_point(expr):
+            return expand_defs(expr, d.defs).xreplace(point)
+
+        # the values at the point are checked against J written out: its value, and sympy.diff
+        # of J as a function of the node
         d.result("J", J_value, lhs=sp.Function("J")(*(point[s] for s in (A, B, C))),
+                 check=(at_point(J), J_value),
                  note=Msg("forward value at the point", "该点的前向值"))
         for node in (V, U, A, B, C):
             d.result(f"dJ/d{node}", grads[node], of=J, wrt=node)
@@ -75,5 +81,6 @@ class ChainRule(Model):
             at = grads[node].xreplace(point)
             d.result(f"dJ/d{node} at the point", at,
                      lhs=sp.Subs(sp.Derivative(J, node), (A, B, C), tuple(point[s] for s in (A, B, C))),
+                     check=(at_point(sp.diff(expand_defs(J, d.defs, keep=(node,)), node)), at),
                      note=Msg("backward value at the point", "该点的反向梯度值"))
         d.result("dh/dx", dh, of=h, wrt=x)

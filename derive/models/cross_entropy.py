@@ -6,7 +6,8 @@ import sympy as sp
 
 from ..functions import sigmoid
 from ..messages import Msg
-from ._sums import at_n, i, m, sample, sum_result, total
+from ._concrete import at_n
+from ._notation import i, m, sample, total
 from .base import Model
 
 AT_3 = Msg("checked at $m = 3$ with the sums written out", "已在 $m = 3$ 时展开求和核对")
@@ -89,11 +90,13 @@ class CrossEntropy(Model):
         d.note("`derive logistic` differentiates this loss on the computation graph: $dz = a − y$.",
                "`derive logistic` 在计算图上对这个损失求导:$dz = a − y$。")
 
-        d.result("P(y=1|x)", yhat, lhs=sp.Symbol("P(y=1|x)"))
-        d.result("P(y=0|x)", 1 - yhat, lhs=sp.Symbol("P(y=0|x)"))
-        d.result("L", loss, lhs=sp.Function("L")(yhat, y),
+        for label, value in ((1, yhat), (0, 1 - yhat)):
+            d.result(f"P(y={label}|x)", value, lhs=sp.Symbol(f"P(y={label}|x)"),
+                     check=(bernoulli.xreplace({y: label}), value))
+        d.result("L", loss, lhs=sp.Function("L")(yhat, y), check=(L, loss),
                  note=Msg("the negative log-likelihood of one label", "一个标签的负对数似然"))
-        sum_result(d, "J", cost_sum, J, note=Msg("the cost over $m$ examples", "$m$ 个样本上的代价"))
+        d.result("J", cost_sum, lhs=J, check=(at_n(written), at_n(cost_sum)),
+                 note=Msg("the cost over $m$ examples", "$m$ 个样本上的代价"))
         d.result("dL/dyhat", dyhat, of=L, wrt=yhat, lhs=sp.Derivative(L, yhat, evaluate=False))
         d.result("dL/dz", sigmoid(z) - y, of=loss.xreplace(at_z), wrt=z, lhs=dz,
                  note=Msg("with $ŷ = σ(z)$: the logistic $dz$", "$ŷ = σ(z)$ 时:即逻辑回归的 $dz$"))

@@ -37,8 +37,10 @@ class DerivativeIntuition(Model):
                     after=sp.Float(after, 7), change=sp.Float(change, 7),
                     ratio=sp.Float(change / NUDGE, 4), exact=slope.subs(a, p),
                 )
+                f_of = sp.Lambda(a, fa)
                 d.result(f"nudge f={text(fa)} at a={p}", sp.Float(change, 7),
                          lhs=sp.Add(sp.Function("f")(sp.Float(p + NUDGE, 4)),
                                     -sp.Function("f")(sp.Integer(p)), evaluate=False),
+                         check=(f_of(p + NUDGE) - f_of(p), sp.Float(change, 7)),
                          note=Msg.of("$f(a) = {f}$", "$f(a) = {f}$", f=fa))
             d.result(f"f'(a) for f={text(fa)}", slope, of=fa, wrt=a, lhs=sp.Derivative(fa, a))

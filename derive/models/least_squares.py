@@ -6,7 +6,8 @@ import sympy as sp
 
 from ..messages import Msg
 from ..network import Dense, Network, Param, Training
-from ._sums import at_n, n, sample, samples, sum_result, times, total
+from ._concrete import at_n, samples
+from ._notation import n, sample, times, total
 from .base import Model, features_option
 
 AT_3 = Msg("checked at $n = 3$ with the sums written out", "已在 $n = 3$ 时展开求和核对")
@@ -90,32 +91,35 @@ class LeastSquares(Model):
         solution = {w: w_value, b: (sy - w_value * sx) / n}
         back = Msg("checked at $n = 3$: substituted back, both normal equations hold",
                    "已在 $n = 3$ 时回代核对:两个正规方程都成立")
+        solves = (at_n(sp.Matrix(gap).xreplace(solution)), sp.zeros(2, 1))
         eq(what, w_value, "solve",
            Msg("divide by $n Σ xᵢ² − (Σ xᵢ)²$, which is $> 0$ unless all $xᵢ$ are equal (below)",
                "两边除以 $n Σ xᵢ² − (Σ xᵢ)²$(除非所有 $xᵢ$ 相等,它大于 0,见下文)"),
-           check=(at_n(sp.Matrix(gap).xreplace(solution)), sp.zeros(2, 1)))
-        eq(bhat, b_value, "solve", back,
-           check=(at_n(sp.Matrix(gap).xreplace(solution)), sp.zeros(2, 1)))
+           check=solves)
+        eq(bhat, b_value, "solve", back, check=solves)
 
         sums = self._matrix_form(d, w, b, L, local, solution)
         xbar, hessian = self._second_order(d, w, b, local, sums)
 
-        for v in (w, b):
-            sum_result(d, f"dL/d{v}", grads[v], sp.Derivative(L, v, evaluate=False))
+        # the results written with sums over n are checked at n = 3: L's derivatives and Hessian
+        # against sympy.diff, (ŵ, b̂) as the solution of the normal equations (as their lines)
         concrete_loss = at_n(loss)
+        first = {v: at_n(grads[v]) for v in (w, b)}
         for v in (w, b):
-            first = at_n(grads[v])
-            d.result(f"dL/d{v} (n = 3)", first, of=concrete_loss, wrt=v,
+            d.result(f"dL/d{v}", grads[v], lhs=sp.Derivative(L, v, evaluate=False),
+                     check=(sp.diff(concrete_loss, v), first[v]))
+        for v in (w, b):
+            d.result(f"dL/d{v} (n = 3)", first[v], of=concrete_loss, wrt=v,
                      lhs=sp.Derivative(L, v, evaluate=False),
                      note=Msg("at $n = 3$, checkable with sympy.diff", "$n = 3$ 时,可用 sympy.diff 核对"))
-            d.result(f"d2L/d{v}2 (n = 3)", sp.diff(first, v), of=first, wrt=v,
+            d.result(f"d2L/d{v}2 (n = 3)", sp.diff(first[v], v), of=first[v], wrt=v,
                      lhs=sp.Derivative(L, (v, 2), evaluate=False),
                      note=Msg("at $n = 3$, checkable with sympy.diff", "$n = 3$ 时,可用 sympy.diff 核对"))
-        sum_result(d, "w_hat", w_value, what)
-        sum_result(d, "b_hat", b_value, bhat)
-        sum_result(d, "hessian", hessian, sp.Symbol("H"),
-                   note=Msg("positive semidefinite: $L$ is convex", "半正定:$L$ 是凸函数"))
-        sum_result(d, "x_bar", total(sample("x")) / n, xbar)
+        d.result("w_hat", w_value, lhs=what, check=solves)
+        d.result("b_hat", b_value, lhs=bhat, check=solves)
+        d.result("hessian", hessian, lhs=sp.Symbol("H"), check=(sp.hessian(concrete_loss, (w, b)), at_n(hessian)),
+                 note=Msg("positive semidefinite: $L$ is convex", "半正定:$L$ 是凸函数"))
+        d.result("x_bar", total(sample("x")) / n, lhs=xbar)
 
     def _matrix_form(self, d, w, b, L, local, solution):
         """The same derivation with X = [xᵢ 1]; returns XᵀX written with sums."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sympy as sp
 
 from ..messages import Msg
-from ._sums import times
+from ._notation import times
 from .base import Model
 
 
@@ -55,10 +55,11 @@ class MleBinomial(Model):
              check=(k - n * p, k * (1 - p) - (n - k) * p))
         p_hat = k / n
         d.let(phat, p_hat)
+        root = (dl.xreplace({p: p_hat}), 0)
         d.eq(phat, p_hat, "solve",
              Msg("the fraction of successes; checked: $dℓ/dp = 0$ at $p = k/n$",
                  "即成功的比例;已核对:$p = k/n$ 时 $dℓ/dp = 0$"),
-             check=(dl.xreplace({p: p_hat}), 0))
+             check=root)
 
         d.section("Second-order condition: a maximum", "二阶条件:最大值")
         d2 = sp.Derivative(ell, (p, 2), evaluate=False)
@@ -82,5 +83,7 @@ class MleBinomial(Model):
         d.result("dl/dp", dl, of=log_form, wrt=p, lhs=sp.Derivative(ell, p, evaluate=False))
         d.result("d2l/dp2", second, of=dl, wrt=p, lhs=d2,
                  note=Msg("negative for $0 < p < 1$", "在 $0 < p < 1$ 上为负"))
-        d.result("p_hat", p_hat, lhs=phat, note=Msg("the maximum-likelihood estimate", "最大似然估计"))
-        d.result("d2l/dp2 at p_hat", value, lhs=at, note=Msg("$< 0$ for $0 < k < n$", "$0 < k < n$ 时 $< 0$"))
+        d.result("p_hat", p_hat, lhs=phat, check=root,
+                 note=Msg("the maximum-likelihood estimate", "最大似然估计"))
+        d.result("d2l/dp2 at p_hat", value, lhs=at, check=(exact, value),
+                 note=Msg("$< 0$ for $0 < k < n$", "$0 < k < n$ 时 $< 0$"))

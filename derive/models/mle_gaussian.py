@@ -5,7 +5,8 @@ from __future__ import annotations
 import sympy as sp
 
 from ..messages import Msg
-from ._sums import at_n, n, sample, sum_result, times, total
+from ._concrete import at_n
+from ._notation import n, sample, times, total
 from .base import Model
 
 MU = sp.Symbol("mu", real=True)
@@ -92,10 +93,11 @@ class MleGaussian(Model):
         mu_value = solve_linear(split, mu)
         d.let(muhat, mu_value)
         local[muhat] = mu_value
+        mu_check = (at_n(dmu_value.xreplace({mu: mu_value})), sp.S.Zero)
         eq(muhat, mu_value, "solve",
            Msg("a linear equation in $μ$: the sample mean; checked at $n = 3$: $∂ℓ/∂μ = 0$ at $μ = μ̂$",
                "关于 $μ$ 的一次方程:样本均值;已在 $n = 3$ 时核对:$μ = μ̂$ 时 $∂ℓ/∂μ = 0$"),
-           check=(at_n(dmu_value.xreplace({mu: mu_value})), sp.S.Zero))
+           check=mu_check)
 
         d.section("$∂ℓ/∂σ² = 0$ gives $σ̂²$", "由 $∂ℓ/∂σ² = 0$ 得到 $σ̂²$")
         dv = sp.Derivative(ell, v, evaluate=False)
@@ -117,19 +119,22 @@ class MleGaussian(Model):
         d.let(vhat, v_value)
         local[vhat] = v_value
         at_mle = {mu: mu_value, v: v_value.xreplace({muhat: mu_value})}
+        v_check = (at_n(sp.Matrix([dmu_value, dv_value]).xreplace(at_mle)), sp.zeros(2, 1))
         eq(vhat, v_value, "solve",
            Msg("at $μ = μ̂$: the mean squared deviation; checked at $n = 3$: both partial derivatives are "
                "0 at $(μ̂, σ̂²)$", "在 $μ = μ̂$ 处:平均平方偏差;已在 $n = 3$ 时核对:$(μ̂, σ̂²)$ 处两个偏导数都为 0"),
-           check=(at_n(sp.Matrix([dmu_value, dv_value]).xreplace(at_mle)), sp.zeros(2, 1)))
+           check=v_check)
         d.note("$σ̂²$ divides by $n$, not $n − 1$: the maximum-likelihood variance is biased (slightly too small).",
                "$σ̂²$ 除以的是 $n$ 而不是 $n − 1$:方差的最大似然估计是有偏的(略偏小)。")
 
         second = self._second_order(d, eq, local, dmu_value, at_mle)
 
+        # the results written with sums over n are checked at n = 3: ℓ's derivatives against
+        # sympy.diff, (μ̂, σ̂²) as the root of ∂ℓ/∂μ = 0 and ∂ℓ/∂σ² = 0 (as their lines)
         ell3 = at_n(log_l)
-        sum_result(d, "dl/dmu", dmu_value, dmu)
-        sum_result(d, "dl/dsigma2", dv_value, dv)
         first = {mu: at_n(dmu_value), v: at_n(dv_value)}
+        d.result("dl/dmu", dmu_value, lhs=dmu, check=(sp.diff(ell3, mu), first[mu]))
+        d.result("dl/dsigma2", dv_value, lhs=dv, check=(sp.diff(ell3, v), first[v]))
         d.result("dl/dmu (n = 3)", first[mu], of=ell3, wrt=mu, lhs=dmu, note=CHECKABLE)
         d.result("dl/dsigma2 (n = 3)", first[v], of=ell3, wrt=v, lhs=dv, note=CHECKABLE)
         d.result("d2l/dmu2 (n = 3)", sp.diff(first[mu], mu), of=first[mu], wrt=mu,
@@ -138,18 +143,20 @@ class MleGaussian(Model):
                  lhs=sp.Derivative(ell, (v, 2), evaluate=False), note=CHECKABLE)
         d.result("d2l/dmu dsigma2 (n = 3)", sp.diff(first[mu], v), of=first[mu], wrt=v,
                  lhs=sp.Derivative(ell, mu, v, evaluate=False), note=CHECKABLE)
-        sum_result(d, "mu_hat", mu_value, muhat,
-                   note=Msg("the sample mean", "样本均值"))
-        sum_result(d, "sigma2_hat", v_value, vhat,
-                   note=Msg("the mean squared deviation from $μ̂$", "相对 $μ̂$ 的平均平方偏差"))
+        d.result("mu_hat", mu_value, lhs=muhat, check=mu_check,
+                 note=Msg("the sample mean", "样本均值"))
+        d.result("sigma2_hat", v_value, lhs=vhat, check=v_check,
+                 note=Msg("the mean squared deviation from $μ̂$", "相对 $μ̂$ 的平均平方偏差"))
         d.result("d2l/dmu2", second["mu"], lhs=sp.Derivative(ell, (mu, 2), evaluate=False),
+                 check=(sp.diff(ell3, mu, 2), at_n(second["mu"])), note=Msg("$< 0$", "$< 0$"))
+        d.result("d2l/dsigma2^2 at the MLE", second["v"], lhs=second["v_lhs"], check=second["v_check"],
                  note=Msg("$< 0$", "$< 0$"))
-        sum_result(d, "d2l/dsigma2^2 at the MLE", second["v"], second["v_lhs"], note=Msg("$< 0$", "$< 0$"))
-        sum_result(d, "hessian at the MLE", second["H"], second["H_lhs"],
-                   note=Msg("negative definite: $(μ̂, σ̂²)$ is a maximum", "负定:$(μ̂, σ̂²)$ 是最大值点"))
+        d.result("hessian at the MLE", second["H"], lhs=second["H_lhs"], check=second["H_check"],
+                 note=Msg("negative definite: $(μ̂, σ̂²)$ is a maximum", "负定:$(μ̂, σ̂²)$ 是最大值点"))
 
     def _second_order(self, d, eq, local, dmu_value, at_mle) -> dict:
-        """∂²ℓ/∂μ², ∂²ℓ/∂(σ²)², ∂²ℓ/∂μ∂σ² and the Hessian at (μ̂, σ̂²)."""
+        """∂²ℓ/∂μ², ∂²ℓ/∂(σ²)², ∂²ℓ/∂μ∂σ² and the Hessian at (μ̂, σ̂²); returns the values at
+        (μ̂, σ̂²) with their left-hand sides and the pairs that checked them at n = 3."""
         mu, v, muhat, vhat, ell, dev, S = MU, V, MUHAT, VHAT, ELL, DEV, SQUARES
         d.section("Second-order conditions: a maximum", "二阶条件:最大值")
         d2mu = sp.Derivative(ell, (mu, 2), evaluate=False)
@@ -173,8 +180,8 @@ class MleGaussian(Model):
            Msg("at $(μ̂, σ̂²)$, $Σ (xᵢ − μ̂)² = n σ̂²$; checked at $n = 3$",
                "在 $(μ̂, σ̂²)$ 处 $Σ (xᵢ − μ̂)² = n σ̂²$;已在 $n = 3$ 时核对"),
            check=(exact, at_n(rhs).xreplace({vhat: vhat3})))
-        v_value = eq(at, -n / (2 * vhat**2), "simplify", Msg("$< 0$", "$< 0$"),
-                     check=(exact, at_n(-n / (2 * vhat**2)).xreplace({vhat: vhat3})))
+        v_check = (exact, at_n(-n / (2 * vhat**2)).xreplace({vhat: vhat3}))
+        v_value = eq(at, -n / (2 * vhat**2), "simplify", Msg("$< 0$", "$< 0$"), check=v_check)
 
         mixed = sp.Derivative(ell, mu, v, evaluate=False)
         eq(mixed, -total(dev) / v**2, "power",
@@ -191,13 +198,15 @@ class MleGaussian(Model):
         H_value = sp.ImmutableMatrix([[-n / vhat, 0], [0, -n / (2 * vhat**2)]])
         ell3 = at_n(ell, local)
         hessian3 = sp.hessian(ell3, (mu, v)).xreplace({k: at_n(val) for k, val in at_mle.items()})
+        H_check = (hessian3, at_n(H_value).xreplace({vhat: vhat3}))
         d.eq(H_at, H_value, "second_order",
              Msg("the Hessian of $ℓ$ in $(μ, σ²)$ at $(μ̂, σ̂²)$; checked at $n = 3$",
                  "$ℓ$ 关于 $(μ, σ²)$ 的 Hessian 矩阵在 $(μ̂, σ̂²)$ 处的值;已在 $n = 3$ 时核对"),
-             check=(hessian3, at_n(H_value).xreplace({vhat: vhat3})))
+             check=H_check)
         d.note(
             "Both diagonal entries are negative and the off-diagonal ones are 0, so the Hessian is "
             "negative definite: $(μ̂, σ̂²)$ is a maximum of $ℓ$, and so of the likelihood.",
             "两个对角元都为负、非对角元为 0,所以 Hessian 矩阵负定:$(μ̂, σ̂²)$ 是 $ℓ$ 的最大值点,也就是似然函数的最大值点。",
         )
-        return {"mu": d2mu_value, "v": v_value, "v_lhs": at, "H": H_value, "H_lhs": H_at}
+        return {"mu": d2mu_value, "v": v_value, "v_lhs": at, "v_check": v_check,
+                "H": H_value, "H_lhs": H_at, "H_check": H_check}

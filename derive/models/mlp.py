@@ -20,7 +20,8 @@ from ..messages import Msg
 from ..network import Dense, Network, Param, Training
 from ..verify import expand_defs
 from .base import Model, Option, classes_option, features_option, hidden_option
-from ._index import Hadamard, Instance, ramps, index_result, mul, shown_eq
+from ._concrete import Instance, ramps
+from ._notation import Hadamard, mul, shown_eq
 
 _ACTIVATIONS = {"sigmoid": sigmoid, "tanh": sp.tanh, "relu": relu}
 
@@ -410,13 +411,13 @@ class MLP(Model):
             ("dW1_ji", D(L, W1[j, i]), mul(dz1[j], x[i])),
             ("db1_j", D(L, b1[j]), dz1[j]),
         ):
-            index_result(d, name, display, lhs=lhs, of=L, wrt=inst(lhs.variables[0]), value=inst(display),
-                         check=inst.pair(lhs, display, multiply_out=True), note=at)
+            d.result(name, display, lhs=lhs, of=L, wrt=inst(lhs.variables[0]), value=inst(display),
+                     check=inst.pair(lhs, display, multiply_out=True), note=at)
         at_m = "checkable form: entry {e} at $n_x = 2$, $n_h = 2$, $n_y = 2$, $m = 2$"
         at_m_zh = "可核对形式:$n_x = 2$、$n_h = 2$、$n_y = 2$、$m = 2$ 时的第 {e} 个元素"
         for (lhs, rhs, _, _, check), (var, entry) in zip(lines[1:3] + lines[4:], (
             (e["W2"][1, 0], (1, 0)), (e["b2"][1, 0], (1, 0)), (e["W1"][1, 0], (1, 0)), (e["b1"][1, 0], (1, 0)),
         )):
             where = f"({entry[0] + 1}, {entry[1] + 1})"
-            index_result(d, lhs.name, rhs, lhs=lhs, of=e["J"], wrt=var, value=symbolic[lhs.name][entry],
-                         check=(check[0][entry], check[1][entry]), note=Msg(at_m.format(e=where), at_m_zh.format(e=where)))
+            d.result(lhs.name, rhs, lhs=lhs, of=e["J"], wrt=var, value=symbolic[lhs.name][entry],
+                     check=(check[0][entry], check[1][entry]), note=Msg(at_m.format(e=where), at_m_zh.format(e=where)))

@@ -19,6 +19,9 @@ GATES = (
 
 ZH = {"AND": "与", "OR": "或", "NOT": "非"}
 
+# The gates as Boolean functions: what each neuron's truth table is checked against
+BOOLEAN = {"AND": all, "OR": any, "NOT": lambda point: not point[0]}
+
 
 def step(s):
     """The step activation as the notes define it: 1 when s ≥ 0, else 0 (so step(0) = 1)."""
@@ -86,4 +89,5 @@ class Perceptron(Model):
 
         for (gate, point), out in truth.items():
             d.result(f"{gate}({', '.join(map(str, point))})", out,
-                     lhs=sp.Function(gate)(*map(sp.Integer, point)))
+                     lhs=sp.Function(gate)(*map(sp.Integer, point)),
+                     check=(sp.Integer(BOOLEAN[gate](point)), out))

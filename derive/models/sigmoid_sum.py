@@ -1,7 +1,7 @@
 """Sum of sigmoids: ŷ = b + Σ c_i σ(b_i + Σ w_ij x_j), index and matrix forms.
 
 Index-form lines (symbolic H sigmoids and J features) are verified on a concrete instance with
-H = 2, J = 2 (and m = 2 examples); see ``_index``.
+H = 2, J = 2 (and m = 2 examples); see ``_concrete``.
 """
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ from __future__ import annotations
 import sympy as sp
 from sympy import Derivative, IndexedBase, Sum
 
-from ..derivation import Result
 from ..functions import hard_sigmoid, relu, sigmoid
 from ..messages import Msg
 from ..network import Dense, Network, Param, Training
-from ._index import DELTA, Hadamard, Instance, index_result, mul, shape_text, shown_eq
+from ._concrete import Instance
+from ._notation import DELTA, Hadamard, mul, shape_text, shown_eq
 from .base import Model, Option, features_option, hidden_option
 
 
@@ -304,8 +304,8 @@ class SigmoidSum(Model):
             ("dyhat/db_k", d_bk, dy_dr),
             ("dyhat/dw_kl", d_w, dy_dw),
         ):
-            index_result(d, name, display, lhs=lhs, of=yhat, wrt=inst(lhs.variables[0]),
-                         value=inst(display), check=inst.pair(lhs, display), note=where)
+            d.result(name, display, lhs=lhs, of=yhat, wrt=inst(lhs.variables[0]),
+                     value=inst(display), check=inst.pair(lhs, display), note=where)
         where_m = Msg("checkable form at $H = 2$, $J = 2$, $m = 2$, $k = 2$, $l = 1$",
                       "可核对形式:$H = 2$、$J = 2$、$m = 2$、$k = 2$、$l = 1$")
         where_e = Msg("checkable form: entry {e} at $H = 2$, $J = 2$, $m = 2$",
@@ -317,8 +317,10 @@ class SigmoidSum(Model):
             ("w", "dL/dw_kl", "dL/dW", "(2, 1)"),
         ):
             lhs, form = index_forms[key]
-            res = index_result(d, name, form, lhs=lhs, of=L, wrt=inst(lhs.variables[0]),
-                               value=inst(form), check=inst.pair(lhs, form), note=where_m)
-            # the matrix form's entry is the index form at the same (k, l): the line above checked it
-            d.results.append(Result(mname, matrix_forms[key][0], matrix_forms[key][1], res.value, res.of,
-                                    res.wrt, Msg.of(where_e.en, where_e.zh, e=entry)))
+            wrt = inst(lhs.variables[0])
+            d.result(name, form, lhs=lhs, of=L, wrt=wrt, value=inst(form), check=inst.pair(lhs, form),
+                     note=where_m)
+            # the matrix form's entry is the index form at the same (k, l), as its line checked
+            matrix_lhs, matrix_form, by_index, by_matrix, _ = matrix_forms[key]
+            d.result(mname, matrix_form, lhs=matrix_lhs, of=L, wrt=wrt, value=inst(form),
+                     check=(by_index, by_matrix), note=Msg.of(where_e.en, where_e.zh, e=entry))

@@ -5,11 +5,11 @@ from __future__ import annotations
 import sympy as sp
 from sympy import Derivative, IndexedBase, Sum
 
-from ..derivation import Result
 from ..messages import Msg
 from ..network import Dense, Network, Param, Training
 from .base import Model, classes_option, features_option
-from ._index import DELTA, Instance, index_result, mul, shown_eq
+from ._concrete import Instance
+from ._notation import DELTA, mul, shown_eq
 
 
 class Softmax(Model):
@@ -134,9 +134,10 @@ class Softmax(Model):
         yc = sp.Matrix(3, 1, lambda p, _: inst(yh[p + 1] - y[p + 1]))
         xc = sp.Matrix(2, 1, lambda p, _: inst(x[p + 1]))
         mat_W = sp.MatMul(sp.MatAdd(yhm, -ym), xm.T)
+        mat_W_check = (inst.matrix_of(dW_form, ((k, 3), (l, 2))), yc * xc.T)
         d.eq(Derivative(L, Km, evaluate=False), mat_W, "rearrange",
              Msg("$K × n$: entry $(k, l)$ is $(ŷ_k − y_k) x_l$", "$K × n$:第 $(k, l)$ 个元素为 $(ŷ_k − y_k) x_l$"),
-             check=(inst.matrix_of(dW_form, ((k, 3), (l, 2))), yc * xc.T))
+             check=mat_W_check)
         d.eq(Derivative(L, bm, evaluate=False), sp.MatAdd(yhm, -ym), "rearrange",
              Msg("$K × 1$", "$K × 1$"), check=(inst.matrix_of(grad, ((k, 3),)), yc))
 
@@ -152,19 +153,19 @@ class Softmax(Model):
             ("dyhat_k/dz_k", Derivative(yh[k], z[k], evaluate=False), mul(yh[k], 1 - yh[k]), at),
             ("dyhat_j/dz_k", dyz, -mul(yh[j], yh[k]), at_j),
         ):
-            index_result(d, name, display, lhs=lhs, of=inst(lhs.expr), wrt=zk2, value=inst(display),
-                         check=inst.pair(lhs, display), note=note)
+            d.result(name, display, lhs=lhs, of=inst(lhs.expr), wrt=zk2, value=inst(display),
+                     check=inst.pair(lhs, display), note=note)
         a, b = inst.pair(dl, grad)
         hot_checks[dl] = (a.xreplace(one_hot), b.xreplace(one_hot))
         for name, lhs, form, where in (("dL/dz_k", dl, grad, "k = 2"), ("dL/dW_kl", dW, dW_form, "n = 2, k = 2, l = 1"),
                                        ("dL/db_k", db, grad, "n = 2, k = 2")):
             # as a function of the scores, ∂L/∂z_k keeps z_1, z_2, z_3 as they are
             scores = tuple(inst(z[c]) for c in (1, 2, 3)) if lhs is dl else ()
-            index_result(d, name, form, lhs=lhs, of=L, wrt=inst(lhs.variables[0]), value=inst(form),
-                         check=hot_checks[lhs], given=one_hot, keep=scores,
-                         note=Msg(hot[0].format(at=where), hot[1].format(at=where)))
-        # the matrix form's entry (k, l) is the index form, as the lines above checked
-        w_res = next(r for r in d.results if r.name == "dL/dW_kl")
-        d.results.append(Result("dL/dW", Derivative(L, Km, evaluate=False), mat_W, w_res.value, w_res.of,
-                                w_res.wrt, Msg("checkable form: entry (2, 1) at $K = 3$, $n = 2$, one-hot $y$",
-                                               "可核对形式:$K = 3$、$n = 2$、one-hot $y$ 时的第 (2, 1) 个元素")))
+            d.result(name, form, lhs=lhs, of=L, wrt=inst(lhs.variables[0]), value=inst(form),
+                     check=hot_checks[lhs], given=one_hot, keep=scores,
+                     note=Msg(hot[0].format(at=where), hot[1].format(at=where)))
+        # the matrix form's entry (k, l) is the index form, as its line checked
+        d.result("dL/dW", mat_W, lhs=Derivative(L, Km, evaluate=False), of=L, wrt=inst(W[k, l]),
+                 value=inst(dW_form), check=mat_W_check, given=one_hot,
+                 note=Msg("checkable form: entry (2, 1) at $K = 3$, $n = 2$, one-hot $y$",
+                          "可核对形式:$K = 3$、$n = 2$、one-hot $y$ 时的第 (2, 1) 个元素"))

@@ -1,10 +1,11 @@
-"""Index-form expressions at concrete sizes: the shared tools of the sum-of-sigmoids, softmax and
-MLP derivations.
+"""Expressions at small concrete sizes: how a line written with Σ over a symbolic size is verified.
 
-Index-form lines (symbolic sizes) are verified on a concrete instance: the same expressions at
-small sizes, every Σ written out and every indexed name ``w_ij`` turned into a plain symbol
-``w_1_2``. ``Instance`` does that translation and ``index_result`` records a result shown in index
-form with its concrete, checkable instance.
+SymPy cannot decide an identity in Σ_{i=1..n} for a symbolic n (and ``Sum.doit`` is slow trying),
+so such a line is checked on a concrete instance instead: the sizes set to small numbers
+(n = 3 samples; H = 2 pieces and J = 2 features …), every Σ and Π written out term by term,
+every indexed name x_i, w_ij turned into a plain symbol x_1, w_1_2, δ_ik into 1 or 0, and the
+derivation's definitions substituted. ``Instance`` is that evaluator; ``at_n`` is the instance
+n = m = 3 used by the statistics models.
 """
 
 from __future__ import annotations
@@ -12,22 +13,20 @@ from __future__ import annotations
 import itertools
 
 import sympy as sp
-from sympy import Derivative, Indexed, IndexedBase, Sum, Symbol
+from sympy import Derivative, Indexed, Product, Sum, Symbol
 
-from ..derivation import Result
 from ..functions import hard_sigmoid, relu
-from ..verify import check_equal, expand_defs, realize
+from ..verify import expand_defs
+from ._notation import DELTA, m, n
 
-# δ_ik as a printed name: 1 when i = k, 0 otherwise. An instance replaces it by that number, so
-# no KroneckerDelta object is ever built.
-DELTA = IndexedBase("delta")
+CHECK_N = 3         # the size n = m at which lines written with sums over samples are checked
 
 
 class Instance:
-    """An index-form expression at concrete sizes, with plain symbols for its indexed names.
+    """Expressions at concrete sizes, with plain symbols for their indexed names.
 
-    ``Σ_{i=1..H}`` is written out term by term, ``w[i, j]`` at i = 1, j = 2 becomes the symbol
-    ``w_1_2`` and ``δ_ik`` becomes 1 or 0, so that no KroneckerDelta object is ever built.
+    ``Σ_{i=1..H}`` (and a Π) is written out term by term, ``w[i, j]`` at i = 1, j = 2 becomes the
+    symbol ``w_1_2`` and ``δ_ik`` becomes 1 or 0, so that no KroneckerDelta object is ever built.
 
     Parameters
     ----------
@@ -59,12 +58,13 @@ class Instance:
         return int(e.xreplace({s: sp.Integer(v) for s, v in env.items()}))
 
     def _walk(self, e, env):
-        if isinstance(e, Sum):
+        if isinstance(e, (Sum, Product)):
             (var, lo, hi), *rest = e.limits
             if rest:
                 raise ValueError("one index per Σ")
-            return sp.Add(*(self._walk(e.function, {**env, var: v})
-                            for v in range(self._int(lo, env), self._int(hi, env) + 1)))
+            terms = (self._walk(e.function, {**env, var: v})
+                     for v in range(self._int(lo, env), self._int(hi, env) + 1))
+            return sp.Add(*terms) if isinstance(e, Sum) else sp.Mul(*terms)
         if isinstance(e, Indexed):
             idx = tuple(self._int(i, env) for i in e.indices)
             if e.base == DELTA:
@@ -183,11 +183,6 @@ class Instance:
         return sp.Matrix(rows, cols, lambda p, q: self(base[p + 1, q + 1]))
 
 
-class Hadamard(sp.HadamardProduct):
-    """The elementwise product A ⊙ B of the notes, shown in a line; a class of its own so that a
-    serialized display (JSON ``display``) names it ``Hadamard``."""
-
-
 def ramps(e):
     """ReLU(z) written z·[z > 0] (and a hard sigmoid as two of them): exact for every real z, and
     much cheaper to verify than the Max(0, z) that verification would otherwise build."""
@@ -195,15 +190,6 @@ def ramps(e):
         return e
     e = e.replace(lambda t: isinstance(t, hard_sigmoid), lambda t: t.as_relus())
     return e.replace(lambda t: isinstance(t, relu), lambda t: t.args[0] * sp.Heaviside(t.args[0], 0))
-
-
-def _maxes(e):
-    """ReLU(z) as the built-in Max(0, z), left unevaluated: evaluating a Max compares its
-    arguments, which is slow for long ones and changes nothing here."""
-    if not e.has(relu, hard_sigmoid):
-        return e
-    e = e.replace(lambda t: isinstance(t, hard_sigmoid), lambda t: t.as_relus())
-    return e.replace(lambda t: isinstance(t, relu), lambda t: sp.Max(0, t.args[0], evaluate=False))
 
 
 def _variables(e) -> set:
@@ -216,41 +202,25 @@ def _multiplied_out(e):
     return sp.expand_mul(e)
 
 
-def index_result(d, name, display, *, lhs, of, wrt, value, check, note=None, given=None, keep=()) -> Result:
-    """A result displayed in index form, whose checkable ``of``, ``wrt`` and ``value`` are its
-    concrete instance (SymPy built-ins, every definition but ``wrt`` and ``keep`` substituted,
-    then ``given``, e.g. a one-hot constraint). ``check`` is the pair that proves
-    ``sympy.diff(of, wrt) = value`` (an ``Instance.pair``); it is verified first."""
-    check_equal(*check, d.defs)
-    kept = tuple(v for v in (wrt, *keep) if v in d.defs)
-    of_b, value_b = (realize(_maxes(expand_defs(sp.sympify(e), d.defs, keep=kept).xreplace(given or {})))
-                     for e in (of, value))
-    # sympy.diff(Max(0, z), z) is Heaviside(z): the checkable value uses sympy's own step, equal
-    # to the displayed [z > 0] everywhere but at the kink
-    value_b = value_b.replace(lambda t: isinstance(t, sp.Heaviside) and len(t.args) == 2,
-                              lambda t: sp.Heaviside(t.args[0]))
-    r = Result(name, lhs, sp.sympify(display), value_b, of_b, wrt, note)
-    d.results.append(r)
-    return r
+def at_n(expr, defs: dict | None = None, size: int = CHECK_N):
+    """``expr`` at n = m = ``size``: definitions in ``defs`` substituted, sums and products written
+    out, derivatives worked out, and x_k (Indexed) replaced by the plain symbol ``x_k``."""
+    if isinstance(expr, (tuple, list)):
+        return type(expr)(at_n(e, defs, size) for e in expr)
+    expr = sp.sympify(expr)
+    if isinstance(expr, sp.MatrixBase):
+        return expr.applyfunc(lambda e: at_n(e, defs, size))
+    for _ in range(8):
+        new = expr.xreplace(defs or {})
+        if new == expr:
+            break
+        expr = new
+    expr = Instance({n: size, m: size})(expr)
+    if expr.has(Derivative):
+        expr = expr.replace(lambda e: isinstance(e, Derivative), lambda e: e.doit())
+    return expr
 
 
-def shown_eq(lhs, rhs):
-    """``lhs = rhs`` as written, never evaluated (for a note)."""
-    return sp.Eq(lhs, rhs, evaluate=False)
-
-
-def shape_text(rows, cols) -> str:
-    """The shape "rows × cols" of a matrix, as words for a note."""
-    return f"{rows} × {cols}"
-
-
-def mul(*factors):
-    """A product printed in the order given (c_k·σ(r_k)·(1 − σ(r_k))·x_l, as the notes write)."""
-    flat = []
-    for factor in map(sp.sympify, factors):
-        # nested products are flattened, a numeric group such as 2/m stays whole
-        if isinstance(factor, sp.Mul) and not factor.args[0].is_Number:
-            flat.extend(factor.args)
-        else:
-            flat.append(factor)
-    return sp.Mul(*flat, evaluate=False)
+def samples(name: str, size: int = CHECK_N) -> list:
+    """The plain symbols x_1 … x_size that ``at_n`` writes for the samples of ``name``."""
+    return [sp.Symbol(f"{name}_{k}") for k in range(1, size + 1)]

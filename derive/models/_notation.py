@@ -1,0 +1,60 @@
+"""How the notes write things, for the models: products in the order given, sums over the
+samples, δ_ik, the elementwise product ⊙, a shape in words.
+
+These build displayed expressions only; ``_concrete`` checks the lines written with them.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+from sympy import IndexedBase
+
+i = sp.Symbol("i", integer=True, positive=True)
+n = sp.Symbol("n", integer=True, positive=True)     # samples (statistics)
+m = sp.Symbol("m", integer=True, positive=True)     # examples (the course's training set)
+
+# δ_ik as a printed name: 1 when i = k, 0 otherwise. An instance replaces it by that number, so
+# no KroneckerDelta object is ever built.
+DELTA = IndexedBase("delta")
+
+
+def sample(name: str) -> sp.Indexed:
+    """The i-th sample of ``name`` (x_i)."""
+    return sp.Indexed(sp.IndexedBase(name), i)
+
+
+def total(body, upper=n) -> sp.Sum:
+    """Σ_{i=1..upper} body (upper is n or m)."""
+    return sp.Sum(body, (i, 1, upper))
+
+
+def times(*factors) -> sp.Expr:
+    """A product printed in the given order (n·μ, not μ·n)."""
+    return sp.Mul(*factors, evaluate=False)
+
+
+def mul(*factors):
+    """A product printed in the order given (c_k·σ(r_k)·(1 − σ(r_k))·x_l, as the notes write)."""
+    flat = []
+    for factor in map(sp.sympify, factors):
+        # nested products are flattened, a numeric group such as 2/m stays whole
+        if isinstance(factor, sp.Mul) and not factor.args[0].is_Number:
+            flat.extend(factor.args)
+        else:
+            flat.append(factor)
+    return sp.Mul(*flat, evaluate=False)
+
+
+def shown_eq(lhs, rhs):
+    """``lhs = rhs`` as written, never evaluated (for a note)."""
+    return sp.Eq(lhs, rhs, evaluate=False)
+
+
+def shape_text(rows, cols) -> str:
+    """The shape "rows × cols" of a matrix, as words for a note."""
+    return f"{rows} × {cols}"
+
+
+class Hadamard(sp.HadamardProduct):
+    """The elementwise product A ⊙ B of the notes, shown in a line; a class of its own so that a
+    serialized display (JSON ``display``) names it ``Hadamard``."""
