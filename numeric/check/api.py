@@ -170,8 +170,8 @@ def check_builtin(name: str, *, options: dict | None = None, mode: str = "auto",
     mode, seed, max_coords, sample_size, progress
         As for ``check_grad``; ``seed`` also draws the parameters and the data.
     examples : int
-        Rows of random data: X ~ N(0, 1) of shape (examples, features); y integer labels for
-        classifiers ({0, 1} for logistic), N(0, 1) targets otherwise.
+        Rows of random data: X ~ N(0, 1) of shape (examples, features); y as the network's task
+        wants it: class labels, 0/1 labels, or N(0, 1) targets.
 
     Returns
     -------
@@ -185,14 +185,11 @@ def check_builtin(name: str, *, options: dict | None = None, mode: str = "auto",
     compiled = compile_model(model)
     params = compiled.init_params(seed)
     rng = np.random.default_rng([seed, 1])
-    features = model.values.get("features")
-    if features is None:
-        raise DeriveError(f"model {name!r} has no features option; it cannot be checked on random data")
-    X = rng.standard_normal((examples, features))
-    classes = model.values.get("classes")
-    if classes is not None:
-        y = rng.integers(0, classes, examples)
-    elif getattr(compiled, "classifier", False):
+    network = compiled.network
+    X = rng.standard_normal((examples, network.features))
+    if network.task == "classes":
+        y = rng.integers(0, network.classes, examples)
+    elif network.task == "binary":
         y = rng.integers(0, 2, examples).astype(np.float64)
     else:
         y = rng.standard_normal(examples)
