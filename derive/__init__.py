@@ -8,8 +8,6 @@ a - y
 
 from __future__ import annotations
 
-from . import derivation as _derivation_module  # noqa: F401  (loaded before the function below
-# takes the name ``derive.derivation``; a later first import of the submodule would rebind it)
 from .errors import DeriveError
 from .functions import hard_sigmoid, leaky_relu, relu, sigmoid, softplus
 

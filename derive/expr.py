@@ -18,7 +18,7 @@ import sympy as sp
 from sympy import Derivative, Symbol
 
 from . import printing
-from .derivation import Builder, Derivation
+from .steps import Builder, Derivation
 from .errors import DeriveError
 from .functions import to_elementary
 from .messages import Msg

@@ -450,7 +450,7 @@ def graph_for(obj, at=None) -> Graph:
     definitions) at the model's ``point()``, with the values in ``at`` (a dict or
     ``"a=5,b=3"``) put in its place.
     """
-    from .derivation import Derivation
+    from .steps import Derivation
     from .models import registry
     from .models.base import Model
 

@@ -12,6 +12,10 @@ _EXPORTS = {
     "CompiledModel": "compiled",
     "check_grad": "check",
     "check_model_file": "check",
+    "train": "training",
+    "train_model": "training",
+    "History": "training",
+    "TrainingDiverged": "training",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -28,5 +32,3 @@ def __getattr__(name):
 
 def __dir__():
     return sorted(set(globals()) | set(_EXPORTS))
-
-from .train import History, TrainingDiverged, train, train_model  # noqa: E402,F401  (eager: the function must shadow the submodule numeric.train)

@@ -209,7 +209,7 @@ def test_marked_formulas_become_mathematics():
 
 
 def _long_derivation():
-    from derive.derivation import Builder
+    from derive.steps import Builder
 
     class Long:
         name, title = "long", "Long"

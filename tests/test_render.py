@@ -15,7 +15,7 @@ import sympy as sp
 import derive
 import derive.graph
 import derive.notes
-from derive.derivation import Builder
+from derive.steps import Builder
 from derive.messages import RESULTS, RULE_NAMES, RULE_NOTES, Msg
 from derive.models import registry
 from derive.render.jupyter import JupyterRenderer

@@ -6,7 +6,7 @@ import pytest
 import sympy as sp
 
 import derive
-from derive.derivation import Builder
+from derive.steps import Builder
 from derive.verify import VerificationError, realize
 
 VARIANTS = [(name, {}) for name in derive.model_names()] + [

@@ -15,7 +15,7 @@ import numeric
 from derive.cli import main
 from derive.errors import DeriveError
 from numeric import datasets, plots
-from numeric.train import DIVERGENCE_FACTOR, train, train_model
+from numeric.training import DIVERGENCE_FACTOR, train, train_model
 
 TRAINABLE = [n for n in derive.model_names() if derive.model(n).trainable]
 
@@ -517,7 +517,7 @@ def test_check_grad_passes_for_the_compiled_gradient(capsys):
 
 
 def test_check_grad_stops_a_wrong_gradient_before_training(capsys, monkeypatch):
-    module = importlib.import_module("numeric.train")
+    module = importlib.import_module("numeric.training")
     real = module._compile
     monkeypatch.setattr(module, "_compile", lambda model: _Scaled(real(model), 2.0))
     code, out, err = run(capsys, "train", "logistic", "--check-grad", "--epochs", "1")

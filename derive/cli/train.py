@@ -73,7 +73,7 @@ def train(name, data, lr, epochs, batch_size, optimizer, seed, holdout, plot, sa
       derive train linear --data points.csv --lr 0.01
     """
     from numeric import plots
-    from numeric.train import divergence_error, train_model
+    from numeric.training import divergence_error, train_model
 
     if plot:
         plots.check_png_path(plot)

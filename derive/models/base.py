@@ -91,7 +91,7 @@ class Model:
 
     def derivation(self):
         """The verified step-by-step derivation of this model (a ``Derivation``)."""
-        from ..derivation import Builder
+        from ..steps import Builder
 
         builder = Builder(self)
         self.build(builder)

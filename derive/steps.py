@@ -87,7 +87,6 @@ class Derivation:
     results: tuple
     defs: dict = field(default_factory=dict, compare=False)
     partial: bool = True
-    graph: Any = None
 
     @property
     def lines(self) -> list[Step]:
@@ -159,7 +158,6 @@ class Builder:
         self.defs: dict = {}
         self.steps: list[Step] = []
         self.results: list[Result] = []
-        self.graph = None
 
     # Prose ---------------------------------------------------------------------------------
     def section(self, en: str, zh: str | None = None, **args) -> None:
@@ -369,7 +367,6 @@ class Builder:
             results=tuple(self.results),
             defs=dict(self.defs),
             partial=self.partial,
-            graph=self.graph,
         )
 
 
