@@ -1,7 +1,20 @@
+"""What the tests share: one way to run ``derive``, one way to compile LaTeX, and the reading of
+JSON results."""
+
+from __future__ import annotations
+
 import os
 import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import NamedTuple
 
 import pytest
+import sympy as sp
+from click.testing import CliRunner
+
+from derive.cli import main
 
 # Tests exercise the algebra, never replayed output.
 os.environ["DERIVE_NO_CACHE"] = "1"
@@ -13,3 +26,39 @@ def require_tool(name: str):
         if os.environ.get("DERIVE_REQUIRE_TEX") == "1":
             pytest.fail(f"{name} is required (DERIVE_REQUIRE_TEX=1) but not installed")
         pytest.skip(f"{name} not installed")
+
+
+class Outcome(NamedTuple):
+    code: int
+    out: str
+    err: str
+
+
+def run(*argv) -> Outcome:
+    """``derive ARGV`` in this process, through the console entry point ``derive.cli.main`` and
+    so through its error policy: the exit status and what went to stdout and to stderr."""
+    with CliRunner().isolation() as (out, err, _):
+        with pytest.raises(SystemExit) as exit_:
+            main([str(a) for a in argv])
+        # what was written without click.echo is still in the text wrappers' buffers
+        sys.stdout.flush()
+        sys.stderr.flush()
+    return Outcome(exit_.value.code, out.getvalue().decode(), err.getvalue().decode())
+
+
+def load(text: str):
+    """A checkable form from the JSON view (an ``srepr`` string), read with SymPy's names only."""
+    return eval(text, dict(sp.__dict__))
+
+
+def compile_tex(engine: str, tex: str, folder: Path, passes: int = 2) -> str:
+    """Compile ``tex`` with ``engine`` (``passes`` times, for the table of contents); the log."""
+    require_tool(engine)
+    (folder / "doc.tex").write_text(tex, encoding="utf-8")
+    for _ in range(passes):
+        proc = subprocess.run([engine, "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
+                              cwd=folder, capture_output=True, timeout=300)
+        log = (folder / "doc.log").read_text(encoding="utf-8", errors="replace")
+        assert proc.returncode == 0, log[-3000:]
+    assert (folder / "doc.pdf").stat().st_size > 5000
+    return log
