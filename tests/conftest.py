@@ -1,9 +1,11 @@
 """What the tests share: the Hypothesis profile, one way to run ``derive``, one way to compile
-LaTeX, and the reading of JSON results."""
+LaTeX, the reading of JSON results and their numeric comparison, and a session-wide cache of
+built derivations."""
 
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -16,6 +18,7 @@ from click.testing import CliRunner
 from hypothesis import settings
 
 from derive.cli import main
+from derive.models.base import Model
 
 # Tests exercise the algebra, never replayed output.
 os.environ["DERIVE_NO_CACHE"] = "1"
@@ -58,6 +61,18 @@ def load(text: str):
     return eval(text, dict(sp.__dict__))
 
 
+def assert_same_values(a, b, tries: int = 6):
+    """``a`` and ``b`` agree (relative error 1e-9, 30 digits) at seeded random points whose
+    coordinates lie in ±[0.2, 0.8]; complex values are compared as they are."""
+    symbols = sorted(a.free_symbols | b.free_symbols, key=str)
+    rng = random.Random(7)
+    for _ in range(tries):
+        point = {s: sp.Float(rng.uniform(0.2, 0.8) * rng.choice((1, -1)), 30) for s in symbols}
+        # xreplace, then evalf: evalf(subs=...) is a hundred times slower on the network results
+        va, vb = complex(a.xreplace(point).evalf(30)), complex(b.xreplace(point).evalf(30))
+        assert abs(va - vb) <= 1e-9 * (1 + abs(va)), (a, b, point)
+
+
 def compile_tex(engine: str, tex: str, folder: Path, passes: int = 2) -> str:
     """Compile ``tex`` with ``engine`` (``passes`` times, for the table of contents); the log."""
     require_tool(engine)
@@ -69,3 +84,28 @@ def compile_tex(engine: str, tex: str, folder: Path, passes: int = 2) -> str:
         assert proc.returncode == 0, log[-3000:]
     assert (folder / "doc.pdf").stat().st_size > 5000
     return log
+
+
+@pytest.fixture(scope="session")
+def derivation_cache() -> dict:
+    """Derivations built so far, by model and options: building is the slow part, and the tests
+    that share it vary only what they render and check."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def shared_derivations(derivation_cache):
+    """While a module that asks for it runs, ``Model.derivation`` (and so ``derive.derivation``
+    and every CLI command) returns the one derivation built for that model and options. A
+    ``Derivation`` is frozen, so sharing it cannot leak one test's changes into another."""
+    build = Model.derivation
+
+    def derivation(self, *args, **kwargs):
+        key = (repr(self), args, tuple(sorted(kwargs.items())))
+        if key not in derivation_cache:
+            derivation_cache[key] = build(self, *args, **kwargs)
+        return derivation_cache[key]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Model, "derivation", derivation)
+        yield
