@@ -1,10 +1,33 @@
+"""What the tests share: the Hypothesis profile, one way to run ``derive``, one way to compile
+LaTeX, the reading of JSON results and their numeric comparison, and a session-wide cache of
+built derivations."""
+
+from __future__ import annotations
+
 import os
+import random
 import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import NamedTuple
 
 import pytest
+import sympy as sp
+from click.testing import CliRunner
+from hypothesis import settings
+
+from derive.cli import main
+from derive.models.base import Model
 
 # Tests exercise the algebra, never replayed output.
 os.environ["DERIVE_NO_CACHE"] = "1"
+
+# The same examples on every run, so that CI cannot fail by chance; they change only with the
+# test's source or the Hypothesis version. `pytest --hypothesis-profile=explore` draws new ones.
+settings.register_profile("derandomized", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False, database=None)
+settings.load_profile("derandomized")
 
 
 def require_tool(name: str):
@@ -13,3 +36,76 @@ def require_tool(name: str):
         if os.environ.get("DERIVE_REQUIRE_TEX") == "1":
             pytest.fail(f"{name} is required (DERIVE_REQUIRE_TEX=1) but not installed")
         pytest.skip(f"{name} not installed")
+
+
+class Outcome(NamedTuple):
+    code: int
+    out: str
+    err: str
+
+
+def run(*argv) -> Outcome:
+    """``derive ARGV`` in this process, through the console entry point ``derive.cli.main`` and
+    so through its error policy: the exit status and what went to stdout and to stderr."""
+    with CliRunner().isolation() as (out, err, _):
+        with pytest.raises(SystemExit) as exit_:
+            main([str(a) for a in argv])
+        # what was written without click.echo is still in the text wrappers' buffers
+        sys.stdout.flush()
+        sys.stderr.flush()
+    return Outcome(exit_.value.code, out.getvalue().decode(), err.getvalue().decode())
+
+
+def load(text: str):
+    """A checkable form from the JSON view (an ``srepr`` string), read with SymPy's names only."""
+    return eval(text, dict(sp.__dict__))
+
+
+def assert_same_values(a, b, tries: int = 6):
+    """``a`` and ``b`` agree (relative error 1e-9, 30 digits) at seeded random points whose
+    coordinates lie in ±[0.2, 0.8]; complex values are compared as they are."""
+    symbols = sorted(a.free_symbols | b.free_symbols, key=str)
+    rng = random.Random(7)
+    for _ in range(tries):
+        point = {s: sp.Float(rng.uniform(0.2, 0.8) * rng.choice((1, -1)), 30) for s in symbols}
+        # xreplace, then evalf: evalf(subs=...) is a hundred times slower on the network results
+        va, vb = complex(a.xreplace(point).evalf(30)), complex(b.xreplace(point).evalf(30))
+        assert abs(va - vb) <= 1e-9 * (1 + abs(va)), (a, b, point)
+
+
+def compile_tex(engine: str, tex: str, folder: Path, passes: int = 2) -> str:
+    """Compile ``tex`` with ``engine`` (``passes`` times, for the table of contents); the log."""
+    require_tool(engine)
+    (folder / "doc.tex").write_text(tex, encoding="utf-8")
+    for _ in range(passes):
+        proc = subprocess.run([engine, "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
+                              cwd=folder, capture_output=True, timeout=300)
+        log = (folder / "doc.log").read_text(encoding="utf-8", errors="replace")
+        assert proc.returncode == 0, log[-3000:]
+    assert (folder / "doc.pdf").stat().st_size > 5000
+    return log
+
+
+@pytest.fixture(scope="session")
+def derivation_cache() -> dict:
+    """Derivations built so far, by model and options: building is the slow part, and the tests
+    that share it vary only what they render and check."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def shared_derivations(derivation_cache):
+    """While a module that asks for it runs, ``Model.derivation`` (and so ``derive.derivation``
+    and every CLI command) returns the one derivation built for that model and options. A
+    ``Derivation`` is frozen, so sharing it cannot leak one test's changes into another."""
+    build = Model.derivation
+
+    def derivation(self, *args, **kwargs):
+        key = (repr(self), args, tuple(sorted(kwargs.items())))
+        if key not in derivation_cache:
+            derivation_cache[key] = build(self, *args, **kwargs)
+        return derivation_cache[key]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Model, "derivation", derivation)
+        yield

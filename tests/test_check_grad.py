@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from derive.cli import main
+from conftest import run
 from derive.errors import DeriveError
 from numeric.check import check_builtin, check_grad, check_model_file
 
@@ -31,13 +31,6 @@ def module(name):
 
 def blocks(report, comparison=0):
     return {b.name: b for b in report.comparisons[comparison].blocks}
-
-
-def run_cli(capsys, *args):
-    with pytest.raises(SystemExit) as exc:
-        main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return exc.value.code, out, err
 
 
 # --------------------------------------------------------------------------------------------
@@ -355,8 +348,8 @@ def test_sympy_form_missing_symbol_is_a_usage_error(tmp_path):
         ("nondeterministic", "loss is not deterministic (dropout or unseeded randomness?)"),
     ],
 )
-def test_bad_files_exit_2_with_one_line(capsys, name, expected):
-    code, out, err = run_cli(capsys, "check-grad", case(name))
+def test_bad_files_exit_2_with_one_line(name, expected):
+    code, out, err = run("check-grad", case(name))
     assert code == 2
     assert out == ""
     lines = err.splitlines()
@@ -374,30 +367,30 @@ def test_loss_that_changes_its_arguments_is_refused():
         check_grad(loss, lambda w: {"w": np.ones(2)}, {"w": np.zeros(2)})
 
 
-def test_usage_errors(capsys):
-    assert run_cli(capsys, "check-grad")[0] == 2
-    assert run_cli(capsys, "check-grad", EXAMPLES / "logistic_numpy.py", "--model", "mlp")[0] == 2
-    assert run_cli(capsys, "check-grad", "--model", "mlp", "--hidden", "0")[0] == 2
-    assert run_cli(capsys, "check-grad", CASES / "no_such_file.py")[0] == 2
+def test_usage_errors():
+    assert run("check-grad")[0] == 2
+    assert run("check-grad", EXAMPLES / "logistic_numpy.py", "--model", "mlp")[0] == 2
+    assert run("check-grad", "--model", "mlp", "--hidden", "0")[0] == 2
+    assert run("check-grad", CASES / "no_such_file.py")[0] == 2
 
 
 # --------------------------------------------------------------------------------------------
 # The command
 
 
-def test_cli_exit_codes_and_plain_output(capsys):
-    code, out, err = run_cli(capsys, "check-grad", EXAMPLES / "logistic_numpy.py")
+def test_cli_exit_codes_and_plain_output():
+    code, out, err = run("check-grad", EXAMPLES / "logistic_numpy.py")
     assert code == 0 and "OK" in out and "\x1b[" not in out
-    code, out, err = run_cli(capsys, "check-grad", EXAMPLES / "buggy_backprop.py")
+    code, out, err = run("check-grad", EXAMPLES / "buggy_backprop.py")
     assert code == 1 and "FAIL: 2 of 4 blocks" in out
     for name in ("W1", "b1", "W2", "b2"):                     # never stops at the first failure
         assert f"  {name} " in out
 
 
-def test_cli_json_is_machine_readable_and_deterministic(capsys):
+def test_cli_json_is_machine_readable_and_deterministic():
     args = ("check-grad", EXAMPLES / "buggy_backprop.py", "--json", "--seed", "3")
-    code, out1, _ = run_cli(capsys, *args)
-    _, out2, _ = run_cli(capsys, *args)
+    code, out1, _ = run(*args)
+    _, out2, _ = run(*args)
     assert code == 1 and out1 == out2
     data = json.loads(out1)
     assert data["ok"] is False and data["seed"] == 3
@@ -405,8 +398,8 @@ def test_cli_json_is_machine_readable_and_deterministic(capsys):
     assert verdicts == {"W1": "fail", "b1": "fail", "W2": "pass", "b2": "pass"}
 
 
-def test_cli_builtin_model_prints_the_seed(capsys):
-    code, out, err = run_cli(capsys, "check-grad", "--model", "logistic", "--features", "3", "--seed", "7")
+def test_cli_builtin_model_prints_the_seed():
+    code, out, err = run("check-grad", "--model", "logistic", "--features", "3", "--seed", "7")
     assert code == 0
     assert "seed 7" in out and "seed 7" in err
 

@@ -11,9 +11,8 @@ import math
 
 import pytest
 import sympy as sp
-from click.testing import CliRunner
 
-from derive.cli import cli, main
+from conftest import run
 from derive.errors import DeriveError
 from derive.expr import CheckFailed, ExprDerivation, FiniteDifferenceCheck, expr_derivation
 from derive.functions import sigmoid, to_elementary
@@ -164,7 +163,7 @@ def test_relu_kink_is_reported_not_failed():
     assert d.checks[0].verdict == "agree" and d.checks[0].value == 1
 
 
-def test_a_disagreement_exits_1(monkeypatch, capsys):
+def test_a_disagreement_exits_1(monkeypatch):
     """A finite difference that disagrees is a check that found a problem: exit status 1, after
     the derivation (with its table) was printed."""
     import numeric.fd as fd
@@ -174,10 +173,8 @@ def test_a_disagreement_exits_1(monkeypatch, capsys):
                      for s, v in values.items())
 
     monkeypatch.setattr(fd, "check_derivatives", wrong)
-    with pytest.raises(SystemExit) as exc:
-        main(["expr", "x**2", "--at", "x=3", "--show-steps"])
-    assert exc.value.code == 1
-    out, err = capsys.readouterr()
+    code, out, err = run("expr", "x**2", "--at", "x=3", "--show-steps")
+    assert code == 1
     assert "finite difference" in out
     assert err.startswith("derive: error: the derivative disagrees") and err.count("\n") == 1
     assert issubclass(CheckFailed, DeriveError) and CheckFailed.exit_code == 1
@@ -191,9 +188,8 @@ def test_cli_renders_every_format(case, fmt):
     args += [a for w in wrt for a in ("--wrt", w)]
     if from_latex:
         args.append("--from-latex")
-    result = CliRunner().invoke(cli, args)
-    assert result.exit_code == 0, result.output
-    out = result.output
+    code, out, err = run(*args)
+    assert code == 0 and err == "", err
     if fmt == "json":
         data = json.loads(out)
         assert data["model"] == "expr"
@@ -214,10 +210,9 @@ def test_cli_renders_every_format(case, fmt):
 
 def test_cli_standalone_chinese_output_file_and_at(tmp_path):
     target = tmp_path / "out.tex"
-    result = CliRunner().invoke(cli, ["expr", "sigmoid(w*x+b)", "--wrt", "w", "--wrt", "b",
-                                      "--at", "w=1,x=2,b=0", "--show-steps", "--format", "latex",
-                                      "--standalone", "--lang", "zh", "-o", str(target)])
-    assert result.exit_code == 0, result.output
+    code, out, err = run("expr", "sigmoid(w*x+b)", "--wrt", "w", "--wrt", "b", "--at", "w=1,x=2,b=0",
+                         "--show-steps", "--format", "latex", "--standalone", "--lang", "zh", "-o", target)
+    assert code == 0 and out == "", err
     tex = target.read_text(encoding="utf-8")
     assert tex.startswith("\\documentclass") and tex.rstrip().endswith("\\end{document}")
     assert "求导" in tex and "\\nabla f" in tex
@@ -227,8 +222,8 @@ def test_cli_standalone_chinese_output_file_and_at(tmp_path):
 def test_cli_is_deterministic():
     args = ["expr", "x*y**2 + sigmoid(x)", "--wrt", "x", "--wrt", "y", "--at", "x=1,y=2",
             "--show-steps", "--format", "json"]
-    first, second = (CliRunner().invoke(cli, args) for _ in range(2))
-    assert first.exit_code == 0 and first.output == second.output
+    first, second = (run(*args) for _ in range(2))
+    assert first.code == 0 and first.out and first == second
 
 
 def test_without_a_checker_the_values_are_shown_and_nothing_is_compared():

@@ -13,20 +13,12 @@ import pytest
 import sympy as sp
 
 import derive
-from conftest import require_tool
-from derive.cli import main
+from conftest import compile_tex, require_tool, run
 from derive.errors import DeriveError
 from derive.graph import from_defs, graph_for, parse_point
 from derive.render.latex import preamble
 
 NUM = r"(−?-?[\d.]+(?:e[-+]?\d+)?)"
-
-
-def run(capsys, *argv):
-    with pytest.raises(SystemExit) as exc:
-        main(list(argv))
-    out, err = capsys.readouterr()
-    return exc.value.code, out, err
 
 
 def number(s: str) -> float:
@@ -159,47 +151,41 @@ def test_tikz_pictures_compile(logistic_graph, mlp, tmp_path):
     require_tool("pdflatex")
     chain = graph_for(derive.model("chain-rule"))
     body = "\n".join(g.to_tikz() for g in (chain, logistic_graph, mlp))
-    (tmp_path / "g.tex").write_text(preamble("en", tikz=True) + "\\begin{document}\n" + body + "\\end{document}\n")
-    proc = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "g.tex"], cwd=tmp_path,
-                          capture_output=True, timeout=300)
-    log = (tmp_path / "g.log").read_text(errors="replace")
-    assert proc.returncode == 0, log[-2000:]
+    log = compile_tex("pdflatex", preamble("en", tikz=True) + "\\begin{document}\n" + body + "\\end{document}\n",
+                      tmp_path, passes=1)
     assert "Overfull" not in log
 
 
-def test_graph_option_prints_dot(capsys):
-    code, out, _ = run(capsys, "chain-rule", "--graph", "dot")
+def test_graph_option_prints_dot():
+    code, out, _ = run("chain-rule", "--graph", "dot")
     assert code == 0
     values, grads, _ = parse_dot(out)
     assert values["J"] == 33 and (grads["a"], grads["b"], grads["c"]) == (3, 6, 9)
 
 
-def test_graph_option_png(capsys, tmp_path):
+def test_graph_option_png(tmp_path):
     require_tool("dot")
     out = tmp_path / "g.png"
-    code, _, err = run(capsys, "logistic", "--graph", "png", "-o", str(out))
+    code, _, err = run("logistic", "--graph", "png", "-o", str(out))
     assert code == 0, err
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_graph_option_errors_are_one_line(capsys, monkeypatch):
+def test_graph_option_errors_are_one_line(monkeypatch):
     for argv, words in ((("softmax", "--graph", "dot"), "no computation graph"),
                         (("logistic", "--graph", "png"), "-o FILE")):
-        code, out, err = run(capsys, *argv)
+        code, out, err = run(*argv)
         assert code == 2 and out == "" and err.count("\n") == 1 and words in err
     monkeypatch.setattr("shutil.which", lambda name: None)
-    code, _, err = run(capsys, "logistic", "--graph", "png", "-o", "never.png")
+    code, _, err = run("logistic", "--graph", "png", "-o", "never.png")
     assert code == 2 and "Graphviz" in err and err.count("\n") == 1
 
 
-def test_graph_option_tikz_is_a_compilable_document(capsys, tmp_path):
+def test_graph_option_tikz_is_a_compilable_document(tmp_path):
     require_tool("pdflatex")
-    code, out, _ = run(capsys, "chain-rule", "--graph", "tikz", "--standalone", "--show-steps")
+    code, out, _ = run("chain-rule", "--graph", "tikz", "--standalone", "--show-steps")
     assert code == 0 and r"\begin{tikzpicture}" in out and r"\begin{align*}" in out
-    (tmp_path / "c.tex").write_text(out)
-    proc = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "c.tex"], cwd=tmp_path,
-                          capture_output=True, timeout=300)
-    assert proc.returncode == 0
+    compile_tex("pdflatex", out, tmp_path, passes=1)
 
 
 def test_dot_is_deterministic(chain_dot):

@@ -1,25 +1,20 @@
 """Sum of sigmoids, softmax and the one-hidden-layer network against independent oracles:
-sympy.diff of the JSON results, hand-written NumPy forward passes and finite differences, the
-notes' textbook forms, and pdflatex."""
+hand-written NumPy forward passes and finite differences, and the notes' textbook forms."""
 
 from __future__ import annotations
 
 import json
-import subprocess
 from functools import lru_cache
 
 import numpy as np
 import pytest
 import sympy as sp
-from click.testing import CliRunner
 
-import derive
+from conftest import load, run
 from derive import printing
-from derive.cli import cli
 from derive.functions import sigmoid
-from derive.models.base import Model
 
-from conftest import require_tool
+pytestmark = pytest.mark.usefixtures("shared_derivations")
 
 CASES = [
     ("sigmoid-sum", ()),
@@ -30,48 +25,14 @@ CASES = [
     ("mlp", ("--activation", "relu")),
 ]
 IDS = [" ".join((name, *opts)) for name, opts in CASES]
-FORMATS = ["text", "latex", "markdown", "json"]
-FORBIDDEN = ("KroneckerDelta", "Piecewise", "Product(", "DiagMatrix")
 RNG = np.random.default_rng(20240611)
 
 
-def options(opts: tuple) -> dict:
-    return {opts[i].lstrip("-").replace("-", "_"): opts[i + 1] for i in range(0, len(opts), 2)}
-
-
-_BUILD = Model.derivation
-
-
 @lru_cache(maxsize=None)
-def built(name: str, opts: tuple):
-    return _BUILD(derive.model(name, **options(opts)))
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_build_per_case():
-    """Each case's algebra runs once (``built``); every CLI invocation still parses its flags
-    and renders through click."""
-    def derivation(self, lang="en"):
-        act = self.values.get("activation", "sigmoid")
-        key = (self.name, () if act == "sigmoid" else ("--activation", act))
-        defaults = all(self.values[o.name] == o.default for o in self.options if o.name != "activation")
-        return built(*key) if key in CASES and defaults else _BUILD(self, lang)
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(Model, "derivation", derivation)
-        yield
-
-
-@lru_cache(maxsize=None)
-def cli_output(name: str, opts: tuple, fmt: str, standalone: bool = False) -> str:
-    args = [name, "--show-steps", "--format", fmt, *opts] + (["--standalone"] if standalone else [])
-    r = CliRunner().invoke(cli, args)
-    assert r.exit_code == 0, r.output
-    return r.output
-
-
-def load(s: str):
-    return eval(s, sp.__dict__.copy())  # srepr strings from the JSON view: SymPy built-ins only
+def cli_output(name: str, opts: tuple, fmt: str) -> str:
+    code, out, err = run(name, "--show-steps", "--format", fmt, *opts)
+    assert code == 0, err
+    return out
 
 
 def results(name: str, opts: tuple = ()) -> dict:
@@ -80,56 +41,21 @@ def results(name: str, opts: tuple = ()) -> dict:
     return {r["name"]: r for r in data["results"]}
 
 
-def at_random(*exprs, count: int = 3):
-    """Random points (name → float) for the free symbols of ``exprs``."""
-    names = sorted({s.name for e in exprs for s in e.free_symbols})
-    for _ in range(count):
-        yield {n: float(RNG.uniform(-1.5, 1.5)) for n in names}
-
-
 def number(expr, point: dict) -> float:
     return float(expr.xreplace({s: sp.Float(point[s.name], 30) for s in expr.free_symbols}).evalf(30))
 
 
 # ---------------------------------------------------------------------------------------------
-# every case: verified lines, checkable results, clean output in every format
+# every case: a long derivation whose results are all checkable (test_models.py checks them)
 
 
 @pytest.mark.parametrize("name, opts", CASES, ids=IDS)
-def test_every_line_and_result_verifies(name, opts):
-    d = built(name, opts)
-    d.verify()
-    assert len(d.lines) >= 15
-    assert all(s.verified in ("symbolic", "numeric", "definition") for s in d.lines)
-
-
-@pytest.mark.parametrize("name, opts", CASES, ids=IDS)
-def test_json_results_satisfy_sympy_diff(name, opts):
-    res = results(name, opts)
-    assert len(res) >= 5
-    for r in res.values():
+def test_every_result_is_checkable(name, opts):
+    data = json.loads(cli_output(name, opts, "json"))
+    assert sum(s["kind"] == "equation" for s in data["steps"]) >= 15
+    assert len(data["results"]) >= 5
+    for r in data["results"]:
         assert {"of", "wrt", "value"} <= set(r), r["name"]
-        of, wrt, value = load(r["of"]), load(r["wrt"]), load(r["value"])
-        assert isinstance(wrt, sp.Symbol)
-        assert wrt in of.free_symbols, r["name"]
-        diff = sp.diff(of, wrt)
-        if diff != value:
-            # not the same tree: compare the two at random points (both are exact expressions)
-            for point in at_random(diff, value):
-                assert abs(number(diff, point) - number(value, point)) < 1e-9 * (1 + abs(number(value, point))), \
-                    (r["name"], point)
-
-
-@pytest.mark.parametrize("name, opts", CASES, ids=IDS)
-@pytest.mark.parametrize("fmt", FORMATS)
-def test_every_format_renders_without_forbidden_objects(name, opts, fmt):
-    out = cli_output(name, opts, fmt)
-    assert len(out) > 1000
-    for word in FORBIDDEN:
-        assert word not in out, (fmt, word)
-    if fmt == "json":
-        data = json.loads(out)
-        assert data["steps"] and data["results"]
 
 
 def test_a_displayed_delta_is_a_plain_name():
@@ -331,17 +257,3 @@ def test_mlp_backward_pass_against_numpy(act):
     one.update({"x_1": x[0, 0], "x_2": x[1, 0], "y_1": y[0, 0], "y_2": y[1, 0]})
     assert load(res["dW1_ji"]["wrt"]) == sp.Symbol("W1_2_1")
     assert number(load(res["dW1_ji"]["value"]), one) == pytest.approx(dz1[1, 0] * x[0, 0], abs=1e-9)
-
-
-# ---------------------------------------------------------------------------------------------
-# LaTeX
-
-
-@pytest.mark.parametrize("name, opts", CASES, ids=IDS)
-def test_standalone_latex_compiles(name, opts, tmp_path):
-    require_tool("pdflatex")
-    (tmp_path / "doc.tex").write_text(cli_output(name, opts, "latex", standalone=True), encoding="utf-8")
-    run = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
-                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0, run.stdout[-2000:]
-    assert (tmp_path / "doc.pdf").stat().st_size > 1000

@@ -15,9 +15,8 @@ import pytest
 import sympy as sp
 
 import derive
-from conftest import require_tool
+from conftest import compile_tex, run
 from derive import notes
-from derive.cli import main
 from derive.messages import RULE_NAMES, Msg
 from derive.render.jupyter import JupyterRenderer
 from derive.render.latex import latex_words, preamble
@@ -42,26 +41,6 @@ def docs(material):
         (fmt, lang): notes.build(fmt, lang, material=material).text
         for fmt in ("latex", "markdown") for lang in ("en", "zh")
     }
-
-
-def run(capsys, *argv):
-    with pytest.raises(SystemExit) as exc:
-        main(list(argv))
-    out, err = capsys.readouterr()
-    return exc.value.code, out, err
-
-
-def compile_tex(engine: str, tex: str, folder: Path, passes: int = 2) -> str:
-    """Compile ``tex`` with ``engine`` (``passes`` times, for the table of contents); the log."""
-    require_tool(engine)
-    (folder / "doc.tex").write_text(tex, encoding="utf-8")
-    for _ in range(passes):
-        proc = subprocess.run([engine, "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
-                              cwd=folder, capture_output=True, timeout=300)
-        log = (folder / "doc.log").read_text(encoding="utf-8", errors="replace")
-        assert proc.returncode == 0, log[-3000:]
-    assert (folder / "doc.pdf").stat().st_size > 5000
-    return log
 
 
 def overfull(log: str) -> list[float]:
@@ -170,16 +149,16 @@ def test_results_only_keeps_every_result_and_no_step(material):
 
 # The command ---------------------------------------------------------------------------------------
 
-def test_notes_command_writes_the_requested_models_in_order(capsys, tmp_path):
+def test_notes_command_writes_the_requested_models_in_order(tmp_path):
     out = tmp_path / "n.md"
-    code, _, err = run(capsys, "notes", "--format", "markdown", "--models", "logistic,chain-rule", "-o", str(out))
+    code, _, err = run("notes", "--format", "markdown", "--models", "logistic,chain-rule", "-o", str(out))
     assert code == 0, err
     md = out.read_text(encoding="utf-8")
     assert re.findall(r'<a id="derive-([a-z-]+)"></a>', md) == ["chain-rule", "logistic"]
 
 
-def test_notes_command_unknown_model_is_one_line(capsys):
-    code, out, err = run(capsys, "notes", "--models", "logistic,nope")
+def test_notes_command_unknown_model_is_one_line():
+    code, out, err = run("notes", "--models", "logistic,nope")
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and "nope" in err and "logistic" in err
 

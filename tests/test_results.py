@@ -15,20 +15,7 @@ VARIANTS = [(name, {}) for name in derive.model_names()] + [
     ("mlp", {"activation": "tanh"}),
 ]
 IDS = ["-".join([name, *options.values()]) for name, options in VARIANTS]
-
-
-@pytest.fixture(scope="module")
-def built():
-    """Each derivation built once for this module."""
-    cache = {}
-
-    def get(name, options):
-        key = (name, tuple(options.items()))
-        if key not in cache:
-            cache[key] = derive.derivation(name, **options)
-        return cache[key]
-
-    return get
+pytestmark = pytest.mark.usefixtures("shared_derivations")  # each derivation built once
 
 
 def corrupted(value):
@@ -42,15 +29,15 @@ def corrupted(value):
 
 
 @pytest.mark.parametrize("name, options", VARIANTS, ids=IDS)
-def test_verify_rechecks_every_result(name, options, built):
-    d = built(name, options)
+def test_verify_rechecks_every_result(name, options):
+    d = derive.derivation(name, **options)
     assert d.results
     assert d.verify() == len(d.results)
 
 
 @pytest.mark.parametrize("name, options", VARIANTS, ids=IDS)
-def test_a_corrupted_result_fails_verify(name, options, built):
-    d = built(name, options)
+def test_a_corrupted_result_fails_verify(name, options):
+    d = derive.derivation(name, **options)
     first, *rest = d.results
     wrong = replace(d, results=(replace(first, value=corrupted(first.value)), *rest))
     with pytest.raises(VerificationError, match="result"):

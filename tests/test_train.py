@@ -12,20 +12,12 @@ import pytest
 
 import derive
 import numeric
-from derive.cli import main
+from conftest import run
 from derive.errors import DeriveError
 from numeric import datasets, plots
 from numeric.training import DIVERGENCE_FACTOR, train, train_model
 
 TRAINABLE = [n for n in derive.model_names() if derive.model(n).trainable]
-
-
-def run(capsys, *argv):
-    """Run ``derive ARGV`` in-process; return (exit status, stdout, stderr)."""
-    with pytest.raises(SystemExit) as exc:
-        main(list(argv))
-    out, err = capsys.readouterr()
-    return exc.value.code, out, err
 
 
 # ---------------------------------------------------------------------------------------------
@@ -347,24 +339,24 @@ def test_holdout_moves_rows_to_the_held_out_set(tmp_path):
 
 
 @pytest.mark.parametrize("name", TRAINABLE)
-def test_derive_train_works_for_every_model_without_data(capsys, name):
-    code, out, err = run(capsys, "train", name, "--epochs", "2", "--quiet")
+def test_derive_train_works_for_every_model_without_data(name):
+    code, out, err = run("train", name, "--epochs", "2", "--quiet")
     assert code == 0, err
     assert "loss" in out and err == ""
-    again = run(capsys, "train", name, "--epochs", "2", "--quiet")
+    again = run("train", name, "--epochs", "2", "--quiet")
     assert again[1] == out  # same bytes
 
 
-def test_derive_train_relu_pieces_and_terminal_plot(capsys):
-    code, out, _ = run(capsys, "train", "sigmoid-sum", "--activation", "relu", "--epochs", "20")
+def test_derive_train_relu_pieces_and_terminal_plot():
+    code, out, _ = run("train", "sigmoid-sum", "--activation", "relu", "--epochs", "20")
     assert code == 0
     assert "training loss per epoch" in out and "+ 40 pieces cᵢ g(bᵢ + wᵢ x)" in out
     assert "where g(r) = ReLU(r) − ReLU(r − 1)" in out
     assert all(f"c{i} = " in out for i in range(1, 41)) and "c41 = " not in out
 
 
-def test_derive_train_json_counts_updates(capsys):
-    code, out, _ = run(capsys, "train", "softmax", "--epochs", "2", "--batch-size", "100",
+def test_derive_train_json_counts_updates():
+    code, out, _ = run("train", "softmax", "--epochs", "2", "--batch-size", "100",
                        "--optimizer", "sgd", "--json")
     assert code == 0
     s = json.loads(out)
@@ -373,9 +365,9 @@ def test_derive_train_json_counts_updates(capsys):
     assert "⠀" not in out  # no terminal plot in JSON
 
 
-def test_derive_train_save_writes_the_parameters(capsys, tmp_path):
+def test_derive_train_save_writes_the_parameters(tmp_path):
     path = tmp_path / "p.npz"
-    code, _, _ = run(capsys, "train", "logistic", "--epochs", "3", "--quiet", "--save", str(path))
+    code, _, _ = run("train", "logistic", "--epochs", "3", "--quiet", "--save", str(path))
     assert code == 0
     r = train_model("logistic", epochs=3)
     with np.load(path) as saved:
@@ -384,9 +376,9 @@ def test_derive_train_save_writes_the_parameters(capsys, tmp_path):
             assert np.array_equal(saved[k], r.params[k])
 
 
-def test_derive_train_divergence_exits_1_and_keeps_good_parameters(capsys, tmp_path):
+def test_derive_train_divergence_exits_1_and_keeps_good_parameters(tmp_path):
     path = tmp_path / "p.npz"
-    code, out, err = run(capsys, "train", "linear", "--lr", "5", "--epochs", "50",
+    code, out, err = run("train", "linear", "--lr", "5", "--epochs", "50",
                          "--save", str(path))
     assert code == 1
     assert err.count("\n") == 1 and "diverged" in err and "smaller learning rate" in err
@@ -432,7 +424,7 @@ BAD = [
 
 
 @pytest.mark.parametrize("args, message", BAD, ids=[" ".join(a) for a, _ in BAD])
-def test_bad_input_exits_2_with_one_line(capsys, tmp_path, args, message):
+def test_bad_input_exits_2_with_one_line(tmp_path, args, message):
     _write(tmp_path, "short.csv", "1,2\n3\n")
     _write(tmp_path, "words.csv", "1,2\nabc,3\n")
     _write(tmp_path, "nan.csv", "1,2\nnan,3\n")
@@ -440,24 +432,24 @@ def test_bad_input_exits_2_with_one_line(capsys, tmp_path, args, message):
     _write(tmp_path, "three.txt", "1,2,5\n")
     np.savez(tmp_path / "noy.npz", X=np.zeros((3, 1)))
     argv = ["train"] + [a.format(tmp=tmp_path) for a in args] + ["--quiet"]
-    code, out, err = run(capsys, *argv)
+    code, out, err = run(*argv)
     assert code == 2
     assert err.startswith("derive: error: ") and err.count("\n") == 1
     assert message in err
     assert out == ""
 
 
-def test_plot_without_matplotlib_says_how_to_install(capsys, monkeypatch, tmp_path):
+def test_plot_without_matplotlib_says_how_to_install(monkeypatch, tmp_path):
     monkeypatch.setitem(__import__("sys").modules, "matplotlib", None)
-    code, out, err = run(capsys, "train", "linear", "--plot", str(tmp_path / "loss.png"))
+    code, out, err = run("train", "linear", "--plot", str(tmp_path / "loss.png"))
     assert code == 2 and "pip install 'derive-gradients[plot]'" in err
     assert not (tmp_path / "loss.png").exists()
 
 
-def test_plot_writes_a_png(capsys, tmp_path):
+def test_plot_writes_a_png(tmp_path):
     pytest.importorskip("matplotlib")  # the optional extra derive-gradients[plot]
     path = tmp_path / "curve.png"
-    code, _, _ = run(capsys, "train", "sigmoid-sum", "--epochs", "20", "--quiet",
+    code, _, _ = run("train", "sigmoid-sum", "--epochs", "20", "--quiet",
                      "--plot", str(path))
     assert code == 0
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -510,16 +502,16 @@ class _Scaled:
         return self.compiled.loss(p, X, y), self.grad(p, X, y)
 
 
-def test_check_grad_passes_for_the_compiled_gradient(capsys):
-    code, out, err = run(capsys, "train", "logistic", "--check-grad", "--epochs", "1", "--quiet")
+def test_check_grad_passes_for_the_compiled_gradient():
+    code, out, err = run("train", "logistic", "--check-grad", "--epochs", "1", "--quiet")
     assert code == 0, err
     assert "every block passes" in out
 
 
-def test_check_grad_stops_a_wrong_gradient_before_training(capsys, monkeypatch):
+def test_check_grad_stops_a_wrong_gradient_before_training(monkeypatch):
     module = importlib.import_module("numeric.training")
     real = module._compile
     monkeypatch.setattr(module, "_compile", lambda model: _Scaled(real(model), 2.0))
-    code, out, err = run(capsys, "train", "logistic", "--check-grad", "--epochs", "1")
+    code, out, err = run("train", "logistic", "--check-grad", "--epochs", "1")
     assert code == 1 and out == ""
     assert "gradient check failed" in err and err.count("\n") == 1
