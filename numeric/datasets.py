@@ -46,6 +46,8 @@ class Dataset:
         Real targets, 0/1 floats (binary) or integer labels (classes).
     X_val : ndarray of shape (m_val, n), optional
     y_val : ndarray of shape (m_val,), optional
+    labels : tuple of str, optional
+        The class names a file gave as text, in the order of their codes 0, 1, …
     """
 
     name: str
@@ -53,6 +55,7 @@ class Dataset:
     y: np.ndarray
     X_val: np.ndarray | None = None
     y_val: np.ndarray | None = None
+    labels: tuple | None = None
 
     @property
     def features(self) -> int:
@@ -178,47 +181,78 @@ def builtin(network) -> Dataset:
     return BUILTIN[network.training.data](network.features, network.classes)
 
 
+_DELIMITERS = ",;\t"
+
+
+def _delimiter(line: str) -> str:
+    """The separator of a CSV line: the one of comma, semicolon and tab it uses most."""
+    counts = [(line.count(d), -i, d) for i, d in enumerate(_DELIMITERS)]
+    best = max(counts)
+    return best[2] if best[0] else ","
+
+
+def _number(cell: str) -> float | None:
+    try:
+        return float(cell)
+    except ValueError:
+        return None
+
+
 def _parse_csv(path: Path):
+    """Feature columns and the target column of a CSV file (comma, semicolon or tab separated,
+    header line optional). A target column of text is read as class names, coded 0, 1, … in
+    sorted order; feature columns must be numbers."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise DeriveError(f"{path}: not a text CSV file") from None
-    rows = [
-        (i, r) for i, r in enumerate(csv.reader(text.splitlines()), 1) if any(c.strip() for c in r)
-    ]
-    if not rows:
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    if not lines:
         raise DeriveError(f"{path}: no data rows")
-
-    def numbers(row):
-        try:
-            return [float(c) for c in row]
-        except ValueError:
-            return None
-
-    if numbers(rows[0][1]) is None:  # a header line
-        rows = rows[1:]
+    delimiter = _delimiter(lines[-1])
+    rows = [
+        (i, [c.strip() for c in r]) for i, r in enumerate(csv.reader(text.splitlines(), delimiter=delimiter), 1)
+        if any(c.strip() for c in r)
+    ]
+    if any(_number(c) is None for c in rows[0][1][:-1]):
+        rows = rows[1:]  # a header line: a feature column that is not a number
         if not rows:
             raise DeriveError(f"{path}: a header but no data rows")
     width = len(rows[0][1])
-    values = []
+    if width < 2:
+        raise DeriveError(
+            f"{path}: need at least 2 columns (features, then the target), got {width}"
+        )
+    features, targets = [], []
     for line, row in rows:
         if len(row) != width:
             raise DeriveError(
                 f"{path} line {line}: {len(row)} values, expected {width} like line {rows[0][0]}"
             )
-        parsed = numbers(row)
-        if parsed is None:
-            bad = next(c for c in row if numbers([c]) is None)
-            raise DeriveError(f"{path} line {line}: {bad.strip()!r} is not a number")
-        values.append(parsed)
-    if width < 2:
-        raise DeriveError(
-            f"{path}: need at least 2 columns (features, then the target), got {width}"
-        )
-    table = np.array(values)
+        values = []
+        for column, cell in enumerate(row[:-1], 1):
+            value = _number(cell)
+            if value is None:
+                raise DeriveError(f"{path} line {line} column {column}: {cell!r} is not a number")
+            values.append(value)
+        features.append(values)
+        targets.append(row[-1])
+    numbers = [_number(t) for t in targets]
+    labels = None
+    if any(v is None for v in numbers):
+        if all(v is not None for v in numbers[1:]) and numbers[0] is None and len(rows) > 1:
+            line = rows[0][0]
+            raise DeriveError(f"{path} line {line} column {width}: {targets[0]!r} is not a number")
+        labels = tuple(sorted(set(targets)))
+        if len(labels) < 2:
+            raise DeriveError(f"{path}: the target column holds one class only ({labels[0]!r})")
+        code = {name: k for k, name in enumerate(labels)}
+        y = np.array([code[t] for t in targets], dtype=float)
+    else:
+        y = np.array(numbers, dtype=float)
     # contiguous copies: NumPy may sum a strided column in a different order, and the same data
     # must train to the same bits whatever file they came from
-    return np.ascontiguousarray(table[:, :-1]), np.ascontiguousarray(table[:, -1])
+    return np.ascontiguousarray(np.array(features, dtype=float)), np.ascontiguousarray(y), labels
 
 
 def _read_npz(path: Path):
@@ -258,8 +292,9 @@ def load(path) -> Dataset:
     if not path.is_file():
         raise DeriveError(f"no such data file: {path}")
     suffix = path.suffix.lower()
+    labels = None
     if suffix == ".csv":
-        X, y = _parse_csv(path)
+        X, y, labels = _parse_csv(path)
     elif suffix == ".npz":
         X, y = _read_npz(path)
     else:
@@ -269,7 +304,7 @@ def load(path) -> Dataset:
     bad = ~np.isfinite(X).all(axis=1) | ~np.isfinite(y)
     if bad.any():
         raise DeriveError(f"{path}: NaN or infinite value in data row {int(np.argmax(bad)) + 1}")
-    return Dataset(str(path), X, y)
+    return Dataset(str(path), X, y, labels=labels)
 
 
 def holdout(data: Dataset, fraction: float, seed: int = 0) -> Dataset:
@@ -284,7 +319,7 @@ def holdout(data: Dataset, fraction: float, seed: int = 0) -> Dataset:
         )
     order = np.random.default_rng(seed).permutation(m)
     train, val = order[:-k], order[-k:]
-    return Dataset(data.name, data.X[train], data.y[train], data.X[val], data.y[val])
+    return Dataset(data.name, data.X[train], data.y[train], data.X[val], data.y[val], data.labels)
 
 
 def prepare(model, data: Dataset) -> Dataset:
@@ -329,4 +364,32 @@ def prepare(model, data: Dataset) -> Dataset:
             out.append(np.asarray(y).astype(np.int64))
         else:
             out.append(np.asarray(y, dtype=float))
-    return Dataset(data.name, data.X, out[0], data.X_val, out[1] if len(out) > 1 else None)
+    return Dataset(data.name, data.X, out[0], data.X_val, out[1] if len(out) > 1 else None, data.labels)
+
+
+@dataclass(frozen=True)
+class Scaler:
+    """Standardization of the inputs: x ↦ (x − mean) / scale, per feature.
+
+    ``scale`` is the standard deviation of the training rows (1 for a constant column, which
+    standardization leaves centred)."""
+
+    mean: np.ndarray
+    scale: np.ndarray
+
+    @classmethod
+    def fit(cls, X) -> "Scaler":
+        mean = X.mean(axis=0)
+        scale = X.std(axis=0)
+        return cls(mean, np.where(scale > 0, scale, 1.0))
+
+    def __call__(self, X):
+        return np.ascontiguousarray((np.asarray(X, dtype=float) - self.mean) / self.scale)
+
+
+def standardize(data: Dataset) -> tuple[Dataset, Scaler]:
+    """``data`` with every feature standardized by the mean and standard deviation of its
+    training rows (the held-out rows use the same numbers), and the ``Scaler``."""
+    scaler = Scaler.fit(data.X)
+    X_val = None if data.X_val is None else scaler(data.X_val)
+    return Dataset(data.name, scaler(data.X), data.y, X_val, data.y_val, data.labels), scaler

@@ -33,6 +33,13 @@ class TrainingDiverged(DeriveError):
     exit_code = 1
 
 
+class TrainingFailed(DeriveError):
+    """Training ended with a loss no lower than where it started, or hardly moved it (exit
+    status 1)."""
+
+    exit_code = 1
+
+
 class GradientCheckFailed(DeriveError):
     """The compiled gradient disagrees with finite differences (exit status 1)."""
 
@@ -403,6 +410,27 @@ class TrainResult:
     data: object
     history: History
     grad_check: object = None
+    scaler: object = None          # the standardization of a data file's inputs, if any
+    lr_note: str | None = None     # how the learning rate was chosen, when it was searched
+
+    def predict(self, X):
+        """Predictions for rows ``X`` as given in the data file (standardized here when the
+        training inputs were)."""
+        X = np.asarray(X, dtype=float)
+        return self.compiled.predict(self.params, self.scaler(X) if self.scaler else X)
+
+    def problem(self) -> str | None:
+        """Why the run did not train, or None: the loss ended no lower than it started, or
+        (after 20 epochs or more) moved by less than 0.1 %."""
+        h = self.history
+        if h.diverged or not h.loss:
+            return None
+        start, end = h.initial_loss, h.loss[-1]
+        if end >= start:
+            return f"the loss ended at {end:.5g}, no lower than where it started ({start:.5g})"
+        if h.epochs_run >= 20 and start - end < 1e-3 * abs(start):
+            return f"the loss hardly moved in {h.epochs_run} epochs ({start:.5g} to {end:.5g})"
+        return None
 
     @property
     def params(self) -> dict:
@@ -451,9 +479,14 @@ class TrainResult:
                 "features": int(self.data.X.shape[1]),
             },
             "metrics": self.metrics(),
+            "standardized": self.scaler is not None,
             "params": {k: list(np.shape(v)) for k, v in h.params.items()},
             "history": h.to_dict(),
         }
+        if self.data.labels is not None:
+            out["data"]["classes"] = list(self.data.labels)
+        if self.lr_note:
+            out["lr_search"] = self.lr_note
         if self.grad_check is not None:
             out["grad_check"] = {"ok": self.grad_check.ok, "rows": min(8, len(self.data.y))}
         closed = self.closed_form()
@@ -472,9 +505,16 @@ class TrainResult:
         lines = [
             f"{self.model.title} ({options})",
             f"data      {d.describe()}",
-            f"training  {s['optimizer']}, lr {s['lr']:g}, {batch}, {h.epochs_run} epochs, "
-            f"{h.n_updates} updates, seed {s['seed']}",
         ]
+        if d.labels is not None:
+            lines.append("classes   " + ", ".join(f"{k} = {name}" for k, name in enumerate(d.labels)))
+        if self.scaler is not None:
+            lines.append("inputs    standardized per feature (mean 0, std 1 over the training rows); "
+                         "--no-standardize keeps them as given")
+        lines.append(f"training  {s['optimizer']}, lr {s['lr']:g}, {batch}, {h.epochs_run} epochs, "
+                     f"{h.n_updates} updates, seed {s['seed']}")
+        if self.lr_note:
+            lines.append(f"lr        {self.lr_note}")
         m = self.metrics()
         held = "val_loss" in m
         lines.append(
@@ -503,8 +543,10 @@ class TrainResult:
         return "\n".join(lines)
 
     def save(self, path) -> None:
-        """Write the parameters to ``path`` (``.npz``), atomically."""
-        save_params(path, self.history.params)
+        """Write the parameters to ``path`` (``.npz``), atomically; with standardized inputs
+        also ``x_mean`` and ``x_scale``, so that x ↦ (x − x_mean) / x_scale prepares new rows."""
+        extra = {} if self.scaler is None else {"x_mean": self.scaler.mean, "x_scale": self.scaler.scale}
+        save_params(path, {**self.history.params, **extra})
 
 
 def _format_params(params: dict) -> str:
@@ -579,6 +621,7 @@ def train_model(
     seed: int = 0,
     holdout: float | None = None,
     check_grad: bool = False,
+    standardize: bool = True,
     callback: Callable[[Progress], None] | None = None,
     **options,
 ) -> TrainResult:
@@ -602,11 +645,17 @@ def train_model(
     check_grad : bool
         Compare the compiled gradient with finite differences on a few rows first; raise
         ``GradientCheckFailed`` (exit status 1) if they disagree.
+    standardize : bool
+        With ``data``: standardize each feature over the training rows (the result's
+        ``scaler``). The built-in data sets are used as they are.
     callback : callable, optional
         Receives a ``Progress`` after each update and each epoch.
     **options
         Model options (``features=``, ``hidden=``, ``activation=`` … as the model has them); the
         network's training settings may suggest others, which an option given here overrides.
+        With ``data``, ``features`` and ``classes`` default to what the file holds; with
+        ``data`` and no ``lr``, the default learning rate is divided by 10 until one epoch lowers
+        the loss (at most 6 times), and the result says so.
 
     Returns
     -------
@@ -628,20 +677,26 @@ def train_model(
         trainable = [n for n in derive.model_names() if derive.model(n).trainable]
         raise DeriveError(f"model {name!r} is not trainable; trainable: {', '.join(trainable)}")
     options = {k: v for k, v in options.items() if v is not None}
+    if data is None and holdout is not None:
+        raise DeriveError("--holdout applies to --data; the built-in data sets have their own")
+    dataset = None
+    if data is not None:
+        dataset = data if isinstance(data, datasets.Dataset) else datasets.load(data)
+        options = {**_options_from_data(derive.model(name, **options), dataset), **options}
     default = derive.model(name, **options).network().training
     for key, value in default.options.items():
         options.setdefault(key, value)
     model = derive.model(name, **options)
 
-    if data is None:
-        if holdout is not None:
-            raise DeriveError("--holdout applies to --data; the built-in data sets have their own")
+    scaler = None
+    if dataset is None:
         dataset = datasets.prepare(model, datasets.builtin(model.network()))
     else:
-        dataset = data if isinstance(data, datasets.Dataset) else datasets.load(data)
         dataset = datasets.prepare(model, dataset)  # before the split: rows keep their numbers
         if holdout is not None:
             dataset = datasets.holdout(dataset, holdout, seed=0)
+        if standardize:
+            dataset, scaler = datasets.standardize(dataset)
 
     if optimizer is None and batch_size is None:
         optimizer = default.optimizer
@@ -652,6 +707,9 @@ def train_model(
     compiled = _compile(model)
     params = compiled.init_params(seed=seed)
     checked = check_gradient(compiled, params, dataset.X, dataset.y) if check_grad else None
+    lr_note = None
+    if lr is None and data is not None:
+        lr, lr_note = _first_lr(compiled, params, dataset, default.lr, batch_size, optimizer, seed)
     history = train(
         compiled, params, dataset.X, dataset.y,
         lr=default.lr if lr is None else lr,
@@ -659,4 +717,34 @@ def train_model(
         batch_size=batch_size, optimizer=optimizer, seed=seed,
         X_val=dataset.X_val, y_val=dataset.y_val, callback=callback,
     )
-    return TrainResult(model, compiled, dataset, history, checked)
+    return TrainResult(model, compiled, dataset, history, checked, scaler, lr_note)
+
+
+def _options_from_data(model, data) -> dict:
+    """The model options a data file settles: its number of features and, for a classifier
+    over classes, its number of classes."""
+    known = {o.name for o in model.options}
+    found = {}
+    if "features" in known:
+        found["features"] = data.features
+    if "classes" in known and model.network().task == "classes":
+        found["classes"] = len(data.labels) if data.labels else int(np.max(data.y)) + 1
+    return found
+
+
+def _first_lr(compiled, params, data, lr, batch_size, optimizer, seed, tries: int = 6):
+    """The default ``lr`` if one epoch with it lowers the loss, else the first of lr/10,
+    lr/100, … that does; and a sentence saying what was tried (None when the default worked)."""
+    refused = []
+    for _ in range(tries):
+        trial = train(compiled, {k: np.array(v, copy=True) for k, v in params.items()}, data.X, data.y,
+                      lr=lr, epochs=1, batch_size=batch_size, optimizer=optimizer, seed=seed)
+        if not trial.diverged and trial.loss and trial.loss[-1] < trial.initial_loss:
+            break
+        refused.append(lr)
+        lr = lr / 10
+    if not refused:
+        return lr, None
+    tried = ", ".join(f"{v:g}" for v in refused)
+    return lr, f"{lr:g}: one epoch at lr {tried} did not lower the loss"
+

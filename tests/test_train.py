@@ -319,8 +319,8 @@ def test_csv_with_header_and_npz_train_the_same(tmp_path):
     csv.write_text("x,y\n" + "\n".join(lines) + "\n")
     npz = tmp_path / "line.npz"
     np.savez(npz, X=d.X, y=d.y)
-    a = train_model("linear", data=csv, epochs=400, lr=0.1)
-    b = train_model("linear", data=npz, epochs=400, lr=0.1)
+    a = train_model("linear", data=csv, epochs=400, lr=0.1, standardize=False)
+    b = train_model("linear", data=npz, epochs=400, lr=0.1, standardize=False)
     assert a.history.to_dict() == b.history.to_dict()
     np.testing.assert_allclose(a.params["w"], _lstsq(d.X, d.y)[:-1], atol=1e-3)
 
@@ -401,7 +401,7 @@ BAD = [
     (["linear", "--data", "{tmp}/short.csv"], "line 2"),
     (["linear", "--data", "{tmp}/words.csv"], "is not a number"),
     (["linear", "--data", "{tmp}/nan.csv"], "NaN"),
-    (["linear", "--data", "{tmp}/three.csv"], "expects 1 feature column (+ the target), got 2"),
+    (["linear", "--features", "1", "--data", "{tmp}/three.csv"], "expects 1 feature column (+ the target), got 2"),
     (["logistic", "--data", "{tmp}/three.csv"], "labels 0 or 1"),
     (["softmax", "--features", "2", "--classes", "3", "--data", "{tmp}/three.csv"], "0..2"),
     (["linear", "--data", "{tmp}/noy.npz"], "needs arrays X and y"),
@@ -515,3 +515,92 @@ def test_check_grad_stops_a_wrong_gradient_before_training(monkeypatch):
     code, out, err = run("train", "logistic", "--check-grad", "--epochs", "1")
     assert code == 1 and out == ""
     assert "gradient check failed" in err and err.count("\n") == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# The user's own data: shapes inferred, inputs standardized, a learning rate that works, and a
+# run that does not train is an error.
+
+
+def _houses(tmp_path, delimiter=","):
+    """Unscaled regression data: prices in the hundreds of thousands from areas in the
+    thousands, rooms and age, with noise (the kind of file a student brings)."""
+    rng = np.random.default_rng(7)
+    m = 120
+    area = rng.uniform(500, 3500, m)
+    rooms = rng.integers(1, 6, m).astype(float)
+    age = rng.uniform(0, 80, m)
+    price = 50_000 + 120 * area + 8_000 * rooms - 900 * age + rng.normal(0, 5_000, m)
+    path = tmp_path / "houses.csv"
+    rows = [delimiter.join(["area", "rooms", "age", "price"])]
+    rows += [delimiter.join(f"{v:.2f}" for v in row) for row in zip(area, rooms, age, price)]
+    path.write_text("\n".join(rows) + "\n")
+    return path, np.column_stack([area, rooms, age]), price
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t"])
+def test_unscaled_regression_data_fits_with_no_flags(tmp_path, delimiter):
+    path, X, y = _houses(tmp_path, delimiter)
+    code, out, err = run("train", "linear", "--data", str(path), "--quiet")
+    assert code == 0, err
+    assert "features=3" in out and "standardized" in out
+    r = train_model("linear", data=path)
+    A = np.column_stack([X, np.ones(len(y))])
+    best = A @ np.linalg.lstsq(A, y, rcond=None)[0]
+    # the trained line predicts the raw rows as least squares does (to 0.1 % of the spread)
+    np.testing.assert_allclose(r.predict(X), best, atol=1e-3 * np.std(y))
+
+
+def test_string_labels_are_classes_named_in_the_output(tmp_path):
+    rng = np.random.default_rng(3)
+    X = np.vstack([rng.normal(-2, 1, (40, 2)), rng.normal(2, 1, (40, 2))])
+    names = ["spam"] * 40 + ["ham"] * 40
+    path = tmp_path / "mail.csv"
+    path.write_text("a;b;kind\n" + "\n".join(f"{x:.3f};{z:.3f};{n}" for (x, z), n in zip(X, names)) + "\n")
+    code, out, err = run("train", "logistic", "--data", str(path), "--quiet")
+    assert code == 0, err
+    assert "classes   0 = ham, 1 = spam" in out
+    r = train_model("logistic", data=path)
+    assert r.metrics()["accuracy"] > 0.95
+    # three classes: softmax infers features and classes from the file
+    names3 = ["a", "b", "c"] * 30
+    centres = {"a": (-3, 0), "b": (3, 0), "c": (0, 4)}
+    rows = [(*(np.array(centres[n]) + rng.normal(0, 0.5, 2)), n) for n in names3]
+    path3 = tmp_path / "three.csv"
+    path3.write_text("\n".join(f"{a:.3f},{b:.3f},{n}" for a, b, n in rows) + "\n")
+    r3 = train_model("softmax", data=path3, epochs=50)
+    assert r3.model.values["features"] == 2 and r3.model.values["classes"] == 3
+    assert r3.data.labels == ("a", "b", "c") and r3.metrics()["accuracy"] > 0.95
+
+
+def test_one_class_only_is_refused(tmp_path):
+    path = tmp_path / "one.csv"
+    path.write_text("1,2,yes\n3,4,yes\n")
+    code, out, err = run("train", "logistic", "--data", str(path))
+    assert code == 2 and "one class only" in err and err.count("\n") == 1
+
+
+def test_a_learning_rate_that_raises_the_loss_is_lowered_and_said(tmp_path):
+    path, X, y = _houses(tmp_path)
+    r = train_model("linear", data=path, standardize=False, epochs=5)
+    assert r.lr_note and "did not lower the loss" in r.lr_note
+    assert r.history.settings["lr"] < 0.1
+    assert r.history.loss[-1] < r.history.initial_loss
+
+
+def test_a_run_that_does_not_train_exits_1(tmp_path):
+    path, _, _ = _houses(tmp_path)
+    code, out, err = run("train", "linear", "--data", str(path), "--lr", "1e-12", "--epochs", "30", "--quiet")
+    assert code == 1 and "hardly moved" in err and err.count("\n") == 1
+    assert "loss" in out                        # the report is still printed
+
+
+def test_saved_parameters_carry_the_standardization(tmp_path):
+    path, X, y = _houses(tmp_path)
+    saved = tmp_path / "p.npz"
+    code, _, err = run("train", "linear", "--data", str(path), "--save", str(saved), "--quiet")
+    assert code == 0, err
+    with np.load(saved) as p:
+        by_hand = ((X - p["x_mean"]) / p["x_scale"]) @ p["w"] + p["b"]
+    r = train_model("linear", data=path)
+    np.testing.assert_allclose(by_hand, r.predict(X), rtol=1e-12)

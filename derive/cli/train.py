@@ -52,6 +52,8 @@ def _progress(enabled: bool):
               help="Seeds the initial parameters and the shuffling.")
 @click.option("--holdout", type=float, metavar="FRACTION",
               help="With --data: keep this fraction of the rows aside as a held-out set.")
+@click.option("--standardize/--no-standardize", default=True, show_default=True,
+              help="With --data: scale each feature to mean 0 and std 1 over the training rows.")
 @click.option("--plot", metavar="FILE.png", help="Save the loss curve as a PNG (needs matplotlib) "
               "instead of drawing it in the terminal.")
 @click.option("--save", metavar="FILE.npz", help="Save the trained parameters.")
@@ -59,8 +61,8 @@ def _progress(enabled: bool):
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no terminal plot.")
 @click.option("--check-grad", is_flag=True,
               help="Check the gradient against finite differences before training.")
-def train(name, data, lr, epochs, batch_size, optimizer, seed, holdout, plot, save, json_, quiet,
-          check_grad, **options):
+def train(name, data, lr, epochs, batch_size, optimizer, seed, holdout, standardize, plot, save, json_,
+          quiet, check_grad, **options):
     """Train model NAME with gradient descent and print the final loss and accuracy.
 
     Without --data every trainable model has a built-in data set (a noisy line, two blobs, the
@@ -73,7 +75,7 @@ def train(name, data, lr, epochs, batch_size, optimizer, seed, holdout, plot, sa
       derive train linear --data points.csv --lr 0.01
     """
     from numeric import plots
-    from numeric.training import divergence_error, train_model
+    from numeric.training import TrainingFailed, divergence_error, train_model
 
     if plot:
         plots.check_png_path(plot)
@@ -83,6 +85,7 @@ def train(name, data, lr, epochs, batch_size, optimizer, seed, holdout, plot, sa
         result = train_model(
             name, data=data, lr=lr, epochs=epochs, batch_size=batch_size,
             optimizer=optimizer, seed=seed, holdout=holdout, check_grad=check_grad,
+            standardize=standardize,
             callback=callback, **given(options),
         )
     if save:
@@ -95,3 +98,7 @@ def train(name, data, lr, epochs, batch_size, optimizer, seed, holdout, plot, sa
         emit(result.report() + ("" if quiet or plot else "\n\n" + plots.terminal(result)))
     if result.history.diverged:
         raise divergence_error(result.history, saved=save)
+    problem = result.problem()
+    if problem:
+        raise TrainingFailed(f"training did not work: {problem}; try another --lr (now "
+                             f"{result.history.settings['lr']:g}), more --epochs or another --optimizer")
