@@ -7,6 +7,7 @@ shows the traceback instead.
 
 from __future__ import annotations
 
+import difflib
 import os
 import sys
 import traceback
@@ -39,11 +40,23 @@ class DeriveGroup(click.Group):
         if name is not None and not name.startswith("-") and self.get_command(ctx, name) is None:
             from ..models import registry
 
+            known = [*registry.names(), *sorted(self.commands)]
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+            guess = f" (did you mean {close[0]!r}?)" if close else ""
             raise DeriveError(
-                f"unknown model or command {name!r}; models: {', '.join(registry.names())}; "
+                f"unknown model or command {name!r}{guess}; models: {', '.join(registry.names())}; "
                 f"commands: {', '.join(sorted(self.commands))}"
             )
         return super().resolve_command(ctx, args)
+
+    def format_commands(self, ctx, formatter):
+        """The commands, then the models (each one is a command too: ``derive NAME``)."""
+        super().format_commands(ctx, formatter)
+        from ..models import registry
+
+        rows = [(name, registry.get(name).summary) for name in registry.names()]
+        with formatter.section("Models (derive NAME --show-steps)"):
+            formatter.write_dl(rows)
 
 
 @click.group(cls=DeriveGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -84,6 +97,9 @@ def main(argv=None) -> None:
         rv = cli.main(args=argv, prog_name="derive", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except click.exceptions.NoArgsIsHelpError as exc:  # bare `derive`: the help, as asked for
+        click.echo(exc.ctx.get_help())
+        sys.exit(0)
     except click.exceptions.Abort:
         _fail("aborted", 1)
     except click.ClickException as exc:  # usage errors, bad parameters

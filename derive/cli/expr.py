@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .output import FORMATS, color_wanted, emit
+from .output import FORMATS, color_wanted, emit, output_format
 
 
 @click.command(name="expr")
@@ -35,6 +35,7 @@ def expr(expression, wrt, at, from_latex, show_steps, fmt, output, standalone, l
 
     from ..expr import CheckFailed, check_message, expr_derivation
 
+    fmt = output_format(fmt, output)
     d = expr_derivation(expression, list(wrt), from_latex=from_latex, at=at, checker=check_derivatives)
     emit(d.render(fmt, show_steps=show_steps, lang=lang, standalone=standalone,
                   color=color_wanted(output) and fmt == "text"), output)

@@ -9,7 +9,7 @@ import click
 from ..cache import cached_text
 from ..models import registry
 from .notes import emit_graph, graph_option
-from .output import FORMATS, color_wanted, emit, model_option
+from .output import FORMATS, color_wanted, emit, model_option, output_format
 
 
 @click.command(name="list")
@@ -52,6 +52,7 @@ def model_command(name: str) -> click.Command:
         model = model_cls(**options)  # validates options before any cached output is used
         if graph:
             return emit_graph(model, graph, output, lang=lang, standalone=standalone, show_steps=show_steps)
+        fmt = output_format(fmt, output)
         render = dict(show_steps=show_steps, lang=lang, standalone=standalone,
                       color=color_wanted(output) and fmt == "text")
         text = cached_text(

@@ -7,7 +7,7 @@ import click
 from ..cache import cached_text
 from ..errors import DeriveError
 from ..io import write_atomic
-from .output import emit
+from .output import emit, output_format
 
 GRAPH_KINDS = ("dot", "png", "tikz")
 
@@ -30,6 +30,7 @@ def notes_command(fmt, output, lang, models, show_steps):
     """
     from .. import notes
 
+    fmt = output_format(fmt, output, choices=("latex", "markdown"))
     names = notes.select(models)
     key = {"command": "notes", "format": fmt, "lang": lang, "models": names, "steps": show_steps}
     emit(cached_text(key, lambda: notes.build(fmt, lang, names, show_steps).text), output)

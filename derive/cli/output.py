@@ -5,12 +5,35 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
+from ..errors import DeriveError
 from ..io import write_atomic
 
 FORMATS = ("text", "latex", "markdown", "json")
+# The format a file name asks for, when --format is not given.
+EXTENSIONS = {".txt": "text", ".tex": "latex", ".md": "markdown", ".markdown": "markdown", ".json": "json"}
+
+
+def output_format(fmt: str, output: str | None, choices=FORMATS) -> str:
+    """``--format`` when the user gave it; else the format ``-o``'s extension names (a name
+    without an extension keeps the default). An extension derive cannot write is an error
+    rather than, say, text in a file called ``.pdf``."""
+    ctx = click.get_current_context()
+    if not output or ctx.get_parameter_source("fmt") is not ParameterSource.DEFAULT:
+        return fmt
+    suffix = Path(output).suffix.lower()
+    if not suffix:
+        return fmt
+    inferred = EXTENSIONS.get(suffix)
+    if inferred not in choices:
+        known = ", ".join(f"{ext} ({name})" for ext, name in EXTENSIONS.items() if name in choices)
+        hint = "; for a PDF, write .tex and run pdflatex on it" if suffix == ".pdf" and "latex" in choices else ""
+        raise DeriveError(f"-o {output}: derive cannot write {suffix} files; it writes {known}{hint}")
+    return inferred
 
 
 def emit(text: str, output: str | None = None) -> None:

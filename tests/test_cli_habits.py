@@ -1,0 +1,58 @@
+"""What a user of a command-line tool expects: help when nothing is asked, a suggestion for a
+typo, and the output format that the file name asks for."""
+
+import json
+
+import pytest
+
+import derive
+from conftest import run
+
+
+def test_bare_derive_prints_the_help_with_every_model():
+    code, out, err = run()
+    assert code == 0 and err == ""
+    assert out.startswith("Usage: derive") and out.count("\n") > 20
+    for name in derive.model_names():
+        assert f"\n  {name} " in out
+
+
+@pytest.mark.parametrize("typo, meant", [("logistc", "logistic"), ("tran", "train"), ("softmx", "softmax")])
+def test_a_typo_gets_a_suggestion(typo, meant):
+    code, out, err = run(typo)
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert f"did you mean {meant!r}" in err
+
+
+def test_no_suggestion_for_something_unlike_any_name():
+    code, _, err = run("zzzzqqq")
+    assert code == 2 and "did you mean" not in err
+
+
+@pytest.mark.parametrize("suffix, check", [
+    (".md", lambda text: text.startswith("## ") and "$$" in text),
+    (".tex", lambda text: "\\begin{align*}" in text),
+    (".json", lambda text: json.loads(text)["model"] == "linear"),
+    (".txt", lambda text: text.startswith("Linear regression")),
+])
+def test_the_output_format_follows_the_file_name(tmp_path, suffix, check):
+    path = tmp_path / f"out{suffix}"
+    code, out, err = run("linear", "--show-steps", "-o", path)
+    assert code == 0, err
+    assert check(path.read_text())
+
+
+def test_an_explicit_format_wins_over_the_file_name(tmp_path):
+    path = tmp_path / "out.tex"
+    code, _, err = run("linear", "--format", "json", "-o", path)
+    assert code == 0, err
+    assert json.loads(path.read_text())["model"] == "linear"
+
+
+@pytest.mark.parametrize("argv", [("linear", "-o", "{tmp}/out.pdf"), ("notes", "-o", "{tmp}/notes.json"),
+                                  ("expr", "x**2", "-o", "{tmp}/d.docx")])
+def test_a_file_derive_cannot_write_is_refused_before_anything_is_written(tmp_path, argv):
+    argv = [a.format(tmp=tmp_path) for a in argv]
+    code, out, err = run(*argv)
+    assert code == 2 and err.count("\n") == 1 and "cannot write" in err
+    assert list(tmp_path.iterdir()) == []
