@@ -2,8 +2,15 @@
 
 The key covers everything the output depends on: the source of this package, the SymPy version,
 the model's options and the rendering options. A derivation is verified when it is first built;
-the cache only replays bytes a verified build printed. ``DERIVE_NO_CACHE=1`` turns it off;
-``DERIVE_CACHE_DIR`` moves it (default: ``$XDG_CACHE_HOME/derive`` or ``~/.cache/derive``).
+the cache only replays bytes a verified build printed, and only when they are whole: each entry
+stores the digest of its text and the key it belongs to, and anything else (a truncated, edited
+or planted entry, something that is not a regular file) is rebuilt. Entries are written
+atomically, so runs sharing the cache never see half an entry. The folder is kept under
+``LIMIT_BYTES`` by removing the entries used least recently.
+
+``DERIVE_NO_CACHE=1`` turns it off; ``DERIVE_CACHE_DIR`` moves it (default: the platform's cache
+folder: ``$XDG_CACHE_HOME/derive`` or ``~/.cache/derive``, ``~/Library/Caches/derive`` on macOS,
+``%LOCALAPPDATA%\\derive\\cache`` on Windows). ``derive cache clear`` empties it.
 """
 
 from __future__ import annotations
@@ -11,20 +18,52 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
+import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
 from .io import write_atomic
 
+LIMIT_BYTES = 64 * 2**20
+_MAGIC = "derive-cache 1"
 
-def _folder() -> Path | None:
+
+def folder() -> Path | None:
+    """Where the cache lives, or None when it is turned off."""
     if os.environ.get("DERIVE_NO_CACHE") == "1":
         return None
     if os.environ.get("DERIVE_CACHE_DIR"):
         return Path(os.environ["DERIVE_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "derive"
+    home = Path(os.path.expanduser("~"))
+    if sys.platform == "darwin":
+        return home / "Library" / "Caches" / "derive"
+    if sys.platform == "win32" and os.environ.get("LOCALAPPDATA"):
+        return Path(os.environ["LOCALAPPDATA"]) / "derive" / "cache"
+    return Path(os.environ.get("XDG_CACHE_HOME") or home / ".cache") / "derive"
+
+
+def entries(where: Path | None = None) -> list[Path]:
+    """The cache's entry files, oldest use first."""
+    where = where or folder()
+    if where is None or not where.is_dir():
+        return []
+    found = [p for p in where.glob("*.txt") if p.is_file() and not p.is_symlink()]
+    return sorted(found, key=lambda p: (p.stat().st_atime, p.name))
+
+
+def clear() -> tuple[int, int]:
+    """Remove every entry; returns (entries removed, bytes freed)."""
+    count = size = 0
+    for path in entries():
+        try:
+            size += path.stat().st_size
+            path.unlink()
+            count += 1
+        except OSError:
+            pass
+    return count, size
 
 
 @lru_cache(maxsize=1)
@@ -39,23 +78,57 @@ def _source_digest() -> str:
     return h.hexdigest()
 
 
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _read(path: Path, key: str) -> str | None:
+    """The entry's text when it is a whole entry for ``key``, else None."""
+    try:
+        info = path.lstat()
+        if not stat.S_ISREG(info.st_mode) or info.st_size > LIMIT_BYTES:
+            return None   # a FIFO, a device, a link or something huge is never read
+        raw = path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    header, sep, text = raw.partition("\n")
+    if not sep or header != f"{_MAGIC} {key} {_digest(text)}":
+        return None
+    return text
+
+
+def _keep_under_limit(where: Path) -> None:
+    files = entries(where)
+    total = sum(p.stat().st_size for p in files)
+    for path in files:
+        if total <= LIMIT_BYTES:
+            break
+        try:
+            total -= path.stat().st_size
+            path.unlink()
+        except OSError:
+            pass
+
+
 def cached_text(parts: dict, build: Callable[[], str]) -> str:
     """``build()``'s text, from the cache when the same ``parts`` were rendered before."""
-    folder = _folder()
-    if folder is None:
+    where = folder()
+    if where is None:
         return build()
     key = hashlib.sha256(
         (_source_digest() + json.dumps(parts, sort_keys=True, default=str)).encode()
     ).hexdigest()
-    path = folder / f"{key}.txt"
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        pass
+    path = where / f"{key}.txt"
+    text = _read(path, key)
+    if text is not None:
+        return text
     text = build()
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, text)
+        where.mkdir(parents=True, exist_ok=True)
+        if path.is_symlink() or (path.exists() and not path.is_file()):
+            path.unlink()   # never write through something planted in the cache
+        write_atomic(path, f"{_MAGIC} {key} {_digest(text)}\n{text}")
+        _keep_under_limit(where)
     except Exception:  # a cache that cannot be written is only a slower run
         pass
     return text

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import difflib
 import os
+import signal
 import sys
+import threading
 import traceback
 from typing import NoReturn
 
 import click
 
 from ..errors import DeriveError
-from . import check_grad, expr, model_command, notes, train
+from . import cache, check_grad, expr, model_command, notes, train
 
 
 class DeriveGroup(click.Group):
@@ -75,7 +77,7 @@ def cli(debug):
 
 
 for _command in (model_command.list_models, expr.expr, notes.notes_command, train.train,
-                 check_grad.check_grad):
+                 check_grad.check_grad, cache.cache_group):
     cli.add_command(_command)
 
 
@@ -93,6 +95,9 @@ def main(argv=None) -> None:
     """Console entry point: run the group under the error policy."""
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = _debug_requested(argv)
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM unwinds like Ctrl-C (a file being written is cleaned up), exit status 143
+        signal.signal(signal.SIGTERM, lambda signum, _: sys.exit(128 + signum))
     try:
         rv = cli.main(args=argv, prog_name="derive", standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -100,8 +105,8 @@ def main(argv=None) -> None:
     except click.exceptions.NoArgsIsHelpError as exc:  # bare `derive`: the help, as asked for
         click.echo(exc.ctx.get_help())
         sys.exit(0)
-    except click.exceptions.Abort:
-        _fail("aborted", 1)
+    except click.exceptions.Abort as exc:  # click's form of Ctrl-C (or of end of input)
+        _fail("interrupted", 130) if isinstance(exc.__cause__, KeyboardInterrupt) else _fail("aborted", 2)
     except click.ClickException as exc:  # usage errors, bad parameters
         if debug:
             traceback.print_exc()
