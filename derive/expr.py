@@ -272,11 +272,12 @@ def _at_point(d: Builder, f, expr, derivatives: dict, point: dict, checker) -> t
           f"{abs(c.value - c.fd):.1e}"] for c in checks],
     )
     d.note(
-        "Finite differences: central differences at four step sizes combined by Richardson "
-        "extrapolation, in double precision; a value agrees when it is within {k} error "
-        "estimates (plus a relative 1e-7) of the difference.",
-        "有限差分:四种步长的中心差分经 Richardson 外推,双精度计算;两值之差在 {k} 倍误差估计"
-        "(另加相对 1e-7)之内即为一致。",
+        "Finite differences: central differences computed with 60 significant digits (where "
+        "the function is not real on both sides, Richardson extrapolation in double precision); "
+        "a value agrees when it is within {k} error estimates (plus a relative $10⁻⁷$) of "
+        "the difference.",
+        "有限差分:以 60 位有效数字计算的中心差分(若函数在该点两侧不都是实数,则改用双精度的 "
+        "Richardson 外推);两值之差在 {k} 倍误差估计(另加相对 $10⁻⁷$)之内即为一致。",
         k=sp.Integer(int(checks[0].factor)),
     )
     for c in checks:

@@ -230,3 +230,27 @@ def test_without_a_checker_the_values_are_shown_and_nothing_is_compared():
     """derive does no numerics of its own: the finite-difference table comes from the checker."""
     d = expr_derivation("x**3", at="x=2")
     assert d.checks == () and d.results[-1].display == 12
+
+
+@pytest.mark.parametrize("text, at, exact", [
+    ("sin(x)", "x=1e6", math.cos(1e6)),
+    ("1/x", "x=1e-8", -1e16),
+    ("sqrt(x)", "x=1e-12", 0.5e6),
+    ("tan(x)", "x=1.5707963", 1 / math.cos(1.5707963) ** 2),
+    ("exp(exp(x))", "x=3", math.exp(3 + math.exp(3))),
+])
+def test_correct_derivatives_agree_at_large_and_tiny_arguments(text, at, exact):
+    """Where a double-precision difference cannot follow the curve, the check still agrees
+    (and the derivative equals the value computed here by hand)."""
+    d = expr_derivation(text, at=at, checker=check_derivatives)
+    (c,) = d.checks
+    assert c.verdict == "agree", c
+    assert c.value == pytest.approx(exact, rel=1e-6) and c.fd == pytest.approx(exact, rel=1e-6)
+
+
+def test_a_wrong_value_is_still_caught_at_a_large_argument():
+    import sympy as sp
+
+    x = sp.Symbol("x")
+    (c,) = check_derivatives(sp.sin(x), {x: sp.Float(1e6)}, {x: math.cos(1e6) * (1 + 1e-5)})
+    assert c.verdict == "disagree"
