@@ -83,17 +83,22 @@ def _symbols(expr):
     return sorted(expr.free_symbols, key=lambda s: s.name)
 
 
-def _sample(symbols, rng: random.Random, signed: bool) -> dict:
+def _sample(symbols, rng: random.Random, signed: bool, scale: float = 1.0) -> dict:
     point = {}
     for s in symbols:
         if s.is_integer:
             point[s] = sp.Integer(rng.randint(2, 7))
         elif signed and not s.is_positive:
-            v = rng.uniform(0.15, 1.9) * rng.choice((-1, 1))
+            v = rng.uniform(0.15, 1.9) * scale * rng.choice((-1, 1))
             point[s] = sp.Float(v, 30)
         else:
-            point[s] = sp.Float(rng.uniform(0.12, 0.88), 30)
+            point[s] = sp.Float(rng.uniform(0.12, 0.88) * scale, 30)
     return point
+
+
+# Where the first points leave too few at which both sides are real (log(ReLU(x − 2)) needs
+# x > 2), the sampling widens by these factors in turn.
+_WIDER = (1.0, 4.0, 16.0, 64.0)
 
 
 def _value(expr, point):
@@ -121,7 +126,8 @@ def numerically_equal(a, b, points: int = 4, seed: int = 0) -> bool:
 
     Half the points are in (0.12, 0.88) (where logs of probabilities are defined), half signed
     with |v| in (0.15, 1.9) (where a ReLU's two sides are both tried). Points where either side is
-    not a finite real number are skipped; at least two must remain.
+    not a finite real number are skipped; at least two must remain, and while fewer do, the same
+    ranges are tried again 4, 16 and 64 times wider (an expression defined only for x > 2).
     """
     diff = a - b
     if diff == 0:
@@ -129,16 +135,20 @@ def numerically_equal(a, b, points: int = 4, seed: int = 0) -> bool:
     # the symbols of both sides: one that cancels in a − b must still get a value
     symbols = _symbols(sp.Tuple(a, b))
     rng = random.Random(seed)
-    tried = used = 0
-    while used < points and tried < 4 * points:
-        point = _sample(symbols, rng, signed=bool(tried % 2))
-        tried += 1
-        va, vb = _value(a, point), _value(b, point)
-        if va is None or vb is None or abs(va.imag) > 1e-20 or abs(vb.imag) > 1e-20:
-            continue
-        used += 1
-        if abs(va - vb) > 1e-9 * (1 + abs(va) + abs(vb)):
-            return False
+    used = 0
+    for scale in _WIDER:
+        tried = 0
+        while used < points and tried < 4 * points:
+            point = _sample(symbols, rng, signed=bool(tried % 2), scale=scale)
+            tried += 1
+            va, vb = _value(a, point), _value(b, point)
+            if va is None or vb is None or abs(va.imag) > 1e-20 or abs(vb.imag) > 1e-20:
+                continue
+            used += 1
+            if abs(va - vb) > 1e-9 * (1 + abs(va) + abs(vb)):
+                return False
+        if used >= 2:
+            break
     return used >= 2
 
 

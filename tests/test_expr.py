@@ -254,3 +254,16 @@ def test_a_wrong_value_is_still_caught_at_a_large_argument():
     x = sp.Symbol("x")
     (c,) = check_derivatives(sp.sin(x), {x: sp.Float(1e6)}, {x: math.cos(1e6) * (1 + 1e-5)})
     assert c.verdict == "disagree"
+
+
+@pytest.mark.parametrize("text, x", [("log(relu(x-2))", 3.0), ("sqrt(x-5)*log(x-3)", 7.5), ("log(x-20)", 25.0)])
+def test_expressions_defined_only_far_from_zero_are_verified(text, x):
+    """The verifier widens its sampling when too few points are in the domain; the derivative
+    it accepts is sympy.diff's at a point of the domain."""
+    import sympy as sp
+
+    d = expr_derivation(text)
+    (r,) = d.results
+    sym = r.wrt
+    f = to_elementary(d.defs[d.lines[0].lhs])
+    assert float(to_elementary(r.value).subs(sym, x)) == pytest.approx(float(sp.diff(f, sym).subs(sym, x)), rel=1e-12)
