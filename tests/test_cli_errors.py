@@ -165,7 +165,7 @@ def test_failed_input_writes_no_output_file(tmp_path):
 def test_a_good_run_writes_only_the_target(tmp_path):
     target = tmp_path / "out.md"
     code, out, err = run("expr", "x**2", "--format", "markdown", "-o", target)
-    assert code == 0 and out == "" and err == ""
+    assert code == 0 and out == "" and err == f"derive: wrote {target}\n"
     assert [q.name for q in tmp_path.iterdir()] == ["out.md"]
     assert "2 x" in target.read_text(encoding="utf-8")
 

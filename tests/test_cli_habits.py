@@ -56,3 +56,18 @@ def test_a_file_derive_cannot_write_is_refused_before_anything_is_written(tmp_pa
     code, out, err = run(*argv)
     assert code == 2 and err.count("\n") == 1 and "cannot write" in err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("argv", [("train", "linear", "--epochs", "2", "--quiet"), ("check-grad", "--model", "linear")])
+def test_format_json_and_its_short_form_agree(argv):
+    a, b = run(*argv, "--format", "json"), run(*argv, "--json")
+    assert a.code == b.code == 0
+    assert json.loads(a.out) == json.loads(b.out)
+
+
+def test_every_file_written_is_named_on_stderr(tmp_path):
+    saved, shown = tmp_path / "p.npz", tmp_path / "d.md"
+    code, _, err = run("train", "linear", "--epochs", "2", "--quiet", "--save", saved)
+    assert code == 0 and f"derive: wrote {saved}" in err and saved.exists()
+    code, _, err = run("linear", "-o", shown)
+    assert code == 0 and err == f"derive: wrote {shown}\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..errors import DeriveError
-from .output import given, model_options
+from .output import format_option, given, model_options
 
 
 def _note(message: str) -> None:
@@ -21,8 +21,8 @@ def _note(message: str) -> None:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for sampling, directions and random data.")
 @click.option("--max-coords", type=click.IntRange(min=1), default=20_000, show_default=True,
               help="Models with more parameters are checked on a stratified sample.")
-@click.option("json_", "--json", is_flag=True, help="Output the report as JSON.")
-def check_grad(path, model_name, mode, seed, max_coords, json_, **options):
+@format_option("text: the report; json: the report as JSON.")
+def check_grad(path, model_name, mode, seed, max_coords, fmt, json_, **options):
     """Compare a model's gradient with finite differences, block by block.
 
     Exit status: 0 every block passes, 1 a block fails, 2 a bad file or usage.
@@ -48,5 +48,5 @@ def check_grad(path, model_name, mode, seed, max_coords, json_, **options):
         raise DeriveError("give a model file (derive check-grad model.py) or --model NAME")
     for note in report.notes:
         _note(note)
-    print_report(report, json_output=json_)
+    print_report(report, json_output=json_ or fmt == "json")
     raise SystemExit(0 if report.ok else 1)

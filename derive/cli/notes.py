@@ -6,8 +6,7 @@ import click
 
 from ..cache import cached_text
 from ..errors import DeriveError
-from ..io import write_atomic
-from .output import emit, output_format
+from .output import emit, output_format, write_file
 
 GRAPH_KINDS = ("dot", "png", "tikz")
 
@@ -56,7 +55,7 @@ def emit_graph(model, kind: str, output, *, lang: str = "en", standalone: bool =
     if kind == "dot":
         emit(g.to_dot(lang), output)
     elif kind == "png":
-        write_atomic(output, g.png())
+        write_file(output, g.png())
     else:
         d = model.derivation()
         emit(d.render("latex", show_steps=show_steps, lang=lang, standalone=standalone,

@@ -39,9 +39,33 @@ def output_format(fmt: str, output: str | None, choices=FORMATS) -> str:
 def emit(text: str, output: str | None = None) -> None:
     """Print ``text`` to stdout, or write it atomically to ``output``."""
     if output:
-        write_atomic(output, text if text.endswith("\n") else text + "\n")
+        write_file(output, text if text.endswith("\n") else text + "\n")
     else:
         click.echo(text, nl=not text.endswith("\n"))
+
+
+def write_file(path, data: str | bytes) -> None:
+    """Write ``path`` (atomically, see ``derive.io``) and name it on stderr."""
+    write_atomic(path, data)
+    wrote(path)
+
+
+def wrote(path) -> None:
+    """Say on stderr which file a command wrote (not for ``-``, which is standard output)."""
+    if str(path) != "-":
+        click.echo(f"derive: wrote {path}", err=True)
+
+
+def format_option(help_: str = "Output format."):
+    """``--format text|json`` with ``--json`` kept as its short form, for the commands whose
+    output is a report."""
+
+    def decorate(command):
+        command = click.option("--json", "json_", is_flag=True, help="Same as --format json.")(command)
+        return click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+                            help=help_)(command)
+
+    return decorate
 
 
 def color_wanted(output) -> bool:

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from ..errors import DeriveError
-from .output import emit, given, model_options
+from .output import emit, format_option, given, model_options, wrote
 
 OPTIMIZERS = ("gd", "sgd", "momentum", "adam")
 
@@ -57,12 +57,12 @@ def _progress(enabled: bool):
 @click.option("--plot", metavar="FILE.png", help="Save the loss curve as a PNG (needs matplotlib) "
               "instead of drawing it in the terminal.")
 @click.option("--save", metavar="FILE.npz", help="Save the trained parameters.")
-@click.option("json_", "--json", is_flag=True, help="Print the history summary as JSON.")
+@format_option("text: the report and the loss curve; json: the history summary.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no terminal plot.")
 @click.option("--check-grad", is_flag=True,
               help="Check the gradient against finite differences before training.")
-def train(name, data, lr, epochs, batch_size, optimizer, seed, holdout, standardize, plot, save, json_,
-          quiet, check_grad, **options):
+def train(name, data, lr, epochs, batch_size, optimizer, seed, holdout, standardize, plot, save, fmt,
+          json_, quiet, check_grad, **options):
     """Train model NAME with gradient descent and print the final loss and accuracy.
 
     Without --data every trainable model has a built-in data set (a noisy line, two blobs, the
@@ -88,17 +88,21 @@ def train(name, data, lr, epochs, batch_size, optimizer, seed, holdout, standard
             standardize=standardize,
             callback=callback, **given(options),
         )
+    problem = None if result.history.diverged else result.problem()
     if save:
         result.save(save)
+        if not (result.history.diverged or problem):  # else the one error line says where they went
+            wrote(save)
     if plot:
         plots.save_png(result, plot)
-    if json_:
+        wrote(plot)
+    if json_ or fmt == "json":
         emit(json.dumps(result.summary(), indent=2, ensure_ascii=False))
     elif not result.history.diverged:
         emit(result.report() + ("" if quiet or plot else "\n\n" + plots.terminal(result)))
     if result.history.diverged:
         raise divergence_error(result.history, saved=save)
-    problem = result.problem()
     if problem:
-        raise TrainingFailed(f"training did not work: {problem}; try another --lr (now "
+        kept = f"; the parameters were saved to {save}" if save else ""
+        raise TrainingFailed(f"training did not work: {problem}{kept}; try another --lr (now "
                              f"{result.history.settings['lr']:g}), more --epochs or another --optimizer")
