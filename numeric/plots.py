@@ -196,12 +196,129 @@ def terminal_pieces(result, *, width: int = 60) -> str:
     return "\n".join(lines)
 
 
+# What a trained model is about, beyond its loss ------------------------------------------------
+
+
+def _rows_shown(result):
+    """The rows a picture of the fit is drawn on: the held-out ones when there are any."""
+    d = result.data
+    return (d.X_val, d.y_val, "held-out") if d.y_val is not None else (d.X, d.y, "training")
+
+
+def _line_fit(result) -> bool:
+    """One feature, one affine layer, squared error: a line through points."""
+    net = result.compiled.network
+    (layer, *more) = net.layers
+    return not more and net.features == 1 and net.loss == "squared" and layer.activation is None
+
+
+def _boundary(result) -> bool:
+    """Two features and a 0/1 label: a decision boundary in the plane."""
+    net = result.compiled.network
+    return net.task == "binary" and net.features == 2
+
+
+def _predicted_classes(result, X):
+    p = np.asarray(result.compiled.predict(result.params, X))
+    return np.argmax(p, axis=1) if p.ndim == 2 else (p > 0.5).astype(int)
+
+
+def confusion(result) -> np.ndarray:
+    """Counts[true class, predicted class] on the held-out rows (the training rows if none)."""
+    X, y, _ = _rows_shown(result)
+    k = result.compiled.network.classes or 2
+    counts = np.zeros((k, k), dtype=int)
+    np.add.at(counts, (np.asarray(y, dtype=int), _predicted_classes(result, X)), 1)
+    return counts
+
+
+def _class_names(result, k: int) -> list[str]:
+    labels = result.data.labels
+    return list(labels) if labels and len(labels) == k else [str(c) for c in range(k)]
+
+
+def terminal_confusion(result) -> str:
+    """The confusion matrix as a table: a row per true class, a column per predicted one."""
+    counts = confusion(result)
+    names = _class_names(result, counts.shape[0])
+    _, _, rows = _rows_shown(result)
+    width = max(4, *(len(n) for n in names), len(str(counts.max())))
+    head = " " * (width + 2) + " ".join(f"{n:>{width}}" for n in names)
+    lines = [f"confusion matrix on the {rows} rows (row: true class, column: predicted)", head]
+    for name, row in zip(names, counts):
+        lines.append(f"{name:>{width}}  " + " ".join(f"{c:>{width}}" for c in row))
+    correct = int(np.trace(counts))
+    lines.append(f"{correct} of {int(counts.sum())} right")
+    return "\n".join(lines)
+
+
+def terminal_accuracy(history, *, width: int = 60, height: int = 6) -> str:
+    """Training accuracy per epoch, from 0 to 100 %."""
+    values = 100 * np.asarray(history.accuracy, dtype=float)
+    n = len(values)
+    canvas = Canvas(width, height, (1, max(n, 2)), (0.0, 100.0))
+    canvas.line(np.arange(1, n + 1), values)
+    held = f"; held-out {100 * history.val_accuracy[-1]:.2f}% at the end" if history.val_accuracy else ""
+    lines = [f"training accuracy per epoch{held}"]
+    lines += _frame(canvas, "100%", "0%", "1", str(n), "epoch")
+    return "\n".join(lines)
+
+
+def terminal_line(result, *, width: int = 60, height: int = 10) -> str:
+    """The fitted line over the points."""
+    X, y, rows = _rows_shown(result)
+    x = X[:, 0]
+    grid = np.linspace(x.min(), x.max(), 4 * width)
+    fitted = np.asarray(result.compiled.predict(result.params, grid[:, None]))
+    lo, hi = _span(np.concatenate([y, fitted]))
+    canvas = Canvas(width, height, (grid[0], grid[-1]), (lo, hi))
+    canvas.points(x, y)
+    canvas.line(grid, fitted)
+    lines = [f"the fitted line ŷ = w·x + b over the {rows} points"]
+    lines += _frame(canvas, f"{hi:.3g}", f"{lo:.3g}", f"{grid[0]:.3g}", f"{grid[-1]:.3g}", "x")
+    return "\n".join(lines)
+
+
+def terminal_boundary(result, *, width: int = 60, height: int = 20) -> str:
+    """The plane of the two features: where the model predicts 1 ('+') or 0 ('·'), and the
+    rows as their labels ('1', '0')."""
+    X, y, rows = _rows_shown(result)
+    (x0, x1), (y0, y1) = _span(X[:, 0]), _span(X[:, 1])
+    xs = x0 + (np.arange(width) + 0.5) * (x1 - x0) / width
+    ys = y1 - (np.arange(height) + 0.5) * (y1 - y0) / height
+    grid = np.array([[a, b] for b in ys for a in xs])
+    region = _predicted_classes(result, grid).reshape(height, width)
+    cells = [["+" if c else "·" for c in row] for row in region]
+    for (a, b), label in zip(X, np.asarray(y, dtype=int)):
+        i = min(height - 1, int((y1 - b) / (y1 - y0) * height))
+        j = min(width - 1, int((a - x0) / (x1 - x0) * width))
+        cells[i][j] = str(label)
+    labels = result.data.labels
+    one, zero = (f"1 ({labels[1]})", f"0 ({labels[0]})") if labels else ("1", "0")
+    lines = [f"the decision boundary: '+' where the model predicts {one}, '·' where {zero}; "
+             f"the {rows} rows by their label"]
+    lines += [f"{y1:>7.3g} ┤" + "".join(cells[0])] + ["        │" + "".join(r) for r in cells[1:-1]]
+    lines += [f"{y0:>7.3g} ┤" + "".join(cells[-1]), "        └" + "─" * width,
+              f"         {x0:<.3g}" + " " * max(1, width - 12) + f"{x1:.3g}  x1 (up: x2)"]
+    return "\n".join(lines)
+
+
 def terminal(result, *, width: int = 60) -> str:
-    """Everything ``derive train`` draws in the terminal for ``result``."""
-    text = terminal_loss([result.history.initial_loss] + list(result.history.loss), width=width)
+    """Everything ``derive train`` draws in the terminal for ``result``: the loss, then what
+    the model is about (its accuracy, the fitted line or curve, the decision boundary, the
+    confusion matrix)."""
+    parts = [terminal_loss([result.history.initial_loss] + list(result.history.loss), width=width)]
+    if result.history.accuracy:
+        parts.append(terminal_accuracy(result.history, width=width))
     if _can_draw_pieces(result):
-        text += "\n\n" + terminal_pieces(result, width=width)
-    return text
+        parts.append(terminal_pieces(result, width=width))
+    if _line_fit(result):
+        parts.append(terminal_line(result, width=width))
+    if _boundary(result):
+        parts.append(terminal_boundary(result, width=width))
+    if result.compiled.network.task == "classes":
+        parts.append(terminal_confusion(result))
+    return "\n\n".join(parts)
 
 
 def require_matplotlib():
@@ -233,23 +350,8 @@ def check_png_path(path) -> None:
     require_matplotlib()
 
 
-def save_png(result, path) -> None:
-    """Write the loss curve (and, for ``sigmoid-sum``, the fitted curve and its pieces) to
-    ``path`` as a PNG, atomically.
-
-    Raises
-    ------
-    DeriveError
-        When matplotlib is missing or the file cannot be written.
-    """
-    from derive.io import write_atomic
-
-    check_png_path(path)
-    plt = require_matplotlib()
+def _png_loss(ax, result):
     h = result.history
-    pieces = _can_draw_pieces(result)
-    fig, axes = plt.subplots(1, 2 if pieces else 1, figsize=(11 if pieces else 6, 4), squeeze=False)
-    ax = axes[0][0]
     epochs = np.arange(0, h.epochs_run + 1)
     ax.plot(epochs, [h.initial_loss] + list(h.loss), color="tab:red", label="training")
     if h.val_loss:
@@ -262,32 +364,118 @@ def save_png(result, path) -> None:
     ax.set_title(f"{result.model.name}: loss per epoch ({h.settings['optimizer']}, "
                  f"lr {h.settings['lr']:g})")
     ax.legend()
-    if pieces:
-        ax = axes[0][1]
-        b = float(result.params[_piece_layers(result)[1].bias.name])
-        X = result.data.X[:, 0]
-        x = np.linspace(X.min(), X.max(), 400)
-        parts = _pieces(result, x)[0]
-        ax.scatter(X, result.data.y, s=6, color="0.6", label="data")
-        ax.axhline(b, color="tab:blue", linestyle="--", linewidth=1, label=f"b = {b:.3g}")
-        h = parts.shape[1]
-        g = _g_name(result)[0]
-        for i in range(h):
-            ax.plot(x, parts[:, i], color="tab:blue", linewidth=1, alpha=1.0 if h <= 10 else 0.5,
-                    label=f"pieces cᵢ {g}(bᵢ + wᵢ x)" if i == 0 else None)
-            if h <= 10:
-                j = int(np.argmax(np.abs(parts[:, i])))
-                ax.annotate(str(i + 1), (x[j], parts[j, i]), color="tab:blue", fontsize=8)
-        fitted = b + parts.sum(axis=1)
-        ax.plot(x, fitted, color="tab:red", linewidth=2, label="ŷ = b + Σ pieces")
-        if h > 10:  # many pieces: keep the data in view, let large pieces leave the frame
-            lo, hi = _span(np.concatenate([result.data.y, fitted, [b, 0.0]]))
-            pad = 0.25 * (hi - lo)
-            ax.set_ylim(lo - pad, hi + pad)
-        ax.set_xlabel("x")
-        ax.set_ylabel("y")
-        ax.set_title("the red curve = constant + blue pieces")
-        ax.legend(fontsize=8)
+
+
+def _png_accuracy(ax, result):
+    h = result.history
+    epochs = np.arange(1, h.epochs_run + 1)
+    ax.plot(epochs, 100 * np.asarray(h.accuracy), color="tab:red", label="training")
+    if h.val_accuracy:
+        ax.plot(epochs, 100 * np.asarray(h.val_accuracy), color="tab:blue", label="held-out")
+    ax.set_ylim(0, 100)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("accuracy (%)")
+    ax.set_title("accuracy per epoch")
+    ax.legend()
+
+
+def _png_pieces(ax, result):
+    b = float(result.params[_piece_layers(result)[1].bias.name])
+    X = result.data.X[:, 0]
+    x = np.linspace(X.min(), X.max(), 400)
+    parts = _pieces(result, x)[0]
+    ax.scatter(X, result.data.y, s=6, color="0.6", label="data")
+    ax.axhline(b, color="tab:blue", linestyle="--", linewidth=1, label=f"b = {b:.3g}")
+    h = parts.shape[1]
+    g = _g_name(result)[0]
+    for i in range(h):
+        ax.plot(x, parts[:, i], color="tab:blue", linewidth=1, alpha=1.0 if h <= 10 else 0.5,
+                label=f"pieces cᵢ {g}(bᵢ + wᵢ x)" if i == 0 else None)
+        if h <= 10:
+            j = int(np.argmax(np.abs(parts[:, i])))
+            ax.annotate(str(i + 1), (x[j], parts[j, i]), color="tab:blue", fontsize=8)
+    fitted = b + parts.sum(axis=1)
+    ax.plot(x, fitted, color="tab:red", linewidth=2, label="ŷ = b + Σ pieces")
+    if h > 10:  # many pieces: keep the data in view, let large pieces leave the frame
+        lo, hi = _span(np.concatenate([result.data.y, fitted, [b, 0.0]]))
+        pad = 0.25 * (hi - lo)
+        ax.set_ylim(lo - pad, hi + pad)
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    ax.set_title("the red curve = constant + blue pieces")
+    ax.legend(fontsize=8)
+
+
+def _png_line(ax, result):
+    X, y, rows = _rows_shown(result)
+    grid = np.linspace(X[:, 0].min(), X[:, 0].max(), 200)
+    ax.scatter(X[:, 0], y, s=8, color="0.5", label=f"{rows} rows")
+    ax.plot(grid, result.compiled.predict(result.params, grid[:, None]), color="tab:red", label="ŷ = w·x + b")
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    ax.set_title("the fitted line")
+    ax.legend()
+
+
+def _png_boundary(ax, result):
+    X, y, rows = _rows_shown(result)
+    (x0, x1), (y0, y1) = _span(X[:, 0]), _span(X[:, 1])
+    gx, gy = np.meshgrid(np.linspace(x0, x1, 200), np.linspace(y0, y1, 200))
+    p = np.asarray(result.compiled.predict(result.params, np.column_stack([gx.ravel(), gy.ravel()])))
+    ax.contourf(gx, gy, p.reshape(gx.shape), levels=[0, 0.5, 1], colors=["#dbe8f5", "#f7dcdc"])
+    ax.contour(gx, gy, p.reshape(gx.shape), levels=[0.5], colors="k", linewidths=1)
+    names = _class_names(result, 2)
+    for label, color in ((0, "tab:blue"), (1, "tab:red")):
+        mine = np.asarray(y, dtype=int) == label
+        ax.scatter(X[mine, 0], X[mine, 1], s=10, color=color, label=names[label])
+    ax.set_xlabel("x1")
+    ax.set_ylabel("x2")
+    ax.set_title(f"decision boundary a = 0.5 ({rows} rows)")
+    ax.legend()
+
+
+def _png_confusion(ax, result):
+    counts = confusion(result)
+    names = _class_names(result, counts.shape[0])
+    ax.imshow(counts, cmap="Blues")
+    for (i, j), c in np.ndenumerate(counts):
+        ax.text(j, i, str(c), ha="center", va="center", fontsize=7,
+                color="white" if c > counts.max() / 2 else "black")
+    ax.set_xticks(range(len(names)), names)
+    ax.set_yticks(range(len(names)), names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(f"confusion matrix ({_rows_shown(result)[2]} rows)")
+
+
+def save_png(result, path) -> None:
+    """Write the pictures of a run to ``path`` as a PNG, atomically: the loss per epoch, and as
+    the model calls for it the accuracy, the fitted line or red curve with its pieces, the
+    decision boundary and the confusion matrix.
+
+    Raises
+    ------
+    DeriveError
+        When matplotlib is missing or the file cannot be written.
+    """
+    from derive.io import write_atomic
+
+    check_png_path(path)
+    plt = require_matplotlib()
+    panels = [_png_loss]
+    if result.history.accuracy:
+        panels.append(_png_accuracy)
+    if _can_draw_pieces(result):
+        panels.append(_png_pieces)
+    if _line_fit(result):
+        panels.append(_png_line)
+    if _boundary(result):
+        panels.append(_png_boundary)
+    if result.compiled.network.task == "classes":
+        panels.append(_png_confusion)
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.2), squeeze=False)
+    for ax, draw in zip(axes[0], panels):
+        draw(ax, result)
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100, metadata={"Software": None})

@@ -604,3 +604,53 @@ def test_saved_parameters_carry_the_standardization(tmp_path):
         by_hand = ((X - p["x_mean"]) / p["x_scale"]) @ p["w"] + p["b"]
     r = train_model("linear", data=path)
     np.testing.assert_allclose(by_hand, r.predict(X), rtol=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------
+# Pictures of what each model is about.
+
+
+def test_confusion_matrix_counts_by_hand():
+    r = train_model("softmax", epochs=2)
+    W, b = r.params["W"], r.params["b"]
+    predicted = np.argmax(r.data.X_val @ W + b, axis=1)           # the model, in NumPy by hand
+    by_hand = np.zeros((10, 10), dtype=int)
+    for t, p in zip(r.data.y_val.astype(int), predicted):
+        by_hand[t, p] += 1
+    np.testing.assert_array_equal(plots.confusion(r), by_hand)
+    text = plots.terminal_confusion(r)
+    assert f"{np.trace(by_hand)} of {len(predicted)} right" in text
+
+
+def test_decision_boundary_marks_the_side_of_w_x_plus_b():
+    r = train_model("logistic", epochs=20)
+    lines = plots.terminal_boundary(r, width=40, height=12).splitlines()
+    grid = [line.split("┤")[-1].split("│")[-1] for line in lines[1:13]]
+    X = r.data.X_val
+    (x0, x1), (y0, y1) = plots._span(X[:, 0]), plots._span(X[:, 1])
+    w, b = r.params["w"], float(r.params["b"])
+    for i, row in enumerate(grid):
+        for j, ch in enumerate(row):
+            if ch in "+·":
+                cx = x0 + (j + 0.5) * (x1 - x0) / 40
+                cy = y1 - (i + 0.5) * (y1 - y0) / 12
+                assert (ch == "+") == (w @ [cx, cy] + b > 0)
+
+
+def test_terminal_pictures_follow_the_model():
+    text = plots.terminal(train_model("linear", epochs=50))
+    assert "the fitted line" in text and "decision boundary" not in text and "confusion" not in text
+    text = plots.terminal(train_model("logistic", epochs=5))
+    assert "training accuracy per epoch" in text and "decision boundary" in text
+
+
+@pytest.mark.parametrize("name, panels", [("linear", 2), ("logistic", 3), ("softmax", 3)])
+def test_png_has_a_panel_for_each_picture(tmp_path, name, panels):
+    pytest.importorskip("matplotlib")
+    r = train_model(name, epochs=3)
+    path = tmp_path / "p.png"
+    plots.save_png(r, path)
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width = int.from_bytes(data[16:20], "big")
+    assert width == int(5.5 * panels * 100)
