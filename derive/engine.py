@@ -23,10 +23,7 @@ from .rules import D
 
 # One-argument functions whose derivative SymPy (or our Function) knows in closed form, besides
 # those the notes name (``rules.NAMED_DERIVATIVES``).
-_KNOWN = (
-    sp.sin, sp.cos, sp.tan, sp.sinh, sp.cosh, sp.asin, sp.acos, sp.atan,
-    F.softplus, F.hard_sigmoid, F.leaky_relu,
-)
+_KNOWN = (F.softplus, F.hard_sigmoid, F.leaky_relu, *R.TEXTBOOK_DERIVATIVES)
 
 
 @dataclass

@@ -393,6 +393,22 @@ def _plain(cls):
     return lambda *args: _sympy_call(cls, *args)
 
 
+def _log(arg: sp.Expr, base: sp.Expr | None = None) -> sp.Expr:
+    """log(x) is the natural logarithm; log(x, b) the logarithm to base b, log x / log b."""
+    if base is None:
+        return _sympy_call(sp.log, arg)
+    if not (base.is_number and base.is_positive and base != 1):
+        raise DeriveError("the base of a logarithm must be a positive number other than 1, "
+                          "e.g. log(x, 2)")
+    return _mul([_sympy_call(sp.log, arg), _inverse(_sympy_call(sp.log, base))])
+
+
+# Trigonometric and hyperbolic functions and their inverses, by SymPy's names.
+_TEXTBOOK_FUNCTIONS = (
+    "sin", "cos", "tan", "sec", "csc", "cot", "asin", "acos", "atan", "asec", "acsc", "acot",
+    "sinh", "cosh", "tanh", "sech", "csch", "coth", "asinh", "acosh", "atanh", "acoth",
+)
+
 # name -> (builder, min args, max args); several names share a builder.
 _FUNCTIONS: dict[str, tuple] = {
     "sigmoid": (_plain(sigmoid), 1, 1),
@@ -401,18 +417,13 @@ _FUNCTIONS: dict[str, tuple] = {
     "softplus": (_plain(softplus), 1, 1),
     "hard_sigmoid": (_plain(hard_sigmoid), 1, 1),
     "exp": (_exp, 1, 1),
-    "log": (_plain(sp.log), 1, 1),
+    "log": (_log, 1, 2),
     "ln": (_plain(sp.log), 1, 1),
     "sqrt": (_sqrt, 1, 1),
-    "tanh": (_plain(sp.tanh), 1, 1),
-    "sinh": (_plain(sp.sinh), 1, 1),
-    "cosh": (_plain(sp.cosh), 1, 1),
-    "sin": (_plain(sp.sin), 1, 1),
-    "cos": (_plain(sp.cos), 1, 1),
-    "tan": (_plain(sp.tan), 1, 1),
-    "asin": (_plain(sp.asin), 1, 1),
-    "acos": (_plain(sp.acos), 1, 1),
-    "atan": (_plain(sp.atan), 1, 1),
+    **{name: (_plain(getattr(sp, name)), 1, 1) for name in _TEXTBOOK_FUNCTIONS},
+    # arcsin(x) as the textbooks write asin(x)
+    **{"arc" + name[1:]: (_plain(getattr(sp, name)), 1, 1)
+       for name in _TEXTBOOK_FUNCTIONS if name.startswith("a")},
     "abs": (_plain(sp.Abs), 1, 1),
     "Abs": (_plain(sp.Abs), 1, 1),
     "max": (_minmax(sp.Max), 2, MAX_MINMAX_ARGS),
@@ -423,7 +434,7 @@ _FUNCTIONS: dict[str, tuple] = {
 
 FUNCTION_NAMES: tuple[str, ...] = tuple(sorted(_FUNCTIONS))
 
-_CONSTANTS = {"E": S.Exp1, "pi": S.Pi}
+_CONSTANTS = {"E": S.Exp1, "e": S.Exp1, "pi": S.Pi}
 
 _MODULE_NAMES = frozenset({
     "os", "sys", "subprocess", "shutil", "builtins", "importlib", "socket", "pickle", "io",
@@ -798,19 +809,20 @@ _GREEK = frozenset({
 _GREEK_VARIANTS = {"varepsilon": "epsilon", "vartheta": "theta", "varpi": "pi",
                    "varrho": "rho", "varsigma": "sigma", "varphi": "phi"}
 _LATEX_FUNCTIONS = {
-    "exp": "exp", "log": "log", "ln": "ln", "sin": "sin", "cos": "cos", "tan": "tan",
-    "sinh": "sinh", "cosh": "cosh", "tanh": "tanh", "arcsin": "asin", "arccos": "acos",
-    "arctan": "atan", "max": "max", "min": "min",
+    "exp": "exp", "log": "log", "ln": "ln", "sin": "sin", "cos": "cos",
+    "tan": "tan", "sec": "sec", "csc": "csc", "cot": "cot", "sinh": "sinh", "cosh": "cosh",
+    "tanh": "tanh", "coth": "coth", "arcsin": "asin", "arccos": "acos", "arctan": "atan",
+    "max": "max", "min": "min",
 }
 # Names inside \operatorname{...} / \mathrm{...}, compared lower-case without '_' or spaces.
 _OPERATOR_NAMES = {
     "relu": "relu", "leakyrelu": "leaky_relu", "softplus": "softplus", "sigmoid": "sigmoid",
     "hardsigmoid": "hard_sigmoid", "exp": "exp", "log": "log", "ln": "ln", "sqrt": "sqrt",
-    "tanh": "tanh", "sinh": "sinh", "cosh": "cosh", "sin": "sin", "cos": "cos", "tan": "tan",
-    "asin": "asin", "acos": "acos", "atan": "atan", "arcsin": "asin", "arccos": "acos",
-    "arctan": "atan", "abs": "abs", "max": "max", "min": "min",
+    "abs": "abs", "max": "max", "min": "min",
+    **{name: name for name in _TEXTBOOK_FUNCTIONS},
+    **{"arc" + name[1:]: name for name in _TEXTBOOK_FUNCTIONS if name.startswith("a")},
 }
-_INVERSE_TRIG = {"sin": "asin", "cos": "acos", "tan": "atan"}
+_INVERSE_TRIG = {name: "a" + name for name in _TEXTBOOK_FUNCTIONS if not name.startswith("a")}
 _ACCENTS = {"hat": "hat", "widehat": "hat", "bar": "bar", "overline": "bar", "tilde": "tilde",
             "widetilde": "tilde", "dot": "dot"}
 _NAME_COMMANDS = frozenset({"operatorname", "mathrm", "text", "textrm", "mathit", "textit",
@@ -1039,12 +1051,25 @@ class _LatexParser:
             self.leave()
             return value
         if token.is_op("-", "+"):
-            raise self.fail(token, "use braces for a signed exponent, e.g. e^{-z}")
+            if mark != "^":
+                raise self.fail(token, f"use braces for a signed argument of {mark}")
+            # e^-z as students type it: the sign and one token, e^{-z}
+            self.take()
+            value = self.script(mark)
+            following = self.peek()
+            if following is not None and following.kind in ("num", "letter"):
+                raise self.fail(token, "ambiguous signed exponent: use braces, e.g. e^{-2x} "
+                                "or e^{-2}x")
+            return _neg(value) if token.value == "-" else value
         if token.kind == "num":
             if len(token.value) == 1:
                 self.take()
                 return _number(token.value)
-            if mark in ("^", "_"):
+            if mark == "^":
+                # x^10 as students type it means x^{10}, not TeX's x^{1}0
+                self.take()
+                return _number(token.value)
+            if mark == "_":
                 raise self.fail(token, f"ambiguous {mark}{token.value}: write "
                                 f"{mark}{{{token.value}}}")
             if "." in token.value[:2]:
@@ -1234,9 +1259,12 @@ class _LatexParser:
         key = word.lower().replace("_", "")
         if key in _OPERATOR_NAMES:
             return self.function(_OPERATOR_NAMES[key], token)
+        if word == "e" and token.value != "operatorname":
+            return S.Exp1  # \mathrm{e}, the upright e of ISO notation
         if token.value == "operatorname" or self.at_op("("):
             raise self.fail(token, f"unknown function {word!r}; known: ReLU, LeakyReLU, "
-                            f"softplus, sigmoid, HardSigmoid, exp, log, tanh, sin, cos, max, min")
+                            f"softplus, sigmoid, HardSigmoid, exp, log, sqrt, abs, max, min, "
+                            f"the trigonometric and hyperbolic functions and their inverses")
         problem = _name_problem(word) if word else "empty name"
         if problem:
             raise self.fail(token, problem)
@@ -1261,11 +1289,10 @@ class _LatexParser:
     def function(self, name: str, token: _Token) -> sp.Expr:
         alpha = None
         if self.at_op("_"):
-            if name != "leaky_relu":
-                raise self.fail(self.peek(), f"\\{token.value} takes no subscript (only the "
-                                "natural logarithm is supported)" if name in ("log", "ln")
-                                else f"\\{token.value} takes no subscript")
+            if name not in ("leaky_relu", "log"):
+                raise self.fail(self.peek(), f"\\{token.value} takes no subscript")
             self.take()
+            # the slope of LeakyReLU, or the base of \log_2 x
             alpha = self.script("_")
         power = None
         if self.at_op("^"):
@@ -1296,8 +1323,8 @@ class _LatexParser:
             args = [arg]
         if alpha is not None:
             if len(args) != 1:
-                raise self.fail(token, "LeakyReLU takes one argument and its slope as a "
-                                "subscript")
+                raise self.fail(token, f"\\{token.value} takes one argument and its "
+                                f"{'base' if name == 'log' else 'slope'} as a subscript")
             args = [args[0], alpha]
         value = self.apply(name, token, args)
         return value if power is None else _pow(value, power)
@@ -1365,8 +1392,7 @@ def parse_latex_expression(text: str) -> sp.Expr:
 # ----------------------------------------------------------------------------------------
 
 _ALLOWED_FUNCTIONS = (sigmoid, relu, leaky_relu, softplus, hard_sigmoid, sp.exp, sp.log,
-                      sp.tanh, sp.sinh, sp.cosh, sp.sin, sp.cos, sp.tan, sp.asin, sp.acos,
-                      sp.atan, sp.Abs, sp.Max, sp.Min)
+                      sp.Abs, sp.Max, sp.Min, *(getattr(sp, n) for n in _TEXTBOOK_FUNCTIONS))
 
 
 @_guarded
