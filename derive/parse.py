@@ -10,16 +10,19 @@ SymPy-style syntax (``parse_expression``)
 * Numbers: ``2``, ``0.5``, ``1e-3``. Decimals become exact ``Rational`` (0.5 → 1/2), so
   derivations stay exact. No complex literals.
 * Names: any ASCII identifier not starting with ``_`` is a plain ``Symbol`` (no assumptions),
-  Greek names included (``alpha``, ``theta``, ``lambda``). ``E`` is Euler's number and ``pi``
-  is π; **``e`` is a plain symbol**, because a lone ``e`` is ambiguous (write ``exp(x)`` or
-  ``E**x``). Python built-ins and keywords (``eval``, ``open``, ``__import__``, …), module
+  Greek names included (``alpha``, ``theta``, ``lambda``). ``e`` and ``E`` are Euler's
+  number (``e**x`` is eˣ, as in the textbooks and the LaTeX reader) and ``pi`` is π. Python
+  built-ins and keywords (``eval``, ``open``, ``__import__``, …), module
   names (``os``, ``sys``, …) and SymPy's ``I``, ``oo``, ``zoo``, ``nan`` are refused.
 * Operators: ``+ - * / **``, ``^`` (power, as students write it: ``x^2+1`` is x² + 1), unary
-  ``-``/``+``, parentheses. No implicit multiplication: write ``2*x``.
+  ``-``/``+``, parentheses. Implicit multiplication after a number, a closing parenthesis or a
+  name and a blank: ``2x``, ``3sin(x)``, ``(x+1)(x-1)``, ``x sin(x)``; a name directly before
+  ``(`` is a call, so write ``x*(x+1)`` or ``x (x+1)``.
 * Functions (positional arguments only): sigmoid, relu, leaky_relu (1 or 2 arguments; the
-  slope defaults to 1/100), softplus, hard_sigmoid, exp, log / ln (natural, 1 argument), sqrt,
-  tanh, sinh, cosh, sin, cos, tan, asin, acos, atan, abs / Abs, max / Max and min / Min
-  (2 to 10 arguments).
+  slope defaults to 1/100), softplus, hard_sigmoid, exp, log / ln (natural; ``log(x, b)`` to a
+  numeric base b), sqrt, the trigonometric and hyperbolic functions and their inverses (sin,
+  cos, tan, sec, csc, cot, asin or arcsin, …, sinh, …, coth, asinh, …, acoth), abs / Abs,
+  max / Max and min / Min (2 to 10 arguments).
 
 LaTeX subset (``parse_latex_expression``)
 -----------------------------------------
@@ -32,16 +35,18 @@ LaTeX subset (``parse_latex_expression``)
   (``x_{1}`` → ``x_1``, ``\\theta_0`` → ``theta_0``); ``\\hat{y}`` → ``yhat`` (likewise
   ``\\bar``, ``\\tilde``, ``\\dot``); Greek letters are symbols and ``\\pi`` is π.
 * Functions: ``\\sigma(z)`` is the sigmoid (``\\sigma`` not followed by a parenthesis is a
-  symbol), ``\\exp``, ``\\log``/``\\ln`` (natural), ``\\sin``, ``\\cos``, ``\\tan``,
-  ``\\sinh``, ``\\cosh``, ``\\tanh``, ``\\arcsin``, ``\\arccos``, ``\\arctan``, ``\\max``,
+  symbol), ``\\exp``, ``\\log``/``\\ln`` (natural; ``\\log_2 x`` to base 2), ``\\sin``,
+  ``\\cos``, ``\\tan``, ``\\sec``, ``\\csc``, ``\\cot``, ``\\sinh``, ``\\cosh``,
+  ``\\tanh``, ``\\coth``, ``\\arcsin``, ``\\arccos``, ``\\arctan``, ``\\max``,
   ``\\min``, and ``\\operatorname{…}``/``\\mathrm{…}`` with ReLU, LeakyReLU (slope as a
   subscript: ``\\operatorname{LeakyReLU}_{0.01}(z)``), softplus, sigmoid, HardSigmoid or any
   function above. ``\\sin^{2} x`` is (sin x)², ``\\sin^{-1} x`` is arcsin x. Without
-  parentheses a function takes the following product of factors: ``\\log x + 1`` is
-  log(x) + 1, ``\\sin 2x`` is sin(2x). This is the form SymPy's ``latex()`` prints, so printed
-  expressions parse back.
-* Refused: sums, integrals, limits, derivatives, matrices, equations, factorials,
-  ``x^10`` (ambiguous: write ``x^{10}``), ``e^-z`` (write ``e^{-z}``).
+  parentheses a function takes the following product of factors and divisions by numbers:
+  ``\\log x + 1`` is log(x) + 1, ``\\sin 2x`` is sin(2x), ``\\sin \\pi/2`` is sin(π/2).
+  This is the form SymPy's ``latex()`` prints, so printed expressions parse back.
+* ``x^10`` is x^{10} and ``e^-z`` is e^{-z}, as students type them (``e^-2x`` is refused as
+  ambiguous); ``\\mathrm{e}`` is Euler's number.
+* Refused: sums, integrals, limits, derivatives, matrices, equations, factorials.
 
 Limits (so that no input hangs or exhausts memory)
 --------------------------------------------------
@@ -476,6 +481,8 @@ def _call(name: str, args: list) -> sp.Expr:
 
 
 def _unknown_function(name: str) -> DeriveError:
+    if len(name) <= 2:
+        return DeriveError(f"unknown function {name!r}: for a product write {name}*(...)")
     known = ", ".join(n for n in FUNCTION_NAMES if n[0].islower())
     return DeriveError(f"unknown function {name!r}; known functions: {known}")
 
@@ -584,15 +591,51 @@ _OP_SYMBOLS = {ast.FloorDiv: "//", ast.Mod: "%", ast.MatMult: "@", ast.LShift: "
                ast.RShift: ">>", ast.BitOr: "|", ast.BitAnd: "&", ast.BitXor: "^"}
 
 
-def _prepare(text: str) -> tuple[str, list[int]]:
-    """Rewrite ``^`` → ``**`` and ``lambda`` → a stand-in; map new columns to old ones."""
+# Tokens for implicit multiplication: a number (not the 0x/0o/0b prefix of an integer), a name
+# (the stand-in for `lambda` included), or any other character.
+_IMPLICIT_TOKEN = re.compile(
+    r"(?P<num>0[xXoObB][0-9a-fA-F_]+|(?:\d[\d_]*\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
+    r"|(?P<name>[A-Za-z_λ][A-Za-z0-9_λ]*)|(?P<other>\s+|.)",
+    re.S,
+)
+
+
+def _implicit_products(text: str) -> tuple[str, list[int]]:
+    """Write the products students leave implicit: ``2x`` → ``2*x``, ``3sin(x)``,
+    ``2(x+1)``, ``(x+1)(x-1)``, ``(x+1)x``, ``x sin(x)``, ``x (x+1)``; map new columns to old
+    ones. A name directly followed by ``(`` stays a call, so ``x(x+1)`` is refused as an
+    unknown function."""
     out: list[str] = []
     cols: list[int] = []
-    text = _LAMBDA_WORD.sub(_LAMBDA_STANDIN, text)
+    previous = None
+    for match in _IMPLICIT_TOKEN.finditer(text):
+        piece, kind = match.group(), match.lastgroup
+        if kind == "other" and piece.isspace():
+            out.append(piece)
+            cols.extend(range(match.start(), match.end()))
+            continue
+        starts_factor = kind in ("num", "name") or piece == "("
+        spaced = match.start() > 0 and text[match.start() - 1].isspace()
+        if starts_factor and ((previous == "num" and kind != "num") or previous == ")"
+                              or (previous == "name" and spaced)):
+            out.append("*")
+            cols.append(match.start())
+        out.append(piece)
+        cols.extend(range(match.start(), match.end()))
+        previous = kind if kind != "other" else piece
+    return "".join(out), cols
+
+
+def _prepare(text: str) -> tuple[str, list[int]]:
+    """Rewrite ``^`` → ``**``, ``lambda`` → a stand-in and implicit products → ``*``; map new
+    columns to old ones."""
+    out: list[str] = []
+    cols: list[int] = []
+    text, implicit_cols = _implicit_products(_LAMBDA_WORD.sub(_LAMBDA_STANDIN, text))
     for i, ch in enumerate(text):
         piece = "**" if ch == "^" else ch
         out.append(piece)
-        cols.extend([i] * len(piece))
+        cols.extend([implicit_cols[i]] * len(piece))
     return "".join(out), cols
 
 
@@ -1319,6 +1362,11 @@ class _LatexParser:
                 if self.peek() is None:
                     raise self.fail(token, f"\\{token.value} needs an argument")
                 arg = self.implicit(function_argument=True)
+            # \sin \pi/2 is sin(π/2), as TeX users mean it: a division by a number stays in
+            # the argument (\log x/\log 2 is still log(x)/log(2))
+            while self.at_op("/") and self.peek(1) is not None and self.peek(1).kind == "num":
+                self.take()
+                arg = _mul([arg, _inverse(self.power())])
             self.leave()
             args = [arg]
         if alpha is not None:

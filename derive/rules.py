@@ -188,7 +188,8 @@ TEXTBOOK_DERIVATIVES = {
     sp.csch: ("hyperbolic", lambda u: -sp.csch(u) * sp.coth(u)),
     sp.coth: ("hyperbolic", lambda u: -sp.csch(u) ** 2),
     sp.asinh: ("inverse_hyperbolic", lambda u: 1 / sp.sqrt(u**2 + 1)),
-    sp.acosh: ("inverse_hyperbolic", lambda u: 1 / sp.sqrt(u**2 - 1)),
+    # √(u − 1)·√(u + 1), not √(u² − 1): the two differ in sign where acosh is not real (u < −1)
+    sp.acosh: ("inverse_hyperbolic", lambda u: 1 / (sp.sqrt(u - 1) * sp.sqrt(u + 1))),
     sp.atanh: ("inverse_hyperbolic", lambda u: 1 / (1 - u**2)),
     sp.acoth: ("inverse_hyperbolic", lambda u: 1 / (1 - u**2)),
     sp.Abs: ("abs", lambda u: u / sp.Abs(u)),

@@ -44,7 +44,7 @@ BAD = {
     "expr unknown function": ["expr", "foo(x)"],
     "expr wrt not in expression": ["expr", "x*y", "--wrt", "z"],
     "expr several variables, no wrt": ["expr", "x*y"],
-    "expr no variable": ["expr", "2+3"],
+    "expr constant, --wrt not a name": ["expr", "2+3", "--wrt", "if"],
     "expr at unknown name": ["expr", "x**2", "--at", "q=1"],
     "expr at not a number": ["expr", "x**2", "--at", "x=abc"],
     "expr at missing value": ["expr", "x*y", "--wrt", "x", "--at", "x=1"],
