@@ -20,13 +20,11 @@ from sympy import Add, Expr, Mul, Pow, Symbol
 from . import functions as F
 from . import rules as R
 from .rules import D
+from .verify import expansion_bounded
 
 # One-argument functions whose derivative SymPy (or our Function) knows in closed form, besides
 # those the notes name (``rules.NAMED_DERIVATIVES``).
-_KNOWN = (
-    sp.sin, sp.cos, sp.tan, sp.sinh, sp.cosh, sp.asin, sp.acos, sp.atan,
-    F.softplus, F.hard_sigmoid, F.leaky_relu,
-)
+_KNOWN = (F.softplus, F.hard_sigmoid, F.leaky_relu, *R.TEXTBOOK_DERIVATIVES)
 
 
 @dataclass
@@ -188,6 +186,9 @@ def tidy(expr, candidates: Iterable = ()) -> Expr:
     if ops < 2 and not candidates:
         return expr  # nothing can be two operations shorter (see below)
     forms = [expr, *candidates]
+    if not expansion_bounded(expr):
+        # the rewrites below expand: past the bound the derivation's own form stays
+        return min(forms, key=_score)
     if ops <= 200 and expr.has(sp.exp):
         sigmoid_form = _sigmoid_form(expr)
         if sigmoid_form is not None:

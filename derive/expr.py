@@ -20,9 +20,9 @@ from sympy import Derivative, Symbol
 from . import printing
 from .steps import Builder, Derivation
 from .errors import DeriveError
-from .functions import to_elementary
+from .functions import hard_sigmoid, leaky_relu, relu, to_elementary
 from .messages import Msg
-from .parse import check_wrt, parse_expression, parse_latex_expression, parse_point, validate_expression
+from .parse import _name_problem, check_wrt, parse_expression, parse_latex_expression, parse_point, validate_expression
 
 __all__ = ["expr_derivation", "ExprDerivation", "FiniteDifferenceCheck", "CheckFailed"]
 
@@ -131,24 +131,49 @@ def _parse(text, from_latex: bool) -> sp.Expr:
     else:
         expr = parse_latex_expression(text) if from_latex else parse_expression(text)
     # Variables are real numbers: |x|′ = sign(x), not an expression in re(x) and im(x).
-    return expr.xreplace({s: Symbol(s.name, real=True) for s in expr.free_symbols})
+    expr = expr.xreplace({s: Symbol(s.name, real=True) for s in expr.free_symbols})
+    _require_real_arguments(expr)
+    return expr
+
+
+# Functions defined on the real line only: ReLU and its kin compare their argument with 0.
+_REAL_ONLY = (relu, leaky_relu, hard_sigmoid, sp.Heaviside, sp.Max, sp.Min)
+
+
+def _require_real_arguments(expr) -> None:
+    """Refuse ReLU(log(−eˣ)) and the like: an argument that is never a real number has no
+    place to compare with 0, so the expression has no value anywhere."""
+    for node in sp.preorder_traversal(expr):
+        if isinstance(node, _REAL_ONLY) and any(a.is_extended_real is False for a in node.args):
+            arg = next(a for a in node.args if a.is_extended_real is False)
+            raise DeriveError(f"{printing.text(node)} has no value: its argument "
+                              f"{printing.text(arg)} is never a real number")
 
 
 def _choose_wrt(expr, wrt) -> list[Symbol]:
     if isinstance(wrt, str):
         wrt = [wrt]
     names = [n for w in (wrt or []) for n in str(w).split(",")]
+    symbols = sorted(expr.free_symbols, key=lambda s: s.name)
+    if not symbols:
+        # a constant: its derivative is 0 with respect to any variable (x unless one is named)
+        return [_constant_wrt(n.strip()) for n in (names or ["x"])]
     if names:
         return check_wrt(expr, names)
-    symbols = sorted(expr.free_symbols, key=lambda s: s.name)
     if len(symbols) == 1:
         return symbols
-    if not symbols:
-        raise DeriveError("the expression has no variable to differentiate with respect to")
     raise DeriveError(
         f"the expression has several variables ({', '.join(s.name for s in symbols)}): "
         f"choose with --wrt, e.g. --wrt {symbols[0].name}"
     )
+
+
+def _constant_wrt(name: str) -> Symbol:
+    """The variable a constant is differentiated with respect to: any valid name."""
+    problem = _name_problem(name) if name else "--wrt: empty variable name"
+    if problem:
+        raise DeriveError(problem)
+    return Symbol(name, real=True)
 
 
 def _function_name(expr) -> Symbol:
@@ -240,13 +265,14 @@ def _at_point(d: Builder, f, expr, derivatives: dict, point: dict, checker) -> t
     at_text = ", ".join(printing.text(e) for e in shown)
     # the function itself must be a real number there (log(x) at x = −1 is not, although its
     # derivative −1/x would evaluate)
-    _number(to_elementary(expr).xreplace(point), printing.text(f), at_text)
+    _number(_substitute(to_elementary(expr), point, printing.text(f), at_text), printing.text(f), at_text)
     values, exacts = {}, []
     for x, final in derivatives.items():
         lhs = At(Derivative(f, x, evaluate=False), shown)
-        exact = final.xreplace(point)
+        name = printing.text(Derivative(f, x, evaluate=False), partial=d.partial)
+        exact = _substitute(final, point, name, at_text)
         exacts.append(exact)
-        approx = _number(exact, printing.text(Derivative(f, x, evaluate=False), partial=d.partial), at_text)
+        approx = _number(exact, name, at_text)
         # the exact value when it says more than the decimal (σ(1)·(1 − σ(1)), 3/4), then the
         # decimal unless the exact value is a plain rational
         lines = [] if exact.is_Float else [exact]
@@ -292,6 +318,15 @@ def _at_point(d: Builder, f, expr, derivatives: dict, point: dict, checker) -> t
     if all(c.verdict == "agree" for c in checks):
         d.note("Every derivative agrees with its finite difference.", "每个导数都与有限差分一致。")
     return checks
+
+
+def _substitute(expr, point: dict, name: str, where: str) -> sp.Expr:
+    """``expr`` at ``point``; a DeriveError when a function refuses the value there (Max and
+    Heaviside refuse log(0) = −∞: ReLU(log(log 1)) has no value at all)."""
+    try:
+        return expr.xreplace(point)
+    except (TypeError, ValueError):
+        raise DeriveError(f"{name} is not defined at {where}") from None
 
 
 def _number(exact, name: str, where: str) -> sp.Expr:

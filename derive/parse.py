@@ -10,16 +10,19 @@ SymPy-style syntax (``parse_expression``)
 * Numbers: ``2``, ``0.5``, ``1e-3``. Decimals become exact ``Rational`` (0.5 → 1/2), so
   derivations stay exact. No complex literals.
 * Names: any ASCII identifier not starting with ``_`` is a plain ``Symbol`` (no assumptions),
-  Greek names included (``alpha``, ``theta``, ``lambda``). ``E`` is Euler's number and ``pi``
-  is π; **``e`` is a plain symbol**, because a lone ``e`` is ambiguous (write ``exp(x)`` or
-  ``E**x``). Python built-ins and keywords (``eval``, ``open``, ``__import__``, …), module
+  Greek names included (``alpha``, ``theta``, ``lambda``). ``e`` and ``E`` are Euler's
+  number (``e**x`` is eˣ, as in the textbooks and the LaTeX reader) and ``pi`` is π. Python
+  built-ins and keywords (``eval``, ``open``, ``__import__``, …), module
   names (``os``, ``sys``, …) and SymPy's ``I``, ``oo``, ``zoo``, ``nan`` are refused.
 * Operators: ``+ - * / **``, ``^`` (power, as students write it: ``x^2+1`` is x² + 1), unary
-  ``-``/``+``, parentheses. No implicit multiplication: write ``2*x``.
+  ``-``/``+``, parentheses. Implicit multiplication after a number, a closing parenthesis or a
+  name and a blank: ``2x``, ``3sin(x)``, ``(x+1)(x-1)``, ``x sin(x)``; a name directly before
+  ``(`` is a call, so write ``x*(x+1)`` or ``x (x+1)``.
 * Functions (positional arguments only): sigmoid, relu, leaky_relu (1 or 2 arguments; the
-  slope defaults to 1/100), softplus, hard_sigmoid, exp, log / ln (natural, 1 argument), sqrt,
-  tanh, sinh, cosh, sin, cos, tan, asin, acos, atan, abs / Abs, max / Max and min / Min
-  (2 to 10 arguments).
+  slope defaults to 1/100), softplus, hard_sigmoid, exp, log / ln (natural; ``log(x, b)`` to a
+  numeric base b), sqrt, the trigonometric and hyperbolic functions and their inverses (sin,
+  cos, tan, sec, csc, cot, asin or arcsin, …, sinh, …, coth, asinh, …, acoth), abs / Abs,
+  max / Max and min / Min (2 to 10 arguments).
 
 LaTeX subset (``parse_latex_expression``)
 -----------------------------------------
@@ -32,16 +35,18 @@ LaTeX subset (``parse_latex_expression``)
   (``x_{1}`` → ``x_1``, ``\\theta_0`` → ``theta_0``); ``\\hat{y}`` → ``yhat`` (likewise
   ``\\bar``, ``\\tilde``, ``\\dot``); Greek letters are symbols and ``\\pi`` is π.
 * Functions: ``\\sigma(z)`` is the sigmoid (``\\sigma`` not followed by a parenthesis is a
-  symbol), ``\\exp``, ``\\log``/``\\ln`` (natural), ``\\sin``, ``\\cos``, ``\\tan``,
-  ``\\sinh``, ``\\cosh``, ``\\tanh``, ``\\arcsin``, ``\\arccos``, ``\\arctan``, ``\\max``,
+  symbol), ``\\exp``, ``\\log``/``\\ln`` (natural; ``\\log_2 x`` to base 2), ``\\sin``,
+  ``\\cos``, ``\\tan``, ``\\sec``, ``\\csc``, ``\\cot``, ``\\sinh``, ``\\cosh``,
+  ``\\tanh``, ``\\coth``, ``\\arcsin``, ``\\arccos``, ``\\arctan``, ``\\max``,
   ``\\min``, and ``\\operatorname{…}``/``\\mathrm{…}`` with ReLU, LeakyReLU (slope as a
   subscript: ``\\operatorname{LeakyReLU}_{0.01}(z)``), softplus, sigmoid, HardSigmoid or any
   function above. ``\\sin^{2} x`` is (sin x)², ``\\sin^{-1} x`` is arcsin x. Without
-  parentheses a function takes the following product of factors: ``\\log x + 1`` is
-  log(x) + 1, ``\\sin 2x`` is sin(2x). This is the form SymPy's ``latex()`` prints, so printed
-  expressions parse back.
-* Refused: sums, integrals, limits, derivatives, matrices, equations, factorials,
-  ``x^10`` (ambiguous: write ``x^{10}``), ``e^-z`` (write ``e^{-z}``).
+  parentheses a function takes the following product of factors and divisions by numbers:
+  ``\\log x + 1`` is log(x) + 1, ``\\sin 2x`` is sin(2x), ``\\sin \\pi/2`` is sin(π/2).
+  This is the form SymPy's ``latex()`` prints, so printed expressions parse back.
+* ``x^10`` is x^{10} and ``e^-z`` is e^{-z}, as students type them (``e^-2x`` is refused as
+  ambiguous); ``\\mathrm{e}`` is Euler's number.
+* Refused: sums, integrals, limits, derivatives, matrices, equations, factorials.
 
 Limits (so that no input hangs or exhausts memory)
 --------------------------------------------------
@@ -393,6 +398,22 @@ def _plain(cls):
     return lambda *args: _sympy_call(cls, *args)
 
 
+def _log(arg: sp.Expr, base: sp.Expr | None = None) -> sp.Expr:
+    """log(x) is the natural logarithm; log(x, b) the logarithm to base b, log x / log b."""
+    if base is None:
+        return _sympy_call(sp.log, arg)
+    if not (base.is_number and base.is_positive and base != 1):
+        raise DeriveError("the base of a logarithm must be a positive number other than 1, "
+                          "e.g. log(x, 2)")
+    return _mul([_sympy_call(sp.log, arg), _inverse(_sympy_call(sp.log, base))])
+
+
+# Trigonometric and hyperbolic functions and their inverses, by SymPy's names.
+_TEXTBOOK_FUNCTIONS = (
+    "sin", "cos", "tan", "sec", "csc", "cot", "asin", "acos", "atan", "asec", "acsc", "acot",
+    "sinh", "cosh", "tanh", "sech", "csch", "coth", "asinh", "acosh", "atanh", "acoth",
+)
+
 # name -> (builder, min args, max args); several names share a builder.
 _FUNCTIONS: dict[str, tuple] = {
     "sigmoid": (_plain(sigmoid), 1, 1),
@@ -401,18 +422,13 @@ _FUNCTIONS: dict[str, tuple] = {
     "softplus": (_plain(softplus), 1, 1),
     "hard_sigmoid": (_plain(hard_sigmoid), 1, 1),
     "exp": (_exp, 1, 1),
-    "log": (_plain(sp.log), 1, 1),
+    "log": (_log, 1, 2),
     "ln": (_plain(sp.log), 1, 1),
     "sqrt": (_sqrt, 1, 1),
-    "tanh": (_plain(sp.tanh), 1, 1),
-    "sinh": (_plain(sp.sinh), 1, 1),
-    "cosh": (_plain(sp.cosh), 1, 1),
-    "sin": (_plain(sp.sin), 1, 1),
-    "cos": (_plain(sp.cos), 1, 1),
-    "tan": (_plain(sp.tan), 1, 1),
-    "asin": (_plain(sp.asin), 1, 1),
-    "acos": (_plain(sp.acos), 1, 1),
-    "atan": (_plain(sp.atan), 1, 1),
+    **{name: (_plain(getattr(sp, name)), 1, 1) for name in _TEXTBOOK_FUNCTIONS},
+    # arcsin(x) as the textbooks write asin(x)
+    **{"arc" + name[1:]: (_plain(getattr(sp, name)), 1, 1)
+       for name in _TEXTBOOK_FUNCTIONS if name.startswith("a")},
     "abs": (_plain(sp.Abs), 1, 1),
     "Abs": (_plain(sp.Abs), 1, 1),
     "max": (_minmax(sp.Max), 2, MAX_MINMAX_ARGS),
@@ -423,7 +439,7 @@ _FUNCTIONS: dict[str, tuple] = {
 
 FUNCTION_NAMES: tuple[str, ...] = tuple(sorted(_FUNCTIONS))
 
-_CONSTANTS = {"E": S.Exp1, "pi": S.Pi}
+_CONSTANTS = {"E": S.Exp1, "e": S.Exp1, "pi": S.Pi}
 
 _MODULE_NAMES = frozenset({
     "os", "sys", "subprocess", "shutil", "builtins", "importlib", "socket", "pickle", "io",
@@ -465,6 +481,8 @@ def _call(name: str, args: list) -> sp.Expr:
 
 
 def _unknown_function(name: str) -> DeriveError:
+    if len(name) <= 2:
+        return DeriveError(f"unknown function {name!r}: for a product write {name}*(...)")
     known = ", ".join(n for n in FUNCTION_NAMES if n[0].islower())
     return DeriveError(f"unknown function {name!r}; known functions: {known}")
 
@@ -573,15 +591,51 @@ _OP_SYMBOLS = {ast.FloorDiv: "//", ast.Mod: "%", ast.MatMult: "@", ast.LShift: "
                ast.RShift: ">>", ast.BitOr: "|", ast.BitAnd: "&", ast.BitXor: "^"}
 
 
-def _prepare(text: str) -> tuple[str, list[int]]:
-    """Rewrite ``^`` → ``**`` and ``lambda`` → a stand-in; map new columns to old ones."""
+# Tokens for implicit multiplication: a number (not the 0x/0o/0b prefix of an integer), a name
+# (the stand-in for `lambda` included), or any other character.
+_IMPLICIT_TOKEN = re.compile(
+    r"(?P<num>0[xXoObB][0-9a-fA-F_]+|(?:\d[\d_]*\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
+    r"|(?P<name>[A-Za-z_λ][A-Za-z0-9_λ]*)|(?P<other>\s+|.)",
+    re.S,
+)
+
+
+def _implicit_products(text: str) -> tuple[str, list[int]]:
+    """Write the products students leave implicit: ``2x`` → ``2*x``, ``3sin(x)``,
+    ``2(x+1)``, ``(x+1)(x-1)``, ``(x+1)x``, ``x sin(x)``, ``x (x+1)``; map new columns to old
+    ones. A name directly followed by ``(`` stays a call, so ``x(x+1)`` is refused as an
+    unknown function."""
     out: list[str] = []
     cols: list[int] = []
-    text = _LAMBDA_WORD.sub(_LAMBDA_STANDIN, text)
+    previous = None
+    for match in _IMPLICIT_TOKEN.finditer(text):
+        piece, kind = match.group(), match.lastgroup
+        if kind == "other" and piece.isspace():
+            out.append(piece)
+            cols.extend(range(match.start(), match.end()))
+            continue
+        starts_factor = kind in ("num", "name") or piece == "("
+        spaced = match.start() > 0 and text[match.start() - 1].isspace()
+        if starts_factor and ((previous == "num" and kind != "num") or previous == ")"
+                              or (previous == "name" and spaced)):
+            out.append("*")
+            cols.append(match.start())
+        out.append(piece)
+        cols.extend(range(match.start(), match.end()))
+        previous = kind if kind != "other" else piece
+    return "".join(out), cols
+
+
+def _prepare(text: str) -> tuple[str, list[int]]:
+    """Rewrite ``^`` → ``**``, ``lambda`` → a stand-in and implicit products → ``*``; map new
+    columns to old ones."""
+    out: list[str] = []
+    cols: list[int] = []
+    text, implicit_cols = _implicit_products(_LAMBDA_WORD.sub(_LAMBDA_STANDIN, text))
     for i, ch in enumerate(text):
         piece = "**" if ch == "^" else ch
         out.append(piece)
-        cols.extend([i] * len(piece))
+        cols.extend([implicit_cols[i]] * len(piece))
     return "".join(out), cols
 
 
@@ -798,19 +852,20 @@ _GREEK = frozenset({
 _GREEK_VARIANTS = {"varepsilon": "epsilon", "vartheta": "theta", "varpi": "pi",
                    "varrho": "rho", "varsigma": "sigma", "varphi": "phi"}
 _LATEX_FUNCTIONS = {
-    "exp": "exp", "log": "log", "ln": "ln", "sin": "sin", "cos": "cos", "tan": "tan",
-    "sinh": "sinh", "cosh": "cosh", "tanh": "tanh", "arcsin": "asin", "arccos": "acos",
-    "arctan": "atan", "max": "max", "min": "min",
+    "exp": "exp", "log": "log", "ln": "ln", "sin": "sin", "cos": "cos",
+    "tan": "tan", "sec": "sec", "csc": "csc", "cot": "cot", "sinh": "sinh", "cosh": "cosh",
+    "tanh": "tanh", "coth": "coth", "arcsin": "asin", "arccos": "acos", "arctan": "atan",
+    "max": "max", "min": "min",
 }
 # Names inside \operatorname{...} / \mathrm{...}, compared lower-case without '_' or spaces.
 _OPERATOR_NAMES = {
     "relu": "relu", "leakyrelu": "leaky_relu", "softplus": "softplus", "sigmoid": "sigmoid",
     "hardsigmoid": "hard_sigmoid", "exp": "exp", "log": "log", "ln": "ln", "sqrt": "sqrt",
-    "tanh": "tanh", "sinh": "sinh", "cosh": "cosh", "sin": "sin", "cos": "cos", "tan": "tan",
-    "asin": "asin", "acos": "acos", "atan": "atan", "arcsin": "asin", "arccos": "acos",
-    "arctan": "atan", "abs": "abs", "max": "max", "min": "min",
+    "abs": "abs", "max": "max", "min": "min",
+    **{name: name for name in _TEXTBOOK_FUNCTIONS},
+    **{"arc" + name[1:]: name for name in _TEXTBOOK_FUNCTIONS if name.startswith("a")},
 }
-_INVERSE_TRIG = {"sin": "asin", "cos": "acos", "tan": "atan"}
+_INVERSE_TRIG = {name: "a" + name for name in _TEXTBOOK_FUNCTIONS if not name.startswith("a")}
 _ACCENTS = {"hat": "hat", "widehat": "hat", "bar": "bar", "overline": "bar", "tilde": "tilde",
             "widetilde": "tilde", "dot": "dot"}
 _NAME_COMMANDS = frozenset({"operatorname", "mathrm", "text", "textrm", "mathit", "textit",
@@ -1039,12 +1094,25 @@ class _LatexParser:
             self.leave()
             return value
         if token.is_op("-", "+"):
-            raise self.fail(token, "use braces for a signed exponent, e.g. e^{-z}")
+            if mark != "^":
+                raise self.fail(token, f"use braces for a signed argument of {mark}")
+            # e^-z as students type it: the sign and one token, e^{-z}
+            self.take()
+            value = self.script(mark)
+            following = self.peek()
+            if following is not None and following.kind in ("num", "letter"):
+                raise self.fail(token, "ambiguous signed exponent: use braces, e.g. e^{-2x} "
+                                "or e^{-2}x")
+            return _neg(value) if token.value == "-" else value
         if token.kind == "num":
             if len(token.value) == 1:
                 self.take()
                 return _number(token.value)
-            if mark in ("^", "_"):
+            if mark == "^":
+                # x^10 as students type it means x^{10}, not TeX's x^{1}0
+                self.take()
+                return _number(token.value)
+            if mark == "_":
                 raise self.fail(token, f"ambiguous {mark}{token.value}: write "
                                 f"{mark}{{{token.value}}}")
             if "." in token.value[:2]:
@@ -1234,9 +1302,12 @@ class _LatexParser:
         key = word.lower().replace("_", "")
         if key in _OPERATOR_NAMES:
             return self.function(_OPERATOR_NAMES[key], token)
+        if word == "e" and token.value != "operatorname":
+            return S.Exp1  # \mathrm{e}, the upright e of ISO notation
         if token.value == "operatorname" or self.at_op("("):
             raise self.fail(token, f"unknown function {word!r}; known: ReLU, LeakyReLU, "
-                            f"softplus, sigmoid, HardSigmoid, exp, log, tanh, sin, cos, max, min")
+                            f"softplus, sigmoid, HardSigmoid, exp, log, sqrt, abs, max, min, "
+                            f"the trigonometric and hyperbolic functions and their inverses")
         problem = _name_problem(word) if word else "empty name"
         if problem:
             raise self.fail(token, problem)
@@ -1261,11 +1332,10 @@ class _LatexParser:
     def function(self, name: str, token: _Token) -> sp.Expr:
         alpha = None
         if self.at_op("_"):
-            if name != "leaky_relu":
-                raise self.fail(self.peek(), f"\\{token.value} takes no subscript (only the "
-                                "natural logarithm is supported)" if name in ("log", "ln")
-                                else f"\\{token.value} takes no subscript")
+            if name not in ("leaky_relu", "log"):
+                raise self.fail(self.peek(), f"\\{token.value} takes no subscript")
             self.take()
+            # the slope of LeakyReLU, or the base of \log_2 x
             alpha = self.script("_")
         power = None
         if self.at_op("^"):
@@ -1292,12 +1362,17 @@ class _LatexParser:
                 if self.peek() is None:
                     raise self.fail(token, f"\\{token.value} needs an argument")
                 arg = self.implicit(function_argument=True)
+            # \sin \pi/2 is sin(π/2), as TeX users mean it: a division by a number stays in
+            # the argument (\log x/\log 2 is still log(x)/log(2))
+            while self.at_op("/") and self.peek(1) is not None and self.peek(1).kind == "num":
+                self.take()
+                arg = _mul([arg, _inverse(self.power())])
             self.leave()
             args = [arg]
         if alpha is not None:
             if len(args) != 1:
-                raise self.fail(token, "LeakyReLU takes one argument and its slope as a "
-                                "subscript")
+                raise self.fail(token, f"\\{token.value} takes one argument and its "
+                                f"{'base' if name == 'log' else 'slope'} as a subscript")
             args = [args[0], alpha]
         value = self.apply(name, token, args)
         return value if power is None else _pow(value, power)
@@ -1365,8 +1440,7 @@ def parse_latex_expression(text: str) -> sp.Expr:
 # ----------------------------------------------------------------------------------------
 
 _ALLOWED_FUNCTIONS = (sigmoid, relu, leaky_relu, softplus, hard_sigmoid, sp.exp, sp.log,
-                      sp.tanh, sp.sinh, sp.cosh, sp.sin, sp.cos, sp.tan, sp.asin, sp.acos,
-                      sp.atan, sp.Abs, sp.Max, sp.Min)
+                      sp.Abs, sp.Max, sp.Min, *(getattr(sp, n) for n in _TEXTBOOK_FUNCTIONS))
 
 
 @_guarded

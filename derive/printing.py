@@ -169,6 +169,8 @@ class TextPrinter(_KeepMulOrder, StrPrinter):
             return self.parenthesize(base, sp.printing.precedence.PRECEDENCE["Pow"]) + str(e).translate(_SUP)
         if e == sp.S.Half:
             return f"√({self._print(base)})"
+        if e == -sp.S.Half:
+            return f"1/√({self._print(base)})"  # one notation for roots: not 1/sqrt(…)
         return super()._print_Pow(expr, rational)
 
     def _print_Transpose(self, expr):

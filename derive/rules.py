@@ -166,19 +166,53 @@ class QuotientRule(Rule):
 # ReLU′ = [z > 0] (0 at the kink, by convention).
 NAMED_DERIVATIVES = {sp.exp: "exp", sp.log: "log", F.sigmoid: "sigmoid", sp.tanh: "tanh", F.relu: "relu"}
 
+# The textbook families (OpenStax Calculus 1 §3.5–3.9, APEX 2.3–2.7): each function's rule key
+# and its derivative in the form the tables print it (sec² u, not 1 + tan² u; 1/(|u|·√(u² − 1))
+# for arcsec, not SymPy's 1/(u²·√(1 − 1/u²))).
+TEXTBOOK_DERIVATIVES = {
+    sp.sin: ("trig", lambda u: sp.cos(u)),
+    sp.cos: ("trig", lambda u: -sp.sin(u)),
+    sp.tan: ("trig", lambda u: sp.sec(u) ** 2),
+    sp.sec: ("trig", lambda u: sp.sec(u) * sp.tan(u)),
+    sp.csc: ("trig", lambda u: -sp.csc(u) * sp.cot(u)),
+    sp.cot: ("trig", lambda u: -sp.csc(u) ** 2),
+    sp.asin: ("inverse_trig", lambda u: 1 / sp.sqrt(1 - u**2)),
+    sp.acos: ("inverse_trig", lambda u: -1 / sp.sqrt(1 - u**2)),
+    sp.atan: ("inverse_trig", lambda u: 1 / (1 + u**2)),
+    sp.asec: ("inverse_trig", lambda u: 1 / (sp.Abs(u) * sp.sqrt(u**2 - 1))),
+    sp.acsc: ("inverse_trig", lambda u: -1 / (sp.Abs(u) * sp.sqrt(u**2 - 1))),
+    sp.acot: ("inverse_trig", lambda u: -1 / (1 + u**2)),
+    sp.sinh: ("hyperbolic", lambda u: sp.cosh(u)),
+    sp.cosh: ("hyperbolic", lambda u: sp.sinh(u)),
+    sp.sech: ("hyperbolic", lambda u: -sp.sech(u) * sp.tanh(u)),
+    sp.csch: ("hyperbolic", lambda u: -sp.csch(u) * sp.coth(u)),
+    sp.coth: ("hyperbolic", lambda u: -sp.csch(u) ** 2),
+    sp.asinh: ("inverse_hyperbolic", lambda u: 1 / sp.sqrt(u**2 + 1)),
+    # √(u − 1)·√(u + 1), not √(u² − 1): the two differ in sign where acosh is not real (u < −1)
+    sp.acosh: ("inverse_hyperbolic", lambda u: 1 / (sp.sqrt(u - 1) * sp.sqrt(u + 1))),
+    sp.atanh: ("inverse_hyperbolic", lambda u: 1 / (1 - u**2)),
+    sp.acoth: ("inverse_hyperbolic", lambda u: 1 / (1 - u**2)),
+    sp.Abs: ("abs", lambda u: u / sp.Abs(u)),
+}
+
 
 @dataclass(frozen=True)
 class ElementaryRule(Rule):
     """d/du f(u) = f′(u) for a function f with a known derivative (eˣ, log, σ, tanh, ReLU, sin …),
-    written as the function's own derivative gives it (σ(u)(1 − σ(u)), 1 − tanh² u)."""
+    written as the function's own derivative gives it (σ(u)(1 − σ(u)), 1 − tanh² u) or as the
+    textbooks' tables do (sec² u, −csc u·cot u, u/|u|)."""
 
     func: type = None
 
     @property
     def key(self) -> str:
-        return NAMED_DERIVATIVES.get(self.func, "elementary")
+        if self.func in NAMED_DERIVATIVES:
+            return NAMED_DERIVATIVES[self.func]
+        return TEXTBOOK_DERIVATIVES.get(self.func, ("elementary",))[0]
 
     def eval(self):
+        if self.func in TEXTBOOK_DERIVATIVES and self.expr.args == (self.var,):
+            return TEXTBOOK_DERIVATIVES[self.func][1](self.var)
         return self.expr.diff(self.var)
 
 

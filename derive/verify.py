@@ -8,6 +8,7 @@ seeded random points. A line that fails is a bug in a model or in the engine.
 
 from __future__ import annotations
 
+import math
 import random
 
 import sympy as sp
@@ -77,6 +78,41 @@ def relu_as_max(expr):
         return expr
     expr = expr.replace(lambda t: isinstance(t, hard_sigmoid), lambda t: t.as_relus())
     return expr.replace(lambda t: isinstance(t, relu), lambda t: sp.Max(0, t.args[0], evaluate=False))
+
+
+# Past this many terms, written out, an expansion is not attempted: ((2x + 1)¹⁰ + 1)¹⁰ expands
+# to 100 terms of 90-digit coefficients, and (a + b + c)³⁰ to 496; SymPy's expand, cancel and
+# factor take seconds to minutes on such forms.
+MAX_EXPANDED_TERMS = 200
+
+
+def expanded_terms(expr, limit: int = MAX_EXPANDED_TERMS) -> int:
+    """An upper bound on the number of terms of ``expand(expr)``, counted without expanding and
+    capped at ``limit + 1`` (so that the count itself is cheap)."""
+    if expr.is_Add:
+        return min(limit + 1, sum(expanded_terms(a, limit) for a in expr.args))
+    if expr.is_Mul:
+        total = 1
+        for a in expr.args:
+            total = min(limit + 1, total * expanded_terms(a, limit))
+        return total
+    if expr.is_Pow:
+        base, exp = expr.args
+        terms = expanded_terms(base, limit)
+        if exp.is_Integer and terms > 1:
+            # (t₁ + … + t_k)ⁿ has at most C(n + k − 1, k − 1) terms
+            n = abs(int(exp))
+            return limit + 1 if n > limit else min(limit + 1, math.comb(n + terms - 1, terms - 1))
+        return terms
+    if expr.args:
+        # the argument of a function is expanded too; its terms do not multiply the outer ones
+        return max(1, max(expanded_terms(a, limit) for a in expr.args))
+    return 1
+
+
+def expansion_bounded(expr, limit: int = MAX_EXPANDED_TERMS) -> bool:
+    """Whether ``expr`` is small enough, written out, for expand/cancel/factor."""
+    return expanded_terms(expr, limit) <= limit
 
 
 def _symbols(expr):

@@ -49,7 +49,7 @@ BAD = {
     "expr unknown function": ["expr", "foo(x)"],
     "expr wrt not in expression": ["expr", "x*y", "--wrt", "z"],
     "expr several variables, no wrt": ["expr", "x*y"],
-    "expr no variable": ["expr", "2+3"],
+    "expr constant, --wrt not a name": ["expr", "2+3", "--wrt", "if"],
     "expr at unknown name": ["expr", "x**2", "--at", "q=1"],
     "expr at not a number": ["expr", "x**2", "--at", "x=abc"],
     "expr at missing value": ["expr", "x*y", "--wrt", "x", "--at", "x=1"],
@@ -114,13 +114,16 @@ def test_every_command_has_a_bad_argument_case():
         assert f"{name} unknown option" in BAD
 
 
-@pytest.mark.xfail(strict=True, reason="known bug: SymPy's ValueError for relu(log(2) + iπ) escapes as an "
-                                       "internal error; when fixed, remove this marker and the one on "
-                                       "test_engine_fuzz's text test")
 def test_a_point_where_relu_meets_a_complex_value_is_bad_input():
     outcome = run("expr", "relu(log(y))", "--at", "y=-2")
     assert_one_line_exit_2(outcome)
-    assert "not a real number" in outcome.err
+    assert "not defined at y = −2" in outcome.err
+
+
+def test_relu_of_something_never_real_is_bad_input():
+    outcome = run("expr", "relu(log(-exp(x)))")
+    assert_one_line_exit_2(outcome)
+    assert "never a real number" in outcome.err
 
 
 def test_code_injection_runs_nothing(tmp_path):

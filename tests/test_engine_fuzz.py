@@ -11,7 +11,7 @@ import random
 
 import pytest
 import sympy as sp
-from hypothesis import HealthCheck, Phase, assume, event, given, settings
+from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 from derive import engine
@@ -195,12 +195,7 @@ _TEXTS = st.one_of(
 )
 
 
-# A known bug this test can find, depending on which examples the derandomized run draws:
-# `derive expr "relu(log(y))" --at y=-2` ends in SymPy's ValueError (log(2) + iπ is "not
-# comparable" with 0) instead of a DeriveError. test_cli_errors pins it with a strict xfail; when
-# the fix lands, remove this marker and the phases that skip shrinking (minutes) the known failure.
-@pytest.mark.xfail(raises=ValueError, reason="relu of a complex value at an --at point is not a DeriveError")
-@settings(max_examples=150, deadline=None, phases=[Phase.explicit, Phase.generate],
+@settings(max_examples=150, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(
     _TEXTS,

@@ -107,8 +107,12 @@ def test_wrt_choice_and_errors():
         expr_derivation("x*y")
     with pytest.raises(DeriveError, match="z does not occur"):
         expr_derivation("x*y", ["z"])
-    with pytest.raises(DeriveError, match="no variable"):
-        expr_derivation("2+3")
+    # a constant differentiates to 0, with respect to x unless a variable is named
+    constant = expr_derivation("2+3")
+    assert constant.results[0].wrt.name == "x" and constant.results[0].value == sp.diff(5, "x")
+    assert expr_derivation("pi**2", ["t"]).results[0].wrt.name == "t"
+    with pytest.raises(DeriveError, match="forbidden name"):
+        expr_derivation("2+3", ["if"])
     with pytest.raises(DeriveError):
         expr_derivation("x*", ["x"])
 

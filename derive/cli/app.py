@@ -1,7 +1,8 @@
 """The `derive` command group and its one error policy.
 
 Every command body parses flags, calls the library, and prints. Errors are handled here once:
-bad usage or bad input prints one line on stderr and exits 2; ``--debug`` (or ``DERIVE_DEBUG=1``)
+bad usage or bad input prints one line on stderr and exits 2; an internal error (a bug) prints
+one line asking for a report and exits 70; ``--debug`` (or ``DERIVE_DEBUG=1``)
 shows the traceback instead.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -19,6 +21,9 @@ import click
 
 from ..errors import DeriveError
 from . import cache, check_grad, expr, model_command, notes, train
+
+# sysexits' EX_SOFTWARE: a bug in derive, distinct from 1 (a check found a problem) and 2 (bad input)
+EXIT_INTERNAL_ERROR = 70
 
 
 class DeriveGroup(click.Group):
@@ -119,9 +124,11 @@ def main(argv=None) -> None:
         _fail("interrupted", 130)
     except BrokenPipeError:
         sys.exit(0)
-    except Exception as exc:  # a bug: still one line unless --debug
+    except Exception as exc:  # a bug: still one line unless --debug, and never "a check failed"
         if debug:
             traceback.print_exc()
-            sys.exit(1)
-        _fail(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", 1)
+            sys.exit(EXIT_INTERNAL_ERROR)
+        _fail(f"internal error: {type(exc).__name__}: {exc}; this is a bug in derive, please "
+              f"report it with the command: derive {shlex.join(argv)} (run with --debug for the "
+              f"traceback)", EXIT_INTERNAL_ERROR)
     sys.exit(rv if isinstance(rv, int) else 0)

@@ -7,7 +7,8 @@ import click
 from .output import FORMATS, color_wanted, emit, output_format
 
 
-@click.command(name="expr")
+# An expression may start with "-" (-x**2): unknown options are kept as the argument.
+@click.command(name="expr", context_settings={"ignore_unknown_options": True})
 @click.argument("expression")
 @click.option("--wrt", multiple=True, metavar="NAME",
               help="Variable to differentiate with respect to (repeat for a gradient). "
@@ -24,12 +25,14 @@ def expr(expression, wrt, at, from_latex, show_steps, fmt, output, standalone, l
     """Differentiate EXPRESSION (SymPy syntax, or LaTeX with --from-latex), every step verified.
 
     Exits with status 1 when a derivative at --at disagrees with finite differences.
+    An expression starting with "-" can follow "--": derive expr -- "-x^2".
 
     \b
       derive expr "3*(a+b*c)" --wrt a --show-steps
       derive expr "(3*x**2+2)**4" --show-steps
       derive expr "sigmoid(w*x+b)" --wrt w --wrt b --at w=1,x=2,b=0
       derive expr "\\frac{1}{1+e^{-z}}" --from-latex --format latex
+      derive expr -- "-x^2 + 3x"
     """
     from numeric.fd import check_derivatives
 

@@ -1,0 +1,52 @@
+"""The textbook corpus (tests/data/textbook_derivatives.txt) and how one problem is judged:
+shared by tests/test_expr_textbook.py and benchmarks/bench_textbook.py."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import sympy as sp
+
+from derive.errors import DeriveError
+from derive.expr import expr_derivation
+from derive.functions import to_elementary
+from derive.verify import numerically_equal
+
+PATH = Path(__file__).parent / "data" / "textbook_derivatives.txt"
+
+
+@dataclass(frozen=True)
+class Problem:
+    wrt: str
+    text: str
+    latex: bool
+
+
+def _load() -> tuple[Problem, ...]:
+    problems = []
+    for line in PATH.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        wrt, text = (part.strip() for part in line.split("|", 1))
+        latex = text.startswith("latex:")
+        problems.append(Problem(wrt, text.removeprefix("latex:").strip(), latex))
+    return tuple(problems)
+
+
+CORPUS = _load()
+
+
+def solve(problem: Problem) -> str | None:
+    """None when derive's answer equals ``sympy.diff`` of the parsed expression; otherwise why
+    not (refused, or a wrong answer)."""
+    try:
+        d = expr_derivation(problem.text, [problem.wrt], from_latex=problem.latex)
+    except DeriveError as err:
+        return f"refused: {err}"
+    result = d.results[0]
+    expected = sp.diff(to_elementary(d.lines[0].rhs), result.wrt)
+    got = to_elementary(result.value)
+    if sp.simplify(got - expected) == 0 if sp.count_ops(got - expected) < 60 else False:
+        return None
+    return None if numerically_equal(got, expected, points=6) else f"wrong: {result.display}"
