@@ -98,7 +98,7 @@ class Deep(Model):
             for l, units in enumerate(n[1:], 1)
         )
         return Network(n[0], layers, "softmax-cross-entropy",
-                       Training("digits", lr=0.1, epochs=40, optimizer="sgd", batch_size=32),
+                       Training("digits", lr=0.2, epochs=60, optimizer="sgd", batch_size=32),
                        target="y_{o}")
 
     def build(self, d) -> None:
