@@ -62,9 +62,9 @@ class Broadcasting(Model):
     def _example(self, d) -> None:
         d.section("The notes' example", "笔记中的例子")
         d.note(
-            "$a$ is 4 × 3 and $b$ has shape (3,). They cannot be added as matrices, so NumPy stretches $b$: it is "
+            "$a$ is $4 × 3$ and $b$ has shape (3,). They cannot be added as matrices, so NumPy stretches $b$: it is "
             "taken as one row and repeated over the 4 rows of $a$, then the arrays are added entry by entry.",
-            "$a$ 是 4 × 3,$b$ 的形状是 (3,)。按矩阵加法它们不能相加,于是 NumPy 把 $b$ 扩展:当作一行,沿 $a$ 的 4 行复制,"
+            "$a$ 是 $4 × 3$,$b$ 的形状是 (3,)。按矩阵加法它们不能相加,于是 NumPy 把 $b$ 扩展:当作一行,沿 $a$ 的 4 行复制,"
             "再逐元素相加。",
         )
         a, b = sp.ImmutableMatrix(NOTES_A), sp.ImmutableMatrix([NOTES_B])
@@ -122,7 +122,7 @@ class Broadcasting(Model):
         Zs = mat("Z", nh, m)
         Wm, Xm, bm, Zm = (sp.MatrixSymbol(s, r, c) for s, r, c in (("W", nh, nx), ("X", nx, m), ("b", nh, 1), ("Z", nh, m)))
         d.eq(Zm, sp.MatAdd(sp.MatMul(Wm, Xm), sp.MatMul(bm, sp.MatrixSymbol("1", m, 1).T)), "rewrite",
-             Msg("entry $(j, i)$: $Σ_k W_jk X_ki + b_j$ — the same $b_j$ in every column $i$",
+             Msg("entry $(j, i)$: $Σ_k W_jk X_ki + b_j$, the same $b_j$ in every column $i$",
                  "第 $(j, i)$ 个元素:$Σ_k W_jk X_ki + b_j$——每一列 $i$ 用的都是同一个 $b_j$"),
              check=(Z, sp.Matrix(nh, m, lambda j, i: sum(W[j, k] * X[k, i] for k in range(nx)) + b[j])))
 

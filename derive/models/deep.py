@@ -166,11 +166,11 @@ class Deep(Model):
 
         d.section("Layers and sizes", "层与尺寸")
         d.note(
-            "The network has $L = {L}$ layers of sizes $n[0], …, n[L]$ = {sizes}: $n[0]$ inputs, "
+            "The network has $L = {L}$ layers of sizes $n[0], …, n[L]$: {sizes}; $n[0]$ inputs, "
             "then the units of each layer, the last layer's $n[L]$ units being the classes. Layer $l$ has a weight "
             "matrix $W[l]$ of $n[l] × n[l−1]$ and a bias $b[l]$ of $n[l] × 1$; $A[0] = X$. Every line about the "
             "general layer $l$ is checked at $l = 2$ of the network 2-2-2-2 ($L = 3$), at $j = 1$, $k = 2$.",
-            "网络共有 $L = {L}$ 层,各层尺寸 $n[0], …, n[L]$ = {sizes}:$n[0]$ 个输入,然后是每一层的单元数,"
+            "网络共有 $L = {L}$ 层,各层尺寸 $n[0], …, n[L]$ 依次为 {sizes}:$n[0]$ 个输入,然后是每一层的单元数,"
             "最后一层的 $n[L]$ 个单元就是各个类别。第 $l$ 层有 $n[l] × n[l−1]$ 的权重矩阵 $W[l]$ 和 $n[l] × 1$ 的偏置 "
             "$b[l]$;$A[0] = X$。关于一般第 $l$ 层的每一行,都在网络 2-2-2-2($L = 3$)的 $l = 2$ 层、"
             "$j = 1$、$k = 2$ 处核对。",
@@ -195,9 +195,9 @@ class Deep(Model):
              check=tuple(_logs_split(expand_defs(concrete(inst(s), layers), d.defs, keep=scores).xreplace(one_hot))
                          for s in (L, concrete(ce, layers))))
         d.note(
-            "Each layer keeps a cache for the backward pass: cache[l] = ($A[l−1]$, $W[l]$, $b[l]$, $Z[l]$) — the "
+            "Each layer keeps a cache for the backward pass: $cache[l] = (A[l−1], W[l], b[l], Z[l])$, holding the "
             "input that $dW[l]$ needs, the weights that $dA[l−1]$ needs, and the $Z[l]$ at which $g′$ is taken.",
-            "每一层都为反向传播保存一个缓存:cache[l] = ($A[l−1]$, $W[l]$, $b[l]$, $Z[l]$)——$dW[l]$ 要用的输入、"
+            "每一层都为反向传播保存一个缓存:$cache[l] = (A[l−1], W[l], b[l], Z[l])$——$dW[l]$ 要用的输入、"
             "$dA[l−1]$ 要用的权重,以及求 $g′$ 时所在的 $Z[l]$。",
         )
 
