@@ -804,7 +804,7 @@ class _Stack(CompiledModel):
         k = self.network.classes
         if y.size and (y.min() < 0 or y.max() >= k):
             raise DeriveError(f"class labels must be in 0..{k - 1}")
-        return y.astype(np.intp)
+        return y if y.dtype == np.intp else y.astype(np.intp)
 
     def _affine(self, layer, P, A):
         W = P[layer.weight.name]
@@ -855,9 +855,9 @@ class _Stack(CompiledModel):
         z += P[out.bias.name]
         return saved, z
 
-    def _softmax(self, z):
+    def _softmax(self, z, work=None):
         """The row maxima, the shifted exponentials and their sums, into the scratch for z's rows."""
-        work = self._work(z.shape[0])
+        work = work or self._work(z.shape[0])
         zmax, e, s = work["zmax"], work["e"], work["s"]
         np.maximum.reduce(z, axis=1, out=zmax[:, 0])
         np.subtract(z, zmax, out=e)
@@ -884,13 +884,15 @@ class _Stack(CompiledModel):
             loss = self._mean_loss(z, y) if with_loss else None
             dZ = self.out.dloss_kernel(z, y)[0] / m
         else:
-            softmax = self._softmax(z)
+            softmax = self._softmax(z, work)
             loss = self._mean_loss(z, y, softmax) if with_loss else None
             onehot, rows, dZ = work["onehot"], work["rows"], work["dz"]
             onehot.fill(0.0)
-            onehot[rows, y] = 1.0
-            self.dz.run(softmax[1], softmax[2], onehot, dZ, *work["dz_scratch"])
-            dZ *= 1.0 / m
+            # the mean's 1/m folded into the kernel's inputs: e/(m·s) − y/m, one pass fewer
+            onehot[rows, y] = 1.0 / m
+            zmax, e, sums = softmax
+            sums *= m
+            self.dz.run(e, sums, onehot, dZ, *work["dz_scratch"])
         grads = {}
         for index in range(len(self.layers) - 1, -1, -1):
             layer, (A, _, _) = self.layers[index], saved[index]
