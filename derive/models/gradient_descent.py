@@ -88,8 +88,9 @@ class GradientDescent(Model):
         for name, theta0, g_value, value in (("w", THETA0[0], g0[0], new[0]), ("b", THETA0[1], g0[1], new[1])):
             d.result(f"{name} after one update", value, lhs=sp.Symbol(f"{name}^1"),
                      check=(theta0 - ETA * sp.diff(loss, sp.Symbol(name)).xreplace(at0), value),
-                     note=Msg.of("${p}⁰ − η·∂L/∂{p} = {t0} − {eta}·({g})$", "${p}⁰ − η·∂L/∂{p} = {t0} − {eta}·({g})$",
-                                 p=sp.Symbol(name), t0=sp.Integer(theta0), eta=ETA, g=g_value))
+                     note=Msg.of(f"${name}⁰ − η·∂L/∂{name} = {{t0}} − {{eta}}·({{g}})$",
+                                 f"${name}⁰ − η·∂L/∂{name} = {{t0}} − {{eta}}·({{g}})$",
+                                 t0=sp.Integer(theta0), eta=ETA, g=g_value))
         d.result("L after one update", loss.xreplace({w: new[0], b: new[1]}),
                  lhs=sp.Subs(L, (w, b), new), check=(loss.xreplace({w: new[0], b: new[1]}), sp.Rational(13, 20)),
                  note=Msg.of("down from $L(θ⁰) = {l0}$", "由 $L(θ⁰) = {l0}$ 降下来", l0=loss.xreplace(at0)))
