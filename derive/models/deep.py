@@ -195,10 +195,10 @@ class Deep(Model):
              check=tuple(_logs_split(expand_defs(concrete(inst(s), layers), d.defs, keep=scores).xreplace(one_hot))
                          for s in (L, concrete(ce, layers))))
         d.note(
-            "Each layer keeps a cache for the backward pass: $cache[l] = (A[l−1], W[l], b[l], Z[l])$, holding the "
-            "input that $dW[l]$ needs, the weights that $dA[l−1]$ needs, and the $Z[l]$ at which $g′$ is taken.",
-            "每一层都为反向传播保存一个缓存:$cache[l] = (A[l−1], W[l], b[l], Z[l])$——$dW[l]$ 要用的输入、"
-            "$dA[l−1]$ 要用的权重,以及求 $g′$ 时所在的 $Z[l]$。",
+            "Each layer keeps a cache for the backward pass, cache[l]: its input $A[l−1]$, which $dW[l]$ needs; its "
+            "weights $W[l]$ and bias $b[l]$, $W[l]$ being what $dA[l−1]$ needs; and $Z[l]$, at which $g′$ is taken.",
+            "每一层都为反向传播保存一个缓存 cache[l]:它的输入 $A[l−1]$,$dW[l]$ 要用;它的权重 $W[l]$ 与偏置 $b[l]$,"
+            "其中 $W[l]$ 是 $dA[l−1]$ 要用的;以及 $Z[l]$,$g′$ 就在这里求值。",
         )
 
         # -- backward, index form -------------------------------------------------------------------
