@@ -214,13 +214,7 @@ class Deep(Model):
         d.eq(D(L, out["z"][j]), dzL, "substitute", Msg("the softmax result (derive softmax)", "softmax 的结论(derive softmax)"),
              check=pair(D(L, out["z"][j]), dzL, layers))
         only = Msg.of("{p} enters $L$ only through {q}", "{p} 只通过 {q} 影响 $L$")
-        d.note("The activation's derivative, rule by rule:", "激活函数的导数,逐条法则:")
-        d.let(a[j], g(z[j]))
-        local = D(a[j], z[j])
-        d.work(local, g(z[j]), z[j])
-        g_prime = _g_prime_of_a(act, a[j], z[j])
-        if act == "relu":
-            d.note("$ReLU′(0) = 0$ by convention (the kink).", "约定 $ReLU′(0) = 0$(拐点处)。")
+        local, g_prime = _activation_derivative(d, act, a[j], z[j])
         lines = (
             ("dz", D(L, z[j]), ((mul(D(L, a[j]), local), "chain", Msg.of(only.en, only.zh, p=z[j], q=a[j])),
                                 (mul(da[j], g_prime), "substitute", None))),
@@ -347,6 +341,22 @@ class Deep(Model):
             var, value = explicit
             d.result(f"{name}[l]", rhs, lhs=lhs, of=e["J"], wrt=var[entry], value=value[entry],
                      check=(check[0][entry], check[1][entry]), note=note if name == "dW" else note_b)
+
+
+def _activation_derivative(d, act: str, a, z):
+    """Write ∂a/∂z for a = g(z) rule by rule, then with a where the notes do (1 − a² for tanh);
+    return the derivative's symbol and that form."""
+    g = _ACTIVATIONS[act]
+    d.note("The activation's derivative, rule by rule:", "激活函数的导数,逐条法则:")
+    d.let(a, g(z))
+    local = Derivative(a, z, evaluate=False)
+    d.work(local, g(z), z)
+    g_prime = _g_prime_of_a(act, a, z)
+    if act == "relu":
+        d.note("$ReLU′(0) = 0$ by convention (the kink).", "约定 $ReLU′(0) = 0$(拐点处)。")
+    else:
+        d.eq(local, g_prime, "intermediates", Msg.of("with {a}", "其中 {a}", a=sp.Eq(a, g(z), evaluate=False)))
+    return local, g_prime
 
 
 def _explicit(act: str, layers: int = 3, m: int = 2) -> dict:
