@@ -35,6 +35,8 @@ def unicode_name(name: str) -> str:
     ``sigma^2`` → ``σ²`` (a variance as one symbol)."""
     if "^" in name:
         head, sup = name.split("^", 1)
+        if sup.startswith("["):     # a layer, as the notes write it: W^[l] → W[l], a^[l-1] → a[l−1]
+            return unicode_name(head) + sup.replace("-", "−")
         return unicode_name(head) + sup.translate(_SUP)
     for suffix, mark in _HATS.items():
         if name.endswith(suffix) and len(name) > len(suffix):

@@ -804,7 +804,7 @@ class _Stack(CompiledModel):
         k = self.network.classes
         if y.size and (y.min() < 0 or y.max() >= k):
             raise DeriveError(f"class labels must be in 0..{k - 1}")
-        return y.astype(np.intp)
+        return y if y.dtype == np.intp else y.astype(np.intp)
 
     def _affine(self, layer, P, A):
         W = P[layer.weight.name]
@@ -812,45 +812,87 @@ class _Stack(CompiledModel):
         Z += P[layer.bias.name]
         return Z
 
+    def _work(self, m):
+        """Per-layer scratch for m rows, made once per m: the hidden layers' products, kernel
+        outputs and backward arrays, and the softmax's logits, exponentials and their sums. Kernels
+        then run into these (``Kernel.run``), without the allocations of ``Kernel.__call__``."""
+
+        def make():
+            layers = []
+            for layer, (fwd, bp, _) in zip(self.layers, self.hidden):
+                shape = (m, layer.units)
+                layers.append({
+                    "xw": np.empty(shape), "outs": [np.empty(shape) for _ in range(fwd.n_outputs)],
+                    "fwd_scratch": fwd.scratch(shape), "da": np.empty(shape), "dz": np.empty(shape),
+                    "bp_scratch": bp.scratch(shape),
+                })
+            bufs = {"layers": layers, "ones": np.ones(m), "rows": np.arange(m)}
+            if self.out is None:
+                k = self.network.classes
+                bufs.update(z=np.empty((m, k)), e=np.empty((m, k)), dz=np.empty((m, k)), onehot=np.zeros((m, k)),
+                            zmax=np.empty((m, 1)), s=np.empty((m, 1)), dz_scratch=self.dz.scratch((m, k)))
+            return bufs
+
+        return self._buffer_set(("stack", m), make)
+
     def _forward(self, P, X):
         """Each layer's input, pre-activation (when g′ needs it) and output; the logits last."""
         A, saved = X, []
-        for layer, (fwd, _, needs_u) in zip(self.layers, self.hidden):
-            outs = fwd(A @ (P[layer.weight.name] if layer.layout == "in,out" else P[layer.weight.name].T),
-                       params=(P[layer.bias.name],))
+        work = self._work(X.shape[0])
+        for layer, (fwd, _, needs_u), buf in zip(self.layers, self.hidden, work["layers"]):
+            W = P[layer.weight.name]
+            np.matmul(A, W if layer.layout == "in,out" else W.T, out=buf["xw"])
+            outs = buf["outs"]
+            fwd.run(buf["xw"], *fwd.prepare(P[layer.bias.name]), *outs, *buf["fwd_scratch"])
             saved.append((A, outs[0] if needs_u else None, outs[-1]))
             A = outs[-1]
         saved.append((A, None, None))
-        return saved, self._affine(self.layers[-1], P, A)
+        if self.out is not None:
+            return saved, self._affine(self.layers[-1], P, A)
+        out = self.layers[-1]
+        W, z = P[out.weight.name], work["z"]
+        np.matmul(A, W if out.layout == "in,out" else W.T, out=z)
+        z += P[out.bias.name]
+        return saved, z
 
-    def _softmax(self, z):
-        zmax = z.max(axis=1, keepdims=True)
-        e = np.exp(z - zmax)
-        s = e.sum(axis=1, keepdims=True)
+    def _softmax(self, z, work=None):
+        """The row maxima, the shifted exponentials and their sums, into the scratch for z's rows."""
+        work = work or self._work(z.shape[0])
+        zmax, e, s = work["zmax"], work["e"], work["s"]
+        np.maximum.reduce(z, axis=1, out=zmax[:, 0])
+        np.subtract(z, zmax, out=e)
+        np.exp(e, out=e)
+        np.add.reduce(e, axis=1, out=s[:, 0])
         return zmax, e, s
 
     def _loss(self, P, X, y):
         _, z = self._forward(P, X)
         return self._mean_loss(z, y)
 
-    def _mean_loss(self, z, y):
+    def _mean_loss(self, z, y, softmax=None):
         if self.out is not None:
             return self.out.loss_kernel(z, y)[0].mean()
-        zmax, _, s = self._softmax(z)
+        zmax, _, s = softmax or self._softmax(z)
         # −log p_y = log Σ_j exp(z_j) − z_y
-        return float(np.mean(zmax[:, 0] + np.log(s[:, 0]) - z[np.arange(len(y)), y]))
+        return float((zmax.sum() + np.log(s).sum() - z[np.arange(len(y)), y].sum()) / len(y))
 
     def _grad(self, P, X, y, with_loss):
         m = X.shape[0]
         saved, z = self._forward(P, X)
-        loss = self._mean_loss(z, y) if with_loss else None
+        work = self._work(m)
         if self.out is not None:
+            loss = self._mean_loss(z, y) if with_loss else None
             dZ = self.out.dloss_kernel(z, y)[0] / m
         else:
-            _, e, s = self._softmax(z)
-            onehot = np.zeros_like(z)
-            onehot[np.arange(m), y] = 1.0
-            dZ = self.dz(e, s, onehot)[0] / m
+            softmax = self._softmax(z, work)
+            loss = self._mean_loss(z, y, softmax) if with_loss else None
+            onehot, rows, dZ = work["onehot"], work["rows"], work["dz"]
+            onehot.fill(0.0)
+            # the mean's 1/m folded into the kernel's inputs: e/(m·s) − y/m, one pass fewer
+            onehot[rows, y] = 1.0 / m
+            zmax, e, sums = softmax
+            sums *= m
+            self.dz.run(e, sums, onehot, dZ, *work["dz_scratch"])
         grads = {}
         for index in range(len(self.layers) - 1, -1, -1):
             layer, (A, _, _) = self.layers[index], saved[index]
@@ -861,12 +903,17 @@ class _Stack(CompiledModel):
             else:
                 dW = A.T @ dZ
                 grads[layer.weight.name] = dW if layer.layout == "in,out" else np.ascontiguousarray(dW.T)
-                grads[layer.bias.name] = dZ.sum(axis=0)
-                dA = dZ @ (W.T if layer.layout == "in,out" else W)
+                # a sum over the examples as a product with a vector of ones: faster than sum(axis=0)
+                grads[layer.bias.name] = work["ones"] @ dZ
+                if index:
+                    dA = work["layers"][index - 1]["da"]
+                    np.matmul(dZ, W.T if layer.layout == "in,out" else W, out=dA)
             if index:
                 _, backprop, needs_u = self.hidden[index - 1]
                 _, U, Aout = saved[index - 1]
-                dZ = backprop(dA, U, Aout)[0] if needs_u else backprop(dA, Aout)[0]
+                buf = work["layers"][index - 1]
+                dZ = buf["dz"]
+                backprop.run(dA, *((U,) if needs_u else ()), Aout, dZ, *buf["bp_scratch"])
         return loss, grads
 
     def _predict(self, P, X):

@@ -23,10 +23,12 @@ from derive.render.latex import latex_words, preamble
 
 TESTS = Path(__file__).parent
 # The teaching order of the course notes (derivatives and the chain rule, logistic regression,
-# the sum of sigmoids, least squares and MLE, softmax and the MLP), as listed in the design notes.
+# the sum of sigmoids with θ, g and gradient descent, broadcasting, least squares and MLE, softmax,
+# the MLP and the L-layer network), as listed in the design notes.
 NOTES_ORDER = [
     "derivative-intuition", "chain-rule", "activations", "logistic", "cross-entropy", "linear",
-    "sigmoid-sum", "least-squares", "mle-binomial", "mle-gaussian", "softmax", "mlp", "perceptron",
+    "sigmoid-sum", "gradient-descent", "broadcasting", "least-squares", "mle-binomial", "mle-gaussian",
+    "softmax", "mlp", "deep", "perceptron",
 ]
 
 
