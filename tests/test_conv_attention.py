@@ -97,8 +97,8 @@ def test_an_unflipped_filter_is_caught():
     dX = sp.Derivative(conv.L, conv.X[conv.c, conv.p, conv.q], evaluate=False)
     k, c, p, q, u, v, f, K = conv.k, conv.c, conv.p, conv.q, conv.u, conv.v, conv.f, conv.K
     body = conv.dZp[k, p + u - 1, q + v - 1]
-    right = sp.Sum(body * conv.Wf[k, c, u, v], (v, 1, f), (u, 1, f), (k, 1, K))
-    wrong = sp.Sum(body * conv.W[k, c, u, v], (v, 1, f), (u, 1, f), (k, 1, K))
+    right = sp.Sum(body * conv.Wf[k, c, u, v], (k, 1, K), (u, 1, f), (v, 1, f))
+    wrong = sp.Sum(body * conv.W[k, c, u, v], (k, 1, K), (u, 1, f), (v, 1, f))
     assert equal(*small.pair(dX, right, (c, p, q), side=3))
     assert equal(*small.pair(dX, wrong, (c, p, q), side=3)) is None
 

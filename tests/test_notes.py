@@ -28,6 +28,7 @@ TESTS = Path(__file__).parent
 NOTES_ORDER = [
     "derivative-intuition", "chain-rule", "activations", "logistic", "cross-entropy", "linear",
     "sigmoid-sum", "least-squares", "mle-binomial", "mle-gaussian", "softmax", "mlp", "perceptron",
+    "conv", "rnn", "attention",     # 003's last chapters: convolution, recurrent networks, attention
 ]
 
 

@@ -116,8 +116,8 @@ class Attention(Model):
         jac_rhs = sp.Matrix([[small.P_of_S[0, 0] * (1 - small.P_of_S[0, 0])],
                              [-small.P_of_S[0, 1] * small.P_of_S[0, 0]]])
         d.eq(jac, jac_form, "kronecker",
-             Msg("the softmax's Jacobian, row by row (rows do not mix); checked at $l = j$ and $l ≠ j$",
-                 "softmax 的雅可比矩阵,逐行计算(各行互不影响);已在 $l = j$ 与 $l ≠ j$ 上核对"),
+             Msg("the softmax's Jacobian (rows do not mix); checked at $l = j$ and $l ≠ j$",
+                 "softmax 的雅可比矩阵(各行互不影响);已在 $l = j$ 与 $l ≠ j$ 上核对"),
              check=(jac_lhs, jac_rhs))
         dSi, dPi = IndexedBase("dS"), IndexedBase("dP")
         dS_ij = Derivative(L, Si[i, j], evaluate=False)

@@ -48,7 +48,7 @@ def correlate(image: sp.Matrix, filt: sp.Matrix) -> sp.Matrix:
     sum Σ_u Σ_v F_uv·X_(i+u−1, j+v−1) written out by ``Instance``."""
     F, Xi = IndexedBase("F"), IndexedBase("X")
     side = image.rows - filt.rows + 1
-    window = Sum(Sum(mul(F[u, v], Xi[i + u - 1, j + v - 1]), (v, 1, f)), (u, 1, f))
+    window = Sum(mul(F[u, v], Xi[i + u - 1, j + v - 1]), (u, 1, f), (v, 1, f))
     values = {sp.Symbol(f"F_{a + 1}_{b + 1}"): filt[a, b] for a in range(filt.rows) for b in range(filt.cols)}
     values |= {sp.Symbol(f"X_{a + 1}_{b + 1}"): image[a, b] for a in range(image.rows) for b in range(image.cols)}
     inst = Instance({f: filt.rows})
@@ -57,8 +57,8 @@ def correlate(image: sp.Matrix, filt: sp.Matrix) -> sp.Matrix:
 
 
 def unrolled(e, env: dict):
-    """``e`` with every Σ written out term by term at the sizes and indices ``env``. SymPy merges
-    nested sums into one Σ with several limits, which ``Instance`` takes one at a time."""
+    """``e`` with every Σ written out term by term at the sizes ``env``: a Σ here has several
+    limits (Σ_c Σ_u Σ_v as one Σ), and ``Instance`` takes one limit at a time."""
     if isinstance(e, Sum):
         ranges = [range(int(lo.xreplace(env)), int(hi.xreplace(env)) + 1) for _, lo, hi in e.limits]
         names = [var for var, _, _ in e.limits]
@@ -71,7 +71,7 @@ def unrolled(e, env: dict):
 
 def over_ij(e):
     """Σ_i Σ_j e over the output positions."""
-    return Sum(Sum(e, (j, 1, nZ)), (i, 1, nZ))
+    return Sum(e, (i, 1, nZ), (j, 1, nZ))
 
 
 class _Small:
@@ -165,10 +165,11 @@ class Conv(Model):
         d.table([f"${t + 1}$" for t in range(6)], IMAGE.tolist())
         d.table([f"${t + 1}$" for t in range(3)], EDGE_FILTER.tolist())
         F, Xi = IndexedBase("F"), IndexedBase("X")
-        window = Sum(Sum(mul(F[u, v], Xi[i + u - 1, j + v - 1]), (v, 1, f)), (u, 1, f))
+        window = Sum(mul(F[u, v], Xi[i + u - 1, j + v - 1]), (u, 1, f), (v, 1, f))
         Zs = sp.Symbol("Z")
-        d.note("The output at $(i, j)$ is $Z_ij = Σ_u Σ_v F_uv·X_i+u−1,j+v−1$ for $i, j = 1, …, n − f + 1$.",
-               "$(i, j)$ 处的输出为 $Z_ij = Σ_u Σ_v F_uv·X_i+u−1,j+v−1$,$i, j = 1, …, n − f + 1$。")
+        d.note("The output at $(i, j)$ is {out} for $i, j = 1, …, n − f + 1$.",
+               "$(i, j)$ 处的输出为 {out},$i, j = 1, …, n − f + 1$。",
+               out=shown_eq(IndexedBase("Z")[i, j], window))
         # one window by hand: the window at (1, 2) straddles the edge
         rows = [sp.Add(*(sp.Mul(IMAGE[r, col + 1], EDGE_FILTER[r, col], evaluate=False) for col in range(3)),
                        evaluate=False) for r in range(3)]
@@ -250,7 +251,7 @@ class Conv(Model):
             "$i, j = 1, …, n_Z$,$n_Z = n − f + 1$。反向传播从上游传给本层 $dZ_kij = ∂L/∂Z_kij$。每一行都在 "
             "$C = 2$、$K = 2$、$n = 3$、$f = 2$ 的层上逐个元素与 sympy.diff 核对。",
         )
-        conv = bv[k] + Sum(Sum(Sum(mul(W[k, c, u, v], X[c, i + u - 1, j + v - 1]), (v, 1, f)), (u, 1, f)), (c, 1, C))
+        conv = bv[k] + Sum(mul(W[k, c, u, v], X[c, i + u - 1, j + v - 1]), (c, 1, C), (u, 1, f), (v, 1, f))
         zcheck = (sp.Matrix(list(small.Z.values())), small.grid(conv, (k, i, j)))
         d.eq(Z[k, i, j], conv, "definition", check=zcheck)
 
@@ -265,8 +266,8 @@ class Conv(Model):
         grad_W = over_ij(mul(dZ[k, i, j], X[c, i + u - 1, j + v - 1]))
         w_pair = small.pair(dW, grad_W, (k, c, u, v))
         d.eq(dW, grad_W, "substitute",
-             Msg("$∂Z_kij/∂W_kcuv = X_c,i+u−1,j+v−1$: the cross-correlation of the input with $dZ$",
-                 "$∂Z_kij/∂W_kcuv = X_c,i+u−1,j+v−1$:即输入与 $dZ$ 的互相关"),
+             Msg.of("{local}: the cross-correlation of the input with $dZ$", "{local}:即输入与 $dZ$ 的互相关",
+                    local=shown_eq(Derivative(Z[k, i, j], W[k, c, u, v], evaluate=False), X[c, i + u - 1, j + v - 1])),
              check=w_pair)
         db = Derivative(L, bv[k], evaluate=False)
         grad_b = over_ij(dZ[k, i, j])
@@ -276,12 +277,12 @@ class Conv(Model):
         d.section("The gradient of the input: a full convolution with the flipped filter",
                   "输入的梯度:与翻转后的过滤器做全卷积")
         dX = Derivative(L, X[c, p, q], evaluate=False)
-        chain_X = Sum(over_ij(mul(dLdZ, Derivative(Z[k, i, j], X[c, p, q], evaluate=False))), (k, 1, K))
+        chain_X = Sum(mul(dLdZ, Derivative(Z[k, i, j], X[c, p, q], evaluate=False)), (k, 1, K), (i, 1, nZ), (j, 1, nZ))
         d.eq(dX, chain_X, "chain",
              Msg("pixel $X_cpq$ is read by every filter $k$, in every window that covers it",
                  "像素 $X_cpq$ 被每个过滤器 $k$、在覆盖它的每个窗口中读取"),
              check=small.pair(dX, chain_X, (c, p, q), side=3))
-        offsets = Sum(Sum(Sum(mul(dZ[k, p - u + 1, q - v + 1], W[k, c, u, v]), (v, 1, f)), (u, 1, f)), (k, 1, K))
+        offsets = Sum(mul(dZ[k, p - u + 1, q - v + 1], W[k, c, u, v]), (k, 1, K), (u, 1, f), (v, 1, f))
         d.eq(dX, offsets, "substitute",
              Msg("the window at $(i, j)$ reads $X_cpq$ through the weight at $u = p − i + 1$, $v = q − j + 1$; "
                  "a $dZ$ whose index falls outside $1, …, n_Z$ counts as 0",
@@ -295,14 +296,15 @@ class Conv(Model):
              Msg("$dZ$ padded with $f − 1$ rings of zeros, side $n_Z + 2(f − 1) = n + f − 1$",
                  "在 $dZ$ 四周填充 $f − 1$ 圈 0,边长 $n_Z + 2(f − 1) = n + f − 1$"),
              check=small.pair(dZp[k, i, j], dZ[k, i - f + 1, j - f + 1], (k, i, j), side=4))
-        full = Sum(Sum(Sum(mul(dZp[k, p + u - 1, q + v - 1], Wf[k, c, u, v]), (v, 1, f)), (u, 1, f)), (k, 1, K))
+        full = Sum(mul(dZp[k, p + u - 1, q + v - 1], Wf[k, c, u, v]), (k, 1, K), (u, 1, f), (v, 1, f))
         x_pair = small.pair(dX, full, (c, p, q), side=3)
         d.eq(dX, full, "rearrange",
-             Msg("with $u → f + 1 − u$, $v → f + 1 − v$: the padded $dZ$ cross-correlated with the flipped "
-                 "filter, a “full” convolution whose output has the input's side $n$",
-                 "令 $u → f + 1 − u$、$v → f + 1 − v$:填充后的 $dZ$ 与翻转后的过滤器做互相关,即“full”卷积,"
-                 "其输出边长等于输入的边长 $n$"),
+             Msg("with $u → f + 1 − u$, $v → f + 1 − v$", "令 $u → f + 1 − u$、$v → f + 1 − v$"),
              check=x_pair)
+        d.note("The padded $dZ$ cross-correlated with the flipped filter: a “full” convolution, whose output "
+               "has the input's side $n$. Backward through a convolution is again a convolution.",
+               "填充后的 $dZ$ 与翻转后的过滤器做互相关:即“full”卷积,其输出边长等于输入的边长 $n$。"
+               "卷积的反向传播仍是一次卷积。")
 
         s = sp.Symbol
         at = {k: 1, c: 2, u: 1, v: 2}
