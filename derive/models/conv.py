@@ -39,13 +39,41 @@ SMALL = {C: 2, K: 2, n: 3, f: 2, nZ: 2}
 
 
 def out_size(size: int, filt: int, pad: int, stride: int) -> sp.Expr:
-    """⌊(n + 2p − f)/s⌋ + 1, the side of the output."""
+    """The side ⌊(n + 2p − f)/s⌋ + 1 of a convolution's output.
+
+    Parameters
+    ----------
+    size, filt, pad, stride : int
+        The image side n, the filter side f, the padding p and the stride s.
+
+    Examples
+    --------
+    >>> out_size(6, 3, 0, 1), out_size(6, 3, 1, 1), out_size(7, 3, 0, 2)
+    (4, 6, 3)
+    """
     return sp.floor(sp.Rational(size + 2 * pad - filt, stride)) + 1
 
 
 def correlate(image: sp.Matrix, filt: sp.Matrix) -> sp.Matrix:
-    """The valid cross-correlation of ``image`` with ``filt``, each output entry the index-form
-    sum Σ_u Σ_v F_uv·X_(i+u−1, j+v−1) written out by ``Instance``."""
+    """The valid cross-correlation of ``image`` with ``filt``: each output entry is the
+    index-form sum Σ_u Σ_v F_uv·X_(i+u−1, j+v−1), written out by ``Instance``.
+
+    Parameters
+    ----------
+    image : Matrix of shape (n, n)
+    filt : Matrix of shape (f, f)
+
+    Returns
+    -------
+    Matrix of shape (n − f + 1, n − f + 1)
+
+    Examples
+    --------
+    >>> correlate(sp.Matrix([[1, 2], [3, 4]]), sp.Matrix([[1]]))
+    Matrix([
+    [1, 2],
+    [3, 4]])
+    """
     F, Xi = IndexedBase("F"), IndexedBase("X")
     side = image.rows - filt.rows + 1
     window = Sum(mul(F[u, v], Xi[i + u - 1, j + v - 1]), (u, 1, f), (v, 1, f))
