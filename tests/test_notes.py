@@ -29,6 +29,7 @@ NOTES_ORDER = [
     "derivative-intuition", "chain-rule", "activations", "logistic", "cross-entropy", "linear",
     "sigmoid-sum", "gradient-descent", "broadcasting", "least-squares", "mle-binomial", "mle-gaussian",
     "softmax", "mlp", "deep", "perceptron",
+    "conv", "rnn", "attention",     # 003's last chapters: convolution, recurrent networks, attention
 ]
 
 
