@@ -15,7 +15,7 @@ from typing import NoReturn
 import click
 
 from ..errors import DeriveError
-from . import check_grad, expr, model_command, notes, train
+from . import check_grad, check_steps, expr, model_command, notes, train
 
 
 class DeriveGroup(click.Group):
@@ -62,7 +62,7 @@ def cli(debug):
 
 
 for _command in (model_command.list_models, expr.expr, notes.notes_command, train.train,
-                 check_grad.check_grad):
+                 check_grad.check_grad, check_steps.check_steps):
     cli.add_command(_command)
 
 
