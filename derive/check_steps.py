@@ -764,7 +764,8 @@ def render_text(report: StepReport, lang: str = "en") -> str:
     lines = []
     for r in report.rows:
         note = f"   ({_word('definition', lang)})" if r.kind == "definition" else ""
-        lines.append(f"{'✓' if r.ok else '✗'} {r.line:>4}  {" ".join(r.text.split())}{note}")
+        written = " ".join(r.text.split())
+        lines.append(f"{'✓' if r.ok else '✗'} {r.line:>4}  {written}{note}")
         if r.ok:
             continue
         pad = " " * 8
