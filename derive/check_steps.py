@@ -438,10 +438,16 @@ def _derivative_slips(e, x):
     return correct, wrong[:_MAX_VARIANTS]
 
 
-def _algebra_slips(e):
-    """Slips of algebra on ``e``: the whole sign, or one term of a sum dropped or negated."""
+def _algebra_slips(e, realized):
+    """Slips of algebra on ``e``: the whole sign, or one term of a sum dropped or negated (a sum
+    as written, or of the expanded form: (a + b)² written a² + b² drops 2ab)."""
     wrong = [("sign", -e, None)]
     sums = [a for a in sp.preorder_traversal(e) if a.is_Add][:8]
+    if sp.count_ops(realized) <= 40:
+        expanded = sp.expand(realized)
+        if expanded.is_Add and len(expanded.args) <= 12:
+            wrong += [(k, expanded - c * t, None) for t in expanded.args
+                      for k, c in (("dropped", 1), ("sign", 2))]
     for s in sums:
         for t in s.args:
             wrong.append(("dropped", e.xreplace({s: s - t}), None))
@@ -519,7 +525,7 @@ def _hint(previous, row, state: _State):
         of = expand_defs(d.expr, defs, keep=variables)
         _, wrong = _derivative_slips(of, variables[0])
         found += [(k, previous.xreplace({d: w}), why) for k, w, why in wrong]
-    found += _algebra_slips(previous)
+    found += _algebra_slips(previous, base)
     for kind in HINT_KINDS:
         for k, candidate, why in found:
             if k == kind and matcher.same(realize(candidate, defs)):
@@ -559,14 +565,20 @@ def _work_out(expr, defs, tidy_up: bool = True):
         variables = tuple(v for v, _ in d.variable_count)
         return sp.diff(expand_defs(d.expr, defs, keep=variables), *d.variable_count)
 
-    done = expr.replace(lambda e: isinstance(e, Derivative), one)
+    done = _in_names(expr.replace(lambda e: isinstance(e, Derivative), one), defs)
+    return tidy(done) if tidy_up else done
+
+
+def _in_names(expr, defs):
+    """``expr`` written with the student's intermediates (σ(z) → a), inside it only: a row
+    ``(a + b)²`` after ``f = (a + b)²`` stays as it is."""
     back = {v: k for k, v in defs.items() if not v.is_Symbol and not v.is_number}
     for _ in range(len(back) + 1):
-        new = done.xreplace(back)
-        if new == done:
+        new = expr.func(*[a.xreplace(back) for a in expr.args]) if expr.args else expr
+        if new == expr:
             break
-        done = new
-    return tidy(done) if tidy_up else done
+        expr = new
+    return expr
 
 
 def _holds(a, b, state: _State) -> bool:
@@ -650,8 +662,12 @@ def _explain(result: StepRow, previous, current, state: _State, head) -> None:
         previous = _claimed(previous, state)
     current = _claimed(current, state)
     result.hint, result.detail = _hint(previous, current, state)
+    if result.detail is not None:
+        result.detail = _in_names(result.detail, state.defs)
     result.point, result.values = _differ(previous, current, state.defs)
-    result.expected = _work_out(previous, state.defs)
+    # after a derivative the engine works it out; after algebra it multiplies out
+    result.expected = _work_out(previous, state.defs) if previous.has(Derivative) \
+        else sp.expand(previous) if sp.count_ops(previous) <= 40 else previous
 
 
 def check_steps(text: str, kind: str, name: str = "<text>") -> StepReport:
