@@ -31,7 +31,7 @@ from sympy import Derivative
 from . import functions as F
 from .engine import tidy
 from .errors import DeriveError
-from .parse import parse_expression, parse_latex_expression
+from .parse import FUNCTION_NAMES, parse_expression, parse_latex_expression
 from .printing import text as show
 from .student import Row, read_rows, read_text
 from .verify import VerificationError, _sample, _value, equal, expand_defs, realize
@@ -46,6 +46,9 @@ HINT_KINDS = ("chain", "product", "quotient", "power", "logexp", "sigmoid", "sig
 # Names of the loss whose gradients the notes write as da, dz, dw1 (in this order of preference).
 _ROOTS = ("L", "J")
 _PLACEHOLDER = "QzQ"
+_SIZES = frozenset({"m", "n", "N", "M"})
+# names that call something rather than define it: f(x) = … defines f, diff(f, x) = … does not
+_CALLS = frozenset(FUNCTION_NAMES) | {"diff", "sigma", "log", "ln", "exp"}
 _LATEX_NAME = r"(?:\\hat\{[A-Za-z]\}|\\[A-Za-z]+|[A-Za-z])(?:_\{[A-Za-z0-9]+\}|_[A-Za-z0-9])?"
 _PLAIN_NAME = r"[A-Za-z][A-Za-z0-9_]*"
 _D = r"(?:d|\\partial)\s*"
@@ -502,7 +505,8 @@ class _Matcher:
         if len(self.points) < 3 or any(abs(b) < 1e-12 for b in self.base):
             return None
         ratios = [r / b for r, b in zip(self.row, self.base)]
-        symbols = sorted(self.points[0], key=lambda s: s.name)
+        # a factor 1/m (or 1/n) of a mean: sizes, never the variables themselves
+        symbols = sorted((s for s in self.points[0] if s.name in _SIZES), key=lambda s: s.name)
         for scale in [sp.S.One] + symbols + [1 / s for s in symbols]:
             scaled = [q / float(scale.xreplace(p)) for q, p in zip(ratios, self.points)]
             if all(abs(q - scaled[0]) < 1e-8 * (1 + abs(q)) for q in scaled):
@@ -610,7 +614,7 @@ def _definition(first: str, syntax: str, state: _State):
             return None
         return ("name", symbol) if symbol not in state.defs else None
     call = re.fullmatch(rf"\s*({name})\s*(?:\\left)?\(\s*([^()]*?)\s*(?:\\right)?\)\s*", first)
-    if call:
+    if call and call.group(1).lstrip("\\") not in _CALLS:
         symbol = state.symbol(call.group(1), syntax)
         if symbol in state.defs or symbol.name in state.functions:
             return None
