@@ -51,7 +51,7 @@ _SIZES = frozenset({"m", "n", "N", "M"})
 _CALLS = frozenset(FUNCTION_NAMES) | {"diff", "sigma", "log", "ln", "exp"}
 _LATEX_NAME = r"(?:\\hat\{[A-Za-z]\}|\\[A-Za-z]+|[A-Za-z])(?:_\{[A-Za-z0-9]+\}|_[A-Za-z0-9])?"
 _PLAIN_NAME = r"[A-Za-z][A-Za-z0-9_]*"
-_D = r"(?:d|\\partial)\s*"
+_D = r"(?:d|\\partial|\\(?:mathrm|text|operatorname|mathit)\{d\})\s*"
 # the log-likelihood's ℓ, which the parser does not know as a command
 _ELL = re.compile(r"\\ell(?![A-Za-z])")
 _ORDER = r"(?:\^\{?(\d)\}?)?"
@@ -279,6 +279,11 @@ class _State:
                                                self.symbol(var.group(1), "latex"),
                                                int(var.group(2) or 1))
                     return self.placeholder(value, "latex"), k
+        slash = re.compile(rf"(?<![\\A-Za-z])d\s*/\s*d({_LATEX_NAME})\s*(?=\\left|[(\[])").match(text, i)
+        if slash:
+            operand, end = self.operand(text, slash.end(), "latex")
+            value = Derivative(self.parse(operand, "latex"), self.symbol(slash.group(1), "latex"))
+            return self.placeholder(value, "latex"), end
         inline = re.compile(rf"\\partial\s*({_LATEX_NAME})\s*/\s*\\partial\s*({_LATEX_NAME})"
                             ).match(text, i)
         if inline:
@@ -402,7 +407,8 @@ def _slips(e, x):
         d, vs = _slips(base, x)
         correct = n * base ** (n - 1) * d
         wrong = [(k, n * base ** (n - 1) * w, why) for k, w, why in vs]
-        wrong.append(("power", n * base ** n * d, None))
+        # the exponent kept, or moved the wrong way (x⁻² → −2x⁻¹)
+        wrong += [("power", n * base ** m * d, None) for m in (n, n + 1)]
         if base != x:
             wrong.append((_chain_kind(d), n * base ** (n - 1), d))
         return correct, wrong

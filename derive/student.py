@@ -36,6 +36,8 @@ _BEGIN = re.compile(r"\\begin\{(" + "|".join(re.escape(e) for e in _ENVIRONMENTS
 _DROP = re.compile(r"\\(?:label|tag)\{[^{}]*\}|\\(?:nonumber|notag|displaystyle)\b"
                    r"|\\q?quad\b.*$|\\[,;!:]|\\ ")
 
+_LEADING = re.compile(r"^(?:\\(?:Rightarrow|implies|therefore|Longrightarrow)\s*)+")
+
 
 @dataclass(frozen=True)
 class Row:
@@ -127,7 +129,8 @@ def _rows_of_block(block: _Source, name: str, by_line: bool) -> list[Row]:
                       piece.chars)
         text = _DROP.sub(lambda m: " " * len(m.group()), text.replace("\n", " "))
         text = text.replace("&", " ")
-        stripped = text.strip().rstrip(",.;").strip()
+        # a leading "⇒" or "∴" joins the row to the one before; it is not part of the formula
+        stripped = _LEADING.sub("", text.strip().rstrip(",.;").strip())
         if not stripped:
             continue
         line, column = piece.places[len(text) - len(text.lstrip())]
