@@ -734,9 +734,9 @@ def check_file(path: str, data: bytes | None = None, kind: str | None = None) ->
 
 _WORDS = {
     "definition": ("definition", "定义"),
-    "previous": ("previous row (line {line}): {text}", "上一行(第 {line} 行):{text}"),
-    "differ": ("at {point}: the previous row is {a}, this row is {b}",
-               "在 {point} 处:上一行的值为 {a},这一行的值为 {b}"),
+    "previous": ("previous expression (line {line}): {text}", "上一个式子(第 {line} 行):{text}"),
+    "differ": ("at {point}: the previous expression is {a}, this row is {b}",
+               "在 {point} 处:上一个式子的值为 {a},这一行的值为 {b}"),
     "expected": ("the engine would write next: {expr}", "引擎接下来会写:{expr}"),
     "hint": ("hint: {text}", "提示:{text}"),
     "all": ("{name}: all {n} rows hold", "{name}:全部 {n} 行成立"),
