@@ -221,6 +221,12 @@ class _State:
         """``f(u)`` or ``f′(u)`` for a defined f (or σ′)."""
         if name in ("sigma", "sigmoid"):
             t, body = sp.Symbol("t"), F.sigmoid(sp.Symbol("t"))
+        elif name not in self.functions:
+            # f′(x) after f = x²: the derivative of the defined name
+            if not isinstance(argument, sp.Symbol):
+                raise DeriveError(f"write {name}' of a variable, e.g. {name}'(x), after "
+                                  f"{name} = …")
+            return Derivative(sp.Symbol(name), (argument, primes))
         else:
             t, body = self.functions[name]
         if not primes:
@@ -228,6 +234,11 @@ class _State:
         if isinstance(argument, sp.Symbol):
             return Derivative(body.xreplace({t: argument}), argument)
         return sp.diff(body, t, primes).xreplace({t: argument})
+
+    def callable(self, name: str, primes: int) -> bool:
+        """Whether ``name(…)`` (with ``primes`` primes) applies something the rows defined."""
+        return name in self.functions or bool(primes) and (
+            name in ("sigma", "sigmoid") or sp.Symbol(name) in self.defs)
 
     def rewrite(self, text: str, syntax: str) -> str:
         out, i = [], 0
@@ -295,7 +306,7 @@ class _State:
         if call:
             name = call.group(1).lstrip("\\")
             primes = call.group(2).count("'") + call.group(2).count("prime")
-            if name in self.functions or (name == "sigma" and primes):
+            if self.callable(name, primes):
                 start = call.end() - 1 - (len("\\left") if call.group(3) else 0)
                 inner, end = self.operand(text, start, "latex")
                 argument = self.parse(inner, "latex")
@@ -314,8 +325,7 @@ class _State:
             value = self.derivative_of(sp.Symbol(ratio.group(1)), self.symbol(ratio.group(2), "plain"))
             return self.placeholder(value, "plain"), ratio.end()
         call = re.compile(rf"(?<![A-Za-z0-9_])({_PLAIN_NAME})\s*('*)\s*\(").match(text, i)
-        if call and (call.group(1) == "diff" or call.group(1) in self.functions
-                     or (call.group(1) in ("sigma", "sigmoid") and call.group(2))):
+        if call and (call.group(1) == "diff" or self.callable(call.group(1), len(call.group(2)))):
             inner, end = self.operand(text, call.end() - 1, "plain")
             if call.group(1) == "diff":
                 args = _split_top(inner)
@@ -330,6 +340,8 @@ class _State:
         return None
 
     def parse(self, text: str, syntax: str) -> sp.Expr:
+        if _PLACEHOLDER in text:
+            raise DeriveError(f"the name {_PLACEHOLDER}… is reserved")
         rewritten = self.rewrite(text, syntax)
         expr = (parse_latex_expression if syntax == "latex" else parse_expression)(rewritten)
         for _ in range(len(self.values) + 1):

@@ -141,6 +141,7 @@ def _rows_of_block(block: _Source, name: str, by_line: bool) -> list[Row]:
 def _markdown_rows(lines: list[str], name: str) -> list[Row]:
     rows: list[Row] = []
     block: _Source | None = None
+    closing = ""
     fenced = False
     for number, raw in enumerate(lines, 1):
         stripped = raw.strip()
@@ -151,27 +152,36 @@ def _markdown_rows(lines: list[str], name: str) -> list[Row]:
         if fenced:
             continue
         if block is not None:
-            if stripped.endswith("$$") or stripped.endswith("\\]"):
-                block = block + _Source.of_line(raw[: raw.rstrip().rfind(stripped[-2:])], number)
+            if stripped.endswith(closing):
+                block = block + _Source.of_line(raw[: raw.rstrip().rfind(closing)], number)
                 rows += _rows_of_block(block, name, by_line=True)
                 block = None
             else:
                 block = block + _Source.of_line(raw + "\n", number)
             continue
-        for opener, closer in (("$$", "$$"), ("\\[", "\\]"), ("$", "$")):
+        environment = _BEGIN.match(stripped)
+        openers = (("$$", "$$"), ("\\[", "\\]"), ("$", "$"))
+        if environment:
+            # an align environment straight in the Markdown, as some renderers allow
+            openers = ((environment.group(), f"\\end{{{environment.group(1)}}}"),)
+        for opener, closer in openers:
             if not stripped.startswith(opener):
                 continue
             body = stripped[len(opener):]
             if body.endswith(closer) and body[: -len(closer)].strip():
                 inner = body[: -len(closer)]
+                if opener == "$" and "$" in inner:
+                    break  # prose with inline math: "$x$ and $y$"
                 rows += _rows_of_block(_Source.of_line(inner, number, lead + len(opener)), name,
                                        by_line=True)
             elif opener != "$" and (not body or not body.endswith(closer)):
                 block = _Source.of_line(body + "\n", number, lead + len(opener))
+                closing = closer
             break
     if block is not None:
         line, column = block.places[0] if block.places else (len(lines), 1)
-        raise DeriveError(f"{name}:{line}:{column}: a math block is never closed (expected $$)")
+        raise DeriveError(f"{name}:{line}:{column}: a math block is never closed (expected "
+                          f"{closing})")
     return rows
 
 
