@@ -189,3 +189,26 @@ def test_cli_summary_of_several_files(capsys, tmp_path):
     assert code == 1 and [r["verdict"] for r in json.loads(out)] == ["ok", "wrong"]
     code, out, _ = run_cli(capsys, "check-steps", *files[:2], "--summary", "table")
     assert code == 1 and out.splitlines()[0].split() == ["file", "verdict", "line", "hint"]
+
+
+# Ways of writing the same correct derivative; each is followed by a wrong last row, which must be
+# the only ✗ (so the notation is read, not skipped).
+NOTATIONS = [
+    ("$$y = x^3$$\n$$\\frac{\\mathrm{d}y}{\\mathrm{d}x} = 3x^2$$\n", "markdown"),
+    ("$$d/dx(x^3) = 3x^2$$\n", "markdown"),
+    ("$$y = x^3$$\n$$\\Rightarrow y'(x) = 3x^2$$\n", "markdown"),
+    ("Work:\n\\begin{align*}\ny &= x^3 \\\\\n\\frac{dy}{dx} &= 3x^2\n\\end{align*}\n", "markdown"),
+    ("$x$ is the input and $y$ the output\n$$y = x^3$$\n$$\\frac{dy}{dx} = 3x^2$$\n", "markdown"),
+    ("f = x**3\nf'(x) = 3*x**2\n", "plain"),
+    ("y = x**3\ndy/dx = 3*x**2\n", "plain"),
+    ("\\[ \\frac{\\partial}{\\partial x}\\left[x^{3}\\right] = 3x^{2} \\]\n", "latex"),
+]
+
+
+@pytest.mark.parametrize("text,kind", NOTATIONS)
+def test_notations(text, kind):
+    report = check_steps(text, kind)
+    assert report.ok and report.rows[-1].kind == "step"
+    wrong = check_steps(text + ("= 3*x\n" if kind == "plain" else "$$= 3x$$\n" if kind == "markdown"
+                                else "\\[ = 3x \\]\n"), kind)
+    assert [r.ok for r in wrong.rows] == [True] * len(report.rows) + [False]
