@@ -177,6 +177,12 @@ class _State:
                               f"{of} = … on a row before)")
         return Derivative(of, (var, order))
 
+    def by_square(self, expr, base: sp.Symbol, power: int):
+        """d expr / d(base^power), with base^power taken as one positive variable."""
+        v = sp.Dummy("v", positive=True)
+        whole = realize(expr, self.defs).xreplace({base: v ** sp.Rational(1, power)})
+        return sp.diff(whole, v).xreplace({v: base ** power})
+
     def gradient_name(self, base: str, sub: str):
         """The symbol ``dw_1``, ``dw1`` or ``dz`` names the derivative by, or None."""
         root, known = self.root, self.known()
@@ -279,17 +285,21 @@ class _State:
                 var = re.fullmatch(rf"\s*{_D}({_LATEX_NAME})\s*{_ORDER}\s*", bottom)
                 operator = re.fullmatch(rf"\s*{_D}{_ORDER}\s*", top)
                 of = re.fullmatch(rf"\s*{_D}{_ORDER}\s*({_LATEX_NAME})\s*", top)
-                if var and operator:
-                    operand, end = self.operand(text, k, "latex")
-                    order = int(var.group(2) or 1)
-                    value = Derivative(self.parse(operand, "latex"),
-                                       (self.symbol(var.group(1), "latex"), order))
+                if var and (operator or of):
+                    top_order = (operator or of).group(1)
+                    variable = self.symbol(var.group(1), "latex")
+                    if operator:
+                        what, end = self.operand(text, k, "latex")
+                        what = self.parse(what, "latex")
+                    else:
+                        what, end = self.symbol(of.group(2), "latex"), k
+                        self.derivative_of(what, variable)
+                    if var.group(2) and not top_order:
+                        # ∂ℓ/∂σ²: the derivative with respect to the square as one variable
+                        value = self.by_square(what, variable, int(var.group(2)))
+                    else:
+                        value = Derivative(what, (variable, int(var.group(2) or 1)))
                     return self.placeholder(value, "latex"), end
-                if var and of:
-                    value = self.derivative_of(self.symbol(of.group(2), "latex"),
-                                               self.symbol(var.group(1), "latex"),
-                                               int(var.group(2) or 1))
-                    return self.placeholder(value, "latex"), k
         slash = re.compile(rf"(?<![\\A-Za-z])d\s*/\s*d({_LATEX_NAME})\s*(?=\\left|[(\[])").match(text, i)
         if slash:
             operand, end = self.operand(text, slash.end(), "latex")
@@ -476,7 +486,7 @@ def _algebra_slips(e, realized):
             c = t.as_coeff_Mul()[0]
             # a factor lost on one term: 2(a − y) written 2a − y, or a term doubled or halved
             for scale in {1 / c, sp.S(2), sp.S.Half} - {sp.S.One, sp.S.NegativeOne}:
-                wrong.append(("factor", e.xreplace({s: s - t + scale * t}), scale))
+                wrong.append(("factor", e.xreplace({s: s - t + scale * t}), None))
     return wrong
 
 

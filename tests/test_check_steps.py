@@ -212,3 +212,13 @@ def test_notations(text, kind):
     wrong = check_steps(text + ("= 3*x\n" if kind == "plain" else "$$= 3x$$\n" if kind == "markdown"
                                 else "\\[ = 3x \\]\n"), kind)
     assert [r.ok for r in wrong.rows] == [True] * len(report.rows) + [False]
+
+
+def test_derivative_with_respect_to_a_variance():
+    text = ("\\begin{align*}\n\\ell &= -\\frac{1}{2}\\log(2\\pi\\sigma^2) - \\frac{(x-\\mu)^2}{2\\sigma^2} \\\\\n"
+            "\\frac{\\partial \\ell}{\\partial \\sigma^2} &= -\\frac{1}{2\\sigma^2} + \\frac{(x-\\mu)^2}{2\\sigma^4} \\\\\n"
+            "\\frac{\\partial^2 \\ell}{\\partial \\mu^2} &= -\\frac{1}{\\sigma^2}\n\\end{align*}\n")
+    assert check_steps(text, "latex").ok
+    wrong = check_steps(text.replace("{2\\sigma^4}", "{\\sigma^4}"), "latex")
+    assert [r.line for r in wrong.rows if not r.ok] == [3]
+    assert wrong.first_wrong.hint == "factor"
