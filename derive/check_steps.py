@@ -140,8 +140,7 @@ def _split_equals(text: str) -> list[str]:
 class _State:
     """What the rows so far have set up: definitions, functions, claimed derivatives."""
 
-    def __init__(self, name: str):
-        self.name = name
+    def __init__(self):
         self.defs: dict = {}            # Symbol -> expression
         self.functions: dict = {}       # name -> (parameter Symbol, body)
         self.claims: dict = {}          # Derivative -> the student's last expression for it
@@ -196,7 +195,7 @@ class _State:
 
     # -- rewriting -------------------------------------------------------------------------
 
-    def operand(self, text: str, at: int, syntax: str):
+    def operand(self, text: str, at: int):
         """What d/dx applies to: a bracketed group, or the term up to the next + or −."""
         while at < len(text) and text[at] == " ":
             at += 1
@@ -223,7 +222,7 @@ class _State:
             raise DeriveError("a derivative with nothing to differentiate")
         return text[at:end], end
 
-    def applied(self, name: str, primes: int, argument, syntax: str):
+    def applied(self, name: str, primes: int, argument):
         """``f(u)`` or ``f′(u)`` for a defined f (or σ′)."""
         if name in ("sigma", "sigmoid"):
             t, body = sp.Symbol("t"), F.sigmoid(sp.Symbol("t"))
@@ -289,7 +288,7 @@ class _State:
                     top_order = (operator or of).group(1)
                     variable = self.symbol(var.group(1), "latex")
                     if operator:
-                        what, end = self.operand(text, k, "latex")
+                        what, end = self.operand(text, k)
                         what = self.parse(what, "latex")
                     else:
                         what, end = self.symbol(of.group(2), "latex"), k
@@ -302,7 +301,7 @@ class _State:
                     return self.placeholder(value, "latex"), end
         slash = re.compile(rf"(?<![\\A-Za-z])d\s*/\s*d({_LATEX_NAME})\s*(?=\\left|[(\[])").match(text, i)
         if slash:
-            operand, end = self.operand(text, slash.end(), "latex")
+            operand, end = self.operand(text, slash.end())
             value = Derivative(self.parse(operand, "latex"), self.symbol(slash.group(1), "latex"))
             return self.placeholder(value, "latex"), end
         inline = re.compile(rf"\\partial\s*({_LATEX_NAME})\s*/\s*\\partial\s*({_LATEX_NAME})"
@@ -318,16 +317,15 @@ class _State:
             primes = call.group(2).count("'") + call.group(2).count("prime")
             if self.callable(name, primes):
                 start = call.end() - 1 - (len("\\left") if call.group(3) else 0)
-                inner, end = self.operand(text, start, "latex")
+                inner, end = self.operand(text, start)
                 argument = self.parse(inner, "latex")
-                return self.placeholder(self.applied(name, primes, argument, "latex"),
-                                        "latex"), end
+                return self.placeholder(self.applied(name, primes, argument), "latex"), end
         return None
 
     def rewrite_plain(self, text: str, i: int):
         operator = re.compile(rf"(?<![A-Za-z0-9_])d\s*/\s*d({_PLAIN_NAME})\s*(?=\()").match(text, i)
         if operator:
-            operand, end = self.operand(text, operator.end(), "plain")
+            operand, end = self.operand(text, operator.end())
             value = Derivative(self.parse(operand, "plain"), self.symbol(operator.group(1), "plain"))
             return self.placeholder(value, "plain"), end
         ratio = re.compile(rf"(?<![A-Za-z0-9_])d({_PLAIN_NAME})\s*/\s*d({_PLAIN_NAME})").match(text, i)
@@ -336,7 +334,7 @@ class _State:
             return self.placeholder(value, "plain"), ratio.end()
         call = re.compile(rf"(?<![A-Za-z0-9_])({_PLAIN_NAME})\s*('*)\s*\(").match(text, i)
         if call and (call.group(1) == "diff" or self.callable(call.group(1), len(call.group(2)))):
-            inner, end = self.operand(text, call.end() - 1, "plain")
+            inner, end = self.operand(text, call.end() - 1)
             if call.group(1) == "diff":
                 args = _split_top(inner)
                 if len(args) < 2:
@@ -344,8 +342,7 @@ class _State:
                 value = Derivative(self.parse(args[0], "plain"),
                                    *[self.symbol(a.strip(), "plain") for a in args[1:]])
             else:
-                value = self.applied(call.group(1), len(call.group(2)),
-                                     self.parse(inner, "plain"), "plain")
+                value = self.applied(call.group(1), len(call.group(2)), self.parse(inner, "plain"))
             return self.placeholder(value, "plain"), end
         return None
 
@@ -723,7 +720,7 @@ def check_steps(text: str, kind: str, name: str = "<text>") -> StepReport:
     >>> r.first_wrong.hint
     'dropped'
     """
-    state = _State(name)
+    state = _State()
     chain: dict = {}
     report = StepReport(name)
     for row in read_rows(text, kind, name):

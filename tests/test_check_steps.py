@@ -215,8 +215,10 @@ def test_notations(text, kind):
 
 
 def test_derivative_with_respect_to_a_variance():
-    text = ("\\begin{align*}\n\\ell &= -\\frac{1}{2}\\log(2\\pi\\sigma^2) - \\frac{(x-\\mu)^2}{2\\sigma^2} \\\\\n"
-            "\\frac{\\partial \\ell}{\\partial \\sigma^2} &= -\\frac{1}{2\\sigma^2} + \\frac{(x-\\mu)^2}{2\\sigma^4} \\\\\n"
+    text = ("\\begin{align*}\n"
+            "\\ell &= -\\frac{1}{2}\\log(2\\pi\\sigma^2) - \\frac{(x-\\mu)^2}{2\\sigma^2} \\\\\n"
+            "\\frac{\\partial \\ell}{\\partial \\sigma^2} &= "
+            "-\\frac{1}{2\\sigma^2} + \\frac{(x-\\mu)^2}{2\\sigma^4} \\\\\n"
             "\\frac{\\partial^2 \\ell}{\\partial \\mu^2} &= -\\frac{1}{\\sigma^2}\n\\end{align*}\n")
     assert check_steps(text, "latex").ok
     wrong = check_steps(text.replace("{2\\sigma^4}", "{\\sigma^4}"), "latex")
