@@ -255,7 +255,8 @@ class _State:
                 piece, i = step
                 out.append(piece)
                 continue
-            gradient = re.compile(r"(?<![\\A-Za-z0-9_])d(" + (
+            # in LaTeX a digit may come before: x_1dz is x₁·dz
+            gradient = re.compile((r"(?<![\\A-Za-z])" if latex else r"(?<![A-Za-z0-9_])") + r"d(" + (
                 r"\\hat\{[A-Za-z]\}|\\[A-Za-z]+|[A-Za-z])(?:_\{?([A-Za-z0-9]+)\}?|([0-9]+))?"
                 if latex else r"[A-Za-z]+?)_?([0-9]+)?(?![A-Za-z0-9_])")).match(text, i)
             if gradient:

@@ -224,3 +224,11 @@ def test_derivative_with_respect_to_a_variance():
     wrong = check_steps(text.replace("{2\\sigma^4}", "{\\sigma^4}"), "latex")
     assert [r.line for r in wrong.rows if not r.ok] == [3]
     assert wrong.first_wrong.hint == "factor"
+
+
+def test_gradient_names_after_a_subscript():
+    text = ("$$z = w_1x_1 + b$$\n$$a = \\sigma(z)$$\n$$L = -[y\\log a + (1-y)\\log(1-a)]$$\n"
+            "$$dz = a - y$$\n$$dw_1 = x_1dz$$\n")
+    assert check_steps(text, "markdown").ok
+    wrong = check_steps(text + "$$db = x_1dz$$\n", "markdown")
+    assert [r.line for r in wrong.rows if not r.ok] == [6]
