@@ -28,6 +28,8 @@ COMMAND_CASES = {
     "list": [["list", "--format", "xml"]],
     "expr": [["expr", "x", "--lang", "fr"]],
     "check-grad": [["check-grad", "/nonexistent/model.py"], ["check-grad", "--mode", "bogus"]],
+    "check-steps": [["check-steps", "/nonexistent/derivation.md"],
+                    ["check-steps", "x.md", "--summary", "xml"]],
     "notes": [["notes", "--models", "no-such-model"], ["notes", "--format", "text"]],
     "train": [["train", "no-such-model"], ["train", "logistic", "--data", "/nonexistent/d.csv"],
               ["train", "logistic", "--lr", "abc"]],

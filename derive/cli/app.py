@@ -20,7 +20,7 @@ from typing import NoReturn
 import click
 
 from ..errors import DeriveError
-from . import cache, check_grad, expr, model_command, notes, train
+from . import cache, check_grad, check_steps, expr, model_command, notes, train
 
 # sysexits' EX_SOFTWARE: a bug in derive, distinct from 1 (a check found a problem) and 2 (bad input)
 EXIT_INTERNAL_ERROR = 70
@@ -82,7 +82,7 @@ def cli(debug):
 
 
 for _command in (model_command.list_models, expr.expr, notes.notes_command, train.train,
-                 check_grad.check_grad, cache.cache_group):
+                 check_grad.check_grad, check_steps.check_steps, cache.cache_group):
     cli.add_command(_command)
 
 

@@ -1,0 +1,64 @@
+"""`derive check-steps`: check a student's own derivation, row by row."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from ..errors import DeriveError
+from ..student import FORMATS
+
+
+def _fail(message: str) -> None:
+    click.echo(f"derive: error: {message}", err=True)
+
+
+@click.command(name="check-steps")
+@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@click.option("--from", "kind", type=click.Choice(FORMATS),
+              help="Read the files as this format (default: from the extension or the content).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              help="Output format.")
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", help="Language of the words.")
+@click.option("--summary", type=click.Choice(["table", "csv", "json"]),
+              help="One line per file (file, verdict, first wrong line, hint) instead of every row.")
+def check_steps(files, kind, fmt, lang, summary):
+    """Check a derivation written by hand (Markdown, LaTeX or SymPy-syntax text), row by row.
+
+    Each row is checked against the row before; at a wrong row the report shows where the two
+    differ, what the engine would write, and the likely mistake. FILE may be - (standard input).
+    Exit status: 0 every row holds, 1 a row does not, 2 a file cannot be read.
+
+    \b
+      derive check-steps examples/dz_correct.md
+      derive check-steps examples/dz_mistake.md --lang zh
+      derive check-steps homework/*.md --summary table
+    """
+    from ..check_steps import check_file, render_summary, render_text, report_data, summary_row
+
+    reports, rows, status = [], [], 0
+    for name in files:
+        data = sys.stdin.buffer.read() if name == "-" else None
+        try:
+            report = check_file(name, data, kind)
+        except DeriveError as err:
+            if len(files) == 1 and not summary:
+                raise
+            status = 2
+            rows.append(summary_row(name, None, str(err), lang))
+            if not summary:
+                _fail(str(err))
+            continue
+        status = max(status, 0 if report.ok else 1)
+        reports.append(report)
+        rows.append(summary_row(name, report, lang=lang))
+    if summary:
+        click.echo(render_summary(rows, summary), nl=False)
+    elif fmt == "json":
+        data = [report_data(r, lang) for r in reports]
+        click.echo(json.dumps(data[0] if len(files) == 1 else data, ensure_ascii=False, indent=2))
+    else:
+        click.echo("\n".join(render_text(r, lang) for r in reports), nl=False)
+    raise SystemExit(status)
