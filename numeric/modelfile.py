@@ -35,7 +35,8 @@ class ModelFile:
     params : dict
     grad : callable, dict or None
     data : dict or None
-        SymPy form only: values of the loss's other free symbols.
+        SymPy form only: values of the loss's other free symbols (None in the NumPy form, whatever
+        the file's own ``data`` is).
     """
 
     path: str
@@ -137,9 +138,10 @@ def load_model_file(path) -> ModelFile:
     if "loss" not in namespace:
         raise DeriveError(f"{name}: no `loss` defined (a function loss(**params) -> float, or a SymPy expression)")
     loss = namespace["loss"]
-    import sympy as sp
-
-    if isinstance(loss, sp.Basic):
+    # A SymPy expression can only exist if the file imported SymPy: a NumPy-form file never pays
+    # for importing it here.
+    sp = sys.modules.get("sympy")
+    if sp is not None and isinstance(loss, sp.Basic):       # before callable: a Symbol is callable
         form = "sympy"
     elif callable(loss):
         form = "numpy"
@@ -156,7 +158,9 @@ def load_model_file(path) -> ModelFile:
             raise DeriveError(f"{name}: no `grad` defined (the NumPy form needs grad(**params) returning a dict)")
         if not callable(grad):
             raise DeriveError(f"{name}: `grad` must be a function grad(**params) -> dict, not {type(grad).__name__}")
-    data = namespace.get("data")
+    # The form is decided by `loss` alone; in the NumPy form every other global, `data` (the most
+    # common name for a training set) included, is the user's own business.
+    data = namespace.get("data") if form == "sympy" else None
     if data is not None and not isinstance(data, dict):
         raise DeriveError(f"{name}: `data` must be a dict symbol name -> value(s), not {type(data).__name__}")
     return ModelFile(full, form, loss, params, grad, data)

@@ -297,6 +297,18 @@ def kink_accepted(name: str, count: int, first: dict) -> Hint:
                 "a valid subgradient, accepted")
 
 
+def inconclusive(ev: Evidence, undecided, low_precision: bool) -> Hint:
+    """What a block left undecided: entries near kinks that finite differences cannot resolve."""
+    k = int(undecided[0])
+    count = len(undecided)
+    why = "at the loss's float32 precision" if low_precision else "at the loss's precision"
+    return Hint("inconclusive", f"{count} {_entries(count)} near a kink (ReLU, max or |·|) closer than any step "
+                f"that resolves the loss {why}, e.g. {label(ev.name, ev.index(k))}: analytic "
+                f"{fmt(ev.analytic[k])}; the one-sided differences change with the step on both sides, so "
+                "they neither confirm nor refute it (not a located bug; re-check in float64 to decide)",
+                {"count": count})
+
+
 # --------------------------------------------------------------------------------------------
 # Across blocks
 
