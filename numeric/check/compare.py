@@ -189,6 +189,7 @@ def _comparison(checker: Checker, title: str, judged: _Judged, analytic, screene
         evidence.append(ev)
         first.append(screened[judged.coords[sel]])
     hints.swapped(results, evidence, first)
+    hints.recurrent_carry(results)
     return Comparison(title, results, hints.layer_diagnosis(results))
 
 

@@ -338,6 +338,22 @@ def swapped(results: list, evidence: list, screened: list) -> None:
                 break
 
 
+def recurrent_carry(results: list) -> None:
+    """A recurrent net (a failing square block named like ``Whh``) whose output layer agrees but
+    whose blocks before the hidden state have no pattern: the gradient carried back through time
+    is the likely culprit. A guess from which blocks fail, and the hint says so."""
+    recurrent = [r for r in results if r.verdict == "fail" and len(r.shape) == 2 and r.shape[0] == r.shape[1]
+                 and re.search(r"hh|rec", r.name, re.IGNORECASE)]
+    if not recurrent or not any(r.verdict != "fail" for r in results):
+        return
+    whh = recurrent[0].name
+    for r in results:
+        if r.verdict == "fail" and r.cause == "unknown":
+            attach(r, Hint("bptt-carry", f"the blocks before the recurrent state disagree with no simple pattern "
+                           f"while the output layer agrees (probably, not certainly): in backprop through time, is "
+                           f"the gradient from step t+1 (dh_next = {whh}ᵀ·dh_raw) added to dh at every step?"))
+
+
 def layer_diagnosis(results: list) -> Optional[str]:
     """With layer-numbered names (W1, b1, W2, b2): where does the error enter backprop?
 

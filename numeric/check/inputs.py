@@ -198,7 +198,11 @@ def _as_gradient(g, point: Point, what: str, where: str):
         if arr.shape != shape and not (arr.size == 1 and size == 1):
             hint = ""
             others = [o for o, s in zip(names, point.shapes) if s == arr.shape and o != name]
-            if len(shape) == 2 and arr.shape == shape[::-1]:
+            if len(shape) == 2 and 1 in shape and arr.shape == shape[::-1]:
+                # A (1, n) against (n, 1) is a sum over the wrong axis far more often than a transpose.
+                hint = (": a row where a column belongs, or the reverse: summed over the wrong axis? (a bias "
+                        "gradient sums over the examples' axis, with keepdims=True)")
+            elif len(shape) == 2 and arr.shape == shape[::-1]:
                 hint = ": the gradient is transposed"
             elif others:
                 hint = f": it has the shape of {others[0]!r} (names or tuple order mixed up?)"

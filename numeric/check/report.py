@@ -62,7 +62,7 @@ class BlockResult:
         "swapped_with", "count".
     cause : str or None
         The hint as a key: one of {"sign-flip", "factor", "transpose", "regularization",
-        "few-entries", "swapped", "backprop-step", "kink", "zero-analytic", "unused-parameter", "directional",
+        "few-entries", "swapped", "backprop-step", "bptt-carry", "kink", "zero-analytic", "unused-parameter", "directional",
         "nonfinite-analytic", "nonfinite-numeric", "unknown"} for failing blocks,
         "kink-accepted" for accepted kinks, "inconclusive" for undecided entries.
     worst : Entry or None
