@@ -152,10 +152,10 @@ def _near_kink(checker: Checker, j, a, n, err, tol: Tol, status, kinks) -> None:
     passed = fagree | bagree
     at_kink = ~passed & between
     status[j] = np.where(passed, 0, np.where(at_kink, 2, np.where(fres | bres, 1, 3)))
-    forward = fagree | (~bagree & fres & (~bres | (fe <= be)))
-    decided = passed | fres | bres
-    n[j] = np.where(decided, np.where(forward, fv, bv), n[j])
-    err[j] = np.where(decided, np.where(forward, fe, be), err[j])
+    # A passing entry is compared with the side it matches; a failing one keeps its Richardson
+    # value, more accurate than a one-sided difference where the loss is smooth.
+    n[j] = np.where(passed, np.where(fagree, fv, bv), n[j])
+    err[j] = np.where(passed, np.where(fagree, fe, be), err[j])
     n[j[at_kink]] = np.clip(aj[at_kink], lo[at_kink], hi[at_kink])
     for k in np.flatnonzero(at_kink):
         kinks[int(j[k])] = (float(bv[k]), float(fv[k]))
