@@ -484,3 +484,40 @@ def test_bias_summed_over_the_wrong_axis_is_not_called_transposed(tmp_path):
     with pytest.raises(DeriveError, match="summed over the wrong axis") as exc:
         check_model_file(path)
     assert "transposed" not in str(exc.value) and "(1, 4)" in str(exc.value)
+
+
+def course(name):
+    return str(CASES / "course" / f"{name}.py")
+
+
+def test_course_l_layer_imports_its_folder_and_reads_dW_keys(capsys):
+    code, out, err = run_cli(capsys, "check-grad", course("l_layer"))
+    assert code == 0 and out.rstrip().endswith("OK: every block passes")
+    assert "ignored: dA0, dA1, dA2, dZ1, dZ2, dZ3" in err
+
+
+def test_a_sign_error_at_the_output_is_located_at_the_output(monkeypatch):
+    monkeypatch.syspath_prepend(str(CASES / "course"))
+    ns = runpy.run_path(course("l_layer"))
+
+    def grad(**p):
+        AL, caches = ns["forward"](p)
+        return ns["backward"](AL, caches, p, sign_at_output=-1)
+
+    r = check_grad(ns["loss"], grad, ns["params"])
+    assert {b.cause for b in r.blocks} == {"sign-flip"}
+    assert "enters at the output" in r.comparisons[0].diagnosis and "dA3" in r.comparisons[0].diagnosis
+
+
+def test_loss_returning_loss_and_grads_needs_no_grad():
+    r = check_model_file(course("softmax_pair"))
+    assert r.ok and [b.name for b in r.blocks] == ["W"]
+    ns = runpy.run_path(course("softmax_pair"))
+    value, grads = ns["loss"](ns["params"]["W"])
+    # An independent oracle: a central difference by hand, its step wide for float32's rounding.
+    W = ns["params"]["W"].astype(np.float64)
+    E = np.zeros_like(W)
+    E[2, 1] = 2e-2
+    fd = (ns["loss"](W + E)[0] - ns["loss"](W - E)[0]) / 4e-2
+    assert grads["W"][2, 1] == pytest.approx(fd, rel=1e-2)
+    assert blocks(r)["W"].worst is not None

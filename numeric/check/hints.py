@@ -367,6 +367,10 @@ def layer_diagnosis(results: list) -> Optional[str]:
         layers.setdefault(int(m.group(2)), []).append(res)
     if len(layers) < 2:
         return None
+    if all(r.verdict == "fail" and r.cause == "sign-flip" for r in results):
+        # One sign error that every layer inherits entered before backprop split into layers.
+        return ("every layer's gradient has the wrong sign: the error enters at the output, in the derivative of "
+                f"the loss (dA{max(layers)} or dZ{max(layers)}: e.g. y − a where a − y belongs), not in a layer's step")
     failing = sorted(k for k, rs in layers.items() if any(r.verdict == "fail" for r in rs))
     if not failing:
         return None
