@@ -524,6 +524,60 @@ def kinks(
     return KinkResult(slopes[:, 0], slopes[:, 1], err, is_kink, central_value, central_err, np.abs(steps[:, 0]))
 
 
+def one_sided_ladder(
+    f: Function,
+    x: np.ndarray,
+    idx,
+    *,
+    h,
+    levels: int = 5,
+    ratio: float = 4.0,
+    f0: float,
+    round_to=None,
+    batch: Batch = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Forward and backward differences at the steps h, h/ratio, …, h/ratio^(levels−1).
+
+    Near a kink that is closer than the step (a ReLU input within the step of zero) the central
+    difference straddles it, but the one-sided difference on the kink's far side does not: where
+    it stays the same when its step shrinks, it is the derivative at x.
+
+    Parameters
+    ----------
+    f, x, idx, batch
+        As for ``central``.
+    h : ndarray of shape (k,)
+        Largest step per coordinate.
+    levels : int
+    ratio : float
+        Between consecutive steps.
+    f0 : float
+        ``f(x)``.
+    round_to : numpy dtype, optional
+        Round the points to this type (float32) so that a loss computing in it sees our steps.
+
+    Returns
+    -------
+    forward, backward, steps : ndarray of shape (k, levels)
+        ``steps`` are the actual (positive) step lengths, backward and forward alike.
+
+    Examples
+    --------
+    >>> fw, bw, st = one_sided_ladder(lambda v: float(abs(v[0] - 1e-4)), np.array([0.0]), [0],
+    ...                               h=np.array([1e-2]), levels=3, f0=1e-4)
+    >>> [round(float(v), 6) for v in fw[0]], [round(float(v), 6) for v in bw[0]]
+    ([0.98, 0.92, 0.68], [-1.0, -1.0, -1.0])
+    """
+    idx = _indices(x, idx)
+    xi = x[idx].astype(np.float64)
+    steps = np.asarray(h, dtype=np.float64)[:, None] / ratio ** np.arange(levels)[None, :]
+    up, down = xi[:, None] + steps, xi[:, None] - steps
+    if round_to is not None:
+        up, down = up.astype(round_to).astype(np.float64), down.astype(round_to).astype(np.float64)
+    F = evaluate_axes(f, x, idx, np.concatenate([up, down], axis=1), batch)
+    return (F[:, :levels] - f0) / (up - xi[:, None]), (f0 - F[:, levels:]) / (xi[:, None] - down), up - xi[:, None]
+
+
 def third_derivative(
     f: Function, x: np.ndarray, idx=None, *, h=None, batch: Batch = None
 ) -> np.ndarray:

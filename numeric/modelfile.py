@@ -34,8 +34,10 @@ class ModelFile:
     loss : callable or sympy.Expr
     params : dict
     grad : callable, dict or None
+        None in the NumPy form when ``loss`` returns (loss, grads).
     data : dict or None
-        SymPy form only: values of the loss's other free symbols.
+        SymPy form only: values of the loss's other free symbols (None in the NumPy form, whatever
+        the file's own ``data`` is).
     """
 
     path: str
@@ -120,6 +122,9 @@ def load_model_file(path) -> ModelFile:
     if os.path.isdir(path):
         raise DeriveError(f"{path}: is a folder, not a model file")
     full = os.path.abspath(path)
+    # The file's own folder is importable, as when it runs as a script (from testCases import *).
+    folder = os.path.dirname(full)
+    sys.path.insert(0, folder)
     try:
         with user_output_to_stderr():
             namespace = runpy.run_path(full, run_name="__derive_check_grad__")
@@ -133,13 +138,16 @@ def load_model_file(path) -> ModelFile:
         line = f"line {lineno}: " if lineno else ""
         msg = _one_line(exc)
         raise DeriveError(f"{name}: {line}{type(exc).__name__}{': ' + msg if msg else ''}") from None
+    finally:
+        sys.path.remove(folder)
 
     if "loss" not in namespace:
         raise DeriveError(f"{name}: no `loss` defined (a function loss(**params) -> float, or a SymPy expression)")
     loss = namespace["loss"]
-    import sympy as sp
-
-    if isinstance(loss, sp.Basic):
+    # A SymPy expression can only exist if the file imported SymPy: a NumPy-form file never pays
+    # for importing it here.
+    sp = sys.modules.get("sympy")
+    if sp is not None and isinstance(loss, sp.Basic):       # before callable: a Symbol is callable
         form = "sympy"
     elif callable(loss):
         form = "numpy"
@@ -152,14 +160,29 @@ def load_model_file(path) -> ModelFile:
         raise DeriveError(f"{name}: `params` must be a non-empty dict name -> value, not {type(params).__name__}")
     grad = namespace.get("grad")
     if form == "numpy":
-        if grad is None:
-            raise DeriveError(f"{name}: no `grad` defined (the NumPy form needs grad(**params) returning a dict)")
-        if not callable(grad):
+        if grad is None and not _returns_grads(loss, params):
+            raise DeriveError(f"{name}: no `grad` defined (the NumPy form needs grad(**params) returning a dict, "
+                              "or loss returning (loss, grads))")
+        if grad is not None and not callable(grad):
             raise DeriveError(f"{name}: `grad` must be a function grad(**params) -> dict, not {type(grad).__name__}")
-    data = namespace.get("data")
+    # The form is decided by `loss` alone; in the NumPy form every other global, `data` (the most
+    # common name for a training set) included, is the user's own business.
+    data = namespace.get("data") if form == "sympy" else None
     if data is not None and not isinstance(data, dict):
         raise DeriveError(f"{name}: `data` must be a dict symbol name -> value(s), not {type(data).__name__}")
     return ModelFile(full, form, loss, params, grad, data)
+
+
+def _returns_grads(loss, params) -> bool:
+    """Does ``loss(**params)`` return (loss, dict of gradients)? Only asked when there is no ``grad``;
+    an exception here is reported by the check itself, which calls ``loss`` again."""
+    from .check.inputs import loss_and_grads
+
+    try:
+        with user_output_to_stderr():
+            return loss_and_grads(loss(**params)) if isinstance(params, dict) else False
+    except Exception:
+        return False
 
 
 def _symbol_table(expr) -> dict:

@@ -413,3 +413,104 @@ def test_subprocess_entry_point_never_shows_a_traceback():
     buggy = subprocess.run([sys.executable, "-m", "derive", "check-grad", "examples/buggy_backprop.py"],
                            capture_output=True, text=True, env=env, cwd=ROOT)
     assert buggy.returncode == 1 and "activation derivative" in buggy.stdout
+
+
+# --------------------------------------------------------------------------------------------
+# Course-style code (tests/checkgrad_cases): float32 ReLU nets, a char-RNN with a `data` string
+
+
+def test_float32_relu_net_near_kinks_is_not_a_false_alarm():
+    # Many ReLU inputs lie within float32's finite-difference step of zero; a correct gradient
+    # must not be reported as a located bug.
+    r = check_model_file(case("fc_net_float32"))
+    assert r.ok
+    assert all(b.verdict in ("pass", "kink-accepted", "inconclusive") for b in r.blocks)
+    assert not any(b.cause in ("backprop-step", "few-entries", "unknown") for b in r.blocks)
+
+
+def test_float32_relu_net_with_a_forgotten_relu_derivative_still_fails_in_layer_1():
+    ns = module("fc_net_float32")
+
+    def grad(**p):
+        g = ns["grad"](**p)
+        X, W1 = ns["X"], np.asarray(p["W1"], np.float32)
+        h1 = np.maximum(0, X @ W1 + np.asarray(p["b1"], np.float32))
+        a2 = h1 @ np.asarray(p["W2"], np.float32) + np.asarray(p["b2"], np.float32)
+        _, dscores = ns["softmax_loss"](np.maximum(0, a2) @ np.asarray(p["W3"], np.float32)
+                                        + np.asarray(p["b3"], np.float32), ns["y"])
+        dh1 = ((dscores @ np.asarray(p["W3"], np.float32).T) * (a2 > 0)) @ np.asarray(p["W2"], np.float32).T
+        g["W1"] = X.T @ dh1 + ns["reg"] * W1       # the ReLU derivative of layer 1 is left out
+        g["b1"] = dh1.sum(axis=0)
+        return g
+
+    r = check_grad(ns["loss"], grad, ns["params"])
+    b = blocks(r)
+    assert {n for n in b if b[n].verdict == "fail"} == {"W1", "b1"}
+    assert "layer 2 is right but layer 1 is wrong" in r.comparisons[0].diagnosis
+
+
+def test_a_module_level_data_string_does_not_make_a_numpy_file_sympy(capsys):
+    code, out, _ = run_cli(capsys, "check-grad", case("char_rnn_step"))
+    assert code == 0 and out.rstrip().endswith("OK: every block passes")
+
+
+def test_bptt_without_the_carried_gradient_is_named():
+    ns = module("char_rnn_step")
+    r = check_grad(ns["loss"], lambda **p: ns["loss_fun"](carry=False, **p)[1], ns["params"])
+    b = blocks(r)
+    assert b["Why"].verdict == "pass" and b["by"].verdict == "pass"     # the output layer has no carry
+    for name in ("Wxh", "Whh", "bh"):
+        assert b[name].cause == "bptt-carry" and "probably, not certainly" in b[name].hint
+
+
+def test_bias_summed_over_the_wrong_axis_is_not_called_transposed(tmp_path):
+    # Columns are examples (Z = W·X + b, b of shape (n, 1)); with as many examples as units, a sum
+    # over axis 0 gives a (1, n) row, the shape of the transpose.
+    path = tmp_path / "bias_axis.py"
+    path.write_text(
+        "import numpy as np\n"
+        "X = np.arange(12.0).reshape(3, 4) / 10\n"
+        "params = {'W': np.full((4, 3), 0.1), 'b': np.full((4, 1), 0.1)}\n"
+        "def loss(W, b):\n    return float(np.sum((W @ X + b) ** 2) / 2)\n"
+        "def grad(W, b):\n    dZ = W @ X + b\n"
+        "    return {'W': dZ @ X.T, 'b': np.sum(dZ, axis=0, keepdims=True)}\n")
+    with pytest.raises(DeriveError, match="summed over the wrong axis") as exc:
+        check_model_file(path)
+    assert "transposed" not in str(exc.value) and "(1, 4)" in str(exc.value)
+
+
+def course(name):
+    return str(CASES / "course" / f"{name}.py")
+
+
+def test_course_l_layer_imports_its_folder_and_reads_dW_keys(capsys):
+    code, out, err = run_cli(capsys, "check-grad", course("l_layer"))
+    assert code == 0 and out.rstrip().endswith("OK: every block passes")
+    assert "ignored: dA0, dA1, dA2, dZ1, dZ2, dZ3" in err
+
+
+def test_a_sign_error_at_the_output_is_located_at_the_output(monkeypatch):
+    monkeypatch.syspath_prepend(str(CASES / "course"))
+    ns = runpy.run_path(course("l_layer"))
+
+    def grad(**p):
+        AL, caches = ns["forward"](p)
+        return ns["backward"](AL, caches, p, sign_at_output=-1)
+
+    r = check_grad(ns["loss"], grad, ns["params"])
+    assert {b.cause for b in r.blocks} == {"sign-flip"}
+    assert "enters at the output" in r.comparisons[0].diagnosis and "dA3" in r.comparisons[0].diagnosis
+
+
+def test_loss_returning_loss_and_grads_needs_no_grad():
+    r = check_model_file(course("softmax_pair"))
+    assert r.ok and [b.name for b in r.blocks] == ["W"]
+    ns = runpy.run_path(course("softmax_pair"))
+    value, grads = ns["loss"](ns["params"]["W"])
+    # An independent oracle: a central difference by hand, its step wide for float32's rounding.
+    W = ns["params"]["W"].astype(np.float64)
+    E = np.zeros_like(W)
+    E[2, 1] = 2e-2
+    fd = (ns["loss"](W + E)[0] - ns["loss"](W - E)[0]) / 4e-2
+    assert grads["W"][2, 1] == pytest.approx(fd, rel=1e-2)
+    assert blocks(r)["W"].worst is not None

@@ -232,3 +232,11 @@ def test_layer_diagnosis_does_not_apply(results):
     causes = [r.cause for r in results]
     assert hints.layer_diagnosis(results) is None
     assert [r.cause for r in results] == causes
+
+
+def test_inconclusive_names_the_first_undecided_entry_and_does_not_blame_a_bug():
+    ev = evidence([0.5, 0.25, 2.0], [0.5, 0.3, 2.1], shape=(3,), failing=[])
+    h = hints.inconclusive(ev, np.array([1, 2]), low_precision=True)
+    assert h.cause == "inconclusive" and h.detail == {"count": 2}
+    assert "2 entries" in h.text and "w[1]: analytic 0.25" in h.text and "float32" in h.text
+    assert "not a located bug" in h.text

@@ -16,6 +16,11 @@ NumPy form::
     def grad(w, b): ...                               # -> {"w": ..., "b": ...}, same names and shapes
                                                       #    (a tuple in the order of params works too)
 
+The form is decided by ``loss`` alone (a function: NumPy form); other globals, ``data`` included,
+are the file's own. The file's folder is importable while it loads. Course code fits as it is:
+``loss`` may return ``(loss, grads)`` and then needs no ``grad``; gradient keys may be ``dW1``
+for ``W1`` (other keys, such as ``dZ1`` or ``dA0``, are ignored with a note).
+
 SymPy form::
 
     from derive.functions import sigmoid
@@ -41,8 +46,9 @@ Usage::
     derive check-grad --model NAME [--features N] [--hidden N] [--classes N] [--activation G]
 
 Results go to stdout (a table, plain text when piped or with ``NO_COLOR``; ``--json`` for
-machines), notes and progress to stderr. Exit codes: 0 every block passes (kinks accepted), 1 a
-block fails, 2 a bad file or usage (syntax error, no ``loss``, no ``grad`` in NumPy form, ``grad``
+machines), notes and progress to stderr. Exit codes: 0 every block passes (kinks accepted; also
+when the summary says INCONCLUSIVE: no entry disagrees, but some sit near kinks closer than any
+step the loss's precision resolves, typically float32 ReLU nets), 1 a block fails, 2 a bad file or usage (syntax error, no ``loss``, no ``grad`` in NumPy form, ``grad``
 with wrong names or shapes, a ``loss`` that raises or is not a finite scalar, missing or
 non-numeric ``params``, a loss that is not deterministic), with one line on stderr.
 
@@ -64,7 +70,11 @@ How the check works
 * Entries that fail are re-checked with Richardson extrapolation and with one-sided differences
   at small steps. Where the forward and backward derivatives disagree at every step, the
   function has a kink there (ReLU at 0, max, |·|): any analytic value between the two one-sided
-  derivatives is a valid subgradient and is accepted ("kink-accepted").
+  derivatives is a valid subgradient and is accepted ("kink-accepted"). Entries still failing
+  are re-checked on a ladder of one-sided steps: a side whose difference stays put as its step
+  shrinks has no kink within it and gives the derivative (a kink closer than the step, as in
+  float32, no longer fails a correct entry); when no side is stable at any step the precision
+  resolves, the entry is "inconclusive", never a located bug.
 * A failing block gets a hint naming the likely bug: a sign flip, a constant factor (a missing
   1/m), a transpose, a left-out regularization term (with the fitted λ), a few wrong entries
   (listed), or gradients swapped between blocks.

@@ -27,7 +27,10 @@ def _run(loss, grads: dict, params, *, mode="auto", seed=0, max_coords=20_000, s
     checker.notes[:0] = list(notes)
     values = {}
     for title, (grad, what) in grads.items():
-        values[title] = gradient_values(grad, checker.point, what, source, checker.where)
+        flat, low, ignored = gradient_values(grad, checker.point, what, source, checker.where)
+        values[title] = (flat, low)
+        if ignored:
+            checker.notes.append(f"{what} keys that name no parameter ignored: {', '.join(ignored)}")
         if values[title][1]:
             checker.notes.append(f"{what} returns float32: its tolerance is widened to float32 precision")
     checker.screen()
@@ -145,7 +148,11 @@ def check_model_file(path, *, mode: str = "auto", seed: int = 0, max_coords: int
                 label=str(path), progress=progress)
     with modelfile.user_output_to_stderr():
         if spec.form == "numpy":
-            return _run(spec.loss, {"grad": (spec.grad, "grad")}, spec.params, **opts)
+            grad = spec.grad
+            if grad is None:                       # loss returns (loss, grads): one call per point
+                def grad(**p):
+                    return spec.loss(**p)[1]
+            return _run(spec.loss, {"grad": (grad, "grad")}, spec.params, **opts)
         problem = modelfile.sympy_problem(spec)
         grads = {"derived gradient": (problem.derived, "derived gradient")}
         pairs = ()

@@ -333,6 +333,14 @@ class Checker:
         rows = [self._kinked[c] for c in coords.tolist()]
         return [np.array([row[k] for row in rows]) for k in range(6)]
 
+    def one_sided(self, coords):
+        """One-sided differences at five steps from the tuned one down to 1/256 of it, with the
+        rounding error of each: (forward, backward, rounding), each of shape (k, 5)."""
+        fw, bw, steps = self.run_guarded(fd.one_sided_ladder, self.f, self.point.x, coords, h=self.h[coords],
+                                         f0=self.f0, round_to=np.float32 if self.low_precision else None,
+                                         batch=self.batch)
+        return fw, bw, 2 * self.sigma / np.abs(steps)
+
     def finish(self):
         """Last determinism check: the loss at the point must not have changed."""
         if not np.array_equal(self.point.x, self.point.x0):

@@ -297,6 +297,18 @@ def kink_accepted(name: str, count: int, first: dict) -> Hint:
                 "a valid subgradient, accepted")
 
 
+def inconclusive(ev: Evidence, undecided, low_precision: bool) -> Hint:
+    """What a block left undecided: entries near kinks that finite differences cannot resolve."""
+    k = int(undecided[0])
+    count = len(undecided)
+    why = "at the loss's float32 precision" if low_precision else "at the loss's precision"
+    return Hint("inconclusive", f"{count} {_entries(count)} near a kink (ReLU, max or |·|) closer than any step "
+                f"that resolves the loss {why}, e.g. {label(ev.name, ev.index(k))}: analytic "
+                f"{fmt(ev.analytic[k])}; the one-sided differences change with the step on both sides, so "
+                "they neither confirm nor refute it (not a located bug; re-check in float64 to decide)",
+                {"count": count})
+
+
 # --------------------------------------------------------------------------------------------
 # Across blocks
 
@@ -326,6 +338,22 @@ def swapped(results: list, evidence: list, screened: list) -> None:
                 break
 
 
+def recurrent_carry(results: list) -> None:
+    """A recurrent net (a failing square block named like ``Whh``) whose output layer agrees but
+    whose blocks before the hidden state have no pattern: the gradient carried back through time
+    is the likely culprit. A guess from which blocks fail, and the hint says so."""
+    recurrent = [r for r in results if r.verdict == "fail" and len(r.shape) == 2 and r.shape[0] == r.shape[1]
+                 and re.search(r"hh|rec", r.name, re.IGNORECASE)]
+    if not recurrent or not any(r.verdict != "fail" for r in results):
+        return
+    whh = recurrent[0].name
+    for r in results:
+        if r.verdict == "fail" and r.cause == "unknown":
+            attach(r, Hint("bptt-carry", f"the blocks before the recurrent state disagree with no simple pattern "
+                           f"while the output layer agrees (probably, not certainly): in backprop through time, is "
+                           f"the gradient from step t+1 (dh_next = {whh}ᵀ·dh_raw) added to dh at every step?"))
+
+
 def layer_diagnosis(results: list) -> Optional[str]:
     """With layer-numbered names (W1, b1, W2, b2): where does the error enter backprop?
 
@@ -339,6 +367,10 @@ def layer_diagnosis(results: list) -> Optional[str]:
         layers.setdefault(int(m.group(2)), []).append(res)
     if len(layers) < 2:
         return None
+    if all(r.verdict == "fail" and r.cause == "sign-flip" for r in results):
+        # One sign error that every layer inherits entered before backprop split into layers.
+        return ("every layer's gradient has the wrong sign: the error enters at the output, in the derivative of "
+                f"the loss (dA{max(layers)} or dZ{max(layers)}: e.g. y − a where a − y belongs), not in a layer's step")
     failing = sorted(k for k, rs in layers.items() if any(r.verdict == "fail" for r in rs))
     if not failing:
         return None

@@ -130,8 +130,16 @@ class Point:
         return tuple(int(i) for i in np.unravel_index(local, shape)) if shape else ()
 
 
+def loss_and_grads(r) -> bool:
+    """Is ``r`` a pair (loss, dict of gradients), as course code's ``loss`` often returns?"""
+    return isinstance(r, tuple) and len(r) == 2 and isinstance(r[1], dict)
+
+
 def scalar_converter(r, what: str, where: str):
     """Check the first result of ``loss`` and return a fast float() for the next ones."""
+    if loss_and_grads(r):
+        first = scalar_converter(r[0], what, where)
+        return lambda v: first(v[0])
     if isinstance(r, (bool, np.bool_)):
         raise DeriveError(f"{where}{what} returned a bool, not a number")
     if isinstance(r, (int, float, np.integer, np.floating)):
@@ -162,15 +170,20 @@ def _as_gradient(g, point: Point, what: str, where: str):
     """The user's gradient as a flat float64 vector; DeriveError on wrong names or shapes."""
     names = point.names
     listed = ", ".join(names)
+    ignored = []
     if isinstance(g, dict):
-        keys = [str(k) for k in g]
+        lookup = {str(k): v for k, v in g.items()}
+        # Course style: dW1 for W1, next to intermediate gradients (dZ1, dA0) the check ignores.
+        if not any(n in lookup for n in names) and all("d" + n in lookup for n in names):
+            ignored = sorted(k for k in lookup if k[1:] not in names)
+            lookup = {k[1:]: v for k, v in lookup.items() if k[1:] in names}
+        keys = list(lookup)
         missing = [n for n in names if n not in keys]
         extra = [k for k in keys if k not in names]
         if extra:
             raise DeriveError(f"{where}{what} has {extra[0]!r}, which is not in params ({listed})")
         if missing:
             raise DeriveError(f"{where}{what} has no entry for {missing[0]!r} (params: {listed})")
-        lookup = {str(k): v for k, v in g.items()}
         values = [lookup[n] for n in names]
     elif isinstance(g, (tuple, list)):
         if len(g) != len(names):
@@ -198,7 +211,11 @@ def _as_gradient(g, point: Point, what: str, where: str):
         if arr.shape != shape and not (arr.size == 1 and size == 1):
             hint = ""
             others = [o for o, s in zip(names, point.shapes) if s == arr.shape and o != name]
-            if len(shape) == 2 and arr.shape == shape[::-1]:
+            if len(shape) == 2 and 1 in shape and arr.shape == shape[::-1]:
+                # A (1, n) against (n, 1) is a sum over the wrong axis far more often than a transpose.
+                hint = (": a row where a column belongs, or the reverse: summed over the wrong axis? (a bias "
+                        "gradient sums over the examples' axis, with keepdims=True)")
+            elif len(shape) == 2 and arr.shape == shape[::-1]:
                 hint = ": the gradient is transposed"
             elif others:
                 hint = f": it has the shape of {others[0]!r} (names or tuple order mixed up?)"
@@ -208,15 +225,16 @@ def _as_gradient(g, point: Point, what: str, where: str):
                 f"{where}{what}[{name!r}] has shape {arr.shape} but params[{name!r}] has shape {shape}{hint}"
             )
         flat.append(arr.astype(np.float64).ravel())
-    return np.concatenate(flat), low
+    return np.concatenate(flat), low, ignored
 
 
 def gradient_values(grad, point: Point, what: str, source, where: str):
-    """Call (or read) a gradient; return the flat vector and whether it was float32."""
+    """Call (or read) a gradient; return the flat vector, whether it was float32, and the keys
+    of a course-style dict (``dW1``) that name no parameter (``dZ1``), ignored."""
     if callable(grad):
-        flat, low = _as_gradient(call_user(what, source, grad, **point.views), point, what, where)
-        flat2, _ = _as_gradient(call_user(what, source, grad, **point.views), point, what, where)
+        flat, low, ignored = _as_gradient(call_user(what, source, grad, **point.views), point, what, where)
+        flat2, _, _ = _as_gradient(call_user(what, source, grad, **point.views), point, what, where)
         if not np.array_equal(flat, flat2, equal_nan=True):
             raise DeriveError(f"{where}{what} is not deterministic: two calls at the same point differ")
-        return flat, low
+        return flat, low, ignored
     return _as_gradient(grad, point, what, where)

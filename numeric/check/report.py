@@ -53,7 +53,8 @@ class BlockResult:
     rel_error : float
         ``‖a − n‖ / max(‖a‖, ‖n‖)`` over the checked entries.
     verdict : str
-        One of {"pass", "fail", "kink-accepted"}.
+        One of {"pass", "fail", "kink-accepted", "inconclusive"}; "inconclusive": no entry
+        fails, but some sit near kinks the loss's precision cannot resolve (it does not fail).
     hint : str or None
         The likely bug (failing blocks) or what was accepted (kinks).
     detail : dict
@@ -61,9 +62,9 @@ class BlockResult:
         "swapped_with", "count".
     cause : str or None
         The hint as a key: one of {"sign-flip", "factor", "transpose", "regularization",
-        "few-entries", "swapped", "backprop-step", "kink", "zero-analytic", "unused-parameter", "directional",
+        "few-entries", "swapped", "backprop-step", "bptt-carry", "kink", "zero-analytic", "unused-parameter", "directional",
         "nonfinite-analytic", "nonfinite-numeric", "unknown"} for failing blocks,
-        "kink-accepted" for accepted kinks.
+        "kink-accepted" for accepted kinks, "inconclusive" for undecided entries.
     worst : Entry or None
         The entry farthest outside (or closest to) its tolerance.
     failures : list of Entry
@@ -86,6 +87,7 @@ class BlockResult:
     worst: Optional[Entry]
     n_fail: int = 0
     n_kink: int = 0
+    n_inconclusive: int = 0
     failures: list = field(default_factory=list)
     kinks: list = field(default_factory=list)
     directional: Optional[dict] = None
@@ -110,6 +112,7 @@ class BlockResult:
             "detail": _nums(self.detail),
             "n_fail": self.n_fail,
             "n_kink": self.n_kink,
+            "n_inconclusive": self.n_inconclusive,
             "worst": self.worst.to_dict() if self.worst else None,
             "failures": [e.to_dict() for e in self.failures],
             "kinks": [_nums(d) for d in self.kinks],
@@ -171,6 +174,11 @@ class Report:
     def ok(self) -> bool:
         """True when every block of every comparison passes (kinks accepted)."""
         return all(c.ok for c in self.comparisons)
+
+    @property
+    def inconclusive(self) -> int:
+        """Entries near kinks that the loss's precision could not decide (they do not fail)."""
+        return sum(b.n_inconclusive for c in self.comparisons for b in c.blocks)
 
     @property
     def blocks(self) -> list:
@@ -248,6 +256,10 @@ def _summary(report: Report) -> str:
     if not failing:
         kinks = sum(b.n_kink for c in report.comparisons for b in c.blocks)
         extra = f" ({kinks} entr{'y' if kinks == 1 else 'ies'} at kinks accepted as subgradients)" if kinks else ""
+        undecided = report.inconclusive
+        if undecided:
+            return (f"INCONCLUSIVE: no entry disagrees, but {undecided:,} entr{'y' if undecided == 1 else 'ies'} "
+                    f"near kinks could not be decided at the loss's precision{extra} (exit status 0)")
         return f"OK: every block passes{extra}"
     return f"FAIL: {len(failing)} of {total} blocks disagree"
 
@@ -293,7 +305,7 @@ def render_rich(report: Report):
     from rich.table import Table
     from rich.text import Text
 
-    style = {"pass": "green", "kink-accepted": "yellow", "fail": "bold red"}
+    style = {"pass": "green", "kink-accepted": "yellow", "inconclusive": "yellow", "fail": "bold red"}
     parts = [Text(_header(report), style="bold")]
     for c in report.comparisons:
         methods = sorted({b.method for b in c.blocks if b.method})
@@ -305,7 +317,8 @@ def render_rich(report: Report):
         parts.append(table)
         for line in _comparison_lines(c):
             parts.append(Text("  " + line))
-    parts.append(Text(_summary(report), style="bold green" if report.ok else "bold red"))
+    parts.append(Text(_summary(report), style="bold red" if not report.ok else
+                      "bold yellow" if report.inconclusive else "bold green"))
     return Group(*parts)
 
 
