@@ -44,10 +44,11 @@ class Outcome(NamedTuple):
     err: str
 
 
-def run(*argv) -> Outcome:
+def run(*argv, input=None) -> Outcome:
     """``derive ARGV`` in this process, through the console entry point ``derive.cli.main`` and
-    so through its error policy: the exit status and what went to stdout and to stderr."""
-    with CliRunner().isolation() as (out, err, _):
+    so through its error policy: the exit status and what went to stdout and to stderr
+    (``input``: what standard input holds)."""
+    with CliRunner().isolation(input=input) as (out, err, _):
         with pytest.raises(SystemExit) as exit_:
             main([str(a) for a in argv])
         # what was written without click.echo is still in the text wrappers' buffers

@@ -450,7 +450,7 @@ def test_float32_relu_net_with_a_forgotten_relu_derivative_still_fails_in_layer_
 
 
 def test_a_module_level_data_string_does_not_make_a_numpy_file_sympy(capsys):
-    code, out, _ = run_cli(capsys, "check-grad", case("char_rnn_step"))
+    code, out, _ = run("check-grad", case("char_rnn_step"))
     assert code == 0 and out.rstrip().endswith("OK: every block passes")
 
 
@@ -484,7 +484,7 @@ def course(name):
 
 
 def test_course_l_layer_imports_its_folder_and_reads_dW_keys(capsys):
-    code, out, err = run_cli(capsys, "check-grad", course("l_layer"))
+    code, out, err = run("check-grad", course("l_layer"))
     assert code == 0 and out.rstrip().endswith("OK: every block passes")
     assert "ignored: dA0, dA1, dA2, dZ1, dZ2, dZ3" in err
 

@@ -18,8 +18,8 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import run
 from derive.check_steps import HINT_KINDS, check_file, check_steps
-from derive.cli.app import main
 from derive.errors import DeriveError
 
 CASES = Path(__file__).parent / "check_steps_cases"
@@ -60,13 +60,6 @@ EXPECTED = {
     "bad_sign_chain_exp.md": (False, 1, "sign"),
     "bad_sign_da.md": (False, 3, "sign"),
 }
-
-
-def run_cli(capsys, *args):
-    with pytest.raises(SystemExit) as exc:
-        main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return exc.value.code, out, err
 
 
 def test_the_suite_is_complete():
@@ -150,28 +143,27 @@ def test_bad_input_names_file_line_and_column(text, kind, where, words):
 
 
 def test_cli_exit_codes_and_formats(capsys, tmp_path):
-    code, out, _ = run_cli(capsys, "check-steps", EXAMPLES / "dz_correct.md")
+    code, out, _ = run("check-steps", EXAMPLES / "dz_correct.md")
     assert code == 0 and "✗" not in out and "all 12 rows hold" in out
-    code, out, _ = run_cli(capsys, "check-steps", EXAMPLES / "dz_mistake.md", "--format", "json")
+    code, out, _ = run("check-steps", EXAMPLES / "dz_mistake.md", "--format", "json")
     data = json.loads(out)
     assert code == 1 and data["first_wrong_line"] == 9
     assert [r["line"] for r in data["rows"] if r["verdict"] == "wrong"] == [9]
-    code, out, _ = run_cli(capsys, "check-steps", EXAMPLES / "dz_mistake.md", "--lang", "zh")
+    code, out, _ = run("check-steps", EXAMPLES / "dz_mistake.md", "--lang", "zh")
     assert code == 1 and "提示" in out and "丢了一个负号" in out
-    code, out, _ = run_cli(capsys, "check-steps", EXAMPLES / "mle_bernoulli.tex")
+    code, out, _ = run("check-steps", EXAMPLES / "mle_bernoulli.tex")
     assert code == 0
     binary = tmp_path / "b.md"
     binary.write_bytes(b"$$x$$\n\x00\x01")
     empty = tmp_path / "e.txt"
     empty.write_text("  \n")
     for bad, where in ((binary, ":2:1:"), (empty, ":1:1:")):
-        code, out, err = run_cli(capsys, "check-steps", bad)
+        code, out, err = run("check-steps", bad)
         assert code == 2 and out == "" and f"{bad}{where}" in err and len(err.splitlines()) == 1
 
 
-def test_cli_reads_standard_input(capsys, monkeypatch):
-    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"f = x**3\ndiff(f, x) = 3*x**3\n")))
-    code, out, _ = run_cli(capsys, "check-steps", "-")
+def test_cli_reads_standard_input():
+    code, out, _ = run("check-steps", "-", input=b"f = x**3\ndiff(f, x) = 3*x**3\n")
     assert code == 1 and "the power rule" in out
 
 
@@ -179,15 +171,15 @@ def test_cli_summary_of_several_files(capsys, tmp_path):
     broken = tmp_path / "broken.tex"
     broken.write_text("\\begin{align}\nx &= \\frac{1}{\n\\end{align}\n")
     files = [CASES / "ok_dz_skip.md", CASES / "bad_power.tex", broken]
-    code, out, _ = run_cli(capsys, "check-steps", *files, "--summary", "csv")
+    code, out, _ = run("check-steps", *files, "--summary", "csv")
     rows = list(csv.DictReader(io.StringIO(out)))
     assert code == 2
     assert [(r["verdict"], r["line"]) for r in rows] == [("ok", ""), ("wrong", "2"),
                                                           ("unreadable", "")]
     assert "power rule" in rows[1]["hint"] and "brace" in rows[2]["hint"]
-    code, out, _ = run_cli(capsys, "check-steps", *files[:2], "--summary", "json")
+    code, out, _ = run("check-steps", *files[:2], "--summary", "json")
     assert code == 1 and [r["verdict"] for r in json.loads(out)] == ["ok", "wrong"]
-    code, out, _ = run_cli(capsys, "check-steps", *files[:2], "--summary", "table")
+    code, out, _ = run("check-steps", *files[:2], "--summary", "table")
     assert code == 1 and out.splitlines()[0].split() == ["file", "verdict", "line", "hint"]
 
 
