@@ -85,12 +85,12 @@ def test_one_wrong_entry_among_5110_is_found_and_named():
     assert all(b[n].verdict == "pass" for n in ("b1", "W2", "b2"))
 
 
-def test_wrong_bias_block_in_a_million_parameter_model():
+def test_wrong_bias_block_in_a_large_model():
     r = check_model_file(case("large_bias"), sample_size=200)
-    assert r.n_params == 1_001_000 and r.n_checked < 2_000
+    assert r.n_params == 200_500 and r.n_checked < 1_000
     b = blocks(r)
     assert b["b"].verdict == "fail" and b["b"].cause == "sign-flip"
-    assert b["b"].checked == 1000                  # a small block is checked entirely
+    assert b["b"].checked == 500                   # a small block is checked entirely
     assert b["W"].verdict == "pass" and b["W"].checked < b["W"].size
     assert b["W"].directional is not None and b["W"].directional["ok"]
     assert any("seed 0" in note for note in r.notes)

@@ -1,10 +1,10 @@
-"""Planted bug: 1,001,000 parameters (a 1000×1000 W and a 1000-entry b), cheap quadratic loss;
-the gradient of the bias block alone is wrong (its sign)."""
+"""Planted bug: 200,500 parameters (a 400×500 W and a 500-entry b: above the size where blocks
+are sampled), cheap quadratic loss; the gradient of the bias block alone is wrong (its sign)."""
 import numpy as np
 
 rng = np.random.default_rng(15)
-T = rng.standard_normal(1000)
-params = {"W": rng.standard_normal((1000, 1000)), "b": rng.standard_normal(1000)}
+T = rng.standard_normal(500)
+params = {"W": rng.standard_normal((400, 500)), "b": rng.standard_normal(500)}
 
 
 def loss(W, b):
