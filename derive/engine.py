@@ -16,8 +16,10 @@ from typing import Iterable
 
 import sympy as sp
 from sympy import Add, Expr, Mul, Pow, Symbol
+from sympy.core.parameters import distribute
 
 from . import functions as F
+from . import printing
 from . import rules as R
 from .rules import D
 from .verify import expansion_bounded
@@ -54,7 +56,8 @@ def diff_rule(expr, x: Symbol, namer: Namer | None = None) -> R.Rule:
     expr = sp.sympify(expr)
     if namer is None:
         namer = Namer(taken={s.name for s in expr.free_symbols})
-    return _build(expr, x, namer)
+    with distribute(False):  # a constant −(n − k) comes out as it is written, not as k − n
+        return _build(expr, x, namer)
 
 
 def _build(expr, x, namer) -> R.Rule:
@@ -63,7 +66,8 @@ def _build(expr, x, namer) -> R.Rule:
     if expr == x:
         return R.IdentityRule(expr, x)
     if isinstance(expr, Add):
-        return R.SumRule(expr, x, tuple(_build(t, x, namer) for t in expr.as_ordered_terms()))
+        # the terms in the order they are shown, so that they are worked out left to right
+        return R.SumRule(expr, x, tuple(_build(t, x, namer) for t in printing.Order().terms(expr)))
     if isinstance(expr, Mul):
         coeff, rest = expr.as_independent(x, as_Add=False)
         if coeff != 1:
@@ -102,6 +106,27 @@ def _build(expr, x, namer) -> R.Rule:
 
 
 @dataclass(frozen=True)
+class SimpleTerms:
+    """The line after a sum rule that works out its constant terms (d/dx[c] = 0) and its
+    d/dx[x] = 1 together."""
+
+    terms: tuple
+    var: Symbol
+
+    @property
+    def constants(self) -> tuple:
+        return tuple(t.expr for t in self.terms if isinstance(t, R.ConstantRule))
+
+    @property
+    def key(self) -> str:
+        return "constant" if self.constants else "identity"
+
+    def msg_args(self) -> dict:
+        zeros = tuple(sp.Eq(D(c, self.var), 0, evaluate=False) for c in self.constants)
+        return {"c": zeros} if zeros else {}
+
+
+@dataclass(frozen=True)
 class Line:
     """One line of a derivative worked out: ``= rhs`` by ``rule``."""
 
@@ -122,20 +147,38 @@ def steps(rule: R.Rule, simplify: bool = True) -> list[Line]:
         atom = D(r.expr, x)
         if not current.has(atom):
             continue  # an identical sub-derivative was already worked out
-        trivial = {
-            D(c.expr, x): c.eval()
-            for c in r.children()
-            if isinstance(c, (R.ConstantRule, R.IdentityRule))
-        }
-        current = current.xreplace({atom: r.expand().xreplace(trivial)})
-        lines.append(Line(current, r, r.key))
-        stack.extend(reversed([c for c in r.children() if D(c.expr, x) not in trivial]))
+        simple = [c for c in r.children() if isinstance(c, (R.ConstantRule, R.IdentityRule))]
+        # a number times a sum stays a product (2·(ŷ − y)): the line rewrites one derivative
+        # in place and leaves the rest as it stood
+        with distribute(False):
+            if isinstance(r, R.SumRule) and simple:
+                # the sum rule shows d/dx[c] and d/dx[x] of its terms, then resolves them on a
+                # line of their own (d/dx[1] = 0 is shown before the term is dropped)
+                current = current.xreplace({atom: r.expand()})
+                lines.append(Line(current, r, r.key))
+                current = current.xreplace({D(c.expr, x): c.eval() for c in simple})
+                resolved = SimpleTerms(tuple(simple), x)
+                lines.append(Line(current, resolved, resolved.key))
+            else:
+                trivial = {D(c.expr, x): c.eval() for c in simple}
+                current = _open_minus(current.xreplace({atom: r.expand().xreplace(trivial)}))
+                lines.append(Line(current, r, r.key))
+        stack.extend(reversed([c for c in r.children() if c not in simple]))
     if simplify:
         back = {r.rewritten: r.expr for r in all_rules(rule) if isinstance(r, R.RewriteRule)}
         final = tidy(current.xreplace(back))
         if final != current:
             lines.append(Line(final, None, "simplify"))
     return lines
+
+
+def _open_minus(expr):
+    """−(f + g) written −f − g, as the notes do once the sum rule has split it; any other
+    number times a sum stays a product (2·(ŷ − y))."""
+    return expr.replace(
+        lambda e: isinstance(e, Mul) and len(e.args) == 2 and e.args[0] == -1 and isinstance(e.args[1], Add),
+        lambda e: Add(*(-t for t in e.args[1].args)),
+    )
 
 
 def derivative(expr, x: Symbol) -> Expr:

@@ -62,6 +62,7 @@ RULE_NOTES = {
     "chain": ("with ${u} = {g}$", "令 ${u} = {g}$"),
     "constant_multiple": ("the constant {c} comes out", "常数 {c} 提到求导符号外面"),
     "power": ("exponent {n}", "指数为 {n}"),
+    "constant": ("{c}", "{c}"),
     "rewrite": ("write it as {g}", "改写为 {g}"),
     "fallback": ("no step rule applies; sympy.diff used", "没有可用的分步法则,改用 sympy.diff 计算"),
 }

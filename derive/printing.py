@@ -8,8 +8,10 @@ indicator ``Heaviside(z, 0)`` as the Iverson bracket [z > 0].
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import sympy as sp
+from sympy.core.parameters import distribute
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
@@ -49,79 +51,308 @@ def unicode_name(name: str) -> str:
 
 
 def _factor_rank(f) -> int:
-    """Numbers first, then simple factors, then parenthesized groups: σ(z)(1 − σ(z))."""
+    """Numbers, then symbols, then polynomial groups, then functions, then groups holding a
+    function, then derivatives: 4·x·(3·x² + 2)³, (1 − y)·log(1 − a), σ(z)·(1 − σ(z))."""
     if f.is_Number:
         return 0
     if isinstance(f, sp.Derivative):
-        return 4
+        return 5
     base = f.base if isinstance(f, sp.Pow) else f
     if isinstance(base, sp.Add):
-        return 3
-    return 2 if isinstance(base, sp.Function) else 1
+        return 4 if base.atoms(sp.Function) else 2
+    return 3 if isinstance(base, sp.Function) else 1
 
 
-def _ordered_mul(expr):
-    """Factors in the order to print them.
+def _in_denominator(f) -> bool:
+    return isinstance(f, sp.Pow) and f.exp.is_number and f.exp.is_negative
 
-    A product built unevaluated (its arguments differ from the canonical ones) keeps the order
-    its author chose; a canonical product is regrouped by ``_factor_rank`` (stable sort).
-    """
-    canonical = sp.Mul(*expr.args).args
-    if tuple(canonical) != tuple(expr.args):
+
+@lru_cache(maxsize=4096)
+def canon(expr):
+    """The evaluated (canonical) form of an arranged tree: the key under which a display order
+    is remembered. Derivatives stay unevaluated."""
+    if expr.is_Atom or not expr.args or not isinstance(expr, sp.Basic):
         return expr
-    return sp.Mul(*sorted(expr.args, key=_factor_rank), evaluate=False)
+    args = [canon(a) if isinstance(a, sp.Basic) else a for a in expr.args]
+    if isinstance(expr, sp.Derivative):
+        return sp.Derivative(args[0], *expr.variable_count, evaluate=False)
+    try:
+        with distribute(False):  # 2·(ŷ − y) stays a product, as the engine builds it
+            return expr.func(*args)
+    except (TypeError, ValueError):
+        return expr
 
 
-class _KeepMulOrder:
-    """Mixin: print a product's factors in ``_ordered_mul`` order, and a sum's positive terms
-    before its negative ones (ŷ − y, not −y + ŷ); everything else as usual."""
+def _author_ordered(expr) -> bool:
+    """A sum or product built unevaluated in an order that is not SymPy's own."""
+    return tuple(expr.func(*expr.args).args) != tuple(expr.args)
 
-    def _as_ordered_terms(self, expr, order=None):
-        terms = super()._as_ordered_terms(expr, order=order)
-        if order == "none" or self._settings.get("order") == "none":
+
+def _default_terms(expr) -> list:
+    """A sum's terms as the notes write a fresh formula: SymPy's reading order with the positive
+    terms first (ŷ − y, 1 − a); a polynomial by descending degree, constant last (8·x⁴ − 9·x² + 1,
+    w·x + b)."""
+    terms = list(expr.as_ordered_terms())
+    terms = [t for t in terms if not t.could_extract_minus_sign()] + [
+        t for t in terms if t.could_extract_minus_sign()]
+    polynomial = all(t.is_polynomial() and not t.has(sp.Sum, sp.Product) for t in terms)
+    # by degree: a polynomial in one variable (but a difference of two stays 1 − x), or a sum of
+    # positive terms in several (w₁·x₁ + w₂·x₂ + b; y − b − w·x stays as it reads)
+    if polynomial and (len(expr.free_symbols) == 1 or not any(t.could_extract_minus_sign() for t in terms)):
+        by_degree = sorted(terms, key=lambda t: -sp.total_degree(t) if t.free_symbols else 0)
+        if len(terms) > 2 or not by_degree[0].could_extract_minus_sign():
+            terms = by_degree
+    return terms
+
+
+def _positive_first(terms: list) -> list:
+    """``terms`` with the first positive one moved to the front when the first is negative."""
+    if terms[0].could_extract_minus_sign():
+        first = next((t for t in terms if not t.could_extract_minus_sign()), None)
+        if first is not None:
+            terms.remove(first)
+            terms.insert(0, first)
+    return terms
+
+
+def preorder(expr):
+    """The sub-expressions of ``expr`` in reading order (a derivative's bracket included)."""
+    yield expr
+    if isinstance(expr, sp.Basic) and not expr.is_Atom:
+        for a in expr.args:
+            if isinstance(a, sp.Basic):
+                yield from preorder(a)
+
+
+class Order:
+    """How to order a line's sums and products. ``known`` maps a sum or product (canonical) to
+    its terms or factors in the order they were shown; ``ranks`` maps each sub-expression of
+    the line before to its reading position (``line_order``), so that a term keeps its place
+    and a rewritten term takes the place of what it came from."""
+
+    def __init__(self, known: dict | None = None, ranks: dict | None = None):
+        self.known = known or {}
+        self.ranks = ranks or {}
+        self.rewritten = float("inf")
+        self.present: set = set()
+
+    def start(self, expr) -> None:
+        """Note where the line before was rewritten: its first derivative that ``expr`` no
+        longer has (a rule works out one d/dx[…] per line)."""
+        if not self.ranks:
+            return
+        self.present = {canon(s) for s in preorder(expr)}
+        gone = [r for s, r in self.ranks.items() if isinstance(s, sp.Derivative) and s not in self.present]
+        self.rewritten = min(gone, default=float("inf"))
+
+    def as_term(self, term, container=None):
+        """Where ``term`` stood as a term of a sum (or a factor of a product) on the line
+        before, or None. Of its places: one in this same sum ``container``; else one in a sum
+        that shares other terms with it; else one in a sum this line rewrote; never one in a
+        sum that stands unchanged elsewhere (the x² of a denominator is not the x² a
+        numerator's d/dx[x²] became)."""
+        siblings = set(map(canon, container.args)) if container is not None else set()
+        siblings = {s for s in siblings if not s.is_Number} - {term}   # a −1 joins anything
+        places = [(parent == container, len(others & siblings), -i)
+                  for i, parent, others in self.ranks.get(("term", term), ())
+                  if parent == container or parent not in self.present or others & siblings]
+        return -max(places)[2] if places else None
+
+    def _inside_rewritten(self, expr):
+        """Where ``expr`` stood inside the derivative this line rewrote (the sum rule's d/dx[t]
+        stands where t stood in d/dx[… + t + …]), else anywhere on the line before, or None."""
+        inside = [i for i in self.ranks.get(("at", expr), ()) if i > self.rewritten]
+        return min(inside) if inside else self._place(expr)
+
+    def _place(self, expr):
+        """The reading position of ``expr`` on the line before (a number or a symbol only as a
+        term of a sum), or None."""
+        if expr.is_Atom:
+            return self.as_term(expr)
+        return self.ranks.get(expr)
+
+    def rank(self, term, container=None) -> tuple:
+        """Where ``term`` stood on the line before: its own place as a term of a sum; the place
+        of what it is the derivative of (the sum rule); else, for a term the rewrite made, the
+        place of the derivative rewritten, then of the derivative it holds (the product rule's
+        f′·g before f·g′); else nowhere (infinity)."""
+        if (place := self.as_term(term, container)) is not None:
+            return place, 0
+        if isinstance(term, sp.Derivative) and (place := self._inside_rewritten(term.expr)) is not None:
+            return place, 0
+        inner = [self.ranks[s.expr] for s in preorder(term)
+                 if isinstance(s, sp.Derivative) and s.expr in self.ranks]
+        if self.rewritten != float("inf"):
+            return self.rewritten, min(inner, default=0)
+        return float("inf"), 0
+
+    def _as_known(self, expr) -> list:
+        """The arguments of ``expr`` in the order this sum or product was shown before."""
+        place = {t: i for i, t in enumerate(self.known[canon(expr)])}
+        return sorted(expr.args, key=lambda t: place.get(canon(t), len(place)))
+
+    def factors(self, expr) -> list:
+        """The factors of the product ``expr`` in display order: the author's, else numbers
+        first and the factors in the order they stood on the line before (a derivative where
+        its function stood: d/dx[f]·g + f·d/dx[g]), else by ``_factor_rank``."""
+        if _author_ordered(expr):
+            return list(expr.args)
+        if canon(expr) in self.known:
+            return self._as_known(expr)
+        # the denominator after the numerator, as it is read: f/g keeps f's place before g's
+        factors = sorted(expr.args, key=lambda f: (_in_denominator(f), _factor_rank(f)))
+        if not self.ranks:
+            return factors
+
+        whole = canon(expr)
+
+        def place(f):
+            if f.is_Number:
+                return float("-inf")
+            if (at := self.as_term(canon(f), whole)) is not None:
+                return at
+            if isinstance(f, sp.Derivative) and (at := self._inside_rewritten(f.expr)) is not None:
+                return at
+            if f in self.ranks and not f.is_Atom:
+                return self.ranks[f]
+            # a sum of derivatives the rewrite made stands where the derivative stood
+            return self.rewritten if f.has(sp.Derivative) else float("inf")
+
+        keys, last = [], float("-inf")
+        for f in factors:
+            last = p if (p := place(f)) != float("inf") else last
+            keys.append((_in_denominator(f), last))
+        return [f for _, f in sorted(zip(keys, factors), key=lambda kf: kf[0])]
+
+    def terms(self, expr) -> list:
+        """The terms of the sum ``expr`` in display order."""
+        key = canon(expr)
+        # a line goes on from the line before when it keeps one of that line's terms; else a
+        # sum shown before is shown the same way again
+        if _author_ordered(expr):
+            return list(expr.args)
+        continues = any(self.as_term(canon(t), key) is not None for t in expr.args)
+        if key in self.known and not continues:
+            return self._as_known(expr)
+        default = {t: i for i, t in enumerate(_default_terms(key))}
+        terms = sorted(expr.args, key=lambda t: default.get(canon(t), len(default)))
+        if not self.ranks:
             return terms
-        return [t for t in terms if not t.could_extract_minus_sign()] + [
-            t for t in terms if t.could_extract_minus_sign()
-        ]
+        # a term with no place on the line before (a constant) stays beside its neighbour
+        keys, last = [], (float("-inf"), 0)
+        for t in terms:
+            last = r if (r := self.rank(canon(t), key))[0] != float("inf") else last
+            keys.append(last)
+        return [t for _, t in sorted(zip(keys, terms), key=lambda kt: kt[0])]
 
-    _mul_guard = False
 
-    def _print_Mul(self, expr):
-        saved = self._settings["order"]
-        self._saved_order, self._mul_guard = saved, True
-        self._settings["order"] = "none"  # only this product's own factor order
+def arrange(expr, order: Order | None = None):
+    """``expr`` as an unevaluated tree in display order: the author's order where a sum or
+    product was built unevaluated, the order a sum was shown in before (``order``), else the
+    notes' default (``_default_terms``, ``_factor_rank``). Printed without re-sorting."""
+    if order is None:
+        order = Order()
+    order.start(expr)
+    return _arrange(expr, order)
+
+
+def _arrange(expr, order: Order):
+    if not isinstance(expr, sp.Basic) or expr.is_Atom or not expr.args:
+        return expr
+    if isinstance(expr, sp.MatrixBase):
+        return expr.applyfunc(lambda e: _arrange(e, order))
+    if isinstance(expr, sp.MatrixSymbol):
+        return expr
+    if isinstance(expr, sp.MatAdd):
+        # positive terms first, a lone matrix (a bias) after the products: W·x + b, y − X·θ
+        args = sorted(expr.args, key=lambda t: (t.could_extract_minus_sign(), isinstance(t, sp.MatrixSymbol)))
+        return sp.MatAdd(*(_arrange(a, order) for a in args), evaluate=False)
+    if isinstance(expr, sp.MatrixExpr):
+        args = [_arrange(a, order) for a in expr.args]
         try:
-            return super()._print_Mul(_ordered_mul(expr))
-        finally:
-            self._mul_guard = False
-            self._settings["order"] = saved
-
-    def _print(self, expr, **kwargs):
-        if not self._mul_guard:
-            return super()._print(expr, **kwargs)
-        self._mul_guard = False
-        self._settings["order"] = self._saved_order
+            return expr.func(*args, evaluate=False)
+        except TypeError:
+            return expr.func(*args)
+    if not expr.is_commutative:
+        return expr
+    if isinstance(expr, sp.Add):
+        return sp.Add(*(_arrange(t, order) for t in order.terms(expr)), evaluate=False)
+    if isinstance(expr, sp.Mul):
+        return sp.Mul(*(_arrange(f, order) for f in order.factors(expr)), evaluate=False)
+    if isinstance(expr, sp.Pow):
+        return sp.Pow(_arrange(expr.base, order), _arrange(expr.exp, order), evaluate=False)
+    if isinstance(expr, sp.Derivative):
+        return sp.Derivative(_arrange(expr.expr, order), *expr.variable_count, evaluate=False)
+    if isinstance(expr, (sp.Sum, sp.Product)):
+        return expr.func(_arrange(expr.function, order), *expr.limits)
+    if isinstance(expr, (sp.Function, sp.Tuple, sp.Rel)):
+        args = [_arrange(a, order) for a in expr.args]
         try:
-            return super()._print(expr, **kwargs)
-        finally:
-            self._settings["order"] = "none"
-            self._mul_guard = True
+            return expr.func(*args, evaluate=False)
+        except TypeError:
+            return expr.func(*args)
+    return expr
+
+
+def line_order(expr, order: Order | None = None) -> tuple[dict, dict]:
+    """What a shown line fixes for the lines after it: each sum's terms and each product's
+    factors in the order shown (canonical → canonical arguments), and each sub-expression's
+    reading position: its first under ``expr``, all of them under ``("at", expr)``, and those
+    as a term of a sum or a factor of a product under ``("term", expr)``, each with that sum
+    or product and its arguments."""
+    known, ranks = {}, {}
+    position = iter(range(1 << 30))
+
+    def walk(node, parent) -> None:
+        i = next(position)
+        c = canon(node)
+        ranks.setdefault(c, i)
+        ranks.setdefault(("at", c), []).append(i)
+        if parent is not None:
+            ranks.setdefault(("term", c), []).append((i, canon(parent), frozenset(map(canon, parent.args))))
+        if isinstance(node, (sp.Add, sp.Mul)):
+            known[c] = tuple(canon(t) for t in node.args)
+        if isinstance(node, sp.Basic) and not node.is_Atom:
+            for arg in node.args:
+                if isinstance(arg, sp.Basic):
+                    walk(arg, node if isinstance(node, (sp.Add, sp.Mul)) else None)
+
+    walk(arrange(expr, order), None)
+    return known, ranks
+
+
+class _Arranged:
+    """Mixin: print ``arrange(expr, order)`` as it stands, sums and products unsorted."""
+
+    def __init__(self, settings=None, partial=True, order: Order | None = None):
+        super().__init__({**(settings or {}), "order": "none"})
+        self.partial = partial
+        self.arrangement = order
+
+    def doprint(self, expr):
+        return super().doprint(arrange(expr, self.arrangement))
+
+
+def _split_constant(arg):
+    """``z − 1`` as (z, 1), for the bracket [z > 1]; None unless ``arg`` is a term plus a number."""
+    if isinstance(arg, sp.Add) and len(arg.args) == 2:
+        numbers = [t for t in arg.args if t.is_Number]
+        if len(numbers) == 1:
+            rest = next(t for t in arg.args if not t.is_Number)
+            return rest, -numbers[0]
+    return None
 
 
 def _is_named(expr) -> bool:
     return isinstance(expr, (sp.Symbol, sp.Indexed, sp.MatrixSymbol))
 
 
-class TextPrinter(_KeepMulOrder, StrPrinter):
+class TextPrinter(_Arranged, StrPrinter):
     """One-line Unicode math: ∂L/∂z = a − y, σ(z)·(1 − σ(z)), x₁·dz."""
 
     # objects' own ``_sympystr`` (Indexed has one) would bypass the notes' notation below
     printmethod = "_derive_text"
 
-
-    def __init__(self, settings=None, partial=True):
-        super().__init__(settings)
-        self.partial = partial
 
     def _print_Symbol(self, expr):
         return unicode_name(expr.name)
@@ -149,8 +380,9 @@ class TextPrinter(_KeepMulOrder, StrPrinter):
         if at0 not in (0, 1):  # SymPy's own step (½ at 0) is not an Iverson bracket
             return f"H({self._print(arg)})"
         rel = "≥" if at0 == 1 else ">"
-        if isinstance(arg, sp.Add) and len(arg.args) == 2 and arg.args[0].is_Number:
-            return f"[{self._print(arg.args[1])} {rel} {self._print(-arg.args[0])}]"
+        split = _split_constant(arg)
+        if split:
+            return f"[{self._print(split[0])} {rel} {self._print(split[1])}]"
         return f"[{self._print(arg)} {rel} 0]"
 
     def _print_Derivative(self, expr):
@@ -237,21 +469,17 @@ class TextPrinter(_KeepMulOrder, StrPrinter):
         return f"{self._print(expr.lhs)} {ops.get(expr.rel_op, expr.rel_op)} {self._print(expr.rhs)}"
 
 
-def text(expr, partial=True) -> str:
-    """One-line Unicode text of ``expr``."""
-    s = TextPrinter(partial=partial).doprint(expr)
+def text(expr, partial=True, order: Order | None = None) -> str:
+    """One-line Unicode text of ``expr``, its sums in ``order`` (see ``arrange``)."""
+    s = TextPrinter(partial=partial, order=order).doprint(expr)
     s = s.replace("**", "^").replace("*", "·")
     # a minus sign, not a hyphen; keep hyphens inside names untouched (names have none)
     return re.sub(r"(?<![A-Za-z_])-", "−", s)
 
 
-class NotesLatexPrinter(_KeepMulOrder, LatexPrinter):
+class NotesLatexPrinter(_Arranged, LatexPrinter):
     """LaTeX as the notes write it: \\frac{\\partial L}{\\partial z}, \\sigma(z), Iverson brackets."""
 
-
-    def __init__(self, settings=None, partial=True):
-        super().__init__(settings)
-        self.partial = partial
 
     def _print_Derivative(self, expr):
         d = r"\partial" if self.partial else "d"
@@ -273,8 +501,9 @@ class NotesLatexPrinter(_KeepMulOrder, LatexPrinter):
         if at0 not in (0, 1):  # SymPy's own step (½ at 0) is not an Iverson bracket
             return rf"H\left({self._print(arg)}\right)"
         rel = r"\ge" if at0 == 1 else ">"
-        if isinstance(arg, sp.Add) and len(arg.args) == 2 and arg.args[0].is_Number:
-            return rf"\left[{self._print(arg.args[1])} {rel} {self._print(-arg.args[0])}\right]"
+        split = _split_constant(arg)
+        if split:
+            return rf"\left[{self._print(split[0])} {rel} {self._print(split[1])}\right]"
         return rf"\left[{self._print(arg)} {rel} 0\right]"
 
     def _print_KroneckerDelta(self, expr, exp=None):
@@ -297,6 +526,6 @@ class NotesLatexPrinter(_KeepMulOrder, LatexPrinter):
         return r"\mathbf{1}"
 
 
-def latex(expr, partial=True) -> str:
-    """LaTeX of ``expr`` in the notes' notation."""
-    return NotesLatexPrinter(partial=partial).doprint(expr)
+def latex(expr, partial=True, order: Order | None = None) -> str:
+    """LaTeX of ``expr`` in the notes' notation, its sums in ``order`` (see ``arrange``)."""
+    return NotesLatexPrinter(partial=partial, order=order).doprint(expr)

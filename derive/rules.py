@@ -50,6 +50,9 @@ class ConstantRule(Rule):
     def eval(self):
         return sp.S.Zero
 
+    def msg_args(self):
+        return {"c": self.expr}
+
 
 @dataclass(frozen=True)
 class IdentityRule(Rule):

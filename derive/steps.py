@@ -12,7 +12,7 @@ from typing import Any, Iterable
 import sympy as sp
 from sympy import Derivative, Expr, Symbol
 
-from . import engine
+from . import engine, printing
 from .messages import Msg
 from .verify import VerificationError, check_equal, expand_defs, realize, relu_as_max
 
@@ -36,6 +36,7 @@ class Step:
     continued: bool = False   # same left-hand side as the equation before: shown as "= rhs"
     table: Table | None = None
     check: tuple | None = None  # what was verified, when not lhs = rhs themselves
+    order: Any = field(default=None, compare=False)  # printing.Order: how its sums are shown
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class Result:
     wrt: Symbol | None = None
     note: Msg | None = None
     check: tuple | None = None
+    order: Any = field(default=None, compare=False)  # printing.Order: as the derivation showed it
 
     def verify(self, defs: dict) -> str:
         """Re-check this result against the derivation's definitions ``defs``; return how
@@ -158,6 +160,9 @@ class Builder:
         self.defs: dict = {}
         self.steps: list[Step] = []
         self.results: list[Result] = []
+        # the display order of every sum shown so far (printing.Order.known): a sum shown once
+        # is shown the same way again, in later lines and in the results
+        self.shown_sums: dict = {}
 
     # Prose ---------------------------------------------------------------------------------
     def section(self, en: str, zh: str | None = None, **args) -> None:
@@ -202,8 +207,17 @@ class Builder:
 
     def _append(self, step: Step) -> None:
         prev = next((s for s in reversed(self.steps) if s.kind != "note"), None)
-        if prev is not None and prev.kind == "equation" and step.kind == "equation" and prev.lhs == step.lhs:
-            step = Step(**{**step.__dict__, "continued": True})
+        continued = (prev is not None and prev.kind == "equation" and step.kind == "equation"
+                     and prev.lhs == step.lhs)
+        # a continued line keeps the order of the line before: its terms stay in place and a
+        # rewritten term takes the place of the one it came from (a simplified line is a new
+        # formula, in the notes' default order)
+        if step.kind == "equation":
+            follows = continued and step.rule != "simplify"
+            ranks = printing.line_order(prev.rhs, prev.order)[1] if follows else None
+            known, _ = printing.line_order(step.rhs, printing.Order(self.shown_sums, ranks))
+            self.shown_sums.update(known)
+            step = Step(**{**step.__dict__, "continued": continued, "order": printing.Order(known)})
         self.steps.append(step)
 
     def work(self, lhs, expr, wrt: Symbol, names: dict | None = None, note: Msg | None = None) -> Expr:
@@ -355,7 +369,8 @@ class Builder:
                 check_equal(*check, self.defs)
         except VerificationError as exc:
             raise VerificationError(f"{self.model.name}: result {name}: {exc}") from None
-        r = Result(name, lhs, display, value, of_b, wrt, note, check)
+        r = Result(name, lhs, display, value, of_b, wrt, note, check,
+                   printing.Order(printing.line_order(display, printing.Order(self.shown_sums))[0]))
         self.results.append(r)
         return r
 

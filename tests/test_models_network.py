@@ -99,7 +99,7 @@ def test_sigmoid_sum_relu_pieces():
     assert display_text(res, "dyhat/dw_kl") == printing.text(sp.Mul(c_[k_], step, x_[l_], evaluate=False))
     assert "[r_k > 0] − [r_k > 1]" in display_text(res, "dyhat/db_k")
     text = cli_output("sigmoid-sum", ("--activation", "relu"), "text")
-    assert "c·HardSigmoid(b + w·x₁) = c·(ReLU(b + w·x₁) − ReLU(b + w·x₁ − 1))" in text
+    assert "c·HardSigmoid(w·x₁ + b) = c·(ReLU(w·x₁ + b) − ReLU(w·x₁ + b − 1))" in text
     assert "ReLU′(0) = 0" in text
 
 

@@ -33,7 +33,7 @@ class MleBinomial(Model):
         )
         likelihood = times(sp.binomial(n, k), p**k, (1 - p) ** (n - k))
         d.define(L, likelihood, Msg("the likelihood $L(p)$", "似然函数 $L(p)$"))
-        log_form = sp.log(sp.binomial(n, k)) + k * sp.log(p) + times(n - k, sp.log(1 - p))
+        log_form = sp.Add(sp.log(sp.binomial(n, k)), k * sp.log(p), times(n - k, sp.log(1 - p)), evaluate=False)
         # ℓ is registered in its expanded form (checked equal to log L on the next line), so the
         # derivative lines below are verified against a short expression
         d.let(ell, log_form)
@@ -63,8 +63,7 @@ class MleBinomial(Model):
 
         d.section("Second-order condition: a maximum", "二阶条件:最大值")
         d2 = sp.Derivative(ell, (p, 2), evaluate=False)
-        d.work(d2, dl, p)
-        second = d.eq(d2, -k / p**2 - (n - k) / (1 - p) ** 2, "rearrange")
+        second = d.work(d2, dl, p)  # ends at −k/p² − (n − k)/(1 − p)², the notes' form
         at = sp.Subs(d2, p, phat)
         exact = sp.diff(log_form, p, 2).xreplace({p: p_hat})  # from ℓ itself, not from the lines
         for rhs, rule, note in (

@@ -103,8 +103,9 @@ class SigmoidSum(Model):
             d.note("Each blue hard-sigmoid piece is the difference of two ReLUs:",
                    "每个蓝色的 hard sigmoid 小段是两个 ReLU 之差:")
             cs, bs, ws, x1, z_ = sp.symbols("c b w x1 z")
-            piece = bs + ws * x1
-            d.eq(mul(cs, hard_sigmoid(piece)), mul(cs, relu(piece) - relu(piece - 1)), "rewrite",
+            piece = sp.Add(ws * x1, bs, evaluate=False)  # w·x₁ + b, as the notes write it
+            shifted = sp.Add(ws * x1, bs, -1, evaluate=False)
+            d.eq(mul(cs, hard_sigmoid(piece)), mul(cs, relu(piece) - relu(shifted)), "rewrite",
                  Msg.of("{e}", "{e}", e=shown_eq(hard_sigmoid(z_), relu(z_) - relu(z_ - 1))))
         r_def = bv[i] + Sum(mul(w[i, j], x[j]), (j, 1, J))
         d.eq(r[i], r_def, "definition", check=inst.pair(r[i], r_def))

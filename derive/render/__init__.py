@@ -45,8 +45,9 @@ class Renderer:
         self.lang = lang
         self.opts = opts
 
-    def math(self, expr) -> str:
-        """An expression in this format's notation, without delimiters."""
+    def math(self, expr, order=None) -> str:
+        """An expression in this format's notation, without delimiters, its sums in ``order``
+        (a ``printing.Order``: as the derivation showed them)."""
         raise NotImplementedError
 
     def values(self, msg: Msg) -> dict:

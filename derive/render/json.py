@@ -23,11 +23,11 @@ def as_dict(d, lang: str = "en") -> dict:
 
 
 class JsonRenderer(Renderer):
-    def math(self, expr) -> str:
-        return printing.text(expr, partial=self.d.partial)
+    def math(self, expr, order=None) -> str:
+        return printing.text(expr, partial=self.d.partial, order=order)
 
-    def _latex(self, expr) -> str:
-        return printing.latex(expr, partial=self.d.partial)
+    def _latex(self, expr, order=None) -> str:
+        return printing.latex(expr, partial=self.d.partial, order=order)
 
     def _step(self, s) -> dict:
         if s.kind == "equation":
@@ -35,8 +35,8 @@ class JsonRenderer(Renderer):
                 "kind": "equation",
                 "rule": rule_name(s.rule, self.lang),
                 "note": self.words(s.note),
-                "text": f"{self.math(s.lhs)} = {self.math(s.rhs)}",
-                "latex": f"{self._latex(s.lhs)} = {self._latex(s.rhs)}",
+                "text": f"{self.math(s.lhs)} = {self.math(s.rhs, s.order)}",
+                "latex": f"{self._latex(s.lhs)} = {self._latex(s.rhs, s.order)}",
                 "verified": s.verified,
             }
         if s.kind == "table":
@@ -58,8 +58,8 @@ class JsonRenderer(Renderer):
         out["value"] = sp.srepr(r.value)
         out["display"] = sp.srepr(r.display)
         lhs = self._latex(r.lhs) if r.lhs is not None else self._latex(sp.Symbol(r.name))
-        out["latex"] = f"{lhs} = {self._latex(r.display)}"
-        out["text"] = f"{r.name} = {self.math(r.display)}"
+        out["latex"] = f"{lhs} = {self._latex(r.display, r.order)}"
+        out["text"] = f"{r.name} = {self.math(r.display, r.order)}"
         return out
 
     def data(self) -> dict:

@@ -34,12 +34,12 @@ class JupyterRenderer(LatexRenderer):
     _render_title = _render_heading
 
     def _render_equation(self, steps) -> str:
-        return self._blocks([self._row("" if s.continued else self.math(s.lhs), self.math(s.rhs), self.rule_text(s))
+        return self._blocks([self._row("" if s.continued else self.math(s.lhs), self.math(s.rhs, s.order), self.rule_text(s))
                              for s in steps])
 
     def _render_results(self, results) -> str:
         return self._blocks([
-            self._row(self.math(r.lhs if r.lhs is not None else sp.Symbol(r.name)), self.math(r.display),
+            self._row(self.math(r.lhs if r.lhs is not None else sp.Symbol(r.name)), self.math(r.display, r.order),
                       self.words(r.note))
             for r in results
         ])

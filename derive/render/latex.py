@@ -530,8 +530,8 @@ class LatexRenderer(Renderer):
     (numbered \\section/\\subsection, for documents with a table of contents), ``level``,
     ``label``, ``figure`` (LaTeX placed after the title), ``bookmarks`` (hyperref is loaded)."""
 
-    def math(self, expr) -> str:
-        return unicode_math(printing.latex(expr, partial=self.d.partial))
+    def math(self, expr, order=None) -> str:
+        return unicode_math(printing.latex(expr, partial=self.d.partial, order=order))
 
     specials = TEX_SPECIALS
 
@@ -582,7 +582,7 @@ class LatexRenderer(Renderer):
 
     def _render_equation(self, steps):
         return ("display", self._rows([
-            ("" if s.continued else self.math(s.lhs), self.math(s.rhs), self.rule_text(s)) for s in steps
+            ("" if s.continued else self.math(s.lhs), self.math(s.rhs, s.order), self.rule_text(s)) for s in steps
         ]))
 
     def _cell(self, c) -> str:
@@ -601,7 +601,7 @@ class LatexRenderer(Renderer):
 
     def _render_results(self, results):
         return ("display", self._rows([
-            (self.math(r.lhs if r.lhs is not None else sp.Symbol(r.name)), self.math(r.display), self.words(r.note))
+            (self.math(r.lhs if r.lhs is not None else sp.Symbol(r.name)), self.math(r.display, r.order), self.words(r.note))
             for r in results
         ]))
 

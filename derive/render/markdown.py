@@ -36,8 +36,8 @@ class MarkdownRenderer(Renderer):
     ``anchor`` (an ``id`` placed before the title, for a linked table of contents), ``figure``
     (Markdown placed after the title)."""
 
-    def math(self, expr) -> str:
-        return unicode_math(printing.latex(expr, partial=self.d.partial))
+    def math(self, expr, order=None) -> str:
+        return unicode_math(printing.latex(expr, partial=self.d.partial, order=order))
 
     def write(self, msg: Msg, values: dict) -> str:
         return markdown_words(msg, self.lang, values)
@@ -79,7 +79,7 @@ class MarkdownRenderer(Renderer):
 
     def _render_equation(self, steps) -> str:
         return self._block(self._rows([
-            ("" if s.continued else self.math(s.lhs), self.math(s.rhs), self.rule_text(s, self._tex_words))
+            ("" if s.continued else self.math(s.lhs), self.math(s.rhs, s.order), self.rule_text(s, self._tex_words))
             for s in steps
         ]))
 
@@ -96,7 +96,7 @@ class MarkdownRenderer(Renderer):
 
     def _render_results(self, results) -> str:
         return self._block(self._rows([
-            (self.math(r.lhs if r.lhs is not None else sp.Symbol(r.name)), self.math(r.display),
+            (self.math(r.lhs if r.lhs is not None else sp.Symbol(r.name)), self.math(r.display, r.order),
              self._tex_words(r.note))
             for r in results
         ]))

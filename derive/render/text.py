@@ -24,8 +24,8 @@ def _grid(**first):
 
 
 class TextRenderer(Renderer):
-    def math(self, expr) -> str:
-        return printing.text(expr, partial=self.d.partial)
+    def math(self, expr, order=None) -> str:
+        return printing.text(expr, partial=self.d.partial, order=order)
 
     def _render_title(self, msg):
         return Text(self.words(msg), style="bold")
@@ -40,7 +40,7 @@ class TextRenderer(Renderer):
         grid = _grid()
         for s in steps:
             lhs = "" if s.continued else self.math(s.lhs)
-            grid.add_row(Text(lhs), "=", Text(self.math(s.rhs)), Text(self.rule_text(s)))
+            grid.add_row(Text(lhs), "=", Text(self.math(s.rhs, s.order)), Text(self.rule_text(s)))
         return Padding(grid, (0, 0, 0, 2))
 
     def _render_table(self, table):
@@ -54,7 +54,7 @@ class TextRenderer(Renderer):
     def _render_results(self, results):
         grid = _grid(style="bold")
         for r in results:
-            middle = self.math(r.display)
+            middle = self.math(r.display, r.order)
             if r.lhs is not None and self.math(r.lhs) != r.name:
                 middle = f"{self.math(r.lhs)} = {middle}"
             grid.add_row(Text(r.name), "=", Text(middle), Text(self.words(r.note)))

@@ -1,0 +1,56 @@
+"""The author's order, kept: definitions print as the notes write them and each line of a
+derivation keeps the order of the line before (issue 11). The oracle is the notes' own forms."""
+
+from __future__ import annotations
+
+import pytest
+
+import derive
+from derive.expr import expr_derivation
+
+
+YHAT = "y\u0302"   # ŷ as the printer writes it: y and a combining circumflex
+
+
+def _text(name: str) -> str:
+    return derive.derivation(name).render("text", width=200).replace(YHAT, "ŷ")
+
+
+def test_sum_rule_keeps_term_order_and_shows_the_constant():
+    out = expr_derivation("8*x**4 + 9*x**2 - 1", []).render("text", width=200)
+    assert "d/dx[8·x⁴] + d/dx[9·x²] + d/dx[−1]" in out
+    assert "constant rule: d/dx[−1] = 0" in out
+    assert "= 32·x³ + 18·x" in out
+
+
+@pytest.mark.parametrize("name, pieces, absent", [
+    ("logistic", ["z = w₁·x₁ + w₂·x₂ + b", "L = −(y·log(a) + (1 − y)·log(1 − a))",
+                  "da = ∂L/∂a = −y/a + (1 − y)/(1 − a)", "= −y/a − (1 − y)·∂/∂a[log(1 − a)]"], []),
+    ("cross-entropy", ["−(y·log(ŷ) + (1 − y)·log(1 − ŷ))"], ["log(1 − ŷ)·(1 − y)"]),
+    ("linear", ["2·(ŷ − y)"], ["2·ŷ − 2·y"]),
+    ("mle-binomial", ["log(C(n, k)) + k·log(p) + (n − k)·log(1 − p)", "−k/p² − (n − k)/(1 − p)²",
+                      "d/dp[log(C(n, k))] = 0"], ["(k − n)", "(−n + k)"]),
+])
+def test_models_read_in_the_notes_order(name, pieces, absent):
+    out = _text(name)
+    for piece in pieces:
+        assert piece in out
+    for piece in absent:
+        assert piece not in out
+
+
+def test_a_finished_term_never_moves():
+    """In ∂L/∂a of logistic, −y/a stays the first term from the line it appears on."""
+    out = _text("logistic").splitlines()
+    start = next(i for i, line in enumerate(out) if "logarithm rule" in line)
+    block = []
+    for line in out[start:]:
+        if "∂a/∂z" in line:
+            break
+        block.append(line.split("=", 1)[1].strip())
+    assert block and all(rhs.startswith("−y/a") for rhs in block)
+
+
+def test_every_line_still_verifies():
+    for name in ("logistic", "linear", "mle-binomial", "cross-entropy"):
+        assert derive.derivation(name).verify() > 0
