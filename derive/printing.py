@@ -304,6 +304,8 @@ def line_order(expr, order: Order | None = None) -> tuple[dict, dict]:
     position = iter(range(1 << 30))
 
     def walk(node, parent) -> None:
+        if isinstance(node, sp.MatrixBase):
+            node = sp.ImmutableMatrix(node)   # a table of numbers shown as a line: hashable
         i = next(position)
         c = canon(node)
         ranks.setdefault(c, i)

@@ -96,7 +96,7 @@ def test_generator_drops_undefined_nodes():
     assert _node(softplus)(x) == softplus(x)
 
 
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                           HealthCheck.filter_too_much])
 
 
@@ -195,7 +195,7 @@ _TEXTS = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=None,
+@settings(max_examples=100, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(
     _TEXTS,
