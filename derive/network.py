@@ -142,6 +142,13 @@ class Network:
         """The layers before the output layer."""
         return self.layers[:-1]
 
+    @property
+    def affine(self) -> bool:
+        """One layer with one output and no activation: z = x·w + b (linear and logistic
+        regression, with their losses)."""
+        (layer, *more) = self.layers
+        return not more and layer.units is None and layer.activation is None
+
     def param_shapes(self) -> dict:
         """Parameter names and shapes, layer by layer (weight, then bias)."""
         shapes, inputs = {}, self.features

@@ -377,8 +377,7 @@ class _Affine(CompiledModel):
 
     @classmethod
     def fits(cls, network):
-        (layer, *more) = network.layers
-        return not more and layer.units is None and layer.activation is None and network.loss == cls.loss_kind
+        return network.affine and network.loss == cls.loss_kind
 
     def __init__(self, model, network):
         super().__init__(model, network)

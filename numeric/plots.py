@@ -208,8 +208,7 @@ def _rows_shown(result):
 def _line_fit(result) -> bool:
     """One feature, one affine layer, squared error: a line through points."""
     net = result.compiled.network
-    (layer, *more) = net.layers
-    return not more and net.features == 1 and net.loss == "squared" and layer.activation is None
+    return net.affine and net.features == 1 and net.loss == "squared"
 
 
 def _boundary(result) -> bool:

@@ -457,9 +457,9 @@ class TrainResult:
         """For a network that is one affine layer with the squared error (linear regression):
         the least-squares solution (w, b, loss) by ``np.linalg.lstsq``; None for others."""
         net = self.compiled.network
-        (layer, *more) = net.layers
-        if more or layer.units is not None or layer.activation is not None or net.loss != "squared":
+        if not (net.affine and net.loss == "squared"):
             return None
+        layer = net.layers[0]
         X, y = self.data.X, self.data.y
         A = np.hstack([X, np.ones((len(y), 1))])
         theta = np.linalg.lstsq(A, y, rcond=None)[0]
