@@ -31,7 +31,7 @@ from sympy import Derivative
 from . import functions as F
 from .engine import tidy
 from .errors import DeriveError
-from .parse import FUNCTION_NAMES, parse_expression, parse_latex_expression
+from .parse import FUNCTION_NAMES, parse_expression, parse_latex_expression, split_top_level
 from .printing import text as show
 from .student import Row, read_rows, read_text
 from .verify import VerificationError, _sample, _value, equal, expand_defs, realize
@@ -124,17 +124,7 @@ def _brace(text: str, at: int):
 
 def _split_equals(text: str) -> list[str]:
     """The expressions of ``a = b = c``, split at ``=`` outside brackets."""
-    parts, depth, start = [], 0, 0
-    for i, ch in enumerate(text):
-        if ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif ch == "=" and depth == 0:
-            parts.append(text[start:i])
-            start = i + 1
-    parts.append(text[start:])
-    return parts
+    return split_top_level(text, "=")
 
 
 class _State:
@@ -337,7 +327,7 @@ class _State:
         if call and (call.group(1) == "diff" or self.callable(call.group(1), len(call.group(2)))):
             inner, end = self.operand(text, call.end() - 1)
             if call.group(1) == "diff":
-                args = _split_top(inner)
+                args = split_top_level(inner)
                 if len(args) < 2:
                     raise DeriveError("diff needs an expression and a variable: diff(f, x)")
                 value = Derivative(self.parse(args[0], "plain"),
@@ -358,18 +348,6 @@ class _State:
                 break
             expr = new
         return expr
-
-
-def _split_top(text: str) -> list[str]:
-    parts, depth, start = [], 0, 0
-    for i, ch in enumerate(text):
-        depth += ch in "([{"
-        depth -= ch in ")]}"
-        if ch == "," and depth == 0:
-            parts.append(text[start:i])
-            start = i + 1
-    parts.append(text[start:])
-    return parts
 
 
 # ----------------------------------------------------------------------------------------

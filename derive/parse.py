@@ -1544,14 +1544,15 @@ def check_wrt(expr: sp.Expr, names) -> list[sp.Symbol]:
     return result
 
 
-def _split_top_level(text: str) -> list[str]:
+def split_top_level(text: str, separator: str = ",") -> list[str]:
+    """``text`` split at ``separator`` where it stands outside every bracket."""
     parts, depth, start = [], 0, 0
     for i, ch in enumerate(text):
         if ch in _OPENERS:
             depth += 1
         elif ch in _CLOSERS:
             depth -= 1
-        elif ch == "," and depth == 0:
+        elif ch == separator and depth == 0:
             parts.append(text[start:i])
             start = i + 1
     parts.append(text[start:])
@@ -1587,7 +1588,7 @@ def parse_point(text: str, allowed_names: Iterable | None = None) -> dict:
     if allowed_names is not None:
         allowed = {getattr(n, "name", str(n)) for n in allowed_names}
     point: dict = {}
-    for item in _split_top_level(text):
+    for item in split_top_level(text):
         if not item.strip():
             raise DeriveError("--at: empty entry (write name=value,name=value)")
         name, sep, value_text = item.partition("=")
