@@ -71,3 +71,24 @@ def test_every_file_written_is_named_on_stderr(tmp_path):
     assert code == 0 and f"derive: wrote {saved}" in err and saved.exists()
     code, _, err = run("linear", "-o", shown)
     assert code == 0 and err == f"derive: wrote {shown}\n"
+
+
+@pytest.mark.parametrize("name", ["cross-entropy", "softmax", "mle-gaussian", "deep"])
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_text_output_wraps_and_never_cuts(name, lang):
+    """At any width, the only "…" are those of the mathematics (x₁, …, xₙ): the same number as
+    when the page is wide enough for every line."""
+    d = derive.derivation(name)
+    wide = d.render("text", lang=lang, width=2000).count("…")
+    for width in (60, 110):
+        assert d.render("text", lang=lang, width=width).count("…") == wide
+
+
+def test_columns_sets_the_text_width(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "60")
+    narrow = run("mle-gaussian", "--show-steps").out
+    monkeypatch.setenv("COLUMNS", "200")
+    wide = run("mle-gaussian", "--show-steps").out
+    from rich.cells import cell_len   # terminal cells: a combining hat takes none
+
+    assert max(map(cell_len, narrow.splitlines())) <= 60 < max(map(cell_len, wide.splitlines()))

@@ -136,3 +136,12 @@ def test_cache_clear_and_info(cache_dir):
     code, _, err = run("cache", "clear")
     assert code == 0 and "removed 1 cache entries" in err
     assert cache.entries(cache_dir) == []
+
+
+def test_the_cache_keeps_text_of_each_width_apart(cache_dir, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "60")
+    narrow = run("mle-gaussian", "--show-steps").out
+    monkeypatch.setenv("COLUMNS", "200")
+    assert run("mle-gaussian", "--show-steps").out != narrow
+    monkeypatch.setenv("COLUMNS", "60")
+    assert run("mle-gaussian", "--show-steps").out == narrow

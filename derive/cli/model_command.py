@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import click
 
@@ -55,8 +56,10 @@ def model_command(name: str) -> click.Command:
         fmt = output_format(fmt, output)
         render = dict(show_steps=show_steps, lang=lang, standalone=standalone,
                       color=color_wanted(output) and fmt == "text")
+        # the text view's width follows COLUMNS, so the cached bytes depend on it too
         text = cached_text(
-            {"model": name, "options": model.values, "format": fmt, **render},
+            {"model": name, "options": model.values, "format": fmt, "columns": os.environ.get("COLUMNS"),
+             **render},
             lambda: model.derivation().render(fmt, **render),
         )
         emit(text, output)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 
 from rich.console import Console, Group
 from rich.padding import Padding
@@ -14,13 +15,25 @@ from . import Renderer
 
 
 def _grid(**first):
-    """Four columns: left-hand side (right-aligned), "=", right-hand side, annotation (dim)."""
+    """Four columns: left-hand side (right-aligned), "=", right-hand side, annotation (dim).
+
+    A formula too long for its column folds onto the next line; it is never cut with "…"."""
     grid = Table.grid(padding=(0, 1))
-    grid.add_column(justify="right", no_wrap=True, **first)
+    grid.add_column(justify="right", no_wrap=True, overflow="fold", **first)
     grid.add_column()
-    grid.add_column(ratio=1)
-    grid.add_column(style="dim")
+    grid.add_column(ratio=1, overflow="fold")
+    grid.add_column(style="dim", overflow="fold")
     return grid
+
+
+def _columns() -> int:
+    """The width to lay text out in: ``COLUMNS`` when it names one (40 or more), else 110 —
+    the same bytes for the same command and environment, on a terminal or piped."""
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        return 110
+    return columns if columns >= 40 else 110
 
 
 class TextRenderer(Renderer):
@@ -46,7 +59,7 @@ class TextRenderer(Renderer):
     def _render_table(self, table):
         t = Table(show_edge=False, header_style="bold")
         for c in table.columns:
-            t.add_column(Text(self.words(c)), justify="right")
+            t.add_column(Text(self.words(c)), justify="right", overflow="fold")
         for row in table.rows:
             t.add_row(*[Text(self.cell(c)) for c in row])
         return Padding(t, (0, 0, 0, 2))
@@ -62,7 +75,7 @@ class TextRenderer(Renderer):
 
     def render(self) -> str:
         color = self.opts.get("color", False)
-        width = self.opts.get("width") or 110
+        width = self.opts.get("width") or _columns()
         buf = io.StringIO()
         console = Console(
             file=buf,
