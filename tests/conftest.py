@@ -22,6 +22,9 @@ from derive.models.base import Model
 
 # Tests exercise the algebra, never replayed output.
 os.environ["DERIVE_NO_CACHE"] = "1"
+# Text output follows COLUMNS, which a test runner's workers may set (pytest-xdist sets 80):
+# tests read the default layout unless they set a width themselves.
+os.environ.pop("COLUMNS", None)
 
 # The same examples on every run, so that CI cannot fail by chance; they change only with the
 # test's source or the Hypothesis version. `pytest --hypothesis-profile=explore` draws new ones.
