@@ -21,7 +21,7 @@ from ..verify import expand_defs
 from ._concrete import Instance
 from ._notation import Hadamard, mul
 from .base import Model, Option
-from .mlp import _ACTIVATIONS, _Points, _g_prime, _g_prime_of_a, _logs_split
+from .mlp import _ACTIVATIONS, _Points, _activation_derivative, _g_prime, _logs_split
 
 CHECK_LAYERS = "2,2,2,2"       # the concrete network on which the general lines are checked
 _CHECK_AT = 2                  # the layer l of it that a general line is checked at
@@ -341,22 +341,6 @@ class Deep(Model):
             var, value = explicit
             d.result(f"{name}[l]", rhs, lhs=lhs, of=e["J"], wrt=var[entry], value=value[entry],
                      check=(check[0][entry], check[1][entry]), note=note if name == "dW" else note_b)
-
-
-def _activation_derivative(d, act: str, a, z):
-    """Write ∂a/∂z for a = g(z) rule by rule, then with a where the notes do (1 − a² for tanh);
-    return the derivative's symbol and that form."""
-    g = _ACTIVATIONS[act]
-    d.note("The activation's derivative, rule by rule:", "激活函数的导数,逐条法则:")
-    d.let(a, g(z))
-    local = Derivative(a, z, evaluate=False)
-    d.work(local, g(z), z)
-    g_prime = _g_prime_of_a(act, a, z)
-    if act == "relu":
-        d.note("$ReLU′(0) = 0$ by convention (the kink).", "约定 $ReLU′(0) = 0$(拐点处)。")
-    else:
-        d.eq(local, g_prime, "intermediates", Msg.of("with {a}", "其中 {a}", a=sp.Eq(a, g(z), evaluate=False)))
-    return local, g_prime
 
 
 def _explicit(act: str, layers: int = 3, m: int = 2) -> dict:

@@ -21,7 +21,7 @@ from ..network import Dense, Network, Param, Training
 from ..verify import expand_defs
 from .base import Model, Option, classes_option, features_option, hidden_option
 from ._concrete import Instance, ramps
-from ._notation import Hadamard, mul, shown_eq
+from ._notation import Hadamard, mul
 
 _ACTIVATIONS = {"sigmoid": sigmoid, "tanh": sp.tanh, "relu": relu}
 
@@ -42,6 +42,22 @@ def _g_prime_of_a(name: str, a, z):
     if name == "tanh":
         return 1 - a**2
     return sp.Heaviside(z, 0)
+
+
+def _activation_derivative(d, act: str, a, z):
+    """Write ∂a/∂z for a = g(z) rule by rule, then with a where the notes do (1 − a² for tanh);
+    return the derivative's symbol and that form."""
+    g = _ACTIVATIONS[act]
+    d.note("The activation's derivative, rule by rule:", "激活函数的导数,逐条法则:")
+    d.let(a, g(z))
+    local = Derivative(a, z, evaluate=False)
+    d.work(local, g(z), z)
+    g_prime = _g_prime_of_a(act, a, z)
+    if act == "relu":
+        d.note("$ReLU′(0) = 0$ by convention (the kink).", "约定 $ReLU′(0) = 0$(拐点处)。")
+    else:
+        d.eq(local, g_prime, "intermediates", Msg.of("with {a}", "其中 {a}", a=sp.Eq(a, g(z), evaluate=False)))
+    return local, g_prime
 
 
 def _explicit(act: str, nx: int = 2, nh: int = 2, ny: int = 2, m: int = 2):
@@ -291,16 +307,7 @@ class MLP(Model):
                Msg("$a1_j$ feeds every $z2_k$", "$a1_j$ 进入每一个 $z2_k$")),
               (Sum(mul(W2[k, j], dz2[k]), (k, 1, ny)), "substitute", Msg("$∂z2_k/∂a1_j = W2_kj$", "$∂z2_k/∂a1_j = W2_kj$")))
 
-        d.note("The activation's derivative, rule by rule:", "激活函数的导数,逐条法则:")
-        d.let(a1[j], g(z1[j]))
-        local = D(a1[j], z1[j])
-        d.work(local, g(z1[j]), z1[j])
-        g_prime = _g_prime_of_a(act, a1[j], z1[j])
-        if act == "relu":
-            d.note("$ReLU′(0) = 0$ by convention (the kink).", "约定 $ReLU′(0) = 0$(拐点处)。")
-        else:
-            d.eq(local, g_prime, "intermediates",
-                 Msg.of("with {a}", "其中 {a}", a=shown_eq(a1[j], g(z1[j]))))
+        local, g_prime = _activation_derivative(d, act, a1[j], z1[j])
         chain(D(L, z1[j]),
               (mul(D(L, a1[j]), local), "chain", Msg.of(only.en, only.zh, p=z1[j], q=a1[j])),
               (mul(da1[j], g_prime), "substitute", None))
