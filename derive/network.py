@@ -149,6 +149,16 @@ class Network:
         (layer, *more) = self.layers
         return not more and layer.units is None and layer.activation is None
 
+    @property
+    def sum_of_pieces(self) -> bool:
+        """ŷ = b + Σ_i c_i g(b_i + W_i·x) with the squared error: one hidden layer of pieces
+        and one output without activation (the notes' red curve)."""
+        if len(self.layers) != 2 or self.loss != "squared":
+            return False
+        pieces, out = self.layers
+        return (pieces.units is not None and pieces.activation is not None
+                and out.units is None and out.activation is None)
+
     def param_shapes(self) -> dict:
         """Parameter names and shapes, layer by layer (weight, then bias)."""
         shapes, inputs = {}, self.features

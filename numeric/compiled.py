@@ -455,11 +455,7 @@ class _SigmoidSum(CompiledModel):
 
     @staticmethod
     def fits(network):
-        if len(network.layers) != 2 or network.loss != "squared":
-            return False
-        pieces, out = network.layers
-        return (pieces.units is not None and pieces.activation is not None and pieces.layout == "out,in"
-                and out.units is None and out.activation is None)
+        return network.sum_of_pieces and network.layers[0].layout == "out,in"
 
     def __init__(self, model, network):
         super().__init__(model, network)

@@ -121,12 +121,7 @@ def terminal_loss(loss, *, width: int = 60, height: int = 10, label: str = "epoc
 def _piece_layers(result):
     """(pieces, output) layers of a network drawn as a sum of pieces, or None."""
     net = result.compiled.network
-    if net.features != 1 or len(net.layers) != 2 or net.loss != "squared":
-        return None
-    pieces, out = net.layers
-    if pieces.activation is None or out.units is not None:
-        return None
-    return pieces, out
+    return net.layers if net.sum_of_pieces and net.features == 1 else None
 
 
 def _pieces(result, x):
