@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ..errors import DeriveError
 from .output import FORMATS, color_wanted, emit, output_format
 
 
@@ -21,7 +22,11 @@ from .output import FORMATS, color_wanted, emit, output_format
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE (atomically).")
 @click.option("--standalone", is_flag=True, help="LaTeX: a complete document.")
 @click.option("--lang", type=click.Choice(["en", "zh"]), default="en", help="Language of the words.")
-def expr(expression, wrt, at, from_latex, show_steps, fmt, output, standalone, lang):
+@click.option("--shape", "shapes", multiple=True, metavar="NAME=DIMS",
+              help="A matrix or vector and its sizes (X=m,n; w=n is a column vector); the "
+                   "expression is then a matrix expression (X.T @ w, sum, trace, det, inv, …).")
+@click.option("--hessian", is_flag=True, help="With --shape: also the Hessian (one vector variable).")
+def expr(expression, wrt, at, from_latex, show_steps, fmt, output, standalone, lang, shapes, hessian):
     """Differentiate EXPRESSION (SymPy syntax, or LaTeX with --from-latex), every step verified.
 
     Exits with status 1 when a derivative at --at disagrees with finite differences.
@@ -33,14 +38,26 @@ def expr(expression, wrt, at, from_latex, show_steps, fmt, output, standalone, l
       derive expr "sigmoid(w*x+b)" --wrt w --wrt b --at w=1,x=2,b=0
       derive expr "\\frac{1}{1+e^{-z}}" --from-latex --format latex
       derive expr -- "-x^2 + 3x"
+      derive expr "sum((X @ w - y)**2)" --wrt w --shape X=m,n --shape w=n --shape y=m
     """
     from numeric.fd import check_derivatives
 
     from ..expr import CheckFailed, check_message, expr_derivation
 
     fmt = output_format(fmt, output)
-    d = expr_derivation(expression, list(wrt), from_latex=from_latex, at=at, checker=check_derivatives)
+    if shapes or hessian:
+        if at is not None or from_latex:
+            raise DeriveError(f"{'--at' if at is not None else '--from-latex'} does not combine with "
+                              f"--shape: a matrix expression is checked at random arrays")
+        from ..matrix import matrix_derivation
+
+        d = matrix_derivation(expression, list(shapes), list(wrt), hessian=hessian)
+    else:
+        d = expr_derivation(expression, list(wrt), from_latex=from_latex, at=at, checker=check_derivatives)
     emit(d.render(fmt, show_steps=show_steps, lang=lang, standalone=standalone,
                   color=color_wanted(output) and fmt == "text"), output)
+    if d.failed and (shapes or hessian):
+        x, err = d.failed[0]
+        raise CheckFailed(f"∂/∂{x}: the NumPy code differs from finite differences by {err:.1e} (relative)")
     if d.failed:
         raise CheckFailed(check_message(d))

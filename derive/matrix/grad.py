@@ -1,0 +1,262 @@
+"""Reverse-mode matrix calculus on ``tree.Node``: each operation's adjoint rule (the Matrix
+Cookbook's identities) gives the gradient in matrix form; a Jacobian for ``--hessian``.
+
+An elementwise region (sums, products, quotients, powers and elementwise functions of the same
+operands, as in −Σ y⊙log σ(X·w) + …) is differentiated as one scalar function φ of its operands
+by SymPy, entry by entry, and simplified there; the result is written back as a tree. Each such
+step is recorded (``Local``) so that the derivation can show it with the engine's named rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+
+from ..errors import DeriveError
+from ..functions import relu, sigmoid
+from . import tree as t
+
+_SYMPY_FN = {"log": sp.log, "exp": sp.exp, "tanh": sp.tanh, "sigmoid": sigmoid, "relu": relu,
+             "step": lambda z: sp.Heaviside(z, 0)}
+
+
+@dataclass(frozen=True)
+class Local:
+    """One entrywise derivative: ∂φ/∂u = value, where φ is an elementwise expression of the
+    operand ``atom`` (entry symbol ``u``)."""
+
+    phi: sp.Expr
+    u: sp.Symbol
+    value: sp.Expr
+    atom: t.Node
+    names: tuple          # (symbol, node) for every operand of φ
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One adjoint rule used: its key (messages in ``derivation``) and the node it was used at."""
+
+    key: str
+    node: t.Node
+
+
+class Gradient:
+    """∂f/∂``wrt`` of a scalar tree ``f``: ``value`` (a tree), the entrywise derivatives
+    (``locals``) and the adjoint rules used (``rules``), in the order used."""
+
+    def __init__(self, f: t.Node, wrt: str):
+        if not f.is_scalar:
+            raise DeriveError(f"the expression is {t.shape_text(f.shape)}, not a scalar: "
+                              f"a gradient needs a scalar function (use sum(…) or norm(…))")
+        self.wrt = wrt
+        self.locals: list[Local] = []
+        self.rules: list[Rule] = []
+        self.parts: list[t.Node] = []
+        self.back(f, t.const(1))
+        shape = t.variables(f)[wrt]
+        value = t.add(*self.parts) if self.parts else t.zero()
+        if value.is_scalar and shape != t.SCALAR and t.is_const(value, 0):
+            value = t.zero()
+        self.value = value
+
+    def rule(self, key: str, node: t.Node) -> None:
+        if all(r.key != key for r in self.rules):
+            self.rules.append(Rule(key, node))
+
+    def back(self, node: t.Node, g: t.Node) -> None:
+        """Send the adjoint ``g`` (∂f/∂node, node's shape) down to the operands of ``node``."""
+        if not t.has_var(node, self.wrt):
+            return
+        a = node.args
+        op = node.op
+        if op == "var":
+            self.parts.append(g)
+        elif op in t.ELEMENTWISE:
+            self.region(node, g)
+        elif op == "matmul":
+            self.rule("matmul", node)
+            for i, f in enumerate(a):
+                if not t.has_var(f, self.wrt):
+                    continue
+                gi = g
+                if i:
+                    gi = t.matmul(t.transpose(t.matmul_of(a[:i])), gi)
+                if i < len(a) - 1:
+                    gi = t.matmul(gi, t.transpose(t.matmul_of(a[i + 1:])))
+                self.back(f, gi)
+        elif op == "T":
+            self.rule("transpose", node)
+            self.back(a[0], t.transpose(g))
+        elif op == "sum":
+            self.rule("sum", node)
+            self.back(a[0], t.mul(g, t.ones(a[0].shape, a[0])))
+        elif op == "trace":
+            self.rule("trace", node)
+            self.back(a[0], t.mul(g, t.eye(a[0])))
+        elif op == "det":
+            self.rule("det", node)
+            self.back(a[0], t.mul(scalar_product(g, node), t.transpose(t.inv(a[0]))))
+        elif op == "inv":
+            self.rule("inv", node)
+            c = t.transpose(node)
+            self.back(a[0], t.neg(t.matmul(t.matmul(c, g), c)))
+        elif op == "norm":
+            self.rule("norm", node)
+            self.back(a[0], t.mul(scalar_product(g, t.power(node, -1)), a[0]))
+        elif op == "softmax":
+            self.rule("softmax", node)
+            self.back(a[0], t.mul(node, t.sub(g, t.total(t.mul(g, node), node.data))))
+        elif op == "logsumexp":
+            self.rule("logsumexp", node)
+            self.back(a[0], t.mul(g, t.softmax(a[0], node.data)))
+        elif op == "diag":
+            self.rule("diag", node)
+            self.back(a[0], t.diag(g))
+        else:
+            raise DeriveError(f"no derivative rule for {op}")
+
+    def region(self, node: t.Node, g: t.Node) -> None:
+        """The adjoint through an elementwise region: ∂φ/∂u entry by entry for each operand u."""
+        names: dict = {}
+        phi = to_sympy(node, names, taken=set(t.variables(node)))
+        back = {s: n for n, s in names.items()}
+        for atom, u in names.items():
+            if not t.has_var(atom, self.wrt):
+                continue
+            value = tidy(sp.diff(phi, u))
+            self.locals.append(Local(phi, u, value, atom, tuple(back.items())))
+            local = from_sympy(value, back)
+            self.back(atom, t.reduce_to(t.mul(g, local), atom.shape))
+
+
+def scalar_product(a: t.Node, b: t.Node) -> t.Node:
+    """a·b for scalars, simplified by SymPy (1/det(X)·det(X) is 1)."""
+    names: dict = {}
+    expr = tidy(to_sympy(a, names, set()) * to_sympy(b, names, set()))
+    return from_sympy(expr, {s: n for n, s in names.items()})
+
+
+def tidy(expr: sp.Expr) -> sp.Expr:
+    """The shortest of a few equal forms (σ(z) − y rather than −y·(1 − σ(z)) + (1 − y)·σ(z))."""
+    forms = [expr, sp.expand(expr), sp.factor(expr), sp.cancel(expr)]
+    forms += [_sigmoids(f) for f in forms]
+    return min(forms, key=lambda e: (sp.count_ops(e), len(str(e))))
+
+
+def _sigmoids(expr: sp.Expr) -> sp.Expr:
+    """1/(1 + exp(u)) written σ(−u), as the notes write the logistic loss's derivative."""
+    def is_logistic(e):
+        return (e.is_Pow and e.exp == -1 and e.base.is_Add and len(e.base.args) == 2
+                and 1 in e.base.args and any(a.func == sp.exp for a in e.base.args))
+
+    def as_sigmoid(e):
+        u = next(a for a in e.base.args if a.func == sp.exp).args[0]
+        return sigmoid(-u)
+
+    return expr.replace(is_logistic, as_sigmoid)
+
+
+def to_sympy(node: t.Node, names: dict, taken: set) -> sp.Expr:
+    """The elementwise part of ``node`` as a scalar SymPy expression; each operand that is not
+    elementwise (a variable, X·w, det(X)) becomes a symbol, recorded in ``names``."""
+    op = node.op
+    a = node.args
+    if op == "const":
+        return node.data
+    if op == "add":
+        return sp.Add(*(to_sympy(x, names, taken) for x in a))
+    if op == "neg":
+        return -to_sympy(a[0], names, taken)
+    if op == "mul":
+        return sp.Mul(*(to_sympy(x, names, taken) for x in a))
+    if op == "div":
+        return to_sympy(a[0], names, taken) / to_sympy(a[1], names, taken)
+    if op == "pow":
+        return to_sympy(a[0], names, taken) ** node.data
+    if op == "fn":
+        return _SYMPY_FN[node.data](to_sympy(a[0], names, taken))
+    if node not in names:
+        if op == "var":
+            names[node] = sp.Symbol(node.data, real=True)
+        else:
+            names[node] = _fresh(names, taken)
+    return names[node]
+
+
+def _fresh(names: dict, taken: set) -> sp.Symbol:
+    used = taken | {s.name for s in names.values()}
+    for base in ("z", "u", "v", "s"):
+        for k in ("", "2", "3", "4", "5", "6"):
+            if base + k not in used:
+                return sp.Symbol(base + k, real=True)
+    raise DeriveError("expression has too many operands")
+
+
+def from_sympy(expr: sp.Expr, back: dict) -> t.Node:
+    """A SymPy scalar expression written as a tree, each operand symbol by ``back``."""
+    if expr in back:
+        return back[expr]
+    if expr.is_Number:
+        return t.const(expr)
+    num, den = sp.fraction(expr) if expr.is_Mul or expr.is_Pow else (expr, 1)
+    if den != 1:
+        return t.div(from_sympy(num, back), from_sympy(den, back))
+    if expr.is_Add:
+        # SymPy distributes a number over a sum (2·(z − y) is 2·z − 2·y); the notes factor it out
+        c, rest = expr.primitive()
+        if c != 1:
+            return t.scale(c, from_sympy(rest, back))
+        return t.add(*(from_sympy(x, back) for x in expr.args))
+    if expr.is_Mul:
+        out = t.const(1)
+        for x in expr.args:
+            out = t.mul(out, from_sympy(x, back))
+        return out
+    if expr.is_Pow and expr.exp.is_Number:
+        return t.power(from_sympy(expr.base, back), expr.exp)
+    for name, f in _SYMPY_FN.items():
+        if name != "step" and isinstance(expr, f):
+            return t.fn(name, from_sympy(expr.args[0], back))
+    if isinstance(expr, sp.Heaviside):
+        return t.fn("step", from_sympy(expr.args[0], back))
+    if expr.func == sp.exp:
+        return t.fn("exp", from_sympy(expr.args[0], back))
+    raise DeriveError(f"cannot write {expr} in matrix form")
+
+
+def jacobian(g: t.Node, wrt: str, shape) -> t.Node:
+    """∂g/∂x for a column vector ``g`` of the column vector ``x`` (named ``wrt``), as a tree:
+    the rows of the Hessian when ``g`` is a gradient. Supports products by matrices that do not
+    depend on x, sums, and elementwise functions (a diagonal matrix diag(φ′))."""
+    if not t.has_var(g, wrt):
+        return t.zero()
+    op = g.op
+    if op == "var":
+        return t.eye(g)
+    if op == "add":
+        return t.add(*(jacobian(x, wrt, shape) for x in g.args))
+    if op == "neg":
+        return t.neg(jacobian(g.args[0], wrt, shape))
+    if op == "matmul" and not t.has_var(t.matmul_of(g.args[:-1]), wrt):
+        return t.matmul(t.matmul_of(g.args[:-1]), jacobian(g.args[-1], wrt, shape))
+    if op == "mul" and all(f.is_scalar and not t.has_var(f, wrt) for f in g.args[:-1]):
+        inner = jacobian(g.args[-1], wrt, shape)
+        for f in reversed(g.args[:-1]):
+            inner = t.mul(f, inner)
+        return inner
+    if op in t.ELEMENTWISE:
+        names: dict = {}
+        phi = to_sympy(g, names, taken=set(t.variables(g)))
+        back = {s: n for n, s in names.items()}
+        parts = []
+        for atom, u in names.items():
+            if not t.has_var(atom, wrt):
+                continue
+            if atom.shape != g.shape:
+                break
+            parts.append(t.matmul(t.diag(from_sympy(tidy(sp.diff(phi, u)), back)), jacobian(atom, wrt, shape)))
+        else:
+            return t.add(*parts)
+    raise DeriveError(f"--hessian: no Jacobian rule for {t.text(g)} (a product of matrices "
+                      f"that do not depend on {wrt}, a sum, or an elementwise function)")

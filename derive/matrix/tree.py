@@ -1,0 +1,650 @@
+"""Matrix expressions as a small tree of their own: shapes, simplifying constructors, and the
+three ways a tree is written (Unicode text, LaTeX, NumPy) plus its value at concrete sizes.
+
+Every value is a matrix of ``shape = (rows, cols)`` (sizes: SymPy integers or positive integer
+symbols); a column vector is ``(n, 1)`` and a scalar ``(1, 1)``. Elementwise operations follow
+NumPy's broadcasting (a size-1 dimension stretches).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sympy as sp
+
+from ..errors import DeriveError
+from ..printing import unicode_name
+
+ONE = sp.Integer(1)
+SCALAR = (ONE, ONE)
+
+# Elementwise functions: text head, LaTeX head, NumPy template.
+FUNCTIONS = {
+    "log": ("log", r"\log", "np.log({})"),
+    "exp": ("exp", r"\exp", "np.exp({})"),
+    "tanh": ("tanh", r"\tanh", "np.tanh({})"),
+    "sigmoid": ("σ", r"\sigma", "1 / (1 + np.exp(-{}))"),
+    "relu": ("ReLU", r"\operatorname{ReLU}", "np.maximum({}, 0)"),
+    "step": ("", "", "np.heaviside({}, 0)"),
+}
+ELEMENTWISE = {"add", "neg", "mul", "div", "pow", "fn", "const"}
+
+# Binding strength, for brackets: a sum < a product < a prefix minus < a postfix (ᵀ, ⁻¹) < a name.
+_ADD, _MUL, _NEG, _POST, _ATOM = 1, 2, 3, 4, 5
+
+
+@dataclass(frozen=True)
+class Node:
+    """One operation: ``op`` on ``args`` (Nodes), of ``shape``; ``data`` holds a name, a number,
+    a function name or an axis."""
+
+    op: str
+    args: tuple = ()
+    shape: tuple = SCALAR
+    data: Any = None
+
+    @property
+    def is_scalar(self) -> bool:
+        return self.shape == SCALAR
+
+    def __repr__(self):
+        return text(self)
+
+
+def shape_text(shape) -> str:
+    r, c = shape
+    return f"{r} × {c}"
+
+
+def var(name: str, shape) -> Node:
+    return Node("var", (), tuple(sp.sympify(s) for s in shape), name)
+
+
+def const(value) -> Node:
+    return Node("const", (), SCALAR, sp.nsimplify(value))
+
+
+def is_const(node: Node, value=None) -> bool:
+    return node.op == "const" and (value is None or node.data == value)
+
+
+def ones(shape, like: Node) -> Node:
+    """The all-ones matrix of ``shape`` (NumPy: shaped like ``like``)."""
+    return Node("ones", (like,), tuple(shape))
+
+
+def eye(like: Node) -> Node:
+    """The identity of the size of the rows of ``like``."""
+    return Node("eye", (like,), (like.shape[0], like.shape[0]))
+
+
+def zero() -> Node:
+    return const(0)
+
+
+# Shapes -------------------------------------------------------------------------------------
+def broadcast(op: str, a: Node, b: Node) -> tuple:
+    """The shape of an elementwise ``op`` of ``a`` and ``b`` (NumPy's rule), or DeriveError."""
+    out = []
+    for x, y in zip(a.shape, b.shape):
+        if x == y or y == 1:
+            out.append(x)
+        elif x == 1:
+            out.append(y)
+        else:
+            raise DeriveError(f"{op}: shapes {shape_text(a.shape)} and {shape_text(b.shape)} do not match")
+    return tuple(out)
+
+
+# Constructors that simplify as they build ---------------------------------------------------
+def add(*terms: Node) -> Node:
+    """A sum: nested sums flattened, zeros dropped, equal terms counted (A + A = 2·A), and
+    P·x + Q·x factored as (P + Q)·x."""
+    flat = []
+    for t in terms:
+        flat.extend(t.args if t.op == "add" else (t,))
+    flat = [t for t in flat if not is_const(t, 0)]
+    counts: dict = {}
+    for t in flat:
+        c, core = split_coeff(t)
+        counts[core] = counts.get(core, 0) + c
+    flat = [scale(c, core) for core, c in counts.items() if c != 0]
+    flat = _factor_right(flat)
+    if not flat:
+        return zero()
+    if len(flat) == 1:
+        return flat[0]
+    shape = flat[0].shape
+    for t in flat[1:]:
+        shape = broadcast("+", Node("add", (), shape), t)
+    consts = [t for t in flat if is_const(t)]
+    if len(consts) > 1:
+        return add(*(t for t in flat if not is_const(t)), const(sum(t.data for t in consts)))
+    # positive terms first, as the notes write a difference: σ(X·w) − y
+    flat.sort(key=lambda t: (bool(split_coeff(t)[0] < 0), t.op == "var"))
+    return Node("add", tuple(flat), shape)
+
+
+def _factor_right(terms: list) -> list:
+    """P·x + Q·x as (P + Q)·x, the plain factor first: A·x + Aᵀ·x is (A + Aᵀ)·x."""
+    groups: dict = {}
+    for t in terms:
+        right = t.args[-1] if t.op == "matmul" else None
+        groups.setdefault(right, []).append(t)
+    out = []
+    for right, ts in groups.items():
+        if right is None or len(ts) == 1:
+            out.extend(ts)
+            continue
+        lefts = sorted((matmul_of(t.args[:-1]) for t in ts), key=lambda n: n.op == "T")
+        out.append(matmul(Node("add", tuple(lefts), lefts[0].shape), right))
+    return out
+
+
+def matmul_of(factors) -> Node:
+    out = factors[0]
+    for f in factors[1:]:
+        out = matmul(out, f)
+    return out
+
+
+def split_coeff(node: Node):
+    """``node`` as (number, rest): 2·A is (2, A), −A is (−1, A)."""
+    if node.op == "neg":
+        c, core = split_coeff(node.args[0])
+        return -c, core
+    if node.op == "mul" and is_const(node.args[0]):
+        rest = node.args[1:]
+        return node.args[0].data, rest[0] if len(rest) == 1 else Node("mul", rest, node.shape)
+    if is_const(node) and node.data != 0:
+        return node.data, const(1)
+    return sp.Integer(1), node
+
+
+def scale(c, node: Node) -> Node:
+    """The number ``c`` times ``node``."""
+    c = sp.nsimplify(c)
+    if c == 0:
+        return zero()
+    if c == 1:
+        return node
+    if is_const(node):
+        return const(c * node.data)
+    if c == -1:
+        return neg(node)
+    return Node("mul", (const(c), node), node.shape)
+
+
+def neg(a: Node) -> Node:
+    if a.op == "neg":
+        return a.args[0]
+    if is_const(a):
+        return const(-a.data)
+    c, core = split_coeff(a)
+    if c != 1:
+        return scale(-c, core)
+    if a.op == "add":
+        return add(*(neg(t) for t in a.args))
+    return Node("neg", (a,), a.shape)
+
+
+def sub(a: Node, b: Node) -> Node:
+    return add(a, neg(b))
+
+
+def mul(a: Node, b: Node) -> Node:
+    """The elementwise (Hadamard) product, a scalar times a matrix included."""
+    shape = broadcast("*", a, b)
+    for x, y in ((a, b), (b, a)):
+        if is_const(x, 0):
+            return zero()
+        if is_const(x, 1) and y.shape == shape:
+            return y
+        if x.op == "ones" and y.shape == shape:
+            return y
+    if is_const(a) and is_const(b):
+        return const(a.data * b.data)
+    ca, ra = split_coeff(a)
+    cb, rb = split_coeff(b)
+    if ca * cb != 1:
+        return scale(ca * cb, mul(ra, rb))
+    factors = [f for x in (a, b) for f in (x.args if x.op == "mul" else (x,))]
+    # the scalars first (a number, then scalar expressions), as the notes write 2·x
+    factors.sort(key=lambda f: (not is_const(f), not f.is_scalar))
+    return Node("mul", tuple(factors), shape)
+
+
+def div(a: Node, b: Node) -> Node:
+    shape = broadcast("/", a, b)
+    if is_const(b, 1):
+        return a
+    if a == b and a.shape == shape:
+        return const(1)
+    if a.op == "mul" and b in a.args and a.shape == shape:
+        # a common factor cancels: 2·‖r‖/‖r‖ is 2
+        rest = list(a.args)
+        rest.remove(b)
+        out = rest[0]
+        for f in rest[1:]:
+            out = mul(out, f)
+        return out
+    if is_const(b):
+        return scale(1 / b.data, a)
+    return Node("div", (a, b), shape)
+
+
+def power(a: Node, k) -> Node:
+    k = sp.nsimplify(k)
+    if k == 1:
+        return a
+    if k == 0:
+        return const(1)
+    if is_const(a):
+        return const(a.data ** k)
+    return Node("pow", (a,), a.shape, k)
+
+
+def fn(name: str, a: Node) -> Node:
+    return Node("fn", (a,), a.shape, name)
+
+
+def matmul(a: Node, b: Node) -> Node:
+    if a.shape[1] != b.shape[0]:
+        raise DeriveError(f"@: shapes {shape_text(a.shape)} and {shape_text(b.shape)} do not match "
+                          f"({a.shape[1]} ≠ {b.shape[0]})")
+    if is_const(a, 0) or is_const(b, 0):
+        return zero()
+    if a.op == "eye":
+        return b
+    if b.op == "eye":
+        return a
+    # a number is a 1 × 1 matrix: 1·B is B, c·B is a scalar multiple
+    if is_const(a) or is_const(b):
+        return mul(a, b)
+    ca, ra = split_coeff(a)
+    cb, rb = split_coeff(b)
+    if ca * cb != 1:
+        return scale(ca * cb, matmul(ra, rb))
+    factors = [f for x in (a, b) for f in (x.args if x.op == "matmul" else (x,))]
+    return Node("matmul", tuple(factors), (a.shape[0], b.shape[1]))
+
+
+def transpose(a: Node) -> Node:
+    if a.op == "T":
+        return a.args[0]
+    # a scalar, the identity and a diagonal matrix are their own transposes
+    if a.is_scalar or a.op == "eye" or (a.op == "diag" and a.args[0].shape[1] == 1):
+        return a
+    if a.op == "ones":
+        return ones(a.shape[::-1], transpose(a.args[0]))
+    c, core = split_coeff(a)
+    if c != 1:
+        return scale(c, transpose(core))
+    if a.op == "matmul":
+        return matmul_of([transpose(f) for f in reversed(a.args)])
+    if a.op == "add":
+        return add(*(transpose(t) for t in a.args))
+    return Node("T", (a,), a.shape[::-1])
+
+
+def inv(a: Node) -> Node:
+    if a.shape[0] != a.shape[1]:
+        raise DeriveError(f"inv: the matrix is {shape_text(a.shape)}, not square")
+    return Node("inv", (a,), a.shape)
+
+
+def det(a: Node) -> Node:
+    if a.shape[0] != a.shape[1]:
+        raise DeriveError(f"det: the matrix is {shape_text(a.shape)}, not square")
+    return Node("det", (a,), SCALAR)
+
+
+def trace(a: Node) -> Node:
+    if a.shape[0] != a.shape[1]:
+        raise DeriveError(f"trace: the matrix is {shape_text(a.shape)}, not square")
+    return Node("trace", (a,), SCALAR)
+
+
+def total(a: Node, axis=None) -> Node:
+    """Σ of the entries (``axis`` None), of each column (0) or of each row (1), kept 2-D."""
+    if axis is None:
+        if a.is_scalar:
+            return a
+        return Node("sum", (a,), SCALAR)
+    shape = (ONE, a.shape[1]) if axis == 0 else (a.shape[0], ONE)
+    if a.shape == shape:
+        return a
+    return Node("sum", (a,), shape, axis)
+
+
+def reduce_to(node: Node, shape) -> Node:
+    """``node`` summed over the dimensions that broadcasting stretched from ``shape``."""
+    if node.shape == tuple(shape):
+        return node
+    if tuple(shape) == SCALAR:
+        return total(node)
+    return total(node, 0 if shape[0] == 1 else 1)
+
+
+def norm(a: Node) -> Node:
+    return Node("norm", (a,), SCALAR)
+
+
+def softmax(a: Node, axis: int) -> Node:
+    return Node("softmax", (a,), a.shape, axis)
+
+
+def logsumexp(a: Node, axis: int) -> Node:
+    shape = (ONE, a.shape[1]) if axis == 0 else (a.shape[0], ONE)
+    return Node("logsumexp", (a,), shape, axis)
+
+
+def diag(a: Node) -> Node:
+    """diag(v): the square matrix with ``v`` on its diagonal; diag(A): A's diagonal as a column."""
+    if a.shape[1] == 1:
+        return Node("diag", (a,), (a.shape[0], a.shape[0]))
+    if a.shape[0] != a.shape[1]:
+        raise DeriveError(f"diag: the matrix is {shape_text(a.shape)}, neither a vector nor square")
+    return Node("diag", (a,), (a.shape[0], ONE))
+
+
+# Writing ------------------------------------------------------------------------------------
+def _prec(n: Node) -> int:
+    if n.op == "add":
+        return _ADD
+    if n.op in ("mul", "matmul", "div"):
+        return _MUL
+    if n.op == "neg" or (n.op == "const" and (n.data < 0 or not n.data.is_Integer)):
+        return _NEG
+    if n.op in ("T", "inv", "pow"):
+        return _POST
+    return _ATOM
+
+
+class _Writer:
+    """One notation: the tokens that differ between text and LaTeX."""
+
+    def __init__(self, latex: bool):
+        self.latex = latex
+
+    def br(self, s: str) -> str:
+        return rf"\left({s}\right)" if self.latex else f"({s})"
+
+    def wrap(self, n: Node, level: int) -> str:
+        s = self(n)
+        # a minus sign after an operator is bracketed: 𝟏ᵀ·(−y), not 𝟏ᵀ·−y
+        return self.br(s) if _prec(n) < level or (n.op == "neg" and level > _ADD) else s
+
+    def number(self, c) -> str:
+        if self.latex:
+            return sp.latex(c)
+        return str(c).replace("-", "−")
+
+    def __call__(self, n: Node) -> str:
+        L = self.latex
+        a = n.args
+        op = n.op
+        if op == "var":
+            return sp.latex(sp.Symbol(n.data)) if L else unicode_name(n.data)
+        if op == "const":
+            return self.number(n.data)
+        if op == "add":
+            out = self(a[0])
+            for t in a[1:]:
+                c, core = split_coeff(t)
+                if c < 0:
+                    out += " - " if L else " − "
+                    out += self.wrap(scale(-c, core), _MUL) if scale(-c, core).op != "add" else self.br(self(scale(-c, core)))
+                else:
+                    out += " + " + self.wrap(t, _ADD + 1)
+            return out
+        if op == "neg":
+            return ("-" if L else "−") + self.wrap(a[0], _MUL)
+        if op == "mul":
+            joins = []
+            for i, f in enumerate(a):
+                if i:
+                    hadamard = not (a[i - 1].is_scalar or f.is_scalar)
+                    joins.append((r" \odot " if L else " ⊙ ") if hadamard else (r" \cdot " if L else "·"))
+                # c·(A·B) is c·A·B; a Hadamard factor that is a product keeps its brackets
+                level = _MUL if i == 0 or (a[i - 1].is_scalar and f.op == "matmul") else _MUL + 1
+                joins.append(self.wrap(f, level))
+            return "".join(joins)
+        if op == "matmul":
+            return (r" \cdot " if L else "·").join(self.wrap(f, _MUL + 1 if i else _MUL) for i, f in enumerate(a))
+        if op == "div":
+            if L:
+                return rf"\frac{{{self(a[0])}}}{{{self(a[1])}}}"
+            slash = "/" if a[1].is_scalar else " ⊘ "
+            return self.wrap(a[0], _MUL) + slash + self.wrap(a[1], _POST)
+        if op == "pow":
+            k = n.data
+            hadamard = not n.is_scalar
+            if L:
+                return self.wrap(a[0], _ATOM) + ("^{\\odot " if hadamard else "^{") + sp.latex(k) + "}"
+            sup = str(k).translate(str.maketrans("0123456789-/", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻ᐟ"))
+            return self.wrap(a[0], _ATOM) + ("^⊙" if hadamard else "") + sup
+        if op == "T":
+            if a[0].op == "inv":
+                return self.wrap(a[0].args[0], _ATOM) + ("^{-T}" if L else "⁻ᵀ")
+            return self.wrap(a[0], _ATOM) + ("^{T}" if L else "ᵀ")
+        if op == "inv":
+            return self.wrap(a[0], _ATOM) + ("^{-1}" if L else "⁻¹")
+        if op == "fn":
+            if n.data == "step":
+                return rf"\left[{self(a[0])} > 0\right]" if L else f"[{self(a[0])} > 0]"
+            head = FUNCTIONS[n.data][1 if L else 0]
+            return head + self.br(self(a[0]))
+        if op == "ones":
+            return r"\mathbf{1}" if L else "𝟏"
+        if op == "eye":
+            return "I"
+        if op == "sum":
+            one = r"\mathbf{1}" if L else "𝟏"
+            dot = r" \cdot " if L else "·"
+            t = r"^{T}" if L else "ᵀ"
+            if n.data == 0:
+                return one + t + dot + self.wrap(a[0], _MUL + 1)
+            if n.data == 1:
+                return self.wrap(a[0], _MUL) + dot + one
+            return (r"\operatorname{sum}" if L else "sum") + self.br(self(a[0]))
+        if op in ("trace", "det", "diag"):
+            head = {"trace": "tr", "det": "det", "diag": "diag"}[op]
+            return (rf"\operatorname{{{head}}}" if L and op != "det" else (r"\det" if L else head)) + self.br(self(a[0]))
+        if op == "norm":
+            sub = "" if a[0].shape[1] == 1 else ("_F" if L else "_F")
+            return (rf"\left\|{self(a[0])}\right\|{sub}" if L else f"‖{self(a[0])}‖{sub}")
+        if op in ("softmax", "logsumexp"):
+            head = rf"\operatorname{{{op}}}" if L else op
+            axis = rf",\ \text{{axis}}={n.data}" if L else f", axis={n.data}"
+            return head + self.br(self(a[0]) + axis)
+        raise ValueError(op)
+
+
+def text(n: Node) -> str:
+    """The tree in the notes' Unicode notation: 2·Xᵀ·(X·w − y)."""
+    return _Writer(False)(n)
+
+
+def latex(n: Node) -> str:
+    return _Writer(True)(n)
+
+
+def numpy(n: Node) -> str:
+    """A NumPy expression of the tree in the input's names (``np`` is numpy)."""
+    return _np(n, 0)
+
+
+_NP_PREC = {"add": 1, "neg": 3, "mul": 2, "div": 2, "matmul": 2, "pow": 4}
+
+
+def _np(n: Node, level: int) -> str:
+    a = n.args
+    op = n.op
+    own = _NP_PREC.get(op, 5)
+    if op == "const":
+        s = str(n.data) if n.data.is_Integer else f"{float(n.data)!r}"
+        own = 5 if n.data >= 0 else 3
+    elif op == "var":
+        s = n.data
+    elif op == "add":
+        s = _np(a[0], 1)
+        for t in a[1:]:
+            c, core = split_coeff(t)
+            s += f" - {_np(scale(-c, core), 2)}" if c < 0 else f" + {_np(t, 2)}"
+    elif op == "neg":
+        s = "-" + _np(a[0], 4)
+    elif op in ("mul", "matmul"):
+        sep = " * " if op == "mul" else " @ "
+        s = sep.join(_np(f, 2 if i == 0 else 3) for i, f in enumerate(a))
+    elif op == "div":
+        s = f"{_np(a[0], 2)} / {_np(a[1], 3)}"
+    elif op == "pow":
+        s = f"{_np(a[0], 5)} ** {_np(const(n.data), 5)}"
+    elif op == "T":
+        if a[0].op == "inv":
+            s = f"np.linalg.inv({_np(a[0].args[0], 0)}).T"
+        else:
+            s = f"{_np(a[0], 5)}.T"
+    elif op == "fn":
+        s = FUNCTIONS[n.data][2].format(_np(a[0], 5))
+    elif op == "ones":
+        s = f"np.ones_like({_np(a[0], 0)})" if a[0].shape == n.shape else f"np.ones({_np_shape(n.shape, a[0])})"
+    elif op == "eye":
+        s = f"np.eye(np.shape({_np(a[0], 0)})[0])"
+    elif op == "sum":
+        s = f"np.sum({_np(a[0], 0)})" if n.data is None else f"np.sum({_np(a[0], 0)}, axis={n.data}, keepdims=True)"
+    elif op == "trace":
+        s = f"np.trace({_np(a[0], 0)})"
+    elif op == "det":
+        s = f"np.linalg.det({_np(a[0], 0)})"
+    elif op == "inv":
+        s = f"np.linalg.inv({_np(a[0], 0)})"
+    elif op == "norm":
+        s = f"np.linalg.norm({_np(a[0], 0)})"
+    elif op == "softmax":
+        inner = _np(a[0], 0)
+        s = f"np.exp({inner}) / np.sum(np.exp({inner}), axis={n.data}, keepdims=True)"
+        own = 2
+    elif op == "logsumexp":
+        s = f"np.log(np.sum(np.exp({_np(a[0], 0)}), axis={n.data}, keepdims=True))"
+    elif op == "diag":
+        s = f"np.diagflat({_np(a[0], 0)})" if a[0].shape[1] == 1 else f"np.diag({_np(a[0], 0)})[:, None]"
+    else:
+        raise ValueError(op)
+    return f"({s})" if own < level else s
+
+
+def _np_shape(shape, like: Node) -> str:
+    """A NumPy shape tuple for ``shape`` whose sizes are read from ``like``'s."""
+    parts = []
+    for size in shape:
+        if size == 1:
+            parts.append("1")
+        else:
+            axis = list(like.shape).index(size)
+            parts.append(f"np.shape({_np(like, 0)})[{axis}]")
+    return "(" + ", ".join(parts) + ")"
+
+
+# Values at concrete sizes -------------------------------------------------------------------
+def entries(name: str, shape) -> sp.Matrix:
+    """The matrix of plain symbols ``X_1_2`` (a vector ``w_2``) for the variable ``name``."""
+    r, c = (int(s) for s in shape)
+    if (r, c) == (1, 1):
+        return sp.Matrix([[sp.Symbol(name, real=True)]])
+    if c == 1:
+        return sp.Matrix(r, 1, lambda i, _: sp.Symbol(f"{name}_{i + 1}", real=True))
+    return sp.Matrix(r, c, lambda i, j: sp.Symbol(f"{name}_{i + 1}_{j + 1}", real=True))
+
+
+def concrete(n: Node, env: dict) -> sp.Matrix:
+    """The tree's value with each variable bound to a SymPy matrix (``env``: name → Matrix)."""
+    from ..functions import relu, sigmoid
+
+    ev = lambda x: concrete(x, env)  # noqa: E731
+    a = n.args
+    op = n.op
+    if op == "var":
+        return env[n.data]
+    if op == "const":
+        return sp.Matrix([[n.data]])
+    if op in ("add", "mul", "div"):
+        vals = [ev(x) for x in a]
+        out = vals[0]
+        for v in vals[1:]:
+            out = _elementwise(out, v, {"add": sp.Add, "mul": sp.Mul, "div": lambda p, q: p / q}[op])
+        return out
+    if op == "neg":
+        return -ev(a[0])
+    if op == "pow":
+        return ev(a[0]).applyfunc(lambda e: e ** n.data)
+    if op == "fn":
+        f = {"log": sp.log, "exp": sp.exp, "tanh": sp.tanh, "sigmoid": sigmoid, "relu": relu,
+             "step": lambda z: sp.Heaviside(z, 0)}[n.data]
+        return ev(a[0]).applyfunc(f)
+    if op == "matmul":
+        out = ev(a[0])
+        for x in a[1:]:
+            out = out * ev(x)
+        return out
+    if op == "T":
+        return ev(a[0]).T
+    if op == "ones":
+        r, c = _sizes(n, env)
+        return sp.ones(r, c)
+    if op == "eye":
+        return sp.eye(ev(a[0]).rows)
+    if op == "sum":
+        v = ev(a[0])
+        if n.data is None:
+            return sp.Matrix([[sum(v)]])
+        return sp.ones(1, v.rows) * v if n.data == 0 else v * sp.ones(v.cols, 1)
+    if op == "trace":
+        return sp.Matrix([[ev(a[0]).trace()]])
+    if op == "det":
+        return sp.Matrix([[ev(a[0]).det()]])
+    if op == "inv":
+        return ev(a[0]).inv()
+    if op == "norm":
+        return sp.Matrix([[sp.sqrt(sum(e ** 2 for e in ev(a[0])))]])
+    if op in ("softmax", "logsumexp"):
+        v = ev(a[0]).applyfunc(sp.exp)
+        sums = sp.ones(1, v.rows) * v if n.data == 0 else v * sp.ones(v.cols, 1)
+        if op == "logsumexp":
+            return sums.applyfunc(sp.log)
+        return sp.Matrix(v.rows, v.cols, lambda i, j: v[i, j] / (sums[0, j] if n.data == 0 else sums[i, 0]))
+    if op == "diag":
+        v = ev(a[0])
+        return sp.diag(*v) if v.cols == 1 else sp.Matrix([v[i, i] for i in range(v.rows)])
+    raise ValueError(op)
+
+
+def _sizes(n: Node, env: dict):
+    sizes = env["__sizes__"]
+    return tuple(int(s.xreplace(sizes)) for s in n.shape)
+
+
+def _elementwise(p: sp.Matrix, q: sp.Matrix, f) -> sp.Matrix:
+    r, c = max(p.rows, q.rows), max(p.cols, q.cols)
+    at = lambda m, i, j: m[i if m.rows > 1 else 0, j if m.cols > 1 else 0]  # noqa: E731
+    return sp.Matrix(r, c, lambda i, j: f(at(p, i, j), at(q, i, j)))
+
+
+def variables(n: Node) -> dict:
+    """The variables of the tree, name → shape, in order of first appearance."""
+    out: dict = {}
+
+    def walk(x):
+        if x.op == "var":
+            out.setdefault(x.data, x.shape)
+        for y in x.args:
+            walk(y)
+
+    walk(n)
+    return out
+
+
+def has_var(n: Node, name: str) -> bool:
+    return name in variables(n)
