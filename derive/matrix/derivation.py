@@ -330,8 +330,7 @@ def _entrywise(d: Builder, L, x: str, shape, expr, inst: _Instance, indices: Ind
             return concrete(e, inst.sizes, dict(zip(free, position)))
         return sp.Matrix(*want.shape, value)
 
-    d.eq(lhs, raw, "entrywise", Msg.of("$∂{x}/∂{t}$ is a Kronecker delta", "$∂{x}/∂{t}$ 是克罗内克 δ",
-                                       x=_entry_name(x, shape, "a"), t=_entry_name(x, shape, "b")),
+    d.eq(lhs, raw, "entrywise", Msg.of("{delta}", "{delta}", delta=_delta_rule(x, shape)),
          check=(want, at(raw)))
     collapsed = collapse(raw)
     if collapsed != raw:
@@ -339,19 +338,32 @@ def _entrywise(d: Builder, L, x: str, shape, expr, inst: _Instance, indices: Ind
              check=(want, at(collapsed)))
 
 
-def _entry_name(x: str, shape, suffix: str) -> str:
-    return x if shape == t.SCALAR else f"{x}_{suffix}"
+def _delta_rule(x: str, shape) -> str:
+    """∂x_j/∂x_k = δ_jk (a vector), ∂X_ij/∂X_kl = δ_ik·δ_jl (a matrix), as marked words."""
+    name = t.text(t.var(x, shape))
+    if shape == t.SCALAR:
+        return f"${name}$ is the variable"
+    if shape[1] == 1 or shape[0] == 1:
+        return f"${name}_j/∂{name}_k = δ_jk$".replace("$", "$∂", 1)
+    return f"$∂{name}_ij/∂{name}_kl = δ_ik·δ_jl$"
 
 
 def _locals(d: Builder, g: Gradient) -> None:
-    """Each elementwise derivative ∂φ/∂u by the engine, rule by rule (verified)."""
-    for k, loc in enumerate(g.locals):
-        phi = sp.Symbol("phi" if k == 0 else f"phi{k + 1}")
-        operands = tuple(sp.Eq(s, Shown.of(n), evaluate=False) for s, n in loc.names if n.op != "var")
-        if operands:
-            d.note("Entry by entry, with {ops}:", "逐元素地,令 {ops}:", ops=operands)
-        d.let(phi, loc.phi)
-        d.eq(phi, loc.phi, "definition")
+    """Each elementwise derivative ∂φ/∂u that is not linear, by the engine, rule by rule
+    (verified); a linear one is a constant factor, already plain in the index form."""
+    named: dict = {}
+    for loc in g.locals:
+        if not loc.value.free_symbols & {s for s, _ in loc.names}:
+            continue
+        if loc.phi not in named:
+            phi = sp.Symbol("phi" if not named else f"phi{len(named) + 1}")
+            named[loc.phi] = phi
+            operands = tuple(sp.Eq(s, Shown.of(n), evaluate=False) for s, n in loc.names if n.op != "var")
+            if operands:
+                d.note("Entry by entry, with {ops}:", "逐元素地,令 {ops}:", ops=operands)
+            d.let(phi, loc.phi)
+            d.eq(phi, loc.phi, "definition")
+        phi = named[loc.phi]
         final = d.work(Derivative(phi, loc.u, evaluate=False), loc.phi, loc.u)
         if sp.count_ops(loc.value) < sp.count_ops(final):
             d.eq(Derivative(phi, loc.u, evaluate=False), loc.value, "simplify")
@@ -366,8 +378,7 @@ def _hessian(d: Builder, L, f: t.Node, g: Gradient, x: str, shape, inst: _Instan
     lhs = Derivative(L, (sp.Symbol(x), 2), evaluate=False)
     pair = (inst.hessian(x), inst.value(h))
     shown = Shown.of(h)
-    d.eq(lhs, Derivative(Shown.of(g.value), sp.Symbol(x), evaluate=False), "hessian",
-         Msg("the Jacobian of the gradient", "梯度的雅可比矩阵"), check=pair)
+    d.eq(lhs, Derivative(Shown.of(g.value), sp.Symbol(x), evaluate=False), "hessian", check=pair)
     d.eq(lhs, shown, "matrix_form",
          Msg.of("shape {s}", "形状 {s}", s=f"${t.shape_text((shape[0], shape[0]))}$"), check=pair)
     name = f"∂²{L}/∂{x}²"

@@ -53,7 +53,7 @@ class Gradient:
         self.locals: list[Local] = []
         self.rules: list[Rule] = []
         self.parts: list[t.Node] = []
-        self.back(f, t.const(1))
+        self.back(log_softmax(f), t.const(1))
         shape = t.variables(f)[wrt]
         value = t.add(*self.parts) if self.parts else t.zero()
         if value.is_scalar and shape != t.SCALAR and t.is_const(value, 0):
@@ -130,6 +130,16 @@ class Gradient:
             self.back(atom, t.reduce_to(t.mul(g, local), atom.shape))
 
 
+def log_softmax(n: t.Node) -> t.Node:
+    """log(softmax(A)) written A − logsumexp(A) along the same axis: the same values, and
+    the cross-entropy's gradient then reads softmax(A)·… − Y instead of quotients by softmax."""
+    args = tuple(log_softmax(a) for a in n.args)
+    if n.op == "fn" and n.data == "log" and args[0].op == "softmax":
+        inner = args[0]
+        return t.sub(inner.args[0], t.logsumexp(inner.args[0], inner.data))
+    return t.Node(n.op, args, n.shape, n.data) if args != n.args else n
+
+
 def scalar_product(a: t.Node, b: t.Node) -> t.Node:
     """a·b for scalars, simplified by SymPy (1/det(X)·det(X) is 1)."""
     names: dict = {}
@@ -200,7 +210,7 @@ def from_sympy(expr: sp.Expr, back: dict) -> t.Node:
     if expr.is_Number:
         return t.const(expr)
     num, den = sp.fraction(expr) if expr.is_Mul or expr.is_Pow else (expr, 1)
-    if den != 1:
+    if den != 1 and not (expr.is_Mul and _mixed(expr, back)):
         return t.div(from_sympy(num, back), from_sympy(den, back))
     if expr.is_Add:
         # SymPy distributes a number over a sum (2·(z − y) is 2·z − 2·y); the notes factor it out
@@ -209,8 +219,14 @@ def from_sympy(expr: sp.Expr, back: dict) -> t.Node:
             return t.scale(c, from_sympy(rest, back))
         return t.add(*(from_sympy(x, back) for x in expr.args))
     if expr.is_Mul:
+        scalars = [a for a in expr.args if all(back[s].is_scalar for s in a.free_symbols if s in back)]
+        if scalars and len(scalars) < len(expr.args):
+            # the scalar part as one factor (2/m), the rest after it
+            rest = [a for a in expr.args if a not in scalars]
+            return t.mul(from_sympy(sp.Mul(*scalars), back), from_sympy(sp.Mul(*rest), back))
         out = t.const(1)
-        for x in expr.args:
+        # a function before a bracket: σ(z)·(1 − σ(z)), as the notes write it
+        for x in sorted(expr.args, key=lambda a: a.is_Add):
             out = t.mul(out, from_sympy(x, back))
         return out
     if expr.is_Pow and expr.exp.is_Number:
@@ -223,6 +239,12 @@ def from_sympy(expr: sp.Expr, back: dict) -> t.Node:
     if expr.func == sp.exp:
         return t.fn("exp", from_sympy(expr.args[0], back))
     raise DeriveError(f"cannot write {expr} in matrix form")
+
+
+def _mixed(expr: sp.Mul, back: dict) -> bool:
+    """Whether a product has both scalar factors and matrix factors."""
+    kinds = {all(back[s].is_scalar for s in a.free_symbols if s in back) for a in expr.args}
+    return len(kinds) == 2
 
 
 def jacobian(g: t.Node, wrt: str, shape) -> t.Node:

@@ -24,7 +24,7 @@ FUNCTIONS = {
     "log": ("log", r"\log", "np.log({})"),
     "exp": ("exp", r"\exp", "np.exp({})"),
     "tanh": ("tanh", r"\tanh", "np.tanh({})"),
-    "sigmoid": ("σ", r"\sigma", "1 / (1 + np.exp(-{}))"),
+    "sigmoid": ("σ", r"\sigma", ""),
     "relu": ("ReLU", r"\operatorname{ReLU}", "np.maximum({}, 0)"),
     "step": ("", "", "np.heaviside({}, 0)"),
 }
@@ -122,23 +122,26 @@ def add(*terms: Node) -> Node:
     if len(consts) > 1:
         return add(*(t for t in flat if not is_const(t)), const(sum(t.data for t in consts)))
     # positive terms first, as the notes write a difference: σ(X·w) − y
-    flat.sort(key=lambda t: (bool(split_coeff(t)[0] < 0), t.op == "var"))
+    products = any(t.op == "matmul" for t in flat)
+    flat.sort(key=lambda t: (bool(split_coeff(t)[0] < 0), products and t.op == "var"))
     return Node("add", tuple(flat), shape)
 
 
 def _factor_right(terms: list) -> list:
     """P·x + Q·x as (P + Q)·x, the plain factor first: A·x + Aᵀ·x is (A + Aᵀ)·x."""
     groups: dict = {}
-    for t in terms:
-        right = t.args[-1] if t.op == "matmul" else None
-        groups.setdefault(right, []).append(t)
+    for term in terms:
+        c, core = split_coeff(term)
+        right = core.args[-1] if core.op == "matmul" else None
+        groups.setdefault(right, []).append((c, core, term))
     out = []
-    for right, ts in groups.items():
-        if right is None or len(ts) == 1:
-            out.extend(ts)
+    for right, members in groups.items():
+        if right is None or len(members) == 1:
+            out.extend(term for _, _, term in members)
             continue
-        lefts = sorted((matmul_of(t.args[:-1]) for t in ts), key=lambda n: n.op == "T")
-        out.append(matmul(Node("add", tuple(lefts), lefts[0].shape), right))
+        lefts = [scale(c, matmul_of(core.args[:-1])) for c, core, _ in members]
+        lefts.sort(key=lambda n: (bool(split_coeff(n)[0] < 0), n.op == "T"))
+        out.append(matmul(add(*lefts), right))
     return out
 
 
@@ -173,6 +176,8 @@ def scale(c, node: Node) -> Node:
         return const(c * node.data)
     if c == -1:
         return neg(node)
+    if node.op == "mul" and not is_const(node.args[0]):
+        return Node("mul", (const(c), *node.args), node.shape)
     return Node("mul", (const(c), node), node.shape)
 
 
@@ -205,9 +210,12 @@ def mul(a: Node, b: Node) -> Node:
             return y
     if is_const(a) and is_const(b):
         return const(a.data * b.data)
+    for x, y in ((a, b), (b, a)):
+        if x.is_scalar and x.op == "div" and is_const(x.args[0], 1):
+            return div(y, x.args[1])   # X/‖X‖, not 1/‖X‖·X
     ca, ra = split_coeff(a)
     cb, rb = split_coeff(b)
-    if ca * cb != 1:
+    if ca != 1 or cb != 1:
         return scale(ca * cb, mul(ra, rb))
     factors = [f for x in (a, b) for f in (x.args if x.op == "mul" else (x,))]
     # the scalars first (a number, then scalar expressions), as the notes write 2·x
@@ -264,8 +272,18 @@ def matmul(a: Node, b: Node) -> Node:
         return mul(a, b)
     ca, ra = split_coeff(a)
     cb, rb = split_coeff(b)
-    if ca * cb != 1:
+    if ca != 1 or cb != 1:
         return scale(ca * cb, matmul(ra, rb))
+    for x, first in ((a, True), (b, False)):
+        # a scalar factor comes out of the product: Xᵀ·(2/m·r) is 2/m·Xᵀ·r
+        if x.op == "mul" and not x.is_scalar and any(f.is_scalar for f in x.args):
+            scalars = [f for f in x.args if f.is_scalar]
+            rest = [f for f in x.args if not f.is_scalar]
+            core = rest[0] if len(rest) == 1 else Node("mul", tuple(rest), x.shape)
+            inner = matmul(core, b) if first else matmul(a, core)
+            for f in reversed(scalars):
+                inner = mul(f, inner)
+            return inner
     factors = [f for x in (a, b) for f in (x.args if x.op == "matmul" else (x,))]
     return Node("matmul", tuple(factors), (a.shape[0], b.shape[1]))
 
@@ -507,6 +525,11 @@ def _np(n: Node, level: int) -> str:
             s = f"np.linalg.inv({_np(a[0].args[0], 0)}).T"
         else:
             s = f"{_np(a[0], 5)}.T"
+    elif op == "fn" and n.data == "sigmoid":
+        # 1 / (1 + e^(−u)): a negated argument loses its sign instead of gaining a second one
+        exponent = _np(a[0].args[0], 0) if a[0].op == "neg" else "-" + _np(a[0], 5)
+        s = f"1 / (1 + np.exp({exponent}))"
+        own = 2
     elif op == "fn":
         s = FUNCTIONS[n.data][2].format(_np(a[0], 5))
     elif op == "ones":
