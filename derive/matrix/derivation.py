@@ -58,6 +58,9 @@ ADJOINT_RULES = {
 _CHECK_SIZES = (3, 2)      # the sizes a symbolic dimension takes when lines are checked
 _MAX_CHECK_SIZE = 4        # a numeric size up to this is checked as it is
 FD_TOLERANCE = 1e-6
+# Past this many operations an entrywise line is not shown (the softmax's quotient rule gives
+# about fifty); the matrix-form line, verified the same way, carries the result.
+MAX_ENTRYWISE_OPS = 40
 
 
 class Shown(sp.Expr):
@@ -321,6 +324,10 @@ def _entrywise(d: Builder, L, x: str, shape, expr, inst: _Instance, indices: Ind
     target = Indexed(IndexedBase(x), *free) if free else sp.Symbol(x, real=True)
     lhs = Derivative(L, target, evaluate=False)
     raw = sp.diff(expr, target)
+    if sp.count_ops(raw) > MAX_ENTRYWISE_OPS:
+        d.note("The entrywise derivative is too long to show usefully; the rules below give it "
+               "in matrix form.", "逐元素的导数太长,不予展示;下面的法则直接给出矩阵形式。")
+        return
     want = inst.gradient(x)
 
     def at(e):

@@ -141,6 +141,19 @@ def _collapse_sum(body, limits: list):
 def concrete(expr, sizes: dict, point: dict | None = None):
     """An index expression at concrete sizes (and concrete free indices ``point``): sums written
     out, X[1, 2] as the plain symbol X_1_2 (as ``tree.entries`` names it)."""
-    expr = expr.xreplace({**sizes, **(point or {})}).doit()
+    expr = _written_out(expr.xreplace({**sizes, **(point or {})}))
     return expr.replace(lambda e: isinstance(e, Indexed),
                         lambda e: sp.Symbol("_".join([str(e.base.label), *(str(i) for i in e.indices)]), real=True))
+
+
+def _written_out(expr):
+    """Every sum with numeric bounds written term by term (``Sum.doit`` would first look for a
+    closed form, slowly when the body holds Kronecker deltas)."""
+    if isinstance(expr, sp.Sum):
+        body = _written_out(expr.function)
+        for j, lo, hi in expr.limits:
+            body = sp.Add(*(body.xreplace({j: sp.Integer(v)}) for v in range(int(lo), int(hi) + 1)))
+        return body
+    if isinstance(expr, sp.Basic) and expr.args and not isinstance(expr, Indexed):
+        return expr.func(*(_written_out(a) for a in expr.args))
+    return expr
