@@ -13,6 +13,7 @@ import sympy as sp
 from conftest import run
 from derive.matrix import matrix_derivation
 from derive.steps import VerificationError
+from numeric.matrix_fd import check_matrix_gradient
 
 # (expression, shapes, variable, Hessian?) — quadratic forms, least squares, the logistic loss
 # with 0/1 and ±1 labels, softmax cross-entropy, trace and log-determinant identities, Frobenius
@@ -70,7 +71,7 @@ def built():
     """Each expression's derivation and its JSON, built once."""
     out = {}
     for text, shapes, wrt, hessian in LITERATURE:
-        d = matrix_derivation(text, shapes, [wrt], hessian=hessian)
+        d = matrix_derivation(text, shapes, [wrt], hessian=hessian, checker=check_matrix_gradient)
         out[text] = (d, d.to_json())
     return out
 

@@ -49,9 +49,11 @@ def expr(expression, wrt, at, from_latex, show_steps, fmt, output, standalone, l
         if at is not None or from_latex:
             raise DeriveError(f"{'--at' if at is not None else '--from-latex'} does not combine with "
                               f"--shape: a matrix expression is checked at random arrays")
+        from numeric.matrix_fd import check_matrix_gradient
+
         from ..matrix import matrix_derivation
 
-        d = matrix_derivation(expression, list(shapes), list(wrt), hessian=hessian)
+        d = matrix_derivation(expression, list(shapes), list(wrt), hessian=hessian, checker=check_matrix_gradient)
     else:
         d = expr_derivation(expression, list(wrt), from_latex=from_latex, at=at, checker=check_derivatives)
     emit(d.render(fmt, show_steps=show_steps, lang=lang, standalone=standalone,
