@@ -1,0 +1,91 @@
+"""Speed of matrix calculus (``derive expr … --shape``), on two counts:
+
+* the time to a verified matrix-form result (the whole derivation: index form, entrywise lines,
+  matrix form, every line checked against ``sympy.diff`` at small sizes, and the NumPy code
+  against finite differences) for each expression of ``tests/test_matrix.py``'s literature list;
+* the emitted NumPy code against hand-written NumPy for the same gradient, on X 100,000 × 100
+  (least squares and the logistic loss): both timed alternately, round after round, medians
+  compared, so that a noisy machine slows both alike. The two are first checked to agree.
+
+    python benchmarks/bench_matrix.py            # full run (about a minute)
+    python benchmarks/bench_matrix.py --quick    # fewer rounds
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from derive.matrix import matrix_derivation  # noqa: E402
+from numeric.matrix_fd import check_matrix_gradient  # noqa: E402
+from test_matrix import LITERATURE  # noqa: E402
+
+HAND = {
+    "least squares": ("sum((X @ w - y)**2)", lambda X, w, y: 2 * (X.T @ (X @ w - y))),
+    "logistic": ("-sum(y*log(sigmoid(X@w)) + (1-y)*log(1-sigmoid(X@w)))",
+                 lambda X, w, y: X.T @ (1 / (1 + np.exp(-(X @ w))) - y)),
+}
+SHAPES = ["X=m,n", "w=n", "y=m"]
+
+
+def derivation_times() -> list:
+    """CPU seconds to each verified matrix-form result (the first also pays SymPy's warm-up)."""
+    out = []
+    for text, shapes, wrt, hessian in LITERATURE:
+        start = time.process_time()
+        d = matrix_derivation(text, shapes, [wrt], hessian=hessian, checker=check_matrix_gradient)
+        out.append((time.process_time() - start, text, str(d.results[0].display)))
+    return out
+
+
+def numpy_ratio(name: str, rounds: int) -> tuple:
+    """Median seconds of the emitted and the hand-written gradient, and their ratio."""
+    text, hand = HAND[name]
+    code = matrix_derivation(text, SHAPES, ["w"]).to_json()["results"][0]["numpy"]
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100_000, 100))
+    w = rng.normal(size=(100, 1)) / 10
+    y = (rng.uniform(size=(100_000, 1)) > 0.5).astype(float)
+    env = {"np": np, "X": X, "w": w, "y": y}
+    emitted = eval(compile(code, "<emitted>", "eval"), env)  # noqa: S307  (derive's own output)
+    expected = hand(X, w, y)
+    assert np.allclose(emitted, expected, rtol=1e-10, atol=1e-8), name
+    compiled = compile(code, "<emitted>", "eval")
+    times = {"emitted": [], "hand": []}
+    for r in range(rounds):
+        order = ("emitted", "hand") if r % 2 == 0 else ("hand", "emitted")
+        for which in order:
+            start = time.perf_counter()
+            if which == "emitted":
+                eval(compiled, env)  # noqa: S307
+            else:
+                hand(X, w, y)
+            times[which].append(time.perf_counter() - start)
+    e, h = statistics.median(times["emitted"]), statistics.median(times["hand"])
+    return code, e, h, e / h
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer rounds")
+    rounds = 5 if parser.parse_args().quick else 21
+    print("time to a verified matrix-form result (CPU seconds)")
+    times = derivation_times()
+    for seconds, text, display in times:
+        print(f"  {seconds:5.2f}  {text:58s} {display}")
+    print(f"  max {max(s for s, _, _ in times):.2f} s, median {statistics.median(s for s, _, _ in times):.2f} s")
+    print(f"emitted NumPy against hand-written NumPy, X 100,000 × 100, median of {rounds} rounds")
+    for name in HAND:
+        code, e, h, ratio = numpy_ratio(name, rounds)
+        print(f"  {name:14s} emitted {e * 1e3:7.1f} ms  hand {h * 1e3:7.1f} ms  ratio {ratio:.2f}  ({code})")
+
+
+if __name__ == "__main__":
+    main()
