@@ -47,9 +47,9 @@ ADJOINT_RULES = {
     "inv": ("inverse: for $C = A⁻¹$, $∂f/∂A = −Cᵀ·G·Cᵀ$", "逆矩阵:若 $C = A⁻¹$,则 $∂f/∂A = −Cᵀ·G·Cᵀ$"),
     "norm": ("norm: $∂‖A‖/∂A = A/‖A‖$", "范数:$∂‖A‖/∂A = A/‖A‖$"),
     "softmax": ("softmax: for $S = softmax(A)$, $∂f/∂A = S ⊙ (G − 𝟏·(𝟏ᵀ·(G ⊙ S)))$ along the axis",
-                "softmax:若 $S = softmax(A)$,则沿该轴 $∂f/∂A = S ⊙ (G − 𝟏·(𝟏ᵀ·(G ⊙ S)))$"),
+                "$softmax$ 函数:若 $S = softmax(A)$,则沿该轴 $∂f/∂A = S ⊙ (G − 𝟏·(𝟏ᵀ·(G ⊙ S)))$"),
     "logsumexp": ("log-sum-exp: $∂ logsumexp(A)/∂A = softmax(A)$ along the axis",
-                  "log-sum-exp:沿该轴 $∂ logsumexp(A)/∂A = softmax(A)$"),
+                  "$logsumexp$ 函数:沿该轴 $∂ logsumexp(A)/∂A = softmax(A)$"),
     "diag": ("diagonal: the adjoint of $diag(v)$ is the diagonal of $G$",
              "对角:$diag(v)$ 的伴随是 $G$ 的对角线"),
 }
