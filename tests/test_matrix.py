@@ -140,6 +140,10 @@ def test_numpy_code_agrees_with_finite_differences(built, text, shapes, wrt, hes
     fd = _central(text, wrt, arrays)
     assert value.shape == arrays[wrt].shape
     assert np.max(np.abs(value - fd)) <= 1e-6 * max(1.0, np.max(np.abs(fd)))
+    # vectors bound as 1-D arrays, as NumPy code often has them: the same numbers
+    flat = {k: (v.ravel() if isinstance(v, np.ndarray) and v.shape[1:] == (1,) else v) for k, v in arrays.items()}
+    assert np.allclose(np.ravel(_eval(gradient["numpy"], flat) * np.ones_like(flat[wrt])), value.ravel(),
+                       rtol=1e-12, atol=1e-12)
     rows, cols = (f"{s}" for s in gradient["shape"].split(" × "))
     assert (SIZES.get(rows, 1 if rows == "1" else None), SIZES.get(cols, 1 if cols == "1" else None)) \
         == arrays[wrt].shape

@@ -513,6 +513,12 @@ def _np(n: Node, level: int) -> str:
             s += f" - {_np(scale(-c, core), 2)}" if c < 0 else f" + {_np(t, 2)}"
     elif op == "neg":
         s = "-" + _np(a[0], 4)
+    elif op == "matmul" and _outer_split(a) is not None:
+        # a column times a row: np.outer, which gives the same matrix whether the vectors are
+        # bound as n × 1 arrays or as 1-D arrays (where a @ b.T would be a scalar)
+        p = _outer_split(a)
+        s = f"np.outer({_np(matmul_of(a[:p]), 0)}, {_np(matmul_of(a[p:]), 0)})"
+        own = 5
     elif op in ("mul", "matmul"):
         sep = " * " if op == "mul" else " @ "
         s = sep.join(_np(f, 2 if i == 0 else 3) for i, f in enumerate(a))
@@ -557,6 +563,14 @@ def _np(n: Node, level: int) -> str:
     else:
         raise ValueError(op)
     return f"({s})" if own < level else s
+
+
+def _outer_split(factors) -> int | None:
+    """Where a product of factors is a column (k × 1, k ≠ 1) times a row (1 × l), or None."""
+    for p in range(1, len(factors)):
+        if factors[p - 1].shape[1] == 1 and factors[0].shape[0] != 1 and factors[p].shape[0] == 1:
+            return p
+    return None
 
 
 def _np_shape(shape, like: Node) -> str:
