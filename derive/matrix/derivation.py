@@ -239,7 +239,8 @@ def matrix_derivation(text: str, shape_options, wrt=None, *, hessian: bool = Fal
             en, zh = ADJOINT_RULES[r.key]
             d.note("Rule of matrix calculus, " + en + ".", "矩阵微积分法则," + zh + "。")
         lhs = Derivative(L, sp.Symbol(x), evaluate=False)
-        pair = (inst.gradient(x), inst.value(g.value) * sp.ones(*inst.env[x].shape)
+        # a scalar result (0, or c for a linear function of a matrix) stands for every entry
+        pair = (inst.gradient(x), inst.value(g.value)[0, 0] * sp.ones(*inst.env[x].shape)
                 if g.value.is_scalar else inst.value(g.value))
         shown = Shown.of(g.value)
         d.eq(lhs, shown, "matrix_form",

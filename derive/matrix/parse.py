@@ -9,6 +9,7 @@ so a mismatch names the operator and both shapes.
 from __future__ import annotations
 
 import ast
+import math
 import re
 
 import sympy as sp
@@ -99,6 +100,8 @@ class _Builder:
             v = node.value
             if isinstance(v, bool) or not isinstance(v, (int, float)):
                 raise DeriveError(f"{v!r} not allowed ({where})")
+            if isinstance(v, float) and not math.isfinite(v):
+                raise DeriveError(f"number too large ({where})")
             return t.const(_number(repr(v)))
         if isinstance(node, ast.Name):
             name = node.id

@@ -227,9 +227,11 @@ def div(a: Node, b: Node) -> Node:
     shape = broadcast("/", a, b)
     if is_const(b, 1):
         return a
-    if a == b and a.shape == shape:
+    if is_const(b, 0):
+        raise DeriveError("/: division by zero")
+    if a == b and shape == SCALAR:
         return const(1)
-    if a.op == "mul" and b in a.args and a.shape == shape:
+    if a.op == "mul" and b in a.args and shape == SCALAR:
         # a common factor cancels: 2·‖r‖/‖r‖ is 2
         rest = list(a.args)
         rest.remove(b)
