@@ -218,6 +218,7 @@ def test_every_format_and_language(built):
     (["sum(softmax(X))", "--shape", "X=m,n"], "state the axis"),
     (["sum(X)", "--shape", "X=m,n,p"], "at most two dimensions"),
     (["sum(X)", "--shape", "X=m,n", "--at", "X=1"], "does not combine"),
+    (["norm(X) / 0", "--shape", "X=m,n"], "/: division by zero"),
 ])
 def test_bad_input_is_one_line_and_exit_2(argv, message):
     out = run("expr", *argv)
