@@ -90,7 +90,7 @@ class Gradient:
             self.back(a[0], t.transpose(g))
         elif op == "sum":
             self.rule("sum", node)
-            self.back(a[0], t.mul(g, t.ones(a[0].shape, a[0])))
+            self.back(a[0], t.mul(g, t.ones(a[0])))
         elif op == "trace":
             self.rule("trace", node)
             self.back(a[0], t.mul(g, t.eye(a[0])))

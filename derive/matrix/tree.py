@@ -24,7 +24,7 @@ FUNCTIONS = {
     "log": ("log", r"\log", "np.log({})"),
     "exp": ("exp", r"\exp", "np.exp({})"),
     "tanh": ("tanh", r"\tanh", "np.tanh({})"),
-    "sigmoid": ("σ", r"\sigma", ""),
+    "sigmoid": ("σ", r"\sigma", ""),   # NumPy: written by ``_np``, which drops a double minus
     "relu": ("ReLU", r"\operatorname{ReLU}", "np.maximum({}, 0)"),
     "step": ("", "", "np.heaviside({}, 0)"),
 }
@@ -69,9 +69,9 @@ def is_const(node: Node, value=None) -> bool:
     return node.op == "const" and (value is None or node.data == value)
 
 
-def ones(shape, like: Node) -> Node:
-    """The all-ones matrix of ``shape`` (NumPy: shaped like ``like``)."""
-    return Node("ones", (like,), tuple(shape))
+def ones(like: Node) -> Node:
+    """The all-ones matrix of the shape of ``like`` (NumPy: ``np.ones_like``)."""
+    return Node("ones", (like,), like.shape)
 
 
 def eye(like: Node) -> Node:
@@ -297,7 +297,7 @@ def transpose(a: Node) -> Node:
     if a.is_scalar or a.op == "eye" or (a.op == "diag" and a.args[0].shape[1] == 1):
         return a
     if a.op == "ones":
-        return ones(a.shape[::-1], transpose(a.args[0]))
+        return ones(transpose(a.args[0]))
     c, core = split_coeff(a)
     if c != 1:
         return scale(c, transpose(core))
@@ -541,7 +541,7 @@ def _np(n: Node, level: int) -> str:
     elif op == "fn":
         s = FUNCTIONS[n.data][2].format(_np(a[0], 5))
     elif op == "ones":
-        s = f"np.ones_like({_np(a[0], 0)})" if a[0].shape == n.shape else f"np.ones({_np_shape(n.shape, a[0])})"
+        s = f"np.ones_like({_np(a[0], 0)})"   # ``ones`` is always shaped like its argument
     elif op == "eye":
         s = f"np.eye(np.shape({_np(a[0], 0)})[0])"
     elif op == "sum":
@@ -573,18 +573,6 @@ def _outer_split(factors) -> int | None:
         if factors[p - 1].shape[1] == 1 and factors[0].shape[0] != 1 and factors[p].shape[0] == 1:
             return p
     return None
-
-
-def _np_shape(shape, like: Node) -> str:
-    """A NumPy shape tuple for ``shape`` whose sizes are read from ``like``'s."""
-    parts = []
-    for size in shape:
-        if size == 1:
-            parts.append("1")
-        else:
-            axis = list(like.shape).index(size)
-            parts.append(f"np.shape({_np(like, 0)})[{axis}]")
-    return "(" + ", ".join(parts) + ")"
 
 
 # Values at concrete sizes -------------------------------------------------------------------
