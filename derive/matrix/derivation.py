@@ -105,6 +105,10 @@ class MatrixDerivation(Derivation):
         extra = {m.name: m for m in self.matrix}
         for r in data["results"]:
             if r["name"] in extra:
+                # A matrix form is no SymPy expression: srepr would only wrap its text. Its value is
+                # the NumPy code (what a tool can evaluate) and its display the text a student reads.
+                r["value"] = extra[r["name"]].numpy
+                r["display"] = r["text"].split(" = ", 1)[1]
                 r["shape"] = extra[r["name"]].shape
                 r["numpy"] = extra[r["name"]].numpy
         return data

@@ -3,7 +3,9 @@
 ``{"model", "title", "steps": [{"rule", "text", "latex"}], "results": [{"name", "of", "wrt",
 "value", "display", "latex"}]}``; ``of``, ``wrt``, ``value`` and ``display`` are ``sympy.srepr``
 strings, and ``of``/``wrt``/``value`` use SymPy built-ins only, so that
-``sympy.diff(of, wrt) == value`` can be checked by anyone.
+``sympy.diff(of, wrt) == value`` can be checked by anyone. A matrix result of ``derive expr --shape``
+(``derive.matrix``) is the exception: its ``value`` and ``numpy`` are NumPy code in the input's names,
+its ``display`` the matrix form's text, and ``shape`` its shape in words.
 """
 
 from __future__ import annotations
