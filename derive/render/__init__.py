@@ -114,6 +114,7 @@ class Renderer:
 
 def render(derivation, fmt: str, **opts) -> str:
     from .json import JsonRenderer
+    from .html import HtmlRenderer
     from .latex import LatexRenderer
     from .markdown import MarkdownRenderer
     from .text import TextRenderer
@@ -123,6 +124,7 @@ def render(derivation, fmt: str, **opts) -> str:
         "latex": LatexRenderer,
         "markdown": MarkdownRenderer,
         "json": JsonRenderer,
+        "html": HtmlRenderer,
     }
     if fmt not in renderers:
         raise DeriveError(f"unknown format {fmt!r}; formats: {', '.join(renderers)}")
