@@ -23,8 +23,7 @@ pytestmark = pytest.mark.usefixtures("shared_derivations")
 
 WIDTHS = (375, 1280)
 # (what the page shows, its language): models with a graph, a table, long sums; and the notes
-PAGES = [("logistic", "en"), ("logistic", "zh"), ("chain-rule", "en"), ("mlp", "en"),
-         ("notes", "en"), ("notes", "zh")]
+PAGES = [("logistic", "en"), ("logistic", "zh"), ("mlp", "en"), ("notes", "en"), ("notes", "zh")]
 NOTES_MODELS = ("chain-rule", "logistic")
 
 
@@ -159,7 +158,7 @@ def test_page_renders_fits_and_reads_as_the_derivation(browser, shots, tmp_path,
 
 def test_sections_fold(browser, tmp_path):
     browser.set_window_size(WIDTHS[1], 900)
-    browser.get("file://" + write_page("chain-rule", "en", tmp_path))
+    browser.get("file://" + write_page("logistic", "en", tmp_path))
     first = browser.find_element("css selector", "details")
     row = first.find_element("css selector", ".row")
     assert first.get_attribute("open") is not None and row.is_displayed()

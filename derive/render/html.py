@@ -62,7 +62,8 @@ table{border-collapse:collapse;margin:.6rem 0}
 th,td{padding:.3rem .7rem;border-bottom:1px solid #d8dce6;text-align:center;white-space:nowrap}
 th{border-bottom:2px solid #9aa3b5}
 figure{margin:1rem 0}
-figcaption{font-size:.9rem;color:#5b6475}
+figcaption,.subtitle{color:#5b6475}
+figcaption{font-size:.9rem}
 figure svg{display:block;height:auto}
 nav ol{padding-left:1.5rem}
 a{color:#1f4fbf}
@@ -257,7 +258,7 @@ def notes_document(items, lang: str, show_steps: bool) -> str:
     contents = "\n".join(f'<li><a href="#{r.opts["anchor"]}">{r.words(r.d.title)}</a></li>' for r in sections)
     body = "\n".join([
         f"<h1>{html_words(TITLE, lang)}</h1>",
-        f"<p><em>{html_words(SUBTITLE, lang)}</em></p>",
+        f'<p class="subtitle">{html_words(SUBTITLE, lang)}</p>',
         f"<p>{intro}</p>",
         f"<nav>\n<h2>{_escape(CONTENTS.render(lang))}</h2>\n<ol>\n{contents}\n</ol>\n</nav>",
         *(r.section() for r in sections),
