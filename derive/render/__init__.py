@@ -1,4 +1,4 @@
-"""Renderers: views of one ``Derivation`` (text, LaTeX, Markdown, JSON). None recomputes maths.
+"""Renderers: views of one ``Derivation`` (text, LaTeX, Markdown, JSON, HTML). None recomputes maths.
 
 ``Renderer.sections`` walks the steps once and asks ``_render_<kind>`` for each: the title, each
 heading, note and table, each run of equations (one aligned block), and the results. A new kind of
