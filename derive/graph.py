@@ -130,15 +130,16 @@ class Graph:
             legend += ("; " if lang != "zh" else ";") + words("edges")
         return title, legend
 
-    def to_dot(self, lang: str = "en") -> str:
+    def to_dot(self, lang: str = "en", caption: bool = True) -> str:
         """Graphviz source: one box per node (definition, value, gradient), one labelled arrow per
-        edge (local derivative and its value)."""
+        edge (local derivative and its value); the title and legend above when ``caption``."""
         ids = {n.symbol: f"n{i}" for i, n in enumerate(self.nodes)}
         heading = "\n".join(self.heading(lang))
+        label = f', label="{_dot_escape(heading)}"' if caption else ""
         lines = [
             f"digraph {_dot_id(self.name)} {{",
             f'  graph [rankdir=LR, labelloc=t, fontname="DejaVu Sans", fontsize=12, '
-            f'nodesep=0.3, ranksep=0.9, label="{_dot_escape(heading)}"];',
+            f'nodesep=0.3, ranksep=0.9{label}];',
             '  node [shape=box, style="rounded,filled", fillcolor="#f4f6fb", fontname="DejaVu Sans", fontsize=11];',
             '  edge [fontname="DejaVu Sans", fontsize=9, color="#555555"];',
         ]

@@ -98,12 +98,15 @@ def build(fmt: str = "latex", lang: str = "en", models=None, show_steps: bool = 
     """The notes as one document. ``fmt`` is "latex" or "markdown"; ``lang`` "en" or "zh";
     ``models`` a list (or comma-separated string) of model names, all by default; ``material``
     a ``prepare()`` result to reuse (then ``models`` and ``graphs`` are ignored)."""
-    if fmt not in ("latex", "markdown"):
-        raise DeriveError(f"notes are written as latex or markdown, not {fmt!r}")
+    if fmt not in ("latex", "markdown", "html"):
+        raise DeriveError(f"notes are written as latex, markdown or html, not {fmt!r}")
     if lang not in ("en", "zh"):
         raise DeriveError(f"--lang must be en or zh, not {lang!r}")
     material = material or prepare(models, graphs)
-    writer = latex_document if fmt == "latex" else markdown_document
+    if fmt == "html":
+        from .render.html import notes_document as writer
+    else:
+        writer = latex_document if fmt == "latex" else markdown_document
     text = writer(material.items, lang, show_steps)
     return Notes(text, tuple(m.name for m, _, _ in material.items))
 

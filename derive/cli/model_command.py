@@ -35,6 +35,17 @@ def list_models(fmt):
     emit("\n".join(f"{m.name:<{width}}  {m.summary}" for m in models))
 
 
+def page_figure(model, fmt: str, lang: str) -> dict:
+    """A web page shows the model's computation graph under its title (when it has one)."""
+    from ..graph import graph_for, has_graph
+
+    if fmt != "html" or not has_graph(model):
+        return {}
+    from ..render.html import graph_html
+
+    return {"figure": graph_html(graph_for(model), lang, f"derive-{model.name}")}
+
+
 def model_command(name: str) -> click.Command:
     """The click command for one model, with that model's own options."""
     model_cls = registry.get(name)
@@ -60,7 +71,7 @@ def model_command(name: str) -> click.Command:
         text = cached_text(
             {"model": name, "options": model.values, "format": fmt, "columns": os.environ.get("COLUMNS"),
              **render},
-            lambda: model.derivation().render(fmt, **render),
+            lambda: model.derivation().render(fmt, **render, **page_figure(model, fmt, lang)),
         )
         emit(text, output)
 

@@ -12,8 +12,9 @@ GRAPH_KINDS = ("dot", "png", "tikz")
 
 
 @click.command(name="notes")
-@click.option("--format", "fmt", type=click.Choice(["latex", "markdown"]), default="latex",
-              help="LaTeX (compiles with pdflatex; xelatex for --lang zh) or Markdown (KaTeX, Jupyter).")
+@click.option("--format", "fmt", type=click.Choice(["latex", "markdown", "html"]), default="latex",
+              help="LaTeX (compiles with pdflatex; xelatex for --lang zh), Markdown (KaTeX, Jupyter) "
+                   "or HTML (one web page that opens offline).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE (atomically).")
 @click.option("--lang", type=click.Choice(["en", "zh"]), default="en", help="Language of the words.")
 @click.option("--models", help="Comma-separated model names (default: all, in the notes' order).")
@@ -26,10 +27,11 @@ def notes_command(fmt, output, lang, models, show_steps):
       derive notes -o notes.tex && pdflatex notes.tex && pdflatex notes.tex
       derive notes --lang zh -o notes-zh.tex && xelatex notes-zh.tex && xelatex notes-zh.tex
       derive notes --format markdown --models chain-rule,logistic -o notes.md
+      derive notes -o notes.html
     """
     from .. import notes
 
-    fmt = output_format(fmt, output, choices=("latex", "markdown"))
+    fmt = output_format(fmt, output, choices=("latex", "markdown", "html"))
     names = notes.select(models)
     key = {"command": "notes", "format": fmt, "lang": lang, "models": names, "steps": show_steps}
     emit(cached_text(key, lambda: notes.build(fmt, lang, names, show_steps).text), output)

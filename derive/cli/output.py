@@ -13,9 +13,10 @@ from click.core import ParameterSource
 from ..errors import DeriveError
 from ..io import write_atomic
 
-FORMATS = ("text", "latex", "markdown", "json")
+FORMATS = ("text", "latex", "markdown", "json", "html")
 # The format a file name asks for, when --format is not given.
-EXTENSIONS = {".txt": "text", ".tex": "latex", ".md": "markdown", ".markdown": "markdown", ".json": "json"}
+EXTENSIONS = {".txt": "text", ".tex": "latex", ".md": "markdown", ".markdown": "markdown", ".json": "json",
+              ".html": "html", ".htm": "html"}
 
 
 def output_format(fmt: str, output: str | None, choices=FORMATS) -> str:

@@ -1,4 +1,4 @@
-"""Renderers: views of one ``Derivation`` (text, LaTeX, Markdown, JSON). None recomputes maths.
+"""Renderers: views of one ``Derivation`` (text, LaTeX, Markdown, JSON, HTML). None recomputes maths.
 
 ``Renderer.sections`` walks the steps once and asks ``_render_<kind>`` for each: the title, each
 heading, note and table, each run of equations (one aligned block), and the results. A new kind of
@@ -114,6 +114,7 @@ class Renderer:
 
 def render(derivation, fmt: str, **opts) -> str:
     from .json import JsonRenderer
+    from .html import HtmlRenderer
     from .latex import LatexRenderer
     from .markdown import MarkdownRenderer
     from .text import TextRenderer
@@ -123,6 +124,7 @@ def render(derivation, fmt: str, **opts) -> str:
         "latex": LatexRenderer,
         "markdown": MarkdownRenderer,
         "json": JsonRenderer,
+        "html": HtmlRenderer,
     }
     if fmt not in renderers:
         raise DeriveError(f"unknown format {fmt!r}; formats: {', '.join(renderers)}")

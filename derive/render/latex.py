@@ -22,6 +22,9 @@ from . import Renderer, compose
 # A4 with 2 cm margins at 11 pt: 170 mm ≈ 44 em. Equations are laid out to a little less:
 # ``math_width`` can fall short of TeX's width by up to ~15 %.
 TEXT_WIDTH_EM = 44.0
+# A fragment goes into a document derive did not write: the narrowest default ``article``
+# (12 pt: a 390 pt line, 32.5 em; 10 pt: 345 pt, 34.5 em).
+FRAGMENT_WIDTH_EM = 32.5
 _ESTIMATE_MARGIN = 0.85
 _MIN_SCALE = 0.3   # below this a line is unreadable anyway; no derivation comes close
 
@@ -45,6 +48,34 @@ def preamble(lang: str = "en", *, tikz: bool = False, hyperref: bool = False) ->
     if hyperref:
         lines.append(r"\usepackage[hidelinks]{hyperref}")
     lines.append(r"\allowdisplaybreaks")
+    return "\n".join(lines) + "\n"
+
+
+def requirements(body: str, lang: str = "en") -> list[str]:
+    """The preamble lines that LaTeX ``body`` needs beyond a default ``article``: amsmath and
+    amssymb always (``align*``, ``\\text``, ``\\tag*``), and the packages of what it uses —
+    graphicx (``\\scalebox``, ``\\resizebox``), booktabs (rules of tables), TikZ with the
+    arrows.meta library (``Stealth`` tips), ctex for Chinese words (xelatex)."""
+    lines = [r"\usepackage{amsmath,amssymb}"]
+    if re.search(r"\\(?:scalebox|resizebox)\b", body):
+        lines.append(r"\usepackage{graphicx}")
+    if r"\toprule" in body:
+        lines.append(r"\usepackage{booktabs}")
+    if r"\begin{tikzpicture}" in body:
+        lines.append(r"\usepackage{tikz}")
+        if "Stealth" in body:
+            lines.append(r"\usetikzlibrary{arrows.meta}")
+    if lang == "zh" or re.search(r"[\u3000-\u9fff\uff00-\uffef]", body):
+        lines.append(r"\usepackage{ctex}")
+    return lines
+
+
+def fragment_comment(body: str, lang: str = "en") -> str:
+    """The comment that opens a fragment: what its document's preamble must load."""
+    lines = ["% A fragment of LaTeX to paste into a document whose preamble has:"]
+    lines += [f"%   {line}" for line in requirements(body, lang)]
+    if r"\usepackage{ctex}" in lines[-1]:
+        lines.append("% and that is compiled with xelatex (the Chinese words).")
     return "\n".join(lines) + "\n"
 
 
@@ -534,6 +565,13 @@ class LatexRenderer(Renderer):
         return unicode_math(printing.latex(expr, partial=self.d.partial, order=order))
 
     specials = TEX_SPECIALS
+    # set by ``render`` for output pasted into a document derive did not write
+    fragment = False
+
+    @property
+    def width(self) -> float:
+        """The line width the equations are laid out to, in em."""
+        return FRAGMENT_WIDTH_EM if self.fragment else TEXT_WIDTH_EM
 
     def write(self, msg: Msg, values: dict) -> str:
         return latex_words(msg, self.lang, values, self.specials)
@@ -546,18 +584,21 @@ class LatexRenderer(Renderer):
         if self.opts.get("bookmarks") and "$" in tex:
             plain = re.sub(r"[\\$^_{}&%#]", "", msg.render(self.lang, self.values(msg)))
             tex = rf"\texorpdfstring{{{tex}}}{{{plain}}}"
+        if self.fragment:
+            # a narrow line may find no good break in a long title: ragged rather than overfull
+            tex = r"\raggedright " + tex
         return rf"\{level}{star}{{{tex}}}"
 
     def _rows(self, triples) -> str:
         """``(lhs, rhs, annotation)`` triples as the rows of one ``align*``, long right-hand sides
         broken over several lines."""
         lhs_w = max((math_width(lhs) for lhs, _, _ in triples), default=0.0)
-        lhs_w = min(lhs_w, TEXT_WIDTH_EM / 2)
-        room = (TEXT_WIDTH_EM - lhs_w - 1.4) * _ESTIMATE_MARGIN
+        lhs_w = min(lhs_w, self.width / 2)
+        room = (self.width - lhs_w - 1.4) * _ESTIMATE_MARGIN
         rows = []
         for lhs, rhs, note in triples:
-            if math_width(lhs) > TEXT_WIDTH_EM / 2:
-                lhs = fit(lhs, TEXT_WIDTH_EM / 2)
+            if math_width(lhs) > self.width / 2:
+                lhs = fit(lhs, self.width / 2)
             lines = break_rhs(rhs, room)
             first = rf"  {lhs} &= {lines[0]} {tag_text(note)}"
             rest = [rf"  &\quad {{}}{line}" if _opens_with_operator(line) else rf"  &\quad {line}"
@@ -614,7 +655,10 @@ class LatexRenderer(Renderer):
 
     def render(self) -> str:
         if not self.opts.get("standalone"):
-            return self.body()
+            # pasted into someone else's document: its line may be as narrow as a default article's
+            self.fragment = True
+            body = self.body()
+            return fragment_comment(body, self.lang) + body
         tikz = "tikzpicture" in (self.opts.get("figure") or "")
         return preamble(self.lang, tikz=tikz) + "\\begin{document}\n\n" + self.body() + "\n\\end{document}\n"
 
