@@ -37,6 +37,7 @@ import numpy as np
 import derive
 import numeric
 from numeric import compiled as compiled_module
+from numeric.threads import SMALL_WORK
 
 # --------------------------------------------------------------------------------------------
 # Hand-written NumPy: the straightforward vectorized code of the course notes.
@@ -246,6 +247,7 @@ def main(argv=None):
 
     rows = []
     notes = []
+    threads = []  # the BLAS threads numeric.threads chose for each compiled gradient
     for case in make_cases():
         if args.case and case["name"] not in args.case:
             continue
@@ -270,6 +272,10 @@ def main(argv=None):
             funcs[label] = lambda g=g, P=P: g(P)
         med = interleaved(funcs, rounds, case["inner"])
         rows.append((case["title"], med, fd_err))
+        work = len(X) * cm.n_params
+        choice = "one thread" if work < SMALL_WORK else "the BLAS default"
+        threads.append(f"{case['title']}: {choice} (examples × parameters = {work:,}, "
+                       f"{'below' if work < SMALL_WORK else 'at least'} {SMALL_WORK:,})")
 
     labels = ["compiled", "hand NumPy", "PyTorch eager", "jax.jit"]
     present = [l for l in labels if any(l in med for _, med, _ in rows)]
@@ -289,6 +295,9 @@ def main(argv=None):
         print(line + f"{fd_err:>12.1e}")
     for note in notes:
         print(f"note: {note}; skipped")
+    print("\nBLAS threads of the compiled gradients (numeric.threads; the others run at the default):")
+    for line in threads:
+        print(f"  {line}")
 
     comp = bench_compile(repeats=3 if args.quick else 7)
     print(f"\ncompile_model(sigmoid-sum): H=5 {comp[5] * 1e3:.1f} ms, H=500 {comp[500] * 1e3:.1f} ms, "

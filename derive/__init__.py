@@ -9,7 +9,13 @@ a - y
 from __future__ import annotations
 
 from .errors import DeriveError
-from .functions import hard_sigmoid, leaky_relu, relu, sigmoid, softplus
+
+# the one place the version is written (pyproject.toml reads it), so `derive --version` need not
+# read the installed package's metadata
+__version__ = "0.1.0"
+
+# SymPy functions, imported on first use: `derive --help` and a cached replay never need SymPy
+_FUNCTIONS = ("sigmoid", "relu", "leaky_relu", "softplus", "hard_sigmoid")
 
 __all__ = [
     "DeriveError",
@@ -23,6 +29,20 @@ __all__ = [
     "softplus",
     "hard_sigmoid",
 ]
+
+
+def __getattr__(name):
+    if name not in _FUNCTIONS:
+        raise AttributeError(f"module 'derive' has no attribute {name!r}")
+    from . import functions
+
+    value = getattr(functions, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_FUNCTIONS))
 
 
 def model_names() -> list[str]:

@@ -15,8 +15,6 @@ folder: ``$XDG_CACHE_HOME/derive`` or ``~/.cache/derive``, ``~/Library/Caches/de
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import stat
 import sys
@@ -66,20 +64,30 @@ def clear() -> tuple[int, int]:
     return count, size
 
 
-@lru_cache(maxsize=1)
-def _source_digest() -> str:
-    import sympy
+def _sha256(*chunks: bytes) -> str:
+    import hashlib  # loading OpenSSL's hashes is left to the commands that use the cache
 
-    h = hashlib.sha256(sympy.__version__.encode())
-    root = Path(__file__).parent
-    for path in sorted(root.rglob("*.py")):
-        h.update(str(path.relative_to(root)).encode())
-        h.update(path.read_bytes())
+    h = hashlib.sha256()
+    for chunk in chunks:
+        h.update(chunk)
     return h.hexdigest()
 
 
+@lru_cache(maxsize=1)
+def _source_digest() -> str:
+    # SymPy's version is read from its release.py, found without importing SymPy (a replay must
+    # not pay for that) nor reading package metadata (importlib.metadata alone costs ~50 ms)
+    from importlib.util import find_spec
+
+    sympy_release = Path(find_spec("sympy").origin).with_name("release.py")
+    root = Path(__file__).parent
+    files = sorted(root.rglob("*.py"))
+    return _sha256(sympy_release.read_bytes(),
+                   *(part for path in files for part in (str(path.relative_to(root)).encode(), path.read_bytes())))
+
+
 def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return _sha256(text.encode("utf-8"))
 
 
 def _read(path: Path, key: str) -> str | None:
@@ -115,9 +123,9 @@ def cached_text(parts: dict, build: Callable[[], str]) -> str:
     where = folder()
     if where is None:
         return build()
-    key = hashlib.sha256(
-        (_source_digest() + json.dumps(parts, sort_keys=True, default=str)).encode()
-    ).hexdigest()
+    import json
+
+    key = _sha256((_source_digest() + json.dumps(parts, sort_keys=True, default=str)).encode())
     path = where / f"{key}.txt"
     text = _read(path, key)
     if text is not None:

@@ -48,6 +48,7 @@ from derive.functions import relu, sigmoid
 from derive.network import Network
 
 from .bridge import Kernel, lambdify
+from .threads import blas_threads
 
 __all__ = ["compile_model", "CompiledModel", "clear_cache"]
 
@@ -265,7 +266,8 @@ class CompiledModel:
         float
         """
         P, X, y = self._inputs(params, X, y)
-        return float(self._loss(P, X, y))
+        with blas_threads(len(X) * self.n_params):
+            return float(self._loss(P, X, y))
 
     def grad(self, params: dict, X, y) -> dict:
         """Gradient of ``loss`` with respect to every parameter.
@@ -282,12 +284,14 @@ class CompiledModel:
             Fresh arrays with the shapes of ``param_shapes``, in the same order.
         """
         P, X, y = self._inputs(params, X, y)
-        return self._named(self._grad(P, X, y, False)[1])
+        with blas_threads(len(X) * self.n_params):
+            return self._named(self._grad(P, X, y, False)[1])
 
     def loss_and_grad(self, params: dict, X, y):
         """``(loss(params, X, y), grad(params, X, y))`` in one pass over the data."""
         P, X, y = self._inputs(params, X, y)
-        loss, grads = self._grad(P, X, y, True)
+        with blas_threads(len(X) * self.n_params):
+            loss, grads = self._grad(P, X, y, True)
         return float(loss), self._named(grads)
 
     def predict(self, params: dict, X):

@@ -8,17 +8,15 @@ shows the traceback instead.
 
 from __future__ import annotations
 
-import difflib
 import os
-import shlex
 import signal
 import sys
 import threading
-import traceback
 from typing import NoReturn
 
 import click
 
+from .. import __version__
 from ..errors import DeriveError
 from . import cache, check_grad, check_steps, expr, model_command, notes, train
 
@@ -45,6 +43,8 @@ class DeriveGroup(click.Group):
     def resolve_command(self, ctx, args):
         name = args[0] if args else None
         if name is not None and not name.startswith("-") and self.get_command(ctx, name) is None:
+            import difflib  # this module's imports are paid by every command: error paths load theirs
+
             from ..models import registry
 
             known = [*registry.names(), *sorted(self.commands)]
@@ -56,19 +56,29 @@ class DeriveGroup(click.Group):
             )
         return super().resolve_command(ctx, args)
 
+    def shell_complete(self, ctx, incomplete):
+        """The commands (and options) click completes, then the model names: ``derive lo<TAB>``."""
+        from click.shell_completion import CompletionItem
+
+        from ..models import registry
+
+        models = [CompletionItem(name, help=registry.info(name).summary)
+                  for name in registry.names() if name.startswith(incomplete)]
+        return super().shell_complete(ctx, incomplete) + models
+
     def format_commands(self, ctx, formatter):
         """The commands, then the models (each one is a command too: ``derive NAME``)."""
         super().format_commands(ctx, formatter)
         from ..models import registry
 
-        rows = [(name, registry.get(name).summary) for name in registry.names()]
+        rows = [(name, registry.info(name).summary) for name in registry.names()]
         with formatter.section("Models (derive NAME --show-steps)"):
             formatter.write_dl(rows)
 
 
 @click.group(cls=DeriveGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
-@click.version_option(package_name="derive-gradients", prog_name="derive")
+@click.version_option(version=__version__, prog_name="derive")
 def cli(debug):
     """Step-by-step, verified gradient derivations for the models of a deep-learning course.
 
@@ -88,6 +98,12 @@ for _command in (model_command.list_models, expr.expr, notes.notes_command, trai
 
 def _debug_requested(argv) -> bool:
     return "--debug" in argv or os.environ.get("DERIVE_DEBUG") == "1"
+
+
+def _print_traceback() -> None:
+    import traceback
+
+    traceback.print_exc()
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -114,11 +130,11 @@ def main(argv=None) -> None:
         _fail("interrupted", 130) if isinstance(exc.__cause__, KeyboardInterrupt) else _fail("aborted", 2)
     except click.ClickException as exc:  # usage errors, bad parameters
         if debug:
-            traceback.print_exc()
+            _print_traceback()
         _fail(exc.format_message(), 2)
     except DeriveError as exc:
         if debug:
-            traceback.print_exc()
+            _print_traceback()
         _fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
         _fail("interrupted", 130)
@@ -126,8 +142,10 @@ def main(argv=None) -> None:
         sys.exit(0)
     except Exception as exc:  # a bug: still one line unless --debug, and never "a check failed"
         if debug:
-            traceback.print_exc()
+            _print_traceback()
             sys.exit(EXIT_INTERNAL_ERROR)
+        import shlex
+
         _fail(f"internal error: {type(exc).__name__}: {exc}; this is a bug in derive, please "
               f"report it with the command: derive {shlex.join(argv)} (run with --debug for the "
               f"traceback)", EXIT_INTERNAL_ERROR)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
 
 from ..errors import DeriveError
-from ..student import FORMATS
+
+# derive.student.FORMATS, written out so that `derive --help` need not import the reader and
+# compile its patterns (tests/test_startup.py checks that the two agree)
+FORMATS = ("markdown", "latex", "plain")
 
 
 def _fail(message: str) -> None:
@@ -36,6 +38,8 @@ def check_steps(files, kind, fmt, lang, summary):
       derive check-steps examples/dz_mistake.md --lang zh
       derive check-steps homework/*.md --summary table
     """
+    import json
+
     from ..check_steps import check_file, render_summary, render_text, report_data, summary_row
 
     reports, rows, status = [], [], 0

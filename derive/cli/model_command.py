@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 
 import click
@@ -10,7 +9,7 @@ import click
 from ..cache import cached_text
 from ..models import registry
 from .notes import emit_graph, graph_option
-from .output import FORMATS, color_wanted, emit, model_option, output_format
+from .output import FORMATS, color_wanted, emit, given, model_option, output_format
 
 
 @click.command(name="list")
@@ -22,8 +21,10 @@ def list_models(fmt):
       derive list
       derive list --format json
     """
-    models = [registry.get(n) for n in registry.names()]
+    models = [registry.info(n) for n in registry.names()]
     if fmt == "json":
+        import json
+
         rows = [
             {"name": m.name, "title": m.title, "summary": m.summary, "trainable": m.trainable,
              "options": {o.name: o.default for o in m.options}}
@@ -46,9 +47,13 @@ def page_figure(model, fmt: str, lang: str) -> dict:
     return {"figure": graph_html(graph_for(model), lang, f"derive-{model.name}")}
 
 
+def _render(model, fmt: str, render: dict) -> str:
+    return model.derivation().render(fmt, **render, **page_figure(model, fmt, render["lang"]))
+
+
 def model_command(name: str) -> click.Command:
     """The click command for one model, with that model's own options."""
-    model_cls = registry.get(name)
+    info = registry.info(name)
     params = [
         click.Option(["--show-steps"], is_flag=True, help="Show every step, not just the results."),
         click.Option(["--format", "fmt"], type=click.Choice(FORMATS), default="text", help="Output format."),
@@ -57,24 +62,25 @@ def model_command(name: str) -> click.Command:
         click.Option(["--lang"], type=click.Choice(["en", "zh"]), default="en", help="Language of the words."),
         graph_option(),
     ]
-    params += [model_option(opt) for opt in model_cls.options]
+    params += [model_option(opt) for opt in info.options]
 
     def callback(show_steps, fmt, output, standalone, lang, graph, **options):
-        options = {k: v for k, v in options.items() if v is not None}
-        model = model_cls(**options)  # validates options before any cached output is used
+        options = given(options)
+        values = info.values(options)  # each option checked before any cached output is used
         if graph:
-            return emit_graph(model, graph, output, lang=lang, standalone=standalone, show_steps=show_steps)
+            return emit_graph(registry.get(name)(**options), graph, output, lang=lang, standalone=standalone,
+                              show_steps=show_steps)
         fmt = output_format(fmt, output)
         render = dict(show_steps=show_steps, lang=lang, standalone=standalone,
                       color=color_wanted(output) and fmt == "text")
         # the text view's width follows COLUMNS, so the cached bytes depend on it too
         text = cached_text(
-            {"model": name, "options": model.values, "format": fmt, "columns": os.environ.get("COLUMNS"),
+            {"model": name, "options": values, "format": fmt, "columns": os.environ.get("COLUMNS"),
              **render},
-            lambda: model.derivation().render(fmt, **render, **page_figure(model, fmt, lang)),
+            lambda: _render(registry.get(name)(**options), fmt, render),
         )
         emit(text, output)
 
-    return click.Command(name, params=params, callback=callback, help=model_cls.summary)
+    return click.Command(name, params=params, callback=callback, help=info.summary)
 
 

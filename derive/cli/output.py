@@ -94,7 +94,7 @@ def model_options(prefix: str = ""):
 
         seen: dict = {}   # option name -> [(model name, Option)]
         for name in registry.names():
-            model = registry.get(name)
+            model = registry.info(name)
             if model.trainable:
                 for option in model.options:
                     seen.setdefault(option.name, []).append((name, option))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import sys
 
 from pathlib import Path
@@ -74,6 +73,8 @@ def train(name, data, lr, epochs, batch_size, optimizer, seed, holdout, standard
       derive train mlp --optimizer adam --lr 0.01 --epochs 20 --save mlp.npz
       derive train linear --data points.csv --lr 0.01
     """
+    import json
+
     from numeric import plots
     from numeric.training import TrainingFailed, divergence_error, train_model
 
