@@ -215,6 +215,25 @@ def _symbol_table(expr) -> dict:
     return table
 
 
+def _grad_expression(value, where: str):
+    """One entry of a SymPy-form ``grad``: an expression, a number, or text read by derive's safe
+    parser (never ``sympify``, which evaluates text as Python)."""
+    import sympy as sp
+
+    from derive.parse import parse_expression
+
+    if isinstance(value, str):
+        try:
+            return parse_expression(value)
+        except DeriveError as exc:
+            raise DeriveError(f"{where}: {exc}") from None
+    if isinstance(value, sp.Basic):
+        return value
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
+        return sp.Float(float(value)) if isinstance(value, (float, np.floating)) else sp.Integer(int(value))
+    raise DeriveError(f"{where} is a {type(value).__name__}, not a SymPy expression")
+
+
 def sympy_problem(spec: ModelFile) -> SympyProblem:
     """Derive and compile the gradient of a SymPy-form file.
 
@@ -240,7 +259,7 @@ def sympy_problem(spec: ModelFile) -> SympyProblem:
     from .bridge import lambdify
 
     name = os.path.basename(spec.path)
-    loss = sp.sympify(spec.loss)
+    loss = spec.loss                   # a SymPy expression: load_model_file decided the form by it
     symbols = _symbol_table(loss)
     param_names = [str(k.name if isinstance(k, sp.Symbol) else k) for k in spec.params]
     for pn in param_names:
@@ -310,10 +329,7 @@ def sympy_problem(spec: ModelFile) -> SympyProblem:
                 gn = str(key.name if isinstance(key, sp.Symbol) else key)
                 if gn not in values:
                     raise DeriveError(f"{name}: grad has {gn!r}, which is not in params ({', '.join(pnames)})")
-                try:
-                    exprs[gn] = sp.sympify(e)
-                except (sp.SympifyError, TypeError):
-                    raise DeriveError(f"{name}: grad[{gn!r}] is not a SymPy expression") from None
+                exprs[gn] = _grad_expression(e, f"{name}: grad[{gn!r}]")
             absent = [n for n in pnames if n not in exprs]
             if absent:
                 raise DeriveError(f"{name}: grad has no entry for {absent[0]!r} (params: {', '.join(pnames)})")

@@ -154,3 +154,32 @@ def test_a_folder_that_passes_exits_0():
     files = [str(ROOT / "examples" / "logistic_numpy.py"), hostile("prints_to_stdout")]
     code, out, _ = run("check-grad", *files, "--summary")
     assert code == 0 and out.splitlines()[-1] == "2 of 2 files pass"
+
+
+# --------------------------------------------------------------------------------------------
+# SymPy-form text goes through derive's safe parser, never sympify
+
+SYMPY_TEXT = '''
+import sympy as sp
+w, x = sp.symbols("w x", real=True)
+loss = (w * x - 1) ** 2
+params = {"w": 0.5}
+data = {"x": [1.0, -2.0, 3.0]}
+grad = {"w": GRAD}
+'''
+
+
+def test_sympy_form_text_is_parsed_safely(tmp_path):
+    from derive.errors import DeriveError
+    from numeric.check import check_model_file
+
+    path = tmp_path / "model.py"
+    path.write_text(SYMPY_TEXT.replace("GRAD", repr("2*x*(w*x - 1)")))      # right: d/dw (wx − 1)²
+    assert check_model_file(path).ok
+    path.write_text(SYMPY_TEXT.replace("GRAD", repr("x*(w*x - 1)")))        # the 2 is missing
+    assert not check_model_file(path).ok
+    sentinel = tmp_path / "sentinel"
+    path.write_text(SYMPY_TEXT.replace("GRAD", repr(f"__import__('os').system('touch {sentinel}')")))
+    with pytest.raises(DeriveError, match=r"model.py: grad\['w'\]"):
+        check_model_file(path)
+    assert not sentinel.exists()
