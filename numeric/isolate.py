@@ -138,7 +138,10 @@ def _describe_raise(exc: BaseException, name: str, frame) -> str:
 def _child(conn, path: str, cwd: str, options: dict, memory: Optional[int]) -> None:
     """Run one check and send its outcome; never returns (``os._exit``, so the file's threads
     cannot keep the process alive)."""
-    conn.send(("started", None))     # from here on, an exit without a result is the file's doing
+    try:
+        conn.send(("started", None))  # from here on, an exit without a result is the file's doing
+    except BaseException:            # noqa: B036 -- the parent is gone (interrupted while starting us)
+        os._exit(1)
     os.setsid()                      # our own process group: a time limit ends all of it
     os.chdir(cwd)                    # the file sees the folder derive was started in, as it would in-process
     if memory is not None:
@@ -201,6 +204,8 @@ def _signal_name(number: int) -> str:
 
 def _end(process) -> None:
     """Kill the child's process group (the child and whatever it started), then reap the child."""
+    if process.pid is None:          # interrupted before it was started
+        return
     for kill in (lambda: os.killpg(process.pid, signal.SIGKILL), process.kill):
         try:
             kill()
@@ -256,11 +261,11 @@ def check_file(path, *, timeout: Optional[float] = DEFAULT_TIMEOUT, memory: Opti
     ctx = _context()
     receive, send = ctx.Pipe(duplex=False)
     process = ctx.Process(target=_child, args=(send, str(path), os.getcwd(), options, memory), daemon=True)
-    process.start()
-    send.close()                     # only the child holds the sending end: its death is an EOF here
-    deadline = None if timeout is None else time.monotonic() + timeout
     answered = started = False
     try:
+        process.start()
+        send.close()                 # only the child holds the sending end: its death is an EOF here
+        deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
@@ -302,4 +307,5 @@ def check_file(path, *, timeout: Optional[float] = DEFAULT_TIMEOUT, memory: Opti
         if answered:                 # it exits by itself at once; a stray thread of the file cannot stop that
             process.join(_GRACE)
         _end(process)
+        send.close()
         receive.close()

@@ -183,3 +183,20 @@ def test_sympy_form_text_is_parsed_safely(tmp_path):
     with pytest.raises(DeriveError, match=r"model.py: grad\['w'\]"):
         check_model_file(path)
     assert not sentinel.exists()
+
+
+def test_sigterm_during_a_check_ends_the_file_too():
+    import signal
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NO_COLOR": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "derive", "check-grad", hostile("ready_then_sleep")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    word, pid = proc.stderr.readline().split()           # the file runs in its own process and sleeps
+    assert word == "READY" and int(pid) != proc.pid
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143 and out == "" and "Traceback" not in err
+    with pytest.raises(ProcessLookupError):               # the file's process ended with derive
+        os.kill(int(pid), 0)
