@@ -142,16 +142,16 @@ def _child(conn, path: str, cwd: str, options: dict, memory: Optional[int]) -> N
         conn.send(("started", None))  # from here on, an exit without a result is the file's doing
     except BaseException:            # noqa: B036 -- the parent is gone (interrupted while starting us)
         os._exit(1)
-    os.setsid()                      # our own process group: a time limit ends all of it
-    os.chdir(cwd)                    # the file sees the folder derive was started in, as it would in-process
-    if memory is not None:
-        import resource
-
-        _, hard = resource.getrlimit(resource.RLIMIT_AS)
-        resource.setrlimit(resource.RLIMIT_AS, (memory if hard == resource.RLIM_INFINITY else min(memory, hard), hard))
-    os.dup2(2, 1)                    # what the file prints goes to stderr, never into the report
     name = os.path.basename(str(path))
     try:
+        os.setsid()                  # our own process group: a time limit ends all of it
+        os.chdir(cwd)                # the file sees the folder derive was started in, as in-process
+        if memory is not None:
+            import resource
+
+            _, hard = resource.getrlimit(resource.RLIMIT_AS)
+            resource.setrlimit(resource.RLIMIT_AS, (memory if hard == resource.RLIM_INFINITY else min(memory, hard), hard))
+        os.dup2(2, 1)                # what the file prints goes to stderr, never into the report
         from numeric.check import check_model_file
 
         report = check_model_file(path, progress=lambda text: conn.send(("progress", text)), **options)
