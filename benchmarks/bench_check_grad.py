@@ -7,6 +7,9 @@
    numeric gradient against the hand-written analytic one (per block; the maximum is printed).
 3. What a single number says: ``scipy.optimize.check_grad`` on the same MLP with one gradient
    entry off by 10%, next to what ``check_grad`` reports.
+4. The price of isolation: a folder of small model files (examples/logistic_numpy.py, 20 times)
+   checked in this process (``check_model_file``) and each in its own process
+   (``numeric.check.summary.check_files``, as ``derive check-grad *.py`` does), wall time per file.
 
     python benchmarks/bench_check_grad.py            # about half a minute
     python benchmarks/bench_check_grad.py --quick    # fewer repetitions, no complex-step MLP
@@ -152,6 +155,27 @@ def main():
     report = check_grad(loss, bad_grad, params)
     bad = [b for b in report.blocks if b.verdict == "fail"]
     print(f"   check_grad ({time.perf_counter() - t:.2f} s): " + "; ".join(f"{b.name}: {b.hint}" for b in bad))
+    isolation(repeat)
+
+
+def isolation(repeat, files=20):
+    """Section 4: per-file wall time in-process and in a child process each."""
+    from pathlib import Path
+
+    from numeric.check import check_model_file
+    from numeric.check.summary import check_files
+
+    path = str(Path(__file__).resolve().parent.parent / "examples" / "logistic_numpy.py")
+    print(f"\n4. {files} small model files (logistic_numpy.py), wall time per file")
+    # The first isolated run starts the fork server (imports NumPy and derive once): timed apart.
+    t = time.perf_counter()
+    list(check_files([path]))
+    print(f"   starting the fork server and the first file: {time.perf_counter() - t:6.3f} s")
+    t_in, _, _ = timed(lambda: [check_model_file(path) for _ in range(files)], repeat)
+    t_iso, _, rows = timed(lambda: list(check_files([path] * files)), repeat)
+    assert all(r.verdict == "pass" for r in rows)
+    print(f"   in this process:         {t_in / files * 1e3:7.1f} ms per file")
+    print(f"   each in its own process: {t_iso / files * 1e3:7.1f} ms per file")
 
 
 if __name__ == "__main__":

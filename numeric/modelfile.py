@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import runpy
+import stat
 import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
@@ -18,7 +19,9 @@ import numpy as np
 
 from derive.errors import DeriveError
 
-__all__ = ["ModelFile", "SympyProblem", "load_model_file", "sympy_problem", "user_output_to_stderr"]
+__all__ = ["ModelFile", "SympyProblem", "check_source", "load_model_file", "sympy_problem", "user_output_to_stderr"]
+
+MAX_SOURCE_BYTES = 16 * 2 ** 20     # a model file is source code; anything larger is refused unread
 
 
 @dataclass
@@ -99,6 +102,29 @@ def _one_line(text) -> str:
     return " ".join(str(text).split())
 
 
+def check_source(path) -> None:
+    """Refuse, before reading a byte, what cannot be a model file: a missing path, a folder, a
+    device or FIFO (``/dev/zero`` never ends), a file over 16 MiB.
+
+    Raises
+    ------
+    DeriveError
+    """
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise DeriveError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise DeriveError(f"{path}: cannot be read ({exc.strerror})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise DeriveError(f"{path}: is a folder, not a model file")
+    if not stat.S_ISREG(st.st_mode):
+        raise DeriveError(f"{path}: is not a regular file (a device, FIFO or socket); a model file is Python source")
+    if st.st_size > MAX_SOURCE_BYTES:
+        raise DeriveError(f"{path}: is {st.st_size:,} bytes; a model file is Python source of at most "
+                          f"{MAX_SOURCE_BYTES:,} bytes")
+
+
 def load_model_file(path) -> ModelFile:
     """Run a model file and read its protocol names.
 
@@ -116,11 +142,8 @@ def load_model_file(path) -> ModelFile:
         The file is missing, does not run (syntax error, an exception at import), or lacks
         ``loss``/``params`` (or ``grad`` in the NumPy form).
     """
+    check_source(path)
     name = os.path.basename(str(path))
-    if not os.path.exists(path):
-        raise DeriveError(f"{path}: no such file")
-    if os.path.isdir(path):
-        raise DeriveError(f"{path}: is a folder, not a model file")
     full = os.path.abspath(path)
     # The file's own folder is importable, as when it runs as a script (from testCases import *).
     folder = os.path.dirname(full)
@@ -192,6 +215,25 @@ def _symbol_table(expr) -> dict:
     return table
 
 
+def _grad_expression(value, where: str):
+    """One entry of a SymPy-form ``grad``: an expression, a number, or text read by derive's safe
+    parser (never ``sympify``, which evaluates text as Python)."""
+    import sympy as sp
+
+    from derive.parse import parse_expression
+
+    if isinstance(value, str):
+        try:
+            return parse_expression(value)
+        except DeriveError as exc:
+            raise DeriveError(f"{where}: {exc}") from None
+    if isinstance(value, sp.Basic):
+        return value
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
+        return sp.Float(float(value)) if isinstance(value, (float, np.floating)) else sp.Integer(int(value))
+    raise DeriveError(f"{where} is a {type(value).__name__}, not a SymPy expression")
+
+
 def sympy_problem(spec: ModelFile) -> SympyProblem:
     """Derive and compile the gradient of a SymPy-form file.
 
@@ -217,7 +259,7 @@ def sympy_problem(spec: ModelFile) -> SympyProblem:
     from .bridge import lambdify
 
     name = os.path.basename(spec.path)
-    loss = sp.sympify(spec.loss)
+    loss = spec.loss                   # a SymPy expression: load_model_file decided the form by it
     symbols = _symbol_table(loss)
     param_names = [str(k.name if isinstance(k, sp.Symbol) else k) for k in spec.params]
     for pn in param_names:
@@ -287,10 +329,7 @@ def sympy_problem(spec: ModelFile) -> SympyProblem:
                 gn = str(key.name if isinstance(key, sp.Symbol) else key)
                 if gn not in values:
                     raise DeriveError(f"{name}: grad has {gn!r}, which is not in params ({', '.join(pnames)})")
-                try:
-                    exprs[gn] = sp.sympify(e)
-                except (sp.SympifyError, TypeError):
-                    raise DeriveError(f"{name}: grad[{gn!r}] is not a SymPy expression") from None
+                exprs[gn] = _grad_expression(e, f"{name}: grad[{gn!r}]")
             absent = [n for n in pnames if n not in exprs]
             if absent:
                 raise DeriveError(f"{name}: grad has no entry for {absent[0]!r} (params: {', '.join(pnames)})")

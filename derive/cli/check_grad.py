@@ -12,8 +12,24 @@ def _note(message: str) -> None:
     click.echo(f"derive: {message}", err=True)
 
 
+class MemorySize(click.ParamType):
+    """``--memory``: a size such as 4G or 512M, or ``none``."""
+
+    name = "SIZE"
+
+    def convert(self, value, param, ctx):
+        if value is None or isinstance(value, int):
+            return value
+        from numeric.isolate import parse_memory
+
+        try:
+            return parse_memory(str(value))
+        except DeriveError as exc:
+            self.fail(str(exc).removeprefix("--memory: "), param, ctx)
+
+
 @click.command(name="check-grad")
-@click.argument("path", required=False, type=click.Path(dir_okay=False))
+@click.argument("paths", nargs=-1, type=click.Path(dir_okay=False))
 @click.option("--model", "model_name", metavar="NAME", help="Check a built-in model's compiled gradient instead.")
 @model_options(prefix="Built-in model: ")
 @click.option("--mode", type=click.Choice(["auto", "central", "complex", "richardson"]), default="auto",
@@ -21,31 +37,50 @@ def _note(message: str) -> None:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for sampling, directions and random data.")
 @click.option("--max-coords", type=click.IntRange(min=1), default=20_000, show_default=True,
               help="Models with more parameters are checked on a stratified sample.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True,
+              metavar="SECONDS", help="Time limit per model file (it runs in its own process).")
+@click.option("--memory", type=MemorySize(), default="4G", show_default=True,
+              help="Memory limit per model file (address space): 4G, 512M, or none.")
+@click.option("--summary", type=click.Choice(["table", "csv", "json"]), is_flag=False, flag_value="table",
+              default=None, help="One row per file (file, verdict, first wrong block, hint); the default "
+                                 "for several files.")
 @format_option("text: the report; json: the report as JSON.")
-def check_grad(path, model_name, mode, seed, max_coords, fmt, json_, **options):
+def check_grad(paths, model_name, mode, seed, max_coords, timeout, memory, summary, fmt, json_, **options):
     """Compare a model's gradient with finite differences, block by block.
 
-    Exit status: 0 every block passes, 1 a block fails, 2 a bad file or usage.
+    Each model file runs in its own process, stopped after --timeout seconds or at --memory.
+    Exit status, one file: 0 every block passes, 1 a block fails, 2 a file that cannot be loaded
+    or run to the end (it raised, exited, hung, ran out of memory or crashed), or bad usage.
+    Several files (or --summary): 0 every file passes, 1 any file does not.
 
     \b
       derive check-grad examples/logistic_numpy.py
       derive check-grad examples/buggy_backprop.py --json
+      derive check-grad homework/*.py --summary csv
       derive check-grad --model mlp --hidden 16
     """
-    from numeric.check import check_builtin, check_model_file, print_report
+    from numeric.check import check_builtin, print_report
 
-    opts = dict(mode=mode, seed=seed, max_coords=max_coords, progress=_note)
+    opts = dict(mode=mode, seed=seed, max_coords=max_coords)
     if model_name:
-        if path:
+        if paths:
             raise DeriveError("give a model file or --model NAME, not both")
-        report = check_builtin(model_name, options=given(options), **opts)
-    elif path:
-        if given(options):
-            flags = ", ".join("--" + k.replace("_", "-") for k in options)
-            raise DeriveError(f"{flags} go with --model")
-        report = check_model_file(path, **opts)
-    else:
+        report = check_builtin(model_name, options=given(options), progress=_note, **opts)
+    elif not paths:
         raise DeriveError("give a model file (derive check-grad model.py) or --model NAME")
+    elif given(options):
+        flags = ", ".join("--" + k.replace("_", "-") for k in options)
+        raise DeriveError(f"{flags} go with --model")
+    elif summary or len(paths) > 1:
+        from numeric.check.summary import check_files, render_summary, summary_status
+
+        outcomes = list(check_files(paths, timeout=timeout, memory=memory, progress=_note, **opts))
+        click.echo(render_summary(outcomes, summary or ("json" if json_ or fmt == "json" else "table")), nl=False)
+        raise SystemExit(summary_status(outcomes))
+    else:
+        from numeric.isolate import check_file
+
+        report = check_file(paths[0], timeout=timeout, memory=memory, progress=_note, **opts)
     for note in report.notes:
         _note(note)
     print_report(report, json_output=json_ or fmt == "json")

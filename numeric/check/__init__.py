@@ -42,7 +42,8 @@ gradient of a model of the notes on random data (the seed is printed).
 Usage::
 
     derive check-grad model.py [--json] [--mode auto|central|complex|richardson] [--seed N]
-                               [--max-coords N]
+                               [--max-coords N] [--timeout SECONDS] [--memory SIZE]
+    derive check-grad a.py b.py … [--summary table|csv|json]
     derive check-grad --model NAME [--features N] [--hidden N] [--classes N] [--activation G]
 
 Results go to stdout (a table, plain text when piped or with ``NO_COLOR``; ``--json`` for
@@ -51,6 +52,13 @@ when the summary says INCONCLUSIVE: no entry disagrees, but some sit near kinks 
 step the loss's precision resolves, typically float32 ReLU nets), 1 a block fails, 2 a bad file or usage (syntax error, no ``loss``, no ``grad`` in NumPy form, ``grad``
 with wrong names or shapes, a ``loss`` that raises or is not a finite scalar, missing or
 non-numeric ``params``, a loss that is not deterministic), with one line on stderr.
+
+The command runs each file in its own process (``numeric.isolate``: a time limit, 60 s by default,
+and an address-space limit, 4 GiB): a file that raises ``SystemExit`` or any ``BaseException``,
+calls ``os._exit``, runs past the time limit, leaves a non-daemon thread running, runs out of
+memory or crashes also exits 2 with one line, never 0. A failure of derive itself in that process
+exits 70. Several files give one row each (``numeric.check.summary``): exit 0 when every file
+passes, 1 when any does not. ``check_model_file`` itself runs the file in the calling process.
 
 How the check works
 -------------------

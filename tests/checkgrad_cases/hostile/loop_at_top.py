@@ -1,0 +1,3 @@
+"""Loops forever while loading."""
+while True:
+    pass
