@@ -75,12 +75,49 @@ class Dense:
         return {self.weight.name: w, self.bias.name: (self.units,)}
 
 
+#: The characters of the built-in text (``numeric.datasets.text``): lower-case letters, the space
+#: and the punctuation kept; a character-level model's inputs and classes are these, in this order.
+TEXT_ALPHABET = " !',-.:;?abcdefghijklmnopqrstuvwxyz"
+TEXT_VOCABULARY = len(TEXT_ALPHABET)
+
+
+@dataclass(frozen=True)
+class Recurrent:
+    """A recurrent layer over a sequence of one-hot codes: a⟨t⟩ = tanh(W_aa·a⟨t−1⟩ + W_ax·x⟨t⟩ + b_a),
+    a⟨0⟩ = 0, the weights stored as the notes write them (W_aa of shape (units, units), W_ax of
+    shape (units, inputs)). A network that starts with it reads rows of ``features`` codes (one
+    per time step) and its output layer predicts the next code at every step.
+
+    Attributes
+    ----------
+    units : int
+        n_a, the activation's size.
+    recurrent, weight, bias : Param
+        W_aa, W_ax and b_a.
+    inputs : int
+        n_x, the number of codes (a one-hot input has this many entries).
+    """
+
+    units: int
+    recurrent: Param
+    weight: Param
+    bias: Param
+    inputs: int = TEXT_VOCABULARY
+    activation: type = sp.tanh
+
+    def shapes(self, inputs: int) -> dict:
+        # the row's width is the number of steps; the input of one step is a one-hot code
+        return {self.recurrent.name: (self.units, self.units), self.weight.name: (self.units, self.inputs),
+                self.bias.name: (self.units,)}
+
+
 @dataclass(frozen=True)
 class Training:
     """The built-in data set (a name in ``numeric.datasets``) and settings that train well on it.
 
     ``options`` are model options that suit the data better than the model's defaults (e.g.
-    more hidden units); an option the user gives wins.
+    more hidden units); an option the user gives wins. ``clip``: the largest norm an update's
+    gradient may have (a larger one is scaled down to it), or None.
     """
 
     data: str
@@ -89,6 +126,7 @@ class Training:
     optimizer: str
     batch_size: int | None = None
     options: dict = field(default_factory=dict)
+    clip: float | None = None
 
 
 @dataclass(frozen=True)
