@@ -217,6 +217,8 @@ class Network:
         return sp.Symbol(template.format(n=n, **index))
 
     def _example_loss(self, n: int) -> sp.Expr:
+        if isinstance(self.layers[0], Recurrent):
+            return self._sequence_loss()
         a = [self._name(self.inputs, n, i=i) for i in range(1, self.features + 1)]
         for layer in self.layers:
             units = 1 if layer.units is None else layer.units
@@ -234,3 +236,20 @@ class Network:
         return -sp.Add(*[self._name(self.target, n, o=o) * sp.log(sp.exp(v) / total)
                          for o, v in enumerate(a, 1)])
 
+    def _sequence_loss(self) -> sp.Expr:
+        """A recurrent network's L = Σ_t L⟨t⟩ over its ``features`` steps: x⟨t⟩ has entries
+        ``x{t}_{i}``, the one-hot target y⟨t⟩ entries ``y{t}_{o}``, and a⟨0⟩ = 0."""
+        cell, out = self.layers
+
+        def affine(layer_weight, inputs, o):
+            return sp.Add(*[sp.Symbol(layer_weight.entry.format(o=o, i=i)) * v for i, v in enumerate(inputs, 1)])
+
+        a, total = [sp.S.Zero] * cell.units, sp.S.Zero
+        for t in range(1, self.features + 1):
+            x = [sp.Symbol(f"x{t}_{i}") for i in range(1, cell.inputs + 1)]
+            a = [cell.activation(affine(cell.recurrent, a, o) + affine(cell.weight, x, o)
+                                 + sp.Symbol(cell.bias.entry.format(o=o))) for o in range(1, cell.units + 1)]
+            scores = [affine(out.weight, a, o) + sp.Symbol(out.bias.entry.format(o=o)) for o in range(1, out.units + 1)]
+            total += sp.log(sp.Add(*map(sp.exp, scores))) - sp.Add(
+                *[sp.Symbol(f"y{t}_{o}") * v for o, v in enumerate(scores, 1)])
+        return total

@@ -176,11 +176,11 @@ class Rnn(Model):
         )
         dzs, dys, as_, xs = ([_at(n, k) for k in steps] for n in ("dz", "dy", "a", "x"))
         sums = (
-            ("dL/dw_ya", w_ya, sp.Add(*[mul(dy_, a_) for dy_, a_ in zip(dys, as_)], evaluate=False)),
-            ("dL/db_y", b_y, sp.Add(*dys, evaluate=False)),
-            ("dL/dw_aa", w_aa, sp.Add(*[mul(dz_, a_) for dz_, a_ in zip(dzs[1:], as_)], evaluate=False)),
-            ("dL/dw_ax", w_ax, sp.Add(*[mul(dz_, x_) for dz_, x_ in zip(dzs, xs)], evaluate=False)),
-            ("dL/db_a", b_a, sp.Add(*dzs, evaluate=False)),
+            ("dw_ya", w_ya, sp.Add(*[mul(dy_, a_) for dy_, a_ in zip(dys, as_)], evaluate=False)),
+            ("db_y", b_y, sp.Add(*dys, evaluate=False)),
+            ("dw_aa", w_aa, sp.Add(*[mul(dz_, a_) for dz_, a_ in zip(dzs[1:], as_)], evaluate=False)),
+            ("dw_ax", w_ax, sp.Add(*[mul(dz_, x_) for dz_, x_ in zip(dzs, xs)], evaluate=False)),
+            ("db_a", b_a, sp.Add(*dzs, evaluate=False)),
         )
         checked = {}
         for name, wrt, rhs in sums:
