@@ -107,7 +107,7 @@ class Rnn(Model):
             return expr.xreplace(names)
 
         def each_step(lhs, rhs):
-            pairs = [inst.pair(concrete(lhs, k), concrete(rhs, k), multiply_out=True) for k in steps]
+            pairs = [inst.pair(concrete(lhs, k), concrete(rhs, k)) for k in steps]
             return sp.Matrix([p[0] for p in pairs]), sp.Matrix([p[1] for p in pairs])
 
         def D(f, v):
@@ -184,7 +184,7 @@ class Rnn(Model):
         )
         checked = {}
         for name, wrt, rhs in sums:
-            checked[name] = inst.pair(D(L, wrt), rhs, multiply_out=True)
+            checked[name] = inst.pair(D(L, wrt), rhs)
             d.eq(D(L, wrt), rhs, "sum_paths", check=checked[name])
         note = Msg("the scalar RNN unrolled over $T = 3$", "展开 $T = 3$ 步的标量 RNN")
         for name, wrt, rhs in sums:
@@ -214,10 +214,10 @@ class Rnn(Model):
         d.note(
             "With $n_a$ units the same lines hold for column vectors; $⊙$ is the elementwise product and the output "
             "is a softmax over $n_y$ classes with $y⟨t⟩$ one-hot (derive softmax). Each line is checked entry by "
-            "entry against sympy.diff of $L$ for $n_a = n_x = n_y = 2$, $T = 3$, at two random points; a line about "
+            "entry against sympy.diff of $L$ for $n_a = n_x = n_y = 2$, $T = 3$ and one-hot inputs, at two random points; a line about "
             "step $t$ is checked at $t = 2$, which both sends and receives a carried gradient.",
             "有 $n_a$ 个单元时,同样的式子对列向量成立;$⊙$ 是逐元素乘积,输出是 $n_y$ 个类别上的 softmax,$y⟨t⟩$ 为 "
-            "one-hot(derive softmax)。每一行都在 $n_a = n_x = n_y = 2$、$T = 3$ 时于两个随机点与 $L$ 的 sympy.diff "
+            "one-hot(derive softmax)。每一行都在 $n_a = n_x = n_y = 2$、$T = 3$、输入为 one-hot 时于两个随机点与 $L$ 的 sympy.diff "
             "逐个元素核对;关于第 $t$ 步的行在 $t = 2$ 处核对,这一步既传出也收到传回的梯度。",
         )
         d.eq(z, sp.MatAdd(sp.MatMul(Waa, a_prev), sp.MatMul(Wax, x), ba), "definition", Msg("$n_a × 1$", "$n_a × 1$"),
@@ -275,8 +275,8 @@ def _softmax(o: sp.Matrix) -> sp.Matrix:
 
 
 def _explicit(size: int = _SIZE, steps: int = T_CHECK) -> dict:
-    """The RNN with n_a = n_x = n_y = ``size`` written out over ``steps`` steps (a⟨0⟩ = 0, y⟨t⟩ one-hot
-    in class t mod size): its loss, its loss seen from free stand-ins for o⟨2⟩, a⟨2⟩, z⟨2⟩, and
+    """The RNN with n_a = n_x = n_y = ``size`` written out over ``steps`` steps (a⟨0⟩ = 0, x⟨t⟩ one-hot
+    in class (t − 1) mod 2, y⟨t⟩ = x⟨t+1⟩ one-hot in class t mod 2): its loss, its loss seen from free stand-ins for o⟨2⟩, a⟨2⟩, z⟨2⟩, and
     the backward recursion of the notes written out, which the checks compare with sympy.diff."""
 
     def mat(name, rows, cols):
@@ -284,7 +284,8 @@ def _explicit(size: int = _SIZE, steps: int = T_CHECK) -> dict:
 
     Waa, Wax, Wya = mat("W_aa", size, size), mat("W_ax", size, size), mat("W_ya", size, size)
     ba, by = mat("b_a", size, 1), mat("b_y", size, 1)
-    x = [mat(f"x{t}", size, 1) for t in range(1, steps + 1)]
+    # x⟨t⟩ one-hot, as the characters are (codes 1, 2, 1): W_ax·x⟨t⟩ picks a column of W_ax
+    x = [sp.Matrix(size, 1, lambda p, _, t=t: int(p == t % 2)) for t in range(steps)]
     y = [sp.Matrix(size, 1, lambda p, _, t=t: int(p == (t + 1) % size)) for t in range(steps)]
     z_free = [mat(f"z{t}", size, 1) for t in range(1, steps + 1)]
     a_free = [mat(f"a{t}", size, 1) for t in range(1, steps + 1)]
@@ -347,7 +348,7 @@ def _explicit(size: int = _SIZE, steps: int = T_CHECK) -> dict:
     # the loss of the steps after t = 2 only, as a function of a free a⟨2⟩: what the carry is
     _, _, L_next = run(K + 1, z_start=Waa * a_free[K] + Wax * x[K + 1] + ba)
     o_loss = before + step_loss(o_free[K], y[K]) + sum(step_loss(os_[t], y[t]) for t in range(K + 1, steps))
-    symbols = [*Waa, *Wax, *Wya, *ba, *by, *(s for v in x for s in v), *(s for v in z_free + a_free + o_free for s in v)]
+    symbols = [*Waa, *Wax, *Wya, *ba, *by, *(s for v in z_free + a_free + o_free for s in v)]
     return dict(
         Waa=Waa, Wax=Wax, Wya=Wya, ba=ba, by=by, x=x, y=y, z=zs, a=as_, o=os_, yhat=[_softmax(o) for o in os_],
         z_free=z_free, a_free=a_free, o_free=o_free, L=L, L_of_o=o_loss, L_of_a=before + L_a, L_of_z=before + L_z,
