@@ -84,15 +84,14 @@ class CompiledRNN(_Classifier, CompiledModel):
         """a⟨0⟩ … a⟨T⟩ of shape (T + 1, m, n_a) and the scores o⟨t⟩ of shape (T, m, n_y)."""
         m, T = X.shape
         A = np.zeros((T + 1, m, self.units))
-        # W_ax·x⟨t⟩ for a one-hot x⟨t⟩ is the column of W_ax at the code: a gather, for all steps at once
-        U = P["Wax"].T[X.T]
-        U += P["ba"]
-        Waa_t = P["Waa"].T
+        Waa_t, Wax_t = P["Waa"].T, P["Wax"].T
         for t in range(T):
-            np.matmul(A[t], Waa_t, out=A[t + 1])
-            A[t + 1] += U[t]
-            np.tanh(A[t + 1], out=A[t + 1])
-        O = A[1:] @ P["Wya"].T
+            z = A[t] @ Waa_t
+            z += Wax_t[X[:, t]]         # W_ax·x⟨t⟩ for a one-hot x⟨t⟩: the column of W_ax at the code
+            z += P["ba"]
+            np.tanh(z, out=A[t + 1])
+        # the output layer for all steps at once, as one 2-D product (a 3-D matmul loops over t)
+        O = (A[1:].reshape(T * m, -1) @ P["Wya"].T).reshape(T, m, -1)
         O += P["by"]
         return A, O
 
@@ -129,7 +128,7 @@ class CompiledRNN(_Classifier, CompiledModel):
         dO = self.kernels["dloss_dz"](E, S * Y.size, onehot)[0]
         flat_dO, flat_A = dO.reshape(T * m, -1), A[1:].reshape(T * m, -1)
         grads = {"Wya": flat_dO.T @ flat_A, "by": flat_dO.sum(axis=0)}
-        dA_out = dO @ P["Wya"]                      # W_yaᵀ·dy⟨t⟩, every step at once
+        dA_out = (flat_dO @ P["Wya"]).reshape(T, m, -1)   # W_yaᵀ·dy⟨t⟩, every step at once
         backprop = self.kernels["backprop"]
         scratch = backprop.scratch((m, self.units))
         dZ = np.empty((T, m, self.units))
