@@ -75,12 +75,49 @@ class Dense:
         return {self.weight.name: w, self.bias.name: (self.units,)}
 
 
+#: The characters of the built-in text (``numeric.datasets.text``): lower-case letters, the space
+#: and the punctuation kept; a character-level model's inputs and classes are these, in this order.
+TEXT_ALPHABET = " !',-.:;?abcdefghijklmnopqrstuvwxyz"
+TEXT_VOCABULARY = len(TEXT_ALPHABET)
+
+
+@dataclass(frozen=True)
+class Recurrent:
+    """A recurrent layer over a sequence of one-hot codes: a⟨t⟩ = tanh(W_aa·a⟨t−1⟩ + W_ax·x⟨t⟩ + b_a),
+    a⟨0⟩ = 0, the weights stored as the notes write them (W_aa of shape (units, units), W_ax of
+    shape (units, inputs)). A network that starts with it reads rows of ``features`` codes (one
+    per time step) and its output layer predicts the next code at every step.
+
+    Attributes
+    ----------
+    units : int
+        n_a, the activation's size.
+    recurrent, weight, bias : Param
+        W_aa, W_ax and b_a.
+    inputs : int
+        n_x, the number of codes (a one-hot input has this many entries).
+    """
+
+    units: int
+    recurrent: Param
+    weight: Param
+    bias: Param
+    inputs: int = TEXT_VOCABULARY
+    activation: type = sp.tanh
+
+    def shapes(self, inputs: int) -> dict:
+        # the row's width is the number of steps; the input of one step is a one-hot code
+        return {self.recurrent.name: (self.units, self.units), self.weight.name: (self.units, self.inputs),
+                self.bias.name: (self.units,)}
+
+
 @dataclass(frozen=True)
 class Training:
     """The built-in data set (a name in ``numeric.datasets``) and settings that train well on it.
 
     ``options`` are model options that suit the data better than the model's defaults (e.g.
-    more hidden units); an option the user gives wins.
+    more hidden units); an option the user gives wins. ``clip``: the largest norm an update's
+    gradient may have (a larger one is scaled down to it), or None.
     """
 
     data: str
@@ -89,6 +126,7 @@ class Training:
     optimizer: str
     batch_size: int | None = None
     options: dict = field(default_factory=dict)
+    clip: float | None = None
 
 
 @dataclass(frozen=True)
@@ -179,6 +217,8 @@ class Network:
         return sp.Symbol(template.format(n=n, **index))
 
     def _example_loss(self, n: int) -> sp.Expr:
+        if isinstance(self.layers[0], Recurrent):
+            return self._sequence_loss()
         a = [self._name(self.inputs, n, i=i) for i in range(1, self.features + 1)]
         for layer in self.layers:
             units = 1 if layer.units is None else layer.units
@@ -196,3 +236,20 @@ class Network:
         return -sp.Add(*[self._name(self.target, n, o=o) * sp.log(sp.exp(v) / total)
                          for o, v in enumerate(a, 1)])
 
+    def _sequence_loss(self) -> sp.Expr:
+        """A recurrent network's L = Σ_t L⟨t⟩ over its ``features`` steps: x⟨t⟩ has entries
+        ``x{t}_{i}``, the one-hot target y⟨t⟩ entries ``y{t}_{o}``, and a⟨0⟩ = 0."""
+        cell, out = self.layers
+
+        def affine(layer_weight, inputs, o):
+            return sp.Add(*[sp.Symbol(layer_weight.entry.format(o=o, i=i)) * v for i, v in enumerate(inputs, 1)])
+
+        a, total = [sp.S.Zero] * cell.units, sp.S.Zero
+        for t in range(1, self.features + 1):
+            x = [sp.Symbol(f"x{t}_{i}") for i in range(1, cell.inputs + 1)]
+            a = [cell.activation(affine(cell.recurrent, a, o) + affine(cell.weight, x, o)
+                                 + sp.Symbol(cell.bias.entry.format(o=o))) for o in range(1, cell.units + 1)]
+            scores = [affine(out.weight, a, o) + sp.Symbol(out.bias.entry.format(o=o)) for o in range(1, out.units + 1)]
+            total += sp.log(sp.Add(*map(sp.exp, scores))) - sp.Add(
+                *[sp.Symbol(f"y{t}_{o}") * v for o, v in enumerate(scores, 1)])
+        return total

@@ -39,6 +39,8 @@ def unicode_name(name: str) -> str:
         head, sup = name.split("^", 1)
         if sup.startswith("["):     # a layer, as the notes write it: W^[l] → W[l], a^[l-1] → a[l−1]
             return unicode_name(head) + sup.replace("-", "−")
+        if sup.startswith("<") and sup.endswith(">"):   # a time step: a^<t-1> → a⟨t−1⟩
+            return unicode_name(head) + "⟨" + sup[1:-1].replace("-", "−") + "⟩"
         return unicode_name(head) + sup.translate(_SUP)
     for suffix, mark in _HATS.items():
         if name.endswith(suffix) and len(name) > len(suffix):
@@ -482,6 +484,12 @@ def text(expr, partial=True, order: Order | None = None) -> str:
 class NotesLatexPrinter(_Arranged, LatexPrinter):
     """LaTeX as the notes write it: \\frac{\\partial L}{\\partial z}, \\sigma(z), Iverson brackets."""
 
+    def _print_Symbol(self, expr, style="plain"):
+        # a time step a^<t-1> as the course writes it, a^{\langle t-1\rangle}
+        head, sep, sup = expr.name.partition("^<")
+        if sep and sup.endswith(">"):
+            return rf"{super()._print_Symbol(sp.Symbol(head), style)}^{{\langle {sup[:-1]}\rangle}}"
+        return super()._print_Symbol(expr, style)
 
     def _print_Derivative(self, expr):
         d = r"\partial" if self.partial else "d"
@@ -526,6 +534,14 @@ class NotesLatexPrinter(_Arranged, LatexPrinter):
 
     def _print_OneMatrix(self, expr):
         return r"\mathbf{1}"
+
+    def _print_HadamardPower(self, expr):
+        # a base with its own superscript (A^{[l]}, a^{⟨t⟩}) in brackets: no double superscript
+        out = super()._print_HadamardPower(expr)
+        base = self.parenthesize(expr.base, sp.printing.precedence.PRECEDENCE["Mul"])
+        if "^" in base and out.startswith(base):
+            out = rf"\left({base}\right)" + out[len(base):]
+        return out
 
 
 def latex(expr, partial=True, order: Order | None = None) -> str:

@@ -976,3 +976,9 @@ def compile_model(model) -> CompiledModel:
 
 # Tried in order: the first whose ``fits`` accepts the network compiles it.
 _KINDS = (_Affine, _Logistic, _SigmoidSum, _SoftmaxNet, _Stack, _StackClassifier)
+
+# The recurrent kind, in its own module (it builds on the classes above), fits only a network
+# that starts with a recurrent layer: tried first, before the general stack.
+from .compiled_rnn import CompiledRNN  # noqa: E402
+
+_KINDS = (CompiledRNN, *_KINDS)

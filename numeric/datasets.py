@@ -11,6 +11,9 @@ red-curve   the notes' piecewise-linear "red curve": a constant plus three hard-
             pieces on x in [0, 10], with small noise (one feature)
 digits      the 8x8 handwritten digits (1,797 images, pixels scaled to [0, 1]), 1,437 for
             training and 360 held out (64 features, 10 classes)
+text        the opening of Shakespeare's Coriolanus (public domain; see
+            ``numeric/data/SOURCE-coriolanus.txt``) as windows of T character codes, each
+            with the code that follows it; the last tenth of the text held out
 ==========  ===========================================================================
 """
 
@@ -24,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from derive.errors import DeriveError
+from derive.network import TEXT_ALPHABET
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -145,6 +149,38 @@ def digits(held_out: int = 360, seed: int = 0) -> Dataset:
     return Dataset("the 8x8 handwritten digits", X[train], y[train], X[val], y[val])
 
 
+def text_characters() -> str:
+    """The shipped text as the character models read it: lower case, every line break and run
+    of spaces one space, every character one of ``derive.network.TEXT_ALPHABET``."""
+    raw = (DATA_DIR / "coriolanus.txt").read_text(encoding="utf-8")
+    return " ".join(raw.lower().split())
+
+
+def text(steps: int = 25, held_out: float = 0.1) -> Dataset:
+    """The shipped text cut into windows of ``steps`` characters, one after the other.
+
+    Returns
+    -------
+    Dataset
+        ``X`` of shape (windows, steps): the codes (positions in ``TEXT_ALPHABET``) of a
+        window; ``y`` of shape (windows,): the code of the character after it. The windows of
+        the last ``held_out`` fraction of the text are the held-out set.
+    """
+    chars = text_characters()
+    codes = np.array([TEXT_ALPHABET.index(ch) for ch in chars], dtype=np.int64)
+    starts = np.arange(0, len(codes) - steps, steps)
+    X = codes[starts[:, None] + np.arange(steps)].astype(float)
+    y = codes[starts + steps]
+    cut = int(round((1 - held_out) * len(starts)))
+    return Dataset("the opening of Shakespeare's Coriolanus, by character", X[:cut], y[:cut], X[cut:], y[cut:])
+
+
+def _text_sized(features: int, classes: int | None) -> Dataset:
+    if classes != len(TEXT_ALPHABET):
+        raise DeriveError(f"the built-in text has {len(TEXT_ALPHABET)} characters, not {classes}")
+    return text(steps=features)
+
+
 def _red_curve_sized(features: int) -> Dataset:
     if features != 1:
         raise DeriveError(f"the built-in red curve has 1 feature, not --features {features}; pass --data for more")
@@ -166,6 +202,7 @@ BUILTIN = {
     "blobs": lambda features, classes: blobs(features=features),
     "red-curve": lambda features, classes: _red_curve_sized(features),
     "digits": _digits_sized,
+    "text": _text_sized,
 }
 
 

@@ -23,6 +23,9 @@ OPTIMIZERS = ("gd", "sgd", "momentum", "adam")
 #: Mini-batch size of ``sgd``, ``momentum`` and ``adam`` when none is given.
 DEFAULT_BATCH_SIZE = 32
 
+#: What a character model's report samples: this start, then this many drawn characters.
+SAMPLE_START, SAMPLE_LENGTH = "first citizen: ", 120
+
 #: A loss this many times the initial loss (or 1, if larger) counts as divergence.
 DIVERGENCE_FACTOR = 1e4
 
@@ -219,6 +222,7 @@ def train(
     beta2: float = 0.999,
     eps: float = 1e-8,
     max_loss: float | None = None,
+    clip: float | None = None,
 ) -> History:
     """Minimise ``compiled.loss`` from ``params`` by gradient steps; return the history.
 
@@ -263,6 +267,10 @@ def train(
     max_loss : float, optional
         A loss above this counts as divergence; by default ``DIVERGENCE_FACTOR`` times the
         initial loss (or times 1, if the initial loss is smaller).
+    clip : float, optional
+        Gradient clipping: a gradient whose norm (over all parameters together) exceeds
+        ``clip`` is scaled down to norm ``clip`` before the step (what keeps back-propagation
+        through time from taking one huge step).
 
     Returns
     -------
@@ -327,6 +335,10 @@ def train(
         "seed": int(seed),
         "rows": m,
     }
+    if clip is not None:
+        if not (isinstance(clip, numbers.Real) and math.isfinite(clip) and clip > 0):
+            raise DeriveError(f"the gradient clipping norm must be a positive number, not {clip!r}")
+        settings["clip"] = float(clip)
     rng = np.random.default_rng(seed) if batch_size < m else None
     step = _Optimizer(optimizer, float(lr), momentum, beta1, beta2, eps)
 
@@ -365,6 +377,8 @@ def train(
                 history.params = params
                 return history
             good = params
+            if clip is not None:
+                grads = _clipped(grads, clip)
             params = step.step(params, grads)
             history.n_updates += 1
             history.update_loss.append(value)
@@ -390,6 +404,14 @@ def train(
                               value, val))
     history.params = params
     return history
+
+
+def _clipped(grads: dict, clip: float) -> dict:
+    """``grads`` scaled down to norm ``clip`` when their norm is larger."""
+    norm = math.sqrt(sum(float(np.sum(np.square(g))) for g in grads.values()))
+    if norm <= clip:
+        return grads
+    return {k: np.asarray(g) * (clip / norm) for k, g in grads.items()}
 
 
 def save_params(path, params: dict) -> None:
@@ -511,8 +533,9 @@ class TrainResult:
         if self.scaler is not None:
             lines.append("inputs    standardized per feature (mean 0, std 1 over the training rows); "
                          "--no-standardize keeps them as given")
+        clip = f", gradient clipped to norm {s['clip']:g}" if "clip" in s else ""
         lines.append(f"training  {s['optimizer']}, lr {s['lr']:g}, {batch}, {h.epochs_run} epochs, "
-                     f"{h.n_updates} updates, seed {s['seed']}")
+                     f"{h.n_updates} updates, seed {s['seed']}{clip}")
         if self.lr_note:
             lines.append(f"lr        {self.lr_note}")
         m = self.metrics()
@@ -532,6 +555,9 @@ class TrainResult:
                 f"gradient  checked against finite differences on the first "
                 f"{min(8, len(d.y))} rows: every block passes"
             )
+        sample = getattr(self.compiled, "sample", None)
+        if callable(sample):
+            lines.append(f"sample    {sample(h.params, SAMPLE_START, SAMPLE_LENGTH, seed=s['seed'])!r}")
         if sum(np.size(v) for v in h.params.values()) <= 12:
             lines.append("params    " + _format_params(h.params))
         closed = self.closed_form()
@@ -715,7 +741,7 @@ def train_model(
         lr=default.lr if lr is None else lr,
         epochs=default.epochs if epochs is None else epochs,
         batch_size=batch_size, optimizer=optimizer, seed=seed,
-        X_val=dataset.X_val, y_val=dataset.y_val, callback=callback,
+        X_val=dataset.X_val, y_val=dataset.y_val, callback=callback, clip=default.clip,
     )
     return TrainResult(model, compiled, dataset, history, checked, scaler, lr_note)
 

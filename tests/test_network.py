@@ -12,7 +12,9 @@ from derive.functions import to_elementary
 from derive.verify import expand_defs, numerically_equal
 
 TRAINABLE = [n for n in derive.model_names() if derive.model(n).trainable]
-VARIANTS = [(n, {}) for n in TRAINABLE] + [
+# rnn's derivation defines L for the scalar cell; its network's loss is checked against the
+# derivation's written-out matrix instance in test_models_rnn
+VARIANTS = [(n, {}) for n in TRAINABLE if n != "rnn"] + [
     ("sigmoid-sum", {"activation": "relu"}),
     ("mlp", {"activation": "relu"}),
     ("mlp", {"activation": "tanh"}),

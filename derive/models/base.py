@@ -27,10 +27,11 @@ class Option:
                 f"not {value!r}"
             )
         if self.minimum is not None:
+            flag = self.name.replace("_", "-")
             if isinstance(value, bool) or not isinstance(value, int):
-                raise DeriveError(f"--{self.name} must be an integer, not {value!r}")
+                raise DeriveError(f"--{flag} must be an integer, not {value!r}")
             if value < self.minimum:
-                raise DeriveError(f"--{self.name} must be at least {self.minimum}, not {value}")
+                raise DeriveError(f"--{flag} must be at least {self.minimum}, not {value}")
         return value
 
 

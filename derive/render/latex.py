@@ -88,6 +88,8 @@ _SYMBOLS = {
     "→": r"\to", "←": r"\leftarrow", "⇒": r"\Rightarrow", "∈": r"\in", "∞": r"\infty",
     "⊙": r"\odot", "∘": r"\circ", "√": r"\surd", "⋯": r"\cdots", "…": r"\ldots", "‖": r"\|",
     "∝": r"\propto", "⊤": r"\top", "ℝ": r"\mathbb{R}", "½": r"\tfrac{1}{2}",
+    # a time step a⟨t⟩ is a superscript, as the course writes a^{<t>}
+    "⟨": r"^{\langle", "⟩": r"\rangle}",
 }
 _FUNCS = {
     "log": r"\log", "exp": r"\exp", "ln": r"\ln", "max": r"\max", "min": r"\min", "tanh": r"\tanh",

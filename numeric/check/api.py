@@ -194,7 +194,9 @@ def check_builtin(name: str, *, options: dict | None = None, mode: str = "auto",
     rng = np.random.default_rng([seed, 1])
     network = compiled.network
     X = rng.standard_normal((examples, network.features))
-    if network.task == "classes":
+    if hasattr(compiled, "random_inputs"):     # inputs that are codes, not real features
+        X, y = compiled.random_inputs(rng, examples)
+    elif network.task == "classes":
         y = rng.integers(0, network.classes, examples)
     elif network.task == "binary":
         y = rng.integers(0, 2, examples).astype(np.float64)

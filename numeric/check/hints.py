@@ -339,11 +339,11 @@ def swapped(results: list, evidence: list, screened: list) -> None:
 
 
 def recurrent_carry(results: list) -> None:
-    """A recurrent net (a failing square block named like ``Whh``) whose output layer agrees but
+    """A recurrent net (a failing square block named like ``Whh`` or ``W_aa``) whose output layer agrees but
     whose blocks before the hidden state have no pattern: the gradient carried back through time
     is the likely culprit. A guess from which blocks fail, and the hint says so."""
     recurrent = [r for r in results if r.verdict == "fail" and len(r.shape) == 2 and r.shape[0] == r.shape[1]
-                 and re.search(r"hh|rec", r.name, re.IGNORECASE)]
+                 and re.search(r"hh|aa|rec", r.name, re.IGNORECASE)]
     if not recurrent or not any(r.verdict != "fail" for r in results):
         return
     whh = recurrent[0].name
