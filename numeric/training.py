@@ -64,6 +64,8 @@ class Progress:
     updates: int
     loss: float
     val_loss: float | None = None
+    accuracy: float | None = None
+    val_accuracy: float | None = None
 
 
 @dataclass
@@ -401,7 +403,8 @@ def train(
                 history.val_accuracy.append(float(compiled.accuracy(params, X_val, y_val)))
         if callback is not None:
             callback(Progress("epoch", epoch, epochs, history.n_updates, per_epoch * epochs,
-                              value, val))
+                              value, val, *((history.accuracy[-1],) if classifier else ()),
+                              *((history.val_accuracy[-1],) if classifier and has_val else ())))
     history.params = params
     return history
 

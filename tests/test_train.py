@@ -365,6 +365,19 @@ def test_derive_train_json_counts_updates():
     assert "⠀" not in out  # no terminal plot in JSON
 
 
+def test_piped_training_logs_one_line_per_epoch_with_the_histories_figures():
+    """Not on a terminal, each epoch is one stderr line; its figures are the run's own history."""
+    code, out, err = run("train", "logistic", "--epochs", "3", "--json")
+    assert code == 0
+    h = json.loads(out)["history"]
+    lines = err.splitlines()
+    assert len(lines) == 3 and all(line.startswith(f"epoch {i}/3 ") for i, line in enumerate(lines, 1))
+    for line, loss, acc, val in zip(lines, h["loss"], h["accuracy"], h["val_loss"]):
+        assert f"loss {loss:.4g}" in line and f"accuracy {acc:.2%}" in line
+        assert f"held-out loss {val:.4g}" in line
+    assert run("train", "logistic", "--epochs", "3", "--quiet")[2] == ""
+
+
 def test_derive_train_save_writes_the_parameters(tmp_path):
     path = tmp_path / "p.npz"
     code, _, _ = run("train", "logistic", "--epochs", "3", "--quiet", "--save", str(path))
@@ -381,7 +394,9 @@ def test_derive_train_divergence_exits_1_and_keeps_good_parameters(tmp_path):
     code, out, err = run("train", "linear", "--lr", "5", "--epochs", "50",
                          "--save", str(path))
     assert code == 1
-    assert err.count("\n") == 1 and "diverged" in err and "smaller learning rate" in err
+    *epochs, error = err.splitlines()      # piped: the epochs that ran, then one error line
+    assert all(line.startswith("epoch ") for line in epochs)
+    assert "diverged" in error and "smaller learning rate" in error
     assert out == ""
     r = train_model("linear")
     with np.load(path) as saved:

@@ -15,26 +15,51 @@ from .output import emit, format_option, given, model_options, wrote
 OPTIMIZERS = ("gd", "sgd", "momentum", "adam")
 
 
+def epoch_line(event) -> str:
+    """One line per epoch, as a log reads it: the losses and, for a classifier, the accuracies.
+    No times, so that the same run prints the same bytes."""
+    parts = [f"epoch {event.epoch:>{len(str(event.epochs))}}/{event.epochs}", f"loss {event.loss:.4g}"]
+    if event.accuracy is not None:
+        parts.append(f"accuracy {event.accuracy:.2%}")
+    if event.val_loss is not None:
+        parts.append(f"held-out loss {event.val_loss:.4g}")
+    if event.val_accuracy is not None:
+        parts.append(f"held-out accuracy {event.val_accuracy:.2%}")
+    return "  ".join(parts)
+
+
 @contextlib.contextmanager
-def _progress(enabled: bool):
-    """A progress bar on stderr fed by training callbacks; a no-op callback when disabled."""
-    if not enabled:
+def _progress(bar: bool, lines: bool):
+    """What a training run shows on stderr while it runs, fed by its callbacks: a progress bar
+    with elapsed time and ETA (on a terminal), one line per epoch (when stderr is a file or a
+    pipe, or with --verbose), both, or nothing (``None``)."""
+    if not (bar or lines):
         yield None
         return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    if not bar:
+        def callback(event):
+            if event.kind == "epoch":
+                click.echo(epoch_line(event), err=True)
 
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TextColumn("updates"), console=Console(stderr=True), transient=True)
-    task = bar.add_task("training", total=None)
+        yield callback
+        return
+    from rich.console import Console
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                               TimeRemainingColumn)
+
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TextColumn("updates"), TimeElapsedColumn(), TextColumn("ETA"),
+                        TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+    task = progress.add_task("training", total=None)
 
     def callback(event):
         if event.kind == "epoch":
-            text = f"epoch {event.epoch}/{event.epochs} loss {event.loss:.4g}"
-            bar.update(task, description=text)
-        bar.update(task, completed=event.update, total=event.updates)
+            progress.update(task, description=f"epoch {event.epoch}/{event.epochs} loss {event.loss:.4g}")
+            if lines:
+                progress.console.print(epoch_line(event), markup=False, highlight=False)
+        progress.update(task, completed=event.update, total=event.updates)
 
-    with bar:
+    with progress:
         yield callback
 
 
@@ -57,11 +82,13 @@ def _progress(enabled: bool):
               "instead of drawing it in the terminal.")
 @click.option("--save", metavar="FILE.npz", help="Save the trained parameters.")
 @format_option("text: the report and the loss curve; json: the history summary.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar and no terminal plot.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress, no per-epoch lines and no terminal plot.")
+@click.option("--verbose", "-v", is_flag=True,
+              help="On a terminal, one line per epoch above the progress bar (piped, they are always printed).")
 @click.option("--check-grad", is_flag=True,
               help="Check the gradient against finite differences before training.")
 def train(name, data, lr, epochs, batch_size, optimizer, seed, holdout, standardize, plot, save, fmt,
-          json_, quiet, check_grad, **options):
+          json_, quiet, verbose, check_grad, **options):
     """Train model NAME with gradient descent and print the final loss and accuracy.
 
     Without --data every trainable model has a built-in data set (a noisy line, two blobs, the
@@ -82,7 +109,8 @@ def train(name, data, lr, epochs, batch_size, optimizer, seed, holdout, standard
         plots.check_png_path(plot)
     if save and not Path(save).resolve().parent.is_dir():
         raise DeriveError(f"cannot write {save}: its folder does not exist")
-    with _progress(enabled=not quiet and sys.stderr.isatty()) as callback:
+    terminal = sys.stderr.isatty()
+    with _progress(bar=not quiet and terminal, lines=not quiet and (verbose or not terminal)) as callback:
         result = train_model(
             name, data=data, lr=lr, epochs=epochs, batch_size=batch_size,
             optimizer=optimizer, seed=seed, holdout=holdout, check_grad=check_grad,
