@@ -76,6 +76,75 @@ class Dense:
 
 
 @dataclass(frozen=True)
+class Conv:
+    """A convolution layer over square images (cross-correlation, as deep-learning libraries
+    define it): ``filters`` filters of side ``filter`` over ``channels`` input channels of side
+    ``side``, zero padding ``padding`` and stride ``stride``, then ``activation`` elementwise.
+
+    An example's values are stored channel by channel, each image row by row, so that a layer's
+    outputs (filter, row, column) are the next layer's inputs.
+
+    Attributes
+    ----------
+    filters, filter, channels, side, padding, stride : int
+    weight : Param
+        Of shape (filters, channels, filter, filter); entry template with ``{o}`` the filter.
+    bias : Param
+        One per filter.
+    activation : SymPy function class or None
+    """
+
+    filters: int
+    filter: int
+    weight: Param
+    bias: Param
+    activation: type | None = None
+    channels: int = 1
+    side: int = 8
+    padding: int = 0
+    stride: int = 1
+
+    @property
+    def out_side(self) -> int:
+        """⌊(n + 2p − f)/s⌋ + 1."""
+        return (self.side + 2 * self.padding - self.filter) // self.stride + 1
+
+    @property
+    def units(self) -> int:
+        """Outputs per example: filters × out_side²."""
+        return self.filters * self.out_side ** 2
+
+    def shapes(self, inputs: int) -> dict:
+        if inputs != self.channels * self.side ** 2:
+            raise ValueError(f"a convolution over {self.channels} × {self.side} × {self.side} gets {inputs} inputs")
+        return {self.weight.name: (self.filters, self.channels, self.filter, self.filter),
+                self.bias.name: (self.filters,)}
+
+
+@dataclass(frozen=True)
+class Pool:
+    """Pooling over windows of ``size`` × ``size`` with stride ``size`` ("max" or "average"),
+    channel by channel; rows and columns beyond the last whole window are dropped."""
+
+    channels: int
+    side: int
+    size: int = 2
+    kind: str = "max"
+    activation = None
+
+    @property
+    def out_side(self) -> int:
+        return self.side // self.size
+
+    @property
+    def units(self) -> int:
+        return self.channels * self.out_side ** 2
+
+    def shapes(self, inputs: int) -> dict:
+        return {}
+
+
+@dataclass(frozen=True)
 class Training:
     """The built-in data set (a name in ``numeric.datasets``) and settings that train well on it.
 

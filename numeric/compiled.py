@@ -197,6 +197,19 @@ def clear_cache() -> None:
 # Models
 
 
+def class_labels(y, m: int, classes: int):
+    """``y`` checked as m integer class labels in 0..classes − 1, as an ``intp`` array of shape (m,)."""
+    y = np.asarray(y)
+    if y.size != m or y.ndim > 2:
+        raise DeriveError(f"y must have shape ({m},), not {y.shape}")
+    y = y.reshape(m)
+    if y.dtype.kind not in "iu" and (y.dtype.kind not in "fb" or not np.all(y == np.round(y))):
+        raise DeriveError("y must hold integer class labels")
+    if y.size and (y.min() < 0 or y.max() >= classes):
+        raise DeriveError(f"class labels must be in 0..{classes - 1}")
+    return y if y.dtype == np.intp else y.astype(np.intp)
+
+
 def _rows_per_block(row_bytes: int) -> int:
     return max(_MIN_BLOCK_ROWS, _BLOCK_BYTES // max(row_bytes, 1))
 
@@ -790,16 +803,7 @@ class _Stack(CompiledModel):
     def _targets(self, y, m):
         if self.out is not None:
             return super()._targets(y, m)
-        y = np.asarray(y)
-        if y.size != m or y.ndim > 2:
-            raise DeriveError(f"y must have shape ({m},), not {y.shape}")
-        y = y.reshape(m)
-        if y.dtype.kind not in "iu" and (y.dtype.kind not in "fb" or not np.all(y == np.round(y))):
-            raise DeriveError("y must hold integer class labels")
-        k = self.network.classes
-        if y.size and (y.min() < 0 or y.max() >= k):
-            raise DeriveError(f"class labels must be in 0..{k - 1}")
-        return y if y.dtype == np.intp else y.astype(np.intp)
+        return class_labels(y, m, self.network.classes)
 
     def _affine(self, layer, P, A):
         W = P[layer.weight.name]
@@ -972,3 +976,8 @@ def compile_model(model) -> CompiledModel:
 
 # Tried in order: the first whose ``fits`` accepts the network compiles it.
 _KINDS = (_Affine, _Logistic, _SigmoidSum, _SoftmaxNet, _Stack, _StackClassifier)
+
+from .compiled_conv import ConvNet  # noqa: E402  (it builds on the kinds above)
+
+# Convolutional networks first: the dense kinds' ``fits`` do not look for Conv and Pool layers.
+_KINDS = (ConvNet, *_KINDS)
