@@ -968,7 +968,11 @@ def compile_model(model) -> CompiledModel:
     if network is None:
         trainable = [n for n in derive.model_names() if derive.model(n).trainable]
         raise DeriveError(f"model {model.name!r} cannot be compiled; trainable models: {', '.join(trainable)}")
-    for kind in _KINDS:
+    # convolutional networks first: the dense kinds' ``fits`` do not look for Conv and Pool layers;
+    # their module builds on this one, so it is imported here, on first use
+    from .compiled_conv import ConvNet
+
+    for kind in (ConvNet, *_KINDS):
         if kind.fits(network):
             return kind(model, network)
     raise DeriveError(f"model {model.name!r}: no compiled form for its network {network}")
@@ -976,8 +980,3 @@ def compile_model(model) -> CompiledModel:
 
 # Tried in order: the first whose ``fits`` accepts the network compiles it.
 _KINDS = (_Affine, _Logistic, _SigmoidSum, _SoftmaxNet, _Stack, _StackClassifier)
-
-from .compiled_conv import ConvNet  # noqa: E402  (it builds on the kinds above)
-
-# Convolutional networks first: the dense kinds' ``fits`` do not look for Conv and Pool layers.
-_KINDS = (ConvNet, *_KINDS)
