@@ -17,6 +17,7 @@ from derive.network import Conv, Dense, Network, Param, Pool, Training
 from numeric.check import check_model_file
 from numeric.compiled_conv import conv_backward_input, im2col
 from numeric.training import train_model
+from test_network import _Described
 
 CASE = Path(__file__).parent / "checkgrad_cases" / "conv_unflipped_filter.py"
 
@@ -44,18 +45,6 @@ def test_input_gradient_is_sympy_diff_of_the_derivations_layer():
     want = np.array([[[float(sp.diff(small.L, sp.Symbol(f"X_{c}_{p}_{q}")).xreplace(values)) for q in (1, 2, 3)]
                       for p in (1, 2, 3)] for c in (1, 2)])
     np.testing.assert_allclose(conv_backward_input(dZ, W, 3, 0, 1)[0], want, rtol=1e-12, atol=1e-12)
-
-
-class _Described:
-    """A model that is nothing but its network."""
-
-    name = "described"
-
-    def __init__(self, network):
-        self._network = network
-
-    def network(self):
-        return self._network
 
 
 def _network(pool_kind):
