@@ -145,6 +145,32 @@ class Pool:
 
 
 @dataclass(frozen=True)
+class Attention:
+    """Scaled dot-product self-attention over the tokens of one example: its values are read as
+    ``tokens`` rows of ``width`` (row by row), Q = X·Wq, K = X·Wk (``key`` columns), V = X·Wv
+    (``value`` columns), and the layer's outputs are O = softmax(Q·Kᵀ/√key)·V, row by row."""
+
+    tokens: int
+    width: int
+    key: int
+    value: int
+    query_weight: Param
+    key_weight: Param
+    value_weight: Param
+    activation = None
+
+    @property
+    def units(self) -> int:
+        return self.tokens * self.value
+
+    def shapes(self, inputs: int) -> dict:
+        if inputs != self.tokens * self.width:
+            raise ValueError(f"attention over {self.tokens} tokens of {self.width} gets {inputs} inputs")
+        return {self.query_weight.name: (self.width, self.key), self.key_weight.name: (self.width, self.key),
+                self.value_weight.name: (self.width, self.value)}
+
+
+@dataclass(frozen=True)
 class Training:
     """The built-in data set (a name in ``numeric.datasets``) and settings that train well on it.
 

@@ -970,9 +970,9 @@ def compile_model(model) -> CompiledModel:
         raise DeriveError(f"model {model.name!r} cannot be compiled; trainable models: {', '.join(trainable)}")
     # convolutional networks first: the dense kinds' ``fits`` do not look for Conv and Pool layers;
     # their module builds on this one, so it is imported here, on first use
-    from .compiled_conv import ConvNet
+    from .compiled_layers import LayeredNet
 
-    for kind in (ConvNet, *_KINDS):
+    for kind in (LayeredNet, *_KINDS):
         if kind.fits(network):
             return kind(model, network)
     raise DeriveError(f"model {model.name!r}: no compiled form for its network {network}")

@@ -1,7 +1,8 @@
-"""The trainable conv network against independent oracles: the notes' edge-detection numbers,
-sympy.diff of the derivation's layer, a forward pass written with loops over the output pixels and
-its central differences, training on the digits, the built-in gradient check, and a planted
-backward bug (the filter not turned by 180°) caught by the checker."""
+"""The trainable conv network and the compiled attention against independent oracles: the notes'
+edge-detection numbers, sympy.diff of the derivations' small instances, forward passes written
+with loops over the output pixels (or the examples) and their central differences, training on the
+digits, the built-in gradient checks, and planted backward bugs (the filter not turned by 180°;
+the softmax's Jacobian without its row sums) caught by the checker."""
 
 from pathlib import Path
 
@@ -12,14 +13,16 @@ import sympy as sp
 import numeric
 from conftest import run
 from derive.functions import relu
+from derive.models import attention as attention_model
 from derive.models import conv as conv_model
-from derive.network import Conv, Dense, Network, Param, Pool, Training
+from derive.network import Attention, Conv, Dense, Network, Param, Pool, Training
 from numeric.check import check_model_file
-from numeric.compiled_conv import conv_backward_input, im2col
+from numeric.compiled_layers import attention_backward, conv_backward_input, im2col
 from numeric.training import train_model
 from test_network import _Described
 
-CASE = Path(__file__).parent / "checkgrad_cases" / "conv_unflipped_filter.py"
+CASES = Path(__file__).parent / "checkgrad_cases"
+CASE = CASES / "conv_unflipped_filter.py"
 
 
 def test_im2col_convolution_gives_the_notes_outputs():
@@ -86,14 +89,14 @@ def _loops(P, X, y, pool_kind):
     return total / len(y)
 
 
-@pytest.mark.parametrize("pool_kind", ["max", "average"])
-def test_compiled_gradient_is_central_differences_of_a_loop_forward(pool_kind):
-    compiled = numeric.compile_model(_Described(_network(pool_kind)))
-    rng = np.random.default_rng(2)
-    X, y = rng.standard_normal((5, 128)), rng.integers(0, 4, 5)
+def _agrees_with_central_differences(network, by_hand, features, seed):
+    """The compiled loss equals ``by_hand(P, X, y)`` and its gradient the central differences of it."""
+    compiled = numeric.compile_model(_Described(network))
+    rng = np.random.default_rng(seed)
+    X, y = rng.standard_normal((5, features)), rng.integers(0, network.classes, 5)
     P = compiled.init_params(seed=3)
     loss, grads = compiled.loss_and_grad(P, X, y)
-    assert loss == pytest.approx(_loops(P, X, y, pool_kind), rel=1e-12)
+    assert loss == pytest.approx(by_hand(P, X, y), rel=1e-12)
     h = 1e-6
     for name, value in P.items():
         fd = np.empty(value.size)
@@ -101,9 +104,14 @@ def test_compiled_gradient_is_central_differences_of_a_loop_forward(pool_kind):
             up, down = value.copy().ravel(), value.copy().ravel()
             up[t] += h
             down[t] -= h
-            fd[t] = (_loops({**P, name: up.reshape(value.shape)}, X, y, pool_kind)
-                     - _loops({**P, name: down.reshape(value.shape)}, X, y, pool_kind)) / (2 * h)
+            fd[t] = (by_hand({**P, name: up.reshape(value.shape)}, X, y)
+                     - by_hand({**P, name: down.reshape(value.shape)}, X, y)) / (2 * h)
         np.testing.assert_allclose(grads[name].ravel(), fd, rtol=1e-6, atol=1e-8, err_msg=name)
+
+
+@pytest.mark.parametrize("pool_kind", ["max", "average"])
+def test_compiled_gradient_is_central_differences_of_a_loop_forward(pool_kind):
+    _agrees_with_central_differences(_network(pool_kind), lambda P, X, y: _loops(P, X, y, pool_kind), 128, 2)
 
 
 def test_a_few_epochs_on_the_digits_reach_90_percent_held_out():
@@ -148,3 +156,69 @@ def test_bad_conv_shapes_exit_2_with_one_line(args, words):
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and words in err and "Traceback" not in err
 
+
+
+# ---------------------------------------------------------------------------------------------
+# Attention
+
+
+def test_attention_backward_is_sympy_diff_of_the_derivations_instance():
+    """The derivation's instance (n = m = d_k = d_v = 2, L = Σ dO·O): dQ, dK, dV by sympy.diff at a
+    random point equal the compiled backward pass."""
+    small = attention_model._Small()
+    rng = np.random.default_rng(8)
+    values = {name: rng.standard_normal((2, 2)) for name in ("Q", "K", "V", "dO")}
+    point = {getattr(small, name)[a, b]: values[name][a, b] for name in values for a in (0, 1) for b in (0, 1)}
+    S = values["Q"] @ values["K"].T / np.sqrt(2)
+    weights = np.exp(S) / np.exp(S).sum(axis=1, keepdims=True)
+    got = attention_backward(values["Q"], values["K"], values["V"], weights, values["dO"])
+    for name, grad in zip("QKV", got):
+        want = np.array(small.gradient(small.L, getattr(small, name)).xreplace(point).evalf(), dtype=float)
+        np.testing.assert_allclose(grad, want, rtol=1e-10, err_msg=name)
+
+
+def _attention_network():
+    """4 inputs → dense tanh layer of 6 → attention over 3 tokens of 2 (d_k = d_v = 2) → 3 classes:
+    the attention layer's input gradient feeds the layer below."""
+    layers = (
+        Dense(6, Param("W1", "W1"), Param("b1", "b1"), sp.tanh),
+        Attention(3, 2, 2, 2, Param("Wq", "Wq"), Param("Wk", "Wk"), Param("Wv", "Wv")),
+        Dense(3, Param("W2", "W2"), Param("b2", "b2")),
+    )
+    return Network(4, layers, "softmax-cross-entropy", Training("digits", lr=0.1, epochs=1, optimizer="sgd"))
+
+
+def _attention_by_hand(P, X, y):
+    """The mean loss of ``_attention_network``, one example at a time."""
+    total = 0.0
+    for x, label in zip(X, y):
+        tokens = np.tanh(x @ P["W1"] + P["b1"]).reshape(3, 2)
+        Q, K, V = tokens @ P["Wq"], tokens @ P["Wk"], tokens @ P["Wv"]
+        scores = Q @ K.T / np.sqrt(2)
+        weights = np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True)
+        z = (weights @ V).ravel() @ P["W2"] + P["b2"]
+        total += np.log(np.sum(np.exp(z))) - z[label]
+    return total / len(y)
+
+
+def test_compiled_attention_is_central_differences_of_a_per_example_forward():
+    _agrees_with_central_differences(_attention_network(), _attention_by_hand, 4, 6)
+
+
+def test_check_grad_of_the_builtin_attention_passes():
+    code, out, _ = run("check-grad", "--model", "attention")
+    assert code == 0 and "OK: every block passes" in out
+
+
+def test_the_softmax_jacobian_without_row_sums_is_caught():
+    case = CASES / "attention_softmax_jacobian.py"
+    report = check_model_file(case)
+    blocks = {b.name: b for b in report.comparisons[0].blocks}
+    assert not report.ok and blocks["V"].ok and not blocks["Q"].ok and not blocks["K"].ok
+    text = case.read_text()
+    assert text.count("dS = P * dP   # BUG") == 1
+    fixed = text.replace("dS = P * dP   # BUG", "dS = P * (dP - (P * dP).sum(axis=1, keepdims=True))   # fixed")
+    namespace = {}
+    exec(compile(fixed, str(case), "exec"), namespace)
+    fixed_report = numeric.check_grad(namespace["loss"], namespace["grad"], namespace["params"])
+    assert fixed_report.ok

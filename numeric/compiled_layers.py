@@ -1,13 +1,14 @@
-"""Compiled convolutional networks: convolution, pooling and dense layers with a softmax output.
+"""Compiled networks with structured layers: convolution, pooling and self-attention, with dense
+layers and a softmax output.
 
-A network whose layers include a ``derive.network.Conv`` or ``Pool`` compiles to ``ConvNet``.
-Each example's row of ``X`` is read as ``channels`` images of ``side`` × ``side`` pixels (row by
-row); the layers are applied in order, and the last one is a dense layer whose logits go to the
-softmax cross-entropy.
+A network whose layers include a ``derive.network.Conv``, ``Pool`` or ``Attention`` compiles to
+``LayeredNet``. Each example's row of ``X`` is read as the first layer wants it (``channels``
+images of ``side`` × ``side`` pixels, or ``tokens`` rows of ``width``); the layers are applied in
+order, and the last one is a dense layer whose logits go to the softmax cross-entropy.
 
-No Python loop runs over pixels. The forward convolution gathers every f × f window with
-``numpy.lib.stride_tricks.sliding_window_view`` into one (windows, C·f·f) matrix (im2col), so
-that Z = cols · Wᵀ is one matrix product. The backward pass is the one ``derive conv`` derives:
+No Python loop runs over pixels or tokens. The forward convolution gathers every f × f window
+with ``numpy.lib.stride_tricks.sliding_window_view`` into one (windows, C·f·f) matrix (im2col),
+so that Z = cols · Wᵀ is one matrix product. The backward pass is the one ``derive conv`` derives:
 
 * ∂L/∂W_kcuv = Σ_ij dZ_kij · X_c(i+u−1)(j+v−1): the product dZᵀ · cols;
 * ∂L/∂b_k = Σ_ij dZ_kij;
@@ -16,6 +17,9 @@ that Z = cols · Wᵀ is one matrix product. The backward pass is the one ``deri
   with the filter turned by 180°, again by im2col.
 
 Max-pooling sends dA to the first largest input of each window, average-pooling dA/size² to each.
+Attention follows ``derive attention``, batched over the examples: dV = Pᵀ·dO, dP = dO·Vᵀ, through
+the softmax's Jacobian dS = P ⊙ (dP − (P ⊙ dP)·u·uᵀ), dQ = dS·K/√d_k, dK = dSᵀ·Q/√d_k, and the
+projections' gradients Xᵀ·dQ, Xᵀ·dK, Xᵀ·dV summed over the examples.
 The activations' g and g′ are the engine's kernels (``numeric.compiled``), as for dense layers.
 """
 
@@ -26,12 +30,14 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from derive.errors import DeriveError
 from derive.functions import relu
-from derive.network import Conv, Dense, Pool
+from derive.network import Attention, Conv, Dense, Pool
 
 from .compiled import (CompiledModel, _backprop_kernel, _Classifier, _hidden_kernel, activation_rule, class_labels,
                        softmax_rule)
 
-__all__ = ["ConvNet", "im2col"]
+__all__ = ["LayeredNet", "im2col", "conv_backward_input", "attention_backward"]
+
+_STRUCTURED = (Conv, Pool, Attention)
 
 
 def im2col(images, filt: int, stride: int = 1):
@@ -97,13 +103,45 @@ def conv_backward_input(dZ, W, side: int, padding: int, stride: int):
     return dXp[:, :, padding : padding + side, padding : padding + side]
 
 
-class ConvNet(_Classifier, CompiledModel):
-    """Convolution, pooling and dense layers, then the softmax cross-entropy."""
+def attention_backward(Q, K, V, weights, dO):
+    """dQ, dK, dV of O = softmax(Q·Kᵀ/√d_k)·V from dO, for a stack of problems.
+
+    Parameters
+    ----------
+    Q : ndarray of shape (..., n, d_k)
+    K : ndarray of shape (..., m, d_k)
+    V : ndarray of shape (..., m, d_v)
+    weights : ndarray of shape (..., n, m)
+        The forward pass's P = softmax(Q·Kᵀ/√d_k), row by row.
+    dO : ndarray of shape (..., n, d_v)
+
+    Returns
+    -------
+    tuple of ndarray
+        dQ, dK and dV, with the shapes of Q, K and V.
+    """
+    root = np.sqrt(Q.shape[-1])
+    dV = np.swapaxes(weights, -1, -2) @ dO
+    dP = dO @ np.swapaxes(V, -1, -2)
+    # through the softmax's Jacobian, row by row: dS = P ⊙ (dP − Σ_l P_il dP_il)
+    dS = weights * (dP - np.sum(weights * dP, axis=-1, keepdims=True))
+    return dS @ K / root, np.swapaxes(dS, -1, -2) @ Q / root, dV
+
+
+def _names(layer) -> tuple:
+    """The names of a layer's parameters."""
+    if isinstance(layer, Attention):
+        return layer.query_weight.name, layer.key_weight.name, layer.value_weight.name
+    return () if isinstance(layer, Pool) else (layer.weight.name, layer.bias.name)
+
+
+class LayeredNet(_Classifier, CompiledModel):
+    """Convolution, pooling, attention and dense layers, then the softmax cross-entropy."""
 
     @staticmethod
     def fits(network):
         *_, out = network.layers
-        return (any(isinstance(layer, (Conv, Pool)) for layer in network.layers)
+        return (any(isinstance(layer, _STRUCTURED) for layer in network.layers)
                 and network.loss == "softmax-cross-entropy" and isinstance(out, Dense) and out.activation is None)
 
     def __init__(self, model, network):
@@ -111,7 +149,7 @@ class ConvNet(_Classifier, CompiledModel):
         super().__init__(model, network)
         self.layers = network.layers
         for layer in self.layers:
-            if layer.units < 1:
+            if isinstance(layer, Pool) and layer.units < 1:
                 raise DeriveError(f"model {model.name!r}: the pooling window {layer.size} is larger than the "
                                   f"{layer.side} × {layer.side} image it pools")
         self.dz = softmax_rule()
@@ -124,7 +162,9 @@ class ConvNet(_Classifier, CompiledModel):
                 self.kernels.update({f"hidden{index}": fwd, f"backprop{index}": bp})
 
     def _init(self, name, shape, rng):
-        layer = next(l for l in self.layers if not isinstance(l, Pool) and name in (l.weight.name, l.bias.name))
+        layer = next(l for l in self.layers if name in _names(l))
+        if isinstance(layer, Attention):
+            return rng.standard_normal(shape) / np.sqrt(shape[0])
         if name == layer.bias.name:
             return np.zeros(shape)
         fan_in = int(np.prod(shape[1:])) if isinstance(layer, Conv) else shape[0]
@@ -143,6 +183,10 @@ class ConvNet(_Classifier, CompiledModel):
         A = X.reshape(m, first.channels, first.side, first.side) if isinstance(first, (Conv, Pool)) else X
         caches = []
         for index, layer in enumerate(self.layers):
+            if isinstance(layer, Attention):
+                A, cache = self._attend(layer, P, A.reshape(m, layer.tokens, layer.width))
+                caches.append(cache)
+                continue
             if isinstance(layer, Conv):
                 cols = im2col(_pad(A, layer.padding), layer.filter, layer.stride)
                 W = P[layer.weight.name]
@@ -168,6 +212,29 @@ class ConvNet(_Classifier, CompiledModel):
                 A = U + bias
             caches.append(cache)
         return A, caches
+
+    @staticmethod
+    def _attend(layer, P, X):
+        """O = softmax(Q·Kᵀ/√d_k)·V for each example: X (m, tokens, width) -> O (m, tokens, d_v)."""
+        Q, K, V = (X @ P[w.name] for w in (layer.query_weight, layer.key_weight, layer.value_weight))
+        S = Q @ K.transpose(0, 2, 1)
+        S *= 1.0 / np.sqrt(layer.key)
+        S -= S.max(axis=2, keepdims=True)        # softmax is unchanged by a shift along the row
+        Pw = np.exp(S)
+        Pw /= Pw.sum(axis=2, keepdims=True)
+        return Pw @ V, {"X": X, "Q": Q, "K": K, "V": V, "P": Pw}
+
+    @staticmethod
+    def _attend_back(layer, P, dO, cache, grads):
+        """The gradients of the three projections, and ∂L/∂X (m, tokens, width)."""
+        X = cache["X"]
+        dQ, dK, dV = attention_backward(cache["Q"], cache["K"], cache["V"], cache["P"], dO)
+        rows = X.reshape(-1, layer.width).T
+        dX = np.zeros_like(X)
+        for weight, d in ((layer.query_weight, dQ), (layer.key_weight, dK), (layer.value_weight, dV)):
+            grads[weight.name] = rows @ d.reshape(-1, d.shape[2])
+            dX += d @ P[weight.name].T
+        return dX
 
     @staticmethod
     def _windows(layer, A):
@@ -229,6 +296,10 @@ class ConvNet(_Classifier, CompiledModel):
             if isinstance(layer, Pool):
                 dA = self._unpool(layer, dA, cache)
                 continue
+            if isinstance(layer, Attention):
+                dA = self._attend_back(layer, P, dA.reshape(m, layer.tokens, layer.value), cache, grads)
+                dA = dA.reshape(self._shape_before(index, m)) if index else dA
+                continue
             if index != len(self.layers) - 1:
                 _, backprop, needs_u = self._act[index] if index in self._act else (None, None, False)
                 if backprop is not None:
@@ -257,6 +328,7 @@ class ConvNet(_Classifier, CompiledModel):
         if isinstance(before, Pool):
             return (m, before.channels, before.out_side, before.out_side)
         return (m, before.units)
+
 
     def _predict(self, P, X):
         z, _ = self._forward(P, X)
