@@ -7,10 +7,10 @@ images of ``side`` × ``side`` pixels, or ``tokens`` rows of ``width``); the lay
 order, and the last one is a dense layer whose logits go to the softmax cross-entropy.
 
 No Python loop runs over pixels or tokens. The forward convolution gathers every f × f window
-with ``numpy.lib.stride_tricks.sliding_window_view`` into one (windows, C·f·f) matrix (im2col),
-so that Z = cols · Wᵀ is one matrix product. The backward pass is the one ``derive conv`` derives:
+with ``numpy.lib.stride_tricks.sliding_window_view`` into one (C·f·f, windows) matrix (im2col),
+so that Z = W · cols is one matrix product (the long side of both products is the windows). The backward pass is the one ``derive conv`` derives:
 
-* ∂L/∂W_kcuv = Σ_ij dZ_kij · X_c(i+u−1)(j+v−1): the product dZᵀ · cols;
+* ∂L/∂W_kcuv = Σ_ij dZ_kij · X_c(i+u−1)(j+v−1): the product dZ · colsᵀ;
 * ∂L/∂b_k = Σ_ij dZ_kij;
 * ∂L/∂X_cpq = Σ_k Σ_uv dZ̃_k(p+u−1)(q+v−1) · W̃_kcuv, a "full" convolution: dZ padded with f − 1
   rings of zeros (and, for a stride s > 1, with s − 1 zeros between its entries), cross-correlated
@@ -41,7 +41,7 @@ _STRUCTURED = (Conv, Pool, Attention)
 
 
 def im2col(images, filt: int, stride: int = 1):
-    """Every ``filt`` × ``filt`` window of ``images``, one row per window.
+    """Every ``filt`` × ``filt`` window of ``images``, one column per window.
 
     Parameters
     ----------
@@ -50,8 +50,8 @@ def im2col(images, filt: int, stride: int = 1):
 
     Returns
     -------
-    ndarray of shape (m · n_Z · n_Z, C · filt · filt)
-        Rows ordered (example, window row, window column); columns (channel, u, v).
+    ndarray of shape (C · filt · filt, m · n_Z · n_Z)
+        Rows ordered (channel, u, v); columns (example, window row, window column).
 
     Examples
     --------
@@ -64,7 +64,7 @@ def im2col(images, filt: int, stride: int = 1):
     m, c = images.shape[:2]
     windows = sliding_window_view(images, (filt, filt), axis=(2, 3))[:, :, ::stride, ::stride]
     side = windows.shape[2]
-    return windows.transpose(0, 2, 3, 1, 4, 5).reshape(m * side * side, c * filt * filt)
+    return windows.transpose(1, 4, 5, 0, 2, 3).reshape(c * filt * filt, m * side * side)
 
 
 def _pad(images, p: int):
@@ -93,10 +93,10 @@ def conv_backward_input(dZ, W, side: int, padding: int, stride: int):
         dZ = spread
     padded = _pad(dZ, f - 1)
     flipped = W[:, :, ::-1, ::-1]
-    cols = im2col(padded, f)                                    # (m·r·r, K·f·f)
+    cols = im2col(padded, f)                                    # (K·f·f, m·r·r)
     r = padded.shape[2] - f + 1
-    dXp = (cols @ flipped.transpose(0, 2, 3, 1).reshape(k * f * f, -1)).reshape(m, r, r, -1)
-    dXp = dXp.transpose(0, 3, 1, 2)
+    dXp = (flipped.transpose(1, 0, 2, 3).reshape(-1, k * f * f) @ cols).reshape(-1, m, r, r)
+    dXp = dXp.transpose(1, 0, 2, 3)
     full = side + 2 * padding
     if r < full:        # rows and columns no window reached get no gradient
         dXp = np.pad(dXp, ((0, 0), (0, 0), (0, full - r), (0, full - r)))
@@ -191,7 +191,7 @@ class LayeredNet(_Classifier, CompiledModel):
                 cols = im2col(_pad(A, layer.padding), layer.filter, layer.stride)
                 W = P[layer.weight.name]
                 nz = layer.out_side
-                U = (cols @ W.reshape(layer.filters, -1).T).reshape(m, nz, nz, layer.filters).transpose(0, 3, 1, 2)
+                U = (W.reshape(layer.filters, -1) @ cols).reshape(layer.filters, m, nz, nz).transpose(1, 0, 2, 3)
                 cache = {"cols": cols}
             elif isinstance(layer, Pool):
                 A, cache = self._pool(layer, A)
@@ -308,9 +308,9 @@ class LayeredNet(_Classifier, CompiledModel):
             W = P[layer.weight.name]
             if isinstance(layer, Conv):
                 k, nz = layer.filters, layer.out_side
-                flat = dU.transpose(0, 2, 3, 1).reshape(m * nz * nz, k)     # rows as im2col's
-                grads[layer.weight.name] = (flat.T @ cache["cols"]).reshape(W.shape)
-                grads[layer.bias.name] = flat.sum(axis=0)
+                flat = dU.transpose(1, 0, 2, 3).reshape(k, m * nz * nz)     # columns as im2col's
+                grads[layer.weight.name] = (flat @ cache["cols"].T).reshape(W.shape)
+                grads[layer.bias.name] = flat.sum(axis=1)
                 if index:
                     dA = conv_backward_input(dU, W, layer.side, layer.padding, layer.stride)
             else:

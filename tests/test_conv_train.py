@@ -30,8 +30,8 @@ def test_im2col_convolution_gives_the_notes_outputs():
     ring of padding the 6 × 6 output worked by hand."""
     image = np.array(conv_model.IMAGE.tolist(), dtype=float)[None, None]
     filt = np.array(conv_model.EDGE_FILTER.tolist(), dtype=float).ravel()
-    valid = (im2col(image, 3) @ filt).reshape(4, 4)
-    same = (im2col(np.pad(image, ((0, 0), (0, 0), (1, 1), (1, 1))), 3) @ filt).reshape(6, 6)
+    valid = (filt @ im2col(image, 3)).reshape(4, 4)
+    same = (filt @ im2col(np.pad(image, ((0, 0), (0, 0), (1, 1), (1, 1))), 3)).reshape(6, 6)
     np.testing.assert_array_equal(valid, np.array(conv_model.NOTES_OUTPUT.tolist(), dtype=float))
     np.testing.assert_array_equal(same, np.array(conv_model.SAME_OUTPUT.tolist(), dtype=float))
 
