@@ -220,20 +220,22 @@ class LayeredNet(_Classifier, CompiledModel):
         S = Q @ K.transpose(0, 2, 1)
         S *= 1.0 / np.sqrt(layer.key)
         S -= S.max(axis=2, keepdims=True)        # softmax is unchanged by a shift along the row
-        Pw = np.exp(S)
+        Pw = np.exp(S, out=S)
         Pw /= Pw.sum(axis=2, keepdims=True)
         return Pw @ V, {"X": X, "Q": Q, "K": K, "V": V, "P": Pw}
 
     @staticmethod
-    def _attend_back(layer, P, dO, cache, grads):
-        """The gradients of the three projections, and ∂L/∂X (m, tokens, width)."""
+    def _attend_back(layer, P, dO, cache, grads, with_input: bool):
+        """The gradients of the three projections, and ∂L/∂X (m, tokens, width) when
+        ``with_input`` (the first layer's input is the data, which needs none)."""
         X = cache["X"]
         dQ, dK, dV = attention_backward(cache["Q"], cache["K"], cache["V"], cache["P"], dO)
         rows = X.reshape(-1, layer.width).T
-        dX = np.zeros_like(X)
+        dX = np.zeros_like(X) if with_input else None
         for weight, d in ((layer.query_weight, dQ), (layer.key_weight, dK), (layer.value_weight, dV)):
             grads[weight.name] = rows @ d.reshape(-1, d.shape[2])
-            dX += d @ P[weight.name].T
+            if with_input:
+                dX += d @ P[weight.name].T
         return dX
 
     @staticmethod
@@ -297,7 +299,7 @@ class LayeredNet(_Classifier, CompiledModel):
                 dA = self._unpool(layer, dA, cache)
                 continue
             if isinstance(layer, Attention):
-                dA = self._attend_back(layer, P, dA.reshape(m, layer.tokens, layer.value), cache, grads)
+                dA = self._attend_back(layer, P, dA.reshape(m, layer.tokens, layer.value), cache, grads, index > 0)
                 dA = dA.reshape(self._shape_before(index, m)) if index else dA
                 continue
             if index != len(self.layers) - 1:
