@@ -179,14 +179,15 @@ class LayeredNet(_Classifier, CompiledModel):
     def _forward(self, P, X):
         """The logits (m, classes) and, per layer, what its backward step needs."""
         m = X.shape[0]
-        first = self.layers[0]
-        A = X.reshape(m, first.channels, first.side, first.side) if isinstance(first, (Conv, Pool)) else X
+        A = X
         caches = []
         for index, layer in enumerate(self.layers):
             if isinstance(layer, Attention):
                 A, cache = self._attend(layer, P, A.reshape(m, layer.tokens, layer.width))
                 caches.append(cache)
                 continue
+            if isinstance(layer, (Conv, Pool)):      # its input as images, whatever the layer below
+                A = A.reshape(m, layer.channels, layer.side, layer.side)
             if isinstance(layer, Conv):
                 cols = im2col(_pad(A, layer.padding), layer.filter, layer.stride)
                 W = P[layer.weight.name]
@@ -296,31 +297,34 @@ class LayeredNet(_Classifier, CompiledModel):
         for index in range(len(self.layers) - 1, -1, -1):
             layer, cache = self.layers[index], caches[index]
             if isinstance(layer, Pool):
-                dA = self._unpool(layer, dA, cache)
-                continue
-            if isinstance(layer, Attention):
+                dA = self._unpool(layer, dA, cache) if index else None
+            elif isinstance(layer, Attention):
                 dA = self._attend_back(layer, P, dA.reshape(m, layer.tokens, layer.value), cache, grads, index > 0)
-                dA = dA.reshape(self._shape_before(index, m)) if index else dA
-                continue
-            if index != len(self.layers) - 1:
-                _, backprop, needs_u = self._act[index] if index in self._act else (None, None, False)
-                if backprop is not None:
-                    dA = backprop(dA, *((cache["U"],) if needs_u else ()), cache["Aout"])[0]
-                dU = dA
-            W = P[layer.weight.name]
-            if isinstance(layer, Conv):
-                k, nz = layer.filters, layer.out_side
-                flat = dU.transpose(1, 0, 2, 3).reshape(k, m * nz * nz)     # columns as im2col's
-                grads[layer.weight.name] = (flat @ cache["cols"].T).reshape(W.shape)
-                grads[layer.bias.name] = flat.sum(axis=1)
-                if index:
-                    dA = conv_backward_input(dU, W, layer.side, layer.padding, layer.stride)
             else:
-                grads[layer.weight.name] = cache["A"].T @ dU
-                grads[layer.bias.name] = dU.sum(axis=0)
-                if index:
-                    dA = (dU @ W.T).reshape(self._shape_before(index, m))
+                if index != len(self.layers) - 1:
+                    _, backprop, needs_u = self._act.get(index, (None, None, False))
+                    if backprop is not None:
+                        dA = backprop(dA, *((cache["U"],) if needs_u else ()), cache["Aout"])[0]
+                    dU = dA
+                dA = self._affine_back(layer, P, dU, cache, grads, index > 0)
+            if index:       # as the layer below gave it: an image stack, tokens or a row per example
+                dA = dA.reshape(self._shape_before(index, m))
         return loss, {name: grads[name] for name in self.param_shapes}
+
+    @staticmethod
+    def _affine_back(layer, P, dU, cache, grads, with_input: bool):
+        """The weight and bias gradients of a convolution or dense layer from ∂L/∂U (U before the
+        activation), and ∂L/∂(its input) when ``with_input``."""
+        W = P[layer.weight.name]
+        if isinstance(layer, Conv):
+            m, k, nz = dU.shape[0], layer.filters, layer.out_side
+            flat = dU.transpose(1, 0, 2, 3).reshape(k, m * nz * nz)     # columns as im2col's
+            grads[layer.weight.name] = (flat @ cache["cols"].T).reshape(W.shape)
+            grads[layer.bias.name] = flat.sum(axis=1)
+            return conv_backward_input(dU, W, layer.side, layer.padding, layer.stride) if with_input else None
+        grads[layer.weight.name] = cache["A"].T @ dU
+        grads[layer.bias.name] = dU.sum(axis=0)
+        return dU @ W.T if with_input else None
 
     def _shape_before(self, index, m):
         """The shape of the input of layer ``index`` (the output of the layer before it)."""
@@ -330,7 +334,6 @@ class LayeredNet(_Classifier, CompiledModel):
         if isinstance(before, Pool):
             return (m, before.channels, before.out_side, before.out_side)
         return (m, before.units)
-
 
     def _predict(self, P, X):
         z, _ = self._forward(P, X)

@@ -64,24 +64,25 @@ def _network(pool_kind):
     return Network(128, layers, "softmax-cross-entropy", Training("digits", lr=0.1, epochs=1, optimizer="sgd"))
 
 
+def _correlate(A, W, b, pad, stride):
+    """One example's convolution, A (C, n, n) and W (K, C, f, f), a loop over every output pixel."""
+    A = np.pad(A, ((0, 0), (pad, pad), (pad, pad)))
+    f = W.shape[2]
+    side = (A.shape[1] - f) // stride + 1
+    Z = np.empty((W.shape[0], side, side))
+    for k in range(W.shape[0]):
+        for i in range(side):
+            for j in range(side):
+                Z[k, i, j] = np.sum(W[k] * A[:, i * stride : i * stride + f, j * stride : j * stride + f]) + b[k]
+    return Z
+
+
 def _loops(P, X, y, pool_kind):
     """The mean loss of ``_network``, written with loops over every output pixel."""
-
-    def correlate(A, W, b, pad, stride):
-        A = np.pad(A, ((0, 0), (pad, pad), (pad, pad)))
-        f = W.shape[2]
-        side = (A.shape[1] - f) // stride + 1
-        Z = np.empty((W.shape[0], side, side))
-        for k in range(W.shape[0]):
-            for i in range(side):
-                for j in range(side):
-                    Z[k, i, j] = np.sum(W[k] * A[:, i * stride : i * stride + f, j * stride : j * stride + f]) + b[k]
-        return Z
-
     total = 0.0
     for x, label in zip(X, y):
-        A = np.tanh(correlate(x.reshape(2, 8, 8), P["K1"], P["c1"], 1, 2))
-        A = np.maximum(correlate(A, P["K2"], P["c2"], 0, 1), 0.0)
+        A = np.tanh(_correlate(x.reshape(2, 8, 8), P["K1"], P["c1"], 1, 2))
+        A = np.maximum(_correlate(A, P["K2"], P["c2"], 0, 1), 0.0)
         window = A[:, :2, :2].reshape(2, 4)
         pooled = window.max(axis=1) if pool_kind == "max" else window.mean(axis=1)
         z = np.tanh(pooled @ P["W3"] + P["b3"]) @ P["W4"] + P["b4"]
@@ -178,11 +179,13 @@ def test_attention_backward_is_sympy_diff_of_the_derivations_instance():
 
 
 def _attention_network():
-    """4 inputs → dense tanh layer of 6 → attention over 3 tokens of 2 (d_k = d_v = 2) → 3 classes:
-    the attention layer's input gradient feeds the layer below."""
+    """4 inputs → dense tanh layer of 8 → attention over 4 tokens of 2 (d_k = d_v = 2) → its 8
+    outputs as 2 channels of 2 × 2 → conv (3 filters, 2 × 2, p = 1) → ReLU → 3 classes: the
+    attention layer's and the convolution's input gradients feed the layers below."""
     layers = (
-        Dense(6, Param("W1", "W1"), Param("b1", "b1"), sp.tanh),
-        Attention(3, 2, 2, 2, Param("Wq", "Wq"), Param("Wk", "Wk"), Param("Wv", "Wv")),
+        Dense(8, Param("W1", "W1"), Param("b1", "b1"), sp.tanh),
+        Attention(4, 2, 2, 2, Param("Wq", "Wq"), Param("Wk", "Wk"), Param("Wv", "Wv")),
+        Conv(3, 2, Param("K", "K"), Param("c", "c"), relu, channels=2, side=2, padding=1),
         Dense(3, Param("W2", "W2"), Param("b2", "b2")),
     )
     return Network(4, layers, "softmax-cross-entropy", Training("digits", lr=0.1, epochs=1, optimizer="sgd"))
@@ -192,11 +195,12 @@ def _attention_by_hand(P, X, y):
     """The mean loss of ``_attention_network``, one example at a time."""
     total = 0.0
     for x, label in zip(X, y):
-        tokens = np.tanh(x @ P["W1"] + P["b1"]).reshape(3, 2)
+        tokens = np.tanh(x @ P["W1"] + P["b1"]).reshape(4, 2)
         Q, K, V = tokens @ P["Wq"], tokens @ P["Wk"], tokens @ P["Wv"]
         scores = Q @ K.T / np.sqrt(2)
         weights = np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True)
-        z = (weights @ V).ravel() @ P["W2"] + P["b2"]
+        image = (weights @ V).reshape(2, 2, 2)
+        z = np.maximum(_correlate(image, P["K"], P["c"], 1, 1), 0.0).ravel() @ P["W2"] + P["b2"]
         total += np.log(np.sum(np.exp(z))) - z[label]
     return total / len(y)
 
