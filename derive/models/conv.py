@@ -187,7 +187,7 @@ class Conv(Model):
         pool = Pool(CNN_FILTERS, conv.out_side, CNN_POOL, "max")
         out = Dense(CNN_CLASSES, Param("W2", "W2_{o}_{i}"), Param("b2", "b2_{o}"))
         return Network(self.size ** 2, (conv, pool, out), "softmax-cross-entropy",
-                       Training("digits", lr=0.01, epochs=20, optimizer="adam", batch_size=32, options={"size": 8}),
+                       Training("digits", lr=0.01, epochs=12, optimizer="adam", batch_size=32, options={"size": 8}),
                        target="y_{o}")
 
     def build(self, d) -> None:
