@@ -112,6 +112,101 @@ class Recurrent:
 
 
 @dataclass(frozen=True)
+class Conv:
+    """A convolution layer over square images (cross-correlation, as deep-learning libraries
+    define it): ``filters`` filters of side ``filter`` over ``channels`` input channels of side
+    ``side``, zero padding ``padding`` and stride ``stride``, then ``activation`` elementwise.
+
+    An example's values are stored channel by channel, each image row by row, so that a layer's
+    outputs (filter, row, column) are the next layer's inputs.
+
+    Attributes
+    ----------
+    filters, filter, channels, side, padding, stride : int
+    weight : Param
+        Of shape (filters, channels, filter, filter); entry template with ``{o}`` the filter.
+    bias : Param
+        One per filter.
+    activation : SymPy function class or None
+    """
+
+    filters: int
+    filter: int
+    weight: Param
+    bias: Param
+    activation: type | None = None
+    channels: int = 1
+    side: int = 8
+    padding: int = 0
+    stride: int = 1
+
+    @property
+    def out_side(self) -> int:
+        """⌊(n + 2p − f)/s⌋ + 1."""
+        return (self.side + 2 * self.padding - self.filter) // self.stride + 1
+
+    @property
+    def units(self) -> int:
+        """Outputs per example: filters × out_side²."""
+        return self.filters * self.out_side ** 2
+
+    def shapes(self, inputs: int) -> dict:
+        if inputs != self.channels * self.side ** 2:
+            raise ValueError(f"a convolution over {self.channels} × {self.side} × {self.side} gets {inputs} inputs")
+        return {self.weight.name: (self.filters, self.channels, self.filter, self.filter),
+                self.bias.name: (self.filters,)}
+
+
+@dataclass(frozen=True)
+class Pool:
+    """Pooling over windows of ``size`` × ``size`` with stride ``size`` ("max" or "average"),
+    channel by channel; rows and columns beyond the last whole window are dropped."""
+
+    channels: int
+    side: int
+    size: int = 2
+    kind: str = "max"
+    activation = None
+
+    @property
+    def out_side(self) -> int:
+        return self.side // self.size
+
+    @property
+    def units(self) -> int:
+        return self.channels * self.out_side ** 2
+
+    def shapes(self, inputs: int) -> dict:
+        return {}
+
+
+@dataclass(frozen=True)
+class Attention:
+    """Scaled dot-product self-attention over the tokens of one example: its values are read as
+    ``tokens`` rows of ``width`` (row by row), Q = X·Wq, K = X·Wk (``key`` columns), V = X·Wv
+    (``value`` columns), and the layer's outputs are O = softmax(Q·Kᵀ/√key)·V, row by row."""
+
+    tokens: int
+    width: int
+    key: int
+    value: int
+    query_weight: Param
+    key_weight: Param
+    value_weight: Param
+    activation = None
+
+    @property
+    def units(self) -> int:
+        return self.tokens * self.value
+
+    def shapes(self, inputs: int) -> dict:
+        if inputs != self.tokens * self.width:
+            raise ValueError(f"attention over {self.tokens} tokens of {self.width} gets {inputs} inputs")
+        return {self.query_weight.name: (self.width, self.key), self.key_weight.name: (self.width, self.key),
+                self.value_weight.name: (self.width, self.value)}
+
+
+@dataclass(frozen=True)
 class Training:
     """The built-in data set (a name in ``numeric.datasets``) and settings that train well on it.
 

@@ -198,6 +198,19 @@ def clear_cache() -> None:
 # Models
 
 
+def class_labels(y, m: int, classes: int):
+    """``y`` checked as m integer class labels in 0..classes − 1, as an ``intp`` array of shape (m,)."""
+    y = np.asarray(y)
+    if y.size != m or y.ndim > 2:
+        raise DeriveError(f"y must have shape ({m},), not {y.shape}")
+    y = y.reshape(m)
+    if y.dtype.kind not in "iu" and (y.dtype.kind not in "fb" or not np.all(y == np.round(y))):
+        raise DeriveError("y must hold integer class labels")
+    if y.size and (y.min() < 0 or y.max() >= classes):
+        raise DeriveError(f"class labels must be in 0..{classes - 1}")
+    return y if y.dtype == np.intp else y.astype(np.intp)
+
+
 def _rows_per_block(row_bytes: int) -> int:
     return max(_MIN_BLOCK_ROWS, _BLOCK_BYTES // max(row_bytes, 1))
 
@@ -794,16 +807,7 @@ class _Stack(CompiledModel):
     def _targets(self, y, m):
         if self.out is not None:
             return super()._targets(y, m)
-        y = np.asarray(y)
-        if y.size != m or y.ndim > 2:
-            raise DeriveError(f"y must have shape ({m},), not {y.shape}")
-        y = y.reshape(m)
-        if y.dtype.kind not in "iu" and (y.dtype.kind not in "fb" or not np.all(y == np.round(y))):
-            raise DeriveError("y must hold integer class labels")
-        k = self.network.classes
-        if y.size and (y.min() < 0 or y.max() >= k):
-            raise DeriveError(f"class labels must be in 0..{k - 1}")
-        return y if y.dtype == np.intp else y.astype(np.intp)
+        return class_labels(y, m, self.network.classes)
 
     def _affine(self, layer, P, A):
         W = P[layer.weight.name]
@@ -968,7 +972,11 @@ def compile_model(model) -> CompiledModel:
     if network is None:
         trainable = [n for n in derive.model_names() if derive.model(n).trainable]
         raise DeriveError(f"model {model.name!r} cannot be compiled; trainable models: {', '.join(trainable)}")
-    for kind in _KINDS:
+    # convolutional networks first: the dense kinds' ``fits`` do not look for Conv and Pool layers;
+    # their module builds on this one, so it is imported here, on first use
+    from .compiled_layers import LayeredNet
+
+    for kind in (LayeredNet, *_KINDS):
         if kind.fits(network):
             return kind(model, network)
     raise DeriveError(f"model {model.name!r}: no compiled form for its network {network}")

@@ -528,7 +528,7 @@ class TrainResult:
         batch = "full batch" if s["batch_size"] >= s["rows"] else f"batches of {s['batch_size']}"
         options = ", ".join(f"{k}={v}" for k, v in self.model.values.items())
         lines = [
-            f"{self.model.title} ({options})",
+            f"{self.model.title} ({options})" if options else self.model.title,
             f"data      {d.describe()}",
         ]
         if d.labels is not None:

@@ -102,7 +102,7 @@ CATALOGUE = (
               "Perceptron: y = step(w1·x1 + w2·x2 − θ) gives AND, OR, NOT; the step has no gradient", 110, False),
     ModelInfo("conv", "conv", "Convolution: edge detection, padding, and the convolution layer's gradient",
               "Convolution: edge detection, padding, output size ⌊(n + 2p − f)/s⌋ + 1; conv and pooling backward",
-              120, False,
+              120, True,
               (Option("size", 6, "side n of the (square) image", minimum=1),
                Option("filter", 3, "side f of the (square) filter", minimum=1),
                Option("padding", 1, "padding p on each side", minimum=0),
@@ -113,7 +113,7 @@ CATALOGUE = (
                Option("seq_length", 25, "sequence length T: the time steps of each training window", minimum=2))),
     ModelInfo("attention", "attention", "Scaled dot-product attention and its gradients",
               "Attention O = softmax(Q·Kᵀ/√d_k)·V: dV = Pᵀ·dO, dS through the softmax Jacobian, dQ, dK",
-              140, False),
+              140, True),
 )
 
 

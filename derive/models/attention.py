@@ -9,11 +9,17 @@ import sympy as sp
 from sympy import Derivative, IndexedBase, MatrixSymbol, Sum
 
 from ..messages import Msg
+from ..network import Attention as AttentionLayer, Dense, Network, Param, Training
 from .base import Model
 from ._notation import DELTA, Hadamard, mul
 
 # The instance on which every line is checked: n = 2 queries, m = 2 keys, d_k = d_v = 2.
 N_Q, N_K, D_K, D_V = 2, 2, 2, 2
+
+# The network ``derive train attention`` trains: self-attention over the 8 rows of an 8 × 8 digit
+# (each row a token of 8 pixels, Q = X·Wq, K = X·Wk, V = X·Wv with this many columns), then a dense
+# softmax layer over the 10 classes.
+TOKENS, WIDTH, NET_KEY, NET_VALUE, CLASSES = 8, 8, 8, 8, 10
 
 
 def _concrete(name: str, rows: int, cols: int) -> sp.Matrix:
@@ -58,6 +64,16 @@ class Attention(Model):
     title = "Scaled dot-product attention and its gradients"
     summary = "Attention O = softmax(Q·Kᵀ/√d_k)·V: dV = Pᵀ·dO, dS through the softmax Jacobian, dQ, dK"
     order = 140
+    trainable = True
+
+    def network(self) -> Network:
+        """O = softmax(Q·Kᵀ/√d_k)·V over the rows of a digit, Q, K, V projections of the rows, then
+        a dense softmax layer; trained on the 8 × 8 digits."""
+        layer = AttentionLayer(TOKENS, WIDTH, NET_KEY, NET_VALUE, Param("Wq", "Wq_{i}_{o}"), Param("Wk", "Wk_{i}_{o}"),
+                               Param("Wv", "Wv_{i}_{o}"))
+        out = Dense(CLASSES, Param("W", "W_{o}_{i}"), Param("b", "b_{o}"))
+        return Network(TOKENS * WIDTH, (layer, out), "softmax-cross-entropy",
+                       Training("digits", lr=0.03, epochs=30, optimizer="adam", batch_size=32), target="y_{o}")
 
     def build(self, d) -> None:
         small = _Small()

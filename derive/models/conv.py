@@ -10,7 +10,9 @@ import sympy as sp
 from sympy import Derivative, IndexedBase, Sum
 
 from ..errors import DeriveError
+from ..functions import relu
 from ..messages import Msg
+from ..network import Conv as ConvLayer, Dense, Network, Param, Pool, Training
 from .base import Model, Option
 from ._concrete import Instance
 from ._notation import mul, shown_eq
@@ -25,6 +27,12 @@ NOTES_OUTPUT = sp.Matrix([[0, 30, 30, 0]] * 4)
 # rows a window sees three rows of the image (3·(10 − 0) = 30 at the edge, 3·(0 − 10) = −30 at
 # the left border, where the zeros make an edge of their own); the top and bottom rows see two.
 SAME_OUTPUT = sp.Matrix([[-20, 0, 20, 20, 0, 0]] + [[-30, 0, 30, 30, 0, 0]] * 4 + [[-20, 0, 20, 20, 0, 0]])
+
+# The small CNN that ``derive train conv`` trains on the 8 × 8 digits: this many filters, then
+# ReLU, 2 × 2 max-pooling and a dense softmax layer over the 10 classes.
+CNN_FILTERS = 8
+CNN_POOL = 2
+CNN_CLASSES = 10
 
 # Index names: filter k, channel c, output position (i, j), filter offset (u, v), input pixel (p, q)
 k, c, i, j, u, v, p, q = sp.symbols("k c i j u v p q", integer=True, positive=True)
@@ -155,6 +163,7 @@ class Conv(Model):
     title = "Convolution: edge detection, padding, and the convolution layer's gradient"
     summary = "Convolution: edge detection, padding, output size ⌊(n + 2p − f)/s⌋ + 1; conv and pooling backward"
     order = 120
+    trainable = True
     options = (
         Option("size", 6, "side n of the (square) image", minimum=1),
         Option("filter", 3, "side f of the (square) filter", minimum=1),
@@ -168,6 +177,18 @@ class Conv(Model):
         if self.filter > padded:
             raise DeriveError(f"--filter {self.filter} is larger than the padded image "
                               f"(n + 2p = {padded})")
+
+    def network(self) -> Network:
+        """conv (the options' filter side, padding and stride, ``CNN_FILTERS`` filters) → ReLU →
+        2 × 2 max-pooling → dense softmax over the classes, on ``size`` × ``size`` images; trained
+        on the 8 × 8 digits (the training settings ask for ``size`` 8)."""
+        conv = ConvLayer(CNN_FILTERS, self.filter, Param("W1", "W1_{o}_{c}_{u}_{v}"), Param("b1", "b1_{o}"), relu,
+                         channels=1, side=self.size, padding=self.padding, stride=self.stride)
+        pool = Pool(CNN_FILTERS, conv.out_side, CNN_POOL, "max")
+        out = Dense(CNN_CLASSES, Param("W2", "W2_{o}_{i}"), Param("b2", "b2_{o}"))
+        return Network(self.size ** 2, (conv, pool, out), "softmax-cross-entropy",
+                       Training("digits", lr=0.01, epochs=12, optimizer="adam", batch_size=32, options={"size": 8}),
+                       target="y_{o}")
 
     def build(self, d) -> None:
         d.title = Msg("Convolution: edge detection, padding, and the gradient of a convolution layer",
