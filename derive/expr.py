@@ -434,14 +434,14 @@ def _substitute(expr, point: dict, name: str, where: str) -> sp.Expr:
 
 
 def _bounded_at(expr, point: dict, what: str) -> sp.Expr:
-    """``expr.xreplace(point)`` built from the leaves up, each power of numbers estimated
-    (its number of digits) before SymPy computes it exactly."""
+    """``expr.xreplace(point)`` built from the leaves up, each power of two rationals (which
+    SymPy computes exactly) estimated, its number of digits, before it is computed."""
     if expr in point:
         return point[expr]
     if not expr.args or not expr.has(*point):
         return expr
     args = [_bounded_at(a, point, what) for a in expr.args]
-    if expr.is_Pow and all(a.is_number for a in args):
+    if expr.is_Pow and all(a.is_Rational for a in args):
         base, exponent = _log10_abs(args[0]), _log10_abs(args[1])
         if base is not None and exponent is not None and mpmath.isfinite(base):
             digits = abs(base) * mpmath.power(10, exponent)
@@ -456,6 +456,7 @@ def _number(exact, name: str, where: str) -> sp.Expr:
     double precision (and so the finite-difference check) can hold."""
     if exact.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
         raise DeriveError(f"{name} is not defined at {where} (division by zero or a pole)")
+    _check_growth(exact, f"{name} at {where}")
     try:
         value = complex(exact.evalf(30))
     except (TypeError, ValueError):
@@ -467,6 +468,31 @@ def _number(exact, name: str, where: str) -> sp.Expr:
     if not abs(value.real) < 1e300:
         raise DeriveError(f"{name} at {where} is too large to check in double precision")
     return sp.Float(exact.evalf(15).as_real_imag()[0], 15)
+
+
+# The largest argument of exp, sinh or cosh (or exponent times log of a base) evaluated at a
+# point: e^10000 has 4,343 digits, and a sine of it needs as many to be evaluated;
+# sin(exp(exp(100))) would need 10⁴³.
+_MAX_GROWTH_ARGUMENT = 10_000
+
+
+def _check_growth(exact, what: str) -> None:
+    """Refuse a value whose exponentials have arguments past ``_MAX_GROWTH_ARGUMENT``, inner
+    ones first (each argument is evaluated only once its own exponentials are known small)."""
+    for node in sp.postorder_traversal(exact):
+        if isinstance(node, (sp.exp, sp.sinh, sp.cosh)):
+            argument = node.args[0]
+        elif node.is_Pow and node.is_number:
+            argument = node.exp * sp.log(abs(node.base))   # bᵉ = exp(e·log b), in size
+        else:
+            continue
+        try:
+            size = abs(complex(argument.evalf(15)).real)
+        except (TypeError, ValueError, OverflowError):
+            continue
+        if size > _MAX_GROWTH_ARGUMENT:
+            raise DeriveError(f"too large: {what} holds an exponential of about e^{size:.3g}; "
+                              f"derive stops at e^{_MAX_GROWTH_ARGUMENT:,}")
 
 
 def _finish(d: Builder, checks: tuple) -> ExprDerivation:

@@ -98,11 +98,21 @@ def test_a_product_is_refused_before_any_line_is_built():
     assert len(engine.steps(engine.diff_rule(sp.Mul(*(x + i for i in range(1, 4))), x))) > 3
 
 
-def test_a_huge_power_at_a_point_is_refused_not_computed():
-    with pytest.raises(DeriveError, match="too large: f at x = 100 holds a power of about"):
-        expr_derivation("x**x**x", at="x=100")
+@pytest.mark.parametrize("text, message", [
+    ("x**x**x", "a power of about 2.0e[+]200 digits"),
+    ("sin(exp(exp(x)))", "an exponential of about e\\^2.69e[+]43"),
+])
+def test_a_huge_value_at_a_point_is_refused_not_computed(text, message):
+    with pytest.raises(DeriveError, match=f"^too large: f at x = 100 holds {message}"):
+        expr_derivation(text, at="x=100")
+
+
+def test_values_at_a_point_within_the_bounds():
     d = expr_derivation("x**x", at="x=3")
     assert abs(float(d.results[-1].value) - 27 * (math.log(3) + 1)) < 1e-12
+    # e^1000 is within the bound: σ′(−1000) = e^−1000/(1 + e^−1000)², a tiny number
+    d = expr_derivation("sigmoid(x)", at="x=-1000")
+    assert abs(d.results[-1].value / sp.exp(-1000).evalf(30) - 1) < 1e-9
 
 
 def test_deep_recursion_is_a_refusal(monkeypatch):
