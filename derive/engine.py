@@ -19,6 +19,7 @@ from sympy import Add, Expr, Mul, Pow, Symbol
 from sympy.core.parameters import distribute
 
 from . import functions as F
+from .errors import DeriveError
 from . import printing
 from . import rules as R
 from .rules import D
@@ -57,7 +58,26 @@ def diff_rule(expr, x: Symbol, namer: Namer | None = None) -> R.Rule:
     if namer is None:
         namer = Namer(taken={s.name for s in expr.free_symbols})
     with distribute(False):  # a constant −(n − k) comes out as it is written, not as k − n
-        return _build(expr, x, namer)
+        rule = _build(expr, x, namer)
+    _check_product_sizes(rule)
+    return rule
+
+
+def _too_large(x) -> DeriveError:
+    return DeriveError(f"too large: the steps of d/d{x}[…] would hold more than "
+                       f"{MAX_STEP_NODES:,} expression nodes; derive stops at that bound")
+
+
+def _check_product_sizes(rule: R.Rule) -> None:
+    """Refuse a tree whose product rules alone would write more than ``MAX_STEP_NODES`` nodes
+    on their first line (k factors: k copies of the product), before any line is built or
+    verified: d/dx of a product of 199 binomials is refused at once."""
+    budget = MAX_STEP_NODES
+    for r in all_rules(rule):
+        if isinstance(r, R.ProductRule):
+            budget -= len(r.children()) * _nodes(r.expr, budget)
+            if budget < 0:
+                raise _too_large(rule.var)
 
 
 def _build(expr, x, namer) -> R.Rule:
@@ -135,14 +155,40 @@ class Line:
     key: str
 
 
+# The lines of one derivative together may hold at most this many expression nodes (each is
+# written, verified and printed). The largest textbook problem and the largest model need under
+# 700; a product of 199 binomials would need millions (each of its 400 lines holds 199 products
+# of 198 factors).
+MAX_STEP_NODES = 5_000
+
+
+def _nodes(expr, limit: int) -> int:
+    """The number of nodes of ``expr``'s tree, counted up to ``limit + 1``."""
+    count = 0
+    for _ in sp.preorder_traversal(expr):
+        count += 1
+        if count > limit:
+            break
+    return count
+
+
 def steps(rule: R.Rule, simplify: bool = True) -> list[Line]:
     """The lines d/dx[expr] = … = result, one rule applied per line (constants and d/dx x = 1
-    are resolved in the line of their parent)."""
+    are resolved in the line of their parent).
+
+    Raises
+    ------
+    DeriveError
+        "too large: …" when the lines together would exceed ``MAX_STEP_NODES`` nodes.
+    """
     x = rule.var
     current = D(rule.expr, x)
     lines: list[Line] = []
+    budget = MAX_STEP_NODES
     stack = [rule]
     while stack:
+        if lines and (budget := budget - _nodes(lines[-1].rhs, budget)) < 0:
+            raise _too_large(x)
         r = stack.pop()
         atom = D(r.expr, x)
         if not current.has(atom):
@@ -154,22 +200,29 @@ def steps(rule: R.Rule, simplify: bool = True) -> list[Line]:
             if isinstance(r, R.SumRule) and simple:
                 # the sum rule shows d/dx[c] and d/dx[x] of its terms, then resolves them on a
                 # line of their own (d/dx[1] = 0 is shown before the term is dropped)
-                current = current.xreplace({atom: r.expand()})
+                current = _whole_numbers(current.xreplace({atom: r.expand()}))
                 lines.append(Line(current, r, r.key))
-                current = current.xreplace({D(c.expr, x): c.eval() for c in simple})
+                current = _whole_numbers(current.xreplace({D(c.expr, x): c.eval() for c in simple}))
                 resolved = SimpleTerms(tuple(simple), x)
                 lines.append(Line(current, resolved, resolved.key))
             else:
                 trivial = {D(c.expr, x): c.eval() for c in simple}
-                current = _open_minus(current.xreplace({atom: r.expand().xreplace(trivial)}))
+                current = _whole_numbers(_open_minus(current.xreplace({atom: r.expand().xreplace(trivial)})))
                 lines.append(Line(current, r, r.key))
         stack.extend(reversed([c for c in r.children() if c not in simple]))
     if simplify:
         back = {r.rewritten: r.expr for r in all_rules(rule) if isinstance(r, R.RewriteRule)}
-        final = tidy(current.xreplace(back))
+        final = _whole_numbers(tidy(current.xreplace(back)))
         if final != current:
             lines.append(Line(final, None, "simplify"))
     return lines
+
+
+def _whole_numbers(expr):
+    """Decimals that are whole numbers written as integers: 2·0.5·x is x, not 1.0·x, and
+    0.05·100 is 5."""
+    whole = {f: sp.Integer(int(f)) for f in expr.atoms(sp.Float) if abs(f) < 2**53 and float(f).is_integer()}
+    return expr.xreplace(whole) if whole else expr
 
 
 def _open_minus(expr):
@@ -212,6 +265,37 @@ def _sigmoid_form(expr):
     return None if form.has(sp.exp) else _positive_factors(form)
 
 
+# tan, cot, sec and csc written with sin and cos, for the Pythagorean identity below.
+_IN_SIN_COS = {sp.tan: lambda u: sp.sin(u) / sp.cos(u), sp.cot: lambda u: sp.cos(u) / sp.sin(u),
+               sp.sec: lambda u: 1 / sp.cos(u), sp.csc: lambda u: 1 / sp.sin(u)}
+
+# Past this many operations the trigonometric and denominator forms are not tried (each is a
+# cancel and a factor; a textbook answer they shorten is far smaller).
+_IDENTITY_OPS = 60
+
+
+def _trig_forms(expr) -> list:
+    """``expr`` rewritten with sin²u + cos²u = 1 both ways (tan, cot, sec, csc in sin and cos
+    first), each over a common denominator: (1 − sin²θ)·sin θ/cos²θ − 2·sin θ becomes −sin θ,
+    cos θ·sec²θ − sin θ·tan θ becomes cos θ."""
+    plain = expr.replace(lambda t: t.func in _IN_SIN_COS, lambda t: _IN_SIN_COS[t.func](t.args[0]))
+    forms = []
+    for u in sorted({t.args[0] for t in plain.atoms(sp.sin, sp.cos)}, key=sp.default_sort_key):
+        for a, b in ((sp.sin(u), sp.cos(u)), (sp.cos(u), sp.sin(u))):
+            squared = plain.replace(lambda t: t.is_Pow and t.base == a and t.exp.is_Integer and t.exp >= 2,
+                                    lambda t: a ** (t.exp % 2) * (1 - b**2) ** (t.exp // 2))
+            forms.append(sp.factor(sp.cancel(squared)))
+    return forms
+
+
+def _over_denominator(expr):
+    """``expr`` over its common denominator as the derivation built it, the numerator
+    multiplied out: the quotient rule's (2x(x² − 4) − 2x(x² + 4))/(x² − 4)² becomes
+    −16·x/(x² − 4)², as a textbook factors it, not −16·x/(x⁴ − 8·x² + 16)."""
+    num, den = sp.fraction(sp.together(expr))
+    return sp.factor_terms(sp.expand(num)) / den
+
+
 def _score(e) -> tuple:
     text = str(e)
     return (sp.count_ops(e), text.count("exp"), len(text), text)
@@ -238,16 +322,28 @@ def tidy(expr, candidates: Iterable = ()) -> Expr:
             forms.append(sigmoid_form)
     if ops <= 200:
         # over every model these three reach each form that factor_terms or together would
-        for f in (sp.cancel, sp.factor, sp.expand):
+        rewrites = [sp.cancel, sp.factor, sp.expand]
+        if ops <= _IDENTITY_OPS:
+            rewrites.append(_over_denominator)
+        for f in rewrites:
             try:
                 forms.append(f(expr))
             except (sp.PolynomialError, TypeError, ValueError, NotImplementedError):
                 pass
+        if ops <= _IDENTITY_OPS and expr.has(sp.sin, sp.cos, *_IN_SIN_COS):
+            # an identity is worth leaving csc and cot for sin and cos only when it at least
+            # halves the answer: −sin θ, not (sin²x − 2)/sin³x for −csc³x − cot²x·csc x
+            forms.extend(f for f in _trig_forms(expr) if 2 * sp.count_ops(f) <= ops)
     best = min(forms, key=_score)
     # keep the form the derivation reached unless another is clearly shorter: the reader can
     # follow an unchanged line, and hand-derived forms are what the notes print
     if ops <= sp.count_ops(best) + 1:
-        return expr
+        best = expr
+    if expr.is_polynomial(*expr.free_symbols) and not isinstance(expr, sp.MatrixBase):
+        # a polynomial multiplied out as soon as that is shorter: 4·(x + 1) − 3 is 4·x + 1
+        expanded = sp.expand(expr)
+        if sp.count_ops(expanded) < sp.count_ops(best):
+            best = expanded
     return best
 
 

@@ -12,17 +12,20 @@ point, evaluates the derivatives there and checks them against finite difference
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, fields
 
+import mpmath
 import sympy as sp
 from sympy import Derivative, Symbol
+from sympy.core.parameters import distribute
 
-from . import printing
+from . import engine, printing
 from .steps import Builder, Derivation
 from .errors import DeriveError
 from .functions import hard_sigmoid, leaky_relu, relu, to_elementary
 from .messages import Msg
-from .parse import _name_problem, check_wrt, parse_expression, parse_latex_expression, parse_point, validate_expression
+from .parse import _log10_abs, _name_problem, _number as _literal_value, check_wrt, parse_expression, parse_latex_expression, parse_point, validate_expression
 
 __all__ = ["expr_derivation", "ExprDerivation", "FiniteDifferenceCheck", "CheckFailed"]
 
@@ -123,17 +126,77 @@ class _ExprModel:
     title: str = "expression"
 
 
-def _parse(text, from_latex: bool) -> sp.Expr:
+def _parse(text, from_latex: bool, evaluate: bool = True) -> sp.Expr:
+    """The expression ``text`` (or an expression checked as one), its variables real; with
+    ``evaluate`` False, built as written (the student's order of terms), for display only."""
     if isinstance(text, sp.Basic):
         expr = validate_expression(text)
     elif not isinstance(text, str):
         raise DeriveError(f"expected an expression as text, not {type(text).__name__}")
     else:
-        expr = parse_latex_expression(text) if from_latex else parse_expression(text)
+        # 2·(x + 1) and 0.5·(1 + tanh(…)) stay products, as the student wrote them
+        with distribute(False), sp.evaluate(evaluate):
+            expr = parse_latex_expression(text) if from_latex else parse_expression(text)
+            expr = _as_decimals(expr, _decimal_values(text))
     # Variables are real numbers: |x|′ = sign(x), not an expression in re(x) and im(x).
-    expr = expr.xreplace({s: Symbol(s.name, real=True) for s in expr.free_symbols})
+    with distribute(False), sp.evaluate(evaluate):
+        expr = expr.xreplace({s: Symbol(s.name, real=True) for s in expr.free_symbols})
     _require_real_arguments(expr)
     return expr
+
+
+def _written_order(text, from_latex: bool) -> dict:
+    """Each sum of the expression (evaluated) mapped to its terms in the order the student
+    typed them, as ``Builder.shown_sums`` holds the order of a sum already shown: the
+    statement and the lines after it keep x⁴ + 9·x − 6·x² as typed."""
+    if not isinstance(text, str):
+        return {}
+    try:
+        written = _parse(text, from_latex, evaluate=False)
+    except DeriveError:
+        return {}
+    order = {}
+    for node in printing.preorder(written):
+        if isinstance(node, sp.Add):
+            key = printing.canon(node)
+            # a sum whose terms merged (x + x) has no typed order left to keep
+            if isinstance(key, sp.Add) and len(key.args) == len(node.args):
+                order.setdefault(key, tuple(printing.canon(t) for t in node.args))
+    return order
+
+
+# A decimal literal: 0.5, .5, 5., 1.5e-3, 1e-3 (not a digit inside a name such as x2).
+_DECIMAL_LITERAL = re.compile(r"(?<![\w.])(?:(?:\d+\.\d*|\.\d+)(?:[eE][+-]?\d+)?|\d+[eE][+-]?\d+)")
+
+# Digits a decimal is carried with: those of double precision, so that a decimal the
+# derivation computes (2000·log(1.05) = 97.580328338864) is printed as a calculator would.
+_DECIMAL_DIGITS = 15
+
+
+def _decimal_values(text: str) -> dict:
+    """The exact values of the decimals typed in ``text`` (and their negatives), each mapped
+    to the Float that shows it as a decimal: 0.093 is 93/1000 to the parser."""
+    values = {}
+    for literal in _DECIMAL_LITERAL.findall(text):
+        try:
+            value = _literal_value(literal)
+        except DeriveError:
+            continue
+        if not value.is_Integer:
+            values[value] = sp.Float(value, _DECIMAL_DIGITS)
+            values[-value] = sp.Float(-value, _DECIMAL_DIGITS)
+    return values
+
+
+def _as_decimals(expr, values: dict):
+    """``expr`` with the typed decimals written as decimals, so that 5.3·exp(0.093·t²) has the
+    derivative 0.9858·t·exp(0.093·t²), not 4929·t·exp(93·t²/1000)/5000. An exponent stays
+    exact: √x is x^(1/2) however the rest of the expression is written."""
+    if not values or expr.is_Atom:
+        return values.get(expr, expr) if expr.is_Rational else expr
+    if expr.is_Pow:
+        return sp.Pow(_as_decimals(expr.base, values), expr.exp)
+    return expr.func(*(_as_decimals(a, values) for a in expr.args))
 
 
 # Functions defined on the real line only: ReLU and its kin compare their argument with 0.
@@ -177,8 +240,22 @@ def _constant_wrt(name: str) -> Symbol:
 
 
 def _function_name(expr) -> Symbol:
+    """The first of ``_F_NAMES`` the expression does not use, else f₁, f₂, …"""
     taken = {s.name for s in expr.free_symbols}
-    return Symbol(next(n for n in _F_NAMES if n not in taken))
+    numbered = (f"f{i}" for i in range(1, len(taken) + 2))
+    return Symbol(next(n for n in (*_F_NAMES, *numbered) if n not in taken))
+
+
+def _check_size(expr, variables: list) -> None:
+    """Refuse a gradient whose derivatives together would repeat the expression past the
+    engine's bound: each derivative's sum rule rewrites the whole expression (a sum of 400
+    variables, differentiated with respect to each of them, is 400 lines of 400 terms)."""
+    budget = engine.MAX_STEP_NODES
+    size = engine._nodes(expr, budget)
+    if len(variables) > 1 and len(variables) * size > budget:
+        raise DeriveError(f"too large: {len(variables)} derivatives of this expression would hold "
+                          f"more than {budget:,} expression nodes; derive stops at that bound "
+                          f"(ask for fewer variables with --wrt)")
 
 
 def _point(expr, at: str) -> dict:
@@ -230,13 +307,25 @@ def expr_derivation(text, wrt=None, *, from_latex: bool = False, at: str | None 
     DeriveError
         For input that does not parse, a ``wrt`` name not in the expression, or a bad point.
     """
+    try:
+        return _expr_derivation(text, wrt, from_latex, at, checker)
+    except RecursionError:
+        raise DeriveError("too large: the expression is nested too deeply to work out step by step") from None
+    except MemoryError:
+        raise DeriveError("too large: working out this derivative ran out of memory") from None
+
+
+def _expr_derivation(text, wrt, from_latex: bool, at, checker) -> ExprDerivation:
     expr = _parse(text, from_latex)
     variables = _choose_wrt(expr, wrt)
+    _check_size(expr, variables)
     point = _point(expr, at) if at is not None else None
 
     f = _function_name(expr)
     d = Builder(_ExprModel(), partial=len(expr.free_symbols) > 1)
-    d.title = Msg.of("Derivative of {f}", "{f} 的导数", f=expr)
+    written = _written_order(text, from_latex)
+    d.shown_sums.update(written)
+    d.title = Msg.of("Derivative of {f}", "{f} 的导数", f=printing.arrange(expr, printing.Order(dict(written))))
     d.define(f, expr)
     derivatives = {}
     for x in variables:
@@ -244,6 +333,7 @@ def expr_derivation(text, wrt=None, *, from_latex: bool = False, at: str | None 
             d.section("With respect to {x}", "对 {x} 求导", x=x)
         lhs = Derivative(f, x, evaluate=False)
         derivatives[x] = d.work(lhs, expr, x)
+        _answer_by_degree(d, derivatives[x])
         d.result(printing.text(lhs, partial=d.partial), derivatives[x], of=f, wrt=x)
     if len(variables) > 1:
         gradient = sp.Tuple(*derivatives.values())
@@ -254,6 +344,14 @@ def expr_derivation(text, wrt=None, *, from_latex: bool = False, at: str | None 
     if point is not None:
         checks = _at_point(d, f, expr, derivatives, point, checker)
     return _finish(d, checks)
+
+
+def _answer_by_degree(d: Builder, final) -> None:
+    """Let the results show the polynomials of ``final`` by descending degree, as a textbook
+    answer is written (12·x³ − 6·x² + 9), whatever order the lines kept from the statement."""
+    for node in printing.preorder(final):
+        if isinstance(node, sp.Add) and node.is_polynomial():
+            d.shown_sums.pop(printing.canon(node), None)
 
 
 def _at_point(d: Builder, f, expr, derivatives: dict, point: dict, checker) -> tuple:
@@ -320,13 +418,37 @@ def _at_point(d: Builder, f, expr, derivatives: dict, point: dict, checker) -> t
     return checks
 
 
+# A power of two numbers with more digits than this is not computed at a point (x^(x^x) at
+# x = 100 has 10²⁰⁰ digits): double precision, which the check uses, ends at 10³⁰⁸.
+_MAX_POINT_DIGITS = 400
+
+
 def _substitute(expr, point: dict, name: str, where: str) -> sp.Expr:
     """``expr`` at ``point``; a DeriveError when a function refuses the value there (Max and
-    Heaviside refuse log(0) = −∞: ReLU(log(log 1)) has no value at all)."""
+    Heaviside refuse log(0) = −∞: ReLU(log(log 1)) has no value at all) or when a power of
+    numbers there would be too large to compute."""
     try:
-        return expr.xreplace(point)
+        return _bounded_at(expr, point, f"{name} at {where}")
     except (TypeError, ValueError):
         raise DeriveError(f"{name} is not defined at {where}") from None
+
+
+def _bounded_at(expr, point: dict, what: str) -> sp.Expr:
+    """``expr.xreplace(point)`` built from the leaves up, each power of two rationals (which
+    SymPy computes exactly) estimated, its number of digits, before it is computed."""
+    if expr in point:
+        return point[expr]
+    if not expr.args or not expr.has(*point):
+        return expr
+    args = [_bounded_at(a, point, what) for a in expr.args]
+    if expr.is_Pow and all(a.is_Rational for a in args):
+        base, exponent = _log10_abs(args[0]), _log10_abs(args[1])
+        if base is not None and exponent is not None and mpmath.isfinite(base):
+            digits = abs(base) * mpmath.power(10, exponent)
+            if digits > _MAX_POINT_DIGITS:
+                raise DeriveError(f"too large: {what} holds a power of about {mpmath.nstr(digits, 3)} "
+                                  f"digits; derive stops at {_MAX_POINT_DIGITS}")
+    return expr.func(*args)
 
 
 def _number(exact, name: str, where: str) -> sp.Expr:
@@ -334,6 +456,7 @@ def _number(exact, name: str, where: str) -> sp.Expr:
     double precision (and so the finite-difference check) can hold."""
     if exact.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
         raise DeriveError(f"{name} is not defined at {where} (division by zero or a pole)")
+    _check_growth(exact, f"{name} at {where}")
     try:
         value = complex(exact.evalf(30))
     except (TypeError, ValueError):
@@ -345,6 +468,31 @@ def _number(exact, name: str, where: str) -> sp.Expr:
     if not abs(value.real) < 1e300:
         raise DeriveError(f"{name} at {where} is too large to check in double precision")
     return sp.Float(exact.evalf(15).as_real_imag()[0], 15)
+
+
+# The largest argument of exp, sinh or cosh (or exponent times log of a base) evaluated at a
+# point: e^10000 has 4,343 digits, and a sine of it needs as many to be evaluated;
+# sin(exp(exp(100))) would need 10⁴³.
+_MAX_GROWTH_ARGUMENT = 10_000
+
+
+def _check_growth(exact, what: str) -> None:
+    """Refuse a value whose exponentials have arguments past ``_MAX_GROWTH_ARGUMENT``, inner
+    ones first (each argument is evaluated only once its own exponentials are known small)."""
+    for node in sp.postorder_traversal(exact):
+        if isinstance(node, (sp.exp, sp.sinh, sp.cosh)):
+            argument = node.args[0]
+        elif node.is_Pow and node.is_number:
+            argument = node.exp * sp.log(abs(node.base))   # bᵉ = exp(e·log b), in size
+        else:
+            continue
+        try:
+            size = abs(complex(argument.evalf(15)).real)
+        except (TypeError, ValueError, OverflowError):
+            continue
+        if size > _MAX_GROWTH_ARGUMENT:
+            raise DeriveError(f"too large: {what} holds an exponential of about e^{size:.3g}; "
+                              f"derive stops at e^{_MAX_GROWTH_ARGUMENT:,}")
 
 
 def _finish(d: Builder, checks: tuple) -> ExprDerivation:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import random
+from functools import lru_cache
 
 import sympy as sp
 from sympy import Derivative
@@ -37,7 +38,14 @@ def expand_defs(expr, defs: dict, keep=()) -> sp.Expr:
 def _realize_derivative(d: Derivative, defs: dict):
     variables = tuple(v for v, _ in d.variable_count)
     of = realize(d.expr, defs, keep=variables)
-    return sp.diff(of, *[(v, n) for v, n in d.variable_count])
+    return _diff(of, tuple(d.variable_count))
+
+
+@lru_cache(maxsize=1024)
+def _diff(of, variable_count: tuple):
+    """``sympy.diff``, remembered: every line of a derivation realizes the same d/dx[f] on its
+    left-hand side, and a sub-derivative stays on the lines until a rule works it out."""
+    return sp.diff(of, *variable_count)
 
 
 def realize(expr, defs: dict | None = None, keep=()):
@@ -84,6 +92,11 @@ def relu_as_max(expr):
 # to 100 terms of 90-digit coefficients, and (a + b + c)³⁰ to 496; SymPy's expand, cancel and
 # factor take seconds to minutes on such forms.
 MAX_EXPANDED_TERMS = 200
+
+
+# The exact test of a line writes its difference out up to this many terms (a concrete least
+# squares instance needs a few hundred); past it the line is checked at sample points.
+_MAX_CHECKED_TERMS = 5_000
 
 
 def expanded_terms(expr, limit: int = MAX_EXPANDED_TERMS) -> int:
@@ -207,9 +220,11 @@ def equal(a, b) -> str | None:
         return "symbolic"
     if sp.count_ops(diff) <= 150:
         # the difference over a common denominator has a numerator that expands to zero: as
-        # conclusive as cancel() and much cheaper (no polynomial gcds)
+        # conclusive as cancel() and much cheaper (no polynomial gcds); a numerator too large
+        # to write out ((a + b + c + d)⁹⁹) is left to the numeric test
         try:
-            if sp.expand(sp.fraction(sp.together(diff))[0]) == 0:
+            numerator = sp.fraction(sp.together(diff))[0]
+            if expansion_bounded(numerator, _MAX_CHECKED_TERMS) and sp.expand(numerator) == 0:
                 return "symbolic"
         except (sp.PolynomialError, TypeError, ValueError, NotImplementedError):
             pass
