@@ -92,17 +92,47 @@ def fill(source: str, values: dict) -> str:
     return FIELD.sub(value, source)
 
 
+# Who a message is for: "student" (shown always) or "check" (how a line was verified: the sizes,
+# points and checkable forms; shown with --verbose and kept in the JSON, flagged).
+AUDIENCES = ("student", "check")
+
+
 @dataclass(frozen=True)
 class Msg:
-    """A sentence in both languages; ``{name}`` fields are filled from ``args`` by a renderer."""
+    """A sentence in both languages; ``{name}`` fields are filled from ``args`` by a renderer.
+
+    ``audience`` says who it is for (``AUDIENCES``); ``more`` is a sentence that follows it, with
+    an audience of its own (a rule's name for the student, then where it was checked).
+    """
 
     en: str
     zh: str | None = None
     args: tuple = field(default=())  # ((name, value), …), ordered for byte-stable output
+    audience: str = "student"
+    more: "Msg | None" = None
+
+    def __post_init__(self):
+        if self.audience not in AUDIENCES:
+            raise ValueError(f"audience {self.audience!r}; one of {', '.join(AUDIENCES)}")
 
     @classmethod
     def of(cls, en: str, zh: str | None = None, **args) -> "Msg":
         return cls(en, zh, tuple(sorted(args.items())))
+
+    @classmethod
+    def check(cls, en: str, zh: str | None = None, **args) -> "Msg":
+        """A sentence about verification: shown with ``--verbose``, kept in the JSON."""
+        return cls(en, zh, tuple(sorted(args.items())), audience="check")
+
+    def then(self, more: "Msg") -> "Msg":
+        """This sentence followed by ``more`` (appended after any sentence already following)."""
+        tail = more if self.more is None else self.more.then(more)
+        return Msg(self.en, self.zh, self.args, self.audience, tail)
+
+    def chain(self) -> list["Msg"]:
+        """This sentence and the ones following it, in order, each without its ``more``."""
+        head = Msg(self.en, self.zh, self.args, self.audience)
+        return [head] + (self.more.chain() if self.more is not None else [])
 
     @classmethod
     def rule_note(cls, key: str, **args) -> "Msg | None":
@@ -135,6 +165,16 @@ class Msg:
         if values is None:
             values = {k: str(v) for k, v in self.values().items()}
         return fill("".join(source for _, source in self.parts(lang)), values)
+
+
+def join(first: str, second: str, lang: str) -> str:
+    """Two rendered sentences as one: after a full stop a new sentence, else a clause after a
+    semicolon (full-width in Chinese)."""
+    if not first or not second:
+        return first or second
+    if lang == "zh":
+        return first + second if first.endswith(("。", "；")) else f"{first}；{second}"
+    return f"{first} {second}" if first.endswith((".", ";")) else f"{first}; {second}"
 
 
 # The heading above the results, in every format.

@@ -59,6 +59,8 @@ class Result:
     note: Msg | None = None
     check: tuple | None = None
     order: Any = field(default=None, compare=False)  # printing.Order: as the derivation showed it
+    audience: str = "student"  # "check": a checkable form of another result, shown with --verbose
+    label: str = ""  # the notes' name for it (da for ∂L/∂a), shown before lhs; the name is for programs
 
     def verify(self, defs: dict) -> str:
         """Re-check this result against the derivation's definitions ``defs``; return how
@@ -168,8 +170,10 @@ class Builder:
     def section(self, en: str, zh: str | None = None, **args) -> None:
         self.steps.append(Step("heading", note=Msg.of(en, zh, **args)))
 
-    def note(self, en: str, zh: str | None = None, **args) -> None:
-        self.steps.append(Step("note", note=Msg.of(en, zh, **args)))
+    def note(self, en: "str | Msg", zh: str | None = None, **args) -> None:
+        """A paragraph: the two templates and their arguments, or a ``Msg`` as it is (one with a
+        sentence for the audience "check" following)."""
+        self.steps.append(Step("note", note=en if isinstance(en, Msg) else Msg.of(en, zh, **args)))
 
     def table(self, columns: Iterable, rows: Iterable) -> None:
         cols = tuple(c if isinstance(c, Msg) else Msg(str(c)) for c in columns)
@@ -304,7 +308,8 @@ class Builder:
 
     # Results -------------------------------------------------------------------------------
     def result(self, name: str, display, *, of=None, wrt=None, lhs=None, note: Msg | None = None,
-               check: tuple | None = None, keep=(), given: dict | None = None, value=None) -> Result:
+               check: tuple | None = None, keep=(), given: dict | None = None, value=None,
+               audience: str = "student", label: str = "") -> Result:
         """Record the result ``lhs = display``, verified first, with what re-checks it
         (``Result.verify``, which ``Derivation.verify`` calls).
 
@@ -333,6 +338,12 @@ class Builder:
             For a derivative shown in index or matrix form: its concrete instance (plain
             symbols w_1_2), which ``of`` and ``wrt`` are then written on. By default the value is
             the display with the definitions substituted.
+        label : str, optional
+            The notes' name for the result (``da`` for ∂L/∂a), shown before ``lhs``; ``name`` is
+            the key programs use, shown with ``verbose``.
+        audience : {"student", "check"}
+            "check" for a result that only restates another in checkable form (at n = 3, at a
+            point): the renderers show it with ``verbose``, the JSON flags it.
         """
         display = sp.sympify(display)
         kept = tuple(s for s in (wrt, *keep) if s is not None)
@@ -370,7 +381,7 @@ class Builder:
         except VerificationError as exc:
             raise VerificationError(f"{self.model.name}: result {name}: {exc}") from None
         r = Result(name, lhs, display, value, of_b, wrt, note, check,
-                   printing.Order(printing.line_order(display, printing.Order(self.shown_sums))[0]))
+                   printing.Order(printing.line_order(display, printing.Order(self.shown_sums))[0]), audience, label)
         self.results.append(r)
         return r
 

@@ -56,11 +56,11 @@ class Linear(Model):
         i, m = sp.symbols("i m", integer=True, positive=True)
         xi, yi = sp.Indexed("x", i), sp.Indexed("y", i)
         check_w, check_b = _mean_check()
-        checked = Msg("checked at $m = 3$ against the derivative of the explicit sum",
+        checked = Msg.check("checked at $m = 3$ against the derivative of the explicit sum",
                       "已在 $m = 3$ 时与显式求和的导数核对")
         d.eq(sp.Symbol("dw"), 2 * sp.Sum((b + w * xi - yi) * xi, (i, 1, m)) / m, "mean", checked, check=check_w)
         d.eq(sp.Symbol("db"), 2 * sp.Sum(b + w * xi - yi, (i, 1, m)) / m, "mean", checked, check=check_b)
 
         d.result("dyhat", grads[yhat], of=L, wrt=yhat)
-        d.result("dw", grads[w], of=L, wrt=w)
-        d.result("db", grads[b], of=L, wrt=b)
+        d.result("dw", grads[w], of=L, wrt=w, label="dw")
+        d.result("db", grads[b], of=L, wrt=b, label="db")

@@ -87,7 +87,7 @@ class Logistic(Model):
         dZ = sp.MatrixSymbol("dZ", 1, sp.Symbol("m"))
         m = sp.Symbol("m")
         checks = _vectorized_check()
-        vec = Msg("checked on $n_x = 2$, $m = 2$ against the per-example sums",
+        vec = Msg.check("checked on $n_x = 2$, $m = 2$ against the per-example sums",
                   "已在 $n_x = 2$、$m = 2$ 上与逐样本求和核对")
         d.eq(dZ, A - Y, "vectorize", vec, check=checks["dZ"])
         d.eq(sp.Symbol("dw"), sp.MatMul(1 / m, X, dZ.T), "mean", vec, check=checks["dw"])
@@ -95,4 +95,4 @@ class Logistic(Model):
              "mean", vec, check=checks["db"])
 
         for node, name in ((a, "da"), (z, "dz"), (w1, "dw1"), (w2, "dw2"), (b, "db")):
-            d.result(name, grads[node], of=L, wrt=node)
+            d.result(name, grads[node], of=L, wrt=node, label=name)

@@ -91,14 +91,17 @@ class SigmoidSum(Model):
 
         # -- the model ---------------------------------------------------------------------
         d.section("The model in index form", "模型的下标形式")
-        d.note(
+        d.note(Msg.of(
             "The red curve is a constant plus {H} pieces; {i} numbers the pieces and {j} the {J} "
-            "features, {w} is the weight of feature {j} inside piece {i}. Each index-form line is "
-            "checked on {H2} pieces and {J2} features, at {k2}, {l1}.",
+            "features, {w} is the weight of feature {j} inside piece {i}.",
             "$红色曲线 = 常数 + {H}$ 个小段;{i} 为第几个小段,{j} 为第几个特征(共 {J} 个),"
-            "{w} 是第 {i} 个小段里给第 {j} 个特征的权重。下标形式的每一行都在 {H2}、{J2} 上,于 {k2}、{l1} 处核对。",
-            H=H, J=J, i=i, j=j, w=w[i, j], H2=shown_eq(H, 2), J2=shown_eq(J, 2), k2=shown_eq(k, 2), l1=shown_eq(l, 1),
-        )
+            "{w} 是第 {i} 个小段里给第 {j} 个特征的权重。",
+            H=H, J=J, i=i, j=j, w=w[i, j],
+        ).then(Msg.check(
+            "Each index-form line is checked on {H2} pieces and {J2} features, at {k2}, {l1}.",
+            "下标形式的每一行都在 {H2}、{J2} 上，于 {k2}、{l1} 处核对。",
+            H2=shown_eq(H, 2), J2=shown_eq(J, 2), k2=shown_eq(k, 2), l1=shown_eq(l, 1),
+        )))
         if relu_pieces:
             d.note("Each blue hard-sigmoid piece is the difference of two ReLUs:",
                    "每个蓝色的 hard sigmoid 小段是两个 ReLU 之差:")
@@ -217,21 +220,23 @@ class SigmoidSum(Model):
         # -- mean squared error over m examples ------------------------------------------------
         d.section("The loss over $m$ examples and its gradient", "$m$ 个样本上的损失及其梯度")
         Rm, Am = sp.MatrixSymbol("R", H, m), sp.MatrixSymbol("A", H, m)
-        d.note(
+        d.note(Msg.of(
             "Examples are columns, as in the notes' vectorized logistic regression: {X} is ${Jm}$, column "
             "{n} holding the features of example {n}; {R} and {A} are ${Hm}$, so {Ain} is {a} for example "
-            "{n}; the predictions {yh}, targets {y} and errors {e} are ${m1}$ columns, {yhv}. Lines are "
-            "checked against sympy.diff of {L} on {H2}, {J2}, {m2} examples.",
+            "{n}; the predictions {yh}, targets {y} and errors {e} are ${m1}$ columns, {yhv}.",
             "与笔记中向量化的逻辑回归一样,样本按列排列:{X} 为 ${Jm}$,第 {n} 列是第 {n} 个样本的特征;"
             "{R} 与 {A} 为 ${Hm}$,{Ain} 就是第 {n} 个样本的 {a};预测 {yh}、目标 {y} 与误差 {e} 都是 ${m1}$ 的"
-            "列向量,{yhv}。各行都在 {H2}、{J2}、{m2} 上与 $L$ 的 sympy.diff 核对。",
+            "列向量,{yhv}。",
             X=sp.Symbol("X"), n=n, Jm=shape_text(J, m), Hm=shape_text(H, m), m1=shape_text(m, 1),
             R=shown_eq(Rm, sp.MatAdd(sp.MatMul(Wm, sp.MatrixSymbol("X", J, m)), sp.MatMul(bm, sp.Transpose(sp.OneMatrix(m, 1))))),
             A=shown_eq(Am, (hard_sigmoid if relu_pieces else sigmoid)(Rm)), Ain=A[i, n], a=a[i],
             yh=yhat, y=sp.Symbol("y"), e=shown_eq(sp.Symbol("e"), yhat - sp.Symbol("y")),
             yhv=shown_eq(sp.MatrixSymbol("yhat", m, 1), sp.MatAdd(sp.MatMul(b, sp.OneMatrix(m, 1)), sp.MatMul(Am.T, cm))),
+        ).then(Msg.check(
+            "Lines are checked against sympy.diff of {L} on {H2}, {J2}, {m2} examples.",
+            "各行都在 {H2}、{J2}、{m2} 上与 $L$ 的 sympy.diff 核对。",
             L=L, H2=shown_eq(H, 2), J2=shown_eq(J, 2), m2=shown_eq(m, 2),
-        )
+        )))
         mse = Sum((Yh[n] - Y[n]) ** 2, (n, 1, m)) / m
         d.eq(L, mse, "definition", Msg("the mean squared error", "均方误差"), check=inst.pair(L, mse))
         d.eq(E[n], Yh[n] - Y[n], "definition", Msg("the error of example $n$", "第 $n$ 个样本的误差"),
@@ -286,10 +291,11 @@ class SigmoidSum(Model):
             "w": (Derivative(L, Wm, evaluate=False), sp.MatMul(two_m, spread, Xm.T),
                   free.matrix_of(index_forms["w"][1], ((k, 2), (l, 2))), third * spread_c * Xc.T, "$H × J$"),
         }
-        both = ("{shape}; the index and matrix forms agree at {H2}, {J2}, {m3}",
-                "{shape};下标形式与矩阵形式在 {H2}、{J2}、{m3} 上一致")
+        agree = Msg.check("the index and matrix forms agree at {H2}, {J2}, {m3}",
+                          "下标形式与矩阵形式在 {H2}、{J2}、{m3} 上一致",
+                          H2=shown_eq(H, 2), J2=shown_eq(J, 2), m3=shown_eq(m, 3))
         for key, (lhs, form, by_index, by_matrix, shape) in matrix_forms.items():
-            d.eq(lhs, form, "vectorize", Msg.of(*both, shape=shape, H2=shown_eq(H, 2), J2=shown_eq(J, 2), m3=shown_eq(m, 3)),
+            d.eq(lhs, form, "vectorize", Msg.of("{shape}", "{shape}", shape=shape).then(agree),
                  check=(by_index, by_matrix))
         d.table(
             [Msg("index form", "下标形式"), "", Msg("matrix form", "矩阵形式"), "", Msg("shape", "形状")],
@@ -298,7 +304,8 @@ class SigmoidSum(Model):
         )
 
         # -- results -----------------------------------------------------------------------
-        where = Msg("checkable form at $H = 2$, $J = 2$, $k = 2$, $l = 1$", "可核对形式:$H = 2$、$J = 2$、$k = 2$、$l = 1$")
+        where = Msg.check("checkable form at $H = 2$, $J = 2$, $k = 2$, $l = 1$",
+                          "可用 sympy 验证的形式：$H = 2$、$J = 2$、$k = 2$、$l = 1$")
         for name, lhs, display in (
             ("dyhat/db", d_b, sp.S.One),
             ("dyhat/dc_k", d_c, g(r[k])),
@@ -307,10 +314,10 @@ class SigmoidSum(Model):
         ):
             d.result(name, display, lhs=lhs, of=yhat, wrt=inst(lhs.variables[0]),
                      value=inst(display), check=inst.pair(lhs, display), note=where)
-        where_m = Msg("checkable form at $H = 2$, $J = 2$, $m = 2$, $k = 2$, $l = 1$",
-                      "可核对形式:$H = 2$、$J = 2$、$m = 2$、$k = 2$、$l = 1$")
-        where_e = Msg("checkable form: entry {e} at $H = 2$, $J = 2$, $m = 2$",
-                      "可核对形式:$H = 2$、$J = 2$、$m = 2$ 时的第 {e} 个元素")
+        where_m = Msg.check("checkable form at $H = 2$, $J = 2$, $m = 2$, $k = 2$, $l = 1$",
+                            "可用 sympy 验证的形式：$H = 2$、$J = 2$、$m = 2$、$k = 2$、$l = 1$")
+        where_e = ("checkable form: entry {e} at $H = 2$, $J = 2$, $m = 2$",
+                   "可用 sympy 验证的形式：$H = 2$、$J = 2$、$m = 2$ 时的第 {e} 个元素")
         for key, name, mname, entry in (
             ("b", "dL/db", "dL/db (1ᵀe)", "(1, 1)"),
             ("c", "dL/dc_k", "dL/dc", "(2, 1)"),
@@ -324,4 +331,4 @@ class SigmoidSum(Model):
             # the matrix form's entry is the index form at the same (k, l), as its line checked
             matrix_lhs, matrix_form, by_index, by_matrix, _ = matrix_forms[key]
             d.result(mname, matrix_form, lhs=matrix_lhs, of=L, wrt=wrt, value=inst(form),
-                     check=(by_index, by_matrix), note=Msg.of(where_e.en, where_e.zh, e=entry))
+                     check=(by_index, by_matrix), note=Msg.check(*where_e, e=entry))

@@ -68,9 +68,14 @@ class TextRenderer(Renderer):
         grid = _grid(style="bold")
         for r in results:
             middle = self.math(r.display, r.order)
-            if r.lhs is not None and self.math(r.lhs) != r.name:
+            # the notes' name, or the left-hand side alone; a result's key (its name) is for
+            # programs and shown only with verbose
+            name = r.name if self.verbose or r.lhs is None else r.label
+            if not name:
+                name = self.math(r.lhs)
+            elif r.lhs is not None and self.math(r.lhs) != name:
                 middle = f"{self.math(r.lhs)} = {middle}"
-            grid.add_row(Text(r.name), "=", Text(middle), Text(self.words(r.note)))
+            grid.add_row(Text(name), "=", Text(middle), Text(self.words(r.note)))
         return Padding(grid, (0, 0, 0, 2))
 
     def render(self) -> str:
