@@ -179,3 +179,7 @@ def join(first: str, second: str, lang: str) -> str:
 
 # The heading above the results, in every format.
 RESULTS = Msg("Results", "结果")
+
+# Said once, under the steps, where the words about verification are left out (not verbose).
+VERIFIED = Msg("Every line above was verified with SymPy; --verbose says where and how.",
+               "以上每一行都已用 SymPy 验证；加 --verbose 可查看验证的位置与方式。")

@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .. import printing
+from ..messages import VERIFIED
 from . import Renderer
 
 
@@ -77,6 +78,14 @@ class TextRenderer(Renderer):
                 middle = f"{self.math(r.lhs)} = {middle}"
             grid.add_row(Text(name), "=", Text(middle), Text(self.words(r.note)))
         return Padding(grid, (0, 0, 0, 2))
+
+    def sections(self) -> list:
+        """The base sections, then (with the steps, not verbose) one line saying that every line
+        was verified, in place of the words about where and how."""
+        out = super().sections()
+        if self.show_steps and not self.verbose:
+            out.append(Text("\n" + self.words(VERIFIED), style="dim"))
+        return out
 
     def render(self) -> str:
         color = self.opts.get("color", False)
