@@ -19,6 +19,7 @@ LANGS = ("en", "zh")
 # Rule names, as the notes call them.
 RULE_NAMES = {
     "definition": ("definition", "定义"),
+    "differentiate": ("differentiate both sides", "对两边求导"),
     "constant": ("constant rule", "常数法则"),
     "identity": ("$d/dx x = 1$", "$dx/dx = 1$"),
     "sum": ("sum rule", "加法法则"),
@@ -80,6 +81,51 @@ def rule_name(key: str, lang: str = "en") -> str:
 
 MARK = "$"
 FIELD = re.compile(r"\{(\w+)\}")    # an argument's place in a template
+
+# Chinese text sets its punctuation full-width; mathematics keeps ASCII. A template's formulas and
+# arguments are masked while its words are converted.
+CJK = re.compile(r"[\u2018-\u201d\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+FULL_WIDTH = {",": "，", ":": "：", ";": "；", "(": "（", ")": "）", "?": "？"}
+_MASK = "\x00"
+_MASKED = re.compile(r"\$[^$]*\$|\{\w+\}")
+
+
+def _cjk_side(text, i: int, step: int) -> bool:
+    """Whether the first character from ``i`` in direction ``step`` (spaces skipped) is Chinese,
+    full-width punctuation or a masked formula."""
+    while 0 <= i < len(text) and text[i] == " ":
+        i += step
+    return 0 <= i < len(text) and (text[i] == _MASK or bool(CJK.match(text[i])))
+
+
+def full_width(template: str) -> str:
+    """``template`` (Chinese) with the half-width , : ; ( ) ? of its words made full-width where they
+    stand in Chinese: a comma, colon, semicolon or question mark touching Chinese or with Chinese or
+    a formula on both sides, a comma with no space after it, and a pair of parentheses around or
+    touching Chinese. Formulas are left as they are."""
+    masked_spans = _MASKED.findall(template)
+    chars = list(_MASKED.sub(_MASK, template))
+    text = "".join(chars)
+    stack = []
+    for i, ch in enumerate(text):
+        if ch == "(":
+            stack.append(i)
+        elif ch == ")" and stack:
+            j = stack.pop()
+            outside = (chars[j - 1] if j else " ") + text[i + 1:i + 2]
+            if CJK.search(text[j:i + 1]) or CJK.search(outside):
+                chars[j], chars[i] = FULL_WIDTH["("], FULL_WIDTH[")"]
+        elif ch in ",:;?":
+            touching = CJK.match(chars[i - 1] if i else " ") or CJK.match(text[i + 1:i + 2] or " ")
+            # in Chinese words a comma takes no space after it ("1,s < 0"); an English one does
+            unspaced = ch == "," and text[i + 1:i + 2] not in ("", " ", ")")
+            if touching or unspaced or (_cjk_side(chars, i - 1, -1) and _cjk_side(text, i + 1, 1)):
+                chars[i] = FULL_WIDTH[ch]
+    out = "".join(chars)
+    # full-width marks carry their own spacing
+    out = re.sub(r" *([，：；（）]) *", r"\1", out)
+    spans = iter(masked_spans)
+    return re.sub(_MASK, lambda _: next(spans), out)
 
 
 def fill(source: str, values: dict) -> str:
@@ -145,7 +191,9 @@ class Msg:
         """The template in ``lang`` with its ``str`` arguments written in."""
         template = self.zh if (lang == "zh" and self.zh) else self.en
         words = {k: v for k, v in self.args if isinstance(v, str)}
-        return FIELD.sub(lambda m: words.get(m.group(1), m.group()), template) if words else template
+        if words:
+            template = FIELD.sub(lambda m: words.get(m.group(1), m.group()), template)
+        return full_width(template) if lang == "zh" and self.zh else template
 
     def parts(self, lang: str) -> list[tuple[bool, str]]:
         """The template in ``lang`` as ``(is_formula, source)`` pieces, in order: the words between

@@ -232,7 +232,7 @@ class Builder:
             taken={s.name for s in expr.free_symbols} | {s.name for s in self.defs},
         )
         rule = engine.diff_rule(expr, wrt, namer)
-        self.eq(lhs, Derivative(expr, wrt, evaluate=False), "definition", note)
+        self.eq(lhs, Derivative(expr, wrt, evaluate=False), "differentiate", note)
         current = None
         for line in engine.steps(rule):
             r = line.rule

@@ -131,12 +131,12 @@ class SigmoidSum(Model):
         )
         sel_ik = Msg.of("{d} selects {e}", "{d} 选出 {e}", d=DELTA[i, k], e=shown_eq(i, k))
         d_b = Derivative(yhat, b, evaluate=False)
-        d.eq(d_b, Derivative(body, b, evaluate=False), "definition", check=inst.pair(d_b, Derivative(body, b)))
+        d.eq(d_b, Derivative(body, b, evaluate=False), "differentiate", check=inst.pair(d_b, Derivative(body, b)))
         d.eq(d_b, sp.S.One, "sum", Msg.of("{t} does not depend on {b}", "{t} 与 {b} 无关", t=mul(c[i], a[i]), b=b),
              check=inst.pair(d_b, 1))
 
         d_c = Derivative(yhat, c[k], evaluate=False)
-        d.eq(d_c, Derivative(body, c[k], evaluate=False), "definition",
+        d.eq(d_c, Derivative(body, c[k], evaluate=False), "differentiate",
              check=inst.pair(d_c, Derivative(body, c[k])))
         line = Sum(mul(DELTA[i, k], a[i]), (i, 1, H))
         d.eq(d_c, line, "kronecker", Msg.of("{e}", "{e}", e=shown_eq(Derivative(c[i], c[k], evaluate=False), DELTA[i, k])),
@@ -169,13 +169,13 @@ class SigmoidSum(Model):
 
         r_body = bv[k] + Sum(mul(w[k, j], x[j]), (j, 1, J))
         dr_db = Derivative(r[k], bv[k], evaluate=False)
-        d.eq(dr_db, Derivative(r_body, bv[k], evaluate=False), "definition",
+        d.eq(dr_db, Derivative(r_body, bv[k], evaluate=False), "differentiate",
              check=inst.pair(dr_db, Derivative(r_body, bv[k])))
         d.eq(dr_db, sp.S.One, "sum", Msg.of("{t} does not depend on {b}", "{t} 与 {b} 无关",
                                             t=mul(w[k, j], x[j]), b=bv[k]),
              check=inst.pair(dr_db, 1))
         dr_dw = Derivative(r[k], w[k, l], evaluate=False)
-        d.eq(dr_dw, Derivative(r_body, w[k, l], evaluate=False), "definition",
+        d.eq(dr_dw, Derivative(r_body, w[k, l], evaluate=False), "differentiate",
              check=inst.pair(dr_dw, Derivative(r_body, w[k, l])))
         line = Sum(mul(DELTA[j, l], x[j]), (j, 1, J))
         d.eq(dr_dw, line, "kronecker", Msg.of("{e}", "{e}", e=shown_eq(Derivative(w[k, j], w[k, l], evaluate=False), DELTA[j, l])),

@@ -123,9 +123,10 @@ class Renderer:
         words = words or self.words
         name = words(rule_msg(step.rule))
         extra = words(step.note)
-        if step.rule == "definition" and extra:
+        if step.rule in ("definition", "differentiate") and extra:
             return extra
-        return f"{name}: {extra}" if extra else name
+        colon = "：" if self.lang == "zh" else ": "
+        return f"{name}{colon}{extra}" if extra else name
 
     def render(self) -> str:
         raise NotImplementedError
