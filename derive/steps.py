@@ -224,9 +224,11 @@ class Builder:
             step = Step(**{**step.__dict__, "continued": continued, "order": printing.Order(known)})
         self.steps.append(step)
 
-    def work(self, lhs, expr, wrt: Symbol, names: dict | None = None, note: Msg | None = None) -> Expr:
+    def work(self, lhs, expr, wrt: Symbol, names: dict | None = None, note: Msg | None = None,
+             simplify: bool = True) -> Expr:
         """Differentiate ``expr`` with respect to ``wrt`` by the engine, one rule per line,
-        under the name ``lhs``; returns the final form."""
+        under the name ``lhs``; returns the final form (without ``simplify``, the form the last
+        rule left, for a model that opens the algebra itself)."""
         namer = engine.Namer(
             names=dict(names or {}),
             taken={s.name for s in expr.free_symbols} | {s.name for s in self.defs},
@@ -234,7 +236,7 @@ class Builder:
         rule = engine.diff_rule(expr, wrt, namer)
         self.eq(lhs, Derivative(expr, wrt, evaluate=False), "differentiate", note)
         current = None
-        for line in engine.steps(rule):
+        for line in engine.steps(rule, simplify):
             r = line.rule
             n = None
             if r is not None:
@@ -255,13 +257,15 @@ class Builder:
         return rewritten
 
     def backward(self, out: Symbol, order: Iterable[Symbol], *, names: dict | None = None,
-                 style: str = "names") -> dict:
+                 style: str = "names", opened: dict | None = None) -> dict:
         """Back-propagate ``out`` through the registered graph: for each node in ``order``
         (reverse topological), ∂out/∂v = Σ over consumers c of ∂out/∂c·∂c/∂v.
 
         ``names`` maps a node to its gradient's name in the notes (z → dz). With
         ``style="names"`` a downstream line keeps an upstream name (dw1 = x1·dz) unless
         substituting its value simplifies (dz = a − y); ``style="values"`` always substitutes.
+        ``opened`` maps a node to the lines ``(rhs, rule, note)`` shown between its substituted
+        gradient and the simplified one: the algebra the notes show instead of "simplify".
         Returns node → displayed gradient.
         """
         names = names or {}
@@ -294,6 +298,8 @@ class Builder:
                 else:
                     if style == "values" or named != by_value:
                         self.eq(lhs, by_value, "substitute")
+                    for rhs, rule, note in (opened or {}).get(v, ()):
+                        self.eq(lhs, rhs, rule, note)
                     if simplified != by_value:
                         self.eq(lhs, simplified, "simplify")
                     value = simplified
