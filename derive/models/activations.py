@@ -58,7 +58,7 @@ class Activations(Model):
         d.section("ReLU", "ReLU 函数")
         d.eq(relu(z), sp.Max(0, z), "definition")
         d.work(sp.Derivative(relu(z), z, evaluate=False), relu(z), z)
-        d.note("Piecewise, as the notes write it: $ReLU′(z) = 0$ for $z < 0$ and $ReLU′(z) = 1$ for $z > 0$; "
+        d.note("Case by case, as the notes write it: $ReLU′(z) = 0$ for $z < 0$ and $ReLU′(z) = 1$ for $z > 0$; "
                "the bracket $[z > 0]$ is 1 when $z > 0$ holds and 0 when it does not.",
                "分段写出（与笔记一样）：$z < 0$ 时 $ReLU′(z) = 0$，$z > 0$ 时 $ReLU′(z) = 1$；"
                "括号 $[z > 0]$ 在 $z > 0$ 成立时为 1，不成立时为 0。")
@@ -75,7 +75,7 @@ class Activations(Model):
              Msg("equal to $max(αz, z)$ for $0 < α < 1$; the notes use $α = 0.01$",
                  "当 $0 < α < 1$ 时等于 $max(αz, z)$;笔记中取 $α = 0.01$"))
         d.work(sp.Derivative(leaky_relu(z, alpha), z, evaluate=False), leaky_relu(z, alpha), z)
-        d.note("Piecewise: $LeakyReLU′(z) = α$ for $z < 0$ (0.01 in the notes) and 1 for $z > 0$.",
+        d.note("Case by case: $LeakyReLU′(z) = α$ for $z < 0$ (0.01 in the notes) and 1 for $z > 0$.",
                "分段写出：$z < 0$ 时 $LeakyReLU′(z) = α$（笔记中为 0.01），$z > 0$ 时为 1。")
         d.note("Convention at the kink: $LeakyReLU′(0) = α$.", "折点处的约定:$LeakyReLU′(0) = α$。")
         d.result("leaky_relu'", alpha + (1 - alpha) * sp.Heaviside(z, 0), of=leaky_relu(z, alpha), wrt=z)
