@@ -198,7 +198,7 @@ class Deep(Model):
         d.note(
             "Each layer keeps a cache for the backward pass, cache[l]: its input $A[l−1]$, which $dW[l]$ needs; its "
             "weights $W[l]$ and bias $b[l]$, $W[l]$ being what $dA[l−1]$ needs; and $Z[l]$, at which $g′$ is taken.",
-            "每一层都为反向传播保存一个缓存 cache[l]:它的输入 $A[l−1]$,$dW[l]$ 要用;它的权重 $W[l]$ 与偏置 $b[l]$,"
+            "每一层都为反向传播保存一个缓存 cache[l]:它的输入 $A[l−1]$,$dW[l]$ 要用;它的权重 $W[l]$ 与偏差 $b[l]$,"
             "其中 $W[l]$ 是 $dA[l−1]$ 要用的;以及 $Z[l]$,$g′$ 就在这里求值。",
         )
 
@@ -258,7 +258,7 @@ class Deep(Model):
             "Examples are columns: $A[l−1]$ is $n[l−1] × m$, $Z[l]$ and $A[l]$ are $n[l] × m$, and the bias $b[l]$ "
             "($n[l] × 1$) is added to every column (broadcasting). The cost is the mean $J = (1/m) Σ_i L⁽ⁱ⁾$; "
             "$dZ[l]$ and $dA[l]$ stack the per-example gradients as columns, so $dZ[l] = m·∂J/∂Z[l]$.",
-            "样本按列排列:$A[l−1]$ 为 $n[l−1] × m$,$Z[l]$、$A[l]$ 为 $n[l] × m$,偏置 $b[l]$($n[l] × 1$)加到每一列上"
+            "样本按列排列:$A[l−1]$ 为 $n[l−1] × m$,$Z[l]$、$A[l]$ 为 $n[l] × m$,偏差 $b[l]$($n[l] × 1$)加到每一列上"
             "(广播)。代价是平均值 $J = (1/m) Σ_i L⁽ⁱ⁾$;$dZ[l]$、$dA[l]$ 把各样本的梯度按列排好,所以 $dZ[l] = m·∂J/∂Z[l]$。",
         ).then(Msg.check(
             "Checked against sympy.diff of $J$ at $l = 2$ of the network 2-2-2-2 with $m = 2$ (example $i$ in "

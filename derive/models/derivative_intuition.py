@@ -18,8 +18,9 @@ def decimal(q: sp.Rational) -> sp.Expr:
     them (25.010001, not 25.01; 4, not 4.0)."""
     if q.is_Integer:
         return q
-    digits = (Decimal(q.p) / Decimal(q.q)).normalize().as_tuple().digits
-    return sp.Float(q, len(digits))
+    exact = (Decimal(q.p) / Decimal(q.q)).normalize()
+    # at least double precision, so that the value is the decimal and not a rounding of it
+    return sp.Float(str(exact), max(15, len(exact.as_tuple().digits)))
 
 
 class DerivativeIntuition(Model):

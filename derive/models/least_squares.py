@@ -122,7 +122,7 @@ class LeastSquares(Model):
         d.result("w_hat", w_value, lhs=what, check=solves)
         d.result("b_hat", b_value, lhs=bhat, check=solves)
         d.result("hessian", hessian, lhs=sp.Symbol("H"), check=(sp.hessian(concrete_loss, (w, b)), at_n(hessian)),
-                 note=Msg("positive semidefinite: $L$ is convex", "半正定:$L$ 是凸函数"))
+                 note=Msg("positive semidefinite: $L$ is convex", "半正定:$L$ 是凸函数（二阶导数矩阵半正定）"))
         d.result("x_bar", total(sample("x")) / n, lhs=xbar)
 
     def _matrix_form(self, d, w, b, L, local, solution):

@@ -49,8 +49,8 @@ class Linear(Model):
         d.section("$m$ examples and gradient descent", "$m$ 个样本与梯度下降")
         d.note(
             "Over $m$ examples the cost is $J = (1/m) Σ (ŷ⁽ⁱ⁾ − y⁽ⁱ⁾)²$ and each parameter moves against "
-            "its gradient: $w ← w − η ∂J/∂w$, $b ← b − η ∂J/∂b$.",
-            "对 $m$ 个样本,代价函数为 $J = (1/m) Σ (ŷ⁽ⁱ⁾ − y⁽ⁱ⁾)²$;梯度下降沿梯度的反方向更新参数:"
+            "its gradient, with the learning rate $η$: $w ← w − η ∂J/∂w$, $b ← b − η ∂J/∂b$.",
+            "对 $m$ 个样本,代价函数为 $J = (1/m) Σ (ŷ⁽ⁱ⁾ − y⁽ⁱ⁾)²$;梯度下降以学习率 $η$ 沿梯度的反方向更新参数:"
             "$w ← w − η ∂J/∂w$,$b ← b − η ∂J/∂b$。",
         )
         i, m = sp.symbols("i m", integer=True, positive=True)

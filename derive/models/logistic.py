@@ -55,7 +55,7 @@ class Logistic(Model):
         return {"x1": 1, "x2": 2, "w1": "0.5", "w2": "-0.3", "b": "0.1", "y": 1}
 
     def build(self, d) -> None:
-        d.title = Msg("Logistic regression: gradients on the computation graph", "逻辑回归:计算图上的梯度")
+        d.title = Msg("Logistic regression: gradients on the computation graph", "逻辑回归（二分类）:计算图上的梯度")
         x1, x2, w1, w2, b, y = sp.symbols("x1 x2 w1 w2 b y")
         z, a, L = sp.symbols("z a L")
 

@@ -75,7 +75,7 @@ class MleBinomial(Model):
         d.note(
             "For $0 < k < n$ this is negative: $ℓ$ is concave at $p̂$ (in fact everywhere on $0 < p < 1$, "
             "as both terms of $d²ℓ/dp²$ are negative), so $p̂ = k/n$ is the maximum.",
-            "当 $0 < k < n$ 时它为负:$ℓ$ 在 $p̂$ 处是凹的(实际上在 $0 < p < 1$ 上处处如此,因为 $d²ℓ/dp²$ 的两项都为负),"
+            "当 $0 < k < n$ 时它为负:$ℓ$ 在 $p̂$ 处二阶导数小于 0,是凹函数(实际上在 $0 < p < 1$ 上处处如此,因为 $d²ℓ/dp²$ 的两项都为负),"
             "所以 $p̂ = k/n$ 是最大值点。",
         )
 

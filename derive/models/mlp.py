@@ -252,7 +252,7 @@ class MLP(Model):
 
         gname = {"sigmoid": "σ", "tanh": "tanh", "relu": "ReLU"}[act]
         d.title = Msg(f"One hidden layer (${gname}$) and a softmax output: backpropagation",
-                      f"一个隐藏层(${gname}$)与 softmax 输出:反向传播")
+                      f"神经网络：一个隐藏层(${gname}$)与 softmax 输出的反向传播")
 
         # -- one example ---------------------------------------------------------------------
         d.section("Forward pass for one example", "一个样本的前向传播")
@@ -327,7 +327,7 @@ class MLP(Model):
             "mean $J = (1/m) Σ_n L⁽ⁿ⁾$, so each gradient is the mean of the per-example ones: column $n$ of $dZ2$ "
             "is $dz2$ of example $n$.",
             "与笔记一样，样本按列排列:$X$ 为 $n_x × m$,$W1$ 为 $n_h × n_x$,$b1$ 为 $n_h × 1$,$Z1$、$A1$ 为 $n_h × m$,"
-            "$W2$ 为 $n_y × n_h$,$b2$ 为 $n_y × 1$,$Z2$、$A2$、$Y$ 为 $n_y × m$;偏置加到每一列上。(NumPy 训练器按行存放"
+            "$W2$ 为 $n_y × n_h$,$b2$ 为 $n_y × 1$,$Z2$、$A2$、$Y$ 为 $n_y × m$;偏差加到每一列上（广播）。(NumPy 训练器按行存放"
             "样本,它的 $W1$ 是这里的 $W1ᵀ$。)代价是平均值 $J = (1/m) Σ_n L⁽ⁿ⁾$,所以每个梯度都是各样本梯度的平均:"
             "$dZ2$ 的第 $n$ 列就是第 $n$ 个样本的 $dz2$。",
         ).then(Msg.check(

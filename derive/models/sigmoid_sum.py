@@ -94,8 +94,8 @@ class SigmoidSum(Model):
         d.note(Msg.of(
             "The red curve is a constant plus {H} pieces; {i} numbers the pieces and {j} the {J} "
             "features, {w} is the weight of feature {j} inside piece {i}.",
-            "$红色曲线 = 常数 + {H}$ 个小段;{i} 为第几个小段,{j} 为第几个特征(共 {J} 个),"
-            "{w} 是第 {i} 个小段里给第 {j} 个特征的权重。",
+            "$红色曲线 = 常数 + {H}$ 个蓝色函数（每个用一个 sigmoid 逼近）;{i} 为第几个蓝色函数,{j} 为第几个特征(共 {J} 个),"
+            "{w} 是第 {i} 个蓝色函数里给第 {j} 个特征的权重。",
             H=H, J=J, i=i, j=j, w=w[i, j],
         ).then(Msg.check(
             "Each index-form line is checked on {H2} pieces and {J2} features, at {k2}, {l1}.",
@@ -104,7 +104,7 @@ class SigmoidSum(Model):
         )))
         if relu_pieces:
             d.note("Each blue hard-sigmoid piece is the difference of two ReLUs:",
-                   "每个蓝色的 hard sigmoid 小段是两个 ReLU 之差:")
+                   "每个蓝色的 hard sigmoid 蓝色函数是两个 ReLU 之差:")
             cs, bs, ws, x1, z_ = sp.symbols("c b w x1 z")
             piece = sp.Add(ws * x1, bs, evaluate=False)  # w·x₁ + b, as the notes write it
             shifted = sp.Add(ws * x1, bs, -1, evaluate=False)
@@ -144,7 +144,7 @@ class SigmoidSum(Model):
         d.eq(d_c, a[k], "kronecker", sel_ik, check=inst.pair(d_c, a[k]))
         d.eq(d_c, g(r[k]), "intermediates", check=inst.pair(d_c, g(r[k])))
 
-        d.note("The derivative of one piece, rule by rule:", "一个小段的导数,逐条法则:")
+        d.note("The derivative of one piece, rule by rule:", "一个蓝色函数的导数,逐条法则:")
         a_k, r_k = sp.symbols("a_k r_k")
         d.let(a_k, g(r_k))
         d.work(Derivative(a_k, r_k, evaluate=False), g(r_k), r_k)
@@ -152,7 +152,7 @@ class SigmoidSum(Model):
             d.note(
                 "Convention at the kinks: $ReLU′(0) = 0$, so the slope of a piece is $[r > 0] − [r > 1]$: "
                 "0 at $r = 0$ and 1 at $r = 1$.",
-                "拐点处的约定:$ReLU′(0) = 0$,因此小段的斜率为 $[r > 0] − [r > 1]$:$r = 0$ 处为 0,$r = 1$ 处为 1。",
+                "拐点处的约定:$ReLU′(0) = 0$,因此蓝色函数的斜率为 $[r > 0] − [r > 1]$:$r = 0$ 处为 0,$r = 1$ 处为 1。",
             )
 
         d_r = Derivative(yhat, r[k], evaluate=False)
@@ -200,7 +200,7 @@ class SigmoidSum(Model):
             "Stack the pieces: {W} is ${HJ}$ (row {i} holds the weights {w} of piece {i}), {x} is ${J1}$, the "
             "vector {b} is ${H1}$ (entries {bi}), {c} is ${H1}$; {r} and {a} are ${H1}$; the outer {b} and {y} "
             "are numbers.",
-            "把各小段排成向量:{W} 为 ${HJ}$(第 {i} 行是第 {i} 个小段的权重 {w}),{x} 为 ${J1}$,向量 {b} 为 ${H1}$"
+            "把各蓝色函数排成向量:{W} 为 ${HJ}$(第 {i} 行是第 {i} 个蓝色函数的权重 {w}),{x} 为 ${J1}$,向量 {b} 为 ${H1}$"
             "(元素 {bi}),{c} 为 ${H1}$;{r} 与 {a} 为 ${H1}$;外面的 {b} 与 {y} 是标量。",
             W=sp.Symbol("W"), x=sp.Symbol("x"), b=b, c=sp.Symbol("c"), r=sp.Symbol("r"), a=sp.Symbol("a"),
             y=yhat, i=i, w=w[i, j], bi=bv[i], HJ=shape_text(H, J), J1=shape_text(J, 1), H1=shape_text(H, 1),
@@ -210,7 +210,7 @@ class SigmoidSum(Model):
         rm, am = sp.MatrixSymbol("r", H, 1), sp.MatrixSymbol("a", H, 1)
         Wc, xc, bc, cc, rc, ac = (inst.matrix(w, 2, 2), inst.matrix(x, 2), inst.matrix(bv, 2),
                                   inst.matrix(c, 2), inst.matrix(r, 2), inst.matrix(a, 2))
-        stack = Msg.of("the {H} pieces stacked", "把 {H} 个小段叠起来", H=H)
+        stack = Msg.of("the {H} pieces stacked", "写成向量形式：把 {H} 个 sigmoid 堆叠起来", H=H)
         d.eq(rm, sp.MatAdd(bm, sp.MatMul(Wm, xm), evaluate=False), "rearrange", stack, check=(rc, bc + Wc * xc))
         d.eq(am, (hard_sigmoid if relu_pieces else sigmoid)(rm), "rearrange",
              Msg("elementwise", "逐元素"), check=(ac, rc.applyfunc(g)))
@@ -243,7 +243,7 @@ class SigmoidSum(Model):
              check=inst.pair(E[n], Yh[n] - Y[n]))
         if relu_pieces:
             d.eq(G[k, n], g_prime(R[k, n]), "definition",
-                 Msg("the slope of piece $k$ at example $n$", "第 $k$ 个小段在第 $n$ 个样本处的斜率"),
+                 Msg("the slope of piece $k$ at example $n$", "第 $k$ 个蓝色函数在第 $n$ 个样本处的斜率"),
                  check=inst.pair(G[k, n], g_prime(R[k, n])))
             slope = G[k, n]
         else:
