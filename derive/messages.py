@@ -19,6 +19,7 @@ LANGS = ("en", "zh")
 # Rule names, as the notes call them.
 RULE_NAMES = {
     "definition": ("definition", "定义"),
+    "differentiate": ("differentiate both sides", "对两边求导"),
     "constant": ("constant rule", "常数法则"),
     "identity": ("$d/dx x = 1$", "$dx/dx = 1$"),
     "sum": ("sum rule", "加法法则"),
@@ -81,6 +82,51 @@ def rule_name(key: str, lang: str = "en") -> str:
 MARK = "$"
 FIELD = re.compile(r"\{(\w+)\}")    # an argument's place in a template
 
+# Chinese text sets its punctuation full-width; mathematics keeps ASCII. A template's formulas and
+# arguments are masked while its words are converted.
+CJK = re.compile(r"[\u2018-\u201d\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+FULL_WIDTH = {",": "，", ":": "：", ";": "；", "(": "（", ")": "）", "?": "？"}
+_MASK = "\x00"
+_MASKED = re.compile(r"\$[^$]*\$|\{\w+\}")
+
+
+def _cjk_side(text, i: int, step: int) -> bool:
+    """Whether the first character from ``i`` in direction ``step`` (spaces skipped) is Chinese,
+    full-width punctuation or a masked formula."""
+    while 0 <= i < len(text) and text[i] == " ":
+        i += step
+    return 0 <= i < len(text) and (text[i] == _MASK or bool(CJK.match(text[i])))
+
+
+def full_width(template: str) -> str:
+    """``template`` (Chinese) with the half-width , : ; ( ) ? of its words made full-width where they
+    stand in Chinese: a comma, colon, semicolon or question mark touching Chinese or with Chinese or
+    a formula on both sides, a comma with no space after it, and a pair of parentheses around or
+    touching Chinese. Formulas are left as they are."""
+    masked_spans = _MASKED.findall(template)
+    chars = list(_MASKED.sub(_MASK, template))
+    text = "".join(chars)
+    stack = []
+    for i, ch in enumerate(text):
+        if ch == "(":
+            stack.append(i)
+        elif ch == ")" and stack:
+            j = stack.pop()
+            outside = (chars[j - 1] if j else " ") + text[i + 1:i + 2]
+            if CJK.search(text[j:i + 1]) or CJK.search(outside):
+                chars[j], chars[i] = FULL_WIDTH["("], FULL_WIDTH[")"]
+        elif ch in ",:;?":
+            touching = CJK.match(chars[i - 1] if i else " ") or CJK.match(text[i + 1:i + 2] or " ")
+            # in Chinese words a comma takes no space after it ("1,s < 0"); an English one does
+            unspaced = ch == "," and text[i + 1:i + 2] not in ("", " ", ")")
+            if touching or unspaced or (_cjk_side(chars, i - 1, -1) and _cjk_side(text, i + 1, 1)):
+                chars[i] = FULL_WIDTH[ch]
+    out = "".join(chars)
+    # full-width marks carry their own spacing
+    out = re.sub(r" *([，：；（）]) *", r"\1", out)
+    spans = iter(masked_spans)
+    return re.sub(_MASK, lambda _: next(spans), out)
+
 
 def fill(source: str, values: dict) -> str:
     """``source`` with each ``{name}`` field of ``values`` replaced by its value (a tuple: its
@@ -92,17 +138,47 @@ def fill(source: str, values: dict) -> str:
     return FIELD.sub(value, source)
 
 
+# Who a message is for: "student" (shown always) or "check" (how a line was verified: the sizes,
+# points and checkable forms; shown with --verbose and kept in the JSON, flagged).
+AUDIENCES = ("student", "check")
+
+
 @dataclass(frozen=True)
 class Msg:
-    """A sentence in both languages; ``{name}`` fields are filled from ``args`` by a renderer."""
+    """A sentence in both languages; ``{name}`` fields are filled from ``args`` by a renderer.
+
+    ``audience`` says who it is for (``AUDIENCES``); ``more`` is a sentence that follows it, with
+    an audience of its own (a rule's name for the student, then where it was checked).
+    """
 
     en: str
     zh: str | None = None
     args: tuple = field(default=())  # ((name, value), …), ordered for byte-stable output
+    audience: str = "student"
+    more: "Msg | None" = None
+
+    def __post_init__(self):
+        if self.audience not in AUDIENCES:
+            raise ValueError(f"audience {self.audience!r}; one of {', '.join(AUDIENCES)}")
 
     @classmethod
     def of(cls, en: str, zh: str | None = None, **args) -> "Msg":
         return cls(en, zh, tuple(sorted(args.items())))
+
+    @classmethod
+    def check(cls, en: str, zh: str | None = None, **args) -> "Msg":
+        """A sentence about verification: shown with ``--verbose``, kept in the JSON."""
+        return cls(en, zh, tuple(sorted(args.items())), audience="check")
+
+    def then(self, more: "Msg") -> "Msg":
+        """This sentence followed by ``more`` (appended after any sentence already following)."""
+        tail = more if self.more is None else self.more.then(more)
+        return Msg(self.en, self.zh, self.args, self.audience, tail)
+
+    def chain(self) -> list["Msg"]:
+        """This sentence and the ones following it, in order, each without its ``more``."""
+        head = Msg(self.en, self.zh, self.args, self.audience)
+        return [head] + (self.more.chain() if self.more is not None else [])
 
     @classmethod
     def rule_note(cls, key: str, **args) -> "Msg | None":
@@ -115,7 +191,9 @@ class Msg:
         """The template in ``lang`` with its ``str`` arguments written in."""
         template = self.zh if (lang == "zh" and self.zh) else self.en
         words = {k: v for k, v in self.args if isinstance(v, str)}
-        return FIELD.sub(lambda m: words.get(m.group(1), m.group()), template) if words else template
+        if words:
+            template = FIELD.sub(lambda m: words.get(m.group(1), m.group()), template)
+        return full_width(template) if lang == "zh" and self.zh else template
 
     def parts(self, lang: str) -> list[tuple[bool, str]]:
         """The template in ``lang`` as ``(is_formula, source)`` pieces, in order: the words between
@@ -137,5 +215,19 @@ class Msg:
         return fill("".join(source for _, source in self.parts(lang)), values)
 
 
+def join(first: str, second: str, lang: str) -> str:
+    """Two rendered sentences as one: after a full stop a new sentence, else a clause after a
+    semicolon (full-width in Chinese)."""
+    if not first or not second:
+        return first or second
+    if lang == "zh":
+        return first + second if first.endswith(("。", "；")) else f"{first}；{second}"
+    return f"{first} {second}" if first.endswith((".", ";")) else f"{first}; {second}"
+
+
 # The heading above the results, in every format.
 RESULTS = Msg("Results", "结果")
+
+# Said once, under the steps, where the words about verification are left out (not verbose).
+VERIFIED = Msg("Every line above was verified with SymPy; --verbose says where and how.",
+               "以上每一行都已用 SymPy 验证；加 --verbose 可查看验证的位置与方式。")

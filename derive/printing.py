@@ -428,6 +428,10 @@ class TextPrinter(_Arranged, StrPrinter):
         # a Σ or Π inside a product or power is bracketed: (Σ x_i)², not Σ x_i²
         if isinstance(item, (sp.Sum, sp.Product)) and level >= sp.printing.precedence.PRECEDENCE["Add"]:
             return f"({self._print(item)})"
+        # a factor a model holds unevaluated (σ′ split as 1/(1 + e^(−z))·e^(−z)/(1 + e^(−z))) is
+        # written as it stands, the notes' way of showing the two fractions side by side
+        if isinstance(item, sp.UnevaluatedExpr) and level <= sp.printing.precedence.PRECEDENCE["Mul"]:
+            return self._print(item.args[0])
         return super().parenthesize(item, level, strict)
 
     def _print_Float(self, expr):

@@ -59,6 +59,8 @@ class Result:
     note: Msg | None = None
     check: tuple | None = None
     order: Any = field(default=None, compare=False)  # printing.Order: as the derivation showed it
+    audience: str = "student"  # "check": a checkable form of another result, shown with --verbose
+    label: str = ""  # the notes' name for it (da for ∂L/∂a), shown before lhs; the name is for programs
 
     def verify(self, defs: dict) -> str:
         """Re-check this result against the derivation's definitions ``defs``; return how
@@ -168,8 +170,10 @@ class Builder:
     def section(self, en: str, zh: str | None = None, **args) -> None:
         self.steps.append(Step("heading", note=Msg.of(en, zh, **args)))
 
-    def note(self, en: str, zh: str | None = None, **args) -> None:
-        self.steps.append(Step("note", note=Msg.of(en, zh, **args)))
+    def note(self, en: "str | Msg", zh: str | None = None, **args) -> None:
+        """A paragraph: the two templates and their arguments, or a ``Msg`` as it is (one with a
+        sentence for the audience "check" following)."""
+        self.steps.append(Step("note", note=en if isinstance(en, Msg) else Msg.of(en, zh, **args)))
 
     def table(self, columns: Iterable, rows: Iterable) -> None:
         cols = tuple(c if isinstance(c, Msg) else Msg(str(c)) for c in columns)
@@ -220,17 +224,19 @@ class Builder:
             step = Step(**{**step.__dict__, "continued": continued, "order": printing.Order(known)})
         self.steps.append(step)
 
-    def work(self, lhs, expr, wrt: Symbol, names: dict | None = None, note: Msg | None = None) -> Expr:
+    def work(self, lhs, expr, wrt: Symbol, names: dict | None = None, note: Msg | None = None,
+             simplify: bool = True) -> Expr:
         """Differentiate ``expr`` with respect to ``wrt`` by the engine, one rule per line,
-        under the name ``lhs``; returns the final form."""
+        under the name ``lhs``; returns the final form (without ``simplify``, the form the last
+        rule left, for a model that opens the algebra itself)."""
         namer = engine.Namer(
             names=dict(names or {}),
             taken={s.name for s in expr.free_symbols} | {s.name for s in self.defs},
         )
         rule = engine.diff_rule(expr, wrt, namer)
-        self.eq(lhs, Derivative(expr, wrt, evaluate=False), "definition", note)
+        self.eq(lhs, Derivative(expr, wrt, evaluate=False), "differentiate", note)
         current = None
-        for line in engine.steps(rule):
+        for line in engine.steps(rule, simplify):
             r = line.rule
             n = None
             if r is not None:
@@ -251,13 +257,15 @@ class Builder:
         return rewritten
 
     def backward(self, out: Symbol, order: Iterable[Symbol], *, names: dict | None = None,
-                 style: str = "names") -> dict:
+                 style: str = "names", opened: dict | None = None) -> dict:
         """Back-propagate ``out`` through the registered graph: for each node in ``order``
         (reverse topological), ∂out/∂v = Σ over consumers c of ∂out/∂c·∂c/∂v.
 
         ``names`` maps a node to its gradient's name in the notes (z → dz). With
         ``style="names"`` a downstream line keeps an upstream name (dw1 = x1·dz) unless
         substituting its value simplifies (dz = a − y); ``style="values"`` always substitutes.
+        ``opened`` maps a node to the lines ``(rhs, rule, note)`` shown between its substituted
+        gradient and the simplified one: the algebra the notes show instead of "simplify".
         Returns node → displayed gradient.
         """
         names = names or {}
@@ -290,6 +298,8 @@ class Builder:
                 else:
                     if style == "values" or named != by_value:
                         self.eq(lhs, by_value, "substitute")
+                    for rhs, rule, note in (opened or {}).get(v, ()):
+                        self.eq(lhs, rhs, rule, note)
                     if simplified != by_value:
                         self.eq(lhs, simplified, "simplify")
                     value = simplified
@@ -304,7 +314,8 @@ class Builder:
 
     # Results -------------------------------------------------------------------------------
     def result(self, name: str, display, *, of=None, wrt=None, lhs=None, note: Msg | None = None,
-               check: tuple | None = None, keep=(), given: dict | None = None, value=None) -> Result:
+               check: tuple | None = None, keep=(), given: dict | None = None, value=None,
+               audience: str = "student", label: str = "") -> Result:
         """Record the result ``lhs = display``, verified first, with what re-checks it
         (``Result.verify``, which ``Derivation.verify`` calls).
 
@@ -333,6 +344,12 @@ class Builder:
             For a derivative shown in index or matrix form: its concrete instance (plain
             symbols w_1_2), which ``of`` and ``wrt`` are then written on. By default the value is
             the display with the definitions substituted.
+        label : str, optional
+            The notes' name for the result (``da`` for ∂L/∂a), shown before ``lhs``; ``name`` is
+            the key programs use, shown with ``verbose``.
+        audience : {"student", "check"}
+            "check" for a result that only restates another in checkable form (at n = 3, at a
+            point): the renderers show it with ``verbose``, the JSON flags it.
         """
         display = sp.sympify(display)
         kept = tuple(s for s in (wrt, *keep) if s is not None)
@@ -370,7 +387,7 @@ class Builder:
         except VerificationError as exc:
             raise VerificationError(f"{self.model.name}: result {name}: {exc}") from None
         r = Result(name, lhs, display, value, of_b, wrt, note, check,
-                   printing.Order(printing.line_order(display, printing.Order(self.shown_sums))[0]))
+                   printing.Order(printing.line_order(display, printing.Order(self.shown_sums))[0]), audience, label)
         self.results.append(r)
         return r
 

@@ -60,18 +60,20 @@ def model_command(name: str) -> click.Command:
         click.Option(["-o", "--output"], type=click.Path(dir_okay=False), help="Write to FILE (atomically)."),
         click.Option(["--standalone"], is_flag=True, help="LaTeX: a complete document."),
         click.Option(["--lang"], type=click.Choice(["en", "zh"]), default="en", help="Language of the words."),
+        click.Option(["--verbose"], is_flag=True,
+                     help="Also say where and how each line was verified (sizes, points, checkable forms)."),
         graph_option(),
     ]
     params += [model_option(opt) for opt in info.options]
 
-    def callback(show_steps, fmt, output, standalone, lang, graph, **options):
+    def callback(show_steps, fmt, output, standalone, lang, verbose, graph, **options):
         options = given(options)
         values = info.values(options)  # each option checked before any cached output is used
         if graph:
             return emit_graph(registry.get(name)(**options), graph, output, lang=lang, standalone=standalone,
                               show_steps=show_steps)
         fmt = output_format(fmt, output)
-        render = dict(show_steps=show_steps, lang=lang, standalone=standalone,
+        render = dict(show_steps=show_steps, lang=lang, standalone=standalone, verbose=verbose,
                       color=color_wanted(output) and fmt == "text")
         # the text view's width follows COLUMNS, so the cached bytes depend on it too
         text = cached_text(

@@ -88,19 +88,19 @@ class Attention(Model):
         d.title = Msg("Scaled dot-product attention: $O = softmax(Q·Kᵀ/√d_k)·V$ and its gradients",
                       "缩放点积注意力:$O = softmax(Q·Kᵀ/√d_k)·V$ 及其梯度")
         d.section("Attention", "注意力")
-        d.note(
+        d.note(Msg(
             "The notes end with the heading “attention model”; this is the form used today. $n$ queries "
             "(the rows of $Q$, $n × d_k$) are compared with $m$ keys (the rows of $K$, $m × d_k$) by dot "
             "products, scaled by $√d_k$ so that their spread does not grow with $d_k$; a softmax along each "
             "row turns the scores into weights, and each output row is the weighted mean of the values "
-            "(the rows of $V$, $m × d_v$). Every line is checked entry by entry at $n = m = d_k = d_v = 2$.",
+            "(the rows of $V$, $m × d_v$).",
             "笔记以“注意力模型”这一标题结束;这里是今天通用的形式。$n$ 个查询($Q$ 的行,$n × d_k$)与 $m$ 个键"
             "($K$ 的行,$m × d_k$)做点积,再除以 $√d_k$,使其离散程度不随 $d_k$ 增大;对每一行做 softmax,"
-            "把分数变成权重;每个输出行是各个值($V$ 的行,$m × d_v$)的加权平均。每一行都在 "
-            "$n = m = d_k = d_v = 2$ 时逐个元素核对。",
-        )
+            "把得分变成权重;每个输出行是各个值($V$ 的行,$m × d_v$)的加权平均。",
+        ).then(Msg.check("Every line is checked entry by entry at $n = m = d_k = d_v = 2$.",
+                         "每一行都在 $n = m = d_k = d_v = 2$ 时逐个元素核对。")))
         scores = sp.MatMul(Q, K.T) / root
-        d.eq(S, scores, "definition", Msg("scores, $n × m$", "分数,$n × m$"),
+        d.eq(S, scores, "definition", Msg("scores, $n × m$", "得分,$n × m$"),
              check=(small.S, small.Q * small.K.T / sp.sqrt(D_K)))
         Pi, Si = IndexedBase("P"), IndexedBase("S")
         i, j, l = sp.symbols("i j l", integer=True, positive=True)
@@ -132,8 +132,8 @@ class Attention(Model):
         jac_rhs = sp.Matrix([[small.P_of_S[0, 0] * (1 - small.P_of_S[0, 0])],
                              [-small.P_of_S[0, 1] * small.P_of_S[0, 0]]])
         d.eq(jac, jac_form, "kronecker",
-             Msg("the softmax's Jacobian (rows do not mix); checked at $l = j$ and $l ≠ j$",
-                 "softmax 的雅可比矩阵(各行互不影响);已在 $l = j$ 与 $l ≠ j$ 上核对"),
+             Msg("the softmax's Jacobian (rows do not mix)", "softmax 的雅可比矩阵(各行互不影响)").then(
+                 Msg.check("checked at $l = j$ and $l ≠ j$", "已在 $l = j$ 与 $l ≠ j$ 上核对")),
              check=(jac_lhs, jac_rhs))
         dSi, dPi = IndexedBase("dS"), IndexedBase("dP")
         dS_ij = Derivative(L, Si[i, j], evaluate=False)
@@ -172,8 +172,8 @@ class Attention(Model):
                  "$m × d_k$:键 $j$ 通过 $S_ij$ 与每个查询 $i$ 相遇"), check=dK_pair)
 
         # -- results: each at one entry of the instance, the whole matrix checked by its line --
-        entry = Msg("checkable form: entry $(1, 2)$ at $n = m = d_k = d_v = 2$",
-                    "可核对形式:$n = m = d_k = d_v = 2$ 时的第 $(1, 2)$ 个元素")
+        entry = Msg.check("checkable form: entry $(1, 2)$ at $n = m = d_k = d_v = 2$",
+                          "可用 sympy 验证的形式:$n = m = d_k = d_v = 2$ 时的第 $(1, 2)$ 个元素")
         for name, lhs, display, of, wrt, pair in (
             ("dL/dV", Derivative(L, V, evaluate=False), sp.MatMul(P.T, dO), small.L, small.V, dV_pair),
             ("dL/dS_ij", dS_ij, dS_form, small.L_of_S, small.Ssym, dS_pair),

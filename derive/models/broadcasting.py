@@ -127,15 +127,14 @@ class Broadcasting(Model):
              check=(Z, sp.Matrix(nh, m, lambda j, i: sum(W[j, k] * X[k, i] for k in range(nx)) + b[j])))
 
         d.section("The gradient of a broadcast", "广播的梯度")
-        d.note(
+        d.note(Msg(
             "Let $J$ depend on $Z$, and $dZ_ji = ∂J/∂Z_ji$. Since $b_j$ was copied into every column, it reaches "
             "$J$ along $m$ paths, one through each $Z_ji$, and $∂Z_ji/∂b_j = 1$; summing over the paths, $db$ sums "
-            "$dZ$ over the broadcast axis (the columns). Checked with $J = (1/2) Σ_ji (Z_ji − T_ji)²$, whose "
-            "$dZ_ji = Z_ji − T_ji$.",
+            "$dZ$ over the broadcast axis (the columns).",
             "设 $J$ 依赖于 $Z$,$dZ_ji = ∂J/∂Z_ji$。$b_j$ 被复制到每一列,所以它沿 $m$ 条路径影响 $J$,每条经过一个 $Z_ji$,"
-            "且 $∂Z_ji/∂b_j = 1$;对各路径求和,$db$ 就是 $dZ$ 沿广播的轴(各列)求和。用 $J = (1/2) Σ_ji (Z_ji − T_ji)²$ "
-            "核对,其 $dZ_ji = Z_ji − T_ji$。",
-        )
+            "且 $∂Z_ji/∂b_j = 1$;对各路径求和,$db$ 就是 $dZ$ 沿广播的轴(各列)求和。",
+        ).then(Msg.check("Checked with $J = (1/2) Σ_ji (Z_ji − T_ji)²$, whose $dZ_ji = Z_ji − T_ji$.",
+                         "用 $J = (1/2) Σ_ji (Z_ji − T_ji)²$ 核对,其 $dZ_ji = Z_ji − T_ji$。")))
         J_of_Z = sp.Add(*[(Zs[p] - T[p]) ** 2 for p in range(nh * m)]) / 2
         J = J_of_Z.xreplace(dict(zip(Zs, Z)))
         dZ = sp.Matrix(nh, m, lambda p, q: sp.diff(J_of_Z, Zs[p, q])).xreplace(dict(zip(Zs, Z)))

@@ -82,5 +82,5 @@ class ChainRule(Model):
             d.result(f"dJ/d{node} at the point", at,
                      lhs=sp.Subs(sp.Derivative(J, node), (A, B, C), tuple(point[s] for s in (A, B, C))),
                      check=(at_point(sp.diff(expand_defs(J, d.defs, keep=(node,)), node)), at),
-                     note=Msg("backward value at the point", "该点的反向梯度值"))
+                     note=Msg("backward value at the point", "该点的反向梯度值"), audience="check")
         d.result("dh/dx", dh, of=h, wrt=x)

@@ -289,17 +289,17 @@ class Conv(Model):
     def _layer(self, d) -> None:
         small = _Small()
         d.section("A convolution layer", "卷积层")
-        d.note(
+        d.note(Msg(
             "$K$ filters over an input of $C$ channels, each $n × n$ (stride 1, no padding). Filter $k$ "
             "has a weight $W_kcuv$ for each channel $c$ and offset $(u, v)$, and one bias $b_k$; its output "
             "at $(i, j)$ is $Z_kij$, for $i, j = 1, …, n_Z$ with $n_Z = n − f + 1$. Upstream, back-propagation "
-            "hands the layer $dZ_kij = ∂L/∂Z_kij$. Each line is checked entry by entry on a layer with "
-            "$C = 2$, $K = 2$, $n = 3$, $f = 2$ against sympy.diff.",
+            "hands the layer $dZ_kij = ∂L/∂Z_kij$.",
             "$K$ 个过滤器作用于 $C$ 个通道的输入,每个通道 $n × n$(步长 1,不填充)。过滤器 $k$ 对每个通道 $c$ "
             "和偏移 $(u, v)$ 有权重 $W_kcuv$,另有一个偏置 $b_k$;它在 $(i, j)$ 处的输出为 $Z_kij$,"
-            "$i, j = 1, …, n_Z$,$n_Z = n − f + 1$。反向传播从上游传给本层 $dZ_kij = ∂L/∂Z_kij$。每一行都在 "
-            "$C = 2$、$K = 2$、$n = 3$、$f = 2$ 的层上逐个元素与 sympy.diff 核对。",
-        )
+            "$i, j = 1, …, n_Z$,$n_Z = n − f + 1$。反向传播从上游传给本层 $dZ_kij = ∂L/∂Z_kij$。",
+        ).then(Msg.check(
+            "Each line is checked entry by entry on a layer with $C = 2$, $K = 2$, $n = 3$, $f = 2$ against sympy.diff.",
+            "每一行都在 $C = 2$、$K = 2$、$n = 3$、$f = 2$ 的层上逐个元素与 sympy.diff 核对。")))
         conv = bv[k] + Sum(mul(W[k, c, u, v], X[c, i + u - 1, j + v - 1]), (c, 1, C), (u, 1, f), (v, 1, f))
         zcheck = (sp.Matrix(list(small.Z.values())), small.grid(conv, (k, i, j)))
         d.eq(Z[k, i, j], conv, "definition", check=zcheck)
@@ -358,13 +358,13 @@ class Conv(Model):
         s = sp.Symbol
         at = {k: 1, c: 2, u: 1, v: 2}
         d.result("dL/dW_kcuv", grad_W, lhs=dW, of=small.L, wrt=s("W_1_2_1_2"), value=small.at(grad_W, at),
-                 check=w_pair, note=Msg("checkable form: entry $(1, 2, 1, 2)$ at $C = K = 2$, $n = 3$, $f = 2$",
-                                        "可核对形式:$C = K = 2$、$n = 3$、$f = 2$ 时的第 $(1, 2, 1, 2)$ 个元素"))
+                 check=w_pair, note=Msg.check("checkable form: entry $(1, 2, 1, 2)$ at $C = K = 2$, $n = 3$, $f = 2$",
+                                        "可用 sympy 验证的形式:$C = K = 2$、$n = 3$、$f = 2$ 时的第 $(1, 2, 1, 2)$ 个元素"))
         d.result("dL/db_k", grad_b, lhs=db, of=small.L, wrt=s("b_2"), value=small.at(grad_b, {k: 2}),
-                 check=b_pair, note=Msg("checkable form: $k = 2$", "可核对形式:$k = 2$"))
+                 check=b_pair, note=Msg.check("checkable form: $k = 2$", "可用 sympy 验证的形式:$k = 2$"))
         d.result("dL/dX_cpq", full, lhs=dX, of=small.L, wrt=s("X_1_2_2"), value=small.at(full, {c: 1, p: 2, q: 2}),
-                 check=x_pair, note=Msg("checkable form: the middle pixel of channel 1 at $C = K = 2$, $n = 3$, $f = 2$",
-                                        "可核对形式:$C = K = 2$、$n = 3$、$f = 2$ 时通道 1 的中心像素"))
+                 check=x_pair, note=Msg.check("checkable form: the middle pixel of channel 1 at $C = K = 2$, $n = 3$, $f = 2$",
+                                        "可用 sympy 验证的形式:$C = K = 2$、$n = 3$、$f = 2$ 时通道 1 的中心像素"))
 
     # -- pooling ----------------------------------------------------------------------------------
     def _pooling(self, d) -> None:
@@ -372,14 +372,13 @@ class Conv(Model):
         z = sp.Matrix(2, 2, sp.symbols("Z_1_1 Z_1_2 Z_2_1 Z_2_2"))
         window = sp.Matrix([[1, 4], [3, 2]])
         zsym = sp.MatrixSymbol("Z", 2, 2)
-        d.note(
+        d.note(Msg(
             "A $2 × 2$ pooling window keeps one number $A$ of its four inputs: their maximum, or their "
-            "average. It has no weights; back-propagation only routes $dA$ to the inputs. Checked on the "
-            "window {w} against sympy.diff.",
+            "average. It has no weights; back-propagation only routes $dA$ to the inputs.",
             "$2 × 2$ 的池化窗口把四个输入变成一个数 $A$:取最大值或平均值。池化没有权重;反向传播只需把 $dA$ "
-            "分给各个输入。在窗口 {w} 上与 sympy.diff 核对。",
-            w=shown_eq(zsym, window),
-        )
+            "分给各个输入。",
+        ).then(Msg.check("Checked on the window {w} against sympy.diff.", "在窗口 {w} 上与 sympy.diff 核对。",
+                         w=shown_eq(zsym, window))))
         A, A_avg = sp.Symbol("A_max"), sp.Symbol("A_avg")
         biggest = sp.Max(*z)
         mask = sp.Matrix(2, 2, lambda a, b: int(window[a, b] == max(window)))

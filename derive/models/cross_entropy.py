@@ -10,7 +10,7 @@ from ._concrete import at_n
 from ._notation import i, m, sample, total
 from .base import Model
 
-AT_3 = Msg("checked at $m = 3$ with the sums written out", "已在 $m = 3$ 时展开求和核对")
+AT_3 = Msg.check("checked at $m = 3$ with the sums written out", "已在 $m = 3$ 时展开求和核对")
 
 
 def bernoulli_log(y, yhat):
@@ -53,8 +53,8 @@ class CrossEntropy(Model):
                                     "样本独立:似然函数是乘积"))
         log_sum = total(bernoulli_log(yi, yhati), m)
         d.eq(sp.log(data), log_sum, "log_likelihood",
-             Msg("$log(ab) = log a + log b$, $log a^y = y log a$; checked at $m = 3$",
-                 "$log(ab) = log a + log b$,$log a^y = y log a$;已在 $m = 3$ 时核对"),
+             Msg("$log(ab) = log a + log b$, $log a^y = y log a$",
+                 "$log(ab) = log a + log b$，$log a^y = y log a$").then(AT_3),
              check=(at_n(sp.log(product)), at_n(log_sum)))
         d.note("Maximizing the likelihood is maximizing its log, and minimizing the negative log. "
                "Per example, the negative log-likelihood is the loss:",
@@ -74,8 +74,7 @@ class CrossEntropy(Model):
         written = total(sp.Mul(-1, bernoulli_log(yi, yhati), evaluate=False), m) / m   # L(ŷ_i, y_i) put in
         d.eq(J, cost_sum, "substitute", AT_3, check=(at_n(written), at_n(cost_sum)))
         d.eq(J, -sp.log(data) / m, "log_likelihood",
-             Msg("minimizing $J$ maximizes the likelihood; checked at $m = 3$",
-                 "最小化 $J$ 就是最大化似然;已在 $m = 3$ 时核对"),
+             Msg("minimizing $J$ maximizes the likelihood", "最小化 $J$ 就是最大化似然").then(AT_3),
              check=(at_n(cost_sum), at_n(-sp.log(product) / m)))
 
         d.section("The derivative of the loss", "损失函数的导数")

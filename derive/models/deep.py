@@ -165,17 +165,18 @@ class Deep(Model):
         W, b, z, a, ap, dz, da, dap = (gen[k] for k in ("W", "b", "z", "a", "ap", "dz", "da", "dap"))
 
         d.section("Layers and sizes", "层与尺寸")
-        d.note(
+        d.note(Msg.of(
             "The network has $L = {L}$ layers of sizes $n[0], …, n[L]$: {sizes}; $n[0]$ inputs, "
             "then the units of each layer, the last layer's $n[L]$ units being the classes. Layer $l$ has a weight "
-            "matrix $W[l]$ of $n[l] × n[l−1]$ and a bias $b[l]$ of $n[l] × 1$; $A[0] = X$. Every line about the "
-            "general layer $l$ is checked at $l = 2$ of the network 2-2-2-2 ($L = 3$), at $j = 1$, $k = 2$.",
+            "matrix $W[l]$ of $n[l] × n[l−1]$ and a bias $b[l]$ of $n[l] × 1$; $A[0] = X$.",
             "网络共有 $L = {L}$ 层,各层尺寸 $n[0], …, n[L]$ 依次为 {sizes}:$n[0]$ 个输入,然后是每一层的单元数,"
-            "最后一层的 $n[L]$ 个单元就是各个类别。第 $l$ 层有 $n[l] × n[l−1]$ 的权重矩阵 $W[l]$ 和 $n[l] × 1$ 的偏置 "
-            "$b[l]$;$A[0] = X$。关于一般第 $l$ 层的每一行,都在网络 2-2-2-2($L = 3$)的 $l = 2$ 层、"
-            "$j = 1$、$k = 2$ 处核对。",
+            "最后一层的 $n[L]$ 个单元就是各个类别。第 $l$ 层有 $n[l] × n[l−1]$ 的权重矩阵 $W[l]$ 和 $n[l] × 1$ 的偏差 "
+            "$b[l]$;$A[0] = X$。",
             L=sp.Integer(len(sizes) - 1), sizes=sp.Symbol(",".join(map(str, sizes))),
-        )
+        ).then(Msg.check(
+            "Every line about the general layer $l$ is checked at $l = 2$ of the network 2-2-2-2 ($L = 3$), "
+            "at $j = 1$, $k = 2$.",
+            "关于一般第 $l$ 层的每一行,都在网络 2-2-2-2($L = 3$)的 $l = 2$ 层、$j = 1$、$k = 2$ 处核对。")))
 
         # -- forward ------------------------------------------------------------------------------
         d.section("Forward pass, layer $l$, one example", "前向传播:第 $l$ 层,一个样本")
@@ -197,7 +198,7 @@ class Deep(Model):
         d.note(
             "Each layer keeps a cache for the backward pass, cache[l]: its input $A[l−1]$, which $dW[l]$ needs; its "
             "weights $W[l]$ and bias $b[l]$, $W[l]$ being what $dA[l−1]$ needs; and $Z[l]$, at which $g′$ is taken.",
-            "每一层都为反向传播保存一个缓存 cache[l]:它的输入 $A[l−1]$,$dW[l]$ 要用;它的权重 $W[l]$ 与偏置 $b[l]$,"
+            "每一层都为反向传播保存一个缓存 cache[l]:它的输入 $A[l−1]$,$dW[l]$ 要用;它的权重 $W[l]$ 与偏差 $b[l]$,"
             "其中 $W[l]$ 是 $dA[l−1]$ 要用的;以及 $Z[l]$,$g′$ 就在这里求值。",
         )
 
@@ -236,9 +237,9 @@ class Deep(Model):
         self._matrix_form(d, act, gname)
 
         # -- results --------------------------------------------------------------------------------
-        at = Msg("checkable form: layer $l = 2$ of the network 2-2-2-2, one example, $j = 1$, $k = 2$; "
+        at = Msg.check("checkable form: layer $l = 2$ of the network 2-2-2-2, one example, $j = 1$, $k = 2$; "
                  "$L = log Σ_r e^(z3_r) − Σ_r y_r z3_r$",
-                 "可核对形式:网络 2-2-2-2 的第 $l = 2$ 层,一个样本,$j = 1$、$k = 2$;"
+                 "可用 sympy 验证的形式:网络 2-2-2-2 的第 $l = 2$ 层,一个样本,$j = 1$、$k = 2$;"
                  "$L = log Σ_r e^(z3_r) − Σ_r y_r z3_r$")
         results = (("dz[L]_j", D(L, out["z"][j]), dzL, layers),
                    *((f"{name}[l]" + ("_jk" if name == "dW" else "_j"), lhs, steps[-1][0], _CHECK_AT)
@@ -253,16 +254,16 @@ class Deep(Model):
         """The general layer for m examples, examples as columns, each line checked at l = 2 of
         the network 2-2-2-2 with m = 2 against ``sympy.diff`` of the mean loss J."""
         d.section("$m$ examples in matrix form", "$m$ 个样本的矩阵形式")
-        d.note(
+        d.note(Msg(
             "Examples are columns: $A[l−1]$ is $n[l−1] × m$, $Z[l]$ and $A[l]$ are $n[l] × m$, and the bias $b[l]$ "
             "($n[l] × 1$) is added to every column (broadcasting). The cost is the mean $J = (1/m) Σ_i L⁽ⁱ⁾$; "
-            "$dZ[l]$ and $dA[l]$ stack the per-example gradients as columns, so $dZ[l] = m·∂J/∂Z[l]$. Checked "
-            "against sympy.diff of $J$ at $l = 2$ of the network 2-2-2-2 with $m = 2$ (example $i$ in class $i$), "
-            "at two random points.",
-            "样本按列排列:$A[l−1]$ 为 $n[l−1] × m$,$Z[l]$、$A[l]$ 为 $n[l] × m$,偏置 $b[l]$($n[l] × 1$)加到每一列上"
-            "(广播)。代价是平均值 $J = (1/m) Σ_i L⁽ⁱ⁾$;$dZ[l]$、$dA[l]$ 把各样本的梯度按列排好,所以 $dZ[l] = m·∂J/∂Z[l]$。"
-            "已在网络 2-2-2-2 的 $l = 2$ 层、$m = 2$(第 $i$ 个样本属于第 $i$ 类)上于两个随机点与 sympy.diff 核对。",
-        )
+            "$dZ[l]$ and $dA[l]$ stack the per-example gradients as columns, so $dZ[l] = m·∂J/∂Z[l]$.",
+            "样本按列排列:$A[l−1]$ 为 $n[l−1] × m$,$Z[l]$、$A[l]$ 为 $n[l] × m$,偏差 $b[l]$($n[l] × 1$)加到每一列上"
+            "(广播)。代价是平均值 $J = (1/m) Σ_i L⁽ⁱ⁾$;$dZ[l]$、$dA[l]$ 把各样本的梯度按列排好,所以 $dZ[l] = m·∂J/∂Z[l]$。",
+        ).then(Msg.check(
+            "Checked against sympy.diff of $J$ at $l = 2$ of the network 2-2-2-2 with $m = 2$ (example $i$ in "
+            "class $i$), at two random points.",
+            "已在网络 2-2-2-2 的 $l = 2$ 层、$m = 2$(第 $i$ 个样本属于第 $i$ 类)上于两个随机点与 sympy.diff 核对。")))
         g = _ACTIVATIONS[act]
         e = _explicit(act)
         mm = e["m"]
@@ -330,10 +331,10 @@ class Deep(Model):
         ]
         for _, lhs, rhs, rule, note, check, _ in lines:
             d.eq(lhs, rhs, rule, note, check=check)
-        note = Msg("checkable form: entry (1, 2) at $l = 2$ of the network 2-2-2-2, $m = 2$",
-                   "可核对形式:网络 2-2-2-2 第 $l = 2$ 层、$m = 2$ 时的第 (1, 2) 个元素")
-        note_b = Msg("checkable form: entry (1, 1) at $l = 2$ of the network 2-2-2-2, $m = 2$",
-                     "可核对形式:网络 2-2-2-2 第 $l = 2$ 层、$m = 2$ 时的第 (1, 1) 个元素")
+        note = Msg.check("checkable form: entry (1, 2) at $l = 2$ of the network 2-2-2-2, $m = 2$",
+                   "可用 sympy 验证的形式:网络 2-2-2-2 第 $l = 2$ 层、$m = 2$ 时的第 (1, 2) 个元素")
+        note_b = Msg.check("checkable form: entry (1, 1) at $l = 2$ of the network 2-2-2-2, $m = 2$",
+                     "可用 sympy 验证的形式:网络 2-2-2-2 第 $l = 2$ 层、$m = 2$ 时的第 (1, 1) 个元素")
         for name, lhs, rhs, _, _, check, explicit in lines:
             if explicit is None:
                 continue

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import sympy as sp
 
 from ..messages import Msg
@@ -9,6 +11,16 @@ from ..printing import text
 from .base import Model
 
 NUDGE = sp.Rational(1, 1000)
+
+
+def decimal(q: sp.Rational) -> sp.Expr:
+    """A terminating decimal ``q`` written with all its digits and no more, as the notes write
+    them (25.010001, not 25.01; 4, not 4.0)."""
+    if q.is_Integer:
+        return q
+    exact = (Decimal(q.p) / Decimal(q.q)).normalize()
+    # at least double precision, so that the value is the decimal and not a rounding of it
+    return sp.Float(str(exact), max(15, len(exact.as_tuple().digits)))
 
 
 class DerivativeIntuition(Model):
@@ -33,14 +45,14 @@ class DerivativeIntuition(Model):
                     "≈ {ratio} × 0.001$, while $f′({p}) = {exact}$.",
                     "在 $a = {p}$ 处:$f = {before}$;把 $a$ 增加到 {p2},$f = {after}$,变化了 {change},"
                     "约为 0.001 的 {ratio} 倍,而 $f′({p}) = {exact}$。",
-                    p=sp.Integer(p), p2=sp.Float(p + NUDGE, 4), before=before,
-                    after=sp.Float(after, 7), change=sp.Float(change, 7),
-                    ratio=sp.Float(change / NUDGE, 4), exact=slope.subs(a, p),
+                    p=sp.Integer(p), p2=decimal(p + NUDGE), before=before,
+                    after=decimal(after), change=decimal(change),
+                    ratio=decimal(change / NUDGE), exact=slope.subs(a, p),
                 )
                 f_of = sp.Lambda(a, fa)
-                d.result(f"nudge f={text(fa)} at a={p}", sp.Float(change, 7),
-                         lhs=sp.Add(sp.Function("f")(sp.Float(p + NUDGE, 4)),
+                d.result(f"nudge f={text(fa)} at a={p}", decimal(change),
+                         lhs=sp.Add(sp.Function("f")(decimal(p + NUDGE)),
                                     -sp.Function("f")(sp.Integer(p)), evaluate=False),
-                         check=(f_of(p + NUDGE) - f_of(p), sp.Float(change, 7)),
+                         check=(f_of(p + NUDGE) - f_of(p), decimal(change)),
                          note=Msg.of("$f(a) = {f}$", "$f(a) = {f}$", f=fa))
             d.result(f"f'(a) for f={text(fa)}", slope, of=fa, wrt=a, lhs=sp.Derivative(fa, a))

@@ -10,8 +10,11 @@ from ._concrete import at_n, samples
 from ._notation import n, sample, times, total
 from .base import Model, features_option
 
-AT_3 = Msg("checked at $n = 3$ with the sums written out", "已在 $n = 3$ 时展开求和核对")
-MATRIX = Msg("in matrix form; checked on $3 × 2$ matrices", "矩阵形式;已在 $3 × 2$ 矩阵上核对")
+AT_3 = Msg.check("checked at $n = 3$ with the sums written out", "已在 $n = 3$ 时展开求和核对")
+AT_N = Msg.check("checked at $n = 3$", "已在 $n = 3$ 时核对")
+CHECKABLE = Msg.check("at $n = 3$, checkable with sympy.diff", "$n = 3$ 时，可用 sympy.diff 核对")
+ON_3X2 = Msg.check("checked on $3 × 2$ matrices", "已在 $3 × 2$ 矩阵上核对")
+MATRIX = Msg("in matrix form", "矩阵形式").then(ON_3X2)
 
 
 class LeastSquares(Model):
@@ -74,8 +77,9 @@ class LeastSquares(Model):
         gap = [lhs - rhs for lhs, rhs, _ in normal]  # each is 0 at the stationary point
         for (lhs, rhs, v), g in zip(normal, gap):
             eq(lhs, rhs, "rearrange",
-               Msg.of("$∂L/∂{v} = 0$; checked at $n = 3$: $left − right = ½ ∂L/∂{v}$",
-                   "$∂L/∂{v} = 0$;已在 $n = 3$ 时核对:$左边 − 右边 = ½ ∂L/∂{v}$", v=v),
+               Msg.of("$∂L/∂{v} = 0$", "$∂L/∂{v} = 0$", v=v).then(
+                   Msg.check("checked at $n = 3$: $left − right = ½ ∂L/∂{v}$",
+                             "已在 $n = 3$ 时核对：$左边 − 右边 = ½ ∂L/∂{v}$", v=v)),
                check=(at_n(g, local), at_n(grads[v] / 2, local)))
 
         d.section("The closed form", "闭式解")
@@ -89,7 +93,7 @@ class LeastSquares(Model):
         d.let(what, w_value)
         d.let(bhat, b_value)
         solution = {w: w_value, b: (sy - w_value * sx) / n}
-        back = Msg("checked at $n = 3$: substituted back, both normal equations hold",
+        back = Msg.check("checked at $n = 3$: substituted back, both normal equations hold",
                    "已在 $n = 3$ 时回代核对:两个正规方程都成立")
         solves = (at_n(sp.Matrix(gap).xreplace(solution)), sp.zeros(2, 1))
         eq(what, w_value, "solve",
@@ -111,28 +115,28 @@ class LeastSquares(Model):
         for v in (w, b):
             d.result(f"dL/d{v} (n = 3)", first[v], of=concrete_loss, wrt=v,
                      lhs=sp.Derivative(L, v, evaluate=False),
-                     note=Msg("at $n = 3$, checkable with sympy.diff", "$n = 3$ 时,可用 sympy.diff 核对"))
+                     note=CHECKABLE, audience="check")
             d.result(f"d2L/d{v}2 (n = 3)", sp.diff(first[v], v), of=first[v], wrt=v,
                      lhs=sp.Derivative(L, (v, 2), evaluate=False),
-                     note=Msg("at $n = 3$, checkable with sympy.diff", "$n = 3$ 时,可用 sympy.diff 核对"))
+                     note=CHECKABLE, audience="check")
         d.result("w_hat", w_value, lhs=what, check=solves)
         d.result("b_hat", b_value, lhs=bhat, check=solves)
         d.result("hessian", hessian, lhs=sp.Symbol("H"), check=(sp.hessian(concrete_loss, (w, b)), at_n(hessian)),
-                 note=Msg("positive semidefinite: $L$ is convex", "半正定:$L$ 是凸函数"))
+                 note=Msg("positive semidefinite: $L$ is convex", "半正定:$L$ 是凸函数（二阶导数矩阵半正定）"))
         d.result("x_bar", total(sample("x")) / n, lhs=xbar)
 
     def _matrix_form(self, d, w, b, L, local, solution):
         """The same derivation with X = [xᵢ 1]; returns XᵀX written with sums."""
         d.section("Matrix form", "矩阵形式")
-        d.note(
+        d.note(Msg(
             "Stack the samples: $X = [xᵢ 1]$ is $n × 2$ (a column of ones multiplies $b$), $y$ is $n × 1$ and "
-            "$θ = (w, b)ᵀ$, so the predictions are $Xθ$. Each line is checked on $3 × 2$ matrices. With more "
+            "$θ = (w, b)ᵀ$, so the predictions are $Xθ$. With more "
             "features, $X$ gets one column per feature and $θ$ one weight per feature, and every line but the "
             "entries of $XᵀX$ holds unchanged.",
             "把样本堆叠起来:$X = [xᵢ 1]$ 为 $n × 2$(全 1 列与 $b$ 相乘),$y$ 为 $n × 1$,$θ = (w, b)ᵀ$,"
-            "预测值为 $Xθ$。每一行都在 $3 × 2$ 矩阵上核对。特征更多时,$X$ 每个特征占一列,$θ$ 每个特征对应一个权重,"
+            "预测值为 $Xθ$。特征更多时,$X$ 每个特征占一列,$θ$ 每个特征对应一个权重,"
             "除 $XᵀX$ 的元素外,其余各式不变。",
-        )
+        ).then(Msg.check("Each line is checked on $3 × 2$ matrices.", "每一行都在 $3 × 2$ 矩阵上核对。")))
         X = sp.MatrixSymbol("X", n, 2)
         Y = sp.MatrixSymbol("y", n, 1)
         theta = sp.MatrixSymbol("theta", 2, 1)
@@ -152,11 +156,11 @@ class LeastSquares(Model):
                  "$∂L/∂θ = 0$,两边除以 $−2$:即上面的正规方程"),
              check=(Xc.T * Xc * tc - Xc.T * Yc, grad_c / 2))
         sums = sp.ImmutableMatrix([[total(sample("x") ** 2), total(sample("x"))], [total(sample("x")), n]])
-        d.eq(X.T * X, sums, "rewrite", Msg("multiplied out; checked on $3 × 2$ matrices", "按元素乘开;已在 $3 × 2$ 矩阵上核对"),
+        d.eq(X.T * X, sums, "rewrite", Msg("multiplied out", "展开矩阵乘积").then(ON_3X2),
              check=(Xc.T * Xc, at_n(sums)))
         d.eq(sp.MatrixSymbol("thetahat", 2, 1), sp.Inverse(X.T * X) * X.T * Y, "solve",
-             Msg("when $XᵀX$ is invertible; checked at $n = 3$: equals $(ŵ, b̂)$",
-                 "当 $XᵀX$ 可逆时;已在 $n = 3$ 时核对:等于 $(ŵ, b̂)$"),
+             Msg("when $XᵀX$ is invertible", "当 $XᵀX$ 可逆时").then(
+                 Msg.check("checked at $n = 3$: equals $(ŵ, b̂)$", "已在 $n = 3$ 时核对：等于 $(ŵ, b̂)$")),
              check=((Xc.T * Xc).inv() * Xc.T * Yc, at_n(sp.Matrix([solution[w], solution[b]]))))
         return sums
 
@@ -169,7 +173,7 @@ class LeastSquares(Model):
         Xc = sp.Matrix([[xk, 1] for xk in xs])
         X = sp.MatrixSymbol("X", n, 2)
         d.eq(H, 2 * X.T * X, "second_order",
-             Msg("the Hessian of $L$ in $(w, b)$; checked at $n = 3$", "$L$ 关于 $(w, b)$ 的 Hessian 矩阵;已在 $n = 3$ 时核对"),
+             Msg("the Hessian of $L$ in $(w, b)$", "$L$ 关于 $(w, b)$ 的 Hessian 矩阵").then(AT_N),
              check=(sp.hessian(L3, (w, b)), 2 * Xc.T * Xc))
         hessian = sp.MatMul(2, sums, evaluate=False)
         d.eq(H, hessian, "substitute", AT_3, check=(2 * Xc.T * Xc, at_n(hessian)))
@@ -180,7 +184,7 @@ class LeastSquares(Model):
         det = times(n, sxx) - sx**2
         spread = times(n, total((sample("x") - xbar) ** 2))
         d.eq(det, spread, "rearrange",
-             Msg("the determinant of $XᵀX$; checked at $n = 3$", "$XᵀX$ 的行列式;已在 $n = 3$ 时核对"),
+             Msg("the determinant of $XᵀX$", "$XᵀX$ 的行列式").then(AT_N),
              check=(at_n(det), at_n(spread, {xbar: mean})))
         d.note(
             "So $det(XᵀX) ≥ 0$ (this is the Cauchy–Schwarz inequality $(Σ 1·xᵢ)² ≤ n Σ xᵢ²$), and it is "

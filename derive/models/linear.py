@@ -49,18 +49,18 @@ class Linear(Model):
         d.section("$m$ examples and gradient descent", "$m$ 个样本与梯度下降")
         d.note(
             "Over $m$ examples the cost is $J = (1/m) Σ (ŷ⁽ⁱ⁾ − y⁽ⁱ⁾)²$ and each parameter moves against "
-            "its gradient: $w ← w − η ∂J/∂w$, $b ← b − η ∂J/∂b$.",
-            "对 $m$ 个样本,代价函数为 $J = (1/m) Σ (ŷ⁽ⁱ⁾ − y⁽ⁱ⁾)²$;梯度下降沿梯度的反方向更新参数:"
+            "its gradient, with the learning rate $η$: $w ← w − η ∂J/∂w$, $b ← b − η ∂J/∂b$.",
+            "对 $m$ 个样本,代价函数为 $J = (1/m) Σ (ŷ⁽ⁱ⁾ − y⁽ⁱ⁾)²$;梯度下降以学习率 $η$ 沿梯度的反方向更新参数:"
             "$w ← w − η ∂J/∂w$,$b ← b − η ∂J/∂b$。",
         )
         i, m = sp.symbols("i m", integer=True, positive=True)
         xi, yi = sp.Indexed("x", i), sp.Indexed("y", i)
         check_w, check_b = _mean_check()
-        checked = Msg("checked at $m = 3$ against the derivative of the explicit sum",
+        checked = Msg.check("checked at $m = 3$ against the derivative of the explicit sum",
                       "已在 $m = 3$ 时与显式求和的导数核对")
         d.eq(sp.Symbol("dw"), 2 * sp.Sum((b + w * xi - yi) * xi, (i, 1, m)) / m, "mean", checked, check=check_w)
         d.eq(sp.Symbol("db"), 2 * sp.Sum(b + w * xi - yi, (i, 1, m)) / m, "mean", checked, check=check_b)
 
         d.result("dyhat", grads[yhat], of=L, wrt=yhat)
-        d.result("dw", grads[w], of=L, wrt=w)
-        d.result("db", grads[b], of=L, wrt=b)
+        d.result("dw", grads[w], of=L, wrt=w, label="dw")
+        d.result("db", grads[b], of=L, wrt=b, label="db")

@@ -55,7 +55,7 @@ class Logistic(Model):
         return {"x1": 1, "x2": 2, "w1": "0.5", "w2": "-0.3", "b": "0.1", "y": 1}
 
     def build(self, d) -> None:
-        d.title = Msg("Logistic regression: gradients on the computation graph", "逻辑回归:计算图上的梯度")
+        d.title = Msg("Logistic regression: gradients on the computation graph", "逻辑回归（二分类）:计算图上的梯度")
         x1, x2, w1, w2, b, y = sp.symbols("x1 x2 w1 w2 b y")
         z, a, L = sp.symbols("z a L")
 
@@ -68,9 +68,13 @@ class Logistic(Model):
                  Msg("the loss function $L(a, y)$", "损失函数 $L(a, y)$"))
 
         d.section("Backward pass", "反向传播")
+        # dz = a − y with the algebra students ask about: a(1 − a) into each term, then the two
+        # a·y of −y + a·y + a − a·y cancel
+        multiplied = sp.Add(sp.Mul(-1, y, 1 - a, evaluate=False), sp.Mul(1 - y, a, evaluate=False), evaluate=False)
         grads = d.backward(
             L, [a, z, w1, w2, b],
             names={a: sp.Symbol("da"), z: sp.Symbol("dz"), w1: sp.Symbol("dw1"), w2: sp.Symbol("dw2")},
+            opened={z: [(multiplied, "rearrange", Msg("$a(1 − a)$ times each term", "$a(1 − a)$ 乘以每一项"))]},
         )
 
         d.section("$m$ examples: the cost $J$ and the vectorized gradients", "$m$ 个样本:代价函数 $J$ 与向量化的梯度")
@@ -87,12 +91,20 @@ class Logistic(Model):
         dZ = sp.MatrixSymbol("dZ", 1, sp.Symbol("m"))
         m = sp.Symbol("m")
         checks = _vectorized_check()
-        vec = Msg("checked on $n_x = 2$, $m = 2$ against the per-example sums",
+        vec = Msg.check("checked on $n_x = 2$, $m = 2$ against the per-example sums",
                   "已在 $n_x = 2$、$m = 2$ 上与逐样本求和核对")
         d.eq(dZ, A - Y, "vectorize", vec, check=checks["dZ"])
         d.eq(sp.Symbol("dw"), sp.MatMul(1 / m, X, dZ.T), "mean", vec, check=checks["dw"])
         d.eq(sp.Symbol("db"), sp.Sum(sp.Indexed("dZ", sp.Symbol("i")), (sp.Symbol("i"), 1, m)) / m,
              "mean", vec, check=checks["db"])
 
+        d.section("One step of gradient descent", "梯度下降的一步")
+        d.note("With the learning rate $α$, each step moves every parameter against its gradient (with $m$ "
+               "examples, $dw$ and $db$ the means above), as the notes end:",
+               "设学习率为 $α$，每一步都让每个参数沿其梯度的反方向移动（有 $m$ 个样本时，$dw$ 与 $db$ 取上面的平均），"
+               "即笔记最后的更新：")
+        # an assignment, not an equation: it is shown, not verified
+        d.note("$w₁ := w₁ − α·dw₁$, $w₂ := w₂ − α·dw₂$, $b := b − α·db$")
+
         for node, name in ((a, "da"), (z, "dz"), (w1, "dw1"), (w2, "dw2"), (b, "db")):
-            d.result(name, grads[node], of=L, wrt=node)
+            d.result(name, grads[node], of=L, wrt=node, label=name)

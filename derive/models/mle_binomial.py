@@ -49,7 +49,7 @@ class MleBinomial(Model):
         d.note("At the maximum the slope is 0: set ${dl} = 0$ and multiply by $p(1 − p) > 0$:",
                "在最大值处斜率为 0:令 ${dl} = 0$,两边乘以 $p(1 − p) > 0$:", dl=dl)
         d.eq(k * (1 - p), (n - k) * p, "rearrange",
-             Msg("checked: $left − right = p(1 − p)·dℓ/dp$", "已核对:$左边 − 右边 = p(1 − p)·dℓ/dp$"),
+             Msg.check("checked: $left − right = p(1 − p)·dℓ/dp$", "已核对：$左边 − 右边 = p(1 − p)·dℓ/dp$"),
              check=(k * (1 - p) - (n - k) * p, p * (1 - p) * dl))
         d.eq(k, times(n, p), "rearrange", Msg("expand: $k − kp = np − kp$", "展开:$k − kp = np − kp$"),
              check=(k - n * p, k * (1 - p) - (n - k) * p))
@@ -57,8 +57,8 @@ class MleBinomial(Model):
         d.let(phat, p_hat)
         root = (dl.xreplace({p: p_hat}), 0)
         d.eq(phat, p_hat, "solve",
-             Msg("the fraction of successes; checked: $dℓ/dp = 0$ at $p = k/n$",
-                 "即成功的比例;已核对:$p = k/n$ 时 $dℓ/dp = 0$"),
+             Msg("the fraction of successes", "即成功的比例").then(
+                 Msg.check("checked: $dℓ/dp = 0$ at $p = k/n$", "已核对：$p = k/n$ 时 $dℓ/dp = 0$")),
              check=root)
 
         d.section("Second-order condition: a maximum", "二阶条件:最大值")
@@ -75,7 +75,7 @@ class MleBinomial(Model):
         d.note(
             "For $0 < k < n$ this is negative: $ℓ$ is concave at $p̂$ (in fact everywhere on $0 < p < 1$, "
             "as both terms of $d²ℓ/dp²$ are negative), so $p̂ = k/n$ is the maximum.",
-            "当 $0 < k < n$ 时它为负:$ℓ$ 在 $p̂$ 处是凹的(实际上在 $0 < p < 1$ 上处处如此,因为 $d²ℓ/dp²$ 的两项都为负),"
+            "当 $0 < k < n$ 时它为负:$ℓ$ 在 $p̂$ 处二阶导数小于 0,是凹函数(实际上在 $0 < p < 1$ 上处处如此,因为 $d²ℓ/dp²$ 的两项都为负),"
             "所以 $p̂ = k/n$ 是最大值点。",
         )
 

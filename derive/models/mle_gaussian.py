@@ -15,8 +15,9 @@ MUHAT, VHAT = sp.Symbol("muhat", real=True), sp.Symbol("sigmahat^2", positive=Tr
 ELL = sp.Symbol("ell")
 DEV = sample("x") - MU                            # xᵢ − μ
 SQUARES = total(DEV**2)                           # Σ (xᵢ − μ)²
-AT_3 = Msg("checked at $n = 3$ with the sums written out", "已在 $n = 3$ 时展开求和核对")
-CHECKABLE = Msg("at $n = 3$, checkable with sympy.diff", "$n = 3$ 时,可用 sympy.diff 核对")
+AT_3 = Msg.check("checked at $n = 3$ with the sums written out", "已在 $n = 3$ 时展开求和核对")
+AT_N = Msg.check("checked at $n = 3$", "已在 $n = 3$ 时核对")
+CHECKABLE = Msg.check("at $n = 3$, checkable with sympy.diff", "$n = 3$ 时，可用 sympy.diff 核对")
 
 
 def solve_linear(expr, x):
@@ -68,8 +69,8 @@ class MleGaussian(Model):
             return d.eq(lhs, rhs, rule, note, check=check or (at_n(left, local), at_n(rhs, local)))
 
         eq(ell, per_sample, "log_likelihood",
-           Msg("the log of a product is the sum of the logs; $log exp(t) = t$; checked at $n = 3$",
-               "积的对数等于对数之和;$log exp(t) = t$;已在 $n = 3$ 时核对"),
+           Msg("the log of a product is the sum of the logs; $log exp(t) = t$",
+               "积的对数等于对数之和；$log exp(t) = t$").then(AT_N),
            value=sp.log(product))
         eq(ell, log_l, "rearrange",
            Msg("the first term does not depend on $i$ ($n$ equal terms); $1/(2σ²)$ comes out of the sum",
@@ -88,15 +89,15 @@ class MleGaussian(Model):
                "令 $∂ℓ/∂μ = 0$。因为 $σ² > 0$,即 $Σ (xᵢ − μ) = 0$;把求和拆开:")
         split = total(x) - times(n, mu)
         eq(total(dev), split, "rearrange",
-           Msg("$Σ (xᵢ − μ) = Σ xᵢ − Σ μ$ and $Σ μ = n μ$; checked at $n = 3$",
-               "$Σ (xᵢ − μ) = Σ xᵢ − Σ μ$,且 $Σ μ = n μ$;已在 $n = 3$ 时核对"))
+           Msg("$Σ (xᵢ − μ) = Σ xᵢ − Σ μ$ and $Σ μ = n μ$",
+               "$Σ (xᵢ − μ) = Σ xᵢ − Σ μ$，且 $Σ μ = n μ$").then(AT_N))
         mu_value = solve_linear(split, mu)
         d.let(muhat, mu_value)
         local[muhat] = mu_value
         mu_check = (at_n(dmu_value.xreplace({mu: mu_value})), sp.S.Zero)
         eq(muhat, mu_value, "solve",
-           Msg("a linear equation in $μ$: the sample mean; checked at $n = 3$: $∂ℓ/∂μ = 0$ at $μ = μ̂$",
-               "关于 $μ$ 的一次方程:样本均值;已在 $n = 3$ 时核对:$μ = μ̂$ 时 $∂ℓ/∂μ = 0$"),
+           Msg("a linear equation in $μ$: the sample mean", "关于 $μ$ 的一次方程：样本均值").then(
+               Msg.check("checked at $n = 3$: $∂ℓ/∂μ = 0$ at $μ = μ̂$", "已在 $n = 3$ 时核对：$μ = μ̂$ 时 $∂ℓ/∂μ = 0$")),
            check=mu_check)
 
         d.section("$∂ℓ/∂σ² = 0$ gives $σ̂²$", "由 $∂ℓ/∂σ² = 0$ 得到 $σ̂²$")
@@ -112,7 +113,7 @@ class MleGaussian(Model):
                           "$d log(2πσ²)/dσ² = 1/σ²$,$d(1/σ²)/dσ² = −1/(σ²)²$"))
         d.note("Set $∂ℓ/∂σ² = 0$ and multiply by $2(σ²)² > 0$:", "令 $∂ℓ/∂σ² = 0$,两边乘以 $2(σ²)² > 0$:")
         eq(times(n, v), S, "rearrange",
-           Msg("checked at $n = 3$: $right − left = 2(σ²)²·∂ℓ/∂σ²$",
+           Msg.check("checked at $n = 3$: $right − left = 2(σ²)²·∂ℓ/∂σ²$",
                "已在 $n = 3$ 时核对:$右边 − 左边 = 2(σ²)²·∂ℓ/∂σ²$"),
            check=(at_n(S - n * v), at_n(2 * v**2 * dv_value)))
         v_value = solve_linear(n * v - S, v).xreplace({mu: muhat})
@@ -121,8 +122,9 @@ class MleGaussian(Model):
         at_mle = {mu: mu_value, v: v_value.xreplace({muhat: mu_value})}
         v_check = (at_n(sp.Matrix([dmu_value, dv_value]).xreplace(at_mle)), sp.zeros(2, 1))
         eq(vhat, v_value, "solve",
-           Msg("at $μ = μ̂$: the mean squared deviation; checked at $n = 3$: both partial derivatives are "
-               "0 at $(μ̂, σ̂²)$", "在 $μ = μ̂$ 处:平均平方偏差;已在 $n = 3$ 时核对:$(μ̂, σ̂²)$ 处两个偏导数都为 0"),
+           Msg("at $μ = μ̂$: the mean squared deviation", "在 $μ = μ̂$ 处：（有偏的）样本方差").then(
+               Msg.check("checked at $n = 3$: both partial derivatives are 0 at $(μ̂, σ̂²)$",
+                         "已在 $n = 3$ 时核对：$(μ̂, σ̂²)$ 处两个偏导数都为 0")),
            check=v_check)
         d.note("$σ̂²$ divides by $n$, not $n − 1$: the maximum-likelihood variance is biased (slightly too small).",
                "$σ̂²$ 除以的是 $n$ 而不是 $n − 1$:方差的最大似然估计是有偏的(略偏小)。")
@@ -135,18 +137,19 @@ class MleGaussian(Model):
         first = {mu: at_n(dmu_value), v: at_n(dv_value)}
         d.result("dl/dmu", dmu_value, lhs=dmu, check=(sp.diff(ell3, mu), first[mu]))
         d.result("dl/dsigma2", dv_value, lhs=dv, check=(sp.diff(ell3, v), first[v]))
-        d.result("dl/dmu (n = 3)", first[mu], of=ell3, wrt=mu, lhs=dmu, note=CHECKABLE)
-        d.result("dl/dsigma2 (n = 3)", first[v], of=ell3, wrt=v, lhs=dv, note=CHECKABLE)
+        checkable = dict(note=CHECKABLE, audience="check")
+        d.result("dl/dmu (n = 3)", first[mu], of=ell3, wrt=mu, lhs=dmu, **checkable)
+        d.result("dl/dsigma2 (n = 3)", first[v], of=ell3, wrt=v, lhs=dv, **checkable)
         d.result("d2l/dmu2 (n = 3)", sp.diff(first[mu], mu), of=first[mu], wrt=mu,
-                 lhs=sp.Derivative(ell, (mu, 2), evaluate=False), note=CHECKABLE)
+                 lhs=sp.Derivative(ell, (mu, 2), evaluate=False), **checkable)
         d.result("d2l/dsigma2^2 (n = 3)", sp.diff(first[v], v), of=first[v], wrt=v,
-                 lhs=sp.Derivative(ell, (v, 2), evaluate=False), note=CHECKABLE)
+                 lhs=sp.Derivative(ell, (v, 2), evaluate=False), **checkable)
         d.result("d2l/dmu dsigma2 (n = 3)", sp.diff(first[mu], v), of=first[mu], wrt=v,
-                 lhs=sp.Derivative(ell, mu, v, evaluate=False), note=CHECKABLE)
+                 lhs=sp.Derivative(ell, mu, v, evaluate=False), **checkable)
         d.result("mu_hat", mu_value, lhs=muhat, check=mu_check,
                  note=Msg("the sample mean", "样本均值"))
         d.result("sigma2_hat", v_value, lhs=vhat, check=v_check,
-                 note=Msg("the mean squared deviation from $μ̂$", "相对 $μ̂$ 的平均平方偏差"))
+                 note=Msg("the mean squared deviation from $μ̂$", "相对 $μ̂$ 的（有偏的）样本方差"))
         d.result("d2l/dmu2", second["mu"], lhs=sp.Derivative(ell, (mu, 2), evaluate=False),
                  check=(sp.diff(ell3, mu, 2), at_n(second["mu"])), note=Msg("$< 0$", "$< 0$"))
         d.result("d2l/dsigma2^2 at the MLE", second["v"], lhs=second["v_lhs"], check=second["v_check"],
@@ -177,8 +180,7 @@ class MleGaussian(Model):
         # at n = 3, σ̂² written out: Σ (xᵢ − μ̂)² = n σ̂² is what the substitution uses
         vhat3 = at_n(local[vhat], local)
         eq(at, rhs, "substitute",
-           Msg("at $(μ̂, σ̂²)$, $Σ (xᵢ − μ̂)² = n σ̂²$; checked at $n = 3$",
-               "在 $(μ̂, σ̂²)$ 处 $Σ (xᵢ − μ̂)² = n σ̂²$;已在 $n = 3$ 时核对"),
+           Msg("at $(μ̂, σ̂²)$, $Σ (xᵢ − μ̂)² = n σ̂²$", "在 $(μ̂, σ̂²)$ 处 $Σ (xᵢ − μ̂)² = n σ̂²$").then(AT_N),
            check=(exact, at_n(rhs).xreplace({vhat: vhat3})))
         v_check = (exact, at_n(-n / (2 * vhat**2)).xreplace({vhat: vhat3}))
         v_value = eq(at, -n / (2 * vhat**2), "simplify", Msg("$< 0$", "$< 0$"), check=v_check)
@@ -200,8 +202,8 @@ class MleGaussian(Model):
         hessian3 = sp.hessian(ell3, (mu, v)).xreplace({k: at_n(val) for k, val in at_mle.items()})
         H_check = (hessian3, at_n(H_value).xreplace({vhat: vhat3}))
         d.eq(H_at, H_value, "second_order",
-             Msg("the Hessian of $ℓ$ in $(μ, σ²)$ at $(μ̂, σ̂²)$; checked at $n = 3$",
-                 "$ℓ$ 关于 $(μ, σ²)$ 的 Hessian 矩阵在 $(μ̂, σ̂²)$ 处的值;已在 $n = 3$ 时核对"),
+             Msg("the Hessian of $ℓ$ in $(μ, σ²)$ at $(μ̂, σ̂²)$",
+                 "$ℓ$ 关于 $(μ, σ²)$ 的 Hessian 矩阵在 $(μ̂, σ̂²)$ 处的值").then(AT_N),
              check=H_check)
         d.note(
             "Both diagonal entries are negative and the off-diagonal ones are 0, so the Hessian is "

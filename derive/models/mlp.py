@@ -252,18 +252,18 @@ class MLP(Model):
 
         gname = {"sigmoid": "σ", "tanh": "tanh", "relu": "ReLU"}[act]
         d.title = Msg(f"One hidden layer (${gname}$) and a softmax output: backpropagation",
-                      f"一个隐藏层(${gname}$)与 softmax 输出:反向传播")
+                      f"神经网络：一个隐藏层(${gname}$)与 softmax 输出的反向传播")
 
         # -- one example ---------------------------------------------------------------------
         d.section("Forward pass for one example", "一个样本的前向传播")
-        d.note(
+        d.note(Msg.of(
             "Indices: $i$ runs over the $n_x$ inputs, $j$ over the $n_h$ hidden units, $k$ over the $n_y$ classes "
-            "(here $n_x = {nx}$, $n_h = {nh}$, $n_y = {ny}$). Index-form lines are checked on $n_x = 2$, $n_h = 2$, "
-            "$n_y = 2$, at $i = 1$, $j = 2$, $k = 2$.",
-            "下标:$i$ 遍历 $n_x$ 个输入,$j$ 遍历 $n_h$ 个隐藏单元,$k$ 遍历 $n_y$ 个类别(此处 $n_x = {nx}$、$n_h = {nh}$、"
-            "$n_y = {ny}$)。下标形式的各行在 $n_x = 2$、$n_h = 2$、$n_y = 2$ 上,于 $i = 1$、$j = 2$、$k = 2$ 处核对。",
+            "(here $n_x = {nx}$, $n_h = {nh}$, $n_y = {ny}$).",
+            "下标：$i$ 遍历 $n_x$ 个输入，$j$ 遍历 $n_h$ 个隐藏单元，$k$ 遍历 $n_y$ 个类别（此处 $n_x = {nx}$、$n_h = {nh}$、"
+            "$n_y = {ny}$）。",
             nx=sp.Integer(self.features), nh=sp.Integer(self.hidden), ny=sp.Integer(self.classes),
-        )
+        ).then(Msg.check("Index-form lines are checked on $n_x = 2$, $n_h = 2$, $n_y = 2$, at $i = 1$, $j = 2$, $k = 2$.",
+                         "下标形式的各行在 $n_x = 2$、$n_h = 2$、$n_y = 2$ 上，于 $i = 1$、$j = 2$、$k = 2$ 处核对。")))
         d.eq(z1[j], z1_def, "definition", check=inst.pair(z1[j], z1_def))
         d.eq(a1[j], g(z1[j]), "definition", Msg.of("the hidden activation $g = {g}$", "隐藏层激活函数 $g = {g}$",
                                                    g=sp.Symbol(gname)), check=inst.pair(a1[j], g(z1[j])))
@@ -320,18 +320,20 @@ class MLP(Model):
 
         # -- m examples, matrix form ---------------------------------------------------------
         d.section("$m$ examples in matrix form", "$m$ 个样本的矩阵形式")
-        d.note(
+        d.note(Msg(
             "Examples are columns, as in the notes: $X$ is $n_x × m$, $W1$ is $n_h × n_x$, $b1$ is $n_h × 1$, $Z1$ and $A1$ "
             "are $n_h × m$, $W2$ is $n_y × n_h$, $b2$ is $n_y × 1$, $Z2$, $A2$ and $Y$ are $n_y × m$; a bias is added to every "
             "column. (The NumPy trainer stores examples as rows, so its $W1$ is this $W1ᵀ$.) The cost is the "
             "mean $J = (1/m) Σ_n L⁽ⁿ⁾$, so each gradient is the mean of the per-example ones: column $n$ of $dZ2$ "
-            "is $dz2$ of example $n$. Checked against sympy.diff of $J$ with $n_x = 2$, $n_h = 2$, $n_y = 2$, $m = 2$ (example $n$ in class $n$), "
-            "at two random points.",
-            "与笔记一样样本按列排列:$X$ 为 $n_x × m$,$W1$ 为 $n_h × n_x$,$b1$ 为 $n_h × 1$,$Z1$、$A1$ 为 $n_h × m$,"
-            "$W2$ 为 $n_y × n_h$,$b2$ 为 $n_y × 1$,$Z2$、$A2$、$Y$ 为 $n_y × m$;偏置加到每一列上。(NumPy 训练器按行存放"
+            "is $dz2$ of example $n$.",
+            "与笔记一样，样本按列排列:$X$ 为 $n_x × m$,$W1$ 为 $n_h × n_x$,$b1$ 为 $n_h × 1$,$Z1$、$A1$ 为 $n_h × m$,"
+            "$W2$ 为 $n_y × n_h$,$b2$ 为 $n_y × 1$,$Z2$、$A2$、$Y$ 为 $n_y × m$;偏差加到每一列上（广播）。(NumPy 训练器按行存放"
             "样本,它的 $W1$ 是这里的 $W1ᵀ$。)代价是平均值 $J = (1/m) Σ_n L⁽ⁿ⁾$,所以每个梯度都是各样本梯度的平均:"
-            "$dZ2$ 的第 $n$ 列就是第 $n$ 个样本的 $dz2$。已在 $n_x = 2$、$n_h = 2$、$n_y = 2$、$m = 2$(第 $n$ 个样本属于第 $n$ 类)上于两个随机点与 sympy.diff 核对。",
-        )
+            "$dZ2$ 的第 $n$ 列就是第 $n$ 个样本的 $dz2$。",
+        ).then(Msg.check(
+            "Checked against sympy.diff of $J$ with $n_x = 2$, $n_h = 2$, $n_y = 2$, $m = 2$ (example $n$ in class $n$), "
+            "at two random points.",
+            "已在 $n_x = 2$、$n_h = 2$、$n_y = 2$、$m = 2$（第 $n$ 个样本属于第 $n$ 类）上于两个随机点与 sympy.diff 核对。")))
         e = _explicit(act)
         mm = e["m"]
         MS = sp.MatrixSymbol
@@ -385,7 +387,7 @@ class MLP(Model):
             (MS("dW2", ny, nh), sp.MatMul(1 / m, dZ2m, A1m.T), "mean", "$n_y × n_h$",
              (at.grad(J_of_A1, e["W2"], A1_at), at.value(dZ2_c * e["A1"].T / mm))),
             (MS("db2", ny, 1), sp.Sum(IndexedBase("dZ2")[sp.Symbol("n")], (sp.Symbol("n"), 1, m)) / m, "mean",
-             "$n_y × 1$: the sum runs over the $m$ columns of $dZ2$",
+             Msg("$n_y × 1$: the sum runs over the $m$ columns of $dZ2$", "$n_y × 1$：对 $dZ2$ 的 $m$ 列求和"),
              (at.grad(J_of_A1, e["b2"], A1_at), at.value(dZ2_c * ones.T / mm))),
             (dZ1m, Hadamard(sp.MatMul(W2m.T, dZ2m), *g_prime_m), "vectorize",
              Msg("$n_h × m$: column $n$ is $dz1$ of example $n$ ($⊙$ is the elementwise product)",
@@ -394,7 +396,7 @@ class MLP(Model):
             (MS("dW1", nh, nx), sp.MatMul(1 / m, dZ1m, Xm.T), "mean", "$n_h × n_x$",
              (at.grad(e["J"], e["W1"]), at.value(dZ1_c * e["X"].T / mm))),
             (MS("db1", nh, 1), sp.Sum(IndexedBase("dZ1")[sp.Symbol("n")], (sp.Symbol("n"), 1, m)) / m, "mean",
-             "$n_h × 1$: the sum runs over the $m$ columns of $dZ1$",
+             Msg("$n_h × 1$: the sum runs over the $m$ columns of $dZ1$", "$n_h × 1$：对 $dZ1$ 的 $m$ 列求和"),
              (at.grad(e["J"], e["b1"]), at.value(dZ1_c * ones.T / mm))),
         ]
         for lhs, rhs, rule, note, check in lines:
@@ -405,9 +407,9 @@ class MLP(Model):
                     "dW1": dZ1_c * e["X"].T / mm, "db1": dZ1_c * ones.T / mm}
 
         # -- results -------------------------------------------------------------------------
-        at = Msg("checkable form for one example at $n_x = 2$, $n_h = 2$, $n_y = 2$, $i = 1$, $j = 2$, $k = 2$; "
+        at = Msg.check("checkable form for one example at $n_x = 2$, $n_h = 2$, $n_y = 2$, $i = 1$, $j = 2$, $k = 2$; "
                  "$L = log Σ_l e^(z2_l) − Σ_k y_k z2_k$",
-                 "可核对形式:单个样本,$n_x = 2$、$n_h = 2$、$n_y = 2$、$i = 1$、$j = 2$、$k = 2$;"
+                 "可用 sympy 验证的形式：单个样本，$n_x = 2$、$n_h = 2$、$n_y = 2$、$i = 1$、$j = 2$、$k = 2$;"
                  "$L = log Σ_l e^(z2_l) − Σ_k y_k z2_k$")
         for name, lhs, display in (
             ("dz2_k", D(L, z2[k]), a2[k] - y[k]),
@@ -421,10 +423,10 @@ class MLP(Model):
             d.result(name, display, lhs=lhs, of=L, wrt=inst(lhs.variables[0]), value=inst(display),
                      check=inst.pair(lhs, display, multiply_out=True), note=at)
         at_m = "checkable form: entry {e} at $n_x = 2$, $n_h = 2$, $n_y = 2$, $m = 2$"
-        at_m_zh = "可核对形式:$n_x = 2$、$n_h = 2$、$n_y = 2$、$m = 2$ 时的第 {e} 个元素"
+        at_m_zh = "可用 sympy 验证的形式：$n_x = 2$、$n_h = 2$、$n_y = 2$、$m = 2$ 时的第 {e} 个元素"
         for (lhs, rhs, _, _, check), (var, entry) in zip(lines[1:3] + lines[4:], (
             (e["W2"][1, 0], (1, 0)), (e["b2"][1, 0], (1, 0)), (e["W1"][1, 0], (1, 0)), (e["b1"][1, 0], (1, 0)),
         )):
             where = f"({entry[0] + 1}, {entry[1] + 1})"
             d.result(lhs.name, rhs, lhs=lhs, of=e["J"], wrt=var, value=symbolic[lhs.name][entry],
-                     check=(check[0][entry], check[1][entry]), note=Msg(at_m.format(e=where), at_m_zh.format(e=where)))
+                     check=(check[0][entry], check[1][entry]), note=Msg.check(at_m.format(e=where), at_m_zh.format(e=where)))

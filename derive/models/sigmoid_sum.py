@@ -91,17 +91,20 @@ class SigmoidSum(Model):
 
         # -- the model ---------------------------------------------------------------------
         d.section("The model in index form", "模型的下标形式")
-        d.note(
+        d.note(Msg.of(
             "The red curve is a constant plus {H} pieces; {i} numbers the pieces and {j} the {J} "
-            "features, {w} is the weight of feature {j} inside piece {i}. Each index-form line is "
-            "checked on {H2} pieces and {J2} features, at {k2}, {l1}.",
-            "$红色曲线 = 常数 + {H}$ 个小段;{i} 为第几个小段,{j} 为第几个特征(共 {J} 个),"
-            "{w} 是第 {i} 个小段里给第 {j} 个特征的权重。下标形式的每一行都在 {H2}、{J2} 上,于 {k2}、{l1} 处核对。",
-            H=H, J=J, i=i, j=j, w=w[i, j], H2=shown_eq(H, 2), J2=shown_eq(J, 2), k2=shown_eq(k, 2), l1=shown_eq(l, 1),
-        )
+            "features, {w} is the weight of feature {j} inside piece {i}.",
+            "$红色曲线 = 常数 + {H}$ 个蓝色函数（每个用一个 sigmoid 逼近）;{i} 为第几个蓝色函数,{j} 为第几个特征(共 {J} 个),"
+            "{w} 是第 {i} 个蓝色函数里给第 {j} 个特征的权重。",
+            H=H, J=J, i=i, j=j, w=w[i, j],
+        ).then(Msg.check(
+            "Each index-form line is checked on {H2} pieces and {J2} features, at {k2}, {l1}.",
+            "下标形式的每一行都在 {H2}、{J2} 上，于 {k2}、{l1} 处核对。",
+            H2=shown_eq(H, 2), J2=shown_eq(J, 2), k2=shown_eq(k, 2), l1=shown_eq(l, 1),
+        )))
         if relu_pieces:
             d.note("Each blue hard-sigmoid piece is the difference of two ReLUs:",
-                   "每个蓝色的 hard sigmoid 小段是两个 ReLU 之差:")
+                   "每个蓝色的 hard sigmoid 蓝色函数是两个 ReLU 之差:")
             cs, bs, ws, x1, z_ = sp.symbols("c b w x1 z")
             piece = sp.Add(ws * x1, bs, evaluate=False)  # w·x₁ + b, as the notes write it
             shifted = sp.Add(ws * x1, bs, -1, evaluate=False)
@@ -128,12 +131,12 @@ class SigmoidSum(Model):
         )
         sel_ik = Msg.of("{d} selects {e}", "{d} 选出 {e}", d=DELTA[i, k], e=shown_eq(i, k))
         d_b = Derivative(yhat, b, evaluate=False)
-        d.eq(d_b, Derivative(body, b, evaluate=False), "definition", check=inst.pair(d_b, Derivative(body, b)))
+        d.eq(d_b, Derivative(body, b, evaluate=False), "differentiate", check=inst.pair(d_b, Derivative(body, b)))
         d.eq(d_b, sp.S.One, "sum", Msg.of("{t} does not depend on {b}", "{t} 与 {b} 无关", t=mul(c[i], a[i]), b=b),
              check=inst.pair(d_b, 1))
 
         d_c = Derivative(yhat, c[k], evaluate=False)
-        d.eq(d_c, Derivative(body, c[k], evaluate=False), "definition",
+        d.eq(d_c, Derivative(body, c[k], evaluate=False), "differentiate",
              check=inst.pair(d_c, Derivative(body, c[k])))
         line = Sum(mul(DELTA[i, k], a[i]), (i, 1, H))
         d.eq(d_c, line, "kronecker", Msg.of("{e}", "{e}", e=shown_eq(Derivative(c[i], c[k], evaluate=False), DELTA[i, k])),
@@ -141,7 +144,7 @@ class SigmoidSum(Model):
         d.eq(d_c, a[k], "kronecker", sel_ik, check=inst.pair(d_c, a[k]))
         d.eq(d_c, g(r[k]), "intermediates", check=inst.pair(d_c, g(r[k])))
 
-        d.note("The derivative of one piece, rule by rule:", "一个小段的导数,逐条法则:")
+        d.note("The derivative of one piece, rule by rule:", "一个蓝色函数的导数,逐条法则:")
         a_k, r_k = sp.symbols("a_k r_k")
         d.let(a_k, g(r_k))
         d.work(Derivative(a_k, r_k, evaluate=False), g(r_k), r_k)
@@ -149,7 +152,7 @@ class SigmoidSum(Model):
             d.note(
                 "Convention at the kinks: $ReLU′(0) = 0$, so the slope of a piece is $[r > 0] − [r > 1]$: "
                 "0 at $r = 0$ and 1 at $r = 1$.",
-                "拐点处的约定:$ReLU′(0) = 0$,因此小段的斜率为 $[r > 0] − [r > 1]$:$r = 0$ 处为 0,$r = 1$ 处为 1。",
+                "拐点处的约定:$ReLU′(0) = 0$,因此蓝色函数的斜率为 $[r > 0] − [r > 1]$:$r = 0$ 处为 0,$r = 1$ 处为 1。",
             )
 
         d_r = Derivative(yhat, r[k], evaluate=False)
@@ -166,13 +169,13 @@ class SigmoidSum(Model):
 
         r_body = bv[k] + Sum(mul(w[k, j], x[j]), (j, 1, J))
         dr_db = Derivative(r[k], bv[k], evaluate=False)
-        d.eq(dr_db, Derivative(r_body, bv[k], evaluate=False), "definition",
+        d.eq(dr_db, Derivative(r_body, bv[k], evaluate=False), "differentiate",
              check=inst.pair(dr_db, Derivative(r_body, bv[k])))
         d.eq(dr_db, sp.S.One, "sum", Msg.of("{t} does not depend on {b}", "{t} 与 {b} 无关",
                                             t=mul(w[k, j], x[j]), b=bv[k]),
              check=inst.pair(dr_db, 1))
         dr_dw = Derivative(r[k], w[k, l], evaluate=False)
-        d.eq(dr_dw, Derivative(r_body, w[k, l], evaluate=False), "definition",
+        d.eq(dr_dw, Derivative(r_body, w[k, l], evaluate=False), "differentiate",
              check=inst.pair(dr_dw, Derivative(r_body, w[k, l])))
         line = Sum(mul(DELTA[j, l], x[j]), (j, 1, J))
         d.eq(dr_dw, line, "kronecker", Msg.of("{e}", "{e}", e=shown_eq(Derivative(w[k, j], w[k, l], evaluate=False), DELTA[j, l])),
@@ -197,7 +200,7 @@ class SigmoidSum(Model):
             "Stack the pieces: {W} is ${HJ}$ (row {i} holds the weights {w} of piece {i}), {x} is ${J1}$, the "
             "vector {b} is ${H1}$ (entries {bi}), {c} is ${H1}$; {r} and {a} are ${H1}$; the outer {b} and {y} "
             "are numbers.",
-            "把各小段排成向量:{W} 为 ${HJ}$(第 {i} 行是第 {i} 个小段的权重 {w}),{x} 为 ${J1}$,向量 {b} 为 ${H1}$"
+            "把各蓝色函数排成向量:{W} 为 ${HJ}$(第 {i} 行是第 {i} 个蓝色函数的权重 {w}),{x} 为 ${J1}$,向量 {b} 为 ${H1}$"
             "(元素 {bi}),{c} 为 ${H1}$;{r} 与 {a} 为 ${H1}$;外面的 {b} 与 {y} 是标量。",
             W=sp.Symbol("W"), x=sp.Symbol("x"), b=b, c=sp.Symbol("c"), r=sp.Symbol("r"), a=sp.Symbol("a"),
             y=yhat, i=i, w=w[i, j], bi=bv[i], HJ=shape_text(H, J), J1=shape_text(J, 1), H1=shape_text(H, 1),
@@ -207,7 +210,7 @@ class SigmoidSum(Model):
         rm, am = sp.MatrixSymbol("r", H, 1), sp.MatrixSymbol("a", H, 1)
         Wc, xc, bc, cc, rc, ac = (inst.matrix(w, 2, 2), inst.matrix(x, 2), inst.matrix(bv, 2),
                                   inst.matrix(c, 2), inst.matrix(r, 2), inst.matrix(a, 2))
-        stack = Msg.of("the {H} pieces stacked", "把 {H} 个小段叠起来", H=H)
+        stack = Msg.of("the {H} pieces stacked", "写成向量形式：把 {H} 个 sigmoid 堆叠起来", H=H)
         d.eq(rm, sp.MatAdd(bm, sp.MatMul(Wm, xm), evaluate=False), "rearrange", stack, check=(rc, bc + Wc * xc))
         d.eq(am, (hard_sigmoid if relu_pieces else sigmoid)(rm), "rearrange",
              Msg("elementwise", "逐元素"), check=(ac, rc.applyfunc(g)))
@@ -217,28 +220,30 @@ class SigmoidSum(Model):
         # -- mean squared error over m examples ------------------------------------------------
         d.section("The loss over $m$ examples and its gradient", "$m$ 个样本上的损失及其梯度")
         Rm, Am = sp.MatrixSymbol("R", H, m), sp.MatrixSymbol("A", H, m)
-        d.note(
+        d.note(Msg.of(
             "Examples are columns, as in the notes' vectorized logistic regression: {X} is ${Jm}$, column "
             "{n} holding the features of example {n}; {R} and {A} are ${Hm}$, so {Ain} is {a} for example "
-            "{n}; the predictions {yh}, targets {y} and errors {e} are ${m1}$ columns, {yhv}. Lines are "
-            "checked against sympy.diff of {L} on {H2}, {J2}, {m2} examples.",
+            "{n}; the predictions {yh}, targets {y} and errors {e} are ${m1}$ columns, {yhv}.",
             "与笔记中向量化的逻辑回归一样,样本按列排列:{X} 为 ${Jm}$,第 {n} 列是第 {n} 个样本的特征;"
             "{R} 与 {A} 为 ${Hm}$,{Ain} 就是第 {n} 个样本的 {a};预测 {yh}、目标 {y} 与误差 {e} 都是 ${m1}$ 的"
-            "列向量,{yhv}。各行都在 {H2}、{J2}、{m2} 上与 $L$ 的 sympy.diff 核对。",
+            "列向量,{yhv}。",
             X=sp.Symbol("X"), n=n, Jm=shape_text(J, m), Hm=shape_text(H, m), m1=shape_text(m, 1),
             R=shown_eq(Rm, sp.MatAdd(sp.MatMul(Wm, sp.MatrixSymbol("X", J, m)), sp.MatMul(bm, sp.Transpose(sp.OneMatrix(m, 1))))),
             A=shown_eq(Am, (hard_sigmoid if relu_pieces else sigmoid)(Rm)), Ain=A[i, n], a=a[i],
             yh=yhat, y=sp.Symbol("y"), e=shown_eq(sp.Symbol("e"), yhat - sp.Symbol("y")),
             yhv=shown_eq(sp.MatrixSymbol("yhat", m, 1), sp.MatAdd(sp.MatMul(b, sp.OneMatrix(m, 1)), sp.MatMul(Am.T, cm))),
+        ).then(Msg.check(
+            "Lines are checked against sympy.diff of {L} on {H2}, {J2}, {m2} examples.",
+            "各行都在 {H2}、{J2}、{m2} 上与 $L$ 的 sympy.diff 核对。",
             L=L, H2=shown_eq(H, 2), J2=shown_eq(J, 2), m2=shown_eq(m, 2),
-        )
+        )))
         mse = Sum((Yh[n] - Y[n]) ** 2, (n, 1, m)) / m
         d.eq(L, mse, "definition", Msg("the mean squared error", "均方误差"), check=inst.pair(L, mse))
         d.eq(E[n], Yh[n] - Y[n], "definition", Msg("the error of example $n$", "第 $n$ 个样本的误差"),
              check=inst.pair(E[n], Yh[n] - Y[n]))
         if relu_pieces:
             d.eq(G[k, n], g_prime(R[k, n]), "definition",
-                 Msg("the slope of piece $k$ at example $n$", "第 $k$ 个小段在第 $n$ 个样本处的斜率"),
+                 Msg("the slope of piece $k$ at example $n$", "第 $k$ 个蓝色函数在第 $n$ 个样本处的斜率"),
                  check=inst.pair(G[k, n], g_prime(R[k, n])))
             slope = G[k, n]
         else:
@@ -286,10 +291,11 @@ class SigmoidSum(Model):
             "w": (Derivative(L, Wm, evaluate=False), sp.MatMul(two_m, spread, Xm.T),
                   free.matrix_of(index_forms["w"][1], ((k, 2), (l, 2))), third * spread_c * Xc.T, "$H × J$"),
         }
-        both = ("{shape}; the index and matrix forms agree at {H2}, {J2}, {m3}",
-                "{shape};下标形式与矩阵形式在 {H2}、{J2}、{m3} 上一致")
+        agree = Msg.check("the index and matrix forms agree at {H2}, {J2}, {m3}",
+                          "下标形式与矩阵形式在 {H2}、{J2}、{m3} 上一致",
+                          H2=shown_eq(H, 2), J2=shown_eq(J, 2), m3=shown_eq(m, 3))
         for key, (lhs, form, by_index, by_matrix, shape) in matrix_forms.items():
-            d.eq(lhs, form, "vectorize", Msg.of(*both, shape=shape, H2=shown_eq(H, 2), J2=shown_eq(J, 2), m3=shown_eq(m, 3)),
+            d.eq(lhs, form, "vectorize", Msg.of("{shape}", "{shape}", shape=shape).then(agree),
                  check=(by_index, by_matrix))
         d.table(
             [Msg("index form", "下标形式"), "", Msg("matrix form", "矩阵形式"), "", Msg("shape", "形状")],
@@ -298,7 +304,8 @@ class SigmoidSum(Model):
         )
 
         # -- results -----------------------------------------------------------------------
-        where = Msg("checkable form at $H = 2$, $J = 2$, $k = 2$, $l = 1$", "可核对形式:$H = 2$、$J = 2$、$k = 2$、$l = 1$")
+        where = Msg.check("checkable form at $H = 2$, $J = 2$, $k = 2$, $l = 1$",
+                          "可用 sympy 验证的形式：$H = 2$、$J = 2$、$k = 2$、$l = 1$")
         for name, lhs, display in (
             ("dyhat/db", d_b, sp.S.One),
             ("dyhat/dc_k", d_c, g(r[k])),
@@ -307,10 +314,10 @@ class SigmoidSum(Model):
         ):
             d.result(name, display, lhs=lhs, of=yhat, wrt=inst(lhs.variables[0]),
                      value=inst(display), check=inst.pair(lhs, display), note=where)
-        where_m = Msg("checkable form at $H = 2$, $J = 2$, $m = 2$, $k = 2$, $l = 1$",
-                      "可核对形式:$H = 2$、$J = 2$、$m = 2$、$k = 2$、$l = 1$")
-        where_e = Msg("checkable form: entry {e} at $H = 2$, $J = 2$, $m = 2$",
-                      "可核对形式:$H = 2$、$J = 2$、$m = 2$ 时的第 {e} 个元素")
+        where_m = Msg.check("checkable form at $H = 2$, $J = 2$, $m = 2$, $k = 2$, $l = 1$",
+                            "可用 sympy 验证的形式：$H = 2$、$J = 2$、$m = 2$、$k = 2$、$l = 1$")
+        where_e = ("checkable form: entry {e} at $H = 2$, $J = 2$, $m = 2$",
+                   "可用 sympy 验证的形式：$H = 2$、$J = 2$、$m = 2$ 时的第 {e} 个元素")
         for key, name, mname, entry in (
             ("b", "dL/db", "dL/db (1ᵀe)", "(1, 1)"),
             ("c", "dL/dc_k", "dL/dc", "(2, 1)"),
@@ -324,4 +331,4 @@ class SigmoidSum(Model):
             # the matrix form's entry is the index form at the same (k, l), as its line checked
             matrix_lhs, matrix_form, by_index, by_matrix, _ = matrix_forms[key]
             d.result(mname, matrix_form, lhs=matrix_lhs, of=L, wrt=wrt, value=inst(form),
-                     check=(by_index, by_matrix), note=Msg.of(where_e.en, where_e.zh, e=entry))
+                     check=(by_index, by_matrix), note=Msg.check(*where_e, e=entry))

@@ -48,23 +48,24 @@ class Softmax(Model):
         d.title = Msg("Softmax output with cross-entropy: $∂L/∂z_k = ŷ_k − y_k$",
                       "softmax 输出与交叉熵:$∂L/∂z_k = ŷ_k − y_k$")
         d.section("Softmax and the cross-entropy loss", "softmax 与交叉熵损失")
-        d.note(
+        d.note(Msg.of(
             "The output layer has {K} scores, one per class; here {Kv}, as in the notes' MNIST network, "
             "which maps $16 × 16 = 256$ pixels to 10 digits. Softmax turns the scores into probabilities "
-            "{yk}; the label {y} is one-hot: one {ykk} is 1, the others 0, so {sum}. Index-form lines are "
-            "checked at {K3} classes, {k2}.",
-            "输出层有 {K} 个分数,每个类别一个;此处 {Kv},与笔记中的 MNIST 网络一样(把 $16 × 16 = 256$ 个像素"
-            "映射到 10 个数字)。softmax 把分数变成概率 {yk};标签 {y} 是 one-hot:只有一个 {ykk} 为 1,其余为 0,"
-            "所以 {sum}。下标形式的各行在 {K3}、{k2} 上核对。",
+            "{yk}; the label {y} is one-hot: one {ykk} is 1, the others 0, so {sum}.",
+            "输出层有 {K} 个得分（logits），每个类别一个；此处 {Kv}，与笔记中的 MNIST 网络一样（把 $16 × 16 = 256$ 个像素"
+            "映射到 10 个数字）。softmax 把得分变成概率 {yk}；标签 {y} 是 one-hot：只有一个 {ykk} 为 1，其余为 0，"
+            "所以 {sum}。",
             K=K, Kv=shown_eq(K, self.classes), yk=yh[k], y=sp.Symbol("y"), ykk=y[k],
-            sum=shown_eq(Sum(y[k], (k, 1, K)), 1), K3=shown_eq(K, 3), k2=shown_eq(k, 2),
-        )
+            sum=shown_eq(Sum(y[k], (k, 1, K)), 1)).then(Msg.check(
+            "Index-form lines are checked at {K3} classes, {k2}.", "下标形式的各行在 {K3}、{k2} 上核对。",
+            K3=shown_eq(K, 3), k2=shown_eq(k, 2),
+        )))
         soft = sp.exp(z[k]) / Sum(sp.exp(z[j]), (j, 1, K))
         d.eq(yh[k], soft, "definition", Msg("softmax", "softmax"), check=inst.pair(yh[k], soft))
         ce = -Sum(mul(y[k], sp.log(yh[k])), (k, 1, K))
         d.eq(L, ce, "definition", Msg("cross-entropy", "交叉熵"), check=inst.pair(L, ce))
 
-        d.section("How one probability depends on one score", "一个概率对一个分数的导数")
+        d.section("How one probability depends on one score", "一个概率对一个得分的导数")
         d.note(
             "Write the denominator as $S = e^(z_k) + s$, where $s = Σ_(j≠k) e^(z_j)$ holds the other terms "
             "and does not depend on $z_k$. The two cases $j = k$ and $j ≠ k$, rule by rule:",
@@ -85,8 +86,9 @@ class Softmax(Model):
         dyz = Derivative(yh[j], z[k], evaluate=False)
         jac = mul(yh[j], DELTA[j, k] - yh[k])
         d.eq(dyz, jac, "kronecker",
-             Msg("both cases at once: $δ_jk$ is 1 when $j = k$, 0 otherwise; checked at $j = k$ and $j ≠ k$",
-                 "两种情况合在一起:$j = k$ 时 $δ_jk = 1$,否则为 0;已在 $j = k$ 与 $j ≠ k$ 上核对"),
+             Msg("both cases at once: $δ_jk$ is 1 when $j = k$, 0 otherwise",
+                 "两种情况合在一起：$j = k$ 时 $δ_jk = 1$，否则为 0").then(
+                 Msg.check("checked at $j = k$ and $j ≠ k$", "已在 $j = k$ 与 $j ≠ k$ 上核对")),
              check=inst.pair(dyz, jac, both))
 
         d.section("The gradient of the loss", "损失的梯度")
@@ -107,14 +109,13 @@ class Softmax(Model):
              check=(lhs_c.xreplace(one_hot), rhs_c.xreplace(one_hot)))
 
         d.section("Softmax regression: $z = W x + b$", "softmax 回归:$z = W x + b$")
-        d.note(
+        d.note(Msg.of(
             "With scores $z_k = Σ_l W_kl x_l + b_k$ from $n$ features ($n = {n}$ here), $W$ is $K × n$, $x$ is $n × 1$, "
-            "$b$, $z$, $ŷ$ and $y$ are $K × 1$. $W_kl$ and $b_k$ reach $L$ only through $z_k$. Checked at $K = 3$, $n = 2$, "
-            "$k = 2$, $l = 1$.",
-            "若分数 $z_k = Σ_l W_kl x_l + b_k$ 来自 $n$ 个特征(此处 $n = {n}$),$W$ 为 $K × n$,$x$ 为 $n × 1$,"
-            "$b$、$z$、$ŷ$、$y$ 为 $K × 1$。$W_kl$ 与 $b_k$ 只通过 $z_k$ 影响 $L$。已在 $K = 3$、$n = 2$、$k = 2$、$l = 1$ 上核对。",
+            "$b$, $z$, $ŷ$ and $y$ are $K × 1$. $W_kl$ and $b_k$ reach $L$ only through $z_k$.",
+            "若得分 $z_k = Σ_l W_kl x_l + b_k$ 来自 $n$ 个特征（此处 $n = {n}$），$W$ 为 $K × n$，$x$ 为 $n × 1$，"
+            "$b$、$z$、$ŷ$、$y$ 为 $K × 1$。$W_kl$ 与 $b_k$ 只通过 $z_k$ 影响 $L$。",
             n=sp.Integer(self.features),
-        )
+        ).then(Msg.check("Checked at $K = 3$, $n = 2$, $k = 2$, $l = 1$.", "已在 $K = 3$、$n = 2$、$k = 2$、$l = 1$ 上核对。")))
         d.eq(z[k], z_def, "definition", check=inst.pair(z[k], z_def))
         dW = Derivative(L, W[k, l], evaluate=False)
         dW_form = mul(grad, x[l])
@@ -142,12 +143,12 @@ class Softmax(Model):
              Msg("$K × 1$", "$K × 1$"), check=(inst.matrix_of(grad, ((k, 3),)), yc))
 
         # -- results -----------------------------------------------------------------------
-        at = Msg("checkable form at $K = 3$, $k = 2$", "可核对形式:$K = 3$、$k = 2$")
-        at_j = Msg("checkable form at $K = 3$, $j = 1$, $k = 2$", "可核对形式:$K = 3$、$j = 1$、$k = 2$")
+        at = Msg.check("checkable form at $K = 3$, $k = 2$", "可用 sympy 验证的形式：$K = 3$、$k = 2$")
+        at_j = Msg.check("checkable form at $K = 3$, $j = 1$, $k = 2$", "可用 sympy 验证的形式：$K = 3$、$j = 1$、$k = 2$")
         hot = ("checkable form at $K = 3$, ${at}$, with $y_3 = 1 − y_1 − y_2$ (one-hot: $Σ_j y_j = 1$; "
                "the $y$'s are constants, so the derivative is unchanged)",
-               "可核对形式:$K = 3$、${at}$,并代入 $y_3 = 1 − y_1 − y_2$(one-hot:$Σ_j y_j = 1$;"
-               "$y$ 是常数,不影响求导)")
+               "可用 sympy 验证的形式：$K = 3$、${at}$，并代入 $y_3 = 1 − y_1 − y_2$（one-hot：$Σ_j y_j = 1$；"
+               "$y$ 是常数，不影响求导）")
         zk2 = inst(z[k])
         for name, lhs, display, note in (
             ("dyhat_k/dz_k", Derivative(yh[k], z[k], evaluate=False), mul(yh[k], 1 - yh[k]), at),
@@ -163,9 +164,9 @@ class Softmax(Model):
             scores = tuple(inst(z[c]) for c in (1, 2, 3)) if lhs is dl else ()
             d.result(name, form, lhs=lhs, of=L, wrt=inst(lhs.variables[0]), value=inst(form),
                      check=hot_checks[lhs], given=one_hot, keep=scores,
-                     note=Msg(hot[0].format(at=where), hot[1].format(at=where)))
+                     note=Msg.check(hot[0].format(at=where), hot[1].format(at=where)))
         # the matrix form's entry (k, l) is the index form, as its line checked
         d.result("dL/dW", mat_W, lhs=Derivative(L, Km, evaluate=False), of=L, wrt=inst(W[k, l]),
                  value=inst(dW_form), check=mat_W_check, given=one_hot,
-                 note=Msg("checkable form: entry (2, 1) at $K = 3$, $n = 2$, one-hot $y$",
-                          "可核对形式:$K = 3$、$n = 2$、one-hot $y$ 时的第 (2, 1) 个元素"))
+                 note=Msg.check("checkable form: entry (2, 1) at $K = 3$, $n = 2$, one-hot $y$",
+                                "可用 sympy 验证的形式：$K = 3$、$n = 2$、one-hot $y$ 时的第 (2, 1) 个元素"))

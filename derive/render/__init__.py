@@ -8,7 +8,7 @@ step is one method per renderer; a new format is one new subclass.
 from __future__ import annotations
 
 from ..errors import DeriveError
-from ..messages import FIELD, RESULTS, Msg, rule_msg
+from ..messages import FIELD, RESULTS, Msg, join, rule_msg
 
 
 def compose(msg: Msg, lang: str, values: dict, words, formula) -> str:
@@ -39,10 +39,13 @@ class Renderer:
     # the kinds of step shown; a run of equations is one "equation" block
     kinds = ("heading", "note", "equation", "table")
 
-    def __init__(self, derivation, *, show_steps: bool = True, lang: str = "en", **opts):
+    def __init__(self, derivation, *, show_steps: bool = True, lang: str = "en", verbose: bool = False,
+                 **opts):
         self.d = derivation
         self.show_steps = show_steps
         self.lang = lang
+        # with verbose, the words meant for checking (Msg audience "check") are shown too
+        self.verbose = verbose
         self.opts = opts
 
     def math(self, expr, order=None) -> str:
@@ -55,9 +58,20 @@ class Renderer:
         return {k: tuple(map(self.math, v)) if isinstance(v, (tuple, list)) else self.math(v)
                 for k, v in msg.values().items()}
 
-    def words(self, msg: Msg | None) -> str:
-        """A message in ``self.lang`` as this format writes words (``write``)."""
-        return self.write(msg, self.values(msg)) if msg is not None else ""
+    def shows(self, msg: Msg | None) -> bool:
+        """Whether any part of ``msg`` is shown: it is for the student, or verbose is on."""
+        return msg is not None and any(self.verbose or m.audience == "student" for m in msg.chain())
+
+    def words(self, msg: Msg | None, audience: str | None = None, write=None) -> str:
+        """A message in ``self.lang`` as this format writes words (``write``, by default
+        ``self.write``): the parts shown (``shows``), or with ``audience`` the parts for that
+        audience only."""
+        write = write or self.write
+        out = ""
+        for m in msg.chain() if msg is not None else ():
+            if m.audience == audience or (audience is None and self.shows(m)):
+                out = join(out, write(m, self.values(m)), self.lang)
+        return out
 
     def write(self, msg: Msg, values: dict) -> str:
         """``msg`` with its arguments' ``values``; plain text here: the marks dropped."""
@@ -69,7 +83,7 @@ class Renderer:
         aligned display) as a list of steps."""
         run = []
         for s in self.d.steps:
-            if s.kind not in self.kinds:
+            if s.kind not in self.kinds or (s.kind == "note" and not self.shows(s.note)):
                 continue
             if s.kind == "equation":
                 run.append(s)
@@ -85,13 +99,18 @@ class Renderer:
         """What ``_render_<kind>`` returns for the title, each block of steps (with
         ``show_steps``), the "Results" heading and the results, in order."""
         out = [self._render_title(self.d.title)]
+        results = self.results()
         if self.show_steps:
             out += [getattr(self, f"_render_{kind}")(item) for kind, item in self.blocks()]
-            if self.d.results:
+            if results:
                 out.append(self._render_heading(RESULTS))
-        if self.d.results:
-            out.append(self._render_results(self.d.results))
+        if results:
+            out.append(self._render_results(results))
         return out
+
+    def results(self) -> list:
+        """The results shown: those for the student, and with ``verbose`` the checkable forms."""
+        return [r for r in self.d.results if self.verbose or r.audience == "student"]
 
     def cell(self, c) -> str:
         """A table cell: words (``Msg`` or str) or an expression."""
@@ -104,9 +123,10 @@ class Renderer:
         words = words or self.words
         name = words(rule_msg(step.rule))
         extra = words(step.note)
-        if step.rule == "definition" and extra:
+        if step.rule in ("definition", "differentiate") and extra:
             return extra
-        return f"{name}: {extra}" if extra else name
+        colon = "：" if self.lang == "zh" else ": "
+        return f"{name}{colon}{extra}" if extra else name
 
     def render(self) -> str:
         raise NotImplementedError

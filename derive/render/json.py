@@ -6,6 +6,10 @@ strings, and ``of``/``wrt``/``value`` use SymPy built-ins only, so that
 ``sympy.diff(of, wrt) == value`` can be checked by anyone. A matrix result of ``derive expr --shape``
 (``derive.matrix``) is the exception: its ``value`` and ``numpy`` are NumPy code in the input's names,
 its ``display`` the matrix form's text, and ``shape`` its shape in words.
+
+Words about verification (a ``Msg`` for the audience "check": where and how a line was checked)
+are kept apart, under ``"check"`` in a step or a result; a note that is only about verification
+has ``"audience": "check"``.
 """
 
 from __future__ import annotations
@@ -31,12 +35,18 @@ class JsonRenderer(Renderer):
     def _latex(self, expr, order=None) -> str:
         return printing.latex(expr, partial=self.d.partial, order=order)
 
+    def _checks(self, msg) -> dict:
+        """``{"check": words}`` for the parts of ``msg`` about verification, if it has any."""
+        check = self.words(msg, "check")
+        return {"check": check} if check else {}
+
     def _step(self, s) -> dict:
         if s.kind == "equation":
             return {
                 "kind": "equation",
                 "rule": rule_name(s.rule, self.lang),
-                "note": self.words(s.note),
+                "note": self.words(s.note, "student"),
+                **self._checks(s.note),
                 "text": f"{self.math(s.lhs)} = {self.math(s.rhs, s.order)}",
                 "latex": f"{self._latex(s.lhs)} = {self._latex(s.rhs, s.order)}",
                 "verified": s.verified,
@@ -50,7 +60,10 @@ class JsonRenderer(Renderer):
                 "text": "",
                 "latex": "",
             }
-        return {"kind": s.kind, "rule": s.kind, "text": self.words(s.note), "latex": ""}
+        out = {"kind": s.kind, "rule": s.kind, "text": self.words(s.note, "student"), "latex": ""}
+        if s.note is not None and not any(m.audience == "student" for m in s.note.chain()):
+            out["audience"] = "check"
+        return {**out, **self._checks(s.note)}
 
     def _result(self, r) -> dict:
         out = {"name": r.name}
@@ -62,7 +75,9 @@ class JsonRenderer(Renderer):
         lhs = self._latex(r.lhs) if r.lhs is not None else self._latex(sp.Symbol(r.name))
         out["latex"] = f"{lhs} = {self._latex(r.display, r.order)}"
         out["text"] = f"{r.name} = {self.math(r.display, r.order)}"
-        return out
+        if r.audience != "student":
+            out["audience"] = r.audience
+        return {**out, **self._checks(r.note)}
 
     def data(self) -> dict:
         return {

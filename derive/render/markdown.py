@@ -44,7 +44,7 @@ class MarkdownRenderer(Renderer):
 
     def _tex_words(self, msg: Msg | None) -> str:
         """Words inside a KaTeX ``\\text{…}``: LaTeX's escapes, not Markdown's."""
-        return latex_words(msg, self.lang, self.values(msg)) if msg is not None else ""
+        return self.words(msg, write=lambda m, values: latex_words(m, self.lang, values))
 
     @property
     def _level(self) -> str:

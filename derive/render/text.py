@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .. import printing
+from ..messages import VERIFIED
 from . import Renderer
 
 
@@ -68,10 +69,23 @@ class TextRenderer(Renderer):
         grid = _grid(style="bold")
         for r in results:
             middle = self.math(r.display, r.order)
-            if r.lhs is not None and self.math(r.lhs) != r.name:
+            # the notes' name, or the left-hand side alone; a result's key (its name) is for
+            # programs and shown only with verbose
+            name = r.name if self.verbose or r.lhs is None else r.label
+            if not name:
+                name = self.math(r.lhs)
+            elif r.lhs is not None and self.math(r.lhs) != name:
                 middle = f"{self.math(r.lhs)} = {middle}"
-            grid.add_row(Text(r.name), "=", Text(middle), Text(self.words(r.note)))
+            grid.add_row(Text(name), "=", Text(middle), Text(self.words(r.note)))
         return Padding(grid, (0, 0, 0, 2))
+
+    def sections(self) -> list:
+        """The base sections, then (with the steps, not verbose) one line saying that every line
+        was verified, in place of the words about where and how."""
+        out = super().sections()
+        if self.show_steps and not self.verbose:
+            out.append(Text("\n" + self.words(VERIFIED), style="dim"))
+        return out
 
     def render(self) -> str:
         color = self.opts.get("color", False)
