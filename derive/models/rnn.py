@@ -121,15 +121,17 @@ class Rnn(Model):
         z_next = sp.Symbol("z^<t+1>")
 
         d.section("The scalar RNN unrolled over $T = 3$", "展开 $T = 3$ 步的标量 RNN")
-        d.note(
+        d.note(Msg(
             "With one unit everywhere ($n_a = n_x = 1$) the weights are numbers $w_aa$, $w_ax$, $w_ya$, and one output "
             "unit predicts $y⟨t⟩ ∈ {0, 1}$: the softmax over two classes is then the sigmoid. Unrolled over $T = 3$ "
-            "steps the network is an ordinary computation graph in which the three steps share their weights. Every "
-            "line below is written for a step $t$ and checked at $t = 1, 2, 3$ against sympy.diff of $L$.",
+            "steps the network is an ordinary computation graph in which the three steps share their weights.",
             "各处都只有一个单元($n_a = n_x = 1$)时,权重就是数 $w_aa$、$w_ax$、$w_ya$,一个输出单元预测 "
             "$y⟨t⟩ ∈ {0, 1}$:两类的 softmax 就是 sigmoid。展开 $T = 3$ 步后,网络就是一张普通的计算图,三步共用同一组"
-            "权重。下面每一行都对第 $t$ 步写出,并在 $t = 1, 2, 3$ 时与 $L$ 的 sympy.diff 核对。",
-        )
+            "权重。",
+        ).then(Msg.check(
+            "Every line below is written for a step $t$ and checked at $t = 1, 2, 3$ against sympy.diff of $L$.",
+            "下面每一行都对第 $t$ 步写出,并在 $t = 1, 2, 3$ 时与 $L$ 的 sympy.diff 核对。",
+        )))
         z_def = sp.Add(mul(w_aa, a_prev), mul(w_ax, x), b_a, evaluate=False)
         d.eq(z, z_def, "definition", Msg("$a⟨0⟩ = 0$", "$a⟨0⟩ = 0$"), check=each_step(z, z_def))
         d.eq(a, sp.tanh(z), "definition", check=each_step(a, sp.tanh(z)))
@@ -211,15 +213,18 @@ class Rnn(Model):
         k = K - 1
 
         d.section("$n_a$ units: the matrix form", "$n_a$ 个单元:矩阵形式")
-        d.note(
+        d.note(Msg(
             "With $n_a$ units the same lines hold for column vectors; $⊙$ is the elementwise product and the output "
-            "is a softmax over $n_y$ classes with $y⟨t⟩$ one-hot (derive softmax). Each line is checked entry by "
-            "entry against sympy.diff of $L$ for $n_a = n_x = n_y = 2$, $T = 3$ and one-hot inputs, at two random points; a line about "
-            "step $t$ is checked at $t = 2$, which both sends and receives a carried gradient.",
+            "is a softmax over $n_y$ classes with $y⟨t⟩$ one-hot (derive softmax).",
             "有 $n_a$ 个单元时,同样的式子对列向量成立;$⊙$ 是逐元素乘积,输出是 $n_y$ 个类别上的 softmax,$y⟨t⟩$ 为 "
-            "one-hot(derive softmax)。每一行都在 $n_a = n_x = n_y = 2$、$T = 3$、输入为 one-hot 时于两个随机点与 $L$ 的 sympy.diff "
+            "one-hot(derive softmax)。",
+        ).then(Msg.check(
+            "Each line is checked entry by entry against sympy.diff of $L$ for $n_a = n_x = n_y = 2$, $T = 3$ and "
+            "one-hot inputs, at two random points; a line about step $t$ is checked at $t = 2$, which both sends "
+            "and receives a carried gradient.",
+            "每一行都在 $n_a = n_x = n_y = 2$、$T = 3$、输入为 one-hot 时于两个随机点与 $L$ 的 sympy.diff "
             "逐个元素核对;关于第 $t$ 步的行在 $t = 2$ 处核对,这一步既传出也收到传回的梯度。",
-        )
+        )))
         d.eq(z, sp.MatAdd(sp.MatMul(Waa, a_prev), sp.MatMul(Wax, x), ba), "definition", Msg("$n_a × 1$", "$n_a × 1$"),
              check=(at.value(e["z"][k]), at.value(e["Waa"] * e["a"][k - 1] + e["Wax"] * e["x"][k] + e["ba"])))
         d.eq(a, sp.tanh(z), "definition", Msg("elementwise", "逐元素"),
@@ -260,8 +265,8 @@ class Rnn(Model):
             pairs[name] = (at.grad(e["L"], e[param]), at.value(e["grads"][param]))
             d.eq(lhs, rhs, "sum_paths", Msg(f"{shape}: every step uses the same weights", f"{shape}:每一步都用同一组权重"),
                  check=pairs[name])
-        entry = Msg("checkable form: entry $(1, 2)$ (a column: entry 2) at $n_a = n_x = n_y = 2$, $T = 3$",
-                    "可核对形式:$n_a = n_x = n_y = 2$、$T = 3$ 时的第 $(1, 2)$ 个元素(列向量取第 2 个)")
+        entry = Msg.check("checkable form: entry $(1, 2)$ (a column: entry 2) at $n_a = n_x = n_y = 2$, $T = 3$",
+                          "可用 sympy 验证的形式:$n_a = n_x = n_y = 2$、$T = 3$ 时的第 $(1, 2)$ 个元素(列向量取第 2 个)")
         for name, lhs, rhs, param, _ in grads:
             where = (0, 1) if e[param].cols > 1 else (1, 0)
             pair = pairs[name]
