@@ -139,7 +139,7 @@ class Rnn(Model):
         d.eq(o, o_def, "definition", Msg("the output unit's score", "输出单元的得分"), check=each_step(o, o_def))
         d.eq(yhat, sigmoid(o), "definition", check=each_step(yhat, sigmoid(o)))
         L_t = -(y * sp.log(yhat) + (1 - y) * sp.log(1 - yhat))
-        d.eq(t("L"), L_t, "definition", Msg("the loss of step $t$ (derive cross-entropy)", "第 $t$ 步的损失(derive cross-entropy)"),
+        d.eq(t("L"), L_t, "definition", Msg("the loss of step $t$ (derive cross-entropy)", "第 $t$ 步的损失(见交叉熵一节)"),
              check=each_step(t("L"), L_t))
         total = sp.Add(*[_at("L", k) for k in steps], evaluate=False)
         d.eq(L, total, "definition", Msg("every step adds its loss", "每一步都加上自己的损失"), check=(L, total))
@@ -164,7 +164,7 @@ class Rnn(Model):
              Msg("$dy⟨t⟩ = ŷ⟨t⟩ − y⟨t⟩$; the second term is carried from step $t + 1$",
                  "$dy⟨t⟩ = ŷ⟨t⟩ − y⟨t⟩$;第二项是从第 $t + 1$ 步传回的")),
             (D(L, z), mul(da, 1 - a ** 2), "chain", Msg("$tanh′(z) = 1 − a²$ (derive activations)",
-                                                         "$tanh′(z) = 1 − a²$(derive activations)")),
+                                                         "$tanh′(z) = 1 − a²$(见激活函数一节)")),
         )
         for lhs, rhs, rule, note in lines:
             d.eq(lhs, rhs, rule, note, check=each_step(lhs, rhs))
