@@ -39,7 +39,7 @@ def options(opts: tuple) -> dict:
 @pytest.mark.parametrize("name, opts", CASES, ids=IDS)
 def test_every_line_verifies_and_every_result_is_sympy_diff(name, opts):
     d = derive.model(name, **options(opts)).derivation()
-    d.verify()
+    assert d.results and d.verify() == len(d.results)   # every line and every result re-checked
     assert len(d.lines) >= 3
     assert all(s.verified in ("symbolic", "numeric", "definition") for s in d.lines)
     code, out, err = run(name, "--show-steps", "--format", "json", *opts)

@@ -47,14 +47,10 @@ def test_layers_are_kept_in_normal_form_and_shape_the_network():
     assert net.param_shapes() == {"W1": (64, 20), "b1": (20,), "W2": (20, 10), "b2": (10,)}
 
 
-def test_every_line_and_result_reverifies():
-    d = derivation()
-    assert d.verify() == len(d.results) >= 7
-
-
 @pytest.mark.parametrize("activation", ["relu", "tanh"])
 def test_index_form_results_are_sympy_diff_of_the_loss(activation):
     d = derivation(activation)
+    assert len(d.results) >= 7   # (verify() re-checks every line and result in test_models)
     for r in d.results:
         assert numerically_equal(sp.diff(r.of, r.wrt), r.value), r.name
 

@@ -28,12 +28,9 @@ def derivation():
     return derive.model("rnn").derivation()
 
 
-def test_every_line_and_result_reverifies():
-    d = derivation()
-    assert d.verify() == len(d.results) == 10
-
-
 def test_results_are_sympy_diff_of_the_loss():
+    # (every line and result is re-checked by verify() in test_models, for every model)
+    assert len(derivation().results) == 10
     for r in derivation().results:
         assert numerically_equal(sp.diff(r.of, r.wrt), r.value), r.name
 
