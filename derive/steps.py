@@ -104,7 +104,8 @@ class Derivation:
         raise KeyError(name)
 
     def verify(self) -> int:
-        """Re-verify every equation and every result (the tests call this for every model).
+        """Re-verify every equation and every result (the tests call this for every model),
+        each proved afresh: the cache of proved lines (``derive.verify``) is not consulted.
 
         Returns the number of results re-checked (each by ``Result.verify``); raises
         VerificationError at the first line or result that does not hold.
