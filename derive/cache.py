@@ -118,25 +118,46 @@ def _keep_under_limit(where: Path) -> None:
             pass
 
 
-def cached_text(parts: dict, build: Callable[[], str]) -> str:
-    """``build()``'s text, from the cache when the same ``parts`` were rendered before."""
-    where = folder()
-    if where is None:
-        return build()
+def _key(parts: dict) -> str:
     import json
 
-    key = _sha256((_source_digest() + json.dumps(parts, sort_keys=True, default=str)).encode())
+    return _sha256((_source_digest() + json.dumps(parts, sort_keys=True, default=str)).encode())
+
+
+def load(parts: dict) -> str | None:
+    """The text stored for ``parts`` (with this package's source and SymPy's version), when a
+    whole entry is there; None when there is none, it is damaged, or the cache is off."""
+    where = folder()
+    if where is None:
+        return None
+    key = _key(parts)
+    return _read(where / f"{key}.txt", key)
+
+
+def store(parts: dict, text: str) -> None:
+    """Write ``text`` as the entry for ``parts``, atomically; a cache that cannot be written
+    only makes later runs slower, so a failure is ignored."""
+    where = folder()
+    if where is None:
+        return
+    key = _key(parts)
     path = where / f"{key}.txt"
-    text = _read(path, key)
-    if text is not None:
-        return text
-    text = build()
     try:
         where.mkdir(parents=True, exist_ok=True)
         if path.is_symlink() or (path.exists() and not path.is_file()):
             path.unlink()   # never write through something planted in the cache
         write_atomic(path, f"{_MAGIC} {key} {_digest(text)}\n{text}")
         _keep_under_limit(where)
-    except Exception:  # a cache that cannot be written is only a slower run
+    except Exception:
         pass
+
+
+def cached_text(parts: dict, build: Callable[[], str]) -> str:
+    """``build()``'s text, from the cache when the same ``parts`` were rendered before."""
+    if folder() is None:
+        return build()
+    text = load(parts)
+    if text is None:
+        text = build()
+        store(parts, text)
     return text

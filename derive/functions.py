@@ -10,6 +10,8 @@ Convention at kinks: ReLU′(0) = 0, LeakyReLU′(0) = α, HardSigmoid′(0) = H
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import sympy as sp
 from sympy import Function, Heaviside, Max, S, exp, log
 
@@ -209,5 +211,12 @@ def to_elementary(expr):
         return expr.applyfunc(to_elementary)
     expr = sp.sympify(expr)
     while expr.has(NamedFunction):
-        expr = expr.replace(lambda e: isinstance(e, NamedFunction), lambda e: e.elementary())
+        expr = expr.replace(lambda e: isinstance(e, NamedFunction), _elementary)
     return expr
+
+
+@lru_cache(maxsize=4096)
+def _elementary(f: NamedFunction) -> sp.Expr:
+    # remembered: the lines of a derivation rewrite the same σ(z) of a long concrete z again and
+    # again, and building 1/(1 + e^(−z)) costs SymPy an assumption query per term of z
+    return f.elementary()

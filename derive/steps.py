@@ -14,7 +14,7 @@ from sympy import Derivative, Expr, Symbol
 
 from . import engine, printing
 from .messages import Msg
-from .verify import VerificationError, check_equal, expand_defs, realize, relu_as_max
+from .verify import VerificationError, check_equal, expand_defs, prove, realize, relu_as_max
 
 
 @dataclass(frozen=True)
@@ -72,12 +72,12 @@ class Result:
         """
         try:
             if self.of is not None:
-                hows = [check_equal(sp.diff(self.of, self.wrt), self.value)]
+                hows = [check_equal(sp.diff(self.of, self.wrt), self.value, remembered=False)]
                 if self.check is not None:
-                    hows.append(check_equal(*self.check, defs))
+                    hows.append(check_equal(*self.check, defs, remembered=False))
             else:
-                hows = [check_equal(*(self.check or (self.lhs, self.display)), defs),
-                        check_equal(self.value, self.display, defs)]
+                hows = [check_equal(*(self.check or (self.lhs, self.display)), defs, remembered=False),
+                        check_equal(self.value, self.display, defs, remembered=False)]
         except VerificationError as exc:
             raise VerificationError(f"result {self.name}: {exc}") from None
         return "numeric" if "numeric" in hows else "symbolic"
@@ -104,14 +104,15 @@ class Derivation:
         raise KeyError(name)
 
     def verify(self) -> int:
-        """Re-verify every equation and every result (the tests call this for every model).
+        """Re-verify every equation and every result (the tests call this for every model),
+        each proved afresh: the cache of proved lines (``derive.verify``) is not consulted.
 
         Returns the number of results re-checked (each by ``Result.verify``); raises
         VerificationError at the first line or result that does not hold.
         """
         for s in self.lines:
             lhs, rhs = s.check or (s.lhs, s.rhs)
-            check_equal(lhs, rhs, self.defs)
+            check_equal(lhs, rhs, self.defs, remembered=False)
         checked = 0
         for r in self.results:
             r.verify(self.defs)
@@ -201,9 +202,8 @@ class Builder:
     def eq(self, lhs, rhs, rule: str, note: Msg | None = None, check: tuple | None = None) -> Expr:
         """Show ``lhs = rhs`` by ``rule``; verified first (``check`` = the pair to verify instead,
         e.g. concrete matrices for a vectorized line)."""
-        a, b = check if check is not None else (lhs, rhs)
         try:
-            how = check_equal(a, b, self.defs)
+            how = prove(check if check is not None else (lhs, rhs), self.defs)
         except VerificationError as exc:
             raise VerificationError(f"{self.model.name}: {exc}") from None
         self._append(Step("equation", rule, lhs, rhs, note, how, check=check))
@@ -383,7 +383,7 @@ class Builder:
                     check_equal(lhs, display, self.defs)
             # a pair that a line has already verified (the same object) is not verified twice
             elif not any(s.check is check for s in self.steps):
-                check_equal(*check, self.defs)
+                prove(check, self.defs)
         except VerificationError as exc:
             raise VerificationError(f"{self.model.name}: result {name}: {exc}") from None
         r = Result(name, lhs, display, value, of_b, wrt, note, check,

@@ -4,10 +4,25 @@ A line's two sides may use the model's intermediates (a, z), gradient names (dz)
 derivatives (∂L/∂a). ``realize`` rewrites a side with SymPy built-ins only; ``check_equal`` then
 tries a cheap exact test (the difference cancels to zero) and otherwise compares the sides at
 seeded random points. A line that fails is a bug in a model or in the engine.
+
+What is proved once is not proved again on every run: a line that holds is remembered in the
+cache folder (``derive.cache``) under a digest of its exact claim (the ``srepr`` of both sides
+and of every definition in force, in order), within an entry that also names the digest of this
+package's source and SymPy's version. The cache stays honest because
+
+- only positive results are stored, with how they were established; a line that fails is
+  never stored, so it fails again on every run;
+- a changed line, definition, engine or SymPy is a different claim or a different entry, so
+  it is proved from scratch;
+- an entry whose text does not match its own digest (damaged, edited, planted) is ignored and
+  the lines are proved again;
+- ``DERIVE_NO_CACHE=1`` turns the remembered proofs off (every line is proved in the run),
+  ``derive cache clear`` forgets them, and ``Derivation.verify`` always proves afresh.
 """
 
 from __future__ import annotations
 
+import atexit
 import math
 import random
 from functools import lru_cache
@@ -15,6 +30,7 @@ from functools import lru_cache
 import sympy as sp
 from sympy import Derivative
 
+from . import cache
 from .functions import hard_sigmoid, relu, to_elementary
 
 
@@ -231,9 +247,119 @@ def equal(a, b) -> str | None:
     return "numeric" if numerically_equal(a, b) else None
 
 
-def check_equal(lhs, rhs, defs: dict | None = None) -> str:
-    """Verify the displayed line ``lhs = rhs``; return how, or raise VerificationError."""
+def check_equal(lhs, rhs, defs: dict | None = None, *, remembered: bool = True) -> str:
+    """Verify the displayed line ``lhs = rhs``; return how, or raise VerificationError.
+
+    With ``remembered`` (and the cache on), a claim proved by an earlier run is taken from the
+    cache of proofs (see the module's docstring); ``remembered=False`` always proves it."""
+    return prove((lhs, rhs), defs, remembered=remembered)
+
+
+class Deferred:
+    """A pair of sides to verify, worked out only when it is first needed: a claim that an
+    earlier run proved is recognized by ``content`` (everything the sides are computed from)
+    without computing them.
+
+    Parameters
+    ----------
+    content : tuple
+        What determines the two sides exactly (expressions, sizes, flags).
+    compute : callable
+        Returns the pair (left, right).
+    """
+
+    def __init__(self, content: tuple, compute):
+        self.content = content
+        self._compute = compute
+        self._sides = None
+
+    def _pair(self) -> tuple:
+        if self._sides is None:
+            self._sides = tuple(self._compute())
+        return self._sides
+
+    def __iter__(self):
+        return iter(self._pair())
+
+    def __getitem__(self, i):
+        return self._pair()[i]
+
+    def __len__(self) -> int:
+        return 2
+
+
+def prove(pair, defs: dict | None = None, *, remembered: bool = True) -> str:
+    """``check_equal`` of a pair given whole: (lhs, rhs) or a ``Deferred``, which is worked out
+    only when the claim is not already known to hold."""
+    content = ("deferred", *pair.content) if isinstance(pair, Deferred) else ("equal", *pair)
+    claim = _PROOFS.claim(content, defs) if remembered else None
+    how = _PROOFS.known(claim)
+    if how is not None:
+        return how
+    lhs, rhs = pair
     how = equal(realize(lhs, defs), realize(rhs, defs))
     if how is None:
         raise VerificationError(f"not an equality: {lhs} = {rhs}")
+    _PROOFS.remember(claim, how)
     return how
+
+
+class _Proofs:
+    """The claims proved by earlier runs, read from the cache once per process, and those
+    proved in this one, written back when the process ends."""
+
+    _PARTS = {"kind": "proofs", "format": 1}
+    _HOWS = ("symbolic", "numeric")
+
+    def __init__(self):
+        self._old: dict | None = None
+        self._new: dict = {}
+        self._texts: dict = {}
+
+    def claim(self, content: tuple, defs) -> str | None:
+        """The digest of the claim ``content`` under ``defs``, or None when the cache is off."""
+        if cache.folder() is None:
+            return None
+        import hashlib
+
+        h = hashlib.sha256()
+        for part in (*content, *(x for item in (defs or {}).items() for x in item)):
+            h.update(self._text(part).encode())
+            h.update(b"\0")
+        return h.hexdigest()
+
+    def _text(self, expr) -> str:
+        # a definition is written out once per process; by identity, since two objects that
+        # compare equal may still print differently (Floats of different precision)
+        seen = self._texts.get(id(expr))
+        if seen is None or seen[0] is not expr:
+            seen = self._texts[id(expr)] = (expr, sp.srepr(expr))
+        return seen[1]
+
+    def _stored(self) -> dict:
+        text = cache.load(self._PARTS) or ""
+        pairs = (line.split(" ") for line in text.splitlines())
+        return {p[0]: p[1] for p in pairs if len(p) == 2 and p[1] in self._HOWS}
+
+    def known(self, claim: str | None) -> str | None:
+        if claim is None:
+            return None
+        if self._old is None:
+            self._old = self._stored()
+        return self._new.get(claim) or self._old.get(claim)
+
+    def remember(self, claim: str | None, how: str) -> None:
+        if claim is None:
+            return
+        if not self._new:
+            atexit.register(self.save)
+        self._new[claim] = how
+
+    def save(self) -> None:
+        """Add this run's proofs to the stored ones (read again: another run may have added
+        some meanwhile)."""
+        merged = {**self._stored(), **self._new}
+        cache.store(self._PARTS, "".join(f"{k} {v}\n" for k, v in sorted(merged.items())))
+
+
+_PROOFS = _Proofs()

@@ -16,7 +16,7 @@ import sympy as sp
 from sympy import Derivative, Indexed, Product, Sum, Symbol
 
 from ..functions import hard_sigmoid, relu
-from ..verify import expand_defs
+from ..verify import Deferred, expand_defs
 from ._notation import DELTA, m, n
 
 CHECK_N = 3         # the size n = m at which lines written with sums over samples are checked
@@ -90,23 +90,28 @@ class Instance:
         """
         key = (sp.sympify(lhs), sp.sympify(rhs), repr(points), multiply_out)
         if key not in self._seen:
-            sides = []
-            for point in ([None] if points is None else points):
-                a, b = self(lhs, point), self(rhs, point)
-                wrt = _variables(a) | _variables(b)
-                if wrt:
-                    sides.append((self._toward(self._diffs(a), wrt), self._toward(self._diffs(b), wrt)))
-                else:       # a definition: both sides in the leaves
-                    sides.append((self.expanded(a), self.expanded(b)))
-            if points is None:
-                a, b = sides[0]
-            else:
-                a, b = sp.Matrix([s[0] for s in sides]), sp.Matrix([s[1] for s in sides])
-            a, b = (ramps(x) for x in self._settled(a, b))
-            if multiply_out:
-                a, b = _multiplied_out(a), _multiplied_out(b)
-            self._seen[key] = (a, b)
+            content = (*key[:2], points, multiply_out, self.env, self.assumptions,
+                       *(x for item in (self.defs or {}).items() for x in item))
+            self._seen[key] = Deferred(content, lambda: self._pair(lhs, rhs, points, multiply_out))
         return self._seen[key]
+
+    def _pair(self, lhs, rhs, points, multiply_out):
+        sides = []
+        for point in ([None] if points is None else points):
+            a, b = self(lhs, point), self(rhs, point)
+            wrt = _variables(a) | _variables(b)
+            if wrt:
+                sides.append((self._toward(self._diffs(a), wrt), self._toward(self._diffs(b), wrt)))
+            else:       # a definition: both sides in the leaves
+                sides.append((self.expanded(a), self.expanded(b)))
+        if points is None:
+            a, b = sides[0]
+        else:
+            a, b = sp.Matrix([s[0] for s in sides]), sp.Matrix([s[1] for s in sides])
+        a, b = (ramps(x) for x in self._settled(a, b))
+        if multiply_out:
+            a, b = _multiplied_out(a), _multiplied_out(b)
+        return a, b
 
     def _settled(self, a, b):
         """Expand each intermediate that depends on another symbol of the line (a_2 beside
