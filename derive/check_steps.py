@@ -33,7 +33,7 @@ from .engine import tidy
 from .errors import DeriveError
 from .parse import FUNCTION_NAMES, parse_expression, parse_latex_expression, split_top_level
 from .printing import text as show
-from .student import Row, read_rows, read_text
+from .student import Row, read_rows, read_shapes, read_text
 from .verify import VerificationError, _sample, _value, equal, expand_defs, realize
 
 __all__ = ["check_steps", "check_file", "StepReport", "StepRow", "HINT_KINDS", "hint_text",
@@ -41,7 +41,7 @@ __all__ = ["check_steps", "check_file", "StepReport", "StepRow", "HINT_KINDS", "
 
 # The mistakes a hint can name, most specific first: when several explain a row, the first wins.
 HINT_KINDS = ("chain", "product", "quotient", "power", "logexp", "sigmoid", "sign", "factor",
-              "dropped")
+              "dropped", "transpose")
 
 # Names of the loss whose gradients the notes write as da, dz, dw1 (in this order of preference).
 _ROOTS = ("L", "J")
@@ -712,9 +712,17 @@ def check_steps(text: str, kind: str, name: str = "<text>") -> StepReport:
     state = _State()
     chain: dict = {}
     report = StepReport(name)
+    shapes = read_shapes(text)
+    if shapes:
+        from .check_steps_matrix import MatrixChecker
+
+        matrices = MatrixChecker(shapes, StepRow)
     for row in read_rows(text, kind, name):
         try:
-            _check_row(row, state, chain, report)
+            if shapes:
+                matrices.check_row(row, report)
+            else:
+                _check_row(row, state, chain, report)
         except (DeriveError, VerificationError) as err:
             message = re.sub(r" \((?:line \d+, )?column \d+\)$", "", str(err))
             column = re.search(r"column (\d+)\)?$", str(err))
@@ -768,6 +776,9 @@ HINTS = {
     "sign": ("a sign is lost", "丢了一个负号"),
     "factor": ("a constant factor is lost or doubled{detail}", "丢了或多乘了一个常数因子{detail}"),
     "dropped": ("a term is dropped from a sum", "和式中漏掉了一项"),
+    "transpose": ("a transpose is wrong: a factor lacks one or has one too many, or a product's "
+                  "factors are in the wrong order; $(A·B)ᵀ = Bᵀ·Aᵀ$",
+                  "转置出错:某个因子少了或多了转置,或乘积的顺序写反了;$(A·B)ᵀ = Bᵀ·Aᵀ$"),
     None: ("no single common mistake explains the difference", "无法归结为某个常见错误"),
 }
 _DETAILS = {"chain": (" (the inner derivative is ${expr}$)", "(内层导数为 ${expr}$)"),

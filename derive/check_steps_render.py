@@ -39,6 +39,8 @@ def _pieces(row: StepRow) -> list[str]:
     """The row's expressions in LaTeX, split at ``=`` ("" for the empty piece of ``= …``)."""
     if row.syntax == "latex":
         return [p.strip() for p in _split_equals(row.text)]
+    if row.syntax == "matrix":
+        return list(row.exprs)
     return ["" if e is None else _tex(e) for e in row.exprs]
 
 

@@ -23,7 +23,8 @@ from test_check_steps import CASES, EXAMPLES, EXPECTED
 TESTS = Path(__file__).parent
 # a few files of every reader and most mistakes: the pages stay small enough to compile fast
 FILES = [CASES / n for n in ("bad_chain_dz.txt", "bad_quotient.md", "bad_power.tex",
-                             "bad_logexp_exp.txt", "ok_mle_skip.tex", "bad_factor_m.md")]
+                             "bad_logexp_exp.txt", "ok_mle_skip.tex", "bad_factor_m.md",
+                             "bad_transpose_order.md", "bad_matrix_factor.txt")]
 FILES += [EXAMPLES / "dz_mistake.md"]
 
 
