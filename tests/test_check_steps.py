@@ -62,6 +62,7 @@ EXPECTED = {
     # matrix rows, shapes declared in a comment line
     "ok_matrix_ls.txt": (True, None, None),
     "ok_matrix_ridge.tex": (True, None, None),
+    "ok_matrix_sum.md": (True, None, None),
     "bad_matrix_factor.txt": (False, 3, "factor"),
     "bad_transpose_missing.tex": (False, 6, "transpose"),
     "bad_transpose_order.md": (False, 11, "transpose"),
