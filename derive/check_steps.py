@@ -33,7 +33,7 @@ from .engine import tidy
 from .errors import DeriveError
 from .parse import FUNCTION_NAMES, parse_expression, parse_latex_expression, split_top_level
 from .printing import text as show
-from .student import Row, read_rows, read_text
+from .student import Row, read_rows, read_shapes, read_text
 from .verify import VerificationError, _sample, _value, equal, expand_defs, realize
 
 __all__ = ["check_steps", "check_file", "StepReport", "StepRow", "HINT_KINDS", "hint_text",
@@ -41,7 +41,7 @@ __all__ = ["check_steps", "check_file", "StepReport", "StepRow", "HINT_KINDS", "
 
 # The mistakes a hint can name, most specific first: when several explain a row, the first wins.
 HINT_KINDS = ("chain", "product", "quotient", "power", "logexp", "sigmoid", "sign", "factor",
-              "dropped")
+              "dropped", "transpose")
 
 # Names of the loss whose gradients the notes write as da, dz, dw1 (in this order of preference).
 _ROOTS = ("L", "J")
@@ -76,6 +76,10 @@ class StepRow:
     expected: sp.Expr | None = None
     hint: str | None = None
     detail: sp.Expr | None = None
+    syntax: str = "plain"
+    # what the row's pieces (split at "=") were read as, for typesetting; None for an empty piece
+    exprs: tuple = ()
+    previous_expr: sp.Expr | None = None
 
 
 @dataclass
@@ -635,6 +639,7 @@ def _check_row(row: Row, state: _State, chain: dict, report: StepReport) -> None
         if chain.get("last") is None:
             raise DeriveError("a row that starts with '=' needs a row before it")
         pieces = pieces[1:]
+        shown = [None]
     else:
         made = _definition(pieces[0], row.syntax, state) if len(pieces) > 1 else None
         if made:
@@ -644,23 +649,28 @@ def _check_row(row: Row, state: _State, chain: dict, report: StepReport) -> None
                 state.functions[made[1].name] = (made[2][0], body)
             kind, written, pieces = "definition", pieces[1], pieces[2:]
             chain.update(head=None)
+            shown = [made[1] if made[0] == "name" else sp.Function(made[1].name)(*made[2]), body]
         else:
             body = state.parse(pieces[0], row.syntax)
             written, pieces = pieces[0], pieces[1:]
             chain.update(head=body if isinstance(body, Derivative) else None)
+            shown = [body]
             kind = "step" if pieces else "start"
         chain.update(last=body, last_text=written.strip(), last_line=row.line)
-    result = StepRow(row.line, row.text, kind)
+    result = StepRow(row.line, row.text, kind, syntax=row.syntax)
     for piece in pieces:
         if not piece.strip():
             raise DeriveError("an empty expression between two '='")
         current = state.parse(piece, row.syntax)
+        shown.append(current)
         if result.ok and not _holds(chain["last"], current, state):
             result.previous_line, result.previous = chain["last_line"], chain["last_text"]
+            result.previous_expr = chain["last"]
             _explain(result, chain["last"], current, state, chain.get("head"))
         chain.update(last=current, last_text=piece.strip(), last_line=row.line)
         if chain.get("head") is not None:
             state.claims[chain["head"]] = current
+    result.exprs = tuple(shown)
     report.rows.append(result)
 
 
@@ -702,9 +712,17 @@ def check_steps(text: str, kind: str, name: str = "<text>") -> StepReport:
     state = _State()
     chain: dict = {}
     report = StepReport(name)
+    shapes = read_shapes(text)
+    if shapes:
+        from .check_steps_matrix import MatrixChecker
+
+        matrices = MatrixChecker(shapes, StepRow)
     for row in read_rows(text, kind, name):
         try:
-            _check_row(row, state, chain, report)
+            if shapes:
+                matrices.check_row(row, report)
+            else:
+                _check_row(row, state, chain, report)
         except (DeriveError, VerificationError) as err:
             message = re.sub(r" \((?:line \d+, )?column \d+\)$", "", str(err))
             column = re.search(r"column (\d+)\)?$", str(err))
@@ -745,34 +763,43 @@ _WORDS = {
 HINTS = {
     "chain": ("the chain rule's inner derivative is left out{detail}",
               "链式法则漏乘了内层函数的导数{detail}"),
-    "product": ("a product-rule term is missing: (uv)′ = u′v + uv′",
-                "乘积法则少了一项:(uv)′ = u′v + uv′"),
-    "quotient": ("the quotient rule's numerator is in the wrong order: (u/v)′ = (u′v − uv′)/v²",
-                 "商法则分子的顺序写反了:(u/v)′ = (u′v − uv′)/v²"),
-    "power": ("the power rule's exponent was not lowered: (xⁿ)′ = n·xⁿ⁻¹",
-              "幂法则的指数没有减一:(xⁿ)′ = n·xⁿ⁻¹"),
-    "logexp": ("the derivatives of log and exp are confused: (log u)′ = u′/u, (eᵘ)′ = eᵘ·u′",
-               "把 log 和 exp 的导数弄混了:(log u)′ = u′/u,(eᵘ)′ = eᵘ·u′"),
-    "sigmoid": ("σ′ is written wrongly: σ′(z) = σ(z)(1 − σ(z))",
-                "σ′ 写错了:σ′(z) = σ(z)(1 − σ(z))"),
+    "product": ("a product-rule term is missing: $(uv)′ = u′v + uv′$",
+                "乘积法则少了一项:$(uv)′ = u′v + uv′$"),
+    "quotient": ("the quotient rule's numerator is in the wrong order: $(u/v)′ = (u′v − uv′)/v²$",
+                 "商法则分子的顺序写反了:$(u/v)′ = (u′v − uv′)/v²$"),
+    "power": ("the power rule's exponent was not lowered: $(xⁿ)′ = n·xⁿ⁻¹$",
+              "幂法则的指数没有减一:$(xⁿ)′ = n·xⁿ⁻¹$"),
+    "logexp": ("the derivatives of log and exp are confused: $(log u)′ = u′/u$, $(eᵘ)′ = eᵘ·u′$",
+               "把 log 和 exp 的导数弄混了:$(log u)′ = u′/u$,$(eᵘ)′ = eᵘ·u′$"),
+    "sigmoid": ("$σ′$ is written wrongly: $σ′(z) = σ(z)(1 − σ(z))$",
+                "$σ′$ 写错了:$σ′(z) = σ(z)(1 − σ(z))$"),
     "sign": ("a sign is lost", "丢了一个负号"),
     "factor": ("a constant factor is lost or doubled{detail}", "丢了或多乘了一个常数因子{detail}"),
     "dropped": ("a term is dropped from a sum", "和式中漏掉了一项"),
+    "transpose": ("a transpose is wrong: a factor lacks one or has one too many, or a product's "
+                  "factors are in the wrong order; $(A·B)ᵀ = Bᵀ·Aᵀ$",
+                  "转置出错:某个因子少了或多了转置,或乘积的顺序写反了;$(A·B)ᵀ = Bᵀ·Aᵀ$"),
     None: ("no single common mistake explains the difference", "无法归结为某个常见错误"),
 }
-_DETAILS = {"chain": (" (the inner derivative is {expr})", "(内层导数为 {expr})"),
-            "factor": (" (this row is {expr} × the expected)", "(这一行是应有值的 {expr} 倍)")}
+_DETAILS = {"chain": (" (the inner derivative is ${expr}$)", "(内层导数为 ${expr}$)"),
+            "factor": (" (this row is ${expr}$ × the expected)", "(这一行是应有值的 ${expr}$ 倍)")}
 
 
 def _word(key: str, lang: str, table=_WORDS, **kwargs) -> str:
     return table[key][lang == "zh"].format(**kwargs)
 
 
-def hint_text(kind, detail=None, lang: str = "en") -> str:
-    """The hint for a mistake ``kind`` (one of ``HINT_KINDS`` or None), in ``lang``."""
-    extra = _word(kind, lang, _DETAILS, expr=show(detail)) if detail is not None \
-        and kind in _DETAILS else ""
+def hint_source(kind, detail: bool, lang: str = "en") -> str:
+    """The hint for a mistake ``kind`` in ``lang`` with its formulas marked (``$…$``, as in
+    ``derive.messages``); with ``detail`` a ``{expr}`` field stands for the detail."""
+    extra = _DETAILS[kind][lang == "zh"] if detail and kind in _DETAILS else ""
     return _word(kind, lang, HINTS, detail=extra)
+
+
+def hint_text(kind, detail=None, lang: str = "en") -> str:
+    """The hint for a mistake ``kind`` (one of ``HINT_KINDS`` or None), in ``lang``, as text."""
+    source = hint_source(kind, detail is not None, lang)
+    return source.replace("{expr}", "" if detail is None else show(detail)).replace("$", "")
 
 
 def _number(v: float) -> str:

@@ -255,6 +255,21 @@ def read_text(data: bytes, name: str, kind: str | None = None) -> tuple[str, str
     return text, kind or detect_format(name, text)
 
 
+_SHAPES = re.compile(r"^\s*(?:%|#|<!--)\s*shapes\s*:\s*(.*?)\s*(?:-->)?\s*$", re.M)
+
+
+def read_shapes(text: str) -> list[str]:
+    """The shapes a file declares, ``["X=m,n", "w=n"]``, from its ``shapes:`` comment line
+    (``% shapes: …`` in LaTeX, ``# shapes: …`` in plain text, ``<!-- shapes: … -->`` in
+    Markdown); empty when it declares none.
+
+    >>> read_shapes("<!-- shapes: X=m,n w=n -->\\n$$L = sum(X @ w)$$")
+    ['X=m,n', 'w=n']
+    """
+    return [item for m in _SHAPES.finditer(text) for item in re.split(r"[\s;]+", m.group(1))
+            if item]
+
+
 def read_rows(text: str, kind: str, name: str = "<text>") -> list[Row]:
     """The rows of a derivation written in ``kind`` ("markdown", "latex" or "plain").
 

@@ -21,8 +21,8 @@ def _fail(message: str) -> None:
 @click.argument("files", nargs=-1, required=True, metavar="FILE...")
 @click.option("--from", "kind", type=click.Choice(FORMATS),
               help="Read the files as this format (default: from the extension or the content).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              help="Output format.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "latex", "markdown"]),
+              default="text", help="Output format (latex and markdown: the rows typeset, each marked, as derive notes typesets).")
 @click.option("--lang", type=click.Choice(["en", "zh"]), default="en", help="Language of the words.")
 @click.option("--summary", type=click.Choice(["table", "csv", "json"]),
               help="One line per file (file, verdict, first wrong line, hint) instead of every row.")
@@ -36,6 +36,7 @@ def check_steps(files, kind, fmt, lang, summary):
     \b
       derive check-steps examples/dz_correct.md
       derive check-steps examples/dz_mistake.md --lang zh
+      derive check-steps examples/dz_mistake.md --format latex > checked.tex
       derive check-steps homework/*.md --summary table
     """
     import json
@@ -60,6 +61,10 @@ def check_steps(files, kind, fmt, lang, summary):
         rows.append(summary_row(name, report, lang=lang))
     if summary:
         click.echo(render_summary(rows, summary), nl=False)
+    elif fmt in ("latex", "markdown"):
+        from ..check_steps_render import render_checked
+
+        click.echo(render_checked(reports, fmt, lang), nl=False)
     elif fmt == "json":
         data = [report_data(r, lang) for r in reports]
         click.echo(json.dumps(data[0] if len(files) == 1 else data, ensure_ascii=False, indent=2))
