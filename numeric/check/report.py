@@ -271,7 +271,9 @@ def _comparison_lines(c: Comparison) -> list[str]:
             lines.append(f"{b.name}: {b.hint}")
         if b.directional is not None:
             d = b.directional
-            lines.append(f"{b.name}: along a random direction: analytic {fmt(d['analytic'])}, numeric "
+            where = (f"along {d['directions']} random directions, the worst" if "directions" in d
+                     else "along a random direction")
+            lines.append(f"{b.name}: {where}: analytic {fmt(d['analytic'])}, numeric "
                          f"{fmt(d['numeric'])} ± {d['error_estimate']:.1e} ({'agree' if d['ok'] else 'DISAGREE'})")
     return lines
 
