@@ -7,6 +7,9 @@ megabyte of numbers. ``bug`` plants one of:
 
 * ``"entry"``: one entry of W1 (``BAD_ENTRY`` of the block's shape) off by 10% of its value;
 * ``"factor"``: W2's gradient twice what it should be (a constant factor in a small block).
+
+``zero_rows`` examples of zeros put their pre-activations at b1, exactly at ReLU's kink where
+b1 is zero.
 """
 import numpy as np
 
@@ -16,9 +19,10 @@ def bad_entry(features, hidden):
     return (features // 3 + 1, hidden // 2 + 1)
 
 
-def make(features=3072, hidden=50, classes=10, examples=20, bug=None, seed=17):
+def make(features=3072, hidden=50, classes=10, examples=20, bug=None, seed=17, zero_rows=0):
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((examples, features))
+    X[:zero_rows] = 0.0
     y = rng.integers(0, classes, examples)
     params = {
         "W1": rng.standard_normal((features, hidden)) / np.sqrt(features),
