@@ -10,9 +10,18 @@
 4. The price of isolation: a folder of small model files (examples/logistic_numpy.py, 20 times)
    checked in this process (``check_model_file``) and each in its own process
    (``numeric.check.summary.check_files``, as ``derive check-grad *.py`` does), wall time per file.
+5. Large models: CS231n's TwoLayerNet at CIFAR size (3072-50-10, 20 examples, 154,160
+   parameters) and at about 10⁶ parameters (3072-325-10), correct, with one W1 entry off by 10%
+   and with W2's gradient doubled (tests/checkgrad_cases/relu_net.py). Loss calls, wall and CPU
+   time of the directional path (the default above 50,000 parameters) and of the per-entry
+   sampled path it replaces (``directional_above`` set past the model's size), and the blocks
+   each names. BLAS is held to one thread (``threadpoolctl`` when installed): on a shared
+   machine its idle threads spin and swamp the CPU figures.
 
     python benchmarks/bench_check_grad.py            # about half a minute
-    python benchmarks/bench_check_grad.py --quick    # fewer repetitions, no complex-step MLP
+    python benchmarks/bench_check_grad.py --quick    # fewer repetitions, no complex-step MLP,
+                                                     # section 5 without the 10⁶ model's old path
+    python benchmarks/bench_check_grad.py --large    # section 5 alone
 
 Timings are medians over repetitions; the machine's other load slows everything alike.
 """
@@ -93,9 +102,13 @@ def timed(fn, repeat):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--large", action="store_true", help="only the large models (section 5)")
     args = ap.parse_args()
     repeat = 3 if args.quick else 7
     print(f"Python {platform.python_version()}, NumPy {np.__version__}, {platform.machine()}")
+    if args.large:
+        large_models(args.quick)
+        return
 
     loss, grad, params = mlp_problem()
     n = sum(np.size(v) for v in params.values())
@@ -156,6 +169,45 @@ def main():
     bad = [b for b in report.blocks if b.verdict == "fail"]
     print(f"   check_grad ({time.perf_counter() - t:.2f} s): " + "; ".join(f"{b.name}: {b.hint}" for b in bad))
     isolation(repeat)
+    large_models(args.quick)
+
+
+def large_models(quick):
+    """Section 5: the directional path against the per-entry sampled path on large ReLU nets."""
+    import contextlib
+    import runpy
+    from pathlib import Path
+
+    try:
+        from threadpoolctl import threadpool_limits
+        limit = threadpool_limits(1)
+    except ImportError:
+        limit = contextlib.nullcontext()
+    make = runpy.run_path(str(Path(__file__).resolve().parent.parent / "tests" / "checkgrad_cases"
+                              / "relu_net.py"))["make"]
+    print("\n5. Large ReLU nets (loss calls, wall, CPU; blocks that fail)")
+    with limit:
+        for hidden in (50, 325):
+            for bug in (None, "entry", "factor"):
+                loss, grad, params = make(hidden=hidden, bug=bug)
+                n = sum(v.size for v in params.values())
+                paths = [("directional", 50_000)]
+                if not (quick and hidden > 50):
+                    paths.append(("per-entry sample", n))
+                for path, above in paths:
+                    calls = [0]
+
+                    def counted(**kw):
+                        calls[0] += 1
+                        return loss(**kw)
+
+                    t, c = time.perf_counter(), time.process_time()
+                    report = check_grad(counted, grad, params, directional_above=above)
+                    wall, cpu = time.perf_counter() - t, time.process_time() - c
+                    failing = "; ".join(f"{b.name}: {b.cause}" for b in report.blocks if b.verdict == "fail")
+                    print(f"   {n:>9,} params  {str(bug or 'correct'):<8} {path:<17} {calls[0]:>6,} calls  "
+                          f"wall {wall:6.1f} s  cpu {cpu:6.1f} s  {'pass' if report.ok else 'FAIL'}"
+                          + (f"  ({failing})" if failing else ""))
 
 
 def isolation(repeat, files=20):

@@ -70,6 +70,14 @@ How the check works
   checked on a stratified sample of coordinates in every block (blocks of up to 2,048 entries
   entirely) plus one directional derivative per block along a random direction; the seed is
   reported.
+* Models with more than ``directional_above`` parameters (50,000 by default; the report says
+  when this path was taken) are checked along three random directions per block instead, each
+  derivative from a ladder of steps whose best-agreeing pair is believed (steps that straddle a
+  kink are passed over). A block whose directions agree passes; a direction that disagrees is
+  followed by bisection over the block's entries down to a handful, which are then checked one
+  by one as above, kinks and hints included; a disagreement everywhere (a factor, a sign) gets
+  the block's sample checked instead (``group``). The 154,160-parameter CIFAR-size two-layer net
+  takes about 250 loss calls when correct.
 * Each entry is judged against the finite difference's own error estimate and the block's
   scale: ``|a − n| ≤ 4·err + rtol·max(|a|, |n|) + atol·max|n_block| + floor``. This passes
   correct gradients whose small entries are pure rounding noise, and still fails one wrong entry
@@ -92,8 +100,8 @@ How the check works
 The package
 -----------
 ``api`` holds the entry points; ``inputs`` the point and the validation of the user's values;
-``checker`` the finite differences; ``tolerance`` when two values agree; ``compare`` the verdict
-per entry and block, with the re-checks; ``hints`` why a block fails; ``report`` the results and
+``checker`` the finite differences; ``group`` the directional path of large models;
+``tolerance`` when two values agree; ``compare`` the verdict per entry and block, with the re-checks; ``hints`` why a block fails; ``report`` the results and
 their text, rich and JSON views. Loading a model file is ``numeric.modelfile``.
 """
 

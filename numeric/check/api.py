@@ -10,7 +10,7 @@ import numpy as np
 from derive.errors import DeriveError
 
 from .. import modelfile
-from .checker import Checker
+from .checker import DIRECTIONAL_ABOVE, Checker
 from .compare import compare_exact, compare_fd
 from .inputs import display, gradient_values
 from .report import Report
@@ -18,12 +18,12 @@ from .report import Report
 
 def _run(loss, grads: dict, params, *, mode="auto", seed=0, max_coords=20_000, sample_size=2_000,
          rtol=None, atol=None, batch=None, source=None, label=None, progress=None, exact_pairs=(),
-         notes=()) -> Report:
+         notes=(), directional_above=DIRECTIONAL_ABOVE) -> Report:
     """Check every gradient in ``grads`` (title -> grad) against one set of finite differences,
     and each pair in ``exact_pairs`` (title_a, title_b) against each other."""
     checker = Checker(loss, params, mode=mode, seed=seed, max_coords=int(max_coords),
                        sample_size=int(sample_size), rtol=rtol, atol=atol, batch=batch, source=source,
-                       progress=progress)
+                       progress=progress, directional_above=directional_above)
     checker.notes[:0] = list(notes)
     values = {}
     for title, (grad, what) in grads.items():
@@ -33,9 +33,13 @@ def _run(loss, grads: dict, params, *, mode="auto", seed=0, max_coords=20_000, s
             checker.notes.append(f"{what} keys that name no parameter ignored: {', '.join(ignored)}")
         if values[title][1]:
             checker.notes.append(f"{what} returns float32: its tolerance is widened to float32 precision")
+    if checker.directional:
+        checker.locate([flat for flat, _ in values.values()])
     checker.screen()
+    probes = checker.directional_results or [None] * len(values)
     comparisons = [
-        compare_fd(checker, flat, f"{title} vs finite differences", low) for title, (flat, low) in values.items()
+        compare_fd(checker, flat, f"{title} vs finite differences", low, found)
+        for (title, (flat, low)), found in zip(values.items(), probes)
     ]
     for ta, tb in exact_pairs:
         (fa, la), (fb, lb) = values[ta], values[tb]
@@ -64,6 +68,7 @@ def check_grad(
     rtol: float | None = None,
     atol: float | None = None,
     progress: Callable[[str], None] | None = None,
+    directional_above: int = DIRECTIONAL_ABOVE,
 ) -> Report:
     """Compare an analytic gradient with finite differences, block by block.
 
@@ -93,6 +98,9 @@ def check_grad(
         block's largest entry (default 1e-8); widened automatically for float32.
     progress : callable, optional
         Called with short progress messages.
+    directional_above : int
+        Models with more parameters are checked along random directions per block, and only
+        the entries a disagreement leads to (by bisection) one by one (``numeric.check.group``).
 
     Returns
     -------
@@ -119,18 +127,20 @@ def check_grad(
     (False, 'constant factor')
     """
     return _run(loss, {"grad": (grad, "grad")}, params, mode=mode, seed=seed, max_coords=max_coords,
-                sample_size=sample_size, rtol=rtol, atol=atol, progress=progress)
+                sample_size=sample_size, rtol=rtol, atol=atol, progress=progress,
+                directional_above=directional_above)
 
 
 def check_model_file(path, *, mode: str = "auto", seed: int = 0, max_coords: int = 20_000,
-                     sample_size: int = 2_000, progress: Callable[[str], None] | None = None) -> Report:
+                     sample_size: int = 2_000, progress: Callable[[str], None] | None = None,
+                     directional_above: int = DIRECTIONAL_ABOVE) -> Report:
     """Check the gradient(s) of a model file (the two forms are described in ``numeric.check``).
 
     Parameters
     ----------
     path : str or path-like
         The model file. It is executed (``runpy.run_path``) in a fresh namespace.
-    mode, seed, max_coords, sample_size, progress
+    mode, seed, max_coords, sample_size, progress, directional_above
         As for ``check_grad``.
 
     Returns
@@ -145,7 +155,7 @@ def check_model_file(path, *, mode: str = "auto", seed: int = 0, max_coords: int
     """
     spec = modelfile.load_model_file(path)
     opts = dict(mode=mode, seed=seed, max_coords=max_coords, sample_size=sample_size, source=spec.path,
-                label=str(path), progress=progress)
+                label=str(path), progress=progress, directional_above=directional_above)
     with modelfile.user_output_to_stderr():
         if spec.form == "numpy":
             grad = spec.grad

@@ -16,12 +16,14 @@ import numpy as np
 from derive.errors import DeriveError
 
 from .. import fd
+from . import group
 from .inputs import Point, call_user, display, scalar_converter
 from .tolerance import ATOL, EPS, EPS32, K_ERR, RTOL
 
 MODES = ("auto", "central", "complex", "richardson")
 SMALL_BLOCK = 2048       # blocks up to this size are checked entirely even when sampling
 RICHARDSON_ALL = 1000    # "auto" uses Richardson for every coordinate up to this many
+DIRECTIONAL_ABOVE = 50_000   # models with more parameters are checked along directions (``group``)
 
 
 @dataclass
@@ -37,7 +39,7 @@ class Checker:
     """Finite differences of one loss at one point, shared by every gradient compared to them."""
 
     def __init__(self, loss, params, *, mode, seed, max_coords, sample_size, rtol, atol, batch,
-                 source, progress):
+                 source, progress, directional_above=DIRECTIONAL_ABOVE):
         if mode not in MODES:
             raise DeriveError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
         self.mode = mode
@@ -54,6 +56,10 @@ class Checker:
         self.rtol = RTOL if rtol is None else float(rtol)
         self.atol = ATOL if atol is None else float(atol)
         self._first_evaluation()
+        self.directional_above = int(directional_above)
+        self.directional = p.n > self.directional_above
+        self.directional_results: list[dict] = []
+        self._calibrated = False
         self._choose_coordinates(max_coords, sample_size)
         self._refined: dict = {}
         self._kinked: dict = {}
@@ -96,6 +102,7 @@ class Checker:
     def calibrate(self):
         """Measure the loss's rounding noise, detect float32 arithmetic, and choose steps."""
         p = self.point
+        self._calibrated = True
         s1, v1 = self.run_guarded(fd.noise_level, self.f, p.x, seed=self.seed, delta=1e-6, full=True)
         s2, _ = self.run_guarded(fd.noise_level, self.f, p.x, seed=self.seed, delta=1e-5, full=True)
         finite = np.isfinite(s1) and np.isfinite(s2)
@@ -182,6 +189,12 @@ class Checker:
                 edges = np.linspace(0, size, q + 1).astype(np.int64)
                 local = edges[:-1] + (rng.random(q) * np.maximum(1, edges[1:] - edges[:-1])).astype(np.int64)
                 by_block.append(sl.start + np.unique(np.minimum(local, size - 1)))
+        if self.directional:
+            # What a block is checked on when its directions disagree everywhere; until then
+            # every entry is a candidate (the step calibration samples from them).
+            self.sample_by_block = by_block
+            by_block = [np.arange(p.block_of(b).start, p.block_of(b).stop) for b in range(len(p.names))]
+        elif self.sampled:
             self.notes.append(
                 f"{p.n:,} parameters: checked a stratified sample of {sum(len(c) for c in by_block):,} "
                 f"coordinates (every block of up to {SMALL_BLOCK:,} entries entirely; seed {self.seed}) "
@@ -195,7 +208,8 @@ class Checker:
         """Numeric values for every checked coordinate, by the requested mode."""
         p = self.point
         self.progress(f"finite differences on {self.coords.size:,} coordinates ({self.mode} mode)")
-        self.calibrate()
+        if not self._calibrated:
+            self.calibrate()
         value = np.zeros(p.n)
         error = np.zeros(p.n)
         self.rounding = 2 * self.sigma / self.h
@@ -298,7 +312,7 @@ class Checker:
     def _directionals(self):
         """For sampled blocks: the derivative along one random direction, by Richardson."""
         self.direction_values = {}
-        if not self.sampled:
+        if not self.sampled or self.directional:
             return
         p = self.point
         t0 = max(1e-3, 8 * self.eps_f ** 0.2)
@@ -307,6 +321,24 @@ class Checker:
             value, err = self.run_guarded(fd.directional, self.f, p.x, d, t0=t0 / max(1.0, math.sqrt(p.sizes[b]) / 32),
                                           noise=self.sigma)
             self.direction_values[b] = (d, value, err)
+
+    def locate(self, gradients):
+        """The directional path (more than ``directional_above`` parameters): check each block of
+        each flat gradient along random directions, and keep as the coordinates to differentiate
+        one by one only those the disagreements lead to (``group.locate``)."""
+        p = self.point
+        self.calibrate()
+        found = [[np.empty(0, dtype=np.intp)] for _ in p.names]
+        for flat in gradients:
+            results = {}
+            for b in range(len(p.names)):
+                self.progress(f"block {p.names[b]}: derivatives along random directions")
+                coords, results[b] = group.locate(self, flat, b, self.sample_by_block[b])
+                found[b].append(coords)
+            self.directional_results.append(results)
+        self.coords_by_block = [np.unique(np.concatenate(c)) for c in found]
+        self.coords = np.concatenate(self.coords_by_block)
+        self.notes.append(group.note(self, p.n, self.directional_above))
 
     def refine(self, coords):
         """Richardson values for coordinates that failed the first test (cached).

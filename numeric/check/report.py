@@ -264,6 +264,16 @@ def _summary(report: Report) -> str:
     return f"FAIL: {len(failing)} of {total} blocks disagree"
 
 
+def _agreement(b: BlockResult) -> str:
+    d = b.directional
+    if d["ok"]:
+        return "agree"
+    # The directional path: the entries the disagreement led to decide the block.
+    if "located" in d and b.verdict != "fail":
+        return "disagree, but every entry it led to agrees: kinks on the line, not a bug"
+    return "DISAGREE"
+
+
 def _comparison_lines(c: Comparison) -> list[str]:
     lines = []
     for b in c.blocks:
@@ -271,8 +281,10 @@ def _comparison_lines(c: Comparison) -> list[str]:
             lines.append(f"{b.name}: {b.hint}")
         if b.directional is not None:
             d = b.directional
-            lines.append(f"{b.name}: along a random direction: analytic {fmt(d['analytic'])}, numeric "
-                         f"{fmt(d['numeric'])} ± {d['error_estimate']:.1e} ({'agree' if d['ok'] else 'DISAGREE'})")
+            where = (f"along {d['directions']} random directions, the worst" if "directions" in d
+                     else "along a random direction")
+            lines.append(f"{b.name}: {where}: analytic {fmt(d['analytic'])}, numeric "
+                         f"{fmt(d['numeric'])} ± {d['error_estimate']:.1e} ({_agreement(b)})")
     return lines
 
 
