@@ -25,7 +25,7 @@ from .derivation import ADJOINT_RULES, Shown, _check_sizes, _Instance, _locals
 from .grad import Gradient, Local
 from .parse import parse_matrix_expression, parse_shapes
 
-__all__ = ["MatrixLine", "EngineGradient", "engine_gradient", "show"]
+__all__ = ["MatrixLine", "EngineGradient", "engine_gradient", "show", "show_rules", "show_line"]
 
 
 @dataclass(frozen=True)
@@ -147,58 +147,75 @@ def _substitute(node: t.Node, where: dict) -> t.Node:
 
 
 def show(d, grads, lhs: dict, *, work: "bool | Msg" = True) -> None:
-    """Record the engine's steps for the gradients ``grads`` of one function in ``d``.
+    """Record the engine's steps for the gradients ``grads`` of one function in ``d``: the
+    entrywise derivatives and matrix-calculus rules (``show_rules``), then each gradient's
+    matrix-form line (``show_line``) with the left side ``lhs[wrt]``."""
+    show_rules(d, grads, work=work)
+    for g in grads:
+        show_line(d, g, lhs[g.line.wrt])
+
+
+def show_rules(d, grads, *, work: "bool | Msg" = True) -> None:
+    """Record the entrywise derivatives and the rules of matrix calculus behind ``grads``.
 
     Parameters
     ----------
     d : Builder
         The model's derivation.
     grads : sequence of EngineGradient
-        Gradients of the same function, shown in this order.
-    lhs : dict
-        The left side shown for each variable's matrix-form line (``∂L/∂θ``), by name.
+        Gradients of the same function; what they share is shown once.
     work : bool or Msg
         True: work out each elementwise derivative rule by rule, as ``derive expr`` does; a
-        ``Msg``: one verified line each, with this note (for a derivative the model has worked
-        out already).
+        ``Msg``: one line each, verified against ``sympy.diff``, with this note (for a
+        derivative the model has worked out already).
     """
-    first = grads[0]
     seen: dict = {}
-    rename = _renaming(d, grads)
+    names = _Names(d, grads)
     for g in grads:
         for loc in g.gradient.locals:
-            loc = Local(loc.phi.xreplace(rename), rename.get(loc.u, loc.u), loc.value.xreplace(rename),
-                        loc.atom, tuple((rename.get(s, s), n) for s, n in loc.names))
+            loc = names.local(loc)
             seen.setdefault((loc.phi, loc.u), loc)
     if work is True:
         _locals(d, SimpleNamespace(locals=list(seen.values())))
     else:
         _compact_locals(d, list(seen.values()), work)
-    keys = list(dict.fromkeys(r.key for g in grads for r in g.gradient.rules))
-    for key in keys:
+    for key in dict.fromkeys(r.key for g in grads for r in g.gradient.rules):
         en, zh = ADJOINT_RULES[key]
         d.note("Rule of matrix calculus, " + en + ".", "矩阵微积分法则," + zh + "。")
+
+
+def show_line(d, g: EngineGradient, lhs) -> None:
+    """Record ``lhs = `` the engine's matrix form of ``g``, with its shape, verified entry by
+    entry at the concrete sizes against ``sympy.diff``."""
     checked = Msg.check("checked entry by entry at {sizes} against sympy.diff",
-                        "已在 {sizes} 时逐元素与 sympy.diff 核对", sizes=first.sizes_text())
-    for g in grads:
-        d.eq(lhs[g.line.wrt], g.shown, "matrix_form",
-             Msg.of("shape {s}", "形状 {s}", s=f"${t.shape_text(g.shape)}$").then(checked),
-             check=g.check())
+                        "已在 {sizes} 时逐元素与 sympy.diff 核对", sizes=g.sizes_text())
+    d.eq(lhs, g.shown, "matrix_form",
+         Msg.of("shape {s}", "形状 {s}", s=f"${t.shape_text(g.shape)}$").then(checked), check=g.check())
 
 
-def _renaming(d, grads) -> dict:
-    """New names for the engine's operand symbols (z for X·w) that the model already uses for
-    something else: a symbol means one thing in a derivation."""
-    taken = {s.name for s in d.defs} | {n for g in grads for n in g.names}
-    out: dict = {}
-    for g in grads:
-        for loc in g.gradient.locals:
-            for s, node in loc.names:
-                if node.op != "var" and s.name in taken and s not in out:
-                    name = next(c for c in ("u", "v", "s", "q", "p") if c not in taken)
-                    taken.add(name)
-                    out[s] = sp.Symbol(name, real=True)
-    return out
+class _Names:
+    """One symbol per operand across the engine's elementwise regions (each region names its
+    own operands z, u, …), none of them a name the model or the expression already uses: a
+    symbol means one thing in a derivation."""
+
+    def __init__(self, d, grads):
+        self.taken = {s.name for s in d.defs} | {n for g in grads for n in g.names}
+        self.of: dict = {}
+
+    def local(self, loc: Local) -> Local:
+        """``loc`` with its operand symbols renamed."""
+        rename = {}
+        for s, node in loc.names:
+            if node.op == "var":
+                continue
+            if node not in self.of:
+                name = next(c for c in (s.name, "z", "u", "v", "s", "q", "p", "z2", "u2", "v2")
+                            if c not in self.taken)
+                self.taken.add(name)
+                self.of[node] = sp.Symbol(name, real=True)
+            rename[s] = self.of[node]
+        return Local(loc.phi.xreplace(rename), rename.get(loc.u, loc.u), loc.value.xreplace(rename),
+                     loc.atom, tuple((rename.get(s, s), n) for s, n in loc.names))
 
 
 def _compact_locals(d, locals_: list, note: Msg) -> None:
