@@ -6,7 +6,7 @@ import sympy as sp
 
 from ..functions import sigmoid
 from ..matrix.derivation import Shown
-from ..matrix.lines import MatrixLine, engine_gradient, show
+from ..matrix.lines import MatrixLine, engine_gradient, show_line, show_rules
 from ..messages import Msg
 from ..network import Dense, Network, Param, Training
 from .base import Model, features_option
@@ -131,11 +131,14 @@ class Logistic(Model):
             "checked at {sizes} against the mean of the per-example losses",
             "已在 {sizes} 时与逐样本损失的平均核对", sizes=g.sizes_text())),
             check=(sp.Add(*by_example) / len(by_example), g.value_at()))
-        show(d, grads, {line.wrt: sp.Derivative(J, sp.Symbol(line.wrt), evaluate=False) for line in LINES},
-             work=Msg("as $dz = a − y$ for one example", "与单个样本的 $dz = a − y$ 相同"))
+        show_rules(d, grads, work=Msg("as $dz = a − y$ for one example", "与单个样本的 $dz = a − y$ 相同"))
         same = Msg("with $dZ = A − Y$", "其中 $dZ = A − Y$").then(Msg.check(
             "checked at {sizes}: equal to the line above", "已在 {sizes} 时核对:与上一行相等",
             sizes=g.sizes_text()))
-        d.eq(sp.Symbol("dw"), sp.MatMul(1 / m, X, dZ.T), "rewrite", same, check=grads[0].form_check())
-        d.eq(sp.Symbol("db"), sp.Sum(sp.Indexed("dZ", sp.Symbol("i")), (sp.Symbol("i"), 1, m)) / m,
-             "rewrite", same, check=grads[1].form_check())
+        i = sp.Symbol("i")
+        notes = {"w": (sp.Symbol("dw"), sp.MatMul(1 / m, X, dZ.T)),
+                 "b": (sp.Symbol("db"), sp.Sum(sp.Indexed("dZ", i), (i, 1, m)) / m)}
+        for engine in grads:
+            wrt = engine.line.wrt
+            show_line(d, engine, sp.Derivative(J, sp.Symbol(wrt), evaluate=False))
+            d.eq(*notes[wrt], "rewrite", same, check=engine.form_check())
