@@ -128,10 +128,6 @@ class EngineGradient:
         """NumPy code of the model's form, its intermediates written out."""
         return t.numpy(self.form)
 
-    def concrete_shapes(self) -> dict:
-        """Each variable's shape at the check sizes (name → (rows, cols) of ints)."""
-        return {n: tuple(int(s) for s in shape) for n, shape in self.inst.shapes.items()}
-
 
 def engine_gradient(line: MatrixLine) -> EngineGradient:
     """The engine's gradient for ``line`` (see ``EngineGradient``)."""
