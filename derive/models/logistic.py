@@ -103,6 +103,7 @@ class Logistic(Model):
                         "已在 $n_x = 2$、$m = 2$ 上与逐样本的导数核对")
         d.eq(dZ, A - Y, "vectorize", vec, check=_vectorized_check())
         self._matrix_calculus(d, X, dZ, m)
+
         d.section("One step of gradient descent", "梯度下降的一步")
         d.note("With the learning rate $α$, each step moves every parameter against its gradient (with $m$ "
                "examples, $dw$ and $db$ the means above), as the notes end:",
@@ -120,9 +121,9 @@ class Logistic(Model):
         grads = [engine_gradient(line) for line in LINES]
         g = grads[0]
         J = sp.Symbol("J")
-        d.note("The same gradients by matrix calculus (as `derive expr --shape` does): write $J$ with "
-               "matrices, differentiate entry by entry, and apply the rules of matrix calculus.",
-               "用矩阵微积分求同样的梯度(与 `derive expr --shape` 相同):用矩阵写出 $J$,逐元素求导,"
+        d.note("The vectorized gradients by matrix calculus (as `derive expr --shape` does): write $J$ "
+               "with matrices, differentiate entry by entry, and apply the rules of matrix calculus.",
+               "用矩阵微积分求向量化的梯度(与 `derive expr --shape` 相同):用矩阵写出 $J$,逐元素求导,"
                "再用矩阵微积分法则。")
         X_, w_, Y_ = (g.entries(name) for name in ("X", "w", "Y"))
         b_ = g.entries("b")[0, 0]
