@@ -369,9 +369,9 @@ class SigmoidSum(Model):
         g = grads["w"]
         d.note("Matrix calculus gives each of them from $L$ in matrix form (as `derive expr --shape` "
                "does; $b₀$ names the outer $b$, to tell it from the vector $b$), and the notes' form "
-               "follows with $A = σ(W·X + b·𝟏ᵀ)$ and $e = Aᵀ·c + b₀ − y$:",
+               "follows with $A$ and $e$ as above:",
                "矩阵微积分从矩阵形式的 $L$ 求出它们(与 `derive expr --shape` 相同;$b₀$ 表示外面的 $b$,"
-               "以区别于向量 $b$),再令 $A = σ(W·X + b·𝟏ᵀ)$、$e = Aᵀ·c + b₀ − y$ 得到笔记中的形式:")
+               "以区别于向量 $b$),再用上面的 $A$ 与 $e$ 得到笔记中的形式:")
         W, X, bv, c, y = (g.entries(name) for name in ("W", "X", "b", "c", "y"))
         b0 = g.entries("b_0")[0, 0]
         pieces = [b0 + sum(c[i] * sigmoid(bv[i] + sum(W[i, j] * X[j, n] for j in range(X.rows)))
