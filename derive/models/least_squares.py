@@ -179,7 +179,7 @@ class LeastSquares(Model):
         g = engine_gradient(GRADIENT)
         d.note("The gradient by matrix calculus (as `derive expr --shape` does): differentiate entry "
                "by entry, then apply the rules of matrix calculus.",
-               "用矩阵微积分求梯度(与 `derive expr --shape` 相同):逐元素求导,再用矩阵微积分法则。")
+               "用矩阵微积分求梯度(与 derive 对矩阵表达式的求导相同):逐元素求导,再用矩阵微积分法则。")
         # the engine's X is any n × 2 matrix; the notes' has xᵢ in its first column and 1 in its second
         ours = {e: v for name, m in values.items() for e, v in zip(g.entries(name), m)}
         d.eq(L, Shown.of(g.f), "rewrite", MATRIX, check=(L3, g.value_at().xreplace(ours)))

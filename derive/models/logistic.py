@@ -123,7 +123,7 @@ class Logistic(Model):
         J = sp.Symbol("J")
         d.note("The vectorized gradients by matrix calculus (as `derive expr --shape` does): write $J$ "
                "with matrices, differentiate entry by entry, and apply the rules of matrix calculus.",
-               "用矩阵微积分求向量化的梯度(与 `derive expr --shape` 相同):用矩阵写出 $J$,逐元素求导,"
+               "用矩阵微积分求向量化的梯度(与 derive 对矩阵表达式的求导相同):用矩阵写出 $J$,逐元素求导,"
                "再用矩阵微积分法则。")
         X_, w_, Y_ = (g.entries(name) for name in ("X", "w", "Y"))
         b_ = g.entries("b")[0, 0]

@@ -370,7 +370,7 @@ class SigmoidSum(Model):
         d.note("Matrix calculus gives each of them from $L$ in matrix form (as `derive expr --shape` "
                "does; $b₀$ names the outer $b$, to tell it from the vector $b$), and the notes' form "
                "follows with $A$ and $e$ as above:",
-               "矩阵微积分从矩阵形式的 $L$ 求出它们(与 `derive expr --shape` 相同;$b₀$ 表示外面的 $b$,"
+               "矩阵微积分从矩阵形式的 $L$ 求出它们(与 derive 对矩阵表达式的求导相同;$b₀$ 表示外面的 $b$,"
                "以区别于向量 $b$),再用上面的 $A$ 与 $e$ 得到笔记中的形式:")
         W, X, bv, c, y = (g.entries(name) for name in ("W", "X", "b", "c", "y"))
         b0 = g.entries("b_0")[0, 0]
