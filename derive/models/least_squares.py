@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sympy as sp
 
+from ..matrix.derivation import Shown
+from ..matrix.lines import MatrixLine, engine_gradient, show
 from ..messages import Msg
 from ..network import Dense, Network, Param, Training
 from ._concrete import at_n, samples
@@ -15,6 +17,9 @@ AT_N = Msg.check("checked at $n = 3$", "已在 $n = 3$ 时核对")
 CHECKABLE = Msg.check("at $n = 3$, checkable with sympy.diff", "$n = 3$ 时，可用 sympy.diff 核对")
 ON_3X2 = Msg.check("checked on $3 × 2$ matrices", "已在 $3 × 2$ 矩阵上核对")
 MATRIX = Msg("in matrix form", "矩阵形式").then(ON_3X2)
+# ∂L/∂θ for the engine, and the notes' form of it: −2Xᵀ(y − Xθ)
+GRADIENT = MatrixLine("sum((y - X @ theta)**2)", ("X=n,2", "theta=2", "y=n"), "theta",
+                      "-2 * X.T @ (y - X @ theta)")
 
 
 class LeastSquares(Model):
@@ -150,7 +155,10 @@ class LeastSquares(Model):
         d.eq(L, sp.MatMul(sp.Transpose(r), r, evaluate=False), "rewrite", MATRIX, check=(L3, (rc.T * rc)[0, 0]))
         grad = sp.Derivative(L, theta, evaluate=False)
         grad_c = sp.Matrix([sp.diff(L3, w), sp.diff(L3, b)])
-        d.eq(grad, -2 * X.T * r, "rewrite", MATRIX, check=(grad_c, -2 * Xc.T * rc))
+        g = self._gradient(d, L, grad, {"X": Xc, "theta": tc, "y": Yc}, L3)
+        d.eq(grad, -2 * X.T * r, "rearrange", Msg("as the notes write it", "笔记中的写法").then(
+            Msg.check("checked on $3 × 2$ matrices: equal to the line above", "已在 $3 × 2$ 矩阵上核对:与上一行相等")),
+            check=g.form_check())
         d.eq(X.T * X * theta, X.T * Y, "rearrange",
              Msg("$∂L/∂θ = 0$, divided by $−2$: the normal equations above",
                  "$∂L/∂θ = 0$,两边除以 $−2$:即上面的正规方程"),
@@ -163,6 +171,20 @@ class LeastSquares(Model):
                  Msg.check("checked at $n = 3$: equals $(ŵ, b̂)$", "已在 $n = 3$ 时核对：等于 $(ŵ, b̂)$")),
              check=((Xc.T * Xc).inv() * Xc.T * Yc, at_n(sp.Matrix([solution[w], solution[b]]))))
         return sums
+
+    def _gradient(self, d, L, grad, values: dict, L3):
+        """∂L/∂θ by the matrix-calculus engine: L as a sum of squares in matrix form (checked
+        against the loss with X = [xᵢ 1] at n = 3), the entrywise derivative rule by rule, the
+        rules of matrix calculus, and the gradient in matrix form; returns the engine's gradient."""
+        g = engine_gradient(GRADIENT)
+        d.note("The gradient by matrix calculus (as `derive expr --shape` does): differentiate entry "
+               "by entry, then apply the rules of matrix calculus.",
+               "用矩阵微积分求梯度(与 derive 对矩阵表达式的求导相同):逐元素求导,再用矩阵微积分法则。")
+        # the engine's X is any n × 2 matrix; the notes' has xᵢ in its first column and 1 in its second
+        ours = {e: v for name, m in values.items() for e, v in zip(g.entries(name), m)}
+        d.eq(L, Shown.of(g.f), "rewrite", MATRIX, check=(L3, g.value_at().xreplace(ours)))
+        show(d, [g], {"theta": grad})
+        return g
 
     def _second_order(self, d, w, b, local, sums):
         """The Hessian 2XᵀX and why it is positive semidefinite; returns (x̄, the Hessian)."""

@@ -5,14 +5,16 @@ from __future__ import annotations
 import sympy as sp
 
 from ..functions import sigmoid
+from ..matrix.derivation import Shown
+from ..matrix.lines import MatrixLine, engine_gradient, show_line, show_rules
 from ..messages import Msg
 from ..network import Dense, Network, Param, Training
 from .base import Model, features_option
 
 
 def _vectorized_check(nx: int = 2, m: int = 2):
-    """Concrete instances (n_x = 2, m = 3) of the vectorized lines and of their per-example sums,
-    so that dw = (1/m) X dZᵀ and db = (1/m) Σ dZ are verified, not just shown."""
+    """A concrete instance (n_x = 2, m = 2) of dZ = A − Y against the per-example derivatives
+    ∂L/∂z⁽ⁱ⁾, so that the vectorized line is verified, not just shown."""
     X = sp.Matrix(nx, m, lambda j, i: sp.Symbol(f"x{j + 1}_{i + 1}"))
     Y = sp.Matrix(1, m, lambda _, i: sp.Symbol(f"y_{i + 1}"))
     w = sp.Matrix(nx, 1, lambda j, _: sp.Symbol(f"w{j + 1}"))
@@ -20,18 +22,25 @@ def _vectorized_check(nx: int = 2, m: int = 2):
     Z = w.T * X + sp.ones(1, m) * b
     A = Z.applyfunc(sigmoid)
     zs = sp.symbols(f"z_1:{m + 1}")
-    loss_of_z = [-(Y[i] * sp.log(sigmoid(zs[i])) + (1 - Y[i]) * sp.log(1 - sigmoid(zs[i]))) for i in range(m)]
     at_Z = dict(zip(zs, Z))
-    losses = [loss.xreplace(at_Z) for loss in loss_of_z]
-    J = sp.Add(*losses) / m
-    dZ = A - Y
-    grad_w = sp.Matrix([sp.diff(J, w[j]) for j in range(nx)])
-    dL_dZ = sp.Matrix([[sp.diff(loss_of_z[i], zs[i]).xreplace(at_Z) for i in range(m)]])
-    return {
-        "dZ": (dL_dZ, dZ),
-        "dw": (grad_w, X * dZ.T / m),
-        "db": (sp.diff(J, b), sp.Add(*dZ) / m),
-    }
+    dL_dZ = sp.Matrix([[sp.diff(_loss(Y[i], zs[i]), zs[i]).xreplace(at_Z) for i in range(m)]])
+    return dL_dZ, A - Y
+
+
+def _loss(y, z):
+    """The cross-entropy of one example with z = wᵀx + b: −(y log σ(z) + (1 − y) log(1 − σ(z)))."""
+    return -(y * sp.log(sigmoid(z)) + (1 - y) * sp.log(1 - sigmoid(z)))
+
+
+# The cost over m examples in matrix form (examples as columns), the engine's input; the notes'
+# dw = (1/m)·X·dZᵀ and db = (1/m)·Σ dZ⁽ⁱ⁾ are its gradients written with dZ = A − Y.
+COST = "sum((-Y * log(sigmoid(w.T @ X + b)) - (1 - Y) * log(1 - sigmoid(w.T @ X + b))) / m)"
+SHAPES = ("X=n_x,m", "w=n_x", "Y=1,m")
+DZ = (("dZ", "sigmoid(w.T @ X + b) - Y"),)
+LINES = (
+    MatrixLine(COST, SHAPES, "w", "X @ dZ.T / m", DZ),
+    MatrixLine(COST, SHAPES, "b", "sum(dZ) / m", DZ),
+)
 
 
 class Logistic(Model):
@@ -90,13 +99,10 @@ class Logistic(Model):
         Y = sp.MatrixSymbol("Y", 1, sp.Symbol("m"))
         dZ = sp.MatrixSymbol("dZ", 1, sp.Symbol("m"))
         m = sp.Symbol("m")
-        checks = _vectorized_check()
-        vec = Msg.check("checked on $n_x = 2$, $m = 2$ against the per-example sums",
-                  "已在 $n_x = 2$、$m = 2$ 上与逐样本求和核对")
-        d.eq(dZ, A - Y, "vectorize", vec, check=checks["dZ"])
-        d.eq(sp.Symbol("dw"), sp.MatMul(1 / m, X, dZ.T), "mean", vec, check=checks["dw"])
-        d.eq(sp.Symbol("db"), sp.Sum(sp.Indexed("dZ", sp.Symbol("i")), (sp.Symbol("i"), 1, m)) / m,
-             "mean", vec, check=checks["db"])
+        vec = Msg.check("checked on $n_x = 2$, $m = 2$ against the per-example derivatives",
+                        "已在 $n_x = 2$、$m = 2$ 上与逐样本的导数核对")
+        d.eq(dZ, A - Y, "vectorize", vec, check=_vectorized_check())
+        self._matrix_calculus(d, X, dZ, m)
 
         d.section("One step of gradient descent", "梯度下降的一步")
         d.note("With the learning rate $α$, each step moves every parameter against its gradient (with $m$ "
@@ -108,3 +114,32 @@ class Logistic(Model):
 
         for node, name in ((a, "da"), (z, "dz"), (w1, "dw1"), (w2, "dw2"), (b, "db")):
             d.result(name, grads[node], of=L, wrt=node, label=name)
+
+    def _matrix_calculus(self, d, X, dZ, m) -> None:
+        """dw and db derived from J in matrix form by the matrix-calculus engine, then written
+        with dZ as the notes write them (each line verified at small sizes)."""
+        grads = [engine_gradient(line) for line in LINES]
+        g = grads[0]
+        J = sp.Symbol("J")
+        d.note("The vectorized gradients by matrix calculus (as `derive expr --shape` does): write $J$ "
+               "with matrices, differentiate entry by entry, and apply the rules of matrix calculus.",
+               "用矩阵微积分求向量化的梯度(与 derive 对矩阵表达式的求导相同):用矩阵写出 $J$,逐元素求导,"
+               "再用矩阵微积分法则。")
+        X_, w_, Y_ = (g.entries(name) for name in ("X", "w", "Y"))
+        b_ = g.entries("b")[0, 0]
+        by_example = [_loss(Y_[0, i], (w_.T * X_[:, i])[0, 0] + b_) for i in range(X_.cols)]
+        d.eq(J, Shown.of(g.f), "rewrite", Msg("in matrix form", "矩阵形式").then(Msg.check(
+            "checked at {sizes} against the mean of the per-example losses",
+            "已在 {sizes} 时与逐样本损失的平均核对", sizes=g.sizes_text())),
+            check=(sp.Add(*by_example) / len(by_example), g.value_at()))
+        show_rules(d, grads, work=Msg("as $dz = a − y$ for one example", "与单个样本的 $dz = a − y$ 相同"))
+        same = Msg("with $dZ = A − Y$", "其中 $dZ = A − Y$").then(Msg.check(
+            "checked at {sizes}: equal to the line above", "已在 {sizes} 时核对:与上一行相等",
+            sizes=g.sizes_text()))
+        i = sp.Symbol("i")
+        notes = {"w": (sp.Symbol("dw"), sp.MatMul(1 / m, X, dZ.T)),
+                 "b": (sp.Symbol("db"), sp.Sum(sp.Indexed("dZ", i), (i, 1, m)) / m)}
+        for engine in grads:
+            wrt = engine.line.wrt
+            show_line(d, engine, sp.Derivative(J, sp.Symbol(wrt), evaluate=False))
+            d.eq(*notes[wrt], "rewrite", same, check=engine.form_check())

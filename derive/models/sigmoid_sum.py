@@ -10,6 +10,8 @@ import sympy as sp
 from sympy import Derivative, IndexedBase, Sum
 
 from ..functions import hard_sigmoid, relu, sigmoid
+from ..matrix.derivation import Shown
+from ..matrix.lines import MatrixLine, engine_gradient, show_line, show_rules
 from ..messages import Msg
 from ..network import Dense, Network, Param, Training
 from ._concrete import Instance
@@ -22,6 +24,24 @@ def piece_activation(activation: str) -> sp.Lambda:
     whose slope is [u > 0] − [u > 1] (ReLU′(0) = 0)."""
     u = sp.Symbol("u")
     return sp.Lambda(u, relu(u) - relu(u - 1) if activation == "relu" else sigmoid(u))
+
+
+# The mean squared error in matrix form for the matrix-calculus engine (b_0 is the outer b), and
+# the notes' form of each gradient with A = σ(W·X + b·𝟏ᵀ) and the errors e; checked at H = 2,
+# J = 3, m = 2, so that W, X and A are not square and a transposed factor would not fit.
+_MSE = "sum((sigmoid(W @ X + b).T @ c + b_0 - y)**2 / m)"
+_SHAPES = ("X=J,m", "W=H,J", "b=H", "c=H", "y=m")
+_WHERE = (("A", "sigmoid(W @ X + b)"), ("e", "sigmoid(W @ X + b).T @ c + b_0 - y"))
+_SIZES = (("H", 2), ("J", 3), ("m", 2))
+LINES = {
+    key: MatrixLine(_MSE, _SHAPES, wrt, form, _WHERE, _SIZES)
+    for key, wrt, form in (
+        ("b", "b_0", "2 * sum(e) / m"),
+        ("c", "c", "2 / m * A @ e"),
+        ("b_k", "b", "2 / m * sum((c @ e.T) * A * (1 - A), axis=1)"),
+        ("w", "W", "2 / m * ((c @ e.T) * A * (1 - A)) @ X.T"),
+    )
+}
 
 
 class SigmoidSum(Model):
@@ -294,9 +314,17 @@ class SigmoidSum(Model):
         agree = Msg.check("the index and matrix forms agree at {H2}, {J2}, {m3}",
                           "下标形式与矩阵形式在 {H2}、{J2}、{m3} 上一致",
                           H2=shown_eq(H, 2), J2=shown_eq(J, 2), m3=shown_eq(m, 3))
+        grads = {} if relu_pieces else self._matrix_calculus(d, L)
         for key, (lhs, form, by_index, by_matrix, shape) in matrix_forms.items():
-            d.eq(lhs, form, "vectorize", Msg.of("{shape}", "{shape}", shape=shape).then(agree),
-                 check=(by_index, by_matrix))
+            if key in grads:
+                engine = grads[key]
+                show_line(d, engine, sp.Derivative(L, sp.Symbol("b_0"), evaluate=False) if key == "b" else lhs)
+                d.eq(lhs, form, "vectorize", Msg.of("{shape}", "{shape}", shape=shape).then(Msg.check(
+                    "checked at {sizes}: equal to the line above", "已在 {sizes} 时核对:与上一行相等",
+                    sizes=engine.sizes_text())), check=engine.form_check())
+            else:
+                d.eq(lhs, form, "vectorize", Msg.of("{shape}", "{shape}", shape=shape).then(agree),
+                     check=(by_index, by_matrix))
         d.table(
             [Msg("index form", "下标形式"), "", Msg("matrix form", "矩阵形式"), "", Msg("shape", "形状")],
             [[*index_forms[key], matrix_forms[key][0], matrix_forms[key][1], matrix_forms[key][4]]
@@ -332,3 +360,27 @@ class SigmoidSum(Model):
             matrix_lhs, matrix_form, by_index, by_matrix, _ = matrix_forms[key]
             d.result(mname, matrix_form, lhs=matrix_lhs, of=L, wrt=wrt, value=inst(form),
                      check=(by_index, by_matrix), note=Msg.check(*where_e, e=entry))
+
+    def _matrix_calculus(self, d, L) -> dict:
+        """The four gradients by the matrix-calculus engine, from L in matrix form (checked
+        against L written out entry by entry): the entrywise derivatives and the rules used are
+        recorded here; returns the engine's gradients by key, for their lines."""
+        grads = {key: engine_gradient(line) for key, line in LINES.items()}
+        g = grads["w"]
+        d.note("Matrix calculus gives each of them from $L$ in matrix form (as `derive expr --shape` "
+               "does; $b₀$ names the outer $b$, to tell it from the vector $b$), and the notes' form "
+               "follows with $A$ and $e$ as above:",
+               "矩阵微积分从矩阵形式的 $L$ 求出它们(与 derive 对矩阵表达式的求导相同;$b₀$ 表示外面的 $b$,"
+               "以区别于向量 $b$),再用上面的 $A$ 与 $e$ 得到笔记中的形式:")
+        W, X, bv, c, y = (g.entries(name) for name in ("W", "X", "b", "c", "y"))
+        b0 = g.entries("b_0")[0, 0]
+        pieces = [b0 + sum(c[i] * sigmoid(bv[i] + sum(W[i, j] * X[j, n] for j in range(X.rows)))
+                           for i in range(W.rows)) for n in range(X.cols)]
+        by_hand = sum((p - y[n]) ** 2 for n, p in enumerate(pieces)) / X.cols
+        d.eq(L, Shown.of(g.f), "rewrite", Msg("in matrix form", "矩阵形式").then(Msg.check(
+            "checked at {sizes} against $L$ written out entry by entry",
+            "已在 {sizes} 时与逐元素写出的 $L$ 核对", sizes=g.sizes_text())),
+            check=(by_hand, g.value_at()))
+        show_rules(d, list(grads.values()),
+                   work=Msg("the power rule and $σ′ = σ(1 − σ)$, as above", "幂法则与 $σ′ = σ(1 − σ)$,同上"))
+        return grads

@@ -88,6 +88,8 @@ _SYMBOLS = {
     "→": r"\to", "←": r"\leftarrow", "⇒": r"\Rightarrow", "∈": r"\in", "∞": r"\infty",
     "⊙": r"\odot", "∘": r"\circ", "√": r"\surd", "⋯": r"\cdots", "…": r"\ldots", "‖": r"\|",
     "∝": r"\propto", "⊤": r"\top", "ℝ": r"\mathbb{R}", "½": r"\tfrac{1}{2}",
+    # the all-ones matrix of the matrix-calculus rules
+    "𝟏": r"\mathbf{1}",
     # a time step a⟨t⟩ is a superscript, as the course writes a^{<t>}
     "⟨": r"^{\langle", "⟩": r"\rangle}",
 }
@@ -174,7 +176,8 @@ def _atom_tex(kind: str, s: str) -> str:
     if kind in ("var", "func", "num"):
         m = re.match(rf"([A-Za-z]+|[{_GREEK_CH}]|\d+(?:\.\d+)?)(\d*)([{_MODS}]*)$", s)
         head, digits, mods = m.groups()
-        base = _FUNCS.get(head) or _GREEK_TEX.get(head) or head
+        # \d is any Unicode digit: 𝟏 is read as a number and written from _SYMBOLS
+        base = _FUNCS.get(head) or _GREEK_TEX.get(head) or _SYMBOLS.get(head) or head
         if digits:
             mods = "".join(dict(zip(_SUB.values(), _SUB))[d] for d in digits) + mods
         return _mods_tex(base, mods)

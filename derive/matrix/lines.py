@@ -1,0 +1,231 @@
+"""Matrix-form lines for a model's derivation: a vectorized gradient derived by the engine
+(``derive expr --shape``) and recorded in the model's ``Builder``, then shown equal to the
+model's own form in one verified line.
+
+A model states its vectorized gradient as a ``MatrixLine``: the function in NumPy style, the
+shapes, the variable, and the model's own form of the result in the same language (its
+intermediates, such as ``A = sigmoid(w.T @ X + b)``, given by their expressions). ``show``
+records the engine's steps (the entrywise derivatives, the matrix-calculus rules, the matrix
+form with its shape), each verified at small concrete sizes against ``sympy.diff`` of the
+function written out entry by entry; ``EngineGradient.form_check`` is the pair that verifies
+the model's line against the engine's result at the same sizes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import sympy as sp
+from sympy import Derivative
+
+from ..messages import Msg
+from . import tree as t
+from .derivation import ADJOINT_RULES, Shown, _check_sizes, _Instance, _locals
+from .grad import Gradient, Local
+from .parse import parse_matrix_expression, parse_shapes
+
+__all__ = ["MatrixLine", "EngineGradient", "engine_gradient", "show", "show_rules", "show_line"]
+
+
+@dataclass(frozen=True)
+class MatrixLine:
+    """A model's vectorized gradient, as the engine reads it.
+
+    Parameters
+    ----------
+    expr : str
+        The scalar function in NumPy style (``sum((y - X @ theta)**2)``).
+    shapes : tuple of str
+        ``NAME=DIMS`` for each matrix or vector, as ``derive expr --shape`` takes them.
+    wrt : str
+        The variable the gradient is taken with respect to.
+    form : str
+        The model's own form of the gradient in the same language (``-2 * X.T @ (y - X @ theta)``).
+    where : tuple of (str, str)
+        The model's intermediates used in ``form``, each with its expression in the inputs.
+    sizes : tuple of (str, int)
+        Concrete sizes for the checks instead of the engine's (3 and 2 alternately).
+    """
+
+    expr: str
+    shapes: tuple
+    wrt: str
+    form: str
+    where: tuple = ()
+    sizes: tuple = ()
+
+
+class EngineGradient:
+    """∂f/∂``wrt`` by the engine, with its concrete instance and the model's form.
+
+    Attributes
+    ----------
+    value : tree.Node
+        The gradient in matrix form.
+    form : tree.Node
+        The model's form with its intermediates written out in the inputs.
+    shown : Shown
+        The gradient as displayed.
+    """
+
+    def __init__(self, line: MatrixLine):
+        shapes = parse_shapes(line.shapes)
+        self.line = line
+        self.f = parse_matrix_expression(line.expr, shapes)
+        self.names = t.variables(self.f)
+        self.shape = self.names[line.wrt]
+        self.gradient = Gradient(self.f, line.wrt)
+        self.value = self.gradient.value
+        self.shown = Shown.of(self.value)
+        where = {name: parse_matrix_expression(text, shapes) for name, text in line.where}
+        form = parse_matrix_expression(line.form, {**shapes, **{n: w.shape for n, w in where.items()}})
+        self.form = _substitute(form, where)
+        if form.shape != self.value.shape and not self.value.is_scalar:
+            raise ValueError(f"{line.form}: shape {t.shape_text(form.shape)}, the gradient is "
+                             f"{t.shape_text(self.value.shape)}")
+        wanted = dict(line.sizes)
+        sizes = {s: sp.Integer(wanted.get(str(s), k)) for s, k in _check_sizes(self.f, self.names).items()}
+        self.inst = _Instance(self.f, self.names, sizes)
+        # a scalar named as a size (the m of a mean over m examples) is that size
+        by_name = {str(s): k for s, k in sizes.items()}
+        for name, shape in self.names.items():
+            if shape == t.SCALAR and name in by_name:
+                self.inst.env[name] = sp.Matrix([[by_name[name]]])
+        self.inst.f = t.concrete(self.f, self.inst.env)[0, 0]
+
+    def _at(self, node: t.Node) -> sp.Matrix:
+        value = self.inst.value(node)
+        # a scalar result (0, or c for a linear function of a matrix) stands for every entry
+        return value[0, 0] * sp.ones(*self.inst.env[self.line.wrt].shape) if node.is_scalar else value
+
+    def check(self) -> tuple:
+        """(``sympy.diff`` of f written out, entry by entry; the engine's matrix form) at the
+        concrete sizes: the pair that verifies the matrix-form line."""
+        return self.inst.gradient(self.line.wrt), self._at(self.value)
+
+    def form_check(self) -> tuple:
+        """(the engine's matrix form; the model's form) at the concrete sizes."""
+        return self._at(self.value), self._at(self.form)
+
+    def entries(self, name: str) -> sp.Matrix:
+        """The concrete matrix of plain symbols standing for the variable ``name``."""
+        return self.inst.env[name]
+
+    def value_at(self) -> sp.Expr:
+        """The function written out entry by entry at the concrete sizes."""
+        return self.inst.f
+
+    def sizes_text(self) -> str:
+        """The concrete sizes of the checks in marked words: ``$m = 2$, $n = 3$``."""
+        return ", ".join(f"${s} = {k}$" for s, k in sorted(self.inst.sizes.items(), key=str))
+
+    def numpy(self) -> str:
+        """NumPy code of the engine's gradient, in the expression's names."""
+        return t.numpy(self.value)
+
+    def form_numpy(self) -> str:
+        """NumPy code of the model's form, its intermediates written out."""
+        return t.numpy(self.form)
+
+
+def engine_gradient(line: MatrixLine) -> EngineGradient:
+    """The engine's gradient for ``line`` (see ``EngineGradient``)."""
+    return EngineGradient(line)
+
+
+def _substitute(node: t.Node, where: dict) -> t.Node:
+    """``node`` with each variable named in ``where`` replaced by its tree."""
+    if node.op == "var" and node.data in where:
+        return where[node.data]
+    args = tuple(_substitute(a, where) for a in node.args)
+    return t.Node(node.op, args, node.shape, node.data) if args != node.args else node
+
+
+def show(d, grads, lhs: dict, *, work: "bool | Msg" = True) -> None:
+    """Record the engine's steps for the gradients ``grads`` of one function in ``d``: the
+    entrywise derivatives and matrix-calculus rules (``show_rules``), then each gradient's
+    matrix-form line (``show_line``) with the left side ``lhs[wrt]``."""
+    show_rules(d, grads, work=work)
+    for g in grads:
+        show_line(d, g, lhs[g.line.wrt])
+
+
+def show_rules(d, grads, *, work: "bool | Msg" = True) -> None:
+    """Record the entrywise derivatives and the rules of matrix calculus behind ``grads``.
+
+    Parameters
+    ----------
+    d : Builder
+        The model's derivation.
+    grads : sequence of EngineGradient
+        Gradients of the same function; what they share is shown once.
+    work : bool or Msg
+        True: work out each elementwise derivative rule by rule, as ``derive expr`` does; a
+        ``Msg``: one line each, verified against ``sympy.diff``, with this note (for a
+        derivative the model has worked out already).
+    """
+    seen: dict = {}
+    names = _Names(d, grads)
+    for g in grads:
+        for loc in g.gradient.locals:
+            loc = names.local(loc)
+            seen.setdefault((loc.phi, loc.u), loc)
+    if work is True:
+        _locals(d, SimpleNamespace(locals=list(seen.values())))
+    else:
+        _compact_locals(d, list(seen.values()), work)
+    for key in dict.fromkeys(r.key for g in grads for r in g.gradient.rules):
+        en, zh = ADJOINT_RULES[key]
+        d.note("Rule of matrix calculus, " + en + ".", "矩阵微积分法则," + zh + "。")
+
+
+def show_line(d, g: EngineGradient, lhs) -> None:
+    """Record ``lhs = `` the engine's matrix form of ``g``, with its shape, verified entry by
+    entry at the concrete sizes against ``sympy.diff``."""
+    checked = Msg.check("checked entry by entry at {sizes} against sympy.diff",
+                        "已在 {sizes} 时逐元素与 sympy.diff 核对", sizes=g.sizes_text())
+    d.eq(lhs, g.shown, "matrix_form",
+         Msg.of("shape {s}", "形状 {s}", s=f"${t.shape_text(g.shape)}$").then(checked), check=g.check())
+
+
+class _Names:
+    """One symbol per operand across the engine's elementwise regions (each region names its
+    own operands z, u, …), none of them a name the model or the expression already uses: a
+    symbol means one thing in a derivation."""
+
+    def __init__(self, d, grads):
+        self.taken = {s.name for s in d.defs} | {n for g in grads for n in g.names}
+        self.of: dict = {}
+
+    def local(self, loc: Local) -> Local:
+        """``loc`` with its operand symbols renamed."""
+        rename = {}
+        for s, node in loc.names:
+            if node.op == "var":
+                continue
+            if node not in self.of:
+                name = next(c for c in (s.name, "z", "u", "v", "s", "q", "p", "z2", "u2", "v2")
+                            if c not in self.taken)
+                self.taken.add(name)
+                self.of[node] = sp.Symbol(name, real=True)
+            rename[s] = self.of[node]
+        return Local(loc.phi.xreplace(rename), rename.get(loc.u, loc.u), loc.value.xreplace(rename),
+                     loc.atom, tuple((rename.get(s, s), n) for s, n in loc.names))
+
+
+def _compact_locals(d, locals_: list, note: Msg) -> None:
+    """Each elementwise derivative that is not linear in one line, verified against
+    ``sympy.diff``. φ is named in prose, not registered: the model's definitions stay its own
+    (its computation graph is drawn from them)."""
+    named: dict = {}
+    for loc in locals_:
+        if not loc.value.free_symbols & {s for s, _ in loc.names}:
+            continue
+        if loc.phi not in named:
+            phi = sp.Symbol("phi" if not named else f"phi{len(named) + 1}")
+            named[loc.phi] = phi
+            ops = tuple(sp.Eq(s, Shown.of(n), evaluate=False) for s, n in loc.names if n.op != "var")
+            d.note("Entry by entry, with {ops}:", "逐元素地,令 {ops}:", ops=(*ops, sp.Eq(phi, loc.phi, evaluate=False)))
+        d.eq(Derivative(named[loc.phi], loc.u, evaluate=False), loc.value, "differentiate", note,
+             check=(sp.diff(loc.phi, loc.u), loc.value))

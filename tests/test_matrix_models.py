@@ -1,0 +1,93 @@
+"""The vectorized gradients of logistic, least-squares and sigmoid-sum come from the
+matrix-calculus engine (derive/matrix/lines.py): the engine's result and each model's own form
+agree with finite differences at random arrays, the derivations show the engine's lines followed
+by the notes' forms, and a model form that differs from the engine's is refused."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+import sympy as sp
+
+import derive
+from derive.matrix import tree as t
+from derive.matrix.lines import MatrixLine, engine_gradient
+from derive.models import least_squares, logistic, sigmoid_sum
+from derive.printing import text
+from derive.steps import Builder
+from derive.verify import VerificationError, check_equal
+from numeric.matrix_fd import fd_error, random_arrays
+
+LINES = {
+    **{f"logistic/{line.wrt}": line for line in logistic.LINES},
+    "least-squares/theta": least_squares.GRADIENT,
+    **{f"sigmoid-sum/{key}": line for key, line in sigmoid_sum.LINES.items()},
+}
+# sizes unlike those the derivations check at, so that the forms are tested for any size
+FD_SIZES = {"m": 5, "n_x": 4, "n": 6, "H": 3, "J": 4}
+
+
+@pytest.mark.parametrize("key", LINES)
+def test_engine_and_model_forms_agree_with_finite_differences(key):
+    g = engine_gradient(LINES[key])
+    shapes = {name: tuple(FD_SIZES.get(str(s), 1) for s in shape) for name, shape in g.names.items()}
+    arrays = random_arrays(shapes, seed=len(key))
+    if "m" in arrays and shapes["m"] == (1, 1):
+        arrays["m"] = float(FD_SIZES["m"])   # the mean's m is the number of examples
+    f = t.numpy(g.f)
+    wrt = LINES[key].wrt
+    assert fd_error(f, g.numpy(), wrt, arrays) < 1e-6
+    assert fd_error(f, g.form_numpy(), wrt, arrays) < 1e-6
+    # the comparison can fail: the form with its sign flipped does
+    assert fd_error(f, f"-({g.form_numpy()})", wrt, arrays) > 1e-3
+
+
+# The notes' own forms, as each derivation displays them after the engine's line.
+NOTES_FORMS = {
+    "logistic": ["1/m·X·dZᵀ", "(Σ_{i=1..m} dZ_i)/m"],
+    "least-squares": ["−2·Xᵀ·(y − X·θ)"],
+    "sigmoid-sum": ["(2/m)·1ᵀ·e", "(2/m)·A·e", "(2/m)·((c·eᵀ) ⊙ A ⊙ (1 − A))·1",
+                    "(2/m)·((c·eᵀ) ⊙ A ⊙ (1 − A))·Xᵀ"],
+}
+MODEL_LINES = {"logistic": logistic.LINES, "least-squares": (least_squares.GRADIENT,),
+               "sigmoid-sum": tuple(sigmoid_sum.LINES.values())}
+
+
+@pytest.mark.parametrize("model", list(MODEL_LINES))
+def test_each_notes_form_follows_the_engines_line_and_is_checked_against_it(shared_derivations, model):
+    d = derive.derivation(model)
+    steps = d.lines
+    engine_lines = [k for k, s in enumerate(steps) if s.rule == "matrix_form"]
+    grads = [engine_gradient(line) for line in MODEL_LINES[model]]
+    assert [str(steps[k].rhs) for k in engine_lines] == [t.text(g.value) for g in grads]
+    # the engine's line is verified against sympy.diff of the function written out
+    for k, g in zip(engine_lines, grads):
+        assert steps[k].verified in ("symbolic", "numeric")
+        diff_entrywise, engine = steps[k].check
+        assert diff_entrywise == g.inst.gradient(g.line.wrt)
+    forms = [next(s for s in steps[k + 1:] if s.kind == "equation") for k in engine_lines]
+    assert [text(s.rhs) for s in forms] == NOTES_FORMS[model]
+    for s, g in zip(forms, grads):
+        # verified against the engine's matrix form at the concrete sizes, and rightly so
+        engine, notes = s.check
+        assert engine == g.form_check()[0]
+        check_equal(engine, notes)
+
+
+def test_a_notes_form_that_differs_from_the_engines_is_refused():
+    wrong = MatrixLine(least_squares.GRADIENT.expr, least_squares.GRADIENT.shapes, "theta",
+                       "2 * X.T @ (y - X @ theta)")
+    d = Builder(SimpleNamespace(name="test", title="test"))
+    with pytest.raises(VerificationError):
+        d.eq(sp.Symbol("g"), sp.Symbol("h"), "rewrite", check=engine_gradient(wrong).form_check())
+    with pytest.raises(ValueError, match="shape"):
+        engine_gradient(MatrixLine(least_squares.GRADIENT.expr, least_squares.GRADIENT.shapes, "theta", "X"))
+
+
+def test_the_engines_operands_do_not_reuse_the_models_names(shared_derivations):
+    shown = derive.derivation("logistic").render("text")
+    # z is the notes' wᵀx + b of one example: the engine's operand wᵀ·X gets a name of its own
+    assert "u = wᵀ·X" in shown and "z = wᵀ·X" not in shown
+    both = derive.derivation("sigmoid-sum").render("text")
+    assert "z = σ(W·X + b)ᵀ·c" in both and "u = W·X" in both
