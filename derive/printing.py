@@ -570,6 +570,14 @@ class NotesLatexPrinter(_Arranged, LatexPrinter):
             return f"{base}_{{{sep.join(idx)}}}"
         return f"{{{base}}}_{{{sep.join(idx)}}}"
 
+    def _print_Transpose(self, expr):
+        # a layer's matrix transposed as the course writes it: A^{[1]T}, not (A^{[1]})^{T}
+        if isinstance(expr.arg, sp.MatrixSymbol):
+            layered = re.fullmatch(r"(.*)\^\{(\[[^{}]*\])\}", self._print(expr.arg))
+            if layered:
+                return f"{layered.group(1)}^{{{layered.group(2)}T}}"
+        return super()._print_Transpose(expr)
+
     def _print_Pow(self, expr):
         e = expr.exp
         if _superscripted(expr.base) and not (e.is_Rational and (e.is_negative or e.q != 1)):
