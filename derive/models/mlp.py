@@ -204,9 +204,9 @@ class MLP(Model):
 
     def network(self) -> Network:
         """a1 = g(x·W1 + b1), z2 = a1·W2 + b2 with the softmax cross-entropy, on the 8×8 digits."""
-        hidden = Dense(self.hidden, Param("W1", "W1_{o}_{i}"), Param("b1", "b1_{o}"),
+        hidden = Dense(self.hidden, Param("W1", "W^[1]_{o}_{i}"), Param("b1", "b^[1]_{o}"),
                        _ACTIVATIONS[self.activation])
-        out = Dense(self.classes, Param("W2", "W2_{o}_{i}"), Param("b2", "b2_{o}"))
+        out = Dense(self.classes, Param("W2", "W^[2]_{o}_{i}"), Param("b2", "b^[2]_{o}"))
         return Network(self.features, (hidden, out), "softmax-cross-entropy",
                        Training("digits", lr=0.5, epochs=30, optimizer="sgd", batch_size=32),
                        target="y_{o}")
