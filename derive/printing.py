@@ -52,6 +52,25 @@ def unicode_name(name: str) -> str:
     return _GREEK.get(name, name)
 
 
+# The example marker: an ``IndexedBase`` whose label ends with it is a per-example quantity and
+# prints its index as the notes' superscript, y⁽ⁱ⁾ (``models._notation.example`` builds one).
+EXAMPLE = "^()"
+_SUP_INDEX = str.maketrans("0123456789in", "⁰¹²³⁴⁵⁶⁷⁸⁹ⁱⁿ")
+
+
+def example_label(expr) -> str | None:
+    """The name of an example-indexed ``expr`` (y for y⁽ⁱ⁾), else None."""
+    if isinstance(expr, sp.Indexed) and len(expr.indices) == 1 and expr.base.label.name.endswith(EXAMPLE):
+        return expr.base.label.name[: -len(EXAMPLE)]
+    return None
+
+
+def _superscripted(expr) -> bool:
+    """Whether ``expr`` is an indexed name that already carries a superscript (y⁽ⁱ⁾, W[1]_ji in
+    LaTeX): a power of it is bracketed."""
+    return isinstance(expr, sp.Indexed) and "^" in expr.base.label.name
+
+
 def _factor_rank(f) -> int:
     """Numbers, then symbols, then polynomial groups, then functions, then groups holding a
     function, then derivatives: 4·x·(3·x² + 2)³, (1 − y)·log(1 − a), σ(z)·(1 − σ(z))."""
@@ -367,6 +386,11 @@ class TextPrinter(_Arranged, StrPrinter):
         return unicode_name(expr.name)
 
     def _print_Indexed(self, expr):
+        name = example_label(expr)
+        if name is not None:
+            idx = self._print(expr.indices[0])
+            sup = idx.translate(_SUP_INDEX)
+            return unicode_name(name) + (f"⁽{sup}⁾" if sup != idx or not idx.isalnum() else f"^({idx})")
         base = self._print(expr.base.label)
         idx = "".join(self._print(i) for i in expr.indices)
         return f"{base}_{idx}" if len(expr.indices) == 1 or all(len(self._print(i)) == 1 for i in expr.indices) else f"{base}_{{{','.join(self._print(i) for i in expr.indices)}}}"
@@ -407,6 +431,9 @@ class TextPrinter(_Arranged, StrPrinter):
             return self.parenthesize(base, sp.printing.precedence.PRECEDENCE["Pow"]) + str(e).translate(_SUP)
         if e == sp.S.Half:
             return f"√({self._print(base)})"
+        if example_label(base) is not None:
+            # (ŷ⁽ⁱ⁾)^y⁽ⁱ⁾: two superscripts in a row would read as one
+            return f"({self._print(base)})^" + self.parenthesize(e, sp.printing.precedence.PRECEDENCE["Pow"])
         if e == -sp.S.Half:
             return f"1/√({self._print(base)})"  # one notation for roots: not 1/sqrt(…)
         return super()._print_Pow(expr, rational)
@@ -529,8 +556,34 @@ class NotesLatexPrinter(_Arranged, LatexPrinter):
     def _print_Indexed(self, expr):
         # w_{ij} as the notes write it; w_{i,10} when an index is longer than one character
         idx = [self._print(i) for i in expr.indices]
+        name = example_label(expr)
+        if name is not None:
+            base = self._print(sp.Symbol(name))
+            layered = re.fullmatch(r"(.*)\^\{([^{}]*)\}", base)
+            if layered:         # example i of layer 2, as the course writes it: a^{[2](i)}
+                return rf"{layered.group(1)}^{{{layered.group(2)}({idx[0]})}}"
+            return rf"{base}^{{({idx[0]})}}"
         sep = "" if all(len(i) == 1 for i in idx) else ","
-        return f"{{{self._print(expr.base.label)}}}_{{{sep.join(idx)}}}"
+        base = self._print(expr.base.label)
+        if re.fullmatch(r"[A-Za-z]+\^\{\[[^{}]*\]\}", base):
+            # a layer superscript and the unit subscript on one letter: z^{[1]}_{j}, as the notes
+            return f"{base}_{{{sep.join(idx)}}}"
+        return f"{{{base}}}_{{{sep.join(idx)}}}"
+
+    def _print_Transpose(self, expr):
+        # a layer's matrix transposed as the course writes it: A^{[1]T}, not (A^{[1]})^{T}
+        if isinstance(expr.arg, sp.MatrixSymbol):
+            layered = re.fullmatch(r"(.*)\^\{(\[[^{}]*\])\}", self._print(expr.arg))
+            if layered:
+                return f"{layered.group(1)}^{{{layered.group(2)}T}}"
+        return super()._print_Transpose(expr)
+
+    def _print_Pow(self, expr):
+        e = expr.exp
+        if _superscripted(expr.base) and not (e.is_Rational and (e.is_negative or e.q != 1)):
+            # (a^{[1]}_{j})^{2}, (\hat{y}^{(i)})^{y^{(i)}}: not a double superscript
+            return rf"\left({self._print(expr.base)}\right)^{{{self._print(e)}}}"
+        return super()._print_Pow(expr)
 
     def _print_HadamardProduct(self, expr):
         prec = sp.printing.precedence.PRECEDENCE["Mul"]

@@ -102,8 +102,8 @@ def test_logistic_dot_shows_the_same_numbers(logistic_graph):
 
 def _numpy_loss(p: dict) -> float:
     """The 2-2-2 network written by hand: sigmoid hidden layer, softmax output, cross-entropy."""
-    W1 = np.array([[p["w^{[1]}_{11}"], p["w^{[1]}_{12}"]], [p["w^{[1]}_{21}"], p["w^{[1]}_{22}"]]])
-    W2 = np.array([[p["w^{[2]}_{11}"], p["w^{[2]}_{12}"]], [p["w^{[2]}_{21}"], p["w^{[2]}_{22}"]]])
+    W1 = np.array([[p["W^{[1]}_{11}"], p["W^{[1]}_{12}"]], [p["W^{[1]}_{21}"], p["W^{[1]}_{22}"]]])
+    W2 = np.array([[p["W^{[2]}_{11}"], p["W^{[2]}_{12}"]], [p["W^{[2]}_{21}"], p["W^{[2]}_{22}"]]])
     b1 = np.array([p["b^{[1]}_{1}"], p["b^{[1]}_{2}"]])
     b2 = np.array([p["b^{[2]}_{1}"], p["b^{[2]}_{2}"]])
     x, y = np.array([p["x1"], p["x2"]]), np.array([p["y1"], p["y2"]])

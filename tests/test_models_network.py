@@ -68,8 +68,7 @@ def test_a_displayed_delta_is_a_plain_name():
 # ---------------------------------------------------------------------------------------------
 # the notes' textbook forms
 
-r_, c_, x_, y_, yh_, a1_, a2_, z1_, W2_, dz2_, da1_ = (
-    sp.IndexedBase(s) for s in ("r", "c", "x", "y", "yhat", "a1", "a2", "z1", "W2", "dz2", "da1"))
+r_, c_, x_, y_, yh_ = (sp.IndexedBase(s) for s in ("r", "c", "x", "y", "yhat"))
 i_, j_, k_, l_ = sp.symbols("i j k l", integer=True, positive=True)
 
 
@@ -113,25 +112,33 @@ def test_softmax_textbook_forms():
     assert f"{yj}·(δ_jk − {yk})" in cli_output("softmax", (), "text")
 
 
-@pytest.mark.parametrize("act, g_prime", [
-    ("sigmoid", sp.Mul(a1_[j_], 1 - a1_[j_], evaluate=False)),
-    ("tanh", 1 - a1_[j_] ** 2),
-    ("relu", sp.Heaviside(z1_[j_], 0)),
+@pytest.mark.parametrize("act, g_prime, g_prime_tex", [
+    ("sigmoid", "a[1]_j·(1 − a[1]_j)", r"a^{[1]}_{j} \left(1 - a^{[1]}_{j}\right)"),
+    ("tanh", "(1 − a[1]_j²)", r"\left(1 - \left(a^{[1]}_{j}\right)^{2}\right)"),
+    ("relu", "[z[1]_j > 0]", r"\left[z^{[1]}_{j} > 0\right]"),
 ])
-def test_mlp_textbook_forms(act, g_prime):
+def test_mlp_textbook_forms(act, g_prime, g_prime_tex):
+    """The notes' layer superscripts (z[1] in the text, z^{[1]} in LaTeX) and Ng's forms, written
+    out here as a student reads them in the notes."""
     opts = () if act == "sigmoid" else ("--activation", act)
     res = results("mlp", opts)
-    assert display_text(res, "dz2_k") == printing.text(a2_[k_] - y_[k_])
-    assert display_text(res, "dW2_kj") == printing.text(sp.Mul(dz2_[k_], a1_[j_], evaluate=False))
-    assert display_text(res, "dz1_j") == printing.text(sp.Mul(da1_[j_], *sp.Mul.make_args(g_prime), evaluate=False))
-    m, nx, nh, ny = sp.symbols("m n_x n_h n_y", integer=True, positive=True)
-    dZ1, dZ2 = sp.MatrixSymbol("dZ1", nh, m), sp.MatrixSymbol("dZ2", ny, m)
-    A1, X = sp.MatrixSymbol("A1", nh, m), sp.MatrixSymbol("X", nx, m)
-    assert display_text(res, "dW2") == printing.text(sp.MatMul(1 / m, dZ2, A1.T))
-    assert display_text(res, "dW1") == printing.text(sp.MatMul(1 / m, dZ1, X.T))
+    assert display_text(res, "dz[2]_k") == "a[2]_k − y_k"
+    assert display_text(res, "dW[2]_kj") == "dz[2]_k·a[1]_j"
+    assert display_text(res, "dW[1]_ji") == "dz[1]_j·x_i"
+    assert display_text(res, "dz[1]_j") == f"da[1]_j·{g_prime}"
+    assert display_text(res, "dW[2]") == "1/m·dZ[2]·A[1]ᵀ"
+    assert display_text(res, "dW[1]") == "1/m·dZ[1]·Xᵀ"
+    assert display_text(res, "db[1]") == "(Σ_{i=1..m} dz[1]⁽ⁱ⁾)/m"        # examples as ⁽ⁱ⁾, counted by m
     text = cli_output("mlp", opts, "text")
-    assert "dZ₂ = A₂ − Y" in text and "dZ₁ = (W₂ᵀ·dZ₂) ⊙ " in text
-    assert "W1 is n_h × n_x" in text and "examples as rows" in text
+    assert "dZ[2] = A[2] − Y" in text and "dZ[1] = (W[2]ᵀ·dZ[2]) ⊙ " in text
+    assert "W[1] is n_h × n_x" in text and "examples as rows" in text
+    assert "z[1]_j = b[1]_j + Σ_{i=1..n_x} (W[1]_ji·x_i)" in text
+    assert not any(old in text for old in ("z₁", "W₂", "dZ₂", "L⁽ⁿ⁾", "_n)"))
+    tex = cli_output("mlp", opts, "latex")
+    assert rf"\frac{{\partial L}}{{\partial z^{{[1]}}_{{j}}}} &= da^{{[1]}}_{{j}} {g_prime_tex}" in tex
+    assert r"dZ^{[1]} &= \left(W^{[2]T} dZ^{[2]}\right) \odot" in tex
+    assert r"dW^{[2]} &= \frac{1}{m} dZ^{[2]} A^{[1]T}" in tex and r"\sum_{i=1}^{m} dz^{[2](i)}" in tex
+    assert "{z_{1}}" not in tex and "{W_{2}}" not in tex
 
 
 # ---------------------------------------------------------------------------------------------
@@ -234,26 +241,28 @@ def test_mlp_backward_pass_against_numpy(act):
     dW1 = dZ1 @ X.T / m
     numeric = _fd(cost, W1)
     assert np.allclose(dW1, numeric, atol=1e-6)
-    point = {f"{s}_{p + 1}_{q + 1}": M[p, q] for s, M in (("W1", W1), ("W2", W2), ("X", X))
+    # the checkable forms name entry (p, q) of W[1] W^[1]_p_q, as the instance does
+    point = {f"{s}_{p + 1}_{q + 1}": M[p, q] for s, M in (("W^[1]", W1), ("W^[2]", W2), ("X", X))
              for p in range(M.shape[0]) for q in range(M.shape[1])}
-    point.update({f"b1_{p + 1}": b1[p, 0] for p in range(nh)})
-    point.update({f"b2_{p + 1}": b2[p, 0] for p in range(ny)})
-    r = res["dW1"]
-    assert load(r["wrt"]) == sp.Symbol("W1_2_1")
+    point.update({f"b^[1]_{p + 1}": b1[p, 0] for p in range(nh)})
+    point.update({f"b^[2]_{p + 1}": b2[p, 0] for p in range(ny)})
+    r = res["dW[1]"]
+    assert load(r["wrt"]) == sp.Symbol("W^[1]_2_1")
     assert number(load(r["of"]), point) == pytest.approx(cost(W1), abs=1e-12)
     assert number(load(r["value"]), point) == pytest.approx(dW1[1, 0], abs=1e-9)
-    assert number(load(res["db1"]["value"]), point) == pytest.approx(dZ1.mean(axis=1)[1], abs=1e-9)
-    # one example (column 1 of X): dW1_ji = dz1_j x_i at i = 1, j = 2
+    assert number(sp.diff(load(r["of"]), load(r["wrt"])), point) == pytest.approx(numeric[1, 0], abs=1e-6)
+    assert number(load(res["db[1]"]["value"]), point) == pytest.approx(dZ1.mean(axis=1)[1], abs=1e-9)
+    # one example (column 1 of X): dW[1]_ji = dz[1]_j x_i at i = 1, j = 2
     x, y = X[:, :1], RNG.uniform(0, 1, size=(ny, 1))
     z1 = W1 @ x + b1
     a1 = g(z1)
     z2 = W2 @ a1 + b2
     a2 = np.exp(z2) / np.exp(z2).sum()
     dz1 = (W2.T @ (a2 - y)) * {"sigmoid": a1 * (1 - a1), "tanh": 1 - a1**2, "relu": (z1 > 0) * 1.0}[act]
-    one = {f"{s}_{p + 1}_{q + 1}": M[p, q] for s, M in (("W1", W1), ("W2", W2))
+    one = {f"{s}_{p + 1}_{q + 1}": M[p, q] for s, M in (("W^[1]", W1), ("W^[2]", W2))
            for p in range(M.shape[0]) for q in range(M.shape[1])}
-    one.update({f"b1_{p + 1}": b1[p, 0] for p in range(nh)})
-    one.update({f"b2_{p + 1}": b2[p, 0] for p in range(ny)})
+    one.update({f"b^[1]_{p + 1}": b1[p, 0] for p in range(nh)})
+    one.update({f"b^[2]_{p + 1}": b2[p, 0] for p in range(ny)})
     one.update({"x_1": x[0, 0], "x_2": x[1, 0], "y_1": y[0, 0], "y_2": y[1, 0]})
-    assert load(res["dW1_ji"]["wrt"]) == sp.Symbol("W1_2_1")
-    assert number(load(res["dW1_ji"]["value"]), one) == pytest.approx(dz1[1, 0] * x[0, 0], abs=1e-9)
+    assert load(res["dW[1]_ji"]["wrt"]) == sp.Symbol("W^[1]_2_1")
+    assert number(load(res["dW[1]_ji"]["value"]), one) == pytest.approx(dz1[1, 0] * x[0, 0], abs=1e-9)

@@ -12,6 +12,7 @@ import pytest
 import sympy as sp
 
 import derive
+from derive.printing import example_label, unicode_name
 from conftest import load, run
 
 pytestmark = pytest.mark.usefixtures("shared_derivations")
@@ -230,7 +231,7 @@ def test_cross_entropy_cost_is_the_mean_loss(results):
     by_name = {s.name: s for s in J.free_symbols}
     got = J.xreplace({by_name["m"]: size}).doit().replace(
         lambda e: isinstance(e, sp.Indexed),
-        lambda e: sp.Float({"yhat": p, "y": y}[e.base.label.name][int(e.indices[0]) - 1]))
+        lambda e: sp.Float({"yhat": p, "y": y}[example_label(e)][int(e.indices[0]) - 1]))
     assert float(got) == pytest.approx(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
 
@@ -255,6 +256,16 @@ def test_cross_entropy_derivatives(results):
 def test_cross_entropy_points_to_logistic():
     out = run("cross-entropy", "--show-steps").out
     assert "derive logistic" in out and "dz = a − y" in out
+
+
+def test_cross_entropy_indexes_examples_as_the_course():
+    """Examples are y⁽ⁱ⁾, ŷ⁽ⁱ⁾ (Ng), counted by m; a power of one is bracketed, never ŷ_i^y_i."""
+    out = run("cross-entropy", "--show-steps").out
+    yh = unicode_name("yhat")          # ŷ as the printer writes it: y and a combining hat
+    assert f"Π_{{i=1..m}} (({yh}⁽ⁱ⁾)^y⁽ⁱ⁾·(1 − {yh}⁽ⁱ⁾)^(1 − y⁽ⁱ⁾))" in out
+    assert f"J = (Σ_{{i=1..m}} L({yh}⁽ⁱ⁾, y⁽ⁱ⁾))/m" in out and "y_i" not in out and f"{yh}_i" not in out
+    tex = run("cross-entropy", "--show-steps", "--format", "latex").out
+    assert r"\left(\hat{y}^{(i)}\right)^{y^{(i)}} \left(1 - \hat{y}^{(i)}\right)^{1 - y^{(i)}}" in tex
 
 
 # ---------------------------------------------------------------------------------------------

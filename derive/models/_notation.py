@@ -9,6 +9,8 @@ from __future__ import annotations
 import sympy as sp
 from sympy import IndexedBase
 
+from ..printing import EXAMPLE
+
 i = sp.Symbol("i", integer=True, positive=True)
 n = sp.Symbol("n", integer=True, positive=True)     # samples (statistics)
 m = sp.Symbol("m", integer=True, positive=True)     # examples (the course's training set)
@@ -21,6 +23,11 @@ DELTA = IndexedBase("delta")
 def sample(name: str) -> sp.Indexed:
     """The i-th sample of ``name`` (x_i)."""
     return sp.Indexed(sp.IndexedBase(name), i)
+
+
+def example(name: str) -> sp.Indexed:
+    """The i-th example of ``name``, printed as the course indexes examples: y⁽ⁱ⁾, dZ[1]⁽ⁱ⁾."""
+    return sp.Indexed(sp.IndexedBase(name + EXAMPLE), i)
 
 
 def total(body, upper=n) -> sp.Sum:

@@ -7,7 +7,7 @@ import sympy as sp
 from ..functions import sigmoid
 from ..messages import Msg
 from ._concrete import at_n
-from ._notation import i, m, sample, total
+from ._notation import example, i, m, total
 from .base import Model
 
 AT_3 = Msg.check("checked at $m = 3$ with the sums written out", "已在 $m = 3$ 时展开求和核对")
@@ -46,7 +46,7 @@ class CrossEntropy(Model):
                  check=(bernoulli.xreplace({y: label}), value))
 
         d.section("$m$ independent examples", "$m$ 个独立样本")
-        yi, yhati = sample("y"), sample("yhat")
+        yi, yhati = example("y"), example("yhat")
         data = sp.Symbol("P(Y|X)")
         product = sp.Product(sp.Mul(yhati**yi, (1 - yhati) ** (1 - yi), evaluate=False), (i, 1, m))
         d.define(data, product, Msg("independent examples: the likelihood is the product",

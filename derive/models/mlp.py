@@ -21,9 +21,11 @@ from ..network import Dense, Network, Param, Training
 from ..verify import expand_defs
 from .base import Model, Option, classes_option, features_option, hidden_option
 from ._concrete import Instance, ramps
-from ._notation import Hadamard, mul
+from ._notation import Hadamard, example, mul, total
 
 _ACTIVATIONS = {"sigmoid": sigmoid, "tanh": sp.tanh, "relu": relu}
+# The one-example names with the notes' layer superscripts: z^[1]_j prints z[1]_j, LaTeX z^{[1]}_{j}.
+LAYERED = ("W^[1]", "b^[1]", "z^[1]", "a^[1]", "W^[2]", "b^[2]", "z^[2]", "a^[2]", "dz^[2]", "da^[1]", "dz^[1]")
 
 
 def _g_prime(name: str, z):
@@ -60,21 +62,23 @@ def _activation_derivative(d, act: str, a, z):
     return local, g_prime
 
 
+def entries(name: str, rows: int, cols: int) -> sp.Matrix:
+    """A matrix of plain symbols named as the instance names an entry: W^[1]_2_1 is W[1]_21."""
+    return sp.Matrix(rows, cols, lambda p, q: sp.Symbol(f"{name}_{p + 1}_{q + 1}"))
+
+
 def _explicit(act: str, nx: int = 2, nh: int = 2, ny: int = 2, m: int = 2):
     """The network on m = 2 examples, written out: parameters, data, layers and the mean loss.
 
-    The labels are one-hot columns, example n in class n (Y is the identity for m = n_y = 2), so
-    each example's cross-entropy −Σ_k y_k log a2_k is log Σ_l e^(z2_l) − Σ_k y_k z2_k; the mean
-    loss J is written that way.
+    The labels are one-hot columns, example i in class i (Y is the identity for m = n_y = 2), so
+    each example's cross-entropy −Σ_k y_k log a[2]_k is log Σ_l e^(z[2]_l) − Σ_k y_k z[2]_k; the
+    mean loss J is written that way.
     """
     g = _ACTIVATIONS[act]
 
-    def mat(name, rows, cols):
-        return sp.Matrix(rows, cols, lambda p, q: sp.Symbol(f"{name}_{p + 1}_{q + 1}"))
-
-    W1, W2, X = mat("W1", nh, nx), mat("W2", ny, nh), mat("X", nx, m)
-    b1 = sp.Matrix(nh, 1, lambda p, _: sp.Symbol(f"b1_{p + 1}"))
-    b2 = sp.Matrix(ny, 1, lambda p, _: sp.Symbol(f"b2_{p + 1}"))
+    W1, W2, X = entries("W^[1]", nh, nx), entries("W^[2]", ny, nh), entries("X", nx, m)
+    b1 = sp.Matrix(nh, 1, lambda p, _: sp.Symbol(f"b^[1]_{p + 1}"))
+    b2 = sp.Matrix(ny, 1, lambda p, _: sp.Symbol(f"b^[2]_{p + 1}"))
     Y = sp.Matrix(ny, m, lambda p, q: int(p == (q % ny)))
     ones = sp.ones(1, m)
     Z1 = W1 * X + b1 * ones
@@ -106,7 +110,7 @@ class _Points:
 
     def grad(self, J, M, given: dict | None = None) -> sp.Matrix:
         """∂J/∂M (by ``sympy.diff``) at each point, the blocks stacked. ``given`` maps symbols
-        that J holds fixed (A1_1_1 while differentiating by W2) to their values' expressions."""
+        that J holds fixed (A[1]_11 while differentiating by W[2]) to their values' expressions."""
         G = M.applyfunc(lambda v: sp.diff(J, v))
         if given:
             G = G.xreplace(given)
@@ -167,9 +171,9 @@ def scalar_network() -> tuple[dict, dict]:
     Symbol = sp.Symbol
     x = [Symbol(f"x{j}") for j in (1, 2)]
     y = [Symbol(f"y{k}") for k in (1, 2)]
-    W1 = [[Symbol(f"w^{{[1]}}_{{{i}{j}}}") for j in (1, 2)] for i in (1, 2)]
+    W1 = [[Symbol(f"W^{{[1]}}_{{{i}{j}}}") for j in (1, 2)] for i in (1, 2)]
     b1 = [Symbol(f"b^{{[1]}}_{{{i}}}") for i in (1, 2)]
-    W2 = [[Symbol(f"w^{{[2]}}_{{{k}{i}}}") for i in (1, 2)] for k in (1, 2)]
+    W2 = [[Symbol(f"W^{{[2]}}_{{{k}{i}}}") for i in (1, 2)] for k in (1, 2)]
     b2 = [Symbol(f"b^{{[2]}}_{{{k}}}") for k in (1, 2)]
     z1 = [Symbol(f"z^{{[1]}}_{{{i}}}") for i in (1, 2)]
     a1 = [Symbol(f"a^{{[1]}}_{{{i}}}") for i in (1, 2)]
@@ -200,9 +204,9 @@ class MLP(Model):
 
     def network(self) -> Network:
         """a1 = g(x·W1 + b1), z2 = a1·W2 + b2 with the softmax cross-entropy, on the 8×8 digits."""
-        hidden = Dense(self.hidden, Param("W1", "W1_{o}_{i}"), Param("b1", "b1_{o}"),
+        hidden = Dense(self.hidden, Param("W1", "W^[1]_{o}_{i}"), Param("b1", "b^[1]_{o}"),
                        _ACTIVATIONS[self.activation])
-        out = Dense(self.classes, Param("W2", "W2_{o}_{i}"), Param("b2", "b2_{o}"))
+        out = Dense(self.classes, Param("W2", "W^[2]_{o}_{i}"), Param("b2", "b^[2]_{o}"))
         return Network(self.features, (hidden, out), "softmax-cross-entropy",
                        Training("digits", lr=0.5, epochs=30, optimizer="sgd", batch_size=32),
                        target="y_{o}")
@@ -227,9 +231,8 @@ class MLP(Model):
         g = _ACTIVATIONS[act]
         nx, nh, ny, m = sp.symbols("n_x n_h n_y m", integer=True, positive=True)
         i, j, k, l = sp.symbols("i j k l", integer=True, positive=True)
-        W1, b1, z1, a1, W2, b2, z2, a2, x, y = (IndexedBase(s) for s in
-                                                ("W1", "b1", "z1", "a1", "W2", "b2", "z2", "a2", "x", "y"))
-        dz2, da1, dz1 = (IndexedBase(s) for s in ("dz2", "da1", "dz1"))
+        W1, b1, z1, a1, W2, b2, z2, a2, dz2, da1, dz1 = (IndexedBase(s) for s in LAYERED)
+        x, y = IndexedBase("x"), IndexedBase("y")
         L = sp.Symbol("L")
         inst = Instance({nx: 2, nh: 2, ny: 2}, {i: 1, j: 2, k: 2}, defs=d.defs)
 
@@ -269,21 +272,21 @@ class MLP(Model):
                                                    g=sp.Symbol(gname)), check=inst.pair(a1[j], g(z1[j])))
         d.eq(z2[k], z2_def, "definition", check=inst.pair(z2[k], z2_def))
         soft = sp.exp(z2[k]) / Sum(sp.exp(z2[l]), (l, 1, ny))
-        d.eq(a2[k], soft, "definition", Msg("softmax: $a2 = ŷ$", "softmax:$a2 = ŷ$"), check=inst.pair(a2[k], soft))
+        d.eq(a2[k], soft, "definition", Msg("softmax: $a[2] = ŷ$", "softmax:$a[2] = ŷ$"), check=inst.pair(a2[k], soft))
         ce = -Sum(mul(y[k], sp.log(a2[k])), (k, 1, ny))
-        # checked as a function of the scores z2 (the instance's loss is log Σ e^(z2_l) − Σ y_k z2_k)
+        # checked as a function of the scores z[2] (the instance's loss is log Σ e^(z[2]_l) − Σ y_k z[2]_k)
         scores = tuple(inst(z2[c]) for c in (1, 2))
         d.eq(L, ce, "definition", Msg("cross-entropy, $y$ one-hot", "交叉熵,$y$ 为 one-hot"),
              check=tuple(_logs_split(expand_defs(inst(s), d.defs, keep=scores).xreplace(one_hot)) for s in (L, ce)))
         d.eq(L, lse, "rearrange",
-             Msg("$log a2_k = z2_k − log Σ_l e^(z2_l)$ and $Σ_k y_k = 1$", "$log a2_k = z2_k − log Σ_l e^(z2_l)$,且 $Σ_k y_k = 1$"),
+             Msg("$log a[2]_k = z[2]_k − log Σ_l e^(z[2]_l)$ and $Σ_k y_k = 1$", "$log a[2]_k = z[2]_k − log Σ_l e^(z[2]_l)$,且 $Σ_k y_k = 1$"),
              check=tuple(_logs_split(expand_defs(inst(s), d.defs, keep=scores).xreplace(one_hot)) for s in (ce, lse)))
 
         d.section("Backward pass for one example", "一个样本的反向传播")
         d.note(
-            "The notes name each gradient after its variable: $dz2_k = ∂L/∂z2_k$, $da1_j = ∂L/∂a1_j$, "
-            "$dz1_j = ∂L/∂z1_j$.",
-            "笔记用变量名给梯度命名:$dz2_k = ∂L/∂z2_k$,$da1_j = ∂L/∂a1_j$,$dz1_j = ∂L/∂z1_j$。",
+            "The notes name each gradient after its variable: $dz[2]_k = ∂L/∂z[2]_k$, $da[1]_j = ∂L/∂a[1]_j$, "
+            "$dz[1]_j = ∂L/∂z[1]_j$.",
+            "笔记用变量名给梯度命名:$dz[2]_k = ∂L/∂z[2]_k$,$da[1]_j = ∂L/∂a[1]_j$,$dz[1]_j = ∂L/∂z[1]_j$。",
         )
         def D(f, v):
             return Derivative(f, v, evaluate=False)
@@ -298,14 +301,14 @@ class MLP(Model):
         only = Msg.of("{p} enters $L$ only through {q}", "{p} 只通过 {q} 影响 $L$")
         chain(D(L, W2[k, j]),
               (mul(D(L, z2[k]), D(z2[k], W2[k, j])), "chain", Msg.of(only.en, only.zh, p=W2[k, j], q=z2[k])),
-              (mul(dz2[k], a1[j]), "substitute", Msg("$∂z2_k/∂W2_kj = a1_j$", "$∂z2_k/∂W2_kj = a1_j$")))
+              (mul(dz2[k], a1[j]), "substitute", Msg("$∂z[2]_k/∂W[2]_kj = a[1]_j$", "$∂z[2]_k/∂W[2]_kj = a[1]_j$")))
         chain(D(L, b2[k]),
               (mul(D(L, z2[k]), D(z2[k], b2[k])), "chain", Msg.of(only.en, only.zh, p=b2[k], q=z2[k])),
-              (dz2[k], "substitute", Msg("$∂z2_k/∂b2_k = 1$", "$∂z2_k/∂b2_k = 1$")))
+              (dz2[k], "substitute", Msg("$∂z[2]_k/∂b[2]_k = 1$", "$∂z[2]_k/∂b[2]_k = 1$")))
         chain(D(L, a1[j]),
               (Sum(mul(D(L, z2[k]), D(z2[k], a1[j])), (k, 1, ny)), "sum_paths",
-               Msg("$a1_j$ feeds every $z2_k$", "$a1_j$ 进入每一个 $z2_k$")),
-              (Sum(mul(W2[k, j], dz2[k]), (k, 1, ny)), "substitute", Msg("$∂z2_k/∂a1_j = W2_kj$", "$∂z2_k/∂a1_j = W2_kj$")))
+               Msg("$a[1]_j$ feeds every $z[2]_k$", "$a[1]_j$ 进入每一个 $z[2]_k$")),
+              (Sum(mul(W2[k, j], dz2[k]), (k, 1, ny)), "substitute", Msg("$∂z[2]_k/∂a[1]_j = W[2]_kj$", "$∂z[2]_k/∂a[1]_j = W[2]_kj$")))
 
         local, g_prime = _activation_derivative(d, act, a1[j], z1[j])
         chain(D(L, z1[j]),
@@ -313,50 +316,52 @@ class MLP(Model):
               (mul(da1[j], g_prime), "substitute", None))
         chain(D(L, W1[j, i]),
               (mul(D(L, z1[j]), D(z1[j], W1[j, i])), "chain", Msg.of(only.en, only.zh, p=W1[j, i], q=z1[j])),
-              (mul(dz1[j], x[i]), "substitute", Msg("$∂z1_j/∂W1_ji = x_i$", "$∂z1_j/∂W1_ji = x_i$")))
+              (mul(dz1[j], x[i]), "substitute", Msg("$∂z[1]_j/∂W[1]_ji = x_i$", "$∂z[1]_j/∂W[1]_ji = x_i$")))
         chain(D(L, b1[j]),
               (mul(D(L, z1[j]), D(z1[j], b1[j])), "chain", Msg.of(only.en, only.zh, p=b1[j], q=z1[j])),
-              (dz1[j], "substitute", Msg("$∂z1_j/∂b1_j = 1$", "$∂z1_j/∂b1_j = 1$")))
+              (dz1[j], "substitute", Msg("$∂z[1]_j/∂b[1]_j = 1$", "$∂z[1]_j/∂b[1]_j = 1$")))
 
         # -- m examples, matrix form ---------------------------------------------------------
         d.section("$m$ examples in matrix form", "$m$ 个样本的矩阵形式")
         d.note(Msg(
-            "Examples are columns, as in the notes: $X$ is $n_x × m$, $W1$ is $n_h × n_x$, $b1$ is $n_h × 1$, $Z1$ and $A1$ "
-            "are $n_h × m$, $W2$ is $n_y × n_h$, $b2$ is $n_y × 1$, $Z2$, $A2$ and $Y$ are $n_y × m$; a bias is added to every "
-            "column. (The NumPy trainer stores examples as rows, so its $W1$ is this $W1ᵀ$.) The cost is the "
-            "mean $J = (1/m) Σ_n L⁽ⁿ⁾$, so each gradient is the mean of the per-example ones: column $n$ of $dZ2$ "
-            "is $dz2$ of example $n$.",
-            "与笔记一样，样本按列排列:$X$ 为 $n_x × m$,$W1$ 为 $n_h × n_x$,$b1$ 为 $n_h × 1$,$Z1$、$A1$ 为 $n_h × m$,"
-            "$W2$ 为 $n_y × n_h$,$b2$ 为 $n_y × 1$,$Z2$、$A2$、$Y$ 为 $n_y × m$;偏差加到每一列上（广播）。(NumPy 训练器按行存放"
-            "样本,它的 $W1$ 是这里的 $W1ᵀ$。)代价是平均值 $J = (1/m) Σ_n L⁽ⁿ⁾$,所以每个梯度都是各样本梯度的平均:"
-            "$dZ2$ 的第 $n$ 列就是第 $n$ 个样本的 $dz2$。",
+            "Examples are columns, as in the notes: $X$ is $n_x × m$, $W[1]$ is $n_h × n_x$, $b[1]$ is $n_h × 1$, $Z[1]$ and "
+            "$A[1]$ are $n_h × m$, $W[2]$ is $n_y × n_h$, $b[2]$ is $n_y × 1$, $Z[2]$, $A[2]$ and $Y$ are $n_y × m$; a bias is "
+            "added to every column. (The NumPy trainer stores examples as rows, so its first weight matrix is this "
+            "$W[1]ᵀ$.) From here on $i$ numbers the examples, as a superscript: $x⁽ⁱ⁾$ is column $i$ of $X$. The cost "
+            "is the mean $J = (1/m) Σ_i L⁽ⁱ⁾$, so each gradient is the mean of the per-example ones: column $i$ of "
+            "$dZ[2]$ is $dz[2]⁽ⁱ⁾$, the $dz[2]$ of example $i$.",
+            "与笔记一样，样本按列排列:$X$ 为 $n_x × m$,$W[1]$ 为 $n_h × n_x$,$b[1]$ 为 $n_h × 1$,$Z[1]$、$A[1]$ 为 $n_h × m$,"
+            "$W[2]$ 为 $n_y × n_h$,$b[2]$ 为 $n_y × 1$,$Z[2]$、$A[2]$、$Y$ 为 $n_y × m$;偏差加到每一列上（广播）。(NumPy 训练器按行"
+            "存放样本,它的第一层权重矩阵是这里的 $W[1]ᵀ$。)下面 $i$ 表示样本序号，写作上标:$x⁽ⁱ⁾$ 是 $X$ 的第 $i$ 列。"
+            "代价是平均值 $J = (1/m) Σ_i L⁽ⁱ⁾$,所以每个梯度都是各样本梯度的平均:$dZ[2]$ 的第 $i$ 列就是第 $i$ 个样本的 "
+            "$dz[2]⁽ⁱ⁾$。",
         ).then(Msg.check(
-            "Checked against sympy.diff of $J$ with $n_x = 2$, $n_h = 2$, $n_y = 2$, $m = 2$ (example $n$ in class $n$), "
+            "Checked against sympy.diff of $J$ with $n_x = 2$, $n_h = 2$, $n_y = 2$, $m = 2$ (example $i$ in class $i$), "
             "at two random points.",
-            "已在 $n_x = 2$、$n_h = 2$、$n_y = 2$、$m = 2$（第 $n$ 个样本属于第 $n$ 类）上于两个随机点与 sympy.diff 核对。")))
+            "已在 $n_x = 2$、$n_h = 2$、$n_y = 2$、$m = 2$（第 $i$ 个样本属于第 $i$ 类）上于两个随机点与 sympy.diff 核对。")))
         e = _explicit(act)
         mm = e["m"]
         MS = sp.MatrixSymbol
-        Xm, W1m, W2m = MS("X", nx, m), MS("W1", nh, nx), MS("W2", ny, nh)
-        Z1m, A1m, Z2m, A2m, Ym = MS("Z1", nh, m), MS("A1", nh, m), MS("Z2", ny, m), MS("A2", ny, m), MS("Y", ny, m)
-        dZ2m, dZ1m = MS("dZ2", ny, m), MS("dZ1", nh, m)
+        Xm, W1m, W2m = MS("X", nx, m), MS("W^[1]", nh, nx), MS("W^[2]", ny, nh)
+        Z1m, A1m, Z2m, A2m, Ym = (MS("Z^[1]", nh, m), MS("A^[1]", nh, m), MS("Z^[2]", ny, m), MS("A^[2]", ny, m),
+                                  MS("Y", ny, m))
+        dZ2m, dZ1m = MS("dZ^[2]", ny, m), MS("dZ^[1]", nh, m)
         ones = sp.ones(1, mm)
-        # the forward lines: column n of the matrix form is the one-example form at x = X[:, n]
+        # the forward lines: column i of the matrix form is the one-example form at x = X[:, n]
         cols = {}
         for name, entry, idx in (("Z1", z1_def, j), ("A1", a1[j], j), ("Z2", z2_def, k), ("A2", a2[k], k)):
             rows = 2
             cols[name] = sp.Matrix(rows, mm, lambda p, q: inst.expanded(entry, {idx: p + 1}).xreplace(
                 {inst(x[c]): e["X"][c - 1, q] for c in (1, 2)}))
-        col = Msg("column $n$ is the one-example form at $x = X[:, n]$", "第 $n$ 列即 $x = X[:, n]$ 时的单样本形式")
-        d.eq(Z1m, sp.MatAdd(sp.MatMul(W1m, Xm), MS("b1", nh, m)), "vectorize", col, check=(ramps(cols["Z1"]), ramps(e["Z1"])))
+        col = Msg("column $i$ is the one-example form at $x = x⁽ⁱ⁾$", "第 $i$ 列即 $x = x⁽ⁱ⁾$ 时的单样本形式")
+        d.eq(Z1m, sp.MatAdd(sp.MatMul(W1m, Xm), MS("b^[1]", nh, m)), "vectorize", col, check=(ramps(cols["Z1"]), ramps(e["Z1"])))
         d.eq(A1m, g(Z1m), "vectorize", Msg("elementwise", "逐元素"), check=(ramps(cols["A1"]), ramps(e["A1"])))
-        d.eq(Z2m, sp.MatAdd(sp.MatMul(W2m, A1m), MS("b2", ny, m)), "vectorize", col, check=(ramps(cols["Z2"]), ramps(e["Z2"])))
+        d.eq(Z2m, sp.MatAdd(sp.MatMul(W2m, A1m), MS("b^[2]", ny, m)), "vectorize", col, check=(ramps(cols["Z2"]), ramps(e["Z2"])))
         d.eq(A2m, sp.Function("softmax")(Z2m), "vectorize", Msg("softmax of each column", "对每一列做 softmax"),
              check=(ramps(cols["A2"]), ramps(e["A2"])))
 
         # dZ2 = m ∂J/∂Z2 and dZ1 = m ∂J/∂Z1, with J as a function of free Z2 (resp. Z1) entries
-        Z2f = sp.Matrix(2, mm, lambda p, q: sp.Symbol(f"Z2_{p + 1}_{q + 1}"))
-        Z1f = sp.Matrix(2, mm, lambda p, q: sp.Symbol(f"Z1_{p + 1}_{q + 1}"))
+        Z2f, Z1f = entries("Z^[2]", 2, mm), entries("Z^[1]", 2, mm)
         A1f = Z1f.applyfunc(g)
         J_of_Z1 = e["cost"](e["W2"] * A1f + e["b2"] * ones)
         dZ2_c = e["A2"] - e["Y"]
@@ -365,60 +370,61 @@ class MLP(Model):
             Z1f.applyfunc(lambda t: _g_prime(act, t)))
         dZ1_c = dZ1_f.xreplace(dict(zip(Z1f, e["Z1"])))
         if act == "relu":
-            D1, Z1i = IndexedBase("D1"), IndexedBase("Z1")
-            n = sp.Symbol("n", integer=True, positive=True)
-            d.eq(D1[j, n], sp.Heaviside(Z1i[j, n], 0), "definition",
-                 Msg("$ReLU′$ of unit $j$ at example $n$", "第 $j$ 个单元在第 $n$ 个样本处的 $ReLU′$"),
+            D1, Z1i = IndexedBase("D^[1]"), IndexedBase("Z^[1]")
+            d.eq(D1[j, i], sp.Heaviside(Z1i[j, i], 0), "definition",
+                 Msg("$ReLU′$ of unit $j$ at example $i$", "第 $j$ 个单元在第 $i$ 个样本处的 $ReLU′$"),
                  check=(sp.diff(relu(Z1f[1, 1]), Z1f[1, 1]), sp.Heaviside(Z1f[1, 1], 0)))
-            g_prime_m = (MS("D1", nh, m),)
+            g_prime_m = (MS("D^[1]", nh, m),)
         elif act == "tanh":
             g_prime_m = (sp.OneMatrix(nh, m) - Hadamard(A1m, A1m),)
         else:
             g_prime_m = (A1m, sp.OneMatrix(nh, m) - A1m)
         at = _Points([*e["W1"], *e["b1"], *e["W2"], *e["b2"], *e["X"], *Z1f])
         # W2 and b2 do not reach A1: J as a function of them holds A1 fixed (a smaller sympy.diff)
-        A1s = sp.Matrix(2, mm, lambda p, q: sp.Symbol(f"A1_{p + 1}_{q + 1}"))
+        A1s = entries("A^[1]", 2, mm)
         J_of_A1 = e["cost"](e["W2"] * A1s + e["b2"] * ones)
         A1_at = dict(zip(A1s, e["A1"]))
         lines = [
-            (dZ2m, A2m - Ym, "vectorize", Msg("$n_y × m$: column $n$ is $dz2 = a2 − y$ of example $n$",
-                                              "$n_y × m$:第 $n$ 列是第 $n$ 个样本的 $dz2 = a2 − y$"),
+            (dZ2m, A2m - Ym, "vectorize", Msg("$n_y × m$: column $i$ is $dz[2]⁽ⁱ⁾ = a[2]⁽ⁱ⁾ − y⁽ⁱ⁾$",
+                                              "$n_y × m$:第 $i$ 列是 $dz[2]⁽ⁱ⁾ = a[2]⁽ⁱ⁾ − y⁽ⁱ⁾$"),
              (_grad(mm * e["cost"](Z2f), Z2f), dZ2_f.applyfunc(sp.expand_mul))),
-            (MS("dW2", ny, nh), sp.MatMul(1 / m, dZ2m, A1m.T), "mean", "$n_y × n_h$",
+            (MS("dW^[2]", ny, nh), sp.MatMul(1 / m, dZ2m, A1m.T), "mean", "$n_y × n_h$",
              (at.grad(J_of_A1, e["W2"], A1_at), at.value(dZ2_c * e["A1"].T / mm))),
-            (MS("db2", ny, 1), sp.Sum(IndexedBase("dZ2")[sp.Symbol("n")], (sp.Symbol("n"), 1, m)) / m, "mean",
-             Msg("$n_y × 1$: the sum runs over the $m$ columns of $dZ2$", "$n_y × 1$：对 $dZ2$ 的 $m$ 列求和"),
+            (MS("db^[2]", ny, 1), total(example("dz^[2]"), m) / m, "mean",
+             Msg("$n_y × 1$: the sum runs over the $m$ columns $dz[2]⁽ⁱ⁾$ of $dZ[2]$",
+                 "$n_y × 1$：对 $dZ[2]$ 的 $m$ 列 $dz[2]⁽ⁱ⁾$ 求和"),
              (at.grad(J_of_A1, e["b2"], A1_at), at.value(dZ2_c * ones.T / mm))),
             (dZ1m, Hadamard(sp.MatMul(W2m.T, dZ2m), *g_prime_m), "vectorize",
-             Msg("$n_h × m$: column $n$ is $dz1$ of example $n$ ($⊙$ is the elementwise product)",
-                 "$n_h × m$:第 $n$ 列是第 $n$ 个样本的 $dz1$($⊙$ 为逐元素乘积)"),
+             Msg("$n_h × m$: column $i$ is $dz[1]⁽ⁱ⁾$ ($⊙$ is the elementwise product)",
+                 "$n_h × m$:第 $i$ 列是 $dz[1]⁽ⁱ⁾$($⊙$ 为逐元素乘积)"),
              (at.grad(mm * J_of_Z1, Z1f), at.value(dZ1_f))),
-            (MS("dW1", nh, nx), sp.MatMul(1 / m, dZ1m, Xm.T), "mean", "$n_h × n_x$",
+            (MS("dW^[1]", nh, nx), sp.MatMul(1 / m, dZ1m, Xm.T), "mean", "$n_h × n_x$",
              (at.grad(e["J"], e["W1"]), at.value(dZ1_c * e["X"].T / mm))),
-            (MS("db1", nh, 1), sp.Sum(IndexedBase("dZ1")[sp.Symbol("n")], (sp.Symbol("n"), 1, m)) / m, "mean",
-             Msg("$n_h × 1$: the sum runs over the $m$ columns of $dZ1$", "$n_h × 1$：对 $dZ1$ 的 $m$ 列求和"),
+            (MS("db^[1]", nh, 1), total(example("dz^[1]"), m) / m, "mean",
+             Msg("$n_h × 1$: the sum runs over the $m$ columns $dz[1]⁽ⁱ⁾$ of $dZ[1]$",
+                 "$n_h × 1$：对 $dZ[1]$ 的 $m$ 列 $dz[1]⁽ⁱ⁾$ 求和"),
              (at.grad(e["J"], e["b1"]), at.value(dZ1_c * ones.T / mm))),
         ]
         for lhs, rhs, rule, note, check in lines:
             if isinstance(note, str):
                 note = Msg.of("{s}", "{s}", s=note)
             d.eq(lhs, rhs, rule, note, check=check)
-        symbolic = {"dW2": dZ2_c * e["A1"].T / mm, "db2": dZ2_c * ones.T / mm,
-                    "dW1": dZ1_c * e["X"].T / mm, "db1": dZ1_c * ones.T / mm}
+        symbolic = {"dW[2]": dZ2_c * e["A1"].T / mm, "db[2]": dZ2_c * ones.T / mm,
+                    "dW[1]": dZ1_c * e["X"].T / mm, "db[1]": dZ1_c * ones.T / mm}
 
         # -- results -------------------------------------------------------------------------
         at = Msg.check("checkable form for one example at $n_x = 2$, $n_h = 2$, $n_y = 2$, $i = 1$, $j = 2$, $k = 2$; "
-                 "$L = log Σ_l e^(z2_l) − Σ_k y_k z2_k$",
+                 "$L = log Σ_l e^(z[2]_l) − Σ_k y_k z[2]_k$",
                  "可用 sympy 验证的形式：单个样本，$n_x = 2$、$n_h = 2$、$n_y = 2$、$i = 1$、$j = 2$、$k = 2$;"
-                 "$L = log Σ_l e^(z2_l) − Σ_k y_k z2_k$")
+                 "$L = log Σ_l e^(z[2]_l) − Σ_k y_k z[2]_k$")
         for name, lhs, display in (
-            ("dz2_k", D(L, z2[k]), a2[k] - y[k]),
-            ("dW2_kj", D(L, W2[k, j]), mul(dz2[k], a1[j])),
-            ("db2_k", D(L, b2[k]), dz2[k]),
-            ("da1_j", D(L, a1[j]), Sum(mul(W2[k, j], dz2[k]), (k, 1, ny))),
-            ("dz1_j", D(L, z1[j]), mul(da1[j], g_prime)),
-            ("dW1_ji", D(L, W1[j, i]), mul(dz1[j], x[i])),
-            ("db1_j", D(L, b1[j]), dz1[j]),
+            ("dz[2]_k", D(L, z2[k]), a2[k] - y[k]),
+            ("dW[2]_kj", D(L, W2[k, j]), mul(dz2[k], a1[j])),
+            ("db[2]_k", D(L, b2[k]), dz2[k]),
+            ("da[1]_j", D(L, a1[j]), Sum(mul(W2[k, j], dz2[k]), (k, 1, ny))),
+            ("dz[1]_j", D(L, z1[j]), mul(da1[j], g_prime)),
+            ("dW[1]_ji", D(L, W1[j, i]), mul(dz1[j], x[i])),
+            ("db[1]_j", D(L, b1[j]), dz1[j]),
         ):
             d.result(name, display, lhs=lhs, of=L, wrt=inst(lhs.variables[0]), value=inst(display),
                      check=inst.pair(lhs, display, multiply_out=True), note=at)
@@ -428,5 +434,6 @@ class MLP(Model):
             (e["W2"][1, 0], (1, 0)), (e["b2"][1, 0], (1, 0)), (e["W1"][1, 0], (1, 0)), (e["b1"][1, 0], (1, 0)),
         )):
             where = f"({entry[0] + 1}, {entry[1] + 1})"
-            d.result(lhs.name, rhs, lhs=lhs, of=e["J"], wrt=var, value=symbolic[lhs.name][entry],
+            name = lhs.name.replace("^", "")       # dW[2], as the text prints it
+            d.result(name, rhs, lhs=lhs, of=e["J"], wrt=var, value=symbolic[name][entry],
                      check=(check[0][entry], check[1][entry]), note=Msg.check(at_m.format(e=where), at_m_zh.format(e=where)))

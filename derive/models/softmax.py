@@ -67,9 +67,9 @@ class Softmax(Model):
 
         d.section("How one probability depends on one score", "一个概率对一个得分的导数")
         d.note(
-            "Write the denominator as $S = e^(z_k) + s$, where $s = Σ_(j≠k) e^(z_j)$ holds the other terms "
+            "Write the denominator as $S = e^(z_k) + s$, where $s = Σ_(l≠k) e^(z_l)$ holds the other terms "
             "and does not depend on $z_k$. The two cases $j = k$ and $j ≠ k$, rule by rule:",
-            "把分母写成 $S = e^(z_k) + s$,其中 $s = Σ_(j≠k) e^(z_j)$ 是其余各项,与 $z_k$ 无关。"
+            "把分母写成 $S = e^(z_k) + s$,其中 $s = Σ_(l≠k) e^(z_l)$ 是其余各项,与 $z_k$ 无关。"
             "分 $j = k$ 与 $j ≠ k$ 两种情况,逐条法则:",
         )
         zk, zj, s = sp.symbols("z_k z_j s")
@@ -110,10 +110,11 @@ class Softmax(Model):
 
         d.section("Softmax regression: $z = W x + b$", "softmax 回归:$z = W x + b$")
         d.note(Msg.of(
-            "With scores $z_k = Σ_l W_kl x_l + b_k$ from $n$ features ($n = {n}$ here), $W$ is $K × n$, $x$ is $n × 1$, "
-            "$b$, $z$, $ŷ$ and $y$ are $K × 1$. $W_kl$ and $b_k$ reach $L$ only through $z_k$.",
-            "若得分 $z_k = Σ_l W_kl x_l + b_k$ 来自 $n$ 个特征（此处 $n = {n}$），$W$ 为 $K × n$，$x$ 为 $n × 1$，"
-            "$b$、$z$、$ŷ$、$y$ 为 $K × 1$。$W_kl$ 与 $b_k$ 只通过 $z_k$ 影响 $L$。",
+            "With scores $z_k = Σ_l W_kl x_l + b_k$ from $n$ features ($n = 256$ pixels in the notes' network; "
+            "$n = {n}$ here), $W$ is $K × n$, $x$ is $n × 1$, $b$, $z$, $ŷ$ and $y$ are $K × 1$. $W_kl$ and $b_k$ "
+            "reach $L$ only through $z_k$.",
+            "若得分 $z_k = Σ_l W_kl x_l + b_k$ 来自 $n$ 个特征（笔记中的网络 $n = 256$ 个像素；此处 $n = {n}$），"
+            "$W$ 为 $K × n$，$x$ 为 $n × 1$，$b$、$z$、$ŷ$、$y$ 为 $K × 1$。$W_kl$ 与 $b_k$ 只通过 $z_k$ 影响 $L$。",
             n=sp.Integer(self.features),
         ).then(Msg.check("Checked at $K = 3$, $n = 2$, $k = 2$, $l = 1$.", "已在 $K = 3$、$n = 2$、$k = 2$、$l = 1$ 上核对。")))
         d.eq(z[k], z_def, "definition", check=inst.pair(z[k], z_def))

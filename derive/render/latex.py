@@ -111,6 +111,7 @@ _OPS = "=+\\-−×·/<>≤≥≠≈→←⇒∈(),\\[\\]^_'|" + "".join(k for k 
 _TOKEN = re.compile(
     r"(?P<arg>\{\w+\})"
     rf"|(?P<name>(?:[A-Za-z]+|[{_GREEK_CH}])(?:\d+(?![A-Za-z]))?[{_MODS}]*)"
+    rf"|(?P<layer>\[(?:\d+|[lL](?:[−+-]1)?)\][{_MODS}]*)"
     rf"|(?P<num>\d+(?:\.\d+)?[{_MODS}]*)"
     rf"|(?P<op>[{_OPS}][{_MODS}]*)"
     r"|(?P<words>[\u3000-\u9fff\uff00-\uffef]+)"
@@ -167,7 +168,7 @@ def _name_kind(name: str) -> str:
 
 
 def _atom_tex(kind: str, s: str) -> str:
-    if kind in ("arg", "space"):
+    if kind in ("arg", "space", "tex"):
         return s
     if kind == "words":
         return rf"\text{{{s}}}"
@@ -241,6 +242,21 @@ def _has_script(tex: str, mark: str) -> bool:
     return len(tex) >= 2 and tex[-2] == mark
 
 
+def _layer_atoms(atoms: list, s: str) -> list:
+    """A layer ``[1]`` (``[l−1]``, with marks: ``[2]ᵀ``, ``[2]⁽ⁱ⁾``) after a name, as the course
+    writes it: z[1] → z^{[1]}, W[2]ᵀ → W^{[2]T}, dz[2]⁽ⁱ⁾ → dz^{[2](i)}; the name is taken from
+    ``atoms``. Anywhere else (d/dx[1], not after a name) the brackets stay as they are."""
+    body, mods = s[: s.index("]") + 1], s[s.index("]") + 1:]
+    inner = body[1:-1].replace("−", "-")
+    after_name = atoms and atoms[-1][0] in ("var", "words") and (len(atoms) < 2 or atoms[-2] != ("op", "/"))
+    if not after_name:
+        return [("op", "["), ("num" if inner.isdigit() else "rest", inner), ("op", "]" + mods)]
+    kind, name = atoms.pop()
+    sup = "[" + inner + "]" + "".join(_SUP[c] for c in mods if c in _SUP)
+    sub = "".join(_SUB[c] for c in mods if c in _SUB)
+    return [("tex", f"{_atom_tex(kind, name)}^{{{sup}}}" + (f"_{{{sub}}}" if sub else ""))]
+
+
 def formula_tex(source: str, values: dict | None = None) -> str:
     r"""A formula written in Unicode (``a = σ(z)``, ``e^(−z)``, ``n_x × m``, ``a⁽ⁱ⁾``) as LaTeX;
     a ``{name}`` field is the LaTeX ``values[name]`` (a tuple: its items joined by commas).
@@ -258,6 +274,9 @@ def formula_tex(source: str, values: dict | None = None) -> str:
             kind = _name_kind(s)
             if kind == "words" and atoms and atoms[-1] in (("op", "_"), ("op", "^")):
                 kind = "var"                           # w_iJ: what follows _ is an index
+        elif kind == "layer":
+            atoms.extend(_layer_atoms(atoms, s))
+            continue
         elif kind == "arg" and s[1:-1] not in values:
             kind = "rest"                              # {0, 1}: braces, not an argument
         elif kind == "arg":
