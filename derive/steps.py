@@ -108,15 +108,16 @@ class Derivation:
         each proved afresh: the cache of proved lines (``derive.verify``) is not consulted.
 
         Returns the number of results re-checked (each by ``Result.verify``); raises
-        VerificationError at the first line or result that does not hold.
+        VerificationError at the first result or line that does not hold.
         """
-        for s in self.lines:
-            lhs, rhs = s.check or (s.lhs, s.rhs)
-            check_equal(lhs, rhs, self.defs, remembered=False)
+        # results first: a wrong result, what a reader takes away, is found without the lines' work
         checked = 0
         for r in self.results:
             r.verify(self.defs)
             checked += 1
+        for s in self.lines:
+            lhs, rhs = s.check or (s.lhs, s.rhs)
+            check_equal(lhs, rhs, self.defs, remembered=False)
         return checked
 
     # Views ---------------------------------------------------------------------------------
