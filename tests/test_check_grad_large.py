@@ -82,3 +82,24 @@ def test_kink_on_every_line_is_no_bug():
     # The per-entry re-check is what decided: at least one kink entry was found and accepted.
     assert b["b1"].n_kink > 0 and not b["b1"].directional["ok"]
     assert np.isfinite(b["b1"].directional["numeric"])
+
+
+def test_a_disagreeing_direction_no_entry_explains_is_inconclusive_not_a_pass(monkeypatch):
+    """When the directions disagree but every entry they lead to agrees (and none is at a kink),
+    the block is neither a pass nor a located bug. The gradient here is right, so its entries
+    agree; the directions' disagreement is planted in the summary ``group.locate`` returns."""
+    from numeric.check import group
+
+    real = group.locate
+
+    def disagreeing(checker, analytic, b, sample):
+        coords, summary = real(checker, analytic, b, sample)
+        if checker.point.names[b] == "W2":
+            return sample, {**summary, "ok": False, "located": "sample"}
+        return coords, summary
+
+    monkeypatch.setattr(group, "locate", disagreeing)
+    report, _ = checked()
+    b = blocks(report)
+    assert b["W2"].verdict == "inconclusive" and b["W2"].cause == "unlocated" and b["W2"].n_fail == 0
+    assert all(r.verdict == "pass" for name, r in b.items() if name != "W2")

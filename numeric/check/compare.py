@@ -243,10 +243,13 @@ def _block_result(checker: Checker, b: int, sel, judged: _Judged, analytic, foun
     for k in kinks[:MAX_LISTED]:
         bwd, fwd = ev.kinks.get(int(k), (float("nan"), float("nan")))
         kink_list.append({"index": list(ev.index(int(k))), "analytic": float(ab[k]), "backward": bwd, "forward": fwd})
+    # on the directional path, a disagreeing direction that no entry explains is not a pass
+    unlocated = found is not None and directional is not None and not directional["ok"] and not kinks.size
     if fails.size or (found is None and directional is not None and not directional["ok"]):
         verdict = "fail"
     else:
-        verdict = "inconclusive" if undecided.size else "kink-accepted" if kinks.size else "pass"
+        verdict = ("inconclusive" if undecided.size or unlocated else "kink-accepted" if kinks.size
+                   else "pass")
     result = BlockResult(
         name=name, shape=ev.shape, size=p.sizes[b], checked=int(sel.size), rel_error=_rel_error(ab, nb),
         verdict=verdict, hint=None, worst=worst, n_fail=int(fails.size), n_kink=int(kinks.size),
@@ -259,6 +262,8 @@ def _block_result(checker: Checker, b: int, sel, judged: _Judged, analytic, foun
         hints.attach(result, hints.explain(ev))
     elif undecided.size:
         hints.attach(result, hints.inconclusive(ev, undecided, checker.low_precision))
+    elif unlocated:
+        hints.attach(result, hints.unlocated(name, directional))
     elif kinks.size:
         hints.attach(result, hints.kink_accepted(name, int(kinks.size), kink_list[0]))
     return result, ev

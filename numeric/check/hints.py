@@ -309,6 +309,15 @@ def inconclusive(ev: Evidence, undecided, low_precision: bool) -> Hint:
                 {"count": count})
 
 
+def unlocated(name: str, directional: dict) -> Hint:
+    """A block whose random directions disagree while every entry they led to agrees."""
+    return Hint("unlocated", f"along random directions {name}'s derivative disagrees (analytic "
+                f"{fmt(directional['analytic'])}, finite differences {fmt(directional['numeric'])}), but every "
+                "entry the bisection checked agrees: the difference is spread over more entries than it follows, "
+                "or lies on kinks the directions crossed (not a located bug; check a smaller model entry by entry)",
+                {"analytic": directional["analytic"], "numeric": directional["numeric"]})
+
+
 # --------------------------------------------------------------------------------------------
 # Across blocks
 
