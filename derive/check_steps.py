@@ -18,9 +18,6 @@ Expressions go through the safe parser (``derive.parse``): no user text runs as 
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import random
 import re
 from dataclasses import dataclass, field
@@ -29,6 +26,7 @@ import sympy as sp
 from sympy import Derivative
 
 from . import functions as F
+from . import summary
 from .engine import tidy
 from .errors import DeriveError
 from .parse import FUNCTION_NAMES, parse_expression, parse_latex_expression, split_top_level
@@ -861,22 +859,10 @@ def summary_row(name: str, report: StepReport | None, error: str | None = None,
             "hint": first and hint_text(first.hint, first.detail, lang)}
 
 
-SUMMARY_FORMATS = ("table", "csv", "json")
+SUMMARY_FORMATS = summary.FORMATS
 _COLUMNS = ("file", "verdict", "line", "hint")
 
 
 def render_summary(rows: list, fmt: str = "table") -> str:
     """Rows from ``summary_row`` as an aligned table, CSV or JSON."""
-    if fmt == "json":
-        return json.dumps(rows, ensure_ascii=False, indent=2) + "\n"
-    cells = [[("" if row[c] is None else str(row[c])) for c in _COLUMNS] for row in rows]
-    if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(_COLUMNS)
-        writer.writerows(cells)
-        return out.getvalue()
-    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(_COLUMNS)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(_COLUMNS, widths)).rstrip()]
-    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in cells]
-    return "\n".join(lines) + "\n"
+    return summary.render_rows(rows, _COLUMNS, fmt)

@@ -7,19 +7,17 @@ CSV or JSON.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from dataclasses import dataclass
 from typing import Callable, Iterator, Optional
 
 from derive.errors import DeriveError
+from derive.summary import FORMATS, render_rows
 
 from ..isolate import DEFAULT_MEMORY, DEFAULT_TIMEOUT, FileProblem, IsolationBug, check_file
 
 __all__ = ["Outcome", "check_files", "outcome_of", "render_summary", "summary_status", "SUMMARY_FORMATS"]
 
-SUMMARY_FORMATS = ("table", "csv", "json")
+SUMMARY_FORMATS = FORMATS
 COLUMNS = ("file", "verdict", "block", "hint")
 
 
@@ -118,21 +116,11 @@ def render_summary(outcomes, fmt: str = "table") -> str:
         "json": a list of ``{"file", "verdict", "block", "hint"}`` (as ``derive check-steps
         --summary json``; the exit status says whether all pass).
     """
-    rows = [(o.file, o.verdict, o.block or "", o.hint) for o in outcomes]
-    if fmt == "json":
-        files = [dict(zip(COLUMNS, (o.file, o.verdict, o.block, o.hint or None))) for o in outcomes]
-        return json.dumps(files, indent=2, ensure_ascii=False) + "\n"
-    if fmt == "csv":
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(COLUMNS)
-        writer.writerows(rows)
-        return buf.getvalue()
+    rows = [dict(zip(COLUMNS, (o.file, o.verdict, o.block, o.hint or None))) for o in outcomes]
+    text = render_rows(rows, COLUMNS, fmt)
     if fmt != "table":
-        raise DeriveError(f"summary format must be one of {', '.join(SUMMARY_FORMATS)}, not {fmt!r}")
-    table = [COLUMNS] + rows
-    widths = [max(len(r[k]) for r in table) for k in range(len(COLUMNS) - 1)]
-    lines = ["  ".join([*(v.ljust(w) for v, w in zip(r[:-1], widths)), r[-1]]).rstrip() for r in table]
+        return text
+    lines = [text.rstrip("\n")]
     passed = sum(o.status == 0 for o in outcomes)
     lines.append("")
     lines.append(f"{passed} of {len(outcomes)} file{'' if len(outcomes) == 1 else 's'} pass")
