@@ -19,6 +19,7 @@ from derive.network import TEXT_ALPHABET, Dense, Network, Param, Recurrent, Trai
 from derive.verify import numerically_equal
 from numeric.check import check_grad, check_model_file
 from numeric.training import train, train_model
+from test_network import _Described
 
 CASE = Path(__file__).parent / "checkgrad_cases" / "rnn_carry_dropped.py"
 
@@ -52,16 +53,6 @@ def small_network(units=3, vocabulary=4, steps=5):
                      inputs=vocabulary)
     out = Dense(vocabulary, Param("W_ya", "W_ya_{o}_{i}"), Param("b_y", "b_y_{o}"), layout="out,in")
     return Network(steps, (cell, out), "softmax-cross-entropy", Training("text", lr=0.1, epochs=1, optimizer="sgd"))
-
-
-class _Described:
-    name = "described"
-
-    def __init__(self, network):
-        self._network = network
-
-    def network(self):
-        return self._network
 
 
 def hand_bptt(P, X, y):

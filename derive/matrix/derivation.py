@@ -339,22 +339,31 @@ def _delta_rule(x: str, shape) -> str:
     return f"$∂{name}_ij/∂{name}_kl = δ_ik·δ_jl$"
 
 
-def _locals(d: Builder, g: Gradient) -> None:
-    """Each elementwise derivative ∂φ/∂u that is not linear, by the engine, rule by rule
-    (verified); a linear one is a constant factor, already plain in the index form."""
+def nonlinear_locals(locals_):
+    """The elementwise derivatives ∂φ/∂u worth a line (a linear one is a constant factor, already
+    plain in the index form), each as ``(loc, phi, first, operands)``: ``phi`` the name it is
+    given (φ, φ2, … one per distinct function), ``first`` whether this is its first use, and
+    ``operands`` the equations naming its matrix operands."""
     named: dict = {}
-    for loc in g.locals:
+    for loc in locals_:
         if not loc.value.free_symbols & {s for s, _ in loc.names}:
             continue
-        if loc.phi not in named:
-            phi = sp.Symbol("phi" if not named else f"phi{len(named) + 1}")
-            named[loc.phi] = phi
-            operands = tuple(sp.Eq(s, Shown.of(n), evaluate=False) for s, n in loc.names if n.op != "var")
+        first = loc.phi not in named
+        if first:
+            named[loc.phi] = sp.Symbol("phi" if not named else f"phi{len(named) + 1}")
+        operands = tuple(sp.Eq(s, Shown.of(n), evaluate=False) for s, n in loc.names if n.op != "var")
+        yield loc, named[loc.phi], first, operands
+
+
+def _locals(d: Builder, g: Gradient) -> None:
+    """Each elementwise derivative ∂φ/∂u that is not linear, by the engine, rule by rule
+    (verified)."""
+    for loc, phi, first, operands in nonlinear_locals(g.locals):
+        if first:
             if operands:
                 d.note("Entry by entry, with {ops}:", "逐元素地,令 {ops}:", ops=operands)
             d.let(phi, loc.phi)
             d.eq(phi, loc.phi, "definition")
-        phi = named[loc.phi]
         final = d.work(Derivative(phi, loc.u, evaluate=False), loc.phi, loc.u)
         if sp.count_ops(loc.value) < sp.count_ops(final):
             d.eq(Derivative(phi, loc.u, evaluate=False), loc.value, "simplify")

@@ -21,7 +21,7 @@ from sympy import Derivative
 
 from ..messages import Msg
 from . import tree as t
-from .derivation import ADJOINT_RULES, Shown, _check_sizes, _Instance, _locals
+from .derivation import ADJOINT_RULES, Shown, _check_sizes, _Instance, _locals, nonlinear_locals
 from .grad import Gradient, Local
 from .parse import parse_matrix_expression, parse_shapes
 
@@ -218,14 +218,8 @@ def _compact_locals(d, locals_: list, note: Msg) -> None:
     """Each elementwise derivative that is not linear in one line, verified against
     ``sympy.diff``. φ is named in prose, not registered: the model's definitions stay its own
     (its computation graph is drawn from them)."""
-    named: dict = {}
-    for loc in locals_:
-        if not loc.value.free_symbols & {s for s, _ in loc.names}:
-            continue
-        if loc.phi not in named:
-            phi = sp.Symbol("phi" if not named else f"phi{len(named) + 1}")
-            named[loc.phi] = phi
-            ops = tuple(sp.Eq(s, Shown.of(n), evaluate=False) for s, n in loc.names if n.op != "var")
+    for loc, phi, first, ops in nonlinear_locals(locals_):
+        if first:
             d.note("Entry by entry, with {ops}:", "逐元素地,令 {ops}:", ops=(*ops, sp.Eq(phi, loc.phi, evaluate=False)))
-        d.eq(Derivative(named[loc.phi], loc.u, evaluate=False), loc.value, "differentiate", note,
+        d.eq(Derivative(phi, loc.u, evaluate=False), loc.value, "differentiate", note,
              check=(sp.diff(loc.phi, loc.u), loc.value))
