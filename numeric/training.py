@@ -445,17 +445,52 @@ class TrainResult:
         return self.compiled.predict(self.params, self.scaler(X) if self.scaler else X)
 
     def problem(self) -> str | None:
-        """Why the run did not train, or None: the loss ended no lower than it started, or
-        (after 20 epochs or more) moved by less than 0.1 %."""
+        """Why the run did not train, or None: the loss ended no lower than it started; (after
+        20 epochs or more) moved by less than 0.1 %; or stalled far from a good fit — after 20
+        epochs or more, fell by less than 2 % over the last quarter of them while still above
+        90 % of what one constant prediction for every row achieves (``constant_loss``) or, for
+        linear regression, above 1.5 times the least-squares optimum. A short run that is still
+        improving is never called a failure."""
         h = self.history
         if h.diverged or not h.loss:
             return None
         start, end = h.initial_loss, h.loss[-1]
         if end >= start:
             return f"the loss ended at {end:.5g}, no lower than where it started ({start:.5g})"
-        if h.epochs_run >= 20 and start - end < 1e-3 * abs(start):
+        if h.epochs_run < 20:
+            return None
+        if start - end < 1e-3 * abs(start):
             return f"the loss hardly moved in {h.epochs_run} epochs ({start:.5g} to {end:.5g})"
+        quarter = h.epochs_run // 4
+        fell = (h.loss[-quarter - 1] - end) / abs(end) if end else 1.0
+        if fell >= 0.02:
+            return None
+        stalled = f"the loss fell by {100 * fell:.2g} % over the last {quarter} epochs and ended at {end:.5g}"
+        constant = self.constant_loss()
+        if constant is not None and constant > 0 and end > 0.9 * constant:
+            what = "the mean of y" if self.compiled.network.loss == "squared" else "the class frequencies"
+            return f"{stalled}, hardly below the {constant:.5g} of predicting {what} for every row"
+        best = self.closed_form()
+        if best is not None and end > 1.5 * best[1] + 1e-3 * (constant or 0.0):
+            return f"{stalled}, {end / max(best[1], 1e-300):.3g} times the least-squares optimum {best[1]:.5g}"
         return None
+
+    def constant_loss(self) -> float | None:
+        """The training loss of the best prediction that ignores the inputs: the mean of y under
+        the squared error, the class frequencies under cross-entropy (their entropy, in nats).
+        None for a model whose loss is none of those."""
+        kind = getattr(getattr(self.compiled, "network", None), "loss", None)
+        y = np.asarray(self.data.y, dtype=float)
+        if kind == "squared" and (y.ndim == 1 or y.shape[1] == 1):
+            return float(np.mean((y - y.mean()) ** 2))
+        if kind == "sigmoid-cross-entropy":
+            freq = np.array([1 - y.mean(), y.mean()])
+        elif kind == "softmax-cross-entropy":
+            freq = y.mean(axis=0) if y.ndim == 2 else np.bincount(y.astype(int)) / len(y)
+        else:
+            return None
+        freq = freq[freq > 0]
+        return float(-(freq * np.log(freq)).sum())
 
     @property
     def params(self) -> dict:

@@ -610,6 +610,51 @@ def test_a_run_that_does_not_train_exits_1(tmp_path):
     assert "loss" in out                        # the report is still printed
 
 
+@pytest.mark.parametrize("name", ["linear", "logistic", "softmax"])
+def test_constant_loss_is_the_compiled_loss_of_the_best_constant_prediction(name):
+    """The baseline a stalled run is measured against: the compiled loss itself, at weights 0
+    and the bias that predicts the mean of y (or the class frequencies) for every row."""
+    r = train_model(name, epochs=1)
+    y = np.asarray(r.data.y, dtype=float)
+    layer = r.compiled.network.layers[0]
+    params = {k: np.zeros_like(v) for k, v in r.params.items()}
+    if name == "linear":
+        params[layer.bias.name] = np.asarray(y.mean())
+    elif name == "logistic":
+        params[layer.bias.name] = np.asarray(np.log(y.mean() / (1 - y.mean())))
+    else:
+        params[layer.bias.name] = np.log(np.bincount(y.astype(int)) / len(y))
+    expected = float(r.compiled.loss(params, r.data.X, r.data.y))
+    assert r.constant_loss() == pytest.approx(expected, rel=1e-9)
+    # any other constant does worse
+    bias = np.array(params[layer.bias.name], dtype=float)
+    bias.flat[0] += 0.1
+    params[layer.bias.name] = bias
+    assert float(r.compiled.loss(params, r.data.X, r.data.y)) > r.constant_loss()
+
+
+def test_a_run_that_stalls_near_the_constant_prediction_exits_1():
+    """Plain gradient descent on the sum of sigmoids crawls on a plateau barely below the mean
+    of y (adam leaves it): a stall, not a fit."""
+    code, out, err = run("train", "sigmoid-sum", "--optimizer", "gd", "--epochs", "400", "--quiet")
+    assert code == 1 and "predicting the mean of y" in err and err.count("\n") == 1
+    assert run("train", "sigmoid-sum", "--epochs", "400", "--quiet").code == 0
+
+
+def test_unscaled_linear_regression_left_far_from_least_squares_exits_1(tmp_path):
+    path, _, _ = _houses(tmp_path)
+    code, out, err = run("train", "linear", "--data", str(path), "--no-standardize", "--quiet")
+    r = train_model("linear", data=path, standardize=False)
+    optimum = r.closed_form()[1]
+    X, y = r.data.X, r.data.y                   # the rows as read (two decimals)
+    A = np.column_stack([X, np.ones(len(y))])
+    assert optimum == pytest.approx(np.mean((A @ np.linalg.lstsq(A, y, rcond=None)[0] - y) ** 2), rel=1e-9)
+    assert r.history.loss[-1] > 1.5 * optimum
+    assert code == 1 and "least-squares optimum" in err and err.count("\n") == 1
+    # a short run that is still improving is not a failure
+    assert run("train", "linear", "--data", str(path), "--no-standardize", "--epochs", "5", "--quiet").code == 0
+
+
 def test_saved_parameters_carry_the_standardization(tmp_path):
     path, X, y = _houses(tmp_path)
     saved = tmp_path / "p.npz"
