@@ -176,6 +176,40 @@ class Graph:
         lines.append("}")
         return "\n".join(lines) + "\n"
 
+    def vector_view(self) -> bool:
+        """Whether pictures draw this graph one box per layer vector (a big graph of units)."""
+        return self.big and self._vectors() is not None
+
+    def picture_dot(self, lang: str = "en") -> str:
+        """Graphviz source of the picture a page shows, without a caption: ``to_dot``, or for a
+        graph drawn by vectors (``vector_view``) one box per vector, top to bottom, as in
+        ``to_tikz`` (a vector as (…), a weight matrix as [[…], […]] by rows)."""
+        if not self.vector_view():
+            return self.to_dot(lang, caption=False)
+        groups = self._vectors()
+        home = {n.symbol: key for key, members in groups.items() for _, n in members}
+        ids = {key: f"v{i}" for i, key in enumerate(groups)}
+        lines = [
+            f"digraph {_dot_id(self.name)} {{",
+            '  graph [rankdir=TB, fontname="DejaVu Sans", nodesep=0.3, ranksep=0.4];',
+            '  node [shape=box, style="rounded,filled", fillcolor="#f4f6fb", fontname="DejaVu Sans", fontsize=11];',
+            '  edge [color="#555555"];',
+        ]
+        for key, members in groups.items():
+            name = re.sub(r"\^\{\[(\d+)\]\}", r"[\1]", key)
+            label = (f"{name} = {_text_matrix(members, lambda n: n.value)}\n"
+                     f"{self._d(self.output, name, False)} = {_text_matrix(members, lambda n: n.grad)}")
+            attrs = [f'label="{_dot_escape(label)}"']
+            if members[0][1].leaf:   # white like the other leaves, but a box: the labels are wide
+                attrs.append('fillcolor="#ffffff"')
+            if key == home[self.output]:
+                attrs.append("peripheries=2")
+            lines.append(f"  {ids[key]} [{', '.join(attrs)}];")
+        pairs = dict.fromkeys((home[e.source], home[e.target]) for e in self.edges)
+        lines += [f"  {ids[a]} -> {ids[b]};" for a, b in pairs]
+        lines.append("}")
+        return "\n".join(lines) + "\n"
+
     def _node_lines(self, n: Node, tex: bool = False) -> list[str]:
         """A node's label lines (definition, forward value, gradient), as text or as TeX."""
         name, expr, num = (_tex_name, _tex, _num_tex) if tex else (_text_name, _text, _num)
@@ -199,7 +233,7 @@ class Graph:
         layer vectors (an MLP) is drawn one box per vector, top to bottom, with a table of the
         units below; arrow labels too wide for the line are broken. Scaled down to the line width
         only when still wider (a narrower page). Needs ``\\usepackage{tikz}``."""
-        groups = self._vectors() if self.big else None
+        groups = self._vectors() if self.vector_view() else None
         if groups is not None:
             body = self._tikz_vectors(groups)
         else:
@@ -522,6 +556,17 @@ def _tex_matrix(members, number) -> tuple[str, int, float]:
     cols = max(len(row) for row in by_row.values())
     tex = r"\begin{pmatrix}" + r" \\ ".join(" & ".join(row) for row in by_row.values()) + r"\end{pmatrix}"
     return tex, len(by_row), cols * (max(len(c) for c in cells) * 0.5 + 1.0) + 0.8
+
+
+def _text_matrix(members, number) -> str:
+    """A layer vector's numbers as text: (0.5, −1) for one index, [[…], […]] by rows for two."""
+    if len(members) == 1 and not members[0][0]:
+        return _num(number(members[0][1]))
+    by_row: dict = {}
+    for index, n in sorted(members, key=lambda m: m[0]):
+        by_row.setdefault(index[:-1] if len(index) > 1 else "", []).append(_num(number(n)))
+    rows = [", ".join(row) for row in by_row.values()]
+    return f"({rows[0]})" if len(rows) == 1 else "[" + ", ".join(f"[{r}]" for r in rows) + "]"
 
 
 def _rows(layers, defs, output) -> dict:

@@ -142,7 +142,7 @@ def test_no_graph_is_drawn_before_its_backward_pass(mlp, logistic_graph):
 
 def test_graphviz_accepts_every_graph(chain_dot, logistic_graph, mlp):
     require_tool("dot")
-    for dot in (chain_dot, logistic_graph.to_dot(), mlp.to_dot(), logistic_graph.to_dot("zh")):
+    for dot in (chain_dot, logistic_graph.to_dot(), mlp.to_dot(), logistic_graph.to_dot("zh"), mlp.picture_dot()):
         proc = subprocess.run(["dot", "-Tsvg"], input=dot.encode(), capture_output=True, timeout=60)
         assert proc.returncode == 0 and proc.stdout.lstrip().startswith(b"<?xml"), proc.stderr
 
@@ -177,6 +177,10 @@ def test_big_graph_is_drawn_one_box_per_layer_vector(mlp):
     table = tikz[tikz.index(r"\begin{tabular}"):]
     assert table.count(r" \\" + "\n") == 1 + len(mlp.nodes)
     assert re.search(r"\$z\^\{\[1\]\}_\{1\}\$ & .* & \$-0\.35\$ & \$0\.09526\$", table)
+    # the web page's picture is the same, by Graphviz
+    dot = mlp.picture_dot()
+    assert len(re.findall(r"^  v\d+ \[label=", dot, re.M)) == 11 and "W[1] = [[−0.6, −0.3], [−1, 0.9]]" in dot
+    assert logistic_graph.picture_dot() == logistic_graph.to_dot(caption=False)
 
 
 def test_graph_option_prints_dot():
