@@ -164,7 +164,7 @@ def test_tikz_pictures_compile_at_natural_size(logistic_graph, mlp, tmp_path):
     assert len(widths) == 3 and all(float(w) <= float(line) for _, w, line in widths), widths
 
 
-def test_big_graph_is_drawn_one_box_per_layer_vector(mlp):
+def test_big_graph_is_drawn_one_box_per_layer_vector(mlp, logistic_graph):
     tikz = mlp.to_tikz()
     boxes = re.findall(r"\\node\[\w+\] \(v\d+\) at [^{]*\{\$(.*?) = (.*?)\$ \\\\ \$", tikz)
     assert {name for name, _ in boxes} == {"x", "y", "W^{[1]}", "b^{[1]}", "W^{[2]}", "b^{[2]}",
