@@ -39,9 +39,27 @@ _WORDS = {
                         "计算图(所取的点即各叶节点中的值)"),
     "legend": Msg("forward values left to right; gradients {grad} right to left",
                   "前向传播从左到右计算各节点的值;反向传播从右到左计算梯度 {grad}"),
+    "legend_down": Msg("forward values top to bottom; gradients {grad} bottom to top; a box holds a layer's "
+                        "vector (a weight matrix), and the table below gives each unit",
+                        "前向传播从上到下计算各节点的值;反向传播从下到上计算梯度 {grad};每个方框是一层的向量"
+                        "(权重为矩阵),下表列出每个分量"),
     "edges": Msg("each arrow $u → v$ carries the local derivative {local}",
                  "每条边 $u → v$ 上标出局部导数 {local}"),
 }
+
+
+# The notes' line width (A4, 2 cm margins) in cm: a picture this wide is drawn at its natural size.
+TIKZ_WIDTH = 17.0
+# A unit of a layer vector: its name and its index (x1, b^{[1]}_{2}, W^{[1]}_{12}).
+_UNIT = re.compile(r"(.+?)_?\{?(\d+)\}?")
+_TIKZ_STYLE = (
+    r"\begin{tikzpicture}[>=Stealth, x=1cm, y=1cm,",
+    r"  every node/.style={font=\footnotesize}, gbox/.style={draw=black!60, rounded corners=2pt,"
+    r" fill=blue!4, align=center, inner sep=2pt},",
+    r"  gleaf/.style={gbox, fill=white, rounded corners=6pt}, gout/.style={gbox, double},",
+    r"  glbl/.style={font=\scriptsize, fill=white, fill opacity=0.85, text opacity=1, inner sep=1pt,"
+    r" align=center}]",
+)
 
 
 @dataclass(frozen=True)
@@ -115,8 +133,9 @@ class Graph:
         """∂J/∂· — the gradient of the output with respect to a node, as the legends write it."""
         return self._d(self.output, "·", tex).replace("·", r"\cdot" if tex else "·")
 
-    def heading(self, lang: str = "en", tex: bool = False) -> tuple[str, str]:
-        """The graph's title (with its point) and its legend, in ``lang``, as text or as LaTeX."""
+    def heading(self, lang: str = "en", tex: bool = False, vectors: bool = False) -> tuple[str, str]:
+        """The graph's title (with its point) and its legend, in ``lang``, as text or as LaTeX;
+        ``vectors``: the legend of the picture drawn one box per layer vector."""
         from .render.latex import latex_words
 
         values = {"grad": self.gradient_name(tex), "local": self._d("v", "u", tex), "point": self.point_text(tex)}
@@ -125,6 +144,8 @@ class Graph:
             return latex_words(_WORDS[key], lang, values) if tex else _WORDS[key].render(lang, values)
 
         title = words("title_leaves" if len(self.point) > 6 else "title")
+        if vectors:
+            return title, words("legend_down")
         legend = words("legend")
         if self.big:
             legend += ("; " if lang != "zh" else ";") + words("edges")
@@ -155,6 +176,40 @@ class Graph:
         lines.append("}")
         return "\n".join(lines) + "\n"
 
+    def vector_view(self) -> bool:
+        """Whether pictures draw this graph one box per layer vector (a big graph of units)."""
+        return self.big and self._vectors() is not None
+
+    def picture_dot(self, lang: str = "en") -> str:
+        """Graphviz source of the picture a page shows, without a caption: ``to_dot``, or for a
+        graph drawn by vectors (``vector_view``) one box per vector, top to bottom, as in
+        ``to_tikz`` (a vector as (…), a weight matrix as [[…], […]] by rows)."""
+        if not self.vector_view():
+            return self.to_dot(lang, caption=False)
+        groups = self._vectors()
+        home = {n.symbol: key for key, members in groups.items() for _, n in members}
+        ids = {key: f"v{i}" for i, key in enumerate(groups)}
+        lines = [
+            f"digraph {_dot_id(self.name)} {{",
+            '  graph [rankdir=TB, fontname="DejaVu Sans", nodesep=0.3, ranksep=0.4];',
+            '  node [shape=box, style="rounded,filled", fillcolor="#f4f6fb", fontname="DejaVu Sans", fontsize=11];',
+            '  edge [color="#555555"];',
+        ]
+        for key, members in groups.items():
+            name = re.sub(r"\^\{\[(\d+)\]\}", r"[\1]", key)
+            label = (f"{name} = {_text_matrix(members, lambda n: n.value)}\n"
+                     f"{self._d(self.output, name, False)} = {_text_matrix(members, lambda n: n.grad)}")
+            attrs = [f'label="{_dot_escape(label)}"']
+            if members[0][1].leaf:   # white like the other leaves, but a box: the labels are wide
+                attrs.append('fillcolor="#ffffff"')
+            if key == home[self.output]:
+                attrs.append("peripheries=2")
+            lines.append(f"  {ids[key]} [{', '.join(attrs)}];")
+        pairs = dict.fromkeys((home[e.source], home[e.target]) for e in self.edges)
+        lines += [f"  {ids[a]} -> {ids[b]};" for a, b in pairs]
+        lines.append("}")
+        return "\n".join(lines) + "\n"
+
     def _node_lines(self, n: Node, tex: bool = False) -> list[str]:
         """A node's label lines (definition, forward value, gradient), as text or as TeX."""
         name, expr, num = (_tex_name, _tex, _num_tex) if tex else (_text_name, _text, _num)
@@ -173,8 +228,31 @@ class Graph:
         return head if e.local.is_Number else f"{head}{sep}{num(e.value)}"
 
     def to_tikz(self, lang: str = "en", caption: bool = True) -> str:
-        """A ``tikzpicture`` (centred, with a caption below when ``caption``) of the graph,
-        scaled down to the line width when wider. Needs ``\\usepackage{tikz}``."""
+        """A ``tikzpicture`` (centred, with a caption below when ``caption``) of the graph, at its
+        natural size when it fits the notes' line width: a big graph whose nodes are the units of
+        layer vectors (an MLP) is drawn one box per vector, top to bottom, with a table of the
+        units below; arrow labels too wide for the line are broken. Scaled down to the line width
+        only when still wider (a narrower page). Needs ``\\usepackage{tikz}``."""
+        groups = self._vectors() if self.vector_view() else None
+        if groups is not None:
+            body = self._tikz_vectors(groups)
+        else:
+            body, width = self._tikz_columns(broken=False)
+            if width > TIKZ_WIDTH:
+                body, _ = self._tikz_columns(broken=True)
+        scaled = "\\resizebox{\\ifdim\\width>\\linewidth\\linewidth\\else\\width\\fi}{!}{%\n" + body + "%\n}"
+        if not caption:
+            return scaled + "\n"
+        title, legend = self.heading(lang, tex=True, vectors=groups is not None)
+        cap = title + (":" if lang == "zh" else ": ") + legend
+        # not a float: the picture stays beside the derivation it illustrates
+        figure = ("\\begin{center}\n\\begin{minipage}{\\linewidth}\n\\centering\n" + scaled
+                  + f"\n\n\\smallskip{{\\small {cap}\\par}}\n\\end{{minipage}}\n\\end{{center}}\n")
+        return figure if groups is None else figure + self._unit_table(lang)
+
+    def _tikz_columns(self, broken: bool) -> tuple[str, float]:
+        """The picture in columns, left to right, and its estimated width in cm; ``broken`` puts
+        the derivative of each long arrow label on a line of its own (a narrower gap)."""
         from .render.latex import math_width
 
         ids = {n.symbol: f"n{i}" for i, n in enumerate(self.nodes)}
@@ -183,11 +261,19 @@ class Graph:
         texts = {n.symbol: self._node_lines(n, tex=True) for n in self.nodes}
         texts = {k: v[-2:] if self.big or math_width(v[0]) > 15 else v for k, v in texts.items()}
         labels = [_tex(e.local) if self.big else self._edge_text(e, tex=True) for e in self.edges]
+        if broken:
+            # the long derivatives only: a short label broken in three lines would crowd its neighbours
+            labels = [label.replace(" = ", r" \\ = ", 1) if math_width(label.split(r" \\ ")[0]) > 7 else label
+                      for label in labels]
         # Sizes in cm: node text is \footnotesize (1 em ≈ 0.32 cm), edge labels \scriptsize
         # (1 em ≈ 0.28 cm); columns are as wide as their widest node, gaps as their widest label.
         width = {k: max(math_width(t) for t in lines) * 0.32 + 0.35 for k, lines in texts.items()}
         height = max(len(lines) * 0.42 + 0.2 * sum(r"\frac" in t for t in lines)
                      for lines in texts.values()) + 0.35
+        if broken:
+            # three-line labels of neighbouring arrows need the rows further apart; the gaps are
+            # cut to the labels' own width
+            height += 0.5
         layer = {n.symbol: n.layer for n in self.nodes}
         cols = sorted(set(layer.values()))
         col_w = {c: max(width[k] for k in layer if layer[k] == c) for c in cols}
@@ -195,19 +281,12 @@ class Graph:
         for e, label in zip(self.edges, labels):
             c = layer[e.source]
             widest = max(math_width(part) for part in label.split(r" \\ "))
-            gap[c] = max(gap[c], widest * 0.28 / 0.85 + 0.4)
+            gap[c] = max(gap[c], widest * 0.28 / (1.0 if broken else 0.85) + 0.4)
         x, left = {}, 0.0
         for c in cols:
             x[c] = left + col_w[c] / 2
             left += col_w[c] + gap[c]
-        pic = [
-            r"\begin{tikzpicture}[>=Stealth, x=1cm, y=1cm,",
-            r"  every node/.style={font=\footnotesize}, gbox/.style={draw=black!60, rounded corners=2pt,"
-            r" fill=blue!4, align=center, inner sep=2pt},",
-            r"  gleaf/.style={gbox, fill=white, rounded corners=6pt}, gout/.style={gbox, double},",
-            r"  glbl/.style={font=\scriptsize, fill=white, fill opacity=0.85, text opacity=1, inner sep=1pt,"
-            r" align=center}]",
-        ]
+        pic = [*_TIKZ_STYLE]
         for n in self.nodes:
             style = "gleaf" if n.leaf else ("gout" if n.symbol == self.output else "gbox")
             text = r" \\ ".join(f"${line}$" for line in texts[n.symbol])
@@ -217,16 +296,83 @@ class Graph:
             text = " \\\\ ".join(f"${part}$" for part in label.split(r" \\ "))
             pic.append(rf"  \draw[->] ({ids[e.source]}) -- node[glbl, pos=0.45] {{{text}}} ({ids[e.target]});")
         pic.append(r"\end{tikzpicture}")
-        body = "\n".join(pic)
-        scaled = "\\resizebox{\\ifdim\\width>\\linewidth\\linewidth\\else\\width\\fi}{!}{%\n" + body + "%\n}"
-        if not caption:
-            return scaled + "\n"
-        title, legend = self.heading(lang, tex=True)
-        cap = title + (":" if lang == "zh" else ": ") + legend
-        # not a float: the picture stays beside the derivation it illustrates
-        return ("\\begin{center}\n\\begin{minipage}{\\linewidth}\n\\centering\n" + scaled
-                + f"\n\n\\smallskip{{\\small {cap}\\par}}\n\\end{{minipage}}\n\\end{{center}}\n")
+        return "\n".join(pic), left - gap[cols[-1]]
 
+    def _vectors(self) -> dict | None:
+        """The nodes gathered by layer vector — ``{name: [(index, node), …]}``, ``W^{[1]}`` from
+        ``W^{[1]}_{11}`` … ``W^{[1]}_{22}``, ``x`` from ``x1``, ``x2`` — or None when that would
+        gather nothing or mix inputs with computed nodes."""
+        groups: dict = {}
+        for n in self.nodes:
+            m = _UNIT.fullmatch(n.symbol.name)
+            key, index = (m.group(1), m.group(2)) if m else (n.symbol.name, "")
+            groups.setdefault(key, []).append((index, n))
+        if len(groups) == len(self.nodes):
+            return None
+        for members in groups.values():
+            if len({n.leaf for _, n in members}) > 1 or len({len(i) for i, _ in members}) > 1:
+                return None
+        return groups
+
+    def _tikz_vectors(self, groups: dict) -> str:
+        """One box per layer vector (its values and its gradient, as column vectors; a weight
+        matrix as a matrix), forward from top to bottom, an arrow wherever a unit feeds a unit."""
+        from .render.latex import math_width
+
+        home = {n.symbol: key for key, members in groups.items() for _, n in members}
+        inputs = {key: [] for key in groups}
+        for e in self.edges:
+            if home[e.source] not in inputs[home[e.target]]:
+                inputs[home[e.target]].append(home[e.source])
+        leaves = [k for k, members in groups.items() if members[0][1].leaf]
+        inner = [k for k in groups if k not in leaves]
+        layers = _layers(leaves, _topological(inner, inputs), inputs)
+        ids = {key: f"v{i}" for i, key in enumerate(groups)}
+        boxes = {}
+        for key, members in groups.items():
+            name = printing.latex(Symbol(key))
+            value, rows_v, w_v = _tex_matrix(members, lambda n: n.value)
+            grad, _, w_g = _tex_matrix(members, lambda n: n.grad)
+            d = self._d(self.output, Symbol(key), True)
+            # width in cm: \footnotesize, 1 em ≈ 0.32 cm; a matrix row is ~0.42 cm high
+            w = max(math_width(name) + w_v, math_width(d) + w_g) * 0.32 + 0.4
+            boxes[key] = (f"${name} = {value}$ \\\\ ${d} = {grad}$", w, rows_v * 0.84 + 0.5)
+        pic, y = [*_TIKZ_STYLE], 0.0
+        for layer in sorted(set(layers.values())):
+            # the computed node in the middle, the inputs that join it alternately left and right
+            row: list = []
+            for i, key in enumerate([k for k in inner if layers[k] == layer] + [k for k in leaves if layers[k] == layer]):
+                row.insert(0, key) if i % 2 else row.append(key)
+            total = sum(boxes[k][1] for k in row) + 0.6 * (len(row) - 1)
+            tall = max(boxes[k][2] for k in row)
+            left = -total / 2
+            for key in row:
+                text, w, _ = boxes[key]
+                style = "gleaf" if key in leaves else ("gout" if key == home[self.output] else "gbox")
+                pic.append(rf"  \node[{style}] ({ids[key]}) at ({left + w / 2:.2f}, {y - tall / 2:.2f}) {{{text}}};")
+                left += w + 0.6
+            y -= tall + 0.9
+        for target, sources in inputs.items():
+            for source in sources:
+                pic.append(rf"  \draw[->] ({ids[source]}) -- ({ids[target]});")
+        pic.append(r"\end{tikzpicture}")
+        return "\n".join(pic)
+
+    def _unit_table(self, lang: str) -> str:
+        """The units of a graph drawn by vectors, one row each: definition, value, gradient."""
+        from .notes import DEFINITION, GRADIENT, INPUT, NODE, VALUE
+        from .render.latex import latex_words
+
+        head = [latex_words(m, lang) for m in (NODE, DEFINITION, VALUE, GRADIENT)]
+        head[-1] += f" ${self.gradient_name(tex=True)}$"
+        rows = []
+        leaves = [self.node(s) for s, _ in self.point]
+        for n in [*leaves, *(n for n in self.nodes if n not in leaves)]:
+            name = _tex_name(n.symbol)
+            definition = latex_words(INPUT, lang) if n.leaf else f"${name} = {_tex(n.definition)}$"
+            rows.append(f"${name}$ & {definition} & ${_num_tex(n.value)}$ & ${_num_tex(n.grad)}$ \\\\")
+        return ("\\begin{center}\n\\small\\renewcommand{\\arraystretch}{1.3}\n\\begin{tabular}{llrr}\n\\toprule\n" + " & ".join(head)
+                + " \\\\\n\\midrule\n" + "\n".join(rows) + "\n\\bottomrule\n\\end{tabular}\n\\end{center}\n")
 
     def png(self) -> bytes:
         """The graph drawn by Graphviz (``dot -Tpng``); DeriveError when Graphviz is missing."""
@@ -348,7 +494,7 @@ def from_defs(defs: dict, point: dict, *, name: str = "graph", output: Symbol | 
             raise VerificationError(f"graph of {name}: ∂{output}/∂{n} = {g} by the definitions, "
                                     f"{chain[n]} along the edges")
 
-    layers = _layers(leaves, inner, sub)
+    layers = _layers(leaves, inner, {k: v.free_symbols for k, v in sub.items()})
     rows = _rows(layers, sub, output)
     nodes = tuple(
         Node(n, sub.get(n), values[n], grads[n], layers[n], rows[n]) for n in [*leaves, *inner]
@@ -375,16 +521,52 @@ def _with_ratios(expr, defs: dict):
     return expr
 
 
-def _layers(leaves, inner, defs) -> dict:
-    """Columns: a defined node one right of its last input; a leaf just left of its first user."""
+def _layers(leaves, inner, inputs) -> dict:
+    """Columns: a defined node one right of its last input; a leaf just left of its first user.
+    ``inner`` in an order where inputs come first; ``inputs`` maps a defined node to its inputs."""
     layer = {s: 0 for s in leaves}
     for k in inner:
-        layer[k] = 1 + max(layer[s] for s in defs[k].free_symbols)
+        layer[k] = 1 + max(layer[s] for s in inputs[k])
     for s in leaves:
-        users = [layer[k] for k in inner if s in defs[k].free_symbols]
+        users = [layer[k] for k in inner if s in inputs[k]]
         layer[s] = min(users) - 1
     low = min(layer.values())
     return {k: v - low for k, v in layer.items()}
+
+
+def _topological(inner, inputs) -> list:
+    """``inner`` reordered so that each node comes after the nodes it reads."""
+    done: list = []
+    while len(done) < len(inner):
+        done += [k for k in inner if k not in done and all(s in done or s not in inner for s in inputs[k])]
+    return done
+
+
+def _tex_matrix(members, number) -> tuple[str, int, float]:
+    """The numbers of a layer vector's units (``number(node)``) as TeX: a column vector for one
+    index, a matrix for two (row, column), the number itself for a lone node; with its number of
+    rows and its estimated width in em."""
+    if len(members) == 1 and not members[0][0]:
+        text = _num_tex(number(members[0][1]))
+        return text, 1, len(text) * 0.5
+    by_row: dict = {}
+    for index, n in sorted(members, key=lambda m: m[0]):
+        by_row.setdefault(index[:-1] if len(index) > 1 else index, []).append(_num_tex(number(n)))
+    cells = [c for row in by_row.values() for c in row]
+    cols = max(len(row) for row in by_row.values())
+    tex = r"\begin{pmatrix}" + r" \\ ".join(" & ".join(row) for row in by_row.values()) + r"\end{pmatrix}"
+    return tex, len(by_row), cols * (max(len(c) for c in cells) * 0.5 + 1.0) + 0.8
+
+
+def _text_matrix(members, number) -> str:
+    """A layer vector's numbers as text: (0.5, −1) for one index, [[…], […]] by rows for two."""
+    if len(members) == 1 and not members[0][0]:
+        return _num(number(members[0][1]))
+    by_row: dict = {}
+    for index, n in sorted(members, key=lambda m: m[0]):
+        by_row.setdefault(index[:-1] if len(index) > 1 else "", []).append(_num(number(n)))
+    rows = [", ".join(row) for row in by_row.values()]
+    return f"({rows[0]})" if len(rows) == 1 else "[" + ", ".join(f"[{r}]" for r in rows) + "]"
 
 
 def _rows(layers, defs, output) -> dict:

@@ -246,6 +246,64 @@ def terminal_confusion(result) -> str:
     return "\n".join(lines)
 
 
+def _characters(result) -> bool:
+    """A character model (rnn): it is pictured by the text it writes and the next characters it
+    guesses, not by a confusion matrix of character codes."""
+    return callable(getattr(result.compiled, "sample", None))
+
+
+def samples(result) -> tuple[str, str]:
+    """Text the model writes from the report's start, with the run's seed: from the starting
+    parameters (before training) and from the trained ones."""
+    from .training import SAMPLE_LENGTH, SAMPLE_START
+
+    c, seed = result.compiled, result.history.settings["seed"]
+    before = c.sample(c.init_params(seed=seed), SAMPLE_START, SAMPLE_LENGTH, seed=seed)
+    return before, c.sample(result.params, SAMPLE_START, SAMPLE_LENGTH, seed=seed)
+
+
+def guesses(result, rows: int = 3) -> list[tuple[str, str]]:
+    """The first ``rows`` held-out windows (training windows when none are held out) as text,
+    with the character the model finds most likely after each step: ``(text, guess)`` where
+    ``guess[t]`` is the guess for ``text[t + 1]`` (what the accuracy counts)."""
+    from derive.network import TEXT_ALPHABET
+
+    X, y, _ = _rows_shown(result)
+    X, y = np.asarray(X[:rows]).astype(np.intp), np.asarray(y[:rows]).astype(np.intp)
+    c = result.compiled
+    guessed = c._classes(c._params(result.params), X).T       # (rows, T): the accuracy's guesses
+    return [("".join(TEXT_ALPHABET[k] for k in (*row, last)), "".join(TEXT_ALPHABET[k] for k in g))
+            for row, last, g in zip(X, y, guessed)]
+
+
+def _text_lines(result, width: int) -> list[str]:
+    """The character model's text picture: samples before and after training, then the
+    guesses on a few windows, each under the character it guesses, ``^`` where right."""
+    from .training import SAMPLE_START
+
+    before, after = samples(result)
+    epochs = result.history.epochs_run
+    lines = [f"text the model writes from {SAMPLE_START!r} (drawn with seed {result.history.settings['seed']})"]
+    for name, text in (("before training", before), (f"after {epochs} epochs", after)):
+        body = text.replace("\n", " ")
+        lines.append(f"  {name}:")
+        lines += [f"    {body[i:i + width]}" for i in range(0, len(body), width)]
+    _, _, rows = _rows_shown(result)
+    pairs = guesses(result)
+    right = sum(g == t for text, guess in pairs for g, t in zip(guess, text[1:]))
+    lines += [f"next-character guesses on {len(pairs)} {rows} windows, {right} of "
+              f"{sum(len(g) for _, g in pairs)} right:", "  under each character the model's guess for it, ^ where right"]
+    for text, guess in pairs:
+        lines += [f"  text   {text}", f"  guess   {guess}",
+                  "  right   " + "".join("^" if g == t else " " for g, t in zip(guess, text[1:])).rstrip()]
+    return lines
+
+
+def terminal_text(result, *, width: int = 60) -> str:
+    """The character model's samples and guesses (see ``_text_lines``) for the terminal."""
+    return "\n".join(_text_lines(result, width))
+
+
 def terminal_accuracy(history, *, width: int = 60, height: int = 6) -> str:
     """Training accuracy per epoch, from 0 to 100 %."""
     values = 100 * np.asarray(history.accuracy, dtype=float)
@@ -310,7 +368,9 @@ def terminal(result, *, width: int = 60) -> str:
         parts.append(terminal_line(result, width=width))
     if _boundary(result):
         parts.append(terminal_boundary(result, width=width))
-    if result.compiled.network.task == "classes":
+    if _characters(result):
+        parts.append(terminal_text(result, width=width))
+    elif result.compiled.network.task == "classes":
         parts.append(terminal_confusion(result))
     return "\n\n".join(parts)
 
@@ -442,6 +502,13 @@ def _png_confusion(ax, result):
     ax.set_title(f"confusion matrix ({_rows_shown(result)[2]} rows)")
 
 
+def _png_text(ax, result):
+    ax.axis("off")
+    ax.set_title("what the model writes, and its next-character guesses")
+    ax.text(0, 1, "\n".join(_text_lines(result, 56)), family="monospace", fontsize=9, va="top",
+            transform=ax.transAxes)
+
+
 def save_png(result, path) -> None:
     """Write the pictures of a run to ``path`` as a PNG, atomically: the loss per epoch, and as
     the model calls for it the accuracy, the fitted line or red curve with its pieces, the
@@ -465,9 +532,14 @@ def save_png(result, path) -> None:
         panels.append(_png_line)
     if _boundary(result):
         panels.append(_png_boundary)
-    if result.compiled.network.task == "classes":
+    if _characters(result):
+        panels.append(_png_text)
+    elif result.compiled.network.task == "classes":
         panels.append(_png_confusion)
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.2), squeeze=False)
+    # the text panel needs room for a line of sampled text
+    ratios = [1.6 if draw is _png_text else 1.0 for draw in panels]
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * sum(ratios), 4.2), squeeze=False,
+                             gridspec_kw={"width_ratios": ratios})
     for ax, draw in zip(axes[0], panels):
         draw(ax, result)
     fig.tight_layout()

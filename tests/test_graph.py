@@ -142,18 +142,45 @@ def test_no_graph_is_drawn_before_its_backward_pass(mlp, logistic_graph):
 
 def test_graphviz_accepts_every_graph(chain_dot, logistic_graph, mlp):
     require_tool("dot")
-    for dot in (chain_dot, logistic_graph.to_dot(), mlp.to_dot(), logistic_graph.to_dot("zh")):
+    for dot in (chain_dot, logistic_graph.to_dot(), mlp.to_dot(), logistic_graph.to_dot("zh"), mlp.picture_dot()):
         proc = subprocess.run(["dot", "-Tsvg"], input=dot.encode(), capture_output=True, timeout=60)
         assert proc.returncode == 0 and proc.stdout.lstrip().startswith(b"<?xml"), proc.stderr
 
 
-def test_tikz_pictures_compile(logistic_graph, mlp, tmp_path):
+def test_tikz_pictures_compile_at_natural_size(logistic_graph, mlp, tmp_path):
+    # TeX measures each picture: none wider than the notes' line, so nothing is scaled down and
+    # the smallest text (\scriptsize at 11 pt) stays 8 pt
     require_tool("pdflatex")
     chain = graph_for(derive.model("chain-rule"))
-    body = "\n".join(g.to_tikz() for g in (chain, logistic_graph, mlp))
+    measured = []
+    for name, g in (("chain", chain), ("logistic", logistic_graph), ("mlp", mlp)):
+        picture = re.search(r"\\begin\{tikzpicture\}.*?\\end\{tikzpicture\}", g.to_tikz(), re.S).group()
+        measured.append(rf"\sbox0{{{picture}}}\typeout{{WIDTH {name} \the\wd0\space\the\linewidth}}")
+    body = "\n".join(g.to_tikz() for g in (chain, logistic_graph, mlp)) + "\n".join(measured)
     log = compile_tex("pdflatex", preamble("en", tikz=True) + "\\begin{document}\n" + body + "\\end{document}\n",
                       tmp_path, passes=1)
     assert "Overfull" not in log
+    widths = re.findall(r"WIDTH (\S+) ([\d.]+)pt([\d.]+)pt", log)
+    assert len(widths) == 3 and all(float(w) <= float(line) for _, w, line in widths), widths
+
+
+def test_big_graph_is_drawn_one_box_per_layer_vector(mlp, logistic_graph):
+    tikz = mlp.to_tikz()
+    boxes = re.findall(r"\\node\[\w+\] \(v\d+\) at [^{]*\{\$(.*?) = (.*?)\$ \\\\ \$", tikz)
+    assert {name for name, _ in boxes} == {"x", "y", "W^{[1]}", "b^{[1]}", "W^{[2]}", "b^{[2]}",
+                                           "z^{[1]}", "a^{[1]}", "z^{[2]}", "a^{[2]}", "L"}
+    w1 = dict(boxes)["W^{[1]}"]
+    rows = [r.split(" & ") for r in re.search(r"pmatrix\}(.*)\\end", w1).group(1).split(r" \\ ")]
+    # row j, column i holds W[1]_ji: the weight from input i to unit j (the model's point)
+    assert [[number(c) for c in r] for r in rows] == [[-0.6, -0.3], [-1.0, 0.9]]
+    # the table below has a row per unit, with its value and gradient
+    table = tikz[tikz.index(r"\begin{tabular}"):]
+    assert table.count(r" \\" + "\n") == 1 + len(mlp.nodes)
+    assert re.search(r"\$z\^\{\[1\]\}_\{1\}\$ & .* & \$-0\.35\$ & \$0\.09526\$", table)
+    # the web page's picture is the same, by Graphviz
+    dot = mlp.picture_dot()
+    assert len(re.findall(r"^  v\d+ \[label=", dot, re.M)) == 11 and "W[1] = [[−0.6, −0.3], [−1, 0.9]]" in dot
+    assert logistic_graph.picture_dot() == logistic_graph.to_dot(caption=False)
 
 
 def test_graph_option_prints_dot():

@@ -204,3 +204,30 @@ def test_bad_sizes_exit_2_with_one_line(argv):
     assert out.code == 2 and out.out == ""
     assert out.err.count("\n") == 1 and "Traceback" not in out.err
     assert ("--seq-length must be at least 2" in out.err) or ("--hidden must be at least 1" in out.err)
+
+
+def test_the_pictures_of_a_character_model_are_its_text_and_its_guesses():
+    """Not a 35 × 35 confusion matrix of codes: samples, and the next-character guesses on held-out
+    windows, each guess the argmax of a hand-written forward pass, and as many marked right as the
+    accuracy counts."""
+    from numeric import plots
+
+    r = trained()
+    P = r.params
+    X, y = r.data.X_val[:3].astype(int), r.data.y_val[:3].astype(int)
+    pairs = plots.guesses(r)
+    right = 0
+    for (text, guess), row, last in zip(pairs, X, y):
+        a, expected = np.zeros(P["b_a"].shape), ""
+        for code in row:
+            a = np.tanh(P["W_aa"] @ a + P["W_ax"][:, code] + P["b_a"])
+            expected += TEXT_ALPHABET[int(np.argmax(P["W_ya"] @ a + P["b_y"]))]
+        assert guess == expected
+        assert text == "".join(TEXT_ALPHABET[c] for c in (*row, last))
+        right += sum(g == t for g, t in zip(guess, text[1:]))
+    assert right / (3 * X.shape[1]) == pytest.approx(r.compiled.accuracy(P, X, y))
+    before, after = plots.samples(r)
+    assert before.startswith("first citizen: ") and after in r.report() and before != after
+    shown = plots.terminal(r)
+    assert "confusion" not in shown and all(f"text   {text}" in shown for text, _ in pairs)
+    assert f"{right} of {3 * X.shape[1]} right" in shown

@@ -78,8 +78,9 @@ def _progress(bar: bool, lines: bool):
               help="With --data: keep this fraction of the rows aside as a held-out set.")
 @click.option("--standardize/--no-standardize", default=True, show_default=True,
               help="With --data: scale each feature to mean 0 and std 1 over the training rows.")
-@click.option("--plot", metavar="FILE.png", help="Save the loss curve as a PNG (needs matplotlib) "
-              "instead of drawing it in the terminal.")
+@click.option("--plot", metavar="FILE.png", help="Save the pictures as a PNG (needs matplotlib) instead "
+              "of drawing them in the terminal: the loss and accuracy per epoch, and what the model is "
+              "about (fitted line or curve, decision boundary, confusion matrix, sampled text).")
 @click.option("--save", metavar="FILE.npz", help="Save the trained parameters.")
 @format_option("text: the report and the loss curve; json: the history summary.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress, no per-epoch lines and no terminal plot.")

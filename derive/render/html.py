@@ -206,7 +206,7 @@ def graph_svg(g, lang: str, prefix: str) -> str | None:
 
     if shutil.which("dot") is None:
         return None
-    svg = run_dot(g.to_dot(lang, caption=False), "svg").decode("utf-8")
+    svg = run_dot(g.picture_dot(lang), "svg").decode("utf-8")
     svg = svg[svg.index("<svg"):]
     # dot's comments name its version; the ids must be unique in the page
     svg = re.sub(r"<!--.*?-->\n?", "", svg, flags=re.S)
@@ -217,20 +217,30 @@ def graph_svg(g, lang: str, prefix: str) -> str | None:
 
 
 def graph_html(g, lang: str, prefix: str, tabulated: bool = False) -> str | None:
-    """A computation graph for the page: the Graphviz picture as SVG; without Graphviz its nodes
-    as a table (node, definition, forward value, gradient), unless the derivation has that
-    table already (``tabulated``)."""
-    from ..graph import format_number
-    from ..notes import DEFINITION, GRADIENT, GRAPH_TABLE, GRAPH_TABLE_LEAVES, INPUT, NODE, VALUE
+    """A computation graph for the page: the Graphviz picture as SVG (a graph drawn by layer
+    vectors followed by the table of its units); without Graphviz its nodes as a table (node,
+    definition, forward value, gradient), unless the derivation has that table already
+    (``tabulated``)."""
+    from ..notes import GRAPH_TABLE, GRAPH_TABLE_LEAVES
 
     svg = graph_svg(g, lang, prefix)
     if svg is not None:
-        title, legend = g.heading(lang)
+        title, legend = g.heading(lang, vectors=g.vector_view())
         caption = _escape(title + (":" if lang == "zh" else ": ") + legend)
-        return f'<figure class="graph"><figcaption>{caption}</figcaption><div class="scroll">{svg}</div></figure>'
+        figure = f'<figure class="graph"><figcaption>{caption}</figcaption><div class="scroll">{svg}</div></figure>'
+        return figure + (f'<figure class="graph">{_node_table(g, lang)}</figure>' if g.vector_view() else "")
     if tabulated:
         return None
     caption = html_words(GRAPH_TABLE_LEAVES if len(g.point) > 6 else GRAPH_TABLE, lang, {"point": g.point_text(True)})
+    return f'<figure class="graph"><figcaption>{caption}</figcaption>{_node_table(g, lang)}</figure>'
+
+
+def _node_table(g, lang: str) -> str:
+    """The graph's nodes as a table that scrolls sideways: node, definition, forward value,
+    gradient."""
+    from ..graph import format_number
+    from ..notes import DEFINITION, GRADIENT, INPUT, NODE, VALUE
+
     head = [NODE.render(lang), DEFINITION.render(lang), VALUE.render(lang), GRADIENT.render(lang)]
     rows = ["<tr>" + "".join(f"<th>{_escape(h)}</th>" for h in head[:-1])
             + f"<th>{_escape(head[-1])} {tex(g.gradient_name(tex=True))}</th></tr>"]
@@ -240,8 +250,7 @@ def graph_html(g, lang: str, prefix: str, tabulated: bool = False) -> str | None
         definition = _escape(INPUT.render(lang)) if n.leaf else tex(f"{name} = {printing.latex(n.definition)}")
         cells = [tex(name), definition, tex(format_number(n.value, tex=True)), tex(format_number(n.grad, tex=True))]
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    return (f'<figure class="graph"><figcaption>{caption}</figcaption><div class="scroll"><table>\n'
-            + "\n".join(rows) + "\n</table></div></figure>")
+    return '<div class="scroll"><table>\n' + "\n".join(rows) + "\n</table></div>"
 
 
 def notes_document(items, lang: str, show_steps: bool) -> str:
