@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import csv
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +52,8 @@ class Dataset:
     y_val : ndarray of shape (m_val,), optional
     labels : tuple of str, optional
         The class names a file gave as text, in the order of their codes 0, 1, …
+    columns : tuple of str, optional
+        The names a CSV's header line gave its columns: the features, then the target.
     """
 
     name: str
@@ -60,10 +62,19 @@ class Dataset:
     X_val: np.ndarray | None = None
     y_val: np.ndarray | None = None
     labels: tuple | None = None
+    columns: tuple | None = None
 
     @property
     def features(self) -> int:
         return self.X.shape[1]
+
+    def feature_name(self, i: int) -> str:
+        """The name of feature ``i`` (from 0): the file's header, else x1, x2, …"""
+        return self.columns[i] if self.columns else f"x{i + 1}"
+
+    @property
+    def target_name(self) -> str:
+        return self.columns[-1] if self.columns else "y"
 
     def describe(self) -> str:
         held = f", {len(self.y_val)} held out" if self.y_val is not None else ""
@@ -251,7 +262,9 @@ def _parse_csv(path: Path):
         (i, [c.strip() for c in r]) for i, r in enumerate(csv.reader(text.splitlines(), delimiter=delimiter), 1)
         if any(c.strip() for c in r)
     ]
+    header = None
     if any(_number(c) is None for c in rows[0][1][:-1]):
+        header = tuple(rows[0][1])
         rows = rows[1:]  # a header line: a feature column that is not a number
         if not rows:
             raise DeriveError(f"{path}: a header but no data rows")
@@ -289,7 +302,8 @@ def _parse_csv(path: Path):
         y = np.array(numbers, dtype=float)
     # contiguous copies: NumPy may sum a strided column in a different order, and the same data
     # must train to the same bits whatever file they came from
-    return np.ascontiguousarray(np.array(features, dtype=float)), np.ascontiguousarray(y), labels
+    columns = header if header and len(header) == width and all(header) else None
+    return np.ascontiguousarray(np.array(features, dtype=float)), np.ascontiguousarray(y), labels, columns
 
 
 def _read_npz(path: Path):
@@ -329,9 +343,9 @@ def load(path) -> Dataset:
     if not path.is_file():
         raise DeriveError(f"no such data file: {path}")
     suffix = path.suffix.lower()
-    labels = None
+    labels = columns = None
     if suffix == ".csv":
-        X, y, labels = _parse_csv(path)
+        X, y, labels, columns = _parse_csv(path)
     elif suffix == ".npz":
         X, y = _read_npz(path)
     else:
@@ -341,7 +355,7 @@ def load(path) -> Dataset:
     bad = ~np.isfinite(X).all(axis=1) | ~np.isfinite(y)
     if bad.any():
         raise DeriveError(f"{path}: NaN or infinite value in data row {int(np.argmax(bad)) + 1}")
-    return Dataset(str(path), X, y, labels=labels)
+    return Dataset(str(path), X, y, labels=labels, columns=columns)
 
 
 def holdout(data: Dataset, fraction: float, seed: int = 0) -> Dataset:
@@ -356,7 +370,7 @@ def holdout(data: Dataset, fraction: float, seed: int = 0) -> Dataset:
         )
     order = np.random.default_rng(seed).permutation(m)
     train, val = order[:-k], order[-k:]
-    return Dataset(data.name, data.X[train], data.y[train], data.X[val], data.y[val], data.labels)
+    return replace(data, X=data.X[train], y=data.y[train], X_val=data.X[val], y_val=data.y[val])
 
 
 def prepare(model, data: Dataset) -> Dataset:
@@ -401,7 +415,7 @@ def prepare(model, data: Dataset) -> Dataset:
             out.append(np.asarray(y).astype(np.int64))
         else:
             out.append(np.asarray(y, dtype=float))
-    return Dataset(data.name, data.X, out[0], data.X_val, out[1] if len(out) > 1 else None, data.labels)
+    return replace(data, y=out[0], y_val=out[1] if len(out) > 1 else None)
 
 
 @dataclass(frozen=True)
@@ -429,4 +443,4 @@ def standardize(data: Dataset) -> tuple[Dataset, Scaler]:
     training rows (the held-out rows use the same numbers), and the ``Scaler``."""
     scaler = Scaler.fit(data.X)
     X_val = None if data.X_val is None else scaler(data.X_val)
-    return Dataset(data.name, scaler(data.X), data.y, X_val, data.y_val, data.labels), scaler
+    return replace(data, X=scaler(data.X), X_val=X_val), scaler

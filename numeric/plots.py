@@ -327,7 +327,9 @@ def terminal_line(result, *, width: int = 60, height: int = 10) -> str:
     canvas.points(x, y)
     canvas.line(grid, fitted)
     lines = [f"the fitted line ŷ = w·x + b over the {rows} points"]
-    lines += _frame(canvas, f"{hi:.3g}", f"{lo:.3g}", f"{grid[0]:.3g}", f"{grid[-1]:.3g}", "x")
+    data = result.data
+    axis = f"{data.feature_name(0)} (up: {data.target_name})" if data.columns else "x"
+    lines += _frame(canvas, f"{hi:.3g}", f"{lo:.3g}", f"{grid[0]:.3g}", f"{grid[-1]:.3g}", axis)
     return "\n".join(lines)
 
 
@@ -351,7 +353,8 @@ def terminal_boundary(result, *, width: int = 60, height: int = 20) -> str:
              f"the {rows} rows by their label"]
     lines += [f"{y1:>7.3g} ┤" + "".join(cells[0])] + ["        │" + "".join(r) for r in cells[1:-1]]
     lines += [f"{y0:>7.3g} ┤" + "".join(cells[-1]), "        └" + "─" * width,
-              f"         {x0:<.3g}" + " " * max(1, width - 12) + f"{x1:.3g}  x1 (up: x2)"]
+              f"         {x0:<.3g}" + " " * max(1, width - 12)
+              + f"{x1:.3g}  {result.data.feature_name(0)} (up: {result.data.feature_name(1)})"]
     return "\n".join(lines)
 
 
@@ -465,8 +468,8 @@ def _png_line(ax, result):
     grid = np.linspace(X[:, 0].min(), X[:, 0].max(), 200)
     ax.scatter(X[:, 0], y, s=8, color="0.5", label=f"{rows} rows")
     ax.plot(grid, result.compiled.predict(result.params, grid[:, None]), color="tab:red", label="ŷ = w·x + b")
-    ax.set_xlabel("x")
-    ax.set_ylabel("y")
+    ax.set_xlabel(result.data.feature_name(0) if result.data.columns else "x")
+    ax.set_ylabel(result.data.target_name)
     ax.set_title("the fitted line")
     ax.legend()
 
@@ -482,8 +485,8 @@ def _png_boundary(ax, result):
     for label, color in ((0, "tab:blue"), (1, "tab:red")):
         mine = np.asarray(y, dtype=int) == label
         ax.scatter(X[mine, 0], X[mine, 1], s=10, color=color, label=names[label])
-    ax.set_xlabel("x1")
-    ax.set_ylabel("x2")
+    ax.set_xlabel(result.data.feature_name(0))
+    ax.set_ylabel(result.data.feature_name(1))
     ax.set_title(f"decision boundary a = 0.5 ({rows} rows)")
     ax.legend()
 

@@ -682,6 +682,21 @@ def test_confusion_matrix_counts_by_hand():
     assert f"{np.trace(by_hand)} of {len(predicted)} right" in text
 
 
+def test_a_headers_column_names_label_the_pictures(tmp_path):
+    """The axes carry the file's own names (a header that is not there gives x1, x2)."""
+    rng = np.random.default_rng(5)
+    X = np.vstack([rng.normal(-2, 1, (30, 2)), rng.normal(2, 1, (30, 2))])
+    rows = ["petal_len,petal_wid,kind"] + [f"{a:.3f},{b:.3f},{'big' if k >= 30 else 'small'}"
+                                          for k, (a, b) in enumerate(X)]
+    path = tmp_path / "flowers.csv"
+    path.write_text("\n".join(rows) + "\n")
+    r = train_model("logistic", data=path, epochs=5)
+    assert r.data.columns == ("petal_len", "petal_wid", "kind")
+    assert plots.terminal_boundary(r).splitlines()[-1].endswith("petal_len (up: petal_wid)")
+    path.write_text("\n".join(rows[1:]) + "\n")
+    assert plots.terminal_boundary(train_model("logistic", data=path, epochs=5)).endswith("x1 (up: x2)")
+
+
 def test_decision_boundary_marks_the_side_of_w_x_plus_b():
     r = train_model("logistic", epochs=20)
     lines = plots.terminal_boundary(r, width=40, height=12).splitlines()
