@@ -62,12 +62,14 @@ def check_grad(paths, model_name, mode, seed, max_coords, directional_above, tim
       derive check-grad homework/*.py --summary csv
       derive check-grad --model mlp --hidden 16
     """
-    from numeric.check import check_builtin, print_report
+    from numeric.check.report import print_report
 
     opts = dict(mode=mode, seed=seed, max_coords=max_coords, directional_above=directional_above)
     if model_name:
         if paths:
             raise DeriveError("give a model file or --model NAME, not both")
+        from numeric.check.api import check_builtin
+
         report = check_builtin(model_name, options=given(options), progress=_note, **opts)
     elif not paths:
         raise DeriveError("give a model file (derive check-grad model.py) or --model NAME")

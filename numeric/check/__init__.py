@@ -105,20 +105,22 @@ The package
 their text, rich and JSON views. Loading a model file is ``numeric.modelfile``.
 """
 
-from .api import check_builtin, check_grad, check_model_file
-from .checker import MODES
-from .report import BlockResult, Comparison, Entry, Report, print_report, render_rich, render_text
+from importlib import import_module
 
-__all__ = [
-    "check_grad",
-    "check_model_file",
-    "check_builtin",
-    "Report",
-    "Comparison",
-    "BlockResult",
-    "Entry",
-    "render_text",
-    "render_rich",
-    "print_report",
-    "MODES",
-]
+# The names below load on first use, so that reading a report (``numeric.check.report``, as the
+# parent process of an isolated check does) imports neither NumPy nor the checker.
+_LAZY = {
+    "check_grad": "api", "check_model_file": "api", "check_builtin": "api", "MODES": "checker",
+    "Report": "report", "Comparison": "report", "BlockResult": "report", "Entry": "report",
+    "render_text": "report", "render_rich": "report", "print_report": "report",
+}
+
+__all__ = list(_LAZY)
+
+
+def __getattr__(name):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
+    globals()[name] = value
+    return value
