@@ -5,6 +5,7 @@ the directional threshold on the command line, and what a check imports. Oracles
 case plants (its keep probability, its λ, the blocks it reaches) and the fixed twins, which must
 pass."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -111,3 +112,16 @@ def test_a_numpy_check_imports_no_sympy_and_its_parent_no_numpy():
             "loaded()\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split("\n")[:2] == ["[]", "['numpy']"]
+
+
+@pytest.mark.parametrize("name", ["course_check.py", "cs231n_check.py"])
+def test_the_readme_wrappers_of_course_and_cs231n_code_run(name, tmp_path, monkeypatch):
+    # The README's blocks, next to stand-ins with the course's and CS231n's API (tests/checkgrad_cases/course).
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    body = re.search(rf"<!-- file: {re.escape(name)} -->\n```python\n(.*?)```", readme, re.S).group(1)
+    wrapper_lines = body.split("\n\n")[-1].strip().splitlines()
+    assert len(wrapper_lines) <= 5 and sum(not line.startswith(" ") for line in wrapper_lines) <= 3
+    (tmp_path / name).write_text(body, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(COURSE))
+    report = check_model_file(tmp_path / name)
+    assert report.ok and report.n_params > 0
