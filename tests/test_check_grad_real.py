@@ -125,3 +125,10 @@ def test_the_readme_wrappers_of_course_and_cs231n_code_run(name, tmp_path, monke
     monkeypatch.syspath_prepend(str(COURSE))
     report = check_model_file(tmp_path / name)
     assert report.ok and report.n_params > 0
+
+
+def test_the_gradient_checking_notebooks_two_planted_factors_are_each_named():
+    report, b = causes("gradient_check_n_bugs")
+    assert b["W2"].cause == b["b1"].cause == "factor"
+    assert b["W2"].detail["ratio"] == pytest.approx(2) and b["b1"].detail["ratio"] == pytest.approx(4)
+    assert [x.name for x in report.blocks if x.verdict == "fail"] == ["b1", "W2"]
