@@ -234,16 +234,14 @@ def _one_thread():
         return contextlib.nullcontext()
 
 
-def _torch_gradcheck(loss, grad, params, fast, budget, seconds_per_call):
+def _torch_gradcheck(loss, grad, params, fast, budget):
     """``torch.autograd.gradcheck`` of the hand-written ``grad`` (as a Function's backward):
-    (verdict, loss calls, wall seconds), or None and the estimated seconds past ``budget``."""
+    (verdict, loss calls, wall seconds), or None and the estimated seconds past ``budget``
+    (from the time of three calls through torch)."""
     import torch
 
     names = list(params)
     calls = [0]
-    estimate = (2 if fast else 2 * sum(v.size for v in params.values()) + 2) * seconds_per_call
-    if estimate > budget:
-        return None, estimate
 
     class Loss(torch.autograd.Function):
         @staticmethod
@@ -259,6 +257,14 @@ def _torch_gradcheck(loss, grad, params, fast, budget, seconds_per_call):
             return tuple(g_out * torch.from_numpy(np.asarray(g[n], dtype=np.float64)) for n in names)
 
     inputs = tuple(torch.tensor(params[n], dtype=torch.float64, requires_grad=True) for n in names)
+    t = time.perf_counter()
+    with torch.no_grad():
+        for _ in range(3):
+            Loss.apply(*inputs)
+    estimate = (2 if fast else 2 * sum(v.size for v in params.values()) + 2) * (time.perf_counter() - t) / 3
+    if estimate > budget:
+        return None, estimate, None
+    calls[0] = 0
     t = time.perf_counter()
     try:
         ok = torch.autograd.gradcheck(Loss.apply, inputs, fast_mode=fast, raise_exception=False)
@@ -300,11 +306,8 @@ def scale(budget):
                 print(row)
                 if not have_torch:
                     continue
-                t = time.perf_counter()
-                loss(**params)
-                per_call = time.perf_counter() - t
                 for fast in (True, False):
-                    verdict, count, seconds = _torch_gradcheck(loss, grad, params, fast, budget, per_call)
+                    verdict, count, seconds = _torch_gradcheck(loss, grad, params, fast, budget)
                     mode = "fast" if fast else "full"
                     if verdict is None:
                         print(f"   {'':>9}         {'':<7}  gradcheck {mode}: not run, about {2 * n + 2:,} "
