@@ -21,7 +21,17 @@
     python benchmarks/bench_check_grad.py            # about half a minute
     python benchmarks/bench_check_grad.py --quick    # fewer repetitions, no complex-step MLP,
                                                      # section 5 without the 10⁶ model's old path
+6. Scale, beside ``torch.autograd.gradcheck``: the same ReLU net at about 10⁴, 10⁵ and 10⁶
+   parameters (189-50-10, 1989-50-10, 3072-325-10), correct, with one W1 entry off by 10% and
+   with W2's gradient doubled. ``check_grad`` with its defaults (per entry up to 50,000
+   parameters, directional above), then ``gradcheck`` in fast mode and in full mode on the same
+   hand-written gradient (wrapped in a ``torch.autograd.Function`` whose backward returns it),
+   when torch is importable (measurement only: derive never depends on it). Full mode takes two
+   loss calls per parameter; a run the one-call timing predicts past ``--torch-budget`` seconds
+   is reported with that estimate instead of being run.
+
     python benchmarks/bench_check_grad.py --large    # section 5 alone
+    python benchmarks/bench_check_grad.py --scale    # section 6 alone
 
 Timings are medians over repetitions; the machine's other load slows everything alike.
 """
@@ -103,11 +113,17 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--large", action="store_true", help="only the large models (section 5)")
+    ap.add_argument("--scale", action="store_true", help="only 10⁴-10⁶ parameters beside torch (section 6)")
+    ap.add_argument("--torch-budget", type=float, default=120.0, metavar="SECONDS",
+                    help="skip a gradcheck whose estimated time is longer (section 6)")
     args = ap.parse_args()
     repeat = 3 if args.quick else 7
     print(f"Python {platform.python_version()}, NumPy {np.__version__}, {platform.machine()}")
     if args.large:
         large_models(args.quick)
+        return
+    if args.scale:
+        scale(args.torch_budget)
         return
 
     loss, grad, params = mlp_problem()
@@ -174,15 +190,10 @@ def main():
 
 def large_models(quick):
     """Section 5: the directional path against the per-entry sampled path on large ReLU nets."""
-    import contextlib
     import runpy
     from pathlib import Path
 
-    try:
-        from threadpoolctl import threadpool_limits
-        limit = threadpool_limits(1)
-    except ImportError:
-        limit = contextlib.nullcontext()
+    limit = _one_thread()
     make = runpy.run_path(str(Path(__file__).resolve().parent.parent / "tests" / "checkgrad_cases"
                               / "relu_net.py"))["make"]
     print("\n5. Large ReLU nets (loss calls, wall, CPU; blocks that fail)")
@@ -208,6 +219,104 @@ def large_models(quick):
                     print(f"   {n:>9,} params  {str(bug or 'correct'):<8} {path:<17} {calls[0]:>6,} calls  "
                           f"wall {wall:6.1f} s  cpu {cpu:6.1f} s  {'pass' if report.ok else 'FAIL'}"
                           + (f"  ({failing})" if failing else ""))
+
+
+SIZES = ((189, 50), (1989, 50), (3072, 325))     # (features, hidden): about 10⁴, 10⁵, 10⁶ parameters
+
+
+def _one_thread():
+    import contextlib
+
+    try:
+        from threadpoolctl import threadpool_limits
+        return threadpool_limits(1)
+    except ImportError:
+        return contextlib.nullcontext()
+
+
+def _torch_gradcheck(loss, grad, params, fast, budget):
+    """``torch.autograd.gradcheck`` of the hand-written ``grad`` (as a Function's backward):
+    (verdict, loss calls, wall seconds), or None and the estimated seconds past ``budget``
+    (from the time of three calls through torch)."""
+    import torch
+
+    names = list(params)
+    calls = [0]
+
+    class Loss(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, *tensors):
+            kw = {n: t.detach().numpy() for n, t in zip(names, tensors)}
+            ctx.kw = kw
+            calls[0] += 1
+            return torch.tensor(loss(**kw), dtype=torch.float64)
+
+        @staticmethod
+        def backward(ctx, g_out):
+            g = grad(**ctx.kw)
+            return tuple(g_out * torch.from_numpy(np.asarray(g[n], dtype=np.float64)) for n in names)
+
+    inputs = tuple(torch.tensor(params[n], dtype=torch.float64, requires_grad=True) for n in names)
+    t = time.perf_counter()
+    with torch.no_grad():
+        for _ in range(3):
+            Loss.apply(*inputs)
+    estimate = (2 if fast else 2 * sum(v.size for v in params.values()) + 2) * (time.perf_counter() - t) / 3
+    if estimate > budget:
+        return None, estimate, None
+    calls[0] = 0
+    t = time.perf_counter()
+    try:
+        ok = torch.autograd.gradcheck(Loss.apply, inputs, fast_mode=fast, raise_exception=False)
+    except Exception as exc:                 # a gradcheck that cannot run says why, in the table
+        return f"error: {type(exc).__name__}", calls[0], time.perf_counter() - t
+    return ("pass" if ok else "FAIL"), calls[0], time.perf_counter() - t
+
+
+def scale(budget):
+    """Section 6: check_grad's defaults at 10⁴, 10⁵, 10⁶ parameters, beside torch's gradcheck."""
+    import runpy
+    from pathlib import Path
+
+    try:
+        import torch  # noqa: F401  (measurement only)
+        have_torch = True
+    except ImportError:
+        have_torch = False
+    make = runpy.run_path(str(Path(__file__).resolve().parent.parent / "tests" / "checkgrad_cases"
+                              / "relu_net.py"))["make"]
+    print("\n6. Scale: check_grad's defaults beside torch.autograd.gradcheck (loss calls, wall; blocks named)")
+    with _one_thread():
+        for features, hidden in SIZES:
+            for bug in (None, "entry", "factor"):
+                loss, grad, params = make(features=features, hidden=hidden, bug=bug)
+                n = sum(v.size for v in params.values())
+                calls = [0]
+
+                def counted(**kw):
+                    calls[0] += 1
+                    return loss(**kw)
+
+                t = time.perf_counter()
+                report = check_grad(counted, grad, params)
+                wall = time.perf_counter() - t
+                failing = "; ".join(f"{b.name}: {b.cause}" for b in report.blocks if b.verdict == "fail")
+                row = (f"   {n:>9,} params  {str(bug or 'correct'):<7}  derive {calls[0]:>7,} calls {wall:7.2f} s "
+                       f"{'pass' if report.ok else 'FAIL'}" + (f" ({failing})" if failing else ""))
+                print(row)
+                if not have_torch:
+                    continue
+                for fast in (True, False):
+                    verdict, count, seconds = _torch_gradcheck(loss, grad, params, fast, budget)
+                    mode = "fast" if fast else "full"
+                    if verdict is None:
+                        print(f"   {'':>9}         {'':<7}  gradcheck {mode}: not run, about {2 * n + 2:,} "
+                              f"calls, estimated {count:,.0f} s")
+                    else:
+                        print(f"   {'':>9}         {'':<7}  gradcheck {mode}: {count:>7,} calls {seconds:7.2f} s "
+                              f"{verdict}")
+    if not have_torch:
+        print("   (torch is not importable: gradcheck not measured)")
 
 
 def isolation(repeat, files=20):

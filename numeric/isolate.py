@@ -240,7 +240,8 @@ def check_file(path, *, timeout: Optional[float] = DEFAULT_TIMEOUT, memory: Opti
     progress : callable, optional
         Called in this process with the child's progress messages.
     **options
-        ``mode``, ``seed``, ``max_coords``, ``sample_size``: as for ``check_model_file``.
+        ``mode``, ``seed``, ``max_coords``, ``sample_size``, ``directional_above``: as for
+        ``check_model_file``.
 
     Returns
     -------

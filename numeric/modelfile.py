@@ -15,8 +15,6 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-import numpy as np
-
 from derive.errors import DeriveError
 
 __all__ = ["ModelFile", "SympyProblem", "check_source", "load_model_file", "sympy_problem", "user_output_to_stderr"]
@@ -218,6 +216,7 @@ def _symbol_table(expr) -> dict:
 def _grad_expression(value, where: str):
     """One entry of a SymPy-form ``grad``: an expression, a number, or text read by derive's safe
     parser (never ``sympify``, which evaluates text as Python)."""
+    import numpy as np
     import sympy as sp
 
     from derive.parse import parse_expression
@@ -252,6 +251,7 @@ def sympy_problem(spec: ModelFile) -> SympyProblem:
         Unknown or missing symbols, data arrays of different lengths, a ``grad`` that is
         neither a dict of expressions nor a function.
     """
+    import numpy as np
     import sympy as sp
 
     from derive import engine

@@ -37,6 +37,9 @@ class MemorySize(click.ParamType):
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for sampling, directions and random data.")
 @click.option("--max-coords", type=click.IntRange(min=1), default=20_000, show_default=True,
               help="Models with more parameters are checked on a stratified sample.")
+@click.option("--directional-above", type=click.IntRange(min=0), default=50_000, show_default=True, metavar="N",
+              help="Models with more parameters are checked along random directions per block, and only the "
+                   "entries a disagreement leads to (by bisection) one by one.")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True,
               metavar="SECONDS", help="Time limit per model file (it runs in its own process).")
 @click.option("--memory", type=MemorySize(), default="4G", show_default=True,
@@ -45,7 +48,7 @@ class MemorySize(click.ParamType):
               default=None, help="One row per file (file, verdict, first wrong block, hint); the default "
                                  "for several files.")
 @format_option("text: the report; json: the report as JSON.")
-def check_grad(paths, model_name, mode, seed, max_coords, timeout, memory, summary, fmt, json_, **options):
+def check_grad(paths, model_name, mode, seed, max_coords, directional_above, timeout, memory, summary, fmt, json_, **options):
     """Compare a model's gradient with finite differences, block by block.
 
     Each model file runs in its own process, stopped after --timeout seconds or at --memory.
@@ -59,12 +62,14 @@ def check_grad(paths, model_name, mode, seed, max_coords, timeout, memory, summa
       derive check-grad homework/*.py --summary csv
       derive check-grad --model mlp --hidden 16
     """
-    from numeric.check import check_builtin, print_report
+    from numeric.check.report import print_report
 
-    opts = dict(mode=mode, seed=seed, max_coords=max_coords)
+    opts = dict(mode=mode, seed=seed, max_coords=max_coords, directional_above=directional_above)
     if model_name:
         if paths:
             raise DeriveError("give a model file or --model NAME, not both")
+        from numeric.check.api import check_builtin
+
         report = check_builtin(model_name, options=given(options), progress=_note, **opts)
     elif not paths:
         raise DeriveError("give a model file (derive check-grad model.py) or --model NAME")

@@ -19,7 +19,11 @@ NumPy form::
 The form is decided by ``loss`` alone (a function: NumPy form); other globals, ``data`` included,
 are the file's own. The file's folder is importable while it loads. Course code fits as it is:
 ``loss`` may return ``(loss, grads)`` and then needs no ``grad``; gradient keys may be ``dW1``
-for ``W1`` (other keys, such as ``dZ1`` or ``dA0``, are ignored with a note).
+for ``W1`` (other keys, such as ``dZ1`` or ``dA0``, are ignored with a note). ``params`` may nest
+one dict per layer (``{"layer1": {"W": …, "b": …}}``): ``loss`` gets the dicts, the blocks are
+named ``layer1.W``, and the gradient nests the same way (``dW`` for ``W`` works there too). A
+gradient of shape (1, D) for a parameter of shape (D,), or the reverse, is read in the
+parameter's shape with a note; a (1, n) for an (n, 1) is refused (a sum over the wrong axis).
 
 SymPy form::
 
@@ -42,7 +46,8 @@ gradient of a model of the notes on random data (the seed is printed).
 Usage::
 
     derive check-grad model.py [--json] [--mode auto|central|complex|richardson] [--seed N]
-                               [--max-coords N] [--timeout SECONDS] [--memory SIZE]
+                               [--max-coords N] [--directional-above N] [--timeout SECONDS]
+                               [--memory SIZE]
     derive check-grad a.py b.py … [--summary table|csv|json]
     derive check-grad --model NAME [--features N] [--hidden N] [--classes N] [--activation G]
 
@@ -70,8 +75,8 @@ How the check works
   checked on a stratified sample of coordinates in every block (blocks of up to 2,048 entries
   entirely) plus one directional derivative per block along a random direction; the seed is
   reported.
-* Models with more than ``directional_above`` parameters (50,000 by default; the report says
-  when this path was taken) are checked along three random directions per block instead, each
+* Models with more than ``directional_above`` parameters (50,000 by default,
+  ``--directional-above``; the report says when this path was taken) are checked along three random directions per block instead, each
   derivative from a ladder of steps whose best-agreeing pair is believed (steps that straddle a
   kink are passed over). A block whose directions agree passes; a direction that disagrees is
   followed by bisection over the block's entries down to a handful, which are then checked one
@@ -92,8 +97,15 @@ How the check works
   float32, no longer fails a correct entry); when no side is stable at any step the precision
   resolves, the entry is "inconclusive", never a located bug.
 * A failing block gets a hint naming the likely bug: a sign flip, a constant factor (a missing
-  1/m), a transpose, a left-out regularization term (with the fitted λ), a few wrong entries
-  (listed), or gradients swapped between blocks.
+  1/m; a factor equal to a dropout keep probability: the 1/keep missing, also beside a right L2
+  term), a transpose (also on a sample, read against the whole analytic block; a sample too
+  small to decide says it is not sure), a left-out regularization term (with the fitted λ),
+  batchnorm's backward without the paths through the batch mean and variance (the reference is
+  orthogonal to each unit's weights, the analytic gradient is not), a few wrong entries
+  (listed), gradients swapped between blocks, a recurrent net's dropped carried gradient, or
+  the step between two layers where the error enters (a forgotten g′ or dropout mask). Each
+  block is diagnosed from its own entries, and the across-block diagnoses leave alone the
+  blocks whose failure has a pattern of its own, so a second bug never hides the first's hint.
 * float32 parameters are cast to float64. A loss that computes in float32 anyway gets larger
   steps and wider tolerances, and the report says so.
 
@@ -105,20 +117,22 @@ The package
 their text, rich and JSON views. Loading a model file is ``numeric.modelfile``.
 """
 
-from .api import check_builtin, check_grad, check_model_file
-from .checker import MODES
-from .report import BlockResult, Comparison, Entry, Report, print_report, render_rich, render_text
+from importlib import import_module
 
-__all__ = [
-    "check_grad",
-    "check_model_file",
-    "check_builtin",
-    "Report",
-    "Comparison",
-    "BlockResult",
-    "Entry",
-    "render_text",
-    "render_rich",
-    "print_report",
-    "MODES",
-]
+# The names below load on first use, so that reading a report (``numeric.check.report``, as the
+# parent process of an isolated check does) imports neither NumPy nor the checker.
+_LAZY = {
+    "check_grad": "api", "check_model_file": "api", "check_builtin": "api", "MODES": "checker",
+    "Report": "report", "Comparison": "report", "BlockResult": "report", "Entry": "report",
+    "render_text": "report", "render_rich": "report", "print_report": "report",
+}
+
+__all__ = list(_LAZY)
+
+
+def __getattr__(name):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
+    globals()[name] = value
+    return value

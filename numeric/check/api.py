@@ -27,10 +27,9 @@ def _run(loss, grads: dict, params, *, mode="auto", seed=0, max_coords=20_000, s
     checker.notes[:0] = list(notes)
     values = {}
     for title, (grad, what) in grads.items():
-        flat, low, ignored = gradient_values(grad, checker.point, what, source, checker.where)
+        flat, low, read_notes = gradient_values(grad, checker.point, what, source, checker.where)
         values[title] = (flat, low)
-        if ignored:
-            checker.notes.append(f"{what} keys that name no parameter ignored: {', '.join(ignored)}")
+        checker.notes.extend(read_notes)
         if values[title][1]:
             checker.notes.append(f"{what} returns float32: its tolerance is widened to float32 precision")
     if checker.directional:
@@ -175,7 +174,8 @@ def check_model_file(path, *, mode: str = "auto", seed: int = 0, max_coords: int
 
 def check_builtin(name: str, *, options: dict | None = None, mode: str = "auto", seed: int = 0,
                   examples: int = 32, max_coords: int = 20_000, sample_size: int = 2_000,
-                  progress: Callable[[str], None] | None = None) -> Report:
+                  progress: Callable[[str], None] | None = None,
+                  directional_above: int = DIRECTIONAL_ABOVE) -> Report:
     """Check a built-in model's compiled gradient on random data.
 
     Parameters
@@ -184,7 +184,7 @@ def check_builtin(name: str, *, options: dict | None = None, mode: str = "auto",
         A trainable model (``derive.model_names()``).
     options : dict, optional
         Model options (``features``, ``hidden``, ``classes``, ``activation``).
-    mode, seed, max_coords, sample_size, progress
+    mode, seed, max_coords, sample_size, progress, directional_above
         As for ``check_grad``; ``seed`` also draws the parameters and the data.
     examples : int
         Rows of random data: X ~ N(0, 1) of shape (examples, features); y as the network's task
@@ -223,5 +223,5 @@ def check_builtin(name: str, *, options: dict | None = None, mode: str = "auto",
     opts = ", ".join(f"{k}={v}" for k, v in model.values.items())
     note = f"random data: {examples} examples, parameters and data drawn with seed {seed}"
     return _run(loss, {f"compiled {name} gradient": (grad, "grad")}, {n: params[n] for n in names}, mode=mode,
-                seed=seed, max_coords=max_coords, sample_size=sample_size,
+                seed=seed, max_coords=max_coords, sample_size=sample_size, directional_above=directional_above,
                 label=f"{name} ({opts})" if opts else name, progress=progress, notes=[note])

@@ -195,6 +195,7 @@ def _comparison(checker: Checker, title: str, judged: _Judged, analytic, screene
         first.append(screened[judged.coords[sel]])
     hints.swapped(results, evidence, first)
     hints.recurrent_carry(results)
+    hints.normalized_bias(results)
     return Comparison(title, results, hints.layer_diagnosis(results))
 
 
@@ -231,7 +232,7 @@ def _block_result(checker: Checker, b: int, sel, judged: _Judged, analytic, foun
         name=name, shape=tuple(p.shapes[b]), local=judged.coords[sel] - p.offsets[b], analytic=ab, reference=nb,
         failing=fails, tol=tol, params=p.x0[judged.coords[sel]],
         kinks={k: judged.kinks[s] for k, s in enumerate(sel.tolist()) if s in judged.kinks},
-        directional=directional, reference_kind=judged.reference_kind,
+        directional=directional, reference_kind=judged.reference_kind, block_analytic=analytic[p.block_of(b)],
     )
     ratio = np.abs(ab - nb) / np.maximum(tol.bound(ab, nb), 1e-300)
     ratio = np.where(np.isfinite(ratio), ratio, np.inf)

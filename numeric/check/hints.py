@@ -53,6 +53,9 @@ class Evidence:
         For a sampled block: "analytic", "numeric" and "ok" along a random direction.
     reference_kind : str
         One of {"numeric", "derived"}: what the reference is, as hints name it.
+    block_analytic : ndarray or None
+        The analytic gradient of the whole block (every entry, in its shape), also where only a
+        sample of it was checked: a transpose is tested against it.
     """
 
     name: str
@@ -66,6 +69,7 @@ class Evidence:
     kinks: dict = field(default_factory=dict)
     directional: Optional[dict] = None
     reference_kind: str = "numeric"
+    block_analytic: Optional[np.ndarray] = None
 
     @property
     def complete(self) -> bool:
@@ -195,26 +199,50 @@ def _ratio_text(c: float, ref: str) -> str:
                 "twice, or the 2 of a square left out)")
     if k <= -2 and abs(c - k) <= 1e-3 * abs(k):
         return f"sign and factor: analytic ≈ {k} × {ref} (a lost minus sign and a missing 1/{-k})"
+    if 0 < c < 1 or 1 < c < 10:
+        keep = c if c < 1 else 1 / c
+        what = "missing" if c < 1 else "applied twice"
+        return (f"constant factor: analytic ≈ {c:.6g} × {ref} (with inverted dropout of keep probability "
+                f"{keep:.3g} before this layer: the 1/keep scaling {what} in backward?)")
     return f"constant factor: analytic ≈ {c:.6g} × {ref}"
 
 
 def transpose(ev: Evidence) -> Optional[Hint]:
-    """A fully checked matrix whose analytic gradient is the reference transposed (square), or
-    the transpose of the reference reshaped back to the parameter's shape (rectangular)."""
+    """The analytic gradient is the reference transposed (square), or the reference's transpose
+    reshaped back to the parameter's shape (rectangular), on every checked entry.
+
+    The transposed analytic gradient is read from the whole block, so a sample decides too; a
+    sample with fewer than three disagreeing entries off the diagonal is too small to be sure, and
+    the hint says so."""
     shape = ev.shape
-    if len(shape) != 2 or min(shape) <= 1 or not ev.complete or not ev.failing.size:
+    if len(shape) != 2 or min(shape) <= 1 or not ev.failing.size:
         return None
-    full_a = np.empty(shape)
-    full_n = np.empty(shape)
-    full_a.flat[ev.local] = ev.analytic
-    full_n.flat[ev.local] = ev.reference
+    if ev.block_analytic is not None:
+        full_a = np.asarray(ev.block_analytic, dtype=np.float64).reshape(shape)
+    elif ev.complete:
+        full_a = np.empty(shape)
+        full_a.flat[ev.local] = ev.analytic
+    else:
+        return None
     ref = ev.reference_kind
-    if shape[0] == shape[1] and ev.explains(full_a.T.ravel()):
-        return Hint("transpose", f"transpose: analytic ≈ {ref}ᵀ (e.g. dZᵀ·X where Xᵀ·dZ belongs)")
-    if shape[0] != shape[1] and explains(ev.tol, full_a.ravel(), full_n.T.reshape(shape).ravel()):
-        return Hint("transpose", f"transpose: the analytic gradient is the {shape[1]}×{shape[0]} transpose reshaped "
-                    f"to {shape[0]}×{shape[1]}; compute it in the parameter's layout instead of reshaping")
-    return None
+    if shape[0] == shape[1]:
+        swapped_a = full_a.T.ravel()[ev.local]
+        text = f"transpose: analytic ≈ {ref}ᵀ (e.g. dZᵀ·X where Xᵀ·dZ belongs)"
+    else:
+        swapped_a = full_a.reshape(shape[::-1]).T.ravel()[ev.local]
+        text = (f"transpose: the analytic gradient is the {shape[1]}×{shape[0]} transpose reshaped to "
+                f"{shape[0]}×{shape[1]}; compute it in the parameter's layout instead of reshaping")
+    if not ev.explains(swapped_a):
+        return None
+    rows, cols = np.unravel_index(ev.local[ev.failing], shape)
+    off = int(np.count_nonzero(rows != cols))
+    if ev.complete or off >= 3:
+        if not ev.complete:
+            text += f" (on the {ev.local.size:,} sampled entries, {off:,} of them disagreeing off the diagonal)"
+        return Hint("transpose", text)
+    return Hint("transpose", f"possibly a {text} — not sure: the sample has only {off} disagreeing "
+                f"{_entries(off)} off the diagonal; check {ev.name} entry by entry (--max-coords) to decide",
+                {"sure": False})
 
 
 def l2_term(ev: Evidence) -> Optional[Hint]:
@@ -246,6 +274,59 @@ def l1_term(ev: Evidence) -> Optional[Hint]:
                 f"the L1 term λ·sign({ev.name}) with λ ≈ {lam:.4g} that the loss has", {"lambda_l1": lam})
 
 
+def factor_beside_l2(ev: Evidence) -> Optional[Hint]:
+    """analytic ≈ c·(reference − λ·w) + λ·w: the data term is off by a factor c while the L2 term
+    λ·w is right (a missing 1/m or dropout's 1/keep in a regularized model)."""
+    x, n = ev.params, ev.reference
+    if not (ev.several_fail and ev.local.size >= 3 and float(x @ x) > 0):
+        return None
+    (c, mu), *_ = np.linalg.lstsq(np.column_stack([n, x]), ev.analytic, rcond=None)
+    # analytic = c·n + μ·w with μ = (1 − c)·λ, so (analytic − μ·w) / c is the reference
+    if abs(c - 1) <= 1e-3 or c == 0 or mu == 0 or not ev.explains((ev.analytic - mu * x) / c):
+        return None
+    lam = float(mu / (1 - c))
+    return Hint("factor", f"{_ratio_text(float(c), ev.reference_kind + ' without its L2 term')}; the L2 term "
+                f"λ·{ev.name} (λ ≈ {lam:.4g}) is right", {"ratio": float(c), "lambda": lam})
+
+
+def _per_unit_cosines(values: np.ndarray, weights: np.ndarray, axis: int) -> np.ndarray:
+    """|cos| between each unit's gradient and its weights; units along the other axis than ``axis``."""
+    dots = np.abs(np.sum(values * weights, axis=axis))
+    norms = np.linalg.norm(values, axis=axis) * np.linalg.norm(weights, axis=axis)
+    return dots / np.maximum(norms, 1e-300)
+
+
+def normalization(ev: Evidence) -> Optional[Hint]:
+    """A normalization (batchnorm) follows the block, and its backward misses the paths through the
+    batch mean and variance.
+
+    The loss does not change when one unit's values (a column of W, or of batchnorm's input) are
+    scaled, so the reference is orthogonal to them unit by unit; a backward that keeps only dx̂/σ
+    loses that. Both orientations are tried (W as (in, out) or (out, in))."""
+    shape = ev.shape
+    if len(shape) != 2 or min(shape) < 2 or not ev.complete or not ev.several_fail:
+        return None
+    order = np.argsort(ev.local)
+    ref = ev.reference[order].reshape(shape)
+    ana = ev.analytic[order].reshape(shape)
+    w = ev.params[order].reshape(shape)
+    # An L2 term λ·w in loss and gradient breaks the invariance by the same λ·w in both: take it out.
+    lam = float(np.sum(ref * w)) / max(float(np.sum(w * w)), 1e-300)
+    ref, ana = ref - lam * w, ana - lam * w
+    for axis in (0, 1):
+        ref_cos = _per_unit_cosines(ref, w, axis)
+        ana_cos = _per_unit_cosines(ana, w, axis)
+        # 1e-3: batchnorm's ε makes the scaling invariance hold only to about ε / var
+        if np.all(ref_cos <= 1e-3) and np.max(ana_cos) >= 0.05:
+            unit = "column" if axis == 0 else "row"
+            return Hint("normalization", f"the loss does not change when a {unit} of {ev.name} is scaled (a "
+                        f"normalization such as batchnorm follows it: {ev.reference_kind} gradient ⟂ {ev.name}, "
+                        f"{unit} by {unit}) but the analytic gradient says it does (|cos| up to {np.max(ana_cos):.2g}): "
+                        "batchnorm's backward probably misses the paths through the batch mean and variance "
+                        "(dx = (dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂))/σ, not dx̂/σ)", {"axis": axis})
+    return None
+
+
 def few_entries(ev: Evidence) -> Optional[Hint]:
     """A few entries are wrong (at most ``MAX_LISTED``) and the others agree: list them."""
     count = ev.failing.size
@@ -272,12 +353,13 @@ def unknown(ev: Evidence) -> Hint:
     """The last resort: the values (one entry), or how many entries disagree."""
     if ev.local.size == 1:
         return Hint("unknown", f"analytic {fmt(ev.analytic[0])}, {ev.reference_kind} {fmt(ev.reference[0])}")
-    return Hint("unknown", f"{ev.failing.size:,} of {ev.local.size:,} entries disagree with no simple pattern "
+    where = "" if ev.complete else " on the sample"
+    return Hint("unknown", f"{ev.failing.size:,} of {ev.local.size:,} entries disagree with no simple pattern{where} "
                 "(not a sign, a factor, a transpose or a regularization term)")
 
 
 FINDERS = (nonfinite_analytic, nonfinite_reference, zero_analytic, unused_parameter, wrong_kink, sign_flip,
-           constant_factor, transpose, l2_term, l1_term, few_entries, missed_by_sample)
+           constant_factor, transpose, l2_term, l1_term, factor_beside_l2, normalization, few_entries, missed_by_sample)
 
 
 def explain(ev: Evidence) -> Hint:
@@ -363,38 +445,69 @@ def recurrent_carry(results: list) -> None:
                            f"the gradient from step t+1 (dh_next = {whh}ᵀ·dh_raw) added to dh at every step?"))
 
 
+def normalized_bias(results: list) -> None:
+    """A bias whose gradient the reference finds 0 next to a block with the ``normalization`` hint:
+    batchnorm's mean removes the bias, so the same missing mean path is the likely cause (in the
+    same layer when the names are numbered)."""
+    normalized = [r for r in results if r.verdict == "fail" and r.cause == "normalization"]
+    for r in results:
+        if r.verdict != "fail" or r.cause != "unused-parameter":
+            continue
+        same = [n for n in normalized if _layer_number(n.name) == _layer_number(r.name)]
+        if same:
+            attach(r, Hint("normalization", f"{r.name} does not change the loss, as a batchnorm right after it "
+                           "subtracts the batch mean (its gradient is 0), but the analytic one is not zero: the "
+                           f"same missing mean path as in {same[0].name}"))
+
+
+def _layer_number(name: str) -> Optional[int]:
+    m = re.fullmatch(r"(.*?)(\d+)", name)
+    return int(m.group(2)) if m else None
+
+
+def _no_pattern(blocks: list) -> bool:
+    """Do a layer's failing blocks fail with no pattern of their own? A few wrong entries count as
+    no pattern when the layer has two failing blocks: a wrong backprop step reaches both W and b,
+    a typo in one entry reaches one block."""
+    bad = [r for r in blocks if r.verdict == "fail"]
+    return (bool(bad) and all(r.cause in ("unknown", "few-entries") for r in bad)
+            and (len(bad) >= 2 or bad[0].cause == "unknown"))
+
+
 def layer_diagnosis(results: list) -> Optional[str]:
     """With layer-numbered names (W1, b1, W2, b2): where does the error enter backprop?
 
-    When the failing layers are all below a passing one and no finder found a pattern in them,
-    their hints become the diagnosis (cause "backprop-step"), which is also returned."""
+    The highest layer whose failing blocks have no pattern of their own, below layers that pass
+    or whose failures have a pattern of their own (a second bug, diagnosed independently), is
+    where the error enters; its hints and those of the pattern-less layers below become the
+    diagnosis (cause "backprop-step"), which is also returned."""
     layers = {}
     for res in results:
-        m = re.fullmatch(r"(.*?)(\d+)", res.name)
-        if not m:
+        number = _layer_number(res.name)
+        if number is None:
             return None
-        layers.setdefault(int(m.group(2)), []).append(res)
+        layers.setdefault(number, []).append(res)
     if len(layers) < 2:
         return None
     if all(r.verdict == "fail" and r.cause == "sign-flip" for r in results):
         # One sign error that every layer inherits entered before backprop split into layers.
         return ("every layer's gradient has the wrong sign: the error enters at the output, in the derivative of "
                 f"the loss (dA{max(layers)} or dZ{max(layers)}: e.g. y − a where a − y belongs), not in a layer's step")
-    failing = sorted(k for k, rs in layers.items() if any(r.verdict == "fail" for r in rs))
-    if not failing:
+    plain = sorted(k for k, rs in layers.items() if _no_pattern(rs))
+    if not plain or plain[-1] >= max(layers):
         return None
-    top = max(layers)
-    last_bad = max(failing)
-    if last_bad >= top or any(r.verdict == "fail" for k, rs in layers.items() if k > last_bad for r in rs):
-        return None
-    generic = all(r.cause == "unknown" for k in failing for r in layers[k] if r.verdict == "fail")
-    if not generic:
-        return None
+    last_bad = plain[-1]
     nxt = min(k for k in layers if k > last_bad)
-    diagnosis = (f"layer {nxt} is right but layer {last_bad} is wrong: the error enters where the gradient goes back "
-                 f"from layer {nxt} to layer {last_bad}. Check that step: the product with W{nxt}ᵀ and the "
-                 f"activation derivative g′(z{last_bad}) (a forgotten g′ is the classic bug)")
-    for k in failing:
+    above_fail = any(r.verdict == "fail" for k, rs in layers.items() if k > last_bad for r in rs)
+    if above_fail:
+        start = (f"layers above {last_bad} fail with a pattern of their own (their hints), layer {last_bad} with none: "
+                 f"probably a second error, entering where the gradient goes back from layer {nxt} to layer {last_bad}")
+    else:
+        start = (f"layer {nxt} is right but layer {last_bad} is wrong: the error enters where the gradient goes back "
+                 f"from layer {nxt} to layer {last_bad}")
+    diagnosis = (f"{start}. Check that step: the product with W{nxt}ᵀ, the activation derivative g′(z{last_bad}) "
+                 "(a forgotten g′ is the classic bug) and, with dropout, the same mask and 1/keep as in forward")
+    for k in plain:
         for r in layers[k]:
             if r.verdict == "fail":
                 attach(r, Hint("backprop-step", f"{diagnosis} ({r.n_fail:,} of {r.checked:,} entries disagree, with "

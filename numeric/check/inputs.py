@@ -64,6 +64,18 @@ def display(source: Optional[str]) -> str:
     return os.path.basename(source) if source else "model"
 
 
+def _leaves(tree: dict, where: str, prefix: tuple = ()):
+    """(path of keys, value) for every non-dict value of a dict of dicts, in order."""
+    for key, value in tree.items():
+        path = prefix + (str(key),)
+        if isinstance(value, dict):
+            if not value:
+                raise DeriveError(f"{where}params[{'.'.join(path)!r}] is an empty dict")
+            yield from _leaves(value, where, path)
+        else:
+            yield path, value
+
+
 class Point:
     """The parameters as one flat float64 vector, with read-only views per block."""
 
@@ -74,9 +86,11 @@ class Point:
         self.names = []
         arrays = []
         self.float32 = []
-        for name, value in params.items():
-            if not isinstance(name, str):
-                name = str(name)
+        # A block's path of keys: one key, or one per level of nested dicts (one dict per layer).
+        self.paths = []
+        for path, value in _leaves(params, where):
+            name = ".".join(path)
+            self.paths.append(path)
             if isinstance(value, (bool, np.bool_)) or value is None or isinstance(value, (str, bytes)):
                 raise DeriveError(f"{where}params[{name!r}] is {type(value).__name__}, not a number or array")
             try:
@@ -105,11 +119,15 @@ class Point:
         self._complex = None
 
     def _views(self, buf):
+        """Read-only views of ``buf``, nested as ``params`` was: the keyword arguments of ``loss``."""
         views = {}
-        for name, shape, o, s in zip(self.names, self.shapes, self.offsets, self.sizes):
+        for path, shape, o, s in zip(self.paths, self.shapes, self.offsets, self.sizes):
             v = buf[o:o + s].reshape(shape)
             v.flags.writeable = False
-            views[name] = v
+            level = views
+            for key in path[:-1]:
+                level = level.setdefault(key, {})
+            level[path[-1]] = v
         return views
 
     def complex_views(self):
@@ -170,13 +188,18 @@ def _as_gradient(g, point: Point, what: str, where: str):
     """The user's gradient as a flat float64 vector; DeriveError on wrong names or shapes."""
     names = point.names
     listed = ", ".join(names)
-    ignored = []
+    ignored, notes = [], []
     if isinstance(g, dict):
-        lookup = {str(k): v for k, v in g.items()}
-        # Course style: dW1 for W1, next to intermediate gradients (dZ1, dA0) the check ignores.
-        if not any(n in lookup for n in names) and all("d" + n in lookup for n in names):
-            ignored = sorted(k for k in lookup if k[1:] not in names)
-            lookup = {k[1:]: v for k, v in lookup.items() if k[1:] in names}
+        try:
+            lookup = {".".join(path): v for path, v in _leaves(g, where)}
+        except DeriveError:
+            raise DeriveError(f"{where}{what} has an empty dict where params has arrays") from None
+        # Course style: dW1 for W1 (in a layer's dict: dW for W), next to intermediate gradients
+        # (dZ1, dA0) the check ignores.
+        course = {".".join(path[:-1] + ("d" + path[-1],)): n for path, n in zip(point.paths, names)}
+        if not any(n in lookup for n in names) and all(k in lookup for k in course):
+            ignored = sorted(k for k in lookup if k not in course)
+            lookup = {course[k]: v for k, v in lookup.items() if k in course}
         keys = list(lookup)
         missing = [n for n in names if n not in keys]
         extra = [k for k in keys if k not in names]
@@ -208,7 +231,16 @@ def _as_gradient(g, point: Point, what: str, where: str):
         if arr.dtype.kind == "f" and arr.dtype.itemsize < 8:
             low = True
         size = int(np.prod(shape)) if shape else 1
-        if arr.shape != shape and not (arr.size == 1 and size == 1):
+        if arr.shape != shape and arr.size == size and (size == 1 or _squeezed(arr.shape) == shape
+                                                       or _squeezed(shape) == arr.shape):
+            # (1, D) for (D,), or (D,) for (D, 1): one shape is the other with singleton axes added,
+            # so the entries are the same in the same order (a (1, n) for an (n, 1) is not: that
+            # is a sum over the wrong axis).
+            if size > 1:
+                notes.append(f"{what}[{name!r}] has shape {arr.shape} for params[{name!r}] of shape {shape}: "
+                             "the same entries, read in the parameter's shape")
+            arr = arr.reshape(shape)
+        if arr.shape != shape:
             hint = ""
             others = [o for o, s in zip(names, point.shapes) if s == arr.shape and o != name]
             if len(shape) == 2 and 1 in shape and arr.shape == shape[::-1]:
@@ -225,16 +257,23 @@ def _as_gradient(g, point: Point, what: str, where: str):
                 f"{where}{what}[{name!r}] has shape {arr.shape} but params[{name!r}] has shape {shape}{hint}"
             )
         flat.append(arr.astype(np.float64).ravel())
-    return np.concatenate(flat), low, ignored
+    if ignored:
+        notes.insert(0, f"{what} keys that name no parameter ignored: {', '.join(ignored)}")
+    return np.concatenate(flat), low, notes
+
+
+def _squeezed(shape: tuple) -> tuple:
+    return tuple(d for d in shape if d != 1)
 
 
 def gradient_values(grad, point: Point, what: str, source, where: str):
-    """Call (or read) a gradient; return the flat vector, whether it was float32, and the keys
-    of a course-style dict (``dW1``) that name no parameter (``dZ1``), ignored."""
+    """Call (or read) a gradient; return the flat vector, whether it was float32, and notes on
+    what was read leniently (keys of a course-style dict that name no parameter, such as ``dZ1``,
+    ignored; a (1, D) gradient for a (D,) parameter)."""
     if callable(grad):
-        flat, low, ignored = _as_gradient(call_user(what, source, grad, **point.views), point, what, where)
+        flat, low, notes = _as_gradient(call_user(what, source, grad, **point.views), point, what, where)
         flat2, _, _ = _as_gradient(call_user(what, source, grad, **point.views), point, what, where)
         if not np.array_equal(flat, flat2, equal_nan=True):
             raise DeriveError(f"{where}{what} is not deterministic: two calls at the same point differ")
-        return flat, low, ignored
+        return flat, low, notes
     return _as_gradient(grad, point, what, where)
