@@ -344,6 +344,24 @@ def line_order(expr, order: Order | None = None) -> tuple[dict, dict]:
     return known, ranks
 
 
+class AsShown(sp.Expr):
+    """``expr`` shown exactly as its (arranged, unevaluated) tree stands: a display-only
+    wrapper for a formula whose order is already decided, such as a statement in the order the
+    student typed it, which ``arrange`` would otherwise take for SymPy's own order where the
+    two agree and re-sort."""
+
+    def __new__(cls, expr):
+        return sp.Expr.__new__(cls, expr)
+
+    def _derive_text(self, printer):
+        return printer._print(self.args[0])
+
+    _latex = _derive_text
+
+    def _sympystr(self, printer):
+        return printer._print(self.args[0])
+
+
 class _Arranged:
     """Mixin: print ``arrange(expr, order)`` as it stands, sums and products unsorted."""
 
@@ -436,6 +454,9 @@ class TextPrinter(_Arranged, StrPrinter):
             return f"({self._print(base)})^" + self.parenthesize(e, sp.printing.precedence.PRECEDENCE["Pow"])
         if e == -sp.S.Half:
             return f"1/√({self._print(base)})"  # one notation for roots: not 1/sqrt(…)
+        if e.is_Rational and e.is_negative and e != -1:
+            # 1/(1 − x)², as a textbook writes a reciprocal power, not (1 − x)^(−2)
+            return "1/" + self._print(sp.Pow(base, -e, evaluate=False))
         return super()._print_Pow(expr, rational)
 
     def _print_Transpose(self, expr):
