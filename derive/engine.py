@@ -197,9 +197,10 @@ def steps(rule: R.Rule, simplify: bool = True) -> list[Line]:
         # a number times a sum stays a product (2·(ŷ − y)): the line rewrites one derivative
         # in place and leaves the rest as it stood
         with distribute(False):
-            if isinstance(r, R.SumRule) and simple:
+            if isinstance(r, (R.SumRule, R.ProductRule, R.QuotientRule)) and simple:
                 # the sum rule shows d/dx[c] and d/dx[x] of its terms, then resolves them on a
-                # line of their own (d/dx[1] = 0 is shown before the term is dropped)
+                # line of their own (d/dx[1] = 0 is shown before the term is dropped); the
+                # product and quotient rules too, so that f′·g stays before f·g′ when f′ is 1
                 current = _whole_numbers(current.xreplace({atom: r.expand()}))
                 lines.append(Line(current, r, r.key))
                 current = _whole_numbers(current.xreplace({D(c.expr, x): c.eval() for c in simple}))
@@ -226,10 +227,12 @@ def _whole_numbers(expr):
 
 
 def _open_minus(expr):
-    """−(f + g) written −f − g, as the notes do once the sum rule has split it; any other
-    number times a sum stays a product (2·(ŷ − y))."""
+    """−(f + g) written −f − g, as the notes do once the sum rule has split it (a sum of
+    derivatives); any other number times a sum stays a product (2·(ŷ − y)), and so does a
+    difference's subtracted sum, −(x² − 2·x + 5), which no rule has split."""
     return expr.replace(
-        lambda e: isinstance(e, Mul) and len(e.args) == 2 and e.args[0] == -1 and isinstance(e.args[1], Add),
+        lambda e: (isinstance(e, Mul) and len(e.args) == 2 and e.args[0] == -1 and isinstance(e.args[1], Add)
+                   and e.args[1].has(sp.Derivative)),
         lambda e: Add(*(-t for t in e.args[1].args)),
     )
 

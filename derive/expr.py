@@ -157,12 +157,27 @@ def _written_order(text, from_latex: bool) -> dict:
         return {}
     order = {}
     for node in printing.preorder(written):
-        if isinstance(node, sp.Add):
+        if isinstance(node, (sp.Add, sp.Mul)):
             key = printing.canon(node)
-            # a sum whose terms merged (x + x) has no typed order left to keep
-            if isinstance(key, sp.Add) and len(key.args) == len(node.args):
-                order.setdefault(key, tuple(printing.canon(t) for t in node.args))
+            parts = [printing.canon(t) for t in _flat(node)]
+            if isinstance(node, sp.Mul):
+                # a number leads its product however it was typed: x³/3, not x³·(1/3)
+                parts = [t for t in parts if t.is_Number] + [t for t in parts if not t.is_Number]
+            parts = tuple(parts)
+            # a sum whose terms merged (x + x), or a product whose factors did (x·x, 2·3), has
+            # no typed order left to keep
+            if isinstance(key, type(node)) and sorted(map(str, key.args)) == sorted(map(str, parts)):
+                order.setdefault(key, parts)
     return order
+
+
+def _flat(node) -> list:
+    """The terms of a typed sum or the factors of a typed product, nested ones of the same
+    kind opened in place: −log(x)/x is typed as (−log(x))·x⁻¹, read −1·log(x)·x⁻¹."""
+    out = []
+    for arg in node.args:
+        out += _flat(arg) if type(arg) is type(node) else [arg]
+    return out
 
 
 # A decimal literal: 0.5, .5, 5., 1.5e-3, 1e-3 (not a digit inside a name such as x2).
@@ -325,7 +340,7 @@ def _expr_derivation(text, wrt, from_latex: bool, at, checker) -> ExprDerivation
     d = Builder(_ExprModel(), partial=len(expr.free_symbols) > 1)
     written = _written_order(text, from_latex)
     d.shown_sums.update(written)
-    d.title = Msg.of("Derivative of {f}", "{f} 的导数", f=printing.arrange(expr, printing.Order(dict(written))))
+    d.title = Msg.of("Derivative of {f}", "{f} 的导数", f=printing.AsShown(printing.arrange(expr, printing.Order(dict(written)))))
     d.define(f, expr)
     derivatives = {}
     for x in variables:

@@ -72,13 +72,16 @@ def _superscripted(expr) -> bool:
 
 
 def _factor_rank(f) -> int:
-    """Numbers, then symbols, then polynomial groups, then functions, then groups holding a
-    function, then derivatives: 4·x·(3·x² + 2)³, (1 − y)·log(1 − a), σ(z)·(1 − σ(z))."""
+    """Numbers, then symbols (and their absolute values), then polynomial groups, then
+    functions, then groups holding a function, then derivatives: 4·x·(3·x² + 2)³,
+    (1 − y)·log(1 − a), σ(z)·(1 − σ(z)), |x|·√(x² − 1)."""
     if f.is_Number:
         return 0
     if isinstance(f, sp.Derivative):
         return 5
     base = f.base if isinstance(f, sp.Pow) else f
+    if isinstance(base, sp.Abs) and base.args[0].is_Symbol:
+        return 1
     if isinstance(base, sp.Add):
         return 4 if base.atoms(sp.Function) else 2
     return 3 if isinstance(base, sp.Function) else 1
@@ -239,9 +242,13 @@ class Order:
             # a sum of derivatives the rewrite made stands where the derivative stood
             return self.rewritten if f.has(sp.Derivative) else float("inf")
 
-        keys, last = [], float("-inf")
+        # a factor with no place stays beside the one before it; first of all, it stands where
+        # the derivative rewritten stood (2·x + 3 from 2·x + d/dx[3·x] keeps its place after
+        # exp(x² + 3·x))
+        first = self.rewritten if self.rewritten != float("inf") else float("-inf")
+        keys, last = [], None
         for f in factors:
-            last = p if (p := place(f)) != float("inf") else last
+            last = p if (p := place(f)) != float("inf") else (first if last is None else last)
             keys.append((_in_denominator(f), last))
         return [f for _, f in sorted(zip(keys, factors), key=lambda kf: kf[0])]
 
@@ -344,6 +351,24 @@ def line_order(expr, order: Order | None = None) -> tuple[dict, dict]:
     return known, ranks
 
 
+class AsShown(sp.Expr):
+    """``expr`` shown exactly as its (arranged, unevaluated) tree stands: a display-only
+    wrapper for a formula whose order is already decided, such as a statement in the order the
+    student typed it, which ``arrange`` would otherwise take for SymPy's own order where the
+    two agree and re-sort."""
+
+    def __new__(cls, expr):
+        return sp.Expr.__new__(cls, expr)
+
+    def _derive_text(self, printer):
+        return printer._print(self.args[0])
+
+    _latex = _derive_text
+
+    def _sympystr(self, printer):
+        return printer._print(self.args[0])
+
+
 class _Arranged:
     """Mixin: print ``arrange(expr, order)`` as it stands, sums and products unsorted."""
 
@@ -368,6 +393,12 @@ def _split_constant(arg):
 
 def _is_named(expr) -> bool:
     return isinstance(expr, (sp.Symbol, sp.Indexed, sp.MatrixSymbol))
+
+
+def _of_itself(expr) -> bool:
+    """A variable's derivative with respect to itself, written d/dx[x] as the power rule's
+    textbook case, not dx/dx."""
+    return expr.variable_count == ((expr.expr, 1),)
 
 
 class TextPrinter(_Arranged, StrPrinter):
@@ -419,7 +450,7 @@ class TextPrinter(_Arranged, StrPrinter):
         wrt = "".join(f"{d}{self._print(v if n == 1 else sp.Pow(v, n, evaluate=False))}" for v, n in expr.variable_count)
         order = sum(n for _, n in expr.variable_count)
         top = d + (str(order).translate(_SUP) if order > 1 else "")
-        if _is_named(of):
+        if _is_named(of) and not _of_itself(expr):
             return f"{top}{self._print(of)}/{wrt}"
         return f"{top}/{wrt}[{self._print(of)}]"
 
@@ -436,6 +467,9 @@ class TextPrinter(_Arranged, StrPrinter):
             return f"({self._print(base)})^" + self.parenthesize(e, sp.printing.precedence.PRECEDENCE["Pow"])
         if e == -sp.S.Half:
             return f"1/√({self._print(base)})"  # one notation for roots: not 1/sqrt(…)
+        if e.is_Rational and e.is_negative and e != -1:
+            # 1/(1 − x)², as a textbook writes a reciprocal power, not (1 − x)^(−2)
+            return "1/" + self._print(sp.Pow(base, -e, evaluate=False))
         return super()._print_Pow(expr, rational)
 
     def _print_Transpose(self, expr):
@@ -530,7 +564,7 @@ class NotesLatexPrinter(_Arranged, LatexPrinter):
         wrt = " ".join(
             f"{d} {self._print(v if n == 1 else sp.Pow(v, n, evaluate=False))}" for v, n in expr.variable_count
         )
-        if _is_named(of):
+        if _is_named(of) and not _of_itself(expr):
             return rf"\frac{{{top} {self._print(of)}}}{{{wrt}}}"
         return rf"\frac{{{top}}}{{{wrt}}}\left[{self._print(of)}\right]"
 

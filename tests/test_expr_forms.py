@@ -127,3 +127,32 @@ def test_deep_recursion_is_a_refusal(monkeypatch):
 def test_every_function_name_taken():
     d = expr_derivation("f+g+h+F+G+H+phi+psi", ["f"])
     assert d.lines[0].lhs == sp.Symbol("f1") and d.results[0].value == 1
+
+
+@pytest.mark.parametrize("text, title", [
+    ("-3x^4 + 2x", "−3·x⁴ + 2·x"),            # typed order, though SymPy's reads 2·x − 3·x⁴
+    ("sin(x) sec(x)", "sin(x)·sec(x)"),        # a product as typed
+    ("x^3/3 + x^2/2 + x", "x³/3 + x²/2 + x"),  # a number still leads its product
+    ("1/(1 - x)^2", "1/(1 − x)²"),             # a reciprocal power, not (1 − x)^(−2)
+])
+def test_title_and_statement_as_typed(text, title):
+    d = expr_derivation(text)
+    assert d.render("text", lang="en").splitlines()[0] == f"Derivative of {title}"
+    assert _statement(d) == title
+
+
+def test_product_rule_keeps_f_prime_g_first_when_f_prime_is_one():
+    d, value, shown = _final("x*acot(x)")
+    assert equal(value, sp.diff(x * sp.acot(x), x))
+    lines = [s["text"].split(" = ", 1)[1] for s in d.to_json()["steps"][2:5]]
+    assert lines == ["d/dx[x]·acot(x) + x·d/dx[acot(x)]", "acot(x) + x·d/dx[acot(x)]",
+                     "acot(x) − x/(x² + 1)"]
+    assert shown == "acot(x) − x/(x² + 1)"
+
+
+def test_quotient_rule_keeps_the_subtracted_sum_and_its_order():
+    d, value, shown = _final("-log(x)/x")
+    assert equal(value, sp.diff(-sp.log(x) / x, x))
+    assert shown == "−(1 − log(x))/x²"
+    _, value, _ = _final("(x**2 - 2*x + 5)/x")
+    assert equal(value, sp.diff((x**2 - 2 * x + 5) / x, x))

@@ -37,13 +37,23 @@ def _load() -> tuple[Problem, ...]:
 CORPUS = _load()
 
 
+def derivation(problem: Problem):
+    """derive expr's derivation of ``problem`` (every line verified); DeriveError if refused."""
+    return expr_derivation(problem.text, [problem.wrt], from_latex=problem.latex)
+
+
 def solve(problem: Problem) -> str | None:
     """None when derive's answer equals ``sympy.diff`` of the parsed expression; otherwise why
     not (refused, or a wrong answer)."""
     try:
-        d = expr_derivation(problem.text, [problem.wrt], from_latex=problem.latex)
+        d = derivation(problem)
     except DeriveError as err:
         return f"refused: {err}"
+    return judge(d)
+
+
+def judge(d) -> str | None:
+    """None when the derivation's answer equals ``sympy.diff`` of its definition, else why not."""
     result = d.results[0]
     expected = sp.diff(to_elementary(d.lines[0].rhs), result.wrt)
     got = to_elementary(result.value)
