@@ -201,14 +201,19 @@ def clear_cache() -> None:
 def class_labels(y, m: int, classes: int):
     """``y`` checked as m integer class labels in 0..classes − 1, as an ``intp`` array of shape (m,)."""
     y = np.asarray(y)
-    if y.size != m or y.ndim > 2:
-        raise DeriveError(f"y must have shape ({m},), not {y.shape}")
-    y = y.reshape(m)
-    if y.dtype.kind not in "iu" and (y.dtype.kind not in "fb" or not np.all(y == np.round(y))):
-        raise DeriveError("y must hold integer class labels")
-    if y.size and (y.min() < 0 or y.max() >= classes):
+    if y.shape != (m,):
+        if y.size != m or y.ndim > 2:
+            raise DeriveError(f"y must have shape ({m},), not {y.shape}")
+        y = y.reshape(m)
+    if y.dtype != np.intp:
+        if y.dtype.kind not in "iu" and (y.dtype.kind not in "fb" or not np.all(y == np.round(y))):
+            raise DeriveError("y must hold integer class labels")
+        y = y.astype(np.intp)
+    # one reduction checks both ends (this runs at every gradient): a negative label read as
+    # unsigned is larger than any class
+    if m and y.view(np.uintp).max() >= classes:
         raise DeriveError(f"class labels must be in 0..{classes - 1}")
-    return y if y.dtype == np.intp else y.astype(np.intp)
+    return y
 
 
 def _rows_per_block(row_bytes: int) -> int:
