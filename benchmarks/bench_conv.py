@@ -4,11 +4,11 @@ max-pooling → softmax over 10 classes, as ``derive train conv`` trains it) and
 PyTorch eager on the CPU when ``torch`` can be imported (a measurement-only dependency), on a
 batch of 32 digits and on all 1,437 training digits.
 
-The contestants run alternately in one process, round after round (the order rotates), and the
-medians are compared. Before timing, every gradient is checked against the hand-written one.
+The contestants run alternately in one process, round after round (the order rotates; each runs
+a burst of calls per round, see ``bench_deep.median_times``), and the medians are compared. Before timing, every gradient is checked against the hand-written one.
 
-    python benchmarks/bench_conv.py            # about 30 s
-    python benchmarks/bench_conv.py --quick
+    OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python benchmarks/bench_conv.py            # about 30 s
+    OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python benchmarks/bench_conv.py --quick
 """
 
 from __future__ import annotations
@@ -110,8 +110,8 @@ def main():
         model = derive.model(name, **derive.model(name).network().training.options)
         cm = numeric.compile_model(model)
         P = cm.init_params(0)
-        for label, X, y, rounds in (("batch of 32", data.X[:32], data.y[:32], 1000),
-                                    ("1,437 digits", data.X, data.y, 60)):
+        for label, X, y, rounds in (("batch of 32", data.X[:32], data.y[:32], 200),
+                                    ("1,437 digits", data.X, data.y, 20)):
             X, y = np.ascontiguousarray(X), np.asarray(y).astype(np.intp)
             contestants = {"compiled": lambda: cm.grad(P, X, y), "hand NumPy": lambda: hand(P, X, y)}
             if torch is not None:

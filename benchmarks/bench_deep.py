@@ -1,13 +1,14 @@
 """Speed of the compiled gradient of ``deep`` (64-32-16-10, ReLU, softmax cross-entropy) against
-hand-written NumPy of the notes' L-layer backward pass, on a mini-batch of 32 digits and on all
-1,437 training digits.
+hand-written NumPy of the notes' L-layer backward pass, and against PyTorch eager on the CPU when
+``torch`` can be imported (a measurement-only dependency), on a mini-batch of 32 digits and on
+all 1,437 training digits.
 
-The two run alternately in one process, round after round (the order rotates), and the medians
+The contestants run alternately in one process, round after round (the order rotates), and the medians
 are compared, so that a busy machine slows both alike. Before timing, the compiled gradient is
 checked against the hand-written one.
 
-    python benchmarks/bench_deep.py            # about 20 s
-    python benchmarks/bench_deep.py --quick
+    OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python benchmarks/bench_deep.py            # about 20 s
+    OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python benchmarks/bench_deep.py --quick
 """
 
 from __future__ import annotations
@@ -45,14 +46,34 @@ def hand_deep(P, X, y, layers):
     return grads
 
 
-def median_times(fns, rounds):
+def torch_deep(P, X, y, layers):
+    """The same network in PyTorch eager: forward and backward by autograd."""
+    import torch
+
+    t = {k: torch.tensor(v, requires_grad=True) for k, v in P.items()}
+    A = torch.from_numpy(X)
+    for l in range(1, layers + 1):
+        A = A @ t[f"W{l}"] + t[f"b{l}"]
+        if l < layers:
+            A = torch.relu(A)
+    torch.nn.functional.cross_entropy(A, torch.from_numpy(y)).backward()
+    return {k: v.grad.numpy() for k, v in t.items()}
+
+
+def median_times(fns, rounds, burst: int = 5):
+    """The median time of one call of each of ``fns``, over ``rounds`` rounds. In each round every
+    function runs ``burst`` calls in a row (the order rotates from round to round), as training
+    calls a gradient: steady state, not the first call after another library has evicted the
+    caches, which costs a function that keeps more state (scratch arrays, kernels) the most."""
     times = {name: [] for name in fns}
     names = list(fns)
     for r in range(rounds):
         for name in names[r % len(names):] + names[: r % len(names)]:
+            fn = fns[name]
             t = time.perf_counter()
-            fns[name]()
-            times[name].append(time.perf_counter() - t)
+            for _ in range(burst):
+                fn()
+            times[name].append((time.perf_counter() - t) / burst)
     return {name: statistics.median(v) for name, v in times.items()}
 
 
@@ -65,16 +86,28 @@ def main():
     layers = len(model.network().layers)
     P = cm.init_params(0)
     data = datasets.digits()
-    for label, X, y, rounds in (("batch of 32", data.X[:32], data.y[:32], 2000),
-                                ("1,437 digits", data.X, data.y, 200)):
+    try:
+        import torch
+    except ImportError:   # the comparison with PyTorch is optional
+        torch = None
+        print("PyTorch is not importable: compiled against hand NumPy only")
+    else:
+        torch.set_num_threads(1)
+    for label, X, y, rounds in (("batch of 32", data.X[:32], data.y[:32], 400),
+                                ("1,437 digits", data.X, data.y, 40)):
         X, y = np.ascontiguousarray(X), np.asarray(y).astype(np.intp)
-        ours, theirs = cm.grad(P, X, y), hand_deep(P, X, y, layers)
-        for k in theirs:
-            np.testing.assert_allclose(ours[k], theirs[k], rtol=1e-9, atol=1e-12)
-        t = median_times({"compiled": lambda: cm.grad(P, X, y), "hand NumPy": lambda: hand_deep(P, X, y, layers)},
-                         rounds // (10 if args.quick else 1))
-        print(f"deep 64-32-16-10, {label}: compiled {t['compiled'] * 1e6:8.1f} µs   "
-              f"hand NumPy {t['hand NumPy'] * 1e6:8.1f} µs   ratio {t['compiled'] / t['hand NumPy']:.2f}")
+        contestants = {"compiled": lambda: cm.grad(P, X, y), "hand NumPy": lambda: hand_deep(P, X, y, layers)}
+        if torch is not None:
+            contestants["PyTorch"] = lambda: torch_deep(P, X, y, layers)
+        ours = cm.grad(P, X, y)
+        for fn in list(contestants.values())[1:]:
+            theirs = fn()
+            for k in ours:
+                np.testing.assert_allclose(ours[k], theirs[k], rtol=1e-9, atol=1e-12, err_msg=k)
+        t = median_times(contestants, rounds // (10 if args.quick else 1))
+        line = f"deep 64-32-16-10, {label:12}: " + "   ".join(f"{k} {v * 1e6:8.1f} µs" for k, v in t.items())
+        ratios = "   ".join(f"compiled/{k} {t['compiled'] / v:.2f}" for k, v in t.items() if k != "compiled")
+        print(f"{line}   {ratios}")
 
 
 if __name__ == "__main__":

@@ -2,8 +2,8 @@
 back-propagation through time written by hand in NumPy, and against PyTorch eager when it is
 installed, on sequences of length 25 of the shipped text: a batch of 32 windows and all windows.
 
-The contenders run alternately in one process, round after round (the order rotates), and the
-medians are compared. Before timing, the compiled gradient is checked against the hand-written one
+The contenders run alternately in one process, round after round (the order rotates; each runs a
+burst of calls per round, see ``bench_deep.median_times``), and the medians are compared. Before timing, the compiled gradient is checked against the hand-written one
 (and PyTorch's, when present).
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_rnn.py            # about 30 s
@@ -87,8 +87,8 @@ def main():
     P = cm.init_params(0)
     data = datasets.text(steps=model.seq_length)
     X_all, y_all = data.X.astype(np.intp), data.y.astype(np.intp)
-    for label, X, y, rounds in (("batch of 32", X_all[:32], y_all[:32], 400),
-                                (f"{len(y_all)} windows", X_all, y_all, 60)):
+    for label, X, y, rounds in (("batch of 32", X_all[:32], y_all[:32], 80),
+                                (f"{len(y_all)} windows", X_all, y_all, 20)):
         X, y = np.ascontiguousarray(X), np.ascontiguousarray(y)
         ours, theirs = cm.grad(P, X, y), hand_bptt(P, X, y)
         for k in theirs:

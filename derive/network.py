@@ -211,7 +211,8 @@ class Training:
     """The built-in data set (a name in ``numeric.datasets``) and settings that train well on it.
 
     ``options`` are model options that suit the data better than the model's defaults (e.g.
-    more hidden units); an option the user gives wins. ``clip``: the largest norm an update's
+    more hidden units); an option the user gives wins, except those named in ``required``, which
+    the built-in data set needs (the side of its images). ``clip``: the largest norm an update's
     gradient may have (a larger one is scaled down to it), or None.
     """
 
@@ -222,6 +223,7 @@ class Training:
     batch_size: int | None = None
     options: dict = field(default_factory=dict)
     clip: float | None = None
+    required: tuple = ()
 
 
 @dataclass(frozen=True)

@@ -201,14 +201,19 @@ def clear_cache() -> None:
 def class_labels(y, m: int, classes: int):
     """``y`` checked as m integer class labels in 0..classes − 1, as an ``intp`` array of shape (m,)."""
     y = np.asarray(y)
-    if y.size != m or y.ndim > 2:
-        raise DeriveError(f"y must have shape ({m},), not {y.shape}")
-    y = y.reshape(m)
-    if y.dtype.kind not in "iu" and (y.dtype.kind not in "fb" or not np.all(y == np.round(y))):
-        raise DeriveError("y must hold integer class labels")
-    if y.size and (y.min() < 0 or y.max() >= classes):
+    if y.shape != (m,):
+        if y.size != m or y.ndim > 2:
+            raise DeriveError(f"y must have shape ({m},), not {y.shape}")
+        y = y.reshape(m)
+    if y.dtype != np.intp:
+        if y.dtype.kind not in "iu" and (y.dtype.kind not in "fb" or not np.all(y == np.round(y))):
+            raise DeriveError("y must hold integer class labels")
+        y = y.astype(np.intp)
+    # one reduction checks both ends (this runs at every gradient): a negative label read as
+    # unsigned is larger than any class
+    if m and y.view(np.uintp).max() >= classes:
         raise DeriveError(f"class labels must be in 0..{classes - 1}")
-    return y if y.dtype == np.intp else y.astype(np.intp)
+    return y
 
 
 def _rows_per_block(row_bytes: int) -> int:
@@ -245,6 +250,7 @@ class CompiledModel:
         self.param_shapes = network.param_shapes()
         self._role = dict(zip(self.param_shapes, self.roles))
         self._shapes = {self._role[n]: s for n, s in self.param_shapes.items()}
+        self._checks = tuple((name, self._role[name], shape) for name, shape in self.param_shapes.items())
         self.n_params = int(sum(int(np.prod(s)) for s in self.param_shapes.values()))
         self.kernels: dict = {}
         self._buffers: dict = {}
@@ -322,13 +328,15 @@ class CompiledModel:
         if not isinstance(params, dict):
             raise DeriveError(f"params must be a dict with keys {', '.join(self.param_shapes)}")
         out = {}
-        for name, shape in self.param_shapes.items():
+        for name, role, shape in self._checks:
             if name not in params:
                 raise DeriveError(f"params has no {name!r} (expected {', '.join(self.param_shapes)})")
-            value = np.asarray(params[name], dtype=np.float64)
+            value = params[name]
+            if type(value) is not np.ndarray or value.dtype != np.float64:
+                value = np.asarray(value, dtype=np.float64)
             if value.shape != shape:
                 raise DeriveError(f"params[{name!r}] has shape {value.shape}, expected {shape}")
-            out[self._role[name]] = value
+            out[role] = value
         return out
 
     def _features(self, X):
@@ -783,6 +791,7 @@ class _Stack(CompiledModel):
         self.roles = tuple(network.param_shapes())
         super().__init__(model, network)
         self.layers = network.layers
+        self.classes = network.classes
         self.hidden = [(_hidden_kernel(layer.activation, inline_x=False), _backprop_kernel(layer.activation),
                          activation_rule(layer.activation).needs_u) for layer in self.layers[:-1]]
         self.kernels = {f"hidden{k}": fwd for k, (fwd, _, _) in enumerate(self.hidden, 1)}
@@ -807,7 +816,7 @@ class _Stack(CompiledModel):
     def _targets(self, y, m):
         if self.out is not None:
             return super()._targets(y, m)
-        return class_labels(y, m, self.network.classes)
+        return class_labels(y, m, self.classes)
 
     def _affine(self, layer, P, A):
         W = P[layer.weight.name]

@@ -80,18 +80,39 @@ class CompiledRNN(_Classifier, CompiledModel):
         return rng.integers(0, self.vocabulary, (m, self.steps)), rng.integers(0, self.vocabulary, m)
 
     # forward and backward -------------------------------------------------------------------------
-    def _forward(self, P, X):
-        """a⟨0⟩ … a⟨T⟩ of shape (T + 1, m, n_a) and the scores o⟨t⟩ of shape (T, m, n_y)."""
+    def _work(self, m):
+        """The arrays of a pass over m rows, made once per m and reused: a fresh (T, m, ·) array
+        on every call costs its page faults (each is megabytes on the whole text), more than the
+        products that fill it. a⟨0⟩ = A[0] stays zero; the one-hot arrays are zero outside the
+        entries a call sets, and it clears those again."""
+        T, units, vocab = self.steps, self.units, self.vocabulary
+
+        def make():
+            by_step = (T, m, vocab)
+            return {"A": np.zeros((T + 1, m, units)), "O": np.empty(by_step), "E": np.empty(by_step),
+                    "omax": np.empty((T, m, 1)), "S": np.empty((T, m, 1)), "onehot": np.zeros(by_step),
+                    "dO": np.empty(by_step), "dA": np.empty((T, m, units)), "dZ": np.empty((T, m, units)),
+                    "carried": np.empty((m, units)), "onehot_x": np.zeros((T * m, vocab)),
+                    "rows": np.arange(T * m), "backprop": self.kernels["backprop"].scratch((m, units)),
+                    "dloss": self.kernels["dloss_dz"].scratch(by_step)}
+
+        return self._buffer_set(("rnn", m), make)
+
+    def _forward(self, P, X, work=None):
+        """a⟨0⟩ … a⟨T⟩ of shape (T + 1, m, n_a) and the scores o⟨t⟩ of shape (T, m, n_y), in the
+        scratch arrays for X's rows."""
         m, T = X.shape
-        A = np.zeros((T + 1, m, self.units))
+        work = work or self._work(m)
+        A, O = work["A"], work["O"]
         Waa_t, Wax_t = P["Waa"].T, P["Wax"].T
         for t in range(T):
-            z = A[t] @ Waa_t
+            z = A[t + 1]
+            np.matmul(A[t], Waa_t, out=z)
             z += Wax_t[X[:, t]]         # W_ax·x⟨t⟩ for a one-hot x⟨t⟩: the column of W_ax at the code
             z += P["ba"]
-            np.tanh(z, out=A[t + 1])
+            np.tanh(z, out=z)
         # the output layer for all steps at once, as one 2-D product (a 3-D matmul loops over t)
-        O = (A[1:].reshape(T * m, -1) @ P["Wya"].T).reshape(T, m, -1)
+        np.matmul(A[1:].reshape(T * m, -1), P["Wya"].T, out=O.reshape(T * m, -1))
         O += P["by"]
         return A, O
 
@@ -100,10 +121,18 @@ class CompiledRNN(_Classifier, CompiledModel):
         return np.concatenate([X[:, 1:], y[:, None]], axis=1).T
 
     @staticmethod
-    def _softmax(O):
-        omax = O.max(axis=2, keepdims=True)
-        E = np.exp(O - omax)
-        S = E.sum(axis=2, keepdims=True)
+    def _softmax(O, work=None):
+        """The maxima over the codes, the shifted exponentials and their sums (into ``work``'s
+        arrays when given)."""
+        if work is None:
+            omax = O.max(axis=2, keepdims=True)
+            E = np.exp(O - omax)
+            return omax, E, E.sum(axis=2, keepdims=True)
+        omax, E, S = work["omax"], work["E"], work["S"]
+        np.maximum.reduce(O, axis=2, out=omax[..., 0])
+        np.subtract(O, omax, out=E)
+        np.exp(E, out=E)
+        np.add.reduce(E, axis=2, out=S[..., 0])
         return omax, E, S
 
     def _mean_loss(self, O, Y, softmax=None):
@@ -117,22 +146,24 @@ class CompiledRNN(_Classifier, CompiledModel):
 
     def _grad(self, P, X, y, with_loss):
         m, T = X.shape
-        A, O = self._forward(P, X)
+        work = self._work(m)
+        A, O = self._forward(P, X, work)
         Y = self._step_targets(X, y)
-        softmax = self._softmax(O)
+        softmax = self._softmax(O, work)
         loss = self._mean_loss(O, Y, softmax) if with_loss else None
         # dy⟨t⟩ = ŷ⟨t⟩ − y⟨t⟩ for all steps, the mean's 1/(m·T) folded into the kernel's inputs
         _, E, S = softmax
-        onehot = np.zeros_like(O)
+        onehot, dO = work["onehot"], work["dO"]
         np.put_along_axis(onehot, Y[:, :, None], 1.0 / Y.size, axis=2)
-        dO = self.kernels["dloss_dz"](E, S * Y.size, onehot)[0]
+        S *= Y.size
+        self.kernels["dloss_dz"].run(E, S, onehot, dO, *work["dloss"])
+        np.put_along_axis(onehot, Y[:, :, None], 0.0, axis=2)
         flat_dO, flat_A = dO.reshape(T * m, -1), A[1:].reshape(T * m, -1)
         grads = {"Wya": flat_dO.T @ flat_A, "by": flat_dO.sum(axis=0)}
-        dA_out = (flat_dO @ P["Wya"]).reshape(T, m, -1)   # W_yaᵀ·dy⟨t⟩, every step at once
-        backprop = self.kernels["backprop"]
-        scratch = backprop.scratch((m, self.units))
-        dZ = np.empty((T, m, self.units))
-        carried = np.zeros((m, self.units))         # da_next: nothing comes back from after step T
+        dA_out, dZ, carried = work["dA"], work["dZ"], work["carried"]
+        np.matmul(flat_dO, P["Wya"], out=dA_out.reshape(T * m, -1))   # W_yaᵀ·dy⟨t⟩, every step at once
+        backprop, scratch = self.kernels["backprop"], work["backprop"]
+        carried.fill(0.0)                           # da_next: nothing comes back from after step T
         Waa = P["Waa"]
         for t in range(T - 1, -1, -1):
             carried += dA_out[t]                    # da⟨t⟩ = W_yaᵀ·dy⟨t⟩ + da_next
@@ -140,9 +171,10 @@ class CompiledRNN(_Classifier, CompiledModel):
             np.matmul(dZ[t], Waa, out=carried)      # da_next for step t − 1: W_aaᵀ·dz⟨t⟩
         flat_dZ = dZ.reshape(T * m, -1)
         grads["Waa"] = flat_dZ.T @ A[:-1].reshape(T * m, -1)
-        onehot_x = np.zeros((T * m, self.vocabulary))
-        onehot_x[np.arange(T * m), X.T.reshape(-1)] = 1.0
+        onehot_x, rows, codes = work["onehot_x"], work["rows"], X.T.reshape(-1)
+        onehot_x[rows, codes] = 1.0
         grads["Wax"] = flat_dZ.T @ onehot_x
+        onehot_x[rows, codes] = 0.0
         grads["ba"] = flat_dZ.sum(axis=0)
         return loss, grads
 

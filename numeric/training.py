@@ -747,9 +747,17 @@ def train_model(
     if data is not None:
         dataset = data if isinstance(data, datasets.Dataset) else datasets.load(data)
         options = {**_options_from_data(derive.model(name, **options), dataset), **options}
-    default = derive.model(name, **options).network().training
+    # the training options under the user's: an option may fit only the training data's sizes
+    # (conv's --filter 9 needs the digits' 8 × 8, not the default 6 × 6)
+    preset = derive.model(name).network().training.options
+    default = derive.model(name, **{**preset, **options}).network().training
     for key, value in default.options.items():
         options.setdefault(key, value)
+    if dataset is None:
+        for key in default.required:
+            if options[key] != default.options[key]:
+                raise DeriveError(f"the built-in {default.data} need --{key} {default.options[key]}, not "
+                                  f"{options[key]}; pass --data to train at another {key}")
     model = derive.model(name, **options)
 
     scaler = None

@@ -123,8 +123,9 @@ def test_markdown_contents_link_to_every_section(docs):
 def test_latex_has_title_contents_and_graph_pictures(docs):
     tex = docs["latex", "en"]
     assert r"\tableofcontents" in tex and "Gradient derivations" in tex
-    # one TikZ picture per model with a computation graph: chain rule, logistic regression, MLP
-    assert tex.count(r"\begin{tikzpicture}") == 3
+    # one TikZ picture per model with a computation graph: chain rule, logistic regression, MLP,
+    # conv and attention
+    assert tex.count(r"\begin{tikzpicture}") == 5
     assert r"\usepackage{tikz}" in tex
 
 

@@ -59,12 +59,42 @@ class _Small:
         return wrt.applyfunc(lambda e: sp.diff(of, e))
 
 
+# The computation graph (``derive attention --graph``): one query q = (q1, q2) attending to two
+# keys k1, k2 (d_k = 2) with scalar values v1, v2, so O = P1·v1 + P2·v2 and the graph's gradients
+# are ∂O/∂· (an upstream dO = 1). The query is closer to the second key.
+GRAPH_POINT = {"q1": 1, "q2": 2, "k11": 1, "k12": 0, "k21": 0, "k22": 1, "v1": 3, "v2": -1}
+
+
+def graph_attention() -> dict:
+    """The definitions of the graph: the scores S_j = q·k_j/√d_k, the weights P_j (the softmax
+    over the two scores) and the output O."""
+    S = sp.Symbol
+    q = [S("q1"), S("q2")]
+    keys = [[S("k11"), S("k12")], [S("k21"), S("k22")]]
+    scores, weights = [S("S1"), S("S2")], [S("P1"), S("P2")]
+    defs = {}
+    for score, key in zip(scores, keys):
+        defs[score] = (q[0] * key[0] + q[1] * key[1]) / sp.sqrt(2)
+    for weight, score in zip(weights, scores):
+        defs[weight] = sp.exp(score) / (sp.exp(scores[0]) + sp.exp(scores[1]))
+    defs[S("O")] = weights[0] * S("v1") + weights[1] * S("v2")
+    return defs
+
+
 class Attention(Model):
     name = "attention"
     title = "Scaled dot-product attention and its gradients"
     summary = "Attention O = softmax(Q·Kᵀ/√d_k)·V: dV = Pᵀ·dO, dS through the softmax Jacobian, dQ, dK"
     order = 140
     trainable = True
+
+    def graph_defs(self) -> dict:
+        """The derivation is in matrix form; the graph is of one query and two keys
+        (``graph_attention``)."""
+        return graph_attention()
+
+    def point(self) -> dict:
+        return dict(GRAPH_POINT)
 
     def network(self) -> Network:
         """O = softmax(Q·Kᵀ/√d_k)·V over the rows of a digit, Q, K, V projections of the rows, then

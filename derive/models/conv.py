@@ -158,6 +158,47 @@ class _Small:
         return self.grid(lhs, indices, side), self.grid(rhs, indices, side)
 
 
+# The computation graph (``derive conv --graph``): the trained network at its smallest, one
+# 2 × 2 filter on a 3 × 3 image, ReLU, one 2 × 2 pooling window and a dense softmax over two
+# classes. The window averages (the trained network takes the maximum): SymPy's Max of symbolic
+# arguments costs seconds per node, and the mean's ∂M/∂A = 1/4 reads as well. The image has a vertical edge after its first column; the filter is the notes' edge
+# filter cut to 2 × 2; the bias keeps one output negative, so ReLU is seen to stop a gradient.
+GRAPH_IMAGE = ((4, 1, 0), (2, 1, 2), (3, 2, 1))
+GRAPH_FILTER = ((1, -1), (1, -1))
+GRAPH_BIAS = -1
+GRAPH_DENSE = (("1/2", "0"), ("-1/2", "1/2"))       # (V_k, c_k) for the classes k = 1, 2
+GRAPH_TARGET = (1, 0)
+
+
+def graph_network() -> tuple[dict, dict]:
+    """The definitions of the graph's network and its leaves by role ("X", "W", "b", "V", "c",
+    "y": lists in reading order), for ``Conv.graph_defs`` and the test that runs the compiled
+    network on the same numbers."""
+    S = sp.Symbol
+    Xs = [[S(f"X{r}{c}") for c in (1, 2, 3)] for r in (1, 2, 3)]
+    Ws = [[S(f"W{r}{c}") for c in (1, 2)] for r in (1, 2)]
+    b, M, L_ = S("b"), S("M"), S("L")
+    V, cs, y = [S(f"V{k}") for k in (1, 2)], [S(f"c{k}") for k in (1, 2)], [S(f"y{k}") for k in (1, 2)]
+    U, yhat = [S(f"U{k}") for k in (1, 2)], [S(f"p{k}") for k in (1, 2)]
+    defs, outs = {}, []
+    for r, c_ in itertools.product((0, 1), (0, 1)):
+        z, a = S(f"Z{r + 1}{c_ + 1}"), S(f"A{r + 1}{c_ + 1}")
+        defs[z] = sum((Ws[du][dv] * Xs[r + du][c_ + dv] for du, dv in itertools.product((0, 1), (0, 1))),
+                      sp.S.Zero) + b
+        outs.append(a)
+    for r, c_ in itertools.product((0, 1), (0, 1)):
+        defs[S(f"A{r + 1}{c_ + 1}")] = relu(S(f"Z{r + 1}{c_ + 1}"))
+    defs[M] = sp.Add(*outs) / 4
+    for k_ in range(2):
+        defs[U[k_]] = V[k_] * M + cs[k_]
+    for k_ in range(2):
+        defs[yhat[k_]] = sp.exp(U[k_]) / (sp.exp(U[0]) + sp.exp(U[1]))
+    defs[L_] = -(y[0] * sp.log(yhat[0]) + y[1] * sp.log(yhat[1]))
+    roles = {"X": [x for row in Xs for x in row], "W": [w for row in Ws for w in row], "b": [b], "V": V, "c": cs,
+             "y": y}
+    return defs, roles
+
+
 class Conv(Model):
     name = "conv"
     title = "Convolution: edge detection, padding, and the convolution layer's gradient"
@@ -178,6 +219,19 @@ class Conv(Model):
             raise DeriveError(f"--filter {self.filter} is larger than the padded image "
                               f"(n + 2p = {padded})")
 
+    def graph_defs(self) -> dict:
+        """The derivation is in index form; the graph is of the network at its smallest
+        (``graph_network``)."""
+        return graph_network()[0]
+
+    def point(self) -> dict:
+        """The edge image, the 2 × 2 edge filter, the bias −1, the dense layer and y = (1, 0)."""
+        _, roles = graph_network()
+        values = [*itertools.chain(*GRAPH_IMAGE), *itertools.chain(*GRAPH_FILTER), GRAPH_BIAS,
+                  *(v for v, _ in GRAPH_DENSE), *(c_ for _, c_ in GRAPH_DENSE), *GRAPH_TARGET]
+        leaves = [*roles["X"], *roles["W"], *roles["b"], *roles["V"], *roles["c"], *roles["y"]]
+        return dict(zip(leaves, values))
+
     def network(self) -> Network:
         """conv (the options' filter side, padding and stride, ``CNN_FILTERS`` filters) → ReLU →
         2 × 2 max-pooling → dense softmax over the classes, on ``size`` × ``size`` images; trained
@@ -187,7 +241,8 @@ class Conv(Model):
         pool = Pool(CNN_FILTERS, conv.out_side, CNN_POOL, "max")
         out = Dense(CNN_CLASSES, Param("W2", "W2_{o}_{i}"), Param("b2", "b2_{o}"))
         return Network(self.size ** 2, (conv, pool, out), "softmax-cross-entropy",
-                       Training("digits", lr=0.01, epochs=12, optimizer="adam", batch_size=32, options={"size": 8}),
+                       Training("digits", lr=0.01, epochs=12, optimizer="adam", batch_size=32, options={"size": 8},
+                                required=("size",)),
                        target="y_{o}")
 
     def build(self, d) -> None:
