@@ -7,14 +7,15 @@ finished ``Derivation`` and never recompute mathematics.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from functools import lru_cache
+from typing import Any, Callable, Iterable
 
 import sympy as sp
 from sympy import Derivative, Expr, Symbol
 
 from . import engine, printing
 from .messages import Msg
-from .verify import VerificationError, check_equal, expand_defs, prove, realize, relu_as_max
+from .verify import Deferred, VerificationError, check_equal, expand_defs, prove, realize, relu_as_max
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,32 @@ class Step:
     order: Any = field(default=None, compare=False)  # printing.Order: how its sums are shown
 
 
+class Later:
+    """Part ``index`` of what ``compute()`` returns, computed once, on first use (shared by the
+    parts of one computation)."""
+
+    def __init__(self, compute: Callable, index: int):
+        self._compute, self.index = compute, index
+
+
+class _Checkable:
+    """A field of ``Result`` that may hold a ``Later``, replaced by its value when first read."""
+
+    def __set_name__(self, owner, name):
+        self.slot = f"_{name}"
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return None     # the field's default
+        value = obj.__dict__[self.slot]
+        if isinstance(value, Later):
+            value = obj.__dict__[self.slot] = value._compute()[value.index]
+        return value
+
+    def __set__(self, obj, value):
+        obj.__dict__[self.slot] = value
+
+
 @dataclass(frozen=True)
 class Result:
     """A result ``lhs = display`` in the notes' form, with ``value``, the display in checkable
@@ -48,13 +75,17 @@ class Result:
     ``sympy.diff(of, wrt) == value``. ``check`` is the pair that proves ``lhs = display`` when
     they cannot be compared as written (an index-form line at small sizes, a sum over n at
     n = 3, a function's value at a point), like ``Step.check``.
+
+    ``value`` and ``of`` may be given as a ``Later``: they are then worked out when first read
+    (the JSON view, ``verify``, a proof the cache does not hold), so that a text or LaTeX view of
+    a derivation whose proofs are remembered never works them out.
     """
 
     name: str
     lhs: Any
     display: Expr
-    value: Expr
-    of: Expr | None = None
+    value: Expr = _Checkable()
+    of: Expr | None = _Checkable()
     wrt: Symbol | None = None
     note: Msg | None = None
     check: tuple | None = None
@@ -357,29 +388,38 @@ class Builder:
         instance = value is not None
         if instance and of is None:
             raise ValueError(f"result {name}: a concrete value needs of and wrt, which check it")
+        # the checkable forms are worked out on the definitions in force now, when first needed
+        defs = dict(self.defs)
 
         def checkable(expr):
             if instance:
-                expr = expand_defs(sp.sympify(expr), self.defs, keep=kept).xreplace(given or {})
+                expr = expand_defs(sp.sympify(expr), defs, keep=kept).xreplace(given or {})
                 return realize(relu_as_max(expr))
-            return realize(expr, self.defs, keep=kept).xreplace(given or {})
+            return realize(expr, defs, keep=kept).xreplace(given or {})
 
-        of_b = checkable(of) if of is not None else None
-        if instance:
-            # sympy.diff(Max(0, z), z) is Heaviside(z): the checkable value uses sympy's own step,
-            # equal to the displayed [z > 0] everywhere but at the kink
-            value = checkable(value).replace(lambda t: isinstance(t, sp.Heaviside) and len(t.args) == 2,
-                                             lambda t: sp.Heaviside(t.args[0]))
-        else:
-            value = checkable(display)
+        @lru_cache(maxsize=1)
+        def forms():
+            of_b = checkable(of) if of is not None else None
+            if instance:
+                # sympy.diff(Max(0, z), z) is Heaviside(z): the checkable value uses sympy's own
+                # step, equal to the displayed [z > 0] everywhere but at the kink
+                return of_b, checkable(value).replace(lambda t: isinstance(t, sp.Heaviside) and len(t.args) == 2,
+                                                      lambda t: sp.Heaviside(t.args[0]))
+            return of_b, checkable(display)
+
         if of is not None and lhs is None:
             lhs = Derivative(of, wrt, evaluate=False)
         if of is None and lhs is None and check is None:
             raise ValueError(f"result {name}: without of, give lhs or check")
+        r = Result(name, lhs, display, Later(forms, 1), Later(forms, 0), wrt, note, check,
+                   printing.Order(printing.line_order(display, printing.Order(self.shown_sums))[0]), audience, label)
         try:
             if check is None:
                 if of is not None:
-                    check_equal(sp.diff(of_b, wrt), value)
+                    # the claim is named by what the checkable forms are computed from (with
+                    # the definitions, which prove adds), so a remembered one is not worked out
+                    content = ("result", of, wrt, display, value, kept, given, instance)
+                    prove(Deferred(content, lambda: (sp.diff(r.of, wrt), r.value)), defs)
                 else:
                     check_equal(lhs, display, self.defs)
             # a pair that a line has already verified (the same object) is not verified twice
@@ -387,8 +427,6 @@ class Builder:
                 prove(check, self.defs)
         except VerificationError as exc:
             raise VerificationError(f"{self.model.name}: result {name}: {exc}") from None
-        r = Result(name, lhs, display, value, of_b, wrt, note, check,
-                   printing.Order(printing.line_order(display, printing.Order(self.shown_sums))[0]), audience, label)
         self.results.append(r)
         return r
 

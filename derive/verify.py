@@ -287,6 +287,23 @@ class Deferred:
     def __len__(self) -> int:
         return 2
 
+    def entry(self, index) -> "Deferred":
+        """The pair of entries at ``index`` of the two sides (matrices), deferred too."""
+        return Deferred((*self.content, "entry", index), lambda: (self[0][index], self[1][index]))
+
+
+def stacked(pairs) -> Deferred:
+    """The pairs ``(left, right)`` as one pair of columns (one entry a pair), deferred: a claim
+    made of deferred pairs is named by their contents, so a remembered one works none of them out.
+    """
+    pairs = tuple(pairs)
+    content = ["stacked", len(pairs)]
+    for p in pairs:
+        part = p.content if isinstance(p, Deferred) else tuple(p)
+        # each part's length first, so that two different lists of parts never read the same
+        content += [isinstance(p, Deferred), len(part), *part]
+    return Deferred(tuple(content), lambda: (sp.Matrix([p[0] for p in pairs]), sp.Matrix([p[1] for p in pairs])))
+
 
 def prove(pair, defs: dict | None = None, *, remembered: bool = True) -> str:
     """``check_equal`` of a pair given whole: (lhs, rhs) or a ``Deferred``, which is worked out
@@ -330,10 +347,12 @@ class _Proofs:
 
     def _text(self, expr) -> str:
         # a definition is written out once per process; by identity, since two objects that
-        # compare equal may still print differently (Floats of different precision)
+        # compare equal may still print differently (Floats of different precision). The terms
+        # are written in SymPy's own order (order="none"), which is canonical for evaluated sums
+        # and products: sorting them for display, as srepr does by default, costs most of the time
         seen = self._texts.get(id(expr))
         if seen is None or seen[0] is not expr:
-            seen = self._texts[id(expr)] = (expr, sp.srepr(expr))
+            seen = self._texts[id(expr)] = (expr, sp.srepr(expr, order="none"))
         return seen[1]
 
     def _stored(self) -> dict:

@@ -18,7 +18,7 @@ from sympy import Derivative, IndexedBase, Sum
 from ..functions import relu, sigmoid
 from ..messages import Msg
 from ..network import Dense, Network, Param, Training
-from ..verify import expand_defs
+from ..verify import Deferred, expand_defs
 from .base import Model, Option, classes_option, features_option, hidden_option
 from ._concrete import Instance, ramps
 from ._notation import Hadamard, example, mul, total
@@ -103,6 +103,17 @@ class _Points:
     def __init__(self, symbols, count: int = 2, seed: int = 0):
         rng = random.Random(seed)
         self.points = [{s: rng.uniform(-1, 1) for s in symbols} for _ in range(count)]
+        self._content = ("points", sp.Tuple(*symbols), count, seed)
+
+    def claim(self, J, M, value, given: dict | None = None) -> Deferred:
+        """The check pair (``grad(J, M, given)``, ``value(value)``), worked out only when the
+        proof cache does not already hold it."""
+        return Deferred((*self._content, "grad", J, M, given, value),
+                        lambda: (self.grad(J, M, given), self.value(value)))
+
+    def same(self, A, B) -> Deferred:
+        """The check pair (``value(A)``, ``value(B)``), deferred like ``claim``."""
+        return Deferred((*self._content, "same", A, B), lambda: (self.value(A), self.value(B)))
 
     def value(self, M) -> sp.Matrix:
         """``M`` at each point, the blocks stacked."""
@@ -389,21 +400,21 @@ class MLP(Model):
                                               "$n_y × m$:第 $i$ 列是 $dz[2]⁽ⁱ⁾ = a[2]⁽ⁱ⁾ − y⁽ⁱ⁾$"),
              (_grad(mm * e["cost"](Z2f), Z2f), dZ2_f.applyfunc(sp.expand_mul))),
             (MS("dW^[2]", ny, nh), sp.MatMul(1 / m, dZ2m, A1m.T), "mean", "$n_y × n_h$",
-             (at.grad(J_of_A1, e["W2"], A1_at), at.value(dZ2_c * e["A1"].T / mm))),
+             at.claim(J_of_A1, e["W2"], dZ2_c * e["A1"].T / mm, A1_at)),
             (MS("db^[2]", ny, 1), total(example("dz^[2]"), m) / m, "mean",
              Msg("$n_y × 1$: the sum runs over the $m$ columns $dz[2]⁽ⁱ⁾$ of $dZ[2]$",
                  "$n_y × 1$：对 $dZ[2]$ 的 $m$ 列 $dz[2]⁽ⁱ⁾$ 求和"),
-             (at.grad(J_of_A1, e["b2"], A1_at), at.value(dZ2_c * ones.T / mm))),
+             at.claim(J_of_A1, e["b2"], dZ2_c * ones.T / mm, A1_at)),
             (dZ1m, Hadamard(sp.MatMul(W2m.T, dZ2m), *g_prime_m), "vectorize",
              Msg("$n_h × m$: column $i$ is $dz[1]⁽ⁱ⁾$ ($⊙$ is the elementwise product)",
                  "$n_h × m$:第 $i$ 列是 $dz[1]⁽ⁱ⁾$($⊙$ 为逐元素乘积)"),
-             (at.grad(mm * J_of_Z1, Z1f), at.value(dZ1_f))),
+             at.claim(mm * J_of_Z1, Z1f, dZ1_f)),
             (MS("dW^[1]", nh, nx), sp.MatMul(1 / m, dZ1m, Xm.T), "mean", "$n_h × n_x$",
-             (at.grad(e["J"], e["W1"]), at.value(dZ1_c * e["X"].T / mm))),
+             at.claim(e["J"], e["W1"], dZ1_c * e["X"].T / mm)),
             (MS("db^[1]", nh, 1), total(example("dz^[1]"), m) / m, "mean",
              Msg("$n_h × 1$: the sum runs over the $m$ columns $dz[1]⁽ⁱ⁾$ of $dZ[1]$",
                  "$n_h × 1$：对 $dZ[1]$ 的 $m$ 列 $dz[1]⁽ⁱ⁾$ 求和"),
-             (at.grad(e["J"], e["b1"]), at.value(dZ1_c * ones.T / mm))),
+             at.claim(e["J"], e["b1"], dZ1_c * ones.T / mm)),
         ]
         for lhs, rhs, rule, note, check in lines:
             if isinstance(note, str):
@@ -436,4 +447,4 @@ class MLP(Model):
             where = f"({entry[0] + 1}, {entry[1] + 1})"
             name = lhs.name.replace("^", "")       # dW[2], as the text prints it
             d.result(name, rhs, lhs=lhs, of=e["J"], wrt=var, value=symbolic[name][entry],
-                     check=(check[0][entry], check[1][entry]), note=Msg.check(at_m.format(e=where), at_m_zh.format(e=where)))
+                     check=check.entry(entry), note=Msg.check(at_m.format(e=where), at_m_zh.format(e=where)))

@@ -17,6 +17,7 @@ from sympy import Derivative, MatrixSymbol, Sum
 from ..functions import sigmoid
 from ..messages import Msg
 from ..network import TEXT_VOCABULARY, Dense, Network, Param, Recurrent, Training
+from ..verify import stacked
 from ._concrete import Instance
 from ._notation import Hadamard, mul
 from .base import Model, Option, hidden_option
@@ -107,8 +108,7 @@ class Rnn(Model):
             return expr.xreplace(names)
 
         def each_step(lhs, rhs):
-            pairs = [inst.pair(concrete(lhs, k), concrete(rhs, k)) for k in steps]
-            return sp.Matrix([p[0] for p in pairs]), sp.Matrix([p[1] for p in pairs])
+            return stacked(inst.pair(concrete(lhs, k), concrete(rhs, k)) for k in steps)
 
         def D(f, v):
             return Derivative(f, v, evaluate=False)
@@ -226,29 +226,29 @@ class Rnn(Model):
             "逐个元素核对;关于第 $t$ 步的行在 $t = 2$ 处核对,这一步既传出也收到传回的梯度。",
         )))
         d.eq(z, sp.MatAdd(sp.MatMul(Waa, a_prev), sp.MatMul(Wax, x), ba), "definition", Msg("$n_a × 1$", "$n_a × 1$"),
-             check=(at.value(e["z"][k]), at.value(e["Waa"] * e["a"][k - 1] + e["Wax"] * e["x"][k] + e["ba"])))
+             check=at.same(e["z"][k], e["Waa"] * e["a"][k - 1] + e["Wax"] * e["x"][k] + e["ba"]))
         d.eq(a, sp.tanh(z), "definition", Msg("elementwise", "逐元素"),
-             check=(at.value(e["a"][k]), at.value(e["z"][k].applyfunc(sp.tanh))))
+             check=at.same(e["a"][k], e["z"][k].applyfunc(sp.tanh)))
         d.eq(o, sp.MatAdd(sp.MatMul(Wya, a), by), "definition", Msg("$n_y × 1$: the scores", "$n_y × 1$:各类的得分"),
-             check=(at.value(e["o"][k]), at.value(e["Wya"] * e["a"][k] + e["by"])))
+             check=at.same(e["o"][k], e["Wya"] * e["a"][k] + e["by"]))
         d.eq(yhat, sp.Function("softmax")(o), "definition",
-             check=(at.value(e["yhat"][k]), at.value(_softmax(e["o"][k]))))
+             check=at.same(e["yhat"][k], _softmax(e["o"][k])))
 
-        dy_pair = (at.grad(e["L_of_o"], e["o_free"][k]), at.value(_softmax(e["o_free"][k]) - e["y"][k]))
+        dy_pair = at.claim(e["L_of_o"], e["o_free"][k], _softmax(e["o_free"][k]) - e["y"][k])
         d.eq(dy, sp.MatAdd(yhat, -y), "chain", Msg("$∂L/∂o⟨t⟩$: the softmax result (derive softmax)",
                                                  "$∂L/∂o⟨t⟩$:softmax 的结论(derive softmax)"), check=dy_pair)
         next_step = sp.MatMul(Waa.T, dz_next)
         d.eq(da_next, next_step, "chain",
              Msg("$n_a × 1$: the gradient carried back from step $t + 1$ through $W_aa$; 0 at $t = T$",
                  "$n_a × 1$:从第 $t + 1$ 步经 $W_aa$ 传回的梯度;$t = T$ 时为 0"),
-             check=(at.grad(e["L_of_a_next"], e["a_free"][k]), at.value(e["Waa"].T * e["dz_of_a"][k + 1])))
-        da_pair = (at.grad(e["L_of_a"], e["a_free"][k]), at.value(e["da_of_a"][k]))
+             check=at.claim(e["L_of_a_next"], e["a_free"][k], e["Waa"].T * e["dz_of_a"][k + 1]))
+        da_pair = at.claim(e["L_of_a"], e["a_free"][k], e["da_of_a"][k])
         d.eq(da, sp.MatAdd(sp.MatMul(Wya.T, dy), da_next), "sum_paths",
              Msg("$a⟨t⟩$ reaches $L$ through $ŷ⟨t⟩$ and through $a⟨t+1⟩$", "$a⟨t⟩$ 经 $ŷ⟨t⟩$ 与 $a⟨t+1⟩$ 影响 $L$"),
              check=da_pair)
         ones = sp.OneMatrix(na, 1)
-        dz_pair = (at.grad(e["L_of_z"], e["z_free"][k]),
-                   at.value(e["da_of_z"][k].multiply_elementwise(e["z_free"][k].applyfunc(lambda u: 1 - sp.tanh(u) ** 2))))
+        dz_pair = at.claim(e["L_of_z"], e["z_free"][k],
+                           e["da_of_z"][k].multiply_elementwise(e["z_free"][k].applyfunc(lambda u: 1 - sp.tanh(u) ** 2)))
         d.eq(dz, Hadamard(da, sp.MatAdd(ones, sp.MatMul(-1, Hadamard(a, a), evaluate=False), evaluate=False)), "chain",
              Msg("$tanh′ = 1 − a²$ at each unit", "每个单元处 $tanh′ = 1 − a²$"), check=dz_pair)
 
@@ -262,7 +262,7 @@ class Rnn(Model):
         )
         pairs = {}
         for name, lhs, rhs, param, shape in grads:
-            pairs[name] = (at.grad(e["L"], e[param]), at.value(e["grads"][param]))
+            pairs[name] = at.claim(e["L"], e[param], e["grads"][param])
             d.eq(lhs, rhs, "sum_paths", Msg(f"{shape}: every step uses the same weights", f"{shape}:每一步都用同一组权重"),
                  check=pairs[name])
         entry = Msg.check("checkable form: entry $(1, 2)$ (a column: entry 2) at $n_a = n_x = n_y = 2$, $T = 3$",
@@ -272,7 +272,7 @@ class Rnn(Model):
             pair = pairs[name]
             flat = where[0] * e[param].cols + where[1]
             d.result(name, rhs, lhs=lhs, of=e["L"], wrt=e[param][where], value=e["grads"][param][where],
-                     check=(pair[0][flat], pair[1][flat]), note=entry)
+                     check=pair.entry(flat), note=entry)
 
 
 def _softmax(o: sp.Matrix) -> sp.Matrix:
