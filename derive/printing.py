@@ -366,6 +366,23 @@ def _split_constant(arg):
     return None
 
 
+def _mean_of_sum(expr):
+    """``c·(Σ …)/m`` as the notes write a mean, (c, m, the factors after it) for
+    (c/m)·Σ …; None unless ``expr`` is a product of a whole number, a Σ and one symbol's
+    reciprocal."""
+    if not isinstance(expr, sp.Mul):
+        return None
+    below = [f for f in expr.args if _in_denominator(f)]
+    if len(below) != 1 or below[0].exp != -1 or not isinstance(below[0].base, sp.Symbol):
+        return None
+    numbers = [f for f in expr.args if f.is_Number]
+    rest = [f for f in expr.args if f not in below and not f.is_Number]
+    coefficient = sp.Mul(*numbers)
+    if not coefficient.is_Integer or not any(isinstance(f, sp.Sum) for f in rest):
+        return None
+    return coefficient, below[0].base, rest
+
+
 def _is_named(expr) -> bool:
     return isinstance(expr, (sp.Symbol, sp.Indexed, sp.MatrixSymbol))
 
@@ -437,6 +454,23 @@ class TextPrinter(_Arranged, StrPrinter):
         if e == -sp.S.Half:
             return f"1/√({self._print(base)})"  # one notation for roots: not 1/sqrt(…)
         return super()._print_Pow(expr, rational)
+
+    def _print_Mul(self, expr):
+        mean = _mean_of_sum(expr)
+        if mean is None:
+            return super()._print_Mul(expr)
+        c, m, rest = mean
+        sign = "-" if c < 0 else ""
+        body = (self._print(rest[0]) if len(rest) == 1 and isinstance(rest[0], sp.Sum)
+                else "*".join(self.parenthesize(f, sp.printing.precedence.PRECEDENCE["Mul"]) for f in rest))
+        return f"{sign}({abs(c)}/{self._print(m)})*{body}"
+
+    def _print_MatMul(self, expr):
+        # a fraction before a matrix product in brackets, (1/m)·X·dZᵀ: 1/m·X·dZᵀ reads ambiguously
+        head, *rest = expr.args
+        if rest and not head.is_Matrix and sp.fraction(head)[1] != 1:
+            return f"({self._print(head)})*" + self._print(sp.MatMul(*rest, evaluate=False))
+        return super()._print_MatMul(expr)
 
     def _print_Transpose(self, expr):
         return self.parenthesize(expr.arg, sp.printing.precedence.PRECEDENCE["Pow"]) + "ᵀ"
@@ -584,6 +618,17 @@ class NotesLatexPrinter(_Arranged, LatexPrinter):
             # (a^{[1]}_{j})^{2}, (\hat{y}^{(i)})^{y^{(i)}}: not a double superscript
             return rf"\left({self._print(expr.base)}\right)^{{{self._print(e)}}}"
         return super()._print_Pow(expr)
+
+    def _print_Mul(self, expr):
+        mean = _mean_of_sum(expr)
+        if mean is None:
+            return super()._print_Mul(expr)
+        c, m, rest = mean
+        sign = "-" if c < 0 else ""
+        # the Σ last needs no brackets: nothing follows it into its body
+        body = " ".join(self._print(f) if f is rest[-1] and isinstance(f, sp.Sum)
+                        else self.parenthesize(f, sp.printing.precedence.PRECEDENCE["Mul"]) for f in rest)
+        return rf"{sign}\frac{{{abs(c)}}}{{{self._print(m)}}} {body}"
 
     def _print_HadamardProduct(self, expr):
         prec = sp.printing.precedence.PRECEDENCE["Mul"]

@@ -66,7 +66,7 @@ CATALOGUE = (
     ModelInfo("cross-entropy", "cross_entropy", "Cross-entropy from maximum likelihood",
               "Binary cross-entropy: −log of the Bernoulli likelihood ŷ^y (1 − ŷ)^(1−y) gives L(ŷ, y)", 35, False),
     ModelInfo("linear", "linear", "Linear regression",
-              "Linear regression: ŷ = b + w·x and the gradient of its squared error", 40, True,
+              "Linear regression: ŷ = w·x + b and the gradient of its squared error", 40, True,
               (features_option(1),)),
     ModelInfo("sigmoid-sum", "sigmoid_sum", "Sum of sigmoids",
               "Sum of sigmoids: ŷ = b + Σ c_i σ(b_i + Σ w_ij x_j), index and matrix forms", 50, True,

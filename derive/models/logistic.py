@@ -9,6 +9,7 @@ from ..matrix.derivation import Shown
 from ..matrix.lines import MatrixLine, engine_gradient, show_line, show_rules
 from ..messages import Msg
 from ..network import Dense, Network, Param, Training
+from ._notation import example, total
 from .base import Model, features_option
 
 
@@ -136,9 +137,9 @@ class Logistic(Model):
         same = Msg("with $dZ = A − Y$", "其中 $dZ = A − Y$").then(Msg.check(
             "checked at {sizes}: equal to the line above", "已在 {sizes} 时核对:与上一行相等",
             sizes=g.sizes_text()))
-        i = sp.Symbol("i")
+        # db as Ng writes it: the mean of the examples' dz⁽ⁱ⁾, the entries of dZ
         notes = {"w": (sp.Symbol("dw"), sp.MatMul(1 / m, X, dZ.T)),
-                 "b": (sp.Symbol("db"), sp.Sum(sp.Indexed("dZ", i), (i, 1, m)) / m)}
+                 "b": (sp.Symbol("db"), total(example("dz"), m) / m)}
         for engine in grads:
             wrt = engine.line.wrt
             show_line(d, engine, sp.Derivative(J, sp.Symbol(wrt), evaluate=False))
