@@ -442,8 +442,9 @@ class TextPrinter(_Arranged, StrPrinter):
 
     def _print_Pow(self, expr, rational=False):
         base, e = expr.as_base_exp()
-        if e.is_Integer and e > 1 and isinstance(base, sp.Symbol) and "^" in base.name:
-            return f"({self._print(base)})" + str(e).translate(_SUP)  # (σ²)², not σ²²
+        if e.is_Integer and e > 1 and (isinstance(base, sp.Symbol) and "^" in base.name
+                                       or example_label(base) is not None):
+            return f"({self._print(base)})" + str(e).translate(_SUP)  # (σ²)², (x⁽ⁱ⁾)², not σ²², x⁽ⁱ⁾²
         if e.is_Integer and e > 1:
             return self.parenthesize(base, sp.printing.precedence.PRECEDENCE["Pow"]) + str(e).translate(_SUP)
         if e == sp.S.Half:
