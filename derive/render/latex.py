@@ -690,14 +690,16 @@ class LatexRenderer(Renderer):
 def _join_blocks(blocks) -> str:
     """``(kind, LaTeX)`` blocks separated by blank lines, except that a display continues the
     paragraph before it (no blank line: no empty line above the equations) and, right after a
-    heading, is pulled up by the empty line a display opening a paragraph would leave."""
+    heading, is pulled up by the empty line a display opening a paragraph would leave. That
+    display counts as short (its skip above is 0), so the pull leaves it the ordinary skip above
+    a display: a tall first row (a fraction) never touches the heading."""
     out = []
     for i, (kind, tex) in enumerate(blocks):
         prev = blocks[i - 1][0] if i else None
         if kind == "display" and prev == "note":
             out.append("\n" + tex)
         elif kind == "display" and prev == "heading":
-            out.append("\n\n\\vspace{-\\baselineskip}\n" + tex)
+            out.append("\n\n\\vspace{\\dimexpr\\abovedisplayskip-\\baselineskip\\relax}\n" + tex)
         else:
             out.append(("\n\n" if out else "") + tex)
     return "".join(out) + "\n"
