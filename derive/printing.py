@@ -623,13 +623,22 @@ class NotesLatexPrinter(_Arranged, LatexPrinter):
     def _print_Mul(self, expr):
         mean = _mean_of_sum(expr)
         if mean is None:
-            return super()._print_Mul(expr)
+            return self._spaced_differentials(expr, super()._print_Mul(expr))
         c, m, rest = mean
         sign = "-" if c < 0 else ""
         # the Σ last needs no brackets: nothing follows it into its body
         body = " ".join(self._print(f) if f is rest[-1] and isinstance(f, sp.Sum)
                         else self.parenthesize(f, sp.printing.precedence.PRECEDENCE["Mul"]) for f in rest)
         return rf"{sign}\frac{{{abs(c)}}}{{{self._print(m)}}} {body}"
+
+    def _spaced_differentials(self, expr, out: str) -> str:
+        """``out`` with a thin space before each gradient name it multiplies: x_{1}\\, dz, which
+        would read as a differential x_1dz run together."""
+        for f in expr.args[1:]:
+            tex = self._print(f) if isinstance(f, sp.Symbol) and re.fullmatch(r"d[A-Za-z]\w*", f.name) else ""
+            if tex and not tex.startswith("\\"):
+                out = out.replace(" " + tex, r"\, " + tex)
+        return out
 
     def _print_HadamardProduct(self, expr):
         prec = sp.printing.precedence.PRECEDENCE["Mul"]

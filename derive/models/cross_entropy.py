@@ -86,8 +86,9 @@ class CrossEntropy(Model):
              Msg("with $ŷ = σ(z)$, $dŷ/dz = ŷ(1 − ŷ)$", "其中 $ŷ = σ(z)$,$dŷ/dz = ŷ(1 − ŷ)$"),
              check=(sp.diff(loss.xreplace(at_z), z), chain.xreplace(at_z)))
         d.eq(dz, yhat - y, "simplify", check=(sp.diff(loss.xreplace(at_z), z), sigmoid(z) - y))
-        d.note("`derive logistic` differentiates this loss on the computation graph: $dz = a − y$.",
-               "`derive logistic` 在计算图上对这个损失求导:$dz = a − y$。")
+        d.note("Logistic regression differentiates this loss on its computation graph, step by step, "
+               "to the same $dz = a − y$.",
+               "逻辑回归在计算图上逐步对这个损失求导，得到同样的 $dz = a − y$。")
 
         for label, value in ((1, yhat), (0, 1 - yhat)):
             d.result(f"P(y={label}|x)", value, lhs=sp.Symbol(f"P(y={label}|x)"),

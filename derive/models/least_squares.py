@@ -183,7 +183,7 @@ class LeastSquares(Model):
         against the loss with X = [x⁽ⁱ⁾ 1] at m = 3), the entrywise derivative rule by rule, the
         rules of matrix calculus, and the gradient in matrix form; returns the engine's gradient."""
         g = engine_gradient(GRADIENT)
-        d.note("The gradient by matrix calculus (as `derive expr --shape` does): differentiate entry "
+        d.note("The gradient by matrix calculus (as derive does for a matrix expression): differentiate entry "
                "by entry, then apply the rules of matrix calculus.",
                "用矩阵微积分求梯度(与 derive 对矩阵表达式的求导相同):逐元素求导,再用矩阵微积分法则。")
         # the engine's X is any m × 2 matrix; the notes' has x⁽ⁱ⁾ in its first column and 1 in its second

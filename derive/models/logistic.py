@@ -64,6 +64,10 @@ class Logistic(Model):
         dw2 = x2·dz, db = dz can be checked by hand: −0.5, −0.5, −1, −0.5."""
         return {"x1": 1, "x2": 2, "w1": "0.5", "w2": "-0.3", "b": "0.1", "y": 1}
 
+    def graph_data(self) -> tuple:
+        """The label y is data: ∂L/∂y means nothing to training, so the graph leaves it out."""
+        return ("y",)
+
     def build(self, d) -> None:
         d.title = Msg("Logistic regression: gradients on the computation graph", "逻辑回归（二分类）:计算图上的梯度")
         x1, x2, w1, w2, b, y = sp.symbols("x1 x2 w1 w2 b y")
@@ -122,7 +126,7 @@ class Logistic(Model):
         grads = [engine_gradient(line) for line in LINES]
         g = grads[0]
         J = sp.Symbol("J")
-        d.note("The vectorized gradients by matrix calculus (as `derive expr --shape` does): write $J$ "
+        d.note("The vectorized gradients by matrix calculus (as derive does for a matrix expression): write $J$ "
                "with matrices, differentiate entry by entry, and apply the rules of matrix calculus.",
                "用矩阵微积分求向量化的梯度(与 derive 对矩阵表达式的求导相同):用矩阵写出 $J$,逐元素求导,"
                "再用矩阵微积分法则。")

@@ -139,6 +139,9 @@ def _mods_tex(base: str, mods: str) -> str:
     for ch in mods:
         if ch in _ACCENTS:
             accent = _ACCENTS[ch]
+            if re.fullmatch(r"d[A-Za-z]", base):     # a differential: dŷ is d\hat{y}, not \widehat{dy}
+                base = rf"d\{accent}{{{base[1]}}}"
+                continue
             if len(base) > 1 and not base.startswith("\\"):      # over a whole name: x̄ₙ → \overline
                 accent = _WIDE.get(accent, accent)
             base = rf"\{accent}{{{base}}}"
@@ -316,8 +319,14 @@ def escape(text: str, specials: str = TEX_SPECIALS) -> str:
 def latex_words(msg: Msg, lang: str, values: dict | None = None, specials: str = TEX_SPECIALS) -> str:
     """``msg`` as LaTeX: its words escaped, each marked formula as ``$…$`` (``formula_tex``), each
     argument outside a formula as a formula of its own; ``values`` are the arguments in LaTeX."""
-    return compose(msg, lang, values or {}, lambda s: escape(s, specials),
+    return compose(msg, lang, values or {}, lambda s: _code(escape(s, specials)),
                    lambda source, v: f"${formula_tex(source, v)}$")
+
+
+def _code(words: str) -> str:
+    """A command the words quote in backticks, `derive expr`, set in typewriter type: LaTeX
+    would print the backticks as two opening quotes."""
+    return re.sub(r"`([^`]+)`", r"\\texttt{\1}", words)
 
 
 # Widths and line breaking ------------------------------------------------------------------------
