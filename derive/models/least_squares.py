@@ -97,7 +97,8 @@ class LeastSquares(Model):
         what, bhat = sp.symbols("what bhat")
         det = times(m, sxx) - sx**2
         eq(times(w, det), times(m, sxy) - times(sx, sy), "rearrange",
-           Msg("$m$ × (first) − $Σ x⁽ⁱ⁾$ × (second) eliminates $b$", "$m$ × 第一式 − $Σ x⁽ⁱ⁾$ × 第二式，消去 $b$"),
+           Msg("the first equation times $m$, less the second times $Σ x⁽ⁱ⁾$: $b$ cancels",
+               "第一式乘以 $m$，减去第二式乘以 $Σ x⁽ⁱ⁾$，消去 $b$"),
            check=(at_n(times(w, det) - times(m, sxy) + sx * sy), at_n(m * gap[0] - sx * gap[1])))
         w_value = (times(m, sxy) - times(sx, sy)) / det
         b_value = (sy - times(what, sx)) / m
