@@ -73,8 +73,10 @@ class CrossEntropy(Model):
         d.define(J, cost, Msg("the cost: the mean loss over the $m$ examples", "代价函数:$m$ 个样本损失的平均"))
         written = total(sp.Mul(-1, bernoulli_log(yi, yhati), evaluate=False), m) / m   # L(ŷ_i, y_i) put in
         d.eq(J, cost_sum, "substitute", AT_3, check=(at_n(written), at_n(cost_sum)))
-        d.eq(J, -sp.log(data) / m, "log_likelihood",
-             Msg("minimizing $J$ maximizes the likelihood", "最小化 $J$ 就是最大化似然").then(AT_3),
+        # the sum is the log-likelihood written above: this step substitutes it back
+        d.eq(J, -sp.log(data) / m, "substitute",
+             Msg("the log-likelihood above: minimizing $J$ maximizes the likelihood",
+                 "上面的对数似然：最小化 $J$ 就是最大化似然").then(AT_3),
              check=(at_n(cost_sum), at_n(-sp.log(product) / m)))
 
         d.section("The derivative of the loss", "损失函数的导数")
