@@ -607,6 +607,8 @@ class NotesLatexPrinter(_Arranged, LatexPrinter):
 
     def _print_Transpose(self, expr):
         # a layer's matrix transposed as the course writes it: A^{[1]T}, not (A^{[1]})^{T}
+        if isinstance(expr.arg, sp.OneMatrix):         # 𝟏ᵀ, not (𝟏)ᵀ
+            return r"\mathbf{1}^{T}"
         if isinstance(expr.arg, sp.MatrixSymbol):
             layered = re.fullmatch(r"(.*)\^\{(\[[^{}]*\])\}", self._print(expr.arg))
             if layered:
