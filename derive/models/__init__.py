@@ -69,7 +69,7 @@ CATALOGUE = (
               "Linear regression: ŷ = w·x + b and the gradient of its squared error", 40, True,
               (features_option(1),)),
     ModelInfo("sigmoid-sum", "sigmoid_sum", "Sum of sigmoids",
-              "Sum of sigmoids: ŷ = b + Σ c_i σ(b_i + Σ w_ij x_j), index and matrix forms", 50, True,
+              "Sum of sigmoids: ŷ = b₀ + Σ c_i σ(b_i + Σ w_ij x_j), index and matrix forms", 50, True,
               (features_option(1), hidden_option(3),
                _activation("sigmoid", "the pieces' activation", ("sigmoid", "relu")))),
     ModelInfo("gradient-descent", "gradient_descent", "Gradient descent",
