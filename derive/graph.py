@@ -98,6 +98,8 @@ class Graph:
     edges: tuple
     point: tuple              # ((Symbol, value), …) of the leaves, in the order given
     partial: bool = True
+    # leaves that are data (a label y): training never moves them, so no gradient is drawn for them
+    data: frozenset = frozenset()
 
     def node(self, name) -> Node:
         for n in self.nodes:
@@ -217,12 +219,15 @@ class Graph:
         if not n.leaf:
             out.append(f"{name(n.symbol)} = {expr(n.definition)}")
         out.append(f"{name(n.symbol)} = {num(n.value)}")
-        out.append(f"{self._d(self.output, n.symbol, tex)} = {num(n.grad)}")
+        if n.symbol not in self.data:
+            out.append(f"{self._d(self.output, n.symbol, tex)} = {num(n.grad)}")
         return out
 
     def _edge_text(self, e: Edge, tex: bool = False) -> str:
         """An edge's label: the symbolic local derivative and, unless it is a number, its value
-        (on a second line in TeX)."""
+        (on a second line in TeX); none on an arrow from data."""
+        if e.source in self.data:
+            return ""
         expr, num, sep = (_tex, _num_tex, r" \\ = ") if tex else (_text, _num, " = ")
         head = f"{self._d(e.target, e.source, tex)} = {expr(e.local)}"
         return head if e.local.is_Number else f"{head}{sep}{num(e.value)}"
@@ -260,7 +265,8 @@ class Graph:
         # a big graph's arrows carry the local derivative alone (the legend says so).
         texts = {n.symbol: self._node_lines(n, tex=True) for n in self.nodes}
         texts = {k: v[-2:] if self.big or math_width(v[0]) > 15 else v for k, v in texts.items()}
-        labels = [_tex(e.local) if self.big else self._edge_text(e, tex=True) for e in self.edges]
+        labels = [_tex(e.local) if self.big and e.source not in self.data else self._edge_text(e, tex=True)
+                  for e in self.edges]
         if broken:
             # the long derivatives only: a short label broken in three lines would crowd its neighbours
             labels = [label.replace(" = ", r" \\ = ", 1) if math_width(label.split(r" \\ ")[0]) > 7 else label
@@ -294,7 +300,8 @@ class Graph:
         for e, label in zip(self.edges, labels):
             # labels nearer the source, where converging edges are still apart
             text = " \\\\ ".join(f"${part}$" for part in label.split(r" \\ "))
-            pic.append(rf"  \draw[->] ({ids[e.source]}) -- node[glbl, pos=0.45] {{{text}}} ({ids[e.target]});")
+            mark = rf"node[glbl, pos=0.45] {{{text}}} " if label else ""
+            pic.append(rf"  \draw[->] ({ids[e.source]}) -- {mark}({ids[e.target]});")
         pic.append(r"\end{tikzpicture}")
         return "\n".join(pic), left - gap[cols[-1]]
 
@@ -432,8 +439,9 @@ def _evaluate(expr, values: dict):
 
 
 def from_defs(defs: dict, point: dict, *, name: str = "graph", output: Symbol | None = None,
-              partial: bool = True) -> Graph:
-    """The computation graph of ``defs`` (symbol → definition) at ``point`` (leaf → number).
+              partial: bool = True, data=()) -> Graph:
+    """The computation graph of ``defs`` (symbol → definition) at ``point`` (leaf → number);
+    the leaves in ``data`` are shown without a gradient.
 
     The output is the node nobody consumes whose leaves all have a value in ``point`` (the
     largest such, when several)."""
@@ -500,7 +508,7 @@ def from_defs(defs: dict, point: dict, *, name: str = "graph", output: Symbol | 
         Node(n, sub.get(n), values[n], grads[n], layers[n], rows[n]) for n in [*leaves, *inner]
     )
     shown_point = tuple((s, point[s]) for s in point if s in leaves)   # the caller's order
-    return Graph(name, output, nodes, tuple(edges), shown_point, partial)
+    return Graph(name, output, nodes, tuple(edges), shown_point, partial, frozenset(data))
 
 
 def _with_ratios(expr, defs: dict):
@@ -656,7 +664,8 @@ def graph_for(obj, at=None) -> Graph:
     symbols = {s for v in graph_defs(defs).values() for s in v.free_symbols} | set(defs)
     point = _named_point(model.point(), symbols)
     point.update(_named_point(at or {}, symbols))
-    return from_defs(defs, point, name=model.name, partial=partial)
+    data = [s for s in symbols if s.name in model.graph_data()]
+    return from_defs(defs, point, name=model.name, partial=partial, data=data)
 
 
 # Printing ------------------------------------------------------------------------------------------

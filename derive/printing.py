@@ -391,6 +391,23 @@ def _split_constant(arg):
     return None
 
 
+def _mean_of_sum(expr):
+    """``c·(Σ …)/m`` as the notes write a mean, (c, m, the factors after it) for
+    (c/m)·Σ …; None unless ``expr`` is a product of a whole number, a Σ and one symbol's
+    reciprocal."""
+    if not isinstance(expr, sp.Mul):
+        return None
+    below = [f for f in expr.args if _in_denominator(f)]
+    if len(below) != 1 or below[0].exp != -1 or not isinstance(below[0].base, sp.Symbol):
+        return None
+    numbers = [f for f in expr.args if f.is_Number]
+    rest = [f for f in expr.args if f not in below and not f.is_Number]
+    coefficient = sp.Mul(*numbers)
+    if not coefficient.is_Integer or not any(isinstance(f, sp.Sum) for f in rest):
+        return None
+    return coefficient, below[0].base, rest
+
+
 def _is_named(expr) -> bool:
     return isinstance(expr, (sp.Symbol, sp.Indexed, sp.MatrixSymbol))
 
@@ -456,8 +473,9 @@ class TextPrinter(_Arranged, StrPrinter):
 
     def _print_Pow(self, expr, rational=False):
         base, e = expr.as_base_exp()
-        if e.is_Integer and e > 1 and isinstance(base, sp.Symbol) and "^" in base.name:
-            return f"({self._print(base)})" + str(e).translate(_SUP)  # (σ²)², not σ²²
+        if e.is_Integer and e > 1 and (isinstance(base, sp.Symbol) and "^" in base.name
+                                       or example_label(base) is not None):
+            return f"({self._print(base)})" + str(e).translate(_SUP)  # (σ²)², (x⁽ⁱ⁾)², not σ²², x⁽ⁱ⁾²
         if e.is_Integer and e > 1:
             return self.parenthesize(base, sp.printing.precedence.PRECEDENCE["Pow"]) + str(e).translate(_SUP)
         if e == sp.S.Half:
@@ -471,6 +489,23 @@ class TextPrinter(_Arranged, StrPrinter):
             # 1/(1 − x)², as a textbook writes a reciprocal power, not (1 − x)^(−2)
             return "1/" + self._print(sp.Pow(base, -e, evaluate=False))
         return super()._print_Pow(expr, rational)
+
+    def _print_Mul(self, expr):
+        mean = _mean_of_sum(expr)
+        if mean is None:
+            return super()._print_Mul(expr)
+        c, m, rest = mean
+        sign = "-" if c < 0 else ""
+        body = (self._print(rest[0]) if len(rest) == 1 and isinstance(rest[0], sp.Sum)
+                else "*".join(self.parenthesize(f, sp.printing.precedence.PRECEDENCE["Mul"]) for f in rest))
+        return f"{sign}({abs(c)}/{self._print(m)})*{body}"
+
+    def _print_MatMul(self, expr):
+        # a fraction before a matrix product in brackets, (1/m)·X·dZᵀ: 1/m·X·dZᵀ reads ambiguously
+        head, *rest = expr.args
+        if rest and not head.is_Matrix and sp.fraction(head)[1] != 1:
+            return f"({self._print(head)})*" + self._print(sp.MatMul(*rest, evaluate=False))
+        return super()._print_MatMul(expr)
 
     def _print_Transpose(self, expr):
         return self.parenthesize(expr.arg, sp.printing.precedence.PRECEDENCE["Pow"]) + "ᵀ"
@@ -606,6 +641,8 @@ class NotesLatexPrinter(_Arranged, LatexPrinter):
 
     def _print_Transpose(self, expr):
         # a layer's matrix transposed as the course writes it: A^{[1]T}, not (A^{[1]})^{T}
+        if isinstance(expr.arg, sp.OneMatrix):         # 𝟏ᵀ, not (𝟏)ᵀ
+            return r"\mathbf{1}^{T}"
         if isinstance(expr.arg, sp.MatrixSymbol):
             layered = re.fullmatch(r"(.*)\^\{(\[[^{}]*\])\}", self._print(expr.arg))
             if layered:
@@ -618,6 +655,26 @@ class NotesLatexPrinter(_Arranged, LatexPrinter):
             # (a^{[1]}_{j})^{2}, (\hat{y}^{(i)})^{y^{(i)}}: not a double superscript
             return rf"\left({self._print(expr.base)}\right)^{{{self._print(e)}}}"
         return super()._print_Pow(expr)
+
+    def _print_Mul(self, expr):
+        mean = _mean_of_sum(expr)
+        if mean is None:
+            return self._spaced_differentials(expr, super()._print_Mul(expr))
+        c, m, rest = mean
+        sign = "-" if c < 0 else ""
+        # the Σ last needs no brackets: nothing follows it into its body
+        body = " ".join(self._print(f) if f is rest[-1] and isinstance(f, sp.Sum)
+                        else self.parenthesize(f, sp.printing.precedence.PRECEDENCE["Mul"]) for f in rest)
+        return rf"{sign}\frac{{{abs(c)}}}{{{self._print(m)}}} {body}"
+
+    def _spaced_differentials(self, expr, out: str) -> str:
+        """``out`` with a thin space before each gradient name it multiplies: x_{1}\\, dz, which
+        would read as a differential x_1dz run together."""
+        for f in expr.args[1:]:
+            tex = self._print(f) if isinstance(f, sp.Symbol) and re.fullmatch(r"d[A-Za-z]\w*", f.name) else ""
+            if tex and not tex.startswith("\\"):
+                out = out.replace(" " + tex, r"\, " + tex)
+        return out
 
     def _print_HadamardProduct(self, expr):
         prec = sp.printing.precedence.PRECEDENCE["Mul"]

@@ -35,8 +35,9 @@ def parse_dot(dot: str) -> tuple[dict, dict, dict]:
         names[node] = name
         value_line = next(line for line in lines if re.fullmatch(rf"{re.escape(name)} = {NUM}", line))
         values[name] = number(value_line.split(" = ")[1])
-        grad_line = next(line for line in lines if re.match(rf"[∂d]\S+/[∂d]{re.escape(name)} = ", line))
-        grads[name] = number(grad_line.split(" = ")[-1])
+        grad_line = next((line for line in lines if re.match(rf"[∂d]\S+/[∂d]{re.escape(name)} = ", line)), None)
+        if grad_line is not None:       # data (a label) is drawn without one
+            grads[name] = number(grad_line.split(" = ")[-1])
     for a, b, label in re.findall(r'^\s*(n\d+) -> (n\d+) \[label="([^"]*)"', dot, re.M):
         edges[names[a], names[b]] = label
     return values, grads, edges
@@ -98,6 +99,8 @@ def test_logistic_dot_shows_the_same_numbers(logistic_graph):
     values, grads, edges = parse_dot(logistic_graph.to_dot())
     assert values["a"] == 0.5 and grads["z"] == -0.5 and grads["w₂"] == -1
     assert edges["z", "a"] == "∂a/∂z = a·(1 − a) = 0.25"
+    # the label y is data: no ∂L/∂y on its node or its arrow, while the inputs keep theirs
+    assert "y" in values and "y" not in grads and edges["y", "L"] == "" and "x₁" in grads
 
 
 def _numpy_loss(p: dict) -> float:

@@ -45,7 +45,7 @@ def test_engine_and_model_forms_agree_with_finite_differences(key):
 
 # The notes' own forms, as each derivation displays them after the engine's line.
 NOTES_FORMS = {
-    "logistic": ["1/m·X·dZᵀ", "(Σ_{i=1..m} dZ_i)/m"],
+    "logistic": ["(1/m)·X·dZᵀ", "(1/m)·Σ_{i=1..m} dz⁽ⁱ⁾"],
     "least-squares": ["−2·Xᵀ·(y − X·θ)"],
     "sigmoid-sum": ["(2/m)·1ᵀ·e", "(2/m)·A·e", "(2/m)·((c·eᵀ) ⊙ A ⊙ (1 − A))·1",
                     "(2/m)·((c·eᵀ) ⊙ A ⊙ (1 − A))·Xᵀ"],

@@ -57,7 +57,7 @@ def test_index_form_results_are_sympy_diff_of_the_loss(activation):
 
 def test_the_general_lines_name_the_notes_backward_pass():
     text = str(derivation())
-    for line in ("dZ[l] = dA[l] ⊙ D[l]", "dW[l] = 1/m·dZ[l]·A[l−1]ᵀ", "dA[l−1] = W[l]ᵀ·dZ[l]",
+    for line in ("dZ[l] = dA[l] ⊙ D[l]", "dW[l] = (1/m)·dZ[l]·A[l−1]ᵀ", "dA[l−1] = W[l]ᵀ·dZ[l]",
                  "Z[l] = W[l]·A[l−1] + b[l]", "cache[l]: its input A[l−1]"):
         assert line in text, line
 

@@ -12,6 +12,7 @@ import sympy as sp
 
 from conftest import load, run
 from derive import printing
+from derive.printing import EXAMPLE
 from derive.functions import sigmoid
 
 pytestmark = pytest.mark.usefixtures("shared_derivations")
@@ -79,7 +80,7 @@ def display_text(res: dict, name: str) -> str:
 def test_sigmoid_sum_textbook_forms():
     res = results("sigmoid-sum")
     s = sigmoid(r_[k_])
-    assert display_text(res, "dyhat/db") == "1"
+    assert display_text(res, "dyhat/db0") == "1"
     assert display_text(res, "dyhat/dc_k") == printing.text(s) == "σ(r_k)"
     assert display_text(res, "dyhat/db_k") == printing.text(sp.Mul(c_[k_], s, 1 - s, evaluate=False))
     assert display_text(res, "dyhat/dw_kl") == printing.text(sp.Mul(c_[k_], s, 1 - s, x_[l_], evaluate=False))
@@ -88,8 +89,12 @@ def test_sigmoid_sum_textbook_forms():
     assert display_text(res, "dL/dW") == "(2/m)·((c·eᵀ) ⊙ A ⊙ (1 − A))·Xᵀ"
     text = cli_output("sigmoid-sum", (), "text")
     yhat = printing.text(sp.Symbol("yhat"))
-    for line in ("r = W·x + b", "a = σ(r)", f"{yhat} = b + cᵀ·a", "H × J"):
+    for line in ("r = W·x + b", "a = σ(r)", f"{yhat} = b₀ + cᵀ·a", "H × n_x"):
         assert line in text
+    # the outer constant b₀ and the vector b of the pieces: one symbol each, so one ∂L/∂b
+    # names a single thing on the page
+    assert "∂L/∂b₀ = (2/m)·1ᵀ·e" in text and "∂L/∂b = (2/m)·((c·eᵀ) ⊙ A ⊙ (1 − A))·1" in text
+    assert "∂L/∂b = (2/m)·1ᵀ·e" not in text and "J features" not in text
 
 
 def test_sigmoid_sum_relu_pieces():
@@ -126,9 +131,9 @@ def test_mlp_textbook_forms(act, g_prime, g_prime_tex):
     assert display_text(res, "dW[2]_kj") == "dz[2]_k·a[1]_j"
     assert display_text(res, "dW[1]_ji") == "dz[1]_j·x_i"
     assert display_text(res, "dz[1]_j") == f"da[1]_j·{g_prime}"
-    assert display_text(res, "dW[2]") == "1/m·dZ[2]·A[1]ᵀ"
-    assert display_text(res, "dW[1]") == "1/m·dZ[1]·Xᵀ"
-    assert display_text(res, "db[1]") == "(Σ_{i=1..m} dz[1]⁽ⁱ⁾)/m"        # examples as ⁽ⁱ⁾, counted by m
+    assert display_text(res, "dW[2]") == "(1/m)·dZ[2]·A[1]ᵀ"
+    assert display_text(res, "dW[1]") == "(1/m)·dZ[1]·Xᵀ"
+    assert display_text(res, "db[1]") == "(1/m)·Σ_{i=1..m} dz[1]⁽ⁱ⁾"        # examples as ⁽ⁱ⁾, counted by m
     text = cli_output("mlp", opts, "text")
     assert "dZ[2] = A[2] − Y" in text and "dZ[1] = (W[2]ᵀ·dZ[2]) ⊙ " in text
     assert "W[1] is n_h × n_x" in text and "examples as rows" in text
@@ -186,7 +191,7 @@ def test_sigmoid_sum_index_and_matrix_forms_agree_with_numpy(act):
     point.update({f"b_{p + 1}": bv[p, 0] for p in range(H)})
     point.update({f"c_{p + 1}": c[p, 0] for p in range(H)})
     point.update({f"X_{p + 1}_{q + 1}": X[p, q] for p in range(J) for q in range(m)})
-    point.update({f"y_{q + 1}": y[q, 0] for q in range(m)}, b=b)
+    point.update({f"y{EXAMPLE}_{q + 1}": y[q, 0] for q in range(m)}, b_0=b)
     for name in ("dL/dw_kl", "dL/dW"):          # index form, matrix form: both at k = 2, l = 1
         assert load(res[name]["wrt"]) == sp.Symbol("w_2_1")
         assert number(load(res[name]["value"]), point) == pytest.approx(numeric[1, 0], abs=1e-6)

@@ -12,7 +12,7 @@ import pytest
 import sympy as sp
 
 import derive
-from derive.printing import example_label, unicode_name
+from derive.printing import EXAMPLE, example_label, unicode_name
 from conftest import load, run
 
 pytestmark = pytest.mark.usefixtures("shared_derivations")
@@ -46,14 +46,14 @@ def named(expr, name: str):
 
 
 def evaluate(expr, data: dict, **scalars) -> float:
-    """``expr`` (sums over i = 1..n of indexed samples x_i) at numpy samples ``data``."""
+    """``expr`` (sums over i = 1..n or 1..m of indexed samples x_i or examples x⁽ⁱ⁾) at numpy
+    samples ``data``."""
     size = len(next(iter(data.values())))
     by_name = {s.name: s for s in expr.free_symbols}
-    if "n" in by_name:
-        expr = expr.xreplace({by_name["n"]: sp.Integer(size)})
+    expr = expr.xreplace({by_name[s]: sp.Integer(size) for s in ("n", "m") if s in by_name})
     expr = expr.doit()
     expr = expr.replace(lambda e: isinstance(e, sp.Indexed),
-                        lambda e: sp.Float(data[e.base.label.name][int(e.indices[0]) - 1]))
+                        lambda e: sp.Float(data[e.base.label.name.removesuffix(EXAMPLE)][int(e.indices[0]) - 1]))
     expr = expr.xreplace({s: sp.Float(scalars[s.name]) for s in expr.free_symbols if s.name in scalars})
     return complex(expr.evalf()) if not isinstance(expr, sp.MatrixBase) else expr.evalf()
 
@@ -105,7 +105,7 @@ def test_least_squares_hessian_is_2_XtX_and_positive_semidefinite(results):
     np.testing.assert_allclose(got, 2 * X.T @ X, rtol=1e-12)
     assert np.linalg.eigvalsh(got).min() >= 0
     # second derivatives at n = 3 are the diagonal of the Hessian: positive
-    for name in ("d2L/dw2 (n = 3)", "d2L/db2 (n = 3)"):
+    for name in ("d2L/dw2 (m = 3)", "d2L/db2 (m = 3)"):
         v = value(results["least-squares"][name])
         assert float(v.xreplace({s: sp.Float(RNG.normal()) for s in v.free_symbols})) > 0
 
@@ -263,7 +263,7 @@ def test_cross_entropy_indexes_examples_as_the_course():
     out = run("cross-entropy", "--show-steps").out
     yh = unicode_name("yhat")          # ŷ as the printer writes it: y and a combining hat
     assert f"Π_{{i=1..m}} (({yh}⁽ⁱ⁾)^y⁽ⁱ⁾·(1 − {yh}⁽ⁱ⁾)^(1 − y⁽ⁱ⁾))" in out
-    assert f"J = (Σ_{{i=1..m}} L({yh}⁽ⁱ⁾, y⁽ⁱ⁾))/m" in out and "y_i" not in out and f"{yh}_i" not in out
+    assert f"J = (1/m)·Σ_{{i=1..m}} L({yh}⁽ⁱ⁾, y⁽ⁱ⁾)" in out and "y_i" not in out and f"{yh}_i" not in out
     tex = run("cross-entropy", "--show-steps", "--format", "latex").out
     assert r"\left(\hat{y}^{(i)}\right)^{y^{(i)}} \left(1 - \hat{y}^{(i)}\right)^{1 - y^{(i)}}" in tex
 

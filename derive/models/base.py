@@ -115,3 +115,7 @@ class Model:
     def graph_defs(self) -> dict | None:
         """The definitions the computation graph is drawn from; None: the derivation's own."""
         return None
+
+    def graph_data(self) -> tuple:
+        """The names of the graph's leaves that are data (a label y): drawn without a gradient."""
+        return ()

@@ -73,8 +73,10 @@ class CrossEntropy(Model):
         d.define(J, cost, Msg("the cost: the mean loss over the $m$ examples", "代价函数:$m$ 个样本损失的平均"))
         written = total(sp.Mul(-1, bernoulli_log(yi, yhati), evaluate=False), m) / m   # L(ŷ_i, y_i) put in
         d.eq(J, cost_sum, "substitute", AT_3, check=(at_n(written), at_n(cost_sum)))
-        d.eq(J, -sp.log(data) / m, "log_likelihood",
-             Msg("minimizing $J$ maximizes the likelihood", "最小化 $J$ 就是最大化似然").then(AT_3),
+        # the sum is the log-likelihood written above: this step substitutes it back
+        d.eq(J, -sp.log(data) / m, "substitute",
+             Msg("the log-likelihood above: minimizing $J$ maximizes the likelihood",
+                 "上面的对数似然：最小化 $J$ 就是最大化似然").then(AT_3),
              check=(at_n(cost_sum), at_n(-sp.log(product) / m)))
 
         d.section("The derivative of the loss", "损失函数的导数")
@@ -86,8 +88,9 @@ class CrossEntropy(Model):
              Msg("with $ŷ = σ(z)$, $dŷ/dz = ŷ(1 − ŷ)$", "其中 $ŷ = σ(z)$,$dŷ/dz = ŷ(1 − ŷ)$"),
              check=(sp.diff(loss.xreplace(at_z), z), chain.xreplace(at_z)))
         d.eq(dz, yhat - y, "simplify", check=(sp.diff(loss.xreplace(at_z), z), sigmoid(z) - y))
-        d.note("`derive logistic` differentiates this loss on the computation graph: $dz = a − y$.",
-               "`derive logistic` 在计算图上对这个损失求导:$dz = a − y$。")
+        d.note("Logistic regression differentiates this loss on its computation graph, step by step, "
+               "to the same $dz = a − y$.",
+               "逻辑回归在计算图上逐步对这个损失求导，得到同样的 $dz = a − y$。")
 
         for label, value in ((1, yhat), (0, 1 - yhat)):
             d.result(f"P(y={label}|x)", value, lhs=sp.Symbol(f"P(y={label}|x)"),

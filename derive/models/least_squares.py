@@ -8,18 +8,24 @@ from ..matrix.derivation import Shown
 from ..matrix.lines import MatrixLine, engine_gradient, show
 from ..messages import Msg
 from ..network import Dense, Network, Param, Training
+from ..printing import EXAMPLE
 from ._concrete import at_n, samples
-from ._notation import n, sample, times, total
+from ._notation import example, m, times, total
 from .base import Model, features_option
 
-AT_3 = Msg.check("checked at $n = 3$ with the sums written out", "已在 $n = 3$ 时展开求和核对")
-AT_N = Msg.check("checked at $n = 3$", "已在 $n = 3$ 时核对")
-CHECKABLE = Msg.check("at $n = 3$, checkable with sympy.diff", "$n = 3$ 时，可用 sympy.diff 核对")
+AT_3 = Msg.check("checked at $m = 3$ with the sums written out", "已在 $m = 3$ 时展开求和核对")
+AT_N = Msg.check("checked at $m = 3$", "已在 $m = 3$ 时核对")
+CHECKABLE = Msg.check("at $m = 3$, checkable with sympy.diff", "$m = 3$ 时，可用 sympy.diff 核对")
 ON_3X2 = Msg.check("checked on $3 × 2$ matrices", "已在 $3 × 2$ 矩阵上核对")
 MATRIX = Msg("in matrix form", "矩阵形式").then(ON_3X2)
 # ∂L/∂θ for the engine, and the notes' form of it: −2Xᵀ(y − Xθ)
-GRADIENT = MatrixLine("sum((y - X @ theta)**2)", ("X=n,2", "theta=2", "y=n"), "theta",
+GRADIENT = MatrixLine("sum((y - X @ theta)**2)", ("X=m,2", "theta=2", "y=m"), "theta",
                       "-2 * X.T @ (y - X @ theta)")
+
+
+def over_m(body):
+    """Σ over the m examples, i = 1..m."""
+    return total(body, m)
 
 
 class LeastSquares(Model):
@@ -32,85 +38,86 @@ class LeastSquares(Model):
     derivation_sizes = {"features": 1}
 
     def network(self) -> Network:
-        """The least-squares line: the derivation's L is the total squared error over the n
-        samples, the trainer minimizes its mean (the same minimizer, the gradient over n)."""
+        """The least-squares line: the derivation's L is the total squared error over the m
+        examples, the trainer minimizes its mean (the same minimizer, the gradient over m)."""
         return Network(self.features, (Dense(None, Param("w", "w"), Param("b", "b")),), "squared",
                        Training("noisy-line", lr=0.1, epochs=300, optimizer="gd"),
-                       inputs="x_{n}", target="y_{n}", examples=3, total=True)
+                       inputs="x" + EXAMPLE + "_{n}", target="y" + EXAMPLE + "_{n}", examples=3, total=True)
 
     def build(self, d) -> None:
         d.title = Msg("Least squares: gradient, normal equations, closed form",
                       "最小二乘法:梯度、正规方程与闭式解")
         w, b, L = sp.symbols("w b L")
-        x, y = sample("x"), sample("y")
+        x, y = example("x"), example("y")
         residual = sp.Add(y, sp.Mul(-1, w * x + b, evaluate=False), evaluate=False)
-        loss = total(residual**2)
+        loss = over_m(residual**2)
         local = {L: loss}
 
         def eq(lhs, rhs, rule, note=AT_3, check=None):
-            """A line written with sums, verified with the sums written out at n = 3."""
+            """A line written with sums, verified with the sums written out at m = 3."""
             return d.eq(lhs, rhs, rule, note, check=check or (at_n(lhs, local), at_n(rhs, local)))
 
         d.section("The loss: the sum of squared errors", "损失函数:误差平方和")
-        d.define(L, loss, Msg("$L(w, b)$ over $n$ samples $(xᵢ, yᵢ)$, the model $ŷᵢ = w xᵢ + b$",
-                              "$n$ 个样本 $(xᵢ, yᵢ)$ 上的 $L(w, b)$,模型为 $ŷᵢ = w xᵢ + b$"))
+        d.define(L, loss, Msg("$L(w, b)$ over $m$ examples $(x⁽ⁱ⁾, y⁽ⁱ⁾)$, the model $ŷ⁽ⁱ⁾ = w·x⁽ⁱ⁾ + b$",
+                              "$m$ 个样本 $(x⁽ⁱ⁾, y⁽ⁱ⁾)$ 上的 $L(w, b)$，模型为 $ŷ⁽ⁱ⁾ = w·x⁽ⁱ⁾ + b$"))
 
         d.section("The gradient", "梯度")
         grads = {}
         for v, inner in ((w, -x), (b, sp.S.NegativeOne)):
             lhs = sp.Derivative(L, v, evaluate=False)
-            eq(lhs, total(sp.Derivative(residual**2, v, evaluate=False)), "sum",
+            eq(lhs, over_m(sp.Derivative(residual**2, v, evaluate=False)), "sum",
                Msg("the derivative of a sum is the sum of the derivatives", "和的导数等于导数的和"))
-            eq(lhs, total(times(2, residual, inner)), "chain",
+            eq(lhs, over_m(times(2, residual, inner)), "chain",
                Msg.of("with $u = {u}$, $∂u/∂{v} = {du}$", "令 $u = {u}$,$∂u/∂{v} = {du}$", u=residual, v=v, du=inner))
             body = times(x, residual) if v == w else residual
-            grads[v] = eq(lhs, -2 * total(body), "constant_multiple",
+            grads[v] = eq(lhs, -2 * over_m(body), "constant_multiple",
                           Msg("the constant $−2$ comes out of the sum", "常数 $−2$ 提到求和号外"))
 
         d.section("The normal equations", "正规方程")
         d.note(
             "At the minimum both partial derivatives are 0. Divide each by $−2$ and split the sums "
-            "($Σ (aᵢ + cᵢ) = Σ aᵢ + Σ cᵢ$, $Σ c·aᵢ = c Σ aᵢ$, and the $n$ terms of $Σ b$ add up to $n b$):",
+            "($Σ (aᵢ + cᵢ) = Σ aᵢ + Σ cᵢ$, $Σ c·aᵢ = c Σ aᵢ$, and the $m$ terms of $Σ b$ add up to $m·b$):",
             "在最小值处两个偏导数都为 0。各除以 $−2$ 并拆开求和"
-            "($Σ (aᵢ + cᵢ) = Σ aᵢ + Σ cᵢ$,$Σ c·aᵢ = c Σ aᵢ$,$n$ 个 $b$ 相加得 $n b$):",
+            "($Σ (aᵢ + cᵢ) = Σ aᵢ + Σ cᵢ$,$Σ c·aᵢ = c Σ aᵢ$,$m$ 个 $b$ 相加得 $m·b$):",
         )
-        sx, sy, sxx, sxy = total(x), total(y), total(x**2), total(x * y)
+        sx, sy, sxx, sxy = over_m(x), over_m(y), over_m(x**2), over_m(x * y)
         normal = [  # (lhs, rhs, v) with lhs − rhs = ½ ∂L/∂v
-            (times(w, sxx) + times(b, sx), sxy, w),
-            (times(w, sx) + times(n, b), sy, b),
+            (sp.Add(times(w, sxx), times(b, sx), evaluate=False), sxy, w),
+            (sp.Add(times(w, sx), times(m, b), evaluate=False), sy, b),
         ]
         gap = [lhs - rhs for lhs, rhs, _ in normal]  # each is 0 at the stationary point
         for (lhs, rhs, v), g in zip(normal, gap):
             eq(lhs, rhs, "rearrange",
                Msg.of("$∂L/∂{v} = 0$", "$∂L/∂{v} = 0$", v=v).then(
-                   Msg.check("checked at $n = 3$: $left − right = ½ ∂L/∂{v}$",
-                             "已在 $n = 3$ 时核对：$左边 − 右边 = ½ ∂L/∂{v}$", v=v)),
+                   Msg.check("checked at $m = 3$: $left − right = ½ ∂L/∂{v}$",
+                             "已在 $m = 3$ 时核对：$左边 − 右边 = ½ ∂L/∂{v}$", v=v)),
                check=(at_n(g, local), at_n(grads[v] / 2, local)))
 
         d.section("The closed form", "闭式解")
         what, bhat = sp.symbols("what bhat")
-        det = times(n, sxx) - sx**2
-        eq(times(w, det), times(n, sxy) - times(sx, sy), "rearrange",
-           Msg("$n × (first) − Σ xᵢ × (second)$ eliminates $b$", "$n × 第一式 − Σ xᵢ × 第二式$,消去 $b$"),
-           check=(at_n(times(w, det) - times(n, sxy) + sx * sy), at_n(n * gap[0] - sx * gap[1])))
-        w_value = (times(n, sxy) - times(sx, sy)) / det
-        b_value = (sy - times(what, sx)) / n
+        det = times(m, sxx) - sx**2
+        eq(times(w, det), times(m, sxy) - times(sx, sy), "rearrange",
+           Msg("the first equation times $m$, less the second times $Σ x⁽ⁱ⁾$: $b$ cancels",
+               "第一式乘以 $m$，减去第二式乘以 $Σ x⁽ⁱ⁾$，消去 $b$"),
+           check=(at_n(times(w, det) - times(m, sxy) + sx * sy), at_n(m * gap[0] - sx * gap[1])))
+        w_value = (times(m, sxy) - times(sx, sy)) / det
+        b_value = (sy - times(what, sx)) / m
         d.let(what, w_value)
         d.let(bhat, b_value)
-        solution = {w: w_value, b: (sy - w_value * sx) / n}
-        back = Msg.check("checked at $n = 3$: substituted back, both normal equations hold",
-                   "已在 $n = 3$ 时回代核对:两个正规方程都成立")
+        solution = {w: w_value, b: (sy - w_value * sx) / m}
+        back = Msg.check("checked at $m = 3$: substituted back, both normal equations hold",
+                   "已在 $m = 3$ 时回代核对:两个正规方程都成立")
         solves = (at_n(sp.Matrix(gap).xreplace(solution)), sp.zeros(2, 1))
         eq(what, w_value, "solve",
-           Msg("divide by $n Σ xᵢ² − (Σ xᵢ)²$, which is $> 0$ unless all $xᵢ$ are equal (below)",
-               "两边除以 $n Σ xᵢ² − (Σ xᵢ)²$(除非所有 $xᵢ$ 相等,它大于 0,见下文)"),
+           Msg("divide by $m Σ (x⁽ⁱ⁾)² − (Σ x⁽ⁱ⁾)²$, which is $> 0$ unless all $x⁽ⁱ⁾$ are equal (below)",
+               "两边除以 $m Σ (x⁽ⁱ⁾)² − (Σ x⁽ⁱ⁾)²$(除非所有 $x⁽ⁱ⁾$ 相等,它大于 0,见下文)"),
            check=solves)
         eq(bhat, b_value, "solve", back, check=solves)
 
         sums = self._matrix_form(d, w, b, L, local, solution)
         xbar, hessian = self._second_order(d, w, b, local, sums)
 
-        # the results written with sums over n are checked at n = 3: L's derivatives and Hessian
+        # the results written with sums over m are checked at m = 3: L's derivatives and Hessian
         # against sympy.diff, (ŵ, b̂) as the solution of the normal equations (as their lines)
         concrete_loss = at_n(loss)
         first = {v: at_n(grads[v]) for v in (w, b)}
@@ -118,34 +125,34 @@ class LeastSquares(Model):
             d.result(f"dL/d{v}", grads[v], lhs=sp.Derivative(L, v, evaluate=False),
                      check=(sp.diff(concrete_loss, v), first[v]))
         for v in (w, b):
-            d.result(f"dL/d{v} (n = 3)", first[v], of=concrete_loss, wrt=v,
+            d.result(f"dL/d{v} (m = 3)", first[v], of=concrete_loss, wrt=v,
                      lhs=sp.Derivative(L, v, evaluate=False),
                      note=CHECKABLE, audience="check")
-            d.result(f"d2L/d{v}2 (n = 3)", sp.diff(first[v], v), of=first[v], wrt=v,
+            d.result(f"d2L/d{v}2 (m = 3)", sp.diff(first[v], v), of=first[v], wrt=v,
                      lhs=sp.Derivative(L, (v, 2), evaluate=False),
                      note=CHECKABLE, audience="check")
         d.result("w_hat", w_value, lhs=what, check=solves)
         d.result("b_hat", b_value, lhs=bhat, check=solves)
         d.result("hessian", hessian, lhs=sp.Symbol("H"), check=(sp.hessian(concrete_loss, (w, b)), at_n(hessian)),
                  note=Msg("positive semidefinite: $L$ is convex", "半正定:$L$ 是凸函数（二阶导数矩阵半正定）"))
-        d.result("x_bar", total(sample("x")) / n, lhs=xbar)
+        d.result("x_bar", over_m(example("x")) / m, lhs=xbar)
 
     def _matrix_form(self, d, w, b, L, local, solution):
-        """The same derivation with X = [xᵢ 1]; returns XᵀX written with sums."""
+        """The same derivation with X = [x⁽ⁱ⁾ 1]; returns XᵀX written with sums."""
         d.section("Matrix form", "矩阵形式")
         d.note(Msg(
-            "Stack the samples: $X = [xᵢ 1]$ is $n × 2$ (a column of ones multiplies $b$), $y$ is $n × 1$ and "
+            "Stack the examples: row $i$ of $X$ is $(x⁽ⁱ⁾, 1)$, so $X$ is $m × 2$ (a column of ones multiplies $b$), $y$ is $m × 1$ and "
             "$θ = (w, b)ᵀ$, so the predictions are $Xθ$. With more "
             "features, $X$ gets one column per feature and $θ$ one weight per feature, and every line but the "
             "entries of $XᵀX$ holds unchanged.",
-            "把样本堆叠起来:$X = [xᵢ 1]$ 为 $n × 2$(全 1 列与 $b$ 相乘),$y$ 为 $n × 1$,$θ = (w, b)ᵀ$,"
+            "把样本堆叠起来：$X$ 的第 $i$ 行为 $(x⁽ⁱ⁾, 1)$，$X$ 为 $m × 2$（全 1 列与 $b$ 相乘）,$y$ 为 $m × 1$,$θ = (w, b)ᵀ$,"
             "预测值为 $Xθ$。特征更多时,$X$ 每个特征占一列,$θ$ 每个特征对应一个权重,"
             "除 $XᵀX$ 的元素外,其余各式不变。",
         ).then(Msg.check("Each line is checked on $3 × 2$ matrices.", "每一行都在 $3 × 2$ 矩阵上核对。")))
-        X = sp.MatrixSymbol("X", n, 2)
-        Y = sp.MatrixSymbol("y", n, 1)
+        X = sp.MatrixSymbol("X", m, 2)
+        Y = sp.MatrixSymbol("y", m, 1)
         theta = sp.MatrixSymbol("theta", 2, 1)
-        xs, ys = samples("x"), samples("y")
+        xs, ys = samples("x" + EXAMPLE), samples("y" + EXAMPLE)
         Xc = sp.Matrix([[xk, 1] for xk in xs])
         Yc = sp.Matrix(ys)
         tc = sp.Matrix([w, b])
@@ -163,25 +170,25 @@ class LeastSquares(Model):
              Msg("$∂L/∂θ = 0$, divided by $−2$: the normal equations above",
                  "$∂L/∂θ = 0$,两边除以 $−2$:即上面的正规方程"),
              check=(Xc.T * Xc * tc - Xc.T * Yc, grad_c / 2))
-        sums = sp.ImmutableMatrix([[total(sample("x") ** 2), total(sample("x"))], [total(sample("x")), n]])
+        sums = sp.ImmutableMatrix([[over_m(example("x") ** 2), over_m(example("x"))], [over_m(example("x")), m]])
         d.eq(X.T * X, sums, "rewrite", Msg("multiplied out", "展开矩阵乘积").then(ON_3X2),
              check=(Xc.T * Xc, at_n(sums)))
         d.eq(sp.MatrixSymbol("thetahat", 2, 1), sp.Inverse(X.T * X) * X.T * Y, "solve",
              Msg("when $XᵀX$ is invertible", "当 $XᵀX$ 可逆时").then(
-                 Msg.check("checked at $n = 3$: equals $(ŵ, b̂)$", "已在 $n = 3$ 时核对：等于 $(ŵ, b̂)$")),
+                 Msg.check("checked at $m = 3$: equals $(ŵ, b̂)$", "已在 $m = 3$ 时核对：等于 $(ŵ, b̂)$")),
              check=((Xc.T * Xc).inv() * Xc.T * Yc, at_n(sp.Matrix([solution[w], solution[b]]))))
         return sums
 
     def _gradient(self, d, L, grad, values: dict, L3):
         """∂L/∂θ by the matrix-calculus engine: L as a sum of squares in matrix form (checked
-        against the loss with X = [xᵢ 1] at n = 3), the entrywise derivative rule by rule, the
+        against the loss with X = [x⁽ⁱ⁾ 1] at m = 3), the entrywise derivative rule by rule, the
         rules of matrix calculus, and the gradient in matrix form; returns the engine's gradient."""
         g = engine_gradient(GRADIENT)
-        d.note("The gradient by matrix calculus (as `derive expr --shape` does): differentiate entry "
+        d.note("The gradient by matrix calculus (as derive does for a matrix expression): differentiate entry "
                "by entry, then apply the rules of matrix calculus.",
                "用矩阵微积分求梯度(与 derive 对矩阵表达式的求导相同):逐元素求导,再用矩阵微积分法则。")
-        # the engine's X is any n × 2 matrix; the notes' has xᵢ in its first column and 1 in its second
-        ours = {e: v for name, m in values.items() for e, v in zip(g.entries(name), m)}
+        # the engine's X is any m × 2 matrix; the notes' has x⁽ⁱ⁾ in its first column and 1 in its second
+        ours = {e: v for name, mat in values.items() for e, v in zip(g.entries(name), mat)}
         d.eq(L, Shown.of(g.f), "rewrite", MATRIX, check=(L3, g.value_at().xreplace(ours)))
         show(d, [g], {"theta": grad})
         return g
@@ -191,9 +198,9 @@ class LeastSquares(Model):
         d.section("Second-order condition: convexity", "二阶条件:凸性")
         L3 = at_n(sp.Symbol("L"), local)
         H = sp.Symbol("H")
-        xs = samples("x")
+        xs = samples("x" + EXAMPLE)
         Xc = sp.Matrix([[xk, 1] for xk in xs])
-        X = sp.MatrixSymbol("X", n, 2)
+        X = sp.MatrixSymbol("X", m, 2)
         d.eq(H, 2 * X.T * X, "second_order",
              Msg("the Hessian of $L$ in $(w, b)$", "$L$ 关于 $(w, b)$ 的 Hessian 矩阵").then(AT_N),
              check=(sp.hessian(L3, (w, b)), 2 * Xc.T * Xc))
@@ -201,20 +208,20 @@ class LeastSquares(Model):
         d.eq(H, hessian, "substitute", AT_3, check=(2 * Xc.T * Xc, at_n(hessian)))
         xbar = sp.Symbol("xbar")
         sxx, sx = sums[0, 0], sums[0, 1]
-        mean = sx / n
-        d.define(xbar, mean, Msg("the mean of the $xᵢ$", "$xᵢ$ 的均值"))
-        det = times(n, sxx) - sx**2
-        spread = times(n, total((sample("x") - xbar) ** 2))
+        mean = sx / m
+        d.define(xbar, mean, Msg("the mean of the $x⁽ⁱ⁾$", "$x⁽ⁱ⁾$ 的均值"))
+        det = times(m, sxx) - sx**2
+        spread = times(m, over_m((example("x") - xbar) ** 2))
         d.eq(det, spread, "rearrange",
              Msg("the determinant of $XᵀX$", "$XᵀX$ 的行列式").then(AT_N),
              check=(at_n(det), at_n(spread, {xbar: mean})))
         d.note(
-            "So $det(XᵀX) ≥ 0$ (this is the Cauchy–Schwarz inequality $(Σ 1·xᵢ)² ≤ n Σ xᵢ²$), and it is "
-            "0 only when all $xᵢ$ are equal. The diagonal entries $Σ xᵢ²$ and $n$ are $≥ 0$, so the Hessian "
+            "So $det(XᵀX) ≥ 0$ (this is the Cauchy–Schwarz inequality $(Σ 1·x⁽ⁱ⁾)² ≤ m Σ (x⁽ⁱ⁾)²$), and it is "
+            "0 only when all $x⁽ⁱ⁾$ are equal. The diagonal entries $Σ (x⁽ⁱ⁾)²$ and $m$ are $≥ 0$, so the Hessian "
             "$2XᵀX$ is positive semidefinite: $L$ is convex and the stationary point $(ŵ, b̂)$ is a minimum "
-            "(the only one when the $xᵢ$ are not all equal).",
-            "因此 $det(XᵀX) ≥ 0$(即柯西–施瓦茨不等式 $(Σ 1·xᵢ)² ≤ n Σ xᵢ²$),仅当所有 $xᵢ$ 相等时为 0。"
-            "对角元 $Σ xᵢ²$ 与 $n$ 都 $≥ 0$,所以 Hessian 矩阵 $2XᵀX$ 半正定:$L$ 是凸函数,驻点 $(ŵ, b̂)$ 是最小值点"
-            "(当 $xᵢ$ 不全相等时是唯一的最小值点)。",
+            "(the only one when the $x⁽ⁱ⁾$ are not all equal).",
+            "因此 $det(XᵀX) ≥ 0$(即柯西–施瓦茨不等式 $(Σ 1·x⁽ⁱ⁾)² ≤ m Σ (x⁽ⁱ⁾)²$),仅当所有 $x⁽ⁱ⁾$ 相等时为 0。"
+            "对角元 $Σ (x⁽ⁱ⁾)²$ 与 $m$ 都 $≥ 0$,所以 Hessian 矩阵 $2XᵀX$ 半正定:$L$ 是凸函数,驻点 $(ŵ, b̂)$ 是最小值点"
+            "(当 $x⁽ⁱ⁾$ 不全相等时是唯一的最小值点)。",
         )
         return xbar, hessian

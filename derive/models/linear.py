@@ -1,4 +1,4 @@
-"""Linear regression ŷ = b + w·x and the gradient of its squared error, one example and m."""
+"""Linear regression ŷ = w·x + b and the gradient of its squared error, one example and m."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import sympy as sp
 
 from ..messages import Msg
 from ..network import Dense, Network, Param, Training
+from ..printing import EXAMPLE
+from ._notation import example, i, m, mul, total
 from .base import Model, features_option
 
 
@@ -22,7 +24,7 @@ def _mean_check(m: int = 3):
 class Linear(Model):
     name = "linear"
     title = "Linear regression"
-    summary = "Linear regression: ŷ = b + w·x and the gradient of its squared error"
+    summary = "Linear regression: ŷ = w·x + b and the gradient of its squared error"
     order = 40
     trainable = True
     options = (features_option(1),)
@@ -44,7 +46,13 @@ class Linear(Model):
         d.define(L, (yhat - y) ** 2, Msg("squared error", "平方误差"))
 
         d.section("Backward pass", "反向传播")
-        grads = d.backward(L, [yhat, w, b], names={yhat: sp.Symbol("dyhat")})
+        grads = d.backward(L, [yhat])
+        # the notes write ∂L/∂w = 2(ŷ − y)·x: the factor itself, not a name dŷ for it
+        for v in (w, b):
+            local = d.local(yhat, v)
+            lhs = sp.Derivative(L, v, evaluate=False)
+            d.eq(lhs, sp.Derivative(L, yhat, evaluate=False) * sp.Derivative(yhat, v, evaluate=False), "chain")
+            grads[v] = d.eq(lhs, mul(2, yhat - y, *([local] if local != 1 else [])), "substitute")
 
         d.section("$m$ examples and gradient descent", "$m$ 个样本与梯度下降")
         d.note(
@@ -53,13 +61,21 @@ class Linear(Model):
             "对 $m$ 个样本,代价函数为 $J = (1/m) Σ (ŷ⁽ⁱ⁾ − y⁽ⁱ⁾)²$;梯度下降以学习率 $η$ 沿梯度的反方向更新参数:"
             "$w ← w − η ∂J/∂w$,$b ← b − η ∂J/∂b$。",
         )
-        i, m = sp.symbols("i m", integer=True, positive=True)
-        xi, yi = sp.Indexed("x", i), sp.Indexed("y", i)
+        xi, yi, yhat_i = example("x"), example("y"), example("yhat")
         check_w, check_b = _mean_check()
         checked = Msg.check("checked at $m = 3$ against the derivative of the explicit sum",
-                      "已在 $m = 3$ 时与显式求和的导数核对")
-        d.eq(sp.Symbol("dw"), 2 * sp.Sum((b + w * xi - yi) * xi, (i, 1, m)) / m, "mean", checked, check=check_w)
-        d.eq(sp.Symbol("db"), 2 * sp.Sum(b + w * xi - yi, (i, 1, m)) / m, "mean", checked, check=check_b)
+                            "已在 $m = 3$ 时与显式求和的导数核对")
+        per_example = Msg.of("the gradient of one example from above, with $ŷ⁽ⁱ⁾ = w·x⁽ⁱ⁾ + b$",
+                             "上面单个样本的梯度，其中 $ŷ⁽ⁱ⁾ = w·x⁽ⁱ⁾ + b$").then(checked)
+        # J is the mean of the per-example losses, so its gradient is the mean of theirs
+        for name, wrt, factor, check in (("dw", w, xi, check_w), ("db", b, 1, check_b)):
+            lhs = sp.Symbol(name)
+            loss_i = sp.Indexed(sp.IndexedBase("L" + EXAMPLE), i)
+            d.eq(lhs, total(sp.Derivative(loss_i, wrt, evaluate=False), m) / m, "mean",
+                 Msg.of("$J$ is the mean of the losses $L⁽ⁱ⁾$", "$J$ 是各样本损失 $L⁽ⁱ⁾$ 的平均").then(checked),
+                 check=check)
+            d.eq(lhs, 2 * total(mul(yhat_i - yi, factor) if factor != 1 else yhat_i - yi, m) / m,
+                 "substitute", per_example, check=check)
 
         d.result("dyhat", grads[yhat], of=L, wrt=yhat)
         d.result("dw", grads[w], of=L, wrt=w, label="dw")

@@ -9,6 +9,7 @@ from ..matrix.derivation import Shown
 from ..matrix.lines import MatrixLine, engine_gradient, show_line, show_rules
 from ..messages import Msg
 from ..network import Dense, Network, Param, Training
+from ._notation import example, total
 from .base import Model, features_option
 
 
@@ -62,6 +63,10 @@ class Logistic(Model):
         """z = 0.5·1 − 0.3·2 + 0.1 = 0, so a = σ(0) = 0.5 and the notes' dz = a − y, dw1 = x1·dz,
         dw2 = x2·dz, db = dz can be checked by hand: −0.5, −0.5, −1, −0.5."""
         return {"x1": 1, "x2": 2, "w1": "0.5", "w2": "-0.3", "b": "0.1", "y": 1}
+
+    def graph_data(self) -> tuple:
+        """The label y is data: ∂L/∂y means nothing to training, so the graph leaves it out."""
+        return ("y",)
 
     def build(self, d) -> None:
         d.title = Msg("Logistic regression: gradients on the computation graph", "逻辑回归（二分类）:计算图上的梯度")
@@ -121,7 +126,7 @@ class Logistic(Model):
         grads = [engine_gradient(line) for line in LINES]
         g = grads[0]
         J = sp.Symbol("J")
-        d.note("The vectorized gradients by matrix calculus (as `derive expr --shape` does): write $J$ "
+        d.note("The vectorized gradients by matrix calculus (as derive does for a matrix expression): write $J$ "
                "with matrices, differentiate entry by entry, and apply the rules of matrix calculus.",
                "用矩阵微积分求向量化的梯度(与 derive 对矩阵表达式的求导相同):用矩阵写出 $J$,逐元素求导,"
                "再用矩阵微积分法则。")
@@ -136,9 +141,9 @@ class Logistic(Model):
         same = Msg("with $dZ = A − Y$", "其中 $dZ = A − Y$").then(Msg.check(
             "checked at {sizes}: equal to the line above", "已在 {sizes} 时核对:与上一行相等",
             sizes=g.sizes_text()))
-        i = sp.Symbol("i")
+        # db as Ng writes it: the mean of the examples' dz⁽ⁱ⁾, the entries of dZ
         notes = {"w": (sp.Symbol("dw"), sp.MatMul(1 / m, X, dZ.T)),
-                 "b": (sp.Symbol("db"), sp.Sum(sp.Indexed("dZ", i), (i, 1, m)) / m)}
+                 "b": (sp.Symbol("db"), total(example("dz"), m) / m)}
         for engine in grads:
             wrt = engine.line.wrt
             show_line(d, engine, sp.Derivative(J, sp.Symbol(wrt), evaluate=False))

@@ -1,7 +1,7 @@
-"""Sum of sigmoids: ŷ = b + Σ c_i σ(b_i + Σ w_ij x_j), index and matrix forms.
+"""Sum of sigmoids: ŷ = b₀ + Σ c_i σ(b_i + Σ w_ij x_j), index and matrix forms.
 
-Index-form lines (symbolic H sigmoids and J features) are verified on a concrete instance with
-H = 2, J = 2 (and m = 2 examples); see ``_concrete``.
+Index-form lines (symbolic H sigmoids and n_x features) are verified on a concrete instance with
+H = 2, n_x = 2 (and m = 2 examples); see ``_concrete``.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from ..matrix.derivation import Shown
 from ..matrix.lines import MatrixLine, engine_gradient, show_line, show_rules
 from ..messages import Msg
 from ..network import Dense, Network, Param, Training
+from ..printing import EXAMPLE
 from ._concrete import Instance
 from ._notation import DELTA, Hadamard, mul, shape_text, shown_eq
 from .base import Model, Option, features_option, hidden_option
@@ -26,13 +27,13 @@ def piece_activation(activation: str) -> sp.Lambda:
     return sp.Lambda(u, relu(u) - relu(u - 1) if activation == "relu" else sigmoid(u))
 
 
-# The mean squared error in matrix form for the matrix-calculus engine (b_0 is the outer b), and
+# The mean squared error in matrix form for the matrix-calculus engine (b_0 is the outer constant), and
 # the notes' form of each gradient with A = σ(W·X + b·𝟏ᵀ) and the errors e; checked at H = 2,
-# J = 3, m = 2, so that W, X and A are not square and a transposed factor would not fit.
+# n_x = 3, m = 2, so that W, X and A are not square and a transposed factor would not fit.
 _MSE = "sum((sigmoid(W @ X + b).T @ c + b_0 - y)**2 / m)"
-_SHAPES = ("X=J,m", "W=H,J", "b=H", "c=H", "y=m")
+_SHAPES = ("X=n_x,m", "W=H,n_x", "b=H", "c=H", "y=m")
 _WHERE = (("A", "sigmoid(W @ X + b)"), ("e", "sigmoid(W @ X + b).T @ c + b_0 - y"))
-_SIZES = (("H", 2), ("J", 3), ("m", 2))
+_SIZES = (("H", 2), ("n_x", 3), ("m", 2))
 LINES = {
     key: MatrixLine(_MSE, _SHAPES, wrt, form, _WHERE, _SIZES)
     for key, wrt, form in (
@@ -47,17 +48,17 @@ LINES = {
 class SigmoidSum(Model):
     name = "sigmoid-sum"
     title = "Sum of sigmoids"
-    summary = "Sum of sigmoids: ŷ = b + Σ c_i σ(b_i + Σ w_ij x_j), index and matrix forms"
+    summary = "Sum of sigmoids: ŷ = b₀ + Σ c_i σ(b_i + Σ w_ij x_j), index and matrix forms"
     order = 50
     trainable = True
     options = (features_option(1), hidden_option(3), Option("activation", "sigmoid", "the pieces' activation", choices=("sigmoid", "relu")),)
     derivation_sizes = {"features": 2, "hidden": 2}
 
     def network(self) -> Network:
-        """ŷ = b + Σ_i c_i g(b_i + W_i·x) with the squared error, on the notes' red curve."""
+        """ŷ = b₀ + Σ_i c_i g(b_i + W_i·x) with the squared error, on the notes' red curve."""
         pieces = Dense(self.hidden, Param("W", "w_{o}_{i}"), Param("b_hidden", "b_{o}"),
                        piece_activation(self.activation), layout="out,in")
-        out = Dense(None, Param("c", "c_{i}"), Param("b", "b"))
+        out = Dense(None, Param("c", "c_{i}"), Param("b", "b_0"))
         if self.activation == "relu":
             # A hard sigmoid is two ReLUs, so three pieces could draw the red curve exactly; but
             # from a random start gradient descent often parks a piece where it is flat on every
@@ -68,15 +69,20 @@ class SigmoidSum(Model):
         else:
             training = Training("red-curve", lr=0.05, epochs=3000, optimizer="adam")
         return Network(self.features, (pieces, out), "squared", training,
-                       inputs="X_{i}_{n}", target="y_{n}", examples=2)
+                       inputs="X_{i}_{n}", target="y" + EXAMPLE + "_{n}", examples=2)
 
     def build(self, d) -> None:
         relu_pieces = self.activation == "relu"
-        H, J, m = sp.symbols("H J m", integer=True, positive=True)
+        # J is the cost in the course: the feature count is n_x, as in logistic regression
+        H, J, m = sp.symbols("H n_x m", integer=True, positive=True)
         i, j, k, l, n = sp.symbols("i j k l n", integer=True, positive=True)
         w, x, c, bv, r, a = (IndexedBase(s) for s in ("w", "x", "c", "b", "r", "a"))
-        R, A, X, Yh, Y, E, G = (IndexedBase(s) for s in ("R", "A", "X", "yhat", "y", "e", "D"))
-        b, yhat, L = sp.symbols("b yhat L")
+        # per-example quantities as the course marks them, e⁽ⁿ⁾ (n numbers the examples here:
+        # i already numbers the pieces); A_kn and X_ln are entries of the matrices A and X
+        R, A, X, G = (IndexedBase(s) for s in ("R", "A", "X", "D"))
+        Yh, Y, E = (IndexedBase(s + EXAMPLE) for s in ("yhat", "y", "e"))
+        # b₀ is the outer constant, the notes' "b常数", apart from the vector b of the pieces
+        b, yhat, L = sp.symbols("b_0 yhat L")
         point = {i: 2, k: 2, l: 1, n: 2}
         inst = Instance({H: 2, J: 2, m: 2}, point, defs=d.defs)
 
@@ -112,10 +118,13 @@ class SigmoidSum(Model):
         # -- the model ---------------------------------------------------------------------
         d.section("The model in index form", "模型的下标形式")
         d.note(Msg.of(
-            "The red curve is a constant plus {H} pieces; {i} numbers the pieces and {j} the {J} "
-            "features, {w} is the weight of feature {j} inside piece {i}.",
-            "$红色曲线 = 常数 + {H}$ 个蓝色函数（每个用一个 sigmoid 逼近）;{i} 为第几个蓝色函数,{j} 为第几个特征(共 {J} 个),"
-            "{w} 是第 {i} 个蓝色函数里给第 {j} 个特征的权重。",
+            "The red curve is a constant {b} plus {H} pieces; {i} numbers the pieces and {j} the {J} "
+            "features, {w} is the weight of feature {j} inside piece {i}. The notes call the model's output "
+            "{y0}; here it is {y}, and {y0} is the target, as in the rest of the course.",
+            "$红色曲线 = 常数$ {b} $+ {H}$ 个蓝色函数（每个用一个 sigmoid 逼近）;{i} 为第几个蓝色函数,{j} 为第几个特征(共 {J} 个),"
+            "{w} 是第 {i} 个蓝色函数里给第 {j} 个特征的权重。笔记把模型的输出记作 {y0}；这里记作 {y}，"
+            "{y0} 表示目标值，与课程其余部分一致。",
+            b=b, y0=sp.Symbol("y"), y=yhat,
             H=H, J=J, i=i, j=j, w=w[i, j],
         ).then(Msg.check(
             "Each index-form line is checked on {H2} pieces and {J2} features, at {k2}, {l1}.",
@@ -162,7 +171,8 @@ class SigmoidSum(Model):
         d.eq(d_c, line, "kronecker", Msg.of("{e}", "{e}", e=shown_eq(Derivative(c[i], c[k], evaluate=False), DELTA[i, k])),
              check=inst.pair(d_c, line))
         d.eq(d_c, a[k], "kronecker", sel_ik, check=inst.pair(d_c, a[k]))
-        d.eq(d_c, g(r[k]), "intermediates", check=inst.pair(d_c, g(r[k])))
+        d.eq(d_c, g(r[k]), "substitute", Msg.of("{a}", "{a}", a=shown_eq(a[k], g(r[k]))),
+             check=inst.pair(d_c, g(r[k])))
 
         d.note("The derivative of one piece, rule by rule:", "一个蓝色函数的导数,逐条法则:")
         a_k, r_k = sp.symbols("a_k r_k")
@@ -218,11 +228,11 @@ class SigmoidSum(Model):
         d.section("Vector form", "向量形式")
         d.note(
             "Stack the pieces: {W} is ${HJ}$ (row {i} holds the weights {w} of piece {i}), {x} is ${J1}$, the "
-            "vector {b} is ${H1}$ (entries {bi}), {c} is ${H1}$; {r} and {a} are ${H1}$; the outer {b} and {y} "
-            "are numbers.",
+            "vector {bv} is ${H1}$ (entries {bi}), {c} is ${H1}$; {r} and {a} are ${H1}$; the outer constant {b} "
+            "and {y} are numbers.",
             "把各蓝色函数排成向量:{W} 为 ${HJ}$(第 {i} 行是第 {i} 个蓝色函数的权重 {w}),{x} 为 ${J1}$,向量 {b} 为 ${H1}$"
-            "(元素 {bi}),{c} 为 ${H1}$;{r} 与 {a} 为 ${H1}$;外面的 {b} 与 {y} 是标量。",
-            W=sp.Symbol("W"), x=sp.Symbol("x"), b=b, c=sp.Symbol("c"), r=sp.Symbol("r"), a=sp.Symbol("a"),
+            "(元素 {bi}),{c} 为 ${H1}$;{r} 与 {a} 为 ${H1}$;最外层的常数 {b} 与输出 {y} 是标量。",
+            W=sp.Symbol("W"), x=sp.Symbol("x"), b=b, bv=sp.Symbol("b"), c=sp.Symbol("c"), r=sp.Symbol("r"), a=sp.Symbol("a"),
             y=yhat, i=i, w=w[i, j], bi=bv[i], HJ=shape_text(H, J), J1=shape_text(J, 1), H1=shape_text(H, 1),
         )
         Wm, xm, bm, cm = (sp.MatrixSymbol(s, *shape) for s, shape in
@@ -279,9 +289,10 @@ class SigmoidSum(Model):
             ("w", w[k, l], mul(c[k], slope, X[l, n])),
         ):
             lhs = Derivative(L, theta, evaluate=False)
-            chain = mul(two_m, Sum(mul(E[n], Derivative(Yh[n], theta, evaluate=False)), (n, 1, m)))
+            # (2/m)·Σ …, the notes' mean
+            chain = two_m * Sum(mul(E[n], Derivative(Yh[n], theta, evaluate=False)), (n, 1, m))
             d.eq(lhs, chain, "chain", chain_m, check=inst.pair(lhs, chain))
-            form = mul(two_m, Sum(E[n] if per_example == 1 else mul(E[n], per_example), (n, 1, m)))
+            form = two_m * Sum(E[n] if per_example == 1 else mul(E[n], per_example), (n, 1, m))
             d.eq(lhs, form, "substitute", sub_m, check=inst.pair(lhs, form))
             index_forms[key] = (lhs, form)
 
@@ -309,7 +320,7 @@ class SigmoidSum(Model):
             "b_k": (Derivative(L, bm, evaluate=False), sp.MatMul(two_m, spread, ones_m),
                     free.matrix_of(index_forms["b_k"][1], ((k, 2),)), third * spread_c * ones3, "$H × 1$"),
             "w": (Derivative(L, Wm, evaluate=False), sp.MatMul(two_m, spread, Xm.T),
-                  free.matrix_of(index_forms["w"][1], ((k, 2), (l, 2))), third * spread_c * Xc.T, "$H × J$"),
+                  free.matrix_of(index_forms["w"][1], ((k, 2), (l, 2))), third * spread_c * Xc.T, f"${shape_text(H, J)}$"),
         }
         agree = Msg.check("the index and matrix forms agree at {H2}, {J2}, {m3}",
                           "下标形式与矩阵形式在 {H2}、{J2}、{m3} 上一致",
@@ -335,7 +346,7 @@ class SigmoidSum(Model):
         where = Msg.check("checkable form at $H = 2$, $J = 2$, $k = 2$, $l = 1$",
                           "可用 sympy 验证的形式：$H = 2$、$J = 2$、$k = 2$、$l = 1$")
         for name, lhs, display in (
-            ("dyhat/db", d_b, sp.S.One),
+            ("dyhat/db0", d_b, sp.S.One),
             ("dyhat/dc_k", d_c, g(r[k])),
             ("dyhat/db_k", d_bk, dy_dr),
             ("dyhat/dw_kl", d_w, dy_dw),
@@ -347,7 +358,7 @@ class SigmoidSum(Model):
         where_e = ("checkable form: entry {e} at $H = 2$, $J = 2$, $m = 2$",
                    "可用 sympy 验证的形式：$H = 2$、$J = 2$、$m = 2$ 时的第 {e} 个元素")
         for key, name, mname, entry in (
-            ("b", "dL/db", "dL/db (1ᵀe)", "(1, 1)"),
+            ("b", "dL/db0", "dL/db0 (1ᵀe)", "(1, 1)"),
             ("c", "dL/dc_k", "dL/dc", "(2, 1)"),
             ("b_k", "dL/db_k", "dL/db (vector)", "(2, 1)"),
             ("w", "dL/dw_kl", "dL/dW", "(2, 1)"),
@@ -367,11 +378,11 @@ class SigmoidSum(Model):
         recorded here; returns the engine's gradients by key, for their lines."""
         grads = {key: engine_gradient(line) for key, line in LINES.items()}
         g = grads["w"]
-        d.note("Matrix calculus gives each of them from $L$ in matrix form (as `derive expr --shape` "
-               "does; $b₀$ names the outer $b$, to tell it from the vector $b$), and the notes' form "
+        d.note("Matrix calculus gives each of them from $L$ in matrix form (as derive does for a matrix "
+               "expression; $b₀$ is the outer constant and $b$ the vector, as above), and the notes' form "
                "follows with $A$ and $e$ as above:",
-               "矩阵微积分从矩阵形式的 $L$ 求出它们(与 derive 对矩阵表达式的求导相同;$b₀$ 表示外面的 $b$,"
-               "以区别于向量 $b$),再用上面的 $A$ 与 $e$ 得到笔记中的形式:")
+               "矩阵微积分从矩阵形式的 $L$ 求出它们(与 derive 对矩阵表达式的求导相同;$b₀$ 是最外层的常数,"
+               "$b$ 是向量,同上),再用上面的 $A$ 与 $e$ 得到笔记中的形式:")
         W, X, bv, c, y = (g.entries(name) for name in ("W", "X", "b", "c", "y"))
         b0 = g.entries("b_0")[0, 0]
         pieces = [b0 + sum(c[i] * sigmoid(bv[i] + sum(W[i, j] * X[j, n] for j in range(X.rows)))

@@ -139,6 +139,9 @@ def _mods_tex(base: str, mods: str) -> str:
     for ch in mods:
         if ch in _ACCENTS:
             accent = _ACCENTS[ch]
+            if re.fullmatch(r"d[A-Za-z]", base):     # a differential: dŷ is d\hat{y}, not \widehat{dy}
+                base = rf"d\{accent}{{{base[1]}}}"
+                continue
             if len(base) > 1 and not base.startswith("\\"):      # over a whole name: x̄ₙ → \overline
                 accent = _WIDE.get(accent, accent)
             base = rf"\{accent}{{{base}}}"
@@ -316,8 +319,14 @@ def escape(text: str, specials: str = TEX_SPECIALS) -> str:
 def latex_words(msg: Msg, lang: str, values: dict | None = None, specials: str = TEX_SPECIALS) -> str:
     """``msg`` as LaTeX: its words escaped, each marked formula as ``$…$`` (``formula_tex``), each
     argument outside a formula as a formula of its own; ``values`` are the arguments in LaTeX."""
-    return compose(msg, lang, values or {}, lambda s: escape(s, specials),
+    return compose(msg, lang, values or {}, lambda s: _code(escape(s, specials)),
                    lambda source, v: f"${formula_tex(source, v)}$")
+
+
+def _code(words: str) -> str:
+    """A command the words quote in backticks, `derive expr`, set in typewriter type: LaTeX
+    would print the backticks as two opening quotes."""
+    return re.sub(r"`([^`]+)`", r"\\texttt{\1}", words)
 
 
 # Widths and line breaking ------------------------------------------------------------------------
@@ -690,14 +699,16 @@ class LatexRenderer(Renderer):
 def _join_blocks(blocks) -> str:
     """``(kind, LaTeX)`` blocks separated by blank lines, except that a display continues the
     paragraph before it (no blank line: no empty line above the equations) and, right after a
-    heading, is pulled up by the empty line a display opening a paragraph would leave."""
+    heading, is pulled up by the empty line a display opening a paragraph would leave. That
+    display counts as short (its skip above is 0), so the pull leaves it the ordinary skip above
+    a display: a tall first row (a fraction) never touches the heading."""
     out = []
     for i, (kind, tex) in enumerate(blocks):
         prev = blocks[i - 1][0] if i else None
         if kind == "display" and prev == "note":
             out.append("\n" + tex)
         elif kind == "display" and prev == "heading":
-            out.append("\n\n\\vspace{-\\baselineskip}\n" + tex)
+            out.append("\n\n\\vspace{\\dimexpr\\abovedisplayskip-\\baselineskip\\relax}\n" + tex)
         else:
             out.append(("\n\n" if out else "") + tex)
     return "".join(out) + "\n"
