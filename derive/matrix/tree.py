@@ -488,6 +488,12 @@ class _Writer:
         # a minus sign after an operator is bracketed: 𝟏ᵀ·(−y), not 𝟏ᵀ·−y
         return self.br(s) if _prec(n) < level or (n.op == "neg" and level > _ADD) else s
 
+    def base(self, n: Node) -> str:
+        """``n`` as the base of a superscript: a name with a superscript of its own (the notes'
+        A^{[1]}) is braced, as LaTeX has no double superscript."""
+        s = self.wrap(n, _ATOM)
+        return "{" + s + "}" if self.latex and n.op == "var" and "^" in s else s
+
     def number(self, c) -> str:
         if self.latex:
             return sp.latex(c)
@@ -534,15 +540,15 @@ class _Writer:
             k = n.data
             hadamard = not n.is_scalar
             if L:
-                return self.wrap(a[0], _ATOM) + ("^{\\odot " if hadamard else "^{") + sp.latex(k) + "}"
+                return self.base(a[0]) + ("^{\\odot " if hadamard else "^{") + sp.latex(k) + "}"
             sup = str(k).translate(str.maketrans("0123456789-/", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻ᐟ"))
             return self.wrap(a[0], _ATOM) + ("^⊙" if hadamard else "") + sup
         if op == "T":
             if a[0].op == "inv":
-                return self.wrap(a[0].args[0], _ATOM) + ("^{-T}" if L else "⁻ᵀ")
-            return self.wrap(a[0], _ATOM) + ("^{T}" if L else "ᵀ")
+                return self.base(a[0].args[0]) + ("^{-T}" if L else "⁻ᵀ")
+            return self.base(a[0]) + ("^{T}" if L else "ᵀ")
         if op == "inv":
-            return self.wrap(a[0], _ATOM) + ("^{-1}" if L else "⁻¹")
+            return self.base(a[0]) + ("^{-1}" if L else "⁻¹")
         if op == "fn":
             if n.data == "step":
                 return rf"\left[{self(a[0])} > 0\right]" if L else f"[{self(a[0])} > 0]"
