@@ -13,7 +13,7 @@ import sympy as sp
 import derive
 from derive.matrix import tree as t
 from derive.matrix.lines import MatrixLine, engine_gradient
-from derive.models import least_squares, logistic, mlp, sigmoid_sum
+from derive.models import deep, least_squares, logistic, mlp, sigmoid_sum
 from derive.printing import text
 from derive.steps import Builder
 from derive.verify import VerificationError, check_equal
@@ -23,10 +23,11 @@ LINES = {
     **{f"logistic/{line.wrt}": line for line in logistic.LINES},
     "least-squares/theta": least_squares.GRADIENT,
     **{f"sigmoid-sum/{key}": line for key, line in sigmoid_sum.LINES.items()},
-    **{f"mlp/{act}/{key}": line for act in ("sigmoid", "tanh", "relu") for key, line in mlp.matrix_lines(act).items()},
+    **{f"{model}/{act}/{key}": line for model, lines in (("mlp", mlp.matrix_lines), ("deep", deep.layer_lines))
+       for act in ("sigmoid", "tanh", "relu") for key, line in lines(act).items()},
 }
 # sizes unlike those the derivations check at, so that the forms are tested for any size
-FD_SIZES = {"m": 5, "n_x": 4, "n": 6, "H": 3, "J": 4, "n_h": 3, "n_y": 4}
+FD_SIZES = {"m": 5, "n_x": 4, "n": 6, "H": 3, "J": 4, "n_h": 3, "n_y": 4, "n_l": 3, "n_p": 4}
 
 
 @pytest.mark.parametrize("key", LINES)

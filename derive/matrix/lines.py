@@ -117,6 +117,10 @@ class EngineGradient:
         return Shown.of(_substitute(node, {k: t.var(v, shape) for k, v in self.display.items()
                                            for shape in (self.names.get(k, t.SCALAR),)}))
 
+    def shape_text(self) -> str:
+        """The gradient's shape, each size in the model's name (``n[l] × n[l−1]``)."""
+        return " × ".join(self.display.get(str(k), str(k)) for k in self.shape)
+
     def _at(self, node: t.Node) -> sp.Matrix:
         value = self.inst.value(node)
         # a scalar result (0, or c for a linear function of a matrix) stands for every entry
@@ -259,7 +263,7 @@ def show_line(d, g: EngineGradient, lhs) -> None:
     checked = Msg.check("checked entry by entry at {sizes} against sympy.diff",
                         "已在 {sizes} 时逐元素与 sympy.diff 核对", sizes=g.sizes_text())
     d.eq(lhs, g.shown, "matrix_form",
-         Msg.of("shape {s}", "形状 {s}", s=f"${t.shape_text(g.shape)}$").then(checked), check=g.check())
+         Msg.of("shape {s}", "形状 {s}", s=f"${g.shape_text()}$").then(checked), check=g.check())
 
 
 class _Names:
