@@ -277,8 +277,8 @@ def mul(a: Node, b: Node) -> Node:
         quotient = _over(x)
         if quotient is not None and not y.is_scalar:
             return div(mul(quotient[0], y), quotient[1])   # (P/m) ⊙ S is (P ⊙ S)/m
-        if x.is_scalar and x.op == "div" and is_const(x.args[0]):
-            return scale(x.args[0].data, div(y, x.args[1]))   # X/‖X‖, not 1/‖X‖·X
+        if x.is_scalar and x.op == "div" and is_const(x.args[0], 1):
+            return div(y, x.args[1])   # X/‖X‖, not 1/‖X‖·X
         if x.op == "div" and x.args[1].is_scalar and split_coeff(x.args[0])[1].op == "ones":
             c, stretch = split_coeff(x.args[0])
             return scale(c, div(mul(stretch, y), x.args[1]))   # (𝟏/m) ⊙ Y is Y/m
