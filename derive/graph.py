@@ -29,7 +29,7 @@ from sympy import Derivative, Symbol
 
 from . import engine, printing
 from .errors import DeriveError
-from .functions import sigmoid, to_elementary
+from .functions import to_elementary
 from .messages import Msg
 from .verify import VerificationError, expand_defs, realize
 

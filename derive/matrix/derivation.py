@@ -339,14 +339,18 @@ def _delta_rule(x: str, shape) -> str:
     return f"$∂{name}_ij/∂{name}_kl = δ_ik·δ_jl$"
 
 
-def nonlinear_locals(locals_):
+def nonlinear_locals(locals_, *, factors: bool = True):
     """The elementwise derivatives ∂φ/∂u worth a line (a linear one is a constant factor, already
     plain in the index form), each as ``(loc, phi, first, operands)``: ``phi`` the name it is
     given (φ, φ2, … one per distinct function), ``first`` whether this is its first use, and
-    ``operands`` the equations naming its matrix operands."""
+    ``operands`` the equations naming its matrix operands. Without ``factors``, a derivative
+    that does not depend on its operand u (1/m, Y: a factor the matrix rules carry) is left out
+    too."""
     named: dict = {}
     for loc in locals_:
         if not loc.value.free_symbols & {s for s, _ in loc.names}:
+            continue
+        if not factors and loc.u not in loc.value.free_symbols:
             continue
         first = loc.phi not in named
         if first:

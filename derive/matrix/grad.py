@@ -209,6 +209,9 @@ def from_sympy(expr: sp.Expr, back: dict) -> t.Node:
         return back[expr]
     if expr.is_Number:
         return t.const(expr)
+    if expr.is_Mul and expr.as_coeff_Mul()[0] < 0 and expr.as_coeff_Mul()[1].is_Add:
+        # 2·(z − y) rather than −2·(y − z): the difference as the notes write an error
+        return t.scale(-expr.as_coeff_Mul()[0], from_sympy(-expr.as_coeff_Mul()[1], back))
     num, den = sp.fraction(expr) if expr.is_Mul or expr.is_Pow else (expr, 1)
     if den != 1 and not (expr.is_Mul and _mixed(expr, back)):
         return t.div(from_sympy(num, back), from_sympy(den, back))

@@ -13,12 +13,15 @@ the model's line against the engine's result at the same sizes.
 
 from __future__ import annotations
 
+import math
+import random
 from dataclasses import dataclass
 from types import SimpleNamespace
 
 import sympy as sp
 from sympy import Derivative
 
+from ..functions import relu, sigmoid
 from ..messages import Msg
 from . import tree as t
 from .derivation import ADJOINT_RULES, Shown, _check_sizes, _Instance, _locals, nonlinear_locals
@@ -46,6 +49,16 @@ class MatrixLine:
         The model's intermediates used in ``form``, each with its expression in the inputs.
     sizes : tuple of (str, int)
         Concrete sizes for the checks instead of the engine's (3 and 2 alternately).
+    names : tuple of (str, str)
+        The model's name of a variable where it is not a Python name (``W1`` is ``W^[1]``): the
+        lines display it, the NumPy code keeps the expression's.
+    times : str
+        A size the model's form is multiplied by: the notes' ``dZ = m·∂J/∂Z`` stacks the
+        per-example gradients, m times the gradient of the mean ``J``.
+    points : int
+        When positive, the checks compare both sides at this many seeded random points (floats,
+        by ``evaluate``) instead of symbolically: for a function whose written-out derivatives
+        are too large to compare quickly (a network's loss).
     """
 
     expr: str
@@ -54,6 +67,9 @@ class MatrixLine:
     form: str
     where: tuple = ()
     sizes: tuple = ()
+    names: tuple = ()
+    times: str = ""
+    points: int = 0
 
 
 class EngineGradient:
@@ -77,7 +93,9 @@ class EngineGradient:
         self.shape = self.names[line.wrt]
         self.gradient = Gradient(self.f, line.wrt)
         self.value = self.gradient.value
-        self.shown = Shown.of(self.value)
+        self.display = dict(line.names)
+        self.shown = self.show(self.value)
+        self.shown_f = self.show(self.f)
         where = {name: parse_matrix_expression(text, shapes) for name, text in line.where}
         form = parse_matrix_expression(line.form, {**shapes, **{n: w.shape for n, w in where.items()}})
         self.form = _substitute(form, where)
@@ -94,6 +112,15 @@ class EngineGradient:
                 self.inst.env[name] = sp.Matrix([[by_name[name]]])
         self.inst.f = t.concrete(self.f, self.inst.env)[0, 0]
 
+    def show(self, node: t.Node) -> Shown:
+        """``node`` as displayed, in the model's names."""
+        return Shown.of(_substitute(node, {k: t.var(v, shape) for k, v in self.display.items()
+                                           for shape in (self.names.get(k, t.SCALAR),)}))
+
+    def shape_text(self) -> str:
+        """The gradient's shape, each size in the model's name (``n[l] × n[l−1]``)."""
+        return " × ".join(self.display.get(str(k), str(k)) for k in self.shape)
+
     def _at(self, node: t.Node) -> sp.Matrix:
         value = self.inst.value(node)
         # a scalar result (0, or c for a linear function of a matrix) stands for every entry
@@ -102,11 +129,27 @@ class EngineGradient:
     def check(self) -> tuple:
         """(``sympy.diff`` of f written out, entry by entry; the engine's matrix form) at the
         concrete sizes: the pair that verifies the matrix-form line."""
-        return self.inst.gradient(self.line.wrt), self._at(self.value)
+        return self._points(self.inst.gradient(self.line.wrt), self._at(self.value))
 
     def form_check(self) -> tuple:
-        """(the engine's matrix form; the model's form) at the concrete sizes."""
-        return self._at(self.value), self._at(self.form)
+        """(the engine's matrix form, times ``line.times`` if given; the model's form) at the
+        concrete sizes."""
+        times = self.inst.env[self.line.times][0, 0] if self.line.times else 1
+        return self._points(times * self._at(self.value), self._at(self.form))
+
+    def _points(self, *sides: sp.Matrix) -> tuple:
+        """``sides`` as they are, or at ``line.points`` seeded random points, the blocks stacked."""
+        if not self.line.points:
+            return sides
+        symbols = sorted(set().union(*(side.free_symbols for side in sides)), key=str)
+        rng = random.Random(0)
+        points = [{s: rng.uniform(-1, 1) for s in symbols} for _ in range(self.line.points)]
+
+        def at(side, point):
+            memo: dict = {}
+            return side.applyfunc(lambda e: sp.Float(evaluate(e, point, memo)))
+
+        return tuple(sp.Matrix.vstack(*(at(side, p) for p in points)) for side in sides)
 
     def entries(self, name: str) -> sp.Matrix:
         """The concrete matrix of plain symbols standing for the variable ``name``."""
@@ -127,6 +170,38 @@ class EngineGradient:
     def form_numpy(self) -> str:
         """NumPy code of the model's form, its intermediates written out."""
         return t.numpy(self.form)
+
+
+_FLOAT = {
+    sp.exp: math.exp, sp.log: math.log, sp.tanh: math.tanh, sp.Max: max,
+    sigmoid: lambda z: 1 / (1 + math.exp(-z)), relu: lambda z: max(z, 0.0),
+    sp.Heaviside: lambda z, at0=0.5: 1.0 if z > 0 else (at0 if z == 0 else 0.0),
+}
+
+
+def evaluate(e, point: dict, memo: dict | None = None) -> float:
+    """The float value of ``e`` at ``point`` (a plain tree walk: much faster than evalf);
+    ``memo`` shares the values of common subexpressions between calls at the same point."""
+    memo = {} if memo is None else memo
+    key = id(e)
+    if key in memo:
+        return memo[key]
+    if e.is_Number:
+        v = float(e)
+    elif e.is_Symbol:
+        v = point[e]
+    else:
+        args = [evaluate(a, point, memo) for a in e.args]
+        if e.is_Add:
+            v = math.fsum(args)
+        elif e.is_Mul:
+            v = math.prod(args)
+        elif e.is_Pow:
+            v = args[0] ** args[1]
+        else:
+            v = _FLOAT[e.func](*args)
+    memo[key] = v
+    return v
 
 
 def engine_gradient(line: MatrixLine) -> EngineGradient:
@@ -169,6 +244,8 @@ def show_rules(d, grads, *, work: "bool | Msg" = True) -> None:
     names = _Names(d, grads)
     for g in grads:
         for loc in g.gradient.locals:
+            if work is not True and loc.u not in loc.value.free_symbols:
+                continue   # a factor (1/m, Y) the matrix rules carry: no line, no operand name
             loc = names.local(loc)
             seen.setdefault((loc.phi, loc.u), loc)
     if work is True:
@@ -186,7 +263,7 @@ def show_line(d, g: EngineGradient, lhs) -> None:
     checked = Msg.check("checked entry by entry at {sizes} against sympy.diff",
                         "已在 {sizes} 时逐元素与 sympy.diff 核对", sizes=g.sizes_text())
     d.eq(lhs, g.shown, "matrix_form",
-         Msg.of("shape {s}", "形状 {s}", s=f"${t.shape_text(g.shape)}$").then(checked), check=g.check())
+         Msg.of("shape {s}", "形状 {s}", s=f"${g.shape_text()}$").then(checked), check=g.check())
 
 
 class _Names:
@@ -195,7 +272,9 @@ class _Names:
     symbol means one thing in a derivation."""
 
     def __init__(self, d, grads):
-        self.taken = {s.name for s in d.defs} | {n for g in grads for n in g.names}
+        self.taken = {s.name for s in d.defs} | {n for g in grads for n in (*g.names, *g.display.values())}
+        self.display = {k: sp.Symbol(v, real=True) for g in grads for k, v in g.display.items()}
+        self.nodes = {k: t.var(v, g.names[k]) for g in grads for k, v in g.display.items() if k in g.names}
         self.of: dict = {}
 
     def local(self, loc: Local) -> Local:
@@ -203,22 +282,25 @@ class _Names:
         rename = {}
         for s, node in loc.names:
             if node.op == "var":
+                if node.data in self.display:
+                    rename[s] = self.display[node.data]
                 continue
             if node not in self.of:
-                name = next(c for c in (s.name, "z", "u", "v", "s", "q", "p", "z2", "u2", "v2")
+                name = next(c for c in (s.name, *(b + k for k in ("", "2", "3", "4", "5", "6")
+                                                     for b in ("z", "u", "v", "s", "q", "p")))
                             if c not in self.taken)
                 self.taken.add(name)
                 self.of[node] = sp.Symbol(name, real=True)
             rename[s] = self.of[node]
         return Local(loc.phi.xreplace(rename), rename.get(loc.u, loc.u), loc.value.xreplace(rename),
-                     loc.atom, tuple((rename.get(s, s), n) for s, n in loc.names))
+                     loc.atom, tuple((rename.get(s, s), _substitute(n, self.nodes)) for s, n in loc.names))
 
 
 def _compact_locals(d, locals_: list, note: Msg) -> None:
     """Each elementwise derivative that is not linear in one line, verified against
     ``sympy.diff``. φ is named in prose, not registered: the model's definitions stay its own
     (its computation graph is drawn from them)."""
-    for loc, phi, first, ops in nonlinear_locals(locals_):
+    for loc, phi, first, ops in nonlinear_locals(locals_, factors=False):
         if first:
             d.note("Entry by entry, with {ops}:", "逐元素地,令 {ops}:", ops=(*ops, sp.Eq(phi, loc.phi, evaluate=False)))
         d.eq(Derivative(phi, loc.u, evaluate=False), loc.value, "differentiate", note,

@@ -23,7 +23,7 @@ CALLS = {
     "transpose": (1, ()), "sum": (1, ("axis",)), "trace": (1, ()), "det": (1, ()),
     "inv": (1, ()), "log": (1, ()), "exp": (1, ()), "sigmoid": (1, ()), "tanh": (1, ()),
     "relu": (1, ()), "norm": (1, ()), "softmax": (1, ("axis",)), "logsumexp": (1, ("axis",)),
-    "diag": (1, ()),
+    "diag": (1, ()), "step": (1, ()),
 }
 # operations on whole matrices: an operand that is a name needs a --shape
 _NEEDS_SHAPE = {"@", "trace", "det", "inv", "softmax", "logsumexp", "diag", ".T", "transpose"}

@@ -105,12 +105,19 @@ def add(*terms: Node) -> Node:
     for t in terms:
         flat.extend(t.args if t.op == "add" else (t,))
     flat = [t for t in flat if not is_const(t, 0)]
+    over = _common_divisor(flat)
+    if over is not None:
+        # P/m − Y/m is (P − Y)/m, as the notes write a mean
+        return div(_transposed_sum(add(*(scale(c, core.args[0]) for c, core in map(split_coeff, flat)))), over)
     counts: dict = {}
     for t in flat:
         c, core = split_coeff(t)
         counts[core] = counts.get(core, 0) + c
     flat = [scale(c, core) for core, c in counts.items() if c != 0]
     flat = _factor_right(flat)
+    common = _factor_common(flat)
+    if common is not None:
+        return common
     if not flat:
         return zero()
     if len(flat) == 1:
@@ -125,6 +132,62 @@ def add(*terms: Node) -> Node:
     products = any(t.op == "matmul" for t in flat)
     flat.sort(key=lambda t: (bool(split_coeff(t)[0] < 0), products and t.op == "var"))
     return Node("add", tuple(flat), shape)
+
+
+def _factor_common(terms: list):
+    """A sum whose every term has the same outer factor, written with it once, or None: a sum of
+    column sums Σ(P) − Σ(Y) is Σ(P − Y), P·x − P·y is P·(x − y), and Hadamard products that share
+    factors, (G ⊙ S) − (H ⊙ S), are (G − H) ⊙ S."""
+    if len(terms) < 2:
+        return None
+    split = [split_coeff(t) for t in terms]
+    cores = [core for _, core in split]
+    ops = {core.op for core in cores}
+    if ops == {"sum"} and len({(core.data, core.args[0].shape) for core in cores}) == 1:
+        return total(add(*(scale(c, core.args[0]) for c, core in split)), cores[0].data)
+    if ops == {"matmul"} and len({core.args[0] for core in cores}) == 1:
+        rests = [matmul_of(core.args[1:]) for core in cores]
+        if len({r.shape for r in rests}) == 1:
+            return matmul(cores[0].args[0], add(*(scale(c, r) for (c, _), r in zip(split, rests))))
+    if ops == {"mul"}:
+        shared = [f for f in cores[0].args if not is_const(f) and all(f in core.args for core in cores[1:])]
+        rests = []
+        for c, core in split:
+            rest = [f for f in core.args if f not in shared]
+            if not rest:
+                return None
+            rests.append(scale(c, rest[0] if len(rest) == 1 else Node("mul", tuple(rest), _broadcast_all(rest))))
+        if shared:
+            out = add(*rests)
+            for f in shared:
+                out = mul(out, f)
+            return out
+    return None
+
+
+def _common_divisor(terms: list):
+    """The scalar that divides every one of two or more ``terms``, or None."""
+    cores = [split_coeff(t)[1] for t in terms]
+    if len(cores) < 2 or any(c.op != "div" or not c.args[1].is_scalar for c in cores):
+        return None
+    over = cores[0].args[1]
+    return over if all(c.args[1] == over for c in cores) else None
+
+
+def _transposed_sum(node: Node) -> Node:
+    """Pᵀ − Yᵀ written (P − Y)ᵀ, as the notes write dZᵀ."""
+    if node.op != "add" or not all(split_coeff(t)[1].op == "T" for t in node.args):
+        return node
+    inner = add(*(scale(c, core.args[0]) for c, core in map(split_coeff, node.args)))
+    return Node("T", (inner,), node.shape) if inner.op == "add" else node
+
+
+def _over(node: Node):
+    """``node`` as (numerator, scalar divisor) when it is a quotient by a scalar, else None."""
+    c, core = split_coeff(node)
+    if core.op == "div" and core.args[1].is_scalar and not core.is_scalar:
+        return scale(c, core.args[0]), core.args[1]
+    return None
 
 
 def _factor_right(terms: list) -> list:
@@ -211,16 +274,35 @@ def mul(a: Node, b: Node) -> Node:
     if is_const(a) and is_const(b):
         return const(a.data * b.data)
     for x, y in ((a, b), (b, a)):
+        quotient = _over(x)
+        if quotient is not None and not y.is_scalar:
+            return div(mul(quotient[0], y), quotient[1])   # (P/m) ⊙ S is (P ⊙ S)/m
         if x.is_scalar and x.op == "div" and is_const(x.args[0], 1):
             return div(y, x.args[1])   # X/‖X‖, not 1/‖X‖·X
+        if x.op == "div" and x.args[1].is_scalar and split_coeff(x.args[0])[1].op == "ones":
+            c, stretch = split_coeff(x.args[0])
+            return scale(c, div(mul(stretch, y), x.args[1]))   # (𝟏/m) ⊙ Y is Y/m
     ca, ra = split_coeff(a)
     cb, rb = split_coeff(b)
     if ca != 1 or cb != 1:
         return scale(ca * cb, mul(ra, rb))
     factors = [f for x in (a, b) for f in (x.args if x.op == "mul" else (x,))]
+    stretched = [f for f in factors if f.op != "ones"]
+    if len(stretched) < len(factors) and stretched and _broadcast_all(stretched) == shape:
+        # a matrix of ones only stretched a factor that the others stretch already
+        if len(stretched) == 1:
+            return stretched[0]
+        factors = stretched
     # the scalars first (a number, then scalar expressions), as the notes write 2·x
     factors.sort(key=lambda f: (not is_const(f), not f.is_scalar))
     return Node("mul", tuple(factors), shape)
+
+
+def _broadcast_all(factors) -> tuple:
+    shape = factors[0].shape
+    for f in factors[1:]:
+        shape = broadcast("*", Node("mul", (), shape), f)
+    return shape
 
 
 def div(a: Node, b: Node) -> Node:
@@ -277,6 +359,12 @@ def matmul(a: Node, b: Node) -> Node:
     if ca != 1 or cb != 1:
         return scale(ca * cb, matmul(ra, rb))
     for x, first in ((a, True), (b, False)):
+        quotient = _over(x)
+        if quotient is not None:
+            # a scalar divisor comes out of the product: X·(r/m)ᵀ is X·rᵀ/m
+            inner = matmul(quotient[0], b) if first else matmul(a, quotient[0])
+            return div(inner, quotient[1])
+    for x, first in ((a, True), (b, False)):
         # a scalar factor comes out of the product: Xᵀ·(2/m·r) is 2/m·Xᵀ·r
         if x.op == "mul" and not x.is_scalar and any(f.is_scalar for f in x.args):
             scalars = [f for f in x.args if f.is_scalar]
@@ -298,13 +386,17 @@ def transpose(a: Node) -> Node:
         return a
     if a.op == "ones":
         return ones(transpose(a.args[0]))
+    quotient = _over(a)
+    if quotient is not None:
+        return div(transpose(quotient[0]), quotient[1])
     c, core = split_coeff(a)
     if c != 1:
         return scale(c, transpose(core))
     if a.op == "matmul":
         return matmul_of([transpose(f) for f in reversed(a.args)])
     if a.op == "add":
-        return add(*(transpose(t) for t in a.args))
+        # distributed when that simplifies a term (A + Aᵀ); (σ(Z) − Y)ᵀ stays as the notes write dZᵀ
+        return _transposed_sum(add(*(transpose(t) for t in a.args)))
     return Node("T", (a,), a.shape[::-1])
 
 
@@ -396,6 +488,12 @@ class _Writer:
         # a minus sign after an operator is bracketed: 𝟏ᵀ·(−y), not 𝟏ᵀ·−y
         return self.br(s) if _prec(n) < level or (n.op == "neg" and level > _ADD) else s
 
+    def base(self, n: Node) -> str:
+        """``n`` as the base of a superscript: a name with a superscript of its own (the notes'
+        A^{[1]}) is braced, as LaTeX has no double superscript."""
+        s = self.wrap(n, _ATOM)
+        return "{" + s + "}" if self.latex and n.op == "var" and "^" in s else s
+
     def number(self, c) -> str:
         if self.latex:
             return sp.latex(c)
@@ -442,15 +540,15 @@ class _Writer:
             k = n.data
             hadamard = not n.is_scalar
             if L:
-                return self.wrap(a[0], _ATOM) + ("^{\\odot " if hadamard else "^{") + sp.latex(k) + "}"
+                return self.base(a[0]) + ("^{\\odot " if hadamard else "^{") + sp.latex(k) + "}"
             sup = str(k).translate(str.maketrans("0123456789-/", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻ᐟ"))
             return self.wrap(a[0], _ATOM) + ("^⊙" if hadamard else "") + sup
         if op == "T":
             if a[0].op == "inv":
-                return self.wrap(a[0].args[0], _ATOM) + ("^{-T}" if L else "⁻ᵀ")
-            return self.wrap(a[0], _ATOM) + ("^{T}" if L else "ᵀ")
+                return self.base(a[0].args[0]) + ("^{-T}" if L else "⁻ᵀ")
+            return self.base(a[0]) + ("^{T}" if L else "ᵀ")
         if op == "inv":
-            return self.wrap(a[0], _ATOM) + ("^{-1}" if L else "⁻¹")
+            return self.base(a[0]) + ("^{-1}" if L else "⁻¹")
         if op == "fn":
             if n.data == "step":
                 return rf"\left[{self(a[0])} > 0\right]" if L else f"[{self(a[0])} > 0]"

@@ -15,6 +15,7 @@ import sympy as sp
 from sympy import Derivative, IndexedBase, Sum
 
 from ..errors import DeriveError
+from ..matrix.lines import MatrixLine, engine_gradient, show_line, show_rules
 from ..messages import Msg
 from ..network import Dense, Network, Param, Training
 from ..verify import expand_defs
@@ -25,6 +26,32 @@ from .mlp import _ACTIVATIONS, _Points, _activation_derivative, _g_prime, _logs_
 
 CHECK_LAYERS = "2,2,2,2"       # the concrete network on which the general lines are checked
 _CHECK_AT = 2                  # the layer l of it that a general line is checked at
+
+
+# Layer l for the matrix-calculus engine: the rest of the network reaches J only through Z[l]
+# (resp. A[l]), so with the upstream gradient held fixed, G = ∂J/∂Z[l] = dZ[l]/m, J's gradient in
+# W[l], b[l] and A[l−1] is that of Σ G ⊙ Z[l] (and in Z[l] that of Σ (dA[l]/m) ⊙ g(Z[l])).
+_LAYER_SHAPES = ("W=n_l,n_p", "b=n_l", "Ap=n_p,m", "dZ=n_l,m", "dA=n_l,m", "Z=n_l,m")
+_LAYER_NAMES = (("W", "W^[l]"), ("b", "b^[l]"), ("Ap", "A^[l-1]"), ("dZ", "dZ^[l]"), ("dA", "dA^[l]"),
+                ("Z", "Z^[l]"), ("n_l", "n[l]"), ("n_p", "n[l−1]"))
+# n[l] = 2, n[l−1] = 3, m = 2: W[l] and A[l−1] are not square
+_LAYER_SIZES = (("n_l", 2), ("n_p", 3), ("m", 2))
+_LAYER_G = {"sigmoid": ("sigmoid(Z)", "A * (1 - A)"), "tanh": ("tanh(Z)", "1 - A**2"), "relu": ("relu(Z)", "step(Z)")}
+
+
+def layer_lines(act: str) -> dict:
+    """The general layer's four gradients for the engine, each with the notes' form (dZ[l] and
+    dA[l−1] are m times the gradient of the mean J, as they stack the per-example gradients)."""
+    g, g_prime = _LAYER_G[act]
+    linear = "sum(dZ * (W @ Ap + b)) / m"
+    lines = {
+        "dZ": (f"sum(dA * {g}) / m", "Z", f"dA * ({g_prime})", (("A", g),), "m"),
+        "dW": (linear, "W", "dZ @ Ap.T / m", (), ""),
+        "db": (linear, "b", "sum(dZ, axis=1) / m", (), ""),
+        "dA": (linear, "Ap", "W.T @ dZ", (), "m"),
+    }
+    return {key: MatrixLine(f, _LAYER_SHAPES, wrt, form, where, _LAYER_SIZES, _LAYER_NAMES, times)
+            for key, (f, wrt, form, where, times) in lines.items()}
 
 
 def layer_sizes(text: str) -> tuple[int, ...]:
@@ -310,7 +337,6 @@ class Deep(Model):
         # checked against sympy.diff of J: the oracle never sees these formulas
         dZ3 = e["A"][3] - e["Y"]
         dZ2 = (W3.T * dZ3).multiply_elementwise(e["Z"][2].applyfunc(lambda t: _g_prime(act, t)))
-        A1_at = dict(zip(A1f, e["A"][1]))
         J_of_A1 = cost(W3 * (W2 * A1f + b2 * ones).applyfunc(g) + b3 * ones)
         Z2_of_A1 = W2 * A1f + b2 * ones
         dZ2_of_A1 = (W3.T * (e["softmax"](W3 * Z2_of_A1.applyfunc(g) + b3 * ones) - e["Y"])).multiply_elementwise(
@@ -329,7 +355,21 @@ class Deep(Model):
              Msg("$n[l−1] × m$: handed to layer $l − 1$", "$n[l−1] × m$:交给第 $l − 1$ 层"),
              (at.grad(mm * J_of_A1, A1f), at.value(W2.T * dZ2_of_A1)), None),
         ]
-        for _, lhs, rhs, rule, note, check, _ in lines:
+        grads = {key: engine_gradient(line) for key, line in layer_lines(act).items()}
+        d.note("By matrix calculus (as `derive expr --shape` does): the layers after $l$ reach $J$ only through "
+               "$Z[l]$, so with $G = ∂J/∂Z[l] = dZ[l]/m$ held fixed, $J$'s gradient in $W[l]$, $b[l]$ and $A[l−1]$ "
+               "is that of $Σ G ⊙ Z[l]$; likewise in $Z[l]$ it is that of $Σ (dA[l]/m) ⊙ g(Z[l])$.",
+               "用矩阵微积分(与 derive 对矩阵表达式的求导相同):第 $l$ 层之后的各层只通过 $Z[l]$ 影响 $J$,"
+               "所以固定 $G = ∂J/∂Z[l] = dZ[l]/m$,$J$ 关于 $W[l]$、$b[l]$、$A[l−1]$ 的梯度就是 $Σ G ⊙ Z[l]$ 的梯度;"
+               "同理,关于 $Z[l]$ 的梯度是 $Σ (dA[l]/m) ⊙ g(Z[l])$ 的梯度。")
+        show_rules(d, list(grads.values()), work=Msg("as in the one-example lines above", "与上面单个样本的推导相同"))
+        J = sp.Symbol("J")
+        for key, lhs, rhs, rule, note, check, _ in lines:
+            g = grads[key]
+            show_line(d, g, Derivative(J, sp.Symbol(dict(_LAYER_NAMES)[g.line.wrt]), evaluate=False))
+            # the notes' form, checked against sympy.diff of the network's J (stronger than the
+            # engine's line above, which holds the upstream gradient fixed); its form is the engine's
+            # up to the factor m of dZ and dA
             d.eq(lhs, rhs, rule, note, check=check)
         note = Msg.check("checkable form: entry (1, 2) at $l = 2$ of the network 2-2-2-2, $m = 2$",
                    "可用 sympy 验证的形式:网络 2-2-2-2 第 $l = 2$ 层、$m = 2$ 时的第 (1, 2) 个元素")

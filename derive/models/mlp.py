@@ -9,16 +9,16 @@ of the explicit mean loss with m = 2 examples.
 
 from __future__ import annotations
 
-import math
 import random
 
 import sympy as sp
 from sympy import Derivative, IndexedBase, Sum
 
 from ..functions import relu, sigmoid
+from ..matrix.lines import MatrixLine, engine_gradient, show_line, show_rules
 from ..messages import Msg
 from ..network import Dense, Network, Param, Training
-from ..verify import Deferred, expand_defs
+from ..verify import expand_defs
 from .base import Model, Option, classes_option, features_option, hidden_option
 from ._concrete import Instance, ramps
 from ._notation import Hadamard, example, mul, total
@@ -96,69 +96,6 @@ def _explicit(act: str, nx: int = 2, nh: int = 2, ny: int = 2, m: int = 2):
                 m=m, softmax=softmax, cost=cost, g=g)
 
 
-class _Points:
-    """Seeded random points of the explicit network's symbols: a matrix line is checked by
-    evaluating both sides there, the gradient side being ``sympy.diff`` of the explicit J."""
-
-    def __init__(self, symbols, count: int = 2, seed: int = 0):
-        rng = random.Random(seed)
-        self.points = [{s: rng.uniform(-1, 1) for s in symbols} for _ in range(count)]
-        self._content = ("points", sp.Tuple(*symbols), count, seed)
-
-    def claim(self, J, M, value, given: dict | None = None) -> Deferred:
-        """The check pair (``grad(J, M, given)``, ``value(value)``), worked out only when the
-        proof cache does not already hold it."""
-        return Deferred((*self._content, "grad", J, M, given, value),
-                        lambda: (self.grad(J, M, given), self.value(value)))
-
-    def same(self, A, B) -> Deferred:
-        """The check pair (``value(A)``, ``value(B)``), deferred like ``claim``."""
-        return Deferred((*self._content, "same", A, B), lambda: (self.value(A), self.value(B)))
-
-    def value(self, M) -> sp.Matrix:
-        """``M`` at each point, the blocks stacked."""
-        return sp.Matrix.vstack(*(M.applyfunc(lambda t: sp.Float(_evaluate(t, p))) for p in self.points))
-
-    def grad(self, J, M, given: dict | None = None) -> sp.Matrix:
-        """∂J/∂M (by ``sympy.diff``) at each point, the blocks stacked. ``given`` maps symbols
-        that J holds fixed (A[1]_11 while differentiating by W[2]) to their values' expressions."""
-        G = M.applyfunc(lambda v: sp.diff(J, v))
-        if given:
-            G = G.xreplace(given)
-        return self.value(G)
-
-
-_FLOAT = {
-    sp.exp: math.exp, sp.log: math.log, sp.tanh: math.tanh, sp.Max: max,
-    sigmoid: lambda z: 1 / (1 + math.exp(-z)), relu: lambda z: max(z, 0.0),
-    sp.Heaviside: lambda z, at0=0.5: 1.0 if z > 0 else (at0 if z == 0 else 0.0),
-}
-
-
-def _evaluate(e, point: dict, memo: dict | None = None) -> float:
-    """The float value of ``e`` at ``point`` (a plain tree walk: much faster than evalf)."""
-    memo = {} if memo is None else memo
-    key = id(e)
-    if key in memo:
-        return memo[key]
-    if e.is_Number:
-        v = float(e)
-    elif e.is_Symbol:
-        v = point[e]
-    else:
-        args = [_evaluate(a, point, memo) for a in e.args]
-        if e.is_Add:
-            v = math.fsum(args)
-        elif e.is_Mul:
-            v = math.prod(args)
-        elif e.is_Pow:
-            v = args[0] ** args[1]
-        else:
-            v = _FLOAT[e.func](*args)
-    memo[key] = v
-    return v
-
-
 def _logs_split(e):
     """log(e^z/S) written z − log S, products multiplied out: both forms of the loss then agree
     term by term (exact: e^z and S are positive)."""
@@ -169,6 +106,51 @@ def _grad(J, M) -> sp.Matrix:
     """∂J/∂M entry by entry, products multiplied out (terms compare one by one)."""
     return M.applyfunc(lambda v: sp.expand_mul(sp.diff(J, v)))
 
+
+
+# The mean cross-entropy over m examples for the matrix-calculus engine, one-hot Y written as the
+# one-example L = log Σ_l e^(z[2]_l) − Σ_k y_k z[2]_k; the layers' names as the notes print them.
+MATRIX_SHAPES = ("X=n_x,m", "W1=n_h,n_x", "b1=n_h", "W2=n_y,n_h", "b2=n_y", "Y=n_y,m", "A1=n_h,m",
+                 "Z1=n_h,m", "Z2=n_y,m")
+MATRIX_NAMES = tuple((k, k[0] + f"^[{k[1]}]") for k in ("W1", "b1", "W2", "b2", "A1", "Z1", "Z2"))
+# n_x = n_y = m = 2 and n_h = 3: W[1], W[2] and A[1] are not square, so a transposed factor among
+# them would not fit; the entries differ, so the square X or dZ[2] transposed would not agree
+MATRIX_SIZES = (("n_x", 2), ("n_h", 3), ("n_y", 2), ("m", 2))
+_MATRIX_G = {"sigmoid": ("sigmoid({})", "{a} * (1 - {a})"), "tanh": ("tanh({})", "1 - {a}**2"),
+             "relu": ("relu({})", "step({z})")}
+
+
+def _mean_cost(z2: str) -> str:
+    return f"sum(logsumexp({z2}, axis=0) - sum(Y * ({z2}), axis=0)) / m"
+
+
+def matrix_lines(act: str) -> dict:
+    """The vectorized gradients for the engine, each with the notes' form: dZ[2] and dZ[1] are m
+    times the gradient of the mean J (they stack the per-example gradients); W[2] and b[2] are
+    taken with A[1] held fixed (it does not depend on them), dZ[1] with Z[1] as the variable."""
+    g, g_prime = _MATRIX_G[act]
+    z1 = "W1 @ X + b1"
+    a1 = g.format(z1)
+
+    def layer1(z1):
+        a = g.format(z1)
+        dz2 = f"softmax(W2 @ {a} + b2, axis=0) - Y"
+        return (("dZ2", dz2), ("A1", a), ("dZ1", f"(W2.T @ ({dz2})) * ({g_prime.format(a=a, z=z1)})"))
+
+    full = _mean_cost(f"W2 @ {a1} + b2")
+    of_a1 = _mean_cost("W2 @ A1 + b2")
+    out = (("dZ2", "softmax(W2 @ A1 + b2, axis=0) - Y"),)
+    lines = {
+        "dZ[2]": (_mean_cost("Z2"), "Z2", "softmax(Z2, axis=0) - Y", (), "m"),
+        "dW[2]": (of_a1, "W2", "dZ2 @ A1.T / m", out, ""),
+        "db[2]": (of_a1, "b2", "sum(dZ2, axis=1) / m", out, ""),
+        "dZ[1]": (_mean_cost(f"W2 @ {g.format('Z1')} + b2"), "Z1",
+                  f"(W2.T @ dZ2) * ({g_prime.format(a='A1', z='Z1')})", layer1("Z1")[:2], "m"),
+        "dW[1]": (full, "W1", "dZ1 @ X.T / m", layer1(z1)[2:], ""),
+        "db[1]": (full, "b1", "sum(dZ1, axis=1) / m", layer1(z1)[2:], ""),
+    }
+    return {key: MatrixLine(f, MATRIX_SHAPES, wrt, form, where, MATRIX_SIZES, MATRIX_NAMES, times, points=2)
+            for key, (f, wrt, form, where, times) in lines.items()}
 
 
 # A seed at which no parameter's gradient in the graph vanishes by a coincidence of equal weights.
@@ -371,13 +353,10 @@ class MLP(Model):
         d.eq(A2m, sp.Function("softmax")(Z2m), "vectorize", Msg("softmax of each column", "对每一列做 softmax"),
              check=(ramps(cols["A2"]), ramps(e["A2"])))
 
-        # dZ2 = m ∂J/∂Z2 and dZ1 = m ∂J/∂Z1, with J as a function of free Z2 (resp. Z1) entries
-        Z2f, Z1f = entries("Z^[2]", 2, mm), entries("Z^[1]", 2, mm)
-        A1f = Z1f.applyfunc(g)
-        J_of_Z1 = e["cost"](e["W2"] * A1f + e["b2"] * ones)
+        # the explicit gradients at n_x = n_h = n_y = m = 2, the values of the checkable results
+        Z1f = entries("Z^[1]", 2, mm)
         dZ2_c = e["A2"] - e["Y"]
-        dZ2_f = e["softmax"](Z2f) - e["Y"]
-        dZ1_f = (e["W2"].T * (e["softmax"](e["W2"] * A1f + e["b2"] * ones) - e["Y"])).multiply_elementwise(
+        dZ1_f = (e["W2"].T * (e["softmax"](e["W2"] * Z1f.applyfunc(g) + e["b2"] * ones) - e["Y"])).multiply_elementwise(
             Z1f.applyfunc(lambda t: _g_prime(act, t)))
         dZ1_c = dZ1_f.xreplace(dict(zip(Z1f, e["Z1"])))
         if act == "relu":
@@ -390,36 +369,22 @@ class MLP(Model):
             g_prime_m = (sp.OneMatrix(nh, m) - Hadamard(A1m, A1m),)
         else:
             g_prime_m = (A1m, sp.OneMatrix(nh, m) - A1m)
-        at = _Points([*e["W1"], *e["b1"], *e["W2"], *e["b2"], *e["X"], *Z1f])
-        # W2 and b2 do not reach A1: J as a function of them holds A1 fixed (a smaller sympy.diff)
-        A1s = entries("A^[1]", 2, mm)
-        J_of_A1 = e["cost"](e["W2"] * A1s + e["b2"] * ones)
-        A1_at = dict(zip(A1s, e["A1"]))
-        lines = [
-            (dZ2m, A2m - Ym, "vectorize", Msg("$n_y × m$: column $i$ is $dz[2]⁽ⁱ⁾ = a[2]⁽ⁱ⁾ − y⁽ⁱ⁾$",
-                                              "$n_y × m$:第 $i$ 列是 $dz[2]⁽ⁱ⁾ = a[2]⁽ⁱ⁾ − y⁽ⁱ⁾$"),
-             (_grad(mm * e["cost"](Z2f), Z2f), dZ2_f.applyfunc(sp.expand_mul))),
-            (MS("dW^[2]", ny, nh), sp.MatMul(1 / m, dZ2m, A1m.T), "mean", "$n_y × n_h$",
-             at.claim(J_of_A1, e["W2"], dZ2_c * e["A1"].T / mm, A1_at)),
-            (MS("db^[2]", ny, 1), total(example("dz^[2]"), m) / m, "mean",
-             Msg("$n_y × 1$: the sum runs over the $m$ columns $dz[2]⁽ⁱ⁾$ of $dZ[2]$",
-                 "$n_y × 1$：对 $dZ[2]$ 的 $m$ 列 $dz[2]⁽ⁱ⁾$ 求和"),
-             at.claim(J_of_A1, e["b2"], dZ2_c * ones.T / mm, A1_at)),
-            (dZ1m, Hadamard(sp.MatMul(W2m.T, dZ2m), *g_prime_m), "vectorize",
-             Msg("$n_h × m$: column $i$ is $dz[1]⁽ⁱ⁾$ ($⊙$ is the elementwise product)",
-                 "$n_h × m$:第 $i$ 列是 $dz[1]⁽ⁱ⁾$($⊙$ 为逐元素乘积)"),
-             at.claim(mm * J_of_Z1, Z1f, dZ1_f)),
-            (MS("dW^[1]", nh, nx), sp.MatMul(1 / m, dZ1m, Xm.T), "mean", "$n_h × n_x$",
-             at.claim(e["J"], e["W1"], dZ1_c * e["X"].T / mm)),
-            (MS("db^[1]", nh, 1), total(example("dz^[1]"), m) / m, "mean",
-             Msg("$n_h × 1$: the sum runs over the $m$ columns $dz[1]⁽ⁱ⁾$ of $dZ[1]$",
-                 "$n_h × 1$：对 $dZ[1]$ 的 $m$ 列 $dz[1]⁽ⁱ⁾$ 求和"),
-             at.claim(e["J"], e["b1"], dZ1_c * ones.T / mm)),
-        ]
-        for lhs, rhs, rule, note, check in lines:
-            if isinstance(note, str):
-                note = Msg.of("{s}", "{s}", s=note)
-            d.eq(lhs, rhs, rule, note, check=check)
+        lines = {
+            "dZ[2]": (dZ2m, A2m - Ym, "vectorize", Msg("$n_y × m$: column $i$ is $dz[2]⁽ⁱ⁾ = a[2]⁽ⁱ⁾ − y⁽ⁱ⁾$",
+                                                      "$n_y × m$:第 $i$ 列是 $dz[2]⁽ⁱ⁾ = a[2]⁽ⁱ⁾ − y⁽ⁱ⁾$")),
+            "dW[2]": (MS("dW^[2]", ny, nh), sp.MatMul(1 / m, dZ2m, A1m.T), "mean", "$n_y × n_h$"),
+            "db[2]": (MS("db^[2]", ny, 1), total(example("dz^[2]"), m) / m, "mean",
+                      Msg("$n_y × 1$: the sum runs over the $m$ columns $dz[2]⁽ⁱ⁾$ of $dZ[2]$",
+                          "$n_y × 1$：对 $dZ[2]$ 的 $m$ 列 $dz[2]⁽ⁱ⁾$ 求和")),
+            "dZ[1]": (dZ1m, Hadamard(sp.MatMul(W2m.T, dZ2m), *g_prime_m), "vectorize",
+                      Msg("$n_h × m$: column $i$ is $dz[1]⁽ⁱ⁾$ ($⊙$ is the elementwise product)",
+                          "$n_h × m$:第 $i$ 列是 $dz[1]⁽ⁱ⁾$($⊙$ 为逐元素乘积)")),
+            "dW[1]": (MS("dW^[1]", nh, nx), sp.MatMul(1 / m, dZ1m, Xm.T), "mean", "$n_h × n_x$"),
+            "db[1]": (MS("db^[1]", nh, 1), total(example("dz^[1]"), m) / m, "mean",
+                      Msg("$n_h × 1$: the sum runs over the $m$ columns $dz[1]⁽ⁱ⁾$ of $dZ[1]$",
+                          "$n_h × 1$：对 $dZ[1]$ 的 $m$ 列 $dz[1]⁽ⁱ⁾$ 求和")),
+        }
+        self._matrix_calculus(d, act, lines)
         symbolic = {"dW[2]": dZ2_c * e["A1"].T / mm, "db[2]": dZ2_c * ones.T / mm,
                     "dW[1]": dZ1_c * e["X"].T / mm, "db[1]": dZ1_c * ones.T / mm}
 
@@ -441,10 +406,41 @@ class MLP(Model):
                      check=inst.pair(lhs, display, multiply_out=True), note=at)
         at_m = "checkable form: entry {e} at $n_x = 2$, $n_h = 2$, $n_y = 2$, $m = 2$"
         at_m_zh = "可用 sympy 验证的形式：$n_x = 2$、$n_h = 2$、$n_y = 2$、$m = 2$ 时的第 {e} 个元素"
-        for (lhs, rhs, _, _, check), (var, entry) in zip(lines[1:3] + lines[4:], (
-            (e["W2"][1, 0], (1, 0)), (e["b2"][1, 0], (1, 0)), (e["W1"][1, 0], (1, 0)), (e["b1"][1, 0], (1, 0)),
-        )):
+        for name, var, entry in (("dW[2]", e["W2"][1, 0], (1, 0)), ("db[2]", e["b2"][1, 0], (1, 0)),
+                                 ("dW[1]", e["W1"][1, 0], (1, 0)), ("db[1]", e["b1"][1, 0], (1, 0))):
+            lhs, rhs = lines[name][:2]
             where = f"({entry[0] + 1}, {entry[1] + 1})"
-            name = lhs.name.replace("^", "")       # dW[2], as the text prints it
+            # verified and re-checked as sympy.diff(J, var) at n_x = n_h = n_y = m = 2
             d.result(name, rhs, lhs=lhs, of=e["J"], wrt=var, value=symbolic[name][entry],
-                     check=check.entry(entry), note=Msg.check(at_m.format(e=where), at_m_zh.format(e=where)))
+                     note=Msg.check(at_m.format(e=where), at_m_zh.format(e=where)))
+
+    def _matrix_calculus(self, d, act: str, lines: dict) -> None:
+        """Each vectorized gradient by the matrix-calculus engine (``matrix_lines``): J in matrix
+        form, the entrywise derivatives, the rules of matrix calculus, and for each gradient the
+        engine's matrix form followed by the notes' form, checked equal to it."""
+        grads = {key: engine_gradient(line) for key, line in matrix_lines(act).items()}
+        full = grads["dW[1]"]
+        J = sp.Symbol("J")
+        d.note("The gradients by matrix calculus (as `derive expr --shape` does): write $J$ with matrices, each "
+               "example's loss as $log Σ_l e^(z[2]_l) − Σ_k y_k z[2]_k$ ($y$ one-hot), differentiate entry by "
+               "entry, and apply the rules of matrix calculus.",
+               "用矩阵微积分求梯度(与 derive 对矩阵表达式的求导相同):用矩阵写出 $J$,每个样本的损失写成 "
+               "$log Σ_l e^(z[2]_l) − Σ_k y_k z[2]_k$($y$ 为 one-hot),逐元素求导,再用矩阵微积分法则。")
+        sizes = dict(MATRIX_SIZES)
+        e = _explicit(act, nx=sizes["n_x"], nh=sizes["n_h"], ny=sizes["n_y"], m=sizes["m"])
+        ours = {s: v for name in ("X", "W1", "b1", "W2", "b2", "Y") for s, v in zip(full.entries(name), e[name])}
+        d.eq(J, full.shown_f, "rewrite", Msg("in matrix form", "矩阵形式").then(Msg.check(
+            "checked at {sizes} (example $i$ in class $i$) against the mean of the per-example losses",
+            "已在 {sizes}(第 $i$ 个样本属于第 $i$ 类)时与逐样本损失的平均核对", sizes=full.sizes_text())),
+            check=(e["J"], full.value_at().xreplace(ours)))
+        show_rules(d, list(grads.values()), work=Msg("as in the one-example lines above", "与上面单个样本的推导相同"))
+        for key, g in grads.items():
+            lhs, rhs, rule, note = lines[key]
+            if isinstance(note, str):
+                note = Msg.of("{s}", "{s}", s=note)
+            show_line(d, g, sp.Derivative(J, sp.Symbol(dict(MATRIX_NAMES)[g.line.wrt]), evaluate=False))
+            same = (Msg.check("checked at {sizes}: $m$ times the line above", "已在 {sizes} 时核对:等于上一行的 $m$ 倍",
+                              sizes=g.sizes_text()) if g.line.times else
+                    Msg.check("checked at {sizes}: equal to the line above", "已在 {sizes} 时核对:与上一行相等",
+                              sizes=g.sizes_text()))
+            d.eq(lhs, rhs, rule, note.then(same), check=g.form_check())
