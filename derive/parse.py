@@ -1632,7 +1632,7 @@ def parse_point(text: str, allowed_names: Iterable | None = None) -> dict:
     -------
     dict
         ``{Symbol(name): value}`` in the order given; exact values stay ``Rational``, others
-        become a 30-digit ``Float``.
+        become a ``Float`` with 30 digits past the point's integer part.
 
     Raises
     ------
@@ -1673,8 +1673,12 @@ def parse_point(text: str, allowed_names: Iterable | None = None) -> dict:
         if value.free_symbols:
             raise DeriveError(f"--at: {_snippet(value_text)} is not a number")
         if not value.is_Rational:
-            value = value.evalf(30)
-            if not (value.is_Float and value.is_finite):
+            rough = value.evalf(30)
+            if not (rough.is_Float and rough.is_finite):
                 raise DeriveError(f"--at: {_snippet(value_text)} is not a real number")
+            # 30 significant digits after the point's own integer digits: cos(exp(200)) needs
+            # exp(200) to 30 places past its 87 integer digits, not to 30 digits in all
+            whole = int(abs(rough)).bit_length() * 0.30103 if abs(rough) >= 1 else 0
+            value = value.evalf(30 + int(whole) + 1) if whole > 0 else rough
         point[symbol] = value
     return point
