@@ -18,8 +18,10 @@ Expressions go through the safe parser (``derive.parse``): no user text runs as 
 
 from __future__ import annotations
 
+import os
 import random
 import re
+import stat
 from dataclasses import dataclass, field
 
 import sympy as sp
@@ -730,12 +732,28 @@ def check_steps(text: str, kind: str, name: str = "<text>") -> StepReport:
     return report
 
 
+# A student's derivation is a page or two; past this it is not one (and /dev/zero never ends).
+MAX_FILE_BYTES = 1024 * 1024
+
+
+def read_bounded(handle, name: str) -> bytes:
+    """At most ``MAX_FILE_BYTES`` from ``handle``; a DeriveError past them."""
+    data = handle.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise DeriveError(f"{name}:1:1: more than {MAX_FILE_BYTES:,} bytes; a derivation to check is text "
+                          f"of at most that size")
+    return data
+
+
 def check_file(path: str, data: bytes | None = None, kind: str | None = None) -> StepReport:
     """Read ``path`` (or the given bytes, for standard input) and check it."""
     if data is None:
         try:
+            if not stat.S_ISREG(os.stat(path).st_mode):
+                raise DeriveError(f"{path}:1:1: not a regular file (a folder, device or FIFO); "
+                                  f"a derivation to check is a text file")
             with open(path, "rb") as handle:
-                data = handle.read()
+                data = read_bounded(handle, path)
         except OSError as err:
             raise DeriveError(f"{path}:1:1: cannot read the file ({err.strerror})") from None
     text, kind = read_text(data, path, kind)

@@ -213,6 +213,10 @@ def _log10_abs(number: sp.Expr):
 def _check_pow(base: sp.Expr, exp: sp.Expr) -> None:
     """Raise if ``base**exp`` would be a huge number or a huge symbolic power."""
     if not exp.is_number:
+        if base.is_zero:
+            # 0^x is 0 for x > 0, 1 at x = 0 by convention and undefined below: no derivative
+            raise DeriveError("0 to a variable power has no derivative (0^x is 0 for x > 0 and "
+                              "undefined for x < 0)")
         _check_symbolic_exponent(exp)
         return
     magnitude = _real_value(exp)

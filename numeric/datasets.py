@@ -179,6 +179,9 @@ def text(steps: int = 25, held_out: float = 0.1) -> Dataset:
     """
     chars = text_characters()
     codes = np.array([TEXT_ALPHABET.index(ch) for ch in chars], dtype=np.int64)
+    if 20 * steps > len(codes):
+        raise DeriveError(f"--seq-length {steps:,} leaves fewer than 20 windows in the built-in text "
+                          f"({len(codes):,} characters); at most {len(codes) // 20:,}")
     starts = np.arange(0, len(codes) - steps, steps)
     X = codes[starts[:, None] + np.arange(steps)].astype(float)
     y = codes[starts + steps]

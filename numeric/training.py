@@ -132,6 +132,26 @@ class History:
         return out
 
 
+# Bounds of one run. 100,000 epochs is 30 times the longest default (sigmoid-sum's 3,000 of
+# plain gradient descent). A run holds its parameters about four times (values, gradient,
+# optimizer state) and, per layer unit, a few floats per row (forward and backward passes).
+MAX_EPOCHS = 100_000
+MAX_TRAIN_BYTES = 2 * 1024 ** 3
+
+
+def _check_size(network, dataset) -> None:
+    """Refuse, before allocating anything, a model and data set whose training would need more
+    than ``MAX_TRAIN_BYTES`` (a MemoryError half-way is not an answer)."""
+    params = sum(math.prod(shape) for shape in network.param_shapes().values())
+    rows = len(dataset.y) + (0 if dataset.y_val is None else len(dataset.y_val))
+    units = sum(getattr(layer, "units", None) or 0 for layer in network.layers)
+    need = 8 * (4 * params + 3 * rows * units)
+    if need > MAX_TRAIN_BYTES:
+        raise DeriveError(f"too large to train: {params:,} parameters and {units:,} units over {rows:,} rows "
+                          f"need about {need / 2 ** 30:,.1f} GiB; derive trains within "
+                          f"{MAX_TRAIN_BYTES // 2 ** 30} GiB")
+
+
 def _positive_int(value, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise DeriveError(f"{what} must be a positive integer, not {value!r}")
@@ -303,6 +323,8 @@ def train(
     if not (number and math.isfinite(lr) and lr > 0):
         raise DeriveError(f"the learning rate (--lr) must be a positive number, not {lr!r}")
     epochs = _positive_int(epochs, "the number of epochs (--epochs)")
+    if epochs > MAX_EPOCHS:
+        raise DeriveError(f"--epochs {epochs:,} is more than derive runs; at most {MAX_EPOCHS:,}")
     X, y = _as_data(X, y, "training")
     m = X.shape[0]
     if batch_size is not None:
@@ -776,6 +798,7 @@ def train_model(
             batch_size = default.batch_size or len(dataset.y)
     elif optimizer is None:
         optimizer = "sgd" if default.optimizer == "gd" else default.optimizer
+    _check_size(model.network(), dataset)
     compiled = _compile(model)
     params = compiled.init_params(seed=seed)
     checked = check_gradient(compiled, params, dataset.X, dataset.y) if check_grad else None

@@ -41,11 +41,11 @@ def check_steps(files, kind, fmt, lang, summary):
     """
     import json
 
-    from ..check_steps import check_file, render_summary, render_text, report_data, summary_row
+    from ..check_steps import check_file, read_bounded, render_summary, render_text, report_data, summary_row
 
     reports, rows, status = [], [], 0
     for name in files:
-        data = sys.stdin.buffer.read() if name == "-" else None
+        data = read_bounded(sys.stdin.buffer, "<stdin>") if name == "-" else None
         try:
             report = check_file(name, data, kind)
         except DeriveError as err:
