@@ -53,8 +53,8 @@ NOTES_FORMS = {
     "least-squares": ["−2·Xᵀ·(y − X·θ)"],
     "sigmoid-sum": ["(2/m)·1ᵀ·e", "(2/m)·A·e", "(2/m)·((c·eᵀ) ⊙ A ⊙ (1 − A))·1",
                     "(2/m)·((c·eᵀ) ⊙ A ⊙ (1 − A))·Xᵀ"],
-    "mlp": ["A[2] − Y", "1/m·dZ[2]·A[1]ᵀ", "(Σ_{i=1..m} dz[2]⁽ⁱ⁾)/m", "(W[2]ᵀ·dZ[2]) ⊙ A[1] ⊙ (1 − A[1])",
-            "1/m·dZ[1]·Xᵀ", "(Σ_{i=1..m} dz[1]⁽ⁱ⁾)/m"],
+    "mlp": ["A[2] − Y", "(1/m)·dZ[2]·A[1]ᵀ", "(1/m)·Σ_{i=1..m} dz[2]⁽ⁱ⁾", "(W[2]ᵀ·dZ[2]) ⊙ A[1] ⊙ (1 − A[1])",
+            "(1/m)·dZ[1]·Xᵀ", "(1/m)·Σ_{i=1..m} dz[1]⁽ⁱ⁾"],
 }
 MODEL_LINES = {"logistic": logistic.LINES, "least-squares": (least_squares.GRADIENT,),
                "sigmoid-sum": tuple(sigmoid_sum.LINES.values()), "mlp": tuple(mlp.matrix_lines("sigmoid").values())}
