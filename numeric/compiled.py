@@ -57,6 +57,11 @@ __all__ = ["compile_model", "CompiledModel", "clear_cache"]
 _BLOCK_BYTES = 1 << 20
 _MIN_BLOCK_ROWS = 64
 _MAX_BUFFER_SETS = 16
+# The dtypes the checks below accept as they are. NumPy's native-order dtypes are singletons, so
+# an identity test (~30 ns) passes the usual array before the slower comparison (~150 ns) runs;
+# on a small gradient the checks cost as much as the arithmetic.
+_FLOAT64 = np.dtype(np.float64)
+_INTP = np.dtype(np.intp)
 
 
 def _derivative(expr, symbol):
@@ -205,7 +210,7 @@ def class_labels(y, m: int, classes: int):
         if y.size != m or y.ndim > 2:
             raise DeriveError(f"y must have shape ({m},), not {y.shape}")
         y = y.reshape(m)
-    if y.dtype != np.intp:
+    if y.dtype is not _INTP and y.dtype != np.intp:
         if y.dtype.kind not in "iu" and (y.dtype.kind not in "fb" or not np.all(y == np.round(y))):
             raise DeriveError("y must hold integer class labels")
         y = y.astype(np.intp)
@@ -332,7 +337,7 @@ class CompiledModel:
             if name not in params:
                 raise DeriveError(f"params has no {name!r} (expected {', '.join(self.param_shapes)})")
             value = params[name]
-            if type(value) is not np.ndarray or value.dtype != np.float64:
+            if type(value) is not np.ndarray or value.dtype is not _FLOAT64:
                 value = np.asarray(value, dtype=np.float64)
             if value.shape != shape:
                 raise DeriveError(f"params[{name!r}] has shape {value.shape}, expected {shape}")
@@ -346,7 +351,7 @@ class CompiledModel:
             raise DeriveError(f"X must have shape (m, {f}), not {X.shape}")
         if X.shape[0] == 0:
             raise DeriveError("X has no rows")
-        if X.dtype != np.float64 or not X.flags.c_contiguous:
+        if X.dtype is not _FLOAT64 or not X.flags.c_contiguous:
             X = np.ascontiguousarray(X, dtype=np.float64)
         return X
 
@@ -803,6 +808,10 @@ class _Stack(CompiledModel):
             self.out = output_rule(network.loss)
             self.kernels.update({"loss": self.out.loss_kernel, "dloss_dz": self.out.dloss_kernel})
         self._link = lambdify([self.out.z], sigmoid(self.out.z)) if self.out and self.classifier else None
+        # per layer: its weight's and bias's names and whether A·W multiplies W as stored (else
+        # its transpose), looked up once here rather than at each layer of each gradient
+        self._plan = tuple((layer.weight.name, layer.bias.name, layer.layout == "in,out" or layer.units is None)
+                           for layer in self.layers)
 
     def _init(self, name, shape, rng):
         layer = next(l for l in self.layers if name in (l.weight.name, l.bias.name))
@@ -848,23 +857,25 @@ class _Stack(CompiledModel):
         return self._buffer_set(("stack", m), make)
 
     def _forward(self, P, X):
-        """Each layer's input, pre-activation (when g′ needs it) and output; the logits last."""
+        """Each layer's input, pre-activation (when g′ needs it) and output; the logits last.
+
+        The products are ``np.dot``: the same BLAS call as ``np.matmul`` (the same bits), with
+        ~0.4 µs less dispatch each, which a batch of 32 notices."""
         A, saved = X, []
         work = self._work(X.shape[0])
-        for layer, (fwd, _, needs_u), buf in zip(self.layers, self.hidden, work["layers"]):
-            W = P[layer.weight.name]
-            np.matmul(A, W if layer.layout == "in,out" else W.T, out=buf["xw"])
-            outs = buf["outs"]
-            fwd.run(buf["xw"], *fwd.prepare(P[layer.bias.name]), *outs, *buf["fwd_scratch"])
+        for (w, b, as_stored), (fwd, _, needs_u), buf in zip(self._plan, self.hidden, work["layers"]):
+            W, xw, outs = P[w], buf["xw"], buf["outs"]
+            np.dot(A, W if as_stored else W.T, out=xw)
+            fwd.run(xw, *fwd.prepare(P[b]), *outs, *buf["fwd_scratch"])
             saved.append((A, outs[0] if needs_u else None, outs[-1]))
             A = outs[-1]
         saved.append((A, None, None))
         if self.out is not None:
             return saved, self._affine(self.layers[-1], P, A)
-        out = self.layers[-1]
-        W, z = P[out.weight.name], work["z"]
-        np.matmul(A, W if out.layout == "in,out" else W.T, out=z)
-        z += P[out.bias.name]
+        w, b, as_stored = self._plan[-1]
+        W, z = P[w], work["z"]
+        np.dot(A, W if as_stored else W.T, out=z)
+        z += P[b]
         return saved, z
 
     def _softmax(self, z, work=None):
@@ -905,21 +916,21 @@ class _Stack(CompiledModel):
             zmax, e, sums = softmax
             sums *= m
             self.dz.run(e, sums, onehot, dZ, *work["dz_scratch"])
-        grads = {}
+        grads, ones = {}, work["ones"]
         for index in range(len(self.layers) - 1, -1, -1):
-            layer, (A, _, _) = self.layers[index], saved[index]
-            W = P[layer.weight.name]
-            if layer.units is None:
-                grads[layer.weight.name], grads[layer.bias.name] = A.T @ dZ, np.array(dZ.sum())
+            (w, b, as_stored), (A, _, _) = self._plan[index], saved[index]
+            W = P[w]
+            if self.layers[index].units is None:
+                grads[w], grads[b] = A.T @ dZ, np.array(dZ.sum())
                 dA = np.outer(dZ, W)
             else:
-                dW = A.T @ dZ
-                grads[layer.weight.name] = dW if layer.layout == "in,out" else np.ascontiguousarray(dW.T)
+                dW = np.dot(A.T, dZ)
+                grads[w] = dW if as_stored else np.ascontiguousarray(dW.T)
                 # a sum over the examples as a product with a vector of ones: faster than sum(axis=0)
-                grads[layer.bias.name] = work["ones"] @ dZ
+                grads[b] = ones.dot(dZ)
                 if index:
                     dA = work["layers"][index - 1]["da"]
-                    np.matmul(dZ, W.T if layer.layout == "in,out" else W, out=dA)
+                    np.dot(dZ, W.T if as_stored else W, out=dA)
             if index:
                 _, backprop, needs_u = self.hidden[index - 1]
                 _, U, Aout = saved[index - 1]
