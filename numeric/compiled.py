@@ -62,6 +62,7 @@ _MAX_BUFFER_SETS = 16
 # on a small gradient the checks cost as much as the arithmetic.
 _FLOAT64 = np.dtype(np.float64)
 _INTP = np.dtype(np.intp)
+_UINTP = np.dtype(np.uintp)
 
 
 def _derivative(expr, symbol):
@@ -216,7 +217,7 @@ def class_labels(y, m: int, classes: int):
         y = y.astype(np.intp)
     # one reduction checks both ends (this runs at every gradient): a negative label read as
     # unsigned is larger than any class
-    if m and y.view(np.uintp).max() >= classes:
+    if m and np.maximum.reduce(y.view(_UINTP)) >= classes:
         raise DeriveError(f"class labels must be in 0..{classes - 1}")
     return y
 
@@ -945,7 +946,9 @@ class _Stack(CompiledModel):
             zmax, e, sums = softmax
             sums *= m
             self.dz.run(e, sums, onehot, dZ, *work["dz_scratch"])
-        grads, ones = {}, work["ones"]
+        # keyed in param_shapes' order from the start (filled from the last layer down), so that
+        # ``_named`` has nothing to reorder
+        grads, ones = dict.fromkeys(self.param_shapes), work["ones"]
         for index in range(len(self.layers) - 1, -1, -1):
             (w, b, as_stored), (A, _, _) = self._plan[index], saved[index]
             W = P[w]
@@ -967,6 +970,10 @@ class _Stack(CompiledModel):
                 dZ = buf["dz"]
                 backprop.run(dA, *((U,) if needs_u else ()), Aout, dZ, *buf["bp_scratch"])
         return loss, grads
+
+    def _named(self, grads: dict) -> dict:
+        # the roles are the parameters' names, and ``_grad`` orders them
+        return grads
 
     def _predict(self, P, X):
         _, z = self._forward(P, X)
