@@ -4,8 +4,10 @@ max-pooling → softmax over 10 classes, as ``derive train conv`` trains it) and
 PyTorch eager on the CPU when ``torch`` can be imported (a measurement-only dependency), on a
 batch of 32 digits and on all 1,437 training digits.
 
-The contestants run alternately in one process, round after round (the order rotates; each runs
-a burst of calls per round, see ``bench_deep.median_times``), and the medians are compared. Before timing, every gradient is checked against the hand-written one.
+The contestants run alternately in one process, round after round (the order cycles through every
+permutation; each runs an untimed call, then a burst of timed ones, per round: see
+``bench_deep.median_times``), and the medians are compared. Before timing, every gradient is
+checked against the hand-written one.
 
     OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python benchmarks/bench_conv.py            # about 30 s
     OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python benchmarks/bench_conv.py --quick

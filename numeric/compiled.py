@@ -57,6 +57,12 @@ __all__ = ["compile_model", "CompiledModel", "clear_cache"]
 _BLOCK_BYTES = 1 << 20
 _MIN_BLOCK_ROWS = 64
 _MAX_BUFFER_SETS = 16
+# The dtypes the checks below accept as they are. NumPy's native-order dtypes are singletons, so
+# an identity test (~30 ns) passes the usual array before the slower comparison (~150 ns) runs;
+# on a small gradient the checks cost as much as the arithmetic.
+_FLOAT64 = np.dtype(np.float64)
+_INTP = np.dtype(np.intp)
+_UINTP = np.dtype(np.uintp)
 
 
 def _derivative(expr, symbol):
@@ -205,15 +211,44 @@ def class_labels(y, m: int, classes: int):
         if y.size != m or y.ndim > 2:
             raise DeriveError(f"y must have shape ({m},), not {y.shape}")
         y = y.reshape(m)
-    if y.dtype != np.intp:
+    if y.dtype is not _INTP and y.dtype != np.intp:
         if y.dtype.kind not in "iu" and (y.dtype.kind not in "fb" or not np.all(y == np.round(y))):
             raise DeriveError("y must hold integer class labels")
         y = y.astype(np.intp)
     # one reduction checks both ends (this runs at every gradient): a negative label read as
     # unsigned is larger than any class
-    if m and y.view(np.uintp).max() >= classes:
+    if m and np.maximum.reduce(y.view(_UINTP)) >= classes:
         raise DeriveError(f"class labels must be in 0..{classes - 1}")
     return y
+
+
+def row_max(a, out=None):
+    """The maximum along the last axis of ``a``, that axis kept with length 1.
+
+    NumPy reduces a short last axis one row at a time, ~40 ns a row: 11 µs for the 256 rows of
+    8 attention scores of a batch of 32, 0.47 ms for the 1,437 digits' (more than their matrix
+    products). Copied so that its rows are columns, the same maxima come from elementwise
+    maxima over whole rows: 3 µs and 85 µs. A maximum is exact, so these are the same bits.
+
+    Parameters
+    ----------
+    a : ndarray of shape (..., n)
+    out : ndarray of shape (..., 1), C-contiguous, optional
+        Where to write the maxima.
+
+    Returns
+    -------
+    ndarray of shape (..., 1)
+
+    Examples
+    --------
+    >>> row_max(np.array([[1.0, 5.0, 2.0], [-3.0, -4.0, -1.0]]))
+    array([[ 5.],
+           [-1.]])
+    """
+    columns = np.ascontiguousarray(a.reshape(-1, a.shape[-1]).T)
+    flat = np.maximum.reduce(columns, axis=0, out=None if out is None else out.reshape(-1))
+    return out if out is not None else flat.reshape(*a.shape[:-1], 1)
 
 
 def _rows_per_block(row_bytes: int) -> int:
@@ -332,7 +367,7 @@ class CompiledModel:
             if name not in params:
                 raise DeriveError(f"params has no {name!r} (expected {', '.join(self.param_shapes)})")
             value = params[name]
-            if type(value) is not np.ndarray or value.dtype != np.float64:
+            if type(value) is not np.ndarray or value.dtype is not _FLOAT64:
                 value = np.asarray(value, dtype=np.float64)
             if value.shape != shape:
                 raise DeriveError(f"params[{name!r}] has shape {value.shape}, expected {shape}")
@@ -346,7 +381,7 @@ class CompiledModel:
             raise DeriveError(f"X must have shape (m, {f}), not {X.shape}")
         if X.shape[0] == 0:
             raise DeriveError("X has no rows")
-        if X.dtype != np.float64 or not X.flags.c_contiguous:
+        if X.dtype is not _FLOAT64 or not X.flags.c_contiguous:
             X = np.ascontiguousarray(X, dtype=np.float64)
         return X
 
@@ -803,6 +838,10 @@ class _Stack(CompiledModel):
             self.out = output_rule(network.loss)
             self.kernels.update({"loss": self.out.loss_kernel, "dloss_dz": self.out.dloss_kernel})
         self._link = lambdify([self.out.z], sigmoid(self.out.z)) if self.out and self.classifier else None
+        # per layer: its weight's and bias's names and whether A·W multiplies W as stored (else
+        # its transpose), looked up once here rather than at each layer of each gradient
+        self._plan = tuple((layer.weight.name, layer.bias.name, layer.layout == "in,out" or layer.units is None)
+                           for layer in self.layers)
 
     def _init(self, name, shape, rng):
         layer = next(l for l in self.layers if name in (l.weight.name, l.bias.name))
@@ -848,30 +887,32 @@ class _Stack(CompiledModel):
         return self._buffer_set(("stack", m), make)
 
     def _forward(self, P, X):
-        """Each layer's input, pre-activation (when g′ needs it) and output; the logits last."""
+        """Each layer's input, pre-activation (when g′ needs it) and output; the logits last.
+
+        The products are ``np.dot``: the same BLAS call as ``np.matmul`` (the same bits), with
+        ~0.4 µs less dispatch each, which a batch of 32 notices."""
         A, saved = X, []
         work = self._work(X.shape[0])
-        for layer, (fwd, _, needs_u), buf in zip(self.layers, self.hidden, work["layers"]):
-            W = P[layer.weight.name]
-            np.matmul(A, W if layer.layout == "in,out" else W.T, out=buf["xw"])
-            outs = buf["outs"]
-            fwd.run(buf["xw"], *fwd.prepare(P[layer.bias.name]), *outs, *buf["fwd_scratch"])
+        for (w, b, as_stored), (fwd, _, needs_u), buf in zip(self._plan, self.hidden, work["layers"]):
+            W, xw, outs = P[w], buf["xw"], buf["outs"]
+            np.dot(A, W if as_stored else W.T, out=xw)
+            fwd.run(xw, *fwd.prepare(P[b]), *outs, *buf["fwd_scratch"])
             saved.append((A, outs[0] if needs_u else None, outs[-1]))
             A = outs[-1]
         saved.append((A, None, None))
         if self.out is not None:
             return saved, self._affine(self.layers[-1], P, A)
-        out = self.layers[-1]
-        W, z = P[out.weight.name], work["z"]
-        np.matmul(A, W if out.layout == "in,out" else W.T, out=z)
-        z += P[out.bias.name]
+        w, b, as_stored = self._plan[-1]
+        W, z = P[w], work["z"]
+        np.dot(A, W if as_stored else W.T, out=z)
+        z += P[b]
         return saved, z
 
     def _softmax(self, z, work=None):
         """The row maxima, the shifted exponentials and their sums, into the scratch for z's rows."""
         work = work or self._work(z.shape[0])
         zmax, e, s = work["zmax"], work["e"], work["s"]
-        np.maximum.reduce(z, axis=1, out=zmax[:, 0])
+        row_max(z, out=zmax)
         np.subtract(z, zmax, out=e)
         np.exp(e, out=e)
         np.add.reduce(e, axis=1, out=s[:, 0])
@@ -905,21 +946,23 @@ class _Stack(CompiledModel):
             zmax, e, sums = softmax
             sums *= m
             self.dz.run(e, sums, onehot, dZ, *work["dz_scratch"])
-        grads = {}
+        # keyed in param_shapes' order from the start (filled from the last layer down), so that
+        # ``_named`` has nothing to reorder
+        grads, ones = dict.fromkeys(self.param_shapes), work["ones"]
         for index in range(len(self.layers) - 1, -1, -1):
-            layer, (A, _, _) = self.layers[index], saved[index]
-            W = P[layer.weight.name]
-            if layer.units is None:
-                grads[layer.weight.name], grads[layer.bias.name] = A.T @ dZ, np.array(dZ.sum())
+            (w, b, as_stored), (A, _, _) = self._plan[index], saved[index]
+            W = P[w]
+            if self.layers[index].units is None:
+                grads[w], grads[b] = A.T @ dZ, np.array(dZ.sum())
                 dA = np.outer(dZ, W)
             else:
-                dW = A.T @ dZ
-                grads[layer.weight.name] = dW if layer.layout == "in,out" else np.ascontiguousarray(dW.T)
+                dW = np.dot(A.T, dZ)
+                grads[w] = dW if as_stored else np.ascontiguousarray(dW.T)
                 # a sum over the examples as a product with a vector of ones: faster than sum(axis=0)
-                grads[layer.bias.name] = work["ones"] @ dZ
+                grads[b] = ones.dot(dZ)
                 if index:
                     dA = work["layers"][index - 1]["da"]
-                    np.matmul(dZ, W.T if layer.layout == "in,out" else W, out=dA)
+                    np.dot(dZ, W.T if as_stored else W, out=dA)
             if index:
                 _, backprop, needs_u = self.hidden[index - 1]
                 _, U, Aout = saved[index - 1]
@@ -927,6 +970,10 @@ class _Stack(CompiledModel):
                 dZ = buf["dz"]
                 backprop.run(dA, *((U,) if needs_u else ()), Aout, dZ, *buf["bp_scratch"])
         return loss, grads
+
+    def _named(self, grads: dict) -> dict:
+        # the roles are the parameters' names, and ``_grad`` orders them
+        return grads
 
     def _predict(self, P, X):
         _, z = self._forward(P, X)

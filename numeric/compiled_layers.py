@@ -25,6 +25,8 @@ The activations' g and g′ are the engine's kernels (``numeric.compiled``), as 
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -33,11 +35,25 @@ from derive.functions import relu
 from derive.network import Attention, Conv, Dense, Pool
 
 from .compiled import (CompiledModel, _backprop_kernel, _Classifier, _hidden_kernel, activation_rule, class_labels,
-                       softmax_rule)
+                       row_max, softmax_rule)
 
 __all__ = ["LayeredNet", "im2col", "conv_backward_input", "attention_backward"]
 
 _STRUCTURED = (Conv, Pool, Attention)
+
+
+@lru_cache(maxsize=None)
+def _ones(n: int):
+    """A read-only vector of n ones: row sums as one BLAS product, without a new array each call."""
+    ones = np.ones(n)
+    ones.flags.writeable = False
+    return ones
+
+
+@lru_cache(maxsize=None)
+def _inv_sqrt(n: int):
+    """1/√n as NumPy computes it (the same bits as ``1.0 / np.sqrt(n)``), worked out once."""
+    return 1.0 / np.sqrt(n)
 
 
 def im2col(images, filt: int, stride: int = 1):
@@ -124,9 +140,9 @@ def attention_backward(Q, K, V, weights, dO):
     dS = dO @ np.swapaxes(V, -1, -2)            # dP, turned into dS in place
     # through the softmax's Jacobian, row by row: dS = P ⊙ (dP − Σ_l P_il dP_il)
     # (a row sum as a product with ones: one BLAS call, faster than a reduction along a short axis)
-    dS -= ((weights * dS) @ np.ones(dS.shape[-1]))[..., None]
+    dS -= ((weights * dS) @ _ones(dS.shape[-1]))[..., None]
     dS *= weights
-    dS *= 1.0 / np.sqrt(Q.shape[-1])             # the 1/√d_k of both dQ and dK, applied once
+    dS *= _inv_sqrt(Q.shape[-1])                 # the 1/√d_k of both dQ and dK, applied once
     return dS @ K, np.swapaxes(dS, -1, -2) @ Q, dV
 
 
@@ -214,7 +230,7 @@ class LayeredNet(_Classifier, CompiledModel):
                 continue
             else:
                 A = A.reshape(m, -1)
-                U = A @ P[layer.weight.name]
+                U = np.dot(A, P[layer.weight.name])
                 cache = {"A": A}
             bias = P[layer.bias.name]
             bias = bias[:, None, None] if isinstance(layer, Conv) else bias
@@ -233,13 +249,13 @@ class LayeredNet(_Classifier, CompiledModel):
         """O = softmax(Q·Kᵀ/√d_k)·V for each example: X (m, tokens, width) -> O (m, tokens, d_v)."""
         m = X.shape[0]
         rows = X.reshape(-1, layer.width)       # every token of every example: 2-D products
-        Q, K, V = ((rows @ P[w.name]).reshape(m, layer.tokens, -1)
+        Q, K, V = (np.dot(rows, P[w.name]).reshape(m, layer.tokens, -1)
                    for w in (layer.query_weight, layer.key_weight, layer.value_weight))
         S = Q @ K.transpose(0, 2, 1)
-        S *= 1.0 / np.sqrt(layer.key)
-        S -= S.max(axis=2, keepdims=True)        # softmax is unchanged by a shift along the row
+        S *= _inv_sqrt(layer.key)
+        S -= row_max(S)                         # softmax is unchanged by a shift along the row
         Pw = np.exp(S, out=S)
-        Pw /= (Pw @ np.ones(Pw.shape[2]))[..., None]     # the row sums, as in attention_backward
+        Pw /= (Pw @ _ones(Pw.shape[2]))[..., None]     # the row sums, as in attention_backward
         return Pw @ V, {"X": X, "Q": Q, "K": K, "V": V, "P": Pw}
 
     @staticmethod
@@ -251,7 +267,7 @@ class LayeredNet(_Classifier, CompiledModel):
         rows = X.reshape(-1, layer.width).T
         dX = np.zeros_like(X) if with_input else None
         for weight, d in ((layer.query_weight, dQ), (layer.key_weight, dK), (layer.value_weight, dV)):
-            grads[weight.name] = rows @ d.reshape(-1, d.shape[2])
+            grads[weight.name] = np.dot(rows, d.reshape(-1, d.shape[2]))
             if with_input:
                 dX += d @ P[weight.name].T
         return dX
@@ -286,10 +302,10 @@ class LayeredNet(_Classifier, CompiledModel):
         return back
 
     def _softmax(self, z):
-        zmax = z.max(axis=1, keepdims=True)
+        zmax = row_max(z)
         e = z - zmax
         np.exp(e, out=e)
-        return zmax, e, (e @ np.ones(e.shape[1]))[:, None]      # the row sums by BLAS, as above
+        return zmax, e, np.dot(e, _ones(e.shape[1]))[:, None]      # the row sums by BLAS, as above
 
     def _mean_loss(self, z, y, softmax=None):
         zmax, _, s = softmax or self._softmax(z)
@@ -345,9 +361,9 @@ class LayeredNet(_Classifier, CompiledModel):
             grads[layer.weight.name] = (flat @ cache["cols"].T).reshape(W.shape)
             grads[layer.bias.name] = flat.sum(axis=1)
             return conv_backward_input(dU, W, layer.side, layer.padding, layer.stride) if with_input else None
-        grads[layer.weight.name] = cache["A"].T @ dU
+        grads[layer.weight.name] = np.dot(cache["A"].T, dU)
         grads[layer.bias.name] = dU.sum(axis=0)
-        return dU @ W.T if with_input else None
+        return np.dot(dU, W.T) if with_input else None
 
     def _predict(self, P, X):
         z, _ = self._forward(P, X)

@@ -538,3 +538,17 @@ def test_kernel_reuses_buffers_and_folds_parameters():
     with np.errstate(over="raise", invalid="raise"):
         (out,) = kernel(xs, params=(ws, bs))
     np.testing.assert_allclose(out, np.exp(-np.logaddexp(0, -(xs * ws + bs))), atol=1e-16)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (5, 10), (3, 4, 8), (2, 7, 3, 1)])
+def test_row_max_is_numpys_max_over_the_last_axis(shape):
+    from numeric.compiled import row_max
+
+    rng = np.random.default_rng(len(shape))
+    a = rng.standard_normal(shape)
+    a.flat[0] = np.nan                               # a NaN row stays NaN, as with ndarray.max
+    want = a.max(axis=-1, keepdims=True)
+    np.testing.assert_array_equal(row_max(a), want)
+    out = np.empty(want.shape)
+    assert row_max(a, out=out) is out
+    np.testing.assert_array_equal(out, want)
