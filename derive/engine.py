@@ -299,6 +299,38 @@ def _over_denominator(expr):
     return sp.factor_terms(sp.expand(num)) / den
 
 
+def _abs_form(expr):
+    """``expr`` with each even power of u written with |u| (u real: u² = |u|²) and cancelled:
+    x²/|x| + |x| becomes 2·|x|, 3·x³/|x| becomes 3·x·|x|. None when ``expr`` has no |u|."""
+    forms = {}
+    for a in sorted(expr.atoms(sp.Abs), key=sp.default_sort_key):
+        u = a.args[0]
+        if u.is_extended_real:
+            forms[a] = (u, sp.Dummy(positive=True))
+    if not forms:
+        return None
+    plain = expr.xreplace({a: d for a, (_, d) in forms.items()})
+    for u, d in forms.values():
+        plain = plain.replace(lambda t: t.is_Pow and t.base == u and t.exp.is_even,
+                              lambda t, d=d: d**t.exp)
+        plain = plain.replace(lambda t: t.is_Pow and t.base == u and t.exp.is_odd and t.exp > 1,
+                              lambda t, d=d, u=u: u * d**(t.exp - 1))
+    return sp.cancel(plain).xreplace({d: a for a, (_, d) in forms.items()})
+
+
+def _ratio_forms(expr) -> list:
+    """``expr`` with sin u/cos u written tan u, cos u/sin u written cot u (and sinh/cosh as
+    tanh, coth), one direction per form, as the tables print the derivatives of log(cos u),
+    log(sin u) and log(cosh u)."""
+    forms = []
+    for num, den, ratio in ((sp.sin, sp.cos, sp.tan), (sp.cos, sp.sin, sp.cot),
+                            (sp.sinh, sp.cosh, sp.tanh), (sp.cosh, sp.sinh, sp.coth)):
+        swap = {f: ratio(f.args[0]) * den(f.args[0]) for f in expr.atoms(num) if expr.has(den(f.args[0]))}
+        if swap:
+            forms.append(sp.cancel(expr.xreplace(swap)))
+    return forms
+
+
 def _score(e) -> tuple:
     text = str(e)
     return (sp.count_ops(e), text.count("exp"), len(text), text)
@@ -333,6 +365,8 @@ def tidy(expr, candidates: Iterable = ()) -> Expr:
                 forms.append(f(expr))
             except (sp.PolynomialError, TypeError, ValueError, NotImplementedError):
                 pass
+        if ops <= _IDENTITY_OPS:
+            forms.extend(f for f in (_abs_form(expr), *_ratio_forms(expr)) if f is not None)
         if ops <= _IDENTITY_OPS and expr.has(sp.sin, sp.cos, *_IN_SIN_COS):
             # an identity is worth leaving csc and cot for sin and cos only when it at least
             # halves the answer: −sin θ, not (sin²x − 2)/sin³x for −csc³x − cot²x·csc x

@@ -171,6 +171,64 @@ def _written_order(text, from_latex: bool) -> dict:
     return order
 
 
+def _typed_form(text, from_latex: bool, expr, order) -> sp.Expr:
+    """The expression as typed, in display order, when SymPy's evaluation for real variables
+    changed which functions it holds (√(y²) is |y|, log(eˣ) is x, |x|² is x²), else ``expr``
+    itself: the statement shows what the student typed and the next line the rewrite."""
+    if not isinstance(text, str):
+        return expr
+    try:
+        with distribute(False):
+            typed = _rewritten_nodes(_parse(text, from_latex, evaluate=False))
+    except DeriveError:
+        return expr
+    if not typed:
+        return expr
+    by_value = {printing.canon(t): t for t in typed}
+
+    def swap(e):
+        if (c := printing.canon(e)) in by_value:
+            return by_value[c]
+        if e.is_Atom:
+            return e
+        return e.func(*(swap(a) for a in e.args), evaluate=False)
+
+    return swap(printing.arrange(expr, order))
+
+
+def _heads(expr) -> set:
+    """The functions of ``expr`` and whether it has a root (a power with a fractional exponent)."""
+    roots = any(p.exp.is_Rational and not p.exp.is_Integer for p in expr.atoms(sp.Pow))
+    return {type(f) for f in expr.atoms(sp.Function)} | ({"root"} if roots else set())
+
+
+def _rewritten_nodes(expr) -> list:
+    """The nodes of ``expr`` (built unevaluated) whose evaluation changes their functions
+    (√(y²) becoming |y|), as typed, outermost ones only; the rest is evaluated around them."""
+    kept: dict = {}
+
+    def walk(e):
+        """``e`` evaluated (kept nodes as stand-ins) and as typed (1/2 as typed, 2⁻¹)."""
+        if e.is_Atom:
+            return e, e
+        pairs = [walk(a) for a in e.args]
+        evaluated = e.func(*(v for v, _ in pairs))
+        with sp.evaluate(False):
+            typed = e.func(*(t for _, t in pairs))
+        if e.is_Pow and e.base.is_Integer and e.exp == -1:
+            return evaluated, typed
+        with sp.evaluate(False):
+            shown = typed.xreplace(kept)
+        if _heads(evaluated.xreplace(kept)) == _heads(shown):
+            return evaluated, evaluated
+        stand_in = sp.Dummy(real=True)
+        kept[stand_in] = shown
+        return stand_in, stand_in
+
+    outer = walk(expr)[0].atoms(sp.Dummy)
+    return [t for d, t in kept.items() if d in outer]
+
+
 def _flat(node) -> list:
     """The terms of a typed sum or the factors of a typed product, nested ones of the same
     kind opened in place: −log(x)/x is typed as (−log(x))·x⁻¹, read −1·log(x)·x⁻¹."""
@@ -340,8 +398,12 @@ def _expr_derivation(text, wrt, from_latex: bool, at, checker) -> ExprDerivation
     d = Builder(_ExprModel(), partial=len(expr.free_symbols) > 1)
     written = _written_order(text, from_latex)
     d.shown_sums.update(written)
-    d.title = Msg.of("Derivative of {f}", "{f} 的导数", f=printing.AsShown(printing.arrange(expr, printing.Order(dict(written)))))
-    d.define(f, expr)
+    typed = _typed_form(text, from_latex, expr, printing.Order(dict(written)))
+    d.title = Msg.of("Derivative of {f}", "{f} 的导数", f=printing.AsShown(printing.arrange(typed, printing.Order(dict(written)))))
+    d.define(f, typed)
+    if typed is not expr:
+        d.eq(f, expr, "real_variables", Msg.of("for real {v}", "{v} 为实数", v=tuple(sorted(
+            expr.free_symbols, key=lambda s: s.name))))
     derivatives = {}
     for x in variables:
         if len(variables) > 1:
