@@ -23,7 +23,7 @@ from sympy.core.parameters import distribute
 from . import engine, printing
 from .steps import Builder, Derivation
 from .errors import DeriveError
-from .functions import hard_sigmoid, leaky_relu, relu, to_elementary
+from .functions import hard_sigmoid, leaky_relu, log_base, relu, to_elementary
 from .messages import Msg
 from .parse import _log10_abs, _name_problem, _number as _literal_value, check_wrt, parse_expression, parse_latex_expression, parse_point, validate_expression
 
@@ -184,7 +184,7 @@ def _typed_form(text, from_latex: bool, expr, order) -> sp.Expr:
         return expr
     if not typed:
         return expr
-    by_value = {printing.canon(t): t for t in typed}
+    by_value = {printing.canon(to_elementary(t)): t for t in typed}
 
     def swap(e):
         if (c := printing.canon(e)) in by_value:
@@ -194,6 +194,16 @@ def _typed_form(text, from_latex: bool, expr, order) -> sp.Expr:
         return e.func(*(swap(a) for a in e.args), evaluate=False)
 
     return swap(printing.arrange(expr, order))
+
+
+def _log_base(e):
+    """(u, b) when ``e`` is log(u)/log(b) for a number b, as the parser reads log(u, b)."""
+    if isinstance(e, sp.Mul) and len(e.args) == 2:
+        logs = [a for a in e.args if isinstance(a, sp.log)]
+        inverse = [a for a in e.args if a.is_Pow and a.exp == -1 and isinstance(a.base, sp.log)]
+        if len(logs) == 1 and len(inverse) == 1 and inverse[0].base.args[0].is_number:
+            return logs[0].args[0], inverse[0].base.args[0]
+    return None
 
 
 def _heads(expr) -> set:
@@ -211,6 +221,10 @@ def _rewritten_nodes(expr) -> list:
         """``e`` evaluated (kept nodes as stand-ins) and as typed (1/2 as typed, 2⁻¹)."""
         if e.is_Atom:
             return e, e
+        if (base := _log_base(e)) is not None:
+            stand_in = sp.Dummy(real=True)
+            kept[stand_in] = log_base(*base)
+            return stand_in, stand_in
         pairs = [walk(a) for a in e.args]
         evaluated = e.func(*(v for v, _ in pairs))
         with sp.evaluate(False):
@@ -401,8 +415,13 @@ def _expr_derivation(text, wrt, from_latex: bool, at, checker) -> ExprDerivation
     typed = _typed_form(text, from_latex, expr, printing.Order(dict(written)))
     d.title = Msg.of("Derivative of {f}", "{f} 的导数", f=printing.AsShown(printing.arrange(typed, printing.Order(dict(written)))))
     d.define(f, typed)
-    if typed is not expr:
-        d.eq(f, expr, "real_variables", Msg.of("for real {v}", "{v} 为实数", v=tuple(sorted(
+    # the rewritten line in the typed order too (its terms are not the statement's to follow)
+    as_typed = printing.arrange(expr, printing.Order(dict(written)))
+    if typed.has(log_base):
+        d.eq(f, as_typed, "rewrite", Msg.of("change of base, $log_b(u) = log(u)/log(b)$",
+                                         "换底公式 $log_b(u) = log(u)/log(b)$"))
+    elif typed is not expr:
+        d.eq(f, as_typed, "real_variables", Msg.of("for real {v}", "{v} 为实数", v=tuple(sorted(
             expr.free_symbols, key=lambda s: s.name))))
     derivatives = {}
     for x in variables:
