@@ -174,16 +174,21 @@ def _written_order(text, from_latex: bool) -> dict:
 def _typed_form(text, from_latex: bool, expr, order) -> sp.Expr:
     """The expression as typed, in display order, when SymPy's evaluation for real variables
     changed which functions it holds (√(y²) is |y|, log(eˣ) is x, |x|² is x²), else ``expr``
-    itself: the statement shows what the student typed and the next line the rewrite."""
+    itself: the statement shows what the student typed and the next line the rewrite. Second,
+    the variables the rewrite takes as real (none for sin(π/2) = 1)."""
     if not isinstance(text, str):
-        return expr
+        return expr, ()
     try:
         with distribute(False):
             typed = _rewritten_nodes(_parse(text, from_latex, evaluate=False))
     except DeriveError:
-        return expr
+        return expr, ()
+    # log(x)/log(5) typed as such stays a quotient; log(x, 5) and \log_5 x are logarithms
+    typed = [t for t in typed if not isinstance(t, log_base) or "," in text or "\\log_" in text]
     if not typed:
-        return expr
+        return expr, ()
+    real = sorted(set().union(*(t.free_symbols for t in typed if not isinstance(t, log_base))),
+                  key=lambda v: v.name)
     by_value = {printing.canon(to_elementary(t)): t for t in typed}
 
     def swap(e):
@@ -193,7 +198,7 @@ def _typed_form(text, from_latex: bool, expr, order) -> sp.Expr:
             return e
         return e.func(*(swap(a) for a in e.args), evaluate=False)
 
-    return swap(printing.arrange(expr, order))
+    return swap(printing.arrange(expr, order)), tuple(real)
 
 
 def _log_base(e):
@@ -412,7 +417,7 @@ def _expr_derivation(text, wrt, from_latex: bool, at, checker) -> ExprDerivation
     d = Builder(_ExprModel(), partial=len(expr.free_symbols) > 1)
     written = _written_order(text, from_latex)
     d.shown_sums.update(written)
-    typed = _typed_form(text, from_latex, expr, printing.Order(dict(written)))
+    typed, real = _typed_form(text, from_latex, expr, printing.Order(dict(written)))
     d.title = Msg.of("Derivative of {f}", "{f} 的导数", f=printing.AsShown(printing.arrange(typed, printing.Order(dict(written)))))
     d.define(f, typed)
     # the rewritten line in the typed order too (its terms are not the statement's to follow)
@@ -420,9 +425,10 @@ def _expr_derivation(text, wrt, from_latex: bool, at, checker) -> ExprDerivation
     if typed.has(log_base):
         d.eq(f, as_typed, "rewrite", Msg.of("change of base, $log_b(u) = log(u)/log(b)$",
                                          "换底公式 $log_b(u) = log(u)/log(b)$"))
+    elif real:
+        d.eq(f, as_typed, "real_variables", Msg.of("for real {v}", "{v} 为实数", v=real))
     elif typed is not expr:
-        d.eq(f, as_typed, "real_variables", Msg.of("for real {v}", "{v} 为实数", v=tuple(sorted(
-            expr.free_symbols, key=lambda s: s.name))))
+        d.eq(f, as_typed, "evaluate")
     derivatives = {}
     for x in variables:
         if len(variables) > 1:
