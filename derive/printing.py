@@ -181,7 +181,7 @@ class Order:
         places = [(parent == container, len(others & siblings), -i)
                   for i, parent, others in self.ranks.get(("term", term), ())
                   if parent == container or parent not in self.present or others & siblings
-                  or (len(others) > 1 and others - {term} <= every)]
+                  or (isinstance(parent, sp.Add) and others - {term} <= every)]
         return -max(places)[2] if places else None
 
     def _inside_rewritten(self, expr):
