@@ -281,7 +281,8 @@ def _trig_forms(expr) -> list:
     """``expr`` rewritten with sin²u + cos²u = 1 both ways (tan, cot, sec, csc in sin and cos
     first), each over a common denominator: (1 − sin²θ)·sin θ/cos²θ − 2·sin θ becomes −sin θ,
     cos θ·sec²θ − sin θ·tan θ becomes cos θ."""
-    plain = expr.replace(lambda t: t.func in _IN_SIN_COS, lambda t: _IN_SIN_COS[t.func](t.args[0]))
+    # over one denominator first, so that each square stands where the identity can meet it
+    plain = sp.cancel(expr.replace(lambda t: t.func in _IN_SIN_COS, lambda t: _IN_SIN_COS[t.func](t.args[0])))
     forms = []
     for u in sorted({t.args[0] for t in plain.atoms(sp.sin, sp.cos)}, key=sp.default_sort_key):
         for a, b in ((sp.sin(u), sp.cos(u)), (sp.cos(u), sp.sin(u))):
@@ -297,6 +298,48 @@ def _over_denominator(expr):
     −16·x/(x² − 4)², as a textbook factors it, not −16·x/(x⁴ − 8·x² + 16)."""
     num, den = sp.fraction(sp.together(expr))
     return sp.factor_terms(sp.expand(num)) / den
+
+
+def _abs_form(expr):
+    """``expr`` with each even power of u written with |u| (u real: u² = |u|²) and cancelled:
+    x²/|x| + |x| becomes 2·|x|, 3·x³/|x| becomes 3·x·|x|. None when ``expr`` has no |u|."""
+    if not expr.has(sp.Abs):
+        return None
+    forms = {}
+    # |√u| is √u wherever √u is real
+    expr = expr.xreplace({a: a.args[0] for a in expr.atoms(sp.Abs)
+                          if a.args[0].is_Pow and a.args[0].exp == sp.S.Half})
+    for a in sorted(expr.atoms(sp.Abs), key=sp.default_sort_key):
+        u = a.args[0]
+        if u.is_extended_real:
+            forms[a] = (u, sp.Dummy(positive=True))
+    plain = expr.xreplace({a: d for a, (_, d) in forms.items()})
+    for u, d in forms.values():
+        plain = plain.replace(lambda t: t.is_Pow and t.base == u and t.exp.is_even,
+                              lambda t, d=d: d**t.exp)
+        plain = plain.replace(lambda t: t.is_Pow and t.base == u and t.exp.is_odd and t.exp > 1,
+                              lambda t, d=d, u=u: u * d**(t.exp - 1))
+    return sp.cancel(plain).xreplace({d: a for a, (_, d) in forms.items()})
+
+
+def _ratio_forms(expr) -> list:
+    """``expr`` with sin u/cos u written tan u, cos u/sin u written cot u (and sinh/cosh as
+    tanh, coth), one direction per form, as the tables print the derivatives of log(cos u),
+    log(sin u) and log(cosh u)."""
+    forms = []
+    for num, den, ratio in ((sp.sin, sp.cos, sp.tan), (sp.cos, sp.sin, sp.cot),
+                            (sp.sinh, sp.cosh, sp.tanh), (sp.cosh, sp.sinh, sp.coth)):
+        swap = {f: ratio(f.args[0]) * den(f.args[0]) for f in expr.atoms(num) if expr.has(den(f.args[0]))}
+        if swap:
+            forms.append(sp.cancel(expr.xreplace(swap)))
+    return forms
+
+
+def _compound(expr) -> bool:
+    """Whether ``expr`` has a fraction inside a denominator."""
+    return any(p.exp.is_negative and any(q.is_Rational and not q.is_Integer or q.is_Pow and q.exp.is_negative
+                                         for q in sp.preorder_traversal(p.base))
+               for p in sp.preorder_traversal(expr) if p.is_Pow)
 
 
 def _score(e) -> tuple:
@@ -333,6 +376,8 @@ def tidy(expr, candidates: Iterable = ()) -> Expr:
                 forms.append(f(expr))
             except (sp.PolynomialError, TypeError, ValueError, NotImplementedError):
                 pass
+        if ops <= _IDENTITY_OPS:
+            forms.extend(f for f in (_abs_form(expr), *_ratio_forms(expr)) if f is not None)
         if ops <= _IDENTITY_OPS and expr.has(sp.sin, sp.cos, *_IN_SIN_COS):
             # an identity is worth leaving csc and cot for sin and cos only when it at least
             # halves the answer: −sin θ, not (sin²x − 2)/sin³x for −csc³x − cot²x·csc x
@@ -342,6 +387,10 @@ def tidy(expr, candidates: Iterable = ()) -> Expr:
     # follow an unchanged line, and hand-derived forms are what the notes print
     if ops <= sp.count_ops(best) + 1:
         best = expr
+    if _compound(best):
+        # a fraction inside a denominator, 1/(2·(1 − x²/4)), is one a textbook clears: 2/(4 − x²)
+        simple = [f for f in forms if not _compound(f) and sp.count_ops(f) <= sp.count_ops(best) + 1]
+        best = min(simple, key=_score, default=best)
     if expr.is_polynomial(*expr.free_symbols) and not isinstance(expr, sp.MatrixBase):
         # a polynomial multiplied out as soon as that is shorter: 4·(x + 1) − 3 is 4·x + 1
         expanded = sp.expand(expr)

@@ -23,7 +23,7 @@ from sympy.core.parameters import distribute
 from . import engine, printing
 from .steps import Builder, Derivation
 from .errors import DeriveError
-from .functions import hard_sigmoid, leaky_relu, relu, to_elementary
+from .functions import hard_sigmoid, leaky_relu, log_base, relu, to_elementary
 from .messages import Msg
 from .parse import _log10_abs, _name_problem, _number as _literal_value, check_wrt, parse_expression, parse_latex_expression, parse_point, validate_expression
 
@@ -169,6 +169,83 @@ def _written_order(text, from_latex: bool) -> dict:
             if isinstance(key, type(node)) and sorted(map(str, key.args)) == sorted(map(str, parts)):
                 order.setdefault(key, parts)
     return order
+
+
+def _typed_form(text, from_latex: bool, expr, order) -> sp.Expr:
+    """The expression as typed, in display order, when SymPy's evaluation for real variables
+    changed which functions it holds (√(y²) is |y|, log(eˣ) is x, |x|² is x²), else ``expr``
+    itself: the statement shows what the student typed and the next line the rewrite. Second,
+    the variables the rewrite takes as real (none for sin(π/2) = 1)."""
+    if not isinstance(text, str):
+        return expr, ()
+    try:
+        with distribute(False):
+            typed = _rewritten_nodes(_parse(text, from_latex, evaluate=False))
+    except DeriveError:
+        return expr, ()
+    # log(x)/log(5) typed as such stays a quotient; log(x, 5) and \log_5 x are logarithms
+    typed = [t for t in typed if not isinstance(t, log_base) or "," in text or "\\log_" in text]
+    if not typed:
+        return expr, ()
+    real = sorted(set().union(*(t.free_symbols for t in typed if not isinstance(t, log_base))),
+                  key=lambda v: v.name)
+    by_value = {printing.canon(to_elementary(t)): t for t in typed}
+
+    def swap(e):
+        if (c := printing.canon(e)) in by_value:
+            return by_value[c]
+        if e.is_Atom:
+            return e
+        return e.func(*(swap(a) for a in e.args), evaluate=False)
+
+    return swap(printing.arrange(expr, order)), tuple(real)
+
+
+def _log_base(e):
+    """(u, b) when ``e`` is log(u)/log(b) for a number b, as the parser reads log(u, b)."""
+    if isinstance(e, sp.Mul) and len(e.args) == 2:
+        logs = [a for a in e.args if isinstance(a, sp.log)]
+        inverse = [a for a in e.args if a.is_Pow and a.exp == -1 and isinstance(a.base, sp.log)]
+        if len(logs) == 1 and len(inverse) == 1 and inverse[0].base.args[0].is_number:
+            return logs[0].args[0], inverse[0].base.args[0]
+    return None
+
+
+def _heads(expr) -> set:
+    """The functions of ``expr`` and whether it has a root (a power with a fractional exponent)."""
+    roots = any(p.exp.is_Rational and not p.exp.is_Integer for p in expr.atoms(sp.Pow))
+    return {type(f) for f in expr.atoms(sp.Function)} | ({"root"} if roots else set())
+
+
+def _rewritten_nodes(expr) -> list:
+    """The nodes of ``expr`` (built unevaluated) whose evaluation changes their functions
+    (√(y²) becoming |y|), as typed, outermost ones only; the rest is evaluated around them."""
+    kept: dict = {}
+
+    def walk(e):
+        """``e`` evaluated (kept nodes as stand-ins) and as typed (1/2 as typed, 2⁻¹)."""
+        if e.is_Atom:
+            return e, e
+        if (base := _log_base(e)) is not None:
+            stand_in = sp.Dummy(real=True)
+            kept[stand_in] = log_base(*base)
+            return stand_in, stand_in
+        pairs = [walk(a) for a in e.args]
+        evaluated = e.func(*(v for v, _ in pairs))
+        with sp.evaluate(False):
+            typed = e.func(*(t for _, t in pairs))
+        if e.is_Pow and e.base.is_Integer and e.exp == -1:
+            return evaluated, typed
+        with sp.evaluate(False):
+            shown = typed.xreplace(kept)
+        if _heads(evaluated.xreplace(kept)) == _heads(shown):
+            return evaluated, evaluated
+        stand_in = sp.Dummy(real=True)
+        kept[stand_in] = shown
+        return stand_in, stand_in
+
+    outer = walk(expr)[0].atoms(sp.Dummy)
+    return [t for d, t in kept.items() if d in outer]
 
 
 def _flat(node) -> list:
@@ -340,8 +417,18 @@ def _expr_derivation(text, wrt, from_latex: bool, at, checker) -> ExprDerivation
     d = Builder(_ExprModel(), partial=len(expr.free_symbols) > 1)
     written = _written_order(text, from_latex)
     d.shown_sums.update(written)
-    d.title = Msg.of("Derivative of {f}", "{f} 的导数", f=printing.AsShown(printing.arrange(expr, printing.Order(dict(written)))))
-    d.define(f, expr)
+    typed, real = _typed_form(text, from_latex, expr, printing.Order(dict(written)))
+    d.title = Msg.of("Derivative of {f}", "{f} 的导数", f=printing.AsShown(printing.arrange(typed, printing.Order(dict(written)))))
+    d.define(f, typed)
+    # the rewritten line in the typed order too (its terms are not the statement's to follow)
+    as_typed = printing.arrange(expr, printing.Order(dict(written)))
+    if typed.has(log_base):
+        d.eq(f, as_typed, "rewrite", Msg.of("change of base, $log_b(u) = log(u)/log(b)$",
+                                         "换底公式 $log_b(u) = log(u)/log(b)$"))
+    elif real:
+        d.eq(f, as_typed, "real_variables", Msg.of("for real {v}", "{v} 为实数", v=real))
+    elif typed is not expr:
+        d.eq(f, as_typed, "evaluate")
     derivatives = {}
     for x in variables:
         if len(variables) > 1:

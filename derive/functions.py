@@ -196,6 +196,31 @@ class hard_sigmoid(NamedFunction):
         return relu(z) - relu(z - 1)
 
 
+class log_base(NamedFunction):
+    """log_b(u) = log(u)/log(b), the logarithm to a constant base as typed (``log(x, 3)``,
+    ``\\log_3 x``): shown in a statement as log₃(x), worked out as log(u)/log(b)."""
+
+    nargs = 2
+
+    def elementary(self):
+        u, b = self.args
+        return log(u) / log(b)
+
+    def _derive_text(self, printer):
+        u, b = self.args
+        if b.is_Integer and b > 0:
+            return f"log{str(b).translate(_SUBSCRIPT)}({printer._print(u)})"
+        return f"log({printer._print(u)}, {printer._print(b)})"
+
+    def _latex(self, printer, exp=None):
+        u, b = self.args
+        head = rf"\log_{{{printer._print(b)}}}"
+        return rf"{head}^{{{exp}}}\left({printer._print(u)}\right)" if exp else rf"{head}\left({printer._print(u)}\right)"
+
+
+_SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
 NAMED_FUNCTIONS = {
     "sigmoid": sigmoid,
     "relu": relu,

@@ -41,6 +41,7 @@ RULE_NAMES = {
     "inverse_hyperbolic": ("derivative of an inverse hyperbolic function", "反双曲函数求导"),
     "abs": ("derivative of the absolute value, $|u|′ = u/|u|$", "绝对值求导,$|u|′ = u/|u|$"),
     "rewrite": ("rewrite", "改写"),
+    "real_variables": ("rewrite", "改写"),
     "fallback": ("sympy.diff", "sympy.diff"),
     "simplify": ("simplify", "化简"),
     "substitute": ("substitute", "代入"),

@@ -175,11 +175,13 @@ class Order:
         that shares other terms with it; else one in a sum this line rewrote; never one in a
         sum that stands unchanged elsewhere (the x² of a denominator is not the x² a
         numerator's d/dx[x²] became)."""
-        siblings = set(map(canon, container.args)) if container is not None else set()
-        siblings = {s for s in siblings if not s.is_Number} - {term}   # a −1 joins anything
+        every = set(map(canon, container.args)) - {term} if container is not None else set()
+        siblings = {s for s in every if not s.is_Number}   # a −1 joins anything
+        # a sum opened into this one brings its number along (1 − x² into 1 − x² − x·…)
         places = [(parent == container, len(others & siblings), -i)
                   for i, parent, others in self.ranks.get(("term", term), ())
-                  if parent == container or parent not in self.present or others & siblings]
+                  if parent == container or parent not in self.present or others & siblings
+                  or (isinstance(parent, sp.Add) and others - {term} <= every)]
         return -max(places)[2] if places else None
 
     def _inside_rewritten(self, expr):

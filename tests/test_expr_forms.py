@@ -156,3 +156,42 @@ def test_quotient_rule_keeps_the_subtracted_sum_and_its_order():
     assert shown == "−(1 − log(x))/x²"
     _, value, _ = _final("(x**2 - 2*x + 5)/x")
     assert equal(value, sp.diff((x**2 - 2 * x + 5) / x, x))
+
+
+@pytest.mark.parametrize("text, wrt, form", [
+    ("x*abs(x)", "x", "2·|x|"),                 # x²/|x| is |x| for real x
+    ("abs(x)**3", "x", "3·x·|x|"),
+    ("log(cosh(x - y))", "x", "tanh(x − y)"),
+    ("log(cos(x))", "x", "−tan(x)"),
+    ("log(sin(x))", "x", "cot(x)"),
+    ("(tan(x) - 1)/sec(x)", "x", "sin(x) + cos(x)"),
+    ("atanh(x/2)", "x", "2/(4 − x²)"),          # no fraction inside a denominator
+    ("atan(y/x)", "y", "x/(x² + y²)"),
+    ("asec(sqrt(x))", "x", "1/(2·x·√(x − 1))"),  # |√x| is √x where √x is real
+])
+def test_forms_a_textbook_shortens(text, wrt, form):
+    d, value, shown = _final(text, [wrt])
+    typed = sp.sympify(text, locals={"x": x, "y": sp.Symbol("y", real=True)})
+    assert numerically_equal(value, sp.diff(typed, sp.Symbol(wrt, real=True)), points=6)
+    assert shown == form
+
+
+@pytest.mark.parametrize("text, statement, rewritten, note", [
+    ("sqrt(y**2)", "√(y²)", "|y|", "rewrite: for real y"),
+    ("log(x, 3)", "log₃(x)", "log(x)/log(3)", "rewrite: change of base, log_b(u) = log(u)/log(b)"),
+    ("log(x^2 + 1, 2) + x", "log₂(x² + 1) + x", "log(x² + 1)/log(2) + x",
+     "rewrite: change of base, log_b(u) = log(u)/log(b)"),
+])
+def test_statement_shows_what_was_typed_and_the_next_line_the_rewrite(text, statement, rewritten, note):
+    d = expr_derivation(text)
+    lines = d.render("text", show_steps=True, lang="en").splitlines()
+    assert lines[0] == f"Derivative of {statement}"
+    assert _statement(d) == statement
+    rhs, rule = lines[2].split("= ", 1)[1].split("  ", 1)
+    assert (rhs.strip(), rule.strip()) == (rewritten, note)
+
+
+def test_a_sum_opened_into_another_keeps_its_order():
+    d, value, _ = _final("x/(1 - x**2)")
+    assert equal(value, sp.diff(x / (1 - x**2), x))
+    assert d.to_json()["steps"][3]["text"].split(" = ", 1)[1] == "(1 − x² − x·d/dx[1 − x²])/(1 − x²)²"
