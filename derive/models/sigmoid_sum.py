@@ -35,7 +35,7 @@ _SHAPES = ("X=n_x,m", "W=H,n_x", "b=H", "c=H", "y=m")
 _WHERE = (("A", "sigmoid(W @ X + b)"), ("e", "sigmoid(W @ X + b).T @ c + b_0 - y"))
 _SIZES = (("H", 2), ("n_x", 3), ("m", 2))
 LINES = {
-    key: MatrixLine(_MSE, _SHAPES, wrt, form, _WHERE, _SIZES)
+    key: MatrixLine(_MSE, _SHAPES, wrt, form, _WHERE, _SIZES, named=("e",))
     for key, wrt, form in (
         ("b", "b_0", "2 * sum(e) / m"),
         ("c", "c", "2 / m * A @ e"),
@@ -379,10 +379,11 @@ class SigmoidSum(Model):
         grads = {key: engine_gradient(line) for key, line in LINES.items()}
         g = grads["w"]
         d.note("Matrix calculus gives each of them from $L$ in matrix form (as derive does for a matrix "
-               "expression; $b₀$ is the outer constant and $b$ the vector, as above), and the notes' form "
-               "follows with $A$ and $e$ as above:",
+               "expression; $b₀$ is the outer constant and $b$ the vector, as above; its lines write the "
+               "errors $e = σ(W·X + b)ᵀ·c + b₀ − y$ by name), and the notes' form follows with $A$ and $e$ as above:",
                "矩阵微积分从矩阵形式的 $L$ 求出它们(与 derive 对矩阵表达式的求导相同;$b₀$ 是最外层的常数,"
-               "$b$ 是向量,同上),再用上面的 $A$ 与 $e$ 得到笔记中的形式:")
+               "$b$ 是向量,同上;其中误差 $e = σ(W·X + b)ᵀ·c + b₀ − y$ 直接用名字写出),"
+               "再用上面的 $A$ 与 $e$ 得到笔记中的形式:")
         W, X, bv, c, y = (g.entries(name) for name in ("W", "X", "b", "c", "y"))
         b0 = g.entries("b_0")[0, 0]
         pieces = [b0 + sum(c[i] * sigmoid(bv[i] + sum(W[i, j] * X[j, n] for j in range(X.rows)))
