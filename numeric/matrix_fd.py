@@ -8,15 +8,18 @@ import numpy as np
 __all__ = ["random_arrays", "fd_error", "check_matrix_gradient"]
 
 
-def random_arrays(shapes: dict, seed: int = 0) -> dict:
+def random_arrays(shapes: dict, seed: int = 0, onehot=()) -> dict:
     """Random float arrays of the given concrete shapes, name → array. A square matrix is made
-    well conditioned with a positive determinant, so that inv and log det are defined there."""
+    well conditioned with a positive determinant, so that inv and log det are defined there. A
+    name in ``onehot`` gets random one-hot columns (one 1 each, in a random row)."""
     rng = np.random.default_rng(seed)
     arrays = {}
     for name, (rows, cols) in shapes.items():
         a = rng.uniform(0.1, 0.9, size=(int(rows), int(cols)))
         if rows == cols and rows > 1:
             a += int(rows) * np.eye(int(rows))
+        if name in onehot:
+            a = np.eye(int(rows))[:, rng.integers(0, int(rows), size=int(cols))]
         arrays[name] = a
     return arrays
 
@@ -41,6 +44,7 @@ def fd_error(f_code: str, grad_code: str, wrt: str, arrays: dict, step: float = 
     return float(np.max(np.abs(grad - fd)) / max(1.0, float(np.max(np.abs(fd)))))
 
 
-def check_matrix_gradient(f_code: str, grad_code: str, wrt: str, shapes: dict) -> float:
-    """``fd_error`` at seeded random arrays of ``shapes`` (name → concrete shape)."""
-    return fd_error(f_code, grad_code, wrt, random_arrays(shapes))
+def check_matrix_gradient(f_code: str, grad_code: str, wrt: str, shapes: dict, onehot=()) -> float:
+    """``fd_error`` at seeded random arrays of ``shapes`` (name → concrete shape), the names in
+    ``onehot`` one-hot."""
+    return fd_error(f_code, grad_code, wrt, random_arrays(shapes, onehot=onehot))

@@ -219,6 +219,9 @@ def test_every_format_and_language(built):
     (["sum(X)", "--shape", "X=m,n,p"], "at most two dimensions"),
     (["sum(X)", "--shape", "X=m,n", "--at", "X=1"], "does not combine"),
     (["norm(X) / 0", "--shape", "X=m,n"], "/: division by zero"),
+    (["sum(X)", "--onehot", "X"], "--onehot needs --shape"),
+    (["sum(W @ X)", "--wrt", "W", "--shape", "W=k,n", "--shape", "X=n,m", "--onehot", "Y"], "--onehot Y: Y is not a matrix"),
+    (["sum(W @ X)", "--wrt", "W", "--shape", "W=k,n", "--shape", "X=n,m", "--onehot", "W"], "--onehot W: W is differentiated"),
 ])
 def test_bad_input_is_one_line_and_exit_2(argv, message):
     out = run("expr", *argv)
@@ -232,3 +235,34 @@ def test_the_command_prints_the_result_and_its_json():
     assert out.code == 0
     result = json.loads(out.out)["results"][0]
     assert (result["text"], result["shape"], result["numpy"]) == ("∂L/∂X = Aᵀ·Bᵀ", "m × n", "A.T @ B.T")
+
+
+CROSS_ENTROPY = "-sum(Y*log(softmax(W@X, axis=0)))"
+CE_SHAPES = ["W=k,n", "X=n,m", "Y=k,m"]
+
+
+@pytest.fixture(scope="module")
+def onehot_json():
+    d = matrix_derivation(CROSS_ENTROPY, CE_SHAPES, ["W"], checker=check_matrix_gradient, onehot=["Y"])
+    return d, d.to_json()
+
+
+def test_onehot_labels_give_the_notes_softmax_gradient(onehot_json):
+    d, data = onehot_json
+    result = data["results"][0]
+    assert result["text"] == "∂L/∂W = (softmax(W·X, axis=0) − Y)·Xᵀ" and result["shape"] == "k × n"
+    assert not d.failed
+    rng = np.random.default_rng(7)
+    arrays = _arrays(CE_SHAPES, rng)
+    # one-hot columns, here independently of the package: example j in a random class
+    arrays["Y"] = np.eye(SIZES["k"])[:, rng.integers(0, SIZES["k"], SIZES["m"])]
+    fd = _central(CROSS_ENTROPY, "W", arrays)
+    assert np.max(np.abs(_eval(result["numpy"], arrays) - fd)) < 1e-6 * max(1, np.max(np.abs(fd)))
+    # the assumption matters: with labels that are not one-hot the same code is wrong
+    arrays["Y"] = rng.uniform(size=arrays["Y"].shape)
+    assert np.max(np.abs(_eval(result["numpy"], arrays) - _central(CROSS_ENTROPY, "W", arrays))) > 1e-3
+    # the general form comes first, then the one-hot step, checked at a one-hot Y
+    step = next(s for s in d.steps if getattr(s, "rule", None) == "simplify")
+    diff_entrywise, value = step.check
+    assert sp.simplify(diff_entrywise - value) == sp.zeros(*value.shape)
+    assert not any(str(v).startswith("Y_") for v in diff_entrywise.free_symbols)

@@ -19,6 +19,7 @@ from ..errors import DeriveError
 from ..messages import RULE_NAMES, Msg
 from ..steps import Builder, Derivation
 from . import tree as t
+from .assume import assume_onehot, check_onehot, onehot_entries
 from .grad import Gradient, jacobian
 from .index import Indices, NoIndexForm, collapse, concrete, entry
 from .parse import parse_matrix_expression, parse_shapes
@@ -173,7 +174,7 @@ class _Instance:
 
 
 def matrix_derivation(text: str, shape_options, wrt=None, *, hessian: bool = False,
-                      checker=None) -> MatrixDerivation:
+                      checker=None, onehot=()) -> MatrixDerivation:
     """The verified step-by-step gradient (or Hessian) of a matrix expression.
 
     Parameters
@@ -194,7 +195,10 @@ def matrix_derivation(text: str, shape_options, wrt=None, *, hessian: bool = Fal
         ``checker(f_code, gradient_code, wrt, shapes)``: the relative difference between a
         gradient's NumPy code and finite differences at random arrays of the concrete
         ``shapes``, shown as a table (``numeric.matrix_fd.check_matrix_gradient``; ``derive``
-        itself does no numerics).
+        itself does no numerics). With ``onehot`` it is also given ``onehot=`` the names.
+    onehot : sequence of str
+        Matrices whose columns are one-hot (``derive expr --onehot Y``): their column sums are
+        𝟏ᵀ, and every check uses a one-hot matrix for them.
 
     Returns
     -------
@@ -220,8 +224,11 @@ def matrix_derivation(text: str, shape_options, wrt=None, *, hessian: bool = Fal
     if hessian and (len(variables) != 1 or names[variables[0]][1] != 1):
         raise DeriveError("--hessian: give one variable that is a scalar or a column vector "
                           "(e.g. --wrt w --shape w=n)")
+    onehot = check_onehot(onehot, names, variables)
     sizes = _check_sizes(f, shapes)
     inst = _Instance(f, {n: names[n] for n in names}, sizes)
+    # the assumption's lines are checked with these entries (the others hold for any matrix)
+    hot = {s: v for name in onehot for s, v in zip(inst.env[name], onehot_entries(*inst.shapes[name]))}
 
     L = sp.Symbol(next(n for n in ("L", "f", "g", "h", "F") if n not in names))
     d = Builder(_MatrixModel(), partial=True)
@@ -230,6 +237,11 @@ def matrix_derivation(text: str, shape_options, wrt=None, *, hessian: bool = Fal
     d.note("Shapes: {shapes}; ${L}$ is a scalar.", "形状:{shapes};${L}$ 是标量。",
            shapes=", ".join(f"${t.text(t.var(n, s))}$: ${t.shape_text(s)}$" for n, s in names.items()),
            L=str(L))
+    if onehot:
+        d.note("Each column of {ys} is one-hot (a 1 in one row, 0 elsewhere), so its column sums are "
+               "$𝟏ᵀ$; the lines that use it are checked with a one-hot {ys}.",
+               "{ys} 的每一列都是 one-hot(一行为 1,其余为 0),所以其列和为 $𝟏ᵀ$;用到这一点的各行以 one-hot 的 {ys} 核对。",
+               ys=", ".join(f"${t.text(t.var(n, names[n]))}$" for n in onehot))
     indices = Indices({n for n in names} | {str(s) for sh in names.values() for s in sh} | {str(L)})
     index_form = _index_form(d, L, f, inst, indices)
     matrix, checks = [], []
@@ -244,14 +256,21 @@ def matrix_derivation(text: str, shape_options, wrt=None, *, hessian: bool = Fal
             d.note("Rule of matrix calculus, " + en + ".", "矩阵微积分法则," + zh + "。")
         lhs = Derivative(L, sp.Symbol(x), evaluate=False)
         # a scalar result (0, or c for a linear function of a matrix) stands for every entry
+        value = assume_onehot(g.value, onehot)
         pair = (inst.gradient(x), inst.value(g.value)[0, 0] * sp.ones(*inst.env[x].shape)
                 if g.value.is_scalar else inst.value(g.value))
-        shown = Shown.of(g.value)
-        d.eq(lhs, shown, "matrix_form",
+        d.eq(lhs, Shown.of(g.value), "matrix_form",
              Msg.of("shape {s}", "形状 {s}", s=f"${t.shape_text(names[x])}$"), check=pair)
-        code = t.numpy(g.value)
+        if value != g.value:
+            pair = (pair[0].xreplace(hot), inst.value(value).xreplace(hot))
+            d.eq(lhs, Shown.of(value), "simplify",
+                 Msg.of("{ys} one-hot: $𝟏ᵀ·{y} = 𝟏ᵀ$", "{ys} 为 one-hot:$𝟏ᵀ·{y} = 𝟏ᵀ$",
+                        ys=", ".join(f"${n}$" for n in onehot), y=onehot[0]), check=pair)
+        shown = Shown.of(value)
+        code = t.numpy(value)
         if checker is not None:
-            checks.append((x, checker(t.numpy(f), code, x, inst.shapes)))
+            extra = {"onehot": onehot} if onehot else {}
+            checks.append((x, checker(t.numpy(f), code, x, inst.shapes, **extra)))
         name = f"∂{L}/∂{t.text(t.var(x, names[x]))}"
         d.result(name, shown, lhs=lhs, check=pair)
         matrix.append(MatrixResult(name, t.shape_text(names[x]), code))
