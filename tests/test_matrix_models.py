@@ -23,6 +23,7 @@ LINES = {
     **{f"logistic/{line.wrt}": line for line in logistic.LINES},
     "least-squares/theta": least_squares.GRADIENT,
     **{f"sigmoid-sum/{key}": line for key, line in sigmoid_sum.LINES.items()},
+    **{f"sigmoid-sum/relu/{key}": line for key, line in sigmoid_sum.matrix_lines("relu").items()},
     **{f"{model}/{act}/{key}": line for model, lines in (("mlp", mlp.matrix_lines), ("deep", deep.layer_lines))
        for act in ("sigmoid", "tanh", "relu") for key, line in lines(act).items()},
 }
@@ -138,3 +139,19 @@ def test_an_elementwise_square_prints_with_the_hadamard_sign():
     assert any(isinstance(a, sp.HadamardPower) for a in sp.preorder_traversal(tanh_prime))
     assert text(tanh_prime) == "1 − A[1]^⊙²"
     assert latex(tanh_prime) == r"\mathbf{1} - \left(A^{[1]}\right)^{\odot {2}}"
+
+
+def test_sigmoid_sum_with_relu_pieces_takes_the_engines_lines(shared_derivations):
+    model = derive.model("sigmoid-sum", activation="relu", **derive.model("sigmoid-sum").derivation_sizes)
+    steps = model.derivation().lines
+    engine_lines = [k for k, s in enumerate(steps) if s.rule == "matrix_form"]
+    grads = [engine_gradient(line) for line in sigmoid_sum.matrix_lines("relu").values()]
+    assert [str(steps[k].rhs) for k in engine_lines] == [str(g.shown) for g in grads]
+    assert "[W·X + b − 1 > 0]" in str(grads[-1].shown)
+    for k, g in zip(engine_lines, grads):
+        # checked at two seeded points, off the kinks, against sympy.diff of L written out
+        assert steps[k].verified in ("symbolic", "numeric")
+        assert steps[k].check[0].shape == (2 * g.inst.env[g.line.wrt].rows, g.inst.env[g.line.wrt].cols)
+        form = next(s for s in steps[k + 1:] if s.kind == "equation")
+        assert text(form.rhs).endswith(("·e", "D)·1", "D)·Xᵀ"))
+        check_equal(*form.check)

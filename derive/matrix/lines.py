@@ -88,6 +88,8 @@ class EngineGradient:
         The model's form with its intermediates written out in the inputs.
     shown : Shown
         The gradient as displayed.
+    where : dict
+        The model's intermediates by name, as trees in the inputs.
     """
 
     def __init__(self, line: MatrixLine):
@@ -100,6 +102,7 @@ class EngineGradient:
         self.value = self.gradient.value
         self.display = dict(line.names)
         where = {name: parse_matrix_expression(text, shapes) for name, text in line.where}
+        self.where = where
         self.named = {}
         for name in line.named:
             self.named[where[name]] = t.var(name, where[name].shape)
