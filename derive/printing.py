@@ -545,6 +545,13 @@ class TextPrinter(_Arranged, StrPrinter):
     def _print_HadamardProduct(self, expr):
         return " ⊙ ".join(self.parenthesize(a, sp.printing.precedence.PRECEDENCE["Mul"]) for a in expr.args)
 
+    def _print_HadamardPower(self, expr):
+        # A[1]^⊙², as the matrix engine writes an elementwise power; a plain power would read as
+        # a matrix product
+        base = self.parenthesize(expr.base, sp.printing.precedence.PRECEDENCE["Pow"])
+        exp = self._print(expr.exp)
+        return base + "^⊙" + (exp.translate(_SUP) if expr.exp.is_Integer else f"({exp})")
+
     def _print_binomial(self, expr):
         return f"C({self._print(expr.args[0])}, {self._print(expr.args[1])})"
 
@@ -687,7 +694,8 @@ class NotesLatexPrinter(_Arranged, LatexPrinter):
 
     def _print_HadamardPower(self, expr):
         # a base with its own superscript (A^{[l]}, a^{⟨t⟩}) in brackets: no double superscript
-        out = super()._print_HadamardPower(expr)
+        # ⊙ for the elementwise power too, as for the elementwise product (SymPy writes ∘)
+        out = super()._print_HadamardPower(expr).replace(r"^{\circ ", r"^{\odot ")
         base = self.parenthesize(expr.base, sp.printing.precedence.PRECEDENCE["Mul"])
         if "^" in base and out.startswith(base):
             out = rf"\left({base}\right)" + out[len(base):]

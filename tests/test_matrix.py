@@ -219,6 +219,10 @@ def test_every_format_and_language(built):
     (["sum(X)", "--shape", "X=m,n,p"], "at most two dimensions"),
     (["sum(X)", "--shape", "X=m,n", "--at", "X=1"], "does not combine"),
     (["norm(X) / 0", "--shape", "X=m,n"], "/: division by zero"),
+    (["sum(X)", "--onehot", "X"], "--onehot needs --shape"),
+    (["sum(X)", "--shape", "X=2000,1000"], "too many to check numerically"),
+    (["sum(W @ X)", "--wrt", "W", "--shape", "W=k,n", "--shape", "X=n,m", "--onehot", "Y"], "--onehot Y: Y is not a matrix"),
+    (["sum(W @ X)", "--wrt", "W", "--shape", "W=k,n", "--shape", "X=n,m", "--onehot", "W"], "--onehot W: W is differentiated"),
 ])
 def test_bad_input_is_one_line_and_exit_2(argv, message):
     out = run("expr", *argv)
@@ -232,3 +236,57 @@ def test_the_command_prints_the_result_and_its_json():
     assert out.code == 0
     result = json.loads(out.out)["results"][0]
     assert (result["text"], result["shape"], result["numpy"]) == ("∂L/∂X = Aᵀ·Bᵀ", "m × n", "A.T @ B.T")
+
+
+CROSS_ENTROPY = "-sum(Y*log(softmax(W@X, axis=0)))"
+CE_SHAPES = ["W=k,n", "X=n,m", "Y=k,m"]
+
+
+@pytest.fixture(scope="module")
+def onehot_json():
+    d = matrix_derivation(CROSS_ENTROPY, CE_SHAPES, ["W"], checker=check_matrix_gradient, onehot=["Y"])
+    return d, d.to_json()
+
+
+def test_onehot_labels_give_the_notes_softmax_gradient(onehot_json):
+    d, data = onehot_json
+    result = data["results"][0]
+    assert result["text"] == "∂L/∂W = (softmax(W·X, axis=0) − Y)·Xᵀ" and result["shape"] == "k × n"
+    assert not d.failed
+    rng = np.random.default_rng(7)
+    arrays = _arrays(CE_SHAPES, rng)
+    # one-hot columns, here independently of the package: example j in a random class
+    arrays["Y"] = np.eye(SIZES["k"])[:, rng.integers(0, SIZES["k"], SIZES["m"])]
+    fd = _central(CROSS_ENTROPY, "W", arrays)
+    assert np.max(np.abs(_eval(result["numpy"], arrays) - fd)) < 1e-6 * max(1, np.max(np.abs(fd)))
+    # the assumption matters: with labels that are not one-hot the same code is wrong
+    arrays["Y"] = rng.uniform(size=arrays["Y"].shape)
+    assert np.max(np.abs(_eval(result["numpy"], arrays) - _central(CROSS_ENTROPY, "W", arrays))) > 1e-3
+    # the general form comes first, then the one-hot step, checked at a one-hot Y
+    step = next(s for s in d.steps if getattr(s, "rule", None) == "simplify")
+    diff_entrywise, value = step.check
+    assert sp.simplify(diff_entrywise - value) == sp.zeros(*value.shape)
+    assert not any(str(v).startswith("Y_") for v in diff_entrywise.free_symbols)
+
+
+def test_numeric_sizes_above_the_check_sizes():
+    shapes = ["X=40,5", "w=5", "y=40"]
+    d = matrix_derivation("sum((X @ w - y)**2)", shapes, ["w"], checker=check_matrix_gradient)
+    result = d.to_json()["results"][0]
+    assert (result["text"], result["shape"]) == ("∂L/∂w = 2·Xᵀ·(X·w − y)", "5 × 1")
+    # the lines are checked at small sizes of the same pattern (40 and 5 stand for 3 and 2) …
+    step = next(s for s in d.steps if getattr(s, "rule", None) == "matrix_form")
+    diff_entrywise, engine = step.check
+    assert diff_entrywise.shape == (2, 1) and sp.expand(diff_entrywise - engine) == sp.zeros(2, 1)
+    # … and the result at the sizes given, here against differences written in this file
+    assert [(x, shape) for x, shape, _ in d.checks] == [("w", (2, 1)), ("w", (5, 1))]
+    arrays = {"X": np.random.default_rng(3).normal(size=(40, 5)), "w": np.ones((5, 1)), "y": np.zeros((40, 1))}
+    fd = _central("sum((X @ w - y)**2)", "w", arrays)
+    assert np.max(np.abs(_eval(result["numpy"], arrays) - fd)) < 1e-6 * np.max(np.abs(fd))
+
+
+def test_a_large_variable_is_compared_at_sampled_entries():
+    from numeric.matrix_fd import fd_error
+    arrays = {"X": np.random.default_rng(5).normal(size=(30, 30))}
+    assert fd_error("np.sum(X**3)", "3 * X**2", "X", arrays, most=64) < 1e-6
+    assert fd_error("np.sum(X**3)", "3 * X.T**2", "X", arrays, most=64) > 1e-3

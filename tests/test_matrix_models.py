@@ -23,6 +23,7 @@ LINES = {
     **{f"logistic/{line.wrt}": line for line in logistic.LINES},
     "least-squares/theta": least_squares.GRADIENT,
     **{f"sigmoid-sum/{key}": line for key, line in sigmoid_sum.LINES.items()},
+    **{f"sigmoid-sum/relu/{key}": line for key, line in sigmoid_sum.matrix_lines("relu").items()},
     **{f"{model}/{act}/{key}": line for model, lines in (("mlp", mlp.matrix_lines), ("deep", deep.layer_lines))
        for act in ("sigmoid", "tanh", "relu") for key, line in lines(act).items()},
 }
@@ -64,7 +65,8 @@ MODEL_LINES = {"logistic": logistic.LINES, "least-squares": (least_squares.GRADI
 def test_each_notes_form_follows_the_engines_line_and_is_checked_against_it(shared_derivations, model):
     d = derive.derivation(model)
     steps = d.lines
-    engine_lines = [k for k, s in enumerate(steps) if s.rule == "matrix_form"]
+    # the gradients' lines (a Hessian's matrix form follows its own "hessian" line)
+    engine_lines = [k for k, s in enumerate(steps) if s.rule == "matrix_form" and steps[k - 1].rule != "hessian"]
     grads = [engine_gradient(line) for line in MODEL_LINES[model]]
     assert [str(steps[k].rhs) for k in engine_lines] == [str(g.shown) for g in grads]
     # the engine's line is verified against sympy.diff of the function written out (for the
@@ -99,3 +101,57 @@ def test_the_engines_operands_do_not_reuse_the_models_names(shared_derivations):
     assert "u = wᵀ·X" in shown and "z = wᵀ·X" not in shown
     both = derive.derivation("sigmoid-sum").render("text")
     assert "z = σ(W·X + b)ᵀ·c" in both and "u = W·X" in both
+
+
+def test_least_squares_hessian_is_the_engines_jacobian_of_its_gradient(shared_derivations):
+    steps = derive.derivation("least-squares").lines
+    k = next(k for k, s in enumerate(steps) if s.rule == "hessian")
+    assert text(steps[k + 1].rhs) == "2·Xᵀ·X"
+    # oracle: sympy's Hessian of the sum of squares written out on a 3 × 2 X
+    X, y, theta = sp.Matrix(3, 2, sp.symbols("x:6")), sp.Matrix(sp.symbols("y:3")), sp.Matrix(sp.symbols("t:2"))
+    r = y - X * theta
+    expected = sp.hessian((r.T * r)[0, 0], list(theta))
+    assert expected == 2 * X.T * X
+    for s in steps[k:k + 2]:
+        want, engine = s.check
+        assert sp.expand(engine - want) == sp.zeros(2, 2)
+        assert engine.shape == (2, 2) and engine != sp.zeros(2, 2)
+    # the model's H in (w, b) is checked against the engine's line, not restated
+    assert steps[k + 2].rule == "second_order"
+
+
+def test_engine_lines_read_as_the_notes_write_them():
+    # the mean's 1/m in front of a row sum: (…)/m·𝟏 would read as (…)/(m·𝟏)
+    db = engine_gradient(mlp.matrix_lines("sigmoid")["db[2]"])
+    assert str(db.shown) == "(1/m)·(softmax(W[2]·A[1] + b[2], axis=0) − Y)·𝟏"
+    assert t.latex(db.value).startswith(r"\frac{1}{m} \cdot \left(")
+    # sigmoid-sum's error e by name, its transpose eᵀ not spread over the terms
+    shown = {key: str(engine_gradient(line).shown) for key, line in sigmoid_sum.LINES.items()}
+    assert shown["c"] == "2·σ(W·X + b)·e/m"
+    assert shown["w"] == "2·(c·eᵀ ⊙ σ(W·X + b) ⊙ (1 − σ(W·X + b)))·Xᵀ/m"
+
+
+def test_an_elementwise_square_prints_with_the_hadamard_sign():
+    from derive.printing import latex
+    A = sp.MatrixSymbol("A^[1]", 3, 2)
+    tanh_prime = sp.OneMatrix(3, 2) - sp.HadamardProduct(A, A)
+    # SymPy writes A ⊙ A as a HadamardPower, which the text printer once spelled out
+    assert any(isinstance(a, sp.HadamardPower) for a in sp.preorder_traversal(tanh_prime))
+    assert text(tanh_prime) == "1 − A[1]^⊙²"
+    assert latex(tanh_prime) == r"\mathbf{1} - \left(A^{[1]}\right)^{\odot {2}}"
+
+
+def test_sigmoid_sum_with_relu_pieces_takes_the_engines_lines(shared_derivations):
+    model = derive.model("sigmoid-sum", activation="relu", **derive.model("sigmoid-sum").derivation_sizes)
+    steps = model.derivation().lines
+    engine_lines = [k for k, s in enumerate(steps) if s.rule == "matrix_form"]
+    grads = [engine_gradient(line) for line in sigmoid_sum.matrix_lines("relu").values()]
+    assert [str(steps[k].rhs) for k in engine_lines] == [str(g.shown) for g in grads]
+    assert "[W·X + b − 1 > 0]" in str(grads[-1].shown)
+    for k, g in zip(engine_lines, grads):
+        # checked at two seeded points, off the kinks, against sympy.diff of L written out
+        assert steps[k].verified in ("symbolic", "numeric")
+        assert steps[k].check[0].shape == (2 * g.inst.env[g.line.wrt].rows, g.inst.env[g.line.wrt].cols)
+        form = next(s for s in steps[k + 1:] if s.kind == "equation")
+        assert text(form.rhs).endswith(("·e", "D)·1", "D)·Xᵀ"))
+        check_equal(*form.check)

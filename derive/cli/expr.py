@@ -26,7 +26,10 @@ from .output import FORMATS, color_wanted, emit, output_format
               help="A matrix or vector and its sizes (X=m,n; w=n is a column vector); the "
                    "expression is then a matrix expression (X.T @ w, sum, trace, det, inv, …).")
 @click.option("--hessian", is_flag=True, help="With --shape: also the Hessian (one vector variable).")
-def expr(expression, wrt, at, from_latex, show_steps, fmt, output, standalone, lang, shapes, hessian):
+@click.option("--onehot", multiple=True, metavar="NAME",
+              help="With --shape: each column of matrix NAME is one-hot (labels), so its column sums "
+                   "are 𝟏ᵀ; the checks use a one-hot NAME.")
+def expr(expression, wrt, at, from_latex, show_steps, fmt, output, standalone, lang, shapes, hessian, onehot):
     """Differentiate EXPRESSION (SymPy syntax, or LaTeX with --from-latex), every step verified.
 
     Exits with status 1 when a derivative at --at disagrees with finite differences.
@@ -39,12 +42,16 @@ def expr(expression, wrt, at, from_latex, show_steps, fmt, output, standalone, l
       derive expr "\\frac{1}{1+e^{-z}}" --from-latex --format latex
       derive expr -- "-x^2 + 3x"
       derive expr "sum((X @ w - y)**2)" --wrt w --shape X=m,n --shape w=n --shape y=m
+      derive expr "sum(logsumexp(W @ X, axis=0)) - sum(Y * (W @ X))" --wrt W \
+          --shape W=k,n --shape X=n,m --shape Y=k,m --onehot Y
     """
     from numeric.fd import check_derivatives
 
     from ..expr import CheckFailed, check_message, expr_derivation
 
     fmt = output_format(fmt, output)
+    if onehot and not shapes:
+        raise DeriveError("--onehot needs --shape: it names a matrix of a matrix expression")
     if shapes or hessian:
         if at is not None or from_latex:
             raise DeriveError(f"{'--at' if at is not None else '--from-latex'} does not combine with "
@@ -53,7 +60,8 @@ def expr(expression, wrt, at, from_latex, show_steps, fmt, output, standalone, l
 
         from ..matrix import matrix_derivation
 
-        d = matrix_derivation(expression, list(shapes), list(wrt), hessian=hessian, checker=check_matrix_gradient)
+        d = matrix_derivation(expression, list(shapes), list(wrt), hessian=hessian, checker=check_matrix_gradient,
+                               onehot=onehot)
     else:
         d = expr_derivation(expression, list(wrt), from_latex=from_latex, at=at, checker=check_derivatives)
     emit(d.render(fmt, show_steps=show_steps, lang=lang, standalone=standalone,

@@ -19,6 +19,7 @@ from ..errors import DeriveError
 from ..messages import RULE_NAMES, Msg
 from ..steps import Builder, Derivation
 from . import tree as t
+from .assume import assume_onehot, check_onehot, onehot_entries
 from .grad import Gradient, jacobian
 from .index import Indices, NoIndexForm, collapse, concrete, entry
 from .parse import parse_matrix_expression, parse_shapes
@@ -56,6 +57,7 @@ ADJOINT_RULES = {
 
 _CHECK_SIZES = (3, 2)      # the sizes a symbolic dimension takes when lines are checked
 _MAX_CHECK_SIZE = 4        # a numeric size up to this is checked as it is
+_MAX_FD_ENTRIES = 10**6    # the largest array checked against finite differences at its own size
 FD_TOLERANCE = 1e-6
 # Past this many operations an entrywise line is not shown (the softmax's quotient rule gives
 # about fifty); the matrix-form line, verified the same way, carries the result.
@@ -143,10 +145,36 @@ def _check_sizes(f: t.Node, shapes: dict) -> dict:
             if isinstance(s, sp.Symbol) and s not in sizes:
                 sizes[s] = sp.Integer(2 if s in square else _CHECK_SIZES[k % 2])
                 k += 1
-            elif s.is_Integer and s > _MAX_CHECK_SIZE:
-                raise DeriveError(f"size {s} is too large to check every line symbolically; "
-                                  f"name it (e.g. --shape X=m,n): the result holds for any size")
     return sizes
+
+
+def _stand_ins(shapes: dict) -> tuple:
+    """``shapes`` with each numeric size above ``_MAX_CHECK_SIZE`` replaced by a symbol that
+    prints as the number (a 100 × 5 X stays 100 × 5 on the page), so that the lines are checked
+    at small sizes of the same pattern (equal sizes stay equal); and the numbers by symbol."""
+    numbers = {}
+
+    def stand_in(s):
+        if s.is_Integer and s > _MAX_CHECK_SIZE:
+            numbers.setdefault(sp.Symbol(str(s), integer=True, positive=True), s)
+            return sp.Symbol(str(s), integer=True, positive=True)
+        return s
+
+    out = {name: tuple(stand_in(s) for s in shape) for name, shape in shapes.items()}
+    return out, numbers
+
+
+def _numeric_shapes(inst: _Instance, names: dict, numbers: dict) -> dict:
+    """The arrays' shapes at the sizes the user gave: the numbers as given, a named size at its
+    check size. Refused (DeriveError) when an array would be too large to check numerically."""
+    out = {}
+    for name, shape in names.items():
+        dims = tuple(int(numbers.get(s, inst.sizes.get(s, s))) for s in shape)
+        if dims[0] * dims[1] > _MAX_FD_ENTRIES:
+            raise DeriveError(f"--shape: {name} would have {dims[0] * dims[1]} entries, too many to check "
+                              f"numerically (at most {_MAX_FD_ENTRIES}); name a size (e.g. --shape X=m,n)")
+        out[name] = dims
+    return out
 
 
 class _Instance:
@@ -173,7 +201,7 @@ class _Instance:
 
 
 def matrix_derivation(text: str, shape_options, wrt=None, *, hessian: bool = False,
-                      checker=None) -> MatrixDerivation:
+                      checker=None, onehot=()) -> MatrixDerivation:
     """The verified step-by-step gradient (or Hessian) of a matrix expression.
 
     Parameters
@@ -194,7 +222,10 @@ def matrix_derivation(text: str, shape_options, wrt=None, *, hessian: bool = Fal
         ``checker(f_code, gradient_code, wrt, shapes)``: the relative difference between a
         gradient's NumPy code and finite differences at random arrays of the concrete
         ``shapes``, shown as a table (``numeric.matrix_fd.check_matrix_gradient``; ``derive``
-        itself does no numerics).
+        itself does no numerics). With ``onehot`` it is also given ``onehot=`` the names.
+    onehot : sequence of str
+        Matrices whose columns are one-hot (``derive expr --onehot Y``): their column sums are
+        𝟏ᵀ, and every check uses a one-hot matrix for them.
 
     Returns
     -------
@@ -207,7 +238,7 @@ def matrix_derivation(text: str, shape_options, wrt=None, *, hessian: bool = Fal
     DeriveError
         Bad syntax, unknown names or functions, shapes that do not fit, a non-scalar function.
     """
-    shapes = parse_shapes(shape_options)
+    shapes, numbers = _stand_ins(parse_shapes(shape_options))
     f = parse_matrix_expression(text, shapes)
     names = t.variables(f)
     unknown = sorted(set(shapes) - set(names))
@@ -220,8 +251,13 @@ def matrix_derivation(text: str, shape_options, wrt=None, *, hessian: bool = Fal
     if hessian and (len(variables) != 1 or names[variables[0]][1] != 1):
         raise DeriveError("--hessian: give one variable that is a scalar or a column vector "
                           "(e.g. --wrt w --shape w=n)")
+    onehot = check_onehot(onehot, names, variables)
     sizes = _check_sizes(f, shapes)
     inst = _Instance(f, {n: names[n] for n in names}, sizes)
+    # numeric sizes above the check sizes: the result is also checked numerically at them
+    at_size = _numeric_shapes(inst, names, numbers) if numbers else None
+    # the assumption's lines are checked with these entries (the others hold for any matrix)
+    hot = {s: v for name in onehot for s, v in zip(inst.env[name], onehot_entries(*inst.shapes[name]))}
 
     L = sp.Symbol(next(n for n in ("L", "f", "g", "h", "F") if n not in names))
     d = Builder(_MatrixModel(), partial=True)
@@ -230,6 +266,16 @@ def matrix_derivation(text: str, shape_options, wrt=None, *, hessian: bool = Fal
     d.note("Shapes: {shapes}; ${L}$ is a scalar.", "形状:{shapes};${L}$ 是标量。",
            shapes=", ".join(f"${t.text(t.var(n, s))}$: ${t.shape_text(s)}$" for n, s in names.items()),
            L=str(L))
+    if numbers:
+        d.note("The lines are checked entry by entry at small sizes of the same pattern ({sizes}); the "
+               "result is also checked against finite differences at the sizes given.",
+               "各行在同样模式的小尺寸({sizes})上逐元素核对;结果还在给定尺寸上与有限差分核对。",
+               sizes=", ".join(f"${n} → {inst.sizes[s]}$" for s, n in numbers.items()))
+    if onehot:
+        d.note("Each column of {ys} is one-hot (a 1 in one row, 0 elsewhere), so its column sums are "
+               "$𝟏ᵀ$; the lines that use it are checked with a one-hot {ys}.",
+               "{ys} 的每一列都是 one-hot(一行为 1,其余为 0),所以其列和为 $𝟏ᵀ$;用到这一点的各行以 one-hot 的 {ys} 核对。",
+               ys=", ".join(f"${t.text(t.var(n, names[n]))}$" for n in onehot))
     indices = Indices({n for n in names} | {str(s) for sh in names.values() for s in sh} | {str(L)})
     index_form = _index_form(d, L, f, inst, indices)
     matrix, checks = [], []
@@ -244,14 +290,23 @@ def matrix_derivation(text: str, shape_options, wrt=None, *, hessian: bool = Fal
             d.note("Rule of matrix calculus, " + en + ".", "矩阵微积分法则," + zh + "。")
         lhs = Derivative(L, sp.Symbol(x), evaluate=False)
         # a scalar result (0, or c for a linear function of a matrix) stands for every entry
+        value = assume_onehot(g.value, onehot)
         pair = (inst.gradient(x), inst.value(g.value)[0, 0] * sp.ones(*inst.env[x].shape)
                 if g.value.is_scalar else inst.value(g.value))
-        shown = Shown.of(g.value)
-        d.eq(lhs, shown, "matrix_form",
+        d.eq(lhs, Shown.of(g.value), "matrix_form",
              Msg.of("shape {s}", "形状 {s}", s=f"${t.shape_text(names[x])}$"), check=pair)
-        code = t.numpy(g.value)
+        if value != g.value:
+            pair = (pair[0].xreplace(hot), inst.value(value).xreplace(hot))
+            d.eq(lhs, Shown.of(value), "simplify",
+                 Msg.of("{ys} one-hot: $𝟏ᵀ·{y} = 𝟏ᵀ$", "{ys} 为 one-hot:$𝟏ᵀ·{y} = 𝟏ᵀ$",
+                        ys=", ".join(f"${n}$" for n in onehot), y=onehot[0]), check=pair)
+        shown = Shown.of(value)
+        code = t.numpy(value)
         if checker is not None:
-            checks.append((x, checker(t.numpy(f), code, x, inst.shapes)))
+            extra = {"onehot": onehot} if onehot else {}
+            checks.append((x, inst.shapes[x], checker(t.numpy(f), code, x, inst.shapes, **extra)))
+            if at_size:
+                checks.append((x, at_size[x], checker(t.numpy(f), code, x, at_size, **extra)))
         name = f"∂{L}/∂{t.text(t.var(x, names[x]))}"
         d.result(name, shown, lhs=lhs, check=pair)
         matrix.append(MatrixResult(name, t.shape_text(names[x]), code))
@@ -259,7 +314,7 @@ def matrix_derivation(text: str, shape_options, wrt=None, *, hessian: bool = Fal
             matrix.append(_hessian(d, L, f, g, x, names[x], inst))
     if checks:
         _fd_table(d, checks, names, inst)
-    failed = tuple((x, err) for x, err in checks if not err < FD_TOLERANCE)
+    failed = tuple((x, err) for x, _, err in checks if not err < FD_TOLERANCE)
     base = d.finish()
     return MatrixDerivation(**{k: getattr(base, k) for k in ("model", "title", "steps", "results", "defs", "partial")},
                             matrix=tuple(matrix), checks=tuple(checks), failed=failed)
@@ -269,8 +324,8 @@ def _fd_table(d: Builder, checks: list, names: dict, inst: _Instance) -> None:
     """The finite-difference comparisons as a table, with how they were made."""
     d.section("Check against finite differences", "与有限差分核对")
     d.table([Msg("variable", "变量"), Msg("sizes", "尺寸"), Msg("max relative difference", "最大相对差")],
-            [[Shown.of(t.var(x, names[x])), " × ".join(str(s) for s in inst.shapes[x]), f"{err:.1e}"]
-             for x, err in checks])
+            [[Shown.of(t.var(x, names[x])), " × ".join(str(s) for s in shape), f"{err:.1e}"]
+             for x, shape, err in checks])
     d.note("The NumPy code of each result, at random arrays, against central differences "
            "($h = 10⁻⁶$); they agree within a relative $10⁻⁶$.",
            "每个结果的 NumPy 代码在随机数组上与中心差分($h = 10⁻⁶$)比较;相对差在 $10⁻⁶$ 之内即为一致。")

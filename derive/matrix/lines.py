@@ -25,10 +25,10 @@ from ..functions import relu, sigmoid
 from ..messages import Msg
 from . import tree as t
 from .derivation import ADJOINT_RULES, Shown, _check_sizes, _Instance, _locals, nonlinear_locals
-from .grad import Gradient, Local
+from .grad import Gradient, Local, jacobian
 from .parse import parse_matrix_expression, parse_shapes
 
-__all__ = ["MatrixLine", "EngineGradient", "engine_gradient", "show", "show_rules", "show_line"]
+__all__ = ["MatrixLine", "EngineGradient", "engine_gradient", "show", "show_rules", "show_line", "show_hessian"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,10 @@ class MatrixLine:
     times : str
         A size the model's form is multiplied by: the notes' ``dZ = m·∂J/∂Z`` stacks the
         per-example gradients, m times the gradient of the mean ``J``.
+    named : tuple of str
+        Intermediates from ``where`` that the engine's lines show by name (``e`` for
+        ``sigmoid(W @ X + b).T @ c + b_0 - y``, its transpose as ``eᵀ``): the written-out
+        error, repeated and with its transpose spread over it, hides the form of the result.
     points : int
         When positive, the checks compare both sides at this many seeded random points (floats,
         by ``evaluate``) instead of symbolically: for a function whose written-out derivatives
@@ -70,6 +74,7 @@ class MatrixLine:
     names: tuple = ()
     times: str = ""
     points: int = 0
+    named: tuple = ()
 
 
 class EngineGradient:
@@ -83,6 +88,8 @@ class EngineGradient:
         The model's form with its intermediates written out in the inputs.
     shown : Shown
         The gradient as displayed.
+    where : dict
+        The model's intermediates by name, as trees in the inputs.
     """
 
     def __init__(self, line: MatrixLine):
@@ -94,9 +101,14 @@ class EngineGradient:
         self.gradient = Gradient(self.f, line.wrt)
         self.value = self.gradient.value
         self.display = dict(line.names)
+        where = {name: parse_matrix_expression(text, shapes) for name, text in line.where}
+        self.where = where
+        self.named = {}
+        for name in line.named:
+            self.named[where[name]] = t.var(name, where[name].shape)
+            self.named[t.transpose(where[name])] = t.transpose(self.named[where[name]])
         self.shown = self.show(self.value)
         self.shown_f = self.show(self.f)
-        where = {name: parse_matrix_expression(text, shapes) for name, text in line.where}
         form = parse_matrix_expression(line.form, {**shapes, **{n: w.shape for n, w in where.items()}})
         self.form = _substitute(form, where)
         if form.shape != self.value.shape and not self.value.is_scalar:
@@ -113,8 +125,8 @@ class EngineGradient:
         self.inst.f = t.concrete(self.f, self.inst.env)[0, 0]
 
     def show(self, node: t.Node) -> Shown:
-        """``node`` as displayed, in the model's names."""
-        return Shown.of(_substitute(node, {k: t.var(v, shape) for k, v in self.display.items()
+        """``node`` as displayed, in the model's names, the ``named`` intermediates by name."""
+        return Shown.of(_substitute(_named(node, self.named), {k: t.var(v, shape) for k, v in self.display.items()
                                            for shape in (self.names.get(k, t.SCALAR),)}))
 
     def shape_text(self) -> str:
@@ -217,6 +229,14 @@ def _substitute(node: t.Node, where: dict) -> t.Node:
     return t.Node(node.op, args, node.shape, node.data) if args != node.args else node
 
 
+def _named(node: t.Node, named: dict) -> t.Node:
+    """``node`` with each subtree that is a key of ``named`` replaced by its value."""
+    if node in named:
+        return named[node]
+    args = tuple(_named(a, named) for a in node.args)
+    return t.Node(node.op, args, node.shape, node.data) if args != node.args else node
+
+
 def show(d, grads, lhs: dict, *, work: "bool | Msg" = True) -> None:
     """Record the engine's steps for the gradients ``grads`` of one function in ``d``: the
     entrywise derivatives and matrix-calculus rules (``show_rules``), then each gradient's
@@ -264,6 +284,23 @@ def show_line(d, g: EngineGradient, lhs) -> None:
                         "已在 {sizes} 时逐元素与 sympy.diff 核对", sizes=g.sizes_text())
     d.eq(lhs, g.shown, "matrix_form",
          Msg.of("shape {s}", "形状 {s}", s=f"${g.shape_text()}$").then(checked), check=g.check())
+
+
+def show_hessian(d, g: EngineGradient, lhs) -> sp.Matrix:
+    """Record ``lhs`` = ∂/∂x of the engine's gradient ``g``, then = its Jacobian by the engine's
+    rules in matrix form (the Hessian), both verified at the concrete sizes against ``sympy.diff``
+    of f written out, taken twice. Returns the Hessian at the concrete sizes, in the entries of
+    ``g.entries``. x (``g.line.wrt``) is a column vector."""
+    x = g.line.wrt
+    h = jacobian(g.value, x, g.shape)
+    value = g.inst.value(h)
+    pair = (g.inst.hessian(x), value)
+    d.eq(lhs, Derivative(g.shown, sp.Symbol(g.display.get(x, x)), evaluate=False), "hessian", check=pair)
+    checked = Msg.check("checked entry by entry at {sizes} against sympy.diff taken twice",
+                        "已在 {sizes} 时逐元素与两次 sympy.diff 核对", sizes=g.sizes_text())
+    d.eq(lhs, g.show(h), "matrix_form",
+         Msg.of("shape {s}", "形状 {s}", s=f"${g.shape[0]} × {g.shape[0]}$").then(checked), check=pair)
+    return value
 
 
 class _Names:

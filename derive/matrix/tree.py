@@ -474,6 +474,11 @@ def _prec(n: Node) -> int:
     return _ATOM
 
 
+def _hadamard(n: Node) -> bool:
+    """Whether ``n`` is an elementwise product of two matrices (not a scaling)."""
+    return n.op == "mul" and any(not (x.is_scalar or y.is_scalar) for x, y in zip(n.args, n.args[1:]))
+
+
 class _Writer:
     """One notation: the tokens that differ between text and LaTeX."""
 
@@ -530,7 +535,10 @@ class _Writer:
                 joins.append(self.wrap(f, level))
             return "".join(joins)
         if op == "matmul":
-            return (r" \cdot " if L else "·").join(self.wrap(f, _MUL + 1 if i else _MUL) for i, f in enumerate(a))
+            # a Hadamard product is bracketed in a matrix product: (c·eᵀ ⊙ A)·Xᵀ, as the two
+            # products have no agreed order
+            return (r" \cdot " if L else "·").join(
+                self.wrap(f, _MUL + 1 if i or _hadamard(f) else _MUL) for i, f in enumerate(a))
         if op == "div":
             if L:
                 return rf"\frac{{{self(a[0])}}}{{{self(a[1])}}}"
@@ -562,10 +570,15 @@ class _Writer:
             one = r"\mathbf{1}" if L else "𝟏"
             dot = r" \cdot " if L else "·"
             t = r"^{T}" if L else "ᵀ"
+            inner, scale_ = a[0], ""
+            if inner.op == "div" and inner.args[1].is_scalar and n.data in (0, 1):
+                # (1/m)·M·𝟏 as the notes write a mean, not M/m·𝟏, which reads as M/(m·𝟏)
+                inner = inner.args[0]
+                scale_ = (rf"\frac{{1}}{{{self(a[0].args[1])}}}" if L else f"(1/{self.wrap(a[0].args[1], _POST)})") + dot
             if n.data == 0:
-                return one + t + dot + self.wrap(a[0], _MUL + 1)
+                return scale_ + one + t + dot + self.wrap(inner, _MUL + 1)
             if n.data == 1:
-                return self.wrap(a[0], _MUL) + dot + one
+                return scale_ + self.wrap(inner, _MUL + 1 if scale_ else _MUL) + dot + one
             return (r"\operatorname{sum}" if L else "sum") + self.br(self(a[0]))
         if op in ("trace", "det", "diag"):
             head = {"trace": "tr", "det": "det", "diag": "diag"}[op]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sympy as sp
 
 from ..matrix.derivation import Shown
-from ..matrix.lines import MatrixLine, engine_gradient, show
+from ..matrix.lines import MatrixLine, engine_gradient, show, show_hessian
 from ..messages import Msg
 from ..network import Dense, Network, Param, Training
 from ..printing import EXAMPLE
@@ -114,8 +114,8 @@ class LeastSquares(Model):
            check=solves)
         eq(bhat, b_value, "solve", back, check=solves)
 
-        sums = self._matrix_form(d, w, b, L, local, solution)
-        xbar, hessian = self._second_order(d, w, b, local, sums)
+        sums, g = self._matrix_form(d, w, b, L, local, solution)
+        xbar, hessian = self._second_order(d, w, b, local, sums, g)
 
         # the results written with sums over m are checked at m = 3: L's derivatives and Hessian
         # against sympy.diff, (ŵ, b̂) as the solution of the normal equations (as their lines)
@@ -138,7 +138,8 @@ class LeastSquares(Model):
         d.result("x_bar", over_m(example("x")) / m, lhs=xbar)
 
     def _matrix_form(self, d, w, b, L, local, solution):
-        """The same derivation with X = [x⁽ⁱ⁾ 1]; returns XᵀX written with sums."""
+        """The same derivation with X = [x⁽ⁱ⁾ 1]; returns XᵀX written with sums and the engine's
+        gradient."""
         d.section("Matrix form", "矩阵形式")
         d.note(Msg(
             "Stack the examples: row $i$ of $X$ is $(x⁽ⁱ⁾, 1)$, so $X$ is $m × 2$ (a column of ones multiplies $b$), $y$ is $m × 1$ and "
@@ -177,7 +178,7 @@ class LeastSquares(Model):
              Msg("when $XᵀX$ is invertible", "当 $XᵀX$ 可逆时").then(
                  Msg.check("checked at $m = 3$: equals $(ŵ, b̂)$", "已在 $m = 3$ 时核对：等于 $(ŵ, b̂)$")),
              check=((Xc.T * Xc).inv() * Xc.T * Yc, at_n(sp.Matrix([solution[w], solution[b]]))))
-        return sums
+        return sums, g
 
     def _gradient(self, d, L, grad, values: dict, L3):
         """∂L/∂θ by the matrix-calculus engine: L as a sum of squares in matrix form (checked
@@ -193,17 +194,20 @@ class LeastSquares(Model):
         show(d, [g], {"theta": grad})
         return g
 
-    def _second_order(self, d, w, b, local, sums):
-        """The Hessian 2XᵀX and why it is positive semidefinite; returns (x̄, the Hessian)."""
+    def _second_order(self, d, w, b, local, sums, g):
+        """The Hessian 2XᵀX by the engine (the Jacobian of its gradient ``g``) and why it is
+        positive semidefinite; returns (x̄, the Hessian)."""
         d.section("Second-order condition: convexity", "二阶条件:凸性")
         L3 = at_n(sp.Symbol("L"), local)
         H = sp.Symbol("H")
         xs = samples("x" + EXAMPLE)
         Xc = sp.Matrix([[xk, 1] for xk in xs])
         X = sp.MatrixSymbol("X", m, 2)
+        engine = show_hessian(d, g, sp.Derivative(sp.Symbol("L"), (sp.Symbol("theta"), 2), evaluate=False))
         d.eq(H, 2 * X.T * X, "second_order",
-             Msg("the Hessian of $L$ in $(w, b)$", "$L$ 关于 $(w, b)$ 的 Hessian 矩阵").then(AT_N),
-             check=(sp.hessian(L3, (w, b)), 2 * Xc.T * Xc))
+             Msg("the Hessian of $L$ in $(w, b)$: the line above with $θ = (w, b)ᵀ$",
+                 "$L$ 关于 $(w, b)$ 的 Hessian 矩阵:即上一行,$θ = (w, b)ᵀ$").then(AT_N),
+             check=(sp.hessian(L3, (w, b)), engine.xreplace(dict(zip(g.entries("X"), Xc)))))
         hessian = sp.MatMul(2, sums, evaluate=False)
         d.eq(H, hessian, "substitute", AT_3, check=(2 * Xc.T * Xc, at_n(hessian)))
         xbar = sp.Symbol("xbar")

@@ -15,7 +15,7 @@ import sympy as sp
 from sympy import Derivative, IndexedBase, Sum
 
 from ..functions import relu, sigmoid
-from ..matrix.lines import MatrixLine, engine_gradient, evaluate as _evaluate, show_line, show_rules
+from ..matrix.lines import MatrixLine, engine_gradient, evaluate, show_line, show_rules
 from ..messages import Msg
 from ..network import Dense, Network, Param, Training
 from ..verify import Deferred, expand_defs
@@ -117,7 +117,7 @@ class _Points:
 
     def value(self, M) -> sp.Matrix:
         """``M`` at each point, the blocks stacked."""
-        return sp.Matrix.vstack(*(M.applyfunc(lambda t: sp.Float(_evaluate(t, p))) for p in self.points))
+        return sp.Matrix.vstack(*(M.applyfunc(lambda t: sp.Float(evaluate(t, p))) for p in self.points))
 
     def grad(self, J, M, given: dict | None = None) -> sp.Matrix:
         """∂J/∂M (by ``sympy.diff``) at each point, the blocks stacked. ``given`` maps symbols

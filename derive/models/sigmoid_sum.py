@@ -28,21 +28,36 @@ def piece_activation(activation: str) -> sp.Lambda:
 
 
 # The mean squared error in matrix form for the matrix-calculus engine (b_0 is the outer constant), and
-# the notes' form of each gradient with A = σ(W·X + b·𝟏ᵀ) and the errors e; checked at H = 2,
+# the notes' form of each gradient with A = g(W·X + b·𝟏ᵀ) and the errors e; checked at H = 2,
 # n_x = 3, m = 2, so that W, X and A are not square and a transposed factor would not fit.
-_MSE = "sum((sigmoid(W @ X + b).T @ c + b_0 - y)**2 / m)"
 _SHAPES = ("X=n_x,m", "W=H,n_x", "b=H", "c=H", "y=m")
-_WHERE = (("A", "sigmoid(W @ X + b)"), ("e", "sigmoid(W @ X + b).T @ c + b_0 - y"))
 _SIZES = (("H", 2), ("n_x", 3), ("m", 2))
-LINES = {
-    key: MatrixLine(_MSE, _SHAPES, wrt, form, _WHERE, _SIZES)
-    for key, wrt, form in (
-        ("b", "b_0", "2 * sum(e) / m"),
-        ("c", "c", "2 / m * A @ e"),
-        ("b_k", "b", "2 / m * sum((c @ e.T) * A * (1 - A), axis=1)"),
-        ("w", "W", "2 / m * ((c @ e.T) * A * (1 - A)) @ X.T"),
-    )
-}
+
+
+def matrix_lines(activation: str) -> dict:
+    """The four gradients for the engine, each with the notes' form. With ReLU pieces the slope
+    is D = [R > 0] − [R > 1] and the lines are checked at seeded random points (the written-out
+    ReLUs make symbolic comparison slow; a random point is off the kinks)."""
+    r = "W @ X + b"
+    if activation == "relu":
+        a, spread, points = f"(relu({r}) - relu({r} - 1))", "(c @ e.T) * D", 2
+        where = (("D", f"step({r}) - step({r} - 1)"),)
+    else:
+        a, spread, points, where = f"sigmoid({r})", "(c @ e.T) * A * (1 - A)", 0, ()
+    e = f"{a}.T @ c + b_0 - y"
+    where = (("A", a), ("e", e), *where)
+    return {
+        key: MatrixLine(f"sum(({e})**2 / m)", _SHAPES, wrt, form, where, _SIZES, named=("e",), points=points)
+        for key, wrt, form in (
+            ("b", "b_0", "2 * sum(e) / m"),
+            ("c", "c", "2 / m * A @ e"),
+            ("b_k", "b", f"2 / m * sum({spread}, axis=1)"),
+            ("w", "W", f"2 / m * ({spread}) @ X.T"),
+        )
+    }
+
+
+LINES = matrix_lines("sigmoid")
 
 
 class SigmoidSum(Model):
@@ -325,7 +340,7 @@ class SigmoidSum(Model):
         agree = Msg.check("the index and matrix forms agree at {H2}, {J2}, {m3}",
                           "下标形式与矩阵形式在 {H2}、{J2}、{m3} 上一致",
                           H2=shown_eq(H, 2), J2=shown_eq(J, 2), m3=shown_eq(m, 3))
-        grads = {} if relu_pieces else self._matrix_calculus(d, L)
+        grads = self._matrix_calculus(d, L)
         for key, (lhs, form, by_index, by_matrix, shape) in matrix_forms.items():
             if key in grads:
                 engine = grads[key]
@@ -376,22 +391,27 @@ class SigmoidSum(Model):
         """The four gradients by the matrix-calculus engine, from L in matrix form (checked
         against L written out entry by entry): the entrywise derivatives and the rules used are
         recorded here; returns the engine's gradients by key, for their lines."""
-        grads = {key: engine_gradient(line) for key, line in LINES.items()}
+        grads = {key: engine_gradient(line) for key, line in matrix_lines(self.activation).items()}
         g = grads["w"]
+        errors = shown_eq(sp.Symbol("e"), Shown.of(g.where["e"]))
         d.note("Matrix calculus gives each of them from $L$ in matrix form (as derive does for a matrix "
-               "expression; $b₀$ is the outer constant and $b$ the vector, as above), and the notes' form "
-               "follows with $A$ and $e$ as above:",
+               "expression; $b₀$ is the outer constant and $b$ the vector, as above; its lines write the "
+               "errors {e} by name), and the notes' form follows with $A$ and $e$ as above:",
                "矩阵微积分从矩阵形式的 $L$ 求出它们(与 derive 对矩阵表达式的求导相同;$b₀$ 是最外层的常数,"
-               "$b$ 是向量,同上),再用上面的 $A$ 与 $e$ 得到笔记中的形式:")
+               "$b$ 是向量,同上;其中误差 {e} 直接用名字写出),"
+               "再用上面的 $A$ 与 $e$ 得到笔记中的形式:", e=errors)
         W, X, bv, c, y = (g.entries(name) for name in ("W", "X", "b", "c", "y"))
         b0 = g.entries("b_0")[0, 0]
-        pieces = [b0 + sum(c[i] * sigmoid(bv[i] + sum(W[i, j] * X[j, n] for j in range(X.rows)))
+        piece = piece_activation(self.activation)
+        pieces = [b0 + sum(c[i] * piece(bv[i] + sum(W[i, j] * X[j, n] for j in range(X.rows)))
                            for i in range(W.rows)) for n in range(X.cols)]
         by_hand = sum((p - y[n]) ** 2 for n, p in enumerate(pieces)) / X.cols
         d.eq(L, Shown.of(g.f), "rewrite", Msg("in matrix form", "矩阵形式").then(Msg.check(
             "checked at {sizes} against $L$ written out entry by entry",
             "已在 {sizes} 时与逐元素写出的 $L$ 核对", sizes=g.sizes_text())),
             check=(by_hand, g.value_at()))
-        show_rules(d, list(grads.values()),
-                   work=Msg("the power rule and $σ′ = σ(1 − σ)$, as above", "幂法则与 $σ′ = σ(1 − σ)$,同上"))
+        slope = (Msg("the power rule and $ReLU′(u) = [u > 0]$, as above", "幂法则与 $ReLU′(u) = [u > 0]$,同上")
+                 if self.activation == "relu" else
+                 Msg("the power rule and $σ′ = σ(1 − σ)$, as above", "幂法则与 $σ′ = σ(1 − σ)$,同上"))
+        show_rules(d, list(grads.values()), work=slope)
         return grads
