@@ -22,7 +22,8 @@ from ..verify import expand_defs
 from ._concrete import Instance
 from ._notation import Hadamard, mul
 from .base import Model, Option
-from .mlp import _ACTIVATIONS, _Points, _activation_derivative, _g_prime, _logs_split
+from ._points import _Points
+from .mlp import _ACTIVATIONS, _activation_derivative, _g_prime, _logs_split
 
 CHECK_LAYERS = "2,2,2,2"       # the concrete network on which the general lines are checked
 _CHECK_AT = 2                  # the layer l of it that a general line is checked at
