@@ -109,9 +109,10 @@ def cold(names: list[str], runs: int) -> None:
     compileall.compile_dir(os.path.dirname(derive.__file__), quiet=1)
     env = {k: v for k, v in os.environ.items() if k != "DERIVE_NO_CACHE"}
     print(f"{runs} alternating runs per command; medians of CPU time (user + system) over import sympy\n")
-    print(f"{'command':<24}{'empty cache':>14}{'proofs kept':>14}{'import sympy ms':>18}")
+    print(f"{'command':<26}{'empty cache':>14}{'proofs kept':>14}{'import sympy ms':>18}")
     commands = {name: command(name) for name in names}
     commands["notes"] = [*DERIVE, "notes"]
+    commands["notes --format markdown"] = [*DERIVE, "notes", "--format", "markdown"]
     with tempfile.TemporaryDirectory() as scratch:
         for label, cmd in commands.items():
             warm = Path(scratch, label)
@@ -123,7 +124,7 @@ def cold(names: list[str], runs: int) -> None:
                 _only_proofs(warm)
                 kept.append(cpu(cmd, {**env, "DERIVE_CACHE_DIR": str(warm)}))
             ratio = [statistics.median(t / b for t, b in zip(times, base)) for times in (empty, kept)]
-            print(f"{label:<24}{ratio[0]:>14.2f}{ratio[1]:>14.2f}{statistics.median(base) * 1e3:>18.0f}")
+            print(f"{label:<26}{ratio[0]:>14.2f}{ratio[1]:>14.2f}{statistics.median(base) * 1e3:>18.0f}")
 
 
 def why(done: subprocess.CompletedProcess) -> str:

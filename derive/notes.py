@@ -90,7 +90,9 @@ class Material:
 def prepare(models=None, graphs: bool = True) -> Material:
     """Build the derivations (and the computation graphs) of ``models``, all by default."""
     built = collect(select(models))
-    return Material(tuple((m, d, graph_for(m) if graphs and has_graph(m) else None) for m, d in built))
+    # the graph is drawn from the derivation just built (a model's graph_for would build it again)
+    return Material(tuple((m, d, graph_for(m, derivation=d) if graphs and has_graph(m) else None)
+                          for m, d in built))
 
 
 def build(fmt: str = "latex", lang: str = "en", models=None, show_steps: bool = True,

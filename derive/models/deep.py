@@ -18,11 +18,12 @@ from ..errors import DeriveError
 from ..matrix.lines import MatrixLine, engine_gradient, show_line, show_rules
 from ..messages import Msg
 from ..network import Dense, Network, Param, Training
-from ..verify import expand_defs
+from ..verify import Deferred, expand_defs
 from ._concrete import Instance
 from ._notation import Hadamard, mul
 from .base import Model, Option
-from .mlp import _ACTIVATIONS, _Points, _activation_derivative, _g_prime, _logs_split
+from ._points import _Points
+from .mlp import _ACTIVATIONS, _activation_derivative, _g_prime, _logs_split
 
 CHECK_LAYERS = "2,2,2,2"       # the concrete network on which the general lines are checked
 _CHECK_AT = 2                  # the layer l of it that a general line is checked at
@@ -315,16 +316,20 @@ class Deep(Model):
         d.eq(Zm, sp.MatAdd(sp.MatMul(Wm, Apm), bm), "vectorize",
              Msg("column $i$ is the one-example form at $x = X[:, i]$; $b[l]$ is added to each column",
                  "第 $i$ 列即 $x = X[:, i]$ 时的单样本形式;$b[l]$ 加到每一列上"),
-             check=(at.value(col["z2"]), at.value(e["Z"][2])))
-        d.eq(Am, g(Zm), "vectorize", Msg("elementwise", "逐元素"), check=(at.value(col["a2"]), at.value(e["A"][2])))
+             check=at.same(col["z2"], e["Z"][2]))
+        d.eq(Am, g(Zm), "vectorize", Msg("elementwise", "逐元素"), check=at.same(col["a2"], e["A"][2]))
 
         cost = e["cost"]
         W3, b3, W2, b2 = e["W"][3], e["b"][3], e["W"][2], e["b"][2]
         J_of_Z2 = cost(W3 * Z2f.applyfunc(g) + b3 * ones)
         J_of_A2 = cost(W3 * A2f + b3 * ones)
-        dA2_of_Z2 = at.grad(mm * J_of_A2, A2f, dict(zip(A2f, Z2f.applyfunc(g))))
-        lhs_dZ = at.grad(mm * J_of_Z2, Z2f)
-        rhs_dZ = dA2_of_Z2.multiply_elementwise(at.value(gp))
+        # dZ = dA ⊙ g′(Z): ∂(mJ)/∂Z[2] against ∂(mJ)/∂A[2] (A[2] then set to g(Z[2])) times g′(Z[2]),
+        # worked out only when the proof cache does not hold the claim
+        given = dict(zip(A2f, Z2f.applyfunc(g)))
+        dZ_pair = Deferred(
+            (*at._content, "dZ", mm * J_of_Z2, mm * J_of_A2, Z2f, A2f, given, gp),
+            lambda: (at.grad(mm * J_of_Z2, Z2f),
+                     at.grad(mm * J_of_A2, A2f, given).multiply_elementwise(at.value(gp))))
         if act == "relu":
             g_prime_m = (MS("D^[l]", n_l, m),)
             d.note("$D[l]$ is $[Z[l] > 0]$ entry by entry, $ReLU′$ at each unit and example.",
@@ -345,15 +350,15 @@ class Deep(Model):
             ("dZ", dZm, Hadamard(dAm, *g_prime_m), "chain",
              Msg("$g′$ at this layer's own $Z[l]$, from the cache ($⊙$: elementwise product)",
                  "$g′$ 取在本层自己的 $Z[l]$ 处,来自缓存($⊙$:逐元素乘积)"),
-             (lhs_dZ, rhs_dZ), None),
+             dZ_pair, None),
             ("dW", MS("dW^[l]", n_l, n_p), sp.MatMul(1 / m, dZm, Apm.T), "mean", Msg("$n[l] × n[l−1]$", "$n[l] × n[l−1]$"),
-             (at.grad(e["J"], W2), at.value(dZ2 * e["A"][1].T / mm)), (W2, dZ2 * e["A"][1].T / mm)),
+             at.claim(e["J"], W2, dZ2 * e["A"][1].T / mm), (W2, dZ2 * e["A"][1].T / mm)),
             ("db", MS("db^[l]", n_l, 1), Sum(IndexedBase("dZ^[l]")[sp.Symbol("i")], (sp.Symbol("i"), 1, m)) / m, "mean",
              Msg("$n[l] × 1$: the sum runs over the $m$ columns of $dZ[l]$", "$n[l] × 1$:对 $dZ[l]$ 的 $m$ 列求和"),
-             (at.grad(e["J"], b2), at.value(dZ2 * ones.T / mm)), (b2, dZ2 * ones.T / mm)),
+             at.claim(e["J"], b2, dZ2 * ones.T / mm), (b2, dZ2 * ones.T / mm)),
             ("dA", MS("dA^[l-1]", n_p, m), sp.MatMul(Wm.T, dZm), "sum_paths",
              Msg("$n[l−1] × m$: handed to layer $l − 1$", "$n[l−1] × m$:交给第 $l − 1$ 层"),
-             (at.grad(mm * J_of_A1, A1f), at.value(W2.T * dZ2_of_A1)), None),
+             at.claim(mm * J_of_A1, A1f, W2.T * dZ2_of_A1), None),
         ]
         grads = {key: engine_gradient(line) for key, line in layer_lines(act).items()}
         d.note("By matrix calculus (as `derive expr --shape` does): the layers after $l$ reach $J$ only through "
@@ -381,7 +386,7 @@ class Deep(Model):
             entry = (0, 1) if name == "dW" else (0, 0)
             var, value = explicit
             d.result(f"{name}[l]", rhs, lhs=lhs, of=e["J"], wrt=var[entry], value=value[entry],
-                     check=(check[0][entry], check[1][entry]), note=note if name == "dW" else note_b)
+                     check=check.entry(entry), note=note if name == "dW" else note_b)
 
 
 def _explicit(act: str, layers: int = 3, m: int = 2) -> dict:

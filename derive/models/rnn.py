@@ -21,7 +21,7 @@ from ..verify import stacked
 from ._concrete import Instance
 from ._notation import Hadamard, mul
 from .base import Model, Option, hidden_option
-from .mlp import _Points
+from ._points import _Points
 
 T_CHECK = 3          # the steps over which every line is checked
 _SIZE = 2            # n_a = n_x = n_y of the written-out matrix instance
