@@ -60,8 +60,10 @@ Limits (so that no input hangs or exhausts memory)
   every number inside a symbolic exponent or ``exp`` argument (SymPy merges
   ``exp(x)*exp(c - x)`` into ``exp(c)``, so these become numeric powers).
 * ``max``/``min`` take at most 10 arguments (SymPy compares them pairwise).
-* ``TIME_LIMIT_SECONDS`` (3): a backstop for slow paths of SymPy's automatic simplification,
-  enforced with SIGALRM in the main thread only.
+* ``MAX_WORK`` (1,500,000): Python calls one parse may make, counted with ``sys.settrace``, for
+  slow paths of SymPy's automatic simplification (nested ``tanh``, fractional powers of
+  high-degree sums); counting work makes the verdict independent of the machine's load.
+  ``CPU_LIMIT_SECONDS`` (8) of the process's CPU time is a last resort in the main thread.
 """
 
 from __future__ import annotations
@@ -69,10 +71,12 @@ from __future__ import annotations
 import ast
 import builtins
 import functools
+import inspect
 import keyword
 import math
 import re
 import signal
+import sys
 import threading
 from collections.abc import Iterable
 
@@ -97,7 +101,8 @@ __all__ = [
     "MAX_DIGITS",
     "MAX_DEGREE",
     "MAX_EXPONENT",
-    "TIME_LIMIT_SECONDS",
+    "MAX_WORK",
+    "CPU_LIMIT_SECONDS",
 ]
 
 MAX_LENGTH = 2000
@@ -117,8 +122,12 @@ MAX_EXPONENT = 1000
 # SymPy's Max/Min compare every pair of arguments symbolically: 10 arguments take ~0.05 s,
 # 40 take ~1 s and 300 take over a minute.
 MAX_MINMAX_ARGS = 10
-# A backstop for slow paths in SymPy's automatic simplification that the limits above miss.
-TIME_LIMIT_SECONDS = 3.0
+# Python calls one parse may make. SymPy's automatic simplification has slow paths the limits
+# above miss; a plain expression takes 10,000-150,000 calls (with SymPy's caches cold), about
+# a microsecond each. Nested tanh: 7 levels take ~0.8 million, 8 levels ~2.5 million.
+MAX_WORK = 1_500_000
+# A last resort in CPU seconds for work that makes few Python calls; MAX_WORK calls take ~2 s.
+CPU_LIMIT_SECONDS = 8.0
 # Size of the finished SymPy tree; evaluation can make it a little larger than the input.
 MAX_TREE_NODES = 5 * MAX_NODES
 
@@ -267,8 +276,10 @@ def _check_exp(arg: sp.Expr) -> None:
 def _sympy_call(build, *args):
     """Run one SymPy constructor; its own errors (e.g. non-comparable Max) become one line."""
     try:
-        return _checked(build(*args))
-    except DeriveError:
+        value = build(*args)
+        _check_work()
+        return _checked(value)
+    except (DeriveError, _OutOfWork):
         raise
     except (RecursionError, MemoryError):
         raise DeriveError("expression too complex") from None
@@ -296,45 +307,91 @@ def _guarded(function):
     return wrapper
 
 
-class _OutOfTime(BaseException):
-    """Raised by the alarm: a BaseException, so that no ``except Exception`` in SymPy eats it."""
+class _OutOfWork(BaseException):
+    """Raised by the work meter: a BaseException, so that no ``except Exception`` in SymPy
+    eats it."""
 
 
-def _time_limited(function):
-    """Stop ``function`` after ``TIME_LIMIT_SECONDS`` with a DeriveError.
+# The meter of the innermost metered call in each thread (None outside one).
+_meters = threading.local()
 
-    Uses SIGALRM, so it applies only in the main thread of a POSIX process and only when no
-    other interval timer is running; elsewhere the size limits alone apply. Big-integer
-    arithmetic in C cannot be interrupted, which is why the size limits come first.
+
+def _work_limited(function):
+    """Refuse ``function`` once it has run ``MAX_WORK`` Python calls, with a DeriveError.
+
+    SymPy's automatic evaluation has slow paths that no size limit predicts (a fractional power
+    of 1/(y**100 - c) asks for the real part of y**100; each ``tanh`` around a ``tanh``
+    triples the work of deciding whether the argument is real). Counting calls, rather than
+    seconds, makes the verdict the same on a busy machine and an idle one. A tracer already in
+    place (a debugger, coverage) keeps running underneath.
+
+    Past the budget the meter raises in the next ordinary call (not in a finalizer, which would
+    swallow it). Python then drops the meter; should something still swallow the exception,
+    the budget stays spent and every SymPy constructor the parser calls next refuses
+    (``_check_work``). As a last resort for work that makes few calls (big-integer arithmetic
+    in C, which the size limits should already bound, or the rest of one constructor whose
+    exception was swallowed), a CPU-time alarm of ``CPU_LIMIT_SECONDS`` stops the parse: the
+    process's own CPU time, not the clock, several times what ``MAX_WORK`` calls cost.
     """
 
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
-        if not (hasattr(signal, "setitimer")
-                and threading.current_thread() is threading.main_thread()
-                and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)):
-            return function(*args, **kwargs)
-        armed = [True]
+        previous_tracer = sys.gettrace()
+        left = [MAX_WORK]
 
-        def on_alarm(signum, frame):
-            if armed[0]:
-                raise _OutOfTime
+        def meter(frame, event, arg):
+            left[0] -= 1
+            if left[0] < 0 and not (frame.f_code.co_flags & _FINALIZABLE
+                                    or frame.f_code.co_name == "__del__"):
+                raise _OutOfWork
+            return previous_tracer(frame, event, arg) if previous_tracer else None
 
-        previous = signal.signal(signal.SIGALRM, on_alarm)
+        alarm = (hasattr(signal, "setitimer")
+                 and threading.current_thread() is threading.main_thread()
+                 and signal.getitimer(signal.ITIMER_PROF) == (0.0, 0.0))
+        outer = getattr(_meters, "left", None)
+        _meters.left = left
+        if alarm:
+            previous_handler = signal.signal(signal.SIGPROF, _out_of_cpu)
+            signal.setitimer(signal.ITIMER_PROF, CPU_LIMIT_SECONDS)
+        sys.settrace(meter)
         try:
-            signal.setitimer(signal.ITIMER_REAL, TIME_LIMIT_SECONDS)
-            try:
-                return function(*args, **kwargs)
-            finally:
-                armed[0] = False
-                signal.setitimer(signal.ITIMER_REAL, 0)
-        except _OutOfTime:
+            result = function(*args, **kwargs)
+            _check_work()
+            return result
+        except _OutOfWork:
+            raise DeriveError(f"expression too complex: SymPy's automatic simplification of "
+                              f"it needs more than {MAX_WORK:,} steps") from None
+        except _OutOfCpu:
             raise DeriveError(f"expression too complex: not parsed within "
-                              f"{TIME_LIMIT_SECONDS:g} s") from None
+                              f"{CPU_LIMIT_SECONDS:g} s of CPU time") from None
         finally:
-            signal.signal(signal.SIGALRM, previous)
+            sys.settrace(previous_tracer)
+            _meters.left = outer
+            if alarm:
+                signal.setitimer(signal.ITIMER_PROF, 0)
+                signal.signal(signal.SIGPROF, previous_handler)
 
     return wrapper
+
+
+# Generator and coroutine frames: the 'call' event of one being closed comes from a finalizer.
+_FINALIZABLE = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
+
+
+def _check_work() -> None:
+    """Raise _OutOfWork if the current metered call has spent its budget."""
+    left = getattr(_meters, "left", None)
+    if left is not None and left[0] < 0:
+        raise _OutOfWork
+
+
+class _OutOfCpu(BaseException):
+    """Raised by the CPU-time alarm (a BaseException, for the same reason as _OutOfWork)."""
+
+
+def _out_of_cpu(signum, frame):
+    raise _OutOfCpu
 
 
 def _snippet(text: str, size: int = 40) -> str:
@@ -772,7 +829,7 @@ class _ExprBuilder:
 
 
 @_guarded
-@_time_limited
+@_work_limited
 def parse_expression(text: str) -> sp.Expr:
     """Parse SymPy-style text (``3*(a+b*c)``, ``sigmoid(w*x+b)``, ``x^2``) safely.
 
@@ -1403,7 +1460,7 @@ class _LatexParser:
 
 
 @_guarded
-@_time_limited
+@_work_limited
 def parse_latex_expression(text: str) -> sp.Expr:
     """Parse a LaTeX formula from the notes (``\\frac{1}{1+e^{-z}}``, ``\\sigma(z)``) safely.
 
@@ -1575,7 +1632,7 @@ def parse_point(text: str, allowed_names: Iterable | None = None) -> dict:
     -------
     dict
         ``{Symbol(name): value}`` in the order given; exact values stay ``Rational``, others
-        become a 30-digit ``Float``.
+        become a ``Float`` with 30 digits past the point's integer part.
 
     Raises
     ------
@@ -1616,8 +1673,12 @@ def parse_point(text: str, allowed_names: Iterable | None = None) -> dict:
         if value.free_symbols:
             raise DeriveError(f"--at: {_snippet(value_text)} is not a number")
         if not value.is_Rational:
-            value = value.evalf(30)
-            if not (value.is_Float and value.is_finite):
+            rough = value.evalf(30)
+            if not (rough.is_Float and rough.is_finite):
                 raise DeriveError(f"--at: {_snippet(value_text)} is not a real number")
+            # 30 significant digits after the point's own integer digits: cos(exp(200)) needs
+            # exp(200) to 30 places past its 87 integer digits, not to 30 digits in all
+            whole = int(abs(rough)).bit_length() * 0.30103 if abs(rough) >= 1 else 0
+            value = value.evalf(30 + int(whole) + 1) if whole > 0 else rough
         point[symbol] = value
     return point

@@ -755,21 +755,27 @@ _DIGITS = 60
 
 
 def _precise_difference(expr, point: dict, s):
-    """∂expr/∂s at ``point`` by central differences evaluated with 60 significant digits, and
-    an error estimate: steps h = 1e-25·max(1, |x|) and h/2, combined by Richardson's rule.
+    """∂expr/∂s at ``point`` by central differences evaluated with 60 significant digits past
+    the size of the point, and an error estimate: steps h and h/2, combined by Richardson's rule.
 
     Double precision cannot difference sin at x = 10⁶ or 1/x at 10⁻⁸ (the step that beats
-    rounding is too coarse for the curve); at 60 digits the rounding is 10⁻³⁵ of f. None where
-    f is not a real number near the point (a kink test in double precision takes over)."""
+    rounding is too coarse for the curve). The step is h = 10⁻²⁵ below |x| = 1 and 10⁻²⁵·|x|
+    under it, never relative to a large |x|: sin at x = e²⁰⁰ turns within a length of 1, not of
+    e²⁰⁰, so a step of 10⁻²⁵·e²⁰⁰ would span many periods. The working precision grows with
+    log₁₀|x|, so that x ± h is held exactly and the rounding stays 10⁻³⁵ of f. None where f is
+    not a real number near the point (a kink test in double precision takes over)."""
     import sympy as sp
 
-    at = {k: sp.Float(v, _DIGITS) if getattr(v, "is_Float", False) or isinstance(v, float) else v
+    x = sp.sympify(point[s])
+    magnitude = abs(float(x.evalf(30)))
+    digits = _DIGITS + max(0, math.ceil(math.log10(magnitude))) if magnitude > 1 else _DIGITS
+    at = {k: sp.Float(v, digits) if getattr(v, "is_Float", False) or isinstance(v, float) else v
           for k, v in point.items()}
-    x = sp.Float(sp.sympify(point[s]), _DIGITS)
-    h = sp.Float("1e-25", _DIGITS) * max(sp.Float(1, _DIGITS), abs(x))
+    x = sp.Float(x.evalf(digits), digits)
+    h = sp.Float("1e-25", digits) * (abs(x) if 0 < magnitude < 1 else 1)
 
     def f(v):
-        value = expr.xreplace({**at, s: v}).evalf(_DIGITS)
+        value = expr.xreplace({**at, s: v}).evalf(digits)
         if not value.is_number or value.has(sp.nan, sp.zoo, sp.oo, -sp.oo) or not value.is_extended_real:
             raise ValueError
         return value

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import math
 
+import mpmath
+
 import pytest
 import sympy as sp
 
@@ -236,12 +238,22 @@ def test_without_a_checker_the_values_are_shown_and_nothing_is_compared():
     assert d.checks == () and d.results[-1].display == 12
 
 
+def _cos_of_e_to_the_200() -> float:
+    """cos(e²⁰⁰) by mpmath at 1,000 bits (e²⁰⁰ has 87 digits before the point)."""
+    with mpmath.workprec(1000):
+        return float(mpmath.cos(mpmath.exp(200)))
+
+
 @pytest.mark.parametrize("text, at, exact", [
     ("sin(x)", "x=1e6", math.cos(1e6)),
     ("1/x", "x=1e-8", -1e16),
     ("sqrt(x)", "x=1e-12", 0.5e6),
     ("tan(x)", "x=1.5707963", 1 / math.cos(1.5707963) ** 2),
     ("exp(exp(x))", "x=3", math.exp(3 + math.exp(3))),
+    # far past the precision of a double: the step must follow sin's period, not |x|
+    ("sin(x)", "x=exp(200)", _cos_of_e_to_the_200()),
+    ("x**3", "x=-1e50", 3e100),
+    ("sin(x)", "x=1e-30", 1.0),
 ])
 def test_correct_derivatives_agree_at_large_and_tiny_arguments(text, at, exact):
     """Where a double-precision difference cannot follow the curve, the check still agrees
@@ -257,6 +269,10 @@ def test_a_wrong_value_is_still_caught_at_a_large_argument():
 
     x = sp.Symbol("x")
     (c,) = check_derivatives(sp.sin(x), {x: sp.Float(1e6)}, {x: math.cos(1e6) * (1 + 1e-5)})
+    assert c.verdict == "disagree"
+    huge = sp.exp(200)
+    right = _cos_of_e_to_the_200()
+    (c,) = check_derivatives(sp.sin(x), {x: huge}, {x: right * (1 + 1e-5)})
     assert c.verdict == "disagree"
 
 

@@ -15,10 +15,10 @@ import sympy as sp
 from sympy import Derivative, IndexedBase, Sum
 
 from ..functions import relu, sigmoid
-from ..matrix.lines import MatrixLine, engine_gradient, show_line, show_rules
+from ..matrix.lines import MatrixLine, engine_gradient, evaluate as _evaluate, show_line, show_rules
 from ..messages import Msg
 from ..network import Dense, Network, Param, Training
-from ..verify import expand_defs
+from ..verify import Deferred, expand_defs
 from .base import Model, Option, classes_option, features_option, hidden_option
 from ._concrete import Instance, ramps
 from ._notation import Hadamard, example, mul, total
@@ -94,6 +94,38 @@ def _explicit(act: str, nx: int = 2, nh: int = 2, ny: int = 2, m: int = 2):
 
     return dict(W1=W1, W2=W2, b1=b1, b2=b2, X=X, Y=Y, Z1=Z1, A1=A1, Z2=Z2, A2=softmax(Z2), J=cost(Z2),
                 m=m, softmax=softmax, cost=cost, g=g)
+
+
+class _Points:
+    """Seeded random points of the explicit network's symbols: a matrix line is checked by
+    evaluating both sides there, the gradient side being ``sympy.diff`` of the explicit J."""
+
+    def __init__(self, symbols, count: int = 2, seed: int = 0):
+        rng = random.Random(seed)
+        self.points = [{s: rng.uniform(-1, 1) for s in symbols} for _ in range(count)]
+        self._content = ("points", sp.Tuple(*symbols), count, seed)
+
+    def claim(self, J, M, value, given: dict | None = None) -> Deferred:
+        """The check pair (``grad(J, M, given)``, ``value(value)``), worked out only when the
+        proof cache does not already hold it."""
+        return Deferred((*self._content, "grad", J, M, given, value),
+                        lambda: (self.grad(J, M, given), self.value(value)))
+
+    def same(self, A, B) -> Deferred:
+        """The check pair (``value(A)``, ``value(B)``), deferred like ``claim``."""
+        return Deferred((*self._content, "same", A, B), lambda: (self.value(A), self.value(B)))
+
+    def value(self, M) -> sp.Matrix:
+        """``M`` at each point, the blocks stacked."""
+        return sp.Matrix.vstack(*(M.applyfunc(lambda t: sp.Float(_evaluate(t, p))) for p in self.points))
+
+    def grad(self, J, M, given: dict | None = None) -> sp.Matrix:
+        """∂J/∂M (by ``sympy.diff``) at each point, the blocks stacked. ``given`` maps symbols
+        that J holds fixed (A[1]_11 while differentiating by W[2]) to their values' expressions."""
+        G = M.applyfunc(lambda v: sp.diff(J, v))
+        if given:
+            G = G.xreplace(given)
+        return self.value(G)
 
 
 def _logs_split(e):
