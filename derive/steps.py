@@ -297,7 +297,8 @@ class Builder:
         ``style="names"`` a downstream line keeps an upstream name (dw1 = x1·dz) unless
         substituting its value simplifies (dz = a − y); ``style="values"`` always substitutes.
         ``opened`` maps a node to the lines ``(rhs, rule, note)`` shown between its substituted
-        gradient and the simplified one: the algebra the notes show instead of "simplify".
+        gradient and the simplified one: the algebra the notes show instead of "simplify" (the
+        last of them may be the simplified form itself, with its own note).
         Returns node → displayed gradient.
         """
         names = names or {}
@@ -330,9 +331,11 @@ class Builder:
                 else:
                     if style == "values" or named != by_value:
                         self.eq(lhs, by_value, "substitute")
+                    last = by_value
                     for rhs, rule, note in (opened or {}).get(v, ()):
-                        self.eq(lhs, rhs, rule, note)
-                    if simplified != by_value:
+                        last = self.eq(lhs, rhs, rule, note)
+                    # opened lines that end at the simplified form need no "simplify" after them
+                    if simplified != last:
                         self.eq(lhs, simplified, "simplify")
                     value = simplified
             shown[v] = value
@@ -442,12 +445,13 @@ class Builder:
 
 
 def _mul(local, upstream):
-    """upstream·local in the notes' order (x1·dz: the local factor first when it is simple)."""
+    """upstream·local in the notes' order: a one-symbol local factor first (x1·dz), a longer
+    one after the upstream gradient (da·a·(1 − a)), as the substituted line after it stands."""
     if local == 1:
         return upstream
     if upstream == 1:
         return local
-    if isinstance(upstream, Symbol) and not isinstance(local, sp.Add):
+    if isinstance(upstream, Symbol) and isinstance(local, Symbol):
         return sp.Mul(*sp.Mul.make_args(local), upstream, evaluate=False)
     return sp.Mul(upstream, *sp.Mul.make_args(local), evaluate=False)
 

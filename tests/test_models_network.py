@@ -60,9 +60,11 @@ def test_every_result_is_checkable(name, opts):
 
 
 def test_a_displayed_delta_is_a_plain_name():
-    """δ_ik is shown and then collapsed, as a printed name, never as sympy's KroneckerDelta."""
+    """δ is a printed name, never sympy's KroneckerDelta: a remark in sigmoid-sum, whose lines say
+    which one term holds the parameter as the notes do; shown and collapsed in softmax."""
     text = cli_output("sigmoid-sum", (), "text")
-    assert "δ_ik" in text and "δ_jl" in text
+    assert "δ_ik" in text and "KroneckerDelta" not in text
+    assert "only the term i = k contains c_k" in text and "only the term j = l contains w_kl" in text
     assert "δ_jk" in cli_output("softmax", (), "text")
 
 

@@ -65,3 +65,20 @@ def shape_text(rows, cols) -> str:
 class Hadamard(sp.HadamardProduct):
     """The elementwise product A ⊙ B of the notes, shown in a line; a class of its own so that a
     serialized display (JSON ``display``) names it ``Hadamard``."""
+
+
+
+def opened_dz(a, y) -> list:
+    """The lines from (−y/a + (1 − y)/(1 − a))·a(1 − a) to a − y, as the notes work them:
+    a(1 − a) times each term, then multiplied out, where the two a·y cancel. ``(rhs, rule,
+    note)`` each. The multiplied-out sum stands in the note: a line −y + a·y + a − a·y would fix
+    the order −y, a for the a − y after it."""
+    from ..messages import Msg
+
+    each = sp.Add(mul(-1, y, 1 - a), mul(1 - y, a), evaluate=False)
+    out = sp.Add(-y, mul(a, y), a, -mul(a, y), evaluate=False)
+    return [
+        (each, "rearrange", Msg.of("{f} times each term", "{f} 乘以每一项", f=mul(a, 1 - a))),
+        (a - y, "simplify", Msg.of("multiply out, {s}: the two {t} cancel", "展开得 {s}：两个 {t} 相消",
+                                   s=out, t=mul(a, y))),
+    ]

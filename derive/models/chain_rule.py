@@ -65,6 +65,7 @@ class ChainRule(Model):
         hx = (3 * x**2 + 2) ** 4
         d.define(h, hx)
         dh = d.work(sp.Derivative(h, x, evaluate=False), hx, x)
+        self._with_u(d, h, x)
 
         J_value = rows[-1][2]
         def at_point(expr):
@@ -84,3 +85,25 @@ class ChainRule(Model):
                      check=(at_point(sp.diff(expand_defs(J, d.defs, keep=(node,)), node)), at),
                      note=Msg("backward value at the point", "该点的反向梯度值"), audience="check")
         d.result("dh/dx", dh, of=h, wrt=x)
+
+    def _with_u(self, d, h, x) -> None:
+        """h = u⁴ with u = 3x² + 2, as the notes write the chain rule: dh/du·du/dx. This u is a
+        symbol of its own (the graph's u = b·c above is another), printed the same."""
+        u = sp.Symbol("u", positive=True)
+        inner = 3 * x**2 + 2
+        d.let(u, inner)
+        d.note("The same with the $u$ the chain rule introduces, $h = u⁴$ and $u = 3x² + 2$:",
+               "用链式法则引入的 $u$ 再写一遍：$h = u⁴$，$u = 3x² + 2$：")
+        dh_du = sp.Derivative(h, u, evaluate=False)
+        d.eq(dh_du, 4 * u**3, "power", check=(sp.diff(u**4, u), 4 * u**3))
+        du_dx = sp.Derivative(u, x, evaluate=False)
+        d.eq(du_dx, 6 * x, "power", Msg("$d/dx[3x²] + d/dx[2] = 6x + 0$", "$d/dx[3x²] + d/dx[2] = 6x + 0$"),
+             check=(sp.diff(inner, x), 6 * x))
+        dh_dx = sp.Derivative(h, x, evaluate=False)
+        chain = sp.Mul(4, u**3, 6, x, evaluate=False)
+        d.eq(dh_dx, sp.Mul(dh_du, du_dx, evaluate=False), "chain",
+             check=(sp.diff(inner**4, x), sp.Mul(4 * inner**3, 6 * x)))
+        d.eq(dh_dx, chain, "substitute", check=(sp.diff(inner**4, x), chain))
+        d.eq(dh_dx, 24 * x * inner**3, "substitute",
+             Msg("$u = 3x² + 2$", "$u = 3x² + 2$"), check=(sp.diff(inner**4, x), 24 * x * inner**3))
+

@@ -7,7 +7,7 @@ import sympy as sp
 from ..functions import sigmoid
 from ..messages import Msg
 from ._concrete import at_n
-from ._notation import example, i, m, total
+from ._notation import example, i, m, opened_dz, total
 from .base import Model
 
 AT_3 = Msg.check("checked at $m = 3$ with the sums written out", "已在 $m = 3$ 时展开求和核对")
@@ -87,7 +87,10 @@ class CrossEntropy(Model):
         d.eq(dz, chain, "chain",
              Msg("with $ŷ = σ(z)$, $dŷ/dz = ŷ(1 − ŷ)$", "其中 $ŷ = σ(z)$,$dŷ/dz = ŷ(1 − ŷ)$"),
              check=(sp.diff(loss.xreplace(at_z), z), chain.xreplace(at_z)))
-        d.eq(dz, yhat - y, "simplify", check=(sp.diff(loss.xreplace(at_z), z), sigmoid(z) - y))
+        # the algebra the notes open instead of "simplify": ŷ(1 − ŷ) into each term, multiplied
+        # out, the two y·ŷ cancel (as logistic's dz = a − y)
+        for rhs, rule, note in opened_dz(yhat, y):
+            d.eq(dz, rhs, rule, note, check=(sp.diff(loss.xreplace(at_z), z), rhs.xreplace(at_z)))
         d.note("Logistic regression differentiates this loss on its computation graph, step by step, "
                "to the same $dz = a − y$.",
                "逻辑回归在计算图上逐步对这个损失求导，得到同样的 $dz = a − y$。")

@@ -42,8 +42,11 @@ class GradientDescent(Model):
         d.note("The slope of $f$ at $a$ is the limit of the slopes of ever shorter secants. For $f(a) = a²$:",
                "$f$ 在 $a$ 处的斜率,是越来越短的割线斜率的极限。以 $f(a) = a²$ 为例:")
         secant = ((a + h) ** 2 - a**2) / h
-        d.define(sp.Symbol("secant"), secant, Msg("the slope between $a$ and $a + h$", "$a$ 与 $a + h$ 之间的斜率"))
-        d.eq(sp.Symbol("secant"), 2 * a + h, "simplify")
+        # k, the slope's letter in both languages (an English word would stand in the Chinese text)
+        slope = sp.Symbol("k")
+        d.define(slope, secant, Msg("the slope $k$ of the secant between $a$ and $a + h$",
+                                    "$a$ 与 $a + h$ 之间割线的斜率 $k$"))
+        d.eq(slope, 2 * a + h, "simplify")
         d.result("f'(a) as a limit", 2 * a, of=a**2, wrt=a, check=(sp.limit(secant, h, 0), 2 * a),
                  note=Msg("the secant's slope $2a + h$ as $h → 0$: the notes' $f′(a) = 2a$",
                           "割线斜率 $2a + h$ 在 $h → 0$ 时的极限:即笔记中的 $f′(a) = 2a$"))

@@ -8,7 +8,7 @@ from ..matrix.derivation import Shown
 from ..matrix.lines import MatrixLine, engine_gradient, show, show_hessian
 from ..messages import Msg
 from ..network import Dense, Network, Param, Training
-from ..printing import EXAMPLE
+from ..printing import EXAMPLE, AsShown
 from ._concrete import at_n, samples
 from ._notation import example, m, times, total
 from .base import Model, features_option
@@ -87,7 +87,9 @@ class LeastSquares(Model):
         ]
         gap = [lhs - rhs for lhs, rhs, _ in normal]  # each is 0 at the stationary point
         for (lhs, rhs, v), g in zip(normal, gap):
-            eq(lhs, rhs, "rearrange",
+            # as written (w·Σ x⁽ⁱ⁾ + m·b, w's term first as in the first equation): the printer's
+            # default order would put m·b first
+            eq(AsShown(lhs), rhs, "rearrange",
                Msg.of("$∂L/∂{v} = 0$", "$∂L/∂{v} = 0$", v=v).then(
                    Msg.check("checked at $m = 3$: $left − right = ½ ∂L/∂{v}$",
                              "已在 $m = 3$ 时核对：$左边 − 右边 = ½ ∂L/∂{v}$", v=v)),
@@ -113,6 +115,14 @@ class LeastSquares(Model):
                "两边除以 $m Σ (x⁽ⁱ⁾)² − (Σ x⁽ⁱ⁾)²$(除非所有 $x⁽ⁱ⁾$ 相等,它大于 0,见下文)"),
            check=solves)
         eq(bhat, b_value, "solve", back, check=solves)
+        # the form the notes keep: the line through the means, b̂ = ȳ − ŵ·x̄
+        xbar, ybar = sp.Symbol("xbar"), sp.Symbol("ybar")
+        d.let(xbar, sx / m)
+        d.let(ybar, sy / m)
+        eq(bhat, ybar - times(what, xbar), "rearrange",
+           Msg.of("with the means $x̄ = {x}$ and $ȳ = {y}$", "其中均值 $x̄ = {x}$，$ȳ = {y}$",
+                  x=sx / m, y=sy / m),
+           check=(at_n(b_value, local), at_n((sy - times(what, sx)) / m, local)))
 
         sums, g = self._matrix_form(d, w, b, L, local, solution)
         xbar, hessian = self._second_order(d, w, b, local, sums, g)

@@ -9,7 +9,7 @@ from ..matrix.derivation import Shown
 from ..matrix.lines import MatrixLine, engine_gradient, show_line, show_rules
 from ..messages import Msg
 from ..network import Dense, Network, Param, Training
-from ._notation import example, total
+from ._notation import example, opened_dz, total
 from .base import Model, features_option
 
 
@@ -84,11 +84,10 @@ class Logistic(Model):
         d.section("Backward pass", "反向传播")
         # dz = a − y with the algebra students ask about: a(1 − a) into each term, then the two
         # a·y of −y + a·y + a − a·y cancel
-        multiplied = sp.Add(sp.Mul(-1, y, 1 - a, evaluate=False), sp.Mul(1 - y, a, evaluate=False), evaluate=False)
         grads = d.backward(
             L, [a, z, w1, w2, b],
             names={a: sp.Symbol("da"), z: sp.Symbol("dz"), w1: sp.Symbol("dw1"), w2: sp.Symbol("dw2")},
-            opened={z: [(multiplied, "rearrange", Msg("$a(1 − a)$ times each term", "$a(1 − a)$ 乘以每一项"))]},
+            opened={z: opened_dz(a, y)},
         )
 
         d.section("$m$ examples: the cost $J$ and the vectorized gradients", "$m$ 个样本:代价函数 $J$ 与向量化的梯度")

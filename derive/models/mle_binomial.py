@@ -5,6 +5,7 @@ from __future__ import annotations
 import sympy as sp
 
 from ..messages import Msg
+from ..printing import AsShown
 from ._notation import times
 from .base import Model
 
@@ -66,12 +67,15 @@ class MleBinomial(Model):
         second = d.work(d2, dl, p)  # ends at −k/p² − (n − k)/(1 − p)², the notes' form
         at = sp.Subs(d2, p, phat)
         exact = sp.diff(log_form, p, 2).xreplace({p: p_hat})  # from ℓ itself, not from the lines
-        for rhs, rule, note in (
-            (second.xreplace({p: p_hat}), "substitute", Msg("$p = p̂ = k/n$", "$p = p̂ = k/n$")),
-            (-n**2 / k - n**2 / (n - k), "simplify", None),
-            (-n**3 / (k * (n - k)), "simplify", None),
+        # p̂ in both terms first, then k/n in both: the two terms are simplified together
+        # (the middle line as written, the −k/p̂² term first as in the line above it)
+        both = sp.Add(-n**2 / k, -n**2 / (n - k), evaluate=False)
+        for shown, rhs, rule, note in (
+            (None, second.xreplace({p: phat}), "substitute", Msg("$p = p̂$", "$p = p̂$")),
+            (AsShown(both), both, "simplify", Msg("$p̂ = k/n$ in both terms", "两项都代入 $p̂ = k/n$")),
+            (None, -n**3 / (k * (n - k)), "simplify", None),
         ):
-            value = d.eq(at, rhs, rule, note, check=(exact, rhs))
+            value = d.eq(at, shown or rhs, rule, note, check=(exact, rhs.xreplace({phat: p_hat})))
         d.note(
             "For $0 < k < n$ this is negative: $ℓ$ is concave at $p̂$ (in fact everywhere on $0 < p < 1$, "
             "as both terms of $d²ℓ/dp²$ are negative), so $p̂ = k/n$ is the maximum.",

@@ -108,9 +108,11 @@ class MleGaussian(Model):
         eq(dv, -n / 2 * D(sp.log(2 * sp.pi * v)) - S / 2 * D(1 / v), "sum",
            Msg("$Σ (xᵢ − μ)²$ does not depend on $σ²$: it is a constant factor",
                "$Σ (xᵢ − μ)²$ 与 $σ²$ 无关:是常数因子"))
-        dv_value = eq(dv, -n / (2 * v) + S / (2 * v**2), "log",
-                      Msg("$d log(2πσ²)/dσ² = 1/σ²$, $d(1/σ²)/dσ² = −1/(σ²)²$",
-                          "$d log(2πσ²)/dσ² = 1/σ²$,$d(1/σ²)/dσ² = −1/(σ²)²$"))
+        # one rule per line, the −n/(2σ²) term first as the second-order section writes it
+        eq(dv, sp.Add(-n / (2 * v), -S / 2 * D(1 / v), evaluate=False), "log",
+           Msg("$d log(2πσ²)/dσ² = 1/σ²$", "$d log(2πσ²)/dσ² = 1/σ²$"))
+        dv_value = eq(dv, sp.Add(-n / (2 * v), S / (2 * v**2), evaluate=False), "power",
+                      Msg("$d(1/σ²)/dσ² = −1/(σ²)²$", "$d(1/σ²)/dσ² = −1/(σ²)²$"))
         d.note("Set $∂ℓ/∂σ² = 0$ and multiply by $2(σ²)² > 0$:", "令 $∂ℓ/∂σ² = 0$,两边乘以 $2(σ²)² > 0$:")
         eq(times(n, v), S, "rearrange",
            Msg.check("checked at $n = 3$: $right − left = 2(σ²)²·∂ℓ/∂σ²$",

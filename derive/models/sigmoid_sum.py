@@ -16,7 +16,7 @@ from ..messages import Msg
 from ..network import Dense, Network, Param, Training
 from ..printing import EXAMPLE
 from ._concrete import Instance
-from ._notation import DELTA, Hadamard, mul, shape_text, shown_eq
+from ._notation import Hadamard, mul, shape_text, shown_eq
 from .base import Model, Option, features_option, hidden_option
 
 
@@ -169,11 +169,12 @@ class SigmoidSum(Model):
         # -- partial derivatives of ŷ ----------------------------------------------------------
         d.section("Partial derivatives of $ŷ$", "$ŷ$ 的偏导数")
         d.note(
-            "The parameters are independent: $∂c_i/∂c_k = δ_ik$, which is 1 when $i = k$ and 0 otherwise. "
-            "In a sum over $i$, $δ_ik$ keeps only the term $i = k$.",
-            "各参数相互独立:$∂c_i/∂c_k = δ_ik$,$i = k$ 时为 1,否则为 0。在对 $i$ 的求和中,$δ_ik$ 只留下 $i = k$ 那一项。",
+            "The parameters are independent: only piece $k$ contains $c_k$, $b_k$ and $w_kl$, so in a sum "
+            "over the pieces every other term does not depend on them. (In index notation, "
+            "$∂c_i/∂c_k = δ_ik$: 1 when $i = k$, 0 otherwise.)",
+            "各参数相互独立:只有第 $k$ 个蓝色函数含有 $c_k$、$b_k$ 与 $w_kl$,所以在对各蓝色函数的求和中,"
+            "其余各项都与它们无关。(用下标记号写作 $∂c_i/∂c_k = δ_ik$:$i = k$ 时为 1,否则为 0。)",
         )
-        sel_ik = Msg.of("{d} selects {e}", "{d} 选出 {e}", d=DELTA[i, k], e=shown_eq(i, k))
         d_b = Derivative(yhat, b, evaluate=False)
         d.eq(d_b, Derivative(body, b, evaluate=False), "differentiate", check=inst.pair(d_b, Derivative(body, b)))
         d.eq(d_b, sp.S.One, "sum", Msg.of("{t} does not depend on {b}", "{t} 与 {b} 无关", t=mul(c[i], a[i]), b=b),
@@ -182,10 +183,8 @@ class SigmoidSum(Model):
         d_c = Derivative(yhat, c[k], evaluate=False)
         d.eq(d_c, Derivative(body, c[k], evaluate=False), "differentiate",
              check=inst.pair(d_c, Derivative(body, c[k])))
-        line = Sum(mul(DELTA[i, k], a[i]), (i, 1, H))
-        d.eq(d_c, line, "kronecker", Msg.of("{e}", "{e}", e=shown_eq(Derivative(c[i], c[k], evaluate=False), DELTA[i, k])),
-             check=inst.pair(d_c, line))
-        d.eq(d_c, a[k], "kronecker", sel_ik, check=inst.pair(d_c, a[k]))
+        d.eq(d_c, a[k], "sum", Msg.of("only the term {e} contains {p}", "只有 {e} 那一项含有 {p}",
+                                      e=shown_eq(i, k), p=c[k]), check=inst.pair(d_c, a[k]))
         d.eq(d_c, g(r[k]), "substitute", Msg.of("{a}", "{a}", a=shown_eq(a[k], g(r[k]))),
              check=inst.pair(d_c, g(r[k])))
 
@@ -205,12 +204,11 @@ class SigmoidSum(Model):
         d.eq(d_r, line, "sum", Msg.of("{b} and the {c} do not depend on {r}", "{b} 与 {c} 都与 {r} 无关",
                                       b=b, c=c[i], r=r[k]),
              check=inst.pair(d_r, line))
-        line = Sum(mul(c[i], DELTA[i, k], g_prime(r[i])), (i, 1, H))
-        d.eq(d_r, line, "kronecker", Msg.of("{a} depends on {r} only when {ik}", "只有 {ik} 时 {a} 才依赖 {r}",
-                                            a=a[i], r=r[k], ik=shown_eq(i, k)),
-             check=inst.pair(d_r, line))
         dy_dr = mul(c[k], g_prime(r[k]))
-        d.eq(d_r, dy_dr, "kronecker", sel_ik, check=inst.pair(d_r, dy_dr))
+        d.eq(d_r, dy_dr, "substitute", Msg.of("only {a} depends on {r}: the term {ik}, with {da} above",
+                                              "只有 {a} 依赖 {r}:即 {ik} 那一项,{da} 见上",
+                                              a=a[k], r=r[k], ik=shown_eq(i, k), da=Derivative(a_k, r_k, evaluate=False)),
+             check=inst.pair(d_r, dy_dr))
 
         r_body = bv[k] + Sum(mul(w[k, j], x[j]), (j, 1, J))
         dr_db = Derivative(r[k], bv[k], evaluate=False)
@@ -222,11 +220,8 @@ class SigmoidSum(Model):
         dr_dw = Derivative(r[k], w[k, l], evaluate=False)
         d.eq(dr_dw, Derivative(r_body, w[k, l], evaluate=False), "differentiate",
              check=inst.pair(dr_dw, Derivative(r_body, w[k, l])))
-        line = Sum(mul(DELTA[j, l], x[j]), (j, 1, J))
-        d.eq(dr_dw, line, "kronecker", Msg.of("{e}", "{e}", e=shown_eq(Derivative(w[k, j], w[k, l], evaluate=False), DELTA[j, l])),
-             check=inst.pair(dr_dw, line))
-        d.eq(dr_dw, x[l], "kronecker", Msg.of("{d} selects {e}", "{d} 选出 {e}", d=DELTA[j, l], e=shown_eq(j, l)),
-             check=inst.pair(dr_dw, x[l]))
+        d.eq(dr_dw, x[l], "sum", Msg.of("only the term {e} contains {p}", "只有 {e} 那一项含有 {p}",
+                                        e=shown_eq(j, l), p=w[k, l]), check=inst.pair(dr_dw, x[l]))
 
         through = ("{p} enters {y} only through {r}", "{p} 只通过 {r} 影响 {y}")
         d_bk = Derivative(yhat, bv[k], evaluate=False)
