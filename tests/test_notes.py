@@ -21,6 +21,9 @@ from derive.messages import RULE_NAMES, Msg
 from derive.render.jupyter import JupyterRenderer
 from derive.render.latex import latex_words, preamble
 
+# every derivation built once per worker, shared with the other modules that build them
+pytestmark = pytest.mark.usefixtures("shared_derivations")
+
 TESTS = Path(__file__).parent
 # The teaching order of the course notes (derivatives and the chain rule, logistic regression,
 # the sum of sigmoids with θ, g and gradient descent, broadcasting, least squares and MLE, softmax,

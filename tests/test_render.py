@@ -23,6 +23,9 @@ from derive.render.latex import LatexRenderer, formula_tex, latex_words
 from derive.render.markdown import MarkdownRenderer, markdown_words
 from derive.render.text import TextRenderer
 
+# every derivation built once per worker, shared with the other modules that build them
+pytestmark = pytest.mark.usefixtures("shared_derivations")
+
 PACKAGE = Path(derive.__file__).parent
 
 # What only a formula writes: sub- and superscripts, accents (ŷ, x̄), primes, Greek letters,
