@@ -6,8 +6,8 @@ batch of 32 digits and on all 1,437 training digits.
 
 The contestants run alternately in one process, round after round (the order cycles through every
 permutation; each runs an untimed call, then a burst of timed ones, per round: see
-``bench_deep.median_times``), and the medians are compared. Before timing, every gradient is
-checked against the hand-written one.
+``bench_deep.median_times``), and the medians are compared. Before timing, every other gradient
+is checked against the compiled one (``bench_deep.race``).
 
     OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python benchmarks/bench_conv.py            # about 30 s
     OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python benchmarks/bench_conv.py --quick
@@ -22,7 +22,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 import derive
 import numeric
-from bench_deep import median_times
+from bench_deep import race
 from numeric import datasets
 
 try:
@@ -118,14 +118,7 @@ def main():
             contestants = {"compiled": lambda: cm.grad(P, X, y), "hand NumPy": lambda: hand(P, X, y)}
             if torch is not None:
                 contestants["PyTorch"] = lambda: other(P, X, y)
-            for fn in list(contestants.values())[1:]:
-                theirs, ours = fn(), cm.grad(P, X, y)
-                for k in ours:
-                    np.testing.assert_allclose(ours[k], theirs[k], rtol=1e-7, atol=1e-10, err_msg=k)
-            t = median_times(contestants, rounds // (10 if args.quick else 1))
-            line = f"{name:9} {label:12}: " + "   ".join(f"{k} {v * 1e6:9.1f} µs" for k, v in t.items())
-            ratios = "   ".join(f"compiled/{k} {t['compiled'] / v:.2f}" for k, v in t.items() if k != "compiled")
-            print(f"{line}   {ratios}")
+            race(f"{name:9} {label:12}", contestants, rounds // (10 if args.quick else 1), 1e-7, 1e-10)
 
 
 if __name__ == "__main__":

@@ -85,6 +85,20 @@ def median_times(fns, rounds, burst: int = 5):
     return {name: statistics.median(v) for name, v in times.items()}
 
 
+def race(title: str, contestants: dict, rounds: int, rtol: float, atol: float) -> None:
+    """Check that every contestant's gradient equals the compiled one (``contestants["compiled"]``),
+    then print the median time of each and the compiled one's ratio to each other."""
+    ours = contestants["compiled"]()
+    for fn in list(contestants.values())[1:]:
+        theirs = fn()
+        for k in ours:
+            np.testing.assert_allclose(ours[k], theirs[k], rtol=rtol, atol=atol, err_msg=k)
+    t = median_times(contestants, rounds)
+    line = f"{title}: " + "   ".join(f"{k} {v * 1e6:9.1f} µs" for k, v in t.items())
+    ratios = "   ".join(f"compiled/{k} {t['compiled'] / v:.2f}" for k, v in t.items() if k != "compiled")
+    print(f"{line}   {ratios}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true")
@@ -107,15 +121,7 @@ def main():
         contestants = {"compiled": lambda: cm.grad(P, X, y), "hand NumPy": lambda: hand_deep(P, X, y, layers)}
         if torch is not None:
             contestants["PyTorch"] = lambda: torch_deep(P, X, y, layers)
-        ours = cm.grad(P, X, y)
-        for fn in list(contestants.values())[1:]:
-            theirs = fn()
-            for k in ours:
-                np.testing.assert_allclose(ours[k], theirs[k], rtol=1e-9, atol=1e-12, err_msg=k)
-        t = median_times(contestants, rounds // (10 if args.quick else 1))
-        line = f"deep 64-32-16-10, {label:12}: " + "   ".join(f"{k} {v * 1e6:8.1f} µs" for k, v in t.items())
-        ratios = "   ".join(f"compiled/{k} {t['compiled'] / v:.2f}" for k, v in t.items() if k != "compiled")
-        print(f"{line}   {ratios}")
+        race(f"deep 64-32-16-10, {label:12}", contestants, rounds // (10 if args.quick else 1), 1e-9, 1e-12)
 
 
 if __name__ == "__main__":
