@@ -2,9 +2,10 @@
 back-propagation through time written by hand in NumPy, and against PyTorch eager when it is
 installed, on sequences of length 25 of the shipped text: a batch of 32 windows and all windows.
 
-The contenders run alternately in one process, round after round (the order rotates; each runs a
-burst of calls per round, see ``bench_deep.median_times``), and the medians are compared. Before timing, the compiled gradient is checked against the hand-written one
-(and PyTorch's, when present).
+The contenders run alternately in one process, round after round (the rounds cycle through every
+order of the contenders; each runs a burst of calls per round, see ``bench_deep.median_times``),
+and the medians are compared. Before timing, the compiled gradient is checked against the
+hand-written one (and PyTorch's, when present).
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_rnn.py            # about 30 s
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_rnn.py --quick
