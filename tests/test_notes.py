@@ -25,13 +25,14 @@ from derive.render.latex import latex_words, preamble
 pytestmark = pytest.mark.usefixtures("shared_derivations")
 
 TESTS = Path(__file__).parent
-# The teaching order of the course notes (derivatives and the chain rule, logistic regression,
-# the sum of sigmoids with θ, g and gradient descent, broadcasting, least squares and MLE, softmax,
-# the MLP and the L-layer network), as listed in the design notes.
+# The teaching order a teacher of the course asked for in the review: slopes and the chain rule,
+# linear regression and least squares, maximum likelihood, the cross-entropy it gives and logistic
+# regression, broadcasting, gradient descent on θ, the sum of sigmoids and the activations, the
+# perceptron, softmax, the MLP and the L-layer network, then 003's last chapters.
 NOTES_ORDER = [
-    "derivative-intuition", "chain-rule", "activations", "logistic", "cross-entropy", "linear",
-    "sigmoid-sum", "gradient-descent", "broadcasting", "least-squares", "mle-binomial", "mle-gaussian",
-    "softmax", "mlp", "deep", "perceptron",
+    "derivative-intuition", "chain-rule", "linear", "least-squares", "mle-binomial", "mle-gaussian",
+    "cross-entropy", "logistic", "broadcasting", "gradient-descent", "sigmoid-sum", "activations",
+    "perceptron", "softmax", "mlp", "deep",
     "conv", "rnn", "attention",     # 003's last chapters: convolution, recurrent networks, attention
 ]
 

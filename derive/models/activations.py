@@ -13,7 +13,7 @@ class Activations(Model):
     name = "activations"
     title = "Activation functions"
     summary = "Activations: derivatives of sigmoid, tanh, ReLU, Leaky ReLU, and the hard sigmoid as two ReLUs"
-    order = 20
+    order = 60
 
     def build(self, d) -> None:
         d.partial = False

@@ -85,7 +85,7 @@ class Attention(Model):
     name = "attention"
     title = "Scaled dot-product attention and its gradients"
     summary = "Attention O = softmax(Q·Kᵀ/√d_k)·V: dV = Pᵀ·dO, dS through the softmax Jacobian, dQ, dK"
-    order = 140
+    order = 95
     trainable = True
 
     def graph_defs(self) -> dict:

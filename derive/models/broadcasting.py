@@ -50,7 +50,7 @@ class Broadcasting(Model):
     name = "broadcasting"
     title = "Broadcasting"
     summary = "NumPy broadcasting: the notes' 4×3 + (3,) example, the rules, Z = W·X + b and the gradient db"
-    order = 58
+    order = 45
 
     def build(self, d) -> None:
         d.partial = False

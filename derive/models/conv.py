@@ -203,7 +203,7 @@ class Conv(Model):
     name = "conv"
     title = "Convolution: edge detection, padding, and the convolution layer's gradient"
     summary = "Convolution: edge detection, padding, output size ⌊(n + 2p − f)/s⌋ + 1; conv and pooling backward"
-    order = 120
+    order = 85
     trainable = True
     options = (
         Option("size", 6, "side n of the (square) image", minimum=1),

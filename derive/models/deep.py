@@ -103,7 +103,7 @@ class Deep(Model):
     name = "deep"
     title = "An L-layer network"
     summary = "An L-layer network: the general layer l, forward and backward, with its caches"
-    order = 105
+    order = 80
     trainable = True
     options = (
         LayersOption("layers", "64,32,16,10", "layer sizes n[0],…,n[L]: inputs, hidden units, classes"),

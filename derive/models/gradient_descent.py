@@ -24,7 +24,7 @@ class GradientDescent(Model):
     name = "gradient-descent"
     title = "Gradient descent"
     summary = "Gradient descent: θ, g = ∇L(θ), one update in numbers, steepest descent, batches and epochs"
-    order = 55
+    order = 50
 
     def build(self, d) -> None:
         d.partial = False

@@ -32,7 +32,7 @@ class LeastSquares(Model):
     name = "least-squares"
     title = "Least squares"
     summary = "Least squares: gradient, normal equations, closed form, convexity"
-    order = 60
+    order = 20
     trainable = True
     options = (features_option(1),)
     derivation_sizes = {"features": 1}

@@ -25,7 +25,7 @@ class Linear(Model):
     name = "linear"
     title = "Linear regression"
     summary = "Linear regression: ŷ = w·x + b and the gradient of its squared error"
-    order = 40
+    order = 15
     trainable = True
     options = (features_option(1),)
     derivation_sizes = {"features": 1}

@@ -48,7 +48,7 @@ class Logistic(Model):
     name = "logistic"
     title = "Logistic regression"
     summary = "Logistic regression: z = w1·x1 + w2·x2 + b, a = σ(z), dz = a − y, vectorized"
-    order = 30
+    order = 40
     trainable = True
     options = (features_option(2),)
     derivation_sizes = {"features": 2}

@@ -14,7 +14,7 @@ class MleBinomial(Model):
     name = "mle-binomial"
     title = "Maximum likelihood: binomial"
     summary = "Binomial MLE: L(p) = C(n,k) p^k (1−p)^(n−k), dℓ/dp = 0 gives p̂ = k/n, a maximum"
-    order = 65
+    order = 25
 
     def build(self, d) -> None:
         d.partial = False

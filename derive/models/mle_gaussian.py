@@ -36,7 +36,7 @@ class MleGaussian(Model):
     name = "mle-gaussian"
     title = "Maximum likelihood: Gaussian"
     summary = "Gaussian MLE: ∂ℓ/∂μ = 0 and ∂ℓ/∂σ² = 0 give μ̂ = mean, σ̂² = mean squared deviation"
-    order = 70
+    order = 30
 
     def build(self, d) -> None:
         d.title = Msg("Maximum likelihood estimation: the Gaussian distribution",

@@ -190,7 +190,7 @@ class MLP(Model):
     name = "mlp"
     title = "One hidden layer and a softmax output"
     summary = "One hidden layer and a softmax output: forward and backward pass in matrix form"
-    order = 100
+    order = 75
     trainable = True
     options = (features_option(64), hidden_option(32), classes_option(10), Option("activation", "sigmoid", "hidden activation g", choices=("sigmoid", "tanh", "relu")),)
     derivation_sizes = {"features": 2, "hidden": 2, "classes": 2}

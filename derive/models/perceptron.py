@@ -32,7 +32,7 @@ class Perceptron(Model):
     name = "perceptron"
     title = "Perceptron logic gates"
     summary = "Perceptron: y = step(w1·x1 + w2·x2 − θ) gives AND, OR, NOT; the step has no gradient"
-    order = 110
+    order = 65
 
     def build(self, d) -> None:
         d.title = Msg("The perceptron: AND, OR and NOT with a step activation",

@@ -36,7 +36,7 @@ class Rnn(Model):
     name = "rnn"
     title = "A recurrent network and back-propagation through time"
     summary = "Vanilla RNN a⟨t⟩ = tanh(W_aa·a⟨t−1⟩ + W_ax·x⟨t⟩ + b_a): BPTT with the carried gradient"
-    order = 130
+    order = 90
     trainable = True
     options = (
         hidden_option(64),

@@ -64,7 +64,7 @@ class SigmoidSum(Model):
     name = "sigmoid-sum"
     title = "Sum of sigmoids"
     summary = "Sum of sigmoids: ŷ = b₀ + Σ c_i σ(b_i + Σ w_ij x_j), index and matrix forms"
-    order = 50
+    order = 55
     trainable = True
     options = (features_option(1), hidden_option(3), Option("activation", "sigmoid", "the pieces' activation", choices=("sigmoid", "relu")),)
     derivation_sizes = {"features": 2, "hidden": 2}

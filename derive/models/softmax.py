@@ -16,7 +16,7 @@ class Softmax(Model):
     name = "softmax"
     title = "Softmax output with cross-entropy"
     summary = "Softmax output with cross-entropy: ∂L/∂z_k = ŷ_k − y_k"
-    order = 90
+    order = 70
     trainable = True
     options = (features_option(64), classes_option(10),)
     derivation_sizes = {"features": 2, "classes": 3}
