@@ -120,6 +120,11 @@ _MATRIX_G = {"sigmoid": ("sigmoid({})", "{a} * (1 - {a})"), "tanh": ("tanh({})",
              "relu": ("relu({})", "step({z})")}
 
 
+# g′ of the hidden layer in matrix form, as the dZ[1] line writes it
+_G_PRIME_M = {"sigmoid": "$σ′(Z[1]) = A[1] ⊙ (1 − A[1])$", "tanh": "$tanh′(Z[1]) = 1 − A[1] ⊙ A[1]$",
+              "relu": "$ReLU′(Z[1]) = D[1]$"}
+
+
 def _mean_cost(z2: str) -> str:
     return f"sum(logsumexp({z2}, axis=0) - sum(Y * ({z2}), axis=0)) / m"
 
@@ -230,9 +235,10 @@ class MLP(Model):
         inst = Instance({nx: 2, nh: 2, ny: 2}, {i: 1, j: 2, k: 2}, defs=d.defs)
 
         # the one-example instance: n_x = 2, n_h = 2, n_y = 2
-        z1_def = Sum(mul(W1[j, i], x[i]), (i, 1, nx)) + b1[j]
-        z2_def = Sum(mul(W2[k, j], a1[j]), (j, 1, nh)) + b2[k]
-        lse = sp.log(Sum(sp.exp(z2[l]), (l, 1, ny))) - Sum(mul(y[k], z2[k]), (k, 1, ny))
+        # Σ W·x + b, as the notes and the matrix form Z[1] = W[1]·X + b[1] write it
+        z1_def = sp.Add(Sum(mul(W1[j, i], x[i]), (i, 1, nx)), b1[j], evaluate=False)
+        z2_def = sp.Add(Sum(mul(W2[k, j], a1[j]), (j, 1, nh)), b2[k], evaluate=False)
+        lse = sp.log(Sum(sp.exp(z2[l]), (l, 1, ny))) - Sum(mul(y[l], z2[l]), (l, 1, ny))
         for c in (1, 2):
             d.let(inst(z1[c]), inst(z1_def, {j: c}))
             d.let(inst(a1[c]), g(inst(z1[c])))
@@ -288,9 +294,14 @@ class MLP(Model):
             for rhs, rule, note in lines:
                 d.eq(lhs, rhs, rule, note, check=inst.pair(lhs, rhs, multiply_out=True))
 
-        d.eq(D(L, z2[k]), a2[k] - y[k], "substitute",
-             Msg("the softmax result (derive softmax)", "softmax 的结论(derive softmax)"),
-             check=inst.pair(D(L, z2[k]), a2[k] - y[k]))
+        chain(D(L, z2[k]),
+              (D(lse, z2[k]), "differentiate", Msg("the loss as rearranged above", "用上面整理后的损失")),
+              (sp.exp(z2[k]) / Sum(sp.exp(z2[l]), (l, 1, ny)) - y[k], "chain",
+               Msg("$(log S)′ = S′/S$ with $∂/∂z[2]_k Σ_l e^(z[2]_l) = e^(z[2]_k)$; of $Σ_l y_l·z[2]_l$ only the "
+                   "term $l = k$ holds $z[2]_k$",
+                   "$(log S)′ = S′/S$,且 $∂/∂z[2]_k Σ_l e^(z[2]_l) = e^(z[2]_k)$;$Σ_l y_l·z[2]_l$ 中只有 $l = k$ "
+                   "这一项含 $z[2]_k$")),
+              (a2[k] - y[k], "substitute", Msg("the softmax $a[2]_k$", "softmax 的 $a[2]_k$")))
         only = Msg.of("{p} enters $L$ only through {q}", "{p} 只通过 {q} 影响 $L$")
         chain(D(L, W2[k, j]),
               (mul(D(L, z2[k]), D(z2[k], W2[k, j])), "chain", Msg.of(only.en, only.zh, p=W2[k, j], q=z2[k])),
@@ -319,13 +330,12 @@ class MLP(Model):
         d.note(Msg(
             "Examples are columns, as in the notes: $X$ is $n_x × m$, $W[1]$ is $n_h × n_x$, $b[1]$ is $n_h × 1$, $Z[1]$ and "
             "$A[1]$ are $n_h × m$, $W[2]$ is $n_y × n_h$, $b[2]$ is $n_y × 1$, $Z[2]$, $A[2]$ and $Y$ are $n_y × m$; a bias is "
-            "added to every column. (The NumPy trainer stores examples as rows, so its first weight matrix is this "
-            "$W[1]ᵀ$.) From here on $i$ numbers the examples, as a superscript: $x⁽ⁱ⁾$ is column $i$ of $X$. The cost "
-            "is the mean $J = (1/m) Σ_i L⁽ⁱ⁾$, so each gradient is the mean of the per-example ones: column $i$ of "
+            "added to every column. From here on $i$ numbers the examples, as a superscript: $x⁽ⁱ⁾$ is column "
+            "$i$ of $X$. The cost is the mean $J = (1/m) Σ_i L⁽ⁱ⁾$, so each gradient is the mean of the per-example ones: column $i$ of "
             "$dZ[2]$ is $dz[2]⁽ⁱ⁾$, the $dz[2]$ of example $i$.",
             "与笔记一样，样本按列排列:$X$ 为 $n_x × m$,$W[1]$ 为 $n_h × n_x$,$b[1]$ 为 $n_h × 1$,$Z[1]$、$A[1]$ 为 $n_h × m$,"
-            "$W[2]$ 为 $n_y × n_h$,$b[2]$ 为 $n_y × 1$,$Z[2]$、$A[2]$、$Y$ 为 $n_y × m$;偏差加到每一列上（广播）。(NumPy 训练器按行"
-            "存放样本,它的第一层权重矩阵是这里的 $W[1]ᵀ$。)下面 $i$ 表示样本序号，写作上标:$x⁽ⁱ⁾$ 是 $X$ 的第 $i$ 列。"
+            "$W[2]$ 为 $n_y × n_h$,$b[2]$ 为 $n_y × 1$,$Z[2]$、$A[2]$、$Y$ 为 $n_y × m$;偏差加到每一列上（广播）。"
+            "下面 $i$ 表示样本序号，写作上标:$x⁽ⁱ⁾$ 是 $X$ 的第 $i$ 列。"
             "代价是平均值 $J = (1/m) Σ_i L⁽ⁱ⁾$,所以每个梯度都是各样本梯度的平均:$dZ[2]$ 的第 $i$ 列就是第 $i$ 个样本的 "
             "$dz[2]⁽ⁱ⁾$。",
         ).then(Msg.check(
@@ -377,8 +387,10 @@ class MLP(Model):
                       Msg("$n_y × 1$: the sum runs over the $m$ columns $dz[2]⁽ⁱ⁾$ of $dZ[2]$",
                           "$n_y × 1$：对 $dZ[2]$ 的 $m$ 列 $dz[2]⁽ⁱ⁾$ 求和")),
             "dZ[1]": (dZ1m, Hadamard(sp.MatMul(W2m.T, dZ2m), *g_prime_m), "vectorize",
-                      Msg("$n_h × m$: column $i$ is $dz[1]⁽ⁱ⁾$ ($⊙$ is the elementwise product)",
-                          "$n_h × m$:第 $i$ 列是 $dz[1]⁽ⁱ⁾$($⊙$ 为逐元素乘积)")),
+                      Msg("$n_h × m$: the general $dZ[1] = W[2]ᵀ·dZ[2] ⊙ g[1]′(Z[1])$ with "
+                          f"{_G_PRIME_M[act]}; column $i$ is $dz[1]⁽ⁱ⁾$ ($⊙$ is the elementwise product)",
+                          "$n_h × m$:一般形式 $dZ[1] = W[2]ᵀ·dZ[2] ⊙ g[1]′(Z[1])$,其中 "
+                          f"{_G_PRIME_M[act]};第 $i$ 列是 $dz[1]⁽ⁱ⁾$($⊙$ 为逐元素乘积)")),
             "dW[1]": (MS("dW^[1]", nh, nx), sp.MatMul(1 / m, dZ1m, Xm.T), "mean", "$n_h × n_x$"),
             "db[1]": (MS("db^[1]", nh, 1), total(example("dz^[1]"), m) / m, "mean",
                       Msg("$n_h × 1$: the sum runs over the $m$ columns $dz[1]⁽ⁱ⁾$ of $dZ[1]$",

@@ -255,7 +255,9 @@ def _layer_atoms(atoms: list, s: str) -> list:
     if not after_name:
         return [("op", "["), ("num" if inner.isdigit() else "rest", inner), ("op", "]" + mods)]
     kind, name = atoms.pop()
-    sup = "[" + inner + "]" + "".join(_SUP[c] for c in mods if c in _SUP)
+    # a prime joins the layer in one superscript (g^{[1]\prime}): g^{[1]}' is a double superscript
+    primes = "".join(r"\prime" * len(_PRIMES[c]) for c in mods if c in _PRIMES)
+    sup = "[" + inner + "]" + primes + "".join(_SUP[c] for c in mods if c in _SUP)
     sub = "".join(_SUB[c] for c in mods if c in _SUB)
     return [("tex", f"{_atom_tex(kind, name)}^{{{sup}}}" + (f"_{{{sub}}}" if sub else ""))]
 
