@@ -4,9 +4,10 @@ typo, and the output format that the file name asks for."""
 import json
 
 import pytest
+import sympy as sp
 
 import derive
-from conftest import run
+from conftest import load, run
 
 
 def test_bare_derive_prints_the_help_with_every_model():
@@ -92,3 +93,28 @@ def test_columns_sets_the_text_width(monkeypatch):
     from rich.cells import cell_len   # terminal cells: a combining hat takes none
 
     assert max(map(cell_len, narrow.splitlines())) <= 60 < max(map(cell_len, wide.splitlines()))
+
+
+@pytest.mark.parametrize("text, wrt", [
+    ("-x*log(x)", "x"),                              # o: click read "-o g(x)" and wrote a file
+    ("-x*tanh(x)", "x"),                             # h: the help option
+    ("-(y*log(a) + (1 - y)*log(1 - a))", "a"),
+])
+def test_an_expression_starting_with_minus_is_the_expression_whatever_its_letters(text, wrt, tmp_path,
+                                                                                  monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for argv in (("expr", text, "--wrt", wrt, "--format", "json"),
+                 ("expr", "--wrt", wrt, "--format", "json", text)):
+        code, out, err = run(*argv)
+        assert code == 0 and err == "", err
+        result = json.loads(out)["results"][0]
+        of, var = load(result["of"]), load(result["wrt"])
+        typed = sp.sympify(text)
+        assert of - typed.xreplace({s: sp.Symbol(s.name, real=True) for s in typed.free_symbols}) == 0
+        assert var.name == wrt and sp.simplify(load(result["value"]) - sp.diff(of, var)) == 0
+    assert list(tmp_path.iterdir()) == []             # no file written on the side
+
+
+def test_an_unknown_option_is_still_named_after_an_expression_starting_with_minus():
+    code, out, err = run("expr", "-x^2", "--wrtt", "x")
+    assert code == 2 and "--wrtt" in err and err.count("\n") == 1

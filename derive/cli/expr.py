@@ -8,8 +8,39 @@ from ..errors import DeriveError
 from .output import FORMATS, color_wanted, emit, output_format
 
 
-# An expression may start with "-" (-x**2): unknown options are kept as the argument.
-@click.command(name="expr", context_settings={"ignore_unknown_options": True})
+class _ExprCommand(click.Command):
+    """``derive expr`` whose expression may start with "-" (``-x*log(x)``, ``-(y + a)``).
+
+    Click would read such a token as a cluster of short options: the letters o and h in it are
+    ``-o FILE`` and ``-h``, so ``-x*log(x)`` became the expression ``-x*l`` written to a file
+    ``g(x)``. Here a token is an option only when it is one of the command's option names (or
+    ``--name=value``); the first other token is the expression, whatever its first character, and
+    it is handed to click after ``--``. A misspelt long option (``--wrtt``) stays an option, so
+    click names it.
+    """
+
+    def parse_args(self, ctx, args):
+        names, with_value = set(), set()
+        for param in self.get_params(ctx):
+            if isinstance(param, click.Option):
+                names.update(param.opts + param.secondary_opts)
+                if not param.is_flag:
+                    with_value.update(param.opts)
+        i = 0
+        while i < len(args):
+            token = args[i]
+            if token == "--":
+                break
+            if token in names or token.split("=", 1)[0] in names:
+                i += 2 if token in with_value else 1
+                continue
+            if token.startswith("-") and not token.startswith("--") and len(token) > 1:
+                args = [*args[:i], *args[i + 1:], "--", token]
+            break
+        return super().parse_args(ctx, args)
+
+
+@click.command(name="expr", cls=_ExprCommand)
 @click.argument("expression")
 @click.option("--wrt", multiple=True, metavar="NAME",
               help="Variable to differentiate with respect to (repeat for a gradient). "
