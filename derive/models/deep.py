@@ -20,7 +20,7 @@ from ..messages import Msg
 from ..network import Dense, Network, Param, Training
 from ..verify import Deferred, expand_defs
 from ._concrete import Instance
-from ._notation import Hadamard, mul
+from ._notation import Hadamard, example, mul, total
 from .base import Model, Option
 from ._points import _Points
 from .mlp import _ACTIVATIONS, _activation_derivative, _g_prime, _logs_split
@@ -208,7 +208,7 @@ class Deep(Model):
 
         # -- forward ------------------------------------------------------------------------------
         d.section("Forward pass, layer $l$, one example", "前向传播:第 $l$ 层,一个样本")
-        z_def = Sum(mul(W[j, k], ap[k]), (k, 1, n_p)) + b[j]
+        z_def = sp.Add(Sum(mul(W[j, k], ap[k]), (k, 1, n_p)), b[j], evaluate=False)   # W·a + b, as the notes
         d.eq(z[j], z_def, "definition", Msg("$k$ runs over the $n[l−1]$ units of layer $l − 1$",
                                              "$k$ 遍历第 $l − 1$ 层的 $n[l−1]$ 个单元"),
              check=pair(z[j], z_def))
@@ -240,7 +240,7 @@ class Deep(Model):
             "从第 $l + 1$ 层接收 $da[l]$,再把 $da[l−1]$ 交给第 $l − 1$ 层。",
         )
         dzL = out["a"][j] - y[j]
-        d.eq(D(L, out["z"][j]), dzL, "substitute", Msg("the softmax result (derive softmax)", "softmax 的结论(derive softmax)"),
+        d.eq(D(L, out["z"][j]), dzL, "substitute", Msg("the softmax result (the softmax section)", "softmax 的结论(见 softmax 一节)"),
              check=pair(D(L, out["z"][j]), dzL, layers))
         only = Msg.of("{p} enters $L$ only through {q}", "{p} 只通过 {q} 影响 $L$")
         local, g_prime = _activation_derivative(d, act, a[j], z[j])
@@ -314,8 +314,9 @@ class Deep(Model):
             col[name] = sp.Matrix(2, mm, lambda p, q: expand_defs(sp.Symbol(f"{name}_{p + 1}"), d.defs).xreplace(
                 {sp.Symbol(f"x_{c}"): e["X"][c - 1, q] for c in (1, 2)}))
         d.eq(Zm, sp.MatAdd(sp.MatMul(Wm, Apm), bm), "vectorize",
-             Msg("column $i$ is the one-example form at $x = X[:, i]$; $b[l]$ is added to each column",
-                 "第 $i$ 列即 $x = X[:, i]$ 时的单样本形式;$b[l]$ 加到每一列上"),
+             Msg("column $i$ is the one-example form at $a[l−1] = a[l−1]⁽ⁱ⁾$, column $i$ of $A[l−1]$; $b[l]$ is "
+                 "added to each column",
+                 "第 $i$ 列即 $a[l−1] = a[l−1]⁽ⁱ⁾$($A[l−1]$ 的第 $i$ 列)时的单样本形式;$b[l]$ 加到每一列上"),
              check=at.same(col["z2"], e["Z"][2]))
         d.eq(Am, g(Zm), "vectorize", Msg("elementwise", "逐元素"), check=at.same(col["a2"], e["A"][2]))
 
@@ -353,15 +354,16 @@ class Deep(Model):
              dZ_pair, None),
             ("dW", MS("dW^[l]", n_l, n_p), sp.MatMul(1 / m, dZm, Apm.T), "mean", Msg("$n[l] × n[l−1]$", "$n[l] × n[l−1]$"),
              at.claim(e["J"], W2, dZ2 * e["A"][1].T / mm), (W2, dZ2 * e["A"][1].T / mm)),
-            ("db", MS("db^[l]", n_l, 1), Sum(IndexedBase("dZ^[l]")[sp.Symbol("i")], (sp.Symbol("i"), 1, m)) / m, "mean",
-             Msg("$n[l] × 1$: the sum runs over the $m$ columns of $dZ[l]$", "$n[l] × 1$:对 $dZ[l]$ 的 $m$ 列求和"),
+            ("db", MS("db^[l]", n_l, 1), total(example("dz^[l]"), m) / m, "mean",
+             Msg("$n[l] × 1$: the sum runs over the $m$ columns $dz[l]⁽ⁱ⁾$ of $dZ[l]$",
+                 "$n[l] × 1$:对 $dZ[l]$ 的 $m$ 列 $dz[l]⁽ⁱ⁾$ 求和"),
              at.claim(e["J"], b2, dZ2 * ones.T / mm), (b2, dZ2 * ones.T / mm)),
             ("dA", MS("dA^[l-1]", n_p, m), sp.MatMul(Wm.T, dZm), "sum_paths",
              Msg("$n[l−1] × m$: handed to layer $l − 1$", "$n[l−1] × m$:交给第 $l − 1$ 层"),
              at.claim(mm * J_of_A1, A1f, W2.T * dZ2_of_A1), None),
         ]
         grads = {key: engine_gradient(line) for key, line in layer_lines(act).items()}
-        d.note("By matrix calculus (as `derive expr --shape` does): the layers after $l$ reach $J$ only through "
+        d.note("By matrix calculus (as derive does for a matrix expression): the layers after $l$ reach $J$ only through "
                "$Z[l]$, so with $G = ∂J/∂Z[l] = dZ[l]/m$ held fixed, $J$'s gradient in $W[l]$, $b[l]$ and $A[l−1]$ "
                "is that of $Σ G ⊙ Z[l]$; likewise in $Z[l]$ it is that of $Σ (dA[l]/m) ⊙ g(Z[l])$.",
                "用矩阵微积分(与 derive 对矩阵表达式的求导相同):第 $l$ 层之后的各层只通过 $Z[l]$ 影响 $J$,"

@@ -433,7 +433,7 @@ class MLP(Model):
         grads = {key: engine_gradient(line) for key, line in matrix_lines(act).items()}
         full = grads["dW[1]"]
         J = sp.Symbol("J")
-        d.note("The gradients by matrix calculus (as `derive expr --shape` does): write $J$ with matrices, each "
+        d.note("The gradients by matrix calculus (as derive does for a matrix expression): write $J$ with matrices, each "
                "example's loss as $log Σ_l e^(z[2]_l) − Σ_k y_k z[2]_k$ ($y$ one-hot), differentiate entry by "
                "entry, and apply the rules of matrix calculus.",
                "用矩阵微积分求梯度(与 derive 对矩阵表达式的求导相同):用矩阵写出 $J$,每个样本的损失写成 "

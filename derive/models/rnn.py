@@ -139,7 +139,7 @@ class Rnn(Model):
         d.eq(o, o_def, "definition", Msg("the output unit's score", "输出单元的得分"), check=each_step(o, o_def))
         d.eq(yhat, sigmoid(o), "definition", check=each_step(yhat, sigmoid(o)))
         L_t = -(y * sp.log(yhat) + (1 - y) * sp.log(1 - yhat))
-        d.eq(t("L"), L_t, "definition", Msg("the loss of step $t$ (derive cross-entropy)", "第 $t$ 步的损失(见交叉熵一节)"),
+        d.eq(t("L"), L_t, "definition", Msg("the loss of step $t$ (the cross-entropy section)", "第 $t$ 步的损失(见交叉熵一节)"),
              check=each_step(t("L"), L_t))
         total = sp.Add(*[_at("L", k) for k in steps], evaluate=False)
         d.eq(L, total, "definition", Msg("every step adds its loss", "每一步都加上自己的损失"), check=(L, total))
@@ -156,14 +156,14 @@ class Rnn(Model):
         )
         lines = (
             (D(L, o), D(t("L"), o), "chain", Msg("only $L⟨t⟩$ holds $o⟨t⟩$", "只有 $L⟨t⟩$ 含有 $o⟨t⟩$")),
-            (D(L, o), yhat - y, "substitute", Msg("as in logistic regression, $dz = a − y$ (derive logistic)",
-                                                   "与逻辑回归的 $dz = a − y$ 相同(derive logistic)")),
+            (D(L, o), yhat - y, "substitute", Msg("as in logistic regression, $dz = a − y$",
+                                                   "与逻辑回归的 $dz = a − y$ 相同")),
             (D(L, a), D(L, o) * D(o, a) + D(L, z_next) * D(z_next, a), "sum_paths",
              Msg("$a⟨t⟩$ enters $o⟨t⟩$ and $z⟨t+1⟩$", "$a⟨t⟩$ 进入 $o⟨t⟩$ 与 $z⟨t+1⟩$")),
             (D(L, a), mul(w_ya, dy) + mul(w_aa, dz_next), "substitute",
              Msg("$dy⟨t⟩ = ŷ⟨t⟩ − y⟨t⟩$; the second term is carried from step $t + 1$",
                  "$dy⟨t⟩ = ŷ⟨t⟩ − y⟨t⟩$;第二项是从第 $t + 1$ 步传回的")),
-            (D(L, z), mul(da, 1 - a ** 2), "chain", Msg("$tanh′(z) = 1 − a²$ (derive activations)",
+            (D(L, z), mul(da, 1 - a ** 2), "chain", Msg("$tanh′(z) = 1 − a²$ (the activations section)",
                                                          "$tanh′(z) = 1 − a²$(见激活函数一节)")),
         )
         for lhs, rhs, rule, note in lines:
@@ -215,9 +215,9 @@ class Rnn(Model):
         d.section("$n_a$ units: the matrix form", "$n_a$ 个单元:矩阵形式")
         d.note(Msg(
             "With $n_a$ units the same lines hold for column vectors; $⊙$ is the elementwise product and the output "
-            "is a softmax over $n_y$ classes with $y⟨t⟩$ one-hot (derive softmax).",
+            "is a softmax over $n_y$ classes with $y⟨t⟩$ one-hot (the softmax section).",
             "有 $n_a$ 个单元时,同样的式子对列向量成立;$⊙$ 是逐元素乘积,输出是 $n_y$ 个类别上的 softmax,$y⟨t⟩$ 为 "
-            "one-hot(derive softmax)。",
+            "one-hot(见 softmax 一节)。",
         ).then(Msg.check(
             "Each line is checked entry by entry against sympy.diff of $L$ for $n_a = n_x = n_y = 2$, $T = 3$ and "
             "one-hot inputs, at two random points; a line about step $t$ is checked at $t = 2$, which both sends "
@@ -235,8 +235,8 @@ class Rnn(Model):
              check=at.same(e["yhat"][k], _softmax(e["o"][k])))
 
         dy_pair = at.claim(e["L_of_o"], e["o_free"][k], _softmax(e["o_free"][k]) - e["y"][k])
-        d.eq(dy, sp.MatAdd(yhat, -y), "chain", Msg("$∂L/∂o⟨t⟩$: the softmax result (derive softmax)",
-                                                 "$∂L/∂o⟨t⟩$:softmax 的结论(derive softmax)"), check=dy_pair)
+        d.eq(dy, sp.MatAdd(yhat, -y), "chain", Msg("$∂L/∂o⟨t⟩$: the softmax result (the softmax section)",
+                                                 "$∂L/∂o⟨t⟩$:softmax 的结论(见 softmax 一节)"), check=dy_pair)
         next_step = sp.MatMul(Waa.T, dz_next)
         d.eq(da_next, next_step, "chain",
              Msg("$n_a × 1$: the gradient carried back from step $t + 1$ through $W_aa$; 0 at $t = T$",
