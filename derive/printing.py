@@ -382,6 +382,18 @@ class _Arranged:
     def doprint(self, expr):
         return super().doprint(arrange(expr, self.arrangement))
 
+    def _print_index(self, index) -> str:
+        """An index in the notes' order, the number last (i + u − 1, p − u + 1): an Indexed keeps
+        its indices evaluated (SymPy's −1 + i + u), so they are arranged where they are printed."""
+        if isinstance(index, sp.Add) and any(t.is_Number for t in index.args):
+            rest = arrange(sp.Add(*(t for t in index.args if not t.is_Number)))
+            terms = rest.args if isinstance(rest, sp.Add) else (rest,)
+            numbers = tuple(t for t in index.args if t.is_Number)
+            if terms[0].could_extract_minus_sign():           # 2 − k, not −k + 2
+                return self._print(sp.Add(*numbers, *terms, evaluate=False))
+            return self._print(sp.Add(*terms, *numbers, evaluate=False))
+        return self._print(arrange(index))
+
 
 def _split_constant(arg):
     """``z − 1`` as (z, 1), for the bracket [z > 1]; None unless ``arg`` is a term plus a number."""
@@ -442,8 +454,17 @@ class TextPrinter(_Arranged, StrPrinter):
             sup = idx.translate(_SUP_INDEX)
             return unicode_name(name) + (f"⁽{sup}⁾" if sup != idx or not idx.isalnum() else f"^({idx})")
         base = self._print(expr.base.label)
-        idx = "".join(self._print(i) for i in expr.indices)
-        return f"{base}_{idx}" if len(expr.indices) == 1 or all(len(self._print(i)) == 1 for i in expr.indices) else f"{base}_{{{','.join(self._print(i) for i in expr.indices)}}}"
+        idx = [self._print_index(i) for i in expr.indices]
+        # W_kj and x_10 run together; X_{c,i + u − 1} and x_{i + 1} need the braces
+        if all(len(i) == 1 for i in idx) or (len(idx) == 1 and idx[0].isalnum()):
+            return f"{base}_{''.join(idx)}"
+        return f"{base}_{{{','.join(idx)}}}"
+
+    def _print_floor(self, expr):
+        return f"⌊{self._print(expr.args[0])}⌋"          # as the notes write the output size
+
+    def _print_ceiling(self, expr):
+        return f"⌈{self._print(expr.args[0])}⌉"
 
     def _print_Function(self, expr):
         name = type(expr).__name__
@@ -633,7 +654,7 @@ class NotesLatexPrinter(_Arranged, LatexPrinter):
 
     def _print_Indexed(self, expr):
         # w_{ij} as the notes write it; w_{i,10} when an index is longer than one character
-        idx = [self._print(i) for i in expr.indices]
+        idx = [self._print_index(i) for i in expr.indices]
         name = example_label(expr)
         if name is not None:
             base = self._print(sp.Symbol(name))

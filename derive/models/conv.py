@@ -355,7 +355,8 @@ class Conv(Model):
         ).then(Msg.check(
             "Each line is checked entry by entry on a layer with $C = 2$, $K = 2$, $n = 3$, $f = 2$ against sympy.diff.",
             "每一行都在 $C = 2$、$K = 2$、$n = 3$、$f = 2$ 的层上逐个元素与 sympy.diff 核对。")))
-        conv = bv[k] + Sum(mul(W[k, c, u, v], X[c, i + u - 1, j + v - 1]), (c, 1, C), (u, 1, f), (v, 1, f))
+        conv = sp.Add(Sum(mul(W[k, c, u, v], X[c, i + u - 1, j + v - 1]), (c, 1, C), (u, 1, f), (v, 1, f)), bv[k],
+                      evaluate=False)                     # Σ W·X + b, as the notes write a layer
         zcheck = (sp.Matrix(list(small.Z.values())), small.grid(conv, (k, i, j)))
         d.eq(Z[k, i, j], conv, "definition", check=zcheck)
 
