@@ -69,7 +69,8 @@ class GradientDescent(Model):
         d.result("entries of θ for mlp 64-32-10", sp.Integer(count), lhs=shown,
                  check=(sp.Integer(64 * 32 + 32 + 32 * 10 + 10), sp.Integer(count)),
                  note=Msg("$θ$ of derive mlp: $W1$, $b1$, $W2$, $b2$", "derive mlp 的 $θ$:$W1$、$b1$、$W2$、$b2$"))
-        loss = sp.Add(*[(w * x + b - y) ** 2 for x, y in DATA]) / len(DATA)
+        # each error as the notes write ŷ − y = w·x + b − y (SymPy would print b + w − 2)
+        loss = sp.Add(*[sp.Add(w * x, b, -y, evaluate=False) ** 2 for x, y in DATA]) / len(DATA)
         d.note("A worked update: the two examples $(x, y) = (1, 2)$ and $(2, 3)$, the loss is the mean squared error.",
                "算一次更新:两个样本 $(x, y) = (1, 2)$ 与 $(2, 3)$,损失为均方误差。")
         d.define(L, loss)
