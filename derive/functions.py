@@ -133,9 +133,19 @@ class leaky_relu(NamedFunction):
         z, alpha = self.args
         return Max(S.Zero, z) - alpha * Max(S.Zero, -z)
 
+    def slope(self, printer) -> str:
+        """α as a teacher writes it: 0.01 for the 1/100 that ``leaky_relu(x)`` stands for (a
+        fraction over a power of ten as a decimal), anything else as ``printer`` prints it."""
+        alpha = self.args[1]
+        if alpha.is_Rational and 0 < alpha < 1:
+            places = next((k for k in range(1, 7) if 10**k % alpha.q == 0), None)
+            if places is not None:
+                return f"{float(alpha):.{places}f}"
+        return printer._print(alpha)
+
     def _latex(self, printer, exp=None):
         z, alpha = self.args
-        head = rf"\operatorname{{LeakyReLU}}_{{{printer._print(alpha)}}}"
+        head = rf"\operatorname{{LeakyReLU}}_{{{self.slope(printer)}}}"
         if exp is not None:
             head = rf"{head}^{{{exp}}}"
         return rf"{head}\left({printer._print(z)}\right)"

@@ -469,7 +469,7 @@ class TextPrinter(_Arranged, StrPrinter):
     def _print_Function(self, expr):
         name = type(expr).__name__
         if isinstance(expr, F.leaky_relu):
-            return f"LeakyReLU_{self._print(expr.args[1])}({self._print(expr.args[0])})"
+            return f"LeakyReLU_{expr.slope(self)}({self._print(expr.args[0])})"
         head = _TEXT_FUNCS.get(name, name)
         return f"{head}({', '.join(self._print(a) for a in expr.args)})"
 
