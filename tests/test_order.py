@@ -86,3 +86,15 @@ def test_an_index_prints_with_its_number_last_and_means_what_it_did(index):
     # the number last (i + u − 1), or first before a subtracted name (2 − k)
     assert terms[-1] in numbers or (terms[0] in numbers and terms[1].startswith("-"))
     assert sp.sympify(inner) == sp.sympify(index)                        # the same index
+
+
+@pytest.mark.parametrize("alpha, shown", [("", "0.01"), (", 0.2", "0.2"), (", 1/3", "1/3"), (", 3/40", "0.075")])
+def test_a_leaky_relu_slope_prints_as_the_notes_write_it(alpha, shown):
+    import sympy as sp
+
+    from derive.parse import parse_expression
+
+    expr = parse_expression(f"leaky_relu(x{alpha})")
+    out = expr_derivation(f"leaky_relu(x{alpha})", []).render("text", width=200)
+    assert f"LeakyReLU_{shown}(x)" in out
+    assert sp.nsimplify(shown) == expr.args[1]                      # the slope it stands for
