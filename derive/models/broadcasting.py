@@ -53,7 +53,6 @@ class Broadcasting(Model):
     order = 45
 
     def build(self, d) -> None:
-        d.partial = False
         d.title = Msg("Broadcasting", "广播")
         self._example(d)
         self._rules(d)
@@ -164,7 +163,11 @@ class Broadcasting(Model):
             "前向复制,反向求和。",
         )
         for p in range(nh):
-            d.result(f"dJ/db_{p + 1}", sp.Add(*[dZ[p, q] for q in range(m)]), of=J, wrt=b[p],
-                     lhs=Derivative(Jsym, b[p], evaluate=False),
+            # shown as the entries of dZ it adds up; its value, what sympy.diff of J gives, in the JSON
+            row = sp.Add(*[dZi[p + 1, q + 1] for q in range(m)], evaluate=False)
+            value = sp.Add(*[dZ[p, q] for q in range(m)])
+            d.result(f"dJ/db_{p + 1}", row, of=J, wrt=b[p], value=value,
+                     check=(row.xreplace({dZi[p + 1, q + 1]: dZ[p, q] for q in range(m)}), value),
+                     lhs=Derivative(Jsym, bi[p + 1], evaluate=False),
                      note=Msg.of("the sum of row {r} of $dZ$ over the $m = {m}$ columns",
                                  "$dZ$ 第 {r} 行沿 $m = {m}$ 列求和", r=sp.Integer(p + 1), m=sp.Integer(m)))
