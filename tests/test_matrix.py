@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from conftest import run
+from conftest import load, run
 from derive.matrix import matrix_derivation
 from derive.steps import VerificationError
 from numeric.matrix_fd import check_matrix_gradient
@@ -290,3 +290,13 @@ def test_a_large_variable_is_compared_at_sampled_entries():
     arrays = {"X": np.random.default_rng(5).normal(size=(30, 30))}
     assert fd_error("np.sum(X**3)", "3 * X**2", "X", arrays, most=64) < 1e-6
     assert fd_error("np.sum(X**3)", "3 * X.T**2", "X", arrays, most=64) > 1e-3
+
+
+def test_an_expression_starting_with_minus_is_the_argument(tmp_path, monkeypatch):
+    # click read "-log(x)" as short options, its "o" as -o FILE: it wrote a file named "g(x)"
+    monkeypatch.chdir(tmp_path)
+    out = run("expr", "-log(x) + x**2", "--format", "json")
+    assert out.code == 0 and not list(tmp_path.iterdir())
+    assert sp.simplify(load(json.loads(out.out)["results"][0]["value"]) - (2 * sp.Symbol("x", real=True) - 1 / sp.Symbol("x", real=True))) == 0
+    out = run("expr", "-sum(Y*log(softmax(Z, axis=0)))", "--wrt", "Z", "--shape", "Z=k,m", "--shape", "Y=k,m")
+    assert out.code == 0 and not list(tmp_path.iterdir())

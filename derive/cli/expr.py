@@ -8,8 +8,26 @@ from ..errors import DeriveError
 from .output import FORMATS, color_wanted, emit, output_format
 
 
+class _ExprCommand(click.Command):
+    """An expression may start with "-" (-x**2, -log(x), -sum(Y*log(S))): click would read it as a
+    cluster of short options, and the "o" of log as ``-o FILE``, writing a file named after the
+    rest. Such a token, not the value of an option, is moved behind "--", where it is the
+    argument whatever its letters."""
+
+    def parse_args(self, ctx, args):
+        names = {n for p in self.params if isinstance(p, click.Option) for n in p.opts}
+        takes = {n for p in self.params if isinstance(p, click.Option) and not p.is_flag for n in p.opts}
+        if "--" not in args:
+            for i, a in enumerate(args):
+                if (a.startswith("-") and not a.startswith("--") and a not in names
+                        and not (i and args[i - 1] in takes)):
+                    args = [*args[:i], *args[i + 1:], "--", a]
+                    break
+        return super().parse_args(ctx, args)
+
+
 # An expression may start with "-" (-x**2): unknown options are kept as the argument.
-@click.command(name="expr", context_settings={"ignore_unknown_options": True})
+@click.command(name="expr", cls=_ExprCommand, context_settings={"ignore_unknown_options": True})
 @click.argument("expression")
 @click.option("--wrt", multiple=True, metavar="NAME",
               help="Variable to differentiate with respect to (repeat for a gradient). "
