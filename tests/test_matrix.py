@@ -300,3 +300,20 @@ def test_an_expression_starting_with_minus_is_the_argument(tmp_path, monkeypatch
     assert sp.simplify(load(json.loads(out.out)["results"][0]["value"]) - (2 * sp.Symbol("x", real=True) - 1 / sp.Symbol("x", real=True))) == 0
     out = run("expr", "-sum(Y*log(softmax(Z, axis=0)))", "--wrt", "Z", "--shape", "Z=k,m", "--shape", "Y=k,m")
     assert out.code == 0 and not list(tmp_path.iterdir())
+
+
+MSE = "sum((W @ X + b - Y)**2)/m"
+MSE_SHAPES = ["W=k,n", "X=n,m", "b=k", "Y=k,m"]
+
+
+def test_one_layer_mse_reads_as_the_notes_write_it():
+    # the notes' order: (2/m) in front, prediction minus target, the error before Xᵀ (dW = dZ·Xᵀ)
+    d = matrix_derivation(MSE, MSE_SHAPES, ["W", "b"], checker=check_matrix_gradient)
+    assert [str(r.display) for r in d.results] == ["(2/m)·(W·X + b − Y)·Xᵀ", "(2/m)·(W·X + b − Y)·𝟏"]
+    assert r"\frac{2}{m} \cdot \left(W \cdot X + b - Y\right) \cdot X^{T}" in d.render("latex")
+    arrays = _arrays(MSE_SHAPES, np.random.default_rng(11))
+    for result, wrt in zip(d.to_json()["results"], ("W", "b")):
+        fd = _central(MSE, wrt, arrays)
+        assert np.max(np.abs(_eval(result["numpy"], arrays) - fd)) < 1e-6 * max(1, np.max(np.abs(fd)))
+    lsq = matrix_derivation("sum((X @ w - y)**2)/m", ["X=m,n", "w=n", "y=m"], ["w"])
+    assert str(lsq.results[0].display) == "(2/m)·Xᵀ·(X·w − y)"

@@ -499,6 +499,19 @@ class _Writer:
         s = self.wrap(n, _ATOM)
         return "{" + s + "}" if self.latex and n.op == "var" and "^" in s else s
 
+    def mean(self, n: Node):
+        """A matrix over a scalar name, c·M/m, as the notes write a mean: ``("(c/m)·", M)``;
+        None for any other node (X/‖X‖_F stays a quotient, as the Matrix Cookbook prints it)."""
+        if n.op != "div" or n.is_scalar or n.args[1].op != "var" or not n.args[1].is_scalar:
+            return None
+        c, core = split_coeff(n.args[0])
+        p, q = sp.fraction(sp.Rational(c))
+        m = self(n.args[1])
+        sign = ("-" if self.latex else "−") if p < 0 else ""
+        if self.latex:
+            return sign + rf"\frac{{{abs(p)}}}{{{'' if q == 1 else q}{m}}} \cdot ", core
+        return sign + f"({abs(p)}/{m if q == 1 else f'({q}·{m})'})·", core
+
     def number(self, c) -> str:
         if self.latex:
             return sp.latex(c)
@@ -532,6 +545,8 @@ class _Writer:
                     joins.append((r" \odot " if L else " ⊙ ") if hadamard else (r" \cdot " if L else "·"))
                 # c·(A·B) is c·A·B; a Hadamard factor that is a product keeps its brackets
                 level = _MUL if i == 0 or (a[i - 1].is_scalar and f.op == "matmul") else _MUL + 1
+                if i == 0 and f.op == "div" and f.is_scalar and not self.latex:
+                    level = _MUL + 1     # (2/m)·Xᵀ·r: 2/m·Xᵀ·r reads as 2/(m·Xᵀ·r)
                 joins.append(self.wrap(f, level))
             return "".join(joins)
         if op == "matmul":
@@ -540,6 +555,10 @@ class _Writer:
             return (r" \cdot " if L else "·").join(
                 self.wrap(f, _MUL + 1 if i or _hadamard(f) else _MUL) for i, f in enumerate(a))
         if op == "div":
+            mean = self.mean(n)
+            if mean is not None:
+                head, core = mean
+                return head + self.wrap(core, _MUL)
             if L:
                 return rf"\frac{{{self(a[0])}}}{{{self(a[1])}}}"
             slash = "/" if a[1].is_scalar else " ⊘ "
@@ -571,15 +590,14 @@ class _Writer:
             dot = r" \cdot " if L else "·"
             t = r"^{T}" if L else "ᵀ"
             inner, scale_ = a[0], ""
-            if inner.op == "div" and inner.args[1].is_scalar and n.data in (0, 1):
-                # (1/m)·M·𝟏 as the notes write a mean, not M/m·𝟏, which reads as M/(m·𝟏)
-                inner = inner.args[0]
-                scale_ = (rf"\frac{{1}}{{{self(a[0].args[1])}}}" if L else f"(1/{self.wrap(a[0].args[1], _POST)})") + dot
+            if self.mean(inner) is not None:
+                # (2/m)·M·𝟏 as the notes write a mean, not 2·M/m·𝟏, which reads as 2·M/(m·𝟏)
+                scale_, inner = self.mean(inner)
             if n.data == 0:
                 return scale_ + one + t + dot + self.wrap(inner, _MUL + 1)
             if n.data == 1:
                 return scale_ + self.wrap(inner, _MUL + 1 if scale_ else _MUL) + dot + one
-            return (r"\operatorname{sum}" if L else "sum") + self.br(self(a[0]))
+            return scale_ + (r"\operatorname{sum}" if L else "sum") + self.br(self(inner))
         if op in ("trace", "det", "diag"):
             head = {"trace": "tr", "det": "det", "diag": "diag"}[op]
             return (rf"\operatorname{{{head}}}" if L and op != "det" else (r"\det" if L else head)) + self.br(self(a[0]))
