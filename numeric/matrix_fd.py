@@ -11,7 +11,8 @@ __all__ = ["random_arrays", "fd_error", "check_matrix_gradient"]
 def random_arrays(shapes: dict, seed: int = 0, onehot=()) -> dict:
     """Random float arrays of the given concrete shapes, name → array. A square matrix is made
     well conditioned with a positive determinant, so that inv and log det are defined there. A
-    name in ``onehot`` gets random one-hot columns (one 1 each, in a random row)."""
+    name in ``onehot`` gets random one-hot columns (one 1 each, in a random row); rows instead
+    when ``onehot`` maps it to axis 1."""
     rng = np.random.default_rng(seed)
     arrays = {}
     for name, (rows, cols) in shapes.items():
@@ -19,7 +20,10 @@ def random_arrays(shapes: dict, seed: int = 0, onehot=()) -> dict:
         if rows == cols and rows > 1:
             a += int(rows) * np.eye(int(rows))
         if name in onehot:
-            a = np.eye(int(rows))[:, rng.integers(0, int(rows), size=int(cols))]
+            if isinstance(onehot, dict) and onehot[name] == 1:
+                a = np.eye(int(cols))[rng.integers(0, int(cols), size=int(rows))]
+            else:
+                a = np.eye(int(rows))[:, rng.integers(0, int(rows), size=int(cols))]
         arrays[name] = a
     return arrays
 

@@ -317,3 +317,32 @@ def test_one_layer_mse_reads_as_the_notes_write_it():
         assert np.max(np.abs(_eval(result["numpy"], arrays) - fd)) < 1e-6 * max(1, np.max(np.abs(fd)))
     lsq = matrix_derivation("sum((X @ w - y)**2)/m", ["X=m,n", "w=n", "y=m"], ["w"])
     assert str(lsq.results[0].display) == "(2/m)·Xᵀ·(X·w − y)"
+
+
+# the cross-entropy forms students write, with one-hot labels: (text, shapes, variable, matrix form)
+ONEHOT_FORMS = [
+    ("-sum(Y * log(softmax(Z, axis=0)))/m", ["Z=k,m", "Y=k,m"], "Z", "(1/m)·(softmax(Z, axis=0) − Y)"),
+    ("-sum(Y * log(softmax(X @ W, axis=1)))/m", ["X=m,n", "W=n,k", "Y=m,k"], "W",
+     "(1/m)·Xᵀ·(softmax(X·W, axis=1) − Y)"),
+    ("-sum(Y * log(softmax(W @ X, axis=0)))/sum(Y)", ["W=k,n", "X=n,m", "Y=k,m"], "W",
+     "(1/m)·(softmax(W·X, axis=0) − Y)·Xᵀ"),
+]
+
+
+@pytest.mark.parametrize("text,shapes,wrt,form", ONEHOT_FORMS, ids=[c[0] for c in ONEHOT_FORMS])
+def test_onehot_rows_means_and_totals(text, shapes, wrt, form):
+    d = matrix_derivation(text, shapes, [wrt], checker=check_matrix_gradient, onehot=["Y"])
+    result = d.to_json()["results"][0]
+    assert result["text"] == f"∂L/∂{wrt} = {form}" and not d.failed
+    rng = np.random.default_rng(len(text))
+    arrays = _arrays(shapes, rng)
+    # one-hot along the softmax's axis, drawn here: a 1 per column (axis 0) or per row (axis 1)
+    k, m = SIZES["k"], SIZES["m"]
+    rows = "axis=1" in text
+    arrays["Y"] = np.eye(k)[rng.integers(0, k, m)] if rows else np.eye(k)[:, rng.integers(0, k, m)]
+    fd = _central(text, wrt, arrays)
+    assert np.max(np.abs(_eval(result["numpy"], arrays) - fd)) < 1e-6 * max(1, np.max(np.abs(fd)))
+    # the one-hot step's oracle is sympy.diff at a one-hot Y of the same orientation
+    step = next(s for s in d.steps if getattr(s, "rule", None) == "simplify")
+    diff_entrywise, value = step.check
+    assert sp.simplify(diff_entrywise - value) == sp.zeros(*value.shape)

@@ -19,7 +19,7 @@ from ..errors import DeriveError
 from ..messages import RULE_NAMES, Msg
 from ..steps import Builder, Derivation
 from . import tree as t
-from .assume import assume_onehot, check_onehot, onehot_entries
+from .assume import assume_onehot, check_onehot, onehot_axis, onehot_entries, onehot_rule
 from .grad import Gradient, jacobian
 from .index import Indices, NoIndexForm, collapse, concrete, entry
 from .parse import parse_matrix_expression, parse_shapes
@@ -252,12 +252,13 @@ def matrix_derivation(text: str, shape_options, wrt=None, *, hessian: bool = Fal
         raise DeriveError("--hessian: give one variable that is a scalar or a column vector "
                           "(e.g. --wrt w --shape w=n)")
     onehot = check_onehot(onehot, names, variables)
+    axis = onehot_axis(f) if onehot else 0
     sizes = _check_sizes(f, shapes)
     inst = _Instance(f, {n: names[n] for n in names}, sizes)
     # numeric sizes above the check sizes: the result is also checked numerically at them
     at_size = _numeric_shapes(inst, names, numbers) if numbers else None
     # the assumption's lines are checked with these entries (the others hold for any matrix)
-    hot = {s: v for name in onehot for s, v in zip(inst.env[name], onehot_entries(*inst.shapes[name]))}
+    hot = {s: v for name in onehot for s, v in zip(inst.env[name], onehot_entries(*inst.shapes[name], axis))}
 
     L = sp.Symbol(next(n for n in ("L", "f", "g", "h", "F") if n not in names))
     d = Builder(_MatrixModel(), partial=True)
@@ -271,10 +272,16 @@ def matrix_derivation(text: str, shape_options, wrt=None, *, hessian: bool = Fal
                "result is also checked against finite differences at the sizes given.",
                "各行在同样模式的小尺寸({sizes})上逐元素核对;结果还在给定尺寸上与有限差分核对。",
                sizes=", ".join(f"${n} → {inst.sizes[s]}$" for s, n in numbers.items()))
-    if onehot:
+    if onehot and axis == 0:
         d.note("Each column of {ys} is one-hot (a 1 in one row, 0 elsewhere), so its column sums are "
                "$𝟏ᵀ$; the lines that use it are checked with a one-hot {ys}.",
                "{ys} 的每一列都是 one-hot(一行为 1,其余为 0),所以其列和为 $𝟏ᵀ$;用到这一点的各行以 one-hot 的 {ys} 核对。",
+               ys=", ".join(f"${t.text(t.var(n, names[n]))}$" for n in onehot))
+    elif onehot:
+        d.note("Each row of {ys} is one-hot (a 1 in one column, 0 elsewhere; the softmax runs along "
+               "axis 1), so its row sums are $𝟏$; the lines that use it are checked with a one-hot {ys}.",
+               "{ys} 的每一行都是 one-hot(一列为 1,其余为 0;softmax 沿 axis 1),所以其行和为 $𝟏$;"
+               "用到这一点的各行以 one-hot 的 {ys} 核对。",
                ys=", ".join(f"${t.text(t.var(n, names[n]))}$" for n in onehot))
     indices = Indices({n for n in names} | {str(s) for sh in names.values() for s in sh} | {str(L)})
     index_form = _index_form(d, L, f, inst, indices)
@@ -290,7 +297,7 @@ def matrix_derivation(text: str, shape_options, wrt=None, *, hessian: bool = Fal
             d.note("Rule of matrix calculus, " + en + ".", "矩阵微积分法则," + zh + "。")
         lhs = Derivative(L, sp.Symbol(x), evaluate=False)
         # a scalar result (0, or c for a linear function of a matrix) stands for every entry
-        value = assume_onehot(g.value, onehot)
+        value = assume_onehot(g.value, onehot, axis)
         pair = (inst.gradient(x), inst.value(g.value)[0, 0] * sp.ones(*inst.env[x].shape)
                 if g.value.is_scalar else inst.value(g.value))
         d.eq(lhs, Shown.of(g.value), "matrix_form",
@@ -298,12 +305,13 @@ def matrix_derivation(text: str, shape_options, wrt=None, *, hessian: bool = Fal
         if value != g.value:
             pair = (pair[0].xreplace(hot), inst.value(value).xreplace(hot))
             d.eq(lhs, Shown.of(value), "simplify",
-                 Msg.of("{ys} one-hot: $𝟏ᵀ·{y} = 𝟏ᵀ$", "{ys} 为 one-hot:$𝟏ᵀ·{y} = 𝟏ᵀ$",
-                        ys=", ".join(f"${n}$" for n in onehot), y=onehot[0]), check=pair)
+                 Msg.of("{ys} one-hot: {rule}", "{ys} 为 one-hot:{rule}",
+                        ys=", ".join(f"${n}$" for n in onehot),
+                        rule=onehot_rule(onehot[0], names[onehot[0]], axis)), check=pair)
         shown = Shown.of(value)
         code = t.numpy(value)
         if checker is not None:
-            extra = {"onehot": onehot} if onehot else {}
+            extra = {"onehot": {n: axis for n in onehot}} if onehot else {}
             checks.append((x, inst.shapes[x], checker(t.numpy(f), code, x, inst.shapes, **extra)))
             if at_size:
                 checks.append((x, at_size[x], checker(t.numpy(f), code, x, at_size, **extra)))

@@ -79,6 +79,11 @@ def eye(like: Node) -> Node:
     return Node("eye", (like,), (like.shape[0], like.shape[0]))
 
 
+def size(of: Node, axis: int) -> Node:
+    """The number of rows (``axis`` 0) or columns (1) of ``of``: the m of sum(Y) = m."""
+    return Node("size", (of,), SCALAR, axis)
+
+
 def zero() -> Node:
     return const(0)
 
@@ -279,6 +284,9 @@ def mul(a: Node, b: Node) -> Node:
             return div(mul(quotient[0], y), quotient[1])   # (P/m) ⊙ S is (P ⊙ S)/m
         if x.is_scalar and x.op == "div" and is_const(x.args[0], 1):
             return div(y, x.args[1])   # X/‖X‖, not 1/‖X‖·X
+        if x.is_scalar and x.op == "div" and is_const(x.args[0]) and not y.is_scalar:
+            # (−1/m)·Y is −Y/m, so that a sum of such terms shares its divisor: (S − Y)/m
+            return scale(x.args[0].data, div(y, x.args[1]))
         if x.op == "div" and x.args[1].is_scalar and split_coeff(x.args[0])[1].op == "ones":
             c, stretch = split_coeff(x.args[0])
             return scale(c, div(mul(stretch, y), x.args[1]))   # (𝟏/m) ⊙ Y is Y/m
@@ -502,7 +510,7 @@ class _Writer:
     def mean(self, n: Node):
         """A matrix over a scalar name, c·M/m, as the notes write a mean: ``("(c/m)·", M)``;
         None for any other node (X/‖X‖_F stays a quotient, as the Matrix Cookbook prints it)."""
-        if n.op != "div" or n.is_scalar or n.args[1].op != "var" or not n.args[1].is_scalar:
+        if n.op != "div" or n.is_scalar or n.args[1].op not in ("var", "size") or not n.args[1].is_scalar:
             return None
         c, core = split_coeff(n.args[0])
         p, q = sp.fraction(sp.Rational(c))
@@ -585,6 +593,9 @@ class _Writer:
             return r"\mathbf{1}" if L else "𝟏"
         if op == "eye":
             return "I"
+        if op == "size":
+            count = a[0].shape[n.data]
+            return sp.latex(count) if L else unicode_name(str(count))
         if op == "sum":
             one = r"\mathbf{1}" if L else "𝟏"
             dot = r" \cdot " if L else "·"
@@ -673,6 +684,8 @@ def _np(n: Node, level: int) -> str:
         s = f"np.ones_like({_np(a[0], 0)})"   # ``ones`` is always shaped like its argument
     elif op == "eye":
         s = f"np.eye(np.shape({_np(a[0], 0)})[0])"
+    elif op == "size":
+        s = f"np.shape({_np(a[0], 0)})[{n.data}]"
     elif op == "sum":
         s = f"np.sum({_np(a[0], 0)})" if n.data is None else f"np.sum({_np(a[0], 0)}, axis={n.data}, keepdims=True)"
     elif op == "trace":
@@ -752,6 +765,8 @@ def concrete(n: Node, env: dict) -> sp.Matrix:
         return sp.ones(r, c)
     if op == "eye":
         return sp.eye(ev(a[0]).rows)
+    if op == "size":
+        return sp.Matrix([[ev(a[0]).shape[n.data]]])
     if op == "sum":
         v = ev(a[0])
         if n.data is None:
