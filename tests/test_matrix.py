@@ -80,7 +80,7 @@ def _arrays(shapes, rng, labels=None):
     arrays = {"lam": 0.3, "m": float(SIZES["m"])}
     for option in shapes:
         name, dims = option.split("=")
-        sizes = [SIZES[s] for s in dims.split(",")]
+        sizes = [SIZES[s] if s in SIZES else int(s) for s in dims.split(",")]
         shape = (sizes[0], sizes[1] if len(sizes) == 2 else 1)
         a = rng.normal(size=shape)
         if shape[0] == shape[1] and shape[0] > 1:
@@ -213,7 +213,7 @@ def test_every_format_and_language(built):
     (["X @ w", "--wrt", "w", "--shape", "X=m,n", "--shape", "w=n"], "not a scalar"),
     (["sum(__import__('os'))", "--shape", "X=m,n"], "unknown function '__import__'"),
     (["sum(os @ X)", "--shape", "X=m,n"], "forbidden name 'os'"),
-    (["x.T @ A @ x", "--wrt", "A", "--shape", "A=n,n", "--shape", "x=n", "--hessian"], "--hessian: give one"),
+    (["x.T @ A @ x", "--wrt", "A,x", "--shape", "A=n,n", "--shape", "x=n", "--hessian"], "--hessian: give one"),
     (["sum(X.shape)", "--shape", "X=m,n"], "only .T"),
     (["sum(softmax(X))", "--shape", "X=m,n"], "state the axis"),
     (["sum(X)", "--shape", "X=m,n,p"], "at most two dimensions"),
@@ -346,3 +346,50 @@ def test_onehot_rows_means_and_totals(text, shapes, wrt, form):
     step = next(s for s in d.steps if getattr(s, "rule", None) == "simplify")
     diff_entrywise, value = step.check
     assert sp.simplify(diff_entrywise - value) == sp.zeros(*value.shape)
+
+
+# Hessians of a matrix or row-vector variable, ∂²f/∂vec(W)∂vec(W)ᵀ with vec stacking columns:
+# (text, shapes, variable, the Matrix Cookbook's form, its shape)
+MATRIX_HESSIANS = [
+    ("trace(W.T @ A @ W)", ["W=n,k", "A=n,n"], "W", "I ⊗ (A + Aᵀ)", "n·k × n·k"),
+    ("norm(X @ W - Y)**2", ["X=m,n", "W=n,k", "Y=m,k"], "W", "2·(I ⊗ Xᵀ·X)", "n·k × n·k"),
+    ("trace(A @ W @ B @ W.T)", ["A=n,n", "W=n,k", "B=k,k"], "W", "Bᵀ ⊗ A + B ⊗ Aᵀ", "n·k × n·k"),
+    ("w @ A @ w.T", ["w=1,n", "A=n,n"], "w", "A + Aᵀ", "n × n"),
+    ("sum(sigmoid(W @ x))", ["W=k,n", "x=n"], "W", None, None),
+]
+
+
+@pytest.fixture(scope="module")
+def matrix_hessians():
+    return {text: matrix_derivation(text, shapes, [wrt], hessian=True, checker=check_matrix_gradient)
+            for text, shapes, wrt, _, _ in MATRIX_HESSIANS}
+
+
+@pytest.mark.parametrize("text,shapes,wrt,form,shape", MATRIX_HESSIANS, ids=[c[0] for c in MATRIX_HESSIANS])
+def test_hessian_of_a_matrix_variable(matrix_hessians, text, shapes, wrt, form, shape):
+    d = matrix_hessians[text]
+    assert not d.failed and d.verify() == 2
+    hessian = d.results[1]
+    # every Hessian line's oracle is sympy.diff taken twice at the check sizes, columns stacked
+    steps = [s for s in d.steps if getattr(s, "rule", None) == "hessian"]
+    want, engine = steps[-1].check
+    assert sp.expand(want - engine) == sp.zeros(*want.shape) and want != sp.zeros(*want.shape)
+    if form is None:
+        # no compact form: said so, and the entries ∂²L/∂W_ij∂W_kl given
+        assert "no compact matrix form" in d.render("text", color=False)
+        assert "δ_" in d.to_json()["results"][1]["text"]
+        return
+    data = d.to_json()["results"]
+    assert (str(hessian.display), data[1]["shape"]) == (form, shape)
+    # the Hessian's NumPy code against central differences of vec(gradient), written here
+    arrays = _arrays(shapes, np.random.default_rng(len(text)))
+    x = arrays[wrt]
+    numeric = np.zeros((x.size, x.size))
+    for j in range(x.size):
+        idx = np.unravel_index(j, x.shape, order="F")
+        up, down = dict(arrays), dict(arrays)
+        up[wrt], down[wrt] = x.copy(), x.copy()
+        up[wrt][idx] += 1e-6
+        down[wrt][idx] -= 1e-6
+        numeric[:, j] = ((_eval(data[0]["numpy"], up) - _eval(data[0]["numpy"], down)) / 2e-6).ravel(order="F")
+    assert np.max(np.abs(_eval(data[1]["numpy"], arrays) - numeric)) <= 1e-6 * max(1.0, np.max(np.abs(numeric)))

@@ -79,6 +79,15 @@ def eye(like: Node) -> Node:
     return Node("eye", (like,), (like.shape[0], like.shape[0]))
 
 
+def kron(a: Node, b: Node) -> Node:
+    """The Kronecker product a ⊗ b; a 1 × 1 identity on either side is dropped (the Hessian of
+    a vector's function has no Kronecker factor)."""
+    for x, y in ((a, b), (b, a)):
+        if x.op == "eye" and x.shape == SCALAR:
+            return y
+    return Node("kron", (a, b), (a.shape[0] * b.shape[0], a.shape[1] * b.shape[1]))
+
+
 def size(of: Node, axis: int) -> Node:
     """The number of rows (``axis`` 0) or columns (1) of ``of``: the m of sum(Y) = m."""
     return Node("size", (of,), SCALAR, axis)
@@ -286,7 +295,7 @@ def mul(a: Node, b: Node) -> Node:
             return div(y, x.args[1])   # X/‖X‖, not 1/‖X‖·X
         if x.is_scalar and x.op == "div" and is_const(x.args[0]) and not y.is_scalar:
             # (−1/m)·Y is −Y/m, so that a sum of such terms shares its divisor: (S − Y)/m
-            return scale(x.args[0].data, div(y, x.args[1]))
+            return div(scale(x.args[0].data, y), x.args[1])
         if x.op == "div" and x.args[1].is_scalar and split_coeff(x.args[0])[1].op == "ones":
             c, stretch = split_coeff(x.args[0])
             return scale(c, div(mul(stretch, y), x.args[1]))   # (𝟏/m) ⊙ Y is Y/m
@@ -473,7 +482,7 @@ def diag(a: Node) -> Node:
 def _prec(n: Node) -> int:
     if n.op == "add":
         return _ADD
-    if n.op in ("mul", "matmul", "div"):
+    if n.op in ("mul", "matmul", "div", "kron"):
         return _MUL
     if n.op == "neg" or (n.op == "const" and (n.data < 0 or not n.data.is_Integer)):
         return _NEG
@@ -498,8 +507,11 @@ class _Writer:
 
     def wrap(self, n: Node, level: int) -> str:
         s = self(n)
-        # a minus sign after an operator is bracketed: 𝟏ᵀ·(−y), not 𝟏ᵀ·−y
-        return self.br(s) if _prec(n) < level or (n.op == "neg" and level > _ADD) else s
+        # a minus sign after an operator is bracketed: 𝟏ᵀ·(−y), not 𝟏ᵀ·−y; a Kronecker product
+        # inside a product too, 2·(I ⊗ Xᵀ·X), as ⊗ and · have no agreed order
+        if _prec(n) < level or (n.op == "neg" and level > _ADD) or (n.op == "kron" and level >= _MUL):
+            return self.br(s)
+        return s
 
     def base(self, n: Node) -> str:
         """``n`` as the base of a superscript: a name with a superscript of its own (the notes'
@@ -541,7 +553,7 @@ class _Writer:
                     out += " - " if L else " − "
                     out += self.wrap(scale(-c, core), _MUL) if scale(-c, core).op != "add" else self.br(self(scale(-c, core)))
                 else:
-                    out += " + " + self.wrap(t, _ADD + 1)
+                    out += " + " + (self(t) if t.op == "kron" else self.wrap(t, _ADD + 1))
             return out
         if op == "neg":
             return ("-" if L else "−") + self.wrap(a[0], _MUL)
@@ -593,6 +605,8 @@ class _Writer:
             return r"\mathbf{1}" if L else "𝟏"
         if op == "eye":
             return "I"
+        if op == "kron":
+            return (r" \otimes " if L else " ⊗ ").join(self.wrap(f, _MUL) for f in a)
         if op == "size":
             count = a[0].shape[n.data]
             return sp.latex(count) if L else unicode_name(str(count))
@@ -686,6 +700,8 @@ def _np(n: Node, level: int) -> str:
         s = f"np.eye(np.shape({_np(a[0], 0)})[0])"
     elif op == "size":
         s = f"np.shape({_np(a[0], 0)})[{n.data}]"
+    elif op == "kron":
+        s = f"np.kron({_np(a[0], 0)}, {_np(a[1], 0)})"
     elif op == "sum":
         s = f"np.sum({_np(a[0], 0)})" if n.data is None else f"np.sum({_np(a[0], 0)}, axis={n.data}, keepdims=True)"
     elif op == "trace":
@@ -725,6 +741,8 @@ def entries(name: str, shape) -> sp.Matrix:
         return sp.Matrix([[sp.Symbol(name, real=True)]])
     if c == 1:
         return sp.Matrix(r, 1, lambda i, _: sp.Symbol(f"{name}_{i + 1}", real=True))
+    if r == 1:   # a row vector's entries are w_j too, as its index form writes them
+        return sp.Matrix(1, c, lambda _, j: sp.Symbol(f"{name}_{j + 1}", real=True))
     return sp.Matrix(r, c, lambda i, j: sp.Symbol(f"{name}_{i + 1}_{j + 1}", real=True))
 
 
@@ -767,6 +785,8 @@ def concrete(n: Node, env: dict) -> sp.Matrix:
         return sp.eye(ev(a[0]).rows)
     if op == "size":
         return sp.Matrix([[ev(a[0]).shape[n.data]]])
+    if op == "kron":
+        return sp.kronecker_product(ev(a[0]), ev(a[1]))
     if op == "sum":
         v = ev(a[0])
         if n.data is None:
