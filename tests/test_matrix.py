@@ -393,3 +393,20 @@ def test_hessian_of_a_matrix_variable(matrix_hessians, text, shapes, wrt, form, 
         down[wrt][idx] -= 1e-6
         numeric[:, j] = ((_eval(data[0]["numpy"], up) - _eval(data[0]["numpy"], down)) / 2e-6).ravel(order="F")
     assert np.max(np.abs(_eval(data[1]["numpy"], arrays) - numeric)) <= 1e-6 * max(1.0, np.max(np.abs(numeric)))
+
+
+def test_sampled_entries_are_stated_and_the_same_every_run():
+    shapes = ["X=90,70", "w=70", "y=90"]
+    runs = [matrix_derivation("sum((X @ w - y)**2)", shapes, ["w"], checker=check_matrix_gradient) for _ in range(2)]
+    assert runs[0].checks == runs[1].checks and not runs[0].failed
+    assert [shape for _, shape, _ in runs[0].checks] == [(2, 1), (70, 1)]
+    words = json.dumps(runs[0].to_json(), ensure_ascii=False)
+    assert "w has 70 entries: the differences are taken at 64 of them, drawn with a fixed seed" in words
+    assert "random arrays (seeded" in words
+    # the 64 entries themselves: drawn with a fixed seed, so a gradient wrong at one entry is
+    # caught, or missed, the same way on every run
+    from numeric.matrix_fd import fd_error
+    arrays = {"X": np.random.default_rng(1).normal(size=(8, 70)), "w": np.ones((70, 1)), "y": np.zeros((8, 1))}
+    caught = [[fd_error("np.sum((X @ w - y)**2)", f"2 * X.T @ (X @ w - y) + (np.arange(70)[:, None] == {k})",
+                        "w", arrays, most=64) > 1e-3 for k in range(0, 70, 7)] for _ in range(2)]
+    assert caught[0] == caught[1] and set(caught[0]) == {True, False}

@@ -349,11 +349,12 @@ def _fd_table(d: Builder, checks: list, second: list, names: dict, L, sampled) -
     large = [(x, shape) for x, shape, _ in checks + second if sampled and shape[0] * shape[1] > sampled]
     if large:
         x, shape = large[0]
-        d.note("At {sizes}, ${x}$ has {n} entries: the differences are taken at {k} of them (a Hessian: {k} of "
-               "its columns), drawn with a fixed seed, so the same entries every run.",
-               "在 {sizes} 时 ${x}$ 有 {n} 个元素:只在其中 {k} 个(Hessian 矩阵:{k} 列)上取差分,"
-               "以固定种子抽取,每次相同。",
-               sizes=" × ".join(str(s) for s in shape), x=x, n=str(shape[0] * shape[1]), k=str(sampled))
+        d.note("At {sizes}, ${x}$ has {n} entries: the differences are taken at {k} of them{columns}, drawn "
+               "with a fixed seed, so the same entries every run.",
+               "在 {sizes} 时 ${x}$ 有 {n} 个元素:只在其中 {k} 个{columns_zh}上取差分,以固定种子抽取,每次相同。",
+               sizes=" × ".join(str(s) for s in shape), x=x, n=str(shape[0] * shape[1]), k=str(sampled),
+               columns=f" (a Hessian: {sampled} of its columns)" if second else "",
+               columns_zh=f"(Hessian 矩阵:{sampled} 列)" if second else "")
 
 
 def _choose_wrt(names: dict, shapes: dict, wrt) -> list:
