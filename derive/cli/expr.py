@@ -43,10 +43,10 @@ class _ExprCommand(click.Command):
 @click.option("--shape", "shapes", multiple=True, metavar="NAME=DIMS",
               help="A matrix or vector and its sizes (X=m,n; w=n is a column vector); the "
                    "expression is then a matrix expression (X.T @ w, sum, trace, det, inv, …).")
-@click.option("--hessian", is_flag=True, help="With --shape: also the Hessian (one vector variable).")
+@click.option("--hessian", is_flag=True, help="With --shape: also the Hessian (one variable; a matrix's in Kronecker form).")
 @click.option("--onehot", multiple=True, metavar="NAME",
-              help="With --shape: each column of matrix NAME is one-hot (labels), so its column sums "
-                   "are 𝟏ᵀ; the checks use a one-hot NAME.")
+              help="With --shape: each column of matrix NAME is one-hot (labels; each row with a softmax "
+                   "along axis 1), so its column sums are 𝟏ᵀ; the checks use a one-hot NAME.")
 def expr(expression, wrt, at, from_latex, show_steps, fmt, output, standalone, lang, shapes, hessian, onehot):
     """Differentiate EXPRESSION (SymPy syntax, or LaTeX with --from-latex), every step verified.
 

@@ -218,15 +218,18 @@ def matrix_derivation(text: str, shape_options, wrt=None, *, hessian: bool = Fal
         The variables to differentiate with respect to; by default the expression's only
         variable with a shape.
     hessian : bool
-        Also give the Hessian (a scalar function of one column vector).
+        Also give the Hessian with respect to the one variable: a matrix for a column vector,
+        ∂²f/∂vec(X)∂vec(X)ᵀ (columns stacked) in Kronecker form for a matrix or a row vector,
+        or entry by entry where it has no such form.
     checker : callable, optional
         ``checker(f_code, gradient_code, wrt, shapes)``: the relative difference between a
         gradient's NumPy code and finite differences at random arrays of the concrete
         ``shapes``, shown as a table (``numeric.matrix_fd.check_matrix_gradient``; ``derive``
         itself does no numerics). With ``onehot`` it is also given ``onehot=`` the names.
     onehot : sequence of str
-        Matrices whose columns are one-hot (``derive expr --onehot Y``): their column sums are
-        𝟏ᵀ, and every check uses a one-hot matrix for them.
+        Matrices of one-hot labels (``derive expr --onehot Y``), one class per column, or per
+        row when the expression's softmax runs along axis 1: their sums along that axis are
+        ones and their total the number of examples; every check uses a one-hot matrix.
 
     Returns
     -------
