@@ -2,7 +2,8 @@
 
 * the time to a verified matrix-form result (the whole derivation: index form, entrywise lines,
   matrix form, every line checked against ``sympy.diff`` at small sizes, and the NumPy code
-  against finite differences) for each expression of ``tests/test_matrix.py``'s literature list;
+  against finite differences) for each example of ``tests/test_matrix.py``: its literature list,
+  matrix Hessians, one-hot cross-entropy forms and the one-layer MSE;
 * the emitted NumPy code against hand-written NumPy for the same gradient, on X 100,000 × 100
   (least squares and the logistic loss): both timed alternately, round after round, medians
   compared, so that a noisy machine slows both alike. The two are first checked to agree.
@@ -25,7 +26,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from derive.matrix import matrix_derivation  # noqa: E402
 from numeric.matrix_fd import check_matrix_gradient  # noqa: E402
-from test_matrix import LITERATURE  # noqa: E402
+from test_matrix import LITERATURE, MATRIX_HESSIANS, MSE, MSE_SHAPES, ONEHOT_FORMS  # noqa: E402
+
+# every example: the literature list, Hessians of matrices, one-hot cross-entropy forms, the
+# one-layer MSE; as (expression, shapes, variable, Hessian?, one-hot names)
+EXAMPLES = ([(text, shapes, wrt, hessian, ()) for text, shapes, wrt, hessian in LITERATURE]
+            + [(text, shapes, wrt, True, ()) for text, shapes, wrt, _, _ in MATRIX_HESSIANS]
+            + [(text, shapes, wrt, False, ("Y",)) for text, shapes, wrt, _ in ONEHOT_FORMS]
+            + [(MSE, MSE_SHAPES, "W", False, ())])
 
 HAND = {
     "least squares": ("sum((X @ w - y)**2)", lambda X, w, y: 2 * (X.T @ (X @ w - y))),
@@ -38,9 +46,9 @@ SHAPES = ["X=m,n", "w=n", "y=m"]
 def derivation_times() -> list:
     """CPU seconds to each verified matrix-form result (the first also pays SymPy's warm-up)."""
     out = []
-    for text, shapes, wrt, hessian in LITERATURE:
+    for text, shapes, wrt, hessian, onehot in EXAMPLES:
         start = time.process_time()
-        d = matrix_derivation(text, shapes, [wrt], hessian=hessian, checker=check_matrix_gradient)
+        d = matrix_derivation(text, shapes, [wrt], hessian=hessian, checker=check_matrix_gradient, onehot=onehot)
         out.append((time.process_time() - start, text, str(d.results[0].display)))
     return out
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["random_arrays", "fd_error", "check_matrix_gradient"]
+__all__ = ["random_arrays", "fd_error", "hessian_fd_error", "check_matrix_gradient"]
 
 
 def random_arrays(shapes: dict, seed: int = 0, onehot=()) -> dict:
     """Random float arrays of the given concrete shapes, name → array. A square matrix is made
     well conditioned with a positive determinant, so that inv and log det are defined there. A
-    name in ``onehot`` gets random one-hot columns (one 1 each, in a random row)."""
+    name in ``onehot`` gets random one-hot columns (one 1 each, in a random row); rows instead
+    when ``onehot`` maps it to axis 1."""
     rng = np.random.default_rng(seed)
     arrays = {}
     for name, (rows, cols) in shapes.items():
@@ -19,7 +20,10 @@ def random_arrays(shapes: dict, seed: int = 0, onehot=()) -> dict:
         if rows == cols and rows > 1:
             a += int(rows) * np.eye(int(rows))
         if name in onehot:
-            a = np.eye(int(rows))[:, rng.integers(0, int(rows), size=int(cols))]
+            if isinstance(onehot, dict) and onehot[name] == 1:
+                a = np.eye(int(cols))[rng.integers(0, int(cols), size=int(rows))]
+            else:
+                a = np.eye(int(rows))[:, rng.integers(0, int(rows), size=int(cols))]
         arrays[name] = a
     return arrays
 
@@ -59,12 +63,46 @@ def _mask(shape, entries) -> np.ndarray:
     return mask
 
 
+def hessian_fd_error(grad_code: str, hess_code: str, wrt: str, arrays: dict, step: float = 1e-6,
+                     most: int | None = None) -> float:
+    """The largest difference between the Hessian ``hess_code`` (of size N × N for a variable
+    of N entries, vec stacking its columns) and central differences of vec(``grad_code``),
+    relative to the largest of the differences (at least 1). With ``most``, a variable with more
+    entries is compared at ``most`` seeded random columns."""
+    x = arrays[wrt]
+    hess = _run(hess_code, arrays) * np.ones((x.size, x.size))
+    columns = range(x.size)
+    if most is not None and x.size > most:
+        columns = sorted(np.random.default_rng(0).choice(x.size, size=most, replace=False))
+    worst, scale = 0.0, 1.0
+    for j in columns:
+        idx = np.unravel_index(j, x.shape, order="F")
+        plus, minus = dict(arrays), dict(arrays)
+        plus[wrt], minus[wrt] = x.copy(), x.copy()
+        plus[wrt][idx] += step
+        minus[wrt][idx] -= step
+        vec = [(_run(grad_code, a) * np.ones_like(x)).ravel(order="F") for a in (plus, minus)]
+        column = (vec[0] - vec[1]) / (2 * step)
+        worst = max(worst, float(np.max(np.abs(hess[:, j] - column))))
+        scale = max(scale, float(np.max(np.abs(column))))
+    return worst / scale
+
+
 # entries of the variable compared at the user's sizes: enough to catch a wrong factor,
 # transpose or sign in any block, cheap at a million entries per array
 SAMPLED_ENTRIES = 64
 
 
-def check_matrix_gradient(f_code: str, grad_code: str, wrt: str, shapes: dict, onehot=()) -> float:
+def check_matrix_gradient(f_code: str, grad_code: str, wrt: str, shapes: dict, onehot=(),
+                          hessian: str | None = None) -> float:
     """``fd_error`` at seeded random arrays of ``shapes`` (name → concrete shape), the names in
-    ``onehot`` one-hot; at most ``SAMPLED_ENTRIES`` entries of a large variable."""
-    return fd_error(f_code, grad_code, wrt, random_arrays(shapes, onehot=onehot), most=SAMPLED_ENTRIES)
+    ``onehot`` one-hot; at most ``SAMPLED_ENTRIES`` entries of a large variable. With
+    ``hessian`` (its NumPy code), ``hessian_fd_error`` of it against the gradient instead."""
+    arrays = random_arrays(shapes, onehot=onehot)
+    if hessian is not None:
+        return hessian_fd_error(grad_code, hessian, wrt, arrays, most=SAMPLED_ENTRIES)
+    return fd_error(f_code, grad_code, wrt, arrays, most=SAMPLED_ENTRIES)
+
+
+# what derive states beside the table: the entries compared, seeded, at a large variable
+check_matrix_gradient.sampled_entries = SAMPLED_ENTRIES

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from conftest import run
+from conftest import load, run
 from derive.matrix import matrix_derivation
 from derive.steps import VerificationError
 from numeric.matrix_fd import check_matrix_gradient
@@ -80,7 +80,7 @@ def _arrays(shapes, rng, labels=None):
     arrays = {"lam": 0.3, "m": float(SIZES["m"])}
     for option in shapes:
         name, dims = option.split("=")
-        sizes = [SIZES[s] for s in dims.split(",")]
+        sizes = [SIZES[s] if s in SIZES else int(s) for s in dims.split(",")]
         shape = (sizes[0], sizes[1] if len(sizes) == 2 else 1)
         a = rng.normal(size=shape)
         if shape[0] == shape[1] and shape[0] > 1:
@@ -213,7 +213,7 @@ def test_every_format_and_language(built):
     (["X @ w", "--wrt", "w", "--shape", "X=m,n", "--shape", "w=n"], "not a scalar"),
     (["sum(__import__('os'))", "--shape", "X=m,n"], "unknown function '__import__'"),
     (["sum(os @ X)", "--shape", "X=m,n"], "forbidden name 'os'"),
-    (["x.T @ A @ x", "--wrt", "A", "--shape", "A=n,n", "--shape", "x=n", "--hessian"], "--hessian: give one"),
+    (["x.T @ A @ x", "--wrt", "A,x", "--shape", "A=n,n", "--shape", "x=n", "--hessian"], "--hessian: give one"),
     (["sum(X.shape)", "--shape", "X=m,n"], "only .T"),
     (["sum(softmax(X))", "--shape", "X=m,n"], "state the axis"),
     (["sum(X)", "--shape", "X=m,n,p"], "at most two dimensions"),
@@ -290,3 +290,123 @@ def test_a_large_variable_is_compared_at_sampled_entries():
     arrays = {"X": np.random.default_rng(5).normal(size=(30, 30))}
     assert fd_error("np.sum(X**3)", "3 * X**2", "X", arrays, most=64) < 1e-6
     assert fd_error("np.sum(X**3)", "3 * X.T**2", "X", arrays, most=64) > 1e-3
+
+
+def test_an_expression_starting_with_minus_is_the_argument(tmp_path, monkeypatch):
+    # click read "-log(x)" as short options, its "o" as -o FILE: it wrote a file named "g(x)"
+    monkeypatch.chdir(tmp_path)
+    out = run("expr", "-log(x) + x**2", "--format", "json")
+    assert out.code == 0 and not list(tmp_path.iterdir())
+    assert sp.simplify(load(json.loads(out.out)["results"][0]["value"]) - (2 * sp.Symbol("x", real=True) - 1 / sp.Symbol("x", real=True))) == 0
+    out = run("expr", "-sum(Y*log(softmax(Z, axis=0)))", "--wrt", "Z", "--shape", "Z=k,m", "--shape", "Y=k,m")
+    assert out.code == 0 and not list(tmp_path.iterdir())
+
+
+MSE = "sum((W @ X + b - Y)**2)/m"
+MSE_SHAPES = ["W=k,n", "X=n,m", "b=k", "Y=k,m"]
+
+
+def test_one_layer_mse_reads_as_the_notes_write_it():
+    # the notes' order: (2/m) in front, prediction minus target, the error before Xᵀ (dW = dZ·Xᵀ)
+    d = matrix_derivation(MSE, MSE_SHAPES, ["W", "b"], checker=check_matrix_gradient)
+    assert [str(r.display) for r in d.results] == ["(2/m)·(W·X + b − Y)·Xᵀ", "(2/m)·(W·X + b − Y)·𝟏"]
+    assert r"\frac{2}{m} \cdot \left(W \cdot X + b - Y\right) \cdot X^{T}" in d.render("latex")
+    arrays = _arrays(MSE_SHAPES, np.random.default_rng(11))
+    for result, wrt in zip(d.to_json()["results"], ("W", "b")):
+        fd = _central(MSE, wrt, arrays)
+        assert np.max(np.abs(_eval(result["numpy"], arrays) - fd)) < 1e-6 * max(1, np.max(np.abs(fd)))
+    lsq = matrix_derivation("sum((X @ w - y)**2)/m", ["X=m,n", "w=n", "y=m"], ["w"])
+    assert str(lsq.results[0].display) == "(2/m)·Xᵀ·(X·w − y)"
+
+
+# the cross-entropy forms students write, with one-hot labels: (text, shapes, variable, matrix form)
+ONEHOT_FORMS = [
+    ("-sum(Y * log(softmax(Z, axis=0)))/m", ["Z=k,m", "Y=k,m"], "Z", "(1/m)·(softmax(Z, axis=0) − Y)"),
+    ("-sum(Y * log(softmax(X @ W, axis=1)))/m", ["X=m,n", "W=n,k", "Y=m,k"], "W",
+     "(1/m)·Xᵀ·(softmax(X·W, axis=1) − Y)"),
+    ("-sum(Y * log(softmax(W @ X, axis=0)))/sum(Y)", ["W=k,n", "X=n,m", "Y=k,m"], "W",
+     "(1/m)·(softmax(W·X, axis=0) − Y)·Xᵀ"),
+]
+
+
+@pytest.mark.parametrize("text,shapes,wrt,form", ONEHOT_FORMS, ids=[c[0] for c in ONEHOT_FORMS])
+def test_onehot_rows_means_and_totals(text, shapes, wrt, form):
+    d = matrix_derivation(text, shapes, [wrt], checker=check_matrix_gradient, onehot=["Y"])
+    result = d.to_json()["results"][0]
+    assert result["text"] == f"∂L/∂{wrt} = {form}" and not d.failed
+    rng = np.random.default_rng(len(text))
+    arrays = _arrays(shapes, rng)
+    # one-hot along the softmax's axis, drawn here: a 1 per column (axis 0) or per row (axis 1)
+    k, m = SIZES["k"], SIZES["m"]
+    rows = "axis=1" in text
+    arrays["Y"] = np.eye(k)[rng.integers(0, k, m)] if rows else np.eye(k)[:, rng.integers(0, k, m)]
+    fd = _central(text, wrt, arrays)
+    assert np.max(np.abs(_eval(result["numpy"], arrays) - fd)) < 1e-6 * max(1, np.max(np.abs(fd)))
+    # the one-hot step's oracle is sympy.diff at a one-hot Y of the same orientation
+    step = next(s for s in d.steps if getattr(s, "rule", None) == "simplify")
+    diff_entrywise, value = step.check
+    assert sp.simplify(diff_entrywise - value) == sp.zeros(*value.shape)
+
+
+# Hessians of a matrix or row-vector variable, ∂²f/∂vec(W)∂vec(W)ᵀ with vec stacking columns:
+# (text, shapes, variable, the Matrix Cookbook's form, its shape)
+MATRIX_HESSIANS = [
+    ("trace(W.T @ A @ W)", ["W=n,k", "A=n,n"], "W", "I ⊗ (A + Aᵀ)", "n·k × n·k"),
+    ("norm(X @ W - Y)**2", ["X=m,n", "W=n,k", "Y=m,k"], "W", "2·(I ⊗ Xᵀ·X)", "n·k × n·k"),
+    ("trace(A @ W @ B @ W.T)", ["A=n,n", "W=n,k", "B=k,k"], "W", "Bᵀ ⊗ A + B ⊗ Aᵀ", "n·k × n·k"),
+    ("w @ A @ w.T", ["w=1,n", "A=n,n"], "w", "A + Aᵀ", "n × n"),
+    ("sum(sigmoid(W @ x))", ["W=k,n", "x=n"], "W", None, None),
+]
+
+
+@pytest.fixture(scope="module")
+def matrix_hessians():
+    return {text: matrix_derivation(text, shapes, [wrt], hessian=True, checker=check_matrix_gradient)
+            for text, shapes, wrt, _, _ in MATRIX_HESSIANS}
+
+
+@pytest.mark.parametrize("text,shapes,wrt,form,shape", MATRIX_HESSIANS, ids=[c[0] for c in MATRIX_HESSIANS])
+def test_hessian_of_a_matrix_variable(matrix_hessians, text, shapes, wrt, form, shape):
+    d = matrix_hessians[text]
+    assert not d.failed and d.verify() == 2
+    hessian = d.results[1]
+    # every Hessian line's oracle is sympy.diff taken twice at the check sizes, columns stacked
+    steps = [s for s in d.steps if getattr(s, "rule", None) == "hessian"]
+    want, engine = steps[-1].check
+    assert sp.expand(want - engine) == sp.zeros(*want.shape) and want != sp.zeros(*want.shape)
+    if form is None:
+        # no compact form: said so, and the entries ∂²L/∂W_ij∂W_kl given
+        assert "no compact matrix form" in d.render("text", color=False)
+        assert "δ_" in d.to_json()["results"][1]["text"]
+        return
+    data = d.to_json()["results"]
+    assert (str(hessian.display), data[1]["shape"]) == (form, shape)
+    # the Hessian's NumPy code against central differences of vec(gradient), written here
+    arrays = _arrays(shapes, np.random.default_rng(len(text)))
+    x = arrays[wrt]
+    numeric = np.zeros((x.size, x.size))
+    for j in range(x.size):
+        idx = np.unravel_index(j, x.shape, order="F")
+        up, down = dict(arrays), dict(arrays)
+        up[wrt], down[wrt] = x.copy(), x.copy()
+        up[wrt][idx] += 1e-6
+        down[wrt][idx] -= 1e-6
+        numeric[:, j] = ((_eval(data[0]["numpy"], up) - _eval(data[0]["numpy"], down)) / 2e-6).ravel(order="F")
+    assert np.max(np.abs(_eval(data[1]["numpy"], arrays) - numeric)) <= 1e-6 * max(1.0, np.max(np.abs(numeric)))
+
+
+def test_sampled_entries_are_stated_and_the_same_every_run():
+    shapes = ["X=90,70", "w=70", "y=90"]
+    runs = [matrix_derivation("sum((X @ w - y)**2)", shapes, ["w"], checker=check_matrix_gradient) for _ in range(2)]
+    assert runs[0].checks == runs[1].checks and not runs[0].failed
+    assert [shape for _, shape, _ in runs[0].checks] == [(2, 1), (70, 1)]
+    words = json.dumps(runs[0].to_json(), ensure_ascii=False)
+    assert "w has 70 entries: the differences are taken at 64 of them, drawn with a fixed seed" in words
+    assert "random arrays (seeded" in words
+    # the 64 entries themselves: drawn with a fixed seed, so a gradient wrong at one entry is
+    # caught, or missed, the same way on every run
+    from numeric.matrix_fd import fd_error
+    arrays = {"X": np.random.default_rng(1).normal(size=(8, 70)), "w": np.ones((70, 1)), "y": np.zeros((8, 1))}
+    caught = [[fd_error("np.sum((X @ w - y)**2)", f"2 * X.T @ (X @ w - y) + (np.arange(70)[:, None] == {k})",
+                        "w", arrays, most=64) > 1e-3 for k in range(70)] for _ in range(2)]
+    assert caught[0] == caught[1] and sum(caught[0]) == 64

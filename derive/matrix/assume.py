@@ -1,8 +1,10 @@
 """What the user states about a matrix that the engine cannot know: ``derive expr --onehot Y``
-says each column of Y is one-hot (a 1 in one row, 0 elsewhere), so its column sums 𝟏ᵀ·Y are
-𝟏ᵀ. The gradient is rewritten under the assumption; the checks then use a one-hot Y at the
-concrete sizes (``onehot_entries``) and at the random arrays (``numeric.matrix_fd``), where
-the written-out function and the rewritten gradient must agree."""
+says Y holds one-hot labels, a 1 in one place of each column (each row when the expression's
+softmax runs along axis 1) and 0 elsewhere. Its sums along that axis are then ones (𝟏ᵀ·Y = 𝟏ᵀ,
+or Y·𝟏 = 𝟏), and its total is the number of examples (sum(Y) = m). The gradient is rewritten
+under the assumption; the checks then use a one-hot Y at the concrete sizes
+(``onehot_entries``) and at the random arrays (``numeric.matrix_fd``), where the written-out
+function and the rewritten gradient must agree."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import sympy as sp
 from ..errors import DeriveError
 from . import tree as t
 
-__all__ = ["check_onehot", "assume_onehot", "onehot_entries"]
+__all__ = ["check_onehot", "onehot_axis", "assume_onehot", "onehot_entries", "onehot_rule"]
 
 
 def check_onehot(onehot, names: dict, variables) -> tuple:
@@ -27,14 +29,63 @@ def check_onehot(onehot, names: dict, variables) -> tuple:
     return out
 
 
-def assume_onehot(node: t.Node, onehot) -> t.Node:
-    """``node`` with each column sum 𝟏ᵀ·Y of a one-hot Y replaced by 𝟏ᵀ, simplified again."""
+def onehot_axis(f: t.Node) -> int:
+    """The axis along which the labels are one-hot: that of the expression's softmax or
+    log-sum-exp (1: one class per row, as ``softmax(Z, axis=1)`` normalises rows), else 0, one
+    class per column as in the notes' Y of k × m. Refused when the expression uses both."""
+    axes = set()
+
+    def walk(n):
+        if n.op in ("softmax", "logsumexp"):
+            axes.add(n.data)
+        for a in n.args:
+            walk(a)
+
+    walk(f)
+    if len(axes) > 1:
+        raise DeriveError("--onehot: the expression normalises along both axes; one-hot labels "
+                          "need one axis (columns with axis=0, rows with axis=1)")
+    return axes.pop() if axes else 0
+
+
+def assume_onehot(node: t.Node, onehot, axis: int = 0) -> t.Node:
+    """``node`` with each sum of a multiple of a one-hot Y along ``axis`` replaced by ones and
+    each total sum(c·Y) by c times the number of examples, simplified again."""
     if not onehot:
         return node
-    if node.op == "sum" and node.data == 0 and node.args[0].op == "var" and node.args[0].data in onehot:
-        return t.ones(node)
-    args = tuple(assume_onehot(a, onehot) for a in node.args)
-    return node if args == node.args else _rebuild(node, args)
+    args = tuple(assume_onehot(a, onehot, axis) for a in node.args)
+    # the operands first: the c of sum(Y/sum(Y), axis=0) holds a total of its own
+    node = node if args == node.args else _rebuild(node, args)
+    if node.op == "sum" and node.data in (axis, None):
+        for name in onehot:
+            c = _per_entry(node.args[0], name)
+            if c is None:
+                continue
+            if node.data is None:
+                y = t.var(name, t.variables(node.args[0])[name])
+                return t.mul(c, t.size(y, 1 - axis))
+            return t.mul(c, t.ones(node))
+    return node
+
+
+def _per_entry(node: t.Node, name: str):
+    """The scalar c when ``node`` is c·Y for the matrix ``name`` (c built of scalars: −1/m, 2),
+    else None."""
+    if node.op == "var":
+        return t.const(1) if node.data == name else None
+    if node.op == "neg":
+        c = _per_entry(node.args[0], name)
+        return None if c is None else t.neg(c)
+    if node.op == "div" and node.args[1].is_scalar:
+        c = _per_entry(node.args[0], name)
+        return None if c is None else t.div(c, node.args[1])
+    if node.op == "mul":
+        matrices = [a for a in node.args if not a.is_scalar]
+        if len(matrices) != 1:
+            return None
+        c = _per_entry(matrices[0], name)
+        return None if c is None else reduce(t.mul, [a for a in node.args if a.is_scalar], c)
+    return None
 
 
 def _rebuild(node: t.Node, args: tuple) -> t.Node:
@@ -59,7 +110,16 @@ def _rebuild(node: t.Node, args: tuple) -> t.Node:
     raise ValueError(op)
 
 
-def onehot_entries(rows: int, cols: int) -> sp.Matrix:
-    """A one-hot ``rows`` × ``cols`` matrix with every class used when it can be: example j in
-    class j mod rows (with rows 3 and cols 2: classes 1 and 2)."""
+def onehot_rule(name: str, shape, axis: int) -> str:
+    """The identity the one-hot step uses, as marked words: $𝟏ᵀ·Y = 𝟏ᵀ$, $sum(Y) = m$."""
+    along = "𝟏ᵀ·{y} = 𝟏ᵀ" if axis == 0 else "{y}·𝟏 = 𝟏"
+    return f"${along.format(y=name)}$, $sum({name}) = {shape[1 - axis]}$"
+
+
+def onehot_entries(rows: int, cols: int, axis: int = 0) -> sp.Matrix:
+    """A one-hot ``rows`` × ``cols`` matrix with every class used when it can be: along axis 0,
+    example j in class j mod rows (with rows 3 and cols 2: classes 1 and 2); along axis 1 the
+    transpose of that pattern."""
+    if axis == 1:
+        return onehot_entries(cols, rows).T
     return sp.Matrix(rows, cols, lambda i, j: 1 if i == j % rows else 0)

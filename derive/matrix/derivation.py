@@ -19,8 +19,8 @@ from ..errors import DeriveError
 from ..messages import RULE_NAMES, Msg
 from ..steps import Builder, Derivation
 from . import tree as t
-from .assume import assume_onehot, check_onehot, onehot_entries
-from .grad import Gradient, jacobian
+from .assume import assume_onehot, check_onehot, onehot_axis, onehot_entries, onehot_rule
+from .grad import Gradient, jacobian, kronecker_hessian
 from .index import Indices, NoIndexForm, collapse, concrete, entry
 from .parse import parse_matrix_expression, parse_shapes
 
@@ -196,7 +196,8 @@ class _Instance:
         return self.env[wrt].applyfunc(lambda e: sp.diff(self.f, e))
 
     def hessian(self, wrt: str) -> sp.Matrix:
-        x = list(self.env[wrt])
+        """∂²f/∂vec(wrt)∂vec(wrt)ᵀ by sympy.diff twice, vec stacking the columns."""
+        x = list(self.env[wrt].T)
         return sp.Matrix(len(x), len(x), lambda i, j: sp.diff(self.f, x[i], x[j]))
 
 
@@ -217,15 +218,18 @@ def matrix_derivation(text: str, shape_options, wrt=None, *, hessian: bool = Fal
         The variables to differentiate with respect to; by default the expression's only
         variable with a shape.
     hessian : bool
-        Also give the Hessian (a scalar function of one column vector).
+        Also give the Hessian with respect to the one variable: a matrix for a column vector,
+        ∂²f/∂vec(X)∂vec(X)ᵀ (columns stacked) in Kronecker form for a matrix or a row vector,
+        or entry by entry where it has no such form.
     checker : callable, optional
         ``checker(f_code, gradient_code, wrt, shapes)``: the relative difference between a
         gradient's NumPy code and finite differences at random arrays of the concrete
         ``shapes``, shown as a table (``numeric.matrix_fd.check_matrix_gradient``; ``derive``
         itself does no numerics). With ``onehot`` it is also given ``onehot=`` the names.
     onehot : sequence of str
-        Matrices whose columns are one-hot (``derive expr --onehot Y``): their column sums are
-        𝟏ᵀ, and every check uses a one-hot matrix for them.
+        Matrices of one-hot labels (``derive expr --onehot Y``), one class per column, or per
+        row when the expression's softmax runs along axis 1: their sums along that axis are
+        ones and their total the number of examples; every check uses a one-hot matrix.
 
     Returns
     -------
@@ -248,16 +252,16 @@ def matrix_derivation(text: str, shape_options, wrt=None, *, hessian: bool = Fal
         raise DeriveError(f"the expression is {t.shape_text(f.shape)}, not a scalar: a gradient "
                           f"needs a scalar function (wrap it in sum(…), trace(…) or norm(…))")
     variables = _choose_wrt(names, shapes, wrt)
-    if hessian and (len(variables) != 1 or names[variables[0]][1] != 1):
-        raise DeriveError("--hessian: give one variable that is a scalar or a column vector "
-                          "(e.g. --wrt w --shape w=n)")
+    if hessian and len(variables) != 1:
+        raise DeriveError("--hessian: give one variable (e.g. --wrt w)")
     onehot = check_onehot(onehot, names, variables)
+    axis = onehot_axis(f) if onehot else 0
     sizes = _check_sizes(f, shapes)
     inst = _Instance(f, {n: names[n] for n in names}, sizes)
     # numeric sizes above the check sizes: the result is also checked numerically at them
     at_size = _numeric_shapes(inst, names, numbers) if numbers else None
     # the assumption's lines are checked with these entries (the others hold for any matrix)
-    hot = {s: v for name in onehot for s, v in zip(inst.env[name], onehot_entries(*inst.shapes[name]))}
+    hot = {s: v for name in onehot for s, v in zip(inst.env[name], onehot_entries(*inst.shapes[name], axis))}
 
     L = sp.Symbol(next(n for n in ("L", "f", "g", "h", "F") if n not in names))
     d = Builder(_MatrixModel(), partial=True)
@@ -271,14 +275,20 @@ def matrix_derivation(text: str, shape_options, wrt=None, *, hessian: bool = Fal
                "result is also checked against finite differences at the sizes given.",
                "各行在同样模式的小尺寸({sizes})上逐元素核对;结果还在给定尺寸上与有限差分核对。",
                sizes=", ".join(f"${n} → {inst.sizes[s]}$" for s, n in numbers.items()))
-    if onehot:
+    if onehot and axis == 0:
         d.note("Each column of {ys} is one-hot (a 1 in one row, 0 elsewhere), so its column sums are "
                "$𝟏ᵀ$; the lines that use it are checked with a one-hot {ys}.",
                "{ys} 的每一列都是 one-hot(一行为 1,其余为 0),所以其列和为 $𝟏ᵀ$;用到这一点的各行以 one-hot 的 {ys} 核对。",
                ys=", ".join(f"${t.text(t.var(n, names[n]))}$" for n in onehot))
+    elif onehot:
+        d.note("Each row of {ys} is one-hot (a 1 in one column, 0 elsewhere; the softmax runs along "
+               "axis 1), so its row sums are $𝟏$; the lines that use it are checked with a one-hot {ys}.",
+               "{ys} 的每一行都是 one-hot(一列为 1,其余为 0;softmax 沿 axis 1),所以其行和为 $𝟏$;"
+               "用到这一点的各行以 one-hot 的 {ys} 核对。",
+               ys=", ".join(f"${t.text(t.var(n, names[n]))}$" for n in onehot))
     indices = Indices({n for n in names} | {str(s) for sh in names.values() for s in sh} | {str(L)})
     index_form = _index_form(d, L, f, inst, indices)
-    matrix, checks = [], []
+    matrix, checks, second = [], [], []
     for x in variables:
         d.section("With respect to {x}", "对 {x} 求导", x=Shown.of(t.var(x, names[x])))
         g = Gradient(f, x)
@@ -290,7 +300,7 @@ def matrix_derivation(text: str, shape_options, wrt=None, *, hessian: bool = Fal
             d.note("Rule of matrix calculus, " + en + ".", "矩阵微积分法则," + zh + "。")
         lhs = Derivative(L, sp.Symbol(x), evaluate=False)
         # a scalar result (0, or c for a linear function of a matrix) stands for every entry
-        value = assume_onehot(g.value, onehot)
+        value = assume_onehot(g.value, onehot, axis)
         pair = (inst.gradient(x), inst.value(g.value)[0, 0] * sp.ones(*inst.env[x].shape)
                 if g.value.is_scalar else inst.value(g.value))
         d.eq(lhs, Shown.of(g.value), "matrix_form",
@@ -298,12 +308,13 @@ def matrix_derivation(text: str, shape_options, wrt=None, *, hessian: bool = Fal
         if value != g.value:
             pair = (pair[0].xreplace(hot), inst.value(value).xreplace(hot))
             d.eq(lhs, Shown.of(value), "simplify",
-                 Msg.of("{ys} one-hot: $𝟏ᵀ·{y} = 𝟏ᵀ$", "{ys} 为 one-hot:$𝟏ᵀ·{y} = 𝟏ᵀ$",
-                        ys=", ".join(f"${n}$" for n in onehot), y=onehot[0]), check=pair)
+                 Msg.of("{ys} one-hot: {rule}", "{ys} 为 one-hot:{rule}",
+                        ys=", ".join(f"${n}$" for n in onehot),
+                        rule=onehot_rule(onehot[0], names[onehot[0]], axis)), check=pair)
         shown = Shown.of(value)
         code = t.numpy(value)
         if checker is not None:
-            extra = {"onehot": onehot} if onehot else {}
+            extra = {"onehot": {n: axis for n in onehot}} if onehot else {}
             checks.append((x, inst.shapes[x], checker(t.numpy(f), code, x, inst.shapes, **extra)))
             if at_size:
                 checks.append((x, at_size[x], checker(t.numpy(f), code, x, at_size, **extra)))
@@ -311,24 +322,42 @@ def matrix_derivation(text: str, shape_options, wrt=None, *, hessian: bool = Fal
         d.result(name, shown, lhs=lhs, check=pair)
         matrix.append(MatrixResult(name, t.shape_text(names[x]), code))
         if hessian:
-            matrix.append(_hessian(d, L, f, g, x, names[x], inst))
+            h = _hessian(d, L, g, x, names[x], inst, index_form, indices)
+            if h is not None:
+                matrix.append(h)
+                if checker is not None:
+                    second.extend((x, where[x], checker(None, code, x, where, hessian=h.numpy, **extra))
+                                  for where in (inst.shapes, at_size) if where)
     if checks:
-        _fd_table(d, checks, names, inst)
+        _fd_table(d, checks, second, names, L, getattr(checker, "sampled_entries", None))
     failed = tuple((x, err) for x, _, err in checks if not err < FD_TOLERANCE)
+    failed += tuple((f"{x} (Hessian)", err) for x, _, err in second if not err < FD_TOLERANCE)
     base = d.finish()
     return MatrixDerivation(**{k: getattr(base, k) for k in ("model", "title", "steps", "results", "defs", "partial")},
                             matrix=tuple(matrix), checks=tuple(checks), failed=failed)
 
 
-def _fd_table(d: Builder, checks: list, names: dict, inst: _Instance) -> None:
-    """The finite-difference comparisons as a table, with how they were made."""
+def _fd_table(d: Builder, checks: list, second: list, names: dict, L, sampled) -> None:
+    """The finite-difference comparisons as a table (gradients, then Hessians), with how they
+    were made: which entries of a large variable were compared."""
     d.section("Check against finite differences", "与有限差分核对")
-    d.table([Msg("variable", "变量"), Msg("sizes", "尺寸"), Msg("max relative difference", "最大相对差")],
-            [[Shown.of(t.var(x, names[x])), " × ".join(str(s) for s in shape), f"{err:.1e}"]
-             for x, shape, err in checks])
-    d.note("The NumPy code of each result, at random arrays, against central differences "
-           "($h = 10⁻⁶$); they agree within a relative $10⁻⁶$.",
-           "每个结果的 NumPy 代码在随机数组上与中心差分($h = 10⁻⁶$)比较;相对差在 $10⁻⁶$ 之内即为一致。")
+    rows = [[Shown.of(t.var(x, names[x])), " × ".join(str(s) for s in shape), f"{err:.1e}"]
+            for x, shape, err in checks]
+    rows += [[Shown(f"∂²{L}/∂{x}²", rf"\partial^2 {L}/\partial {x}^2"), " × ".join(str(s) for s in shape),
+              f"{err:.1e}"] for x, shape, err in second]
+    d.table([Msg("variable", "变量"), Msg("sizes", "尺寸"), Msg("max relative difference", "最大相对差")], rows)
+    d.note("The NumPy code of each result, at random arrays (seeded: the same every run), against central "
+           "differences ($h = 10⁻⁶$); they agree within a relative $10⁻⁶$.",
+           "每个结果的 NumPy 代码在随机数组(固定种子,每次相同)上与中心差分($h = 10⁻⁶$)比较;相对差在 $10⁻⁶$ 之内即为一致。")
+    large = [(x, shape) for x, shape, _ in checks + second if sampled and shape[0] * shape[1] > sampled]
+    if large:
+        x, shape = large[0]
+        d.note("At {sizes}, ${x}$ has {n} entries: the differences are taken at {k} of them{columns}, drawn "
+               "with a fixed seed, so the same entries every run.",
+               "在 {sizes} 时 ${x}$ 有 {n} 个元素:只在其中 {k} 个{columns_zh}上取差分,以固定种子抽取,每次相同。",
+               sizes=" × ".join(str(s) for s in shape), x=x, n=str(shape[0] * shape[1]), k=str(sampled),
+               columns=f" (a Hessian: {sampled} of its columns)" if second else "",
+               columns_zh=f"(Hessian 矩阵:{sampled} 列)" if second else "")
 
 
 def _choose_wrt(names: dict, shapes: dict, wrt) -> list:
@@ -428,18 +457,68 @@ def _locals(d: Builder, g: Gradient) -> None:
             d.eq(Derivative(phi, loc.u, evaluate=False), loc.value, "simplify")
 
 
-def _hessian(d: Builder, L, f: t.Node, g: Gradient, x: str, shape, inst: _Instance) -> MatrixResult:
-    """∇²f = ∂(∇f)/∂x, from the gradient in matrix form, verified against sympy.diff twice."""
+def _vec_size(shape) -> str:
+    """The length of vec(X) in words: n for a vector, n·k for an n × k matrix."""
+    return "·".join(str(s) for s in shape if s != 1) or "1"
+
+
+def _hessian(d: Builder, L, g: Gradient, x: str, shape, inst: _Instance, index_form, indices: Indices):
+    """∇²f = ∂vec(∇f)/∂vec(x)ᵀ, from the gradient in matrix form, verified against sympy.diff
+    twice: the Jacobian of a column vector's gradient, Kronecker products for a matrix or a row
+    vector, and the entries ∂²f/∂X_ij∂X_kl where the gradient has no such form. Returns the
+    result, or None for an entrywise Hessian (it has no NumPy code)."""
     d.section("Hessian with respect to {x}", "对 {x} 的 Hessian 矩阵", x=Shown.of(t.var(x, shape)))
-    h = jacobian(g.value, x, shape)
-    if h.is_scalar and shape != t.SCALAR:
-        h = t.mul(h, t.eye(t.var(x, shape)))
     lhs = Derivative(L, (sp.Symbol(x), 2), evaluate=False)
-    pair = (inst.hessian(x), inst.value(h))
+    want = inst.hessian(x)
+    if shape[1] == 1:
+        h = jacobian(g.value, x, shape)
+    else:
+        v = t.text(t.var(x, shape))
+        d.note("$vec({v})$ stacks the columns of ${v}$ (so $vec(A·{v}·B) = (Bᵀ ⊗ A)·vec({v})$); the Hessian is "
+               "$∂²{L}/∂vec({v})∂vec({v})ᵀ$, of size ${n} × {n}$.",
+               "$vec({v})$ 把 ${v}$ 的各列依次叠起(故 $vec(A·{v}·B) = (Bᵀ ⊗ A)·vec({v})$);Hessian 矩阵为 "
+               "$∂²{L}/∂vec({v})∂vec({v})ᵀ$,大小 ${n} × {n}$。", v=v, L=str(L), n=_vec_size(shape))
+        h = kronecker_hessian(g.value, x, shape)
+        if h is None:
+            _hessian_entries(d, L, x, shape, index_form, inst, indices)
+            return None
+    n = _vec_size(shape)
+    pair = (want, inst.value(h)[0, 0] * sp.eye(want.rows) if h.is_scalar else inst.value(h))
+    if h.is_scalar and not t.is_const(h, 0) and shape != t.SCALAR:
+        h = t.mul(h, t.eye(t.var(x, shape)))
     shown = Shown.of(h)
     d.eq(lhs, Derivative(Shown.of(g.value), sp.Symbol(x), evaluate=False), "hessian", check=pair)
-    d.eq(lhs, shown, "matrix_form",
-         Msg.of("shape {s}", "形状 {s}", s=f"${t.shape_text((shape[0], shape[0]))}$"), check=pair)
+    d.eq(lhs, shown, "matrix_form", Msg.of("shape {s}", "形状 {s}", s=f"${n} × {n}$"), check=pair)
     name = f"∂²{L}/∂{x}²"
     d.result(name, shown, lhs=lhs, check=pair)
-    return MatrixResult(name, t.shape_text((shape[0], shape[0])), t.numpy(h))
+    return MatrixResult(name, f"{n} × {n}", t.numpy(h))
+
+
+def _hessian_entries(d: Builder, L, x: str, shape, index_form, inst: _Instance, indices: Indices) -> None:
+    """∂²f/∂X_ij∂X_kl from the index form, shown and verified entry by entry against
+    sympy.diff twice, when the gradient is no sum of terms A·X·B (X inside a function, or Xᵀ)."""
+    v = t.text(t.var(x, shape))
+    if index_form is None:
+        raise DeriveError(f"--hessian: the gradient in {v} has no compact matrix form (no sum of terms "
+                          f"A·{v}·B) and the expression no finite index form to give it entry by entry")
+    d.note("The gradient is not a sum of terms $A·{v}·B$ with $A$, $B$ free of ${v}$, so the Hessian has no "
+           "compact matrix form here; it is given entry by entry.",
+           "梯度不是形如 $A·{v}·B$($A$、$B$ 不含 ${v}$)的项之和,故此处 Hessian 没有简洁的矩阵形式;下面逐元素给出。",
+           v=v)
+    first, second = ([indices() for s in shape if s != 1] for _ in range(2))
+    targets = [Indexed(IndexedBase(x), *free) for free in (first, second)]
+    raw = collapse(sp.diff(index_form, *targets))
+    rows = shape[0].xreplace(inst.sizes)
+
+    def position(k):
+        """The (row, column) of entry k of vec(X), columns stacked, as 1-based indices."""
+        return [p + 1 for p, size in ((k % rows, shape[0]), (k // rows, shape[1])) if size != 1]
+
+    want = inst.hessian(x)
+    value = sp.Matrix(*want.shape, lambda a, b: concrete(raw, inst.sizes, {**dict(zip(first, position(a))),
+                                                                          **dict(zip(second, position(b)))}))
+    lhs = Derivative(L, *targets, evaluate=False)
+    d.eq(lhs, raw, "hessian", check=(want, value))
+    indexed = "∂".join(f"{x}_{''.join(map(str, free))}" for free in (first, second))
+    d.result(f"∂²{L}/∂{indexed}", raw, lhs=lhs, check=(want, value),
+             note=Msg("entry by entry: no compact matrix form", "逐元素:没有简洁的矩阵形式"))

@@ -10,6 +10,7 @@ step is recorded (``Local``) so that the derivation can show it with the engine'
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import reduce
 
 import sympy as sp
 
@@ -285,3 +286,73 @@ def jacobian(g: t.Node, wrt: str, shape) -> t.Node:
             return t.add(*parts)
     raise DeriveError(f"--hessian: no Jacobian rule for {t.text(g)} (a product of matrices "
                       f"that do not depend on {wrt}, a sum, or an elementwise function)")
+
+
+def linear_parts(g: t.Node, wrt: str):
+    """A matrix ``g`` that is linear in the matrix ``wrt`` as its terms ``[(c, A, B)]``, each
+    c·A·W·B with a scalar c and matrices A, B that do not depend on W (None: the identity);
+    terms without W are left out (their derivative is 0). None when ``g`` is not of that form:
+    a transposed W, or W inside a function."""
+    if not t.has_var(g, wrt):
+        return []
+    op, a = g.op, g.args
+    if op == "var":
+        return [(t.const(1), None, None)]
+    if op in ("add", "neg"):
+        parts = [linear_parts(x, wrt) for x in a]
+        if any(p is None for p in parts):
+            return None
+        flip = t.neg if op == "neg" else (lambda c: c)
+        return [(flip(c), A, B) for p in parts for c, A, B in p]
+    if op == "div" and a[1].is_scalar and not t.has_var(a[1], wrt):
+        inner = linear_parts(a[0], wrt)
+        return None if inner is None else [(t.div(c, a[1]), A, B) for c, A, B in inner]
+    if op == "mul":
+        matrices = [f for f in a if not f.is_scalar]
+        scalars = [f for f in a if f.is_scalar]
+        if len(matrices) != 1 or any(t.has_var(f, wrt) for f in scalars):
+            return None
+        inner = linear_parts(matrices[0], wrt)
+        if inner is None:
+            return None
+        return [(reduce(t.mul, scalars, c), A, B) for c, A, B in inner]
+    if op == "matmul":
+        at = [i for i, f in enumerate(a) if t.has_var(f, wrt)]
+        inner = linear_parts(a[at[0]], wrt) if len(at) == 1 else None
+        if inner is None:
+            return None
+        left = t.matmul_of(a[:at[0]]) if at[0] else None
+        right = t.matmul_of(a[at[0] + 1:]) if at[0] < len(a) - 1 else None
+        return [(c, _times(left, A), _times(B, right)) for c, A, B in inner]
+    return None
+
+
+def _times(x, y):
+    """x·y where None is the identity."""
+    if x is None or y is None:
+        return y if x is None else x
+    return t.matmul(x, y)
+
+
+def kronecker_hessian(g: t.Node, wrt: str, shape):
+    """∂vec(g)/∂vec(W)ᵀ for a gradient ``g`` linear in the p × q matrix W, in Kronecker form:
+    vec(A·W·B) = (Bᵀ ⊗ A)·vec(W) (columns stacked), terms with the same B written once with
+    the sum of their A's. None when ``g`` has no such form (``linear_parts``)."""
+    parts = linear_parts(g, wrt)
+    if parts is None:
+        return None
+    w = t.var(wrt, shape)
+    groups: dict = {}
+    for c, A, B in parts:
+        groups.setdefault(B, []).append((c, A))
+    terms = []
+    # the plain A first, as the Matrix Cookbook writes Bᵀ ⊗ A + B ⊗ Aᵀ
+    for B, members in sorted(groups.items(), key=lambda item: any(A is not None and A.op == "T"
+                                                                    for _, A in item[1])):
+        right = t.eye(t.transpose(w)) if B is None else t.transpose(B)
+        if len(members) == 1:
+            c, A = members[0]
+            terms.append(t.mul(c, t.kron(right, t.eye(w) if A is None else A)))
+        else:
+            terms.append(t.kron(right, t.add(*(t.mul(c, t.eye(w) if A is None else A) for c, A in members))))
+    return t.add(*terms) if terms else t.zero()

@@ -79,6 +79,20 @@ def eye(like: Node) -> Node:
     return Node("eye", (like,), (like.shape[0], like.shape[0]))
 
 
+def kron(a: Node, b: Node) -> Node:
+    """The Kronecker product a ⊗ b; a 1 × 1 identity on either side is dropped (the Hessian of
+    a vector's function has no Kronecker factor)."""
+    for x, y in ((a, b), (b, a)):
+        if x.op == "eye" and x.shape == SCALAR:
+            return y
+    return Node("kron", (a, b), (a.shape[0] * b.shape[0], a.shape[1] * b.shape[1]))
+
+
+def size(of: Node, axis: int) -> Node:
+    """The number of rows (``axis`` 0) or columns (1) of ``of``: the m of sum(Y) = m."""
+    return Node("size", (of,), SCALAR, axis)
+
+
 def zero() -> Node:
     return const(0)
 
@@ -279,6 +293,9 @@ def mul(a: Node, b: Node) -> Node:
             return div(mul(quotient[0], y), quotient[1])   # (P/m) ⊙ S is (P ⊙ S)/m
         if x.is_scalar and x.op == "div" and is_const(x.args[0], 1):
             return div(y, x.args[1])   # X/‖X‖, not 1/‖X‖·X
+        if x.is_scalar and x.op == "div" and is_const(x.args[0]) and not y.is_scalar:
+            # (−1/m)·Y is −Y/m, so that a sum of such terms shares its divisor: (S − Y)/m
+            return div(scale(x.args[0].data, y), x.args[1])
         if x.op == "div" and x.args[1].is_scalar and split_coeff(x.args[0])[1].op == "ones":
             c, stretch = split_coeff(x.args[0])
             return scale(c, div(mul(stretch, y), x.args[1]))   # (𝟏/m) ⊙ Y is Y/m
@@ -465,7 +482,7 @@ def diag(a: Node) -> Node:
 def _prec(n: Node) -> int:
     if n.op == "add":
         return _ADD
-    if n.op in ("mul", "matmul", "div"):
+    if n.op in ("mul", "matmul", "div", "kron"):
         return _MUL
     if n.op == "neg" or (n.op == "const" and (n.data < 0 or not n.data.is_Integer)):
         return _NEG
@@ -490,14 +507,30 @@ class _Writer:
 
     def wrap(self, n: Node, level: int) -> str:
         s = self(n)
-        # a minus sign after an operator is bracketed: 𝟏ᵀ·(−y), not 𝟏ᵀ·−y
-        return self.br(s) if _prec(n) < level or (n.op == "neg" and level > _ADD) else s
+        # a minus sign after an operator is bracketed: 𝟏ᵀ·(−y), not 𝟏ᵀ·−y; a Kronecker product
+        # inside a product too, 2·(I ⊗ Xᵀ·X), as ⊗ and · have no agreed order
+        if _prec(n) < level or (n.op == "neg" and level > _ADD) or (n.op == "kron" and level >= _MUL):
+            return self.br(s)
+        return s
 
     def base(self, n: Node) -> str:
         """``n`` as the base of a superscript: a name with a superscript of its own (the notes'
         A^{[1]}) is braced, as LaTeX has no double superscript."""
         s = self.wrap(n, _ATOM)
         return "{" + s + "}" if self.latex and n.op == "var" and "^" in s else s
+
+    def mean(self, n: Node):
+        """A matrix over a scalar name, c·M/m, as the notes write a mean: ``("(c/m)·", M)``;
+        None for any other node (X/‖X‖_F stays a quotient, as the Matrix Cookbook prints it)."""
+        if n.op != "div" or n.is_scalar or n.args[1].op not in ("var", "size") or not n.args[1].is_scalar:
+            return None
+        c, core = split_coeff(n.args[0])
+        p, q = sp.fraction(sp.Rational(c))
+        m = self(n.args[1])
+        sign = ("-" if self.latex else "−") if p < 0 else ""
+        if self.latex:
+            return sign + rf"\frac{{{abs(p)}}}{{{'' if q == 1 else q}{m}}} \cdot ", core
+        return sign + f"({abs(p)}/{m if q == 1 else f'({q}·{m})'})·", core
 
     def number(self, c) -> str:
         if self.latex:
@@ -520,7 +553,7 @@ class _Writer:
                     out += " - " if L else " − "
                     out += self.wrap(scale(-c, core), _MUL) if scale(-c, core).op != "add" else self.br(self(scale(-c, core)))
                 else:
-                    out += " + " + self.wrap(t, _ADD + 1)
+                    out += " + " + (self(t) if t.op == "kron" else self.wrap(t, _ADD + 1))
             return out
         if op == "neg":
             return ("-" if L else "−") + self.wrap(a[0], _MUL)
@@ -532,6 +565,8 @@ class _Writer:
                     joins.append((r" \odot " if L else " ⊙ ") if hadamard else (r" \cdot " if L else "·"))
                 # c·(A·B) is c·A·B; a Hadamard factor that is a product keeps its brackets
                 level = _MUL if i == 0 or (a[i - 1].is_scalar and f.op == "matmul") else _MUL + 1
+                if i == 0 and f.op == "div" and f.is_scalar and not self.latex:
+                    level = _MUL + 1     # (2/m)·Xᵀ·r: 2/m·Xᵀ·r reads as 2/(m·Xᵀ·r)
                 joins.append(self.wrap(f, level))
             return "".join(joins)
         if op == "matmul":
@@ -540,6 +575,10 @@ class _Writer:
             return (r" \cdot " if L else "·").join(
                 self.wrap(f, _MUL + 1 if i or _hadamard(f) else _MUL) for i, f in enumerate(a))
         if op == "div":
+            mean = self.mean(n)
+            if mean is not None:
+                head, core = mean
+                return head + self.wrap(core, _MUL)
             if L:
                 return rf"\frac{{{self(a[0])}}}{{{self(a[1])}}}"
             slash = "/" if a[1].is_scalar else " ⊘ "
@@ -566,20 +605,24 @@ class _Writer:
             return r"\mathbf{1}" if L else "𝟏"
         if op == "eye":
             return "I"
+        if op == "kron":
+            return (r" \otimes " if L else " ⊗ ").join(self.wrap(f, _MUL) for f in a)
+        if op == "size":
+            count = a[0].shape[n.data]
+            return sp.latex(count) if L else unicode_name(str(count))
         if op == "sum":
             one = r"\mathbf{1}" if L else "𝟏"
             dot = r" \cdot " if L else "·"
             t = r"^{T}" if L else "ᵀ"
             inner, scale_ = a[0], ""
-            if inner.op == "div" and inner.args[1].is_scalar and n.data in (0, 1):
-                # (1/m)·M·𝟏 as the notes write a mean, not M/m·𝟏, which reads as M/(m·𝟏)
-                inner = inner.args[0]
-                scale_ = (rf"\frac{{1}}{{{self(a[0].args[1])}}}" if L else f"(1/{self.wrap(a[0].args[1], _POST)})") + dot
+            if self.mean(inner) is not None:
+                # (2/m)·M·𝟏 as the notes write a mean, not 2·M/m·𝟏, which reads as 2·M/(m·𝟏)
+                scale_, inner = self.mean(inner)
             if n.data == 0:
                 return scale_ + one + t + dot + self.wrap(inner, _MUL + 1)
             if n.data == 1:
                 return scale_ + self.wrap(inner, _MUL + 1 if scale_ else _MUL) + dot + one
-            return (r"\operatorname{sum}" if L else "sum") + self.br(self(a[0]))
+            return scale_ + (r"\operatorname{sum}" if L else "sum") + self.br(self(inner))
         if op in ("trace", "det", "diag"):
             head = {"trace": "tr", "det": "det", "diag": "diag"}[op]
             return (rf"\operatorname{{{head}}}" if L and op != "det" else (r"\det" if L else head)) + self.br(self(a[0]))
@@ -655,6 +698,10 @@ def _np(n: Node, level: int) -> str:
         s = f"np.ones_like({_np(a[0], 0)})"   # ``ones`` is always shaped like its argument
     elif op == "eye":
         s = f"np.eye(np.shape({_np(a[0], 0)})[0])"
+    elif op == "size":
+        s = f"np.shape({_np(a[0], 0)})[{n.data}]"
+    elif op == "kron":
+        s = f"np.kron({_np(a[0], 0)}, {_np(a[1], 0)})"
     elif op == "sum":
         s = f"np.sum({_np(a[0], 0)})" if n.data is None else f"np.sum({_np(a[0], 0)}, axis={n.data}, keepdims=True)"
     elif op == "trace":
@@ -694,6 +741,8 @@ def entries(name: str, shape) -> sp.Matrix:
         return sp.Matrix([[sp.Symbol(name, real=True)]])
     if c == 1:
         return sp.Matrix(r, 1, lambda i, _: sp.Symbol(f"{name}_{i + 1}", real=True))
+    if r == 1:   # a row vector's entries are w_j too, as its index form writes them
+        return sp.Matrix(1, c, lambda _, j: sp.Symbol(f"{name}_{j + 1}", real=True))
     return sp.Matrix(r, c, lambda i, j: sp.Symbol(f"{name}_{i + 1}_{j + 1}", real=True))
 
 
@@ -734,6 +783,10 @@ def concrete(n: Node, env: dict) -> sp.Matrix:
         return sp.ones(r, c)
     if op == "eye":
         return sp.eye(ev(a[0]).rows)
+    if op == "size":
+        return sp.Matrix([[ev(a[0]).shape[n.data]]])
+    if op == "kron":
+        return sp.kronecker_product(ev(a[0]), ev(a[1]))
     if op == "sum":
         v = ev(a[0])
         if n.data is None:
