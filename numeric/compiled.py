@@ -842,6 +842,44 @@ class _Stack(CompiledModel):
         # its transpose), looked up once here rather than at each layer of each gradient
         self._plan = tuple((layer.weight.name, layer.bias.name, layer.layout == "in,out" or layer.units is None)
                            for layer in self.layers)
+        # the whole gradient as one generated function, when the network has a softmax output
+        from .flat import flat_stack
+
+        self._flat, self.flat_source = flat_stack(self) or (None, None)
+
+    def grad(self, params, X, y):
+        if self._flat is None:
+            return super().grad(params, X, y)
+        return self._flat(params, X, y, False)[1]
+
+    grad.__doc__ = CompiledModel.grad.__doc__
+
+    def loss_and_grad(self, params, X, y):
+        if self._flat is None:
+            return super().loss_and_grad(params, X, y)
+        loss, grads = self._flat(params, X, y, True)
+        return float(loss), grads
+
+    loss_and_grad.__doc__ = CompiledModel.loss_and_grad.__doc__
+
+    def _slow_grad(self, params, X, y, with_loss):
+        """The gradient by the general path: inputs checked and converted, then ``_grad``."""
+        P, X, y = self._inputs(params, X, y)
+        with blas_threads(len(X) * self.n_params):
+            return self._grad(P, X, y, with_loss)
+
+    def _flat_buffers(self, m):
+        """``_work(m)`` as the flat tuple that the generated gradient unpacks (see ``numeric.flat``)."""
+
+        def make():
+            work = self._work(m)
+            arrays = []
+            for buf in work["layers"]:
+                arrays += [buf["xw"], *buf["outs"], *buf["fwd_scratch"], buf["da"], buf["dz"], *buf["bp_scratch"]]
+            return (*arrays, work["z"], work["e"], work["dz"], work["onehot"], work["zmax"], work["s"],
+                    work["zmax"].reshape(-1), work["s"][:, 0], work["ones"], work["rows"], *work["dz_scratch"])
+
+        return self._buffer_set(("flat", m), make)
 
     def _init(self, name, shape, rng):
         layer = next(l for l in self.layers if name in (l.weight.name, l.bias.name))
