@@ -48,6 +48,7 @@ from derive.functions import relu, sigmoid
 from derive.network import Network
 
 from .bridge import Kernel, lambdify
+from .flat import FlatGradient, flat_stack
 from .threads import blas_threads
 
 __all__ = ["compile_model", "CompiledModel", "clear_cache"]
@@ -808,7 +809,7 @@ class _SoftmaxNet(_Classifier, CompiledModel):
         return np.argmax(w["z"], axis=0)
 
 
-class _Stack(CompiledModel):
+class _Stack(FlatGradient, CompiledModel):
     """Any stack of dense layers: hidden layers with an activation each, then the output layer
     and the network's loss. The general case, for networks that no faster kind above fits (a
     deep network, pieces stored one column per unit …); each layer's g and g′ are kernels from
@@ -843,30 +844,7 @@ class _Stack(CompiledModel):
         self._plan = tuple((layer.weight.name, layer.bias.name, layer.layout == "in,out" or layer.units is None)
                            for layer in self.layers)
         # the whole gradient as one generated function, when the network has a softmax output
-        from .flat import flat_stack
-
         self._flat, self.flat_source = flat_stack(self) or (None, None)
-
-    def grad(self, params, X, y):
-        if self._flat is None:
-            return super().grad(params, X, y)
-        return self._flat(params, X, y, False)[1]
-
-    grad.__doc__ = CompiledModel.grad.__doc__
-
-    def loss_and_grad(self, params, X, y):
-        if self._flat is None:
-            return super().loss_and_grad(params, X, y)
-        loss, grads = self._flat(params, X, y, True)
-        return float(loss), grads
-
-    loss_and_grad.__doc__ = CompiledModel.loss_and_grad.__doc__
-
-    def _slow_grad(self, params, X, y, with_loss):
-        """The gradient by the general path: inputs checked and converted, then ``_grad``."""
-        P, X, y = self._inputs(params, X, y)
-        with blas_threads(len(X) * self.n_params):
-            return self._grad(P, X, y, with_loss)
 
     def _flat_buffers(self, m):
         """``_work(m)`` as the flat tuple that the generated gradient unpacks (see ``numeric.flat``)."""

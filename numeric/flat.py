@@ -23,11 +23,39 @@ import numpy as np
 
 from .threads import blas_threads
 
-__all__ = ["flat_stack", "inline_kernel"]
+__all__ = ["FlatGradient", "flat_stack", "flat_attention", "inline_kernel"]
 
 _FLOAT64 = np.dtype(np.float64)
 _INTP = np.dtype(np.intp)
 _UINTP = np.dtype(np.uintp)
+
+
+class FlatGradient:
+    """``grad`` and ``loss_and_grad`` by the generated function ``_flat`` when a compiled kind has
+    one (its ``__init__`` sets it), else by ``CompiledModel``'s checked path."""
+
+    _flat = None
+    flat_source = None
+
+    def grad(self, params, X, y):
+        """As ``CompiledModel.grad``."""
+        if self._flat is None:
+            return super().grad(params, X, y)
+        return self._flat(params, X, y, False)[1]
+
+    def loss_and_grad(self, params, X, y):
+        """As ``CompiledModel.loss_and_grad``."""
+        if self._flat is None:
+            return super().loss_and_grad(params, X, y)
+        loss, grads = self._flat(params, X, y, True)
+        return float(loss), grads
+
+    def _slow_grad(self, params, X, y, with_loss):
+        """The gradient by the general path: inputs checked and converted, then ``_grad``."""
+        P, X, y = self._inputs(params, X, y)
+        with blas_threads(len(X) * self.n_params):
+            loss, grads = self._grad(P, X, y, with_loss)
+        return loss, self._named(grads)
 
 
 class _Rename(ast.NodeTransformer):
@@ -103,21 +131,7 @@ def flat_stack(stack):
     names = list(stack.param_shapes)
     local = {name: f"p{k}" for k, name in enumerate(names)}
     n_hidden = len(stack.hidden)
-    features, classes = stack.network.features, stack.classes
-    body = ["if type(params) is not dict or type(X) is not ndarray or type(y) is not ndarray:",
-            "    return slow(params, X, y, with_loss)",
-            "try:"]
-    body += [f"    {local[name]} = params[{name!r}]" for name in names]
-    body += ["except KeyError:", "    return slow(params, X, y, with_loss)"]
-    conditions = []
-    for name in names:
-        p = local[name]
-        conditions.append(f"type({p}) is not ndarray or {p}.dtype is not F64 or {p}.shape != {stack.param_shapes[name]!r}")
-    conditions += ["X.dtype is not F64", f"X.ndim != 2 or X.shape[1] != {features} or X.shape[0] == 0",
-                   "not X.flags.c_contiguous", "y.dtype is not INTP or y.shape != X.shape[:1]",
-                   f"np.maximum.reduce(y.view(UINTP)) >= {classes}"]
-    body.append("if (" + "\n        or ".join(conditions) + "):")
-    body += ["    return slow(params, X, y, with_loss)", "m = X.shape[0]"]
+    body = _guard(stack, local)
 
     # the scratch of _Stack._work(m), unpacked into locals once
     scratch = []
@@ -169,9 +183,91 @@ def flat_stack(stack):
             dZ = f"dz{index}"
     body += [f"    {line}" for line in inner]
     body.append("return loss, {" + ", ".join(f"{name!r}: {grads[name]}" for name in names) + "}")
+    return _define(stack, body, {"buffers": stack._flat_buffers})
+
+
+def flat_attention(net, ones, inv_sqrt):
+    """The generated gradient of a ``LayeredNet`` of one self-attention layer and a dense softmax
+    output (``derive attention``), or None for any other network.
+
+    The operations are ``LayeredNet._grad``'s (``_attend``, ``attention_backward``,
+    ``_affine_back``) in the same order; ``ones(n)`` and ``inv_sqrt(n)`` are the read-only vector
+    of ones and 1/√n that those use.
+
+    Returns
+    -------
+    tuple of (callable, str) or None
+        As ``flat_stack``; ``fn`` hands refused inputs to ``net._slow_grad``.
+    """
+    from derive.network import Attention, Dense
+
+    if len(net.layers) != 2 or not isinstance(net.layers[0], Attention) or not isinstance(net.layers[1], Dense):
+        return None
+    att, out = net.layers
+    local = {name: f"p{k}" for k, name in enumerate(net.param_shapes)}
+    pq, pk, pv = (local[w.name] for w in (att.query_weight, att.key_weight, att.value_weight))
+    pw, pb = local[out.weight.name], local[out.bias.name]
+    t, w = att.tokens, att.width
+    body = _guard(net, local)
+    body += [f"onehot, rows, {''.join(f'd_b{j}, ' for j in range(net.dz.n_scratch))}= buffers(m)",
+             f"with blas_threads(m * {net.n_params}):"]
+    inner = [
+        # forward: _attend, every token of every example in one 2-D product per projection
+        f"X3 = X.reshape(m, {t}, {w})", f"tok = X3.reshape(-1, {w})",
+        f"Q = np.dot(tok, {pq}).reshape(m, {t}, -1)", f"K = np.dot(tok, {pk}).reshape(m, {t}, -1)",
+        f"V = np.dot(tok, {pv}).reshape(m, {t}, -1)",
+        "S = Q @ K.transpose(0, 2, 1)", "S *= INV_SQRT_KEY",
+        # row_max(S): the maxima from a transposed copy (see its docstring)
+        f"S -= np.maximum.reduce(np.ascontiguousarray(S.reshape(-1, {t}).T), axis=0).reshape(m, {t}, 1)",
+        "Pw = np.exp(S, out=S)", "Pw /= (Pw @ ONES_T)[..., None]", "O = Pw @ V",
+        # the dense output layer and the softmax (LayeredNet._softmax)
+        "A1 = O.reshape(m, -1)", f"z = np.dot(A1, {pw}) + {pb}",
+        f"zmax = np.maximum.reduce(np.ascontiguousarray(z.T), axis=0).reshape(m, 1)",
+        "e = z - zmax", "np.exp(e, out=e)", "s = np.dot(e, ONES_C)[:, None]",
+        "if with_loss:",
+        "    loss = float((zmax.sum() + np.log(s).sum() - z[rows, y].sum()) / m)",
+        "else:", "    loss = None",
+        # the mean's 1/m folded into the kernel's inputs: e/(m·s) − y/m
+        "onehot[rows, y] = 1.0 / m", "s *= m", "dU = np.empty(z.shape)"]
+    inner += inline_kernel(net.dz, ["e", "s", "onehot"], [], ["dU"], [f"d_b{j}" for j in range(net.dz.n_scratch)], "_d")
+    inner += [
+        "onehot[rows, y] = 0.0",
+        f"g{pw} = np.dot(A1.T, dU)", f"g{pb} = dU.sum(axis=0)",
+        f"dO = np.dot(dU, {pw}.T).reshape(m, {t}, {att.value})",
+        # attention_backward: through the softmax's Jacobian, row by row
+        "dV = Pw.transpose(0, 2, 1) @ dO", "dS = dO @ V.transpose(0, 2, 1)",
+        "dS -= ((Pw * dS) @ ONES_T)[..., None]", "dS *= Pw", "dS *= INV_SQRT_KEY",
+        "dQ, dK = dS @ K, dS.transpose(0, 2, 1) @ Q",
+        f"tokT = X3.reshape(-1, {w}).T",
+        f"g{pq} = np.dot(tokT, dQ.reshape(-1, {att.key}))", f"g{pk} = np.dot(tokT, dK.reshape(-1, {att.key}))",
+        f"g{pv} = np.dot(tokT, dV.reshape(-1, {att.value}))"]
+    body += [f"    {line}" for line in inner]
+    body.append("return loss, {" + ", ".join(f"{name!r}: g{p}" for name, p in local.items()) + "}")
+    return _define(net, body, {"buffers": net._flat_buffers, "ONES_T": ones(t), "ONES_C": ones(net.classes),
+                               "INV_SQRT_KEY": inv_sqrt(att.key)})
+
+
+def _guard(compiled, local: dict) -> list:
+    """The first lines of a flat gradient: the parameters read into ``local``'s names, and every
+    input that needs a conversion or is wrong handed to ``slow`` (the checked path)."""
+    body = ["if type(params) is not dict or type(X) is not ndarray or type(y) is not ndarray:",
+            "    return slow(params, X, y, with_loss)",
+            "try:"]
+    body += [f"    {p} = params[{name!r}]" for name, p in local.items()]
+    body += ["except KeyError:", "    return slow(params, X, y, with_loss)"]
+    conditions = [f"type({p}) is not ndarray or {p}.dtype is not F64 or {p}.shape != {compiled.param_shapes[name]!r}"
+                  for name, p in local.items()]
+    conditions += ["X.dtype is not F64", f"X.ndim != 2 or X.shape[1] != {compiled.network.features} or X.shape[0] == 0",
+                   "not X.flags.c_contiguous", "y.dtype is not INTP or y.shape != X.shape[:1]",
+                   f"np.maximum.reduce(y.view(UINTP)) >= {compiled.classes}"]
+    body.append("if (" + "\n        or ".join(conditions) + "):")
+    return body + ["    return slow(params, X, y, with_loss)", "m = X.shape[0]"]
+
+
+def _define(compiled, body: list, names: dict):
+    """The function ``flat(params, X, y, with_loss)`` of ``body``, and its source."""
     source = "def flat(params, X, y, with_loss):\n" + "".join(f"    {line}\n" for line in body)
     namespace = {"np": np, "ndarray": np.ndarray, "F64": _FLOAT64, "INTP": _INTP, "UINTP": _UINTP,
-                 "blas_threads": blas_threads,
-                 "slow": stack._slow_grad, "buffers": stack._flat_buffers}
-    exec(compile(source, f"<derive flat gradient of {stack.name}>", "exec"), namespace)
+                 "blas_threads": blas_threads, "slow": compiled._slow_grad, **names}
+    exec(compile(source, f"<derive flat gradient of {compiled.name}>", "exec"), namespace)
     return namespace["flat"], source
