@@ -11,6 +11,7 @@ is checked against the compiled one (``bench_deep.race``).
 
     OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python benchmarks/bench_conv.py            # about 30 s
     OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python benchmarks/bench_conv.py --quick
+    OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python benchmarks/bench_conv.py --model attention
 """
 
 from __future__ import annotations
@@ -102,6 +103,7 @@ def torch_attention(P, X, y):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--model", choices=("conv", "attention"), help="time this model only")
     args = parser.parse_args()
     data = datasets.digits()
     if torch is None:
@@ -109,6 +111,8 @@ def main():
     else:
         torch.set_num_threads(1)
     for name, hand, other in (("conv", hand_conv, torch_conv), ("attention", hand_attention, torch_attention)):
+        if args.model not in (None, name):
+            continue
         model = derive.model(name, **derive.model(name).network().training.options)
         cm = numeric.compile_model(model)
         P = cm.init_params(0)

@@ -48,6 +48,7 @@ from derive.functions import relu, sigmoid
 from derive.network import Network
 
 from .bridge import Kernel, lambdify
+from .flat import FlatGradient, flat_stack
 from .threads import blas_threads
 
 __all__ = ["compile_model", "CompiledModel", "clear_cache"]
@@ -808,7 +809,7 @@ class _SoftmaxNet(_Classifier, CompiledModel):
         return np.argmax(w["z"], axis=0)
 
 
-class _Stack(CompiledModel):
+class _Stack(FlatGradient, CompiledModel):
     """Any stack of dense layers: hidden layers with an activation each, then the output layer
     and the network's loss. The general case, for networks that no faster kind above fits (a
     deep network, pieces stored one column per unit …); each layer's g and g′ are kernels from
@@ -842,6 +843,21 @@ class _Stack(CompiledModel):
         # its transpose), looked up once here rather than at each layer of each gradient
         self._plan = tuple((layer.weight.name, layer.bias.name, layer.layout == "in,out" or layer.units is None)
                            for layer in self.layers)
+        # the whole gradient as one generated function, when the network has a softmax output
+        self._flat, self.flat_source = flat_stack(self) or (None, None)
+
+    def _flat_buffers(self, m):
+        """``_work(m)`` as the flat tuple that the generated gradient unpacks (see ``numeric.flat``)."""
+
+        def make():
+            work = self._work(m)
+            arrays = []
+            for buf in work["layers"]:
+                arrays += [buf["xw"], *buf["outs"], *buf["fwd_scratch"], buf["da"], buf["dz"], *buf["bp_scratch"]]
+            return (*arrays, work["z"], work["e"], work["dz"], work["onehot"], work["zmax"], work["s"],
+                    work["zmax"].reshape(-1), work["s"][:, 0], work["ones"], work["rows"], *work["dz_scratch"])
+
+        return self._buffer_set(("flat", m), make)
 
     def _init(self, name, shape, rng):
         layer = next(l for l in self.layers if name in (l.weight.name, l.bias.name))

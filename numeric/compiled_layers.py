@@ -36,6 +36,7 @@ from derive.network import Attention, Conv, Dense, Pool
 
 from .compiled import (CompiledModel, _backprop_kernel, _Classifier, _hidden_kernel, activation_rule, class_labels,
                        row_max, softmax_rule)
+from .flat import FlatGradient, flat_attention
 
 __all__ = ["LayeredNet", "im2col", "conv_backward_input", "attention_backward"]
 
@@ -153,7 +154,7 @@ def _names(layer) -> tuple:
     return () if isinstance(layer, Pool) else (layer.weight.name, layer.bias.name)
 
 
-class LayeredNet(_Classifier, CompiledModel):
+class LayeredNet(_Classifier, FlatGradient, CompiledModel):
     """Convolution, pooling, attention and dense layers, then the softmax cross-entropy."""
 
     @staticmethod
@@ -182,6 +183,13 @@ class LayeredNet(_Classifier, CompiledModel):
         # the shape (after the m examples) in which each layer hands ∂L/∂(its input) to the layer
         # below: fixed by the network, so worked out here and not at every gradient
         self._shape_below = [None, *(self._out_shape(layer) for layer in self.layers[:-1])]
+        # self-attention then the output layer: the whole gradient as one generated function
+        self._flat, self.flat_source = flat_attention(self, _ones, _inv_sqrt) or (None, None)
+
+    def _flat_buffers(self, m):
+        """The softmax's scratch for m rows, as the tuple the generated gradient unpacks."""
+        return self._buffer_set(("flat", m), lambda: (np.zeros((m, self.classes)), np.arange(m),
+                                                      *self.dz.scratch((m, self.classes))))
 
     @staticmethod
     def _out_shape(layer) -> tuple:
