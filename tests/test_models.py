@@ -111,7 +111,7 @@ ALLOWED = {
     "sigmoid", "softmax", "tanh", "relu", "leakyrelu", "leaky", "hardsigmoid", "hard", "hessian",
     "sympy", "numpy", "mnist", "logits", "one-hot", "floor", "derive", "verbose", "logistic",
     "batch", "epoch", "update", "valid", "same", "full", "axis", "keepdims", "true", "print",
-    "cache", "secant", "logsumexp",
+    "cache", "secant", "logsumexp", "diag",
 }
 
 

@@ -3,6 +3,7 @@ numpy (mean, var, lstsq, finite differences), sympy.diff and Python's boolean op
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
@@ -282,8 +283,16 @@ ORACLE = {
 def test_perceptron_truth_tables_match_python_boolean_operators(results):
     seen = set()
     for name, res in results["perceptron"].items():
+        if name in ORACLE:
+            # the gate as a formula: the Iverson bracket against the Boolean operator on every input
+            formula, arity = value(res), 1 if name == "NOT" else 2
+            symbols = [named(formula, f"x{k + 1}") for k in range(arity)]
+            for point in itertools.product((0, 1), repeat=arity):
+                assert formula.xreplace(dict(zip(symbols, point))) == ORACLE[name](*point), name
+            continue
         m = re.fullmatch(r"(AND|OR|NOT)\(([01])(?:, ([01]))?\)", name)
         assert m, name
+        assert res["audience"] == "check"  # the tables above already show them
         gate, args = m.group(1), [int(a) for a in m.groups()[1:] if a is not None]
         assert "of" not in res
         assert value(res) == ORACLE[gate](*args), name
@@ -297,8 +306,10 @@ def test_perceptron_tables_are_shown_with_the_same_values():
     assert len(tables) == 3
     for table, gate in zip(tables, ("AND", "OR", "NOT")):
         for row in table["rows"]:
-            inputs = [int(c) for c in row[:-2]]
+            inputs = [int(c) for c in row[:-3]]
             assert int(row[-1]) == ORACLE[gate](*inputs)
+            # the deciding column w₁x₁ + w₂x₂ − θ: y = 1 exactly where it is ≥ 0
+            assert int(row[-1]) == (float(row[-2].replace("−", "-")) >= 0)
 
 
 def test_perceptron_says_there_is_no_gradient():

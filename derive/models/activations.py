@@ -2,11 +2,69 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import sympy as sp
 
 from ..functions import hard_sigmoid, leaky_relu, relu, sigmoid
 from ..messages import Msg
 from .base import Model
+
+
+class Cases(sp.Piecewise):
+    """A function given in two pieces, below and above a point, written as the notes write it:
+    {0, z < 0; 1, z > 0} in text, a cases brace in LaTeX; for programs (the JSON) one formula
+    with SymPy's step (``as_step``)."""
+
+    def _derive_text(self, printer) -> str:
+        return "{" + "; ".join(f"{printer._print(e)}, {printer._print(c)}" for e, c in self.args) + "}"
+
+    def _latex(self, printer) -> str:
+        rows = r" \\ ".join(f"{printer._print(e)}, & {printer._print(c)}" for e, c in self.args)
+        return r"\begin{cases} " + rows + r" \end{cases}"
+
+    def _sympyrepr(self, printer) -> str:
+        return printer._print(self.as_step())
+
+    def as_step(self) -> sp.Expr:
+        """The two pieces split at z = t as one formula with SymPy's step, the form programs
+        read (the JSON), equal at every z: e₀ + (e₁ − e₀)·Heaviside(z − t, value at t)."""
+        (low, below), (high, above) = self.args
+        t = below.rhs
+        at_t = {(sp.LessThan, sp.StrictGreaterThan): 0, (sp.StrictLessThan, sp.GreaterThan): 1}.get(
+            (type(below), type(above)), sp.S.Half)      # ½: neither piece holds at t
+        return low + (high - low) * sp.Heaviside(below.lhs - t, at_t)
+
+
+def reciprocal_note(d, u) -> None:
+    """Name the reciprocal rule in the line where the engine applied it to ``1/u`` as the chain
+    rule through ``u`` (the step ∂(1/u) = −∂u/u² a student is taught by that name)."""
+    for n, step in enumerate(d.steps):
+        if step.rule == "chain" and step.note is not None and dict(step.note.args).get("g") == u:
+            d.steps[n] = replace(step, rule="power", note=Msg.of(
+                "$1/u = u^(−1)$, so $d(1/u) = −du/u²$ (the reciprocal rule), with $u = {g}$",
+                "$1/u = u^(−1)$，所以 $d(1/u) = −du/u²$（倒数的求导法则），其中 $u = {g}$", g=u))
+            return
+    raise ValueError(f"no chain rule through {u} to rename")
+
+
+def piecewise_relu(d, f, cases, slopes, convention: Msg) -> "Cases":
+    """``f`` (a ReLU-like function of z) written case by case, differentiated piece by piece,
+    then completed at the kink z = 0 by ``convention`` (the slope below it): the notes'
+    g′(z) = slope below 0, slope above 0. ``cases`` are the two pieces (below 0, from 0 on),
+    ``slopes`` their derivatives. Returns the derivative with the convention."""
+    z = f.args[0]
+
+    def shown(*pairs):
+        # the conditions as written: SymPy would turn the last one into "True"
+        return Cases(*pairs, evaluate=False)
+
+    d.eq(f, shown((cases[0], z < 0), (cases[1], z >= 0)), "rearrange", Msg("case by case", "分段写出"))
+    df = sp.Derivative(f, z, evaluate=False)
+    d.eq(df, shown(*((sp.Derivative(c, z, evaluate=False), cond) for c, cond in zip(cases, (z < 0, z > 0)))),
+         "differentiate", Msg("each piece on its own side of the kink $z = 0$", "在折点 $z = 0$ 两侧分别求导"))
+    d.eq(df, shown((slopes[0], z < 0), (slopes[1], z > 0)), "power", Msg("$d/dz[c·z] = c$", "$d/dz[c·z] = c$"))
+    return d.eq(df, shown((slopes[0], z <= 0), (slopes[1], z > 0)), "substitute", convention)
 
 
 class Activations(Model):
@@ -25,6 +83,7 @@ class Activations(Model):
         d.eq(sigmoid(z), 1 / (1 + sp.exp(-z)), "definition")
         d_sigma = sp.Derivative(sigmoid(z), z, evaluate=False)
         d.work(d_sigma, 1 / (1 + sp.exp(-z)), z, simplify=False)
+        reciprocal_note(d, 1 + sp.exp(-z))
         # the step every teacher shows: split the square into σ(z) and 1 − σ(z)
         e = sp.exp(-z)
         split = sp.Mul(sp.UnevaluatedExpr(1 / (1 + e)), sp.UnevaluatedExpr(e / (1 + e)), evaluate=False)
@@ -57,32 +116,32 @@ class Activations(Model):
 
         d.section("ReLU", "ReLU 函数")
         d.eq(relu(z), sp.Max(0, z), "definition")
-        d.work(sp.Derivative(relu(z), z, evaluate=False), relu(z), z)
-        d.note("Case by case, as the notes write it: $ReLU′(z) = 0$ for $z < 0$ and $ReLU′(z) = 1$ for $z > 0$; "
-               "the bracket $[z > 0]$ is 1 when $z > 0$ holds and 0 when it does not.",
-               "分段写出（与笔记一样）：$z < 0$ 时 $ReLU′(z) = 0$，$z > 0$ 时 $ReLU′(z) = 1$；"
-               "括号 $[z > 0]$ 在 $z > 0$ 成立时为 1，不成立时为 0。")
-        d.note(
-            "ReLU has a kink at $z = 0$ where it has no derivative; the convention used here (and by "
-            "the frameworks) is $ReLU′(0) = 0$, any value in $[0, 1]$ being a valid subgradient.",
-            "ReLU 在 $z = 0$ 处有折点,没有导数;这里(以及各深度学习框架)约定 $ReLU′(0) = 0$,"
-            "$[0, 1]$ 中的任何值都是合法的次梯度。",
-        )
-        d.result("relu'", sp.Heaviside(z, 0), of=relu(z), wrt=z)
+        kink = piecewise_relu(
+            d, relu(z), (sp.S.Zero, z), (sp.S.Zero, sp.S.One),
+            Msg("at the kink $z = 0$ ReLU has no derivative; the convention used here (and by the "
+                "frameworks) is $ReLU′(0) = 0$, any value in $[0, 1]$ being a valid subgradient",
+                "ReLU 在折点 $z = 0$ 处没有导数；这里（以及各深度学习框架）约定 $ReLU′(0) = 0$，"
+                "$[0, 1]$ 中的任何值都是合法的次梯度"))
+        d.result("relu'", kink, of=relu(z), wrt=z)
 
         d.section("Leaky ReLU", "Leaky ReLU 函数")
-        d.eq(leaky_relu(z, alpha), relu(z) - alpha * relu(-z), "definition",
-             Msg("equal to $max(αz, z)$ for $0 < α < 1$; the notes use $α = 0.01$",
-                 "当 $0 < α < 1$ 时等于 $max(αz, z)$;笔记中取 $α = 0.01$"))
-        d.work(sp.Derivative(leaky_relu(z, alpha), z, evaluate=False), leaky_relu(z, alpha), z)
-        d.note("Case by case: $LeakyReLU′(z) = α$ for $z < 0$ (0.01 in the notes) and 1 for $z > 0$.",
-               "分段写出：$z < 0$ 时 $LeakyReLU′(z) = α$（笔记中为 0.01），$z > 0$ 时为 1。")
-        d.note("Convention at the kink: $LeakyReLU′(0) = α$.", "折点处的约定:$LeakyReLU′(0) = α$。")
-        d.result("leaky_relu'", alpha + (1 - alpha) * sp.Heaviside(z, 0), of=leaky_relu(z, alpha), wrt=z)
+        notes_alpha = sp.Rational(1, 100)
+        # max(αz, z) in the notes' order (SymPy's Max sorts its arguments)
+        d.eq(leaky_relu(z, alpha), sp.Function("max")(sp.Mul(alpha, z, evaluate=False), z), "definition",
+             Msg("for $0 < α < 1$; the notes use $α = 0.01$", "其中 $0 < α < 1$；笔记中取 $α = 0.01$"),
+             # max(αz, z) is the function only for α < 1: verified at the notes' α
+             check=(leaky_relu(z, notes_alpha), sp.Max(notes_alpha * z, z)))
+        kink = piecewise_relu(
+            d, leaky_relu(z, alpha), (sp.Mul(alpha, z, evaluate=False), z), (alpha, sp.S.One),
+            Msg("the convention at the kink: $LeakyReLU′(0) = α$", "折点处的约定：$LeakyReLU′(0) = α$"))
+        d.result("leaky_relu'", kink, of=leaky_relu(z, alpha), wrt=z)
 
         d.section("Hard sigmoid as two ReLUs", "用两个 ReLU 拼出 hard sigmoid")
         d.eq(hard_sigmoid(z), relu(z) - relu(z - 1), "definition",
              Msg("0 below 0, $z$ on $[0, 1]$, 1 above 1", "$z < 0$ 时为 0,$0 ≤ z ≤ 1$ 时为 $z$,$z > 1$ 时为 1"))
+        d.note("Below, $[z > 0]$ is the ReLU derivative above written in one piece: the bracket is 1 when "
+               "$z > 0$ holds and 0 when it does not.",
+               "下面的 $[z > 0]$ 就是上面 ReLU 的导数合成一个式子：括号内条件成立时为 1，不成立时为 0。")
         d_hard = sp.Derivative(hard_sigmoid(z), z, evaluate=False)
         d.work(d_hard, relu(z) - relu(z - 1), z)
         # the convention at z = 1 applied on the page, so that the last line and the result agree

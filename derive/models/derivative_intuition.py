@@ -33,10 +33,27 @@ class DerivativeIntuition(Model):
         d.partial = False
         d.title = Msg("Derivatives as slopes", "导数即斜率")
         a = sp.Symbol("a")
-        for f, fa, points in ((sp.Symbol("f1"), 4 * a, (2,)), (sp.Symbol("f2"), a**2, (2, 5))):
+        d.note("The derivative is the slope of $f$ at a point, the height over the width of a small step: "
+               "$f′(a) = lim_(Δa→0) (f(a + Δa) − f(a))/Δa$. Below, each derivative is worked out by the "
+               "rules, then a nudge $Δa = 0.001$ shows the slope at work.",
+               "导数是 $f$ 在某一点处的斜率，即一小步的高除以宽："
+               "$f′(a) = lim_(Δa→0) (f(a + Δa) − f(a))/Δa$。下面先按求导法则求出导数，"
+               "再把 $a$ 增加 $Δa = 0.001$，看斜率如何起作用。")
+        # each section's f is its own symbol (a derivation gives a symbol one meaning), printed f
+        # as the notes name both functions; the assumption only tells the two apart
+        for f, fa, points in ((sp.Symbol("f"), 4 * a, (2,)), (sp.Symbol("f", real=True), a**2, (2, 5))):
             d.section("$f(a) = {f}$", "$f(a) = {f}$", f=fa)
             d.define(f, fa)
-            slope = d.work(sp.Derivative(f, a, evaluate=False), fa, a)
+            lhs = sp.Derivative(f, a, evaluate=False)
+            if fa == 4 * a:
+                # the notes' 4·(da/da) = 4·1 = 4: the step the engine's constant multiple rule skips
+                d.eq(lhs, sp.Derivative(fa, a, evaluate=False), "differentiate")
+                d.eq(lhs, sp.Mul(4, sp.Derivative(a, a, evaluate=False), evaluate=False), "constant_multiple",
+                     Msg.rule_note("constant_multiple", c=sp.Integer(4)))
+                d.eq(lhs, sp.Mul(4, 1, evaluate=False), "substitute", Msg("$d/da[a] = 1$", "$d/da[a] = 1$"))
+                slope = d.eq(lhs, sp.Integer(4), "simplify")
+            else:
+                slope = d.work(lhs, fa, a)
             for p in points:
                 before, after = fa.subs(a, p), fa.subs(a, p + NUDGE)
                 change = after - before
@@ -54,5 +71,7 @@ class DerivativeIntuition(Model):
                          lhs=sp.Add(sp.Function("f")(decimal(p + NUDGE)),
                                     -sp.Function("f")(sp.Integer(p)), evaluate=False),
                          check=(f_of(p + NUDGE) - f_of(p), decimal(change)),
-                         note=Msg.of("$f(a) = {f}$", "$f(a) = {f}$", f=fa))
-            d.result(f"f'(a) for f={text(fa)}", slope, of=fa, wrt=a, lhs=sp.Derivative(fa, a))
+                         note=Msg.of("$f(a) = {f}$: $≈ f′({p})·0.001$", "$f(a) = {f}$：$≈ f′({p})·0.001$",
+                                     f=fa, p=sp.Integer(p)))
+            d.result(f"f'(a) for f={text(fa)}", slope, of=fa, wrt=a, lhs=lhs,
+                     note=Msg.of("$f(a) = {f}$", "$f(a) = {f}$", f=fa))

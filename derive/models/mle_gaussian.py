@@ -20,6 +20,31 @@ AT_N = Msg.check("checked at $n = 3$", "已在 $n = 3$ 时核对")
 CHECKABLE = Msg.check("at $n = 3$, checkable with sympy.diff", "$n = 3$ 时，可用 sympy.diff 核对")
 
 
+class Diagonal(sp.ImmutableMatrix):
+    """A diagonal matrix shown as the notes write one: diag(a, b) in text, where a one-line
+    printer would otherwise write a list of rows; LaTeX prints it as a matrix."""
+
+    def _derive_text(self, printer) -> str:
+        if not self.is_diagonal():
+            raise ValueError("Diagonal holds a diagonal matrix")
+        return "diag(" + ", ".join(printer._print(self[k, k]) for k in range(self.rows)) + ")"
+
+    def _sympyrepr(self, printer) -> str:
+        # a plain matrix for programs (the JSON): the class only changes how a reader sees it
+        return printer._print(sp.ImmutableMatrix(self.tolist()))
+
+
+class ShownExp(sp.exp):
+    """exp(t) written \\exp(t) in LaTeX, as the notes write the Gaussian density: a fraction
+    in an exponent is too small to read in print."""
+
+    def _latex(self, printer) -> str:
+        return r"\exp\left(" + printer._print(self.args[0]) + r"\right)"
+
+    def _derive_text(self, printer) -> str:
+        return "exp(" + printer._print(self.args[0]) + ")"
+
+
 def solve_linear(expr, x):
     """The root of ``expr``, linear in ``x`` (a·x + c = 0 gives x = −c/a).
 
@@ -46,16 +71,22 @@ class MleGaussian(Model):
 
         d.section("The log-likelihood", "对数似然函数")
         d.note(
-            "Take $n$ independent samples $x₁, …, xₙ$ from the Gaussian $N(μ, σ²)$. Each has the density "
-            "$f(x) = exp(−(x − μ)²/(2σ²))/√(2πσ²)$. The parameter is the variance $σ²$, one symbol: we "
+            "Take $n$ independent samples $x₁, x₂, ⋯, xₙ$ from the Gaussian $N(μ, σ²)$. Each has the density "
+            "$f(x) = 1/√(2πσ²)·exp(−(x − μ)²/(2σ²))$. The parameter is the variance $σ²$, one symbol: we "
             "differentiate with respect to $σ²$, not $σ$.",
-            "$n$ 个独立样本 $x₁, …, xₙ$ 来自 $N(μ, σ²)$,其密度为 $f(x) = exp(−(x − μ)²/(2σ²))/√(2πσ²)$。"
+            "$n$ 个独立样本 $x₁, x₂, ⋯, xₙ$ 来自 $N(μ, σ²)$,其密度为 $f(x) = 1/√(2πσ²)·exp(−(x − μ)²/(2σ²))$。"
             "参数是方差 $σ²$,把它看作一个变量:对 $σ²$ 求导,而不是对 $σ$。",
         )
         root = sp.Pow(sp.Mul(2, sp.pi, v, evaluate=False), sp.S.Half, evaluate=False)
-        density = sp.Mul(sp.exp(-dev**2 / (2 * v)), sp.Pow(root, -1, evaluate=False), evaluate=False)
+        # the normalizing constant first, as the notes write the density: 1/√(2πσ²)·exp(…)
+        density = sp.Mul(sp.Pow(root, -1, evaluate=False), sp.exp(-dev**2 / (2 * v)), evaluate=False)
         product = sp.Product(density, (sample("x").indices[0], 1, n))
-        d.define(L, product, Msg("independent samples: the likelihood is the product of the densities",
+        # shown as written: the constant before exp(…), and in LaTeX \exp(…) rather than a
+        # fraction in a small exponent
+        constant = sp.Pow(sp.Mul(2, sp.pi, v, evaluate=False), -sp.S.Half, evaluate=False)
+        shown = sp.Product(sp.Mul(sp.UnevaluatedExpr(constant), ShownExp(-sp.Add(x, -mu, evaluate=False)**2 / (2 * v)), evaluate=False),
+                           (x.indices[0], 1, n))
+        d.define(L, shown, Msg("independent samples: the likelihood is the product of the densities",
                                  "样本独立:似然函数是各密度之积"))
         d.define(ell, sp.log(L), Msg("the log-likelihood $ℓ(μ, σ²)$", "对数似然 $ℓ(μ, σ²)$"))
         per_sample = total(-sp.log(2 * sp.pi * v) / 2 - dev**2 / (2 * v))
@@ -197,9 +228,9 @@ class MleGaussian(Model):
                                                   "$Σ (xᵢ − μ̂) = 0$(见上一节)"),
            check=(at_n(sp.diff(dmu_value, v)).xreplace({k: at_n(val) for k, val in at_mle.items()}), 0))
 
-        H = sp.Symbol("H")
-        H_at = sp.Subs(H, *point)
-        H_value = sp.ImmutableMatrix([[-n / vhat, 0], [0, -n / (2 * vhat**2)]])
+        # H(μ̂, σ̂²), as a matrix is written at a point: an evaluation bar under a matrix reads oddly
+        H_at = sp.Function("H")(muhat, vhat)
+        H_value = Diagonal([[-n / vhat, 0], [0, -n / (2 * vhat**2)]])
         ell3 = at_n(ell, local)
         hessian3 = sp.hessian(ell3, (mu, v)).xreplace({k: at_n(val) for k, val in at_mle.items()})
         H_check = (hessian3, at_n(H_value).xreplace({vhat: vhat3}))

@@ -23,6 +23,13 @@ ZH = {"AND": "与", "OR": "或", "NOT": "非"}
 BOOLEAN = {"AND": all, "OR": any, "NOT": lambda point: not point[0]}
 
 
+class Written(sp.UnevaluatedExpr):
+    """A sum shown in the order written (w₁x₁ + w₂x₂ − θ); for programs (the JSON) the sum itself."""
+
+    def _sympyrepr(self, printer) -> str:
+        return printer._print(self.args[0])
+
+
 def step(s):
     """The step activation as the notes define it: 1 when s ≥ 0, else 0 (so step(0) = 1)."""
     return sp.Heaviside(s, 1)
@@ -53,7 +60,7 @@ class Perceptron(Model):
         neuron = step(s - theta)
         d.define(y, neuron, Msg("$[·]$ is 1 when the condition holds, else 0", "$[·]$ 在条件成立时为 1,否则为 0"))
 
-        truth = {}
+        truth, formulas = {}, []
         for gate, a, b, t, arity in GATES:
             given = f"$w₁ = {text(a)}$, $w₂ = {text(b)}$, $θ = {text(t)}$"
             d.section(f"{gate}: {given}", f"“{ZH[gate]}”({gate}):{given}")
@@ -61,7 +68,11 @@ class Perceptron(Model):
             inputs = (x1, x2)[:arity]
             lhs = sp.Function(gate)(*inputs)
             rule = neuron.xreplace(weights)
-            d.eq(lhs, rule, "substitute", check=(d.defs[y].xreplace(weights), rule))
+            # shown as the neuron is written, with θ on the left for every gate: [−0.6·x₁ + 0.5 ≥ 0],
+            # not the printer's [−0.6·x₁ ≥ −0.5] for a two-term sum
+            weighed = [c * x for c, x in ((a, x1), (b, x2)) if c != 0]
+            shown = step(Written(sp.Add(*weighed, -t, evaluate=False)))
+            formula = d.eq(lhs, shown, "substitute", check=(d.defs[y].xreplace(weights), rule))
             if arity == 1:
                 d.note("$w₂ = 0$: the NOT gate reads $x₁$ only.", "$w₂ = 0$:“非”门只读取 $x₁$。")
             rows = []
@@ -70,9 +81,11 @@ class Perceptron(Model):
                 total = s.xreplace(weights).xreplace(at)
                 out = rule.xreplace(at)          # SymPy evaluates the step at the numbers
                 truth[(gate, point)] = out
-                rows.append([*map(sp.Integer, point), total, out])
+                rows.append([*map(sp.Integer, point), total, total - t, out])
             weighted = "$w₁x₁ + w₂x₂$" if arity == 2 else "$w₁x₁$ ($w₂ = 0$)"
-            d.table([*("$x₁$", "$x₂$")[:arity], weighted, f"$y = {text(lhs)}$"], rows)
+            decides = "$w₁x₁ + w₂x₂ − θ$" if arity == 2 else "$w₁x₁ − θ$"
+            d.table([*("$x₁$", "$x₂$")[:arity], weighted, decides, f"$y = {text(lhs)}$"], rows)
+            formulas.append((gate, lhs, formula, (d.defs[y].xreplace(weights), rule)))
 
         d.section("No gradient to learn from", "没有可用于学习的梯度")
         d.note(
@@ -87,7 +100,11 @@ class Perceptron(Model):
             "它是光滑的阶跃,导数 $σ(z)(1 − σ(z))$ 处处不为 0。",
         )
 
+        # the three neurons for the reader; their truth tables, already shown above, for programs
+        # and --verbose
+        for gate, lhs, formula, pair in formulas:
+            d.result(gate, formula, lhs=lhs, check=pair)
         for (gate, point), out in truth.items():
             d.result(f"{gate}({', '.join(map(str, point))})", out,
                      lhs=sp.Function(gate)(*map(sp.Integer, point)),
-                     check=(sp.Integer(BOOLEAN[gate](point)), out))
+                     check=(sp.Integer(BOOLEAN[gate](point)), out), audience="check")

@@ -10,6 +10,7 @@ from ..network import Dense, Network, Param, Training
 from .base import Model, classes_option, features_option
 from ._concrete import Instance
 from ._notation import DELTA, mul, shown_eq
+from .activations import reciprocal_note
 
 
 class Softmax(Model):
@@ -67,22 +68,35 @@ class Softmax(Model):
 
         d.section("How one probability depends on one score", "一个概率对一个得分的导数")
         d.note(
-            "Write the denominator as $S = e^(z_k) + s$, where $s = Σ_(l≠k) e^(z_l)$ holds the other terms "
+            "Write the denominator as $S = s + e^(z_k)$, where $s = Σ_(l≠k) e^(z_l)$ holds the other terms "
             "and does not depend on $z_k$. The two cases $j = k$ and $j ≠ k$, rule by rule:",
-            "把分母写成 $S = e^(z_k) + s$,其中 $s = Σ_(l≠k) e^(z_l)$ 是其余各项,与 $z_k$ 无关。"
+            "把分母写成 $S = s + e^(z_k)$,其中 $s = Σ_(l≠k) e^(z_l)$ 是其余各项,与 $z_k$ 无关。"
             "分 $j = k$ 与 $j ≠ k$ 两种情况,逐条法则:",
         )
         zk, zj, s = sp.symbols("z_k z_j s")
         d.let(yh[k], sp.exp(zk) / (sp.exp(zk) + s))
         d.let(yh[j], sp.exp(zj) / (sp.exp(zk) + s))
         same = Derivative(yh[k], zk, evaluate=False)
-        d.work(same, sp.exp(zk) / (sp.exp(zk) + s), zk)
-        d.eq(same, mul(yh[k], 1 - yh[k]), "intermediates",
-             Msg("$ŷ_k = e^(z_k)/(e^(z_k) + s)$", "$ŷ_k = e^(z_k)/(e^(z_k) + s)$"))
+        ek, S = sp.exp(zk), sp.exp(zk) + s
+        d.work(same, ek / S, zk, simplify=False)
+        # the algebra the notes open: the engine's last line (the exponential rule) with
+        # e^(z_k)·e^(z_k) as it stands, not SymPy's e^(2z_k); the numerator multiplied out, then
+        # one factor S under each part: (e^(z_k)/S)·(s/S)
+        last = d.steps.pop()
+        d.eq(same, sp.Add(mul(ek, S), -sp.Mul(ek, ek, evaluate=False), evaluate=False) / S**2, last.rule, last.note)
+        d.eq(same, mul(s, ek) / S**2, "simplify",
+             Msg("multiply out: $e^(z_k)·e^(z_k)$ cancels", "乘开：$e^(z_k)·e^(z_k)$ 相消"))
+        split = mul(sp.UnevaluatedExpr(ek / S), sp.UnevaluatedExpr(s / S))
+        d.eq(same, split, "rearrange", Msg("one factor $S$ under each part", "分母的两个因子 $S$ 各分给一部分"),
+             check=(same, split.doit()))
+        d.eq(same, mul(yh[k], 1 - yh[k]), "substitute",
+             Msg("$e^(z_k)/S = ŷ_k$ and $s/S = (S − e^(z_k))/S = 1 − ŷ_k$",
+                 "$e^(z_k)/S = ŷ_k$，$s/S = (S − e^(z_k))/S = 1 − ŷ_k$"))
         other = Derivative(yh[j], zk, evaluate=False)
-        d.work(other, sp.exp(zj) / (sp.exp(zk) + s), zk)
+        d.work(other, sp.exp(zj) / S, zk)
+        reciprocal_note(d, S)
         d.eq(other, -mul(yh[j], yh[k]), "intermediates",
-             Msg("$ŷ_j = e^(z_j)/(e^(z_k) + s)$", "$ŷ_j = e^(z_j)/(e^(z_k) + s)$"))
+             Msg("$ŷ_j = e^(z_j)/S$, $ŷ_k = e^(z_k)/S$", "$ŷ_j = e^(z_j)/S$，$ŷ_k = e^(z_k)/S$"))
         dyz = Derivative(yh[j], z[k], evaluate=False)
         jac = mul(yh[j], DELTA[j, k] - yh[k])
         d.eq(dyz, jac, "kronecker",
@@ -117,7 +131,8 @@ class Softmax(Model):
             "$W$ 为 $K × n$，$x$ 为 $n × 1$，$b$、$z$、$ŷ$、$y$ 为 $K × 1$。$W_kl$ 与 $b_k$ 只通过 $z_k$ 影响 $L$。",
             n=sp.Integer(self.features),
         ).then(Msg.check("Checked at $K = 3$, $n = 2$, $k = 2$, $l = 1$.", "已在 $K = 3$、$n = 2$、$k = 2$、$l = 1$ 上核对。")))
-        d.eq(z[k], z_def, "definition", check=inst.pair(z[k], z_def))
+        # W x before b, as the note above and the matrix form write it
+        d.eq(z[k], sp.Add(z_def - bv[k], bv[k], evaluate=False), "definition", check=inst.pair(z[k], z_def))
         dW = Derivative(L, W[k, l], evaluate=False)
         dW_form = mul(grad, x[l])
         db = Derivative(L, bv[k], evaluate=False)
