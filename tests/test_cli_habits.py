@@ -8,6 +8,8 @@ import pytest
 import derive
 from conftest import run
 
+pytestmark = pytest.mark.usefixtures("shared_derivations")  # each derivation built once
+
 
 def test_bare_derive_prints_the_help_with_every_model():
     code, out, err = run()
