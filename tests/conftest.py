@@ -28,8 +28,9 @@ os.environ.pop("COLUMNS", None)
 
 # The same examples on every run, so that CI cannot fail by chance; they change only with the
 # test's source or the Hypothesis version. `pytest --hypothesis-profile=explore` draws new ones.
-settings.register_profile("derandomized", derandomize=True, database=None)
-settings.register_profile("explore", derandomize=False, database=None)
+# No deadline either: how long an example takes depends on the machine's load, not on the code.
+settings.register_profile("derandomized", derandomize=True, database=None, deadline=None)
+settings.register_profile("explore", derandomize=False, database=None, deadline=None)
 settings.load_profile("derandomized")
 
 
@@ -58,6 +59,13 @@ def run(*argv, input=None) -> Outcome:
         sys.stdout.flush()
         sys.stderr.flush()
     return Outcome(exit_.value.code, out.getvalue().decode(), err.getvalue().decode())
+
+
+def completed(*argv, input=None) -> subprocess.CompletedProcess:
+    """``run`` (in this process) with the answer read as a ``derive ARGV`` subprocess's, for the
+    tests that look at the exit status and the two streams, not at the process itself."""
+    code, out, err = run(*argv, input=input)
+    return subprocess.CompletedProcess(["derive", *map(str, argv)], code, out, err)
 
 
 def load(text: str):
@@ -113,3 +121,16 @@ def shared_derivations(derivation_cache):
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(Model, "derivation", derivation)
         yield
+
+
+# first: pytest-xdist reads the groups in its own hook
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Units of work for pytest-xdist (``--dist loadgroup``): the tests that share built
+    derivations run on one worker, so that each derivation is built once in the suite rather
+    than once per worker; every other test runs on one worker with the rest of its file, so that
+    a module's fixtures and caches are made once. pytest-xdist hands out the largest unit (the
+    derivations) first."""
+    for item in items:
+        shared = "shared_derivations" in getattr(item, "fixturenames", ())
+        item.add_marker(pytest.mark.xdist_group("derivations" if shared else item.path.stem))

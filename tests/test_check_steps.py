@@ -77,9 +77,9 @@ def test_the_suite_is_complete():
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_verdict_line_and_hint(name):
     ok, line, hint = EXPECTED[name]
-    start = time.perf_counter()
+    start = time.process_time()
     report = check_file(str(CASES / name))
-    assert time.perf_counter() - start < 3
+    assert time.process_time() - start < 3
     assert report.ok is ok
     first = report.first_wrong
     assert (first and first.line) == line

@@ -9,6 +9,8 @@ import sympy as sp
 import derive
 from conftest import load, run
 
+pytestmark = pytest.mark.usefixtures("shared_derivations")  # each derivation built once
+
 
 def test_bare_derive_prints_the_help_with_every_model():
     code, out, err = run()

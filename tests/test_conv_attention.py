@@ -2,8 +2,6 @@
 NumPy finite differences of a hand-written forward pass, and sympy.diff on the JSON results."""
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -11,10 +9,13 @@ import sympy as sp
 from click.testing import CliRunner
 
 import derive
+from conftest import completed
 from derive.cli import cli
 from derive.models import attention as att
 from derive.models import conv
 from derive.verify import equal
+
+pytestmark = pytest.mark.usefixtures("shared_derivations")  # each derivation built once
 
 NAMESPACE = {**sp.__dict__}
 
@@ -137,7 +138,7 @@ def test_attention_dk_without_the_transpose_is_caught():
     (["--stride", "0"], "--stride must be at least 1"),
 ])
 def test_bad_conv_sizes_are_one_line_and_exit_2(args, message):
-    result = subprocess.run([sys.executable, "-m", "derive", "conv", *args], capture_output=True, text=True)
+    result = completed("conv", *args)
     assert result.returncode == 2 and not result.stdout
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0]

@@ -6,8 +6,6 @@ sample, so that the suite stays fast) must come out equal to sympy.diff.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 
 import pytest
@@ -17,6 +15,7 @@ from derive.engine import diff_rule, steps
 from derive.expr import expr_derivation
 from derive.parse import parse_expression, parse_latex_expression
 
+from conftest import completed
 from textbook import CORPUS, solve
 
 x = sp.Symbol("x")
@@ -79,7 +78,7 @@ def test_degree_99_chain_rule_is_fast():
 
 
 def _derive(*args):
-    return subprocess.run([sys.executable, "-m", "derive", *args], capture_output=True, text=True)
+    return completed(*args)
 
 
 def test_leading_minus_on_the_command_line():

@@ -17,6 +17,8 @@ from derive.verify import numerically_equal
 from numeric.check import check_grad, check_model_file
 from numeric.training import train_model
 
+pytestmark = pytest.mark.usefixtures("shared_derivations")  # each derivation built once
+
 CASE = Path(__file__).parent / "checkgrad_cases" / "wrong_layer_gprime.py"
 
 

@@ -21,6 +21,8 @@ from numeric.check import check_grad, check_model_file
 from numeric.training import train, train_model
 from test_network import _Described
 
+pytestmark = pytest.mark.usefixtures("shared_derivations")  # each derivation built once
+
 CASE = Path(__file__).parent / "checkgrad_cases" / "rnn_carry_dropped.py"
 
 

@@ -12,6 +12,8 @@ from derive.functions import to_elementary
 from derive.network import Dense
 from derive.verify import expand_defs, numerically_equal
 
+pytestmark = pytest.mark.usefixtures("shared_derivations")  # each derivation built once
+
 TRAINABLE = [n for n in derive.model_names() if derive.model(n).trainable]
 # rnn's derivation defines L for the scalar cell (test_models_rnn checks its network against the
 # derivation's matrix instance). A convolutional network's derivation (conv) is of one layer's gradient under a stand-in loss,

@@ -8,6 +8,8 @@ import pytest
 import derive
 from derive.expr import expr_derivation
 
+pytestmark = pytest.mark.usefixtures("shared_derivations")  # each derivation built once
+
 
 YHAT = "y\u0302"   # ŷ as the printer writes it: y and a combining circumflex
 
