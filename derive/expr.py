@@ -25,7 +25,7 @@ from .steps import Builder, Derivation
 from .errors import DeriveError
 from .functions import hard_sigmoid, leaky_relu, log_base, relu, to_elementary
 from .messages import Msg
-from .parse import _log10_abs, _name_problem, _number as _literal_value, check_wrt, parse_expression, parse_latex_expression, parse_point, validate_expression
+from .parse import _log10_abs, _name_problem, _number as _literal_value, check_wrt, function_readings, parse_expression, parse_latex_expression, parse_point, validate_expression
 
 __all__ = ["expr_derivation", "ExprDerivation", "FiniteDifferenceCheck", "CheckFailed"]
 
@@ -419,7 +419,7 @@ def _expr_derivation(text, wrt, from_latex: bool, at, checker) -> ExprDerivation
     d.shown_sums.update(written)
     typed, real = _typed_form(text, from_latex, expr, printing.Order(dict(written)))
     d.title = Msg.of("Derivative of {f}", "{f} 的导数", f=printing.AsShown(printing.arrange(typed, printing.Order(dict(written)))))
-    d.define(f, typed)
+    d.define(f, typed, _readings_note(text, from_latex))
     # the rewritten line in the typed order too (its terms are not the statement's to follow)
     as_typed = printing.arrange(expr, printing.Order(dict(written)))
     if typed.has(log_base):
@@ -446,6 +446,28 @@ def _expr_derivation(text, wrt, from_latex: bool, at, checker) -> ExprDerivation
     if point is not None:
         checks = _at_point(d, f, expr, derivatives, point, checker)
     return _finish(d, checks)
+
+
+_SUPERSCRIPT = str.maketrans("0123456789-+", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺")
+
+
+def _readings_note(text, from_latex: bool) -> Msg | None:
+    """The statement's note on powers written on functions' names, read as textbooks mean them:
+    ``sin^2 x`` is (sin x)², ``cos^-1 x`` is acos x (not 1/cos x)."""
+    if not isinstance(text, str):
+        return None
+    shown = []
+    for r in function_readings(text, from_latex):
+        power = r.exponent.translate(_SUPERSCRIPT) if re.fullmatch(r"[-+]?\d+", r.exponent) \
+            else f"^({r.exponent})"
+        meaning = f"a{r.name}(u)" if r.inverse else f"({r.name} u){power}"
+        form = f"${r.name}{power}(u) = {meaning}$"
+        if form not in shown:
+            shown.append(form)
+    if not shown:
+        return None
+    forms = ", ".join(shown)
+    return Msg.of(f"as textbooks write it, {forms}", f"按教科书的记法,{forms}")
 
 
 def _answer_by_degree(d: Builder, final) -> None:
