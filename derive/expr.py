@@ -23,6 +23,7 @@ from sympy.core.parameters import distribute
 from . import engine, printing
 from .steps import Builder, Derivation
 from .errors import DeriveError
+from .final_form import textbook_form
 from .functions import hard_sigmoid, leaky_relu, log_base, relu, to_elementary
 from .messages import Msg
 from .parse import _log10_abs, _name_problem, _number as _literal_value, check_wrt, function_readings, parse_expression, parse_latex_expression, parse_point, validate_expression
@@ -434,7 +435,7 @@ def _expr_derivation(text, wrt, from_latex: bool, at, checker) -> ExprDerivation
         if len(variables) > 1:
             d.section("With respect to {x}", "对 {x} 求导", x=x)
         lhs = Derivative(f, x, evaluate=False)
-        derivatives[x] = d.work(lhs, expr, x)
+        derivatives[x] = d.work(lhs, expr, x, finish=lambda e: textbook_form(e, expr))
         _answer_by_degree(d, derivatives[x])
         d.result(printing.text(lhs, partial=d.partial), derivatives[x], of=f, wrt=x)
     if len(variables) > 1:
@@ -472,9 +473,10 @@ def _readings_note(text, from_latex: bool) -> Msg | None:
 
 def _answer_by_degree(d: Builder, final) -> None:
     """Let the results show the polynomials of ``final`` by descending degree, as a textbook
-    answer is written (12·x³ − 6·x² + 9), whatever order the lines kept from the statement."""
+    answer is written (12·x³ − 6·x² + 9), whatever order the lines kept from the statement. A
+    sum of several variables keeps the order it was shown in: y − w·x − b, as typed."""
     for node in printing.preorder(final):
-        if isinstance(node, sp.Add) and node.is_polynomial():
+        if isinstance(node, sp.Add) and node.is_polynomial() and len(node.free_symbols) == 1:
             d.shown_sums.pop(printing.canon(node), None)
 
 

@@ -75,3 +75,46 @@ def test_calls_keep_their_meaning():
     # the forms parsed before are untouched: a call, a power of a call, a product
     assert parse_expression("sin(x)^2 + x sin(x)") == sp.sin(x) ** 2 + x * sp.sin(x)
     assert parse_expression("log(x, 2)") == sp.log(x) / sp.log(2)
+
+
+# --- final forms (derive.final_form): each rewrite is checked against the form it rewrites
+# and, through derive expr, against sympy.diff
+
+def _same_function(a, b):
+    return sp.simplify(a - b) == 0 or numerically_equal(a, b, points=6)
+
+
+@pytest.mark.parametrize("text, shown", [
+    ("sqrt(x) e^(x^2 - x)", "exp(x² − x)"),
+    ("cos x/(1 - sin x)", "1/(1 − sin(x))"),
+    ("e^(-3x) cos 5x", "−exp(−3·x)·(5·sin(5·x) + 3·cos(5·x))"),
+    ("tan^-1(x - sqrt(1 + x^2))", "1/(2·(x² + 1))"),
+    ("max(0, 1 - 2x)^2", "−4·max(0, 1 − 2·x)"),
+    ("1.5 min(0, e^x - 1)", "1.5·H(1 − exp(x))·exp(x)"),
+])
+def test_textbook_final_forms(text, shown):
+    from derive import printing
+
+    d = expr_derivation(text, ["x"])
+    r = d.results[0]
+    assert shown in printing.text(r.display)
+    assert _same_function(r.value, sp.diff(d.lines[0].rhs, r.wrt))
+
+
+def test_final_form_rewrites_are_identities():
+    from derive.final_form import textbook_form
+
+    u = 1 - 2 * x
+    cases = [
+        (sp.exp(x**2) * sp.exp(-x) * x, None),
+        (-1 / (sp.sin(x) - 1), 1 - sp.sin(x)),
+        (sp.exp(-3 * x) * (-5 * sp.sin(5 * x) - 3 * sp.cos(5 * x)), None),
+        (1 / (2 * x**2 + 2), None),
+        (sp.Max(0, u) * sp.Heaviside(u), None),
+        (sp.Heaviside(-3 * (sp.exp(x) - 1)), None),
+        (x / sp.Abs(x) + sp.sign(x) * sp.Min(1, sp.Abs(x)), None),
+    ]
+    for before, typed in cases:
+        after = textbook_form(before, typed)
+        assert after != before
+        assert _same_function(after, before)
