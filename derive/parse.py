@@ -22,7 +22,7 @@ SymPy-style syntax (``parse_expression``)
   slope defaults to 1/100), softplus, hard_sigmoid, exp, log / ln (natural; ``log(x, b)`` to a
   numeric base b), sqrt, the trigonometric and hyperbolic functions and their inverses (sin,
   cos, tan, sec, csc, cot, asin or arcsin, …, sinh, …, coth, asinh, …, acoth), abs / Abs,
-  max / Max and min / Min (2 to 10 arguments).
+  erf, max / Max and min / Min (2 to 10 arguments).
 * Textbook function notation (``derive.parse_prefix``): ``sin 2x`` is sin(2x), ``sin^2 x`` and
   ``sin^2(x)`` are (sin x)², ``cos^-1 x`` is arccos x (the trigonometric and hyperbolic
   functions; ``ln^-1`` and the others are powers), as in the LaTeX reader.
@@ -505,6 +505,8 @@ _FUNCTIONS: dict[str, tuple] = {
        for name in _TEXTBOOK_FUNCTIONS if name.startswith("a")},
     "abs": (_plain(sp.Abs), 1, 1),
     "Abs": (_plain(sp.Abs), 1, 1),
+    # the error function, of the exact GELU x·(1 + erf(x/√2))/2
+    "erf": (_plain(sp.erf), 1, 1),
     "max": (_minmax(sp.Max), 2, MAX_MINMAX_ARGS),
     "Max": (_minmax(sp.Max), 2, MAX_MINMAX_ARGS),
     "min": (_minmax(sp.Min), 2, MAX_MINMAX_ARGS),
@@ -937,13 +939,13 @@ _LATEX_FUNCTIONS = {
     # functions TeX lacks
     "sech": "sech", "csch": "csch", "cosec": "csc", "arcsec": "asec", "arccsc": "acsc",
     "arccot": "acot", "arcsinh": "asinh", "arccosh": "acosh", "arctanh": "atanh",
-    "arsinh": "asinh", "arcosh": "acosh", "artanh": "atanh", "arccoth": "acoth",
+    "arsinh": "asinh", "arcosh": "acosh", "artanh": "atanh", "arccoth": "acoth", "erf": "erf",
 }
 # Names inside \operatorname{...} / \mathrm{...}, compared lower-case without '_' or spaces.
 _OPERATOR_NAMES = {
     "relu": "relu", "leakyrelu": "leaky_relu", "softplus": "softplus", "sigmoid": "sigmoid",
     "hardsigmoid": "hard_sigmoid", "exp": "exp", "log": "log", "ln": "ln", "sqrt": "sqrt",
-    "abs": "abs", "max": "max", "min": "min",
+    "abs": "abs", "max": "max", "min": "min", "erf": "erf",
     **{name: name for name in _TEXTBOOK_FUNCTIONS},
     **{"arc" + name[1:]: name for name in _TEXTBOOK_FUNCTIONS if name.startswith("a")},
 }
@@ -1522,7 +1524,7 @@ def parse_latex_expression(text: str) -> sp.Expr:
 # ----------------------------------------------------------------------------------------
 
 _ALLOWED_FUNCTIONS = (sigmoid, relu, leaky_relu, softplus, hard_sigmoid, sp.exp, sp.log,
-                      sp.Abs, sp.Max, sp.Min, *(getattr(sp, n) for n in _TEXTBOOK_FUNCTIONS))
+                      sp.Abs, sp.erf, sp.Max, sp.Min, *(getattr(sp, n) for n in _TEXTBOOK_FUNCTIONS))
 
 
 # \sin^{2}, \cos^-1, \operatorname{sech}^2: a function command with a power on its name.
