@@ -289,7 +289,21 @@ def _as_decimals(expr, values: dict):
         return values.get(expr, expr) if expr.is_Rational else expr
     if expr.is_Pow:
         return sp.Pow(_as_decimals(expr.base, values), expr.exp)
+    if expr.is_Mul and _rationalized(expr):
+        # x/√2 is √2·x/2 to SymPy: its 1/2 was not typed, so it stays exact beside 0.5·x
+        return expr.func(*(a if a.is_Rational else _as_decimals(a, values) for a in expr.args))
     return expr.func(*(_as_decimals(a, values) for a in expr.args))
+
+
+def _rationalized(product) -> bool:
+    """Whether ``product``'s number is the denominator SymPy made of a root of a number: x/√2 is
+    √2·x/2, x/√3 is √3·x/3 (each prime of the denominator is one of the root's)."""
+    coeff = next((a for a in product.args if a.is_Rational), None)
+    roots = [a.base for a in product.args if a.is_Pow and a.base.is_Rational and not a.exp.is_Integer]
+    if coeff is None or coeff.q == 1 or not roots:
+        return False
+    primes = set().union(*(sp.primefactors(r.p * r.q) for r in roots))
+    return set(sp.primefactors(coeff.q)) <= primes
 
 
 # Functions defined on the real line only: ReLU and its kin compare their argument with 0.
