@@ -172,9 +172,10 @@ def _nodes(expr, limit: int) -> int:
     return count
 
 
-def steps(rule: R.Rule, simplify: bool = True) -> list[Line]:
+def steps(rule: R.Rule, simplify: bool = True, finish=None) -> list[Line]:
     """The lines d/dx[expr] = … = result, one rule applied per line (constants and d/dx x = 1
-    are resolved in the line of their parent).
+    are resolved in the line of their parent). ``finish``, given, writes the simplified result
+    in a caller's final form (``derive.final_form`` for ``derive expr``).
 
     Raises
     ------
@@ -214,6 +215,7 @@ def steps(rule: R.Rule, simplify: bool = True) -> list[Line]:
     if simplify:
         back = {r.rewritten: r.expr for r in all_rules(rule) if isinstance(r, R.RewriteRule)}
         final = _whole_numbers(tidy(current.xreplace(back)))
+        final = finish(final) if finish is not None else final
         if final != current:
             lines.append(Line(final, None, "simplify"))
     return lines

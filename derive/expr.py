@@ -23,9 +23,10 @@ from sympy.core.parameters import distribute
 from . import engine, printing
 from .steps import Builder, Derivation
 from .errors import DeriveError
+from .final_form import textbook_form
 from .functions import hard_sigmoid, leaky_relu, log_base, relu, to_elementary
 from .messages import Msg
-from .parse import _log10_abs, _name_problem, _number as _literal_value, check_wrt, parse_expression, parse_latex_expression, parse_point, validate_expression
+from .parse import _log10_abs, _name_problem, _number as _literal_value, check_wrt, function_readings, parse_expression, parse_latex_expression, parse_point, validate_expression
 
 __all__ = ["expr_derivation", "ExprDerivation", "FiniteDifferenceCheck", "CheckFailed"]
 
@@ -288,7 +289,21 @@ def _as_decimals(expr, values: dict):
         return values.get(expr, expr) if expr.is_Rational else expr
     if expr.is_Pow:
         return sp.Pow(_as_decimals(expr.base, values), expr.exp)
+    if expr.is_Mul and _rationalized(expr):
+        # x/√2 is √2·x/2 to SymPy: its 1/2 was not typed, so it stays exact beside 0.5·x
+        return expr.func(*(a if a.is_Rational else _as_decimals(a, values) for a in expr.args))
     return expr.func(*(_as_decimals(a, values) for a in expr.args))
+
+
+def _rationalized(product) -> bool:
+    """Whether ``product``'s number is the denominator SymPy made of a root of a number: x/√2 is
+    √2·x/2, x/√3 is √3·x/3 (each prime of the denominator is one of the root's)."""
+    coeff = next((a for a in product.args if a.is_Rational), None)
+    roots = [a.base for a in product.args if a.is_Pow and a.base.is_Rational and not a.exp.is_Integer]
+    if coeff is None or coeff.q == 1 or not roots:
+        return False
+    primes = set().union(*(sp.primefactors(r.p * r.q) for r in roots))
+    return set(sp.primefactors(coeff.q)) <= primes
 
 
 # Functions defined on the real line only: ReLU and its kin compare their argument with 0.
@@ -419,7 +434,7 @@ def _expr_derivation(text, wrt, from_latex: bool, at, checker) -> ExprDerivation
     d.shown_sums.update(written)
     typed, real = _typed_form(text, from_latex, expr, printing.Order(dict(written)))
     d.title = Msg.of("Derivative of {f}", "{f} 的导数", f=printing.AsShown(printing.arrange(typed, printing.Order(dict(written)))))
-    d.define(f, typed)
+    d.define(f, typed, _readings_note(text, from_latex))
     # the rewritten line in the typed order too (its terms are not the statement's to follow)
     as_typed = printing.arrange(expr, printing.Order(dict(written)))
     if typed.has(log_base):
@@ -434,7 +449,7 @@ def _expr_derivation(text, wrt, from_latex: bool, at, checker) -> ExprDerivation
         if len(variables) > 1:
             d.section("With respect to {x}", "对 {x} 求导", x=x)
         lhs = Derivative(f, x, evaluate=False)
-        derivatives[x] = d.work(lhs, expr, x)
+        derivatives[x] = d.work(lhs, expr, x, finish=lambda e: textbook_form(e, expr))
         _answer_by_degree(d, derivatives[x])
         d.result(printing.text(lhs, partial=d.partial), derivatives[x], of=f, wrt=x)
     if len(variables) > 1:
@@ -448,11 +463,34 @@ def _expr_derivation(text, wrt, from_latex: bool, at, checker) -> ExprDerivation
     return _finish(d, checks)
 
 
+_SUPERSCRIPT = str.maketrans("0123456789-+", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺")
+
+
+def _readings_note(text, from_latex: bool) -> Msg | None:
+    """The statement's note on powers written on functions' names, read as textbooks mean them:
+    ``sin^2 x`` is (sin x)², ``cos^-1 x`` is acos x (not 1/cos x)."""
+    if not isinstance(text, str):
+        return None
+    shown = []
+    for r in function_readings(text, from_latex):
+        power = r.exponent.translate(_SUPERSCRIPT) if re.fullmatch(r"[-+]?\d+", r.exponent) \
+            else f"^({r.exponent})"
+        meaning = f"a{r.name}(u)" if r.inverse else f"({r.name} u){power}"
+        form = f"${r.name}{power}(u) = {meaning}$"
+        if form not in shown:
+            shown.append(form)
+    if not shown:
+        return None
+    forms = ", ".join(shown)
+    return Msg.of(f"as textbooks write it, {forms}", f"按教科书的记法,{forms}")
+
+
 def _answer_by_degree(d: Builder, final) -> None:
     """Let the results show the polynomials of ``final`` by descending degree, as a textbook
-    answer is written (12·x³ − 6·x² + 9), whatever order the lines kept from the statement."""
+    answer is written (12·x³ − 6·x² + 9), whatever order the lines kept from the statement. A
+    sum of several variables keeps the order it was shown in: y − w·x − b, as typed."""
     for node in printing.preorder(final):
-        if isinstance(node, sp.Add) and node.is_polynomial():
+        if isinstance(node, sp.Add) and node.is_polynomial() and len(node.free_symbols) == 1:
             d.shown_sums.pop(printing.canon(node), None)
 
 

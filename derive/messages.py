@@ -40,6 +40,8 @@ RULE_NAMES = {
     "hyperbolic": ("derivative of a hyperbolic function", "双曲函数求导"),
     "inverse_hyperbolic": ("derivative of an inverse hyperbolic function", "反双曲函数求导"),
     "abs": ("derivative of the absolute value, $|u|′ = u/|u|$", "绝对值求导,$|u|′ = u/|u|$"),
+    "erf": ("derivative of the error function, $erf′(u) = 2·e^(−u²)/√π$",
+            "误差函数求导,$erf′(u) = 2·e^(−u²)/√π$"),
     "rewrite": ("rewrite", "改写"),
     "real_variables": ("rewrite", "改写"),
     "fallback": ("sympy.diff", "sympy.diff"),

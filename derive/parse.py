@@ -22,7 +22,10 @@ SymPy-style syntax (``parse_expression``)
   slope defaults to 1/100), softplus, hard_sigmoid, exp, log / ln (natural; ``log(x, b)`` to a
   numeric base b), sqrt, the trigonometric and hyperbolic functions and their inverses (sin,
   cos, tan, sec, csc, cot, asin or arcsin, …, sinh, …, coth, asinh, …, acoth), abs / Abs,
-  max / Max and min / Min (2 to 10 arguments).
+  erf, max / Max and min / Min (2 to 10 arguments).
+* Textbook function notation (``derive.parse_prefix``): ``sin 2x`` is sin(2x), ``sin^2 x`` and
+  ``sin^2(x)`` are (sin x)², ``cos^-1 x`` is arccos x (the trigonometric and hyperbolic
+  functions; ``ln^-1`` and the others are powers), as in the LaTeX reader.
 
 LaTeX subset (``parse_latex_expression``)
 -----------------------------------------
@@ -84,6 +87,7 @@ import mpmath
 import sympy as sp
 from sympy import S
 
+from .parse_prefix import Reading, rewrite as prefix_rewrite
 from .errors import DeriveError
 from .functions import hard_sigmoid, leaky_relu, relu, sigmoid, softplus
 
@@ -475,6 +479,15 @@ _TEXTBOOK_FUNCTIONS = (
     "sinh", "cosh", "tanh", "sech", "csch", "coth", "asinh", "acosh", "atanh", "acoth",
 )
 
+# sin^-1 x is arcsin x, as textbooks write it (likewise for the others with an inverse)
+_INVERSE_TRIG = {name: "a" + name for name in _TEXTBOOK_FUNCTIONS if not name.startswith("a")}
+# The functions written as textbooks do, without parentheses or with a power on the name:
+# sin 2x, sin^2 x, ln^2 x (derive.parse_prefix).
+_PREFIX_FUNCTIONS = frozenset({
+    *_TEXTBOOK_FUNCTIONS, *("arc" + name[1:] for name in _TEXTBOOK_FUNCTIONS if name[0] == "a"),
+    "ln", "log", "exp", "sqrt",
+})
+
 # name -> (builder, min args, max args); several names share a builder.
 _FUNCTIONS: dict[str, tuple] = {
     "sigmoid": (_plain(sigmoid), 1, 1),
@@ -492,6 +505,8 @@ _FUNCTIONS: dict[str, tuple] = {
        for name in _TEXTBOOK_FUNCTIONS if name.startswith("a")},
     "abs": (_plain(sp.Abs), 1, 1),
     "Abs": (_plain(sp.Abs), 1, 1),
+    # the error function, of the exact GELU x·(1 + erf(x/√2))/2
+    "erf": (_plain(sp.erf), 1, 1),
     "max": (_minmax(sp.Max), 2, MAX_MINMAX_ARGS),
     "Max": (_minmax(sp.Max), 2, MAX_MINMAX_ARGS),
     "min": (_minmax(sp.Min), 2, MAX_MINMAX_ARGS),
@@ -688,15 +703,18 @@ def _implicit_products(text: str) -> tuple[str, list[int]]:
 
 
 def _prepare(text: str) -> tuple[str, list[int]]:
-    """Rewrite ``^`` → ``**``, ``lambda`` → a stand-in and implicit products → ``*``; map new
-    columns to old ones."""
+    """Rewrite ``lambda`` → a stand-in, the textbook forms of functions (``sin^2 x``,
+    ``cos^-1 x``: ``derive.parse_prefix``) → calls, implicit products → ``*`` and ``^`` →
+    ``**``; map new columns to old ones."""
     out: list[str] = []
     cols: list[int] = []
-    text, implicit_cols = _implicit_products(_LAMBDA_WORD.sub(_LAMBDA_STANDIN, text))
+    text, prefix_cols, _ = prefix_rewrite(_LAMBDA_WORD.sub(_LAMBDA_STANDIN, text),
+                                          _PREFIX_FUNCTIONS, _INVERSE_TRIG)
+    text, implicit_cols = _implicit_products(text)
     for i, ch in enumerate(text):
         piece = "**" if ch == "^" else ch
         out.append(piece)
-        cols.extend([implicit_cols[i]] * len(piece))
+        cols.extend([prefix_cols[implicit_cols[i]]] * len(piece))
     return "".join(out), cols
 
 
@@ -917,16 +935,20 @@ _LATEX_FUNCTIONS = {
     "tan": "tan", "sec": "sec", "csc": "csc", "cot": "cot", "sinh": "sinh", "cosh": "cosh",
     "tanh": "tanh", "coth": "coth", "arcsin": "asin", "arccos": "acos", "arctan": "atan",
     "max": "max", "min": "min",
+    # not in TeX itself, but typed (with a \\newcommand or \\DeclareMathOperator) for the
+    # functions TeX lacks
+    "sech": "sech", "csch": "csch", "cosec": "csc", "arcsec": "asec", "arccsc": "acsc",
+    "arccot": "acot", "arcsinh": "asinh", "arccosh": "acosh", "arctanh": "atanh",
+    "arsinh": "asinh", "arcosh": "acosh", "artanh": "atanh", "arccoth": "acoth", "erf": "erf",
 }
 # Names inside \operatorname{...} / \mathrm{...}, compared lower-case without '_' or spaces.
 _OPERATOR_NAMES = {
     "relu": "relu", "leakyrelu": "leaky_relu", "softplus": "softplus", "sigmoid": "sigmoid",
     "hardsigmoid": "hard_sigmoid", "exp": "exp", "log": "log", "ln": "ln", "sqrt": "sqrt",
-    "abs": "abs", "max": "max", "min": "min",
+    "abs": "abs", "max": "max", "min": "min", "erf": "erf",
     **{name: name for name in _TEXTBOOK_FUNCTIONS},
     **{"arc" + name[1:]: name for name in _TEXTBOOK_FUNCTIONS if name.startswith("a")},
 }
-_INVERSE_TRIG = {name: "a" + name for name in _TEXTBOOK_FUNCTIONS if not name.startswith("a")}
 _ACCENTS = {"hat": "hat", "widehat": "hat", "bar": "bar", "overline": "bar", "tilde": "tilde",
             "widetilde": "tilde", "dot": "dot"}
 _NAME_COMMANDS = frozenset({"operatorname", "mathrm", "text", "textrm", "mathit", "textit",
@@ -1143,8 +1165,9 @@ class _LatexParser:
         self.expect(closer)
         return value
 
-    def script(self, mark: str) -> sp.Expr:
-        """The argument of ``^`` or of ``\\frac``: a braced group or one single token."""
+    def script(self, mark: str, on_function: bool = False) -> sp.Expr:
+        """The argument of ``^`` or of ``\\frac``: a braced group or one single token. A signed
+        exponent ``on_function`` is not ambiguous: ``\\cos^-1 x`` can only be \\cos^{-1} x."""
         token = self.peek()
         if token is None:
             raise DeriveError(f"LaTeX syntax error: {mark} needs an argument")
@@ -1161,7 +1184,7 @@ class _LatexParser:
             self.take()
             value = self.script(mark)
             following = self.peek()
-            if following is not None and following.kind in ("num", "letter"):
+            if not on_function and following is not None and following.kind in ("num", "letter"):
                 raise self.fail(token, "ambiguous signed exponent: use braces, e.g. e^{-2x} "
                                 "or e^{-2}x")
             return _neg(value) if token.value == "-" else value
@@ -1401,7 +1424,7 @@ class _LatexParser:
         power = None
         if self.at_op("^"):
             self.take()
-            power = self.script("^")
+            power = self.script("^", on_function=True)
             if name in _INVERSE_TRIG and power == -1:
                 name, power = _INVERSE_TRIG[name], None
         if self.at_op("(", "["):
@@ -1501,7 +1524,29 @@ def parse_latex_expression(text: str) -> sp.Expr:
 # ----------------------------------------------------------------------------------------
 
 _ALLOWED_FUNCTIONS = (sigmoid, relu, leaky_relu, softplus, hard_sigmoid, sp.exp, sp.log,
-                      sp.Abs, sp.Max, sp.Min, *(getattr(sp, n) for n in _TEXTBOOK_FUNCTIONS))
+                      sp.Abs, sp.erf, sp.Max, sp.Min, *(getattr(sp, n) for n in _TEXTBOOK_FUNCTIONS))
+
+
+# \sin^{2}, \cos^-1, \operatorname{sech}^2: a function command with a power on its name.
+_LATEX_FUNCTION_POWER = re.compile(
+    r"\\(?:(?:operatorname|mathrm)\s*\{\s*)?([A-Za-z]+)\s*\}?\s*\^\s*"
+    r"(\{[^{}]*\}|[-+]?\s*\d+|[A-Za-z])")
+
+
+def function_readings(text: str, from_latex: bool = False) -> list:
+    """How the powers written on functions' names in ``text`` are read: one
+    ``derive.parse_prefix.Reading`` each (``sin^2 x`` is (sin x)², ``cos^-1 x`` arccos x), for
+    the statement to say so. ``text`` is assumed to parse."""
+    if not from_latex:
+        return prefix_rewrite(text, _PREFIX_FUNCTIONS, _INVERSE_TRIG)[2]
+    readings = []
+    for match in _LATEX_FUNCTION_POWER.finditer(text):
+        name = _LATEX_FUNCTIONS.get(match.group(1)) or _OPERATOR_NAMES.get(match.group(1).lower())
+        if name is None:
+            continue
+        exponent = match.group(2).strip("{}").replace(" ", "")
+        readings.append(Reading(name, exponent, exponent == "-1" and name in _INVERSE_TRIG))
+    return readings
 
 
 @_guarded

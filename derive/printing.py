@@ -315,7 +315,7 @@ def _arrange(expr, order: Order):
         return sp.Derivative(_arrange(expr.expr, order), *expr.variable_count, evaluate=False)
     if isinstance(expr, (sp.Sum, sp.Product)):
         return expr.func(_arrange(expr.function, order), *expr.limits)
-    if isinstance(expr, (sp.Function, sp.Tuple, sp.Rel)):
+    if isinstance(expr, (sp.Function, sp.Max, sp.Min, sp.Tuple, sp.Rel)):
         args = [_arrange(a, order) for a in expr.args]
         try:
             return expr.func(*args, evaluate=False)

@@ -196,6 +196,8 @@ TEXTBOOK_DERIVATIVES = {
     sp.atanh: ("inverse_hyperbolic", lambda u: 1 / (1 - u**2)),
     sp.acoth: ("inverse_hyperbolic", lambda u: 1 / (1 - u**2)),
     sp.Abs: ("abs", lambda u: u / sp.Abs(u)),
+    # the error function of the exact GELU: erf′(u) = 2·e^(−u²)/√π
+    sp.erf: ("erf", lambda u: 2 * sp.exp(-u**2) / sp.sqrt(sp.pi)),
 }
 
 

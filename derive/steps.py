@@ -257,10 +257,10 @@ class Builder:
         self.steps.append(step)
 
     def work(self, lhs, expr, wrt: Symbol, names: dict | None = None, note: Msg | None = None,
-             simplify: bool = True) -> Expr:
+             simplify: bool = True, finish=None) -> Expr:
         """Differentiate ``expr`` with respect to ``wrt`` by the engine, one rule per line,
         under the name ``lhs``; returns the final form (without ``simplify``, the form the last
-        rule left, for a model that opens the algebra itself)."""
+        rule left, for a model that opens the algebra itself; ``finish``: see ``engine.steps``)."""
         namer = engine.Namer(
             names=dict(names or {}),
             taken={s.name for s in expr.free_symbols} | {s.name for s in self.defs},
@@ -268,7 +268,7 @@ class Builder:
         rule = engine.diff_rule(expr, wrt, namer)
         self.eq(lhs, Derivative(expr, wrt, evaluate=False), "differentiate", note)
         current = None
-        for line in engine.steps(rule, simplify):
+        for line in engine.steps(rule, simplify, finish):
             r = line.rule
             n = None
             if r is not None:

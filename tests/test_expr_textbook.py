@@ -33,6 +33,7 @@ def test_sample_equals_sympy_diff(problem):
 @pytest.mark.parametrize("text, key", [
     ("sec(x)", "trig"), ("cot(x)", "trig"), ("acsc(x)", "inverse_trig"),
     ("sech(x)", "hyperbolic"), ("atanh(x)", "inverse_hyperbolic"), ("abs(x)", "abs"),
+    ("erf(x)", "erf"),
 ])
 def test_textbook_functions_have_named_rules(text, key):
     assert diff_rule(parse_expression(text), x).key == key
