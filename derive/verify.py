@@ -277,11 +277,14 @@ class Deferred:
         What determines the two sides exactly (expressions, sizes, flags).
     compute : callable
         Returns the pair (left, right).
+    uses : tuple of str
+        Other files of the package (relative paths) whose code ``compute`` runs; their digest
+        is part of the claim too.
     """
 
-    def __init__(self, content: tuple, compute):
+    def __init__(self, content: tuple, compute, uses: tuple = ()):
         # the code that computes the sides is part of the claim: its file's digest
-        self.content = (*content, _code_of(compute))
+        self.content = (*content, _code_of(compute), cache.code_digest(*uses) if uses else "")
         self._compute = compute
         self._sides = None
 
