@@ -123,7 +123,6 @@ class EngineGradient:
         for name, shape in self.names.items():
             if shape == t.SCALAR and name in by_name:
                 self.inst.env[name] = sp.Matrix([[by_name[name]]])
-        self.inst.f = t.concrete(self.f, self.inst.env)[0, 0]
 
     def show(self, node: t.Node) -> Shown:
         """``node`` as displayed, in the model's names, the ``named`` intermediates by name."""
