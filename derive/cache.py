@@ -123,8 +123,8 @@ def _sympy_release() -> bytes:
 
 @lru_cache(maxsize=None)
 def code_digest(*paths: str) -> str:
-    """The digest of SymPy's version and of the named files of this package (paths relative
-    to it): what a result computed by that code alone depends on."""
+    """The digest of SymPy's version and of the named files (paths relative to this package,
+    or absolute): what a result computed by that code alone depends on."""
     root = Path(__file__).parent
     return _sha256(_sympy_release(), *(part for path in paths for part in (path.encode(), (root / path).read_bytes())))
 

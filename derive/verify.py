@@ -308,16 +308,17 @@ class Deferred:
 
 
 def _code_of(compute) -> str:
-    """The digest of the package file defining ``compute``; when that file cannot be read (or
-    is not the package's), a token drawn afresh, so that such a claim never matches a
-    remembered one."""
+    """The digest of the file defining ``compute`` (named relative to the package when it is
+    one of its own); when that file cannot be read (code typed at a prompt), a token drawn
+    afresh, so that such a claim never matches a remembered one."""
     from pathlib import Path
 
     path = Path(compute.__code__.co_filename)
     root = Path(__file__).parent
     try:
-        return cache.code_digest(path.relative_to(root).as_posix())
-    except (ValueError, OSError):
+        name = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+        return cache.code_digest(name)
+    except OSError:
         import os
 
         return f"unknown code {os.urandom(16).hex()}"
