@@ -75,14 +75,9 @@ def _sha256(*chunks: bytes) -> str:
 
 @lru_cache(maxsize=1)
 def _source_digest() -> str:
-    # SymPy's version is read from its release.py, found without importing SymPy (a replay must
-    # not pay for that) nor reading package metadata (importlib.metadata alone costs ~50 ms)
-    from importlib.util import find_spec
-
-    sympy_release = Path(find_spec("sympy").origin).with_name("release.py")
     root = Path(__file__).parent
     files = sorted(root.rglob("*.py"))
-    return _sha256(sympy_release.read_bytes(),
+    return _sha256(_sympy_release(),
                    *(part for path in files for part in (str(path.relative_to(root)).encode(), path.read_bytes())))
 
 
@@ -118,29 +113,46 @@ def _keep_under_limit(where: Path) -> None:
             pass
 
 
-def _key(parts: dict) -> str:
+def _sympy_release() -> bytes:
+    # SymPy's version is read from its release.py, found without importing SymPy (a replay must
+    # not pay for that) nor reading package metadata (importlib.metadata alone costs ~50 ms)
+    from importlib.util import find_spec
+
+    return Path(find_spec("sympy").origin).with_name("release.py").read_bytes()
+
+
+@lru_cache(maxsize=None)
+def code_digest(*paths: str) -> str:
+    """The digest of SymPy's version and of the named files (paths relative to this package,
+    or absolute): what a result computed by that code alone depends on."""
+    root = Path(__file__).parent
+    return _sha256(_sympy_release(), *(part for path in paths for part in (path.encode(), (root / path).read_bytes())))
+
+
+def _key(parts: dict, code: str | None) -> str:
     import json
 
-    return _sha256((_source_digest() + json.dumps(parts, sort_keys=True, default=str)).encode())
+    return _sha256(((code or _source_digest()) + json.dumps(parts, sort_keys=True, default=str)).encode())
 
 
-def load(parts: dict) -> str | None:
-    """The text stored for ``parts`` (with this package's source and SymPy's version), when a
-    whole entry is there; None when there is none, it is damaged, or the cache is off."""
+def load(parts: dict, code: str | None = None) -> str | None:
+    """The text stored for ``parts`` (with ``code``: by default the digest of this package's
+    source and SymPy's version), when a whole entry is there; None when there is none, it is
+    damaged, or the cache is off."""
     where = folder()
     if where is None:
         return None
-    key = _key(parts)
+    key = _key(parts, code)
     return _read(where / f"{key}.txt", key)
 
 
-def store(parts: dict, text: str) -> None:
-    """Write ``text`` as the entry for ``parts``, atomically; a cache that cannot be written
-    only makes later runs slower, so a failure is ignored."""
+def store(parts: dict, text: str, code: str | None = None) -> None:
+    """Write ``text`` as the entry for ``parts`` (and ``code``, as ``load``), atomically; a
+    cache that cannot be written only makes later runs slower, so a failure is ignored."""
     where = folder()
     if where is None:
         return
-    key = _key(parts)
+    key = _key(parts, code)
     path = where / f"{key}.txt"
     try:
         where.mkdir(parents=True, exist_ok=True)

@@ -7,13 +7,17 @@ seeded random points. A line that fails is a bug in a model or in the engine.
 
 What is proved once is not proved again on every run: a line that holds is remembered in the
 cache folder (``derive.cache``) under a digest of its exact claim (the ``srepr`` of both sides
-and of every definition in force, in order), within an entry that also names the digest of this
-package's source and SymPy's version. The cache stays honest because
+and of every definition in force, in order), within an entry named by the digest of the code
+that proves a claim and gives its functions their meaning (``CHECKED_BY``) and SymPy's version.
+A claim whose sides are worked out only when needed (``Deferred``) is named by what they are
+computed from and by the digest of the file holding the code that computes them. So a proof
+survives changes to the rest of the package (wording, rendering, another model), and the models
+and the notes share it. The cache stays honest because
 
 - only positive results are stored, with how they were established; a line that fails is
   never stored, so it fails again on every run;
-- a changed line, definition, engine or SymPy is a different claim or a different entry, so
-  it is proved from scratch;
+- a changed line, definition or SymPy, or a change to the code that proves or computes a
+  claim, is a different claim or a different entry, so it is proved from scratch;
 - an entry whose text does not match its own digest (damaged, edited, planted) is ignored and
   the lines are proved again;
 - ``DERIVE_NO_CACHE=1`` turns the remembered proofs off (every line is proved in the run),
@@ -32,6 +36,13 @@ from sympy import Derivative
 
 from . import cache
 from .functions import hard_sigmoid, relu, to_elementary
+
+
+# The files (relative to the package) whose code decides whether a claim holds: the proof itself,
+# the meaning of derive's own functions (σ, ReLU, their derivatives), the derivative objects of
+# the rules, and the code that works out deferred sides (results, concrete instances, points).
+CHECKED_BY = ("verify.py", "functions.py", "rules.py", "steps.py", "models/_concrete.py",
+              "models/_points.py", "models/_notation.py", "matrix/lines.py")
 
 
 class VerificationError(AssertionError):
@@ -266,10 +277,14 @@ class Deferred:
         What determines the two sides exactly (expressions, sizes, flags).
     compute : callable
         Returns the pair (left, right).
+    uses : tuple of str
+        Other files of the package (relative paths) whose code ``compute`` runs; their digest
+        is part of the claim too.
     """
 
-    def __init__(self, content: tuple, compute):
-        self.content = content
+    def __init__(self, content: tuple, compute, uses: tuple = ()):
+        # the code that computes the sides is part of the claim: its file's digest
+        self.content = (*content, _code_of(compute), cache.code_digest(*uses) if uses else "")
         self._compute = compute
         self._sides = None
 
@@ -290,6 +305,23 @@ class Deferred:
     def entry(self, index) -> "Deferred":
         """The pair of entries at ``index`` of the two sides (matrices), deferred too."""
         return Deferred((*self.content, "entry", index), lambda: (self[0][index], self[1][index]))
+
+
+def _code_of(compute) -> str:
+    """The digest of the file defining ``compute`` (named relative to the package when it is
+    one of its own); when that file cannot be read (code typed at a prompt), a token drawn
+    afresh, so that such a claim never matches a remembered one."""
+    from pathlib import Path
+
+    path = Path(compute.__code__.co_filename)
+    root = Path(__file__).parent
+    try:
+        name = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+        return cache.code_digest(name)
+    except OSError:
+        import os
+
+        return f"unknown code {os.urandom(16).hex()}"
 
 
 def stacked(pairs) -> Deferred:
@@ -356,7 +388,7 @@ class _Proofs:
         return seen[1]
 
     def _stored(self) -> dict:
-        text = cache.load(self._PARTS) or ""
+        text = cache.load(self._PARTS, cache.code_digest(*CHECKED_BY)) or ""
         pairs = (line.split(" ") for line in text.splitlines())
         return {p[0]: p[1] for p in pairs if len(p) == 2 and p[1] in self._HOWS}
 
@@ -378,7 +410,8 @@ class _Proofs:
         """Add this run's proofs to the stored ones (read again: another run may have added
         some meanwhile)."""
         merged = {**self._stored(), **self._new}
-        cache.store(self._PARTS, "".join(f"{k} {v}\n" for k, v in sorted(merged.items())))
+        cache.store(self._PARTS, "".join(f"{k} {v}\n" for k, v in sorted(merged.items())),
+                    cache.code_digest(*CHECKED_BY))
 
 
 _PROOFS = _Proofs()

@@ -74,3 +74,26 @@ def test_no_cache_means_every_line_is_proved(proofs, monkeypatch, tmp_path):
     check_equal(x * (x + 1), x**2 + x)
     proofs()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_proof_survives_other_code_but_not_the_code_that_proves_or_computes_it(proofs, tmp_path, monkeypatch):
+    # a deferred pair computed by code in a file of its own, which the test then edits
+    module = tmp_path / "sides_code.py"
+    module.write_text("import sympy as sp\nx = sp.Symbol('x')\ndef sides():\n    return sp.sin(x)**2 + sp.cos(x)**2, 1\n")
+    namespace: dict = {}
+    exec(compile(module.read_text(), str(module), "exec"), namespace)
+    assert check_equal(y**2, x**2 + 2 * x + 1, {y: x + 1}) == "symbolic"
+    assert prove(Deferred(("edited", x), namespace["sides"])) in ("symbolic", "numeric")
+    store = proofs()
+    # the rest of the package changed (a wording, a renderer): the proofs are still known
+    monkeypatch.setattr(cache, "_source_digest", lambda: "another package source")
+    assert store.known(_claim(y**2, x**2 + 2 * x + 1, {y: x + 1})) == "symbolic"
+    deferred_claim = store.claim(("deferred", *Deferred(("edited", x), namespace["sides"]).content), None)
+    assert store.known(deferred_claim) in ("symbolic", "numeric")
+    # the file computing the deferred sides changed: its claim is another one
+    module.write_text(module.read_text().replace("**2, 1", "**2, 2"))
+    cache.code_digest.cache_clear()
+    assert store.claim(("deferred", *Deferred(("edited", x), namespace["sides"]).content), None) != deferred_claim
+    # the proving code changed: the entry is another one, nothing is known
+    monkeypatch.setattr(verify, "CHECKED_BY", (*verify.CHECKED_BY, "cache.py"))
+    assert proofs().known(_claim(y**2, x**2 + 2 * x + 1, {y: x + 1})) is None

@@ -38,9 +38,11 @@ def list_models(fmt):
 
 def page_figure(model, fmt: str, lang: str) -> dict:
     """A web page shows the model's computation graph under its title (when it has one)."""
+    if fmt != "html":
+        return {}   # derive.graph (and the matrix engine it imports) only where a page draws it
     from ..graph import graph_for, has_graph
 
-    if fmt != "html" or not has_graph(model):
+    if not has_graph(model):
         return {}
     from ..render.html import graph_html
 

@@ -186,7 +186,15 @@ class _Instance:
         names = t.variables(f)
         self.env = {name: t.entries(name, self.shapes.get(name, t.SCALAR)) for name in names}
         self.env["__sizes__"] = sizes
-        self.f = t.concrete(f, self.env)[0, 0]
+        self._node, self._f = f, None
+
+    @property
+    def f(self) -> sp.Expr:
+        """f written out at the concrete sizes, in the entries of ``env``: worked out when first
+        used (a line whose proof is remembered never needs it)."""
+        if self._f is None:
+            self._f = t.concrete(self._node, self.env)[0, 0]
+        return self._f
 
     def value(self, node: t.Node) -> sp.Matrix:
         return t.concrete(node, self.env)

@@ -23,6 +23,7 @@ from sympy import Derivative
 
 from ..functions import relu, sigmoid
 from ..messages import Msg
+from ..verify import Deferred
 from . import tree as t
 from .derivation import ADJOINT_RULES, Shown, _check_sizes, _Instance, _locals, nonlinear_locals
 from .grad import Gradient, Local, jacobian
@@ -122,7 +123,6 @@ class EngineGradient:
         for name, shape in self.names.items():
             if shape == t.SCALAR and name in by_name:
                 self.inst.env[name] = sp.Matrix([[by_name[name]]])
-        self.inst.f = t.concrete(self.f, self.inst.env)[0, 0]
 
     def show(self, node: t.Node) -> Shown:
         """``node`` as displayed, in the model's names, the ``named`` intermediates by name."""
@@ -138,16 +138,22 @@ class EngineGradient:
         # a scalar result (0, or c for a linear function of a matrix) stands for every entry
         return value[0, 0] * sp.ones(*self.inst.env[self.line.wrt].shape) if node.is_scalar else value
 
-    def check(self) -> tuple:
+    def check(self) -> Deferred:
         """(``sympy.diff`` of f written out, entry by entry; the engine's matrix form) at the
-        concrete sizes: the pair that verifies the matrix-form line."""
-        return self._points(self.inst.gradient(self.line.wrt), self._at(self.value))
+        concrete sizes: the pair that verifies the matrix-form line, worked out only when the
+        proof cache does not hold it (the line's text names it: the engine computes the rest)."""
+        return Deferred(("matrix line", repr(self.line), "check"),
+                        lambda: self._points(self.inst.gradient(self.line.wrt), self._at(self.value)), _ENGINE)
 
-    def form_check(self) -> tuple:
+    def form_check(self) -> Deferred:
         """(the engine's matrix form, times ``line.times`` if given; the model's form) at the
-        concrete sizes."""
-        times = self.inst.env[self.line.times][0, 0] if self.line.times else 1
-        return self._points(times * self._at(self.value), self._at(self.form))
+        concrete sizes, deferred like ``check``."""
+
+        def pair():
+            times = self.inst.env[self.line.times][0, 0] if self.line.times else 1
+            return self._points(times * self._at(self.value), self._at(self.form))
+
+        return Deferred(("matrix line", repr(self.line), "form"), pair, _ENGINE)
 
     def _points(self, *sides: sp.Matrix) -> tuple:
         """``sides`` as they are, or at ``line.points`` seeded random points, the blocks stacked."""
@@ -183,6 +189,9 @@ class EngineGradient:
         """NumPy code of the model's form, its intermediates written out."""
         return t.numpy(self.form)
 
+
+# The engine's files, which compute a matrix line's check from its text.
+_ENGINE = ("parse.py", *(f"matrix/{m}.py" for m in ("assume", "derivation", "grad", "index", "parse", "tree")))
 
 _FLOAT = {
     sp.exp: math.exp, sp.log: math.log, sp.tanh: math.tanh, sp.Max: max,

@@ -226,6 +226,13 @@ def at_n(expr, defs: dict | None = None, size: int = CHECK_N):
     return expr
 
 
+def at_n_pair(lhs, rhs, defs: dict | None = None, size: int = CHECK_N) -> Deferred:
+    """The check pair (``at_n(lhs)``, ``at_n(rhs)``), worked out only when the proof cache does
+    not already hold the claim."""
+    content = ("at_n", lhs, rhs, size, *(x for item in (defs or {}).items() for x in item))
+    return Deferred(content, lambda: (at_n(lhs, defs, size), at_n(rhs, defs, size)))
+
+
 def samples(name: str, size: int = CHECK_N) -> list:
     """The plain symbols x_1 … x_size that ``at_n`` writes for the samples of ``name``."""
     return [sp.Symbol(f"{name}_{k}") for k in range(1, size + 1)]

@@ -10,6 +10,7 @@ from sympy import Derivative, IndexedBase, MatrixSymbol, Sum
 
 from ..messages import Msg
 from ..network import Attention as AttentionLayer, Dense, Network, Param, Training
+from ..verify import Deferred
 from .base import Model
 from ._notation import DELTA, Hadamard, mul
 
@@ -57,6 +58,11 @@ class _Small:
     def gradient(self, of, wrt: sp.Matrix) -> sp.Matrix:
         """∂of/∂wrt entry by entry, by sympy.diff."""
         return wrt.applyfunc(lambda e: sp.diff(of, e))
+
+    def pair(self, of, wrt: sp.Matrix, form: sp.Matrix) -> Deferred:
+        """The check pair (``gradient(of, wrt)``, ``form``), the gradient worked out only when the
+        proof cache does not already hold the claim."""
+        return Deferred(("attention gradient", of, wrt, form), lambda: (self.gradient(of, wrt), form))
 
 
 # The computation graph (``derive attention --graph``): one query q = (q1, q2) attending to two
@@ -146,12 +152,13 @@ class Attention(Model):
         )
 
         d.section("The values and the weights", "值与权重的梯度")
-        dV_pair = (small.gradient(small.L, small.V), Pc.T * small.dO)
+        dV_form = Pc.T * small.dO
+        dV_pair = small.pair(small.L, small.V, dV_form)
         d.eq(Derivative(L, V, evaluate=False), sp.MatMul(P.T, dO), "chain",
              Msg("$m × d_v$: $O_ij = Σ_l P_il V_lj$, so $V_lj$ reaches $L$ through column $j$ of $O$, weighted by $P_il$",
                  "$m × d_v$:$O_ij = Σ_l P_il V_lj$,所以 $V_lj$ 经 $O$ 的第 $j$ 列影响 $L$,权重为 $P_il$"),
              check=dV_pair)
-        dP_pair = (small.gradient(small.L_of_P, small.Psym), small.dO * small.V.T)
+        dP_pair = small.pair(small.L_of_P, small.Psym, small.dO * small.V.T)
         d.eq(dP, sp.MatMul(dO, V.T), "chain", Msg("$n × m$", "$n × m$"), check=dP_pair)
 
         d.section("Through the softmax", "穿过 softmax")
@@ -172,31 +179,32 @@ class Attention(Model):
         dS_form = mul(Pi[i, j], dPi[i, j] - r)
         Ps = small.P_of_S
         dP_of_S = small.dO * small.V.T
-        by_diff = small.gradient(small.L_of_S, small.Ssym)
         at_l = sp.Matrix(N_Q, N_K, lambda a, b: sum(dP_of_S[a, t] * Ps[a, t] * (int(t == b) - Ps[a, b])
                                                      for t in range(N_K)))
         d.eq(dS_ij, by_l, "chain", Msg("$S_ij$ reaches $L$ through every $P_il$ of its row",
                                          "$S_ij$ 经其所在行的每个 $P_il$ 影响 $L$"),
-             check=(by_diff, at_l))
+             check=small.pair(small.L_of_S, small.Ssym, at_l))
         closed = sp.Matrix(N_Q, N_K, lambda a, b: Ps[a, b] * (dP_of_S[a, b] - sum(dP_of_S[a, t] * Ps[a, t]
                                                                                for t in range(N_K))))
-        dS_pair = (by_diff, closed)
+        dS_pair = small.pair(small.L_of_S, small.Ssym, closed)
         d.eq(dS_ij, dS_form, "kronecker", Msg("$δ_lj$ selects $l = j$", "$δ_lj$ 选出 $l = j$"), check=dS_pair)
         ones = MatrixSymbol("u", m, 1)
         dS_matrix = Hadamard(P, sp.MatAdd(dP, -sp.MatMul(Hadamard(P, dP), ones, ones.T)))
         d.eq(dS, dS_matrix, "rearrange",
              Msg("$n × m$; $u$ is the column of $m$ ones, so $(P ⊙ dP)·u$ holds the row sums $Σ_l P_il dP_il$",
                  "$n × m$;$u$ 是 $m$ 个 1 组成的列向量,所以 $(P ⊙ dP)·u$ 是各行之和 $Σ_l P_il dP_il$"),
-             check=(by_diff, Ps.multiply_elementwise(
+             check=small.pair(small.L_of_S, small.Ssym, Ps.multiply_elementwise(
                  dP_of_S - Ps.multiply_elementwise(dP_of_S) * sp.ones(N_K, 1) * sp.ones(1, N_K))))
 
         d.section("The queries and the keys", "查询与键的梯度")
         # the closed form of dS (not sympy.diff's), at S = Q·Kᵀ/√d_k
         dSc = closed.xreplace(dict(zip(small.Ssym, small.S)))
-        dQ_pair = (small.gradient(small.L, small.Q), dSc * small.K / sp.sqrt(D_K))
+        dQ_form = dSc * small.K / sp.sqrt(D_K)
+        dQ_pair = small.pair(small.L, small.Q, dQ_form)
         d.eq(Derivative(L, Q, evaluate=False), sp.MatMul(dS, K) / root, "chain",
              Msg("$n × d_k$: $S_ij = Σ_t Q_it K_jt/√d_k$", "$n × d_k$:$S_ij = Σ_t Q_it K_jt/√d_k$"), check=dQ_pair)
-        dK_pair = (small.gradient(small.L, small.K), dSc.T * small.Q / sp.sqrt(D_K))
+        dK_form = dSc.T * small.Q / sp.sqrt(D_K)
+        dK_pair = small.pair(small.L, small.K, dK_form)
         d.eq(Derivative(L, K, evaluate=False), sp.MatMul(dS.T, Q) / root, "chain",
              Msg("$m × d_k$: key $j$ meets every query $i$ through $S_ij$",
                  "$m × d_k$:键 $j$ 通过 $S_ij$ 与每个查询 $i$ 相遇"), check=dK_pair)
@@ -204,11 +212,11 @@ class Attention(Model):
         # -- results: each at one entry of the instance, the whole matrix checked by its line --
         entry = Msg.check("checkable form: entry $(1, 2)$ at $n = m = d_k = d_v = 2$",
                           "可用 sympy 验证的形式:$n = m = d_k = d_v = 2$ 时的第 $(1, 2)$ 个元素")
-        for name, lhs, display, of, wrt, pair in (
-            ("dL/dV", Derivative(L, V, evaluate=False), sp.MatMul(P.T, dO), small.L, small.V, dV_pair),
-            ("dL/dS_ij", dS_ij, dS_form, small.L_of_S, small.Ssym, dS_pair),
-            ("dL/dQ", Derivative(L, Q, evaluate=False), sp.MatMul(dS, K) / root, small.L, small.Q, dQ_pair),
-            ("dL/dK", Derivative(L, K, evaluate=False), sp.MatMul(dS.T, Q) / root, small.L, small.K, dK_pair),
+        for name, lhs, display, of, wrt, pair, form in (
+            ("dL/dV", Derivative(L, V, evaluate=False), sp.MatMul(P.T, dO), small.L, small.V, dV_pair, dV_form),
+            ("dL/dS_ij", dS_ij, dS_form, small.L_of_S, small.Ssym, dS_pair, closed),
+            ("dL/dQ", Derivative(L, Q, evaluate=False), sp.MatMul(dS, K) / root, small.L, small.Q, dQ_pair, dQ_form),
+            ("dL/dK", Derivative(L, K, evaluate=False), sp.MatMul(dS.T, Q) / root, small.L, small.K, dK_pair, dK_form),
         ):
-            d.result(name, display, lhs=lhs, of=of, wrt=wrt[0, 1], value=pair[1][1] if pair[1].cols == 1 else
-                     pair[1][0, 1], check=pair, note=entry)
+            d.result(name, display, lhs=lhs, of=of, wrt=wrt[0, 1], value=form[1] if form.cols == 1 else
+                     form[0, 1], check=pair, note=entry)

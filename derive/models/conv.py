@@ -15,6 +15,7 @@ from ..messages import Msg
 from ..network import Conv as ConvLayer, Dense, Network, Param, Pool, Training
 from .base import Model, Option
 from ._concrete import Instance
+from ..verify import Deferred
 from ._notation import mul, shown_eq
 
 # The notes' example: a 6 × 6 image, bright (10) on the left half and dark (0) on the right,
@@ -154,8 +155,11 @@ class _Small:
         ranges = [range(1, 3)] + [range(1, side + 1)] * (len(indices) - 1)
         return sp.Matrix([self.at(expr, dict(zip(indices, point))) for point in itertools.product(*ranges)])
 
-    def pair(self, lhs, rhs, indices, side: int = 2) -> tuple:
-        return self.grid(lhs, indices, side), self.grid(rhs, indices, side)
+    def pair(self, lhs, rhs, indices, side: int = 2) -> Deferred:
+        """The check pair of ``lhs = rhs`` on the grid, worked out only when the proof cache
+        does not already hold it."""
+        return Deferred(("conv small", lhs, rhs, sp.Tuple(*indices), side),
+                        lambda: (self.grid(lhs, indices, side), self.grid(rhs, indices, side)))
 
 
 # The computation graph (``derive conv --graph``): the trained network at its smallest, one
@@ -357,7 +361,7 @@ class Conv(Model):
             "每一行都在 $C = 2$、$K = 2$、$n = 3$、$f = 2$ 的层上逐个元素与 sympy.diff 核对。")))
         conv = sp.Add(Sum(mul(W[k, c, u, v], X[c, i + u - 1, j + v - 1]), (c, 1, C), (u, 1, f), (v, 1, f)), bv[k],
                       evaluate=False)                     # Σ W·X + b, as the notes write a layer
-        zcheck = (sp.Matrix(list(small.Z.values())), small.grid(conv, (k, i, j)))
+        zcheck = Deferred(("conv small Z", conv), lambda: (sp.Matrix(list(small.Z.values())), small.grid(conv, (k, i, j))))
         d.eq(Z[k, i, j], conv, "definition", check=zcheck)
 
         d.section("The gradient of the weights and the bias", "权重与偏置的梯度")

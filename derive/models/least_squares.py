@@ -9,7 +9,7 @@ from ..matrix.lines import MatrixLine, engine_gradient, show, show_hessian
 from ..messages import Msg
 from ..network import Dense, Network, Param, Training
 from ..printing import EXAMPLE, AsShown
-from ._concrete import at_n, samples
+from ._concrete import at_n, at_n_pair, samples
 from ._notation import example, m, times, total
 from .base import Model, features_option
 
@@ -55,7 +55,7 @@ class LeastSquares(Model):
 
         def eq(lhs, rhs, rule, note=AT_3, check=None):
             """A line written with sums, verified with the sums written out at m = 3."""
-            return d.eq(lhs, rhs, rule, note, check=check or (at_n(lhs, local), at_n(rhs, local)))
+            return d.eq(lhs, rhs, rule, note, check=check or at_n_pair(lhs, rhs, local))
 
         d.section("The loss: the sum of squared errors", "损失函数:误差平方和")
         d.define(L, loss, Msg("$L(w, b)$ over $m$ examples $(x⁽ⁱ⁾, y⁽ⁱ⁾)$, the model $ŷ⁽ⁱ⁾ = w·x⁽ⁱ⁾ + b$",

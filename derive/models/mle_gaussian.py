@@ -5,7 +5,7 @@ from __future__ import annotations
 import sympy as sp
 
 from ..messages import Msg
-from ._concrete import at_n
+from ._concrete import at_n, at_n_pair
 from ._notation import n, sample, times, total
 from .base import Model
 
@@ -97,7 +97,7 @@ class MleGaussian(Model):
             """A line written with sums, verified with the sums written out at n = 3 (``value`` is
             what ``lhs`` stands for when it is not in ``local``)."""
             left = value if value is not None else lhs
-            return d.eq(lhs, rhs, rule, note, check=check or (at_n(left, local), at_n(rhs, local)))
+            return d.eq(lhs, rhs, rule, note, check=check or at_n_pair(left, rhs, local))
 
         eq(ell, per_sample, "log_likelihood",
            Msg("the log of a product is the sum of the logs; $log exp(t) = t$",

@@ -133,19 +133,18 @@ class Renderer:
 
 
 def render(derivation, fmt: str, **opts) -> str:
-    from .json import JsonRenderer
-    from .html import HtmlRenderer
-    from .latex import LatexRenderer
-    from .markdown import MarkdownRenderer
-    from .text import TextRenderer
+    import importlib
 
+    # only the asked format's renderer is imported: the HTML and LaTeX ones (and rich, for text)
+    # cost a noticeable part of a cold run's start-up
     renderers = {
-        "text": TextRenderer,
-        "latex": LatexRenderer,
-        "markdown": MarkdownRenderer,
-        "json": JsonRenderer,
-        "html": HtmlRenderer,
+        "text": ("text", "TextRenderer"),
+        "latex": ("latex", "LatexRenderer"),
+        "markdown": ("markdown", "MarkdownRenderer"),
+        "json": ("json", "JsonRenderer"),
+        "html": ("html", "HtmlRenderer"),
     }
     if fmt not in renderers:
         raise DeriveError(f"unknown format {fmt!r}; formats: {', '.join(renderers)}")
-    return renderers[fmt](derivation, **opts).render()
+    module, cls = renderers[fmt]
+    return getattr(importlib.import_module(f"{__name__}.{module}"), cls)(derivation, **opts).render()
