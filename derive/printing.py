@@ -414,10 +414,10 @@ def _is_named(expr) -> bool:
     return isinstance(expr, (sp.Symbol, sp.Indexed, sp.MatrixSymbol))
 
 
-def _of_itself(expr) -> bool:
+def _of_itself(expr, partial: bool) -> bool:
     """A variable's derivative with respect to itself, written d/dx[x] as the power rule's
-    textbook case, not dx/dx."""
-    return expr.variable_count == ((expr.expr, 1),)
+    textbook case, not dx/dx; a partial one ∂w₁/∂w₁, as the notes write it beside ∂z/∂w₁."""
+    return not partial and expr.variable_count == ((expr.expr, 1),)
 
 
 class TextPrinter(_Arranged, StrPrinter):
@@ -469,7 +469,7 @@ class TextPrinter(_Arranged, StrPrinter):
         wrt = "".join(f"{d}{self._print(v if n == 1 else sp.Pow(v, n, evaluate=False))}" for v, n in expr.variable_count)
         order = sum(n for _, n in expr.variable_count)
         top = d + (str(order).translate(_SUP) if order > 1 else "")
-        if _is_named(of) and not _of_itself(expr):
+        if _is_named(of) and not _of_itself(expr, self.partial):
             return f"{top}{self._print(of)}/{wrt}"
         return f"{top}/{wrt}[{self._print(of)}]"
 
@@ -608,7 +608,7 @@ class NotesLatexPrinter(_Arranged, LatexPrinter):
         wrt = " ".join(
             f"{d} {self._print(v if n == 1 else sp.Pow(v, n, evaluate=False))}" for v, n in expr.variable_count
         )
-        if _is_named(of) and not _of_itself(expr):
+        if _is_named(of) and not _of_itself(expr, self.partial):
             return rf"\frac{{{top} {self._print(of)}}}{{{wrt}}}"
         return rf"\frac{{{top}}}{{{wrt}}}\left[{self._print(of)}\right]"
 

@@ -535,7 +535,10 @@ def break_rhs(rhs: str, room: float, indent: float = 2.0, scale: bool = True) ->
             pieces.append((term, False))
             continue
         chunks = _pack(split_factors(term), cont - 1.5)
-        pieces += [(chunks[0], False), *((r"\cdot " + c, True) for c in chunks[1:])]
+        # a chunk that starts at a printed \cdot (split_factors keeps it with the factor after
+        # it) already opens with its operator: one \cdot, never two
+        pieces += [(chunks[0], False), *((c if c.startswith((r"\cdot ", r"\times ")) else r"\cdot " + c, True)
+                                         for c in chunks[1:])]
     lines, current = [], ""
     for tex, forced in pieces:
         limit = room if not lines else cont
