@@ -127,8 +127,9 @@ def test_engine_lines_read_as_the_notes_write_them():
     assert t.latex(db.value).startswith(r"\frac{1}{m} \cdot \left(")
     # sigmoid-sum's error e by name, its transpose eᵀ not spread over the terms
     shown = {key: str(engine_gradient(line).shown) for key, line in sigmoid_sum.LINES.items()}
-    assert shown["c"] == "2·σ(W·X + b)·e/m"
-    assert shown["w"] == "2·(c·eᵀ ⊙ σ(W·X + b) ⊙ (1 − σ(W·X + b)))·Xᵀ/m"
+    # a mean as the notes write it, (2/m)·…, as the printer writes (1/m)·Σ …
+    assert shown["c"] == "(2/m)·σ(W·X + b)·e"
+    assert shown["w"] == "(2/m)·(c·eᵀ ⊙ σ(W·X + b) ⊙ (1 − σ(W·X + b)))·Xᵀ"
 
 
 def test_an_elementwise_square_prints_with_the_hadamard_sign():

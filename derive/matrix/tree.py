@@ -462,6 +462,11 @@ def diag(a: Node) -> Node:
 
 
 # Writing ------------------------------------------------------------------------------------
+def _is_count(n: Node) -> bool:
+    """A scalar size such as m, the number of examples a mean divides by."""
+    return n.op == "var" and n.is_scalar
+
+
 def _prec(n: Node) -> int:
     if n.op == "add":
         return _ADD
@@ -490,6 +495,8 @@ class _Writer:
 
     def wrap(self, n: Node, level: int) -> str:
         s = self(n)
+        if n.op == "div" and _is_count(n.args[1]) and is_const(n.args[0]) and n.args[0].data > 0:
+            return s        # (2/m) is written in brackets of its own (``mean``)
         # a minus sign after an operator is bracketed: 𝟏ᵀ·(−y), not 𝟏ᵀ·−y
         return self.br(s) if _prec(n) < level or (n.op == "neg" and level > _ADD) else s
 
@@ -498,6 +505,19 @@ class _Writer:
         A^{[1]}) is braced, as LaTeX has no double superscript."""
         s = self.wrap(n, _ATOM)
         return "{" + s + "}" if self.latex and n.op == "var" and "^" in s else s
+
+    def mean(self, over: Node, count: Node) -> str:
+        """``over``/m as the notes (and ``derive.printing``) write a mean: (c/m)·rest, the
+        number of ``over`` in the fraction."""
+        c, rest = split_coeff(over)
+        sign = ("-" if self.latex else "−") if c < 0 else ""
+        m = self(count)
+        head = rf"\frac{{{self.number(abs(c))}}}{{{m}}}" if self.latex else f"({self.number(abs(c))}/{m})"
+        if is_const(rest, 1):
+            return sign + head
+        # c·(A·B) is c·A·B; an elementwise product keeps its brackets
+        level = _MUL if rest.op == "matmul" else _MUL + 1
+        return sign + head + (r" \cdot " if self.latex else "·") + self.wrap(rest, level)
 
     def number(self, c) -> str:
         if self.latex:
@@ -540,6 +560,8 @@ class _Writer:
             return (r" \cdot " if L else "·").join(
                 self.wrap(f, _MUL + 1 if i or _hadamard(f) else _MUL) for i, f in enumerate(a))
         if op == "div":
+            if _is_count(a[1]):
+                return self.mean(a[0], a[1])
             if L:
                 return rf"\frac{{{self(a[0])}}}{{{self(a[1])}}}"
             slash = "/" if a[1].is_scalar else " ⊘ "
