@@ -19,7 +19,7 @@ from derive.steps import Builder
 from derive.messages import RESULTS, RULE_NAMES, RULE_NOTES, Msg
 from derive.models import registry
 from derive.render.jupyter import JupyterRenderer
-from derive.render.latex import LatexRenderer, formula_tex, latex_words
+from derive.render.latex import LatexRenderer, break_rhs, formula_tex, latex_words, math_width
 from derive.render.markdown import MarkdownRenderer, markdown_words
 from derive.render.text import TextRenderer
 
@@ -226,3 +226,46 @@ def test_jupyter_shows_headings_and_equations_only():
     assert re.findall(r"\\textbf\{([^}]*)\}", tex) == ["Small", "One", "Results"]
     assert r"\text{\small the square $y = x^{2}$}" in tex
 
+
+# A long right-hand side broken over several LaTeX lines keeps exactly one operator at each
+# break: a product split between its factors continues with one \cdot, never \cdot \cdot.
+# a binary operator followed by another, with at most an empty group {} between them
+_OP = r"(?:\\(?:cdot|odot|times)(?![A-Za-z])|\+)"
+DOUBLED = re.compile(rf"(?:{_OP}|-)\s*(?:\{{\}}\s*)?{_OP}")
+
+
+def rows(tex: str) -> list[str]:
+    """The rows of every align* environment of ``tex``."""
+    blocks = re.findall(r"\\begin\{align\*\}(.*?)\\end\{align\*\}", tex, re.S)
+    return [row for block in blocks for row in block.split("\\\\\n")]
+
+
+def test_a_product_broken_at_a_printed_cdot_continues_with_one_cdot():
+    # what the printers write for a long product: factors joined by \cdot, as the matrix lines
+    factor = r"\left(a_{1} + a_{2} + a_{3} + a_{4} + a_{5} + a_{6}\right)"
+    rhs = r" \cdot ".join([factor] * 4)
+    lines = break_rhs(rhs, room=math_width(factor) * 2.2, scale=False)
+    assert len(lines) > 1
+    assert all(line.count(factor) >= 1 for line in lines)
+    for line in lines[1:]:
+        assert line.startswith(r"\cdot ") and not DOUBLED.search(line), line
+    # the lines together are the product as printed, one \cdot between each two factors
+    assert " ".join(lines).count(r"\cdot") == rhs.count(r"\cdot")
+
+
+def test_a_product_of_juxtaposed_factors_gets_its_cdot_at_the_break():
+    factor = r"\left(b_{1} + b_{2} + b_{3} + b_{4} + b_{5} + b_{6}\right)"
+    lines = break_rhs(" ".join([factor] * 4), room=math_width(factor) * 2.2, scale=False)
+    assert len(lines) > 1
+    assert all(line.startswith(r"\cdot ") and not DOUBLED.search(line) for line in lines[1:])
+
+
+def test_no_model_writes_two_operators_in_a_row():
+    for name in derive.model_names():
+        tex = derive.derivation(name).latex()   # built once per worker (shared_derivations)
+        broken = [row for row in rows(tex) if row.lstrip().startswith(r"&\quad")]
+        doubled = [row for row in rows(tex) if DOUBLED.search(row)]
+        assert not doubled, (name, doubled[:2])
+        # the continuation rows are the ones a break made; some model has them
+        if name == "mlp":
+            assert broken
