@@ -142,11 +142,8 @@ class SimpleTerms:
         return "constant" if self.constants else "identity"
 
     def msg_args(self) -> dict:
-        zeros = tuple(sp.Eq(D(c, self.var), 0, evaluate=False) for c in self.constants)
-        if zeros:
-            return {"c": zeros}
-        # the variable's own derivative, named: ∂w₁/∂w₁ = 1
-        return {"c": (sp.Eq(D(self.var, self.var), 1, evaluate=False),)}
+        # each worked out, in the order of the terms: d/dx[x] = 1, d/dx[1] = 0, ∂w₁/∂w₁ = 1
+        return {"c": tuple(sp.Eq(D(t.expr, self.var), t.eval(), evaluate=False) for t in self.terms)}
 
 
 @dataclass(frozen=True)
