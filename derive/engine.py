@@ -142,8 +142,10 @@ class SimpleTerms:
         return "constant" if self.constants else "identity"
 
     def msg_args(self) -> dict:
-        # each worked out, in the order of the terms: d/dx[x] = 1, d/dx[1] = 0, ∂w₁/∂w₁ = 1
-        return {"c": tuple(sp.Eq(D(t.expr, self.var), t.eval(), evaluate=False) for t in self.terms)}
+        # the constants dropped (d/dx[1] = 0), else the variable's own derivative (∂w₁/∂w₁ = 1);
+        # both would overfill the rule column of a long sum
+        shown = [t for t in self.terms if isinstance(t, R.ConstantRule)] or self.terms
+        return {"c": tuple(sp.Eq(D(t.expr, self.var), t.eval(), evaluate=False) for t in shown)}
 
 
 @dataclass(frozen=True)

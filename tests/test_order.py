@@ -35,7 +35,7 @@ def test_a_sum_term_shows_the_derivative_of_the_variable_itself():
     ("logistic", ["z = w₁·x₁ + w₂·x₂ + b", "L = −(y·log(a) + (1 − y)·log(1 − a))",
                   "da = ∂L/∂a = −y/a + (1 − y)/(1 − a)", "= −y/a − (1 − y)·∂/∂a[log(1 − a)]",
                   # ∂z/∂w₁ = x₁·∂w₁/∂w₁ = x₁ as the notes write it; dz multiplied out data first
-                  "= ∂w₁/∂w₁·x₁", "∂w₁/∂w₁ = 1", "∂b/∂b = 1", "−y + y·a + a − y·a"], ["a·y", "∂/∂w₁[w₁]"]),
+                  "= ∂w₁/∂w₁·x₁", "∂w₁/∂w₁ = 1", "−y + y·a + a − y·a"], ["a·y", "∂/∂w₁[w₁]"]),
     ("cross-entropy", ["−(y·log(ŷ) + (1 − y)·log(1 − ŷ))", "−y + y·ŷ + ŷ − y·ŷ"], ["log(1 − ŷ)·(1 − y)", "ŷ·y"]),
     ("linear", ["2·(ŷ − y)"], ["2·ŷ − 2·y"]),
     ("mle-binomial", ["log(C(n, k)) + k·log(p) + (n − k)·log(1 − p)", "−k/p² − (n − k)/(1 − p)²",

@@ -601,6 +601,9 @@ class _Writer:
                 return scale_ + one + t + dot + self.wrap(inner, _MUL + 1)
             if n.data == 1:
                 return scale_ + self.wrap(inner, _MUL + 1 if scale_ else _MUL) + dot + one
+            if inner.op == "div" and _is_count(inner.args[1]):
+                # the mean in front of the sum, J = (1/m)·sum(…), as the notes' (1/m) Σ L
+                return self.mean(Node("sum", (inner.args[0],), n.shape, n.data), inner.args[1])
             return (r"\operatorname{sum}" if L else "sum") + self.br(self(a[0]))
         if op in ("trace", "det", "diag"):
             head = {"trace": "tr", "det": "det", "diag": "diag"}[op]
