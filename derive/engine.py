@@ -142,8 +142,10 @@ class SimpleTerms:
         return "constant" if self.constants else "identity"
 
     def msg_args(self) -> dict:
-        zeros = tuple(sp.Eq(D(c, self.var), 0, evaluate=False) for c in self.constants)
-        return {"c": zeros} if zeros else {}
+        # the constants dropped (d/dx[1] = 0), else the variable's own derivative (∂w₁/∂w₁ = 1);
+        # both would overfill the rule column of a long sum
+        shown = [t for t in self.terms if isinstance(t, R.ConstantRule)] or self.terms
+        return {"c": tuple(sp.Eq(D(t.expr, self.var), t.eval(), evaluate=False) for t in shown)}
 
 
 @dataclass(frozen=True)
@@ -186,19 +188,23 @@ def steps(rule: R.Rule, simplify: bool = True, finish=None) -> list[Line]:
     current = D(rule.expr, x)
     lines: list[Line] = []
     budget = MAX_STEP_NODES
-    stack = [rule]
+    stack = [(rule, None)]
     while stack:
         if lines and (budget := budget - _nodes(lines[-1].rhs, budget)) < 0:
             raise _too_large(x)
-        r = stack.pop()
+        r, parent = stack.pop()
         atom = D(r.expr, x)
         if not current.has(atom):
             continue  # an identical sub-derivative was already worked out
         simple = [c for c in r.children() if isinstance(c, (R.ConstantRule, R.IdentityRule))]
         # a number times a sum stays a product (2·(ŷ − y)): the line rewrites one derivative
         # in place and leaves the rest as it stood
+        # a sum's term c·x: its d/dx[x] = 1 on a line of its own, as the notes write
+        # ∂z/∂w₁ = x₁·∂w₁/∂w₁ = x₁ (a lone c·x, −x, or c·x inside a product stays one line)
+        own_line = (isinstance(r, R.ConstantMultipleRule) and isinstance(parent, R.SumRule)
+                    and r.constant != -1)
         with distribute(False):
-            if isinstance(r, (R.SumRule, R.ProductRule, R.QuotientRule)) and simple:
+            if isinstance(r, (R.SumRule, R.ProductRule, R.QuotientRule)) and simple or own_line and simple:
                 # the sum rule shows d/dx[c] and d/dx[x] of its terms, then resolves them on a
                 # line of their own (d/dx[1] = 0 is shown before the term is dropped); the
                 # product and quotient rules too, so that f′·g stays before f·g′ when f′ is 1
@@ -211,7 +217,7 @@ def steps(rule: R.Rule, simplify: bool = True, finish=None) -> list[Line]:
                 trivial = {D(c.expr, x): c.eval() for c in simple}
                 current = _whole_numbers(_open_minus(current.xreplace({atom: r.expand().xreplace(trivial)})))
                 lines.append(Line(current, r, r.key))
-        stack.extend(reversed([c for c in r.children() if c not in simple]))
+        stack.extend(reversed([(c, r) for c in r.children() if c not in simple]))
     if simplify:
         back = {r.rewritten: r.expr for r in all_rules(rule) if isinstance(r, R.RewriteRule)}
         final = _whole_numbers(tidy(current.xreplace(back)))

@@ -21,7 +21,7 @@ RULE_NAMES = {
     "definition": ("definition", "定义"),
     "differentiate": ("differentiate both sides", "对两边求导"),
     "constant": ("constant rule", "常数法则"),
-    "identity": ("$d/dx x = 1$", "$dx/dx = 1$"),
+    "identity": ("derivative of the variable itself", "变量对自身求导"),
     "sum": ("sum rule", "加法法则"),
     "constant_multiple": ("constant multiple rule", "常数倍法则"),
     "power": ("power rule", "幂法则"),
@@ -67,6 +67,7 @@ RULE_NOTES = {
     "constant_multiple": ("the constant {c} comes out", "常数 {c} 提到求导符号外面"),
     "power": ("exponent {n}", "指数为 {n}"),
     "constant": ("{c}", "{c}"),
+    "identity": ("{c}", "{c}"),
     "rewrite": ("write it as {g}", "改写为 {g}"),
     "fallback": ("no step rule applies; sympy.diff used", "没有可用的分步法则,改用 sympy.diff 计算"),
 }

@@ -87,6 +87,33 @@ def _factor_rank(f) -> int:
     return 3 if isinstance(base, sp.Function) else 1
 
 
+# The data a model is given (x, y) and what it predicts from them (a, ŷ), by the stem of a name:
+# a product of both is written data first, as the notes multiply out −y·(1 − ŷ) to −y + y·ŷ.
+_DATA = {"x", "y", "X", "Y"}
+_PREDICTED = {"a", "yhat", "A", "Yhat"}
+
+
+def _stem(f) -> str:
+    """The letters a factor's name starts from: ``y`` for y₁, y_k and y⁽ⁱ⁾, ``a`` for a[1]_j."""
+    base = f.base if isinstance(f, sp.Pow) else f
+    if isinstance(base, sp.Indexed):
+        base = base.base.label
+    if not isinstance(base, (sp.Symbol, sp.MatrixSymbol)):
+        return ""
+    return re.match(r"[A-Za-z]*", base.name.split("^")[0].split("_")[0]).group()
+
+
+def _data_first(factors: list) -> list:
+    """``factors`` with the data factors moved before the predicted ones, the others in place:
+    a·y is y·a, ŷ·w·y is y·w·ŷ."""
+    places = [i for i, f in enumerate(factors) if _stem(f) in _DATA | _PREDICTED]
+    moved = sorted((factors[i] for i in places), key=lambda f: _stem(f) in _PREDICTED)
+    out = list(factors)
+    for i, f in zip(places, moved):
+        out[i] = f
+    return out
+
+
 def _in_denominator(f) -> bool:
     return isinstance(f, sp.Pow) and f.exp.is_number and f.exp.is_negative
 
@@ -226,7 +253,7 @@ class Order:
         if canon(expr) in self.known:
             return self._as_known(expr)
         # the denominator after the numerator, as it is read: f/g keeps f's place before g's
-        factors = sorted(expr.args, key=lambda f: (_in_denominator(f), _factor_rank(f)))
+        factors = _data_first(sorted(expr.args, key=lambda f: (_in_denominator(f), _factor_rank(f))))
         if not self.ranks:
             return factors
 
@@ -405,10 +432,14 @@ def _split_constant(arg):
     return None
 
 
+# The number of examples, as the notes name it: a product holding 1/m is a mean, (1/m)·…
+COUNT = "m"
+
+
 def _mean_of_sum(expr):
-    """``c·(Σ …)/m`` as the notes write a mean, (c, m, the factors after it) for
-    (c/m)·Σ …; None unless ``expr`` is a product of a whole number, a Σ and one symbol's
-    reciprocal."""
+    """``c·(…)/m`` as the notes write a mean, (c, m, the factors after it) for (c/m)·…; None
+    unless ``expr`` is a product of a whole number, one symbol's reciprocal and either a Σ or,
+    for the count m, any factors but a lone symbol (y/m stays a fraction)."""
     if not isinstance(expr, sp.Mul):
         return None
     below = [f for f in expr.args if _in_denominator(f)]
@@ -417,19 +448,24 @@ def _mean_of_sum(expr):
     numbers = [f for f in expr.args if f.is_Number]
     rest = [f for f in expr.args if f not in below and not f.is_Number]
     coefficient = sp.Mul(*numbers)
-    if not coefficient.is_Integer or not any(isinstance(f, sp.Sum) for f in rest):
+    if not coefficient.is_Integer or not rest:
         return None
-    return coefficient, below[0].base, rest
+    # a quotient by m of a sum of terms stays a fraction: written (1/m)·(…) it no longer fits a
+    # sentence's inline formula (the entrywise φ of the matrix lines)
+    if any(isinstance(f, sp.Sum) for f in rest) or (
+            below[0].base.name == COUNT and not (len(rest) == 1 and (rest[0].is_Atom or rest[0].is_Add))):
+        return coefficient, below[0].base, rest
+    return None
 
 
 def _is_named(expr) -> bool:
     return isinstance(expr, (sp.Symbol, sp.Indexed, sp.MatrixSymbol))
 
 
-def _of_itself(expr) -> bool:
+def _of_itself(expr, partial: bool) -> bool:
     """A variable's derivative with respect to itself, written d/dx[x] as the power rule's
-    textbook case, not dx/dx."""
-    return expr.variable_count == ((expr.expr, 1),)
+    textbook case, not dx/dx; a partial one ∂w₁/∂w₁, as the notes write it beside ∂z/∂w₁."""
+    return not partial and expr.variable_count == ((expr.expr, 1),)
 
 
 class TextPrinter(_Arranged, StrPrinter):
@@ -490,7 +526,7 @@ class TextPrinter(_Arranged, StrPrinter):
         wrt = "".join(f"{d}{self._print(v if n == 1 else sp.Pow(v, n, evaluate=False))}" for v, n in expr.variable_count)
         order = sum(n for _, n in expr.variable_count)
         top = d + (str(order).translate(_SUP) if order > 1 else "")
-        if _is_named(of) and not _of_itself(expr):
+        if _is_named(of) and not _of_itself(expr, self.partial):
             return f"{top}{self._print(of)}/{wrt}"
         return f"{top}/{wrt}[{self._print(of)}]"
 
@@ -629,7 +665,7 @@ class NotesLatexPrinter(_Arranged, LatexPrinter):
         wrt = " ".join(
             f"{d} {self._print(v if n == 1 else sp.Pow(v, n, evaluate=False))}" for v, n in expr.variable_count
         )
-        if _is_named(of) and not _of_itself(expr):
+        if _is_named(of) and not _of_itself(expr, self.partial):
             return rf"\frac{{{top} {self._print(of)}}}{{{wrt}}}"
         return rf"\frac{{{top}}}{{{wrt}}}\left[{self._print(of)}\right]"
 

@@ -289,7 +289,7 @@ class Builder:
         return rewritten
 
     def backward(self, out: Symbol, order: Iterable[Symbol], *, names: dict | None = None,
-                 style: str = "names", opened: dict | None = None) -> dict:
+                 style: str = "names", opened: dict | None = None, at: dict | None = None) -> dict:
         """Back-propagate ``out`` through the registered graph: for each node in ``order``
         (reverse topological), ∂out/∂v = Σ over consumers c of ∂out/∂c·∂c/∂v.
 
@@ -299,7 +299,10 @@ class Builder:
         ``opened`` maps a node to the lines ``(rhs, rule, note)`` shown between its substituted
         gradient and the simplified one: the algebra the notes show instead of "simplify" (the
         last of them may be the simplified form itself, with its own note).
-        Returns node → displayed gradient.
+        ``at`` (with ``style="values"``), a point {input: value}: each chained gradient is shown
+        as the product of its upstream and local factors, then with the numbers of the point,
+        then as its value there (dJ/db = 3·c = 3·2 = 6, as the notes' backward pass).
+        Returns node → displayed gradient (symbolic, not its value at the point).
         """
         names = names or {}
         shown: dict = {out: sp.S.One}
@@ -328,6 +331,8 @@ class Builder:
                 )
                 if keep_names:
                     value = named
+                elif at is not None:
+                    value = self._at_point(lhs, [(shown[c], locals_[c]) for c in consumers], at)
                 else:
                     if style == "values" or named != by_value:
                         self.eq(lhs, by_value, "substitute")
@@ -342,6 +347,27 @@ class Builder:
             if v in names:
                 self.let(names[v], Derivative(out, v, evaluate=False))
         return shown
+
+    def _at_point(self, lhs, products: list, at: dict) -> Expr:
+        """``lhs`` = Σ upstream·local, each product shown factor by factor (3·1, 3·c), then
+        with the point's numbers (3·2) and as the number (6); returns the symbolic sum."""
+        def shown(pairs):
+            return sp.Add(*[sp.Mul(up, local, evaluate=False) for up, local in pairs], evaluate=False)
+
+        value = sp.Add(*[up * local for up, local in products])
+        self.eq(lhs, shown(products), "substitute")
+        numbers = [(up.xreplace(at), local.xreplace(at)) for up, local in products]
+        v = lhs.variables[0]
+        # the line holds at the point only: checked against sympy.diff of the output written
+        # out, at the point
+        exact = sp.diff(expand_defs(lhs.expr, self.defs, keep=(v,)), v).xreplace(at)
+        if numbers != products:
+            used = sorted(value.free_symbols & set(at), key=lambda s: s.name)
+            self.eq(lhs, shown(numbers), "evaluate",
+                    Msg.of("at {at}", "在 {at} 处", at=tuple(sp.Eq(s, at[s], evaluate=False) for s in used)),
+                    check=(exact, shown(numbers)))
+        self.eq(lhs, value.xreplace(at), "simplify", check=(exact, value.xreplace(at)) if value.free_symbols else None)
+        return value
 
     def _consumers(self, v) -> list:
         return [k for k, e in self.defs.items() if isinstance(k, Symbol) and e.has(v)

@@ -47,6 +47,13 @@ def test_chain_rule_table_has_the_notes_numbers():
     assert sp.expand(values["dh/dx"] - sp.diff((3 * x**2 + 2) ** 4, x)) == 0
     table = run("chain-rule", "--show-steps").out
     assert "33" in table and "forward value" in table
+    # the backward pass with the numbers, in the notes' order (a before u): 3·1 = 3, 3·c = 3·2 = 6
+    steps = [line.split()[:3] for line in table.split("Backward pass")[1].split("The forward")[0].splitlines()]
+    shown = [" ".join(s) for s in steps if s]
+    assert [s.split()[0] for s in shown if s.startswith("dJ/")] == ["dJ/dv", "dJ/da", "dJ/du", "dJ/db", "dJ/dc"]
+    for product, number in (("3·1", 3), ("3·2", 6), ("3·3", 9)):
+        i = shown.index(f"= {product} evaluate:" if product != "3·1" else f"= {product} substitute")
+        assert shown[i + 1] == f"= {number} simplify"
 
 
 def test_chain_rule_at_another_point():

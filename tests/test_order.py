@@ -25,10 +25,20 @@ def test_sum_rule_keeps_term_order_and_shows_the_constant():
     assert "= 32·x³ + 18·x" in out
 
 
+def test_a_sum_term_shows_the_derivative_of_the_variable_itself():
+    out = expr_derivation("3*x**2 + 5*x - 7", []).render("text", width=200)
+    assert "= 6·x + 5·d/dx[x]" in out and "d/dx[x] = 1" in out and "= 6·x + 5" in out
+    # a lone c·x is one step, the constant multiple rule's: d/dx[5·x] = 5
+    lone = expr_derivation("5*x", []).render("text", width=200)
+    assert "d/dx[x]" not in lone.split("differentiate both sides", 1)[1]
+
+
 @pytest.mark.parametrize("name, pieces, absent", [
     ("logistic", ["z = w₁·x₁ + w₂·x₂ + b", "L = −(y·log(a) + (1 − y)·log(1 − a))",
-                  "da = ∂L/∂a = −y/a + (1 − y)/(1 − a)", "= −y/a − (1 − y)·∂/∂a[log(1 − a)]"], []),
-    ("cross-entropy", ["−(y·log(ŷ) + (1 − y)·log(1 − ŷ))"], ["log(1 − ŷ)·(1 − y)"]),
+                  "da = ∂L/∂a = −y/a + (1 − y)/(1 − a)", "= −y/a − (1 − y)·∂/∂a[log(1 − a)]",
+                  # ∂z/∂w₁ = x₁·∂w₁/∂w₁ = x₁ as the notes write it; dz multiplied out data first
+                  "= ∂w₁/∂w₁·x₁", "∂w₁/∂w₁ = 1", "−y + y·a + a − y·a"], ["a·y", "∂/∂w₁[w₁]"]),
+    ("cross-entropy", ["−(y·log(ŷ) + (1 − y)·log(1 − ŷ))", "−y + y·ŷ + ŷ − y·ŷ"], ["log(1 − ŷ)·(1 − y)", "ŷ·y"]),
     ("linear", ["2·(ŷ − y)"], ["2·ŷ − 2·y"]),
     ("mle-binomial", ["log(C(n, k)) + k·log(p) + (n − k)·log(1 − p)", "−k/p² − (n − k)/(1 − p)²",
                       "d/dp[log(C(n, k))] = 0"], ["(k − n)", "(−n + k)"]),

@@ -19,7 +19,7 @@ from derive.steps import Builder
 from derive.messages import RESULTS, RULE_NAMES, RULE_NOTES, Msg
 from derive.models import registry
 from derive.render.jupyter import JupyterRenderer
-from derive.render.latex import LatexRenderer, formula_tex, latex_words
+from derive.render.latex import LatexRenderer, break_rhs, formula_tex, latex_words, math_width
 from derive.render.markdown import MarkdownRenderer, markdown_words
 from derive.render.text import TextRenderer
 
@@ -226,3 +226,78 @@ def test_jupyter_shows_headings_and_equations_only():
     assert re.findall(r"\\textbf\{([^}]*)\}", tex) == ["Small", "One", "Results"]
     assert r"\text{\small the square $y = x^{2}$}" in tex
 
+
+# A long right-hand side broken over several LaTeX lines keeps exactly one operator at each
+# break: a product split between its factors continues with one \cdot, never \cdot \cdot.
+# a binary operator followed by another, with at most an empty group {} between them
+_OP = r"(?:\\(?:cdot|odot|times)(?![A-Za-z])|\+)"
+DOUBLED = re.compile(rf"(?:{_OP}|-)\s*(?:\{{\}}\s*)?{_OP}")
+
+
+def rows(tex: str) -> list[str]:
+    """The rows of every align* environment of ``tex``."""
+    blocks = re.findall(r"\\begin\{align\*\}(.*?)\\end\{align\*\}", tex, re.S)
+    return [row for block in blocks for row in block.split("\\\\\n")]
+
+
+def test_a_product_broken_at_a_printed_cdot_continues_with_one_cdot():
+    # what the printers write for a long product: factors joined by \cdot, as the matrix lines
+    factor = r"\left(a_{1} + a_{2} + a_{3} + a_{4} + a_{5} + a_{6}\right)"
+    rhs = r" \cdot ".join([factor] * 4)
+    lines = break_rhs(rhs, room=math_width(factor) * 2.2, scale=False)
+    assert len(lines) > 1
+    assert all(line.count(factor) >= 1 for line in lines)
+    for line in lines[1:]:
+        assert line.startswith(r"\cdot ") and not DOUBLED.search(line), line
+    # the lines together are the product as printed, one \cdot between each two factors
+    assert " ".join(lines).count(r"\cdot") == rhs.count(r"\cdot")
+
+
+def test_a_product_of_juxtaposed_factors_gets_its_cdot_at_the_break():
+    factor = r"\left(b_{1} + b_{2} + b_{3} + b_{4} + b_{5} + b_{6}\right)"
+    lines = break_rhs(" ".join([factor] * 4), room=math_width(factor) * 2.2, scale=False)
+    assert len(lines) > 1
+    assert all(line.startswith(r"\cdot ") and not DOUBLED.search(line) for line in lines[1:])
+
+
+def test_no_model_writes_two_operators_in_a_row():
+    broken = []
+    for name in derive.model_names():
+        tex = derive.derivation(name).latex()   # built once per worker (shared_derivations)
+        broken += [row for row in rows(tex) if row.lstrip().startswith(r"&\quad")]
+        doubled = [row for row in rows(tex) if DOUBLED.search(row)]
+        assert not doubled, (name, doubled[:2])
+    # the continuation rows are the ones a break made: the models have some
+    assert broken
+
+
+def _over_m(text: str, tex: str) -> list[str]:
+    """The quotients by m of a line's text and LaTeX that are not written (c/m)·… with c a
+    whole number in front, as the notes write a mean (a sum over m stays a fraction: (a − y)/m
+    fits an inline formula where (1/m)·(a − y) would not)."""
+    bad = [text[max(0, i - 12):i + 2] for i in (m.start() for m in re.finditer(r"/m\b", text))
+           if not re.search(r"(\(\d+|\))$", text[:i])]
+    for m in re.finditer(r"\}\{m\}", tex):
+        depth, i = 0, m.start()
+        while i > 0 and (depth or tex[i] != "{" or not tex[:i].endswith(r"\frac")):
+            depth += {"}": 1, "{": -1}.get(tex[i], 0) if i != m.start() else 0
+            i -= 1
+        numerator = tex[i + 1:m.start()]
+        if not numerator.isdigit() and not re.search(r" [+-] ", numerator):
+            bad.append(tex[max(0, i - 5):m.end()])
+    return bad
+
+
+def test_every_mean_is_written_with_its_fraction_in_front():
+    from derive import printing
+
+    for name in derive.model_names():
+        d = derive.derivation(name)
+        exprs = [(s.rhs, s.order) for s in d.lines] + [(r.display, r.order) for r in d.results]
+        bad = [b for e, order in exprs for b in _over_m(printing.text(e, order=order), printing.latex(e, order=order))]
+        assert not bad, (name, bad[:3])
+    # the printer's rule, not a model's: a quotient by m is a mean, a ratio of two names is not
+    m, y, z = sp.symbols("m y z")
+    assert printing.text(2 * y * z / m) == "(2/m)·y·z" and printing.latex(2 * y * z / m) == r"\frac{2}{m} y z"
+    assert printing.text((y - z) / m) == "(y − z)/m"
+    assert printing.text(y / m) == "y/m"

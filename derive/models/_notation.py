@@ -70,15 +70,16 @@ class Hadamard(sp.HadamardProduct):
 
 def opened_dz(a, y) -> list:
     """The lines from (−y/a + (1 − y)/(1 − a))·a(1 − a) to a − y, as the notes work them:
-    a(1 − a) times each term, then multiplied out, where the two a·y cancel. ``(rhs, rule,
-    note)`` each. The multiplied-out sum stands in the note: a line −y + a·y + a − a·y would fix
+    a(1 − a) times each term, then multiplied out, where the two y·a cancel. ``(rhs, rule,
+    note)`` each. The multiplied-out sum stands in the note: a line −y + y·a + a − y·a would fix
     the order −y, a for the a − y after it."""
     from ..messages import Msg
 
     each = sp.Add(mul(-1, y, 1 - a), mul(1 - y, a), evaluate=False)
-    out = sp.Add(-y, mul(a, y), a, -mul(a, y), evaluate=False)
+    # a·y as the printer orders data and prediction: y·a, as −y·(1 − a) multiplies out
+    out = sp.Add(-y, a * y, a, -a * y, evaluate=False)
     return [
         (each, "rearrange", Msg.of("{f} times each term", "{f} 乘以每一项", f=mul(a, 1 - a))),
         (a - y, "simplify", Msg.of("multiply out, {s}: the two {t} cancel", "展开得 {s}：两个 {t} 相消",
-                                   s=out, t=mul(a, y))),
+                                   s=out, t=a * y)),
     ]

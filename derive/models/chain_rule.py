@@ -45,7 +45,8 @@ class ChainRule(Model):
                "从左到右计算出结果,再从右到左计算导数。")
 
         d.section("Backward pass", "反向传播")
-        grads = d.backward(J, [V, U, A, B, C], style="values")
+        # in the notes' order, a before u (each after its only consumer v), with the numbers
+        grads = d.backward(J, [V, A, U, B, C], style="values", at=point)
 
         d.section("The forward/backward table at {point}", "在 {point} 处的前向/反向计算表",
                   point=tuple(sp.Eq(k, v, evaluate=False) for k, v in point.items()))
@@ -76,9 +77,9 @@ class ChainRule(Model):
         d.result("J", J_value, lhs=sp.Function("J")(*(point[s] for s in (A, B, C))),
                  check=(at_point(J), J_value),
                  note=Msg("forward value at the point", "该点的前向值"))
-        for node in (V, U, A, B, C):
+        for node in (V, A, U, B, C):
             d.result(f"dJ/d{node}", grads[node], of=J, wrt=node)
-        for node in (V, U, A, B, C):
+        for node in (V, A, U, B, C):
             at = grads[node].xreplace(point)
             d.result(f"dJ/d{node} at the point", at,
                      lhs=sp.Subs(sp.Derivative(J, node), (A, B, C), tuple(point[s] for s in (A, B, C))),

@@ -83,7 +83,7 @@ class Logistic(Model):
 
         d.section("Backward pass", "反向传播")
         # dz = a − y with the algebra students ask about: a(1 − a) into each term, then the two
-        # a·y of −y + a·y + a − a·y cancel
+        # y·a of −y + y·a + a − y·a cancel
         grads = d.backward(
             L, [a, z, w1, w2, b],
             names={a: sp.Symbol("da"), z: sp.Symbol("dz"), w1: sp.Symbol("dw1"), w2: sp.Symbol("dw2")},

@@ -523,6 +523,9 @@ def _pack(parts: list[str], limit: float) -> list[str]:
     return [*lines, current]
 
 
+_COEFFICIENT = re.compile(r"-?\s*(?:\d+|\\frac\{\d+\}\{[^{}]*\})")
+
+
 def break_rhs(rhs: str, room: float, indent: float = 2.0, scale: bool = True) -> list[str]:
     """The right-hand side as lines of at most ``room`` em: the first line, then continuation
     lines that start with the sign of their first term (a continuation line is ``indent`` em
@@ -536,8 +539,16 @@ def break_rhs(rhs: str, room: float, indent: float = 2.0, scale: bool = True) ->
         if math_width(term) <= cont:
             pieces.append((term, False))
             continue
-        chunks = _pack(split_factors(term), cont - 1.5)
-        pieces += [(chunks[0], False), *((r"\cdot " + c, True) for c in chunks[1:])]
+        factors = split_factors(term)
+        if len(factors) > 1 and _COEFFICIENT.fullmatch(factors[0]):
+            # a coefficient (2, \frac{1}{m}) stays with the factor it multiplies: a line
+            # holding it alone would say nothing
+            factors[:2] = [f"{factors[0]} {factors[1]}"]
+        chunks = _pack(factors, cont - 1.5)
+        # a chunk that starts at a printed \cdot (split_factors keeps it with the factor after
+        # it) already opens with its operator: one \cdot, never two
+        pieces += [(chunks[0], False), *((c if c.startswith((r"\cdot ", r"\times ")) else r"\cdot " + c, True)
+                                         for c in chunks[1:])]
     lines, current = [], ""
     for tex, forced in pieces:
         limit = room if not lines else cont
