@@ -222,7 +222,7 @@ def flat_attention(net, ones, inv_sqrt):
         "Pw = np.exp(S, out=S)", "Pw /= (Pw @ ONES_T)[..., None]", "O = Pw @ V",
         # the dense output layer and the softmax (LayeredNet._softmax)
         "A1 = O.reshape(m, -1)", f"z = np.dot(A1, {pw}) + {pb}",
-        f"zmax = np.maximum.reduce(np.ascontiguousarray(z.T), axis=0).reshape(m, 1)",
+        "zmax = np.maximum.reduce(np.ascontiguousarray(z.T), axis=0).reshape(m, 1)",
         "e = z - zmax", "np.exp(e, out=e)", "s = np.dot(e, ONES_C)[:, None]",
         "if with_loss:",
         "    loss = float((zmax.sum() + np.log(s).sum() - z[rows, y].sum()) / m)",
