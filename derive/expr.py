@@ -102,6 +102,24 @@ class Gradient(_Label):
         return r"\nabla " + printer._print(self.args[0])
 
 
+class Prime(_Label):
+    """f″(x), the n-th derivative of the function named ``f`` in Lagrange's notation: primes up
+    to the third (f‴), then f⁽⁴⁾(x)."""
+
+    def __new__(cls, f, x, n):
+        return sp.Expr.__new__(cls, f, x, sp.Integer(n))
+
+    def _text(self, printer):
+        f, x, n = self.args
+        marks = ("′", "″", "‴")[n - 1] if n <= 3 else f"⁽{str(n).translate(_SUPERSCRIPT)}⁾"
+        return f"{printer._print(f)}{marks}({printer._print(x)})"
+
+    def _latex(self, printer):
+        f, x, n = self.args
+        marks = "'" * int(n) if n <= 3 else f"^{{({n})}}"
+        return rf"{printer._print(f)}{marks}\left({printer._print(x)}\right)"
+
+
 class At(_Label):
     """``expr`` evaluated at a point given as a tuple of equalities (x = 1, y = 2)."""
 
@@ -380,7 +398,7 @@ def _shown(value):
 
 
 def expr_derivation(text, wrt=None, *, from_latex: bool = False, at: str | None = None,
-                    checker=None) -> ExprDerivation:
+                    checker=None, order: int = 1, mixed=None) -> ExprDerivation:
     """The verified step-by-step derivatives of an expression.
 
     Parameters
@@ -399,6 +417,13 @@ def expr_derivation(text, wrt=None, *, from_latex: bool = False, at: str | None 
         With ``at``: ``checker(expr, point, values)`` compares each value with a finite
         difference and returns ``FiniteDifferenceCheck``s, shown as a table
         (``numeric.fd.check_derivatives``; ``derive`` itself does no numerics).
+    order : int
+        With one variable: the derivative of this order (1 to ``MAX_ORDER``), each derivative
+        worked out from the one before by the same rules: f″ = d²f/dx² is d/dx[f′].
+    mixed : list of str, optional
+        A mixed partial derivative: the variables in the order they are applied (a string may
+        separate them by commas). ``["x", "y"]`` is ∂²f/∂y∂x = ∂/∂y[∂f/∂x] (f_xy); no ``wrt``
+        or ``order`` beside it.
 
     Returns
     -------
@@ -406,7 +431,9 @@ def expr_derivation(text, wrt=None, *, from_latex: bool = False, at: str | None 
         Steps: f = …, then per variable the engine's rule-by-rule derivative, then (with ``at``)
         the values and a finite-difference table. Results: ∂f/∂x per variable (with ``of`` and
         ``wrt``, checkable with ``sympy.diff``), ∇f for several variables, and the values at
-        the point. ``checks`` holds the finite-difference comparisons; ``failed`` those that
+        the point. A higher derivative records each order in turn; d^nf/dx^n has ``of`` f and
+        ``wrt`` (x, n), a mixed one ``of`` the derivative before it (∂f/∂x) and ``wrt`` y, so
+        that ``sympy.diff(of, wrt)`` is its value either way. ``checks`` holds the finite-difference comparisons; ``failed`` those that
         disagree.
 
     Raises
@@ -415,16 +442,17 @@ def expr_derivation(text, wrt=None, *, from_latex: bool = False, at: str | None 
         For input that does not parse, a ``wrt`` name not in the expression, or a bad point.
     """
     try:
-        return _expr_derivation(text, wrt, from_latex, at, checker)
+        return _expr_derivation(text, wrt, from_latex, at, checker, order, mixed)
     except RecursionError:
         raise DeriveError("too large: the expression is nested too deeply to work out step by step") from None
     except MemoryError:
         raise DeriveError("too large: working out this derivative ran out of memory") from None
 
 
-def _expr_derivation(text, wrt, from_latex: bool, at, checker) -> ExprDerivation:
+def _expr_derivation(text, wrt, from_latex: bool, at, checker, order=1, mixed=None) -> ExprDerivation:
     expr = _parse(text, from_latex)
-    variables = _choose_wrt(expr, wrt)
+    sequence = _sequence(expr, wrt, order, mixed)
+    variables = sequence[:1] if sequence else _choose_wrt(expr, wrt)
     _check_size(expr, variables)
     point = _point(expr, at) if at is not None else None
 
@@ -444,23 +472,109 @@ def _expr_derivation(text, wrt, from_latex: bool, at, checker) -> ExprDerivation
         d.eq(f, as_typed, "real_variables", Msg.of("for real {v}", "{v} 为实数", v=real))
     elif typed is not expr:
         d.eq(f, as_typed, "evaluate")
-    derivatives = {}
-    for x in variables:
-        if len(variables) > 1:
-            d.section("With respect to {x}", "对 {x} 求导", x=x)
-        lhs = Derivative(f, x, evaluate=False)
-        derivatives[x] = d.work(lhs, expr, x, finish=lambda e: textbook_form(e, expr))
-        _answer_by_degree(d, derivatives[x])
-        d.result(printing.text(lhs, partial=d.partial), derivatives[x], of=f, wrt=x)
-    if len(variables) > 1:
+    if sequence:
+        derivatives, fd_of = _higher(d, f, expr, sequence)
+    else:
+        derivatives, fd_of = {}, expr
+        for x in variables:
+            if len(variables) > 1:
+                d.section("With respect to {x}", "对 {x} 求导", x=x)
+            lhs = Derivative(f, x, evaluate=False)
+            derivatives[lhs] = d.work(lhs, expr, x, finish=lambda e: textbook_form(e, expr))
+            _answer_by_degree(d, derivatives[lhs])
+            d.result(printing.text(lhs, partial=d.partial), derivatives[lhs], of=f, wrt=x)
+    if len(derivatives) > 1:
         gradient = sp.Tuple(*derivatives.values())
         d.result(printing.text(Gradient(f)), gradient, lhs=Gradient(f),
-                 check=(sp.Tuple(*(Derivative(f, x) for x in derivatives)), gradient))
+                 check=(sp.Tuple(*derivatives), gradient))
 
     checks = ()
     if point is not None:
-        checks = _at_point(d, f, expr, derivatives, point, checker)
+        checks = _at_point(d, f, expr, derivatives, point, checker, fd_of)
     return _finish(d, checks)
+
+
+# The highest derivative derive expr works out: each order differentiates the whole answer of
+# the one before, which may double in size.
+MAX_ORDER = 5
+
+_ORDINALS = (("First", "一"), ("Second", "二"), ("Third", "三"), ("Fourth", "四"), ("Fifth", "五"))
+
+
+def _sequence(expr, wrt, order, mixed) -> list[Symbol]:
+    """The variables a higher derivative applies, in order ([x, x] for d²f/dx², [x, y] for
+    ∂²f/∂y∂x), or [] for first derivatives (one per ``wrt`` variable, as today)."""
+    if isinstance(order, bool) or not isinstance(order, int) or order < 1:
+        raise DeriveError(f"--order: expected a whole number from 1 to {MAX_ORDER}, not {order!r}")
+    if mixed:
+        if wrt or order != 1:
+            raise DeriveError("--mixed names every variable of the derivative: give it without "
+                              "--wrt and --order (--mixed x,y is ∂²f/∂y∂x)")
+        names = [n.strip() for m in ([mixed] if isinstance(mixed, str) else mixed) for n in str(m).split(",")]
+        if len(names) < 2:
+            raise DeriveError("--mixed: name at least two variables, in the order they are applied "
+                              "(--mixed x,y); for one, use --wrt x")
+        sequence = check_wrt(expr, names) if expr.free_symbols else [_constant_wrt(n) for n in names]
+    elif order == 1:
+        return []
+    else:
+        variables = _choose_wrt(expr, wrt)
+        if len(variables) > 1:
+            raise DeriveError("--order takes one variable (--wrt x --order 2); for a mixed partial "
+                              "derivative name its variables with --mixed x,y")
+        sequence = variables * order
+    if len(sequence) > MAX_ORDER:
+        raise DeriveError(f"too large: derivatives of order {len(sequence)}; derive works out "
+                          f"orders up to {MAX_ORDER}")
+    return sequence
+
+
+def _higher(d: Builder, f, expr, sequence: list) -> tuple[dict, sp.Expr]:
+    """The derivatives of ``expr`` along ``sequence``, each worked out from the one before by the
+    engine's rules, one section per order, each recorded as a result. Returns the last one
+    (its displayed left-hand side → its final form) and the derivative it was worked out from,
+    whose finite differences check it at a point."""
+    current = previous = expr
+    pure = len(set(sequence)) == 1
+    lhs = None
+    for k, x in enumerate(sequence, 1):
+        before = lhs
+        # ∂²f/∂y∂x is ∂/∂y[∂f/∂x]: the last variable applied stands first, as textbooks write it
+        lhs = Derivative(f, *reversed(sequence[:k]), evaluate=False)
+        applied = Derivative(f, *sequence[:k], evaluate=False)
+        heading = sp.Eq(Prime(f, x, k), lhs, evaluate=False) if pure and not d.partial else lhs
+        if k == 1:
+            d.section("First derivative {d}", "一阶导数 {d}", d=heading)
+        else:
+            en, zh = _ORDINALS[k - 1]
+            d.section(f"{en} derivative {{d}}: the derivative of {{b}} with respect to {{x}}",
+                      f"{zh}阶导数 {{d}}:{{b}} 对 {{x}} 求导", d=heading, b=before, x=x)
+        previous, current = current, _work(d, lhs, applied, current, x, expr)
+        _answer_by_degree(d, current)
+        name = printing.text(lhs, partial=d.partial)
+        if pure or k == 1:
+            d.result(name, current, of=f, wrt=sp.Tuple(x, k) if k > 1 else x, lhs=lhs)
+        else:
+            d.result(name, current, of=Derivative(f, *sequence[:k - 1], evaluate=False), wrt=x, lhs=lhs)
+    return {lhs: current}, previous
+
+
+def _work(d: Builder, lhs, applied, expr, x: Symbol, typed) -> sp.Expr:
+    """``Builder.work`` for one order of a higher derivative: the lines show ``lhs`` and are
+    verified as ``applied``, the derivative in the order its variables are applied (they differ
+    for a mixed one: ∂²f/∂y∂x is shown, ∂/∂y of ∂f/∂x is checked)."""
+    namer = engine.Namer(taken={s.name for s in expr.free_symbols} | {s.name for s in d.defs})
+    rule = engine.diff_rule(expr, x, namer)
+    check = (lambda rhs: (applied, rhs)) if applied != lhs else (lambda rhs: None)
+    opened = Derivative(expr, x, evaluate=False)
+    current = d.eq(lhs, opened, "differentiate", check=check(opened))
+    for line in engine.steps(rule, True, lambda e: textbook_form(e, typed)):
+        r = line.rule
+        note = None
+        if r is not None:
+            note = Msg.rule_note(line.key, **{k: v for k, v in r.msg_args().items() if k in ("u", "g", "c", "n")})
+        current = d.eq(lhs, line.rhs, line.key, note, check=check(line.rhs))
+    return current
 
 
 _SUPERSCRIPT = str.maketrans("0123456789-+", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺")
@@ -494,9 +608,11 @@ def _answer_by_degree(d: Builder, final) -> None:
             d.shown_sums.pop(printing.canon(node), None)
 
 
-def _at_point(d: Builder, f, expr, derivatives: dict, point: dict, checker) -> tuple:
-    """Evaluate each derivative at ``point`` (shown and recorded), then compare with finite
-    differences (``checker``) in a table."""
+def _at_point(d: Builder, f, expr, derivatives: dict, point: dict, checker, fd_of) -> tuple:
+    """Evaluate each derivative (its displayed left-hand side → its final form) at ``point``
+    (shown and recorded), then compare with finite differences (``checker``) of ``fd_of``, the
+    function each is the derivative of (f itself, or the derivative before a higher one), in
+    a table."""
     shown = [sp.Eq(s, _shown(v), evaluate=False) for s, v in sorted(point.items(), key=lambda kv: kv[0].name)]
     where = Msg.of("at {p}", "在 {p} 处", p=tuple(shown))
     d.section("At the point {p}", "在点 {p} 处", p=tuple(shown))
@@ -505,9 +621,13 @@ def _at_point(d: Builder, f, expr, derivatives: dict, point: dict, checker) -> t
     # derivative −1/x would evaluate)
     _number(_substitute(to_elementary(expr), point, printing.text(f), at_text), printing.text(f), at_text)
     values, exacts = {}, []
-    for x, final in derivatives.items():
-        lhs = At(Derivative(f, x, evaluate=False), shown)
-        name = printing.text(Derivative(f, x, evaluate=False), partial=d.partial)
+    by_variable = {}
+    for derivative, final in derivatives.items():
+        # the variable applied last: ∂²f/∂y∂x is the finite difference of ∂f/∂x in y
+        x = derivative.variable_count[0][0]
+        by_variable[x] = derivative
+        lhs = At(derivative, shown)
+        name = printing.text(derivative, partial=d.partial)
         exact = _substitute(final, point, name, at_text)
         exacts.append(exact)
         approx = _number(exact, name, at_text)
@@ -527,12 +647,12 @@ def _at_point(d: Builder, f, expr, derivatives: dict, point: dict, checker) -> t
 
     if checker is None:
         return ()
-    checks = tuple(checker(to_elementary(expr), point, values))
+    checks = tuple(checker(to_elementary(fd_of), point, values))
     d.section("Check against finite differences", "与有限差分核对")
     d.table(
         [Msg("derivative", "导数"), Msg("value", "值"), Msg("finite difference", "有限差分"),
          Msg("error estimate", "误差估计"), Msg("|difference|", "|差|")],
-        [[Derivative(f, c.wrt, evaluate=False), f"{c.value:.12g}", f"{c.fd:.12g}", f"{c.error:.1e}",
+        [[by_variable[c.wrt], f"{c.value:.12g}", f"{c.fd:.12g}", f"{c.error:.1e}",
           f"{abs(c.value - c.fd):.1e}"] for c in checks],
     )
     d.note(
@@ -545,7 +665,7 @@ def _at_point(d: Builder, f, expr, derivatives: dict, point: dict, checker) -> t
         k=sp.Integer(int(checks[0].factor)),
     )
     for c in checks:
-        lhs = Derivative(f, c.wrt, evaluate=False)
+        lhs = by_variable[c.wrt]
         if c.verdict == "kink":
             d.note("{d}: $f$ has a kink here; the value is a one-sided derivative (the convention "
                    "$ReLU′(0) = 0$), the central difference averages the two sides.",

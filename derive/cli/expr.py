@@ -45,6 +45,12 @@ class _ExprCommand(click.Command):
 @click.option("--wrt", multiple=True, metavar="NAME",
               help="Variable to differentiate with respect to (repeat for a gradient). "
                    "Default: the expression's only variable.")
+@click.option("--order", type=int, default=1, metavar="N",
+              help="With one variable: the N-th derivative (--wrt x --order 2 is d²f/dx², f″), "
+                   "each order worked out from the one before; N from 1 to 5.")
+@click.option("--mixed", metavar="x,y",
+              help="A mixed partial derivative, its variables in the order they are applied: "
+                   "--mixed x,y is ∂²f/∂y∂x = ∂/∂y[∂f/∂x] (f_xy); instead of --wrt.")
 @click.option("--at", metavar="x=1,y=2", help="Evaluate the derivatives at this point (every "
               "variable) and check them against finite differences.")
 @click.option("--from-latex", is_flag=True, help="Read EXPRESSION as LaTeX (\\frac{1}{1+e^{-z}}).")
@@ -60,7 +66,7 @@ class _ExprCommand(click.Command):
 @click.option("--onehot", multiple=True, metavar="NAME",
               help="With --shape: each column of matrix NAME is one-hot (labels), so its column sums "
                    "are 𝟏ᵀ; the checks use a one-hot NAME.")
-def expr(expression, wrt, at, from_latex, show_steps, fmt, output, standalone, lang, shapes, hessian, onehot):
+def expr(expression, wrt, order, mixed, at, from_latex, show_steps, fmt, output, standalone, lang, shapes, hessian, onehot):
     """Differentiate EXPRESSION (SymPy syntax, or LaTeX with --from-latex), every step verified.
 
     Exits with status 1 when a derivative at --at disagrees with finite differences.
@@ -70,6 +76,8 @@ def expr(expression, wrt, at, from_latex, show_steps, fmt, output, standalone, l
       derive expr "3*(a+b*c)" --wrt a --show-steps
       derive expr "(3*x**2+2)**4" --show-steps
       derive expr "sigmoid(w*x+b)" --wrt w --wrt b --at w=1,x=2,b=0
+      derive expr "x^2*sin(x)" --order 2 --show-steps
+      derive expr "x^2*y^3 + sin(x*y)" --mixed x,y
       derive expr "\\frac{1}{1+e^{-z}}" --from-latex --format latex
       derive expr -- "-x^2 + 3x"
       derive expr "sum((X @ w - y)**2)" --wrt w --shape X=m,n --shape w=n --shape y=m
@@ -84,6 +92,9 @@ def expr(expression, wrt, at, from_latex, show_steps, fmt, output, standalone, l
     if onehot and not shapes:
         raise DeriveError("--onehot needs --shape: it names a matrix of a matrix expression")
     if shapes or hessian:
+        if order != 1 or mixed:
+            raise DeriveError(f"{'--order' if order != 1 else '--mixed'} does not combine with --shape: "
+                              f"for a matrix expression ask for --hessian")
         if at is not None or from_latex:
             raise DeriveError(f"{'--at' if at is not None else '--from-latex'} does not combine with "
                               f"--shape: a matrix expression is checked at random arrays")
@@ -94,7 +105,8 @@ def expr(expression, wrt, at, from_latex, show_steps, fmt, output, standalone, l
         d = matrix_derivation(expression, list(shapes), list(wrt), hessian=hessian, checker=check_matrix_gradient,
                                onehot=onehot)
     else:
-        d = expr_derivation(expression, list(wrt), from_latex=from_latex, at=at, checker=check_derivatives)
+        d = expr_derivation(expression, list(wrt), from_latex=from_latex, at=at, checker=check_derivatives,
+                            order=order, mixed=mixed)
     emit(d.render(fmt, show_steps=show_steps, lang=lang, standalone=standalone,
                   color=color_wanted(output) and fmt == "text"), output)
     if d.failed and (shapes or hessian):
