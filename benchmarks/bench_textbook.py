@@ -1,7 +1,9 @@
 """How derive expr does on the textbook corpus (tests/data/textbook_derivatives.txt).
 
 Each problem is differentiated in-process the way ``derive expr --show-steps`` does it
-(every line verified) and compared with ``sympy.diff``. Prints the share solved, the median,
+(every line verified) and compared with ``sympy.diff``; a higher derivative (its variables
+listed: ``x x | …`` is f″, ``x y | …`` is ∂²f/∂y∂x) as ``--order 2`` or ``--mixed x,y`` asks
+for it, compared with ``sympy.diff(f, x, x)`` or ``sympy.diff(f, x, y)``. Prints the share solved, the median,
 90th percentile and largest times (wall and CPU: the CPU time is what a busy machine does not
 inflate), and a problem refused or wrong is listed.
 
@@ -67,7 +69,7 @@ def main(argv=None) -> int:
         except DeriveError as err:
             d, outcome = None, f"refused: {err}"
         else:
-            outcome = judge(d)
+            outcome = judge(d, problem)
         wall.append(time.perf_counter() - start)
         cpu.append(time.process_time() - start_cpu)
         if outcome is not None:

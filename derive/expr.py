@@ -457,7 +457,7 @@ def _expr_derivation(text, wrt, from_latex: bool, at, checker, order=1, mixed=No
     point = _point(expr, at) if at is not None else None
 
     f = _function_name(expr)
-    d = Builder(_ExprModel(), partial=len(expr.free_symbols) > 1)
+    d = Builder(_ExprModel(), partial=len(expr.free_symbols | set(sequence)) > 1)
     written = _written_order(text, from_latex)
     d.shown_sums.update(written)
     typed, real = _typed_form(text, from_latex, expr, printing.Order(dict(written)))
@@ -514,7 +514,8 @@ def _sequence(expr, wrt, order, mixed) -> list[Symbol]:
         if len(names) < 2:
             raise DeriveError("--mixed: name at least two variables, in the order they are applied "
                               "(--mixed x,y); for one, use --wrt x")
-        sequence = check_wrt(expr, names) if expr.free_symbols else [_constant_wrt(n) for n in names]
+        # a variable may come back (f_xxy): each name is checked on its own
+        sequence = [check_wrt(expr, [n])[0] if expr.free_symbols else _constant_wrt(n) for n in names]
     elif order == 1:
         return []
     else:

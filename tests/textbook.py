@@ -18,9 +18,16 @@ PATH = Path(__file__).parent / "data" / "textbook_derivatives.txt"
 
 @dataclass(frozen=True)
 class Problem:
+    """One problem: ``wrt`` names the variables differentiated with respect to, in the order
+    they are applied, separated by spaces ("x" for f′, "x x" for f″, "x y" for ∂²f/∂y∂x)."""
+
     wrt: str
     text: str
     latex: bool
+
+    @property
+    def sequence(self) -> list[str]:
+        return self.wrt.split()
 
 
 def _load() -> tuple[Problem, ...]:
@@ -38,8 +45,12 @@ CORPUS = _load()
 
 
 def derivation(problem: Problem):
-    """derive expr's derivation of ``problem`` (every line verified); DeriveError if refused."""
-    return expr_derivation(problem.text, [problem.wrt], from_latex=problem.latex)
+    """derive expr's derivation of ``problem`` (every line verified); DeriveError if refused.
+    A higher derivative is asked for as on the command line: --wrt x --order 2, --mixed x,y."""
+    names = problem.sequence
+    if len(set(names)) == 1:
+        return expr_derivation(problem.text, names[:1], from_latex=problem.latex, order=len(names))
+    return expr_derivation(problem.text, from_latex=problem.latex, mixed=names)
 
 
 def solve(problem: Problem) -> str | None:
@@ -49,13 +60,16 @@ def solve(problem: Problem) -> str | None:
         d = derivation(problem)
     except DeriveError as err:
         return f"refused: {err}"
-    return judge(d)
+    return judge(d, problem)
 
 
-def judge(d) -> str | None:
-    """None when the derivation's answer equals ``sympy.diff`` of its definition, else why not."""
-    result = d.results[0]
-    expected = sp.diff(to_elementary(d.lines[0].rhs), result.wrt)
+def judge(d, problem: Problem) -> str | None:
+    """None when the derivation's answer (its last result) equals ``sympy.diff`` of its
+    definition along the problem's variables, else why not."""
+    result = d.results[-1]
+    f = to_elementary(d.lines[0].rhs)
+    by_name = {s.name: s for s in f.free_symbols}
+    expected = sp.diff(f, *(by_name.get(n, sp.Symbol(n, real=True)) for n in problem.sequence))
     got = to_elementary(result.value)
     if sp.simplify(got - expected) == 0 if sp.count_ops(got - expected) < 60 else False:
         return None
