@@ -550,7 +550,8 @@ def _higher(d: Builder, f, expr, sequence: list) -> tuple[dict, sp.Expr]:
             en, zh = _ORDINALS[k - 1]
             d.section(f"{en} derivative {{d}}: the derivative of {{b}} with respect to {{x}}",
                       f"{zh}阶导数 {{d}}:{{b}} 对 {{x}} 求导", d=heading, b=before, x=x)
-        previous, current = current, _work(d, lhs, applied, current, x, expr)
+        # the sums of the statement and of every derivative before keep their signs: 1 − σ(z)
+        previous, current = current, _work(d, lhs, applied, current, x, sp.Tuple(expr, current))
         _answer_by_degree(d, current)
         name = printing.text(lhs, partial=d.partial)
         if pure or k == 1:
@@ -607,6 +608,20 @@ def _answer_by_degree(d: Builder, final) -> None:
     for node in printing.preorder(final):
         if isinstance(node, sp.Add) and node.is_polynomial() and len(node.free_symbols) == 1:
             d.shown_sums.pop(printing.canon(node), None)
+        elif isinstance(node, sp.Add) and (g := _generator(node)) is not None and sp.degree(node, g) > 1:
+            # a polynomial in σ(z) is written by degree too: 6·σ(z)² − 6·σ(z) + 1 (and 1 − σ(z)
+            # as the notes write it)
+            terms = sorted(node.args, key=lambda t: -sp.degree(t, g))
+            d.shown_sums[printing.canon(node)] = tuple(printing.canon(t) for t in terms)
+
+
+def _generator(node):
+    """The function g(x) that the sum ``node`` is a polynomial of, if it is one."""
+    heads = {a for t in node.args for a in sp.Mul.make_args(t) if not a.is_Number}
+    bases = {h.as_base_exp()[0] for h in heads}
+    if len(bases) != 1 or not isinstance(g := bases.pop(), sp.Function):
+        return None
+    return g if all(h.as_base_exp()[1].is_Integer and h.as_base_exp()[1] > 0 for h in heads) else None
 
 
 def _at_point(d: Builder, f, expr, derivatives: dict, point: dict, checker, fd_of) -> tuple:

@@ -9,6 +9,9 @@ change only how it is written, each an identity on the real line where the answe
 * a sum the student typed keeps its signs: 1/(1 − sin x) for cos x/(1 − sin x), not
   −1/(sin x − 1);
 * a whole number common to a denominator's terms stands outside it: 1/(2·(x² + 1));
+* a product's minus sign goes into a factor of a function that reads better turned round:
+  σ(z)·(1 − σ(z))·(1 − 2·σ(z)), not −σ(z)·(1 − σ(z))·(2·σ(z) − 1);
+* numbers that can be added are: 2·log x + 3, not 2·(log x + 1) + 1;
 * max(0, u)·H(u) is max(0, u), and H(c·u) is H(u) for a number c > 0 (H(−u) for c < 0);
 * sign(u) is u/|u| in an answer that writes |u|′ that way: one notation for one function.
 """
@@ -32,6 +35,7 @@ def textbook_form(expr, typed=None):
     with distribute(False):
         out = _sign_as_ratio(_heaviside(expr))
         out = out.replace(lambda e: isinstance(e, Mul), lambda e: _product(e, typed_sums))
+        out = out.replace(lambda e: isinstance(e, Add), _numbers_added)
         out = out.replace(lambda e: isinstance(e, Pow), _denominator_content)
     return out if out != expr else expr
 
@@ -51,7 +55,40 @@ def _product(e, typed_sums):
                 power.is_odd and power > 0 and all(t.could_extract_minus_sign() for t in base.args)):
             factors[i] = Pow(flipped, power)
             sign *= sp.S.NegativeOne ** power
+    if Mul(sign, *(f for f in factors if f.is_Number)).is_negative:
+        i = next((i for i, f in enumerate(factors) if _turns_round(f)), None)
+        if i is not None:
+            base, power = factors[i].as_base_exp()
+            factors[i] = Pow(Add(*(-t for t in base.args)), power)
+            sign = -sign
     return Mul(sign, *factors) if factors != list(Mul.make_args(e)) else e
+
+
+def _turns_round(f) -> bool:
+    """Whether factor ``f`` is an odd power of c·g(x) − n (a function's term minus a number),
+    which a textbook writes n − c·g(x) with the product's minus sign: 1 − 2·σ(z). A
+    polynomial's x − 1 stays as it is."""
+    base, power = f.as_base_exp()
+    if not (isinstance(base, Add) and power.is_Integer and power.is_odd and power > 0):
+        return False
+    numbers = [t for t in base.args if t.is_Number]
+    rest = [t for t in base.args if not t.is_Number]
+    return (len(numbers) == 1 and numbers[0].is_negative and rest and not base.is_polynomial()
+            and not any(t.could_extract_minus_sign() for t in rest))
+
+
+def _numbers_added(e):
+    """A sum's number and the numbers inside its n·(… + m) terms added: 2·log x + 3."""
+    if not any(t.is_Number for t in e.args):
+        return e
+    opened = []
+    for t in e.args:
+        coeff, rest = t.as_coeff_Mul()
+        if coeff.is_Number and isinstance(rest, Add) and any(a.is_Number for a in rest.args):
+            opened.extend(coeff * a for a in rest.args)
+        else:
+            opened.append(t)
+    return Add(*opened) if len(opened) != len(e.args) else e
 
 
 def _denominator_content(e):
