@@ -476,7 +476,7 @@ def from_defs(defs: dict, point: dict, *, name: str = "graph", output: Symbol | 
     edges, local_values = [], {}
     for k in inner:
         for s in sorted(sub[k].free_symbols, key=lambda s: ([*leaves, *inner].index(s))):
-            local = engine.derivative(sub[k], s)
+            local = _local(sub[k], s)
             shown = _with_ratios(local.xreplace(back), sub)
             val = _evaluate(local, values)
             local_values[(s, k)] = val
@@ -507,6 +507,18 @@ def from_defs(defs: dict, point: dict, *, name: str = "graph", output: Symbol | 
     )
     shown_point = tuple((s, point[s]) for s in point if s in leaves)   # the caller's order
     return Graph(name, output, nodes, tuple(edges), shown_point, partial, frozenset(data))
+
+
+def _local(definition, s):
+    """∂definition/∂s as an edge shows it: the engine's textbook form, or SymPy's own derivative
+    when that is one symbol or number (a weight or an input of a sum of products, the most edges
+    of a layer): then there is no form to choose, and the engine's rules cost a millisecond an
+    edge."""
+    if all(t.is_Atom or (t.is_Mul and all(f.is_Atom for f in t.args)) for t in sp.Add.make_args(definition)):
+        quick = sp.diff(definition, s)
+        if quick.is_Atom:
+            return quick
+    return engine.derivative(definition, s)
 
 
 def _forward(floats: dict, inner: list, values: dict, output, moved, step: float) -> float:

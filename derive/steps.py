@@ -48,6 +48,11 @@ class Later:
         self._compute, self.index = compute, index
 
 
+def _now(x):
+    """``x``, or what it stands for when it is a ``Later``."""
+    return x._compute()[x.index] if isinstance(x, Later) else x
+
+
 class _Checkable:
     """A field of ``Result`` that may hold a ``Later``, replaced by its value when first read."""
 
@@ -59,7 +64,7 @@ class _Checkable:
             return None     # the field's default
         value = obj.__dict__[self.slot]
         if isinstance(value, Later):
-            value = obj.__dict__[self.slot] = value._compute()[value.index]
+            value = obj.__dict__[self.slot] = _now(value)
         return value
 
     def __set__(self, obj, value):
@@ -389,6 +394,8 @@ class Builder:
         of, wrt : optional
             For a derivative: the function and the variable. ``sympy.diff(of, wrt) = value`` is
             verified (unless ``check`` is given) and re-checked; ``lhs`` defaults to ∂of/∂wrt.
+            With ``check`` and ``lhs`` given, ``of`` (and ``value``) may be a ``Later``: worked
+            out only when the checkable forms are read.
         lhs : optional
             The left-hand side shown.
         note : Msg, optional
@@ -428,11 +435,13 @@ class Builder:
 
         @lru_cache(maxsize=1)
         def forms():
-            of_b = checkable(of) if of is not None else None
+            # ``of`` and ``value`` may themselves be ``Later``s (a written-out network built
+            # only when a proof is not remembered)
+            of_b = checkable(_now(of)) if of is not None else None
             if instance:
                 # sympy.diff(Max(0, z), z) is Heaviside(z): the checkable value uses sympy's own
                 # step, equal to the displayed [z > 0] everywhere but at the kink
-                return of_b, checkable(value).replace(lambda t: isinstance(t, sp.Heaviside) and len(t.args) == 2,
+                return of_b, checkable(_now(value)).replace(lambda t: isinstance(t, sp.Heaviside) and len(t.args) == 2,
                                                       lambda t: sp.Heaviside(t.args[0]))
             return of_b, checkable(display)
 

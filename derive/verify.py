@@ -6,8 +6,8 @@ tries a cheap exact test (the difference cancels to zero) and otherwise compares
 seeded random points. A line that fails is a bug in a model or in the engine.
 
 What is proved once is not proved again on every run: a line that holds is remembered in the
-cache folder (``derive.cache``) under a digest of its exact claim (the ``srepr`` of both sides
-and of every definition in force, in order), within an entry named by the digest of the code
+cache folder (``derive.cache``) under a digest of its exact claim (the ``srepr`` of both sides,
+and the digest of the ``srepr`` of every definition in force, in order), within an entry named by the digest of the code
 that proves a claim and gives its functions their meaning (``CHECKED_BY``) and SymPy's version.
 A claim whose sides are worked out only when needed (``Deferred``) is named by what they are
 computed from and by the digest of the file holding the code that computes them. So a proof
@@ -364,6 +364,7 @@ class _Proofs:
         self._old: dict | None = None
         self._new: dict = {}
         self._texts: dict = {}
+        self._defs: dict = {}
 
     def claim(self, content: tuple, defs) -> str | None:
         """The digest of the claim ``content`` under ``defs``, or None when the cache is off."""
@@ -372,10 +373,27 @@ class _Proofs:
         import hashlib
 
         h = hashlib.sha256()
-        for part in (*content, *(x for item in (defs or {}).items() for x in item)):
+        for part in content:
             h.update(self._text(part).encode())
             h.update(b"\0")
+        h.update(self._defs_digest(tuple(x for item in (defs or {}).items() for x in item)).encode())
         return h.hexdigest()
+
+    def _defs_digest(self, parts: tuple) -> str:
+        # the definitions in force, symbol and expression in turn, digested once per process for
+        # each sequence of objects (a derivation's lines mostly share theirs), by identity as in
+        # _text, the objects kept so that their identities stay theirs
+        import hashlib
+
+        key = tuple(map(id, parts))
+        seen = self._defs.get(key)
+        if seen is None:
+            h = hashlib.sha256()
+            for part in parts:
+                h.update(self._text(part).encode())
+                h.update(b"\0")
+            seen = self._defs[key] = (parts, h.hexdigest())
+        return seen[1]
 
     def _text(self, expr) -> str:
         # a definition is written out once per process; by identity, since two objects that

@@ -46,3 +46,15 @@ def test_edges_that_disagree_with_the_definitions_are_refused(monkeypatch):
                         lambda expr, s: 2 * real(expr, s) if s == sp.Symbol("z") else real(expr, s))
     with pytest.raises(VerificationError, match="difference of the definitions"):
         from_defs(defs, point)
+
+
+@pytest.mark.parametrize("name", ["mlp", "conv"])
+def test_edges_shown_as_a_symbol_are_the_engines_own_form(name):
+    # the graph takes sympy.diff's derivative when it is one symbol or number; the printed label
+    # must be what the engine's textbook rules give for that edge
+    g = graph.graph_for(name)
+    atoms = [e for e in g.edges if e.local.is_Atom]
+    assert len(atoms) > len(g.edges) // 2       # the linear layers' edges
+    for e in atoms:
+        definition = g.node(e.target).definition
+        assert sp.srepr(graph.engine.derivative(definition, e.source)) == sp.srepr(e.local), (e.source, e.target)

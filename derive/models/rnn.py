@@ -10,6 +10,7 @@ n_a = n_x = n_y = 2 and T = 3 at seeded random points.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import sympy as sp
 from sympy import Derivative, MatrixSymbol, Sum
@@ -17,7 +18,8 @@ from sympy import Derivative, MatrixSymbol, Sum
 from ..functions import sigmoid
 from ..messages import Msg
 from ..network import TEXT_VOCABULARY, Dense, Network, Param, Recurrent, Training
-from ..verify import stacked
+from ..steps import Later
+from ..verify import Deferred, stacked
 from ._concrete import Instance
 from ._notation import Hadamard, mul
 from .base import Model, Option, hidden_option
@@ -207,10 +209,27 @@ class Rnn(Model):
         z, o, yhat, y = vec("z^<t>", na), vec("o^<t>", ny), vec("yhat^<t>", ny), vec("y^<t>", ny)
         dy, da, dz, da_next = vec("dy^<t>", ny), vec("da^<t>", na), vec("dz^<t>", na), vec("da_next", na)
         dz_next = vec("dz^<t+1>", na)
-        e = _explicit()
-        at = _Points(e["symbols"])
+        s = _stand_ins(_SIZE, T_CHECK)
+        at = _Points(s["symbols"])
         K = 2        # the step of the instance at which a line about step t is checked (a carry arrives)
         k = K - 1
+
+        def written(name, sides):
+            """The check pair ``sides(e)`` on the written-out network ``e = _explicit()``: named by
+            ``name`` and by this file's code (``Deferred``) rather than by the network's
+            expressions, so that a remembered proof never builds the network."""
+            return Deferred((*at._content, "written-out rnn", _SIZE, T_CHECK, K, name), lambda: sides(_explicit()))
+
+        def same(name, sides):
+            """``_Points.same`` of the two matrices ``sides(e)``, deferred as ``written``."""
+            return written(name, lambda e: tuple(at.value(M) for M in sides(e)))
+
+        def claim(name, sides):
+            """``_Points.claim`` of ``sides(e)`` = (J, M, value), deferred as ``written``."""
+            def pair(e):
+                J, M, value = sides(e)
+                return at.grad(J, M), at.value(value)
+            return written(name, pair)
 
         d.section("$n_a$ units: the matrix form", "$n_a$ 个单元:矩阵形式")
         d.note(Msg(
@@ -226,29 +245,29 @@ class Rnn(Model):
             "逐个元素核对;关于第 $t$ 步的行在 $t = 2$ 处核对,这一步既传出也收到传回的梯度。",
         )))
         d.eq(z, sp.MatAdd(sp.MatMul(Waa, a_prev), sp.MatMul(Wax, x), ba), "definition", Msg("$n_a × 1$", "$n_a × 1$"),
-             check=at.same(e["z"][k], e["Waa"] * e["a"][k - 1] + e["Wax"] * e["x"][k] + e["ba"]))
+             check=same("z", lambda e: (e["z"][k], e["Waa"] * e["a"][k - 1] + e["Wax"] * e["x"][k] + e["ba"])))
         d.eq(a, sp.tanh(z), "definition", Msg("elementwise", "逐元素"),
-             check=at.same(e["a"][k], e["z"][k].applyfunc(sp.tanh)))
+             check=same("a", lambda e: (e["a"][k], e["z"][k].applyfunc(sp.tanh))))
         d.eq(o, sp.MatAdd(sp.MatMul(Wya, a), by), "definition", Msg("$n_y × 1$: the scores", "$n_y × 1$:各类的得分"),
-             check=at.same(e["o"][k], e["Wya"] * e["a"][k] + e["by"]))
+             check=same("o", lambda e: (e["o"][k], e["Wya"] * e["a"][k] + e["by"])))
         d.eq(yhat, sp.Function("softmax")(o), "definition",
-             check=at.same(e["yhat"][k], _softmax(e["o"][k])))
+             check=same("yhat", lambda e: (e["yhat"][k], _softmax(e["o"][k]))))
 
-        dy_pair = at.claim(e["L_of_o"], e["o_free"][k], _softmax(e["o_free"][k]) - e["y"][k])
+        dy_pair = claim("dy", lambda e: (e["L_of_o"], e["o_free"][k], _softmax(e["o_free"][k]) - e["y"][k]))
         d.eq(dy, sp.MatAdd(yhat, -y), "chain", Msg("$∂L/∂o⟨t⟩$: the softmax result (the softmax section)",
                                                  "$∂L/∂o⟨t⟩$:softmax 的结论(见 softmax 一节)"), check=dy_pair)
         next_step = sp.MatMul(Waa.T, dz_next)
         d.eq(da_next, next_step, "chain",
              Msg("$n_a × 1$: the gradient carried back from step $t + 1$ through $W_aa$; 0 at $t = T$",
                  "$n_a × 1$:从第 $t + 1$ 步经 $W_aa$ 传回的梯度;$t = T$ 时为 0"),
-             check=at.claim(e["L_of_a_next"], e["a_free"][k], e["Waa"].T * e["dz_of_a"][k + 1]))
-        da_pair = at.claim(e["L_of_a"], e["a_free"][k], e["da_of_a"][k])
+             check=claim("da_next", lambda e: (e["L_of_a_next"], e["a_free"][k], e["Waa"].T * e["dz_of_a"][k + 1])))
+        da_pair = claim("da", lambda e: (e["L_of_a"], e["a_free"][k], e["da_of_a"][k]))
         d.eq(da, sp.MatAdd(sp.MatMul(Wya.T, dy), da_next), "sum_paths",
              Msg("$a⟨t⟩$ reaches $L$ through $ŷ⟨t⟩$ and through $a⟨t+1⟩$", "$a⟨t⟩$ 经 $ŷ⟨t⟩$ 与 $a⟨t+1⟩$ 影响 $L$"),
              check=da_pair)
         ones = sp.OneMatrix(na, 1)
-        dz_pair = at.claim(e["L_of_z"], e["z_free"][k],
-                           e["da_of_z"][k].multiply_elementwise(e["z_free"][k].applyfunc(lambda u: 1 - sp.tanh(u) ** 2)))
+        dz_pair = claim("dz", lambda e: (e["L_of_z"], e["z_free"][k], e["da_of_z"][k].multiply_elementwise(
+            e["z_free"][k].applyfunc(lambda u: 1 - sp.tanh(u) ** 2))))
         d.eq(dz, Hadamard(da, sp.MatAdd(ones, sp.MatMul(-1, Hadamard(a, a), evaluate=False), evaluate=False)), "chain",
              Msg("$tanh′ = 1 − a²$ at each unit", "每个单元处 $tanh′ = 1 − a²$"), check=dz_pair)
 
@@ -262,16 +281,19 @@ class Rnn(Model):
         )
         pairs = {}
         for name, lhs, rhs, param, shape in grads:
-            pairs[name] = at.claim(e["L"], e[param], e["grads"][param])
+            pairs[name] = claim(name, lambda e, param=param: (e["L"], e[param], e["grads"][param]))
             d.eq(lhs, rhs, "sum_paths", Msg(f"{shape}: every step uses the same weights", f"{shape}:每一步都用同一组权重"),
                  check=pairs[name])
         entry = Msg.check("checkable form: entry $(1, 2)$ (a column: entry 2) at $n_a = n_x = n_y = 2$, $T = 3$",
                           "可用 sympy 验证的形式:$n_a = n_x = n_y = 2$、$T = 3$ 时的第 $(1, 2)$ 个元素(列向量取第 2 个)")
         for name, lhs, rhs, param, _ in grads:
-            where = (0, 1) if e[param].cols > 1 else (1, 0)
+            where = (0, 1) if s[param].cols > 1 else (1, 0)
             pair = pairs[name]
-            flat = where[0] * e[param].cols + where[1]
-            d.result(name, rhs, lhs=lhs, of=e["L"], wrt=e[param][where], value=e["grads"][param][where],
+            flat = where[0] * s[param].cols + where[1]
+            # of and value: the written-out network's, built only when they are read
+            def forms(param=param, where=where):
+                return _explicit()["L"], _explicit()["grads"][param][where]
+            d.result(name, rhs, lhs=lhs, of=Later(forms, 0), wrt=s[param][where], value=Later(forms, 1),
                      check=pair.entry(flat), note=entry)
 
 
@@ -279,22 +301,35 @@ def _softmax(o: sp.Matrix) -> sp.Matrix:
     return o.applyfunc(sp.exp) / sum(sp.exp(v) for v in o)
 
 
-def _explicit(size: int = _SIZE, steps: int = T_CHECK) -> dict:
-    """The RNN with n_a = n_x = n_y = ``size`` written out over ``steps`` steps (a⟨0⟩ = 0, x⟨t⟩ one-hot
-    in class (t − 1) mod 2, y⟨t⟩ = x⟨t+1⟩ one-hot in class t mod 2): its loss, its loss seen from free stand-ins for o⟨2⟩, a⟨2⟩, z⟨2⟩, and
-    the backward recursion of the notes written out, which the checks compare with sympy.diff."""
+def _stand_ins(size: int, steps: int) -> dict:
+    """The symbols of the written-out RNN (``_explicit``): its weights and the free stand-ins for
+    z⟨t⟩, a⟨t⟩, o⟨t⟩, and all of them in one list (cheap: no expression is built)."""
 
     def mat(name, rows, cols):
         return sp.Matrix(rows, cols, lambda p, q: sp.Symbol(f"{name}_{p + 1}_{q + 1}" if cols > 1 else f"{name}_{p + 1}"))
 
-    Waa, Wax, Wya = mat("W_aa", size, size), mat("W_ax", size, size), mat("W_ya", size, size)
-    ba, by = mat("b_a", size, 1), mat("b_y", size, 1)
+    out = dict(Waa=mat("W_aa", size, size), Wax=mat("W_ax", size, size), Wya=mat("W_ya", size, size),
+               ba=mat("b_a", size, 1), by=mat("b_y", size, 1),
+               z_free=[mat(f"z{t}", size, 1) for t in range(1, steps + 1)],
+               a_free=[mat(f"a{t}", size, 1) for t in range(1, steps + 1)],
+               o_free=[mat(f"o{t}", size, 1) for t in range(1, steps + 1)])
+    out["symbols"] = [*out["Waa"], *out["Wax"], *out["Wya"], *out["ba"], *out["by"],
+                      *(s for v in out["z_free"] + out["a_free"] + out["o_free"] for s in v)]
+    return out
+
+
+@lru_cache(maxsize=None)
+def _explicit(size: int = _SIZE, steps: int = T_CHECK) -> dict:
+    """The RNN with n_a = n_x = n_y = ``size`` written out over ``steps`` steps (a⟨0⟩ = 0, x⟨t⟩ one-hot
+    in class (t − 1) mod 2, y⟨t⟩ = x⟨t+1⟩ one-hot in class t mod 2): its loss, its loss seen from free stand-ins for o⟨2⟩, a⟨2⟩, z⟨2⟩, and
+    the backward recursion of the notes written out, which the checks compare with sympy.diff.
+    Built once per process, and only when a check is not remembered (it is most of rnn's build)."""
+    e = _stand_ins(size, steps)
+    Waa, Wax, Wya, ba, by = e["Waa"], e["Wax"], e["Wya"], e["ba"], e["by"]
+    z_free, a_free, o_free = e["z_free"], e["a_free"], e["o_free"]
     # x⟨t⟩ one-hot, as the characters are (codes 1, 2, 1): W_ax·x⟨t⟩ picks a column of W_ax
     x = [sp.Matrix(size, 1, lambda p, _, t=t: int(p == t % 2)) for t in range(steps)]
     y = [sp.Matrix(size, 1, lambda p, _, t=t: int(p == (t + 1) % size)) for t in range(steps)]
-    z_free = [mat(f"z{t}", size, 1) for t in range(1, steps + 1)]
-    a_free = [mat(f"a{t}", size, 1) for t in range(1, steps + 1)]
-    o_free = [mat(f"o{t}", size, 1) for t in range(1, steps + 1)]
 
     def step_loss(o, target):
         return sp.log(sum(sp.exp(v) for v in o)) - sum(c * v for c, v in zip(target, o))
@@ -353,9 +388,8 @@ def _explicit(size: int = _SIZE, steps: int = T_CHECK) -> dict:
     # the loss of the steps after t = 2 only, as a function of a free a⟨2⟩: what the carry is
     _, _, L_next = run(K + 1, z_start=Waa * a_free[K] + Wax * x[K + 1] + ba)
     o_loss = before + step_loss(o_free[K], y[K]) + sum(step_loss(os_[t], y[t]) for t in range(K + 1, steps))
-    symbols = [*Waa, *Wax, *Wya, *ba, *by, *(s for v in z_free + a_free + o_free for s in v)]
     return dict(
-        Waa=Waa, Wax=Wax, Wya=Wya, ba=ba, by=by, x=x, y=y, z=zs, a=as_, o=os_, yhat=[_softmax(o) for o in os_],
-        z_free=z_free, a_free=a_free, o_free=o_free, L=L, L_of_o=o_loss, L_of_a=before + L_a, L_of_z=before + L_z,
-        L_of_a_next=L_next, da_of_a=da_a, dz_of_a=dz_a, da_of_z=da_z, grads=grads, symbols=symbols,
+        e, x=x, y=y, z=zs, a=as_, o=os_, yhat=[_softmax(o) for o in os_],
+        L=L, L_of_o=o_loss, L_of_a=before + L_a, L_of_z=before + L_z,
+        L_of_a_next=L_next, da_of_a=da_a, dz_of_a=dz_a, da_of_z=da_z, grads=grads,
     )
