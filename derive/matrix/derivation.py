@@ -519,7 +519,7 @@ def _signed(d: Builder, lhs, inst: _Instance, x: str, after: t.Node, hot, pm: di
     pair = inst.claim(compute, "signs", x, hessian, t.key(after), *sorted(map(str, given.items())))
     ys = ", ".join(f"${n}$" for n in signs)
     d.eq(lhs, Shown.of(after), "simplify",
-         Msg.of("every entry of {ys} is ±1: {rule}", "{ys} 的每个元素都是 ±1:{rule}", ys=ys,
+         Msg.of("every entry of {ys} is $±1$: {rule}", "{ys} 的每个元素都是 $±1$:{rule}", ys=ys,
                 rule=", ".join(f"${n} ⊙ {n} = 𝟏$" for n in signs)), check=pair)
     return after, pair
 
