@@ -3,7 +3,8 @@
 * the time to a verified matrix-form result (the whole derivation: index form, entrywise lines,
   matrix form, every line checked against ``sympy.diff`` at small sizes, and the NumPy code
   against finite differences) for each example of ``tests/test_matrix.py``: its literature list,
-  matrix Hessians, one-hot cross-entropy forms and the one-layer MSE;
+  matrix Hessians, one-hot cross-entropy forms and the one-layer MSE; cold: the tests' settings
+  turn the cache of proofs off (``DERIVE_NO_CACHE=1``), so every line is proved in the run;
 * the emitted NumPy code against hand-written NumPy for the same gradient, on X 100,000 × 100
   (least squares and the logistic loss): both timed alternately, round after round, medians
   compared, so that a noisy machine slows both alike. The two are first checked to agree.

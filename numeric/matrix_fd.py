@@ -8,11 +8,11 @@ import numpy as np
 __all__ = ["random_arrays", "fd_error", "hessian_fd_error", "check_matrix_gradient"]
 
 
-def random_arrays(shapes: dict, seed: int = 0, onehot=()) -> dict:
+def random_arrays(shapes: dict, seed: int = 0, onehot=(), signs=()) -> dict:
     """Random float arrays of the given concrete shapes, name → array. A square matrix is made
     well conditioned with a positive determinant, so that inv and log det are defined there. A
     name in ``onehot`` gets random one-hot columns (one 1 each, in a random row); rows instead
-    when ``onehot`` maps it to axis 1."""
+    when ``onehot`` maps it to axis 1. A name in ``signs`` gets random entries −1 and 1."""
     rng = np.random.default_rng(seed)
     arrays = {}
     for name, (rows, cols) in shapes.items():
@@ -24,6 +24,8 @@ def random_arrays(shapes: dict, seed: int = 0, onehot=()) -> dict:
                 a = np.eye(int(cols))[rng.integers(0, int(cols), size=int(rows))]
             else:
                 a = np.eye(int(rows))[:, rng.integers(0, int(rows), size=int(cols))]
+        if name in signs:
+            a = np.where(rng.uniform(size=a.shape) < 0.5, -1.0, 1.0)
         arrays[name] = a
     return arrays
 
@@ -94,11 +96,11 @@ SAMPLED_ENTRIES = 64
 
 
 def check_matrix_gradient(f_code: str, grad_code: str, wrt: str, shapes: dict, onehot=(),
-                          hessian: str | None = None) -> float:
+                          hessian: str | None = None, signs=()) -> float:
     """``fd_error`` at seeded random arrays of ``shapes`` (name → concrete shape), the names in
-    ``onehot`` one-hot; at most ``SAMPLED_ENTRIES`` entries of a large variable. With
+    ``onehot`` one-hot, those in ``signs`` ±1; at most ``SAMPLED_ENTRIES`` entries of a large variable. With
     ``hessian`` (its NumPy code), ``hessian_fd_error`` of it against the gradient instead."""
-    arrays = random_arrays(shapes, onehot=onehot)
+    arrays = random_arrays(shapes, onehot=onehot, signs=signs)
     if hessian is not None:
         return hessian_fd_error(grad_code, hessian, wrt, arrays, most=SAMPLED_ENTRIES)
     return fd_error(f_code, grad_code, wrt, arrays, most=SAMPLED_ENTRIES)

@@ -50,6 +50,8 @@ COOKBOOK = {
     "sum((X @ w - y)**2)": ["2·Xᵀ·(X·w − y)", "2·Xᵀ·X"],
     "-sum(y*log(sigmoid(X@w)) + (1-y)*log(1-sigmoid(X@w)))":
         ["Xᵀ·(σ(X·w) − y)", "Xᵀ·diag(σ(X·w) ⊙ (1 − σ(X·w)))·X"],
+    "sum(log(1 + exp(-y * (X @ w))))":
+        ["−Xᵀ·(y ⊙ σ(−y ⊙ (X·w)))", "Xᵀ·diag(y^⊙² ⊙ σ(y ⊙ (X·w)) ⊙ (1 − σ(y ⊙ (X·w))))·X"],
     "sum(logsumexp(Z, axis=0)) - sum(Y*Z)": ["softmax(Z, axis=0) − Y"],
     "trace(A @ X)": ["Aᵀ"],
     "trace(X.T @ A @ X)": ["(A + Aᵀ)·X"],

@@ -129,7 +129,7 @@ def test_engine_lines_read_as_the_notes_write_them():
     shown = {key: str(engine_gradient(line).shown) for key, line in sigmoid_sum.LINES.items()}
     # (2/m) in front, as the notes' (2/m)·A·e: 2·σ(W·X + b)·e/m hid the mean at the end
     assert shown["c"] == "(2/m)·σ(W·X + b)·e"
-    assert shown["w"] == "(2/m)·(c·eᵀ ⊙ σ(W·X + b) ⊙ (1 − σ(W·X + b)))·Xᵀ"
+    assert shown["w"] == "(2/m)·((c·eᵀ) ⊙ σ(W·X + b) ⊙ (1 − σ(W·X + b)))·Xᵀ"
 
 
 def test_an_elementwise_square_prints_with_the_hadamard_sign():

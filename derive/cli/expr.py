@@ -66,7 +66,11 @@ class _ExprCommand(click.Command):
 @click.option("--onehot", multiple=True, metavar="NAME",
               help="With --shape: each column of matrix NAME is one-hot (labels), so its column sums "
                    "are 𝟏ᵀ; the checks use a one-hot NAME.")
-def expr(expression, wrt, order, mixed, at, from_latex, show_steps, fmt, output, standalone, lang, shapes, hessian, onehot):
+@click.option("--signs", multiple=True, metavar="NAME",
+              help="With --shape: every entry of NAME is −1 or 1 (labels), so NAME ⊙ NAME = 𝟏; the "
+                   "checks use ±1 entries.")
+def expr(expression, wrt, order, mixed, at, from_latex, show_steps, fmt, output, standalone, lang, shapes, hessian,
+         onehot, signs):
     """Differentiate EXPRESSION (SymPy syntax, or LaTeX with --from-latex), every step verified.
 
     Exits with status 1 when a derivative at --at disagrees with finite differences.
@@ -91,6 +95,8 @@ def expr(expression, wrt, order, mixed, at, from_latex, show_steps, fmt, output,
     fmt = output_format(fmt, output)
     if onehot and not shapes:
         raise DeriveError("--onehot needs --shape: it names a matrix of a matrix expression")
+    if signs and not shapes:
+        raise DeriveError("--signs needs --shape: it names a vector of a matrix expression")
     if shapes or hessian:
         if order != 1 or mixed:
             raise DeriveError(f"{'--order' if order != 1 else '--mixed'} does not combine with --shape: "
@@ -103,7 +109,7 @@ def expr(expression, wrt, order, mixed, at, from_latex, show_steps, fmt, output,
         from ..matrix import matrix_derivation
 
         d = matrix_derivation(expression, list(shapes), list(wrt), hessian=hessian, checker=check_matrix_gradient,
-                               onehot=onehot)
+                               onehot=onehot, signs=signs)
     else:
         d = expr_derivation(expression, list(wrt), from_latex=from_latex, at=at, checker=check_derivatives,
                             order=order, mixed=mixed)

@@ -15,7 +15,8 @@ import sympy as sp
 from ..errors import DeriveError
 from . import tree as t
 
-__all__ = ["check_onehot", "onehot_axis", "assume_onehot", "onehot_entries", "onehot_rule"]
+__all__ = ["check_onehot", "onehot_axis", "assume_onehot", "onehot_entries", "onehot_rule", "check_signs",
+           "assume_signs", "sign_entries"]
 
 
 def check_onehot(onehot, names: dict, variables) -> tuple:
@@ -123,3 +124,32 @@ def onehot_entries(rows: int, cols: int, axis: int = 0) -> sp.Matrix:
     if axis == 1:
         return onehot_entries(cols, rows).T
     return sp.Matrix(rows, cols, lambda i, j: 1 if i == j % rows else 0)
+
+
+def check_signs(signs, names: dict, variables) -> tuple:
+    """The names in ``signs`` (``derive expr --signs y``: every entry is −1 or 1, the labels of
+    the ±1 logistic loss), each data of the expression, not differentiated."""
+    out = tuple(dict.fromkeys(n.strip() for item in signs for n in str(item).split(",") if n.strip()))
+    for name in out:
+        if name not in names:
+            raise DeriveError(f"--signs {name}: {name} is not in the expression")
+        if name in variables:
+            raise DeriveError(f"--signs {name}: {name} is differentiated; ±1 labels are data")
+    return out
+
+
+def assume_signs(node: t.Node, signs) -> t.Node:
+    """``node`` with each even power of a ±1 matrix (y^⊙2 = y ⊙ y) replaced by 1, simplified."""
+    if not signs:
+        return node
+    args = tuple(assume_signs(a, signs) for a in node.args)
+    node = node if args == node.args else _rebuild(node, args)
+    if (node.op == "pow" and node.args[0].op == "var" and node.args[0].data in signs
+            and node.data.is_Integer and node.data % 2 == 0):
+        return t.const(1)
+    return node
+
+
+def sign_entries(entries) -> dict:
+    """Concrete ±1 values for the entries of a matrix (1, −1, 1, …: both signs are tried)."""
+    return {e: sp.Integer(1 if k % 2 == 0 else -1) for k, e in enumerate(entries)}

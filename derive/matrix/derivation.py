@@ -18,8 +18,10 @@ from sympy import Derivative, Indexed, IndexedBase
 from ..errors import DeriveError
 from ..messages import RULE_NAMES, Msg
 from ..steps import Builder, Derivation
+from ..verify import Deferred
 from . import tree as t
-from .assume import assume_onehot, check_onehot, onehot_axis, onehot_entries, onehot_rule
+from .assume import (assume_onehot, assume_signs, check_onehot, check_signs, onehot_axis, onehot_entries, onehot_rule,
+                     sign_entries)
 from .grad import Gradient, jacobian, kronecker_hessian
 from .index import Indices, NoIndexForm, collapse, concrete, entry
 from .parse import parse_matrix_expression, parse_shapes
@@ -178,7 +180,11 @@ def _numeric_shapes(inst: _Instance, names: dict, numbers: dict) -> dict:
 
 
 class _Instance:
-    """The expression at concrete sizes: entries as symbols, its value, and derivatives."""
+    """The expression at concrete sizes: entries as symbols, its value, and derivatives, each
+    worked out once, when first needed (a line whose proof is remembered needs none of them)."""
+
+    # the files whose code works out the sides of a claim besides this one (``Deferred``)
+    USES = ("matrix/tree.py", "matrix/index.py", "matrix/assume.py")
 
     def __init__(self, f: t.Node, shapes: dict, sizes: dict):
         self.sizes = sizes
@@ -187,11 +193,14 @@ class _Instance:
         self.env = {name: t.entries(name, self.shapes.get(name, t.SCALAR)) for name in names}
         self.env["__sizes__"] = sizes
         self._node, self._f = f, None
+        self._derivatives: dict = {}
+        # what the concrete instance is made of: the expression exactly, the names' shapes, the sizes
+        self.key = (t.key(f), *sorted(f"{n}={shape}" for n, shape in self.shapes.items()),
+                    *sorted(f"{s}={v}" for s, v in sizes.items()))
 
     @property
     def f(self) -> sp.Expr:
-        """f written out at the concrete sizes, in the entries of ``env``: worked out when first
-        used (a line whose proof is remembered never needs it)."""
+        """f written out at the concrete sizes, in the entries of ``env``."""
         if self._f is None:
             self._f = t.concrete(self._node, self.env)[0, 0]
         return self._f
@@ -200,17 +209,37 @@ class _Instance:
         return t.concrete(node, self.env)
 
     def gradient(self, wrt: str) -> sp.Matrix:
-        """∂f/∂wrt entry by entry, by sympy.diff of f written out."""
-        return self.env[wrt].applyfunc(lambda e: sp.diff(self.f, e))
+        """∂f/∂wrt entry by entry, by sympy.diff of f written out (once per variable)."""
+        if ("gradient", wrt) not in self._derivatives:
+            self._derivatives["gradient", wrt] = self.env[wrt].applyfunc(lambda e: sp.diff(self.f, e))
+        return self._derivatives["gradient", wrt]
 
     def hessian(self, wrt: str) -> sp.Matrix:
-        """∂²f/∂vec(wrt)∂vec(wrt)ᵀ by sympy.diff twice, vec stacking the columns."""
-        x = list(self.env[wrt].T)
-        return sp.Matrix(len(x), len(x), lambda i, j: sp.diff(self.f, x[i], x[j]))
+        """∂²f/∂vec(wrt)∂vec(wrt)ᵀ by sympy.diff twice, vec stacking the columns (once)."""
+        if ("hessian", wrt) not in self._derivatives:
+            x = list(self.env[wrt].T)
+            self._derivatives["hessian", wrt] = sp.Matrix(len(x), len(x), lambda i, j: sp.diff(self.f, x[i], x[j]))
+        return self._derivatives["hessian", wrt]
+
+    def claim(self, compute, *content) -> Deferred:
+        """The pair ``compute()`` returns, deferred and named by ``content`` at this instance."""
+        return Deferred(("matrix", *self.key, *content), compute, self.USES)
+
+    def matrix_pair(self, wrt: str, node: t.Node, hessian: bool = False) -> Deferred:
+        """(∂f/∂wrt by sympy.diff, ``node`` at the concrete sizes), deferred; a scalar node (0, or
+        c for a linear function) stands for every entry, or for c·I in a Hessian."""
+        def compute():
+            want = self.hessian(wrt) if hessian else self.gradient(wrt)
+            if not node.is_scalar:
+                return want, self.value(node)
+            same = sp.eye(want.rows) if hessian else sp.ones(*want.shape)
+            return want, self.value(node)[0, 0] * same
+
+        return self.claim(compute, "hessian" if hessian else "gradient", wrt, t.key(node))
 
 
 def matrix_derivation(text: str, shape_options, wrt=None, *, hessian: bool = False,
-                      checker=None, onehot=()) -> MatrixDerivation:
+                      checker=None, onehot=(), signs=()) -> MatrixDerivation:
     """The verified step-by-step gradient (or Hessian) of a matrix expression.
 
     Parameters
@@ -238,6 +267,10 @@ def matrix_derivation(text: str, shape_options, wrt=None, *, hessian: bool = Fal
         Matrices of one-hot labels (``derive expr --onehot Y``), one class per column, or per
         row when the expression's softmax runs along axis 1: their sums along that axis are
         ones and their total the number of examples; every check uses a one-hot matrix.
+    signs : sequence of str
+        Vectors or matrices whose entries are −1 or 1 (``derive expr --signs y``, the labels of
+        the ±1 logistic loss): y ⊙ y = 𝟏 is used in the results, and the checks of those lines
+        use ±1 entries.
 
     Returns
     -------
@@ -263,6 +296,7 @@ def matrix_derivation(text: str, shape_options, wrt=None, *, hessian: bool = Fal
     if hessian and len(variables) != 1:
         raise DeriveError("--hessian: give one variable (e.g. --wrt w)")
     onehot = check_onehot(onehot, names, variables)
+    signs = check_signs(signs, names, variables)
     axis = onehot_axis(f) if onehot else 0
     sizes = _check_sizes(f, shapes)
     inst = _Instance(f, {n: names[n] for n in names}, sizes)
@@ -270,6 +304,7 @@ def matrix_derivation(text: str, shape_options, wrt=None, *, hessian: bool = Fal
     at_size = _numeric_shapes(inst, names, numbers) if numbers else None
     # the assumption's lines are checked with these entries (the others hold for any matrix)
     hot = {s: v for name in onehot for s, v in zip(inst.env[name], onehot_entries(*inst.shapes[name], axis))}
+    pm = {s: v for name in signs for s, v in sign_entries(inst.env[name]).items()}
 
     L = sp.Symbol(next(n for n in ("L", "f", "g", "h", "F") if n not in names))
     d = Builder(_MatrixModel(), partial=True)
@@ -309,20 +344,23 @@ def matrix_derivation(text: str, shape_options, wrt=None, *, hessian: bool = Fal
         lhs = Derivative(L, sp.Symbol(x), evaluate=False)
         # a scalar result (0, or c for a linear function of a matrix) stands for every entry
         value = assume_onehot(g.value, onehot, axis)
-        pair = (inst.gradient(x), inst.value(g.value)[0, 0] * sp.ones(*inst.env[x].shape)
-                if g.value.is_scalar else inst.value(g.value))
+        pair = inst.matrix_pair(x, g.value)
         d.eq(lhs, Shown.of(g.value), "matrix_form",
              Msg.of("shape {s}", "形状 {s}", s=f"${t.shape_text(names[x])}$"), check=pair)
         if value != g.value:
-            pair = (pair[0].xreplace(hot), inst.value(value).xreplace(hot))
+            pair = inst.claim(lambda x=x, value=value: (inst.gradient(x).xreplace(hot), inst.value(value).xreplace(hot)),
+                              "one-hot", x, t.key(value), *onehot, axis)
             d.eq(lhs, Shown.of(value), "simplify",
                  Msg.of("{ys} one-hot: {rule}", "{ys} 为 one-hot:{rule}",
                         ys=", ".join(f"${n}$" for n in onehot),
                         rule=onehot_rule(onehot[0], names[onehot[0]], axis)), check=pair)
+        if signs and assume_signs(value, signs) != value:
+            value, pair = _signed(d, lhs, inst, x, assume_signs(value, signs), onehot and hot, pm, signs)
         shown = Shown.of(value)
         code = t.numpy(value)
         if checker is not None:
             extra = {"onehot": {n: axis for n in onehot}} if onehot else {}
+            extra.update({"signs": signs} if signs else {})
             checks.append((x, inst.shapes[x], checker(t.numpy(f), code, x, inst.shapes, **extra)))
             if at_size:
                 checks.append((x, at_size[x], checker(t.numpy(f), code, x, at_size, **extra)))
@@ -330,7 +368,7 @@ def matrix_derivation(text: str, shape_options, wrt=None, *, hessian: bool = Fal
         d.result(name, shown, lhs=lhs, check=pair)
         matrix.append(MatrixResult(name, t.shape_text(names[x]), code))
         if hessian:
-            h = _hessian(d, L, g, x, names[x], inst, index_form, indices)
+            h = _hessian(d, L, g, x, names[x], inst, index_form, indices, signs, pm)
             if h is not None:
                 matrix.append(h)
                 if checker is not None:
@@ -390,7 +428,7 @@ def _index_form(d: Builder, L, f: t.Node, inst: _Instance, indices: Indices):
                "${op}$ 没有有限的指标形式;直接使用下面的矩阵微积分法则。", op=str(op))
         return None
     d.eq(L, expr, "index_form", Msg("$Σ$ over each repeated index", "对每个重复指标求和 $Σ$"),
-         check=(inst.f, concrete(expr, inst.sizes)))
+         check=inst.claim(lambda: (inst.f, concrete(expr, inst.sizes)), "index form", expr))
     return expr
 
 
@@ -404,21 +442,19 @@ def _entrywise(d: Builder, L, x: str, shape, expr, inst: _Instance, indices: Ind
         d.note("The entrywise derivative is too long to show usefully; the rules below give it "
                "in matrix form.", "逐元素的导数太长,不予展示;下面的法则直接给出矩阵形式。")
         return
-    want = inst.gradient(x)
 
     def at(e):
-        """``e`` at each concrete entry (k, l) of x, as a matrix shaped like x."""
+        """The pair (∂f/∂x by sympy.diff, ``e`` at each concrete entry (k, l) of x), deferred."""
         def value(r, c):
             position = [p + 1 for p, size in ((r, shape[0]), (c, shape[1])) if size != 1]
             return concrete(e, inst.sizes, dict(zip(free, position)))
-        return sp.Matrix(*want.shape, value)
+        return inst.claim(lambda: (inst.gradient(x), sp.Matrix(*inst.env[x].shape, value)), "entrywise", x, e)
 
-    d.eq(lhs, raw, "entrywise", Msg.of("{delta}", "{delta}", delta=_delta_rule(x, shape)),
-         check=(want, at(raw)))
+    d.eq(lhs, raw, "entrywise", Msg.of("{delta}", "{delta}", delta=_delta_rule(x, shape)), check=at(raw))
     collapsed = collapse(raw)
     if collapsed != raw:
         d.eq(lhs, collapsed, "kronecker", Msg("$Σ_j f_j·δ_jk = f_k$", "$Σ_j f_j·δ_jk = f_k$"),
-             check=(want, at(collapsed)))
+             check=at(collapsed))
 
 
 def _delta_rule(x: str, shape) -> str:
@@ -470,14 +506,32 @@ def _vec_size(shape) -> str:
     return "·".join(str(s) for s in shape if s != 1) or "1"
 
 
-def _hessian(d: Builder, L, g: Gradient, x: str, shape, inst: _Instance, index_form, indices: Indices):
+def _signed(d: Builder, lhs, inst: _Instance, x: str, after: t.Node, hot, pm: dict, signs,
+            hessian: bool = False) -> tuple:
+    """The line that uses ±1 entries (y ⊙ y = 𝟏), checked with such entries at the concrete
+    sizes (and one-hot ones, ``hot``, when there are); returns the new form and its pair."""
+    given = {**(hot or {}), **pm}
+
+    def compute():
+        want = inst.hessian(x) if hessian else inst.gradient(x)
+        return want.xreplace(given), inst.value(after).xreplace(given)
+
+    pair = inst.claim(compute, "signs", x, hessian, t.key(after), *sorted(map(str, given.items())))
+    ys = ", ".join(f"${n}$" for n in signs)
+    d.eq(lhs, Shown.of(after), "simplify",
+         Msg.of("every entry of {ys} is $±1$: {rule}", "{ys} 的每个元素都是 $±1$:{rule}", ys=ys,
+                rule=", ".join(f"${n} ⊙ {n} = 𝟏$" for n in signs)), check=pair)
+    return after, pair
+
+
+def _hessian(d: Builder, L, g: Gradient, x: str, shape, inst: _Instance, index_form, indices: Indices,
+             signs=(), pm=None):
     """∇²f = ∂vec(∇f)/∂vec(x)ᵀ, from the gradient in matrix form, verified against sympy.diff
     twice: the Jacobian of a column vector's gradient, Kronecker products for a matrix or a row
     vector, and the entries ∂²f/∂X_ij∂X_kl where the gradient has no such form. Returns the
     result, or None for an entrywise Hessian (it has no NumPy code)."""
     d.section("Hessian with respect to {x}", "对 {x} 的 Hessian 矩阵", x=Shown.of(t.var(x, shape)))
     lhs = Derivative(L, (sp.Symbol(x), 2), evaluate=False)
-    want = inst.hessian(x)
     if shape[1] == 1:
         h = jacobian(g.value, x, shape)
     else:
@@ -491,12 +545,15 @@ def _hessian(d: Builder, L, g: Gradient, x: str, shape, inst: _Instance, index_f
             _hessian_entries(d, L, x, shape, index_form, inst, indices)
             return None
     n = _vec_size(shape)
-    pair = (want, inst.value(h)[0, 0] * sp.eye(want.rows) if h.is_scalar else inst.value(h))
+    pair = inst.matrix_pair(x, h, hessian=True)
     if h.is_scalar and not t.is_const(h, 0) and shape != t.SCALAR:
         h = t.mul(h, t.eye(t.var(x, shape)))
     shown = Shown.of(h)
     d.eq(lhs, Derivative(Shown.of(g.value), sp.Symbol(x), evaluate=False), "hessian", check=pair)
     d.eq(lhs, shown, "matrix_form", Msg.of("shape {s}", "形状 {s}", s=f"${n} × {n}$"), check=pair)
+    if signs and assume_signs(h, signs) != h:
+        h, pair = _signed(d, lhs, inst, x, assume_signs(h, signs), None, pm, signs, hessian=True)
+        shown = Shown.of(h)
     name = f"∂²{L}/∂{x}²"
     d.result(name, shown, lhs=lhs, check=pair)
     return MatrixResult(name, f"{n} × {n}", t.numpy(h))
@@ -522,11 +579,14 @@ def _hessian_entries(d: Builder, L, x: str, shape, index_form, inst: _Instance, 
         """The (row, column) of entry k of vec(X), columns stacked, as 1-based indices."""
         return [p + 1 for p, size in ((k % rows, shape[0]), (k // rows, shape[1])) if size != 1]
 
-    want = inst.hessian(x)
-    value = sp.Matrix(*want.shape, lambda a, b: concrete(raw, inst.sizes, {**dict(zip(first, position(a))),
-                                                                          **dict(zip(second, position(b)))}))
+    def compute():
+        want = inst.hessian(x)
+        return want, sp.Matrix(*want.shape, lambda a, b: concrete(raw, inst.sizes, {
+            **dict(zip(first, position(a))), **dict(zip(second, position(b)))}))
+
+    pair = inst.claim(compute, "hessian entries", x, raw)
     lhs = Derivative(L, *targets, evaluate=False)
-    d.eq(lhs, raw, "hessian", check=(want, value))
+    d.eq(lhs, raw, "hessian", check=pair)
     indexed = "∂".join(f"{x}_{''.join(map(str, free))}" for free in (first, second))
-    d.result(f"∂²{L}/∂{indexed}", raw, lhs=lhs, check=(want, value),
+    d.result(f"∂²{L}/∂{indexed}", raw, lhs=lhs, check=pair,
              note=Msg("entry by entry: no compact matrix form", "逐元素:没有简洁的矩阵形式"))

@@ -148,10 +148,15 @@ def scalar_product(a: t.Node, b: t.Node) -> t.Node:
     return from_sympy(expr, {s: n for n, s in names.items()})
 
 
-def tidy(expr: sp.Expr) -> sp.Expr:
-    """The shortest of a few equal forms (σ(z) − y rather than −y·(1 − σ(z)) + (1 − y)·σ(z))."""
+def tidy(expr: sp.Expr, turned: bool = False) -> sp.Expr:
+    """The shortest of a few equal forms (σ(z) − y rather than −y·(1 − σ(z)) + (1 − y)·σ(z));
+    with ``turned``, also those with σ(−u) written 1 − σ(u) (a Hessian's σ(u)·(1 − σ(u)), where
+    a gradient keeps the σ(−u) of the ±1-label logistic loss, −Xᵀ·(y ⊙ σ(−y ⊙ (X·w))))."""
     forms = [expr, sp.expand(expr), sp.factor(expr), sp.cancel(expr)]
     forms += [_sigmoids(f) for f in forms]
+    # σ(−u)·(1 − σ(−u)) is σ(u)·(1 − σ(u)): a negated argument is turned round where that is shorter
+    forms += [sp.factor(f.replace(lambda e: isinstance(e, sigmoid) and e.args[0].could_extract_minus_sign(),
+                                  lambda e: 1 - sigmoid(-e.args[0]))) for f in forms if turned and f.has(sigmoid)]
     return min(forms, key=lambda e: (sp.count_ops(e), len(str(e))))
 
 
@@ -165,7 +170,14 @@ def _sigmoids(expr: sp.Expr) -> sp.Expr:
         u = next(a for a in e.base.args if a.func == sp.exp).args[0]
         return sigmoid(-u)
 
-    return expr.replace(is_logistic, as_sigmoid)
+    def merged(e):
+        # e^u·σ(−u) = e^u/(1 + e^u) is σ(u): the softplus's derivative
+        for f in e.args:
+            if f.func == sp.exp and sigmoid(-f.args[0]) in e.args:
+                return e.func(*(a for a in e.args if a not in (f, sigmoid(-f.args[0])))) * sigmoid(f.args[0])
+        return e
+
+    return expr.replace(is_logistic, as_sigmoid).replace(lambda e: e.is_Mul, merged)
 
 
 def to_sympy(node: t.Node, names: dict, taken: set) -> sp.Expr:
@@ -281,7 +293,15 @@ def jacobian(g: t.Node, wrt: str, shape) -> t.Node:
                 continue
             if atom.shape != g.shape:
                 break
-            parts.append(t.matmul(t.diag(from_sympy(tidy(sp.diff(phi, u)), back)), jacobian(atom, wrt, shape)))
+            # a sign comes out of the diagonal: Xᵀ·diag(σ ⊙ (1 − σ))·X, not −Xᵀ·diag(−σ ⊙ (1 − σ))·X
+            local, sign = tidy(sp.diff(phi, u), turned=True), 1
+            flips = [a for a in local.args if a.is_Add and any(x.is_Number and x < 0 for x in a.args)
+                     and not any(x.as_coeff_Mul()[0] < 0 for x in a.args if not x.is_Number)] if local.is_Mul else []
+            if len(flips) == 1:
+                # σ ⊙ (σ − 1) is −σ ⊙ (1 − σ): the bracket as the notes write it, its sign outside
+                local, sign = sp.Mul(*(-a if a is flips[0] else a for a in local.args)), -1
+            c, local = t.split_coeff(from_sympy(local, back))
+            parts.append(t.scale(sign * c, t.matmul(t.diag(local), jacobian(atom, wrt, shape))))
         else:
             return t.add(*parts)
     raise DeriveError(f"--hessian: no Jacobian rule for {t.text(g)} (a product of matrices "

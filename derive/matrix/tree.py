@@ -52,6 +52,12 @@ class Node:
         return text(self)
 
 
+def key(n: Node) -> str:
+    """The tree exactly, as text (operations, data, shapes): what names it in a claim of proof,
+    where its display would not (two trees may print alike)."""
+    return f"{n.op}[{n.data!r}]{n.shape}(" + ",".join(key(a) for a in n.args) + ")"
+
+
 def shape_text(shape) -> str:
     r, c = shape
     return f"{r} × {c}"
@@ -482,8 +488,8 @@ def diag(a: Node) -> Node:
 def _prec(n: Node) -> int:
     if n.op == "add":
         return _ADD
-    if n.op in ("mul", "matmul", "div", "kron"):
-        return _MUL
+    if n.op in ("mul", "matmul", "div", "kron") or (n.op == "sum" and n.data in (0, 1)):
+        return _MUL     # a sum along an axis is written as a product, 𝟏ᵀ·A or A·𝟏
     if n.op == "neg" or (n.op == "const" and (n.data < 0 or not n.data.is_Integer)):
         return _NEG
     if n.op in ("T", "inv", "pow"):
@@ -557,6 +563,15 @@ class _Writer:
             return out
         if op == "neg":
             return ("-" if L else "−") + self.wrap(a[0], _MUL)
+        if op == "mul" and _hadamard(n):
+            # · and ⊙ have no agreed order: a Hadamard product's factors that are products are
+            # bracketed, (X·w) ⊙ y, and so is the Hadamard product after a scalar, 2·(A ⊙ B)
+            scalars = [f for f in a if f.is_scalar]
+            product = (r" \odot " if L else " ⊙ ").join(self.wrap(f, _MUL + 1) for f in a if not f.is_scalar)
+            if not scalars:
+                return product
+            dot = r" \cdot " if L else "·"
+            return dot.join(self.wrap(f, _MUL if i == 0 else _MUL + 1) for i, f in enumerate(scalars)) + dot + self.br(product)
         if op == "mul":
             joins = []
             for i, f in enumerate(a):
@@ -578,7 +593,7 @@ class _Writer:
             mean = self.mean(n)
             if mean is not None:
                 head, core = mean
-                return head + self.wrap(core, _MUL)
+                return head + self.wrap(core, _MUL + 1 if _hadamard(core) else _MUL)
             if L:
                 return rf"\frac{{{self(a[0])}}}{{{self(a[1])}}}"
             slash = "/" if a[1].is_scalar else " ⊘ "
