@@ -89,3 +89,11 @@ def test_softmax_vectorized_results_are_sympy_diff_and_finite_differences(softma
     fd = (_mean_cross_entropy(with_[0]["W"], X, with_[0]["b"], Y)
           - _mean_cross_entropy(with_[1]["W"], X, with_[1]["b"], Y)) / (2 * h)
     assert abs(fd - at) < 1e-7
+
+
+def test_an_inline_formula_loses_only_its_unbreakable_outer_brackets():
+    from derive.render.latex import inline_breakable
+
+    tex = r"\frac{1}{m} \left(- Y \log{\left(\sigma\left(u\right) \right)} - \left(1 - Y\right)\right)"
+    assert inline_breakable(tex) == r"\frac{1}{m} (- Y \log{\left(\sigma\left(u\right) \right)} - (1 - Y))"
+    assert inline_breakable(r"\left[a\right] \left|b\right|") == r"\left[a\right] \left|b\right|"

@@ -17,7 +17,7 @@ from .activations import reciprocal_note
 # m examples as the columns of X (n × m) and of the one-hot Y (K × m): the mean cross-entropy
 # for the matrix-calculus engine, each example's −Σ_k y_k log ŷ_k written log Σ_k e^(z_k) − Σ_k y_k z_k
 # (Σ_k y_k = 1), as mlp writes its output layer
-_COST = "sum(logsumexp({z}, axis=0) - sum(Y * ({z}), axis=0)) / m"
+_COST = "sum((logsumexp({z}, axis=0) - sum(Y * ({z}), axis=0)) / m)"
 _SHAPES = ("X=n,m", "W=K,n", "b=K", "Y=K,m", "Z=K,m")
 # K = 3, n = m = 2: W is not square, so a transposed factor would not fit
 _SIZES = (("K", 3), ("n", 2), ("m", 2))
