@@ -222,12 +222,12 @@ class Softmax(Model):
         d.section("$m$ examples: the total loss, the cost $J$ and the vectorized gradients",
                   "$m$ 个样本：总损失、代价函数 $J$ 与向量化的梯度")
         d.note("The notes add the losses of the examples: $L = Σ_n Cⁿ$, where $Cⁿ$ is the cross-entropy of "
-               "example $n$. In this course's notation the $m$ examples are indexed $⁽ⁱ⁾$, $L⁽ⁱ⁾$ is the loss above "
+               "example $n$. In this course's notation the $m$ examples are $(x⁽ⁱ⁾, y⁽ⁱ⁾)$, $L⁽ⁱ⁾$ is the loss above "
                "for example $i$, and the cost is the mean $J = (1/m) Σ_i L⁽ⁱ⁾$: the factor $1/m$ only rescales "
                "the learning rate. Stack the examples as columns: $X$ is $n × m$, $Y$ and $Ŷ$ are $K × m$, "
                "$Z = W X + b$ is $K × m$ ($b$ is added to every column).",
                "笔记把各样本的损失加起来：$L = Σ_n Cⁿ$，其中 $Cⁿ$ 是第 $n$ 个样本的交叉熵。按本课程的记号，"
-               "$m$ 个样本以 $⁽ⁱ⁾$ 编号，$L⁽ⁱ⁾$ 是第 $i$ 个样本的上述损失，代价函数取平均 $J = (1/m) Σ_i L⁽ⁱ⁾$："
+               "$m$ 个样本记作 $(x⁽ⁱ⁾, y⁽ⁱ⁾)$，$L⁽ⁱ⁾$ 是第 $i$ 个样本的上述损失，代价函数取平均 $J = (1/m) Σ_i L⁽ⁱ⁾$："
                "因子 $1/m$ 只是改变学习率的大小。把样本按列排列：$X$ 为 $n × m$，$Y$ 与 $Ŷ$ 为 $K × m$，"
                "$Z = W X + b$ 为 $K × m$（$b$ 加到每一列上，即广播）。")
         X_, W_, b_ = (full.entries(name) for name in ("X", "W", "b"))
