@@ -450,10 +450,8 @@ def _mean_of_sum(expr):
     coefficient = sp.Mul(*numbers)
     if not coefficient.is_Integer or not rest:
         return None
-    # a quotient by m of a sum of terms stays a fraction: written (1/m)·(…) it no longer fits a
-    # sentence's inline formula (the entrywise φ of the matrix lines)
     if any(isinstance(f, sp.Sum) for f in rest) or (
-            below[0].base.name == COUNT and not (len(rest) == 1 and (rest[0].is_Atom or rest[0].is_Add))):
+            below[0].base.name == COUNT and not (len(rest) == 1 and rest[0].is_Atom)):
         return coefficient, below[0].base, rest
     return None
 

@@ -8,6 +8,7 @@ import sympy as sp
 
 from ..functions import hard_sigmoid, leaky_relu, relu, sigmoid
 from ..messages import Msg
+from ._notation import mul
 from .base import Model
 
 
@@ -99,11 +100,28 @@ class Activations(Model):
         d.result("sigmoid'", sigmoid(z) * (1 - sigmoid(z)), of=sigmoid(z), wrt=z)
 
         d.section("tanh", "tanh 函数")
-        by_exp = (sp.exp(z) - sp.exp(-z)) / (sp.exp(z) + sp.exp(-z))
-        d.eq(sp.tanh(z), by_exp, "definition")
-        d_tanh = sp.Derivative(sp.tanh(z), z, evaluate=False)
-        d.work(d_tanh, by_exp, z, simplify=False)
         up, down = sp.exp(z) - sp.exp(-z), sp.exp(z) + sp.exp(-z)
+        d.eq(sp.tanh(z), up / down, "definition")
+        # the board form: the numerator u and the denominator v differentiated on their own, then
+        # the quotient rule with u′ and v′ put in, so the algebra (v² − u²)/v² stays in view
+        u, v = sp.symbols("u v")
+        d.note("Name the numerator $u$ and the denominator $v$, and differentiate each on its own:",
+               "把分子记为 $u$、分母记为 $v$，分别求导：")
+        d.define(u, up, Msg("the numerator", "分子"))
+        d.define(v, down, Msg("the denominator", "分母"))
+        by_rule = Msg("$d/dz e^z = e^z$ and, by the chain rule, $d/dz e^(−z) = −e^(−z)$",
+                      "$d/dz e^z = e^z$；由链式法则，$d/dz e^(−z) = −e^(−z)$")
+        d.eq(sp.Derivative(u, z, evaluate=False), down, "exponential", by_rule)
+        d.eq(sp.Derivative(v, z, evaluate=False), up, "exponential", by_rule)
+        d_tanh = sp.Derivative(sp.tanh(z), z, evaluate=False)
+        d.eq(d_tanh, sp.Derivative(u / v, z, evaluate=False), "differentiate")
+        du, dv = sp.Derivative(u, z, evaluate=False), sp.Derivative(v, z, evaluate=False)
+        d.eq(d_tanh, (mul(du, v) - mul(u, dv)) / v**2, "quotient",
+             Msg("$(u/v)′ = (u′·v − u·v′)/v²$", "$(u/v)′ = (u′·v − u·v′)/v²$"))
+        d.eq(d_tanh, sp.Add(mul(down, down), -mul(up, up), evaluate=False) / down**2, "substitute",
+             Msg("$u′ = v$ and $v′ = u$ from the two lines above", "由上面两行，$u′ = v$，$v′ = u$"))
+        d.eq(d_tanh, sp.Add(down**2, -up**2, evaluate=False) / down**2, "rearrange",
+             Msg("a factor times itself is its square", "相同因子相乘写成平方"))
         d.eq(d_tanh, sp.Add(1, sp.Mul(-1, up**2 / down**2, evaluate=False), evaluate=False), "rearrange",
              Msg("divide both terms by $(e^z + e^(−z))²$", "两项分别除以 $(e^z + e^(−z))²$"))
         d.eq(d_tanh, 1 - sp.tanh(z) ** 2, "substitute",

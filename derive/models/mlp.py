@@ -126,7 +126,7 @@ _G_PRIME_M = {"sigmoid": "$σ′(Z[1]) = A[1] ⊙ (1 − A[1])$", "tanh": "$tanh
 
 
 def _mean_cost(z2: str) -> str:
-    return f"sum(logsumexp({z2}, axis=0) - sum(Y * ({z2}), axis=0)) / m"
+    return f"sum((logsumexp({z2}, axis=0) - sum(Y * ({z2}), axis=0)) / m)"
 
 
 def matrix_lines(act: str) -> dict:

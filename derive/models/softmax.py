@@ -5,12 +5,34 @@ from __future__ import annotations
 import sympy as sp
 from sympy import Derivative, IndexedBase, Sum
 
+from ..matrix.derivation import Shown
+from ..matrix.lines import MatrixLine, engine_gradient, show_line, show_rules
 from ..messages import Msg
 from ..network import Dense, Network, Param, Training
 from .base import Model, classes_option, features_option
 from ._concrete import Instance
-from ._notation import DELTA, mul, shown_eq
+from ._notation import DELTA, example, mul, shown_eq, total
 from .activations import reciprocal_note
+
+# m examples as the columns of X (n × m) and of the one-hot Y (K × m): the mean cross-entropy
+# for the matrix-calculus engine, each example's −Σ_k y_k log ŷ_k written log Σ_k e^(z_k) − Σ_k y_k z_k
+# (Σ_k y_k = 1), as mlp writes its output layer
+_COST = "sum((logsumexp({z}, axis=0) - sum(Y * ({z}), axis=0)) / m)"
+_SHAPES = ("X=n,m", "W=K,n", "b=K", "Y=K,m", "Z=K,m")
+# K = 3, n = m = 2: W is not square, so a transposed factor would not fit
+_SIZES = (("K", 3), ("n", 2), ("m", 2))
+_DZ = (("dZ", "softmax(W @ X + b, axis=0) - Y"),)
+MATRIX_LINES = {
+    # dZ stacks the per-example gradients ŷ⁽ⁱ⁾ − y⁽ⁱ⁾: m times the gradient of the mean J
+    "dZ": MatrixLine(_COST.format(z="Z"), _SHAPES, "Z", "softmax(Z, axis=0) - Y", (), _SIZES, times="m"),
+    "dW": MatrixLine(_COST.format(z="W @ X + b"), _SHAPES, "W", "dZ @ X.T / m", _DZ, _SIZES),
+    "db": MatrixLine(_COST.format(z="W @ X + b"), _SHAPES, "b", "sum(dZ, axis=1) / m", _DZ, _SIZES),
+}
+
+
+def _one_hot(K: int, m: int) -> sp.Matrix:
+    """The labels of the checks: example i in class i."""
+    return sp.Matrix(K, m, lambda p, q: int(p == q % K))
 
 
 class Softmax(Model):
@@ -186,3 +208,67 @@ class Softmax(Model):
                  value=inst(dW_form), check=mat_W_check, given=one_hot,
                  note=Msg.check("checkable form: entry (2, 1) at $K = 3$, $n = 2$, one-hot $y$",
                                 "可用 sympy 验证的形式：$K = 3$、$n = 2$、one-hot $y$ 时的第 (2, 1) 个元素"))
+
+        self._examples(d)
+
+    def _examples(self, d) -> None:
+        """m examples as columns: the notes' total loss and the course's cost J, then dZ = Ŷ − Y,
+        dW = (1/m)·dZ·Xᵀ and db = (1/m)·Σ dz⁽ⁱ⁾ derived from J by the matrix-calculus engine, each
+        line verified at K = 3, n = m = 2 (example i in class i)."""
+        grads = {key: engine_gradient(line) for key, line in MATRIX_LINES.items()}
+        full = grads["dW"]
+        K, N, m = sp.symbols("K n m", integer=True, positive=True)
+        J = sp.Symbol("J")
+        d.section("$m$ examples: the total loss, the cost $J$ and the vectorized gradients",
+                  "$m$ 个样本：总损失、代价函数 $J$ 与向量化的梯度")
+        d.note("The notes add the losses of the examples: $L = Σ_n Cⁿ$, where $Cⁿ$ is the cross-entropy of "
+               "example $n$. In this course's notation the $m$ examples are $(x⁽ⁱ⁾, y⁽ⁱ⁾)$, $L⁽ⁱ⁾$ is the loss above "
+               "for example $i$, and the cost is the mean $J = (1/m) Σ_i L⁽ⁱ⁾$: the factor $1/m$ only rescales "
+               "the learning rate. Stack the examples as columns: $X$ is $n × m$, $Y$ and $Ŷ$ are $K × m$, "
+               "$Z = W X + b$ is $K × m$ ($b$ is added to every column).",
+               "笔记把各样本的损失加起来：$L = Σ_n Cⁿ$，其中 $Cⁿ$ 是第 $n$ 个样本的交叉熵。按本课程的记号，"
+               "$m$ 个样本记作 $(x⁽ⁱ⁾, y⁽ⁱ⁾)$，$L⁽ⁱ⁾$ 是第 $i$ 个样本的上述损失，代价函数取平均 $J = (1/m) Σ_i L⁽ⁱ⁾$："
+               "因子 $1/m$ 只是改变学习率的大小。把样本按列排列：$X$ 为 $n × m$，$Y$ 与 $Ŷ$ 为 $K × m$，"
+               "$Z = W X + b$ 为 $K × m$（$b$ 加到每一列上，即广播）。")
+        X_, W_, b_ = (full.entries(name) for name in ("X", "W", "b"))
+        Y_ = _one_hot(*full.entries("Y").shape)
+        hot = dict(zip(full.entries("Y"), Y_))
+        Z_ = W_ * X_ + b_ * sp.ones(1, X_.cols)
+        Yh_ = sp.Matrix(*Z_.shape, lambda p, q: sp.exp(Z_[p, q]) / sum(sp.exp(Z_[r, q]) for r in range(Z_.rows)))
+        losses = [-sum(Y_[r, q] * sp.log(Yh_[r, q]) for r in range(Z_.rows)) for q in range(Z_.cols)]
+        mean = sp.Add(*losses) / len(losses)
+        # J = (1/m) Σ L⁽ⁱ⁾ is stated in the prose: its matrix form is the line checked against it
+        d.eq(J, full.shown_f, "rewrite", Msg("in matrix form, $y⁽ⁱ⁾$ one-hot", "矩阵形式，$y⁽ⁱ⁾$ 为 one-hot").then(
+            Msg.check("checked at {sizes} (example $i$ in class $i$) against the mean of the per-example losses",
+                      "已在 {sizes}（第 $i$ 个样本属于第 $i$ 类）时与逐样本损失的平均核对", sizes=full.sizes_text())),
+            check=(mean, full.value_at().xreplace(hot)))
+        show_rules(d, list(grads.values()),
+                   work=Msg("as $∂L/∂z_k = ŷ_k − y_k$ for one example", "与单个样本的 $∂L/∂z_k = ŷ_k − y_k$ 相同"))
+        MS = sp.MatrixSymbol
+        Xm, Ym, Yhm, dZm = MS("X", N, m), MS("Y", K, m), MS("Yhat", K, m), MS("dZ", K, m)
+        forms = {
+            "dZ": (dZm, sp.MatAdd(Yhm, -Ym), "vectorize",
+                   Msg("$K × m$: column $i$ is $ŷ⁽ⁱ⁾ − y⁽ⁱ⁾$, the one-example gradient",
+                       "$K × m$：第 $i$ 列是单个样本的梯度 $ŷ⁽ⁱ⁾ − y⁽ⁱ⁾$")),
+            "dW": (MS("dW", K, N), sp.MatMul(1 / m, dZm, Xm.T), "mean", Msg("$K × n$", "$K × n$")),
+            "db": (MS("db", K, 1), total(example("dz"), m) / m, "mean",
+                   Msg("$K × 1$: the sum runs over the $m$ columns $dz⁽ⁱ⁾$ of $dZ$",
+                       "$K × 1$：对 $dZ$ 的 $m$ 列 $dz⁽ⁱ⁾$ 求和")),
+        }
+        for key, g in grads.items():
+            lhs, rhs, rule, note = forms[key]
+            show_line(d, g, sp.Derivative(J, sp.Symbol(g.line.wrt), evaluate=False))
+            same = (Msg.check("checked at {sizes}: $m$ times the line above", "已在 {sizes} 时核对：等于上一行的 $m$ 倍",
+                              sizes=g.sizes_text()) if g.line.times else
+                    Msg.check("checked at {sizes}: equal to the line above", "已在 {sizes} 时核对：与上一行相等",
+                              sizes=g.sizes_text()))
+            d.eq(lhs, rhs, rule, note.then(same), check=g.form_check())
+        # the results, re-checked as sympy.diff(J, entry) with J written out at K = 3, n = m = 2
+        dZ_ = Yh_ - Y_
+        for name, var, value in (("dW", W_[1, 0], (dZ_ * X_.T / X_.cols)[1, 0]),
+                                 ("db", b_[1, 0], (dZ_ * sp.ones(X_.cols, 1) / X_.cols)[1, 0])):
+            lhs, rhs = forms[name][:2]
+            d.result(name, rhs, lhs=lhs, of=mean, wrt=var, value=value,
+                     note=Msg.check("checkable form: entry (2, 1) at {sizes}, example $i$ in class $i$",
+                                    "可用 sympy 验证的形式：{sizes}、第 $i$ 个样本属于第 $i$ 类时的第 (2, 1) 个元素",
+                                    sizes=full.sizes_text()))

@@ -55,8 +55,13 @@ class Renderer:
 
     def values(self, msg: Msg) -> dict:
         """The arguments of ``msg`` in this format's notation (a tuple argument item by item)."""
-        return {k: tuple(map(self.math, v)) if isinstance(v, (tuple, list)) else self.math(v)
+        return {k: tuple(map(self.inline, v)) if isinstance(v, (tuple, list)) else self.inline(v)
                 for k, v in msg.values().items()}
+
+    def inline(self, expr) -> str:
+        """``expr`` as an argument of a sentence; a format whose inline formulas break only at
+        their top level writes it so that it can (``latex.inline_breakable``)."""
+        return self.math(expr)
 
     def shows(self, msg: Msg | None) -> bool:
         """Whether any part of ``msg`` is shown: it is for the student, or verbose is on."""

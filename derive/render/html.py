@@ -28,7 +28,7 @@ import sympy as sp
 from .. import printing
 from ..messages import Msg
 from . import Renderer, compose
-from .latex import _opens_with_operator, break_rhs, formula_tex
+from .latex import LatexRenderer, _opens_with_operator, break_rhs, formula_tex
 from .markdown import LINE_EM, MarkdownRenderer
 
 KATEX = Path(__file__).parent / "katex"
@@ -123,6 +123,7 @@ class HtmlRenderer(Renderer):
     without the document around it)."""
 
     math = MarkdownRenderer.math
+    inline = LatexRenderer.inline
 
     def write(self, msg: Msg, values: dict) -> str:
         return html_words(msg, self.lang, values)

@@ -471,6 +471,28 @@ def split_terms(tex: str) -> list[str]:
     return [t for t in terms if t]
 
 
+def inline_breakable(tex: str) -> str:
+    """``tex`` for a formula inside a sentence: each ``\\left( … \\right)`` outside braces written
+    with plain parentheses. TeX (and KaTeX) break an inline formula only after a sign at its top
+    level, and ``\\left…\\right`` makes one unbreakable box: the mean ``\\frac{1}{m} (… − …)`` of a
+    long sum could then not wrap in a narrow column or on a phone's screen."""
+    out, depth, i = [], 0, 0
+    while i < len(tex):
+        m = _CMD.match(tex, i) if tex[i] == "\\" else None
+        if m and depth == 0 and m.group(1) in ("left", "right") and tex[m.end():m.end() + 1] in "()":
+            out.append(tex[m.end()])
+            i = m.end() + 1
+            continue
+        if m:
+            out.append(m.group(0))
+            i = m.end()
+            continue
+        depth += {"{": 1, "}": -1}.get(tex[i], 0)
+        out.append(tex[i])
+        i += 1
+    return "".join(out)
+
+
 def fit(tex: str, room: float) -> str:
     """``tex`` scaled down to ``room`` em if it is wider (never below ``_MIN_SCALE``)."""
     w = math_width(tex)
@@ -610,6 +632,9 @@ class LatexRenderer(Renderer):
     def math(self, expr, order=None) -> str:
         return unicode_math(printing.latex(expr, partial=self.d.partial, order=order))
 
+    def inline(self, expr) -> str:
+        return inline_breakable(self.math(expr))
+
     specials = TEX_SPECIALS
     # set by ``render`` for output pasted into a document derive did not write
     fragment = False
@@ -665,7 +690,12 @@ class LatexRenderer(Renderer):
         return ("heading", self._heading(level, msg))
 
     def _render_note(self, msg):
-        return ("note", self.words(msg))
+        words = self.words(msg)
+        # a formula of most of a line leaves the line before it few spaces to stretch: justified,
+        # that line would be overfull; ragged right, it breaks at the formula's signs
+        if any(math_width(f) > 0.7 * self.width for f in re.findall(r"\$([^$]+)\$", words)):
+            return ("note", r"{\raggedright " + words + r"\par}")
+        return ("note", words)
 
     def _render_equation(self, steps):
         return ("display", self._rows([
