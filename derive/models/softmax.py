@@ -5,7 +5,6 @@ from __future__ import annotations
 import sympy as sp
 from sympy import Derivative, IndexedBase, Sum
 
-from ..matrix.derivation import Shown
 from ..matrix.lines import MatrixLine, engine_gradient, show_line, show_rules
 from ..messages import Msg
 from ..network import Dense, Network, Param, Training
