@@ -247,11 +247,14 @@ def flat_conv(net, ones):
     im2col's layout (filters, examples, rows, columns), where the product leaves it, instead of
     being turned to (examples, filters, …); the zero-padded input, the im2col matrix, the
     activations and ∂L/∂Z live in scratch made once per batch size, with the strided views
-    (the windows of the padded input, the s² corners of every pooling window) made with them.
-    Max-pooling takes the maximum of the s² corner views (np.maximum keeps the first of equal
-    values, as argmax does) and writes it straight into the dense layer's input rows; its
-    backward pass sends dA to the first corner equal to the maximum, corner by corner, with no
-    (…, s²) array of windows. The convolution is the first layer, so ∂L/∂X is not formed.
+    (the windows of the padded input, the pooled part of the activations as its windows' s²
+    corners) made with them. Max-pooling copies the activations once into s² contiguous blocks,
+    one per corner of the windows (in reading order), and takes the running maximum over the
+    blocks (np.maximum keeps the first of equal values, as argmax does); the backward pass sends
+    dA to the first corner equal to the maximum, block by block, and copies the blocks back once.
+    Every pass over the pooled values is then along contiguous memory, where strided views of
+    the corners, or a (…, s²) array of windows, make NumPy loop over runs of s values. The
+    convolution is the first layer, so ∂L/∂X is not formed.
 
     Returns
     -------
@@ -286,13 +289,21 @@ def flat_conv(net, ones):
         dpre, dz = np.zeros((k, m, nz, nz)), np.empty((k, m * nz * nz))
         bp_scratch = [np.empty((k, m, nz, nz)) for _ in range(bp.n_scratch)]
         A1 = np.empty((m, k * o * o))
-        taken, hit = np.empty((k, m, o, o), bool), np.empty((k, m, o, o), bool)
-        pooled_in = acts[fwd.n_outputs - 1]
+
+        def blocks(a):
+            """The pooled part of a (k, m, nz, nz) array as (k, m, o, size, o, size)."""
+            return a[:, :, :o * size, :o * size].reshape(k, m, o, size, o, size)
+
+        # the pooling windows' corners, corner by corner: (size, size, k, m, o, o), each contiguous
+        corner_first = (3, 5, 0, 1, 2, 4)
+        win, back = np.empty((size, size, k, m, o, o)), np.empty((size, size, k, m, o, o))
         return (inner, windows.transpose(1, 4, 5, 0, 2, 3), cols, cols.reshape(c, f, f, m, nz, nz), xw,
                 xw.reshape(k, m, nz, nz), *acts, dpre, dz, dz.reshape(k, m, nz, nz), *bp_scratch, A1,
-                A1.reshape(m, k, o, o).transpose(1, 0, 2, 3), taken, hit,
-                *(pooled_in[:, :, u:o * size:size, v:o * size:size] for u, v in corners),
-                *(dpre[:, :, u:o * size:size, v:o * size:size] for u, v in corners),
+                A1.reshape(m, k, o, o).transpose(1, 0, 2, 3), np.empty((k, m, o, o)), np.empty((k, m, o, o)),
+                np.empty((k, m, o, o), bool), np.empty((k, m, o, o), bool),
+                blocks(acts[fwd.n_outputs - 1]).transpose(*corner_first), win, back,
+                blocks(dpre), back.transpose(2, 3, 4, 0, 5, 1), *win.reshape(size * size, k, m, o, o),
+                *back.reshape(size * size, k, m, o, o),
                 np.zeros((m, net.classes)), np.arange(m), *net.dz.scratch((m, net.classes)))
 
     outs = [f"o{j}" for j in range(fwd.n_outputs)]
@@ -302,7 +313,8 @@ def flat_conv(net, ones):
     back = [f"back{q}" for q in range(len(corners))]
     body = _guard(net, local)
     body += [f"inner, windows, cols, cols6, xw, xw4, {', '.join(outs + fscratch)}, dpre, dz, dz4, "
-             f"{''.join(g + ', ' for g in gscratch)}A1, A1T, taken, hit, {', '.join(win + back)}, onehot, rows, "
+             f"{''.join(g + ', ' for g in gscratch)}A1, A1T, pooled, dA, taken, hit, corners_of_a, win, back, "
+             f"dpre_blocks, back_blocks, {', '.join(win + back)}, onehot, rows, "
              f"{''.join(f'd_b{j}, ' for j in range(net.dz.n_scratch))}= buffers(m)",
              f"with blas_threads(m * {net.n_params}):"]
     inner = [
@@ -310,19 +322,25 @@ def flat_conv(net, ones):
         f"inner[...] = X.reshape(m, {c}, {n}, {n})", "np.copyto(cols6, windows)",
         f"np.dot({pc}.reshape({k}, -1), cols, out=xw)"]
     inner += inline_kernel(fwd, ["xw4"], [f"{pcb}[:, None, None, None]"], outs, fscratch, "_h")
-    # max-pooling: the running maximum of the corners, in the dense layer's rows (A1T is A1)
-    inner.append(f"np.maximum({win[0]}, {win[1]}, out=A1T)" if len(win) > 1 else f"A1T[...] = {win[0]}")
-    inner += [f"np.maximum(A1T, {w}, out=A1T)" for w in win[2:]]
+    # max-pooling: one strided copy puts each corner of every window in a block of its own, and
+    # the maximum runs over the blocks, then goes to the dense layer's rows (A1T is A1)
+    inner.append("np.copyto(win, corners_of_a)")
+    inner.append(f"np.maximum({win[0]}, {win[1]}, out=pooled)" if len(win) > 1 else f"pooled[...] = {win[0]}")
+    inner += [f"np.maximum(pooled, {w}, out=pooled)" for w in win[2:]]
+    inner.append("np.copyto(A1T, pooled)")
     inner += _dense_softmax_lines(net, pw, pb)
     inner += [
-        f"dAT = np.dot(dU, {pw}.T).reshape(m, {k}, {o}, {o}).transpose(1, 0, 2, 3)",
-        # each window's dA to its first corner equal to the maximum; the rest of dpre stays 0
-        "dpre.fill(0.0)", f"np.equal({win[0]}, A1T, out=taken)", f"np.copyto({back[0]}, dAT, where=taken)"]
+        f"np.copyto(dA, np.dot(dU, {pw}.T).reshape(m, {k}, {o}, {o}).transpose(1, 0, 2, 3))",
+        # each window's dA to its first corner equal to the maximum, 0 to the others
+        f"np.equal({win[0]}, pooled, out=taken)", f"np.multiply(dA, taken, out={back[0]})"]
     for q in range(1, len(corners)):
-        inner += [f"np.equal({win[q]}, A1T, out=hit)", "np.greater(hit, taken, out=hit)",
-                  f"np.copyto({back[q]}, dAT, where=hit)"]
+        inner += [f"np.equal({win[q]}, pooled, out=hit)", "np.greater(hit, taken, out=hit)",
+                  f"np.multiply(dA, hit, out={back[q]})"]
         if q < len(corners) - 1:
             inner.append("np.logical_or(taken, hit, out=taken)")
+    # back in the convolution's layout; + 0.0 makes the −0.0 of a negative dA times 0 the +0.0
+    # that LayeredNet._unpool leaves there (dA itself, a BLAS product, is never −0.0)
+    inner.append("np.add(back_blocks, 0.0, out=dpre_blocks)")
     inner += inline_kernel(bp, ["dpre", *(outs[:1] if needs_u else ()), outs[-1]], [], ["dz4"], gscratch, "_g")
     inner += [f"g{pc} = np.dot(dz, cols.T).reshape({conv.filters}, {c}, {f}, {f})", f"g{pcb} = dz.sum(axis=1)"]
     body += [f"    {line}" for line in inner]
