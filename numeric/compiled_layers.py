@@ -36,7 +36,7 @@ from derive.network import Attention, Conv, Dense, Pool
 
 from .compiled import (CompiledModel, _backprop_kernel, _Classifier, _hidden_kernel, activation_rule, class_labels,
                        row_max, softmax_rule)
-from .flat import FlatGradient, flat_attention
+from .flat import FlatGradient, flat_attention, flat_conv
 
 __all__ = ["LayeredNet", "im2col", "conv_backward_input", "attention_backward"]
 
@@ -183,8 +183,10 @@ class LayeredNet(_Classifier, FlatGradient, CompiledModel):
         # the shape (after the m examples) in which each layer hands ∂L/∂(its input) to the layer
         # below: fixed by the network, so worked out here and not at every gradient
         self._shape_below = [None, *(self._out_shape(layer) for layer in self.layers[:-1])]
-        # self-attention then the output layer: the whole gradient as one generated function
-        self._flat, self.flat_source = flat_attention(self, _ones, _inv_sqrt) or (None, None)
+        # self-attention, or a convolution and max-pooling, then the output layer: the whole
+        # gradient as one generated function
+        self._flat, self.flat_source = (flat_attention(self, _ones, _inv_sqrt) or flat_conv(self, _ones)
+                                        or (None, None))
 
     def _flat_buffers(self, m):
         """The softmax's scratch for m rows, as the tuple the generated gradient unpacks."""

@@ -23,7 +23,7 @@ import numpy as np
 
 from .threads import blas_threads
 
-__all__ = ["FlatGradient", "flat_stack", "flat_attention", "inline_kernel"]
+__all__ = ["FlatGradient", "flat_stack", "flat_attention", "flat_conv", "inline_kernel"]
 
 _FLOAT64 = np.dtype(np.float64)
 _INTP = np.dtype(np.intp)
@@ -220,19 +220,9 @@ def flat_attention(net, ones, inv_sqrt):
         # row_max(S): the maxima from a transposed copy (see its docstring)
         f"S -= np.maximum.reduce(np.ascontiguousarray(S.reshape(-1, {t}).T), axis=0).reshape(m, {t}, 1)",
         "Pw = np.exp(S, out=S)", "Pw /= (Pw @ ONES_T)[..., None]", "O = Pw @ V",
-        # the dense output layer and the softmax (LayeredNet._softmax)
-        "A1 = O.reshape(m, -1)", f"z = np.dot(A1, {pw}) + {pb}",
-        "zmax = np.maximum.reduce(np.ascontiguousarray(z.T), axis=0).reshape(m, 1)",
-        "e = z - zmax", "np.exp(e, out=e)", "s = np.dot(e, ONES_C)[:, None]",
-        "if with_loss:",
-        "    loss = float((zmax.sum() + np.log(s).sum() - z[rows, y].sum()) / m)",
-        "else:", "    loss = None",
-        # the mean's 1/m folded into the kernel's inputs: e/(m·s) − y/m
-        "onehot[rows, y] = 1.0 / m", "s *= m", "dU = np.empty(z.shape)"]
-    inner += inline_kernel(net.dz, ["e", "s", "onehot"], [], ["dU"], [f"d_b{j}" for j in range(net.dz.n_scratch)], "_d")
+        "A1 = O.reshape(m, -1)"]     # the dense output layer's input, a row per example
+    inner += _dense_softmax_lines(net, pw, pb)
     inner += [
-        "onehot[rows, y] = 0.0",
-        f"g{pw} = np.dot(A1.T, dU)", f"g{pb} = dU.sum(axis=0)",
         f"dO = np.dot(dU, {pw}.T).reshape(m, {t}, {att.value})",
         # attention_backward: through the softmax's Jacobian, row by row
         "dV = Pw.transpose(0, 2, 1) @ dO", "dS = dO @ V.transpose(0, 2, 1)",
@@ -245,6 +235,135 @@ def flat_attention(net, ones, inv_sqrt):
     body.append("return loss, {" + ", ".join(f"{name!r}: g{p}" for name, p in local.items()) + "}")
     return _define(net, body, {"buffers": net._flat_buffers, "ONES_T": ones(t), "ONES_C": ones(net.classes),
                                "INV_SQRT_KEY": inv_sqrt(att.key)})
+
+
+def flat_conv(net, ones):
+    """The generated gradient of a ``LayeredNet`` of a convolution with an activation, max-pooling
+    and a dense softmax output (``derive conv``), or None for any other network.
+
+    The numbers are ``LayeredNet._grad``'s, bit for bit: the same matrix products of the same
+    shapes (Z = W·cols with cols the im2col matrix, ∂L/∂W = dZ·colsᵀ), the same kernels and the
+    same reductions. What changes is where the arrays live. The convolution's output stays in
+    im2col's layout (filters, examples, rows, columns), where the product leaves it, instead of
+    being turned to (examples, filters, …); the zero-padded input, the im2col matrix, the
+    activations and ∂L/∂Z live in scratch made once per batch size, with the strided views
+    (the windows of the padded input, the pooled part of the activations as its windows' s²
+    corners) made with them. Max-pooling copies the activations once into s² contiguous blocks,
+    one per corner of the windows (in reading order), and takes the running maximum over the
+    blocks (np.maximum keeps the first of equal values, as argmax does); the backward pass sends
+    dA to the first corner equal to the maximum, block by block, and copies the blocks back once.
+    Every pass over the pooled values is then along contiguous memory, where strided views of
+    the corners, or a (…, s²) array of windows, make NumPy loop over runs of s values. The
+    convolution is the first layer, so ∂L/∂X is not formed.
+
+    Returns
+    -------
+    tuple of (callable, str) or None
+        As ``flat_stack``; ``fn`` hands refused inputs to ``net._slow_grad``.
+    """
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    from derive.network import Conv, Dense, Pool
+
+    layers = net.layers
+    if (len(layers) != 3 or not isinstance(layers[0], Conv) or not isinstance(layers[1], Pool)
+            or not isinstance(layers[2], Dense) or layers[1].kind != "max" or 0 not in net._act):
+        return None
+    conv, pool, out = layers
+    fwd, bp, needs_u = net._act[0]
+    local = {name: f"p{k}" for k, name in enumerate(net.param_shapes)}
+    pc, pcb = local[conv.weight.name], local[conv.bias.name]
+    pw, pb = local[out.weight.name], local[out.bias.name]
+    c, n, f, k, nz = conv.channels, conv.side, conv.filter, conv.filters, conv.out_side
+    size, o = pool.size, pool.out_side
+    corners = [(u, v) for u in range(size) for v in range(size)]   # reading order, as argmax's
+
+    def make(m):
+        side = n + 2 * conv.padding
+        pad = np.zeros((m, c, side, side))      # its border stays zero
+        inner = pad[:, :, conv.padding:conv.padding + n, conv.padding:conv.padding + n]
+        windows = sliding_window_view(pad, (f, f), axis=(2, 3))[:, :, ::conv.stride, ::conv.stride]
+        cols = np.empty((c * f * f, m * nz * nz))
+        xw = np.empty((k, m * nz * nz))
+        acts = [np.empty((k, m, nz, nz)) for _ in range(fwd.n_outputs + fwd.n_scratch)]
+        dpre, dz = np.zeros((k, m, nz, nz)), np.empty((k, m * nz * nz))
+        bp_scratch = [np.empty((k, m, nz, nz)) for _ in range(bp.n_scratch)]
+        A1 = np.empty((m, k * o * o))
+
+        def blocks(a):
+            """The pooled part of a (k, m, nz, nz) array as (k, m, o, size, o, size)."""
+            return a[:, :, :o * size, :o * size].reshape(k, m, o, size, o, size)
+
+        # the pooling windows' corners, corner by corner: (size, size, k, m, o, o), each contiguous
+        corner_first = (3, 5, 0, 1, 2, 4)
+        win, back = np.empty((size, size, k, m, o, o)), np.empty((size, size, k, m, o, o))
+        return (inner, windows.transpose(1, 4, 5, 0, 2, 3), cols, cols.reshape(c, f, f, m, nz, nz), xw,
+                xw.reshape(k, m, nz, nz), *acts, dpre, dz, dz.reshape(k, m, nz, nz), *bp_scratch, A1,
+                A1.reshape(m, k, o, o).transpose(1, 0, 2, 3), np.empty((k, m, o, o)), np.empty((k, m, o, o)),
+                np.empty((k, m, o, o), bool), np.empty((k, m, o, o), bool),
+                blocks(acts[fwd.n_outputs - 1]).transpose(*corner_first), win, back,
+                blocks(dpre), back.transpose(2, 3, 4, 0, 5, 1), *win.reshape(size * size, k, m, o, o),
+                *back.reshape(size * size, k, m, o, o),
+                np.zeros((m, net.classes)), np.arange(m), *net.dz.scratch((m, net.classes)))
+
+    outs = [f"o{j}" for j in range(fwd.n_outputs)]
+    fscratch = [f"f_b{j}" for j in range(fwd.n_scratch)]
+    gscratch = [f"g_b{j}" for j in range(bp.n_scratch)]
+    win = [f"win{q}" for q in range(len(corners))]
+    back = [f"back{q}" for q in range(len(corners))]
+    body = _guard(net, local)
+    body += [f"inner, windows, cols, cols6, xw, xw4, {', '.join(outs + fscratch)}, dpre, dz, dz4, "
+             f"{''.join(g + ', ' for g in gscratch)}A1, A1T, pooled, dA, taken, hit, corners_of_a, win, back, "
+             f"dpre_blocks, back_blocks, {', '.join(win + back)}, onehot, rows, "
+             f"{''.join(f'd_b{j}, ' for j in range(net.dz.n_scratch))}= buffers(m)",
+             f"with blas_threads(m * {net.n_params}):"]
+    inner = [
+        # im2col: the input into the padded scratch, every window of it into the columns
+        f"inner[...] = X.reshape(m, {c}, {n}, {n})", "np.copyto(cols6, windows)",
+        f"np.dot({pc}.reshape({k}, -1), cols, out=xw)"]
+    inner += inline_kernel(fwd, ["xw4"], [f"{pcb}[:, None, None, None]"], outs, fscratch, "_h")
+    # max-pooling: one strided copy puts each corner of every window in a block of its own, and
+    # the maximum runs over the blocks, then goes to the dense layer's rows (A1T is A1)
+    inner.append("np.copyto(win, corners_of_a)")
+    inner.append(f"np.maximum({win[0]}, {win[1]}, out=pooled)" if len(win) > 1 else f"pooled[...] = {win[0]}")
+    inner += [f"np.maximum(pooled, {w}, out=pooled)" for w in win[2:]]
+    inner.append("np.copyto(A1T, pooled)")
+    inner += _dense_softmax_lines(net, pw, pb)
+    inner += [
+        f"np.copyto(dA, np.dot(dU, {pw}.T).reshape(m, {k}, {o}, {o}).transpose(1, 0, 2, 3))",
+        # each window's dA to its first corner equal to the maximum, 0 to the others
+        f"np.equal({win[0]}, pooled, out=taken)", f"np.multiply(dA, taken, out={back[0]})"]
+    for q in range(1, len(corners)):
+        inner += [f"np.equal({win[q]}, pooled, out=hit)", "np.greater(hit, taken, out=hit)",
+                  f"np.multiply(dA, hit, out={back[q]})"]
+        if q < len(corners) - 1:
+            inner.append("np.logical_or(taken, hit, out=taken)")
+    # back in the convolution's layout; + 0.0 makes the −0.0 of a negative dA times 0 the +0.0
+    # that LayeredNet._unpool leaves there (dA itself, a BLAS product, is never −0.0)
+    inner.append("np.add(back_blocks, 0.0, out=dpre_blocks)")
+    inner += inline_kernel(bp, ["dpre", *(outs[:1] if needs_u else ()), outs[-1]], [], ["dz4"], gscratch, "_g")
+    inner += [f"g{pc} = np.dot(dz, cols.T).reshape({conv.filters}, {c}, {f}, {f})", f"g{pcb} = dz.sum(axis=1)"]
+    body += [f"    {line}" for line in inner]
+    body.append("return loss, {" + ", ".join(f"{name!r}: g{p}" for name, p in local.items()) + "}")
+    return _define(net, body, {"buffers": lambda m: net._buffer_set(("flat-conv", m), lambda: make(m)),
+                               "ONES_C": ones(net.classes)})
+
+
+def _dense_softmax_lines(net, pw: str, pb: str) -> list:
+    """``LayeredNet``'s output layer on ``A1`` (m rows): the logits z, the softmax (``_softmax``),
+    the loss when ``with_loss``, ∂L/∂z as ``dU``, and the layer's gradients ``g<pw>``, ``g<pb>``."""
+    lines = [
+        f"z = np.dot(A1, {pw}) + {pb}",
+        # row_max(z): the maxima from a transposed copy (see its docstring)
+        "zmax = np.maximum.reduce(np.ascontiguousarray(z.T), axis=0).reshape(m, 1)",
+        "e = z - zmax", "np.exp(e, out=e)", "s = np.dot(e, ONES_C)[:, None]",
+        "if with_loss:",
+        "    loss = float((zmax.sum() + np.log(s).sum() - z[rows, y].sum()) / m)",
+        "else:", "    loss = None",
+        # the mean's 1/m folded into the kernel's inputs: e/(m·s) − y/m
+        "onehot[rows, y] = 1.0 / m", "s *= m", "dU = np.empty(z.shape)"]
+    lines += inline_kernel(net.dz, ["e", "s", "onehot"], [], ["dU"], [f"d_b{j}" for j in range(net.dz.n_scratch)], "_d")
+    return lines + ["onehot[rows, y] = 0.0", f"g{pw} = np.dot(A1.T, dU)", f"g{pb} = dU.sum(axis=0)"]
 
 
 def _guard(compiled, local: dict) -> list:
