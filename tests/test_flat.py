@@ -44,18 +44,25 @@ def problem():
     return rng.standard_normal((7, 5)), rng.integers(0, 3, 7)
 
 
+def assert_is_hand(cm, P, X, y, hand_result, rtol, atol) -> dict:
+    """The compiled loss and gradients equal the hand-written backward pass's ``hand_result``
+    (loss, gradients), the gradients in the order of the parameters; returns the gradients."""
+    hand_loss, expected = hand_result
+    loss, grads = cm.loss_and_grad(P, X, y)
+    assert loss == pytest.approx(hand_loss, rel=1e-12)
+    assert list(grads) == list(cm.param_shapes)
+    for k in expected:
+        np.testing.assert_allclose(grads[k], expected[k], rtol=rtol, atol=atol, err_msg=k)
+    return grads
+
+
 @pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid"])
 def test_flat_gradient_is_the_hand_backward_pass(problem, activation):
     cm = numeric.compile_model(derive.model("deep", layers="5,4,4,3", activation=activation))
     assert cm.flat_source.count("def ") == 1          # one function, the kernels inlined
     X, y = problem
     P = cm.init_params(2)
-    loss, grads = cm.loss_and_grad(P, X, y)
-    hand_loss, expected = hand(P, X, y, 3, activation)
-    assert loss == pytest.approx(hand_loss, rel=1e-12)
-    assert list(grads) == list(cm.param_shapes)
-    for k in expected:
-        np.testing.assert_allclose(grads[k], expected[k], rtol=1e-10, atol=1e-14, err_msg=k)
+    assert_is_hand(cm, P, X, y, hand(P, X, y, 3, activation), rtol=1e-10, atol=1e-14)
 
 
 def test_inputs_the_guard_refuses_take_the_checked_path(problem):
@@ -121,12 +128,7 @@ def test_flat_attention_is_the_hand_backward_pass():
     rng = np.random.default_rng(4)
     X, y = rng.standard_normal((6, 64)), rng.integers(0, 10, 6)
     P = cm.init_params(3)
-    loss, grads = cm.loss_and_grad(P, X, y)
-    hand_loss, expected = hand_attention(P, X, y)
-    assert loss == pytest.approx(hand_loss, rel=1e-12)
-    assert list(grads) == list(cm.param_shapes)
-    for k in expected:
-        np.testing.assert_allclose(grads[k], expected[k], rtol=1e-9, atol=1e-13, err_msg=k)
+    grads = assert_is_hand(cm, P, X, y, hand_attention(P, X, y), rtol=1e-9, atol=1e-13)
     # refused inputs (a list for X) go to the checked path: the same gradient
     slow = cm.grad(P, X.tolist(), y)
     for k in grads:

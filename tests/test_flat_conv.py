@@ -10,6 +10,7 @@ import pytest
 
 import derive
 import numeric
+from test_flat import assert_is_hand
 
 
 def hand_conv(P, X, y):
@@ -61,12 +62,7 @@ def test_flat_conv_is_the_hand_backward_pass_with_ties(compiled):
     X, y = rng.integers(0, 3, (5, 64)).astype(float), rng.integers(0, 10, 5)
     P = compiled.init_params(2)
     P["b1"] = rng.standard_normal(8)
-    loss, grads = compiled.loss_and_grad(P, X, y)
-    hand_loss, expected = hand_conv(P, X, y)
-    assert loss == pytest.approx(hand_loss, rel=1e-12)
-    assert list(grads) == list(compiled.param_shapes)
-    for k in expected:
-        np.testing.assert_allclose(grads[k], expected[k], rtol=1e-9, atol=1e-13, err_msg=k)
+    assert_is_hand(compiled, P, X, y, hand_conv(P, X, y), rtol=1e-9, atol=1e-13)
 
 
 def test_flat_conv_has_the_bits_of_the_checked_path_and_fresh_results(compiled):
