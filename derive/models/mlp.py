@@ -387,9 +387,9 @@ class MLP(Model):
                       Msg("$n_y × 1$: the sum runs over the $m$ columns $dz[2]⁽ⁱ⁾$ of $dZ[2]$",
                           "$n_y × 1$：对 $dZ[2]$ 的 $m$ 列 $dz[2]⁽ⁱ⁾$ 求和")),
             "dZ[1]": (dZ1m, Hadamard(sp.MatMul(W2m.T, dZ2m), *g_prime_m), "vectorize",
-                      Msg("$n_h × m$: the general $dZ[1] = W[2]ᵀ·dZ[2] ⊙ g[1]′(Z[1])$ with "
+                      Msg("$n_h × m$: the general $dZ[1] = (W[2]ᵀ·dZ[2]) ⊙ g[1]′(Z[1])$ with "
                           f"{_G_PRIME_M[act]}; column $i$ is $dz[1]⁽ⁱ⁾$ ($⊙$ is the elementwise product)",
-                          "$n_h × m$:一般形式 $dZ[1] = W[2]ᵀ·dZ[2] ⊙ g[1]′(Z[1])$,其中 "
+                          "$n_h × m$:一般形式 $dZ[1] = (W[2]ᵀ·dZ[2]) ⊙ g[1]′(Z[1])$,其中 "
                           f"{_G_PRIME_M[act]};第 $i$ 列是 $dz[1]⁽ⁱ⁾$($⊙$ 为逐元素乘积)")),
             "dW[1]": (MS("dW^[1]", nh, nx), sp.MatMul(1 / m, dZ1m, Xm.T), "mean", "$n_h × n_x$"),
             "db[1]": (MS("db^[1]", nh, 1), total(example("dz^[1]"), m) / m, "mean",
