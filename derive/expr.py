@@ -551,7 +551,8 @@ def _higher(d: Builder, f, expr, sequence: list) -> tuple[dict, sp.Expr]:
             d.section(f"{en} derivative {{d}}: the derivative of {{b}} with respect to {{x}}",
                       f"{zh}阶导数 {{d}}:{{b}} 对 {{x}} 求导", d=heading, b=before, x=x)
         # the sums of the statement and of every derivative before keep their signs: 1 − σ(z)
-        previous, current = current, _work(d, lhs, applied, current, x, sp.Tuple(expr, current))
+        previous, current = current, d.work(lhs, current, x, checked_as=applied,
+                                             finish=lambda e, t=sp.Tuple(expr, current): textbook_form(e, t))
         _answer_by_degree(d, current)
         name = printing.text(lhs, partial=d.partial)
         if pure or k == 1:
@@ -559,24 +560,6 @@ def _higher(d: Builder, f, expr, sequence: list) -> tuple[dict, sp.Expr]:
         else:
             d.result(name, current, of=Derivative(f, *sequence[:k - 1], evaluate=False), wrt=x, lhs=lhs)
     return {lhs: current}, previous
-
-
-def _work(d: Builder, lhs, applied, expr, x: Symbol, typed) -> sp.Expr:
-    """``Builder.work`` for one order of a higher derivative: the lines show ``lhs`` and are
-    verified as ``applied``, the derivative in the order its variables are applied (they differ
-    for a mixed one: ∂²f/∂y∂x is shown, ∂/∂y of ∂f/∂x is checked)."""
-    namer = engine.Namer(taken={s.name for s in expr.free_symbols} | {s.name for s in d.defs})
-    rule = engine.diff_rule(expr, x, namer)
-    check = (lambda rhs: (applied, rhs)) if applied != lhs else (lambda rhs: None)
-    opened = Derivative(expr, x, evaluate=False)
-    current = d.eq(lhs, opened, "differentiate", check=check(opened))
-    for line in engine.steps(rule, True, lambda e: textbook_form(e, typed)):
-        r = line.rule
-        note = None
-        if r is not None:
-            note = Msg.rule_note(line.key, **{k: v for k, v in r.msg_args().items() if k in ("u", "g", "c", "n")})
-        current = d.eq(lhs, line.rhs, line.key, note, check=check(line.rhs))
-    return current
 
 
 _SUPERSCRIPT = str.maketrans("0123456789-+", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺")

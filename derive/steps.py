@@ -262,23 +262,30 @@ class Builder:
         self.steps.append(step)
 
     def work(self, lhs, expr, wrt: Symbol, names: dict | None = None, note: Msg | None = None,
-             simplify: bool = True, finish=None) -> Expr:
+             simplify: bool = True, finish=None, checked_as=None) -> Expr:
         """Differentiate ``expr`` with respect to ``wrt`` by the engine, one rule per line,
         under the name ``lhs``; returns the final form (without ``simplify``, the form the last
-        rule left, for a model that opens the algebra itself; ``finish``: see ``engine.steps``)."""
+        rule left, for a model that opens the algebra itself; ``finish``: see ``engine.steps``).
+        ``checked_as``: the derivative each line is verified as, when it is not ``lhs`` as
+        written (a mixed partial is shown ∂²f/∂y∂x and checked as ∂/∂y of ∂f/∂x)."""
         namer = engine.Namer(
             names=dict(names or {}),
             taken={s.name for s in expr.free_symbols} | {s.name for s in self.defs},
         )
+
+        def check(rhs):
+            return (checked_as, rhs) if checked_as is not None and checked_as != lhs else None
+
         rule = engine.diff_rule(expr, wrt, namer)
-        self.eq(lhs, Derivative(expr, wrt, evaluate=False), "differentiate", note)
+        opened = Derivative(expr, wrt, evaluate=False)
+        self.eq(lhs, opened, "differentiate", note, check=check(opened))
         current = None
         for line in engine.steps(rule, simplify, finish):
             r = line.rule
             n = None
             if r is not None:
                 n = Msg.rule_note(line.key, **{k: v for k, v in r.msg_args().items() if k in ("u", "g", "c", "n")})
-            current = self.eq(lhs, line.rhs, line.key, n)
+            current = self.eq(lhs, line.rhs, line.key, n, check=check(line.rhs))
         return current
 
     def local(self, node: Symbol, wrt: Symbol) -> Expr:
