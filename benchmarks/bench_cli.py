@@ -97,7 +97,7 @@ def _only_proofs(where: Path) -> None:
     """Remove every cache entry but the proofs (no output is replayed, no line proved again)."""
     from derive import cache, verify
 
-    keep = f"{cache._key(verify._Proofs._PARTS)}.txt"
+    keep = f"{cache._key(verify._Proofs._PARTS, cache.code_digest(*verify.CHECKED_BY))}.txt"
     for path in where.glob("*.txt"):
         if path.name != keep:
             path.unlink()
