@@ -68,7 +68,7 @@ RULE_NOTES = {
     "power": ("exponent {n}", "指数为 {n}"),
     "constant": ("{c}", "{c}"),
     "identity": ("{c}", "{c}"),
-    "rewrite": ("write it as {g}", "改写为 {g}"),
+    "rewrite": ("write it as {g}", "写成 {g}"),
     "fallback": ("no step rule applies; sympy.diff used", "没有可用的分步法则,改用 sympy.diff 计算"),
 }
 
@@ -90,6 +90,8 @@ FIELD = re.compile(r"\{(\w+)\}")    # an argument's place in a template
 # arguments are masked while its words are converted.
 CJK = re.compile(r"[\u2018-\u201d\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 FULL_WIDTH = {",": "，", ":": "：", ";": "；", "(": "（", ")": "）", "?": "？"}
+# Chinese mathematics textbooks elide a list with the centred ⋯ (x₁, x₂, ⋯, xₙ); English keeps …
+ZH_ELLIPSIS = ("…", "⋯")
 _MASK = "\x00"
 _MASKED = re.compile(r"\$[^$]*\$|\{\w+\}")
 
@@ -104,9 +106,9 @@ def _cjk_side(text, i: int, step: int) -> bool:
 
 def full_width(template: str) -> str:
     """``template`` (Chinese) with the half-width , : ; ( ) ? of its words made full-width where they
-    stand in Chinese: a comma, colon, semicolon or question mark touching Chinese or with Chinese or
-    a formula on both sides, a comma with no space after it, and a pair of parentheses around or
-    touching Chinese. Formulas are left as they are."""
+    stand in Chinese: a comma, colon, semicolon or question mark touching Chinese, with Chinese or
+    a formula on both sides or ending the template after one, a comma with no space after it, and a
+    pair of parentheses around or touching Chinese. Formulas are left as they are."""
     masked_spans = _MASKED.findall(template)
     chars = list(_MASKED.sub(_MASK, template))
     text = "".join(chars)
@@ -123,7 +125,9 @@ def full_width(template: str) -> str:
             touching = CJK.match(chars[i - 1] if i else " ") or CJK.match(text[i + 1:i + 2] or " ")
             # in Chinese words a comma takes no space after it ("1,s < 0"); an English one does
             unspaced = ch == "," and text[i + 1:i + 2] not in ("", " ", ")")
-            if touching or unspaced or (_cjk_side(chars, i - 1, -1) and _cjk_side(text, i + 1, 1)):
+            # a template's last mark after a formula ends a Chinese sentence ("令 $z = X·w$:")
+            ending = not text[i + 1:].strip()
+            if touching or unspaced or (_cjk_side(chars, i - 1, -1) and (ending or _cjk_side(text, i + 1, 1))):
                 chars[i] = FULL_WIDTH[ch]
     out = "".join(chars)
     # full-width marks carry their own spacing
@@ -197,7 +201,9 @@ class Msg:
         words = {k: v for k, v in self.args if isinstance(v, str)}
         if words:
             template = FIELD.sub(lambda m: words.get(m.group(1), m.group()), template)
-        return full_width(template) if lang == "zh" and self.zh else template
+        if lang == "zh" and self.zh:
+            return full_width(template).replace(*ZH_ELLIPSIS)
+        return template
 
     def parts(self, lang: str) -> list[tuple[bool, str]]:
         """The template in ``lang`` as ``(is_formula, source)`` pieces, in order: the words between

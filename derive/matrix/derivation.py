@@ -326,7 +326,7 @@ def matrix_derivation(text: str, shape_options, wrt=None, *, hessian: bool = Fal
     elif onehot:
         d.note("Each row of {ys} is one-hot (a 1 in one column, 0 elsewhere; the softmax runs along "
                "axis 1), so its row sums are $𝟏$; the lines that use it are checked with a one-hot {ys}.",
-               "{ys} 的每一行都是 one-hot(一列为 1,其余为 0;softmax 沿 axis 1),所以其行和为 $𝟏$;"
+               "{ys} 的每一行都是 one-hot(一列为 1,其余为 0;softmax 沿第 1 轴),所以其行和为 $𝟏$;"
                "用到这一点的各行以 one-hot 的 {ys} 核对。",
                ys=", ".join(f"${t.text(t.var(n, names[n]))}$" for n in onehot))
     indices = Indices({n for n in names} | {str(s) for sh in names.values() for s in sh} | {str(L)})

@@ -63,7 +63,7 @@ class Broadcasting(Model):
         d.note(
             "$a$ is $4 × 3$ and $b$ has shape (3,). They cannot be added as matrices, so NumPy stretches $b$: it is "
             "taken as one row and repeated over the 4 rows of $a$, then the arrays are added entry by entry.",
-            "$a$ 是 $4 × 3$,$b$ 的形状是 (3,)。按矩阵加法它们不能相加,于是 NumPy 把 $b$ 扩展:当作一行,沿 $a$ 的 4 行复制,"
+            "$a$ 是 $4 × 3$,$b$ 的形状是 $(3,)$。按矩阵加法它们不能相加,于是 NumPy 把 $b$ 扩展:当作一行,沿 $a$ 的 4 行复制,"
             "再逐元素相加。",
         )
         a, b = sp.ImmutableMatrix(NOTES_A), sp.ImmutableMatrix([NOTES_B])
@@ -77,7 +77,7 @@ class Broadcasting(Model):
         d.eq(sp.MatAdd(A, sp.MatMul(sp.MatrixSymbol("1", 4, 1), B)), total, "evaluate",
              Msg("entry by entry", "逐元素相加"), check=(a + ones * b, total))
         d.result("a + b", total, lhs=sp.Add(sp.Symbol("a"), sp.Symbol("b"), evaluate=False), check=(a + ones * b, sp.ImmutableMatrix(NOTES_PRINTED)),
-                 note=Msg("what the notes' print(a + b) shows", "即笔记中 print(a + b) 的输出"))
+                 note=Msg("what the notes' print(a + b) shows", "即笔记中打印出的 $a + b$"))
 
     def _rules(self, d) -> None:
         d.section("The rules", "规则")
@@ -159,7 +159,7 @@ class Broadcasting(Model):
         d.note(
             "The same holds for any copy: the notes' $b$ of shape (3,) is repeated over 4 rows, so a gradient "
             "with respect to it sums over those 4 rows (axis 0). Copying forward is summing backward.",
-            "任何复制都是如此:笔记中形状为 (3,) 的 $b$ 沿 4 行复制,所以对它的梯度就是沿这 4 行(axis 0)求和。"
+            "任何复制都是如此:笔记中形状为 $(3,)$ 的 $b$ 沿 4 行复制,所以对它的梯度就是沿这 4 行(第 0 轴)求和。"
             "前向复制,反向求和。",
         )
         for p in range(nh):

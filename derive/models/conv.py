@@ -326,12 +326,12 @@ class Conv(Model):
                "落在边长为 $n + 2p$ 的填充后图像之内。")
         d.eq(nZ, general, "definition", check=(general, general))
         valid = n - f + 1
-        d.eq(nZ, valid, "substitute", Msg("“valid”: $p = 0$, $s = 1$", "“valid”卷积:$p = 0$,$s = 1$"),
+        d.eq(nZ, valid, "substitute", Msg("“valid”: $p = 0$, $s = 1$", "不填充的卷积(valid):$p = 0$,$s = 1$"),
              check=(general.xreplace({pad: 0, s: 1}), valid))
         half = (f - 1) / 2
         d.eq(nZ, n, "substitute",
              Msg("“same”: $s = 1$, $p = (f − 1)/2$ (an odd $f$), the output as large as the input",
-                 "“same”卷积:$s = 1$,$p = (f − 1)/2$($f$ 为奇数),输出与输入一样大"),
+                 "输出与输入一样大的卷积(same):$s = 1$,$p = (f − 1)/2$($f$ 为奇数)"),
              check=((n + 2 * pad - f + 1).xreplace({pad: half}), n))
         cases = [(6, 3, 0, 1), (6, 3, 1, 1), (7, 3, 0, 2), (self.size, self.filter, self.padding, self.stride)]
         rows = []
@@ -412,7 +412,7 @@ class Conv(Model):
              check=x_pair)
         d.note("The padded $dZ$ cross-correlated with the flipped filter: a “full” convolution, whose output "
                "has the input's side $n$. Backward through a convolution is again a convolution.",
-               "填充后的 $dZ$ 与翻转后的过滤器做互相关:即“full”卷积,其输出边长等于输入的边长 $n$。"
+               "填充后的 $dZ$ 与翻转后的过滤器做互相关:即全填充的卷积(full),其输出边长等于输入的边长 $n$。"
                "卷积的反向传播仍是一次卷积。")
 
         s = sp.Symbol

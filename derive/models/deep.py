@@ -226,7 +226,7 @@ class Deep(Model):
         d.note(
             "Each layer keeps a cache for the backward pass, cache[l]: its input $A[l−1]$, which $dW[l]$ needs; its "
             "weights $W[l]$ and bias $b[l]$, $W[l]$ being what $dA[l−1]$ needs; and $Z[l]$, at which $g′$ is taken.",
-            "每一层都为反向传播保存一个缓存 cache[l]:它的输入 $A[l−1]$,$dW[l]$ 要用;它的权重 $W[l]$ 与偏差 $b[l]$,"
+            "每一层都为反向传播保存一份缓存:它的输入 $A[l−1]$,$dW[l]$ 要用;它的权重 $W[l]$ 与偏差 $b[l]$,"
             "其中 $W[l]$ 是 $dA[l−1]$ 要用的;以及 $Z[l]$,$g′$ 就在这里求值。",
         )
 

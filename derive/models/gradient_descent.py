@@ -133,7 +133,7 @@ class GradientDescent(Model):
         d.note(
             "The $N$ examples are split into batches of $B$. Each batch gives one update of $θ$ with the gradient of "
             "that batch's loss; one pass over all batches is an epoch.",
-            "把 $N$ 个样本分成每批 $B$ 个。每个批次用该批损失的梯度更新一次 $θ$;把所有批次都过一遍叫作一个 epoch。",
+            "把 $N$ 个样本分成每批 $B$ 个。每个批次用该批损失的梯度更新一次 $θ$;把所有批次都过一遍叫作一轮。",
         )
         updates = sp.Integer(N_EXAMPLES // BATCH)
         d.result("updates per epoch", updates, lhs=sp.Mul(N, sp.Pow(B, -1), evaluate=False),
@@ -189,7 +189,7 @@ class GradientDescent(Model):
              Msg("cross-entropy $−log(1 − σ(w))$ for $y = 0$", "$y = 0$ 时的交叉熵 $−log(1 − σ(w))$"),
              check=(sp.diff(cross, w, 2), d2_ce))
         d.note("$σ(1 − σ) > 0$ for every $w$: the cross-entropy cost is convex.",
-               "对每个 $w$ 都有 $σ(1 − σ) > 0$:交叉熵代价是凸的。")
+               "对每个 $w$ 都有 $σ(1 − σ) > 0$,即二阶导数为正:交叉熵代价是凸函数。")
         d.result("second derivative of the squared error", d2_sq, of=sp.diff(squared, w), wrt=w,
                  lhs=Derivative(squared, (w, 2), evaluate=False),
                  note=Msg("changes sign at $σ(w) = 2/3$", "在 $σ(w) = 2/3$ 处变号"))

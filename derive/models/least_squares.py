@@ -207,7 +207,7 @@ class LeastSquares(Model):
     def _second_order(self, d, w, b, local, sums, g):
         """The Hessian 2XᵀX by the engine (the Jacobian of its gradient ``g``) and why it is
         positive semidefinite; returns (x̄, the Hessian)."""
-        d.section("Second-order condition: convexity", "二阶条件:凸性")
+        d.section("Second-order condition: convexity", "二阶条件:凸性(Hessian 矩阵半正定)")
         L3 = at_n(sp.Symbol("L"), local)
         H = sp.Symbol("H")
         xs = samples("x" + EXAMPLE)

@@ -148,7 +148,7 @@ class SigmoidSum(Model):
         )))
         if relu_pieces:
             d.note("Each blue hard-sigmoid piece is the difference of two ReLUs:",
-                   "每个蓝色的 hard sigmoid 蓝色函数是两个 ReLU 之差:")
+                   "每个蓝色函数(hard sigmoid)都是两个 ReLU 之差:")
             cs, bs, ws, x1, z_ = sp.symbols("c b w x1 z")
             piece = sp.Add(ws * x1, bs, evaluate=False)  # w·x₁ + b, as the notes write it
             shifted = sp.Add(ws * x1, bs, -1, evaluate=False)
