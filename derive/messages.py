@@ -106,9 +106,10 @@ def _cjk_side(text, i: int, step: int) -> bool:
 
 def full_width(template: str) -> str:
     """``template`` (Chinese) with the half-width , : ; ( ) ? of its words made full-width where they
-    stand in Chinese: a comma, colon, semicolon or question mark touching Chinese, with Chinese or
-    a formula on both sides or ending the template after one, a comma with no space after it, and a
-    pair of parentheses around or touching Chinese. Formulas are left as they are."""
+    stand in Chinese: every colon and semicolon; a comma or question mark touching Chinese, with
+    Chinese or a formula on both sides or ending the template after one; a comma with no space
+    after it; a pair of parentheses around or touching Chinese, or around a formula right after a
+    formula. Formulas are left as they are."""
     masked_spans = _MASKED.findall(template)
     chars = list(_MASKED.sub(_MASK, template))
     text = "".join(chars)
@@ -119,15 +120,20 @@ def full_width(template: str) -> str:
         elif ch == ")" and stack:
             j = stack.pop()
             outside = (chars[j - 1] if j else " ") + text[i + 1:i + 2]
-            if CJK.search(text[j:i + 1]) or CJK.search(outside):
+            # a formula's gloss in brackets, "$ŷ⟨t⟩$($n_y × 1$)", is bracketed as Chinese is
+            gloss = text[j - 1:i + 1] == _MASK + "(" + _MASK + ")"
+            if gloss or CJK.search(text[j:i + 1]) or CJK.search(outside):
                 chars[j], chars[i] = FULL_WIDTH["("], FULL_WIDTH[")"]
         elif ch in ",:;?":
+            # a colon or semicolon in Chinese words is always full-width ("是 one-hot：$Σ_j y_j = 1$")
+            clause = ch in ":;"
             touching = CJK.match(chars[i - 1] if i else " ") or CJK.match(text[i + 1:i + 2] or " ")
             # in Chinese words a comma takes no space after it ("1,s < 0"); an English one does
             unspaced = ch == "," and text[i + 1:i + 2] not in ("", " ", ")")
             # a template's last mark after a formula ends a Chinese sentence ("令 $z = X·w$:")
             ending = not text[i + 1:].strip()
-            if touching or unspaced or (_cjk_side(chars, i - 1, -1) and (ending or _cjk_side(text, i + 1, 1))):
+            between = _cjk_side(chars, i - 1, -1) and (ending or _cjk_side(text, i + 1, 1))
+            if clause or touching or unspaced or between:
                 chars[i] = FULL_WIDTH[ch]
     out = "".join(chars)
     # full-width marks carry their own spacing
@@ -136,12 +142,12 @@ def full_width(template: str) -> str:
     return re.sub(_MASK, lambda _: next(spans), out)
 
 
-def fill(source: str, values: dict) -> str:
+def fill(source: str, values: dict, sep: str = ", ") -> str:
     """``source`` with each ``{name}`` field of ``values`` replaced by its value (a tuple: its
-    items joined by commas); any other ``{…}`` is text."""
+    items joined by ``sep``); any other ``{…}`` is text."""
     def value(m):
         v = values.get(m.group(1), m.group())
-        return ", ".join(v) if isinstance(v, tuple) else v
+        return sep.join(v) if isinstance(v, tuple) else v
 
     return FIELD.sub(value, source)
 
@@ -222,7 +228,12 @@ class Msg:
         ``values[name]`` (by default ``str`` of the argument)."""
         if values is None:
             values = {k: str(v) for k, v in self.values().items()}
-        return fill("".join(source for _, source in self.parts(lang)), values)
+        return fill("".join(source for _, source in self.parts(lang)), values, self.list_sep(lang))
+
+    def list_sep(self, lang: str) -> str:
+        """What joins the items of a tuple argument: in Chinese words the enumeration comma 、
+        ("令 $z = X·w$、$φ = (z − y)²$")."""
+        return "、" if lang == "zh" and self.zh else ", "
 
 
 def join(first: str, second: str, lang: str) -> str:

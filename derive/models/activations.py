@@ -89,7 +89,7 @@ class Activations(Model):
         e = sp.exp(-z)
         split = sp.Mul(sp.UnevaluatedExpr(1 / (1 + e)), sp.UnevaluatedExpr(e / (1 + e)), evaluate=False)
         d.eq(d_sigma, split, "rearrange", Msg("one factor $1 + e^(−z)$ under each part",
-                                              "分母的两个因子 $1 + e^(−z)$ 各分给一部分"),
+                                              "分母拆成两个因子 $1 + e^(−z)$,写成两个分式之积"),
              check=(d_sigma, split.doit()))
         d.eq(d_sigma, sigmoid(z) * (1 - sigmoid(z)), "substitute",
              Msg("$1/(1 + e^(−z)) = σ(z)$ and $e^(−z)/(1 + e^(−z)) = 1 − 1/(1 + e^(−z)) = 1 − σ(z)$",

@@ -207,7 +207,7 @@ class Attention(Model):
         dK_pair = small.pair(small.L, small.K, dK_form)
         d.eq(Derivative(L, K, evaluate=False), sp.MatMul(dS.T, Q) / root, "chain",
              Msg("$m × d_k$: key $j$ meets every query $i$ through $S_ij$",
-                 "$m × d_k$:键 $j$ 通过 $S_ij$ 与每个查询 $i$ 相遇"), check=dK_pair)
+                 "$m × d_k$:键 $j$ 经 $S_ij$ 与每个查询 $i$ 做点积"), check=dK_pair)
 
         # -- results: each at one entry of the instance, the whole matrix checked by its line --
         entry = Msg.check("checkable form: entry $(1, 2)$ at $n = m = d_k = d_v = 2$",

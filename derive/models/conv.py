@@ -267,7 +267,7 @@ class Conv(Model):
             "summing the products (a cross-correlation, which deep-learning libraries call convolution) "
             "gives one output per window.",
             "一幅 $6 × 6$ 的灰度图像:左半边亮(10),右半边暗(0),中间有一条竖直边缘。$3 × 3$ 的过滤器 $F$ "
-            "三列分别是 $1, 0, −1$:它用窗口左列减去右列。把它滑过每个 $3 × 3$ 窗口,对乘积求和(即互相关,"
+            "三列分别是 $1$、$0$、$−1$:它用窗口左列减去右列。把它滑过每个 $3 × 3$ 窗口,对乘积求和(即互相关,"
             "深度学习框架把它称为卷积),每个窗口得到一个输出。",
         )
         d.table([f"${t + 1}$" for t in range(6)], IMAGE.tolist())

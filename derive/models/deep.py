@@ -197,10 +197,11 @@ class Deep(Model):
             "The network has $L = {L}$ layers of sizes $n[0], …, n[L]$: {sizes}; $n[0]$ inputs, "
             "then the units of each layer, the last layer's $n[L]$ units being the classes. Layer $l$ has a weight "
             "matrix $W[l]$ of $n[l] × n[l−1]$ and a bias $b[l]$ of $n[l] × 1$; $A[0] = X$.",
-            "网络共有 $L = {L}$ 层,各层尺寸 $n[0], …, n[L]$ 依次为 {sizes}:$n[0]$ 个输入,然后是每一层的单元数,"
+            "网络共有 $L = {L}$ 层,各层尺寸 $n[0], …, n[L]$ 依次为 {sizes_zh}:$n[0]$ 个输入,然后是每一层的单元数,"
             "最后一层的 $n[L]$ 个单元就是各个类别。第 $l$ 层有 $n[l] × n[l−1]$ 的权重矩阵 $W[l]$ 和 $n[l] × 1$ 的偏差 "
             "$b[l]$;$A[0] = X$。",
             L=sp.Integer(len(sizes) - 1), sizes=sp.Symbol(",".join(map(str, sizes))),
+            sizes_zh="、".join(map(str, sizes)),    # a list in Chinese words: 64、32、16、10
         ).then(Msg.check(
             "Every line about the general layer $l$ is checked at $l = 2$ of the network 2-2-2-2 ($L = 3$), "
             "at $j = 1$, $k = 2$.",

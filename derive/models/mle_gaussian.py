@@ -200,7 +200,7 @@ class MleGaussian(Model):
            Msg("differentiate $∂ℓ/∂μ = Σ (xᵢ − μ)/σ²$ again", "对 $∂ℓ/∂μ = Σ (xᵢ − μ)/σ²$ 再求导"))
         eq(d2mu, total(sp.S.NegativeOne) / v, "constant",
            Msg("$∂(xᵢ − μ)/∂μ = −1$", "$∂(xᵢ − μ)/∂μ = −1$"))
-        d2mu_value = eq(d2mu, -n / v, "simplify", Msg("$n$ terms $−1$; $< 0$", "$n$ 个 $−1$;$< 0$"))
+        d2mu_value = eq(d2mu, -n / v, "simplify", Msg("$n$ terms $−1$; $< 0$", "$n$ 个 $−1$ 相加,小于 0"))
 
         d2v = sp.Derivative(ell, (v, 2), evaluate=False)
         eq(d2v, n / (2 * v**2) - S / v**3, "power",

@@ -56,7 +56,7 @@ def _activation_derivative(d, act: str, a, z):
     d.work(local, g(z), z)
     g_prime = _g_prime_of_a(act, a, z)
     if act == "relu":
-        d.note("$ReLU′(0) = 0$ by convention (the kink).", "约定 $ReLU′(0) = 0$(拐点处)。")
+        d.note("$ReLU′(0) = 0$ by convention (the kink).", "约定 $ReLU′(0) = 0$(折点处)。")
     else:
         d.eq(local, g_prime, "intermediates", Msg.of("with {a}", "其中 {a}", a=sp.Eq(a, g(z), evaluate=False)))
     return local, g_prime

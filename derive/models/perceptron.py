@@ -53,7 +53,7 @@ class Perceptron(Model):
             "weighted sum with $θ$ and fires ($y = 1$) when it reaches $θ$: $y = f(w₁x₁ + w₂x₂ − θ)$ with the "
             "step $f(s) = 1$ for $s ≥ 0$ and 0 for $s < 0$. The convention $f(0) = 1$ matters: the AND gate "
             "fires at $x₁ = x₂ = 1$ exactly because $1 + 1 = θ = 2$.",
-            "两个输入 $x₁, x₂ ∈ {0, 1}$,权重 $w₁$, $w₂$,阈值 $θ$。神经元把加权和与 $θ$ 比较,达到 $θ$ 时兴奋($y = 1$):"
+            "两个输入 $x₁, x₂ ∈ {0, 1}$,权重 $w₁$、$w₂$ 与阈值 $θ$。神经元把加权和与 $θ$ 比较,达到 $θ$ 时兴奋($y = 1$):"
             "$y = f(w₁x₁ + w₂x₂ − θ)$,阶跃函数 $f(s)$ 在 $s ≥ 0$ 时为 1,$s < 0$ 时为 0。$f(0) = 1$ 这一约定很重要:"
             "“与”门在 $x₁ = x₂ = 1$ 时输出 1,正是因为 $1 + 1 = θ = 2$。",
         )

@@ -196,7 +196,7 @@ class SigmoidSum(Model):
             d.note(
                 "Convention at the kinks: $ReLU′(0) = 0$, so the slope of a piece is $[r > 0] − [r > 1]$: "
                 "0 at $r = 0$ and 1 at $r = 1$.",
-                "拐点处的约定:$ReLU′(0) = 0$,因此蓝色函数的斜率为 $[r > 0] − [r > 1]$:$r = 0$ 处为 0,$r = 1$ 处为 1。",
+                "折点处的约定:$ReLU′(0) = 0$,因此蓝色函数的斜率为 $[r > 0] − [r > 1]$:$r = 0$ 处为 0,$r = 1$ 处为 1。",
             )
 
         d_r = Derivative(yhat, r[k], evaluate=False)
@@ -240,7 +240,7 @@ class SigmoidSum(Model):
             "Stack the pieces: {W} is ${HJ}$ (row {i} holds the weights {w} of piece {i}), {x} is ${J1}$, the "
             "vector {bv} is ${H1}$ (entries {bi}), {c} is ${H1}$; {r} and {a} are ${H1}$; the outer constant {b} "
             "and {y} are numbers.",
-            "把各蓝色函数排成向量:{W} 为 ${HJ}$(第 {i} 行是第 {i} 个蓝色函数的权重 {w}),{x} 为 ${J1}$,向量 {b} 为 ${H1}$"
+            "把各蓝色函数排成向量:{W} 为 ${HJ}$(第 {i} 行是第 {i} 个蓝色函数的权重 {w}),{x} 为 ${J1}$,向量 {bv} 为 ${H1}$"
             "(元素 {bi}),{c} 为 ${H1}$;{r} 与 {a} 为 ${H1}$;最外层的常数 {b} 与输出 {y} 是标量。",
             W=sp.Symbol("W"), x=sp.Symbol("x"), b=b, bv=sp.Symbol("b"), c=sp.Symbol("c"), r=sp.Symbol("r"), a=sp.Symbol("a"),
             y=yhat, i=i, w=w[i, j], bi=bv[i], HJ=shape_text(H, J), J1=shape_text(J, 1), H1=shape_text(H, 1),

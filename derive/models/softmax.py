@@ -106,9 +106,9 @@ class Softmax(Model):
         last = d.steps.pop()
         d.eq(same, sp.Add(mul(ek, S), -sp.Mul(ek, ek, evaluate=False), evaluate=False) / S**2, last.rule, last.note)
         d.eq(same, mul(s, ek) / S**2, "simplify",
-             Msg("multiply out: $e^(z_k)·e^(z_k)$ cancels", "乘开：$e^(z_k)·e^(z_k)$ 相消"))
+             Msg("multiply out: $e^(z_k)·e^(z_k)$ cancels", "展开：$e^(z_k)·e^(z_k)$ 相消"))
         split = mul(sp.UnevaluatedExpr(ek / S), sp.UnevaluatedExpr(s / S))
-        d.eq(same, split, "rearrange", Msg("one factor $S$ under each part", "分母的两个因子 $S$ 各分给一部分"),
+        d.eq(same, split, "rearrange", Msg("one factor $S$ under each part", "分母拆成两个因子 $S$,写成两个分式之积"),
              check=(same, split.doit()))
         d.eq(same, mul(yh[k], 1 - yh[k]), "substitute",
              Msg("$e^(z_k)/S = ŷ_k$ and $s/S = (S − e^(z_k))/S = 1 − ŷ_k$",
@@ -131,7 +131,7 @@ class Softmax(Model):
         steps = (
             (-Sum(sp.Mul(y[j] / yh[j], Derivative(yh[j], z[k], evaluate=False), evaluate=False), (j, 1, K)),
              "chain",
-             Msg("log rule: $∂ log ŷ_j/∂z_k = (1/ŷ_j)·∂ŷ_j/∂z_k$", "对数法则:$∂ log ŷ_j/∂z_k = (1/ŷ_j)·∂ŷ_j/∂z_k$")),
+             Msg("log rule: $∂ log ŷ_j/∂z_k = (1/ŷ_j)·∂ŷ_j/∂z_k$", "对数函数求导:$∂ log ŷ_j/∂z_k = (1/ŷ_j)·∂ŷ_j/∂z_k$")),
             (-Sum(sp.Mul(y[j] / yh[j], *jac.args, evaluate=False), (j, 1, K)), "substitute", None),
             (-Sum(mul(y[j], DELTA[j, k] - yh[k]), (j, 1, K)), "simplify", Msg("$ŷ_j$ cancels", "约去 $ŷ_j$")),
             (mul(yh[k], Sum(y[j], (j, 1, K))) - y[k], "kronecker", Msg("$δ_jk$ selects $j = k$", "$δ_jk$ 选出 $j = k$")),

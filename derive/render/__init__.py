@@ -26,7 +26,7 @@ def compose(msg: Msg, lang: str, values: dict, words, formula) -> str:
             elif piece not in values:
                 out.append(words(f"{{{piece}}}"))
             elif isinstance(values[piece], tuple):
-                out.append(", ".join(formula("{v}", {"v": v}) for v in values[piece]))
+                out.append(msg.list_sep(lang).join(formula("{v}", {"v": v}) for v in values[piece]))
             else:
                 out.append(formula(f"{{{piece}}}", values))
     return "".join(out)
