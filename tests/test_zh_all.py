@@ -18,7 +18,7 @@ from rich.cells import cell_len
 
 import derive
 from derive import notes
-from derive.render.text import TextRenderer
+from derive.render.text import TextRenderer, wrap_cjk
 
 pytestmark = pytest.mark.usefixtures("shared_derivations")
 
@@ -155,3 +155,26 @@ def test_the_notes_in_chinese():
     assert "…" not in doc and "\\ldots" not in doc
     for term in ("神经网络", "学习率", "偏差", "二分类", "广播", "得分", "蓝色函数"):
         assert term in doc, term
+
+
+# A sentence as the text view composes it before breaking lines: each formula's spaces no-break.
+HELD = "序列 $x⟨1⟩, ⋯, x⟨T⟩$ 被逐步读入。激活值 $a⟨t⟩$（$n_a × 1$）记住网络读到的内容，“与”门在 $x₁ = x₂ = 1$ 时输出 1；" \
+       "$W_aa$ 为 $n_a × n_a$。"
+
+
+@pytest.mark.parametrize("width", [12, 17, 23, 30, 41, 60])
+def test_chinese_lines_break_between_characters_not_inside_formulas(width):
+    formulas = re.findall(r"\$([^$]*)\$", HELD)
+    text = re.sub(r"\$([^$]*)\$", lambda m: m.group(1).replace(" ", "\u00a0"), HELD)
+    lines = wrap_cjk(text, width).splitlines()
+    assert re.sub(r"\s", "", "".join(lines)) == re.sub(r"[\s$]", "", HELD)    # nothing lost
+    assert max(map(cell_len, lines)) <= width
+    assert not [line for line in lines if line[0] in "，。、：；）”"]
+    assert not [line for line in lines if line[-1] in "（“"]
+    for f in formulas:
+        if cell_len(f) <= width:
+            assert any(f in line for line in lines), (f, lines)
+    # a line is broken only where the next unit (a formula, or a character and the mark after
+    # it) would not fit: every line but the last is full to within one unit
+    unit = max([cell_len(f) for f in formulas if cell_len(f) <= width] + [2]) + 2
+    assert all(cell_len(line) > width - unit for line in lines[:-1]), lines

@@ -4,15 +4,60 @@ from __future__ import annotations
 
 import io
 import os
+import re
 
+from rich.cells import cell_len
 from rich.console import Console, Group
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
 from .. import printing
-from ..messages import VERIFIED
-from . import Renderer
+from ..messages import VERIFIED, fill
+from . import Renderer, compose
+
+# Chinese is broken between any two characters, not at spaces; a formula is one unit. Inside a
+# composed sentence a formula's spaces are held by a no-break space until the lines are made.
+_NBSP = "\u00a0"
+_WIDE = "\u2018-\u201d\u3000-\u303f\u4e00-\u9fff\uff00-\uffef"
+_UNITS = re.compile(rf" +|[{_WIDE}]|[^ {_WIDE}]+")
+# marks that never begin a line, and those that never end one
+_NO_START = set("，。、：；！？）》」』”")
+_NO_END = set("（《「『“")
+
+
+def wrap_cjk(text: str, width: int) -> str:
+    """``text`` (Chinese words and formulas whose spaces are no-break spaces) broken into lines of
+    at most ``width`` cells: between Chinese characters or at a space, never inside a formula
+    (one wider than a line is folded), never before a closing or after an opening mark."""
+    lines, line = [], []
+
+    def flush():
+        lines.append("".join(line).strip())
+        line.clear()
+
+    for unit in _UNITS.findall(text):
+        if unit.startswith(" "):
+            if line:
+                line.append(" ")
+            continue
+        if line and cell_len("".join(line) + unit) > width:
+            # a closing mark takes the unit before it along; an opening mark goes down
+            carry = []
+            while line and ((unit[0] in _NO_START and not carry) or line[-1] in _NO_END or line[-1] == " "):
+                carry.insert(0, line.pop())
+            if not "".join(line).strip():
+                line.extend(carry)
+                carry = []
+            flush()
+            line.extend(c for c in carry if c != " ")
+        while cell_len(unit) > width:    # a formula wider than a line
+            cut = max(i for i in range(1, len(unit) + 1) if cell_len(unit[:i]) <= width)
+            lines.append(unit[:cut])
+            unit = unit[cut:]
+        line.append(unit)
+    flush()
+    return "\n".join(lines).replace(_NBSP, " ")
 
 
 def _grid(**first):
@@ -41,14 +86,29 @@ class TextRenderer(Renderer):
     def math(self, expr, order=None) -> str:
         return printing.text(expr, partial=self.d.partial, order=order)
 
+    def block(self, msg, indent: int = 0) -> str:
+        """A title, heading or note: in Chinese broken into lines here (``wrap_cjk``), since the
+        terminal's own wrapping breaks only at spaces, that is inside formulas."""
+        if self.lang != "zh":
+            return self.words(msg)
+        width = (self.opts.get("width") or _columns()) - indent
+        return wrap_cjk(self.words(msg, write=self._write_held), width)
+
+    def _write_held(self, msg, values: dict) -> str:
+        """``msg`` as ``write`` gives it, with the spaces of its formulas no-break spaces."""
+        def formula(source, v):
+            return fill(source, v, msg.list_sep(self.lang)).replace(" ", _NBSP)
+
+        return compose(msg, self.lang, values, lambda words: words, formula)
+
     def _render_title(self, msg):
-        return Text(self.words(msg), style="bold")
+        return Text(self.block(msg), style="bold")
 
     def _render_heading(self, msg):
-        return Text("\n" + self.words(msg), style="bold underline")
+        return Text("\n" + self.block(msg), style="bold underline")
 
     def _render_note(self, msg):
-        return Padding(Text(self.words(msg)), (0, 0, 0, 2))
+        return Padding(Text(self.block(msg, indent=2)), (0, 0, 0, 2))
 
     def _render_equation(self, steps):
         grid = _grid()
