@@ -31,6 +31,7 @@ from . import functions as F
 from . import summary
 from .engine import tidy
 from .errors import DeriveError
+from .messages import full_width
 from .parse import FUNCTION_NAMES, parse_expression, parse_latex_expression, split_top_level
 from .printing import text as show
 from .student import Row, read_rows, read_shapes, read_text
@@ -802,13 +803,16 @@ _DETAILS = {"chain": (" (the inner derivative is ${expr}$)", "(内层导数为 $
 
 
 def _word(key: str, lang: str, table=_WORDS, **kwargs) -> str:
-    return table[key][lang == "zh"].format(**kwargs)
+    # a Chinese template's punctuation is made full-width before the student's text goes in
+    template = table[key][lang == "zh"]
+    return (full_width(template) if lang == "zh" else template).format(**kwargs)
 
 
 def hint_source(kind, detail: bool, lang: str = "en") -> str:
     """The hint for a mistake ``kind`` in ``lang`` with its formulas marked (``$…$``, as in
     ``derive.messages``); with ``detail`` a ``{expr}`` field stands for the detail."""
     extra = _DETAILS[kind][lang == "zh"] if detail and kind in _DETAILS else ""
+    extra = full_width(extra) if lang == "zh" else extra
     return _word(kind, lang, HINTS, detail=extra)
 
 

@@ -69,7 +69,7 @@ def test_the_point_and_both_values_are_right(pages):
 
 def test_the_chinese_page_uses_the_chinese_words(pages):
     page = pages["markdown", "zh"]
-    assert "提示:链式法则漏乘了内层函数的导数" in page.replace(":", ":")
+    assert "提示：链式法则漏乘了内层函数的导数" in page     # full-width beside Chinese
     assert "第 4 行" in page and "line 4" not in page
 
 

@@ -1,19 +1,19 @@
 """The Chinese output is all Chinese (issue 11, item 6), in every format and at every width.
 
-Every model's ``--lang zh`` output, as text at 40 and at 2000 columns, Markdown, LaTeX and the
-JSON's sentences, plus the Chinese notes, is read for: English words (four letters or more) other
-than the function and proper names below; the ellipsis "…" (Chinese mathematics writes
-x₁, x₂, ⋯, xₙ); half-width , : ; ( ) ? touching a Chinese character or ending a Chinese line;
-凹/凸 without the sign of the second derivative; a sentence cut short or a line wider than the
-terminal. Each derivation is built once (``shared_derivations``).
+Every model's ``--lang zh`` output, as text at 40 columns, Markdown, LaTeX and every sentence
+(those about verification too, which the JSON and --verbose show), plus the Chinese notes' own
+words, is read for: English words (four letters or more) other than the names below; the ellipsis
+"…" (Chinese mathematics writes x₁, x₂, ⋯, xₙ); half-width , : ; ( ) ? touching a Chinese
+character or ending a Chinese sentence; 凹/凸 without the sign of the second derivative; a sentence
+cut short or a line wider than the terminal. Each derivation is built once (``shared_derivations``).
 """
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
+import sympy as sp
 from rich.cells import cell_len
 
 import derive
@@ -59,36 +59,48 @@ def english_words(text: str) -> set[str]:
             if re.fullmatch(r"[A-Za-z'’]{4,}", t) and t.rstrip("'’").lower() not in NAMES}    # ReLU′ is ReLU
 
 
-def json_sentences(data) -> str:
-    """The sentences of a JSON view (title, headings, notes, rule texts, checks), one a line; its
-    keys, SymPy forms and each result's line (led by its key, ``name``) are for programs."""
-    rows = [data["title"]]
-    for item in data["steps"]:
-        rows += [item.get(k, "") for k in ("text", "note", "check") if isinstance(item.get(k), str)]
-    for item in data["results"]:
-        rows += [item.get(k, "") for k in ("note", "check") if isinstance(item.get(k), str)]
+def sentences(d) -> str:
+    """Every sentence of a derivation in Chinese, one a line, those about verification too (the
+    verbose text and the JSON show them): the title, headings, notes, table cells, each line's
+    rule and note, each result's label and note."""
+    view = TextRenderer(d, lang="zh", verbose=True)
+    rows = [view.words(d.title)]
+    for step in d.steps:
+        if step.kind == "equation":
+            rows.append(view.rule_text(step))
+        elif step.kind == "table":
+            rows += [view.cell(c) for c in step.table.columns]
+            rows += [view.cell(c) for row in step.table.rows for c in row if not isinstance(c, sp.Basic)]
+        elif step.note is not None:
+            rows.append(view.words(step.note))
+    for r in d.results:
+        rows += [r.label, view.words(r.note)]
     return "\n".join(rows)
+
+
+def elisions(d, lang: str) -> int:
+    """How many "…" or "⋯" the templates of a derivation's messages hold in ``lang``."""
+    msgs = [d.title] + [s.note for s in d.steps] + [r.note for r in d.results]
+    return sum(m.template(lang).count(mark) for msg in msgs if msg is not None for m in msg.chain()
+               for mark in "…⋯")
 
 
 @pytest.fixture(scope="module")
 def outputs():
-    """Each model's Chinese output by format (text at 40 and 2000 columns, Markdown, LaTeX, the
-    JSON's sentences) and its English text, for the ellipsis."""
+    """Each model's Chinese output: text at 40 columns, Markdown, LaTeX, and every sentence."""
     out = {}
     for name in MODELS:
         d = derive.derivation(name)
         out[name] = {
             "text40": d.render("text", lang="zh", width=40),
-            "text": d.render("text", lang="zh", width=2000),
             "markdown": d.render("markdown", lang="zh"),
             "latex": d.render("latex", lang="zh"),
-            "json": json_sentences(json.loads(d.render("json", lang="zh"))),
-            "en": d.render("text", width=2000),
+            "sentences": sentences(d),
         }
     return out
 
 
-FORMATS = ("text40", "text", "markdown", "latex", "json")
+FORMATS = ("text40", "sentences", "markdown", "latex")
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -105,30 +117,32 @@ def test_no_half_width_punctuation_beside_chinese(outputs, name):
         bad = HALF_WIDTH.search(outputs[name][fmt])
         text = outputs[name][fmt]
         assert bad is None, (fmt, bad and text[bad.start() - 30:bad.end() + 30])
-    # nor ending a Chinese line ("令 z = X·w:")
-    for line in outputs[name]["text"].splitlines():
+    # nor ending a Chinese sentence ("令 z = X·w:")
+    for line in outputs[name]["sentences"].splitlines():
         assert not (re.search(HAN, line) and line.endswith((",", ":", ";"))), line
 
 
 @pytest.mark.parametrize("name", MODELS)
 def test_lists_are_elided_with_the_centred_dots(outputs, name):
-    """No "…" (nor LaTeX's \\ldots) in Chinese; where the English elides a list, the Chinese has
-    ⋯ (\\cdots) as many times."""
+    """No "…" (nor LaTeX's \\ldots) in Chinese; where the English elides a list, the Chinese
+    elides it too, with ⋯ (\\cdots)."""
     for fmt in FORMATS:
         assert "…" not in outputs[name][fmt] and "\\ldots" not in outputs[name][fmt], fmt
-    assert outputs[name]["en"].count("…") == outputs[name]["text"].count("⋯") - outputs[name]["en"].count("⋯")
+    d = derive.derivation(name)
+    assert elisions(d, "zh") == elisions(d, "en")
 
 
 def test_some_list_is_elided(outputs):
     """The ellipsis check above looks at real lists: four models elide one in their notes."""
-    assert sum("⋯" in outputs[name]["text"] and "…" in outputs[name]["en"] for name in MODELS) >= 4
+    assert sum("⋯" in outputs[name]["sentences"] and elisions(derive.derivation(name), "en") > 0
+               for name in MODELS) >= 4
 
 
 @pytest.mark.parametrize("name", MODELS)
 def test_concave_and_convex_say_the_sign(outputs, name):
     """凹 and 凸 mean opposite things in different Chinese textbooks, so each is said with the sign
     of the second derivative (or the definiteness of the Hessian) in the same sentence."""
-    for sentence in re.split(r"[。\n]", outputs[name]["json"]):
+    for sentence in re.split(r"[。\n]", outputs[name]["sentences"]):
         if "凹" in sentence or "凸" in sentence:
             assert SIGN.search(sentence), sentence
 
@@ -146,15 +160,17 @@ def test_narrow_terminal_wraps_and_cuts_nothing(outputs, name):
         assert re.sub(r"\s+", "", sentence) in flat, sentence
 
 
-def test_the_notes_in_chinese():
-    """The Chinese notes (Markdown) follow the same rules, and speak the notes' own terms."""
-    doc = notes.build("markdown", "zh").text
+def test_the_notes_in_chinese(outputs):
+    """The Chinese notes' own words (title, contents, introductions) follow the same rules, and
+    the models speak the course notes' own terms."""
+    doc = notes.build("markdown", "zh", models="chain-rule,linear", graphs=False).text
     assert not english_words(doc), sorted(english_words(doc))
     bad = HALF_WIDTH.search(doc)
     assert bad is None, doc[bad.start() - 30:bad.end() + 30]
     assert "…" not in doc and "\\ldots" not in doc
+    every = "".join(outputs[name]["sentences"] for name in MODELS)
     for term in ("神经网络", "学习率", "偏差", "二分类", "广播", "得分", "蓝色函数"):
-        assert term in doc, term
+        assert term in every, term
 
 
 # A sentence as the text view composes it before breaking lines: each formula's spaces no-break.
