@@ -127,8 +127,23 @@ class Gradient:
                 continue
             value = tidy(sp.diff(phi, u))
             self.locals.append(Local(phi, u, value, atom, tuple(back.items())))
-            local = from_sympy(value, back)
+            local = as_written(value, phi, back)
             self.back(atom, t.reduce_to(t.mul(g, local), atom.shape))
+
+
+def as_written(value: sp.Expr, phi: sp.Expr, back: dict) -> t.Node:
+    """``value`` as a tree, a difference the way round the expression ``phi`` writes it: the
+    derivative of (y − z)² is −2·(y − z), as the notes write −2·Xᵀ·(y − X·w); otherwise the
+    prediction first, 2·(z − y) (``from_sympy``)."""
+    c, rest = value.as_coeff_Mul()
+    if rest.is_Add:
+        inner, rest = rest.primitive()
+        c *= inner
+        written = {a for a in sp.preorder_traversal(phi) if a.is_Add}
+        for sign in (1, -1):
+            if sign * rest in written and -sign * rest not in written and sign * c < 0:
+                return t.scale(sign * c, from_sympy(sign * rest, back))
+    return from_sympy(value, back)
 
 
 def log_softmax(n: t.Node) -> t.Node:
