@@ -9,14 +9,25 @@
   (least squares and the logistic loss): both timed alternately, round after round, medians
   compared, so that a noisy machine slows both alike. The two are first checked to agree.
 
+With ``--corpus`` it judges instead every entry of ``tests/data/matrix_cookbook.txt`` (the Matrix
+Cookbook's identities and the course's losses, each with the form and shape those print): the
+command ``derive expr … --format json`` run as a user runs it must exit 0, its JSON ``numpy`` code
+must agree with central finite differences at seeded random arrays (1e-6 relative), its shapes and
+displayed forms must be the list's (spaces and the product dot aside), and the derivation must take
+under 1 s of CPU cold (in this process, the proof cache off).
+
     python benchmarks/bench_matrix.py            # full run (about a minute)
     python benchmarks/bench_matrix.py --quick    # fewer rounds
+    python benchmarks/bench_matrix.py --corpus   # the list: pass count, failures, times
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -25,9 +36,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
+from derive.errors import DeriveError  # noqa: E402
 from derive.matrix import matrix_derivation  # noqa: E402
 from numeric.matrix_fd import check_matrix_gradient  # noqa: E402
 from test_matrix import LITERATURE, MATRIX_HESSIANS, MSE, MSE_SHAPES, ONEHOT_FORMS  # noqa: E402
+from test_matrix_cookbook import ENTRIES, check_entry  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+COLD_LIMIT = 1.0
 
 # every example: the literature list, Hessians of matrices, one-hot cross-entropy forms, the
 # one-layer MSE; as (expression, shapes, variable, Hessian?, one-hot names)
@@ -81,10 +97,41 @@ def numpy_ratio(name: str, rounds: int) -> tuple:
     return code, e, h, e / h
 
 
+def judge_corpus() -> int:
+    """Every entry of the list through the command, then timed cold in this process; prints one
+    line per entry and the pass count, and returns the number of entries that fail."""
+    os.environ["DERIVE_NO_CACHE"] = "1"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    passed = 0
+    for entry in ENTRIES:
+        run = subprocess.run([sys.executable, "-m", "derive", "expr", *entry.argv(), "--format", "json"],
+                             capture_output=True, text=True, env=env, cwd=ROOT)
+        problems = [f"exit {run.returncode}: {run.stderr.strip()[:120]}"] if run.returncode else []
+        if not problems:
+            problems = check_entry(entry, json.loads(run.stdout)["results"])
+        start = time.process_time()
+        try:
+            entry.derivation()
+        except DeriveError:
+            pass     # refused: the command's exit status above says so
+        seconds = time.process_time() - start
+        if seconds >= COLD_LIMIT:
+            problems.append(f"{seconds:.2f} s cold")
+        passed += not problems
+        print(f"  {'ok  ' if not problems else 'FAIL'} {seconds:5.2f} s  {entry.text} (∂/∂{entry.wrt})"
+              + "".join(f"\n         {p}" for p in problems), flush=True)
+    print(f"{passed}/{len(ENTRIES)} entries pass")
+    return len(ENTRIES) - passed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds")
-    rounds = 5 if parser.parse_args().quick else 21
+    parser.add_argument("--corpus", action="store_true", help="judge every entry of tests/data/matrix_cookbook.txt")
+    args = parser.parse_args()
+    if args.corpus:
+        sys.exit(1 if judge_corpus() else 0)
+    rounds = 5 if args.quick else 21
     print("time to a verified matrix-form result (CPU seconds)")
     times = derivation_times()
     for seconds, text, display in times:

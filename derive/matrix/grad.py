@@ -97,7 +97,7 @@ class Gradient:
             self.back(a[0], t.mul(g, t.eye(a[0])))
         elif op == "det":
             self.rule("det", node)
-            self.back(a[0], t.mul(scalar_product(g, node), t.transpose(t.inv(a[0]))))
+            self.back(a[0], t.mul(scalar_product(g, node), t.transpose(t.inverse(a[0]))))
         elif op == "inv":
             self.rule("inv", node)
             c = t.transpose(node)
@@ -127,8 +127,23 @@ class Gradient:
                 continue
             value = tidy(sp.diff(phi, u))
             self.locals.append(Local(phi, u, value, atom, tuple(back.items())))
-            local = from_sympy(value, back)
+            local = as_written(value, phi, back)
             self.back(atom, t.reduce_to(t.mul(g, local), atom.shape))
+
+
+def as_written(value: sp.Expr, phi: sp.Expr, back: dict) -> t.Node:
+    """``value`` as a tree, a difference the way round the expression ``phi`` writes it: the
+    derivative of (y − z)² is −2·(y − z), as the notes write −2·Xᵀ·(y − X·w); otherwise the
+    prediction first, 2·(z − y) (``from_sympy``)."""
+    c, rest = value.as_coeff_Mul()
+    if rest.is_Add:
+        inner, rest = rest.primitive()
+        c *= inner
+        written = {a for a in sp.preorder_traversal(phi) if a.is_Add}
+        for sign in (1, -1):
+            if sign * rest in written and -sign * rest not in written and sign * c < 0:
+                return t.scale(sign * c, from_sympy(sign * rest, back))
+    return from_sympy(value, back)
 
 
 def log_softmax(n: t.Node) -> t.Node:
@@ -157,7 +172,25 @@ def tidy(expr: sp.Expr, turned: bool = False) -> sp.Expr:
     # σ(−u)·(1 − σ(−u)) is σ(u)·(1 − σ(u)): a negated argument is turned round where that is shorter
     forms += [sp.factor(f.replace(lambda e: isinstance(e, sigmoid) and e.args[0].could_extract_minus_sign(),
                                   lambda e: 1 - sigmoid(-e.args[0]))) for f in forms if turned and f.has(sigmoid)]
-    return min(forms, key=lambda e: (sp.count_ops(e), len(str(e))))
+    return min(forms, key=lambda e: (sp.count_ops(e), _occurrences(e), _turned_brackets(e), e.is_Add, len(str(e))))
+
+
+def _occurrences(expr: sp.Expr) -> int:
+    """How many times operands occur: V ⊙ (1 − tanh(z)²) has V once, V − V ⊙ tanh(z)² twice."""
+    return sum(1 for e in sp.preorder_traversal(expr) if e.is_Symbol)
+
+
+def _turned_brackets(expr: sp.Expr) -> int:
+    """Brackets written the other way round from the textbook's 1 − σ and σ − y: those with a
+    negative number (σ − 1), or a function subtracted from what has none (y − σ)."""
+    def turned(a):
+        if any(x.is_Number and x < 0 for x in a.args):
+            return True
+        plus = [x for x in a.args if not x.could_extract_minus_sign()]
+        minus = [x for x in a.args if x.could_extract_minus_sign()]
+        return (any(x.has(sp.Function) for x in minus) and bool(plus)
+                and not any(x.has(sp.Function) or x.is_Number for x in plus))
+    return sum(1 for a in sp.preorder_traversal(expr) if a.is_Add and turned(a))
 
 
 def _sigmoids(expr: sp.Expr) -> sp.Expr:
@@ -241,8 +274,9 @@ def from_sympy(expr: sp.Expr, back: dict) -> t.Node:
             rest = [a for a in expr.args if a not in scalars]
             return t.mul(from_sympy(sp.Mul(*scalars), back), from_sympy(sp.Mul(*rest), back))
         out = t.const(1)
-        # a function before a bracket: σ(z)·(1 − σ(z)), as the notes write it
-        for x in sorted(expr.args, key=lambda a: a.is_Add):
+        # an error first, then a function before a bracket: (σ(z) − y)·σ(z)·(1 − σ(z)), as the
+        # notes write the chain rule's upstream factor before the activation's derivative
+        for x in sorted(expr.args, key=lambda a: (not _error(a), a.is_Add)):
             out = t.mul(out, from_sympy(x, back))
         return out
     if expr.is_Pow and expr.exp.is_Number:
@@ -255,6 +289,13 @@ def from_sympy(expr: sp.Expr, back: dict) -> t.Node:
     if expr.func == sp.exp:
         return t.fn("exp", from_sympy(expr.args[0], back))
     raise DeriveError(f"cannot write {expr} in matrix form")
+
+
+def _error(expr: sp.Expr) -> bool:
+    """Whether ``expr`` is a difference of a function and an operand, as the error σ(z) − y."""
+    def bare(x):
+        return x.is_Symbol or (x.is_Mul and any(f.is_Symbol for f in x.args))
+    return expr.is_Add and any(x.has(sp.Function) for x in expr.args) and any(bare(x) for x in expr.args)
 
 
 def _mixed(expr: sp.Mul, back: dict) -> bool:
@@ -278,6 +319,9 @@ def jacobian(g: t.Node, wrt: str, shape) -> t.Node:
         return t.neg(jacobian(g.args[0], wrt, shape))
     if op == "matmul" and not t.has_var(t.matmul_of(g.args[:-1]), wrt):
         return t.matmul(t.matmul_of(g.args[:-1]), jacobian(g.args[-1], wrt, shape))
+    if op == "div" and g.args[1].is_scalar and not t.has_var(g.args[1], wrt):
+        # a mean's divisor stays outside: the Hessian of (1/m)·Σ … is (1/m) times the sum's
+        return t.div(jacobian(g.args[0], wrt, shape), g.args[1])
     if op == "mul" and all(f.is_scalar and not t.has_var(f, wrt) for f in g.args[:-1]):
         inner = jacobian(g.args[-1], wrt, shape)
         for f in reversed(g.args[:-1]):

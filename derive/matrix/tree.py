@@ -148,9 +148,10 @@ def add(*terms: Node) -> Node:
     consts = [t for t in flat if is_const(t)]
     if len(consts) > 1:
         return add(*(t for t in flat if not is_const(t)), const(sum(t.data for t in consts)))
-    # positive terms first, as the notes write a difference: σ(X·w) − y
+    # positive terms first, as the notes write a difference: σ(X·w) − y; a matrix before its
+    # transpose, A + Aᵀ
     products = any(t.op == "matmul" for t in flat)
-    flat.sort(key=lambda t: (bool(split_coeff(t)[0] < 0), products and t.op == "var"))
+    flat.sort(key=lambda t: (bool(split_coeff(t)[0] < 0), products and t.op == "var", split_coeff(t)[1].op == "T"))
     return Node("add", tuple(flat), shape)
 
 
@@ -168,7 +169,10 @@ def _factor_common(terms: list):
     if ops == {"matmul"} and len({core.args[0] for core in cores}) == 1:
         rests = [matmul_of(core.args[1:]) for core in cores]
         if len({r.shape for r in rests}) == 1:
-            return matmul(cores[0].args[0], add(*(scale(c, r) for (c, _), r in zip(split, rests))))
+            # the Matrix Cookbook's order inside the bracket: X·(B + Bᵀ), X·(b·cᵀ + c·bᵀ)
+            inner = sorted((scale(c, r) for (c, _), r in zip(split, rests)),
+                           key=lambda n: (bool(split_coeff(n)[0] < 0), text(n).count("ᵀ"), text(n)))
+            return _sign_out(lambda x: matmul(cores[0].args[0], x), add(*inner))
     if ops == {"mul"}:
         shared = [f for f in cores[0].args if not is_const(f) and all(f in core.args for core in cores[1:])]
         rests = []
@@ -224,8 +228,16 @@ def _factor_right(terms: list) -> list:
             continue
         lefts = [scale(c, matmul_of(core.args[:-1])) for c, core, _ in members]
         lefts.sort(key=lambda n: (bool(split_coeff(n)[0] < 0), n.op == "T"))
-        out.append(matmul(add(*lefts), right))
+        out.append(_sign_out(lambda x: matmul(x, right), add(*lefts)))
     return out
+
+
+def _sign_out(build, inner: Node) -> Node:
+    """``build(inner)``, a sum whose every term is negative written with the sign outside:
+    −Aᵀ·(W + Wᵀ)·r, not Aᵀ·(−W − Wᵀ)·r."""
+    if inner.op == "add" and all(split_coeff(x)[0] < 0 for x in inner.args):
+        return neg(build(neg(inner)))
+    return build(inner)
 
 
 def matmul_of(factors) -> Node:
@@ -398,7 +410,19 @@ def matmul(a: Node, b: Node) -> Node:
                 inner = mul(f, inner)
             return inner
     factors = [f for x in (a, b) for f in (x.args if x.op == "matmul" else (x,))]
+    for i in range(len(factors) - 1):
+        if _inverses(factors[i], factors[i + 1]):
+            # X·X⁻¹ = I, and Xᵀ·X⁻ᵀ: what the inverse of a product leaves (det(A·X·B)·X⁻ᵀ)
+            rest = factors[:i] + factors[i + 2:]
+            return matmul_of(rest) if rest else eye(factors[i])
     return Node("matmul", tuple(factors), (a.shape[0], b.shape[1]))
+
+
+def _inverses(x: Node, y: Node) -> bool:
+    """Whether the square matrices ``x`` and ``y`` are each other's inverse as written."""
+    if x.op == "T" and y.op == "T":
+        return _inverses(x.args[0], y.args[0])
+    return (y.op == "inv" and y.args[0] == x) or (x.op == "inv" and x.args[0] == y)
 
 
 def transpose(a: Node) -> Node:
@@ -427,6 +451,22 @@ def inv(a: Node) -> Node:
     if a.shape[0] != a.shape[1]:
         raise DeriveError(f"inv: the matrix is {shape_text(a.shape)}, not square")
     return Node("inv", (a,), a.shape)
+
+
+def inverse(a: Node) -> Node:
+    """a⁻¹ as the Matrix Cookbook simplifies it: (X⁻¹)⁻¹ = X, (Xᵀ)⁻¹ = X⁻ᵀ, and the inverse of a
+    product of square matrices the product of their inverses in reverse order (for a determinant's
+    gradient, where det ≠ 0 makes every factor invertible)."""
+    if a.op == "inv":
+        return a.args[0]
+    if a.op == "T":
+        return transpose(inverse(a.args[0]))
+    if a.op == "matmul" and all(f.shape[0] == f.shape[1] for f in a.args):
+        return matmul_of([inverse(f) for f in reversed(a.args)])
+    c, core = split_coeff(a)
+    if c != 1:
+        return scale(1 / c, inverse(core))
+    return inv(a)
 
 
 def det(a: Node) -> Node:
@@ -526,11 +566,14 @@ class _Writer:
         return "{" + s + "}" if self.latex and n.op == "var" and "^" in s else s
 
     def mean(self, n: Node):
-        """A matrix over a scalar name, c·M/m, as the notes write a mean: ``("(c/m)·", M)``;
-        None for any other node (X/‖X‖_F stays a quotient, as the Matrix Cookbook prints it)."""
-        if n.op != "div" or n.is_scalar or n.args[1].op not in ("var", "size") or not n.args[1].is_scalar:
+        """A matrix over a scalar name, c·M/m, as the notes write a mean: ``("(c/m)·", M)``, and
+        so a sum of entries over one, (1/m)·sum(…); None for any other node (X/‖X‖_F stays a
+        quotient, as the Matrix Cookbook prints it)."""
+        if n.op != "div" or n.args[1].op not in ("var", "size") or not n.args[1].is_scalar:
             return None
         c, core = split_coeff(n.args[0])
+        if n.is_scalar and not (core.op == "sum" and core.data is None):
+            return None
         p, q = sp.fraction(sp.Rational(c))
         m = self(n.args[1])
         sign = ("-" if self.latex else "−") if p < 0 else ""
