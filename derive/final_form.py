@@ -18,6 +18,9 @@ change only how it is written, each an identity on the real line where the answe
   powers of one base are one power: x^(x − 1), not x^x/x;
 * a factor common to every term of a numerator and to the denominator is cancelled:
   (1 − 2·log x)/x³, not (x − 2·x·log x)/x⁴;
+* terms that all hold one e^u are one product: e^p·(p + 1), not p·e^p + e^p;
+* beside √u, u^(3/2) is u·√u: one notation for the roots of one base; x^(√x − 1/2) is
+  x^√x/√x;
 * cos u·tan u is sin u, sin u·cot u is cos u, cos u·sec u is 1 (and so on);
 * an answer a + b·[u > 0] with a ≠ 0 (Leaky ReLU′) is written in two pieces,
   {a, u ≤ 0; a + b, u > 0}, as the notes write g′(z); with a Leaky ReLU's slope as a decimal.
@@ -46,7 +49,8 @@ def textbook_form(expr, typed=None):
         out = out.replace(lambda e: isinstance(e, Mul), lambda e: _product(e, typed_sums))
         out = out.replace(lambda e: isinstance(e, Add), _numbers_added)
         out = out.replace(lambda e: isinstance(e, Pow), _denominator_content)
-    out = _two_pieces(_common_factor_cancelled(out), typed)
+        out = out.replace(lambda e: isinstance(e, Add), _exp_collected)
+    out = _two_pieces(_one_root_notation(_common_factor_cancelled(out)), typed)
     return out if out != expr else expr
 
 
@@ -271,3 +275,33 @@ def _common_factor_cancelled(expr):
         return expr
     cut = Mul(*(Pow(b, k) for b, k in common.items()))
     return (content / cut) * rest / (den / cut)
+
+
+def _exp_collected(e):
+    """A sum whose terms all hold the same e^u (to the first power), as e^u times a sum."""
+    shared = None
+    for t in e.args:
+        exps = {f for f in Mul.make_args(t) if isinstance(f, sp.exp)}
+        shared = exps if shared is None else shared & exps
+        if not shared:
+            return e
+    factor = sorted(shared, key=sp.default_sort_key)[0]
+    return Mul(factor, Add(*(t / factor for t in e.args)))
+
+
+def _one_root_notation(expr):
+    """u^(k/2) for an odd k ≥ 3 written u^((k − 1)/2)·√u where √u (or 1/√u) is in the same
+    answer: √p beside p·√p, not beside p^(3/2); and u^(g + k/2) as u^g·u^(k/2)."""
+    if not isinstance(expr, sp.Expr):
+        return expr
+    halves = [p for p in expr.atoms(Pow) if p.exp.is_Rational and p.exp.q == 2]
+    roots = {p.base for p in halves if abs(p.exp) == sp.S.Half}
+    wide = {p: Mul(Pow(p.base, p.exp - sp.sign(p.exp) * sp.S.Half), Pow(p.base, sp.sign(p.exp) * sp.S.Half),
+                   evaluate=False)
+            for p in halves if p.base in roots and abs(p.exp) > 1}
+    # x^(√x − 1/2) is x^√x/√x: a power's root stands apart from its symbolic exponent
+    for p in expr.atoms(Pow):
+        number, rest = p.exp.as_coeff_Add()
+        if number.is_Rational and number.q == 2 and rest != 0 and not rest.is_Number:
+            wide[p] = Mul(Pow(p.base, rest), Pow(p.base, number), evaluate=False)
+    return expr.xreplace(wide) if wide else expr

@@ -676,9 +676,13 @@ _IMPLICIT_TOKEN = re.compile(
 )
 
 
+# A trigonometric function or ln glued to a number times a one-letter variable: sin2x, cos3t, ln5x.
+_GLUED_ARGUMENT = re.compile(r"(sin|cos|tan|sec|csc|cot|ln)(\d+)([A-Za-z])")
+
+
 def _implicit_products(text: str) -> tuple[str, list[int]]:
     """Write the products students leave implicit: ``2x`` → ``2*x``, ``3sin(x)``,
-    ``2(x+1)``, ``(x+1)(x-1)``, ``(x+1)x``, ``x sin(x)``, ``x (x+1)``, ``2x(x+1)``; map new
+    ``2(x+1)``, ``(x+1)(x-1)``, ``(x+1)x``, ``x sin(x)``, ``x (x+1)``, ``2x(x+1)``, ``sin2x``; map new
     columns to old ones. A name directly followed by ``(`` stays a call, so ``x(x+1)`` is
     refused as an unknown function."""
     out: list[str] = []
@@ -699,6 +703,14 @@ def _implicit_products(text: str) -> tuple[str, list[int]]:
             out.append("*")
             cols.append(match.start())
         exponent = kind == "num" and previous in ("^", "-") and "".join(out).rstrip("-").rstrip().endswith("^")
+        glued = _GLUED_ARGUMENT.fullmatch(piece) if kind == "name" else None
+        if glued and not text[match.end():].lstrip().startswith(("(", "^", "**")):
+            # sin2x as a student types it: sin(2*x) (sin2x^2 stays unread: sin(2x)² or sin(2x²)?)
+            piece = f"{glued[1]}({glued[2]}*{glued[3]})"
+            out.append(piece)
+            cols.extend([match.start()] * len(piece))
+            previous, coefficient = ")", False
+            continue
         # 2x(x + 1) is 2·x·(x + 1): a one-letter name after a number is a variable, not a call
         coefficient = kind == "name" and len(piece) == 1 and previous == "num" and not spaced
         out.append(piece)
