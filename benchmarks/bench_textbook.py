@@ -22,6 +22,7 @@ rewritten term passing a finished one) is printed beside it.
 
     python benchmarks/bench_textbook.py            # figures, failures, and each derivation that moves a term
     python benchmarks/bench_textbook.py --quiet    # figures and failures only
+    python benchmarks/bench_textbook.py --corpus tests/data/textbook_derivatives2.txt   # another corpus
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "benchmarks")]
 
 from bench_term_order import kept_in_order, moved, pieces  # noqa: E402
-from textbook import CORPUS, derivation, judge  # noqa: E402
+from textbook import CORPUS, derivation, judge, load  # noqa: E402
 
 from derive.errors import DeriveError  # noqa: E402
 from derive.render.json import as_dict  # noqa: E402
@@ -60,9 +61,11 @@ def _spread(times: list[float]) -> str:
 
 
 def main(argv=None) -> int:
-    quiet = "--quiet" in (sys.argv[1:] if argv is None else argv)
+    args = sys.argv[1:] if argv is None else argv
+    quiet = "--quiet" in args
+    corpus = load(args[args.index("--corpus") + 1]) if "--corpus" in args else CORPUS
     wall, cpu, failures, moves, strict, multi = [], [], [], [], 0, 0
-    for problem in CORPUS:
+    for problem in corpus:
         start, start_cpu = time.perf_counter(), time.process_time()
         try:
             d = derivation(problem)
@@ -83,15 +86,15 @@ def main(argv=None) -> int:
             if pair is not None:
                 moves.append((problem, pair))
             strict += any(moved(a, b) for a, b in zip(lines, lines[1:]))
-    solved = len(CORPUS) - len(failures)
-    print(f"problems: {len(CORPUS)}")
-    print(f"solved and equal to sympy.diff: {solved} ({100 * solved / len(CORPUS):.1f}%)")
+    solved = len(corpus) - len(failures)
+    print(f"problems: {len(corpus)}")
+    print(f"solved and equal to sympy.diff: {solved} ({100 * solved / len(corpus):.1f}%)")
     print(f"wrong: {sum(o.startswith('wrong') for _, o in failures)}, "
           f"refused: {sum(o.startswith('refused') for _, o in failures)}")
     print(f"time per problem (wall): {_spread(wall)}")
     print(f"time per problem (CPU):  {_spread(cpu)}")
     slowest = max(range(len(cpu)), key=cpu.__getitem__)
-    print(f"slowest (CPU): {CORPUS[slowest].text!r} ({cpu[slowest]:.3f} s)")
+    print(f"slowest (CPU): {corpus[slowest].text!r} ({cpu[slowest]:.3f} s)")
     print(f"terms change place between consecutive lines: {len(moves)} of {multi} multi-line "
           f"derivations ({100 * len(moves) / max(multi, 1):.1f}%); by bench_term_order's stricter "
           f"rule {strict} ({100 * strict / max(multi, 1):.1f}%)")

@@ -110,6 +110,8 @@ def _build(expr, x, namer) -> R.Rule:
             return R.ChainRule(expr, x, R.ExponentialRule(base**u, u, base), _build(exponent, x, namer), u)
         rewritten = sp.exp(exponent * sp.log(base))
         return R.RewriteRule(expr, x, rewritten, _build(rewritten, x, namer))
+    if isinstance(expr, (sp.Max, sp.Min)):
+        return R.MaxMinRule(expr, x, tuple(_build(a, x, namer) for a in expr.args))
     if isinstance(expr, sp.Function):
         func = expr.func
         arg, rest = expr.args[0], expr.args[1:]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 import mpmath
 import sympy as sp
@@ -755,8 +755,22 @@ def _check_growth(exact, what: str) -> None:
 
 
 def _finish(d: Builder, checks: tuple) -> ExprDerivation:
+    _notes_as_shown(d)
     base = d.finish()
     return ExprDerivation(**{fl.name: getattr(base, fl.name) for fl in fields(Derivation)}, checks=checks)
+
+
+def _notes_as_shown(d: Builder) -> None:
+    """The chain rule's u = g(x) in the order the lines show g(x): with u₁ = x + √x for
+    √(x + √x), not √x + x."""
+    order = printing.Order(d.shown_sums)
+    for n, step in enumerate(d.steps):
+        note = step.note
+        if step.rule != "chain" or note is None or not any(k == "g" for k, _ in note.args):
+            continue
+        args = tuple((k, printing.AsShown(printing.arrange(v, order)) if k == "g" and isinstance(v, sp.Add)
+                      else v) for k, v in note.args)
+        d.steps[n] = replace(step, note=replace(note, args=args))
 
 
 def check_message(d: ExprDerivation) -> str:

@@ -13,7 +13,17 @@ change only how it is written, each an identity on the real line where the answe
   σ(z)·(1 − σ(z))·(1 − 2·σ(z)), not −σ(z)·(1 − σ(z))·(2·σ(z) − 1);
 * numbers that can be added are: 2·log x + 3, not 2·(log x + 1) + 1;
 * max(0, u)·H(u) is max(0, u), and H(c·u) is H(u) for a number c > 0 (H(−u) for c < 0);
-* sign(u) is u/|u| in an answer that writes |u|′ that way: one notation for one function.
+* sign(u) is u/|u| in an answer that writes |u|′ that way: one notation for one function;
+* a root of an odd power is a power, x^(3/4) for ⁴√(x³) (its domain is u ≥ 0 either way), and
+  powers of one base are one power: x^(x − 1), not x^x/x;
+* a factor common to every term of a numerator and to the denominator is cancelled:
+  (1 − 2·log x)/x³, not (x − 2·x·log x)/x⁴;
+* terms that all hold one e^u are one product: e^p·(p + 1), not p·e^p + e^p;
+* beside √u, u^(3/2) is u·√u: one notation for the roots of one base; x^(√x − 1/2) is
+  x^√x/√x;
+* cos u·tan u is sin u, sin u·cot u is cos u, cos u·sec u is 1 (and so on);
+* an answer a + b·[u > 0] with a ≠ 0 (Leaky ReLU′) is written in two pieces,
+  {a, u ≤ 0; a + b, u > 0}, as the notes write g′(z); with a Leaky ReLU's slope as a decimal.
 """
 
 from __future__ import annotations
@@ -21,6 +31,8 @@ from __future__ import annotations
 import sympy as sp
 from sympy import Add, Mul, Pow
 from sympy.core.parameters import distribute
+
+from .functions import leaky_relu, relu
 
 
 def textbook_form(expr, typed=None):
@@ -33,15 +45,17 @@ def textbook_form(expr, typed=None):
         typed_sums = {s for s in sp.preorder_traversal(typed) if isinstance(s, Add)}
     # a number times a sum stays a product, 0.5·(…), as the derivation wrote it
     with distribute(False):
-        out = _sign_as_ratio(_heaviside(expr))
+        out = _sign_as_ratio(_heaviside(_odd_power_roots(expr)))
         out = out.replace(lambda e: isinstance(e, Mul), lambda e: _product(e, typed_sums))
         out = out.replace(lambda e: isinstance(e, Add), _numbers_added)
         out = out.replace(lambda e: isinstance(e, Pow), _denominator_content)
+        out = out.replace(lambda e: isinstance(e, Add), _exp_collected)
+    out = _two_pieces(_one_root_notation(_common_factor_cancelled(out)), typed)
     return out if out != expr else expr
 
 
 def _product(e, typed_sums):
-    factors = list(Mul.make_args(e))
+    factors = _trig_pairs(_same_bases(list(Mul.make_args(e))))
     exps = [f for f in factors if isinstance(f, sp.exp)]
     if len(exps) > 1:
         factors = [f for f in factors if not isinstance(f, sp.exp)] + [sp.exp(Add(*(f.args[0] for f in exps)))]
@@ -129,3 +143,165 @@ def _sign_as_ratio(expr):
         return expr
     ratios = {a.args[0] for a in expr.atoms(sp.Abs) if expr.has(a.args[0] / a)}
     return expr.xreplace({s: s.args[0] / sp.Abs(s.args[0]) for s in expr.atoms(sp.sign) if s.args[0] in ratios})
+
+
+def _odd_power_roots(expr):
+    """(u^m)^(p/q) as u^(m·p/q) for an odd m and an even q: both are defined for u ≥ 0 only,
+    and equal there (⁴√(x³) = x^(3/4))."""
+    def merged(e):
+        inner = e.base
+        if inner.is_Pow and inner.exp.is_Integer and inner.exp.is_odd and e.exp.is_Rational \
+                and e.exp.q % 2 == 0:
+            return Pow(inner.base, inner.exp * e.exp)
+        return e
+
+    return expr.replace(lambda e: isinstance(e, Pow) and isinstance(e.base, Pow), merged)
+
+
+def _same_bases(factors):
+    """A power with a symbolic exponent and whole powers of its base as one power:
+    x^x·x^(−1) is x^(x − 1) (x^√x·x^(−1/2) stays, written x^√x/√x)."""
+    bases = {}
+    for f in factors:
+        bases.setdefault(f.as_base_exp()[0], []).append(f)
+    merged = []
+    for f in factors:
+        base = f.as_base_exp()[0]
+        group = bases[base]
+        exponents = [g.as_base_exp()[1] for g in group]
+        numbers = [n for n in exponents if n.is_Number]
+        if len(group) < 2 or base.is_Number or len(numbers) == len(group) or \
+                not all(n.is_Integer for n in numbers):
+            merged.append(f)
+        elif f is group[0]:
+            merged.append(Pow(base, Add(*(g.as_base_exp()[1] for g in group))))
+    return merged
+
+
+# Products of two trigonometric functions of one angle that a textbook writes as one (or as 1):
+# cos u·tan u = sin u, sin u·cot u = cos u, cos u·sec u = sin u·csc u = tan u·cot u = 1.
+_TRIG = (sp.sin, sp.cos, sp.tan, sp.cot, sp.sec, sp.csc)
+_TRIG_PAIRS = {(sp.cos, sp.tan): sp.sin, (sp.sin, sp.cot): sp.cos, (sp.cos, sp.sec): None,
+               (sp.sin, sp.csc): None, (sp.tan, sp.cot): None}
+
+
+def _trig_pairs(factors):
+    """The factors with each pair of ``_TRIG_PAIRS`` (whole positive powers) written as one."""
+    powers = {}
+    for f in factors:
+        base, power = f.as_base_exp()
+        if isinstance(base, _TRIG) and power.is_Integer and power > 0:
+            powers[base] = powers.get(base, 0) + power
+    changed = dict(powers)
+    extra = []
+    for (first, second), one in _TRIG_PAIRS.items():
+        for g in [g for g in changed if isinstance(g, first)]:
+            partner = second(*g.args)
+            k = min(changed[g], changed.get(partner, 0))
+            if k:
+                changed[g] -= k
+                changed[partner] -= k
+                if one is not None:
+                    extra.append(Pow(one(*g.args), k))
+    if not extra and changed == powers:
+        return factors
+    kept = [f for f in factors if f.as_base_exp()[0] not in powers]
+    return kept + [Pow(g, n) for g, n in changed.items() if n] + extra
+
+
+def _two_pieces(expr, typed):
+    """a + b·H(u, 0) with a ≠ 0 as {a, u ≤ 0; a + b, u > 0} (H(u, 1): u < 0 and u ≥ 0)."""
+    if not isinstance(expr, sp.Expr) or not expr.has(sp.Heaviside):
+        return expr
+    steps = expr.atoms(sp.Heaviside)
+    # [−u ≥ 0] is 1 − [u > 0]: max(z, 0.1·z)′ = [z > 0] + 0.1·[−z ≥ 0] is one step
+    complements = {h: 1 - sp.Heaviside(-h.args[0], 0) for h in steps
+                   if len(h.args) == 2 and h.args[1] == 1 and sp.Heaviside(-h.args[0], 0) in steps}
+    if complements:
+        expr = expr.xreplace(complements)
+        steps = expr.atoms(sp.Heaviside)
+    if len(steps) != 1:
+        return expr
+    (h,) = steps
+    if len(h.args) < 2 or h.args[1] not in (0, 1):
+        return expr
+    linear = sp.expand(expr).as_poly(h) if expr.is_polynomial(h) else None
+    if linear is None or linear.degree() != 1:
+        return expr
+    b, a = (c.factor() for c in linear.all_coeffs())
+    if a == 0 or any(c.has(sp.Heaviside, sp.Max, sp.Min, sp.Abs, relu, leaky_relu) for c in (a, b)):
+        return expr
+    from .models.activations import Cases      # the notes' two pieces; imported when needed
+    decimals = typed is not None and typed.has(leaky_relu)
+    pieces = [_decimal(p, decimals) for p in (a, a + b)]
+    u = h.args[0]
+    number, rest = u.as_coeff_Add()
+    low, high = (sp.Le, sp.Gt) if h.args[1] == 0 else (sp.Lt, sp.Ge)
+    slope, var = rest.as_coeff_Mul()
+    if var.is_Symbol and slope != 1:
+        # 3·z − 1 > 0 is z > 1/3 (the sides change for a negative slope)
+        number, rest = number / slope, var
+        if slope < 0:
+            pieces.reverse()
+            low, high = (sp.Lt, sp.Ge) if h.args[1] == 0 else (sp.Le, sp.Gt)
+    return Cases((pieces[0], low(rest, -number, evaluate=False)),
+                 (pieces[1], high(rest, -number, evaluate=False)), evaluate=False)
+
+
+def _decimal(value, decimals: bool):
+    """With ``decimals``, a number over a power of ten as a decimal (Leaky ReLU's 0.01); a
+    decimal that is a whole number as one (1, not 1.0); anything else as it is."""
+    if decimals and value.is_Rational and not value.is_Integer and 10**6 % value.q == 0:
+        return sp.Float(value, 15)
+    return sp.Integer(round(value)) if value.is_Float and abs(value - round(value)) < 1e-12 else value
+
+
+def _common_factor_cancelled(expr):
+    """A quotient whose numerator's terms share a power of a factor of its denominator, with
+    that power cancelled (where both are defined, the quotients are equal)."""
+    if not isinstance(expr, Mul):
+        return expr
+    num, den = sp.fraction(expr, exact=True)
+    if den == 1 or not isinstance(sp.expand_mul(num), Add):
+        return expr
+    content, rest = sp.factor_terms(num).as_independent(sp.Add, as_Add=False)
+    if not isinstance(rest, Add):
+        return expr
+    on_top = dict(f.as_base_exp() for f in Mul.make_args(content))
+    below = dict(f.as_base_exp() for f in Mul.make_args(den))
+    common = {b: min(k, below[b]) for b, k in on_top.items()
+              if b in below and not b.is_Number and k.is_Integer and below[b].is_Integer and k > 0}
+    if not common:
+        return expr
+    cut = Mul(*(Pow(b, k) for b, k in common.items()))
+    return (content / cut) * rest / (den / cut)
+
+
+def _exp_collected(e):
+    """A sum whose terms all hold the same e^u (to the first power), as e^u times a sum."""
+    shared = None
+    for t in e.args:
+        exps = {f for f in Mul.make_args(t) if isinstance(f, sp.exp)}
+        shared = exps if shared is None else shared & exps
+        if not shared:
+            return e
+    factor = sorted(shared, key=sp.default_sort_key)[0]
+    return Mul(factor, Add(*(t / factor for t in e.args)))
+
+
+def _one_root_notation(expr):
+    """u^(k/2) for an odd k ≥ 3 written u^((k − 1)/2)·√u where √u (or 1/√u) is in the same
+    answer: √p beside p·√p, not beside p^(3/2); and u^(g + k/2) as u^g·u^(k/2)."""
+    if not isinstance(expr, sp.Expr):
+        return expr
+    halves = [p for p in expr.atoms(Pow) if p.exp.is_Rational and p.exp.q == 2]
+    roots = {p.base for p in halves if abs(p.exp) == sp.S.Half}
+    wide = {p: Mul(Pow(p.base, p.exp - sp.sign(p.exp) * sp.S.Half), Pow(p.base, sp.sign(p.exp) * sp.S.Half),
+                   evaluate=False)
+            for p in halves if p.base in roots and abs(p.exp) > 1}
+    # x^(√x − 1/2) is x^√x/√x: a power's root stands apart from its symbolic exponent
+    for p in expr.atoms(Pow):
+        number, rest = p.exp.as_coeff_Add()
+        if number.is_Rational and number.q == 2 and rest != 0 and not rest.is_Number:
+            wide[p] = Mul(Pow(p.base, rest), Pow(p.base, number), evaluate=False)
+    return expr.xreplace(wide) if wide else expr

@@ -676,14 +676,20 @@ _IMPLICIT_TOKEN = re.compile(
 )
 
 
+# A trigonometric function or ln glued to a number times a one-letter variable: sin2x, cos3t, ln5x.
+_GLUED_ARGUMENT = re.compile(r"(sin|cos|tan|sec|csc|cot|ln)(\d+)([A-Za-z])")
+
+
 def _implicit_products(text: str) -> tuple[str, list[int]]:
     """Write the products students leave implicit: ``2x`` → ``2*x``, ``3sin(x)``,
-    ``2(x+1)``, ``(x+1)(x-1)``, ``(x+1)x``, ``x sin(x)``, ``x (x+1)``; map new columns to old
-    ones. A name directly followed by ``(`` stays a call, so ``x(x+1)`` is refused as an
-    unknown function."""
+    ``2(x+1)``, ``(x+1)(x-1)``, ``(x+1)x``, ``x sin(x)``, ``x (x+1)``, ``2x(x+1)``, ``sin2x``; map new
+    columns to old ones. A name directly followed by ``(`` stays a call, so ``x(x+1)`` is
+    refused as an unknown function."""
     out: list[str] = []
     cols: list[int] = []
     previous = None
+    exponent = False        # whether the previous number is an exponent: x^2 3^x is x²·3ˣ
+    coefficient = False     # whether the previous name is a letter after a number (2x)
     for match in _IMPLICIT_TOKEN.finditer(text):
         piece, kind = match.group(), match.lastgroup
         if kind == "other" and piece.isspace():
@@ -692,10 +698,21 @@ def _implicit_products(text: str) -> tuple[str, list[int]]:
             continue
         starts_factor = kind in ("num", "name") or piece == "("
         spaced = match.start() > 0 and text[match.start() - 1].isspace()
-        if starts_factor and ((previous == "num" and kind != "num") or previous == ")"
-                              or (previous == "name" and spaced)):
+        if starts_factor and ((previous == "num" and (kind != "num" or (exponent and spaced)))
+                              or previous == ")" or (previous == "name" and (spaced or coefficient))):
             out.append("*")
             cols.append(match.start())
+        exponent = kind == "num" and previous in ("^", "-") and "".join(out).rstrip("-").rstrip().endswith("^")
+        glued = _GLUED_ARGUMENT.fullmatch(piece) if kind == "name" else None
+        if glued and not text[match.end():].lstrip().startswith(("(", "^", "**")):
+            # sin2x as a student types it: sin(2*x) (sin2x^2 stays unread: sin(2x)² or sin(2x²)?)
+            piece = f"{glued[1]}({glued[2]}*{glued[3]})"
+            out.append(piece)
+            cols.extend([match.start()] * len(piece))
+            previous, coefficient = ")", False
+            continue
+        # 2x(x + 1) is 2·x·(x + 1): a one-letter name after a number is a variable, not a call
+        coefficient = kind == "name" and len(piece) == 1 and previous == "num" and not spaced
         out.append(piece)
         cols.extend(range(match.start(), match.end()))
         previous = kind if kind != "other" else piece
@@ -1643,11 +1660,31 @@ def check_wrt(expr: sp.Expr, names) -> list[sp.Symbol]:
         if not name:
             raise DeriveError("--wrt: empty variable name")
         if name not in symbols:
-            raise DeriveError(f"{name} does not occur in the expression (symbols: {listing})")
+            raise DeriveError(f"{name} does not occur in the expression (symbols: {listing})"
+                              f"{_glued_hint(name, symbols)}")
         if symbols[name] in result:
             raise DeriveError(f"--wrt: {name} is given twice")
         result.append(symbols[name])
     return result
+
+
+# A function's name glued to its argument, as in sin2x: the name and the digits after it.
+_GLUED_CALL = re.compile(r"(a?(?:sin|cos|tan|sec|csc|cot)h?|ln|log|exp|sqrt)(\d*)")
+
+
+def _glued_hint(name: str, symbols) -> str:
+    """What to type when ``name`` occurs only glued into a longer name: ax read as one name
+    where a·x was meant, sin2x where sin(2x) was."""
+    glued = sorted(s for s in symbols if len(s) > len(name) and s.endswith(name))
+    if not glued:
+        return ""
+    head = glued[0][:-len(name)]
+    call = _GLUED_CALL.fullmatch(head)
+    if call:
+        return f"; for the function write {call[1]}({call[2]}{name})"
+    if head.isalpha():
+        return f"; for a product write {head}*{name} or {head} {name}"
+    return ""
 
 
 def split_top_level(text: str, separator: str = ",") -> list[str]:

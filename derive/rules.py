@@ -166,8 +166,9 @@ class QuotientRule(Rule):
 
 # Functions whose derivative the notes name (the others are "the derivative of an elementary
 # function"): d/dx eˣ = eˣ, d/dx log x = 1/x, σ′ = σ(1 − σ), tanh′ = 1 − tanh², and
-# ReLU′ = [z > 0] (0 at the kink, by convention).
-NAMED_DERIVATIVES = {sp.exp: "exp", sp.log: "log", F.sigmoid: "sigmoid", sp.tanh: "tanh", F.relu: "relu"}
+# ReLU′ = [z > 0] (0 at the kink, by convention), LeakyReLU′ = α + (1 − α)·[z > 0].
+NAMED_DERIVATIVES = {sp.exp: "exp", sp.log: "log", F.sigmoid: "sigmoid", sp.tanh: "tanh", F.relu: "relu",
+                     F.leaky_relu: "leaky_relu"}
 
 # The textbook families (OpenStax Calculus 1 §3.5–3.9, APEX 2.3–2.7): each function's rule key
 # and its derivative in the form the tables print it (sec² u, not 1 + tan² u; 1/(|u|·√(u² − 1))
@@ -252,6 +253,35 @@ class ChainRule(Rule):
 
     def msg_args(self):
         return {"u": self.u, "g": self.inner.expr, "f": self.outer.expr, "fprime": self.outer.eval()}
+
+
+@dataclass(frozen=True)
+class MaxMinRule(Rule):
+    """d/dx max(f, g) = f′·[f ≥ g] + g′·[g > f] (min: f′·[f ≤ g] + g′·[g < f]): the derivative
+    of the argument that is largest (smallest), as ReLU′ = [z > 0]; at a tie, where max has no
+    derivative unless f′ = g′, that of the argument written first."""
+
+    options: tuple[Rule, ...] = ()
+    key: ClassVar[str] = "max_min"
+
+    def children(self):
+        return self.options
+
+    def _combine(self, derivs):
+        args = [o.expr for o in self.options]
+
+        def beats(a, b, tie):
+            return sp.Heaviside(a - b if isinstance(self.expr, sp.Max) else b - a, tie)
+
+        # a tie goes to the argument written first: [f ≥ g] and [g > f] add up to 1 everywhere
+        return sp.Add(*(derivs[i] * sp.Mul(*(beats(a, b, int(i < j)) for j, b in enumerate(args) if j != i))
+                        for i, a in enumerate(args)))
+
+    def eval(self):
+        return self._combine([o.eval() for o in self.options])
+
+    def expand(self):
+        return self._combine([D(o.expr, self.var) for o in self.options])
 
 
 @dataclass(frozen=True)

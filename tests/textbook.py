@@ -1,4 +1,4 @@
-"""The textbook corpus (tests/data/textbook_derivatives.txt) and how one problem is judged:
+"""The textbook corpora (tests/data/textbook_derivatives*.txt) and how one problem is judged:
 shared by tests/test_expr_textbook.py and benchmarks/bench_textbook.py."""
 
 from __future__ import annotations
@@ -30,9 +30,10 @@ class Problem:
         return self.wrt.split()
 
 
-def _load() -> tuple[Problem, ...]:
+def load(path: Path = PATH) -> tuple[Problem, ...]:
+    """The problems of the corpus file ``path``, in order."""
     problems = []
-    for line in PATH.read_text(encoding="utf-8").splitlines():
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
         if not line.strip() or line.startswith("#"):
             continue
         wrt, text = (part.strip() for part in line.split("|", 1))
@@ -41,7 +42,9 @@ def _load() -> tuple[Problem, ...]:
     return tuple(problems)
 
 
-CORPUS = _load()
+CORPUS = load()
+# the second corpus, written after the first and judged the same way
+CORPUS2 = load(PATH.with_name("textbook_derivatives2.txt"))
 
 
 def derivation(problem: Problem):
