@@ -13,6 +13,7 @@ import pytest
 import sympy as sp
 
 import derive
+import derive.printing
 from derive.printing import unicode_name
 from conftest import compile_tex, require_tool
 
@@ -91,3 +92,27 @@ def test_the_displays_of_one_page_start_at_one_place(tmp_path):
     assert len(rows) == 2, words[:40]
     (f1, eq1), (f2, eq2) = rows
     assert abs(f1 - f2) < 0.5 and abs(eq1 - eq2) < 0.5
+
+
+def test_a_wide_left_side_does_not_push_its_block_right():
+    """least-squares' determinant row has a left side of ~45 columns: written above its "=", the
+    other rows of the convexity block keep their left sides near the margin and fit the line."""
+    text = derive.derivation("least-squares").render("text", width=110)
+    lines = text.splitlines()
+    start = lines.index(next(x for x in lines if x.strip().startswith("∂²L/∂θ² =")))
+    assert lines[start].startswith("  ∂²L/∂θ² = ")
+    wide = next(i for i, x in enumerate(lines) if x.strip() == "m·(Σ_{i=1..m} (x⁽ⁱ⁾)²) − (Σ_{i=1..m} x⁽ⁱ⁾)²")
+    below = lines[wide + 1]
+    assert below.lstrip().startswith("= m·(Σ_{i=1..m} (x⁽ⁱ⁾ − x̄)²)")
+    assert below.index("=") == lines[start].index("=")
+    # a block that fits its lines keeps each left side beside its "="
+    assert any(x.startswith("  w·(Σ_{i=1..m} (x⁽ⁱ⁾)²) + b·(Σ_{i=1..m} x⁽ⁱ⁾) = ") for x in lines)
+
+
+def test_a_column_of_ones_is_bold_in_text_as_in_latex():
+    """sigmoid-sum's note calls it a column of ones; text and LaTeX both set it apart from 1."""
+    ones = sp.OneMatrix(3, 1)
+    assert derive.printing.latex(ones) == r"\mathbf{1}"
+    assert derive.printing.text(ones) == "𝟏"
+    text = derive.derivation("sigmoid-sum").render("text", width=400)
+    assert "(2/m)·𝟏ᵀ·e" in text and "(𝟏 is a column of ones)" in text
