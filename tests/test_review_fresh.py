@@ -116,3 +116,15 @@ def test_a_column_of_ones_is_bold_in_text_as_in_latex():
     assert derive.printing.text(ones) == "𝟏"
     text = derive.derivation("sigmoid-sum").render("text", width=400)
     assert "(2/m)·𝟏ᵀ·e" in text and "(𝟏 is a column of ones)" in text
+
+
+def test_the_words_spell_an_index_as_the_formulas_beside_them():
+    """mle-gaussian's formulas print x_i: its rule notes say x_i too, never xᵢ; gradient-descent
+    names mlp's parameters as mlp's own lines print them, and its g₁, g₂ as its formulas do."""
+    gauss = derive.derivation("mle-gaussian").render("text", width=400)
+    assert "Σ_{i=1..n} (x_i − μ)" in gauss and "Σ (x_i − μ)/σ²" in gauss and "xᵢ" not in gauss
+    gd = derive.derivation("gradient-descent").render("text", width=400)
+    mlp = derive.derivation("mlp").render("text", width=400)
+    for name in ("W[1]", "b[1]", "W[2]", "b[2]"):
+        assert name in mlp and name in gd
+    assert "W1" not in gd and "(g₁, g₂)" in gd and "g₁·(−g₁" in gd
