@@ -482,11 +482,6 @@ class TextPrinter(_Arranged, StrPrinter):
 
     def _print_MatrixSymbol(self, expr):
         return unicode_name(expr.name)
-
-    def _print_OneMatrix(self, expr):
-        # bold, as LaTeX's \mathbf{1} and the matrix engine's lines write it: not the number 1
-        return "𝟏"
-
     def _print_Indexed(self, expr):
         name = example_label(expr)
         if name is not None:

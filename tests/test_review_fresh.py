@@ -13,7 +13,6 @@ import pytest
 import sympy as sp
 
 import derive
-import derive.printing
 from derive.printing import unicode_name
 from conftest import compile_tex, require_tool
 
@@ -107,15 +106,6 @@ def test_a_wide_left_side_does_not_push_its_block_right():
     assert below.index("=") == lines[start].index("=")
     # a block that fits its lines keeps each left side beside its "="
     assert any(x.startswith("  w·(Σ_{i=1..m} (x⁽ⁱ⁾)²) + b·(Σ_{i=1..m} x⁽ⁱ⁾) = ") for x in lines)
-
-
-def test_a_column_of_ones_is_bold_in_text_as_in_latex():
-    """sigmoid-sum's note calls it a column of ones; text and LaTeX both set it apart from 1."""
-    ones = sp.OneMatrix(3, 1)
-    assert derive.printing.latex(ones) == r"\mathbf{1}"
-    assert derive.printing.text(ones) == "𝟏"
-    text = derive.derivation("sigmoid-sum").render("text", width=400)
-    assert "(2/m)·𝟏ᵀ·e" in text and "(𝟏 is a column of ones)" in text
 
 
 def test_the_words_spell_an_index_as_the_formulas_beside_them():
