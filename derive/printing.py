@@ -482,6 +482,7 @@ class TextPrinter(_Arranged, StrPrinter):
 
     def _print_MatrixSymbol(self, expr):
         return unicode_name(expr.name)
+
     def _print_Indexed(self, expr):
         name = example_label(expr)
         if name is not None:
