@@ -68,6 +68,8 @@ RULE_NAMES = {
 RULE_NOTES = {
     "chain": ("with ${u} = {g}$", "令 ${u} = {g}$"),
     "constant_multiple": ("the constant {c} comes out", "常数 {c} 提到求导符号外面"),
+    # a factor with letters (a graph input, a feature, a label) is constant only for this derivative
+    "constant_multiple_symbolic": ("{c} is held constant and comes out", "把 {c} 视为常数，提到求导符号外面"),
     "power": ("exponent {n}", "指数为 {n}"),
     "constant": ("{c}", "{c}"),
     "identity": ("{c}", "{c}"),
@@ -201,6 +203,8 @@ class Msg:
     def rule_note(cls, key: str, **args) -> "Msg | None":
         if key not in RULE_NOTES:
             return None
+        if key == "constant_multiple" and getattr(args.get("c"), "free_symbols", None):
+            key = "constant_multiple_symbolic"
         en, zh = RULE_NOTES[key]
         return cls.of(en, zh, **args)
 

@@ -8,6 +8,7 @@ indicator ``Heaviside(z, 0)`` as the Iverson bracket [z > 0].
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 
 import sympy as sp
@@ -44,7 +45,8 @@ def unicode_name(name: str) -> str:
         return unicode_name(head) + sup.translate(_SUP)
     for suffix, mark in _HATS.items():
         if name.endswith(suffix) and len(name) > len(suffix):
-            return unicode_name(name[: -len(suffix)].rstrip("_")) + mark
+            # composed where Unicode has the letter (ŷ, ŵ, x̄ stays two characters), as prose types it
+            return unicodedata.normalize("NFC", unicode_name(name[: -len(suffix)].rstrip("_")) + mark)
     m = re.fullmatch(r"([A-Za-z]+?)_?(\d+)", name)
     if m:
         head = _GREEK.get(m.group(1), m.group(1))

@@ -58,9 +58,9 @@ class GradientDescent(Model):
         d.section("Parameters $θ$, gradient $g$ and one update", "参数 $θ$、梯度 $g$ 与一次更新")
         d.note(
             "All the unknown parameters are flattened into one column $θ$: for $ŷ = w·x + b$, $θ = (w, b)$; for a "
-            "network, every entry of $W1$, $b1$, $W2$, $b2$, one after the other. The gradient $g = ∇L(θ)$ is the "
+            "network, every entry of $W[1]$, $b[1]$, $W[2]$, $b[2]$, one after the other. The gradient $g = ∇L(θ)$ is the "
             "column of partial derivatives, and one update is $θ¹ = θ⁰ − η·g$.",
-            "把所有未知参数排成一列 $θ$:对 $ŷ = w·x + b$,$θ = (w, b)$;对网络,则把 $W1$、$b1$、$W2$、$b2$ 的每个元素"
+            "把所有未知参数排成一列 $θ$:对 $ŷ = w·x + b$,$θ = (w, b)$;对网络,则把 $W[1]$、$b[1]$、$W[2]$、$b[2]$ 的每个元素"
             "依次排好。梯度 $g = ∇L(θ)$ 是各偏导数组成的一列,一次更新为 $θ¹ = θ⁰ − η·g$。",
         )
         sizes = (64, 32, 10)
@@ -68,7 +68,7 @@ class GradientDescent(Model):
         shown = sp.Add(mul(64, 32), 32, mul(32, 10), 10, evaluate=False)
         d.result("entries of θ for mlp 64-32-10", sp.Integer(count), lhs=shown,
                  check=(sp.Integer(64 * 32 + 32 + 32 * 10 + 10), sp.Integer(count)),
-                 note=Msg("$θ$ of derive mlp: $W1$, $b1$, $W2$, $b2$", "derive mlp 的 $θ$:$W1$、$b1$、$W2$、$b2$"))
+                 note=Msg("$θ$ of derive mlp: $W[1]$, $b[1]$, $W[2]$, $b[2]$", "derive mlp 的 $θ$:$W[1]$、$b[1]$、$W[2]$、$b[2]$"))
         # each error as the notes write ŷ − y = w·x + b − y (SymPy would print b + w − 2)
         loss = sp.Add(*[sp.Add(w * x, b, -y, evaluate=False) ** 2 for x, y in DATA]) / len(DATA)
         d.note("A worked update: the two examples $(x, y) = (1, 2)$ and $(2, 3)$, the loss is the mean squared error.",
@@ -106,8 +106,8 @@ class GradientDescent(Model):
         d.section("Why $−∇f$: the direction of steepest descent", "为什么是 $−∇f$:最速下降方向")
         d.note(
             "Moving a small step $ε$ along a unit vector $u$ changes $f$ by about $ε·∇f·u$. Which $u$ lowers $f$ "
-            "most? Write $∇f = (g1, g2)$ and $u = (cos t, sin t)$, and $u* = −∇f/‖∇f‖$:",
-            "沿单位向量 $u$ 走一小步 $ε$,$f$ 约改变 $ε·∇f·u$。哪个 $u$ 让 $f$ 下降最多?记 $∇f = (g1, g2)$,"
+            "most? Write $∇f = (g₁, g₂)$ and $u = (cos t, sin t)$, and $u* = −∇f/‖∇f‖$:",
+            "沿单位向量 $u$ 走一小步 $ε$,$f$ 约改变 $ε·∇f·u$。哪个 $u$ 让 $f$ 下降最多?记 $∇f = (g₁, g₂)$,"
             "$u = (cos t, sin t)$,$u* = −∇f/‖∇f‖$:",
         )
         u1, u2 = sp.cos(t), sp.sin(t)

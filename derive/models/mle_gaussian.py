@@ -116,12 +116,12 @@ class MleGaussian(Model):
            Msg.of("with $u = {u}$, $∂u/∂μ = −1$", "令 $u = {u}$,$∂u/∂μ = −1$", u=dev))
         dmu_value = eq(dmu, total(dev) / v, "simplify",
                        Msg("$−2$ comes out of the sum: $−(−2)/(2σ²) = 1/σ²$", "$−2$ 提到求和号外:$−(−2)/(2σ²) = 1/σ²$"))
-        d.note("Set $∂ℓ/∂μ = 0$. As $σ² > 0$ this means $Σ (xᵢ − μ) = 0$; split the sum:",
-               "令 $∂ℓ/∂μ = 0$。因为 $σ² > 0$,即 $Σ (xᵢ − μ) = 0$;把求和拆开:")
+        d.note("Set $∂ℓ/∂μ = 0$. As $σ² > 0$ this means $Σ (x_i − μ) = 0$; split the sum:",
+               "令 $∂ℓ/∂μ = 0$。因为 $σ² > 0$,即 $Σ (x_i − μ) = 0$;把求和拆开:")
         split = total(x) - times(n, mu)
         eq(total(dev), split, "rearrange",
-           Msg("$Σ (xᵢ − μ) = Σ xᵢ − Σ μ$ and $Σ μ = n μ$",
-               "$Σ (xᵢ − μ) = Σ xᵢ − Σ μ$，且 $Σ μ = n μ$").then(AT_N))
+           Msg("$Σ (x_i − μ) = Σ x_i − Σ μ$ and $Σ μ = n μ$",
+               "$Σ (x_i − μ) = Σ x_i − Σ μ$，且 $Σ μ = n μ$").then(AT_N))
         mu_value = solve_linear(split, mu)
         d.let(muhat, mu_value)
         local[muhat] = mu_value
@@ -137,8 +137,8 @@ class MleGaussian(Model):
             return sp.Derivative(e, v, evaluate=False)
 
         eq(dv, -n / 2 * D(sp.log(2 * sp.pi * v)) - S / 2 * D(1 / v), "sum",
-           Msg("$Σ (xᵢ − μ)²$ does not depend on $σ²$: it is a constant factor",
-               "$Σ (xᵢ − μ)²$ 与 $σ²$ 无关:是常数因子"))
+           Msg("$Σ (x_i − μ)²$ does not depend on $σ²$: it is a constant factor",
+               "$Σ (x_i − μ)²$ 与 $σ²$ 无关:是常数因子"))
         # one rule per line, the −n/(2σ²) term first as the second-order section writes it
         eq(dv, sp.Add(-n / (2 * v), -S / 2 * D(1 / v), evaluate=False), "log",
            Msg("$d log(2πσ²)/dσ² = 1/σ²$", "$d log(2πσ²)/dσ² = 1/σ²$"))
@@ -197,35 +197,35 @@ class MleGaussian(Model):
         d.section("Second-order conditions: a maximum", "二阶条件:最大值")
         d2mu = sp.Derivative(ell, (mu, 2), evaluate=False)
         eq(d2mu, total(sp.Derivative(dev, mu, evaluate=False)) / v, "sum",
-           Msg("differentiate $∂ℓ/∂μ = Σ (xᵢ − μ)/σ²$ again", "对 $∂ℓ/∂μ = Σ (xᵢ − μ)/σ²$ 再求导"))
+           Msg("differentiate $∂ℓ/∂μ = Σ (x_i − μ)/σ²$ again", "对 $∂ℓ/∂μ = Σ (x_i − μ)/σ²$ 再求导"))
         eq(d2mu, total(sp.S.NegativeOne) / v, "constant",
-           Msg("$∂(xᵢ − μ)/∂μ = −1$", "$∂(xᵢ − μ)/∂μ = −1$"))
+           Msg("$∂(x_i − μ)/∂μ = −1$", "$∂(x_i − μ)/∂μ = −1$"))
         d2mu_value = eq(d2mu, -n / v, "simplify", Msg("$n$ terms $−1$; $< 0$", "$n$ 个 $−1$ 相加,小于 0"))
 
         d2v = sp.Derivative(ell, (v, 2), evaluate=False)
         eq(d2v, n / (2 * v**2) - S / v**3, "power",
-           Msg("differentiate $∂ℓ/∂σ² = −n/(2σ²) + Σ (xᵢ − μ)²/(2(σ²)²)$ again",
-               "对 $∂ℓ/∂σ² = −n/(2σ²) + Σ (xᵢ − μ)²/(2(σ²)²)$ 再求导"))
+           Msg("differentiate $∂ℓ/∂σ² = −n/(2σ²) + Σ (x_i − μ)²/(2(σ²)²)$ again",
+               "对 $∂ℓ/∂σ² = −n/(2σ²) + Σ (x_i − μ)²/(2(σ²)²)$ 再求导"))
         point = ((mu, v), (muhat, vhat))
         at = sp.Subs(d2v, *point)
         exact = at_n(d2v, local).xreplace({k: at_n(val) for k, val in at_mle.items()})
         rhs = sp.Add(n / (2 * vhat**2), -times(n, vhat, sp.Pow(vhat, -3, evaluate=False)), evaluate=False)
-        # at n = 3, σ̂² written out: Σ (xᵢ − μ̂)² = n σ̂² is what the substitution uses
+        # at n = 3, σ̂² written out: Σ (x_i − μ̂)² = n σ̂² is what the substitution uses
         vhat3 = at_n(local[vhat], local)
         eq(at, rhs, "substitute",
-           Msg("at $(μ̂, σ̂²)$, $Σ (xᵢ − μ̂)² = n σ̂²$", "在 $(μ̂, σ̂²)$ 处 $Σ (xᵢ − μ̂)² = n σ̂²$").then(AT_N),
+           Msg("at $(μ̂, σ̂²)$, $Σ (x_i − μ̂)² = n σ̂²$", "在 $(μ̂, σ̂²)$ 处 $Σ (x_i − μ̂)² = n σ̂²$").then(AT_N),
            check=(exact, at_n(rhs).xreplace({vhat: vhat3})))
         v_check = (exact, at_n(-n / (2 * vhat**2)).xreplace({vhat: vhat3}))
         v_value = eq(at, -n / (2 * vhat**2), "simplify", Msg("$< 0$", "$< 0$"), check=v_check)
 
         mixed = sp.Derivative(ell, mu, v, evaluate=False)
         eq(mixed, -total(dev) / v**2, "power",
-           Msg("differentiate $∂ℓ/∂μ = Σ (xᵢ − μ)/σ²$ with respect to $σ²$",
-               "对 $∂ℓ/∂μ = Σ (xᵢ − μ)/σ²$ 关于 $σ²$ 求导"),
+           Msg("differentiate $∂ℓ/∂μ = Σ (x_i − μ)/σ²$ with respect to $σ²$",
+               "对 $∂ℓ/∂μ = Σ (x_i − μ)/σ²$ 关于 $σ²$ 求导"),
            check=(at_n(sp.diff(dmu_value, v)), at_n(-total(dev) / v**2)))
         mixed_at = sp.Subs(mixed, *point)
-        eq(mixed_at, sp.S.Zero, "substitute", Msg("$Σ (xᵢ − μ̂) = 0$ (the previous section)",
-                                                  "$Σ (xᵢ − μ̂) = 0$(见上一节)"),
+        eq(mixed_at, sp.S.Zero, "substitute", Msg("$Σ (x_i − μ̂) = 0$ (the previous section)",
+                                                  "$Σ (x_i − μ̂) = 0$(见上一节)"),
            check=(at_n(sp.diff(dmu_value, v)).xreplace({k: at_n(val) for k, val in at_mle.items()}), 0))
 
         # H(μ̂, σ̂²), as a matrix is written at a point: an evaluation bar under a matrix reads oddly

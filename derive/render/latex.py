@@ -26,6 +26,8 @@ TEXT_WIDTH_EM = 44.0
 # (12 pt: a 390 pt line, 32.5 em; 10 pt: 345 pt, 34.5 em).
 FRAGMENT_WIDTH_EM = 32.5
 _ESTIMATE_MARGIN = 0.85
+# A standalone document sets its displays flush left at this indent (amsmath's fleqn).
+MATH_INDENT_EM = 1.5
 _MIN_SCALE = 0.3   # below this a line is unreadable anyway; no derivation comes close
 
 
@@ -39,7 +41,11 @@ def preamble(lang: str = "en", *, tikz: bool = False, hyperref: bool = False) ->
     lines = [
         head.rstrip("\n"),
         r"\usepackage[margin=2cm]{geometry}",
-        r"\usepackage{amsmath,amssymb}",
+        # every display at one indent, not centred: centring moves a block sideways by its width
+        # and by how much room its tags need, so blocks of one page started at different places
+        r"\usepackage[fleqn]{amsmath}",
+        r"\usepackage{amssymb}",
+        rf"\setlength{{\mathindent}}{{{MATH_INDENT_EM}em}}",
         r"\usepackage{graphicx}",
         r"\usepackage{booktabs}",
     ]
@@ -641,8 +647,13 @@ class LatexRenderer(Renderer):
 
     @property
     def width(self) -> float:
-        """The line width the equations are laid out to, in em."""
+        """The line width of the text, in em."""
         return FRAGMENT_WIDTH_EM if self.fragment else TEXT_WIDTH_EM
+
+    @property
+    def display_width(self) -> float:
+        """The width a display's rows may take, in em: a standalone document indents them."""
+        return self.width if self.fragment else self.width - MATH_INDENT_EM
 
     def write(self, msg: Msg, values: dict) -> str:
         return latex_words(msg, self.lang, values, self.specials)
@@ -664,12 +675,13 @@ class LatexRenderer(Renderer):
         """``(lhs, rhs, annotation)`` triples as the rows of one ``align*``, long right-hand sides
         broken over several lines."""
         lhs_w = max((math_width(lhs) for lhs, _, _ in triples), default=0.0)
-        lhs_w = min(lhs_w, self.width / 2)
-        room = (self.width - lhs_w - 1.4) * _ESTIMATE_MARGIN
+        width = self.display_width
+        lhs_w = min(lhs_w, width / 2)
+        room = (width - lhs_w - 1.4) * _ESTIMATE_MARGIN
         rows = []
         for lhs, rhs, note in triples:
-            if math_width(lhs) > self.width / 2:
-                lhs = fit(lhs, self.width / 2)
+            if math_width(lhs) > width / 2:
+                lhs = fit(lhs, width / 2)
             lines = break_rhs(rhs, room)
             first = rf"  {lhs} &= {lines[0]} {tag_text(note)}"
             rest = [rf"  &\quad {{}}{line}" if _opens_with_operator(line) else rf"  &\quad {line}"

@@ -12,7 +12,8 @@ import sympy as sp
 from .. import printing
 from ..messages import Msg
 from . import Renderer, compose
-from .latex import _opens_with_operator, break_rhs, formula_tex, latex_words, math_width, unicode_math
+from .latex import (LatexRenderer, _opens_with_operator, break_rhs, formula_tex, latex_words, math_width,
+                    unicode_math)
 
 # Beyond this many em a line scrolls sideways in a notebook cell next to its rule column.
 LINE_EM = 30.0
@@ -38,6 +39,9 @@ class MarkdownRenderer(Renderer):
 
     def math(self, expr, order=None) -> str:
         return unicode_math(printing.latex(expr, partial=self.d.partial, order=order))
+
+    # an argument of a sentence breaks at its top-level signs in KaTeX, as in LaTeX and HTML
+    inline = LatexRenderer.inline
 
     def write(self, msg: Msg, values: dict) -> str:
         return markdown_words(msg, self.lang, values)

@@ -82,6 +82,28 @@ def _columns() -> int:
     return columns if columns >= 40 else 110
 
 
+# A left-hand side wider than this share of the line, in a block that does not fit the line, is
+# written on a line of its own above its "=": it would push every row right and fold them.
+_WIDE_LHS = 0.3
+
+
+def _aligned(rows, width: int, **first):
+    """``(lhs, rhs, note)`` rows (``Text``) as one grid, its "=" in one column. When a row would
+    not fit on its line, each wide left-hand side (``_WIDE_LHS``) goes on the line above its row,
+    where the right-hand sides start."""
+    limit = max(12, int(width * _WIDE_LHS))
+    lhs_w = max((lhs.cell_len for lhs, _, _ in rows), default=0)
+    # 2 of indent, 3 spaces and the "=" between the four columns
+    folds = any(6 + lhs_w + rhs.cell_len + note.cell_len > width for _, rhs, note in rows)
+    grid = _grid(**first)
+    for lhs, rhs, note in rows:
+        if folds and lhs.cell_len > limit:
+            grid.add_row("", "", Text(lhs.plain, style=first.get("style", "")), "")
+            lhs = Text("")
+        grid.add_row(lhs, "=", rhs, note)
+    return grid
+
+
 class TextRenderer(Renderer):
     def math(self, expr, order=None) -> str:
         return printing.text(expr, partial=self.d.partial, order=order)
@@ -111,11 +133,9 @@ class TextRenderer(Renderer):
         return Padding(Text(self.block(msg, indent=2)), (0, 0, 0, 2))
 
     def _render_equation(self, steps):
-        grid = _grid()
-        for s in steps:
-            lhs = "" if s.continued else self.math(s.lhs)
-            grid.add_row(Text(lhs), "=", Text(self.math(s.rhs, s.order)), Text(self.rule_text(s)))
-        return Padding(grid, (0, 0, 0, 2))
+        rows = [(Text("" if s.continued else self.math(s.lhs)), Text(self.math(s.rhs, s.order)),
+                 Text(self.rule_text(s))) for s in steps]
+        return Padding(_aligned(rows, self._width), (0, 0, 0, 2))
 
     def _render_table(self, table):
         t = Table(show_edge=False, header_style="bold")
@@ -126,7 +146,7 @@ class TextRenderer(Renderer):
         return Padding(t, (0, 0, 0, 2))
 
     def _render_results(self, results):
-        grid = _grid(style="bold")
+        rows = []
         for r in results:
             middle = self.math(r.display, r.order)
             # the notes' name, or the left-hand side alone; a result's key (its name) is for
@@ -136,8 +156,8 @@ class TextRenderer(Renderer):
                 name = self.math(r.lhs)
             elif r.lhs is not None and self.math(r.lhs) != name:
                 middle = f"{self.math(r.lhs)} = {middle}"
-            grid.add_row(Text(name), "=", Text(middle), Text(self.words(r.note)))
-        return Padding(grid, (0, 0, 0, 2))
+            rows.append((Text(name), Text(middle), Text(self.words(r.note))))
+        return Padding(_aligned(rows, self._width, style="bold"), (0, 0, 0, 2))
 
     def sections(self) -> list:
         """The base sections, then (with the steps, not verbose) one line saying that every line
@@ -147,9 +167,14 @@ class TextRenderer(Renderer):
             out.append(Text("\n" + self.words(VERIFIED), style="dim"))
         return out
 
+    @property
+    def _width(self) -> int:
+        """The width of the text, in columns."""
+        return self.opts.get("width") or _columns()
+
     def render(self) -> str:
         color = self.opts.get("color", False)
-        width = self.opts.get("width") or _columns()
+        width = self._width
         buf = io.StringIO()
         console = Console(
             file=buf,
