@@ -358,6 +358,12 @@ class Deferred:
     def __len__(self) -> int:
         return 2
 
+    def replaced(self, mapping: dict) -> "Deferred":
+        """Both sides with ``mapping`` substituted (``xreplace``), deferred too: a remembered
+        claim works neither this pair nor the one it comes from out."""
+        return Deferred((*self.content, "xreplace", *(x for item in mapping.items() for x in item)),
+                        lambda: tuple(side.xreplace(mapping) for side in self))
+
     def entry(self, index) -> "Deferred":
         """The pair of entries at ``index`` of the two sides (matrices), deferred too."""
         return Deferred((*self.content, "entry", index), lambda: (self[0][index], self[1][index]))
