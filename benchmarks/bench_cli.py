@@ -8,8 +8,9 @@ derivation from scratch. A model whose command fails (for instance, its derivati
 the reason.
 
 ``--cold`` times the derivations (and ``derive notes``) by CPU time, against ``import sympy``,
-twice: from an empty cache folder (nothing remembered: every line proved in the run) and from a
-folder that holds only the proofs of an earlier run (no output to replay; the lines need not be
+twice: from an empty cache folder (as after installing: nothing remembered but the proofs the
+package ships, ``derive/proofs.txt``, for the models' default options) and from a folder that
+holds only the proofs of an earlier run (no output to replay; the lines need not be
 proved again). Issue 19 asks for each model under 1.5 × and the notes under 3 ×.
 
 ``--quick`` times instead the commands that must not import SymPy (help, version, list, a model's

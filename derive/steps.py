@@ -127,6 +127,8 @@ class Derivation:
     results: tuple
     defs: dict = field(default_factory=dict, compare=False)
     partial: bool = True
+    # (digest, how) of each claim proved while it was built (derive.verify.prove's ``made``)
+    claims: tuple = field(default=(), compare=False, repr=False)
 
     @property
     def lines(self) -> list[Step]:
@@ -203,6 +205,7 @@ class Builder:
         # the display order of every sum shown so far (printing.Order.known): a sum shown once
         # is shown the same way again, in later lines and in the results
         self.shown_sums: dict = {}
+        self.claims: list = []
 
     # Prose ---------------------------------------------------------------------------------
     def section(self, en: str, zh: str | None = None, **args) -> None:
@@ -240,7 +243,7 @@ class Builder:
         """Show ``lhs = rhs`` by ``rule``; verified first (``check`` = the pair to verify instead,
         e.g. concrete matrices for a vectorized line)."""
         try:
-            how = prove(check if check is not None else (lhs, rhs), self.defs)
+            how = prove(check if check is not None else (lhs, rhs), self.defs, made=self.claims)
         except VerificationError as exc:
             raise VerificationError(f"{self.model.name}: {exc}") from None
         self._append(Step("equation", rule, lhs, rhs, note, how, check=check))
@@ -464,12 +467,12 @@ class Builder:
                     # the claim is named by what the checkable forms are computed from (with
                     # the definitions, which prove adds), so a remembered one is not worked out
                     content = ("result", of, wrt, display, value, kept, given, instance)
-                    prove(Deferred(content, lambda: (sp.diff(r.of, wrt), r.value)), defs)
+                    prove(Deferred(content, lambda: (sp.diff(r.of, wrt), r.value)), defs, made=self.claims)
                 else:
-                    check_equal(lhs, display, self.defs)
+                    check_equal(lhs, display, self.defs, made=self.claims)
             # a pair that a line has already verified (the same object) is not verified twice
             elif not any(s.check is check for s in self.steps):
-                prove(check, self.defs)
+                prove(check, self.defs, made=self.claims)
         except VerificationError as exc:
             raise VerificationError(f"{self.model.name}: result {name}: {exc}") from None
         self.results.append(r)
@@ -483,6 +486,7 @@ class Builder:
             results=tuple(self.results),
             defs=dict(self.defs),
             partial=self.partial,
+            claims=tuple(self.claims),
         )
 
 

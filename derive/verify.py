@@ -313,12 +313,13 @@ def equal(a, b) -> str | None:
     return "numeric" if numerically_equal(a, b) else None
 
 
-def check_equal(lhs, rhs, defs: dict | None = None, *, remembered: bool = True) -> str:
+def check_equal(lhs, rhs, defs: dict | None = None, *, remembered: bool = True, made: list | None = None) -> str:
     """Verify the displayed line ``lhs = rhs``; return how, or raise VerificationError.
 
     With ``remembered`` (and the cache on), a claim proved by an earlier run is taken from the
-    cache of proofs (see the module's docstring); ``remembered=False`` always proves it."""
-    return prove((lhs, rhs), defs, remembered=remembered)
+    cache of proofs (see the module's docstring); ``remembered=False`` always proves it.
+    ``made``: see ``prove``."""
+    return prove((lhs, rhs), defs, remembered=remembered, made=made)
 
 
 class Deferred:
@@ -357,6 +358,12 @@ class Deferred:
     def __len__(self) -> int:
         return 2
 
+    def replaced(self, mapping: dict) -> "Deferred":
+        """Both sides with ``mapping`` substituted (``xreplace``), deferred too: a remembered
+        claim works neither this pair nor the one it comes from out."""
+        return Deferred((*self.content, "xreplace", *(x for item in mapping.items() for x in item)),
+                        lambda: tuple(side.xreplace(mapping) for side in self))
+
     def entry(self, index) -> "Deferred":
         """The pair of entries at ``index`` of the two sides (matrices), deferred too."""
         return Deferred((*self.content, "entry", index), lambda: (self[0][index], self[1][index]))
@@ -392,19 +399,23 @@ def stacked(pairs) -> Deferred:
     return Deferred(tuple(content), lambda: (sp.Matrix([p[0] for p in pairs]), sp.Matrix([p[1] for p in pairs])))
 
 
-def prove(pair, defs: dict | None = None, *, remembered: bool = True) -> str:
+def prove(pair, defs: dict | None = None, *, remembered: bool = True, made: list | None = None) -> str:
     """``check_equal`` of a pair given whole: (lhs, rhs) or a ``Deferred``, which is worked out
-    only when the claim is not already known to hold."""
+    only when the claim is not already known to hold. ``made``, a list: the claim's digest and
+    how it holds are appended to it (a derivation lists the claims it makes, which the suite
+    compares with the proofs shipped in the package)."""
     content = ("deferred", *pair.content) if isinstance(pair, Deferred) else ("equal", *pair)
-    claim = _PROOFS.claim(content, defs) if remembered else None
-    how = _PROOFS.known(claim)
-    if how is not None:
-        return how
-    lhs, rhs = pair
-    how = equal(realize(lhs, defs), realize(rhs, defs))
+    claim = _PROOFS.claim(content, defs) if remembered or made is not None else None
+    how = _PROOFS.known(claim) if remembered else None
     if how is None:
-        raise VerificationError(f"not an equality: {lhs} = {rhs}")
-    _PROOFS.remember(claim, how)
+        lhs, rhs = pair
+        how = equal(realize(lhs, defs), realize(rhs, defs))
+        if how is None:
+            raise VerificationError(f"not an equality: {lhs} = {rhs}")
+        if remembered:
+            _PROOFS.remember(claim, how)
+    if made is not None:
+        made.append((claim, how))
     return how
 
 
@@ -421,10 +432,8 @@ class _Proofs:
         self._texts: dict = {}
         self._defs: dict = {}
 
-    def claim(self, content: tuple, defs) -> str | None:
-        """The digest of the claim ``content`` under ``defs``, or None when the cache is off."""
-        if cache.folder() is None:
-            return None
+    def claim(self, content: tuple, defs) -> str:
+        """The digest of the claim ``content`` under ``defs``."""
         import hashlib
 
         h = hashlib.sha256()
@@ -466,14 +475,16 @@ class _Proofs:
         return {p[0]: p[1] for p in pairs if len(p) == 2 and p[1] in self._HOWS}
 
     def known(self, claim: str | None) -> str | None:
-        if claim is None:
+        """How ``claim`` was proved, when this run, an earlier one or the package's shipped
+        proofs proved it; None when none did or the cache is off."""
+        if claim is None or cache.folder() is None:
             return None
         if self._old is None:
-            self._old = self._stored()
+            self._old = {**shipped(), **self._stored()}
         return self._new.get(claim) or self._old.get(claim)
 
     def remember(self, claim: str | None, how: str) -> None:
-        if claim is None:
+        if claim is None or cache.folder() is None:
             return
         if not self._new:
             atexit.register(self.save)
@@ -488,3 +499,31 @@ class _Proofs:
 
 
 _PROOFS = _Proofs()
+
+# The proofs shipped with the package: every claim the models make with their default options,
+# proved by ``python -m derive.shipped`` (which proves each afresh) under the checking code
+# named on the file's first line.
+SHIPPED = "proofs.txt"
+_SHIPPED_HEADER = "derive-proofs 1"
+
+
+def shipped() -> dict:
+    """The shipped proofs (claim digest → how), or none when they were proved by other checking
+    code or another SymPy than this one's (``CHECKED_BY``): a file made by an older checker is
+    not trusted."""
+    from pathlib import Path
+
+    try:
+        header, _, body = (Path(__file__).parent / SHIPPED).read_text(encoding="ascii").partition("\n")
+    except (OSError, UnicodeDecodeError):
+        return {}
+    if header != f"{_SHIPPED_HEADER} {cache.code_digest(*CHECKED_BY)}":
+        return {}
+    pairs = (line.split(" ") for line in body.splitlines())
+    return {p[0]: p[1] for p in pairs if len(p) == 2 and p[1] in _Proofs._HOWS}
+
+
+def shipped_text(proofs: dict) -> str:
+    """The text of the shipped proofs ``proofs`` (claim digest → how) for this checking code."""
+    lines = "".join(f"{k} {v}\n" for k, v in sorted(proofs.items()))
+    return f"{_SHIPPED_HEADER} {cache.code_digest(*CHECKED_BY)}\n{lines}"

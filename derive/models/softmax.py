@@ -139,9 +139,8 @@ class Softmax(Model):
         for rhs, rule, note in steps:
             d.eq(dl, rhs, rule, note, check=inst.pair(dl, rhs))
         grad = yh[k] - y[k]
-        lhs_c, rhs_c = inst.pair(dl, grad)
         d.eq(dl, grad, "substitute", Msg("$y$ is one-hot: $Σ_j y_j = 1$", "$y$ 是 one-hot:$Σ_j y_j = 1$"),
-             check=(lhs_c.xreplace(one_hot), rhs_c.xreplace(one_hot)))
+             check=inst.pair(dl, grad).replaced(one_hot))
 
         d.section("Softmax regression: $z = W x + b$", "softmax 回归:$z = W x + b$")
         d.note(Msg.of(
@@ -163,8 +162,7 @@ class Softmax(Model):
             (db, Derivative(L, z[k], evaluate=False), grad),
         ):
             d.eq(lhs, chain, "chain", check=inst.pair(lhs, chain, multiply_out=True))
-            a, b = inst.pair(lhs, form, multiply_out=True)
-            hot_checks[lhs] = (a.xreplace(one_hot), b.xreplace(one_hot))
+            hot_checks[lhs] = inst.pair(lhs, form, multiply_out=True).replaced(one_hot)
             d.eq(lhs, form, "substitute", Msg("$Σ_j y_j = 1$, as above", "如上,$Σ_j y_j = 1$"), check=hot_checks[lhs])
         Km = sp.MatrixSymbol("W", K, N)
         yhm, ym, xm, bm = (sp.MatrixSymbol(sy, *sh) for sy, sh in
@@ -193,8 +191,7 @@ class Softmax(Model):
         ):
             d.result(name, display, lhs=lhs, of=inst(lhs.expr), wrt=zk2, value=inst(display),
                      check=inst.pair(lhs, display), note=note)
-        a, b = inst.pair(dl, grad)
-        hot_checks[dl] = (a.xreplace(one_hot), b.xreplace(one_hot))
+        hot_checks[dl] = inst.pair(dl, grad).replaced(one_hot)
         for name, lhs, form, where in (("dL/dz_k", dl, grad, "k = 2"), ("dL/dW_kl", dW, dW_form, "n = 2, k = 2, l = 1"),
                                        ("dL/db_k", db, grad, "n = 2, k = 2")):
             # as a function of the scores, ∂L/∂z_k keeps z_1, z_2, z_3 as they are
