@@ -276,8 +276,10 @@ class Order:
         of what it is the derivative of (the sum rule); else, for a term the rewrite made, the
         place of the derivative rewritten, then of the derivative it holds (the product rule's
         f′·g before f·g′); else nowhere (infinity)."""
-        # the term, else the term it grew from (2·cos(x) where cos(x) + d/dx[sin(x)] stood)
-        for was in (term, term.as_coeff_Mul()[1]):
+        # the term, else the term it grew from (2·cos(x) where cos(x) + d/dx[sin(x)] stood; a
+        # term whose sign flipped, −x² from x² − 2·x², is a new one: 1 − x², not −x² + 1)
+        coeff, rest = term.as_coeff_Mul()
+        for was in (term, *([rest] if coeff > 0 else [])):
             if (place := self.as_term(was, container)) is not None:
                 return place, 0
         if isinstance(term, sp.Derivative) and (place := self._inside_rewritten(term.expr)) is not None:
@@ -329,15 +331,19 @@ class Order:
                 return self.ranks[f] if self.rewritten == float("inf") else (
                     self._inside_rewritten(f, anywhere=False) or float("inf"))
             # a sum of derivatives the rewrite made stands where the derivative stood
-            return self.rewritten if f.has(sp.Derivative) else float("inf")
+            if f.has(sp.Derivative):
+                return self.rewritten
+            # a power of a symbol the rewrite made joins the numbers in front, as a coefficient:
+            # 2·x·(x³ + 2·x) from (x³ + 2·x)·d/dx[x²]
+            return float("-inf") if _factor_rank(f) == 1 else float("inf")
 
-        # a factor with no place stays beside the one before it; first of all, it stands where
-        # the derivative rewritten stood (2·x + 3 from 2·x + d/dx[3·x] keeps its place after
-        # exp(x² + 3·x))
-        first = self.rewritten if self.rewritten != float("inf") else float("-inf")
-        keys, last = [], None
+        # a factor with no place is one the rewrite made: it stands where the derivative
+        # rewritten stood (3·(x − 1)²·d/dx[x − 1]·(x + 1)³ from d/dx[(x − 1)³]·(x + 1)³); on a
+        # line that rewrote none, beside the factor before it
+        keys, last = [], float("-inf")
         for f in factors:
-            last = p if (p := place(f)) != float("inf") else (first if last is None else last)
+            last = p if (p := place(f)) != float("inf") else (
+                self.rewritten if self.rewritten != float("inf") else last)
             keys.append((_in_denominator(f), last))
         return [f for _, f in sorted(zip(keys, factors), key=lambda kf: kf[0])]
 
