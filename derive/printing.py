@@ -387,10 +387,8 @@ def _arrange(expr, order: Order):
     if isinstance(expr, sp.MatrixSymbol):
         return expr
     if isinstance(expr, sp.MatAdd):
-        # the author's order where a sum was built unevaluated (a + 𝟏·b, as the notes add a and
-        # b); else positive terms first, a lone matrix (a bias) after the products: W·x + b, y − X·θ
-        args = expr.args if _author_ordered(expr) else sorted(
-            expr.args, key=lambda t: (t.could_extract_minus_sign(), isinstance(t, sp.MatrixSymbol)))
+        # positive terms first, a lone matrix (a bias) after the products: W·x + b, y − X·θ
+        args = sorted(expr.args, key=lambda t: (t.could_extract_minus_sign(), isinstance(t, sp.MatrixSymbol)))
         return sp.MatAdd(*(_arrange(a, order) for a in args), evaluate=False)
     if isinstance(expr, sp.MatrixExpr):
         args = [_arrange(a, order) for a in expr.args]
