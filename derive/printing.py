@@ -331,19 +331,15 @@ class Order:
                 return self.ranks[f] if self.rewritten == float("inf") else (
                     self._inside_rewritten(f, anywhere=False) or float("inf"))
             # a sum of derivatives the rewrite made stands where the derivative stood
-            if f.has(sp.Derivative):
-                return self.rewritten
-            # a power of a symbol the rewrite made joins the numbers in front, as a coefficient:
-            # 2·x·(x³ + 2·x) from (x³ + 2·x)·d/dx[x²]
-            return float("-inf") if _factor_rank(f) == 1 else float("inf")
+            return self.rewritten if f.has(sp.Derivative) else float("inf")
 
-        # a factor with no place is one the rewrite made: it stands where the derivative
-        # rewritten stood (3·(x − 1)²·d/dx[x − 1]·(x + 1)³ from d/dx[(x − 1)³]·(x + 1)³); on a
-        # line that rewrote none, beside the factor before it
-        keys, last = [], float("-inf")
+        # a factor with no place stays beside the one before it; first of all, it stands where
+        # the derivative rewritten stood (2·x + 3 from 2·x + d/dx[3·x] keeps its place after
+        # exp(x² + 3·x))
+        first = self.rewritten if self.rewritten != float("inf") else float("-inf")
+        keys, last = [], None
         for f in factors:
-            last = p if (p := place(f)) != float("inf") else (
-                self.rewritten if self.rewritten != float("inf") else last)
+            last = p if (p := place(f)) != float("inf") else (first if last is None else last)
             keys.append((_in_denominator(f), last))
         return [f for _, f in sorted(zip(keys, factors), key=lambda kf: kf[0])]
 
