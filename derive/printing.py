@@ -138,7 +138,7 @@ def canon(expr):
 
 def _author_ordered(expr) -> bool:
     """A sum or product built unevaluated in an order that is not SymPy's own."""
-    return tuple(expr.func(*expr.args).args) != tuple(expr.args)
+    return tuple(expr.func(*expr.args, evaluate=True).args) != tuple(expr.args)
 
 
 def _default_terms(expr) -> list:
@@ -156,6 +156,24 @@ def _default_terms(expr) -> list:
         if len(terms) > 2 or not by_degree[0].could_extract_minus_sign():
             terms = by_degree
     return terms
+
+
+def _linear_in_one(term) -> bool:
+    """Whether ``term`` is c·s for one symbol s (5·w, −b)."""
+    return (term.is_commutative and len(term.free_symbols) == 1 and term.is_polynomial()
+            and sp.total_degree(term) == 1)
+
+
+def _in_shown_order(terms: list, shown: list) -> list:
+    """``terms`` of the form c·s with the symbols in the order they were ``shown`` (5·w + 3·b
+    after w + b − 2), the numbers last, the first positive term in front; ``terms`` as they
+    are when a term is of another form or its symbol was never shown."""
+    rank = {s: i for i, s in enumerate(shown)}
+    linear = [t for t in terms if not t.is_Number]
+    if len(linear) < 2 or not all(_linear_in_one(t) and t.free_symbols <= rank.keys() for t in linear):
+        return terms
+    ordered = sorted(linear, key=lambda t: rank[next(iter(t.free_symbols))])
+    return _positive_first(ordered) + [t for t in terms if t.is_Number]
 
 
 def _positive_first(terms: list) -> list:
@@ -188,6 +206,16 @@ class Order:
         self.ranks = ranks or {}
         self.rewritten = float("inf")
         self.present: set = set()
+        self._symbols: list | None = None
+
+    @property
+    def symbols(self) -> list:
+        """The symbols in the order the sums shown so far first held them as a term c·s."""
+        if self._symbols is None:
+            seen = dict.fromkeys(next(iter(t.free_symbols)) for key, terms in self.known.items()
+                                 if isinstance(key, sp.Add) for t in terms if _linear_in_one(t))
+            self._symbols = list(seen)
+        return self._symbols
 
     def start(self, expr) -> None:
         """Note where the line before was rewritten: its first derivative that ``expr`` no
@@ -213,11 +241,29 @@ class Order:
                   or (isinstance(parent, sp.Add) and others - {term} <= every)]
         return -max(places)[2] if places else None
 
-    def _inside_rewritten(self, expr):
+    def _inside_rewritten(self, expr, anywhere: bool = True):
         """Where ``expr`` stood inside the derivative this line rewrote (the sum rule's d/dx[t]
-        stands where t stood in d/dx[… + t + …]), else anywhere on the line before, or None."""
-        inside = [i for i in self.ranks.get(("at", expr), ()) if i > self.rewritten]
-        return min(inside) if inside else self._place(expr)
+        stands where t stood in d/dx[… + t + …]), else (``anywhere``) anywhere on the line
+        before, or None."""
+        # a symbol by its places as a term (x in d/dx[5·x⁵ − 3·x³ + x − 7] is not the x of x⁵)
+        at = ([i for i, _, _ in self.ranks.get(("term", expr), ())] if expr.is_Atom
+              else self.ranks.get(("at", expr), ()))
+        inside = [i for i in at if i > self.rewritten]
+        return min(inside) if inside else self._place(expr) if anywhere else None
+
+    def _grown_from(self, expr):
+        """Where the sum that ``expr`` was rewritten from stood: a sum of the line before, no
+        longer there, that held one of its terms (3·x² + 2 from 3·x² + 2·d/dx[x]), or None."""
+        places = [self.ranks[parent] for t in expr.args if not t.is_Number
+                  for _, parent, _ in self.ranks.get(("term", canon(t)), ())
+                  if isinstance(parent, sp.Add) and parent not in self.present]
+        return min(places, default=None)
+
+    def _within(self, expr):
+        """Where ``expr``, or its reciprocal (the g of a quotient f/g), stood inside the
+        derivative this line rewrote, else anywhere on the line before, or None."""
+        at = self._inside_rewritten(expr)
+        return self._inside_rewritten(canon(1 / expr)) if at is None else at
 
     def _place(self, expr):
         """The reading position of ``expr`` on the line before (a number or a symbol only as a
@@ -231,14 +277,21 @@ class Order:
         of what it is the derivative of (the sum rule); else, for a term the rewrite made, the
         place of the derivative rewritten, then of the derivative it holds (the product rule's
         f′·g before f·g′); else nowhere (infinity)."""
-        if (place := self.as_term(term, container)) is not None:
-            return place, 0
+        # the term, else the term it grew from (2·cos(x) where cos(x) + d/dx[sin(x)] stood; a
+        # term whose sign flipped, −x² from x² − 2·x², is a new one: 1 − x², not −x² + 1)
+        coeff, rest = term.as_coeff_Mul()
+        for was in (term, *([rest] if coeff > 0 else [])):
+            if (place := self.as_term(was, container)) is not None:
+                return place, 0
         if isinstance(term, sp.Derivative) and (place := self._inside_rewritten(term.expr)) is not None:
             return place, 0
-        inner = [self.ranks[s.expr] for s in preorder(term)
-                 if isinstance(s, sp.Derivative) and s.expr in self.ranks]
+        # the function a derivative holds as it stood inside the derivative rewritten, not the
+        # same function in a finished term before it (−x²·d/dx[sin(x)] after −d/dx[x²]·sin(x)
+        # though 2·(cos(x) − x·sin(x)) stands first)
+        inner = [at for s in preorder(term) if isinstance(s, sp.Derivative)
+                 and (at := self._within(s.expr)) is not None]
         if self.rewritten != float("inf"):
-            return self.rewritten, min(inner, default=0)
+            return self.rewritten, min(inner, default=float("inf"))
         return float("inf"), 0
 
     def _as_known(self, expr) -> list:
@@ -264,12 +317,20 @@ class Order:
         def place(f):
             if f.is_Number:
                 return float("-inf")
-            if (at := self.as_term(canon(f), whole)) is not None:
+            # the factor itself, else what it grew from: g where the quotient rule's f/g held
+            # 1/g, x² where x·d/dx[x²] held x
+            for was in (f, 1 / f, *([f.base] if f.is_Pow and f.exp.is_Integer else [])):
+                if (at := self.as_term(canon(was), whole)) is not None:
+                    return at
+            if isinstance(f, sp.Derivative) and (at := self._within(f.expr)) is not None:
                 return at
-            if isinstance(f, sp.Derivative) and (at := self._inside_rewritten(f.expr)) is not None:
+            if isinstance(f, sp.Add) and (at := self._grown_from(f)) is not None:
                 return at
             if f in self.ranks and not f.is_Atom:
-                return self.ranks[f]
+                # a factor the rewrite made (cos(x) from d/dx[sin(x)]) is not the one that
+                # stands in a finished term before it: it stays where the derivative stood
+                return self.ranks[f] if self.rewritten == float("inf") else (
+                    self._inside_rewritten(f, anywhere=False) or float("inf"))
             # a sum of derivatives the rewrite made stands where the derivative stood
             return self.rewritten if f.has(sp.Derivative) else float("inf")
 
@@ -293,7 +354,7 @@ class Order:
         continues = any(self.as_term(canon(t), key) is not None for t in expr.args)
         if key in self.known and not continues:
             return self._as_known(expr)
-        default = {t: i for i, t in enumerate(_default_terms(key))}
+        default = {t: i for i, t in enumerate(_in_shown_order(_default_terms(key), self.symbols))}
         terms = sorted(expr.args, key=lambda t: default.get(canon(t), len(default)))
         if not self.ranks:
             return terms
@@ -593,8 +654,22 @@ class TextPrinter(_Arranged, StrPrinter):
         return sp.sstr(expr, full_prec=False)  # 0.5, as the notes write it
 
     def _print_MatrixBase(self, expr):
-        return "[" + ", ".join("[" + ", ".join(self._print(e) for e in expr.row(r)) + "]"
-                               for r in range(expr.rows)) + "]"
+        # a row a line, as NumPy prints an array (the notes' print(a + b)): numbers right-aligned
+        # to one width, formulas left-aligned in their columns, no commas
+        cells = [[_finish(self._print(e)) for e in expr.row(r)] for r in range(expr.rows)]
+        widths = [max(_width(row[c]) for row in cells) for c in range(expr.cols)]
+        numbers = all(e.is_Number for e in expr)
+        if numbers:
+            widths = [max(widths)] * expr.cols
+
+        def cell(c, w, last):
+            space = " " * (w - _width(c))
+            return space + c if numbers else c if last else c + space
+
+        gap = " " if numbers else "  "   # a formula holds spaces of its own: Σ_{i=1..m} x⁽ⁱ⁾  m
+        rows = ("[" + gap.join(cell(c, w, k == expr.cols - 1) for k, (c, w) in enumerate(zip(row, widths))) + "]"
+                for row in cells)
+        return "[" + "\n ".join(rows) + "]"
 
     def _print_KroneckerDelta(self, expr):
         return f"δ_{''.join(self._print(a) for a in expr.args)}"
@@ -639,12 +714,24 @@ class TextPrinter(_Arranged, StrPrinter):
         return f"{self._print(expr.lhs)} {ops.get(expr.rel_op, expr.rel_op)} {self._print(expr.rhs)}"
 
 
-def text(expr, partial=True, order: Order | None = None) -> str:
-    """One-line Unicode text of ``expr``, its sums in ``order`` (see ``arrange``)."""
-    s = TextPrinter(partial=partial, order=order).doprint(expr)
+def _finish(s: str) -> str:
+    """Printed text with the notes' signs: ^ and · for ** and *, a minus sign for a hyphen."""
     s = s.replace("**", "^").replace("*", "·")
     # a minus sign, not a hyphen; keep hyphens inside names untouched (names have none)
     return re.sub(r"(?<![A-Za-z_])-", "−", s)
+
+
+def _width(s: str) -> int:
+    """The columns ``s`` takes on a terminal: a combining mark (the hat of ŷ) takes none."""
+    return sum(not unicodedata.combining(ch) for ch in s)
+
+
+def text(expr, partial=True, order: Order | None = None) -> str:
+    """Unicode text of ``expr``, its sums in ``order`` (see ``arrange``): one line, but for a
+    matrix, a row a line, each row under the first."""
+    first, *rows = _finish(TextPrinter(partial=partial, order=order).doprint(expr)).split("\n")
+    indent = " " * _width(first[:first.find("[[")])
+    return "\n".join([first, *(indent + row for row in rows)])
 
 
 class NotesLatexPrinter(_Arranged, LatexPrinter):

@@ -174,8 +174,9 @@ class Attention(Model):
              check=(jac_lhs, jac_rhs))
         dSi, dPi = IndexedBase("dS"), IndexedBase("dP")
         dS_ij = Derivative(L, Si[i, j], evaluate=False)
-        by_l = Sum(mul(dPi[i, l], Pi[i, l], DELTA[l, j] - Pi[i, j]), (l, 1, m))
-        r = Sum(mul(dPi[i, l], Pi[i, l]), (l, 1, m))
+        # the Jacobian first and dP after it, as dS = P ⊙ (dP − (P ⊙ dP)·u·uᵀ) multiplies them
+        by_l = Sum(mul(Pi[i, l], DELTA[l, j] - Pi[i, j], dPi[i, l]), (l, 1, m))
+        r = Sum(mul(Pi[i, l], dPi[i, l]), (l, 1, m))
         dS_form = mul(Pi[i, j], dPi[i, j] - r)
         Ps = small.P_of_S
         dP_of_S = small.dO * small.V.T
