@@ -74,7 +74,10 @@ class JsonRenderer(Renderer):
         out["display"] = sp.srepr(r.display)
         lhs = self._latex(r.lhs) if r.lhs is not None else self._latex(sp.Symbol(r.name))
         out["latex"] = f"{lhs} = {self._latex(r.display, r.order)}"
-        out["text"] = f"{r.name} = {self.math(r.display, r.order)}"
+        # the line as the text view shows it: the notes' name, or the left-hand side; the key
+        # (``name``) is for programs and may be English in any language
+        shown = r.name if r.lhs is None else (r.label or self.math(r.lhs))
+        out["text"] = f"{shown} = {self.math(r.display, r.order)}"
         if r.audience != "student":
             out["audience"] = r.audience
         return {**out, **self._checks(r.note)}
