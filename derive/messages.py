@@ -50,6 +50,7 @@ RULE_NAMES = {
     "fallback": ("sympy.diff", "sympy.diff"),
     "simplify": ("simplify", "化简"),
     "substitute": ("substitute", "代入"),
+    "convention": ("convention", "约定"),
     "intermediates": ("write with the intermediates", "用中间变量表示"),
     "backprop": ("chain rule along the graph", "反向传播:沿计算图的链式法则"),
     "sum_paths": ("sum over paths", "对各路径求和"),

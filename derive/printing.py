@@ -529,6 +529,17 @@ def _of_itself(expr, partial: bool) -> bool:
     return not partial and expr.variable_count == ((expr.expr, 1),)
 
 
+def _binds_unbracketed(expr) -> bool:
+    """Whether Σ's summand is written without brackets of its own: a product with a bracketed
+    sum among its factors, as the notes write Σ x⁽ⁱ⁾·(ŷ⁽ⁱ⁾ − y⁽ⁱ⁾) (Σ binds a product; brackets
+    around it would stack on the factor's own). Other products keep theirs (Σ (W_kl·x_l) + b_k),
+    and so does a negative one (Σ (−x⁽ⁱ⁾·…))."""
+    f = expr.function
+    return (isinstance(expr, sp.Sum) and isinstance(f, sp.Mul) and not f.could_extract_minus_sign()
+            and any(isinstance(a, sp.Add) or (isinstance(a, sp.Pow) and isinstance(a.base, sp.Add))
+                    for a in f.args))
+
+
 class TextPrinter(_Arranged, StrPrinter):
     """One-line Unicode math: ∂L/∂z = a − y, σ(z)·(1 − σ(z)), x₁·dz."""
 
@@ -631,7 +642,8 @@ class TextPrinter(_Arranged, StrPrinter):
         return self.parenthesize(expr.arg, sp.printing.precedence.PRECEDENCE["Pow"]) + "ᵀ"
 
     def _print_Sum(self, expr):
-        body = self.parenthesize(expr.function, sp.printing.precedence.PRECEDENCE["Mul"])
+        body = (self._print(expr.function) if _binds_unbracketed(expr)
+                else self.parenthesize(expr.function, sp.printing.precedence.PRECEDENCE["Mul"]))
         lims = ", ".join(
             f"{self._print(i)}={self._print(a)}..{self._print(b)}" for i, a, b in expr.limits
         )

@@ -49,11 +49,12 @@ def reciprocal_note(d, u) -> None:
     raise ValueError(f"no chain rule through {u} to rename")
 
 
-def piecewise_relu(d, f, cases, slopes, convention: Msg) -> "Cases":
+def piecewise_relu(d, f, cases, slopes, by_piece: Msg, convention: Msg) -> "Cases":
     """``f`` (a ReLU-like function of z) written case by case, differentiated piece by piece,
     then completed at the kink z = 0 by ``convention`` (the slope below it): the notes'
     g′(z) = slope below 0, slope above 0. ``cases`` are the two pieces (below 0, from 0 on),
-    ``slopes`` their derivatives. Returns the derivative with the convention."""
+    ``slopes`` their derivatives, ``by_piece`` how each piece is differentiated. Returns the
+    derivative with the convention."""
     z = f.args[0]
 
     def shown(*pairs):
@@ -64,8 +65,8 @@ def piecewise_relu(d, f, cases, slopes, convention: Msg) -> "Cases":
     df = sp.Derivative(f, z, evaluate=False)
     d.eq(df, shown(*((sp.Derivative(c, z, evaluate=False), cond) for c, cond in zip(cases, (z < 0, z > 0)))),
          "differentiate", Msg("each piece on its own side of the kink $z = 0$", "在折点 $z = 0$ 两侧分别求导"))
-    d.eq(df, shown((slopes[0], z < 0), (slopes[1], z > 0)), "power", Msg("$d/dz[c·z] = c$", "$d/dz[c·z] = c$"))
-    return d.eq(df, shown((slopes[0], z <= 0), (slopes[1], z > 0)), "substitute", convention)
+    d.eq(df, shown((slopes[0], z < 0), (slopes[1], z > 0)), "identity", by_piece)
+    return d.eq(df, shown((slopes[0], z <= 0), (slopes[1], z > 0)), "convention", convention)
 
 
 class Activations(Model):
@@ -83,7 +84,9 @@ class Activations(Model):
         d.section("Sigmoid", "Sigmoid 函数")
         d.eq(sigmoid(z), 1 / (1 + sp.exp(-z)), "definition")
         d_sigma = sp.Derivative(sigmoid(z), z, evaluate=False)
-        d.work(d_sigma, 1 / (1 + sp.exp(-z)), z, simplify=False)
+        # the reciprocal rule's u and the exponent's v, named as the line's text names them
+        d.work(d_sigma, 1 / (1 + sp.exp(-z)), z, simplify=False,
+               names={1 + sp.exp(-z): sp.Symbol("u"), -z: sp.Symbol("v")})
         reciprocal_note(d, 1 + sp.exp(-z))
         # the step every teacher shows: split the square into σ(z) and 1 − σ(z)
         e = sp.exp(-z)
@@ -136,9 +139,10 @@ class Activations(Model):
         d.eq(relu(z), sp.Max(0, z), "definition")
         kink = piecewise_relu(
             d, relu(z), (sp.S.Zero, z), (sp.S.Zero, sp.S.One),
-            Msg("at the kink $z = 0$ ReLU has no derivative; the convention used here (and by the "
-                "frameworks) is $ReLU′(0) = 0$, any value in $[0, 1]$ being a valid subgradient",
-                "ReLU 在折点 $z = 0$ 处没有导数；这里（以及各深度学习框架）约定 $ReLU′(0) = 0$，"
+            Msg("$d/dz[z] = 1$, and the constant 0 has derivative 0", "$d/dz[z] = 1$，常数 0 的导数为 0"),
+            Msg("ReLU has no derivative at the kink $z = 0$; here, as in the frameworks, $ReLU′(0) = 0$, "
+                "any value in $[0, 1]$ being a valid subgradient",
+                "ReLU 在折点 $z = 0$ 处没有导数；这里与各深度学习框架一样取 $ReLU′(0) = 0$，"
                 "$[0, 1]$ 中的任何值都是合法的次梯度"))
         d.result("relu'", kink, of=relu(z), wrt=z)
 
@@ -151,7 +155,8 @@ class Activations(Model):
              check=(leaky_relu(z, notes_alpha), sp.Max(notes_alpha * z, z)))
         kink = piecewise_relu(
             d, leaky_relu(z, alpha), (sp.Mul(alpha, z, evaluate=False), z), (alpha, sp.S.One),
-            Msg("the convention at the kink: $LeakyReLU′(0) = α$", "折点处的约定：$LeakyReLU′(0) = α$"))
+            Msg("$d/dz[z] = 1$, so $d/dz[α·z] = α·1 = α$", "$d/dz[z] = 1$，所以 $d/dz[α·z] = α·1 = α$"),
+            Msg("$LeakyReLU′(0) = α$ at the kink", "折点处取 $LeakyReLU′(0) = α$"))
         d.result("leaky_relu'", kink, of=leaky_relu(z, alpha), wrt=z)
 
         d.section("Hard sigmoid as two ReLUs", "用两个 ReLU 拼出 hard sigmoid")
@@ -161,11 +166,11 @@ class Activations(Model):
                "$z > 0$ holds and 0 when it does not.",
                "下面的 $[z > 0]$ 就是上面 ReLU 的导数合成一个式子：括号内条件成立时为 1，不成立时为 0。")
         d_hard = sp.Derivative(hard_sigmoid(z), z, evaluate=False)
-        d.work(d_hard, relu(z) - relu(z - 1), z)
+        d.work(d_hard, relu(z) - relu(z - 1), z, names={z - 1: sp.Symbol("u")})
         # the convention at z = 1 applied on the page, so that the last line and the result agree
-        d.eq(d_hard, sp.Heaviside(z, 0) - sp.Heaviside(z - 1, 1), "substitute",
-             Msg("the convention at the kink $z = 1$: the slope there is taken as 0, so $[z > 1]$ becomes $[z ≥ 1]$",
-                 "折点 $z = 1$ 处的约定：斜率取 0，所以 $[z > 1]$ 写成 $[z ≥ 1]$"))
+        d.eq(d_hard, sp.Heaviside(z, 0) - sp.Heaviside(z - 1, 1), "convention",
+             Msg("at the kink $z = 1$ the slope is taken as 0, so $[z > 1]$ becomes $[z ≥ 1]$",
+                 "折点 $z = 1$ 处斜率取 0，所以 $[z > 1]$ 写成 $[z ≥ 1]$"))
         d.note("Convention at the kinks: the derivative is taken as 0 at $z = 0$ and at $z = 1$.",
                "折点处的约定:在 $z = 0$ 与 $z = 1$ 处导数取 0。")
         d.result("hard_sigmoid'", sp.Heaviside(z, 0) - sp.Heaviside(z - 1, 1), of=hard_sigmoid(z), wrt=z)

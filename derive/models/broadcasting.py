@@ -69,14 +69,17 @@ class Broadcasting(Model):
         a, b = sp.ImmutableMatrix(NOTES_A), sp.ImmutableMatrix([NOTES_B])
         ones = sp.ones(4, 1)
         stretched = sp.ImmutableMatrix(ones * b)
-        A, B = sp.MatrixSymbol("a", 4, 3), sp.MatrixSymbol("b", 1, 3)
+        B = sp.MatrixSymbol("b", 1, 3)
         d.eq(sp.MatMul(sp.MatrixSymbol("1", 4, 1), B), stretched, "rewrite",
              Msg("$b$ repeated over the rows: a column of ones times the row $b$",
                  "$b$ 沿行复制:一列 1 乘以行向量 $b$"), check=(ones * b, stretched))
         total = sp.ImmutableMatrix(a + stretched)
-        d.eq(sp.MatAdd(A, sp.MatMul(sp.MatrixSymbol("1", 4, 1), B)), total, "evaluate",
-             Msg("entry by entry", "逐元素相加"), check=(a + ones * b, total))
-        d.result("a + b", total, lhs=sp.Add(sp.Symbol("a"), sp.Symbol("b"), evaluate=False), check=(a + ones * b, sp.ImmutableMatrix(NOTES_PRINTED)),
+        # a + b as the notes' print(a + b) writes it, b standing for its stretched 1·b (the
+        # printer would put a lone matrix a after the product 1·b, as it puts a bias last)
+        notes_sum = sp.Add(sp.Symbol("a"), sp.Symbol("b"), evaluate=False)
+        d.eq(notes_sum, total, "evaluate",
+             Msg("entry by entry, $b$ stretched to $1·b$", "逐元素相加，$b$ 扩展为 $1·b$"), check=(a + ones * b, total))
+        d.result("a + b", total, lhs=notes_sum, check=(a + ones * b, sp.ImmutableMatrix(NOTES_PRINTED)),
                  note=Msg("what the notes' print(a + b) shows", "即笔记中打印出的 $a + b$"))
 
     def _rules(self, d) -> None:

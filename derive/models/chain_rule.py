@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import sympy as sp
 
 from ..messages import Msg
@@ -47,6 +49,7 @@ class ChainRule(Model):
         d.section("Backward pass", "反向传播")
         # in the notes' order, a before u (each after its only consumer v), with the numbers
         grads = d.backward(J, [V, A, U, B, C], style="values", at=point)
+        self._name_identity(d)
 
         d.section("The forward/backward table at {point}", "在 {point} 处的前向/反向计算表",
                   point=tuple(sp.Eq(k, v, evaluate=False) for k, v in point.items()))
@@ -65,7 +68,7 @@ class ChainRule(Model):
         x, h = sp.symbols("x h")
         hx = (3 * x**2 + 2) ** 4
         d.define(h, hx)
-        dh = d.work(sp.Derivative(h, x, evaluate=False), hx, x)
+        dh = self._by_rules(d, h, x)
         self._with_u(d, h, x)
 
         J_value = rows[-1][2]
@@ -86,6 +89,42 @@ class ChainRule(Model):
                      check=(at_point(sp.diff(expand_defs(J, d.defs, keep=(node,)), node)), at),
                      note=Msg("backward value at the point", "该点的反向梯度值"), audience="check")
         d.result("dh/dx", dh, of=h, wrt=x)
+
+    @staticmethod
+    def _name_identity(d) -> None:
+        """Say d/da[a] = 1 where the engine's line for v = a + u names only du/da = 0 (the notes
+        write both: dv/da = 1 because a's own derivative is 1 and u does not depend on a)."""
+        for own, other in ((A, U), (U, A)):
+            n = next(n for n, step in enumerate(d.steps) if step.rule == "constant"
+                     and step.lhs == sp.Derivative(V, own, evaluate=False))
+            d.steps[n] = replace(d.steps[n], rule="identity", note=Msg.of(
+                "{own}, and {other}", "{own}，而 {other}",
+                own=sp.Eq(sp.Derivative(own, own, evaluate=False), 1, evaluate=False),
+                other=sp.Eq(sp.Derivative(other, own, evaluate=False), 0, evaluate=False)))
+
+    def _by_rules(self, d, h, x):
+        """dh/dx rule by rule, in the notes' order: the outer power rule's 4·u³ stays beside
+        du/dx until du/dx = 6x is worked out, and only then are 4 and 6 multiplied (the engine's
+        constant multiple rule would merge the 3 of 3x² into the 4 first)."""
+        # 3x² + 2 as the notes write it, in every line (SymPy's own sum is 2 + 3x²)
+        inner = sp.Add(3 * x**2, 2, evaluate=False)
+        lhs = sp.Derivative(h, x, evaluate=False)
+
+        def times(*factors):
+            return sp.Mul(4, inner**3, *factors, evaluate=False)
+
+        d.eq(lhs, sp.Derivative(inner**4, x, evaluate=False), "differentiate")
+        d.eq(lhs, times(sp.Derivative(inner, x, evaluate=False)), "chain",
+             Msg("with $u = 3x² + 2$, $d/du[u⁴] = 4u³$", "令 $u = 3x² + 2$，$d/du[u⁴] = 4u³$"))
+        d.eq(lhs, times(sp.Add(sp.Derivative(3 * x**2, x, evaluate=False),
+                               sp.Derivative(2, x, evaluate=False), evaluate=False)), "sum")
+        d.eq(lhs, times(sp.Derivative(3 * x**2, x, evaluate=False)), "constant",
+             Msg("$d/dx[2] = 0$", "$d/dx[2] = 0$"))
+        # 6x kept a factor of its own: the product 4·(3x² + 2)³·6x is not yet 24x·(3x² + 2)³
+        six_x = times(sp.UnevaluatedExpr(6 * x))
+        d.eq(lhs, six_x, "power", Msg("$d/dx[3x²] = 3·2x = 6x$", "$d/dx[3x²] = 3·2x = 6x$"),
+             check=(lhs, six_x.doit()))
+        return d.eq(lhs, 24 * x * inner**3, "simplify", Msg("$4·6 = 24$", "$4·6 = 24$"))
 
     def _with_u(self, d, h, x) -> None:
         """h = u⁴ with u = 3x² + 2, as the notes write the chain rule: dh/du·du/dx. This u is a

@@ -57,8 +57,8 @@ class CrossEntropy(Model):
                  "$log(ab) = log a + log b$，$log a^y = y log a$").then(AT_3),
              check=(at_n(sp.log(product)), at_n(log_sum)))
         d.note("Maximizing the likelihood is maximizing its log, and minimizing the negative log. "
-               "Per example, the negative log-likelihood is the loss:",
-               "最大化似然等价于最大化其对数,也就是最小化负对数。对一个样本,负对数似然就是损失函数:")
+               "Per example, the negative log-likelihood is the loss, written out below.",
+               "最大化似然等价于最大化其对数，也就是最小化负对数。对一个样本，负对数似然就是损失函数，下面把它写出来。")
 
         d.section("The loss and the cost", "损失函数与代价函数")
         loss = sp.Mul(-1, bernoulli_log(y, yhat), evaluate=False)

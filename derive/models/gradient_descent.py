@@ -112,9 +112,9 @@ class GradientDescent(Model):
         )
         u1, u2 = sp.cos(t), sp.sin(t)
         s1, s2 = -g1 / norm, -g2 / norm
-        dot = g1 * u1 + g2 * u2
         gap = norm / 2 * ((u1 - s1) ** 2 + (u2 - s2) ** 2)
-        d.eq(sp.Add(dot, norm, evaluate=False), gap, "rearrange",
+        # ∇f·u + ‖∇f‖ as one sum of three terms: ∇f·u's own sum would print bracketed inside it
+        d.eq(sp.Add(g1 * u1, g2 * u2, norm, evaluate=False), gap, "rearrange",
              Msg("$‖u‖ = ‖u*‖ = 1$, so $‖u − u*‖² = 2 − 2u·u*$", "$‖u‖ = ‖u*‖ = 1$,故 $‖u − u*‖² = 2 − 2u·u*$"))
         d.note(
             "The right side is never negative and is zero only at $u = u*$: $∇f·u ≥ −‖∇f‖$, with equality exactly "

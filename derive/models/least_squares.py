@@ -174,9 +174,7 @@ class LeastSquares(Model):
         grad = sp.Derivative(L, theta, evaluate=False)
         grad_c = sp.Matrix([sp.diff(L3, w), sp.diff(L3, b)])
         g = self._gradient(d, L, grad, {"X": Xc, "theta": tc, "y": Yc}, L3)
-        d.eq(grad, -2 * X.T * r, "rearrange", Msg("as the notes write it", "笔记中的写法").then(
-            Msg.check("checked on $3 × 2$ matrices: equal to the line above", "已在 $3 × 2$ 矩阵上核对:与上一行相等")),
-            check=g.form_check())
+        # the engine's line is already the notes' −2·Xᵀ·(y − X·θ): no line repeats it
         d.eq(X.T * X * theta, X.T * Y, "rearrange",
              Msg("$∂L/∂θ = 0$, divided by $−2$: the normal equations above",
                  "$∂L/∂θ = 0$,两边除以 $−2$:即上面的正规方程"),

@@ -131,7 +131,8 @@ class Softmax(Model):
         steps = (
             (-Sum(sp.Mul(y[j] / yh[j], Derivative(yh[j], z[k], evaluate=False), evaluate=False), (j, 1, K)),
              "chain",
-             Msg("log rule: $∂ log ŷ_j/∂z_k = (1/ŷ_j)·∂ŷ_j/∂z_k$", "对数函数求导:$∂ log ŷ_j/∂z_k = (1/ŷ_j)·∂ŷ_j/∂z_k$")),
+             Msg("through $log ŷ_j$, whose derivative is $1/ŷ_j$: $∂ log ŷ_j/∂z_k = (1/ŷ_j)·∂ŷ_j/∂z_k$",
+                 "经过 $log ŷ_j$，其导数为 $1/ŷ_j$：$∂ log ŷ_j/∂z_k = (1/ŷ_j)·∂ŷ_j/∂z_k$")),
             (-Sum(sp.Mul(y[j] / yh[j], *jac.args, evaluate=False), (j, 1, K)), "substitute", None),
             (-Sum(mul(y[j], DELTA[j, k] - yh[k]), (j, 1, K)), "simplify", Msg("$ŷ_j$ cancels", "约去 $ŷ_j$")),
             (mul(yh[k], Sum(y[j], (j, 1, K))) - y[k], "kronecker", Msg("$δ_jk$ selects $j = k$", "$δ_jk$ 选出 $j = k$")),
