@@ -266,8 +266,9 @@ def show_rules(d, grads, *, work: "bool | Msg" = True) -> None:
         Gradients of the same function; what they share is shown once.
     work : bool or Msg
         True: work out each elementwise derivative rule by rule, as ``derive expr`` does; a
-        ``Msg``: one line each, verified against ``sympy.diff``, with this note (for a
-        derivative the model has worked out already).
+        ``Msg``: one line each, verified against ``sympy.diff``, with this note on the lines of a
+        function such as σ (a derivative the model has worked out already); a line of powers
+        alone is the power rule and needs no note.
     """
     seen: dict = {}
     names = _Names(d, grads)
@@ -281,9 +282,11 @@ def show_rules(d, grads, *, work: "bool | Msg" = True) -> None:
         _locals(d, SimpleNamespace(locals=list(seen.values())))
     else:
         _compact_locals(d, list(seen.values()), work)
-    for key in dict.fromkeys(r.key for g in grads for r in g.gradient.rules):
-        en, zh = ADJOINT_RULES[key]
-        d.note("Rule of matrix calculus, " + en + ".", "矩阵微积分法则," + zh + "。")
+    rules = [ADJOINT_RULES[key] for key in dict.fromkeys(r.key for g in grads for r in g.gradient.rules)]
+    if rules:
+        # one paragraph, as a textbook lists the identities it is about to use
+        d.note("The rules of matrix calculus used: " + "; ".join(en for en, _ in rules) + ".",
+               "用到的矩阵微积分法则:" + ";".join(zh for _, zh in rules) + "。")
 
 
 def show_line(d, g: EngineGradient, lhs) -> None:
@@ -343,11 +346,20 @@ class _Names:
 
 
 def _compact_locals(d, locals_: list, note: Msg) -> None:
-    """Each elementwise derivative that is not linear in one line, verified against
-    ``sympy.diff``. φ is named in prose, not registered: the model's definitions stay its own
-    (its computation graph is drawn from them)."""
-    for loc, phi, first, ops in nonlinear_locals(locals_, factors=False):
-        if first:
-            d.note("Entry by entry, with {ops}:", "逐元素地,令 {ops}:", ops=(*ops, sp.Eq(phi, loc.phi, evaluate=False)))
-        d.eq(Derivative(phi, loc.u, evaluate=False), loc.value, "differentiate", note,
-             check=(sp.diff(loc.phi, loc.u), loc.value))
+    """Each elementwise derivative that is not linear in one line, ∂/∂u[f(u)] = f′(u) with the
+    constant factors taken out (2·(b₀ + z − y), as the notes keep it), verified against
+    ``sympy.diff``. The operands named for these lines are stated once, before them. No symbol
+    is registered: the model's definitions stay its own (its computation graph is drawn from
+    them)."""
+    found = list(nonlinear_locals(locals_, factors=False))
+    ops = tuple(dict.fromkeys(op for _, _, _, operands in found for op in operands))
+    if not found:
+        return
+    d.note(Msg.of("Entry by entry, with {ops}:", "逐元素地,令 {ops}:", ops=ops) if ops else
+           Msg("Entry by entry:", "逐元素地:"))
+    for loc, _, _, _ in found:
+        value = sp.factor_terms(loc.value)
+        # a function (σ, ReLU, exp) is what the note explains; powers alone are the power rule
+        plain = not loc.phi.atoms(sp.Function)
+        d.eq(Derivative(loc.phi, loc.u, evaluate=False), value, "power" if plain else "differentiate",
+             None if plain else note, check=(sp.diff(loc.phi, loc.u), value))

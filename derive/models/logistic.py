@@ -5,27 +5,42 @@ from __future__ import annotations
 import sympy as sp
 
 from ..functions import sigmoid
-from ..matrix.derivation import Shown
-from ..matrix.lines import MatrixLine, engine_gradient, show_line, show_rules
+from ..matrix.lines import MatrixLine, engine_gradient
 from ..messages import Msg
 from ..network import Dense, Network, Param, Training
-from ._notation import example, opened_dz, total
+from ..verify import stacked
+from ._concrete import CHECK_N
+from ._notation import example, m, mul, opened_dz, total
 from .base import Model, features_option
 
 
-def _vectorized_check(nx: int = 2, m: int = 2):
-    """A concrete instance (n_x = 2, m = 2) of dZ = A − Y against the per-example derivatives
-    ∂L/∂z⁽ⁱ⁾, so that the vectorized line is verified, not just shown."""
-    X = sp.Matrix(nx, m, lambda j, i: sp.Symbol(f"x{j + 1}_{i + 1}"))
-    Y = sp.Matrix(1, m, lambda _, i: sp.Symbol(f"y_{i + 1}"))
-    w = sp.Matrix(nx, 1, lambda j, _: sp.Symbol(f"w{j + 1}"))
-    b = sp.Symbol("b")
-    Z = w.T * X + sp.ones(1, m) * b
-    A = Z.applyfunc(sigmoid)
-    zs = sp.symbols(f"z_1:{m + 1}")
-    at_Z = dict(zip(zs, Z))
-    dL_dZ = sp.Matrix([[sp.diff(_loss(Y[i], zs[i]), zs[i]).xreplace(at_Z) for i in range(m)]])
-    return dL_dZ, A - Y
+class _Loop:
+    """The training set at n_x = 2 and m = CHECK_N as plain symbols: the columns x⁽ⁱ⁾ of X, the
+    labels y⁽ⁱ⁾, w and b, with J written out as the mean of the m per-example losses. The lines
+    of Ng's loop over the m examples are verified on it against ``sympy.diff`` of J."""
+
+    def __init__(self, nx: int = 2, m: int = CHECK_N):
+        self.X = sp.Matrix(nx, m, lambda j, i: sp.Symbol(f"x{j + 1}_{i + 1}"))
+        self.Y = sp.Matrix(1, m, lambda _, i: sp.Symbol(f"y_{i + 1}"))
+        self.w = sp.Matrix(nx, 1, lambda j, _: sp.Symbol(f"w{j + 1}"))
+        self.b = sp.Symbol("b")
+        self.m = m
+        # Z = wᵀX + b: the number b is broadcast to every column
+        self.Z = self.w.T * self.X + self.b * sp.ones(1, m)
+        self.dZ = self.Z.applyfunc(sigmoid) - self.Y
+        self.J = sum(_loss(self.Y[i], self.Z[i]) for i in range(m)) / m
+        # dz⁽ⁱ⁾ as free symbols: the last step is an identity in them
+        self.free_dZ = sp.Matrix(1, m, lambda _, i: sp.Symbol(f"dz_{i + 1}"))
+
+    def column(self, i: int) -> sp.Matrix:
+        return self.X[:, i]
+
+    def loop_dw(self, dZ: sp.Matrix) -> sp.Matrix:
+        """(1/m)·Σ_i x⁽ⁱ⁾·dz⁽ⁱ⁾, the loop over the examples."""
+        return sum((self.column(i) * dZ[i] for i in range(self.m)), sp.zeros(self.X.rows, 1)) / self.m
+
+    def grad_w(self) -> sp.Matrix:
+        return sp.Matrix([sp.diff(self.J, wj) for wj in self.w])
 
 
 def _loss(y, z):
@@ -92,21 +107,12 @@ class Logistic(Model):
 
         d.section("$m$ examples: the cost $J$ and the vectorized gradients", "$m$ 个样本:代价函数 $J$ 与向量化的梯度")
         d.note(
-            "The cost is the mean loss $J = (1/m) Σ L(a⁽ⁱ⁾, y⁽ⁱ⁾)$; its gradient is the mean of the "
-            "per-example gradients. Stack the $m$ examples as columns: $X$ is $n_x × m$, $w$ is $n_x × 1$, "
+            "The cost is the mean loss $J = (1/m) Σ L(a⁽ⁱ⁾, y⁽ⁱ⁾)$. Stack the $m$ examples as columns: $X$ is $n_x × m$, $w$ is $n_x × 1$, "
             "$b$ is a number, $Z = wᵀX + b$ and $A = σ(Z)$ are $1 × m$.",
-            "代价函数是损失的平均 $J = (1/m) Σ L(a⁽ⁱ⁾, y⁽ⁱ⁾)$,其梯度是各样本梯度的平均。把 $m$ 个样本按列排成"
+            "代价函数是损失的平均 $J = (1/m) Σ L(a⁽ⁱ⁾, y⁽ⁱ⁾)$。把 $m$ 个样本按列排成"
             " $X(n_x × m)$,$w$ 为 $n_x × 1$,$b$ 为标量,$Z = wᵀX + b$ 与 $A = σ(Z)$ 为 $1 × m$。",
         )
-        X = sp.MatrixSymbol("X", sp.Symbol("n_x"), sp.Symbol("m"))
-        A = sp.MatrixSymbol("A", 1, sp.Symbol("m"))
-        Y = sp.MatrixSymbol("Y", 1, sp.Symbol("m"))
-        dZ = sp.MatrixSymbol("dZ", 1, sp.Symbol("m"))
-        m = sp.Symbol("m")
-        vec = Msg.check("checked on $n_x = 2$, $m = 2$ against the per-example derivatives",
-                        "已在 $n_x = 2$、$m = 2$ 上与逐样本的导数核对")
-        d.eq(dZ, A - Y, "vectorize", vec, check=_vectorized_check())
-        self._matrix_calculus(d, X, dZ, m)
+        self._loop(d)
 
         d.section("One step of gradient descent", "梯度下降的一步")
         d.note("With the learning rate $α$, each step moves every parameter against its gradient (with $m$ "
@@ -119,31 +125,58 @@ class Logistic(Model):
         for node, name in ((a, "da"), (z, "dz"), (w1, "dw1"), (w2, "dw2"), (b, "db")):
             d.result(name, grads[node], of=L, wrt=node, label=name)
 
-    def _matrix_calculus(self, d, X, dZ, m) -> None:
-        """dw and db derived from J in matrix form by the matrix-calculus engine, then written
-        with dZ as the notes write them (each line verified at small sizes)."""
-        grads = [engine_gradient(line) for line in LINES]
-        g = grads[0]
-        J = sp.Symbol("J")
-        d.note("The vectorized gradients by matrix calculus (as derive does for a matrix expression): write $J$ "
-               "with matrices, differentiate entry by entry, and apply the rules of matrix calculus.",
-               "用矩阵微积分求向量化的梯度(与 derive 对矩阵表达式的求导相同):用矩阵写出 $J$,逐元素求导,"
-               "再用矩阵微积分法则。")
-        X_, w_, Y_ = (g.entries(name) for name in ("X", "w", "Y"))
-        b_ = g.entries("b")[0, 0]
-        by_example = [_loss(Y_[0, i], (w_.T * X_[:, i])[0, 0] + b_) for i in range(X_.cols)]
-        d.eq(J, Shown.of(g.f), "rewrite", Msg("in matrix form", "矩阵形式").then(Msg.check(
-            "checked at {sizes} against the mean of the per-example losses",
-            "已在 {sizes} 时与逐样本损失的平均核对", sizes=g.sizes_text())),
-            check=(sp.Add(*by_example) / len(by_example), g.value_at()))
-        show_rules(d, grads, work=Msg("as $dz = a − y$ for one example", "与单个样本的 $dz = a − y$ 相同"))
-        same = Msg("with $dZ = A − Y$", "其中 $dZ = A − Y$").then(Msg.check(
-            "checked at {sizes}: equal to the line above", "已在 {sizes} 时核对:与上一行相等",
-            sizes=g.sizes_text()))
-        # db as Ng writes it: the mean of the examples' dz⁽ⁱ⁾, the entries of dZ
-        notes = {"w": (sp.Symbol("dw"), sp.MatMul(1 / m, X, dZ.T)),
-                 "b": (sp.Symbol("db"), total(example("dz"), m) / m)}
-        for engine in grads:
-            wrt = engine.line.wrt
-            show_line(d, engine, sp.Derivative(J, sp.Symbol(wrt), evaluate=False))
-            d.eq(*notes[wrt], "rewrite", same, check=engine.form_check())
+    def _loop(self, d) -> None:
+        """Ng's loop over the m examples: column i of Z is one example's z, so its dz is the one
+        derived above; dw and db are the means of the examples' x⁽ⁱ⁾·dz⁽ⁱ⁾ and dz⁽ⁱ⁾, and the sum
+        over the columns is the matrix product X·dZᵀ. Each line is verified on the training set
+        written out at n_x = 2, m = 3 (``_Loop``), the matrix line also against the
+        matrix-calculus engine's ∂J/∂w (``LINES``)."""
+        loop = _Loop()
+        at = loop.m
+        sizes = Msg.check("checked at $n_x = 2$, $m = {m}$ against sympy.diff of $J$ written out",
+                          "已在 $n_x = 2$、$m = {m}$ 时与逐项写出的 $J$ 的 sympy.diff 核对", m=at)
+        d.note("Column $i$ of $Z = wᵀX + b$ is the $z$ of example $i$, $z⁽ⁱ⁾ = wᵀx⁽ⁱ⁾ + b$: the number $b$ "
+               "is added to every column (broadcasting). So each column is one example's computation "
+               "graph above, and its derivative is the $dz$ found there:",
+               "$Z = wᵀX + b$ 的第 $i$ 列是第 $i$ 个样本的 $z$，即 $z⁽ⁱ⁾ = wᵀx⁽ⁱ⁾ + b$：标量 $b$ 加到每一列上"
+               "（广播）。所以每一列就是上面一个样本的计算图，它的导数就是那里求出的 $dz$：")
+        each = Msg.check("checked at $n_x = 2$, $m = {m}$ against sympy.diff of each example's loss",
+                         "已在 $n_x = 2$、$m = {m}$ 时与每个样本损失的 sympy.diff 核对", m=at)
+        zs = sp.symbols(f"z_1:{at + 1}")
+        per_example = sp.Matrix([[sp.diff(_loss(loop.Y[i], zs[i]), zs[i]) for i in range(at)]])
+        d.eq(example("dz"), example("a") - example("y"),
+             "substitute", Msg("as for one example, with $a⁽ⁱ⁾ = σ(z⁽ⁱ⁾)$", "与单个样本相同，其中 $a⁽ⁱ⁾ = σ(z⁽ⁱ⁾)$")
+             .then(each), check=(per_example, sp.Matrix([[sigmoid(z) for z in zs]]) - loop.Y))
+        dZ, A, Y = (sp.MatrixSymbol(name, 1, m) for name in ("dZ", "A", "Y"))
+        d.eq(dZ, A - Y, "vectorize",
+             Msg("the columns $dz⁽ⁱ⁾$ side by side", "把各列 $dz⁽ⁱ⁾$ 并排放在一起").then(each),
+             check=(per_example.xreplace(dict(zip(zs, loop.Z))), loop.dZ))
+        d.note("The cost $J$ is the mean of the losses, so each of its gradients is the mean of the "
+               "examples' gradients: example $i$ adds $dw⁽ⁱ⁾ = x⁽ⁱ⁾·dz⁽ⁱ⁾$ (the $dw₁ = x₁·dz$ above, "
+               "one entry per feature) and $db⁽ⁱ⁾ = dz⁽ⁱ⁾$, as the loop of the notes accumulates them.",
+               "代价函数 $J$ 是各损失的平均，所以它的梯度是各样本梯度的平均：第 $i$ 个样本贡献 "
+               "$dw⁽ⁱ⁾ = x⁽ⁱ⁾·dz⁽ⁱ⁾$（即上面的 $dw₁ = x₁·dz$，每个特征一个分量）和 $db⁽ⁱ⁾ = dz⁽ⁱ⁾$，"
+               "正如笔记中的循环把它们累加起来。")
+        dw, db = sp.Symbol("dw"), sp.Symbol("db")
+        d.eq(dw, total(mul(example("x"), example("dz")), m) / m, "mean",
+             Msg("$dw = ∂J/∂w$", "$dw = ∂J/∂w$").then(sizes), check=(loop.grad_w(), loop.loop_dw(loop.dZ)))
+        engine = engine_gradient(LINES[0])
+        d.eq(dw, sp.MatMul(1 / m, sp.MatrixSymbol("X", sp.Symbol("n_x"), m), dZ.T), "rewrite",
+             Msg("entry $j$ of $X·dZᵀ$ is $Σ_i X_ji·dz⁽ⁱ⁾$: the columns $x⁽ⁱ⁾$, each times its "
+                 "$dz⁽ⁱ⁾$, summed, are the matrix product",
+                 "$X·dZᵀ$ 的第 $j$ 个分量是 $Σ_i X_ji·dz⁽ⁱ⁾$：各列 $x⁽ⁱ⁾$ 乘以各自的 $dz⁽ⁱ⁾$ 再求和，"
+                 "正是矩阵乘积").then(Msg.check(
+                 "checked at $n_x = 2$, $m = {m}$ for any $dz⁽ⁱ⁾$, and at {sizes} against the "
+                 "matrix-calculus engine's $∂J/∂w$",
+                 "已在 $n_x = 2$、$m = {m}$ 时对任意 $dz⁽ⁱ⁾$ 核对，并在 {sizes} 时与矩阵微积分引擎的 $∂J/∂w$ 核对",
+                 m=at, sizes=engine.sizes_text())),
+             check=stacked(((loop.loop_dw(loop.free_dZ), loop.X * loop.free_dZ.T / at), engine.form_check())))
+        d.eq(db, total(example("dz"), m) / m, "mean", Msg("$db = ∂J/∂b$", "$db = ∂J/∂b$").then(sizes),
+             check=(sp.diff(loop.J, loop.b), sum(loop.dZ) / at))
+        # the matrix form of db, (1/m)·np.sum(dZ), is the engine's: the sum of the entries
+        d.eq(db, sp.Mul(1 / m, sp.Function("sum")(dZ), evaluate=False), "rewrite",
+             Msg("the sum over the examples is the sum of the entries of $dZ$",
+                 "对各样本求和就是对 $dZ$ 的各元素求和").then(Msg.check(
+                 "checked at {sizes} against the matrix-calculus engine's $∂J/∂b$",
+                 "已在 {sizes} 时与矩阵微积分引擎的 $∂J/∂b$ 核对", sizes=engine.sizes_text())),
+             check=engine_gradient(LINES[1]).form_check())

@@ -433,10 +433,10 @@ class MLP(Model):
         grads = {key: engine_gradient(line) for key, line in matrix_lines(act).items()}
         full = grads["dW[1]"]
         J = sp.Symbol("J")
-        d.note("The gradients by matrix calculus (as derive does for a matrix expression): write $J$ with matrices, each "
+        d.note("The gradients by matrix calculus: write $J$ with matrices, each "
                "example's loss as $log Σ_l e^(z[2]_l) − Σ_k y_k z[2]_k$ ($y$ one-hot), differentiate entry by "
                "entry, and apply the rules of matrix calculus.",
-               "用矩阵微积分求梯度(与 derive 对矩阵表达式的求导相同):用矩阵写出 $J$,每个样本的损失写成 "
+               "用矩阵微积分求梯度:用矩阵写出 $J$,每个样本的损失写成 "
                "$log Σ_l e^(z[2]_l) − Σ_k y_k z[2]_k$($y$ 为 one-hot),逐元素求导,再用矩阵微积分法则。")
         sizes = dict(MATRIX_SIZES)
         e = _explicit(act, nx=sizes["n_x"], nh=sizes["n_h"], ny=sizes["n_y"], m=sizes["m"])

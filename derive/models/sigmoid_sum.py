@@ -389,12 +389,11 @@ class SigmoidSum(Model):
         grads = {key: engine_gradient(line) for key, line in matrix_lines(self.activation).items()}
         g = grads["w"]
         errors = shown_eq(sp.Symbol("e"), Shown.of(g.where["e"]))
-        d.note("Matrix calculus gives each of them from $L$ in matrix form (as derive does for a matrix "
-               "expression; $b₀$ is the outer constant and $b$ the vector, as above; its lines write the "
-               "errors {e} by name), and the notes' form follows with $A$ and $e$ as above:",
-               "矩阵微积分从矩阵形式的 $L$ 求出它们(与 derive 对矩阵表达式的求导相同;$b₀$ 是最外层的常数,"
-               "$b$ 是向量,同上;其中误差 {e} 直接用名字写出),"
-               "再用上面的 $A$ 与 $e$ 得到笔记中的形式:", e=errors)
+        d.note("Each of them also follows from $L$ in matrix form by the rules of matrix calculus ($b₀$ is "
+               "the outer constant and $b$ the vector, as above; the errors {e} are written by name), and "
+               "the notes' form follows with $A$ and $e$ as above:",
+               "它们也可以由矩阵形式的 $L$ 按矩阵微积分法则求出($b₀$ 是最外层的常数,$b$ 是向量,同上;"
+               "误差 {e} 直接用名字写出),再用上面的 $A$ 与 $e$ 得到笔记中的形式:", e=errors)
         W, X, bv, c, y = (g.entries(name) for name in ("W", "X", "b", "c", "y"))
         b0 = g.entries("b_0")[0, 0]
         piece = piece_activation(self.activation)
@@ -405,8 +404,7 @@ class SigmoidSum(Model):
             "checked at {sizes} against $L$ written out entry by entry",
             "已在 {sizes} 时与逐元素写出的 $L$ 核对", sizes=g.sizes_text())),
             check=(by_hand, g.value_at()))
-        slope = (Msg("the power rule and $ReLU′(u) = [u > 0]$, as above", "幂法则与 $ReLU′(u) = [u > 0]$,同上")
-                 if self.activation == "relu" else
-                 Msg("the power rule and $σ′ = σ(1 − σ)$, as above", "幂法则与 $σ′ = σ(1 − σ)$,同上"))
+        slope = (Msg("$ReLU′(u) = [u > 0]$, as above", "$ReLU′(u) = [u > 0]$,同上")
+                 if self.activation == "relu" else Msg("$σ′ = σ(1 − σ)$, as above", "$σ′ = σ(1 − σ)$,同上"))
         show_rules(d, list(grads.values()), work=slope)
         return grads
