@@ -489,21 +489,25 @@ def line_order(expr, order: Order | None = None) -> tuple[dict, dict]:
     known, ranks = {}, {}
     position = iter(range(1 << 30))
 
-    def walk(node, parent) -> None:
+    def walk(node, within) -> None:
+        # ``within``: the canonical sum or product ``node`` is a term or factor of, and its
+        # canonical arguments (worked out once for all its arguments), else None
         if isinstance(node, sp.MatrixBase):
             node = sp.ImmutableMatrix(node)   # a table of numbers shown as a line: hashable
         i = next(position)
         c = canon(node)
         ranks.setdefault(c, i)
         ranks.setdefault(("at", c), []).append(i)
-        if parent is not None:
-            ranks.setdefault(("term", c), []).append((i, canon(parent), frozenset(map(canon, parent.args))))
+        if within is not None:
+            ranks.setdefault(("term", c), []).append((i, *within))
+        inner = None
         if isinstance(node, (sp.Add, sp.Mul)):
             known[c] = tuple(canon(t) for t in node.args)
+            inner = (c, frozenset(known[c]))
         if isinstance(node, sp.Basic) and not node.is_Atom:
             for arg in node.args:
                 if isinstance(arg, sp.Basic):
-                    walk(arg, node if isinstance(node, (sp.Add, sp.Mul)) else None)
+                    walk(arg, inner)
 
     walk(arrange(expr, order), None)
     return known, ranks
