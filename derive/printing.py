@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
+from functools import lru_cache, wraps
 
 import sympy as sp
-from sympy.core.parameters import distribute
+from sympy.core.parameters import distribute, global_parameters
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
@@ -120,27 +120,72 @@ def _in_denominator(f) -> bool:
     return isinstance(f, sp.Pow) and f.exp.is_number and f.exp.is_negative
 
 
-@lru_cache(maxsize=4096)
+_MEMO_KEPT = 1 << 15
+
+
+def _memo(fn):
+    """``fn`` (of one SymPy expression, pure) remembering its answers: a line's sums are ordered
+    when the next line is added, when the line is printed, and in every format. What SymPy
+    builds depends on its ``evaluate`` and ``distribute`` switches, so they are part of the key;
+    a list answer is handed out as a copy."""
+    answers: dict = {}
+
+    @wraps(fn)
+    def remembered(expr):
+        key = (expr, global_parameters.evaluate, global_parameters.distribute)
+        try:
+            out = answers[key]
+        except KeyError:
+            if len(answers) > _MEMO_KEPT:
+                answers.clear()
+            out = answers[key] = fn(expr)
+        return list(out) if isinstance(out, list) else out
+
+    return remembered
+
+
+# canon's answers, a tree's sub-trees included (emptied past _MEMO_KEPT)
+_canons: dict = {}
+
+
 def canon(expr):
     """The evaluated (canonical) form of an arranged tree: the key under which a display order
     is remembered. Derivatives stay unevaluated."""
     if expr.is_Atom or not expr.args or not isinstance(expr, sp.Basic):
         return expr
-    args = [canon(a) if isinstance(a, sp.Basic) else a for a in expr.args]
-    if isinstance(expr, sp.Derivative):
-        return sp.Derivative(args[0], *expr.variable_count, evaluate=False)
-    try:
-        with distribute(False):  # 2·(ŷ − y) stays a product, as the engine builds it
-            return expr.func(*args)
-    except (TypeError, ValueError):
+    if (known := _canons.get(expr)) is not None:
+        return known
+    if len(_canons) > _MEMO_KEPT:
+        _canons.clear()
+    # switching SymPy's ``distribute`` empties SymPy's whole cache: once for a tree, not per node
+    with distribute(False):  # 2·(ŷ − y) stays a product, as the engine builds it
+        return _canon(expr)
+
+
+def _canon(expr):
+    if expr.is_Atom or not expr.args or not isinstance(expr, sp.Basic):
         return expr
+    if (known := _canons.get(expr)) is not None:
+        return known
+    args = [_canon(a) if isinstance(a, sp.Basic) else a for a in expr.args]
+    if isinstance(expr, sp.Derivative):
+        out = sp.Derivative(args[0], *expr.variable_count, evaluate=False)
+    else:
+        try:
+            out = expr.func(*args)
+        except (TypeError, ValueError):
+            out = expr
+    _canons[expr] = out
+    return out
 
 
+@_memo
 def _author_ordered(expr) -> bool:
     """A sum or product built unevaluated in an order that is not SymPy's own."""
     return tuple(expr.func(*expr.args, evaluate=True).args) != tuple(expr.args)
 
 
+@_memo
 def _default_terms(expr) -> list:
     """A sum's terms as the notes write a fresh formula: SymPy's reading order with the positive
     terms first (ŷ − y, 1 − a); a polynomial by descending degree, constant last (8·x⁴ − 9·x² + 1,
@@ -158,6 +203,7 @@ def _default_terms(expr) -> list:
     return terms
 
 
+@_memo
 def _linear_in_one(term) -> bool:
     """Whether ``term`` is c·s for one symbol s (5·w, −b)."""
     return (term.is_commutative and len(term.free_symbols) == 1 and term.is_polynomial()
@@ -207,6 +253,10 @@ class Order:
         self.rewritten = float("inf")
         self.present: set = set()
         self._symbols: list | None = None
+        # expr -> its arrangement under this order without ranks (``arrange``): a line is
+        # arranged when the next line is added and again by every renderer. Like ``symbols``,
+        # it holds as long as ``known`` is not changed, which no caller does once an Order is made
+        self._arranged: dict = {}
 
     @property
     def symbols(self) -> list:
@@ -366,14 +416,30 @@ class Order:
         return [t for _, t in sorted(zip(keys, terms), key=lambda kt: kt[0])]
 
 
+# the order of a formula shown on its own (nothing shown before it): one, so that its
+# arrangements are remembered across the formulas of the prose
+_NO_ORDER = Order()
+
+
 def arrange(expr, order: Order | None = None):
     """``expr`` as an unevaluated tree in display order: the author's order where a sum or
     product was built unevaluated, the order a sum was shown in before (``order``), else the
     notes' default (``_default_terms``, ``_factor_rank``). Printed without re-sorting."""
     if order is None:
-        order = Order()
-    order.start(expr)
-    return _arrange(expr, order)
+        order = _NO_ORDER
+    if order.ranks:
+        order.start(expr)
+        return _arrange(expr, order)
+    # without ranks, ``start`` notes nothing and the arrangement depends on ``expr`` alone
+    try:
+        return order._arranged[expr]
+    except KeyError:
+        if len(order._arranged) > _MEMO_KEPT:
+            order._arranged.clear()
+        arranged = order._arranged[expr] = _arrange(expr, order)
+    except TypeError:   # a mutable matrix
+        return _arrange(expr, order)
+    return arranged
 
 
 def _arrange(expr, order: Order):
@@ -423,21 +489,25 @@ def line_order(expr, order: Order | None = None) -> tuple[dict, dict]:
     known, ranks = {}, {}
     position = iter(range(1 << 30))
 
-    def walk(node, parent) -> None:
+    def walk(node, within) -> None:
+        # ``within``: the canonical sum or product ``node`` is a term or factor of, and its
+        # canonical arguments (worked out once for all its arguments), else None
         if isinstance(node, sp.MatrixBase):
             node = sp.ImmutableMatrix(node)   # a table of numbers shown as a line: hashable
         i = next(position)
         c = canon(node)
         ranks.setdefault(c, i)
         ranks.setdefault(("at", c), []).append(i)
-        if parent is not None:
-            ranks.setdefault(("term", c), []).append((i, canon(parent), frozenset(map(canon, parent.args))))
+        if within is not None:
+            ranks.setdefault(("term", c), []).append((i, *within))
+        inner = None
         if isinstance(node, (sp.Add, sp.Mul)):
             known[c] = tuple(canon(t) for t in node.args)
+            inner = (c, frozenset(known[c]))
         if isinstance(node, sp.Basic) and not node.is_Atom:
             for arg in node.args:
                 if isinstance(arg, sp.Basic):
-                    walk(arg, node if isinstance(node, (sp.Add, sp.Mul)) else None)
+                    walk(arg, inner)
 
     walk(arrange(expr, order), None)
     return known, ranks
