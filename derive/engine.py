@@ -287,6 +287,11 @@ _IN_SIN_COS = {sp.tan: lambda u: sp.sin(u) / sp.cos(u), sp.cot: lambda u: sp.cos
 _IDENTITY_OPS = 60
 
 
+# A quotient past ``expansion_bounded``'s bound is still factored up to this many expanded terms
+# (factor works on each polynomial apart; the degree-99 chain-rule exercise is far past it).
+_FACTORED_TERMS = 2_000
+
+
 def _trig_forms(expr) -> list:
     """``expr`` rewritten with sin²u + cos²u = 1 both ways (tan, cot, sec, csc in sin and cos
     first), each over a common denominator: (1 − sin²θ)·sin θ/cos²θ − 2·sin θ becomes −sin θ,
@@ -296,8 +301,10 @@ def _trig_forms(expr) -> list:
     forms = []
     for u in sorted({t.args[0] for t in plain.atoms(sp.sin, sp.cos)}, key=sp.default_sort_key):
         for a, b in ((sp.sin(u), sp.cos(u)), (sp.cos(u), sp.sin(u))):
-            squared = plain.replace(lambda t: t.is_Pow and t.base == a and t.exp.is_Integer and t.exp >= 2,
-                                    lambda t: a ** (t.exp % 2) * (1 - b**2) ** (t.exp // 2))
+            # below the bar too: −(1 + cos x)/sin²x is −1/(1 − cos x)
+            squared = plain.replace(lambda t: t.is_Pow and t.base == a and t.exp.is_Integer and abs(t.exp) >= 2,
+                                    lambda t: (a ** (abs(t.exp) % 2) * (1 - b**2) ** (abs(t.exp) // 2))
+                                    ** sp.sign(t.exp))
             forms.append(sp.factor(sp.cancel(squared)))
     return forms
 
@@ -357,22 +364,29 @@ def _score(e) -> tuple:
     return (sp.count_ops(e), text.count("exp"), len(text), text)
 
 
-def tidy(expr, candidates: Iterable = ()) -> Expr:
+def tidy(expr, candidates: Iterable = (), sigmoid: bool = True) -> Expr:
     """The simplest of a few equivalent forms of ``expr``, never a cosh or exp-ratio rewrite.
 
-    Named functions (σ, ReLU, …) stay atoms, so σ′ stays σ(z)(1 − σ(z)).
+    Named functions (σ, ReLU, …) stay atoms, so σ′ stays σ(z)(1 − σ(z)). With ``sigmoid``
+    false no σ is written where the expression has none (2·e^x/(e^x + 1)², not 2·σ(x)·(1 − σ(x))).
     """
     expr = sp.sympify(expr)
     if isinstance(expr, sp.MatrixBase):
-        return expr.applyfunc(tidy)
+        return expr.applyfunc(lambda e: tidy(e, sigmoid=sigmoid))
     ops = sp.count_ops(expr)
     if ops < 2 and not candidates:
         return expr  # nothing can be two operations shorter (see below)
     forms = [expr, *candidates]
     if not expansion_bounded(expr):
-        # the rewrites below expand: past the bound the derivation's own form stays
+        # the rewrites below expand: past the bound the derivation's own form stays, but for
+        # a factored form of a moderate quotient (logarithmic differentiation's
+        # √(x² + 1)·(x − 3)⁴/(x + 5)³ has a 700-term numerator, factored in milliseconds)
+        if ops <= 200 and expansion_bounded(expr, _FACTORED_TERMS):
+            factored = sp.factor(expr)
+            if sp.count_ops(factored) + 1 < ops:
+                forms.append(factored)
         return min(forms, key=_score)
-    if ops <= 200 and expr.has(sp.exp):
+    if sigmoid and ops <= 200 and expr.has(sp.exp):
         sigmoid_form = _sigmoid_form(expr)
         if sigmoid_form is not None:
             forms.append(sigmoid_form)
@@ -390,8 +404,10 @@ def tidy(expr, candidates: Iterable = ()) -> Expr:
             forms.extend(f for f in (_abs_form(expr), *_ratio_forms(expr)) if f is not None)
         if ops <= _IDENTITY_OPS and expr.has(sp.sin, sp.cos, *_IN_SIN_COS):
             # an identity is worth leaving csc and cot for sin and cos only when it at least
-            # halves the answer: −sin θ, not (sin²x − 2)/sin³x for −csc³x − cot²x·csc x
-            forms.extend(f for f in _trig_forms(expr) if 2 * sp.count_ops(f) <= ops)
+            # halves the answer: −sin θ, not (sin²x − 2)/sin³x for −csc³x − cot²x·csc x; in
+            # sin and cos alone any shorter form is worth it
+            halves = expr.has(*_IN_SIN_COS)
+            forms.extend(f for f in _trig_forms(expr) if not halves or 2 * sp.count_ops(f) <= ops)
     best = min(forms, key=_score)
     # keep the form the derivation reached unless another is clearly shorter: the reader can
     # follow an unchanged line, and hand-derived forms are what the notes print

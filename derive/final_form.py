@@ -22,6 +22,9 @@ change only how it is written, each an identity on the real line where the answe
 * beside √u, u^(3/2) is u·√u: one notation for the roots of one base; x^(√x − 1/2) is
   x^√x/√x;
 * cos u·tan u is sin u, sin u·cot u is cos u, cos u·sec u is 1 (and so on);
+* σ(u) only where the student wrote σ, softplus or 1/(1 + e^(−u)): the derivative of
+  (e^x − 1)/(e^x + 1) is 2·e^x/(e^x + 1)², not 2·σ(x)·(1 − σ(x)) (σ is written back as the
+  student's e^u/(e^u + 1) or 1/(1 + e^(−u)), and the shortest form kept);
 * an answer a + b·[u > 0] with a ≠ 0 (Leaky ReLU′) is written in two pieces,
   {a, u ≤ 0; a + b, u > 0}, as the notes write g′(z); with a Leaky ReLU's slope as a decimal.
 """
@@ -32,7 +35,7 @@ import sympy as sp
 from sympy import Add, Mul, Pow
 from sympy.core.parameters import distribute
 
-from .functions import leaky_relu, relu
+from .functions import leaky_relu, relu, sigmoid, softplus
 
 
 def textbook_form(expr, typed=None):
@@ -40,6 +43,7 @@ def textbook_form(expr, typed=None):
     (its sums keep their signs). Returns ``expr`` itself when nothing changes."""
     if not isinstance(expr, sp.Expr):
         return expr
+    expr = _sigmoid_as_typed(expr, typed)
     typed_sums = set()
     if typed is not None:
         typed_sums = {s for s in sp.preorder_traversal(typed) if isinstance(s, Add)}
@@ -52,6 +56,21 @@ def textbook_form(expr, typed=None):
         out = out.replace(lambda e: isinstance(e, Add), _exp_collected)
     out = _two_pieces(_one_root_notation(_common_factor_cancelled(out)), typed)
     return out if out != expr else expr
+
+
+def _sigmoid_as_typed(expr, typed):
+    """``expr`` without σ when ``typed`` has neither σ, softplus nor 1/(1 + e^(−u)): each σ(u)
+    written as the student wrote e^u (e^u/(e^u + 1) beside e^u + 1, else 1/(1 + e^(−u))) and
+    tidied again without σ."""
+    if typed is None or not expr.has(sigmoid) or typed.has(sigmoid, softplus):
+        return expr
+    grown = {s.args[0] for s in expr.atoms(sigmoid)}
+    if any(typed.has(1 / (1 + sp.exp(-u))) for u in grown):
+        return expr
+    from .engine import tidy                    # engine's forms; imported when needed
+    plain = expr.xreplace({s: sp.exp(s.args[0]) / (sp.exp(s.args[0]) + 1) if typed.has(sp.exp(s.args[0]) + 1)
+                           else 1 / (1 + sp.exp(-s.args[0])) for s in expr.atoms(sigmoid)})
+    return tidy(plain, [sp.factor(sp.cancel(plain))], sigmoid=False)
 
 
 def _product(e, typed_sums):

@@ -555,13 +555,61 @@ class _Arranged:
         return self._print(arrange(index))
 
 
-def _split_constant(arg):
-    """``z − 1`` as (z, 1), for the bracket [z > 1]; None unless ``arg`` is a term plus a number."""
-    if isinstance(arg, sp.Add) and len(arg.args) == 2:
-        numbers = [t for t in arg.args if t.is_Number]
-        if len(numbers) == 1:
-            rest = next(t for t in arg.args if not t.is_Number)
-            return rest, -numbers[0]
+# A bracket's relation read off a quadratic in one variable is solved for it: [x − x² > 0] is
+# [0 < x < 1]; past degree 2 the roots are rarely what a textbook prints.
+_SOLVED_DEGREE = 2
+
+_FLIPPED = {">": "<", "≥": "≤"}
+
+
+def iverson(arg, at0) -> list:
+    """The bracket [arg > 0] (``at0`` = 0) or [arg ≥ 0] (``at0`` = 1) as a chain
+    [side, relation, side, …] with a number on one side and positive signs on the other:
+    [z > 1] for z − 1, [exp(z) < 1] for 1 − exp(z), [z < 0] for −z, [0 < x < 1] for x − x²
+    ([x < 1] when x > 0 is given). Relations are ">", "≥", "<", "≤"."""
+    rel = "≥" if at0 == 1 else ">"
+    solved = _solved(arg, rel)
+    if solved is not None:
+        return solved
+    # the terms in the order they are shown (``arrange`` leaves the sum unevaluated)
+    terms = sp.Add.make_args(arg)
+    numbers = [t for t in terms if t.is_Number]
+    rest = [t for t in terms if not t.is_Number]
+    if len(numbers) > 1 or not rest:
+        return [arg, rel, sp.S.Zero]
+    number = numbers[0] if numbers else sp.S.Zero
+    if all(t.could_extract_minus_sign() for t in rest):
+        # −u + n > 0 is u < n
+        return [sp.Add(*(-t for t in rest), evaluate=False), _FLIPPED[rel], number]
+    return [sp.Add(*rest, evaluate=False), rel, -number]
+
+
+def _solved(arg, rel):
+    """[a < x < b], [x > a] or [x < b] for a quadratic ``arg`` in one symbol x whose solution
+    is one interval; None otherwise."""
+    symbols = arg.free_symbols
+    if len(symbols) != 1 or not isinstance(arg, sp.Add):
+        return None
+    (x,) = symbols
+    if not arg.is_polynomial(x) or sp.degree(arg, x) != _SOLVED_DEGREE:
+        return None
+    relation = sp.Gt(arg, 0) if rel == ">" else sp.Ge(arg, 0)
+    try:
+        found = sp.solve_univariate_inequality(relation, x, relational=False)
+    except (NotImplementedError, ValueError, TypeError):
+        return None
+    if not isinstance(found, sp.Interval):
+        return None
+    low = "<" if found.left_open else "≤"
+    high = "<" if found.right_open else "≤"
+    given_low = x.is_positive and found.left == 0 or x.is_nonnegative and found.left == 0 and low == "≤"
+    bounded_low = found.left.is_finite and not given_low
+    if bounded_low and found.right.is_finite:
+        return [found.left, low, x, high, found.right]
+    if bounded_low:
+        return [x, ">" if low == "<" else "≥", found.left]
+    if found.right.is_finite:
+        return [x, high, found.right]
     return None
 
 
@@ -656,11 +704,8 @@ class TextPrinter(_Arranged, StrPrinter):
         at0 = expr.args[1] if len(expr.args) > 1 else sp.S.Half
         if at0 not in (0, 1):  # SymPy's own step (½ at 0) is not an Iverson bracket
             return f"H({self._print(arg)})"
-        rel = "≥" if at0 == 1 else ">"
-        split = _split_constant(arg)
-        if split:
-            return f"[{self._print(split[0])} {rel} {self._print(split[1])}]"
-        return f"[{self._print(arg)} {rel} 0]"
+        chain = iverson(arg, at0)
+        return "[" + " ".join(p if isinstance(p, str) else self._print(p) for p in chain) + "]"
 
     def _print_Derivative(self, expr):
         d = "∂" if self.partial else "d"
@@ -845,11 +890,9 @@ class NotesLatexPrinter(_Arranged, LatexPrinter):
         at0 = expr.args[1] if len(expr.args) > 1 else sp.S.Half
         if at0 not in (0, 1):  # SymPy's own step (½ at 0) is not an Iverson bracket
             return rf"H\left({self._print(arg)}\right)"
-        rel = r"\ge" if at0 == 1 else ">"
-        split = _split_constant(arg)
-        if split:
-            return rf"\left[{self._print(split[0])} {rel} {self._print(split[1])}\right]"
-        return rf"\left[{self._print(arg)} {rel} 0\right]"
+        rels = {">": ">", "≥": r"\ge", "<": "<", "≤": r"\le"}
+        chain = iverson(arg, at0)
+        return rf"\left[{' '.join(rels[p] if isinstance(p, str) else self._print(p) for p in chain)}\right]"
 
     def _print_KroneckerDelta(self, expr, exp=None):
         return r"\delta_{" + " ".join(self._print(a) for a in expr.args) + "}"
