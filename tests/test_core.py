@@ -25,7 +25,8 @@ def test_logistic_reads_like_the_notes():
     assert same(d.result("dw1").display, x1 * dz)
     assert same(d.result("db").display, dz)
     out = run("logistic", "--show-steps").out
-    for piece in ("dz = ∂L/∂z = a − y", "x₁·dz", "dZ = A − Y", "dw = (1/m)·X·dZᵀ", "chain rule"):
+    for piece in ("dz = ∂L/∂z = a − y", "x₁·dz", "dZ = A − Y", "dw = (1/m)·Σ_{i=1..m}", "= (1/m)·X·dZᵀ",
+                  "chain rule"):
         assert piece in out
     assert "cosh" not in out and "exp(z)/(" not in out
 

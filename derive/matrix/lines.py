@@ -284,9 +284,11 @@ def show_rules(d, grads, *, work: "bool | Msg" = True) -> None:
         _compact_locals(d, list(seen.values()), work)
     rules = [ADJOINT_RULES[key] for key in dict.fromkeys(r.key for g in grads for r in g.gradient.rules)]
     if rules:
-        # one paragraph, as a textbook lists the identities it is about to use
-        d.note("The rules of matrix calculus used: " + "; ".join(en for en, _ in rules) + ".",
-               "用到的矩阵微积分法则:" + ";".join(zh for _, zh in rules) + "。")
+        # one list, as a textbook lists the identities it is about to use: an item a paragraph, so
+        # that a long formula starts its own line (in one Chinese paragraph it ran past the margin)
+        d.note("The rules of matrix calculus used:", "用到的矩阵微积分法则:")
+        for k, (en, zh) in enumerate(rules, 1):
+            d.note(en + (";" if k < len(rules) else "."), zh + (";" if k < len(rules) else "。"))
 
 
 def show_line(d, g: EngineGradient, lhs) -> None:
