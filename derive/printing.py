@@ -253,9 +253,10 @@ class Order:
         self.rewritten = float("inf")
         self.present: set = set()
         self._symbols: list | None = None
-        # expr -> its arrangement under this order without ranks (``arrange``): a line is
-        # arranged when the next line is added and again by every renderer. Like ``symbols``,
-        # it holds as long as ``known`` is not changed, which no caller does once an Order is made
+        # (expr, SymPy's switches) -> its arrangement under this order without ranks (``arrange``):
+        # a line is arranged when the next line is added and again by every renderer. Like
+        # ``symbols``, it holds as long as ``known`` is not changed, which no caller does once an
+        # Order is made
         self._arranged: dict = {}
 
     @property
@@ -430,13 +431,15 @@ def arrange(expr, order: Order | None = None):
     if order.ranks:
         order.start(expr)
         return _arrange(expr, order)
-    # without ranks, ``start`` notes nothing and the arrangement depends on ``expr`` alone
+    # without ranks, ``start`` notes nothing and the arrangement depends on ``expr`` alone, and
+    # on SymPy's switches, as for ``_memo``
+    key = (expr, global_parameters.evaluate, global_parameters.distribute)
     try:
-        return order._arranged[expr]
+        return order._arranged[key]
     except KeyError:
         if len(order._arranged) > _MEMO_KEPT:
             order._arranged.clear()
-        arranged = order._arranged[expr] = _arrange(expr, order)
+        arranged = order._arranged[key] = _arrange(expr, order)
     except TypeError:   # a mutable matrix
         return _arrange(expr, order)
     return arranged
