@@ -26,7 +26,6 @@ from derive.errors import DeriveError
 from derive.functions import hard_sigmoid, leaky_relu, relu, sigmoid, softplus, to_elementary
 import derive.parse as parse_module
 from derive.parse import (
-    CPU_LIMIT_SECONDS,
     MAX_DEPTH,
     MAX_LENGTH,
     check_wrt,
@@ -396,10 +395,10 @@ def test_slow_automatic_simplification_is_refused_by_counted_work_first():
     # the CPU-time last resort would.
     text = "*".join(f"sqrt(1/(y{i}**100 - (1/2 - lambda**y{i})))" for i in range(45))
     assert len(text) <= MAX_LENGTH
-    start = time.process_time()
+    # the message names the bound that stopped it: the counted steps, not the CPU-time alarm's
+    # "… s of CPU time" (a CPU-time assertion here failed on a loaded machine: timing, not work)
     with pytest.raises(DeriveError, match=r"needs more than [\d,]+ steps"):
         parse_expression(text)
-    assert time.process_time() - start < CPU_LIMIT_SECONDS / 2
 
 
 def test_parse_verdict_counts_work_not_seconds(monkeypatch):
