@@ -152,6 +152,10 @@ def _parse(text, from_latex: bool, evaluate: bool = True) -> sp.Expr:
         expr = validate_expression(text)
     elif not isinstance(text, str):
         raise DeriveError(f"expected an expression as text, not {type(text).__name__}")
+    elif not from_latex and (command := re.search(r"\\[A-Za-z]+", text)):
+        # SymPy syntax has no backslash: a LaTeX command means the text is LaTeX
+        raise DeriveError(f"{command.group()} at column {command.start() + 1} is LaTeX: read the "
+                          "expression as LaTeX with --from-latex")
     else:
         # 2·(x + 1) and 0.5·(1 + tanh(…)) stay products, as the student wrote them
         with distribute(False), sp.evaluate(evaluate):

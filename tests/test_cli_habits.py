@@ -120,3 +120,17 @@ def test_an_expression_starting_with_minus_is_the_expression_whatever_its_letter
 def test_an_unknown_option_is_still_named_after_an_expression_starting_with_minus():
     code, out, err = run("expr", "-x^2", "--wrtt", "x")
     assert code == 2 and "--wrtt" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("text, expected", [
+    (r"\frac{1}{x}", 1 / sp.Symbol("x", real=True)),
+    (r"\sin \pi/2 + x", sp.Symbol("x", real=True) + 1),  # sin(π/2), as TeX users mean it
+])
+def test_latex_typed_without_its_option_is_refused_with_the_option_to_add(text, expected):
+    code, out, err = run("expr", text, "--wrt", "x")
+    assert code == 2 and out == "" and err.count("\n") == 1 and "--from-latex" in err
+    assert "line continuation" not in err               # Python's tokenizer is not the user's business
+    code, out, err = run("expr", text, "--wrt", "x", "--from-latex", "--format", "json")
+    result = json.loads(out)["results"][0]
+    x = sp.Symbol("x", real=True)
+    assert code == 0 and sp.simplify(load(result["value"]) - sp.diff(expected, x)) == 0
