@@ -29,7 +29,7 @@ _GREEK = {
 _HATS = {"hat": "\u0302", "bar": "\u0304", "tilde": "\u0303"}
 _TEXT_FUNCS = {
     "sigmoid": "σ", "relu": "ReLU", "softplus": "softplus", "hard_sigmoid": "HardSigmoid",
-    "leaky_relu": "LeakyReLU", "log": "log", "exp": "exp",
+    "leaky_relu": "LeakyReLU", "log": "log",
 }
 
 
@@ -702,6 +702,14 @@ class TextPrinter(_Arranged, StrPrinter):
         head = _TEXT_FUNCS.get(name, name)
         return f"{head}({', '.join(self._print(a) for a in expr.args)})"
 
+    def _print_exp(self, expr):
+        # e^z, e^2 as the notes write them; a longer exponent is bracketed, e^(−z), e^(z_k):
+        # e^z_k or e^x² would read as (e^z)_k, (e^x)²
+        shown = self._print(expr.args[0])
+        bare = (len(unicodedata.normalize("NFC", shown)) == 1 and shown.isalpha()
+                or shown.isdigit())
+        return f"e^{shown}" if bare else f"e^({shown})"
+
     def _print_Heaviside(self, expr):
         arg = expr.args[0]
         at0 = expr.args[1] if len(expr.args) > 1 else sp.S.Half
@@ -773,6 +781,9 @@ class TextPrinter(_Arranged, StrPrinter):
     def parenthesize(self, item, level, strict=False):
         # a Σ or Π inside a product or power is bracketed: (Σ x_i)², not Σ x_i²
         if isinstance(item, (sp.Sum, sp.Product)) and level >= sp.printing.precedence.PRECEDENCE["Add"]:
+            return f"({self._print(item)})"
+        # a raised exponential is bracketed, (e^x)², not e^x² (which reads as e^(x²))
+        if isinstance(item, sp.exp) and level >= sp.printing.precedence.PRECEDENCE["Pow"]:
             return f"({self._print(item)})"
         # a factor a model holds unevaluated (σ′ split as 1/(1 + e^(−z))·e^(−z)/(1 + e^(−z))) is
         # written as it stands, the notes' way of showing the two fractions side by side
