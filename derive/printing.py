@@ -702,9 +702,10 @@ class TextPrinter(_Arranged, StrPrinter):
         head = _TEXT_FUNCS.get(name, name)
         return f"{head}({', '.join(self._print(a) for a in expr.args)})"
 
-    def _print_exp(self, expr):
+    def _print_ExpBase(self, expr):
         # e^z, e^2 as the notes write them; a longer exponent is bracketed, e^(−z), e^(z_k):
-        # e^z_k or e^x² would read as (e^z)_k, (e^x)²
+        # e^z_k and e^x² leave unclear where the exponent ends. Named for ExpBase, as SymPy finds a
+        # printing method for a renamed subclass of exp (a model's own) only under that name.
         shown = self._print(expr.args[0])
         bare = (len(unicodedata.normalize("NFC", shown)) == 1 and shown.isalpha()
                 or shown.isdigit())

@@ -41,9 +41,6 @@ class ShownExp(sp.exp):
     def _latex(self, printer) -> str:
         return r"\exp\left(" + printer._print(self.args[0]) + r"\right)"
 
-    def _derive_text(self, printer) -> str:
-        return "exp(" + printer._print(self.args[0]) + ")"
-
 
 def solve_linear(expr, x):
     """The root of ``expr``, linear in ``x`` (a·x + c = 0 gives x = −c/a).
