@@ -568,7 +568,7 @@ _FLIPPED = {">": "<", "≥": "≤"}
 def iverson(arg, at0) -> list:
     """The bracket [arg > 0] (``at0`` = 0) or [arg ≥ 0] (``at0`` = 1) as a chain
     [side, relation, side, …] with a number on one side and positive signs on the other:
-    [z > 1] for z − 1, [exp(z) < 1] for 1 − exp(z), [z < 0] for −z, [0 < x < 1] for x − x²
+    [z > 1] for z − 1, [e^z < 1] for 1 − e^z, [z < 0] for −z, [0 < x < 1] for x − x²
     ([x < 1] when x > 0 is given). Relations are ">", "≥", "<", "≤"."""
     rel = "≥" if at0 == 1 else ">"
     solved = _solved(arg, rel)

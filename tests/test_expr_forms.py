@@ -32,8 +32,8 @@ def test_decimals_stay_decimals():
     d, value, shown = _final("5.3*exp(0.093*t**2)")
     exact = sp.Rational(53, 10) * sp.exp(sp.Rational(93, 1000) * t**2)
     assert numerically_equal(value, sp.diff(exact, t), points=6)
-    assert shown == "0.9858·t·exp(0.093·t²)"
-    assert _statement(d) == "5.3·exp(0.093·t²)"
+    assert shown == "0.9858·t·e^(0.093·t²)"
+    assert _statement(d) == "5.3·e^(0.093·t²)"
 
 
 def test_gelu_keeps_its_constants_and_whole_decimals_are_integers():
@@ -42,7 +42,7 @@ def test_gelu_keeps_its_constants_and_whole_decimals_are_integers():
     assert numerically_equal(value, sp.diff(exact, x), points=6)
     assert "0.7978845608·(0.044715·x³ + x)" in shown and "/" not in shown
     _, value, shown = _final("100*exp(-0.05*t)")
-    assert shown == "−5·exp(−0.05·t)"
+    assert shown == "−5·e^(−0.05·t)"
 
 
 def test_statement_in_the_students_order_answer_by_descending_degree():

@@ -21,10 +21,10 @@ _POWERS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
 
 
 def _read_back(printed: str):
-    """Printed text as SymPy: x² is x**2, · is *, √( is sqrt(, σ is the sigmoid."""
+    """Printed text as SymPy: x² is x**2, · is *, √( is sqrt(, σ is the sigmoid, e^x is exp(x)."""
     plain = re.sub("[⁰¹²³⁴⁵⁶⁷⁸⁹]+", lambda m: "**" + m.group().translate(_POWERS), printed)
     plain = plain.replace("−", "-").replace("·", "*").replace("√(", "sqrt(").replace("σ(", "sigmoid(")
-    return sp.sympify(plain, locals={"x": x, "z": z, "sigmoid": sigmoid})
+    return sp.sympify(plain, locals={"x": x, "z": z, "sigmoid": sigmoid, "e": sp.E})
 
 
 def _answer(source: str, var):
@@ -49,8 +49,8 @@ def _zero(difference) -> bool:
 
 
 @pytest.mark.parametrize("source, shown", [
-    ("(exp(x)-1)/(exp(x)+1)", "2·exp(x)/(exp(x) + 1)²"),
-    ("log(1+exp(x))", "exp(x)/(1 + exp(x))"),
+    ("(exp(x)-1)/(exp(x)+1)", "2·e^x/(e^x + 1)²"),
+    ("log(1+exp(x))", "e^x/(1 + e^x)"),
 ])
 def test_no_sigmoid_where_the_student_wrote_none(source, shown):
     value, text = _answer(source, x)
@@ -77,7 +77,7 @@ _RELATIONS = {">": sp.Gt, "≥": sp.Ge, "<": sp.Lt, "≤": sp.Le}
 
 
 @pytest.mark.parametrize("arg, shown", [
-    (1 - sp.exp(x), "[exp(x) < 1]"),
+    (1 - sp.exp(x), "[e^x < 1]"),
     (-z, "[z < 0]"),
     (z - 1, "[z > 1]"),
     (2 - 3 * z, "[3·z < 2]"),

@@ -95,7 +95,7 @@ def test_relu_pieces_by_the_identity_and_the_kinks_by_convention(shown):
     assert [sp.diff(sp.Max(z / 100, z), z).subs(z, v) for v in (-2, 2)] == [sp.Rational(1, 100), 1]
     conventions = [line for line in out.splitlines() if "convention:" in line]
     assert len(conventions) == 3 and all("≤" in line or "≥" in line for line in conventions)
-    assert "with u = 1 + exp(−z)" in out and "chain rule: with v = −z" in out
+    assert "with u = 1 + e^(−z)" in out and "chain rule: with v = −z" in out
     assert "chain rule: with u = z − 1" in out
 
 
