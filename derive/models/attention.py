@@ -90,6 +90,7 @@ def graph_attention() -> dict:
 class Attention(Model):
     name = "attention"
     title = "Scaled dot-product attention and its gradients"
+    title_zh = "缩放点积注意力及其梯度"    # the title of `derive train --lang zh`
     summary = "Attention O = softmax(Q·Kᵀ/√d_k)·V: dV = Pᵀ·dO, dS through the softmax Jacobian, dQ, dK"
     order = 95
     trainable = True

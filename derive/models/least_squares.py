@@ -32,6 +32,7 @@ def over_m(body):
 class LeastSquares(Model):
     name = "least-squares"
     title = "Least squares"
+    title_zh = "最小二乘法"    # the title of `derive train --lang zh`
     summary = "Least squares: gradient, normal equations, closed form, convexity"
     order = 20
     trainable = True

@@ -62,6 +62,7 @@ LINES = (
 class Logistic(Model):
     name = "logistic"
     title = "Logistic regression"
+    title_zh = "逻辑回归（二分类）"    # the title of `derive train --lang zh`
     summary = "Logistic regression: z = w1·x1 + w2·x2 + b, a = σ(z), dz = a − y, vectorized"
     order = 40
     trainable = True

@@ -37,6 +37,7 @@ def _at(name: str, k: int) -> sp.Symbol:
 class Rnn(Model):
     name = "rnn"
     title = "A recurrent network and back-propagation through time"
+    title_zh = "循环神经网络与随时间反向传播"    # the title of `derive train --lang zh`
     summary = "Vanilla RNN a⟨t⟩ = tanh(W_aa·a⟨t−1⟩ + W_ax·x⟨t⟩ + b_a): BPTT with the carried gradient"
     order = 90
     trainable = True

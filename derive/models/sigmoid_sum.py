@@ -63,6 +63,7 @@ LINES = matrix_lines("sigmoid")
 class SigmoidSum(Model):
     name = "sigmoid-sum"
     title = "Sum of sigmoids"
+    title_zh = "sigmoid 之和"    # the title of `derive train --lang zh`
     summary = "Sum of sigmoids: ŷ = b₀ + Σ c_i σ(b_i + Σ w_ij x_j), index and matrix forms"
     order = 55
     trainable = True

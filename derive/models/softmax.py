@@ -37,6 +37,7 @@ def _one_hot(K: int, m: int) -> sp.Matrix:
 class Softmax(Model):
     name = "softmax"
     title = "Softmax output with cross-entropy"
+    title_zh = "softmax 输出与交叉熵"    # the title of `derive train --lang zh`
     summary = "Softmax output with cross-entropy: ∂L/∂z_k = ŷ_k − y_k"
     order = 70
     trainable = True
