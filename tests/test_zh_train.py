@@ -1,4 +1,5 @@
-"""`derive train --lang zh` speaks Chinese (issue 11, item 6): the report, the per-epoch lines, the
+"""`derive train --lang zh` and `derive check-grad --lang zh` speak Chinese (issue 11, item 6): the
+report, the per-epoch lines, the
 terminal pictures and the error a failed run ends with, read by the rules of test_zh_all (no
 English word of four letters or more but names, glosses and options; no half-width punctuation
 beside Chinese); and the Chinese run reports the very numbers of the English one."""
@@ -16,8 +17,8 @@ from test_zh_all import HALF_WIDTH, english_words
 # pieces (and the closed form of least squares)
 RUNS = {"logistic": ("--epochs", "3"), "least-squares": ("--epochs", "3"), "sigmoid-sum": ("--epochs", "3")}
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e[+-]?\d+)?%?")
-# the optimizer Adam is a name, as the course writes it
-NAMES = {"adam"}
+# names: the optimizer Adam, Richardson's extrapolation, the model checked
+NAMES = {"adam", "richardson", "logistic"}
 
 
 @pytest.fixture(scope="module")
@@ -66,3 +67,15 @@ def test_english_stays_english(runs):
     en = runs["logistic", "en"]
     assert "loss      train" in en.out and "epoch 3/3  loss" in en.err
     assert not re.search("[\u4e00-\u9fff]", en.out + en.err)
+
+
+def test_check_grad_in_chinese():
+    # the report of a passing check, and its notes: the same numbers as in English, in Chinese
+    en, zh = (run("check-grad", "--model", "logistic", "--lang", lang) for lang in ("en", "zh"))
+    assert zh.code == en.code == 0
+    for text in (zh.out, zh.err):
+        chinese_rules(text)
+    assert zh.out.startswith("梯度检验 logistic") and "通过：每个参数块都通过" in zh.out
+    assert [NUMBER.findall(line) for line in en.out.splitlines()[1:]] == \
+        [NUMBER.findall(line) for line in zh.out.splitlines()[1:]]
+    assert [NUMBER.findall(line) for line in en.err.splitlines()] == [NUMBER.findall(line) for line in zh.err.splitlines()]
