@@ -83,7 +83,8 @@ class Softmax(Model):
             "Index-form lines are checked at {K3} classes, {k2}.", "下标形式的各行在 {K3}、{k2} 上核对。",
             K3=shown_eq(K, 3), k2=shown_eq(k, 2),
         )))
-        soft = sp.exp(z[k]) / Sum(sp.exp(z[j]), (j, 1, K))
+        # the dummy l, as in s = Σ_(l≠k) e^(z_l) below: j is the free index of ∂ŷ_j/∂z_k
+        soft = sp.exp(z[k]) / Sum(sp.exp(z[l]), (l, 1, K))
         d.eq(yh[k], soft, "definition", Msg("softmax", "softmax"), check=inst.pair(yh[k], soft))
         ce = -Sum(mul(y[k], sp.log(yh[k])), (k, 1, K))
         d.eq(L, ce, "definition", Msg("cross-entropy", "交叉熵"), check=inst.pair(L, ce))
