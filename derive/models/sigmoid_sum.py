@@ -154,7 +154,9 @@ class SigmoidSum(Model):
             piece = sp.Add(ws * x1, bs, evaluate=False)  # w·x₁ + b, as the notes write it
             shifted = sp.Add(ws * x1, bs, -1, evaluate=False)
             d.eq(mul(cs, hard_sigmoid(piece)), mul(cs, relu(piece) - relu(shifted)), "rewrite",
-                 Msg.of("{e}", "{e}", e=shown_eq(hard_sigmoid(z_), relu(z_) - relu(z_ - 1))))
+                 # ReLU(z) − ReLU(z − 1) in this order, as the activations section writes it
+                 Msg.of("{e}", "{e}", e=shown_eq(hard_sigmoid(z_), sp.Add(
+                     relu(z_), sp.Mul(-1, relu(sp.Add(z_, -1, evaluate=False)), evaluate=False), evaluate=False))))
         r_def = bv[i] + Sum(mul(w[i, j], x[j]), (j, 1, J))
         d.eq(r[i], r_def, "definition", check=inst.pair(r[i], r_def))
         if relu_pieces:
