@@ -130,3 +130,21 @@ def test_sums_of_products_read_as_the_notes(shown):
     assert "dw = (1/m)·Σ_{i=1..m} x⁽ⁱ⁾·dz⁽ⁱ⁾" in shown("logistic")
     # Σ binds the product, not the bias after it, as the notes write z = Σ w·x + b
     assert "z[1]_j = Σ_{i=1..n_x} W[1]_ji·x_i + b[1]_j" in shown("mlp")
+
+
+# -- what a teacher's reading found -----------------------------------------------------------
+
+
+def test_hard_sigmoid_rewrite_note_in_the_notes_order():
+    d = derive.model("sigmoid-sum", activation="relu").derivation()
+    for fmt, form in (("text", "HardSigmoid(z) = ReLU(z) − ReLU(z − 1)"),
+                      ("latex", r"\operatorname{HardSigmoid}(z) = \operatorname{ReLU}(z) - \operatorname{ReLU}(z - 1)")):
+        assert form in d.render(fmt, show_steps=True, width=300), fmt
+    # the identity itself, at points on each side of the kinks
+    for at in (-1.5, 0.25, 0.75, 2.0):
+        assert min(max(at, 0.0), 1.0) == max(at, 0.0) - max(at - 1.0, 0.0)
+
+
+def test_softmax_definition_keeps_j_free(shown):
+    text = shown("softmax")
+    assert "ŷ_k = exp(z_k)/(Σ_{l=1..K} exp(z_l))" in text and "Σ_{j=1..K} exp(z_j)" not in text
