@@ -113,6 +113,9 @@ def test_a_ones_column_is_bold(shown, lang):
     assert not re.search(r"(?<![𝟏\d])1·b|b·1ᵀ|dZ·1\b", text)
     assert r"\mathbf{1} b &=" in shown("broadcasting", "latex", lang)
     assert "b·𝟏ᵀ" in shown("sigmoid-sum", "text", lang) and "(2/m)·𝟏ᵀ·e" in shown("sigmoid-sum", "text", lang)
+    # 𝟏·𝟏ᵀ stays two factors (SymPy would merge them into one matrix of ones)
+    assert "(P ⊙ dP)·𝟏·𝟏ᵀ" in shown("attention", "text", lang)
+    assert r"\mathbf{1} \mathbf{1}^{T}" in shown("attention", "latex", lang)
 
 
 # -- Σ of a product -----------------------------------------------------------------------------

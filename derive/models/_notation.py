@@ -74,13 +74,22 @@ class ExampleColumn(sp.MatrixSymbol):
         return printer._print(example(self.name))
 
 
-class Ones(sp.OneMatrix):
+class Ones(sp.MatrixSymbol):
     """A column (or matrix) of ones, written bold in text as in LaTeX: 𝟏·b, b·𝟏ᵀ, dZ·𝟏. A plain
     1 beside b would read as the number one times b; 1 − A keeps the plain 1 (``sp.OneMatrix``),
-    as the notes write it."""
+    as the notes write it. A symbol, not SymPy's ``OneMatrix``: SymPy would merge 𝟏·𝟏ᵀ into one
+    matrix of ones."""
+
+    def __new__(cls, *args):
+        # Ones(rows, cols); SymPy rebuilds it from its arguments (name, rows, cols)
+        rows, cols = args[-2:]
+        return super().__new__(cls, "𝟏", rows, cols)
 
     def _derive_text(self, printer):
         return "𝟏"
+
+    def _latex(self, printer):
+        return r"\mathbf{1}"
 
 
 class Hadamard(sp.HadamardProduct):
