@@ -45,9 +45,9 @@ def test_a_layer_bracket_never_meets_a_derivative_bracket():
 
 
 @pytest.mark.parametrize("name", ["mlp", "deep"])
-@pytest.mark.parametrize("lang", LANGS)
-def test_mlp_and_deep_text_has_no_doubled_brackets(shown, name, lang):
-    text = shown(name, "text", lang)
+def test_mlp_and_deep_text_has_no_doubled_brackets(shown, name):
+    # (the formulas are the same in Chinese: the printer writes them)
+    text = shown(name, "text")
     # ∂/∂ then a name with a layer, [1] or [l−1], then a second square bracket at once
     assert not re.search(r"∂/∂[^\s\[]*\[[^\]\s]*\][^\s\[(]*\[", text)
     assert "∂/∂" in text
@@ -80,8 +80,9 @@ def test_logistic_column_line_is_verified_against_the_one_example_z():
 @pytest.mark.parametrize("fmt, form", [("text", "z⁽ⁱ⁾ = wᵀ·x⁽ⁱ⁾ + b"), ("latex", "z^{(i)} &= w^{T} x^{(i)} + b"),
                                        ("markdown", "z^{(i)} &= w^{T} x^{(i)} + b")])
 def test_logistic_column_line_in_every_format(shown, fmt, form):
-    for lang in LANGS:
-        assert form in shown("logistic", fmt, lang)
+    assert form in shown("logistic", fmt)
+    if fmt == "text":
+        assert form in shown("logistic", fmt, "zh")
 
 
 # -- least squares: X, θ, y and no φ ----------------------------------------------------------
@@ -89,7 +90,7 @@ def test_logistic_column_line_in_every_format(shown, fmt, form):
 
 @pytest.mark.parametrize("fmt", ["text", "latex", "markdown", "json"])
 def test_least_squares_shows_no_phi(shown, fmt):
-    for lang in LANGS:
+    for lang in LANGS if fmt == "text" else ("en",):
         out = shown("least-squares", fmt, lang)
         assert "φ" not in out and r"\phi" not in out and '"phi' not in out
         assert "θ" in out or r"\theta" in out
@@ -111,11 +112,13 @@ def test_a_ones_column_is_bold(shown, lang):
     text = shown("broadcasting", "text", lang)
     assert "𝟏·b = [[1 2 3]" in text and "b·𝟏ᵀ" in text and "dZ·𝟏" in text
     assert not re.search(r"(?<![𝟏\d])1·b|b·1ᵀ|dZ·1\b", text)
-    assert r"\mathbf{1} b &=" in shown("broadcasting", "latex", lang)
-    assert "b·𝟏ᵀ" in shown("sigmoid-sum", "text", lang) and "(2/m)·𝟏ᵀ·e" in shown("sigmoid-sum", "text", lang)
+
+
+def test_every_ones_column_is_bold(shown):
+    assert r"\mathbf{1} b &=" in shown("broadcasting", "latex")
+    assert "b·𝟏ᵀ" in shown("sigmoid-sum") and "(2/m)·𝟏ᵀ·e" in shown("sigmoid-sum")
     # 𝟏·𝟏ᵀ stays two factors (SymPy would merge them into one matrix of ones)
-    assert "(P ⊙ dP)·𝟏·𝟏ᵀ" in shown("attention", "text", lang)
-    assert r"\mathbf{1} \mathbf{1}^{T}" in shown("attention", "latex", lang)
+    assert "(P ⊙ dP)·𝟏·𝟏ᵀ" in shown("attention") and r"\mathbf{1} \mathbf{1}^{T}" in shown("attention", "latex")
 
 
 # -- Σ of a product -----------------------------------------------------------------------------
