@@ -640,6 +640,10 @@ def _mean_of_sum(expr):
     return None
 
 
+# a layer as ``unicode_name`` prints it: W[1], a[l−1]
+_LAYER = re.compile(r"\[(?:\d+|[lL](?:[−+]\d+)?)\]")
+
+
 def _is_named(expr) -> bool:
     return isinstance(expr, (sp.Symbol, sp.Indexed, sp.MatrixSymbol))
 
@@ -651,14 +655,11 @@ def _of_itself(expr, partial: bool) -> bool:
 
 
 def _binds_unbracketed(expr) -> bool:
-    """Whether Σ's summand is written without brackets of its own: a product with a bracketed
-    sum among its factors, as the notes write Σ x⁽ⁱ⁾·(ŷ⁽ⁱ⁾ − y⁽ⁱ⁾) (Σ binds a product; brackets
-    around it would stack on the factor's own). Other products keep theirs (Σ (W_kl·x_l) + b_k),
-    and so does a negative one (Σ (−x⁽ⁱ⁾·…))."""
+    """Whether Σ's summand is written without brackets of its own: a product, as the notes write
+    Σ x⁽ⁱ⁾·dz⁽ⁱ⁾ and Σ W_kl·x_l + b_k (Σ binds a product, not a sum after it). A sum keeps its
+    brackets, Σ (a + b), and so does a negative product (Σ (−x⁽ⁱ⁾·…))."""
     f = expr.function
-    return (isinstance(expr, sp.Sum) and isinstance(f, sp.Mul) and not f.could_extract_minus_sign()
-            and any(isinstance(a, sp.Add) or (isinstance(a, sp.Pow) and isinstance(a.base, sp.Add))
-                    for a in f.args))
+    return isinstance(expr, sp.Sum) and isinstance(f, sp.Mul) and not f.could_extract_minus_sign()
 
 
 class TextPrinter(_Arranged, StrPrinter):
@@ -727,7 +728,12 @@ class TextPrinter(_Arranged, StrPrinter):
         top = d + (str(order).translate(_SUP) if order > 1 else "")
         if _is_named(of) and not _of_itself(expr, self.partial):
             return f"{top}{self._print(of)}/{wrt}"
-        return f"{top}/{wrt}[{self._print(of)}]"
+        arg = self._print(of)
+        if _LAYER.search(wrt + arg):
+            # a layer's bracket beside the derivative's would read as one more index, Z[1][σ(Z[1])]:
+            # the argument goes in round brackets, ∂/∂Z[1] (σ(Z[1]))
+            return f"{top}/{wrt} ({arg})"
+        return f"{top}/{wrt}[{arg}]"
 
     def _print_Pow(self, expr, rational=False):
         base, e = expr.as_base_exp()

@@ -97,7 +97,17 @@ def _span(values) -> tuple[float, float]:
     return lo, hi
 
 
-def terminal_loss(loss, *, width: int = 60, height: int = 10, label: str = "epoch") -> str:
+def _say(lang: str, en: str, zh: str) -> str:
+    """The words of a terminal picture in ``lang`` ("en" or "zh")."""
+    return zh if lang == "zh" else en
+
+
+def _up(lang: str, name: str) -> str:
+    """What the vertical axis shows, after the horizontal axis's name: (up: x2), （纵轴：x₂）."""
+    return _say(lang, f" (up: {name})", f"（纵轴：{name}）")
+
+
+def terminal_loss(loss, *, width: int = 60, height: int = 10, label: str = "epoch", lang: str = "en") -> str:
     """The loss per epoch as Unicode text; a log scale when it spans more than 100×.
 
     Parameters
@@ -112,9 +122,10 @@ def terminal_loss(loss, *, width: int = 60, height: int = 10, label: str = "epoc
     xs = np.arange(0, n + 1)
     canvas = Canvas(width, height, (0, max(n, 1)), _span(shown))
     canvas.line(xs, shown)
-    title = "training loss per epoch" + (" (log scale)" if log else "")
+    title = _say(lang, "training loss per epoch" + (" (log scale)" if log else ""),
+                 "每个轮次（epoch）的训练损失" + ("（对数坐标）" if log else ""))
     lines = [title] + _frame(canvas, f"{values.max():.4g}", f"{values.min():.4g}",
-                             "0", str(n), label)
+                             "0", str(n), _say(lang, label, "轮次"))
     return "\n".join(lines)
 
 
@@ -139,7 +150,7 @@ def _pieces(result, x):
     return g(np.outer(x, w) + bh) * c, w, bh, c
 
 
-def _g_name(result) -> tuple[str, str | None]:
+def _g_name(result, lang: str = "en") -> tuple[str, str | None]:
     """How the pieces' activation is written: its name (σ, ReLU) when it is one named function,
     else "g" and a line that defines g."""
     from derive import printing
@@ -149,14 +160,14 @@ def _g_name(result) -> tuple[str, str | None]:
     g = layer.activation(r)
     if isinstance(g, sp.Function) and g.args == (r,):
         return printing.text(g)[: -len("(r)")], None
-    return "g", f"where g(r) = {printing.text(g)}"
+    return "g", _say(lang, f"where g(r) = {printing.text(g)}", f"其中 g(r) = {printing.text(g)}")
 
 
 def _can_draw_pieces(result) -> bool:
     return _piece_layers(result) is not None
 
 
-def terminal_pieces(result, *, width: int = 60) -> str:
+def terminal_pieces(result, *, width: int = 60, lang: str = "en") -> str:
     """The fitted sigmoid-sum as text: the curve over the data, then the constant b and each
     piece cᵢ σ(bᵢ + wᵢ x) on the same x axis (the pieces share one y scale)."""
     p = result.params
@@ -169,16 +180,16 @@ def terminal_pieces(result, *, width: int = 60) -> str:
     canvas = Canvas(width, 8, (x[0], x[-1]), (lo, hi))
     canvas.points(X, result.data.y)
     canvas.line(x, fitted)
-    g, g_is = _g_name(result)
-    lines = [f"the fitted curve ŷ = b + Σ cᵢ {g}(bᵢ + wᵢ x) over the data"] + ([g_is] if g_is else [])
+    g, g_is = _g_name(result, lang)
+    lines = [_say(lang, f"the fitted curve ŷ = b + Σ cᵢ {g}(bᵢ + wᵢ x) over the data",
+                  f"拟合的曲线 ŷ = b + Σ cᵢ {g}(bᵢ + wᵢ x) 与数据")] + ([g_is] if g_is else [])
     lines += _frame(canvas, f"{hi:.3g}", f"{lo:.3g}", f"{x[0]:.3g}", f"{x[-1]:.3g}", "x")
-    lines.append(f"= the constant b = {b:.4f}")
+    lines.append(_say(lang, f"= the constant b = {b:.4f}", f"= 常数 b = {b:.4f}"))
     plo, phi = _span(np.concatenate([pieces.ravel(), [0.0]]))
     h = pieces.shape[1]
     if h > 4:  # one line per piece, so that forty pieces still fit on a screen
-        lines.append(
-            f"+ {h} pieces cᵢ {g}(bᵢ + wᵢ x), all drawn from {plo:.3g} to {phi:.3g}:"
-        )
+        lines.append(_say(lang, f"+ {h} pieces cᵢ {g}(bᵢ + wᵢ x), all drawn from {plo:.3g} to {phi:.3g}:",
+                          f"+ {h} 个蓝色函数 cᵢ {g}(bᵢ + wᵢ x)，纵轴都从 {plo:.3g} 画到 {phi:.3g}："))
     for i in range(h):
         piece = Canvas(width, 3 if h <= 4 else 1, (x[0], x[-1]), (plo, phi))
         piece.line(x, pieces[:, i])
@@ -186,7 +197,8 @@ def terminal_pieces(result, *, width: int = 60) -> str:
         if h > 4:
             lines.append(f"{i + 1:>4} {piece.rows()[0]}  {values}")
         else:
-            lines.append(f"+ piece {i + 1}: c{i + 1} {g}(b{i + 1} + w{i + 1} x)  with {values}")
+            lines.append(_say(lang, f"+ piece {i + 1}: c{i + 1} {g}(b{i + 1} + w{i + 1} x)  with {values}",
+                              f"+ 第 {i + 1} 个蓝色函数：c{i + 1} {g}(b{i + 1} + w{i + 1} x)，其中 {values}"))
             lines += _frame(piece, f"{phi:.3g}", f"{plo:.3g}")
     return "\n".join(lines)
 
@@ -194,10 +206,12 @@ def terminal_pieces(result, *, width: int = 60) -> str:
 # What a trained model is about, beyond its loss ------------------------------------------------
 
 
-def _rows_shown(result):
+def _rows_shown(result, lang: str = "en"):
     """The rows a picture of the fit is drawn on: the held-out ones when there are any."""
     d = result.data
-    return (d.X_val, d.y_val, "held-out") if d.y_val is not None else (d.X, d.y, "training")
+    if d.y_val is not None:
+        return d.X_val, d.y_val, _say(lang, "held-out", "留出集")
+    return d.X, d.y, _say(lang, "training", "训练集")
 
 
 def _line_fit(result) -> bool:
@@ -231,18 +245,19 @@ def _class_names(result, k: int) -> list[str]:
     return list(labels) if labels and len(labels) == k else [str(c) for c in range(k)]
 
 
-def terminal_confusion(result) -> str:
+def terminal_confusion(result, lang: str = "en") -> str:
     """The confusion matrix as a table: a row per true class, a column per predicted one."""
     counts = confusion(result)
     names = _class_names(result, counts.shape[0])
-    _, _, rows = _rows_shown(result)
+    _, _, rows = _rows_shown(result, lang)
     width = max(4, *(len(n) for n in names), len(str(counts.max())))
     head = " " * (width + 2) + " ".join(f"{n:>{width}}" for n in names)
-    lines = [f"confusion matrix on the {rows} rows (row: true class, column: predicted)", head]
+    lines = [_say(lang, f"confusion matrix on the {rows} rows (row: true class, column: predicted)",
+                  f"{rows}上的混淆矩阵（行：真实类别，列：预测类别）"), head]
     for name, row in zip(names, counts):
         lines.append(f"{name:>{width}}  " + " ".join(f"{c:>{width}}" for c in row))
     correct = int(np.trace(counts))
-    lines.append(f"{correct} of {int(counts.sum())} right")
+    lines.append(_say(lang, f"{correct} of {int(counts.sum())} right", f"{int(counts.sum())} 个中预测对 {correct} 个"))
     return "\n".join(lines)
 
 
@@ -276,49 +291,57 @@ def guesses(result, rows: int = 3) -> list[tuple[str, str]]:
             for row, last, g in zip(X, y, guessed)]
 
 
-def _text_lines(result, width: int) -> list[str]:
+def _text_lines(result, width: int, lang: str = "en") -> list[str]:
     """The character model's text picture: samples before and after training, then the
     guesses on a few windows, each under the character it guesses, ``^`` where right."""
     from .training import SAMPLE_START
 
     before, after = samples(result)
     epochs = result.history.epochs_run
-    lines = [f"text the model writes from {SAMPLE_START!r} (drawn with seed {result.history.settings['seed']})"]
-    for name, text in (("before training", before), (f"after {epochs} epochs", after)):
+    seed = result.history.settings['seed']
+    lines = [_say(lang, f"text the model writes from {SAMPLE_START!r} (drawn with seed {seed})",
+                  f"模型从 {SAMPLE_START!r} 开始写出的文本（随机种子 {seed}）")]
+    for name, text in ((_say(lang, "before training", "训练前"), before),
+                       (_say(lang, f"after {epochs} epochs", f"训练 {epochs} 个轮次后"), after)):
         body = text.replace("\n", " ")
-        lines.append(f"  {name}:")
+        lines.append(f"  {name}" + _say(lang, ":", "："))
         lines += [f"    {body[i:i + width]}" for i in range(0, len(body), width)]
-    _, _, rows = _rows_shown(result)
+    _, _, rows = _rows_shown(result, lang)
     pairs = guesses(result)
     right = sum(g == t for text, guess in pairs for g, t in zip(guess, text[1:]))
-    lines += [f"next-character guesses on {len(pairs)} {rows} windows, {right} of "
-              f"{sum(len(g) for _, g in pairs)} right:", "  under each character the model's guess for it, ^ where right"]
+    total = sum(len(g) for _, g in pairs)
+    lines += [_say(lang, f"next-character guesses on {len(pairs)} {rows} windows, {right} of {total} right:",
+                   f"在 {len(pairs)} 段{rows}文本上预测下一个字符，{total} 个中对 {right} 个："),
+              _say(lang, "  under each character the model's guess for it, ^ where right",
+                   "  每个字符下方是模型对它的预测，^ 表示预测正确")]
+    text_, guess_, right_ = (_say(lang, *w) for w in (("text ", "原文 "), ("guess ", "预测  "), ("right ", "正确  ")))
     for text, guess in pairs:
-        lines += [f"  text   {text}", f"  guess   {guess}",
-                  "  right   " + "".join("^" if g == t else " " for g, t in zip(guess, text[1:])).rstrip()]
+        lines += [f"  {text_}  {text}", f"  {guess_}  {guess}",
+                  f"  {right_}  " + "".join("^" if g == t else " " for g, t in zip(guess, text[1:])).rstrip()]
     return lines
 
 
-def terminal_text(result, *, width: int = 60) -> str:
+def terminal_text(result, *, width: int = 60, lang: str = "en") -> str:
     """The character model's samples and guesses (see ``_text_lines``) for the terminal."""
-    return "\n".join(_text_lines(result, width))
+    return "\n".join(_text_lines(result, width, lang))
 
 
-def terminal_accuracy(history, *, width: int = 60, height: int = 6) -> str:
+def terminal_accuracy(history, *, width: int = 60, height: int = 6, lang: str = "en") -> str:
     """Training accuracy per epoch, from 0 to 100 %."""
     values = 100 * np.asarray(history.accuracy, dtype=float)
     n = len(values)
     canvas = Canvas(width, height, (1, max(n, 2)), (0.0, 100.0))
     canvas.line(np.arange(1, n + 1), values)
-    held = f"; held-out {100 * history.val_accuracy[-1]:.2f}% at the end" if history.val_accuracy else ""
-    lines = [f"training accuracy per epoch{held}"]
-    lines += _frame(canvas, "100%", "0%", "1", str(n), "epoch")
+    held = (_say(lang, f"; held-out {100 * history.val_accuracy[-1]:.2f}% at the end",
+                 f"；留出集最后为 {100 * history.val_accuracy[-1]:.2f}%") if history.val_accuracy else "")
+    lines = [_say(lang, "training accuracy per epoch", "每个轮次（epoch）的训练准确率") + held]
+    lines += _frame(canvas, "100%", "0%", "1", str(n), _say(lang, "epoch", "轮次"))
     return "\n".join(lines)
 
 
-def terminal_line(result, *, width: int = 60, height: int = 10) -> str:
+def terminal_line(result, *, width: int = 60, height: int = 10, lang: str = "en") -> str:
     """The fitted line over the points."""
-    X, y, rows = _rows_shown(result)
+    X, y, rows = _rows_shown(result, lang)
     x = X[:, 0]
     grid = np.linspace(x.min(), x.max(), 4 * width)
     fitted = np.asarray(result.compiled.predict(result.params, grid[:, None]))
@@ -326,17 +349,17 @@ def terminal_line(result, *, width: int = 60, height: int = 10) -> str:
     canvas = Canvas(width, height, (grid[0], grid[-1]), (lo, hi))
     canvas.points(x, y)
     canvas.line(grid, fitted)
-    lines = [f"the fitted line ŷ = w·x + b over the {rows} points"]
+    lines = [_say(lang, f"the fitted line ŷ = w·x + b over the {rows} points", f"拟合的直线 ŷ = w·x + b 与{rows}的点")]
     data = result.data
-    axis = f"{data.feature_name(0)} (up: {data.target_name})" if data.columns else "x"
+    axis = data.feature_name(0) + _up(lang, data.target_name) if data.columns else "x"
     lines += _frame(canvas, f"{hi:.3g}", f"{lo:.3g}", f"{grid[0]:.3g}", f"{grid[-1]:.3g}", axis)
     return "\n".join(lines)
 
 
-def terminal_boundary(result, *, width: int = 60, height: int = 20) -> str:
+def terminal_boundary(result, *, width: int = 60, height: int = 20, lang: str = "en") -> str:
     """The plane of the two features: where the model predicts 1 ('+') or 0 ('·'), and the
     rows as their labels ('1', '0')."""
-    X, y, rows = _rows_shown(result)
+    X, y, rows = _rows_shown(result, lang)
     (x0, x1), (y0, y1) = _span(X[:, 0]), _span(X[:, 1])
     xs = x0 + (np.arange(width) + 0.5) * (x1 - x0) / width
     ys = y1 - (np.arange(height) + 0.5) * (y1 - y0) / height
@@ -349,32 +372,33 @@ def terminal_boundary(result, *, width: int = 60, height: int = 20) -> str:
         cells[i][j] = str(label)
     labels = result.data.labels
     one, zero = (f"1 ({labels[1]})", f"0 ({labels[0]})") if labels else ("1", "0")
-    lines = [f"the decision boundary: '+' where the model predicts {one}, '·' where {zero}; "
-             f"the {rows} rows by their label"]
+    lines = [_say(lang, f"the decision boundary: '+' where the model predicts {one}, '·' where {zero}; "
+                       f"the {rows} rows by their label",
+                  f"决策边界：模型预测为 {one} 处记 '+'，预测为 {zero} 处记 '·'；{rows}的样本标出其标签")]
     lines += [f"{y1:>7.3g} ┤" + "".join(cells[0])] + ["        │" + "".join(r) for r in cells[1:-1]]
     lines += [f"{y0:>7.3g} ┤" + "".join(cells[-1]), "        └" + "─" * width,
               f"         {x0:<.3g}" + " " * max(1, width - 12)
-              + f"{x1:.3g}  {result.data.feature_name(0)} (up: {result.data.feature_name(1)})"]
+              + f"{x1:.3g}  {result.data.feature_name(0)}" + _up(lang, result.data.feature_name(1))]
     return "\n".join(lines)
 
 
-def terminal(result, *, width: int = 60) -> str:
+def terminal(result, *, width: int = 60, lang: str = "en") -> str:
     """Everything ``derive train`` draws in the terminal for ``result``: the loss, then what
     the model is about (its accuracy, the fitted line or curve, the decision boundary, the
     confusion matrix)."""
-    parts = [terminal_loss([result.history.initial_loss] + list(result.history.loss), width=width)]
+    parts = [terminal_loss([result.history.initial_loss] + list(result.history.loss), width=width, lang=lang)]
     if result.history.accuracy:
-        parts.append(terminal_accuracy(result.history, width=width))
+        parts.append(terminal_accuracy(result.history, width=width, lang=lang))
     if _can_draw_pieces(result):
-        parts.append(terminal_pieces(result, width=width))
+        parts.append(terminal_pieces(result, width=width, lang=lang))
     if _line_fit(result):
-        parts.append(terminal_line(result, width=width))
+        parts.append(terminal_line(result, width=width, lang=lang))
     if _boundary(result):
-        parts.append(terminal_boundary(result, width=width))
+        parts.append(terminal_boundary(result, width=width, lang=lang))
     if _characters(result):
-        parts.append(terminal_text(result, width=width))
+        parts.append(terminal_text(result, width=width, lang=lang))
     elif result.compiled.network.task == "classes":
-        parts.append(terminal_confusion(result))
+        parts.append(terminal_confusion(result, lang))
     return "\n\n".join(parts)
 
 

@@ -107,6 +107,7 @@ class History:
     updates_per_epoch: int = 0
     diverged: bool = False
     divergence: str | None = None
+    divergence_zh: str | None = None   # the same in Chinese, for ``derive train --lang zh``
 
     @property
     def final_loss(self) -> float:
@@ -374,17 +375,19 @@ def train(
     def bad(value: float) -> bool:
         return not math.isfinite(value) or value > bound
 
-    def stop(kept: dict, where: str, value: float) -> History:
-        what = "became NaN" if math.isnan(value) else (
-            "became infinite" if math.isinf(value) else f"grew to {value:.4g} (bound {bound:.4g})"
+    def stop(kept: dict, where: tuple, value: float) -> History:
+        what = ("became NaN", "变成了 NaN") if math.isnan(value) else (
+            ("became infinite", "变成了无穷大") if math.isinf(value) else
+            (f"grew to {value:.4g} (bound {bound:.4g})", f"增大到 {value:.4g}（上限 {bound:.4g}）")
         )
         history.diverged = True
-        history.divergence = f"the loss {what} {where}"
+        history.divergence = f"the loss {what[0]} {where[0]}"
+        history.divergence_zh = f"{where[1]}损失{what[1]}"
         history.params = kept
         return history
 
     if bad(initial):
-        return stop(params, "at the starting parameters", initial)
+        return stop(params, ("at the starting parameters", "在初始参数处"), initial)
 
     loss_and_grad = _loss_and_grad(compiled)
     good = params
@@ -392,12 +395,14 @@ def train(
         for rows in batches(m, batch_size, rng):
             value, grads = loss_and_grad(params, X[rows], y[rows])
             value = float(value)
-            where = f"at update {history.n_updates + 1} (epoch {epoch})"
+            where = (f"at update {history.n_updates + 1} (epoch {epoch})",
+                     f"在第 {history.n_updates + 1} 次更新（第 {epoch} 个轮次）时")
             if bad(value):
                 return stop(good, where, value)
             if not _finite_grads(grads):
                 history.diverged = True
-                history.divergence = f"the gradient became NaN or infinite {where}"
+                history.divergence = f"the gradient became NaN or infinite {where[0]}"
+                history.divergence_zh = f"{where[1]}梯度变成了 NaN 或无穷大"
                 history.params = params
                 return history
             good = params
@@ -411,7 +416,8 @@ def train(
                                   per_epoch * epochs, value))
         value = float(compiled.loss(params, X, y))
         if bad(value):
-            return stop(good, f"after epoch {epoch} (update {history.n_updates})", value)
+            return stop(good, (f"after epoch {epoch} (update {history.n_updates})",
+                               f"在第 {epoch} 个轮次（第 {history.n_updates} 次更新）之后"), value)
         good = params
         history.loss.append(value)
         history.epochs_run = epoch
@@ -459,6 +465,7 @@ class TrainResult:
     grad_check: object = None
     scaler: object = None          # the standardization of a data file's inputs, if any
     lr_note: str | None = None     # how the learning rate was chosen, when it was searched
+    lr_note_zh: str | None = None  # the same in Chinese
 
     def predict(self, X):
         """Predictions for rows ``X`` as given in the data file (standardized here when the
@@ -466,35 +473,42 @@ class TrainResult:
         X = np.asarray(X, dtype=float)
         return self.compiled.predict(self.params, self.scaler(X) if self.scaler else X)
 
-    def problem(self) -> str | None:
+    def problem(self, lang: str = "en") -> str | None:
         """Why the run did not train, or None: the loss ended no lower than it started; (after
         20 epochs or more) moved by less than 0.1 %; or stalled far from a good fit — after 20
         epochs or more, fell by less than 2 % over the last quarter of them while still above
         90 % of what one constant prediction for every row achieves (``constant_loss``) or, for
         linear regression, above 1.5 times the least-squares optimum. A short run that is still
         improving is never called a failure."""
-        h = self.history
+        h, say = self.history, _Say(lang == "zh")
         if h.diverged or not h.loss:
             return None
         start, end = h.initial_loss, h.loss[-1]
         if end >= start:
-            return f"the loss ended at {end:.5g}, no lower than where it started ({start:.5g})"
+            return say(f"the loss ended at {end:.5g}, no lower than where it started ({start:.5g})",
+                       f"损失最后为 {end:.5g}，不低于开始时的 {start:.5g}")
         if h.epochs_run < 20:
             return None
         if start - end < 1e-3 * abs(start):
-            return f"the loss hardly moved in {h.epochs_run} epochs ({start:.5g} to {end:.5g})"
+            return say(f"the loss hardly moved in {h.epochs_run} epochs ({start:.5g} to {end:.5g})",
+                       f"{h.epochs_run} 个轮次中损失几乎没有变化（从 {start:.5g} 到 {end:.5g}）")
         quarter = h.epochs_run // 4
         fell = (h.loss[-quarter - 1] - end) / abs(end) if end else 1.0
         if fell >= 0.02:
             return None
-        stalled = f"the loss fell by {100 * fell:.2g} % over the last {quarter} epochs and ended at {end:.5g}"
+        stalled = say(f"the loss fell by {100 * fell:.2g} % over the last {quarter} epochs and ended at {end:.5g}",
+                      f"最后 {quarter} 个轮次中损失只下降了 {100 * fell:.2g} %，最后为 {end:.5g}")
         constant = self.constant_loss()
         if constant is not None and constant > 0 and end > 0.9 * constant:
-            what = "the mean of y" if self.compiled.network.loss == "squared" else "the class frequencies"
-            return f"{stalled}, hardly below the {constant:.5g} of predicting {what} for every row"
+            squared = self.compiled.network.loss == "squared"
+            return say(f"{stalled}, hardly below the {constant:.5g} of predicting "
+                       f"{'the mean of y' if squared else 'the class frequencies'} for every row",
+                       f"{stalled}，几乎不低于对每个样本都预测{'y 的均值' if squared else '各类别的频率'}时的 {constant:.5g}")
         best = self.closed_form()
         if best is not None and end > 1.5 * best[1] + 1e-3 * (constant or 0.0):
-            return f"{stalled}, {end / max(best[1], 1e-300):.3g} times the least-squares optimum {best[1]:.5g}"
+            ratio = f"{end / max(best[1], 1e-300):.3g}"
+            return say(f"{stalled}, {ratio} times the least-squares optimum {best[1]:.5g}",
+                       f"{stalled}，是最小二乘最优值 {best[1]:.5g} 的 {ratio} 倍")
         return None
 
     def constant_loss(self) -> float | None:
@@ -579,53 +593,54 @@ class TrainResult:
             }
         return out
 
-    def report(self) -> str:
-        """The final metrics as a few lines of plain text (no timings: same run, same bytes)."""
+    def report(self, lang: str = "en") -> str:
+        """The final metrics as a few lines of plain text (no timings: same run, same bytes), in
+        English or Chinese (``lang`` "en" or "zh"), a label then its values on each line."""
         h, s, d = self.history, self.history.settings, self.data
-        batch = "full batch" if s["batch_size"] >= s["rows"] else f"batches of {s['batch_size']}"
+        zh = lang == "zh"
+        say = _Say(zh)
+        title = getattr(self.model, "title_zh", self.model.title) if zh else self.model.title
         options = ", ".join(f"{k}={v}" for k, v in self.model.values.items())
-        lines = [
-            f"{self.model.title} ({options})" if options else self.model.title,
-            f"data      {d.describe()}",
-        ]
+        lines = [(f"{title}（{options}）" if zh else f"{title} ({options})") if options else title,
+                 say.line("data", "数据", describe_data(d, lang))]
         if d.labels is not None:
-            lines.append("classes   " + ", ".join(f"{k} = {name}" for k, name in enumerate(d.labels)))
+            lines.append(say.line("classes", "类别", ", ".join(f"{k} = {name}" for k, name in enumerate(d.labels))))
         if self.scaler is not None:
-            lines.append("inputs    standardized per feature (mean 0, std 1 over the training rows); "
-                         "--no-standardize keeps them as given")
-        clip = f", gradient clipped to norm {s['clip']:g}" if "clip" in s else ""
-        lines.append(f"training  {s['optimizer']}, lr {s['lr']:g}, {batch}, {h.epochs_run} epochs, "
-                     f"{h.n_updates} updates, seed {s['seed']}{clip}")
+            lines.append(say.line("inputs", "输入", say(
+                "standardized per feature (mean 0, std 1 over the training rows); --no-standardize keeps them as given",
+                "每个特征都已标准化（在训练样本上均值为 0、标准差为 1）；--no-standardize 保留原值")))
+        full = s["batch_size"] >= s["rows"]
+        batch = say("full batch", "全批量") if full else say(f"batches of {s['batch_size']}", f"每批 {s['batch_size']} 个样本")
+        clip = say(f", gradient clipped to norm {s['clip']:g}", f"，梯度裁剪到范数 {s['clip']:g}") if "clip" in s else ""
+        lines.append(say.line("training", "训练", say(
+            f"{s['optimizer']}, lr {s['lr']:g}, {batch}, {h.epochs_run} epochs, {h.n_updates} updates, seed {s['seed']}{clip}",
+            f"{_OPTIMIZER_ZH.get(s['optimizer'], s['optimizer'])}，学习率 {s['lr']:g}，{batch}，{h.epochs_run} 个轮次（epoch），{h.n_updates} 次更新"
+            f"（update），随机种子 {s['seed']}{clip}")))
         if self.lr_note:
-            lines.append(f"lr        {self.lr_note}")
+            lines.append(say.line("lr", "学习率", self.lr_note_zh if zh else self.lr_note))
         m = self.metrics()
         held = "val_loss" in m
-        lines.append(
-            f"loss      train {m['loss']:.5g}"
-            + (f"   held-out {m['val_loss']:.5g}" if held else "")
-            + f"   (start {h.initial_loss:.5g})"
-        )
+        lines.append(say.line("loss", "损失", say("train", "训练集") + f" {m['loss']:.5g}"
+                              + (say("   held-out", "   留出集") + f" {m['val_loss']:.5g}" if held else "")
+                              + say(f"   (start {h.initial_loss:.5g})", f"   （初始 {h.initial_loss:.5g}）")))
         if "accuracy" in m:
-            lines.append(
-                f"accuracy  train {100 * m['accuracy']:.2f}%"
-                + (f"   held-out {100 * m['val_accuracy']:.2f}%" if held else "")
-            )
+            lines.append(say.line("accuracy", "准确率", say("train", "训练集") + f" {100 * m['accuracy']:.2f}%"
+                                  + (say("   held-out", "   留出集") + f" {100 * m['val_accuracy']:.2f}%" if held else "")))
         if self.grad_check is not None:
-            lines.append(
-                f"gradient  checked against finite differences on the first "
-                f"{min(8, len(d.y))} rows: every block passes"
-            )
+            rows = min(8, len(d.y))
+            lines.append(say.line("gradient", "梯度检验", say(
+                f"checked against finite differences on the first {rows} rows: every block passes",
+                f"在前 {rows} 个样本上与有限差分比较：每一块都通过")))
         sample = getattr(self.compiled, "sample", None)
         if callable(sample):
-            lines.append(f"sample    {sample(h.params, SAMPLE_START, SAMPLE_LENGTH, seed=s['seed'])!r}")
+            lines.append(say.line("sample", "生成文本", repr(sample(h.params, SAMPLE_START, SAMPLE_LENGTH, seed=s['seed']))))
         if sum(np.size(v) for v in h.params.values()) <= 12:
-            lines.append("params    " + _format_params(h.params))
+            lines.append(say.line("params", "参数", _format_params(h.params)))
         closed = self.closed_form()
         if closed is not None:
-            lines.append(
-                f"closed    {_format_params(closed[0])}   loss {closed[1]:.5g}  "
-                "(least squares, np.linalg.lstsq)"
-            )
+            lines.append(say.line("closed", "闭式解", f"{_format_params(closed[0])}   " + say(
+                f"loss {closed[1]:.5g}  (least squares, np.linalg.lstsq)",
+                f"损失 {closed[1]:.5g}（最小二乘解，由 np.linalg.lstsq() 求出）")))
         return "\n".join(lines)
 
     def save(self, path) -> None:
@@ -633,6 +648,47 @@ class TrainResult:
         also ``x_mean`` and ``x_scale``, so that x ↦ (x − x_mean) / x_scale prepares new rows."""
         extra = {} if self.scaler is None else {"x_mean": self.scaler.mean, "x_scale": self.scaler.scale}
         save_params(path, {**self.history.params, **extra})
+
+
+class _Say:
+    """The words of a report in one language: ``say(en, zh)`` picks, ``say.line(en, zh, text)``
+    writes a line as a label padded to one column (a Chinese character is two cells wide)."""
+
+    WIDTH = 10
+
+    def __init__(self, zh: bool):
+        self.zh = zh
+
+    def __call__(self, en: str, zh: str) -> str:
+        return zh if self.zh else en
+
+    def line(self, en: str, zh: str, text: str) -> str:
+        label = self(en, zh)
+        cells = len(label) + sum(1 for ch in label if ord(ch) > 0x2E7F)
+        return label + " " * max(1, self.WIDTH - cells) + text
+
+
+# The optimizers as a Chinese text names them (Adam is a name).
+_OPTIMIZER_ZH = {"gd": "梯度下降（gd）", "sgd": "小批量随机梯度下降（sgd）", "momentum": "动量法", "adam": "Adam"}
+
+# The built-in data sets in Chinese (a data file is named by its path in both languages).
+_DATA_ZH = {
+    "the red curve (constant + 3 hard-sigmoid pieces)": "红色曲线（常数 + 3 个 hard sigmoid 蓝色函数）",
+    "a noisy line y = 1 + 2·x + noise": "带噪声的直线 y = 1 + 2·x + 噪声",
+    "a noisy plane y = 1 + 2·x + … + noise": "带噪声的平面 y = 1 + 2·x + ⋯ + 噪声",
+    "two Gaussian blobs": "两团高斯分布的点（二分类）",
+    "the 8x8 handwritten digits": "8×8 的手写数字",
+    "the opening of Shakespeare's Coriolanus, by character": "莎士比亚《科利奥兰纳斯》的开头（逐字符）",
+}
+
+
+def describe_data(d, lang: str = "en") -> str:
+    """``d.describe()``, or its Chinese: the data set, then its training and held-out rows and
+    its features."""
+    if lang != "zh":
+        return d.describe()
+    held = f"，留出 {len(d.y_val)} 个" if d.y_val is not None else ""
+    return f"{_DATA_ZH.get(d.name, d.name)}：{len(d.y)} 个训练样本{held}，{d.features} 个特征"
 
 
 def _format_params(params: dict) -> str:
@@ -647,9 +703,12 @@ def _format_params(params: dict) -> str:
     return "  ".join(f"{k} = {fmt(v)}" for k, v in params.items())
 
 
-def divergence_error(history: History, saved=None) -> TrainingDiverged:
+def divergence_error(history: History, saved=None, lang: str = "en") -> TrainingDiverged:
     """The error ``derive train`` exits with (status 1) when ``history.diverged``."""
     lr = history.settings["lr"]
+    if lang == "zh":
+        kept = f"；最后一组正常的参数已保存到 {saved}" if saved else "；保留最后一组正常的参数"
+        return TrainingDiverged(f"训练发散：{history.divergence_zh}{kept}；请试一个更小的学习率，例如 --lr {lr / 10:g}")
     kept = f"; the last good parameters were saved to {saved}" if saved else (
         "; the last good parameters are kept"
     )
@@ -802,9 +861,9 @@ def train_model(
     compiled = _compile(model)
     params = compiled.init_params(seed=seed)
     checked = check_gradient(compiled, params, dataset.X, dataset.y) if check_grad else None
-    lr_note = None
+    lr_note = lr_note_zh = None
     if lr is None and data is not None:
-        lr, lr_note = _first_lr(compiled, params, dataset, default.lr, batch_size, optimizer, seed)
+        lr, lr_note, lr_note_zh = _first_lr(compiled, params, dataset, default.lr, batch_size, optimizer, seed)
     history = train(
         compiled, params, dataset.X, dataset.y,
         lr=default.lr if lr is None else lr,
@@ -812,7 +871,7 @@ def train_model(
         batch_size=batch_size, optimizer=optimizer, seed=seed,
         X_val=dataset.X_val, y_val=dataset.y_val, callback=callback, clip=default.clip,
     )
-    return TrainResult(model, compiled, dataset, history, checked, scaler, lr_note)
+    return TrainResult(model, compiled, dataset, history, checked, scaler, lr_note, lr_note_zh)
 
 
 def _options_from_data(model, data) -> dict:
@@ -839,7 +898,8 @@ def _first_lr(compiled, params, data, lr, batch_size, optimizer, seed, tries: in
         refused.append(lr)
         lr = lr / 10
     if not refused:
-        return lr, None
+        return lr, None, None
     tried = ", ".join(f"{v:g}" for v in refused)
-    return lr, f"{lr:g}: one epoch at lr {tried} did not lower the loss"
+    return (lr, f"{lr:g}: one epoch at lr {tried} did not lower the loss",
+            f"{lr:g}：学习率为 {tried} 时训练一个轮次（epoch）都没有使损失下降")
 

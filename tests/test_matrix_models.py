@@ -54,7 +54,7 @@ def test_engine_and_model_forms_agree_with_finite_differences(key):
 ENGINE_WRITES_NOTES = {"least-squares"}
 NOTES_FORMS = {
     "least-squares": ["−2·Xᵀ·(y − X·θ)"],
-    "sigmoid-sum": ["(2/m)·1ᵀ·e", "(2/m)·A·e", "(2/m)·((c·eᵀ) ⊙ A ⊙ (1 − A))·1",
+    "sigmoid-sum": ["(2/m)·𝟏ᵀ·e", "(2/m)·A·e", "(2/m)·((c·eᵀ) ⊙ A ⊙ (1 − A))·𝟏",
                     "(2/m)·((c·eᵀ) ⊙ A ⊙ (1 − A))·Xᵀ"],
     "mlp": ["A[2] − Y", "(1/m)·dZ[2]·A[1]ᵀ", "(1/m)·Σ_{i=1..m} dz[2]⁽ⁱ⁾", "(W[2]ᵀ·dZ[2]) ⊙ A[1] ⊙ (1 − A[1])",
             "(1/m)·dZ[1]·Xᵀ", "(1/m)·Σ_{i=1..m} dz[1]⁽ⁱ⁾"],
@@ -159,5 +159,5 @@ def test_sigmoid_sum_with_relu_pieces_takes_the_engines_lines(shared_derivations
         assert steps[k].verified in ("symbolic", "numeric")
         assert steps[k].check[0].shape == (2 * g.inst.env[g.line.wrt].rows, g.inst.env[g.line.wrt].cols)
         form = next(s for s in steps[k + 1:] if s.kind == "equation")
-        assert text(form.rhs).endswith(("·e", "D)·1", "D)·Xᵀ"))
+        assert text(form.rhs).endswith(("·e", "D)·𝟏", "D)·Xᵀ"))
         check_equal(*form.check)

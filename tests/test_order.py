@@ -71,12 +71,12 @@ def test_every_line_still_verifies():
 @pytest.mark.usefixtures("shared_derivations")
 @pytest.mark.parametrize("name, pieces, absent", [
     # the review's mlp row: W x + b in index form as in matrix form
-    ("mlp", ["z[1]_j = Σ_{i=1..n_x} (W[1]_ji·x_i) + b[1]_j", "z[2]_k = Σ_{j=1..n_h} (W[2]_kj·a[1]_j) + b[2]_k"],
+    ("mlp", ["z[1]_j = Σ_{i=1..n_x} W[1]_ji·x_i + b[1]_j", "z[2]_k = Σ_{j=1..n_h} W[2]_kj·a[1]_j + b[2]_k"],
      ["= b[1]_j +", "derive softmax", "`"]),
-    ("deep", ["z[l]_j = Σ_{k=1..n[l−1]} (W[l]_jk·a[l−1]_k) + b[l]_j", "db[l] = (1/m)·Σ_{i=1..m} dz[l]⁽ⁱ⁾"],
+    ("deep", ["z[l]_j = Σ_{k=1..n[l−1]} W[l]_jk·a[l−1]_k + b[l]_j", "db[l] = (1/m)·Σ_{i=1..m} dz[l]⁽ⁱ⁾"],
      ["= b[l]_j +", "dZ[l]_i", "X[:, i]", "derive softmax"]),
     # the notes' convolution: the window at (i, j) reads X at i + u − 1; the output size ⌊…⌋ + 1
-    ("conv", ["(W_kcuv·X_{c,i + u − 1,j + v − 1}) + b_k", "W_{k,c,f − u + 1,f − v + 1}", "⌊(n + 2·p − f)/s⌋ + 1"],
+    ("conv", ["W_kcuv·X_{c,i + u − 1,j + v − 1} + b_k", "W_{k,c,f − u + 1,f − v + 1}", "⌊(n + 2·p − f)/s⌋ + 1"],
      ["−1 + i", "1 + f − u", "floor("]),
 ])
 def test_layers_read_in_the_notes_order(name, pieces, absent):

@@ -54,7 +54,7 @@ def test_softmax_opens_the_algebra(text):
     out = " ".join(text["softmax"].split())             # the folded lines joined
     assert "e^(2·z_k)" not in out and "e^(z_k)·e^(z_k)" in out
     assert "= e^(z_k)/(s + e^(z_k))·s/(s + e^(z_k))" in out
-    assert "z_k = Σ_{l=1..n} (W_kl·x_l) + b_k" in out and "S = s + e^(z_k)" in out
+    assert "z_k = Σ_{l=1..n} W_kl·x_l + b_k" in out and "S = s + e^(z_k)" in out
 
 
 def test_mle_gaussian_density_and_hessian_as_the_notes_write_them(text):

@@ -111,8 +111,8 @@ def test_a_sum_of_products_binds_without_stacked_brackets():
     times_sum = sp.Sum(x(i) * (yhat(i) - y(i)), (i, 1, m))
     assert printing.text(times_sum) == "Σ_{i=1..m} x(i)·(yhat(i) − y(i))"
     assert parse(printing.text(2 * times_sum + 1)) == 2 * times_sum + 1
-    # a product with no bracketed factor, and a negative one, keep their brackets
-    assert printing.text(sp.Sum(x(i) * y(i), (i, 1, m)) + 1) == "Σ_{i=1..m} (x(i)·y(i)) + 1"
+    # a product binds without brackets (Σ binds it, not the term after it); a negative one keeps them
+    assert printing.text(sp.Sum(x(i) * y(i), (i, 1, m)) + 1) == "Σ_{i=1..m} x(i)·y(i) + 1"
     assert printing.text(sp.Sum(-x(i) * (y(i) - 1), (i, 1, m))).startswith("Σ_{i=1..m} (")
 
 
@@ -158,4 +158,4 @@ def test_broadcasting_adds_a_and_b_in_the_notes_order(shown):
     # the notes' print(a + b): a's rows 0, 10, 20, 30 plus b = (1, 2, 3)
     a = np.repeat(np.array([[0], [10], [20], [30]]), 3, axis=1)
     assert np.array_equal(np.array(rows, dtype=int), a + np.array([1, 2, 3]))
-    assert "逐元素相加，b 扩展为 1·b" in shown["broadcasting", "zh"]
+    assert "逐元素相加，b 扩展为 𝟏·b" in shown["broadcasting", "zh"]

@@ -54,7 +54,7 @@ def test_logistic_vectorized_section_is_the_loop_not_the_matrix_engine():
     k = shown.index(("dz⁽ⁱ⁾", "a⁽ⁱ⁾ − y⁽ⁱ⁾"))
     assert shown[k:k + 6] == [
         ("dz⁽ⁱ⁾", "a⁽ⁱ⁾ − y⁽ⁱ⁾"), ("dZ", "A − Y"),
-        ("dw", "(1/m)·Σ_{i=1..m} (x⁽ⁱ⁾·dz⁽ⁱ⁾)"), ("dw", "(1/m)·X·dZᵀ"),
+        ("dw", "(1/m)·Σ_{i=1..m} x⁽ⁱ⁾·dz⁽ⁱ⁾"), ("dw", "(1/m)·X·dZᵀ"),
         ("db", "(1/m)·Σ_{i=1..m} dz⁽ⁱ⁾"), ("db", "(1/m)·sum(dZ)"),
     ]
     assert all(s.verified in ("symbolic", "numeric") for s in steps[k:k + 6])

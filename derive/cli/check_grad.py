@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+import re
+
 import click
 
 from ..errors import DeriveError
 from .output import format_option, given, model_options
 
+# The checker's notes in Chinese (梯度检验), by their English form; a note not listed here
+# (float32 inputs, a sampled or directional check of a large model) is printed as it is.
+NOTES_ZH = (
+    (re.compile(r"finite differences on ([\d,]+) coordinates \(auto mode\)"), r"在 \1 个坐标上取有限差分（自动选择差分方法）"),
+    (re.compile(r"finite differences on ([\d,]+) coordinates \((\w+) mode\)"), r"在 \1 个坐标上取有限差分（--mode \2）"),
+    (re.compile(r"random data: (\d+) examples, parameters and data drawn with seed (\d+)"),
+     r"随机数据：\1 个样本，参数与数据由随机种子 \2 生成"),
+    (re.compile(r"block (\S+): derivatives along random directions"), r"参数块 \1：沿随机方向求方向导数"),
+    (re.compile(r"re-checking ([\d,]+) of the ([\d,]+) entries that disagree"), r"重新检验 \2 个不一致元素中的 \1 个"),
+)
 
-def _note(message: str) -> None:
+
+def _note(message: str, lang: str = "en") -> None:
+    if lang == "zh":
+        for english, chinese in NOTES_ZH:
+            if english.fullmatch(message):
+                message = english.sub(chinese, message)
+                break
     click.echo(f"derive: {message}", err=True)
 
 
@@ -48,7 +66,10 @@ class MemorySize(click.ParamType):
               default=None, help="One row per file (file, verdict, first wrong block, hint); the default "
                                  "for several files.")
 @format_option("text: the report; json: the report as JSON.")
-def check_grad(paths, model_name, mode, seed, max_coords, directional_above, timeout, memory, summary, fmt, json_, **options):
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en",
+              help="Language of the report and its notes (one model or file).")
+def check_grad(paths, model_name, mode, seed, max_coords, directional_above, timeout, memory, summary, fmt, json_,
+               lang, **options):
     """Compare a model's gradient with finite differences, block by block.
 
     Each model file runs in its own process, stopped after --timeout seconds or at --memory.
@@ -64,13 +85,16 @@ def check_grad(paths, model_name, mode, seed, max_coords, directional_above, tim
     """
     from numeric.check.report import print_report
 
+    def note(message):
+        _note(message, lang)
+
     opts = dict(mode=mode, seed=seed, max_coords=max_coords, directional_above=directional_above)
     if model_name:
         if paths:
             raise DeriveError("give a model file or --model NAME, not both")
         from numeric.check.api import check_builtin
 
-        report = check_builtin(model_name, options=given(options), progress=_note, **opts)
+        report = check_builtin(model_name, options=given(options), progress=note, **opts)
     elif not paths:
         raise DeriveError("give a model file (derive check-grad model.py) or --model NAME")
     elif given(options):
@@ -85,8 +109,8 @@ def check_grad(paths, model_name, mode, seed, max_coords, directional_above, tim
     else:
         from numeric.isolate import check_file
 
-        report = check_file(paths[0], timeout=timeout, memory=memory, progress=_note, **opts)
-    for note in report.notes:
-        _note(note)
-    print_report(report, json_output=json_ or fmt == "json")
+        report = check_file(paths[0], timeout=timeout, memory=memory, progress=note, **opts)
+    for text in report.notes:
+        note(text)
+    print_report(report, json_output=json_ or fmt == "json", lang=lang)
     raise SystemExit(0 if report.ok else 1)

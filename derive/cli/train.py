@@ -15,21 +15,23 @@ from .output import emit, format_option, given, model_options, wrote
 OPTIMIZERS = ("gd", "sgd", "momentum", "adam")
 
 
-def epoch_line(event) -> str:
-    """One line per epoch, as a log reads it: the losses and, for a classifier, the accuracies.
-    No times, so that the same run prints the same bytes."""
-    parts = [f"epoch {event.epoch:>{len(str(event.epochs))}}/{event.epochs}", f"loss {event.loss:.4g}"]
+def epoch_line(event, lang: str = "en") -> str:
+    """One line per epoch, as a log reads it: the losses and, for a classifier, the accuracies
+    (in English or Chinese). No times, so that the same run prints the same bytes."""
+    zh = lang == "zh"
+    parts = [("轮次" if zh else "epoch") + f" {event.epoch:>{len(str(event.epochs))}}/{event.epochs}",
+             ("损失" if zh else "loss") + f" {event.loss:.4g}"]
     if event.accuracy is not None:
-        parts.append(f"accuracy {event.accuracy:.2%}")
+        parts.append(("准确率" if zh else "accuracy") + f" {event.accuracy:.2%}")
     if event.val_loss is not None:
-        parts.append(f"held-out loss {event.val_loss:.4g}")
+        parts.append(("留出集损失" if zh else "held-out loss") + f" {event.val_loss:.4g}")
     if event.val_accuracy is not None:
-        parts.append(f"held-out accuracy {event.val_accuracy:.2%}")
+        parts.append(("留出集准确率" if zh else "held-out accuracy") + f" {event.val_accuracy:.2%}")
     return "  ".join(parts)
 
 
 @contextlib.contextmanager
-def _progress(bar: bool, lines: bool):
+def _progress(bar: bool, lines: bool, lang: str = "en"):
     """What a training run shows on stderr while it runs, fed by its callbacks: a progress bar
     with elapsed time and ETA (on a terminal), one line per epoch (when stderr is a file or a
     pipe, or with --verbose), both, or nothing (``None``)."""
@@ -39,7 +41,7 @@ def _progress(bar: bool, lines: bool):
     if not bar:
         def callback(event):
             if event.kind == "epoch":
-                click.echo(epoch_line(event), err=True)
+                click.echo(epoch_line(event, lang), err=True)
 
         yield callback
         return
@@ -47,16 +49,19 @@ def _progress(bar: bool, lines: bool):
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
                                TimeRemainingColumn)
 
+    zh = lang == "zh"
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TextColumn("updates"), TimeElapsedColumn(), TextColumn("ETA"),
-                        TimeRemainingColumn(), console=Console(stderr=True), transient=True)
-    task = progress.add_task("training", total=None)
+                        TextColumn("次更新" if zh else "updates"), TimeElapsedColumn(),
+                        TextColumn("剩余" if zh else "ETA"), TimeRemainingColumn(),
+                        console=Console(stderr=True), transient=True)
+    task = progress.add_task("训练中" if zh else "training", total=None)
 
     def callback(event):
         if event.kind == "epoch":
-            progress.update(task, description=f"epoch {event.epoch}/{event.epochs} loss {event.loss:.4g}")
+            progress.update(task, description=("轮次" if zh else "epoch") + f" {event.epoch}/{event.epochs} "
+                            + ("损失" if zh else "loss") + f" {event.loss:.4g}")
             if lines:
-                progress.console.print(epoch_line(event), markup=False, highlight=False)
+                progress.console.print(epoch_line(event, lang), markup=False, highlight=False)
         progress.update(task, completed=event.update, total=event.updates)
 
     with progress:
@@ -88,8 +93,9 @@ def _progress(bar: bool, lines: bool):
               help="On a terminal, one line per epoch above the progress bar (piped, they are always printed).")
 @click.option("--check-grad", is_flag=True,
               help="Check the gradient against finite differences before training.")
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", help="Language of the words.")
 def train(name, data, lr, epochs, batch_size, optimizer, seed, holdout, standardize, plot, save, fmt,
-          json_, quiet, verbose, check_grad, **options):
+          json_, quiet, verbose, check_grad, lang, **options):
     """Train model NAME with gradient descent and print the final loss and accuracy.
 
     Without --data every trainable model has a built-in data set (a noisy line, two blobs, the
@@ -111,14 +117,14 @@ def train(name, data, lr, epochs, batch_size, optimizer, seed, holdout, standard
     if save and not Path(save).resolve().parent.is_dir():
         raise DeriveError(f"cannot write {save}: its folder does not exist")
     terminal = sys.stderr.isatty()
-    with _progress(bar=not quiet and terminal, lines=not quiet and (verbose or not terminal)) as callback:
+    with _progress(bar=not quiet and terminal, lines=not quiet and (verbose or not terminal), lang=lang) as callback:
         result = train_model(
             name, data=data, lr=lr, epochs=epochs, batch_size=batch_size,
             optimizer=optimizer, seed=seed, holdout=holdout, check_grad=check_grad,
             standardize=standardize,
             callback=callback, **given(options),
         )
-    problem = None if result.history.diverged else result.problem()
+    problem = None if result.history.diverged else result.problem(lang)
     if save:
         result.save(save)
         if not (result.history.diverged or problem):  # else the one error line says where they went
@@ -129,10 +135,15 @@ def train(name, data, lr, epochs, batch_size, optimizer, seed, holdout, standard
     if json_ or fmt == "json":
         emit(json.dumps(result.summary(), indent=2, ensure_ascii=False))
     elif not result.history.diverged:
-        emit(result.report() + ("" if quiet or plot else "\n\n" + plots.terminal(result)))
+        emit(result.report(lang) + ("" if quiet or plot else "\n\n" + plots.terminal(result, lang=lang)))
     if result.history.diverged:
-        raise divergence_error(result.history, saved=save)
+        raise divergence_error(result.history, saved=save, lang=lang)
     if problem:
+        lr = result.history.settings["lr"]
+        if lang == "zh":
+            kept = f"；参数已保存到 {save}" if save else ""
+            raise TrainingFailed(f"训练没有成功：{problem}{kept}；请换一个 --lr（现在是 {lr:g}）、"
+                                 "增加 --epochs 或换一个 --optimizer")
         kept = f"; the parameters were saved to {save}" if save else ""
         raise TrainingFailed(f"training did not work: {problem}{kept}; try another --lr (now "
-                             f"{result.history.settings['lr']:g}), more --epochs or another --optimizer")
+                             f"{lr:g}), more --epochs or another --optimizer")

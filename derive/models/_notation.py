@@ -62,6 +62,36 @@ def shape_text(rows, cols) -> str:
     return f"{rows} × {cols}"
 
 
+class ExampleColumn(sp.MatrixSymbol):
+    """Column i of a matrix of examples, printed as the course writes one example: x⁽ⁱ⁾ (text),
+    x^{(i)} (LaTeX). A vector in a line such as z⁽ⁱ⁾ = wᵀ·x⁽ⁱ⁾ + b, where an ``example`` (a
+    scalar entry) cannot stand beside wᵀ."""
+
+    def _derive_text(self, printer):
+        return printer._print(example(self.name))
+
+    def _latex(self, printer):
+        return printer._print(example(self.name))
+
+
+class Ones(sp.MatrixSymbol):
+    """A column (or matrix) of ones, written bold in text as in LaTeX: 𝟏·b, b·𝟏ᵀ, dZ·𝟏. A plain
+    1 beside b would read as the number one times b; 1 − A keeps the plain 1 (``sp.OneMatrix``),
+    as the notes write it. A symbol, not SymPy's ``OneMatrix``: SymPy would merge 𝟏·𝟏ᵀ into one
+    matrix of ones."""
+
+    def __new__(cls, *args):
+        # Ones(rows, cols); SymPy rebuilds it from its arguments (name, rows, cols)
+        rows, cols = args[-2:]
+        return super().__new__(cls, "𝟏", rows, cols)
+
+    def _derive_text(self, printer):
+        return "𝟏"
+
+    def _latex(self, printer):
+        return r"\mathbf{1}"
+
+
 class Hadamard(sp.HadamardProduct):
     """The elementwise product A ⊙ B of the notes, shown in a line; a class of its own so that a
     serialized display (JSON ``display``) names it ``Hadamard``."""

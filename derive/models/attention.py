@@ -12,7 +12,7 @@ from ..messages import Msg
 from ..network import Attention as AttentionLayer, Dense, Network, Param, Training
 from ..verify import Deferred
 from .base import Model
-from ._notation import DELTA, Hadamard, mul
+from ._notation import DELTA, Hadamard, Ones, mul
 
 # The instance on which every line is checked: n = 2 queries, m = 2 keys, d_k = d_v = 2.
 N_Q, N_K, D_K, D_V = 2, 2, 2, 2
@@ -90,6 +90,7 @@ def graph_attention() -> dict:
 class Attention(Model):
     name = "attention"
     title = "Scaled dot-product attention and its gradients"
+    title_zh = "缩放点积注意力及其梯度"    # the title of `derive train --lang zh`
     summary = "Attention O = softmax(Q·Kᵀ/√d_k)·V: dV = Pᵀ·dO, dS through the softmax Jacobian, dQ, dK"
     order = 95
     trainable = True
@@ -189,11 +190,13 @@ class Attention(Model):
                                                                                for t in range(N_K))))
         dS_pair = small.pair(small.L_of_S, small.Ssym, closed)
         d.eq(dS_ij, dS_form, "kronecker", Msg("$δ_lj$ selects $l = j$", "$δ_lj$ 选出 $l = j$"), check=dS_pair)
-        ones = MatrixSymbol("u", m, 1)
-        dS_matrix = Hadamard(P, sp.MatAdd(dP, -sp.MatMul(Hadamard(P, dP), ones, ones.T)))
+        ones = Ones(m, 1)
+        # unevaluated: SymPy would merge 𝟏·𝟏ᵀ into one matrix of ones
+        dS_matrix = Hadamard(P, sp.MatAdd(dP, sp.MatMul(-1, Hadamard(P, dP), ones, sp.Transpose(ones), evaluate=False),
+                                          evaluate=False))
         d.eq(dS, dS_matrix, "rearrange",
-             Msg("$n × m$; $u$ is the column of $m$ ones, so $(P ⊙ dP)·u$ holds the row sums $Σ_l P_il dP_il$",
-                 "$n × m$;$u$ 是 $m$ 个 1 组成的列向量,所以 $(P ⊙ dP)·u$ 是各行之和 $Σ_l P_il dP_il$"),
+             Msg("$n × m$; $𝟏$ is the column of $m$ ones, so $(P ⊙ dP)·𝟏$ holds the row sums $Σ_l P_il dP_il$",
+                 "$n × m$;$𝟏$ 是 $m$ 个 1 组成的列向量,所以 $(P ⊙ dP)·𝟏$ 是各行之和 $Σ_l P_il dP_il$"),
              check=small.pair(small.L_of_S, small.Ssym, Ps.multiply_elementwise(
                  dP_of_S - Ps.multiply_elementwise(dP_of_S) * sp.ones(N_K, 1) * sp.ones(1, N_K))))
 

@@ -10,6 +10,7 @@ from sympy import Derivative
 
 from ..errors import DeriveError
 from ..messages import Msg
+from ._notation import Ones
 from .base import Model
 
 # the notes' example (002): a is 4×3, b has shape (3,); print(a + b)
@@ -70,15 +71,15 @@ class Broadcasting(Model):
         ones = sp.ones(4, 1)
         stretched = sp.ImmutableMatrix(ones * b)
         B = sp.MatrixSymbol("b", 1, 3)
-        d.eq(sp.MatMul(sp.MatrixSymbol("1", 4, 1), B), stretched, "rewrite",
+        d.eq(sp.MatMul(Ones(4, 1), B), stretched, "rewrite",
              Msg("$b$ repeated over the rows: a column of ones times the row $b$",
                  "$b$ 沿行复制:一列 1 乘以行向量 $b$"), check=(ones * b, stretched))
         total = sp.ImmutableMatrix(a + stretched)
-        # a + b as the notes' print(a + b) writes it, b standing for its stretched 1·b (the
+        # a + b as the notes' print(a + b) writes it, b standing for its stretched 𝟏·b (the
         # printer would put a lone matrix a after the product 1·b, as it puts a bias last)
         notes_sum = sp.Add(sp.Symbol("a"), sp.Symbol("b"), evaluate=False)
         d.eq(notes_sum, total, "evaluate",
-             Msg("entry by entry, $b$ stretched to $1·b$", "逐元素相加，$b$ 扩展为 $1·b$"), check=(a + ones * b, total))
+             Msg("entry by entry, $b$ stretched to $𝟏·b$", "逐元素相加，$b$ 扩展为 $𝟏·b$"), check=(a + ones * b, total))
         d.result("a + b", total, lhs=notes_sum, check=(a + ones * b, sp.ImmutableMatrix(NOTES_PRINTED)),
                  note=Msg("what the notes' print(a + b) shows", "即笔记中打印出的 $a + b$"))
 
@@ -106,10 +107,10 @@ class Broadcasting(Model):
         d.section("Where the models broadcast: $Z = W·X + b$", "模型中的广播:$Z = W·X + b$")
         d.note(
             "In a layer, $W·X$ is $n_h × m$ (one column per example) and $b$ is $n_h × 1$; NumPy's $W @ X + b$ adds "
-            "$b$ to every column: $Z = W·X + b·1ᵀ$ with $1$ a column of $m$ ones. Shown at $n_h = {nh}$, $n_x = {nx}$, "
+            "$b$ to every column: $Z = W·X + b·𝟏ᵀ$ with $𝟏$ a column of $m$ ones. Shown at $n_h = {nh}$, $n_x = {nx}$, "
             "$m = {m}$.",
             "在一层里 $W·X$ 是 $n_h × m$(每个样本一列),$b$ 是 $n_h × 1$;NumPy 的 $W @ X + b$ 把 $b$ 加到每一列上:"
-            "$Z = W·X + b·1ᵀ$,其中 $1$ 是 $m$ 个 1 组成的列。这里取 $n_h = {nh}$、$n_x = {nx}$、$m = {m}$。",
+            "$Z = W·X + b·𝟏ᵀ$,其中 $𝟏$ 是 $m$ 个 1 组成的列。这里取 $n_h = {nh}$、$n_x = {nx}$、$m = {m}$。",
             nh=sp.Integer(nh), nx=sp.Integer(nx), m=sp.Integer(m),
         )
 
@@ -123,7 +124,7 @@ class Broadcasting(Model):
         Z = W * X + b * ones.T
         Zs = mat("Z", nh, m)
         Wm, Xm, bm, Zm = (sp.MatrixSymbol(s, r, c) for s, r, c in (("W", nh, nx), ("X", nx, m), ("b", nh, 1), ("Z", nh, m)))
-        d.eq(Zm, sp.MatAdd(sp.MatMul(Wm, Xm), sp.MatMul(bm, sp.MatrixSymbol("1", m, 1).T)), "rewrite",
+        d.eq(Zm, sp.MatAdd(sp.MatMul(Wm, Xm), sp.MatMul(bm, sp.Transpose(Ones(m, 1)))), "rewrite",
              Msg("entry $(j, i)$: $Σ_k W_jk X_ki + b_j$, the same $b_j$ in every column $i$",
                  "第 $(j, i)$ 个元素:$Σ_k W_jk X_ki + b_j$——每一列 $i$ 用的都是同一个 $b_j$"),
              check=(Z, sp.Matrix(nh, m, lambda j, i: sum(W[j, k] * X[k, i] for k in range(nx)) + b[j])))
@@ -153,7 +154,7 @@ class Broadcasting(Model):
              Msg("$∂Z_ji/∂b_j = 1$", "$∂Z_ji/∂b_j = 1$"), check=(sp.diff(J, b[0]), sum(dZ[0, q] for q in range(m))))
         db = dZ * ones
         dbm = sp.MatrixSymbol("db", nh, 1)
-        d.eq(dbm, sp.MatMul(sp.MatrixSymbol("dZ", nh, m), sp.MatrixSymbol("1", m, 1)), "vectorize",
+        d.eq(dbm, sp.MatMul(sp.MatrixSymbol("dZ", nh, m), Ones(m, 1)), "vectorize",
              Msg("in NumPy: $db = dZ.sum(axis=1, keepdims=True)$; with the mean cost $(1/m)$ comes in front, "
                  "as in the notes' $db = (1/m) Σ (A − Y)$",
                  "在 NumPy 中:$db = dZ.sum(axis=1, keepdims=True)$;若代价取平均,前面再乘 $(1/m)$,即笔记中的 "

@@ -206,6 +206,7 @@ def graph_network() -> tuple[dict, dict]:
 class Conv(Model):
     name = "conv"
     title = "Convolution: edge detection, padding, and the convolution layer's gradient"
+    title_zh = "卷积：边缘检测、填充与卷积层的梯度"    # the title of `derive train --lang zh`
     summary = "Convolution: edge detection, padding, output size ⌊(n + 2p − f)/s⌋ + 1; conv and pooling backward"
     order = 85
     trainable = True

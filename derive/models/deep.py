@@ -102,6 +102,7 @@ def _bases(layer: str, prev: str) -> dict:
 class Deep(Model):
     name = "deep"
     title = "An L-layer network"
+    title_zh = "L 层神经网络"    # the title of `derive train --lang zh`
     summary = "An L-layer network: the general layer l, forward and backward, with its caches"
     order = 80
     trainable = True

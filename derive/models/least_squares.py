@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..matrix.derivation import Shown
-from ..matrix.lines import MatrixLine, engine_gradient, show, show_hessian
+from .. import engine
+from ..matrix.derivation import ADJOINT_RULES, Shown, nonlinear_locals
+from ..matrix.lines import MatrixLine, engine_gradient, show_hessian, show_line
 from ..messages import Msg
 from ..network import Dense, Network, Param, Training
 from ..printing import EXAMPLE, AsShown
@@ -31,6 +32,7 @@ def over_m(body):
 class LeastSquares(Model):
     name = "least-squares"
     title = "Least squares"
+    title_zh = "最小二乘法"    # the title of `derive train --lang zh`
     summary = "Least squares: gradient, normal equations, closed form, convexity"
     order = 20
     trainable = True
@@ -199,8 +201,28 @@ class LeastSquares(Model):
         # the engine's X is any m × 2 matrix; the notes' has x⁽ⁱ⁾ in its first column and 1 in its second
         ours = {e: v for name, mat in values.items() for e, v in zip(g.entries(name), mat)}
         d.eq(L, Shown.of(g.f), "rewrite", MATRIX, check=(L3, g.value_at().xreplace(ours)))
-        show(d, [g], {"theta": grad})
+        self._entrywise(d, g)
+        show_line(d, g, grad)
         return g
+
+    @staticmethod
+    def _entrywise(d, g) -> None:
+        """The derivative of one squared entry, rule by rule, written of the entry itself
+        (∂/∂z[(y − z)²]): the course names X, θ and y, no symbol of the engine's for the square;
+        then the rules of matrix calculus the gradient uses."""
+        (loc, _, _, operands), = nonlinear_locals(g.gradient.locals)
+        d.note("Entry by entry, with {ops}:", "逐元素地，令 {ops}：", ops=operands)
+        lhs = sp.Derivative(loc.phi, loc.u, evaluate=False)
+        namer = engine.Namer(taken={s.name for s in loc.phi.free_symbols} | {s.name for s in d.defs})
+        for line in engine.steps(engine.diff_rule(loc.phi, loc.u, namer)):
+            args = line.rule.msg_args() if line.rule is not None else {}
+            d.eq(lhs, line.rhs, line.key,
+                 Msg.rule_note(line.key, **{k: v for k, v in args.items() if k in ("u", "g", "c", "n")}))
+        d.note("The rules of matrix calculus used:", "用到的矩阵微积分法则：")
+        keys = list(dict.fromkeys(r.key for r in g.gradient.rules))
+        for k, key in enumerate(keys, 1):
+            en, zh = ADJOINT_RULES[key]
+            d.note(en + (";" if k < len(keys) else "."), zh + ("；" if k < len(keys) else "。"))
 
     def _second_order(self, d, w, b, local, sums, g):
         """The Hessian 2XᵀX by the engine (the Jacobian of its gradient ``g``) and why it is

@@ -24,6 +24,7 @@ def _mean_check(m: int = 3):
 class Linear(Model):
     name = "linear"
     title = "Linear regression"
+    title_zh = "线性回归"    # the title of `derive train --lang zh`
     summary = "Linear regression: ŷ = w·x + b and the gradient of its squared error"
     order = 15
     trainable = True

@@ -10,7 +10,7 @@ from ..messages import Msg
 from ..network import Dense, Network, Param, Training
 from ..verify import stacked
 from ._concrete import CHECK_N
-from ._notation import example, m, mul, opened_dz, total
+from ._notation import ExampleColumn, example, m, mul, opened_dz, total
 from .base import Model, features_option
 
 
@@ -62,6 +62,7 @@ LINES = (
 class Logistic(Model):
     name = "logistic"
     title = "Logistic regression"
+    title_zh = "逻辑回归（二分类）"    # the title of `derive train --lang zh`
     summary = "Logistic regression: z = w1·x1 + w2·x2 + b, a = σ(z), dz = a − y, vectorized"
     order = 40
     trainable = True
@@ -125,6 +126,22 @@ class Logistic(Model):
         for node, name in ((a, "da"), (z, "dz"), (w1, "dw1"), (w2, "dw2"), (b, "db")):
             d.result(name, grads[node], of=L, wrt=node, label=name)
 
+    @staticmethod
+    def _column(d, loop: _Loop) -> None:
+        """z⁽ⁱ⁾ = wᵀ·x⁽ⁱ⁾ + b, column i of Z = wᵀX + b (b broadcast), verified on the written-out
+        training set against the one-example z = w₁·x₁ + w₂·x₂ + b at each column x⁽ⁱ⁾."""
+        nx = sp.Symbol("n_x")
+        w, b = sp.MatrixSymbol("w", nx, 1), sp.MatrixSymbol("b", 1, 1)
+        one = sum(sp.Symbol(f"w{j + 1}") * sp.Symbol(f"x{j + 1}") for j in range(loop.X.rows)) + loop.b
+        by_example = sp.Matrix([[one.xreplace({sp.Symbol(f"x{j + 1}"): loop.X[j, i] for j in range(loop.X.rows)})
+                                 for i in range(loop.m)]])
+        d.eq(ExampleColumn("z", 1, 1), sp.MatAdd(sp.MatMul(w.T, ExampleColumn("x", nx, 1)), b), "definition",
+             Msg("column $i$ of $Z = wᵀX + b$: the number $b$ is added to every column (broadcasting)",
+                 "$Z = wᵀX + b$ 的第 $i$ 列：标量 $b$ 加到每一列上（广播）").then(Msg.check(
+                 "checked at $n_x = 2$, $m = {m}$ against $z = w₁·x₁ + w₂·x₂ + b$ at each column",
+                 "已在 $n_x = 2$、$m = {m}$ 时与每一列上的 $z = w₁·x₁ + w₂·x₂ + b$ 核对", m=loop.m)),
+             check=(loop.Z, by_example))
+
     def _loop(self, d) -> None:
         """Ng's loop over the m examples: column i of Z is one example's z, so its dz is the one
         derived above; dw and db are the means of the examples' x⁽ⁱ⁾·dz⁽ⁱ⁾ and dz⁽ⁱ⁾, and the sum
@@ -135,11 +152,10 @@ class Logistic(Model):
         at = loop.m
         sizes = Msg.check("checked at $n_x = 2$, $m = {m}$ against sympy.diff of $J$ written out",
                           "已在 $n_x = 2$、$m = {m}$ 时与逐项写出的 $J$ 的 sympy.diff 核对", m=at)
-        d.note("Column $i$ of $Z = wᵀX + b$ is the $z$ of example $i$, $z⁽ⁱ⁾ = wᵀx⁽ⁱ⁾ + b$: the number $b$ "
-               "is added to every column (broadcasting). So each column is one example's computation "
-               "graph above, and its derivative is the $dz$ found there:",
-               "$Z = wᵀX + b$ 的第 $i$ 列是第 $i$ 个样本的 $z$，即 $z⁽ⁱ⁾ = wᵀx⁽ⁱ⁾ + b$：标量 $b$ 加到每一列上"
-               "（广播）。所以每一列就是上面一个样本的计算图，它的导数就是那里求出的 $dz$：")
+        self._column(d, loop)
+        d.note("So each column is one example's computation graph above, and its derivative is the "
+               "$dz$ found there:",
+               "所以每一列就是上面一个样本的计算图，它的导数就是那里求出的 $dz$：")
         each = Msg.check("checked at $n_x = 2$, $m = {m}$ against sympy.diff of each example's loss",
                          "已在 $n_x = 2$、$m = {m}$ 时与每个样本损失的 sympy.diff 核对", m=at)
         zs = sp.symbols(f"z_1:{at + 1}")

@@ -194,6 +194,7 @@ def scalar_network() -> tuple[dict, dict]:
 class MLP(Model):
     name = "mlp"
     title = "One hidden layer and a softmax output"
+    title_zh = "一个隐藏层与 softmax 输出的神经网络"    # the title of `derive train --lang zh`
     summary = "One hidden layer and a softmax output: forward and backward pass in matrix form"
     order = 75
     trainable = True

@@ -37,6 +37,7 @@ def _at(name: str, k: int) -> sp.Symbol:
 class Rnn(Model):
     name = "rnn"
     title = "A recurrent network and back-propagation through time"
+    title_zh = "循环神经网络与随时间反向传播"    # the title of `derive train --lang zh`
     summary = "Vanilla RNN a⟨t⟩ = tanh(W_aa·a⟨t−1⟩ + W_ax·x⟨t⟩ + b_a): BPTT with the carried gradient"
     order = 90
     trainable = True
@@ -207,7 +208,7 @@ class Rnn(Model):
 
         a, a_prev, x = vec("a^<t>", na), vec("a^<t-1>", na), vec("x^<t>", nx)
         z, o, yhat, y = vec("z^<t>", na), vec("o^<t>", ny), vec("yhat^<t>", ny), vec("y^<t>", ny)
-        dy, da, dz, da_next = vec("dy^<t>", ny), vec("da^<t>", na), vec("dz^<t>", na), vec("da_next", na)
+        dy, da, dz = vec("dy^<t>", ny), vec("da^<t>", na), vec("dz^<t>", na)
         dz_next = vec("dz^<t+1>", na)
         s = _stand_ins(_SIZE, T_CHECK)
         at = _Points(s["symbols"])
@@ -256,15 +257,15 @@ class Rnn(Model):
         dy_pair = claim("dy", lambda e: (e["L_of_o"], e["o_free"][k], _softmax(e["o_free"][k]) - e["y"][k]))
         d.eq(dy, sp.MatAdd(yhat, -y), "chain", Msg("$∂L/∂o⟨t⟩$: the softmax result (the softmax section)",
                                                  "$∂L/∂o⟨t⟩$:softmax 的结论(见 softmax 一节)"), check=dy_pair)
-        next_step = sp.MatMul(Waa.T, dz_next)
-        d.eq(da_next, next_step, "chain",
-             Msg("$n_a × 1$: the gradient carried back from step $t + 1$ through $W_aa$; 0 at $t = T$",
-                 "$n_a × 1$:从第 $t + 1$ 步经 $W_aa$ 传回的梯度;$t = T$ 时为 0"),
-             check=claim("da_next", lambda e: (e["L_of_a_next"], e["a_free"][k], e["Waa"].T * e["dz_of_a"][k + 1])))
+        # the carried term written out, W_aaᵀ·dz⟨t+1⟩, not under a program's name: its own claim (the
+        # gradient that reaches a⟨t⟩ through z⟨t+1⟩) is checked beside the whole line's
+        carried = claim("da_next", lambda e: (e["L_of_a_next"], e["a_free"][k], e["Waa"].T * e["dz_of_a"][k + 1]))
         da_pair = claim("da", lambda e: (e["L_of_a"], e["a_free"][k], e["da_of_a"][k]))
-        d.eq(da, sp.MatAdd(sp.MatMul(Wya.T, dy), da_next), "sum_paths",
-             Msg("$a⟨t⟩$ reaches $L$ through $ŷ⟨t⟩$ and through $a⟨t+1⟩$", "$a⟨t⟩$ 经 $ŷ⟨t⟩$ 与 $a⟨t+1⟩$ 影响 $L$"),
-             check=da_pair)
+        d.eq(da, sp.MatAdd(sp.MatMul(Wya.T, dy), sp.MatMul(Waa.T, dz_next)), "sum_paths",
+             Msg("$a⟨t⟩$ reaches $L$ through $ŷ⟨t⟩$ and through $z⟨t+1⟩$; the second term is the gradient "
+                 "carried back from step $t + 1$ through $W_aa$, 0 at $t = T$",
+                 "$a⟨t⟩$ 经 $ŷ⟨t⟩$ 与 $z⟨t+1⟩$ 影响 $L$；第二项是从第 $t + 1$ 步经 $W_aa$ 传回的梯度，$t = T$ 时为 0"),
+             check=stacked((carried, da_pair)))
         ones = sp.OneMatrix(na, 1)
         dz_pair = claim("dz", lambda e: (e["L_of_z"], e["z_free"][k], e["da_of_z"][k].multiply_elementwise(
             e["z_free"][k].applyfunc(lambda u: 1 - sp.tanh(u) ** 2))))

@@ -16,7 +16,7 @@ from ..messages import Msg
 from ..network import Dense, Network, Param, Training
 from ..printing import EXAMPLE
 from ._concrete import Instance
-from ._notation import Hadamard, mul, shape_text, shown_eq
+from ._notation import Hadamard, Ones, mul, shape_text, shown_eq
 from .base import Model, Option, features_option, hidden_option
 
 
@@ -63,6 +63,7 @@ LINES = matrix_lines("sigmoid")
 class SigmoidSum(Model):
     name = "sigmoid-sum"
     title = "Sum of sigmoids"
+    title_zh = "sigmoid 之和"    # the title of `derive train --lang zh`
     summary = "Sum of sigmoids: ŷ = b₀ + Σ c_i σ(b_i + Σ w_ij x_j), index and matrix forms"
     order = 55
     trainable = True
@@ -153,7 +154,9 @@ class SigmoidSum(Model):
             piece = sp.Add(ws * x1, bs, evaluate=False)  # w·x₁ + b, as the notes write it
             shifted = sp.Add(ws * x1, bs, -1, evaluate=False)
             d.eq(mul(cs, hard_sigmoid(piece)), mul(cs, relu(piece) - relu(shifted)), "rewrite",
-                 Msg.of("{e}", "{e}", e=shown_eq(hard_sigmoid(z_), relu(z_) - relu(z_ - 1))))
+                 # ReLU(z) − ReLU(z − 1) in this order, as the activations section writes it
+                 Msg.of("{e}", "{e}", e=shown_eq(hard_sigmoid(z_), sp.Add(
+                     relu(z_), sp.Mul(-1, relu(sp.Add(z_, -1, evaluate=False)), evaluate=False), evaluate=False))))
         r_def = bv[i] + Sum(mul(w[i, j], x[j]), (j, 1, J))
         d.eq(r[i], r_def, "definition", check=inst.pair(r[i], r_def))
         if relu_pieces:
@@ -268,10 +271,10 @@ class SigmoidSum(Model):
             "{R} 与 {A} 为 ${Hm}$,{Ain} 就是第 {n} 个样本的 {a};预测 {yh}、目标 {y} 与误差 {e} 都是 ${m1}$ 的"
             "列向量,{yhv}。",
             X=sp.Symbol("X"), n=n, Jm=shape_text(J, m), Hm=shape_text(H, m), m1=shape_text(m, 1),
-            R=shown_eq(Rm, sp.MatAdd(sp.MatMul(Wm, sp.MatrixSymbol("X", J, m)), sp.MatMul(bm, sp.Transpose(sp.OneMatrix(m, 1))))),
+            R=shown_eq(Rm, sp.MatAdd(sp.MatMul(Wm, sp.MatrixSymbol("X", J, m)), sp.MatMul(bm, sp.Transpose(Ones(m, 1))))),
             A=shown_eq(Am, (hard_sigmoid if relu_pieces else sigmoid)(Rm)), Ain=A[i, n], a=a[i],
             yh=yhat, y=sp.Symbol("y"), e=shown_eq(sp.Symbol("e"), yhat - sp.Symbol("y")),
-            yhv=shown_eq(sp.MatrixSymbol("yhat", m, 1), sp.MatAdd(sp.MatMul(b, sp.OneMatrix(m, 1)), sp.MatMul(Am.T, cm))),
+            yhv=shown_eq(sp.MatrixSymbol("yhat", m, 1), sp.MatAdd(sp.MatMul(b, Ones(m, 1)), sp.MatMul(Am.T, cm))),
         ).then(Msg.check(
             "Lines are checked against sympy.diff of {L} on {H2}, {J2}, {m2} examples.",
             "各行都在 {H2}、{J2}、{m2} 上与 $L$ 的 sympy.diff 核对。",
@@ -307,9 +310,9 @@ class SigmoidSum(Model):
             index_forms[key] = (lhs, form)
 
         d.note("The sums over {n} are matrix products ({one} is a column of ones):",
-               "对 {n} 的求和就是矩阵乘积({one} 为全 1 列向量):", n=n, one=sp.OneMatrix(m, 1))
+               "对 {n} 的求和就是矩阵乘积({one} 为全 1 列向量):", n=n, one=Ones(m, 1))
         Xm, em = sp.MatrixSymbol("X", J, m), sp.MatrixSymbol("e", m, 1)
-        ones_m = sp.OneMatrix(m, 1)
+        ones_m = Ones(m, 1)
         # agreement of the two forms is an identity in free A, e, c, X: checked with m = 3
         # examples on fresh symbols, so nothing needs expanding
         free = Instance({H: 2, J: 2, m: 3}, fresh=True)

@@ -37,6 +37,7 @@ def _one_hot(K: int, m: int) -> sp.Matrix:
 class Softmax(Model):
     name = "softmax"
     title = "Softmax output with cross-entropy"
+    title_zh = "softmax 输出与交叉熵"    # the title of `derive train --lang zh`
     summary = "Softmax output with cross-entropy: ∂L/∂z_k = ŷ_k − y_k"
     order = 70
     trainable = True
@@ -82,7 +83,8 @@ class Softmax(Model):
             "Index-form lines are checked at {K3} classes, {k2}.", "下标形式的各行在 {K3}、{k2} 上核对。",
             K3=shown_eq(K, 3), k2=shown_eq(k, 2),
         )))
-        soft = sp.exp(z[k]) / Sum(sp.exp(z[j]), (j, 1, K))
+        # the dummy l, as in s = Σ_(l≠k) e^(z_l) below: j is the free index of ∂ŷ_j/∂z_k
+        soft = sp.exp(z[k]) / Sum(sp.exp(z[l]), (l, 1, K))
         d.eq(yh[k], soft, "definition", Msg("softmax", "softmax"), check=inst.pair(yh[k], soft))
         ce = -Sum(mul(y[k], sp.log(yh[k])), (k, 1, K))
         d.eq(L, ce, "definition", Msg("cross-entropy", "交叉熵"), check=inst.pair(L, ce))

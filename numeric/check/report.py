@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from typing import Optional
@@ -236,23 +237,47 @@ def _shape_text(shape) -> str:
     return "()" if not shape else "(" + ", ".join(map(str, shape)) + (",)" if len(shape) == 1 else ")")
 
 
-def _rows(comparison: Comparison):
+def _rows(comparison: Comparison, lang: str = "en"):
+    zh = lang == "zh"
     rows = []
     for r in comparison.blocks:
         worst = ""
         if r.worst is not None:
             worst = f"{label(r.name, r.worst.index)}: {fmt(r.worst.analytic)} vs {fmt(r.worst.numeric)}"
-        checked = f"{r.checked:,}" if r.checked == r.size else f"{r.checked:,} of {r.size:,}"
-        rows.append([r.name, _shape_text(r.shape), checked, f"{r.rel_error:.1e}", worst, r.verdict])
+        checked = f"{r.checked:,}" if r.checked == r.size else (
+            f"{r.size:,} 个中的 {r.checked:,} 个" if zh else f"{r.checked:,} of {r.size:,}")
+        rows.append([r.name, _shape_text(r.shape), checked, f"{r.rel_error:.1e}", worst,
+                     VERDICTS_ZH[r.verdict] if zh else r.verdict])
     return rows
 
 
 HEADERS = ["block", "shape", "checked", "rel. error", "worst entry (analytic vs reference)", "verdict"]
+# The report in Chinese (``derive check-grad --lang zh``), in the terms of the notes' 梯度检验.
+HEADERS_ZH = ["参数块", "形状", "检验个数", "相对误差", "误差最大的元素（解析值 vs 参考值）", "结论"]
+VERDICTS_ZH = {"pass": "通过", "fail": "不通过", "kink-accepted": "折点处按次梯度接受", "inconclusive": "无法判定"}
+MODES_ZH = {"auto": "自动选择差分方法", "central": "中心差分", "complex": "复步长法", "richardson": "Richardson 外推"}
+METHODS_ZH = {"Richardson extrapolation": "Richardson 外推", "central differences": "中心差分", "complex step": "复步长法"}
 
 
-def _summary(report: Report) -> str:
+def _title(c: Comparison, lang: str) -> str:
+    """The comparison's title and its methods: "compiled logistic gradient vs finite differences
+    (central differences)"; in Chinese, what is compared with what."""
+    methods = sorted({b.method for b in c.blocks if b.method})
+    if lang != "zh":
+        return c.title + (f" ({', '.join(methods)})" if methods else "")
+    left, _, right = c.title.partition(" vs ")
+    names = {"finite differences": "有限差分", "grad": "梯度"}
+    model = re.fullmatch(r"compiled (\S+) gradient", left)
+    left = f"编译出的 {model.group(1)} 梯度" if model else names.get(left, left)
+    shown = "、".join(METHODS_ZH.get(m, m) for m in methods)
+    return f"{left}与{names.get(right, right)}的比较" + (f"（{shown}）" if methods else "")
+
+
+def _summary(report: Report, lang: str = "en") -> str:
     failing = [(c, b) for c in report.comparisons for b in c.blocks if b.verdict == "fail"]
     total = sum(len(c.blocks) for c in report.comparisons)
+    if lang == "zh":
+        return _summary_zh(report, failing, total)
     if not failing:
         kinks = sum(b.n_kink for c in report.comparisons for b in c.blocks)
         extra = f" ({kinks} entr{'y' if kinks == 1 else 'ies'} at kinks accepted as subgradients)" if kinks else ""
@@ -262,6 +287,18 @@ def _summary(report: Report) -> str:
                     f"near kinks could not be decided at the loss's precision{extra} (exit status 0)")
         return f"OK: every block passes{extra}"
     return f"FAIL: {len(failing)} of {total} blocks disagree"
+
+
+def _summary_zh(report: Report, failing: list, total: int) -> str:
+    """``_summary`` in Chinese."""
+    if failing:
+        return f"不通过：{total} 个参数块中有 {len(failing)} 个不一致"
+    kinks = sum(b.n_kink for c in report.comparisons for b in c.blocks)
+    extra = f"（{kinks} 个折点处的元素按次梯度接受）" if kinks else ""
+    if report.inconclusive:
+        return (f"无法判定：没有元素不一致，但折点附近有 {report.inconclusive:,} 个元素在损失的精度下无法判定"
+                f"{extra}（退出状态 0）")
+    return f"通过：每个参数块都通过{extra}"
 
 
 def _agreement(b: BlockResult) -> str:
@@ -288,53 +325,60 @@ def _comparison_lines(c: Comparison) -> list[str]:
     return lines
 
 
-def _header(report: Report) -> str:
+def _header(report: Report, lang: str = "en") -> str:
+    if lang == "zh":
+        return (f"梯度检验 {report.source}：{report.n_params:,} 个坐标中检验了 {report.n_checked:,} 个，"
+                f"{MODES_ZH.get(report.mode, report.mode)}，随机种子 {report.seed}")
     return (f"check-grad {report.source}: {report.n_checked:,} of {report.n_params:,} coordinates, "
             f"mode {report.mode}, seed {report.seed}")
 
 
-def render_text(report: Report) -> str:
-    """The report as plain text (for pipes, files and ``NO_COLOR``)."""
-    out = [_header(report)]
+def _cells(text: str) -> int:
+    """Terminal cells of ``text``: a Chinese character takes two."""
+    return len(text) + sum(1 for ch in text if ord(ch) > 0x2E7F)
+
+
+def render_text(report: Report, lang: str = "en") -> str:
+    """The report as plain text (for pipes, files and ``NO_COLOR``), in English or Chinese."""
+    heads = HEADERS_ZH if lang == "zh" else HEADERS
+    out = [_header(report, lang)]
     for c in report.comparisons:
-        methods = sorted({b.method for b in c.blocks if b.method})
         out.append("")
-        out.append(c.title + (f" ({', '.join(methods)})" if methods else ""))
-        rows = [HEADERS] + _rows(c)
-        widths = [max(len(r[k]) for r in rows) for k in range(len(HEADERS))]
+        out.append(_title(c, lang))
+        rows = [heads] + _rows(c, lang)
+        widths = [max(_cells(r[k]) for r in rows) for k in range(len(HEADERS))]
         for r in rows:
-            out.append("  " + "  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip())
+            out.append("  " + "  ".join(v + " " * (w - _cells(v)) for v, w in zip(r, widths)).rstrip())
         for line in _comparison_lines(c):
             out.append("  " + line)
     out.append("")
-    out.append(_summary(report))
+    out.append(_summary(report, lang))
     return "\n".join(out) + "\n"
 
 
-def render_rich(report: Report):
+def render_rich(report: Report, lang: str = "en"):
     """The report as rich renderables: one table per comparison, hints, and the verdict."""
     from rich.console import Group
     from rich.table import Table
     from rich.text import Text
 
     style = {"pass": "green", "kink-accepted": "yellow", "inconclusive": "yellow", "fail": "bold red"}
-    parts = [Text(_header(report), style="bold")]
+    parts = [Text(_header(report, lang), style="bold")]
     for c in report.comparisons:
-        methods = sorted({b.method for b in c.blocks if b.method})
-        table = Table(title=c.title + (f" ({', '.join(methods)})" if methods else ""), title_justify="left")
-        for h in HEADERS:
-            table.add_column(h, justify="right" if h in ("checked", "rel. error") else "left")
-        for row, b in zip(_rows(c), c.blocks):
+        table = Table(title=_title(c, lang), title_justify="left")
+        for h, shown in zip(HEADERS, HEADERS_ZH if lang == "zh" else HEADERS):
+            table.add_column(shown, justify="right" if h in ("checked", "rel. error") else "left")
+        for row, b in zip(_rows(c, lang), c.blocks):
             table.add_row(*row[:-1], Text(row[-1], style=style[b.verdict]))
         parts.append(table)
         for line in _comparison_lines(c):
             parts.append(Text("  " + line))
-    parts.append(Text(_summary(report), style="bold red" if not report.ok else
+    parts.append(Text(_summary(report, lang), style="bold red" if not report.ok else
                       "bold yellow" if report.inconclusive else "bold green"))
     return Group(*parts)
 
 
-def print_report(report: Report, *, json_output: bool = False, file=None) -> None:
+def print_report(report: Report, *, json_output: bool = False, file=None, lang: str = "en") -> None:
     """Print ``report`` to ``file`` (stdout): JSON, a rich table on a color terminal, else plain text."""
     file = file or sys.stdout
     if json_output:
@@ -343,6 +387,6 @@ def print_report(report: Report, *, json_output: bool = False, file=None) -> Non
     if file.isatty() and "NO_COLOR" not in os.environ:
         from rich.console import Console
 
-        Console(file=file).print(render_rich(report))
+        Console(file=file).print(render_rich(report, lang))
         return
-    file.write(render_text(report))
+    file.write(render_text(report, lang))
