@@ -69,9 +69,9 @@ class MleGaussian(Model):
         d.section("The log-likelihood", "对数似然函数")
         d.note(
             "Take $n$ independent samples $x₁, x₂, ⋯, xₙ$ from the Gaussian $N(μ, σ²)$. Each has the density "
-            "$f(x) = 1/√(2πσ²)·exp(−(x − μ)²/(2σ²))$. The parameter is the variance $σ²$, one symbol: we "
+            "$f(x) = 1/√(2πσ²)·e^(−(x − μ)²/(2σ²))$. The parameter is the variance $σ²$, one symbol: we "
             "differentiate with respect to $σ²$, not $σ$.",
-            "$n$ 个独立样本 $x₁, x₂, ⋯, xₙ$ 来自 $N(μ, σ²)$,其密度为 $f(x) = 1/√(2πσ²)·exp(−(x − μ)²/(2σ²))$。"
+            "$n$ 个独立样本 $x₁, x₂, ⋯, xₙ$ 来自 $N(μ, σ²)$,其密度为 $f(x) = 1/√(2πσ²)·e^(−(x − μ)²/(2σ²))$。"
             "参数是方差 $σ²$,把它看作一个变量:对 $σ²$ 求导,而不是对 $σ$。",
         )
         root = sp.Pow(sp.Mul(2, sp.pi, v, evaluate=False), sp.S.Half, evaluate=False)
@@ -97,8 +97,8 @@ class MleGaussian(Model):
             return d.eq(lhs, rhs, rule, note, check=check or at_n_pair(left, rhs, local))
 
         eq(ell, per_sample, "log_likelihood",
-           Msg("the log of a product is the sum of the logs; $log exp(t) = t$",
-               "积的对数等于对数之和；$log exp(t) = t$").then(AT_N),
+           Msg("the log of a product is the sum of the logs; $log e^t = t$",
+               "积的对数等于对数之和；$log e^t = t$").then(AT_N),
            value=sp.log(product))
         eq(ell, log_l, "rearrange",
            Msg("the first term does not depend on $i$ ($n$ equal terms); $1/(2σ²)$ comes out of the sum",
