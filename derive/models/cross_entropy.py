@@ -6,6 +6,7 @@ import sympy as sp
 
 from ..functions import sigmoid
 from ..messages import Msg
+from ..verify import realize
 from ._concrete import at_n
 from ._notation import example, i, m, opened_dz, total
 from .base import Model
@@ -103,5 +104,5 @@ class CrossEntropy(Model):
         d.result("J", cost_sum, lhs=J, check=(at_n(written), at_n(cost_sum)),
                  note=Msg("the cost over $m$ examples", "$m$ 个样本上的代价"))
         d.result("dL/dyhat", dyhat, of=L, wrt=yhat, lhs=sp.Derivative(L, yhat, evaluate=False))
-        d.result("dL/dz", sigmoid(z) - y, of=loss.xreplace(at_z), wrt=z, lhs=dz,
+        d.result("dL/dz", yhat - y, of=loss.xreplace(at_z), wrt=z, lhs=dz, given={yhat: realize(sigmoid(z))},
                  note=Msg("with $ŷ = σ(z)$: the logistic $dz$", "$ŷ = σ(z)$ 时:即逻辑回归的 $dz$"))

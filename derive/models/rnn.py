@@ -269,7 +269,7 @@ class Rnn(Model):
         ones = sp.OneMatrix(na, 1)
         dz_pair = claim("dz", lambda e: (e["L_of_z"], e["z_free"][k], e["da_of_z"][k].multiply_elementwise(
             e["z_free"][k].applyfunc(lambda u: 1 - sp.tanh(u) ** 2))))
-        d.eq(dz, Hadamard(da, sp.MatAdd(ones, sp.MatMul(-1, Hadamard(a, a), evaluate=False), evaluate=False)), "chain",
+        d.eq(dz, Hadamard(da, sp.MatAdd(ones, sp.MatMul(-1, sp.HadamardPower(a, 2), evaluate=False), evaluate=False)), "chain",
              Msg("$tanh′ = 1 − a²$ at each unit", "每个单元处 $tanh′ = 1 − a²$"), check=dz_pair)
 
         d.section("The weight gradients: sums over time", "权重的梯度:对时间求和")
