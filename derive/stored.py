@@ -133,6 +133,17 @@ def settled(d):
     return dataclasses.replace(d, steps=steps, results=tuple(results))
 
 
+def warmed(d):
+    """``d`` after rendering it once in every format and language: the display order of each
+    formula (``printing.arrange``, a function of the formula alone under a derivation's
+    ``Order``) is then remembered in the Orders stored with it, and not worked out again by a
+    run that renders it."""
+    for fmt in ("text", "latex", "markdown", "json", "html"):
+        for lang in ("en", "zh"):
+            d.render(fmt, lang=lang, show_steps=True, verbose=True)
+    return d
+
+
 def _raw(cls, args: tuple, slots: dict):
     """An instance of SymPy class ``cls`` with arguments ``args`` and the values ``slots`` of its
     own slots, its constructor not run."""
