@@ -22,10 +22,12 @@ language and compares the bytes with a fresh build's.
 
 The file is one text line (magic, key), one JSON line (the index: name → offset and length of
 its pickle) and the pickles (protocol 5; SymPy supports no text protocol), not compressed: git
-deltas it against its previous version and compresses it itself, as a wheel does. SymPy objects
-re-run their constructors when unpickled, so they are loaded under ``sympy.evaluate(False)``:
-a line written unevaluated (2·3, Derivative(…)) comes back as it was; an object that its
-constructor would change even so (a Sum) is stored as its class and arguments, rebuilt without it.
+deltas it against its previous version and compresses it itself, as a wheel does. SymPy pickles an
+object as its class and arguments and runs its constructor again when loading it, which
+evaluates (2·3 written unevaluated would come back as 6) and even under ``evaluate(False)``
+rewrites some (a Sum of x comes back as a Sum of 1·x): an object is stored instead as its class,
+arguments and slots and rebuilt from them without its constructor, and only when that gives it
+back equal (else as SymPy does, loaded under ``evaluate(False)``, again only when equal).
 """
 
 from __future__ import annotations
@@ -144,13 +146,13 @@ def warmed(d):
     return d
 
 
-def _raw(cls, args: tuple, slots: dict):
+def _raw(cls, args: tuple, slots: dict | None = None):
     """An instance of SymPy class ``cls`` with arguments ``args`` and the values ``slots`` of its
     own slots, its constructor not run."""
     import sympy
 
     obj = sympy.Basic.__new__(cls, *args)
-    for name, value in slots.items():
+    for name, value in (slots or {}).items():
         setattr(obj, name, value)
     return obj
 
@@ -165,25 +167,25 @@ def _slots(obj) -> dict:
 
 
 class _Pickler(pickle.Pickler):
-    """Pickles SymPy objects as SymPy does (class and arguments, the constructor run again when
-    loading, under ``evaluate(False)``), except those that this constructor would not give back
-    as they were (a Sum of x comes back as a Sum of 1·x): these are stored as their class,
-    arguments and slots, and rebuilt from them."""
+    """Pickles a SymPy object as its class, arguments and slots, rebuilt without running its
+    constructor (which would rewrite some: a Sum of x comes back as a Sum of 1·x; and costs
+    twice the time), when that gives it back equal; else as SymPy does (its constructor run
+    again when loading, under ``evaluate(False)``), when that gives it back equal; else not."""
 
     def reducer_override(self, obj):
         import sympy
 
         if not isinstance(obj, sympy.Basic) or obj.is_Atom:
             return NotImplemented
+        slots = _slots(obj)
+        # all of such an object must be in its arguments and slots: no attributes besides
+        if not getattr(obj, "__dict__", None) and _raw(type(obj), obj.args, slots) == obj:
+            return _raw, (type(obj), obj.args, *([slots] if slots else []))
         with sympy.evaluate(False):
             again = type(obj)(*obj.args)
         if type(again) is type(obj) and again == obj:
             return NotImplemented
-        slots = _slots(obj)
-        # all of such an object must be in its arguments and slots: no attributes besides
-        if getattr(obj, "__dict__", None) or _raw(type(obj), obj.args, slots) != obj:
-            raise ValueError(f"cannot store {sympy.srepr(obj)}: its arguments do not make it again")
-        return _raw, (type(obj), obj.args, slots)
+        raise ValueError(f"cannot store {sympy.srepr(obj)}: its arguments do not make it again")
 
 
 def text(objects: dict) -> bytes:
