@@ -52,6 +52,7 @@ def key() -> str:
 
 
 def path() -> Path:
+    """The file, beside this module in the installed package."""
     return Path(__file__).with_name(FILE)
 
 
@@ -92,11 +93,12 @@ def read(kind: str, name: str):
 
 def _defaults(model) -> bool:
     """Whether ``model`` is a built-in model with its default options."""
+    from .errors import DeriveError
     from .models import registry
 
     try:
         cls = registry.get(model.name)
-    except Exception:
+    except DeriveError:   # a model of the user's own, under a name the package does not know
         return False
     return type(model) is cls and model.values == cls().values
 
