@@ -8,10 +8,13 @@ derivation from scratch. A model whose command fails (for instance, its derivati
 the reason.
 
 ``--cold`` times the derivations (and ``derive notes``) by CPU time, against ``import sympy``,
-twice: from an empty cache folder (as after installing: nothing remembered but the proofs the
-package ships, ``derive/proofs.txt``, for the models' default options) and from a folder that
-holds only the proofs of an earlier run (no output to replay; the lines need not be
-proved again). Issue 19 asks for each model under 1.5 × and the notes under 3 ×.
+three times: from an empty cache folder (as after installing: nothing remembered but what the
+package ships, the derivations of the models' default options, ``derive/derivations.pickle``,
+and their proofs, ``derive/proofs.txt``); from a folder that holds only the proofs of an
+earlier run (no output to replay; the lines need not be proved again); and from an empty folder
+with the shipped derivations turned off (each model built, its lines' proofs taken from
+``derive/proofs.txt``: the cold start before the derivations were shipped). Issue 19 asks for
+each model under 1.5 × and the notes under 3 ×.
 
 ``--quick`` times instead the commands that must not import SymPy (help, version, list, a model's
 help, shell completion, a typo, a cached replay), by the CPU time of the whole process (user +
@@ -55,6 +58,10 @@ QUICK = {
     "derive logistic (cached)": [*DERIVE, "logistic"],
 }
 COMPLETION = {"_DERIVE_COMPLETE": "bash_complete", "COMP_WORDS": "derive l", "COMP_CWORD": "1"}
+
+
+# `derive` with the shipped derivations turned off, as if the file held another package's
+STORE_OFF = [sys.executable, "-c", "import derive.stored as s; s._file = lambda: None; from derive.cli import main; main()"]
 
 
 def command(name: str) -> list[str]:
@@ -105,12 +112,13 @@ def _only_proofs(where: Path) -> None:
 
 
 def cold(names: list[str], runs: int) -> None:
-    """Each derivation's CPU time against ``import sympy``, from an empty cache and from one that
-    holds only the proofs; alternating, medians of ratios."""
+    """Each derivation's CPU time against ``import sympy``, from an empty cache, from one that
+    holds only the proofs, and from an empty cache without the shipped derivations; alternating,
+    medians of ratios."""
     compileall.compile_dir(os.path.dirname(derive.__file__), quiet=1)
     env = {k: v for k, v in os.environ.items() if k != "DERIVE_NO_CACHE"}
     print(f"{runs} alternating runs per command; medians of CPU time (user + system) over import sympy\n")
-    print(f"{'command':<26}{'empty cache':>14}{'proofs kept':>14}{'import sympy ms':>18}")
+    print(f"{'command':<26}{'empty cache':>14}{'proofs kept':>14}{'not shipped':>14}{'import sympy ms':>18}")
     commands = {name: command(name) for name in names}
     commands["notes"] = [*DERIVE, "notes"]
     commands["notes --format markdown"] = [*DERIVE, "notes", "--format", "markdown"]
@@ -118,14 +126,15 @@ def cold(names: list[str], runs: int) -> None:
         for label, cmd in commands.items():
             warm = Path(scratch, label)
             cpu(cmd, {**env, "DERIVE_CACHE_DIR": str(warm)})   # proves every line once
-            empty, kept, base = [], [], []
+            empty, kept, off, base = [], [], [], []
             for i in range(runs):
                 base.append(cpu(BASELINE))
                 empty.append(cpu(cmd, {**env, "DERIVE_CACHE_DIR": str(Path(scratch, f"empty-{label}-{i}"))}))
                 _only_proofs(warm)
                 kept.append(cpu(cmd, {**env, "DERIVE_CACHE_DIR": str(warm)}))
-            ratio = [statistics.median(t / b for t, b in zip(times, base)) for times in (empty, kept)]
-            print(f"{label:<26}{ratio[0]:>14.2f}{ratio[1]:>14.2f}{statistics.median(base) * 1e3:>18.0f}")
+                off.append(cpu([*STORE_OFF, *cmd[3:]], {**env, "DERIVE_CACHE_DIR": str(Path(scratch, f"off-{label}-{i}"))}))
+            ratio = [statistics.median(t / b for t, b in zip(times, base)) for times in (empty, kept, off)]
+            print(f"{label:<26}{ratio[0]:>14.2f}{ratio[1]:>14.2f}{ratio[2]:>14.2f}{statistics.median(base) * 1e3:>18.0f}")
 
 
 def why(done: subprocess.CompletedProcess) -> str:

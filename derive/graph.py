@@ -680,6 +680,12 @@ def graph_for(obj, at=None, derivation=None) -> Graph:
             f"model {model.name!r} has no computation graph; models with one: "
             f"{', '.join(graph_models(registry.names()))}"
         )
+    if at is None:
+        from .stored import graph
+
+        shipped = graph(model, d)
+        if shipped is not None:
+            return shipped
     at = parse_point(at) if isinstance(at, str) else at
     defs, partial = model.graph_defs(), True
     if defs is None:

@@ -9,6 +9,11 @@ when that digest is its own, and looks a line up by the digest of its exact clai
 line or a changed checker is proved afresh. The suite (tests/test_shipped_proofs.py) compares
 the file with the claims the current models make, line for line: run this module again after
 changing a model, the engine or the checking code.
+
+From the same builds it writes the derivations and computation graphs themselves
+(``derive/derivations.pickle``, see ``derive.stored``), keyed by the digest of the package's
+whole source: run it again after changing any of the package's ``.py`` files
+(tests/test_stored_derivations.py says when).
 """
 
 from __future__ import annotations
@@ -16,29 +21,44 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from . import verify
+from . import stored, verify
 
 
-def default_claims() -> dict:
-    """Claim digest → how it holds, for every line and result of every model built with its
-    default options (proved in this process unless the cache is on)."""
+def default_models() -> dict:
+    """Model name → the model with its default options, every model."""
     from .models import registry
 
+    return {name: registry.get(name)() for name in registry.names()}
+
+
+def default_claims(derivations=None) -> dict:
+    """Claim digest → how it holds, for every line and result of every model built with its
+    default options (proved in this process unless the cache is on), or of ``derivations``."""
     proofs: dict = {}
-    for name in registry.names():
-        proofs.update(registry.get(name)().derivation().claims)
+    for d in derivations or (m.derivation() for m in default_models().values()):
+        proofs.update(d.claims)
     return proofs
 
 
 def main() -> None:
+    from .graph import graph_for, has_graph
     from .io import write_atomic
 
-    # every claim proved in this run: none taken from a cache or from the file being replaced
+    # every claim proved in this run: none taken from a cache or from the files being replaced
     os.environ["DERIVE_NO_CACHE"] = "1"
+    models = default_models()
+    built = {name: stored.settled(m.derivation()) for name, m in models.items()}
     path = Path(verify.__file__).with_name(verify.SHIPPED)
-    proofs = default_claims()
+    proofs = default_claims(built.values())
     write_atomic(path, verify.shipped_text(proofs))
     print(f"{path}: {len(proofs)} proofs")
+    objects = {}
+    for name, m in models.items():
+        objects["derivation", name] = stored.warmed(built[name])
+        if has_graph(m):
+            objects["graph", name] = graph_for(m, derivation=built[name])
+    write_atomic(stored.path(), stored.text(objects))
+    print(f"{stored.path()}: {len(objects)} derivations and graphs, {stored.path().stat().st_size} bytes")
 
 
 if __name__ == "__main__":

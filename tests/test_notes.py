@@ -258,3 +258,19 @@ def test_notebook_example_has_no_outputs_and_runs(capsys):
     for cell in nb["cells"]:
         exec(compile("".join(cell["source"]), "notebook", "exec"), ns)
     assert ns["g"].value("J") == 33 and ns["notes"].models == ("chain-rule", "logistic")
+
+
+def test_the_notes_from_the_shipped_derivations_and_graphs_are_the_fresh_ones(material, docs):
+    # what `derive notes` prints with the cache on: every model's derivation and graph taken from
+    # derive/derivations.pickle (see tests/test_stored_derivations.py), the same bytes
+    from derive import stored
+
+    items = []
+    for model, d, g in material.items:
+        kept = stored.read("derivation", model.name), g and stored.read("graph", model.name)
+        assert kept[0] is not None and (g is None or kept[1] == g), "run `python -m derive.shipped`"
+        items.append((model, *kept))
+    shipped = notes.Material(tuple(items))
+    # both formats and both languages, in two documents (the suite's time)
+    for fmt, lang in (("latex", "en"), ("markdown", "zh")):
+        assert notes.build(fmt, lang, material=shipped).text == docs[fmt, lang], (fmt, lang)

@@ -91,8 +91,15 @@ class Model:
         return f"derive.model({self.name!r}{', ' if opts else ''}{opts})"
 
     def derivation(self):
-        """The verified step-by-step derivation of this model (a ``Derivation``)."""
+        """The verified step-by-step derivation of this model (a ``Derivation``): the one the
+        package ships for a built-in model with its default options (``derive.stored``), else
+        built."""
+        from ..stored import derivation
         from ..steps import Builder
+
+        shipped = derivation(self)
+        if shipped is not None:
+            return shipped
 
         builder = Builder(self)
         self.build(builder)
