@@ -34,8 +34,13 @@ def _blocks():
 BLOCKS = _blocks()
 
 
-def _env():
-    env = dict(os.environ, DERIVE_NO_CACHE="1", PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+def _env(tmp_path: Path):
+    # as a user runs them: the cache on, in a folder of its own that starts empty (so a derivation
+    # comes from the package's shipped store, which tests/test_stored_derivations.py proves equal
+    # to a fresh build, or is built)
+    env = dict(os.environ, DERIVE_CACHE_DIR=str(tmp_path / "cache"),
+               PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env.pop("DERIVE_NO_CACHE", None)
     # the console script of this interpreter's environment first
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     return env
@@ -69,7 +74,7 @@ def test_shell_block_runs(index, tmp_path):
         line = re.sub(r"^pip install \S+ && ", "", line.split("  #")[0].strip())
         if _missing_tool(line):
             continue
-        done = subprocess.run(["bash", "-o", "pipefail", "-c", line], cwd=tmp_path, env=_env(),
+        done = subprocess.run(["bash", "-o", "pipefail", "-c", line], cwd=tmp_path, env=_env(tmp_path),
                               capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, f"{line}\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
 
@@ -77,7 +82,7 @@ def test_shell_block_runs(index, tmp_path):
 @pytest.mark.parametrize("index", [i for i, b in enumerate(BLOCKS) if b[0] == "python" and not b[1]],
                          ids=lambda i: f"line {BLOCKS[i][3]}")
 def test_python_block_runs_in_a_fresh_interpreter(index, tmp_path):
-    done = subprocess.run([sys.executable, "-c", BLOCKS[index][2]], cwd=tmp_path, env=_env(),
+    done = subprocess.run([sys.executable, "-c", BLOCKS[index][2]], cwd=tmp_path, env=_env(tmp_path),
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
 
