@@ -58,6 +58,8 @@ HAND = {
     "least squares": ("sum((X @ w - y)**2)", lambda X, w, y: 2 * (X.T @ (X @ w - y))),
     "logistic": ("-sum(y*log(sigmoid(X@w)) + (1-y)*log(1-sigmoid(X@w)))",
                  lambda X, w, y: X.T @ (1 / (1 + np.exp(-(X @ w))) - y)),
+    "logistic yᵀ·": ("-(y.T @ log(sigmoid(X@w)) + (1-y).T @ log(1-sigmoid(X@w)))",
+                     lambda X, w, y: X.T @ (1 / (1 + np.exp(-(X @ w))) - y)),
 }
 SHAPES = ["X=m,n", "w=n", "y=m"]
 
