@@ -114,7 +114,10 @@ def judge_corpus(path: Path) -> int:
                              capture_output=True, text=True, env=env, cwd=ROOT)
         problems = [f"exit {run.returncode}: {run.stderr.strip()[:120]}"] if run.returncode else []
         if not problems:
-            problems = check_entry(entry, json.loads(run.stdout)["results"])
+            try:
+                problems = check_entry(entry, json.loads(run.stdout)["results"])
+            except (ValueError, TypeError, KeyError, NameError, SyntaxError, ArithmeticError) as err:
+                problems = [f"the JSON numpy code does not evaluate: {err}"[:160]]
         start = time.process_time()
         try:
             entry.derivation()
