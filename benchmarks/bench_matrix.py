@@ -10,7 +10,8 @@
   compared, so that a noisy machine slows both alike. The two are first checked to agree.
 
 With ``--corpus`` it judges instead every entry of ``tests/data/matrix_cookbook.txt`` (the Matrix
-Cookbook's identities and the course's losses, each with the form and shape those print): the
+Cookbook's identities and the course's losses; or of the list named after it, as
+``tests/data/matrix_literature.txt``, each with the form and shape those print): the
 command ``derive expr … --format json`` run as a user runs it must exit 0, its JSON ``numpy`` code
 must agree with central finite differences at seeded random arrays (1e-6 relative), its shapes and
 displayed forms must be the list's (spaces and the product dot aside), and the derivation must take
@@ -19,6 +20,7 @@ under 1 s of CPU cold (in this process, the proof cache off).
     python benchmarks/bench_matrix.py            # full run (about a minute)
     python benchmarks/bench_matrix.py --quick    # fewer rounds
     python benchmarks/bench_matrix.py --corpus   # the list: pass count, failures, times
+    python benchmarks/bench_matrix.py --corpus tests/data/matrix_literature.txt   # the other list
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from derive.errors import DeriveError  # noqa: E402
 from derive.matrix import matrix_derivation  # noqa: E402
 from numeric.matrix_fd import check_matrix_gradient  # noqa: E402
 from test_matrix import LITERATURE, MATRIX_HESSIANS, MSE, MSE_SHAPES, ONEHOT_FORMS  # noqa: E402
-from test_matrix_cookbook import ENTRIES, check_entry  # noqa: E402
+from test_matrix_cookbook import CORPUS, check_entry, load  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 COLD_LIMIT = 1.0
@@ -56,6 +58,8 @@ HAND = {
     "least squares": ("sum((X @ w - y)**2)", lambda X, w, y: 2 * (X.T @ (X @ w - y))),
     "logistic": ("-sum(y*log(sigmoid(X@w)) + (1-y)*log(1-sigmoid(X@w)))",
                  lambda X, w, y: X.T @ (1 / (1 + np.exp(-(X @ w))) - y)),
+    "logistic yᵀ·": ("-(y.T @ log(sigmoid(X@w)) + (1-y).T @ log(1-sigmoid(X@w)))",
+                     lambda X, w, y: X.T @ (1 / (1 + np.exp(-(X @ w))) - y)),
 }
 SHAPES = ["X=m,n", "w=n", "y=m"]
 
@@ -97,40 +101,48 @@ def numpy_ratio(name: str, rounds: int) -> tuple:
     return code, e, h, e / h
 
 
-def judge_corpus() -> int:
-    """Every entry of the list through the command, then timed cold in this process; prints one
-    line per entry and the pass count, and returns the number of entries that fail."""
+def judge_corpus(path: Path) -> int:
+    """Every entry of the list at ``path`` through the command, then timed cold in this process;
+    prints one line per entry, the slowest and the pass count, and returns the number that fail."""
     os.environ["DERIVE_NO_CACHE"] = "1"
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     passed = 0
-    for entry in ENTRIES:
+    entries = load(path)
+    slowest = (0.0, "")
+    for entry in entries:
         run = subprocess.run([sys.executable, "-m", "derive", "expr", *entry.argv(), "--format", "json"],
                              capture_output=True, text=True, env=env, cwd=ROOT)
         problems = [f"exit {run.returncode}: {run.stderr.strip()[:120]}"] if run.returncode else []
         if not problems:
-            problems = check_entry(entry, json.loads(run.stdout)["results"])
+            try:
+                problems = check_entry(entry, json.loads(run.stdout)["results"])
+            except (ValueError, TypeError, KeyError, NameError, SyntaxError, ArithmeticError) as err:
+                problems = [f"the JSON numpy code does not evaluate: {err}"[:160]]
         start = time.process_time()
         try:
             entry.derivation()
         except DeriveError:
             pass     # refused: the command's exit status above says so
         seconds = time.process_time() - start
+        slowest = max(slowest, (seconds, f"{entry.text} (∂/∂{entry.wrt})"))
         if seconds >= COLD_LIMIT:
             problems.append(f"{seconds:.2f} s cold")
         passed += not problems
         print(f"  {'ok  ' if not problems else 'FAIL'} {seconds:5.2f} s  {entry.text} (∂/∂{entry.wrt})"
               + "".join(f"\n         {p}" for p in problems), flush=True)
-    print(f"{passed}/{len(ENTRIES)} entries pass")
-    return len(ENTRIES) - passed
+    print(f"slowest {slowest[0]:.2f} s cold: {slowest[1]}")
+    print(f"{passed}/{len(entries)} entries of {path.name} pass")
+    return len(entries) - passed
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds")
-    parser.add_argument("--corpus", action="store_true", help="judge every entry of tests/data/matrix_cookbook.txt")
+    parser.add_argument("--corpus", nargs="?", const=CORPUS, type=Path, metavar="FILE",
+                        help="judge every entry of a list (default tests/data/matrix_cookbook.txt)")
     args = parser.parse_args()
     if args.corpus:
-        sys.exit(1 if judge_corpus() else 0)
+        sys.exit(1 if judge_corpus(args.corpus) else 0)
     rounds = 5 if args.quick else 21
     print("time to a verified matrix-form result (CPU seconds)")
     times = derivation_times()

@@ -111,6 +111,11 @@ def expr(expression, wrt, order, mixed, at, from_latex, show_steps, fmt, output,
         d = matrix_derivation(expression, list(shapes), list(wrt), hessian=hessian, checker=check_matrix_gradient,
                                onehot=onehot, signs=signs)
     else:
+        from ..matrix.parse import matrix_syntax
+
+        if matrix_syntax(expression):
+            raise DeriveError(f"{matrix_syntax(expression)} is matrix calculus: give each matrix and vector "
+                              f"its shape, e.g. --shape X=m,n --shape w=n")
         d = expr_derivation(expression, list(wrt), from_latex=from_latex, at=at, checker=check_derivatives,
                             order=order, mixed=mixed)
     emit(d.render(fmt, show_steps=show_steps, lang=lang, standalone=standalone,

@@ -64,7 +64,9 @@ def assume_onehot(node: t.Node, onehot, axis: int = 0) -> t.Node:
                 continue
             if node.data is None:
                 y = t.var(name, t.variables(node.args[0])[name])
-                return t.mul(c, t.size(y, 1 - axis))
+                count = y.shape[1 - axis]
+                # a single one-hot column sums to the number 1, which the product then drops
+                return t.mul(c, t.const(count) if count.is_Number else t.size(y, 1 - axis))
             return t.mul(c, t.ones(node))
     return node
 

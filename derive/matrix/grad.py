@@ -54,12 +54,13 @@ class Gradient:
         self.locals: list[Local] = []
         self.rules: list[Rule] = []
         self.parts: list[t.Node] = []
-        self.back(log_softmax(f), t.const(1))
+        self.back(inner_products(log_softmax(f)), t.const(1))
         shape = t.variables(f)[wrt]
         value = t.add(*self.parts) if self.parts else t.zero()
         if value.is_scalar and shape != t.SCALAR and t.is_const(value, 0):
             value = t.zero()
-        self.value = value
+        # a matrix variable's gradient as the Cookbook folds its transposes: (X·B + B·X)ᵀ
+        self.value = t.folded_transposes(value) if 1 not in shape else value
 
     def rule(self, key: str, node: t.Node) -> None:
         if all(r.key != key for r in self.rules):
@@ -154,6 +155,23 @@ def log_softmax(n: t.Node) -> t.Node:
         inner = args[0]
         return t.sub(inner.args[0], t.logsumexp(inner.args[0], inner.data))
     return t.Node(n.op, args, n.shape, n.data) if args != n.args else n
+
+
+def inner_products(n: t.Node) -> t.Node:
+    """An inner product of two vectors, uᵀ·v, written Σ u ⊙ v: the same value, and the terms of
+    −(yᵀ·log σ(X·w) + (1 − y)ᵀ·log(1 − σ(X·w))) then make one elementwise region, whose derivative
+    SymPy simplifies as a whole to σ(X·w) − y (two regions would each keep their own quotient).
+    Of the two ways round (u ⊙ vᵀ or uᵀ ⊙ v) the one with fewer transposes is taken."""
+    args = tuple(inner_products(a) for a in n.args)
+    if n.op == "matmul" and len(args) == 2 and n.is_scalar and args[0].shape[1] != 1:
+        u, v = args
+        ways = [t.mul(t.transpose(u), v), t.mul(u, t.transpose(v))]
+        return t.total(min(ways, key=lambda w: t.key(w).count("T[")))
+    if args == n.args:
+        return n
+    # rebuilt by the simplifying constructors, so that Σ(y ⊙ …) + Σ((1 − y) ⊙ …) is one sum
+    build = {"add": t.add, "neg": t.neg, "div": t.div, "mul": lambda *f: reduce(t.mul, f)}.get(n.op)
+    return build(*args) if build else t.Node(n.op, args, n.shape, n.data)
 
 
 def scalar_product(a: t.Node, b: t.Node) -> t.Node:

@@ -27,6 +27,8 @@ CALLS = {
 }
 # operations on whole matrices: an operand that is a name needs a --shape
 _NEEDS_SHAPE = {"@", "trace", "det", "inv", "softmax", "logsumexp", "diag", ".T", "transpose"}
+# the calls that only a matrix expression makes (log, exp, … are scalar functions too)
+_MATRIX_CALLS = set(CALLS) - {"log", "exp", "sigmoid", "tanh", "relu", "step"}
 MAX_SIZE = 10**6
 _SIZE = re.compile(r"[1-9][0-9]*\Z")
 
@@ -51,7 +53,27 @@ def parse_shapes(options) -> dict:
     return shapes
 
 
+def matrix_syntax(text: str) -> str | None:
+    """What in ``text`` only a matrix expression has (``@``, ``.T``, ``trace(…)``, …), or None:
+    typed without ``--shape``, such an expression is named so, instead of meeting the scalar
+    parser's words for an unknown function or operator. Only parsed, never run."""
+    try:
+        root = ast.parse(str(text).strip(), mode="eval")
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return None
+    for node in ast.walk(root):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
+            return "@ (the matrix product)"
+        if isinstance(node, ast.Attribute) and node.attr == "T":
+            return ".T (the transpose)"
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _MATRIX_CALLS):
+            return f"{node.func.id}(…)"
+    return None
+
+
 def _size(text: str, option: str):
+    if text.isdigit() and not text.strip("0"):
+        raise DeriveError(f"--shape {option}: a size must be a positive number or a name, not {text}")
     if _SIZE.match(text):
         if int(text[:8]) > MAX_SIZE or len(text) > 7:
             raise DeriveError(f"--shape {option}: size {text[:12]} too large (at most {MAX_SIZE})")

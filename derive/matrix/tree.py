@@ -121,6 +121,10 @@ def broadcast(op: str, a: Node, b: Node) -> tuple:
 def add(*terms: Node) -> Node:
     """A sum: nested sums flattened, zeros dropped, equal terms counted (A + A = 2·A), and
     P·x + Q·x factored as (P + Q)·x."""
+    cores = {split_coeff(t)[1] for t in terms}
+    if len(terms) > 1 and len(cores) == 1 and next(iter(cores)).op == "add":
+        # equal sums added: (X − A) + (X − A) is 2·(X − A), which flattening would write 2·X − 2·A
+        return scale(sum(split_coeff(t)[0] for t in terms), next(iter(cores)))
     flat = []
     for t in terms:
         flat.extend(t.args if t.op == "add" else (t,))
@@ -151,8 +155,27 @@ def add(*terms: Node) -> Node:
     # positive terms first, as the notes write a difference: σ(X·w) − y; a matrix before its
     # transpose, A + Aᵀ
     products = any(t.op == "matmul" for t in flat)
-    flat.sort(key=lambda t: (bool(split_coeff(t)[0] < 0), products and t.op == "var", split_coeff(t)[1].op == "T"))
-    return Node("add", tuple(flat), shape)
+    bases = {split_coeff(t)[1] for t in flat}
+    flat.sort(key=lambda t: (bool(split_coeff(t)[0] < 0), products and t.op == "var",
+                             split_coeff(t)[1].op == "T" and split_coeff(t)[1].args[0] in bases))
+    return Node("add", tuple(_rearranged(flat)), shape)
+
+
+def _rearranged(terms: list) -> list:
+    """Terms that are the same factors rearranged, ordered as the Matrix Cookbook prints them: by
+    their names read left to right, then the one with fewer transposes first (Dᵀ·X·b·cᵀ + D·X·c·bᵀ,
+    B·X·C + Bᵀ·X·Cᵀ); any other sum keeps its order."""
+    def names(n):
+        return [x.data for x in _leaves(n)]
+    cores = [split_coeff(x)[1] for x in terms]
+    if len(terms) < 2 or any(c.op != "matmul" for c in cores) or len({tuple(sorted(names(c))) for c in cores}) != 1:
+        return terms
+    return sorted(terms, key=lambda x: (names(split_coeff(x)[1]), text(x).count("ᵀ")))
+
+
+def _leaves(n: Node) -> list:
+    """The variables of ``n`` in the order written, repeats included."""
+    return [n] if n.op == "var" else [leaf for a in n.args for leaf in _leaves(a)]
 
 
 def _factor_common(terms: list):
@@ -386,8 +409,9 @@ def matmul(a: Node, b: Node) -> Node:
         return b
     if b.op == "eye":
         return a
-    # a number is a 1 × 1 matrix: 1·B is B, c·B is a scalar multiple
-    if is_const(a) or is_const(b):
+    # a number is a 1 × 1 matrix: 1·B is B, c·B is a scalar multiple; so is any 1 × 1 factor
+    # (w·λ, from the gradient of λ·wᵀ·w, is the scaling λ·w)
+    if is_const(a) or is_const(b) or (a.is_scalar != b.is_scalar):
         return mul(a, b)
     ca, ra = split_coeff(a)
     cb, rb = split_coeff(b)
@@ -439,12 +463,43 @@ def transpose(a: Node) -> Node:
     c, core = split_coeff(a)
     if c != 1:
         return scale(c, transpose(core))
+    if a.op == "mul" and any(f.is_scalar for f in a.args):
+        # scalar factors are their own transposes: (det(Xᵀ)·X⁻¹)ᵀ is det(Xᵀ)·X⁻ᵀ
+        out = transpose(Node("mul", tuple(f for f in a.args if not f.is_scalar), a.shape)
+                        if sum(not f.is_scalar for f in a.args) > 1 else next(f for f in a.args if not f.is_scalar))
+        for f in reversed([f for f in a.args if f.is_scalar]):
+            out = mul(f, out)
+        return out
+    if a.op == "inv" and transpose(a.args[0]) == a.args[0]:
+        return a     # the inverse of a symmetric matrix, (Xᵀ·X)⁻¹, is symmetric
     if a.op == "matmul":
         return matmul_of([transpose(f) for f in reversed(a.args)])
     if a.op == "add":
         # distributed when that simplifies a term (A + Aᵀ); (σ(Z) − Y)ᵀ stays as the notes write dZᵀ
         return _transposed_sum(add(*(transpose(t) for t in a.args)))
     return Node("T", (a,), a.shape[::-1])
+
+
+def folded_transposes(node: Node) -> Node:
+    """A sum of products of transposed matrices written as one transposed sum where the Matrix
+    Cookbook writes it so: products of two, (X·B + B·X)ᵀ for Bᵀ·Xᵀ + Xᵀ·Bᵀ (its (107)), and powers
+    of one matrix, 3·(X·X)ᵀ for 3·Xᵀ·Xᵀ (its (113)). A single product of two different matrices
+    keeps its transposes, Aᵀ·Bᵀ (its (101)), and so do longer products, Aᵀ·Xᵀ·Bᵀ + Bᵀ·Xᵀ·Aᵀ (its
+    (114)). The terms keep their order."""
+    terms = [split_coeff(x) for x in (node.args if node.op == "add" else (node,))]
+    if not all(core.op == "matmul" and all(f.op == "T" and f.args[0].op == "var" for f in core.args)
+               for _, core in terms):
+        return node
+    names = {f.args[0].data for _, core in terms for f in core.args}
+    if not (len(names) == 1 or (len(terms) > 1 and all(len(core.args) == 2 for _, core in terms))):
+        return node
+    inner = [scale(c, Node("matmul", tuple(f.args[0] for f in reversed(core.args)), core.shape[::-1]))
+             for c, core in terms]
+    common = {c for c, _ in terms}
+    if len(common) == 1 and len(inner) == 1:
+        c = common.pop()
+        return scale(c, Node("T", (split_coeff(inner[0])[1],), node.shape))
+    return Node("T", (Node("add", tuple(inner), node.shape[::-1]),), node.shape)
 
 
 def inv(a: Node) -> Node:
@@ -483,6 +538,9 @@ def trace(a: Node) -> Node:
 
 def total(a: Node, axis=None) -> Node:
     """Σ of the entries (``axis`` None), of each column (0) or of each row (1), kept 2-D."""
+    c, core = split_coeff(a)
+    if c != 1:
+        return scale(c, total(core, axis))     # Σ 2·r is 2·Σ r
     if axis is None:
         if a.is_scalar:
             return a
