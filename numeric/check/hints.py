@@ -203,44 +203,33 @@ def constant_factor(ev: Evidence) -> Optional[Hint]:
     c = float(a @ n) / nn
     if c == 0 or abs(c - 1) <= 1e-3 or not (a.size > 1 or _nice_factor(c)) or not ev.explains(a / c):
         return None
-    return Hint("factor", _ratio_text(c, ev.reference_kind), {"ratio": c}, zh=_ratio_zh(c, _ref_zh(ev.reference_kind)))
+    text, zh = _ratio_text(c, ev.reference_kind, _ref_zh(ev.reference_kind))
+    return Hint("factor", text, {"ratio": c}, zh=zh)
 
 
-def _ratio_text(c: float, ref: str) -> str:
+def _ratio_text(c: float, ref: str, ref_zh: str) -> tuple[str, str]:
+    """What a factor ``c`` between the analytic gradient and ``ref`` suggests: (English, Chinese)."""
     k = round(c)
     inv = round(1 / c) if c != 0 else 0
     if k >= 2 and abs(c - k) <= 1e-3 * k:
         return (f"constant factor: analytic ≈ {k} × {ref} (a missing 1/{k}; if {k} is the number of examples, "
-                "the 1/m of the mean is missing)")
+                "the 1/m of the mean is missing)",
+                f"常数因子：解析梯度 ≈ {k} × {ref_zh}（少了 1/{k}；若 {k} 是样本数，则少了求平均的 1/m）")
     if inv >= 2 and abs(1 / c - inv) <= 1e-3 * inv:
         return (f"constant factor: analytic ≈ {ref} / {inv} (divided by {inv} once too often, e.g. 1/m applied "
-                "twice, or the 2 of a square left out)")
+                "twice, or the 2 of a square left out)",
+                f"常数因子：解析梯度 ≈ {ref_zh} / {inv}（多除了一次 {inv}，例如 1/m 用了两次，或漏了平方求导得到的 2）")
     if k <= -2 and abs(c - k) <= 1e-3 * abs(k):
-        return f"sign and factor: analytic ≈ {k} × {ref} (a lost minus sign and a missing 1/{-k})"
+        return (f"sign and factor: analytic ≈ {k} × {ref} (a lost minus sign and a missing 1/{-k})",
+                f"符号与因子：解析梯度 ≈ {k} × {ref_zh}（丢了负号，又少了 1/{-k}）")
     if 0 < c < 1 or 1 < c < 10:
         keep = c if c < 1 else 1 / c
-        what = "missing" if c < 1 else "applied twice"
+        what, what_zh = ("missing", "漏了") if c < 1 else ("applied twice", "用了两次")
         return (f"constant factor: analytic ≈ {c:.6g} × {ref} (with inverted dropout of keep probability "
-                f"{keep:.3g} before this layer: the 1/keep scaling {what} in backward?)")
-    return f"constant factor: analytic ≈ {c:.6g} × {ref}"
-
-
-def _ratio_zh(c: float, ref: str) -> str:
-    """``_ratio_text`` in Chinese, ``ref`` already translated."""
-    k = round(c)
-    inv = round(1 / c) if c != 0 else 0
-    if k >= 2 and abs(c - k) <= 1e-3 * k:
-        return f"常数因子：解析梯度 ≈ {k} × {ref}（少了 1/{k}；若 {k} 是样本数，则少了求平均的 1/m）"
-    if inv >= 2 and abs(1 / c - inv) <= 1e-3 * inv:
-        return f"常数因子：解析梯度 ≈ {ref} / {inv}（多除了一次 {inv}，例如 1/m 用了两次，或漏了平方求导得到的 2）"
-    if k <= -2 and abs(c - k) <= 1e-3 * abs(k):
-        return f"符号与因子：解析梯度 ≈ {k} × {ref}（丢了负号，又少了 1/{-k}）"
-    if 0 < c < 1 or 1 < c < 10:
-        keep = c if c < 1 else 1 / c
-        what = "漏了" if c < 1 else "用了两次"
-        return (f"常数因子：解析梯度 ≈ {c:.6g} × {ref}（若这一层之前有保留概率为 {keep:.3g} 的反向随机失活，"
-                f"反向传播中是否{what} 1/保留概率 的缩放？）")
-    return f"常数因子：解析梯度 ≈ {c:.6g} × {ref}"
+                f"{keep:.3g} before this layer: the 1/keep scaling {what} in backward?)",
+                f"常数因子：解析梯度 ≈ {c:.6g} × {ref_zh}（若这一层之前有保留概率为 {keep:.3g} 的反向随机失活，"
+                f"反向传播中是否{what_zh} 1/保留概率 的缩放？）")
+    return f"constant factor: analytic ≈ {c:.6g} × {ref}", f"常数因子：解析梯度 ≈ {c:.6g} × {ref_zh}"
 
 
 def transpose(ev: Evidence) -> Optional[Hint]:
@@ -333,10 +322,9 @@ def factor_beside_l2(ev: Evidence) -> Optional[Hint]:
     if abs(c - 1) <= 1e-3 or c == 0 or mu == 0 or not ev.explains((ev.analytic - mu * x) / c):
         return None
     lam = float(mu / (1 - c))
-    return Hint("factor", f"{_ratio_text(float(c), ev.reference_kind + ' without its L2 term')}; the L2 term "
-                f"λ·{ev.name} (λ ≈ {lam:.4g}) is right", {"ratio": float(c), "lambda": lam},
-                zh=f"{_ratio_zh(float(c), _ref_zh(ev.reference_kind) + '（不含 L2 项）')}；"
-                   f"L2 项 λ·{ev.name}（λ ≈ {lam:.4g}）是对的")
+    text, zh = _ratio_text(float(c), ev.reference_kind + " without its L2 term", _ref_zh(ev.reference_kind) + "（不含 L2 项）")
+    return Hint("factor", f"{text}; the L2 term λ·{ev.name} (λ ≈ {lam:.4g}) is right", {"ratio": float(c), "lambda": lam},
+                zh=f"{zh}；L2 项 λ·{ev.name}（λ ≈ {lam:.4g}）是对的")
 
 
 def _per_unit_cosines(values: np.ndarray, weights: np.ndarray, axis: int) -> np.ndarray:
