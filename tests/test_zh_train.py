@@ -58,7 +58,7 @@ def test_the_chinese_report_has_the_english_numbers(runs, name):
 def test_a_failed_run_says_why_in_chinese():
     out = run("train", "linear", "--lr", "5", "--epochs", "3", "-q", "--lang", "zh")
     assert out.code == 1
-    message = out.err.removeprefix("derive: error: ")
+    message = out.err.removeprefix("derive：错误：")
     assert message.startswith("训练发散") and "--lr 0.5" in message
     chinese_rules(message)
 

@@ -47,11 +47,19 @@ NOTES_ZH = (
 
 def _note(message: str, lang: str = "en") -> None:
     if lang == "zh":
-        for english, chinese in NOTES_ZH:
-            if english.fullmatch(message):
-                message = english.sub(chinese, message)
-                break
+        message = _note_zh(message)
     click.echo(f"derive: {message}", err=True)
+
+
+def _note_zh(message: str) -> str:
+    """A note in Chinese, also after the file name that several files' notes begin with."""
+    path, _, rest = message.partition(": ")
+    for english, chinese in NOTES_ZH:
+        if english.fullmatch(message):
+            return english.sub(chinese, message)
+        if rest and english.fullmatch(rest):
+            return f"{path}：{english.sub(chinese, rest)}"
+    return message
 
 
 class MemorySize(click.ParamType):
@@ -127,8 +135,8 @@ def check_grad(paths, model_name, mode, seed, max_coords, directional_above, tim
     elif summary or len(paths) > 1:
         from numeric.check.summary import check_files, render_summary, summary_status
 
-        outcomes = list(check_files(paths, timeout=timeout, memory=memory, progress=_note, **opts))
-        click.echo(render_summary(outcomes, summary or ("json" if json_ or fmt == "json" else "table")), nl=False)
+        outcomes = list(check_files(paths, timeout=timeout, memory=memory, progress=note, **opts))
+        click.echo(render_summary(outcomes, summary or ("json" if json_ or fmt == "json" else "table"), lang), nl=False)
         raise SystemExit(summary_status(outcomes))
     else:
         from numeric.isolate import check_file
