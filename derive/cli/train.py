@@ -130,7 +130,7 @@ def train(name, data, lr, epochs, batch_size, optimizer, seed, holdout, standard
         if not (result.history.diverged or problem):  # else the one error line says where they went
             wrote(save)
     if plot:
-        plots.save_png(result, plot)
+        plots.save_png(result, plot, lang)
         wrote(plot)
     if json_ or fmt == "json":
         emit(json.dumps(result.summary(), indent=2, ensure_ascii=False))
