@@ -431,75 +431,104 @@ def check_png_path(path) -> None:
     require_matplotlib()
 
 
-def _png_loss(ax, result):
+# Chinese labels: DejaVu for Latin letters and symbols, then a CJK font for the characters
+# (matplotlib falls back glyph by glyph): the first of these font files found on the system
+# (Noto/Source Han, WenQuanYi, AR PL of Linux; PingFang of macOS; YaHei, SimHei of Windows).
+CJK_FILES = ("NotoSansCJK", "SourceHanSans", "wqy-zenhei", "wqy-microhei", "gbsn00lp", "uming", "PingFang", "msyh",
+             "simhei")
+
+
+def _cjk_font() -> str | None:
+    """The family name of an installed CJK font, added to matplotlib's fonts; None if there is none."""
+    from matplotlib import font_manager
+
+    files = sorted(font_manager.findSystemFonts())
+    for stem in CJK_FILES:
+        for path in files:
+            if stem.lower() in Path(path).name.lower():
+                font_manager.fontManager.addfont(path)
+                return font_manager.FontProperties(fname=path).get_name()
+    return None
+
+
+def _labels_lang(lang: str) -> tuple[str, dict]:
+    """The language the PNG's labels can be drawn in and the matplotlib settings that draw it:
+    Chinese needs a CJK font, without one the labels stay English (not a row of empty boxes)."""
+    font = _cjk_font() if lang == "zh" else None
+    if font is None:
+        return "en", {}
+    return "zh", {"font.family": ["DejaVu Sans", font], "font.monospace": ["DejaVu Sans Mono", font]}
+
+
+def _png_loss(ax, result, lang="en"):
     h = result.history
     epochs = np.arange(0, h.epochs_run + 1)
-    ax.plot(epochs, [h.initial_loss] + list(h.loss), color="tab:red", label="training")
+    ax.plot(epochs, [h.initial_loss] + list(h.loss), color="tab:red", label=_say(lang, "training", "训练集"))
     if h.val_loss:
-        ax.plot(epochs[1:], h.val_loss, color="tab:blue", label="held-out")
+        ax.plot(epochs[1:], h.val_loss, color="tab:blue", label=_say(lang, "held-out", "留出集"))
     values = np.array([h.initial_loss] + list(h.loss))
     if values.min() > 0 and values.max() / values.min() > 100:
         ax.set_yscale("log")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("loss")
-    ax.set_title(f"{result.model.name}: loss per epoch ({h.settings['optimizer']}, "
-                 f"lr {h.settings['lr']:g})")
+    ax.set_xlabel(_say(lang, "epoch", "轮次"))
+    ax.set_ylabel(_say(lang, "loss", "损失"))
+    ax.set_title(_say(lang, f"{result.model.name}: loss per epoch ({h.settings['optimizer']}, lr {h.settings['lr']:g})",
+                      f"{result.model.name}：每个轮次的损失（{h.settings['optimizer']}，学习率 {h.settings['lr']:g}）"))
     ax.legend()
 
 
-def _png_accuracy(ax, result):
+def _png_accuracy(ax, result, lang="en"):
     h = result.history
     epochs = np.arange(1, h.epochs_run + 1)
-    ax.plot(epochs, 100 * np.asarray(h.accuracy), color="tab:red", label="training")
+    ax.plot(epochs, 100 * np.asarray(h.accuracy), color="tab:red", label=_say(lang, "training", "训练集"))
     if h.val_accuracy:
-        ax.plot(epochs, 100 * np.asarray(h.val_accuracy), color="tab:blue", label="held-out")
+        ax.plot(epochs, 100 * np.asarray(h.val_accuracy), color="tab:blue", label=_say(lang, "held-out", "留出集"))
     ax.set_ylim(0, 100)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("accuracy (%)")
-    ax.set_title("accuracy per epoch")
+    ax.set_xlabel(_say(lang, "epoch", "轮次"))
+    ax.set_ylabel(_say(lang, "accuracy (%)", "准确率（%）"))
+    ax.set_title(_say(lang, "accuracy per epoch", "每个轮次的准确率"))
     ax.legend()
 
 
-def _png_pieces(ax, result):
+def _png_pieces(ax, result, lang="en"):
     b = float(result.params[_piece_layers(result)[1].bias.name])
     X = result.data.X[:, 0]
     x = np.linspace(X.min(), X.max(), 400)
     parts = _pieces(result, x)[0]
-    ax.scatter(X, result.data.y, s=6, color="0.6", label="data")
+    ax.scatter(X, result.data.y, s=6, color="0.6", label=_say(lang, "data", "数据"))
     ax.axhline(b, color="tab:blue", linestyle="--", linewidth=1, label=f"b = {b:.3g}")
     h = parts.shape[1]
     g = _g_name(result)[0]
     for i in range(h):
         ax.plot(x, parts[:, i], color="tab:blue", linewidth=1, alpha=1.0 if h <= 10 else 0.5,
-                label=f"pieces cᵢ {g}(bᵢ + wᵢ x)" if i == 0 else None)
+                label=_say(lang, f"pieces cᵢ {g}(bᵢ + wᵢ x)", f"各段 cᵢ {g}(bᵢ + wᵢ x)") if i == 0 else None)
         if h <= 10:
             j = int(np.argmax(np.abs(parts[:, i])))
             ax.annotate(str(i + 1), (x[j], parts[j, i]), color="tab:blue", fontsize=8)
     fitted = b + parts.sum(axis=1)
-    ax.plot(x, fitted, color="tab:red", linewidth=2, label="ŷ = b + Σ pieces")
+    ax.plot(x, fitted, color="tab:red", linewidth=2, label=_say(lang, "ŷ = b + Σ pieces", "ŷ = b + Σ 各段"))
     if h > 10:  # many pieces: keep the data in view, let large pieces leave the frame
         lo, hi = _span(np.concatenate([result.data.y, fitted, [b, 0.0]]))
         pad = 0.25 * (hi - lo)
         ax.set_ylim(lo - pad, hi + pad)
     ax.set_xlabel("x")
     ax.set_ylabel("y")
-    ax.set_title("the red curve = constant + blue pieces")
+    ax.set_title(_say(lang, "the red curve = constant + blue pieces", "红色曲线 = 常数 + 蓝色各段"))
     ax.legend(fontsize=8)
 
 
-def _png_line(ax, result):
-    X, y, rows = _rows_shown(result)
+def _png_line(ax, result, lang="en"):
+    X, y, rows = _rows_shown(result, lang)
     grid = np.linspace(X[:, 0].min(), X[:, 0].max(), 200)
-    ax.scatter(X[:, 0], y, s=8, color="0.5", label=f"{rows} rows")
+    ax.scatter(X[:, 0], y, s=8, color="0.5", label=_say(lang, f"{rows} rows", f"{rows}的点"))
     ax.plot(grid, result.compiled.predict(result.params, grid[:, None]), color="tab:red", label="ŷ = w·x + b")
     ax.set_xlabel(result.data.feature_name(0) if result.data.columns else "x")
     ax.set_ylabel(result.data.target_name)
-    ax.set_title("the fitted line")
+    ax.set_title(_say(lang, "the fitted line", "拟合的直线"))
     ax.legend()
 
 
-def _png_boundary(ax, result):
-    X, y, rows = _rows_shown(result)
+def _png_boundary(ax, result, lang="en"):
+    X, y, rows = _rows_shown(result, lang)
     (x0, x1), (y0, y1) = _span(X[:, 0]), _span(X[:, 1])
     gx, gy = np.meshgrid(np.linspace(x0, x1, 200), np.linspace(y0, y1, 200))
     p = np.asarray(result.compiled.predict(result.params, np.column_stack([gx.ravel(), gy.ravel()])))
@@ -511,11 +540,11 @@ def _png_boundary(ax, result):
         ax.scatter(X[mine, 0], X[mine, 1], s=10, color=color, label=names[label])
     ax.set_xlabel(result.data.feature_name(0))
     ax.set_ylabel(result.data.feature_name(1))
-    ax.set_title(f"decision boundary a = 0.5 ({rows} rows)")
+    ax.set_title(_say(lang, f"decision boundary a = 0.5 ({rows} rows)", f"决策边界 a = 0.5（{rows}）"))
     ax.legend()
 
 
-def _png_confusion(ax, result):
+def _png_confusion(ax, result, lang="en"):
     counts = confusion(result)
     names = _class_names(result, counts.shape[0])
     ax.imshow(counts, cmap="Blues")
@@ -524,22 +553,24 @@ def _png_confusion(ax, result):
                 color="white" if c > counts.max() / 2 else "black")
     ax.set_xticks(range(len(names)), names)
     ax.set_yticks(range(len(names)), names)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    ax.set_title(f"confusion matrix ({_rows_shown(result)[2]} rows)")
+    ax.set_xlabel(_say(lang, "predicted", "预测类别"))
+    ax.set_ylabel(_say(lang, "true", "真实类别"))
+    ax.set_title(_say(lang, f"confusion matrix ({_rows_shown(result)[2]} rows)",
+                      f"混淆矩阵（{_rows_shown(result, lang)[2]}）"))
 
 
-def _png_text(ax, result):
+def _png_text(ax, result, lang="en"):
     ax.axis("off")
-    ax.set_title("what the model writes, and its next-character guesses")
-    ax.text(0, 1, "\n".join(_text_lines(result, 56)), family="monospace", fontsize=9, va="top",
+    ax.set_title(_say(lang, "what the model writes, and its next-character guesses", "模型写出的文本，及其对下一个字符的预测"))
+    ax.text(0, 1, "\n".join(_text_lines(result, 56, lang)), family="monospace", fontsize=9, va="top",
             transform=ax.transAxes)
 
 
-def save_png(result, path) -> None:
+def save_png(result, path, lang: str = "en") -> None:
     """Write the pictures of a run to ``path`` as a PNG, atomically: the loss per epoch, and as
     the model calls for it the accuracy, the fitted line or red curve with its pieces, the
-    decision boundary and the confusion matrix.
+    decision boundary and the confusion matrix; labelled in ``lang`` ("en", or "zh" where a
+    Chinese font is installed).
 
     Raises
     ------
@@ -565,12 +596,14 @@ def save_png(result, path) -> None:
         panels.append(_png_confusion)
     # the text panel needs room for a line of sampled text
     ratios = [1.6 if draw is _png_text else 1.0 for draw in panels]
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * sum(ratios), 4.2), squeeze=False,
-                             gridspec_kw={"width_ratios": ratios})
-    for ax, draw in zip(axes[0], panels):
-        draw(ax, result)
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
+    lang, settings = _labels_lang(lang)
+    with plt.rc_context(settings):
+        fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * sum(ratios), 4.2), squeeze=False,
+                                 gridspec_kw={"width_ratios": ratios})
+        for ax, draw in zip(axes[0], panels):
+            draw(ax, result, lang)
+        fig.tight_layout()
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
     plt.close(fig)
     write_atomic(path, buffer.getvalue())

@@ -58,7 +58,7 @@ def test_the_chinese_report_has_the_english_numbers(runs, name):
 def test_a_failed_run_says_why_in_chinese():
     out = run("train", "linear", "--lr", "5", "--epochs", "3", "-q", "--lang", "zh")
     assert out.code == 1
-    message = out.err.removeprefix("derive: error: ")
+    message = out.err.removeprefix("derive：错误：")
     assert message.startswith("训练发散") and "--lr 0.5" in message
     chinese_rules(message)
 
@@ -79,3 +79,16 @@ def test_check_grad_in_chinese():
     assert [NUMBER.findall(line) for line in en.out.splitlines()[1:]] == \
         [NUMBER.findall(line) for line in zh.out.splitlines()[1:]]
     assert [NUMBER.findall(line) for line in en.err.splitlines()] == [NUMBER.findall(line) for line in zh.err.splitlines()]
+
+
+@pytest.mark.parametrize("args, words", [(("--lr", "-1"), "学习率（--lr）必须是正数"),
+                                         (("--epochs", "0"), "轮次数（--epochs）必须是正整数"),
+                                         (("--holdout", "0.2"), "--holdout 只用于 --data")])
+def test_bad_input_to_training_in_chinese(args, words):
+    # the same refusal as in English (exit 2, the value echoed), in Chinese after a Chinese prefix
+    zh, en = (run("train", "linear", *args, "-q", "--lang", lang) for lang in ("zh", "en"))
+    assert zh.code == en.code == 2
+    assert zh.err.startswith("derive：错误：" + words)
+    assert en.err.startswith("derive: error: ") and not re.search("[\u4e00-\u9fff]", en.err)
+    assert NUMBER.findall(zh.err) == NUMBER.findall(en.err)
+    chinese_rules(zh.err)

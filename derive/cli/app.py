@@ -106,9 +106,23 @@ def _print_traceback() -> None:
     traceback.print_exc()
 
 
-def _fail(message: str, code: int) -> NoReturn:
+# The prefix of a DeriveError's line in the language asked for (``--lang zh`` on train and
+# check-grad, whose errors speak it); click's usage errors are English and keep the English prefix.
+PREFIX = {"en": "derive: error: ", "zh": "derive：错误："}
+
+
+def _lang(argv) -> str:
+    """The --lang given on the command line, if it is one the error prefix speaks; else English."""
+    for k, arg in enumerate(argv):
+        value = argv[k + 1] if arg == "--lang" and k + 1 < len(argv) else arg.removeprefix("--lang=")
+        if arg.startswith("--lang") and value in PREFIX:
+            return value
+    return "en"
+
+
+def _fail(message: str, code: int, lang: str = "en") -> NoReturn:
     message = " ".join(str(message).split()) or "error"
-    click.echo(f"derive: error: {message}", err=True)
+    click.echo(f"{PREFIX[lang]}{message}", err=True)
     sys.exit(code)
 
 
@@ -135,7 +149,7 @@ def main(argv=None) -> None:
     except DeriveError as exc:
         if debug:
             _print_traceback()
-        _fail(str(exc), exc.exit_code)
+        _fail(str(exc), exc.exit_code, _lang(argv))
     except KeyboardInterrupt:
         _fail("interrupted", 130)
     except BrokenPipeError:

@@ -9,8 +9,8 @@ import click
 from ..errors import DeriveError
 from .output import format_option, given, model_options
 
-# The checker's notes in Chinese (梯度检验), by their English form; a note not listed here
-# (float32 inputs, a sampled or directional check of a large model) is printed as it is.
+# The checker's notes in Chinese (梯度检验), by their English form; a note not listed here (the
+# complex step found unsafe, with the exception's own words) is printed as it is.
 NOTES_ZH = (
     (re.compile(r"finite differences on ([\d,]+) coordinates \(auto mode\)"), r"在 \1 个坐标上取有限差分（自动选择差分方法）"),
     (re.compile(r"finite differences on ([\d,]+) coordinates \((\w+) mode\)"), r"在 \1 个坐标上取有限差分（--mode \2）"),
@@ -18,16 +18,48 @@ NOTES_ZH = (
      r"随机数据：\1 个样本，参数与数据由随机种子 \2 生成"),
     (re.compile(r"block (\S+): derivatives along random directions"), r"参数块 \1：沿随机方向求方向导数"),
     (re.compile(r"re-checking ([\d,]+) of the ([\d,]+) entries that disagree"), r"重新检验 \2 个不一致元素中的 \1 个"),
+    (re.compile(r"params (.+) are float32: evaluated in float64 \(cast up\)"),
+     r"参数 \1 是 float32：转换为 float64 求值"),
+    (re.compile(r"loss returns float32: steps and tolerances widened to float32 precision"),
+     r"损失返回 float32：步长与容差放宽到 float32 精度"),
+    (re.compile(r"loss computes in float32 inside \(rounding noise (\S+) relative\): steps and tolerances widened"),
+     r"损失内部以 float32 计算（相对舍入噪声 \1）：步长与容差已放宽"),
+    (re.compile(r"loss is noisy \(rounding noise (\S+) relative\): steps and tolerances widened"),
+     r"损失有噪声（相对舍入噪声 \1）：步长与容差已放宽"),
+    (re.compile(r"([\d,]+) parameters: checked a stratified sample of ([\d,]+) coordinates \(every block of up to "
+                r"([\d,]+) entries entirely; seed (\d+)\) plus a directional derivative per block"),
+     r"\1 个参数：检验了 \2 个坐标的分层抽样（不超过 \3 个元素的参数块全部检验；随机种子 \4），"
+     r"另外每个参数块求一个方向导数"),
+    (re.compile(r"complex step skipped: the loss computes in float32; central differences used"),
+     r"未用复步长法：损失以 float32 计算；改用中心差分"),
+    (re.compile(r"([\d,]+) parameters, more than ([\d,]+): each block checked along (\d+) random directions "
+                r"\(seed (\d+)\); disagreeing blocks located by bisection over their entries, and the entries "
+                r"found checked one by one \(([\d,]+) of them\)"),
+     r"\1 个参数，超过 \2 个：每个参数块沿 \3 个随机方向检验（随机种子 \4）；不一致的参数块用二分法在其元素中定位，"
+     r"找到的元素逐个检验（共 \5 个）"),
+    (re.compile(r"(\w+) returns float32: its tolerance is widened to float32 precision"),
+     r"\1 返回 float32：其容差放宽到 float32 精度"),
+    (re.compile(r"(\w+\[.+\]) has shape (\(.*\)) for (params\[.+\]) of shape (\(.*\)): the same entries, read in "
+                r"the parameter's shape"),
+     r"\1 的形状是 \2，而 \3 的形状是 \4：元素相同，按参数的形状读取"),
 )
 
 
 def _note(message: str, lang: str = "en") -> None:
     if lang == "zh":
-        for english, chinese in NOTES_ZH:
-            if english.fullmatch(message):
-                message = english.sub(chinese, message)
-                break
+        message = _note_zh(message)
     click.echo(f"derive: {message}", err=True)
+
+
+def _note_zh(message: str) -> str:
+    """A note in Chinese, also after the file name that several files' notes begin with."""
+    path, _, rest = message.partition(": ")
+    for english, chinese in NOTES_ZH:
+        if english.fullmatch(message):
+            return english.sub(chinese, message)
+        if rest and english.fullmatch(rest):
+            return f"{path}：{english.sub(chinese, rest)}"
+    return message
 
 
 class MemorySize(click.ParamType):
@@ -103,8 +135,8 @@ def check_grad(paths, model_name, mode, seed, max_coords, directional_above, tim
     elif summary or len(paths) > 1:
         from numeric.check.summary import check_files, render_summary, summary_status
 
-        outcomes = list(check_files(paths, timeout=timeout, memory=memory, progress=_note, **opts))
-        click.echo(render_summary(outcomes, summary or ("json" if json_ or fmt == "json" else "table")), nl=False)
+        outcomes = list(check_files(paths, timeout=timeout, memory=memory, progress=note, **opts))
+        click.echo(render_summary(outcomes, summary or ("json" if json_ or fmt == "json" else "table"), lang), nl=False)
         raise SystemExit(summary_status(outcomes))
     else:
         from numeric.isolate import check_file

@@ -31,6 +31,18 @@ def epoch_line(event, lang: str = "en") -> str:
 
 
 @contextlib.contextmanager
+def _said_in(lang: str):
+    """Bad input to the training in ``lang``: a DeriveError's ``zh`` (numeric.training.bad_input)."""
+    try:
+        yield
+    except DeriveError as exc:
+        chinese = getattr(exc, "zh", None)
+        if lang != "zh" or chinese is None:
+            raise
+        raise type(exc)(chinese) from None
+
+
+@contextlib.contextmanager
 def _progress(bar: bool, lines: bool, lang: str = "en"):
     """What a training run shows on stderr while it runs, fed by its callbacks: a progress bar
     with elapsed time and ETA (on a terminal), one line per epoch (when stderr is a file or a
@@ -117,7 +129,8 @@ def train(name, data, lr, epochs, batch_size, optimizer, seed, holdout, standard
     if save and not Path(save).resolve().parent.is_dir():
         raise DeriveError(f"cannot write {save}: its folder does not exist")
     terminal = sys.stderr.isatty()
-    with _progress(bar=not quiet and terminal, lines=not quiet and (verbose or not terminal), lang=lang) as callback:
+    with _progress(bar=not quiet and terminal, lines=not quiet and (verbose or not terminal), lang=lang) as callback, \
+            _said_in(lang):
         result = train_model(
             name, data=data, lr=lr, epochs=epochs, batch_size=batch_size,
             optimizer=optimizer, seed=seed, holdout=holdout, check_grad=check_grad,
@@ -130,7 +143,7 @@ def train(name, data, lr, epochs, batch_size, optimizer, seed, holdout, standard
         if not (result.history.diverged or problem):  # else the one error line says where they went
             wrote(save)
     if plot:
-        plots.save_png(result, plot)
+        plots.save_png(result, plot, lang)
         wrote(plot)
     if json_ or fmt == "json":
         emit(json.dumps(result.summary(), indent=2, ensure_ascii=False))

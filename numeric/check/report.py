@@ -58,6 +58,8 @@ class BlockResult:
         fails, but some sit near kinks the loss's precision cannot resolve (it does not fail).
     hint : str or None
         The likely bug (failing blocks) or what was accepted (kinks).
+    hint_zh : str or None
+        ``hint`` in Chinese, with the same numbers (None: no hint, or none translated).
     detail : dict
         Numbers behind the hint: "ratio", "lambda", "lambda_l1", "entries" (indices),
         "swapped_with", "count".
@@ -95,6 +97,7 @@ class BlockResult:
     method: str = ""
     cause: Optional[str] = None
     detail: dict = field(default_factory=dict)
+    hint_zh: Optional[str] = None        # the hint in Chinese (``--lang zh``); the JSON keeps the English
 
     @property
     def ok(self) -> bool:
@@ -301,23 +304,31 @@ def _summary_zh(report: Report, failing: list, total: int) -> str:
     return f"通过：每个参数块都通过{extra}"
 
 
-def _agreement(b: BlockResult) -> str:
+def _agreement(b: BlockResult, lang: str = "en") -> str:
     d = b.directional
+    zh = lang == "zh"
     if d["ok"]:
-        return "agree"
+        return "一致" if zh else "agree"
     # The directional path: the entries the disagreement led to decide the block.
     if "located" in d and b.verdict != "fail":
-        return "disagree, but every entry it led to agrees: kinks on the line, not a bug"
-    return "DISAGREE"
+        return ("不一致，但由此追踪到的每个元素都一致：是直线经过的折点，不是错误" if zh else
+                "disagree, but every entry it led to agrees: kinks on the line, not a bug")
+    return "不一致" if zh else "DISAGREE"
 
 
-def _comparison_lines(c: Comparison) -> list[str]:
+def _comparison_lines(c: Comparison, lang: str = "en") -> list[str]:
     lines = []
     for b in c.blocks:
         if b.hint:
-            lines.append(f"{b.name}: {b.hint}")
+            hint = b.hint_zh or b.hint if lang == "zh" else b.hint
+            lines.append(f"{b.name}{'：' if lang == 'zh' else ': '}{hint}")
         if b.directional is not None:
             d = b.directional
+            if lang == "zh":
+                where = f"沿 {d['directions']} 个随机方向中最差的一个" if "directions" in d else "沿一个随机方向"
+                lines.append(f"{b.name}：{where}：解析值 {fmt(d['analytic'])}，数值 {fmt(d['numeric'])} ± "
+                             f"{d['error_estimate']:.1e}（{_agreement(b, lang)}）")
+                continue
             where = (f"along {d['directions']} random directions, the worst" if "directions" in d
                      else "along a random direction")
             lines.append(f"{b.name}: {where}: analytic {fmt(d['analytic'])}, numeric "
@@ -349,7 +360,7 @@ def render_text(report: Report, lang: str = "en") -> str:
         widths = [max(_cells(r[k]) for r in rows) for k in range(len(HEADERS))]
         for r in rows:
             out.append("  " + "  ".join(v + " " * (w - _cells(v)) for v, w in zip(r, widths)).rstrip())
-        for line in _comparison_lines(c):
+        for line in _comparison_lines(c, lang):
             out.append("  " + line)
     out.append("")
     out.append(_summary(report, lang))
@@ -371,7 +382,7 @@ def render_rich(report: Report, lang: str = "en"):
         for row, b in zip(_rows(c, lang), c.blocks):
             table.add_row(*row[:-1], Text(row[-1], style=style[b.verdict]))
         parts.append(table)
-        for line in _comparison_lines(c):
+        for line in _comparison_lines(c, lang):
             parts.append(Text("  " + line))
     parts.append(Text(_summary(report, lang), style="bold red" if not report.ok else
                       "bold yellow" if report.inconclusive else "bold green"))

@@ -14,11 +14,17 @@ from derive.errors import DeriveError
 from derive.summary import FORMATS, render_rows
 
 from ..isolate import DEFAULT_MEMORY, DEFAULT_TIMEOUT, FileProblem, IsolationBug, check_file
+from .report import _cells
 
 __all__ = ["Outcome", "check_files", "outcome_of", "render_summary", "summary_status", "SUMMARY_FORMATS"]
 
 SUMMARY_FORMATS = FORMATS
 COLUMNS = ("file", "verdict", "block", "hint")
+# The table in Chinese (``--lang zh``); CSV and JSON are for programs and stay English.
+COLUMNS_ZH = ("文件", "结论", "参数块", "提示")
+VERDICTS_ZH = {"pass": "通过", "inconclusive": "无法判定", "fail": "不通过", "bad file": "文件有误", "timeout": "超时",
+               "exited": "中途退出", "crashed": "崩溃", "out of memory": "内存不足", "stray thread": "残留线程",
+               "internal error": "内部错误"}
 
 
 @dataclass
@@ -38,6 +44,8 @@ class Outcome:
         The failing block's hint, or the one line that says what the file did.
     report : Report or None
         When the check ran.
+    hint_zh : str or None
+        The failing block's hint in Chinese (None: as ``hint``).
     """
 
     file: str
@@ -45,6 +53,7 @@ class Outcome:
     block: Optional[str]
     hint: str
     report: object = None
+    hint_zh: Optional[str] = None
 
     @property
     def status(self) -> int:
@@ -64,7 +73,8 @@ def outcome_of(path, report=None, error: Optional[BaseException] = None) -> Outc
         return Outcome(str(path), verdict, None, "", report)
     c, b = failing[0]
     block = b.name if len(report.comparisons) == 1 else f"{c.title}: {b.name}"
-    return Outcome(str(path), "fail", block, " ".join((b.hint or "").split()), report)
+    return Outcome(str(path), "fail", block, " ".join((b.hint or "").split()), report,
+                   " ".join(b.hint_zh.split()) if b.hint_zh else None)
 
 
 def check_files(paths, *, timeout: Optional[float] = DEFAULT_TIMEOUT, memory: Optional[int] = DEFAULT_MEMORY,
@@ -105,7 +115,7 @@ def summary_status(outcomes) -> int:
     return 1 if statuses - {0} else 0
 
 
-def render_summary(outcomes, fmt: str = "table") -> str:
+def render_summary(outcomes, fmt: str = "table", lang: str = "en") -> str:
     """The rows as text.
 
     Parameters
@@ -115,7 +125,11 @@ def render_summary(outcomes, fmt: str = "table") -> str:
         "table": aligned columns with a count line; "csv": a header row then one row per file;
         "json": a list of ``{"file", "verdict", "block", "hint"}`` (as ``derive check-steps
         --summary json``; the exit status says whether all pass).
+    lang : {"en", "zh"}
+        The table's language (CSV and JSON are English either way).
     """
+    if lang == "zh" and fmt == "table":
+        return _table_zh(outcomes)
     rows = [dict(zip(COLUMNS, (o.file, o.verdict, o.block, o.hint or None))) for o in outcomes]
     text = render_rows(rows, COLUMNS, fmt)
     if fmt != "table":
@@ -124,4 +138,16 @@ def render_summary(outcomes, fmt: str = "table") -> str:
     passed = sum(o.status == 0 for o in outcomes)
     lines.append("")
     lines.append(f"{passed} of {len(outcomes)} file{'' if len(outcomes) == 1 else 's'} pass")
+    return "\n".join(lines) + "\n"
+
+
+def _table_zh(outcomes) -> str:
+    """The table of ``render_summary`` in Chinese, aligned by terminal cells (a Chinese character
+    takes two)."""
+    rows = [list(COLUMNS_ZH)] + [[o.file, VERDICTS_ZH[o.verdict], o.block or "", o.hint_zh or o.hint or ""]
+                                 for o in outcomes]
+    widths = [max(_cells(r[k]) for r in rows) for k in range(len(COLUMNS_ZH))]
+    lines = ["  ".join(v + " " * (w - _cells(v)) for v, w in zip(r, widths)).rstrip() for r in rows]
+    passed = sum(o.status == 0 for o in outcomes)
+    lines += ["", f"{len(outcomes)} 个文件中有 {passed} 个通过"]
     return "\n".join(lines) + "\n"
