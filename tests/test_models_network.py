@@ -140,7 +140,7 @@ def test_mlp_textbook_forms(act, g_prime, g_prime_tex):
     assert "dZ[2] = A[2] − Y" in text and "dZ[1] = (W[2]ᵀ·dZ[2]) ⊙ " in text
     # the trainer's row layout is the README's business, not the notes' (the review's mlp row)
     assert "W[1] is n_h × n_x" in text and "examples as rows" not in text
-    assert "z[1]_j = Σ_{i=1..n_x} (W[1]_ji·x_i) + b[1]_j" in text
+    assert "z[1]_j = Σ_{i=1..n_x} W[1]_ji·x_i + b[1]_j" in text
     assert not any(old in text for old in ("z₁", "W₂", "dZ₂", "L⁽ⁿ⁾", "_n)"))
     tex = cli_output("mlp", opts, "latex")
     assert rf"\frac{{\partial L}}{{\partial z^{{[1]}}_{{j}}}} &= da^{{[1]}}_{{j}} {g_prime_tex}" in tex

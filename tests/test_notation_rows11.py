@@ -153,4 +153,4 @@ def test_hard_sigmoid_rewrite_note_in_the_notes_order():
 
 def test_softmax_definition_keeps_j_free(shown):
     text = shown("softmax")
-    assert "ŷ_k = exp(z_k)/(Σ_{l=1..K} exp(z_l))" in text and "Σ_{j=1..K} exp(z_j)" not in text
+    assert "ŷ_k = e^(z_k)/(Σ_{l=1..K} e^(z_l))" in text and "Σ_{j=1..K} e^(z_j)" not in text
