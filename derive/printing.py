@@ -277,7 +277,7 @@ class Order:
         gone = [r for s, r in self.ranks.items() if isinstance(s, sp.Derivative) and s not in self.present]
         self.rewritten = min(gone, default=float("inf"))
 
-    def as_term(self, term, container=None):
+    def as_term(self, term, container=None, kind: str = "term"):
         """Where ``term`` stood as a term of a sum (or a factor of a product) on the line
         before, or None. Of its places: one in this same sum ``container``; else one in a sum
         that shares other terms with it; else one in a sum this line rewrote; never one in a
@@ -287,7 +287,7 @@ class Order:
         siblings = {s for s in every if not s.is_Number}   # a −1 joins anything
         # a sum opened into this one brings its number along (1 − x² into 1 − x² − x·…)
         places = [(parent == container, len(others & siblings), -i)
-                  for i, parent, others in self.ranks.get(("term", term), ())
+                  for i, parent, others in self.ranks.get((kind, term), ())
                   if parent == container or parent not in self.present or others & siblings
                   or (isinstance(parent, sp.Add) and others - {term} <= every)]
         return -max(places)[2] if places else None
@@ -375,6 +375,10 @@ class Order:
                     return at
             if isinstance(f, sp.Derivative) and (at := self._within(f.expr)) is not None:
                 return at
+            # a power merged from two (sin(x)⁴ from sin(x)³·d/dx[cos(x)] worked out, x² from
+            # x·2·x) stands where a factor of its base stood
+            if (at := self.as_term(canon(f.as_base_exp()[0]), whole, "base")) is not None:
+                return at
             if isinstance(f, sp.Add) and (at := self._grown_from(f)) is not None:
                 return at
             if f in self.ranks and not f.is_Atom:
@@ -382,8 +386,9 @@ class Order:
                 # stands in a finished term before it: it stays where the derivative stood
                 return self.ranks[f] if self.rewritten == float("inf") else (
                     self._inside_rewritten(f, anywhere=False) or float("inf"))
-            # a sum of derivatives the rewrite made stands where the derivative stood
-            return self.rewritten if f.has(sp.Derivative) else float("inf")
+            # a factor the rewrite made, a sum of derivatives or the power rule's (x − 1)² from
+            # d/dx[(x − 1)³], stands where the derivative stood: 3·sin(x)²·d/dx[sin(x)]·cos(x)²
+            return self.rewritten
 
         # a factor with no place stays beside the one before it; first of all, it stands where
         # the derivative rewritten stood (2·x + 3 from 2·x + d/dx[3·x] keeps its place after
@@ -503,6 +508,10 @@ def line_order(expr, order: Order | None = None) -> tuple[dict, dict]:
         ranks.setdefault(("at", c), []).append(i)
         if within is not None:
             ranks.setdefault(("term", c), []).append((i, *within))
+            # a factor's place by its base too: where sin(x)³ stood, sin(x)⁴ merged from it stands
+            base, exponent = node.as_base_exp() if isinstance(within[0], sp.Mul) else (None, None)
+            if exponent is not None and exponent.is_Number:
+                ranks.setdefault(("base", canon(base)), []).append((i, *within))
         inner = None
         if isinstance(node, (sp.Add, sp.Mul)):
             known[c] = tuple(canon(t) for t in node.args)

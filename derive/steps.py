@@ -279,7 +279,8 @@ class Builder:
         def check(rhs):
             return (checked_as, rhs) if checked_as is not None and checked_as != lhs else None
 
-        rule = engine.diff_rule(expr, wrt, namer)
+        # worked out in the order the formulas shown so far print its sums and products
+        rule = engine.diff_rule(expr, wrt, namer, printing.Order(dict(self.shown_sums)))
         opened = Derivative(expr, wrt, evaluate=False)
         self.eq(lhs, opened, "differentiate", note, check=check(opened))
         current = None
