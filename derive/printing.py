@@ -204,6 +204,14 @@ def _default_terms(expr) -> list:
 
 
 @_memo
+def _by_degree(expr) -> bool:
+    """Whether the sum ``expr`` is a polynomial of three terms or more in one symbol, which a
+    textbook writes by descending degree."""
+    return (len(expr.args) > 2 and len(expr.free_symbols) == 1 and not expr.has(sp.Derivative)
+            and expr.is_polynomial())
+
+
+@_memo
 def _linear_in_one(term) -> bool:
     """Whether ``term`` is c·s for one symbol s (5·w, −b)."""
     return (term.is_commutative and len(term.free_symbols) == 1 and term.is_polynomial()
@@ -386,9 +394,11 @@ class Order:
                 # stands in a finished term before it: it stays where the derivative stood
                 return self.ranks[f] if self.rewritten == float("inf") else (
                     self._inside_rewritten(f, anywhere=False) or float("inf"))
-            # a factor the rewrite made, a sum of derivatives or the power rule's (x − 1)² from
-            # d/dx[(x − 1)³], stands where the derivative stood: 3·sin(x)²·d/dx[sin(x)]·cos(x)²
-            return self.rewritten
+            # a group or function the rewrite made, a sum of derivatives or the power rule's
+            # (x − 1)² from d/dx[(x − 1)³], stands where the derivative stood:
+            # 3·sin(x)²·d/dx[sin(x)]·cos(x)²; a number or a symbol goes to the front with the
+            # numbers, as the notes write a fresh product (24·x·(3·x² + 2)³)
+            return self.rewritten if _factor_rank(f) > 1 else float("inf")
 
         # a factor with no place stays beside the one before it; first of all, it stands where
         # the derivative rewritten stood (2·x + 3 from 2·x + d/dx[3·x] keeps its place after
@@ -412,14 +422,39 @@ class Order:
             return self._as_known(expr)
         default = {t: i for i, t in enumerate(_in_shown_order(_default_terms(key), self.symbols))}
         terms = sorted(expr.args, key=lambda t: default.get(canon(t), len(default)))
-        if not self.ranks:
+        if not self.ranks or (self.rewritten == float("inf") and _by_degree(key)):
+            # a polynomial a simplification collects is written by degree: x³ + 3·x² + 2·x + 2
             return terms
-        # a term with no place on the line before (a constant) stays beside its neighbour
+        ranks = [self.rank(canon(t), key) for t in terms]
+        nowhere = float("inf")
+        if self.rewritten == nowhere and all(r[0] == nowhere for r in ranks):
+            # a simplification that takes the minus out of a sum keeps its terms' order:
+            # −(sin(x)·(1 + x²) + 2·x·cos(x)) from −sin(x)·(1 + x²) − 2·x·cos(x)
+            negated = [self.rank(canon(-t), canon(-expr)) for t in terms]
+            if all(r[0] != nowhere for r in negated):
+                ranks = negated
+        # a term a simplification made stands where a term it no longer has stood (sin(x) where
+        # cos(x)·tan(x) stood); any other term with no place on the line before (a constant)
+        # stays beside its neighbour
+        gaps = self._gaps(terms) if self.rewritten == nowhere else []
         keys, last = [], (float("-inf"), 0)
-        for t in terms:
-            last = r if (r := self.rank(canon(t), key))[0] != float("inf") else last
+        for t, r in zip(terms, ranks):
+            if r[0] == nowhere and gaps:
+                r = (gaps.pop(0), 0)
+            last = r if r[0] != nowhere else last
             keys.append(last)
         return [t for _, t in sorted(zip(keys, terms), key=lambda kt: kt[0])]
+
+    def _gaps(self, terms) -> list:
+        """Where the terms stood, in order, of the sum of the line before that these ``terms``
+        go on from and no longer hold: the places a simplification's new terms take."""
+        mine = set(map(canon, terms))
+        for t in mine:
+            for _, parent, others in self.ranks.get(("term", t), ()):
+                if isinstance(parent, sp.Add) and parent not in self.present:
+                    return sorted(i for u in others - mine for i, p, _ in self.ranks.get(("term", u), ())
+                                  if p == parent)
+        return []
 
 
 # the order of a formula shown on its own (nothing shown before it): one, so that its

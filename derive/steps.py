@@ -254,11 +254,10 @@ class Builder:
         continued = (prev is not None and prev.kind == "equation" and step.kind == "equation"
                      and prev.lhs == step.lhs)
         # a continued line keeps the order of the line before: its terms stay in place and a
-        # rewritten term takes the place of the one it came from (a simplified line is a new
-        # formula, in the notes' default order)
+        # rewritten term takes the place of the one it came from; a simplified line too, for
+        # the terms and factors that survive it
         if step.kind == "equation":
-            follows = continued and step.rule != "simplify"
-            ranks = printing.line_order(prev.rhs, prev.order)[1] if follows else None
+            ranks = printing.line_order(prev.rhs, prev.order)[1] if continued else None
             known, _ = printing.line_order(step.rhs, printing.Order(self.shown_sums, ranks))
             self.shown_sums.update(known)
             step = Step(**{**step.__dict__, "continued": continued, "order": printing.Order(known)})
