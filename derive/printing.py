@@ -258,7 +258,7 @@ class Order:
     def __init__(self, known: dict | None = None, ranks: dict | None = None):
         self.known = known or {}
         self.ranks = ranks or {}
-        self.rewritten = float("inf")
+        self.rewritten = self.rewritten_end = float("inf")
         self.present: set = set()
         self._symbols: list | None = None
         # (expr, SymPy's switches) -> its arrangement under this order without ranks (``arrange``):
@@ -282,8 +282,10 @@ class Order:
         if not self.ranks:
             return
         self.present = {canon(s) for s in preorder(expr)}
-        gone = [r for s, r in self.ranks.items() if isinstance(s, sp.Derivative) and s not in self.present]
-        self.rewritten = min(gone, default=float("inf"))
+        gone = [(r, s) for s, r in self.ranks.items() if isinstance(s, sp.Derivative) and s not in self.present]
+        self.rewritten, rewritten = min(gone, key=lambda g: g[0], default=(float("inf"), None))
+        # where the derivative rewritten ends: what stood inside it stands before
+        self.rewritten_end = self.rewritten + sum(1 for _ in preorder(rewritten)) if gone else self.rewritten
 
     def as_term(self, term, container=None, kind: str = "term"):
         """Where ``term`` stood as a term of a sum (or a factor of a product) on the line
@@ -374,7 +376,10 @@ class Order:
         whole = canon(expr)
 
         def place(f):
-            if f.is_Number:
+            # a simplification writes a product as the notes do, its numbers and symbols first
+            # (24·x·(3·x² + 2)³ from 4·(3·x² + 2)³·6·x); its other factors keep their places
+            if f.is_Number or (self.rewritten == float("inf") and _factor_rank(f) == 1
+                               and not _in_denominator(f)):
                 return float("-inf")
             # the factor itself, else what it grew from: g where the quotient rule's f/g held
             # 1/g, x² where x·d/dx[x²] held x
@@ -394,19 +399,29 @@ class Order:
                 # stands in a finished term before it: it stays where the derivative stood
                 return self.ranks[f] if self.rewritten == float("inf") else (
                     self._inside_rewritten(f, anywhere=False) or float("inf"))
-            # a group or function the rewrite made, a sum of derivatives or the power rule's
-            # (x − 1)² from d/dx[(x − 1)³], stands where the derivative stood:
-            # 3·sin(x)²·d/dx[sin(x)]·cos(x)²; a number or a symbol goes to the front with the
-            # numbers, as the notes write a fresh product (24·x·(3·x² + 2)³)
-            return self.rewritten if _factor_rank(f) > 1 else float("inf")
+            # a group or function the rewrite made, the power rule's (x − 1)² from
+            # d/dx[(x − 1)³], stands with the factors that came out of the derivative (None):
+            # 3·sin(x)²·d/dx[sin(x)]·cos(x)², σ(z)·(1 − σ(z)); a number or a symbol goes to the
+            # front with the numbers, as the notes write a fresh product (24·x·(3·x² + 2)³), and
+            # a new denominator is written in the notes' order, x·√(x² − 1)
+            if f.has(sp.Derivative):
+                return self.rewritten       # a sum of derivatives: where the derivative stood
+            if self.rewritten != float("inf") and _factor_rank(f) > 1 and not _in_denominator(f):
+                return None
+            return float("inf")
 
         # a factor with no place stays beside the one before it; first of all, it stands where
         # the derivative rewritten stood (2·x + 3 from 2·x + d/dx[3·x] keeps its place after
-        # exp(x² + 3·x))
+        # exp(x² + 3·x)); one the rewrite made, before the next factor that came out of the
+        # derivative rewritten, else after all of them (σ(z)·(1 − σ(z)), −sin(x)·(1 + x²))
         first = self.rewritten if self.rewritten != float("inf") else float("-inf")
+        places = [place(f) for f in factors]
         keys, last = [], None
-        for f in factors:
-            last = p if (p := place(f)) != float("inf") else (first if last is None else last)
+        for k, (f, p) in enumerate(zip(factors, places)):
+            if p is None:
+                p = next((q for q in places[k + 1:] if q is not None and self.rewritten <= q < self.rewritten_end),
+                         self.rewritten_end - 0.5)
+            last = p if p != float("inf") else (first if last is None else last)
             keys.append((_in_denominator(f), last))
         return [f for _, f in sorted(zip(keys, factors), key=lambda kf: kf[0])]
 
