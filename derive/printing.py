@@ -442,9 +442,9 @@ class Order:
             return terms
         ranks = [self.rank(canon(t), key) for t in terms]
         nowhere = float("inf")
-        if self.rewritten == nowhere and all(r[0] == nowhere for r in ranks):
-            # a simplification that takes the minus out of a sum keeps its terms' order:
-            # −(sin(x)·(1 + x²) + 2·x·cos(x)) from −sin(x)·(1 + x²) − 2·x·cos(x)
+        if self.rewritten == nowhere and all(r[0] == nowhere for r in ranks) and canon(-expr) in self.ranks:
+            # a simplification that takes the minus out of a sum of the line before keeps its
+            # terms' order: −(sin(x)·(1 + x²) + 2·x·cos(x)) from −sin(x)·(1 + x²) − 2·x·cos(x)
             negated = [self.rank(canon(-t), canon(-expr)) for t in terms]
             if all(r[0] != nowhere for r in negated):
                 ranks = negated
