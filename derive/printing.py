@@ -381,6 +381,8 @@ class Order:
             if f.is_Number or (self.rewritten == float("inf") and _factor_rank(f) == 1
                                and not _in_denominator(f)):
                 return float("-inf")
+            if self.rewritten == float("inf") and _in_denominator(f):
+                return float("inf")     # and a denominator as the notes write one: √(x² + 1)·(x + 5)⁴
             # the factor itself, else what it grew from: g where the quotient rule's f/g held
             # 1/g, x² where x·d/dx[x²] held x
             for was in (f, 1 / f, *([f.base] if f.is_Pow and f.exp.is_Integer else [])):
