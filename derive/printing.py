@@ -446,7 +446,9 @@ class Order:
         # a number in a sum a simplification makes is not the −1 of a product before it: it
         # goes where the notes put it (cos(x) − 1); a sum that stood before keeps its own
         made = self.rewritten == nowhere and key not in self.ranks
-        ranks = [(nowhere, 0) if t.is_Number and made else self.rank(canon(t), key) for t in terms]
+        ranks = [(nowhere, 0) if t.is_Number and made and all(
+            isinstance(p, sp.Mul) for _, p, _ in self.ranks.get(("term", canon(t)), ())) else self.rank(canon(t), key)
+            for t in terms]
         if self.rewritten == nowhere and all(r[0] == nowhere for r in ranks) and canon(-expr) in self.ranks:
             # a simplification that takes the minus out of a sum of the line before keeps its
             # terms' order: −(sin(x)·(1 + x²) + 2·x·cos(x)) from −sin(x)·(1 + x²) − 2·x·cos(x)
