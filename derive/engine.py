@@ -11,7 +11,7 @@ the lines a reader sees, one rule per line; ``derivative`` is the answer in the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from typing import Iterable
 
 import sympy as sp
@@ -32,33 +32,80 @@ _KNOWN = (F.softplus, F.hard_sigmoid, F.leaky_relu, *R.TEXTBOOK_DERIVATIVES)
 
 @dataclass
 class Namer:
-    """Deterministic names for chain-rule intermediates: the model's own names first, then
-    u1, u2, … skipping any name already used in the expression."""
+    """Deterministic names for chain-rule intermediates: the model's own names first, else a
+    placeholder that ``name_intermediates`` writes as the notes do once the tree is built."""
 
     names: dict = field(default_factory=dict)       # Expr -> Symbol, the model's intermediates
     taken: set = field(default_factory=set)         # symbol names already in use
-    counter: int = 0
+    made: dict = field(default_factory=dict)        # Expr -> placeholder Dummy, named later
 
     def __call__(self, inner: Expr) -> Symbol:
         if inner in self.names:
             return self.names[inner]
-        while True:
-            self.counter += 1
-            name = f"u{self.counter}"
-            if name not in self.taken:
-                self.taken.add(name)
-                sym = Symbol(name)
-                self.names[inner] = sym
-                return sym
+        return self.made.setdefault(inner, sp.Dummy("u"))
+
+    def fresh(self, name: str) -> str:
+        """``name`` (u, u1, …), else the first of u1, u2, … with its number at least ``name``'s
+        that no symbol of the expression uses."""
+        number = int(name[1:] or 0)
+        while name in self.taken:
+            number += 1
+            name = f"u{number}"
+        return name
 
 
-def diff_rule(expr, x: Symbol, namer: Namer | None = None) -> R.Rule:
-    """The rule tree for d/dx[expr]."""
+def name_intermediates(rule: R.Rule, namer: Namer) -> R.Rule:
+    """``rule`` with each placeholder intermediate named as a textbook names it: u for a chain
+    rule with no other chain rule inside it or around it (h = u⁴, u = 3x² + 2), and u₁, u₂, … by
+    depth where chains are nested, so that two intermediates alive at once differ (sin(cos(x²)):
+    u₁ = cos(x²), then u₂ = x²)."""
+    made = set(namer.made.values())
+
+    def depth(r) -> int:
+        inner = max((depth(c) for c in r.children()), default=0)
+        return inner + (isinstance(r, R.ChainRule) and r.u in made)
+
+    names: dict = {}
+
+    def walk(r, level: int, nested: bool) -> None:
+        if isinstance(r, R.ChainRule) and r.u in made and r.u not in names:
+            names[r.u] = Symbol(namer.fresh(f"u{level + 1}" if nested else "u"))
+        for c in r.children():
+            walk(c, level + (isinstance(r, R.ChainRule) and r.u in made), nested)
+
+    def visit(r) -> None:
+        if isinstance(r, R.ChainRule) and r.u in made:
+            walk(r, 0, depth(r) > 1)
+        else:
+            for c in r.children():
+                visit(c)
+
+    visit(rule)
+    return _renamed(rule, names) if names else rule
+
+
+def _renamed(rule: R.Rule, names: dict) -> R.Rule:
+    """``rule`` with the symbols of ``names`` replaced in every field."""
+    def swap(value):
+        if isinstance(value, R.Rule):
+            return _renamed(value, names)
+        if isinstance(value, tuple):
+            return tuple(swap(v) for v in value)
+        if isinstance(value, sp.Basic):
+            return value.xreplace(names)
+        return value
+
+    return replace(rule, **{f.name: swap(getattr(rule, f.name)) for f in fields(rule)})
+
+
+def diff_rule(expr, x: Symbol, namer: Namer | None = None, order: printing.Order | None = None) -> R.Rule:
+    """The rule tree for d/dx[expr], its sums and products worked out left to right as
+    ``order`` shows them (the order of the formulas shown before; by default the notes')."""
     expr = sp.sympify(expr)
     if namer is None:
         namer = Namer(taken={s.name for s in expr.free_symbols})
     with distribute(False):  # a constant −(n − k) comes out as it is written, not as k − n
-        rule = _build(expr, x, namer)
+        rule = name_intermediates(_build(expr, x, namer, order or printing.Order()), namer)
     _check_product_sizes(rule)
     return rule
 
@@ -80,38 +127,39 @@ def _check_product_sizes(rule: R.Rule) -> None:
                 raise _too_large(rule.var)
 
 
-def _build(expr, x, namer) -> R.Rule:
+def _build(expr, x, namer, order) -> R.Rule:
     if not expr.has(x):
         return R.ConstantRule(expr, x)
     if expr == x:
         return R.IdentityRule(expr, x)
     if isinstance(expr, Add):
         # the terms in the order they are shown, so that they are worked out left to right
-        return R.SumRule(expr, x, tuple(_build(t, x, namer) for t in printing.Order().terms(expr)))
+        return R.SumRule(expr, x, tuple(_build(t, x, namer, order) for t in order.terms(expr)))
     if isinstance(expr, Mul):
         coeff, rest = expr.as_independent(x, as_Add=False)
         if coeff != 1:
-            return R.ConstantMultipleRule(expr, x, coeff, _build(rest, x, namer))
+            return R.ConstantMultipleRule(expr, x, coeff, _build(rest, x, namer, order))
         num, den = sp.fraction(expr, exact=True)
         if den != 1 and den.has(x) and num != 1:
-            return R.QuotientRule(expr, x, _build(num, x, namer), _build(den, x, namer))
-        return R.ProductRule(expr, x, tuple(_build(f, x, namer) for f in expr.as_ordered_factors()))
+            return R.QuotientRule(expr, x, _build(num, x, namer, order), _build(den, x, namer, order))
+        # the factors in the order they are shown, so that f′·g is worked out before f·g′
+        return R.ProductRule(expr, x, tuple(_build(f, x, namer, order) for f in order.factors(expr)))
     if isinstance(expr, Pow):
         base, exponent = expr.args
         if not exponent.has(x):
             if base == x:
                 return R.PowerRule(expr, x, exponent)
             u = namer(base)
-            return R.ChainRule(expr, x, R.PowerRule(u**exponent, u, exponent), _build(base, x, namer), u)
+            return R.ChainRule(expr, x, R.PowerRule(u**exponent, u, exponent), _build(base, x, namer, order), u)
         if not base.has(x):
             if exponent == x:
                 return R.ExponentialRule(expr, x, base)
             u = namer(exponent)
-            return R.ChainRule(expr, x, R.ExponentialRule(base**u, u, base), _build(exponent, x, namer), u)
+            return R.ChainRule(expr, x, R.ExponentialRule(base**u, u, base), _build(exponent, x, namer, order), u)
         rewritten = sp.exp(exponent * sp.log(base))
-        return R.RewriteRule(expr, x, rewritten, _build(rewritten, x, namer))
+        return R.RewriteRule(expr, x, rewritten, _build(rewritten, x, namer, order))
     if isinstance(expr, (sp.Max, sp.Min)):
-        return R.MaxMinRule(expr, x, tuple(_build(a, x, namer) for a in expr.args))
+        return R.MaxMinRule(expr, x, tuple(_build(a, x, namer, order) for a in expr.args))
     if isinstance(expr, sp.Function):
         func = expr.func
         arg, rest = expr.args[0], expr.args[1:]
@@ -123,7 +171,7 @@ def _build(expr, x, namer) -> R.Rule:
             return R.ElementaryRule(expr, x, func)
         u = namer(arg)
         outer = R.ElementaryRule(func(u, *rest), u, func)
-        return R.ChainRule(expr, x, outer, _build(arg, x, namer), u)
+        return R.ChainRule(expr, x, outer, _build(arg, x, namer, order), u)
     return R.DontKnowRule(expr, x)
 
 
@@ -141,12 +189,14 @@ class SimpleTerms:
 
     @property
     def key(self) -> str:
-        return "constant" if self.constants else "identity"
+        if not self.constants:
+            return "identity"
+        # two rules at once, as a textbook writes d/da[a] + du/da = 1 + 0: both named
+        return "identity_constant" if len(self.constants) < len(self.terms) else "constant"
 
     def msg_args(self) -> dict:
-        # the constants dropped (d/dx[1] = 0), else the variable's own derivative (∂w₁/∂w₁ = 1);
-        # both would overfill the rule column of a long sum
-        shown = [t for t in self.terms if isinstance(t, R.ConstantRule)] or self.terms
+        # every derivative the line works out, the variable's own (d/da[a] = 1) first
+        shown = sorted(self.terms, key=lambda t: isinstance(t, R.ConstantRule))
         return {"c": tuple(sp.Eq(D(t.expr, self.var), t.eval(), evaluate=False) for t in shown)}
 
 

@@ -593,9 +593,13 @@ def _answer_by_degree(d: Builder, final) -> None:
     answer is written (12·x³ − 6·x² + 9), whatever order the lines kept from the statement. A
     sum of several variables keeps the order it was shown in: y − w·x − b, as typed."""
     for node in printing.preorder(final):
-        if isinstance(node, sp.Add) and node.is_polynomial() and len(node.free_symbols) == 1:
+        # a binomial keeps the order the last line showed (1 + x², 3 − 5·sin(x)²): the answer
+        # reads as the line it repeats
+        if not isinstance(node, sp.Add) or len(node.args) < 3:
+            continue
+        if node.is_polynomial() and len(node.free_symbols) == 1:
             d.shown_sums.pop(printing.canon(node), None)
-        elif isinstance(node, sp.Add) and (g := _generator(node)) is not None and sp.degree(node, g) > 1:
+        elif (g := _generator(node)) is not None and sp.degree(node, g) > 1:
             # a polynomial in σ(z) is written by degree too: 6·σ(z)² − 6·σ(z) + 1 (and 1 − σ(z)
             # as the notes write it)
             terms = sorted(node.args, key=lambda t: -sp.degree(t, g))

@@ -22,6 +22,7 @@ RULE_NAMES = {
     "differentiate": ("differentiate both sides", "对两边求导"),
     "constant": ("constant rule", "常数法则"),
     "identity": ("derivative of the variable itself", "变量对自身求导"),
+    "identity_constant": ("derivative of the variable itself and constant rule", "变量对自身求导与常数法则"),
     "sum": ("sum rule", "加法法则"),
     "constant_multiple": ("constant multiple rule", "常数倍法则"),
     "power": ("power rule", "幂法则"),
@@ -74,6 +75,7 @@ RULE_NOTES = {
     "power": ("exponent {n}", "指数为 {n}"),
     "constant": ("{c}", "{c}"),
     "identity": ("{c}", "{c}"),
+    "identity_constant": ("{c}", "{c}"),
     "rewrite": ("write it as {g}", "写成 {g}"),
     "fallback": ("no step rule applies; sympy.diff used", "没有可用的分步法则,改用 sympy.diff 计算"),
 }

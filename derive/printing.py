@@ -204,6 +204,14 @@ def _default_terms(expr) -> list:
 
 
 @_memo
+def _by_degree(expr) -> bool:
+    """Whether the sum ``expr`` is a polynomial of three terms or more in one symbol, which a
+    textbook writes by descending degree."""
+    return (len(expr.args) > 2 and len(expr.free_symbols) == 1 and not expr.has(sp.Derivative)
+            and expr.is_polynomial())
+
+
+@_memo
 def _linear_in_one(term) -> bool:
     """Whether ``term`` is c·s for one symbol s (5·w, −b)."""
     return (term.is_commutative and len(term.free_symbols) == 1 and term.is_polynomial()
@@ -250,7 +258,7 @@ class Order:
     def __init__(self, known: dict | None = None, ranks: dict | None = None):
         self.known = known or {}
         self.ranks = ranks or {}
-        self.rewritten = float("inf")
+        self.rewritten = self.rewritten_end = float("inf")
         self.present: set = set()
         self._symbols: list | None = None
         # (expr, SymPy's switches) -> its arrangement under this order without ranks (``arrange``):
@@ -274,10 +282,12 @@ class Order:
         if not self.ranks:
             return
         self.present = {canon(s) for s in preorder(expr)}
-        gone = [r for s, r in self.ranks.items() if isinstance(s, sp.Derivative) and s not in self.present]
-        self.rewritten = min(gone, default=float("inf"))
+        gone = [(r, s) for s, r in self.ranks.items() if isinstance(s, sp.Derivative) and s not in self.present]
+        self.rewritten, rewritten = min(gone, key=lambda g: g[0], default=(float("inf"), None))
+        # where the derivative rewritten ends: what stood inside it stands before
+        self.rewritten_end = self.rewritten + sum(1 for _ in preorder(rewritten)) if gone else self.rewritten
 
-    def as_term(self, term, container=None):
+    def as_term(self, term, container=None, kind: str = "term"):
         """Where ``term`` stood as a term of a sum (or a factor of a product) on the line
         before, or None. Of its places: one in this same sum ``container``; else one in a sum
         that shares other terms with it; else one in a sum this line rewrote; never one in a
@@ -287,7 +297,7 @@ class Order:
         siblings = {s for s in every if not s.is_Number}   # a −1 joins anything
         # a sum opened into this one brings its number along (1 − x² into 1 − x² − x·…)
         places = [(parent == container, len(others & siblings), -i)
-                  for i, parent, others in self.ranks.get(("term", term), ())
+                  for i, parent, others in self.ranks.get((kind, term), ())
                   if parent == container or parent not in self.present or others & siblings
                   or (isinstance(parent, sp.Add) and others - {term} <= every)]
         return -max(places)[2] if places else None
@@ -366,14 +376,23 @@ class Order:
         whole = canon(expr)
 
         def place(f):
-            if f.is_Number:
+            # a simplification writes a product as the notes do, its numbers and symbols first
+            # (24·x·(3·x² + 2)³ from 4·(3·x² + 2)³·6·x); its other factors keep their places
+            if f.is_Number or (self.rewritten == float("inf") and _factor_rank(f) == 1
+                               and not _in_denominator(f)):
                 return float("-inf")
+            if self.rewritten == float("inf") and _in_denominator(f):
+                return float("inf")     # and a denominator as the notes write one: √(x² + 1)·(x + 5)⁴
             # the factor itself, else what it grew from: g where the quotient rule's f/g held
             # 1/g, x² where x·d/dx[x²] held x
             for was in (f, 1 / f, *([f.base] if f.is_Pow and f.exp.is_Integer else [])):
                 if (at := self.as_term(canon(was), whole)) is not None:
                     return at
             if isinstance(f, sp.Derivative) and (at := self._within(f.expr)) is not None:
+                return at
+            # a power merged from two (sin(x)⁴ from sin(x)³·d/dx[cos(x)] worked out, x² from
+            # x·2·x) stands where a factor of its base stood
+            if (at := self.as_term(canon(f.as_base_exp()[0]), whole, "base")) is not None:
                 return at
             if isinstance(f, sp.Add) and (at := self._grown_from(f)) is not None:
                 return at
@@ -382,16 +401,29 @@ class Order:
                 # stands in a finished term before it: it stays where the derivative stood
                 return self.ranks[f] if self.rewritten == float("inf") else (
                     self._inside_rewritten(f, anywhere=False) or float("inf"))
-            # a sum of derivatives the rewrite made stands where the derivative stood
-            return self.rewritten if f.has(sp.Derivative) else float("inf")
+            # a group or function the rewrite made, the power rule's (x − 1)² from
+            # d/dx[(x − 1)³], stands with the factors that came out of the derivative (None):
+            # 3·sin(x)²·d/dx[sin(x)]·cos(x)², σ(z)·(1 − σ(z)); a number or a symbol goes to the
+            # front with the numbers, as the notes write a fresh product (24·x·(3·x² + 2)³), and
+            # a new denominator is written in the notes' order, x·√(x² − 1)
+            if f.has(sp.Derivative):
+                return self.rewritten       # a sum of derivatives: where the derivative stood
+            if self.rewritten != float("inf") and _factor_rank(f) > 1 and not _in_denominator(f):
+                return None
+            return float("inf")
 
         # a factor with no place stays beside the one before it; first of all, it stands where
         # the derivative rewritten stood (2·x + 3 from 2·x + d/dx[3·x] keeps its place after
-        # exp(x² + 3·x))
+        # exp(x² + 3·x)); one the rewrite made, before the next factor that came out of the
+        # derivative rewritten, else after all of them (σ(z)·(1 − σ(z)), −sin(x)·(1 + x²))
         first = self.rewritten if self.rewritten != float("inf") else float("-inf")
+        places = [place(f) for f in factors]
         keys, last = [], None
-        for f in factors:
-            last = p if (p := place(f)) != float("inf") else (first if last is None else last)
+        for k, (f, p) in enumerate(zip(factors, places)):
+            if p is None:
+                p = next((q for q in places[k + 1:] if q is not None and self.rewritten <= q < self.rewritten_end),
+                         self.rewritten_end - 0.5)
+            last = p if p != float("inf") else (first if last is None else last)
             keys.append((_in_denominator(f), last))
         return [f for _, f in sorted(zip(keys, factors), key=lambda kf: kf[0])]
 
@@ -407,14 +439,44 @@ class Order:
             return self._as_known(expr)
         default = {t: i for i, t in enumerate(_in_shown_order(_default_terms(key), self.symbols))}
         terms = sorted(expr.args, key=lambda t: default.get(canon(t), len(default)))
-        if not self.ranks:
+        if not self.ranks or (self.rewritten == float("inf") and _by_degree(key)):
+            # a polynomial a simplification collects is written by degree: x³ + 3·x² + 2·x + 2
             return terms
-        # a term with no place on the line before (a constant) stays beside its neighbour
+        nowhere = float("inf")
+        # a number in a sum a simplification makes is not the −1 of a product before it: it
+        # goes where the notes put it (cos(x) − 1); a sum that stood before keeps its own
+        made = self.rewritten == nowhere and key not in self.ranks
+        ranks = [(nowhere, 0) if t.is_Number and made and all(
+            isinstance(p, sp.Mul) for _, p, _ in self.ranks.get(("term", canon(t)), ())) else self.rank(canon(t), key)
+            for t in terms]
+        if self.rewritten == nowhere and all(r[0] == nowhere for r in ranks) and canon(-expr) in self.ranks:
+            # a simplification that takes the minus out of a sum of the line before keeps its
+            # terms' order: −(sin(x)·(1 + x²) + 2·x·cos(x)) from −sin(x)·(1 + x²) − 2·x·cos(x)
+            negated = [self.rank(canon(-t), canon(-expr)) for t in terms]
+            if all(r[0] != nowhere for r in negated):
+                ranks = negated
+        # a term a simplification made stands where a term it no longer has stood (sin(x) where
+        # cos(x)·tan(x) stood); any other term with no place on the line before (a constant)
+        # stays beside its neighbour
+        gaps = self._gaps(terms) if self.rewritten == nowhere else []
         keys, last = [], (float("-inf"), 0)
-        for t in terms:
-            last = r if (r := self.rank(canon(t), key))[0] != float("inf") else last
+        for t, r in zip(terms, ranks):
+            if r[0] == nowhere and gaps:
+                r = (gaps.pop(0), 0)
+            last = r if r[0] != nowhere else last
             keys.append(last)
         return [t for _, t in sorted(zip(keys, terms), key=lambda kt: kt[0])]
+
+    def _gaps(self, terms) -> list:
+        """Where the terms stood, in order, of the sum of the line before that these ``terms``
+        go on from and no longer hold: the places a simplification's new terms take."""
+        mine = set(map(canon, terms))
+        for t in mine:
+            for _, parent, others in self.ranks.get(("term", t), ()):
+                if isinstance(parent, sp.Add) and parent not in self.present:
+                    return sorted(i for u in others - mine for i, p, _ in self.ranks.get(("term", u), ())
+                                  if p == parent)
+        return []
 
 
 # the order of a formula shown on its own (nothing shown before it): one, so that its
@@ -503,6 +565,10 @@ def line_order(expr, order: Order | None = None) -> tuple[dict, dict]:
         ranks.setdefault(("at", c), []).append(i)
         if within is not None:
             ranks.setdefault(("term", c), []).append((i, *within))
+            # a factor's place by its base too: where sin(x)³ stood, sin(x)⁴ merged from it stands
+            base, exponent = node.as_base_exp() if isinstance(within[0], sp.Mul) else (None, None)
+            if exponent is not None and exponent.is_Number:
+                ranks.setdefault(("base", canon(base)), []).append((i, *within))
         inner = None
         if isinstance(node, (sp.Add, sp.Mul)):
             known[c] = tuple(canon(t) for t in node.args)

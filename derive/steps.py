@@ -254,11 +254,10 @@ class Builder:
         continued = (prev is not None and prev.kind == "equation" and step.kind == "equation"
                      and prev.lhs == step.lhs)
         # a continued line keeps the order of the line before: its terms stay in place and a
-        # rewritten term takes the place of the one it came from (a simplified line is a new
-        # formula, in the notes' default order)
+        # rewritten term takes the place of the one it came from; a simplified line too, for
+        # the terms and factors that survive it
         if step.kind == "equation":
-            follows = continued and step.rule != "simplify"
-            ranks = printing.line_order(prev.rhs, prev.order)[1] if follows else None
+            ranks = printing.line_order(prev.rhs, prev.order)[1] if continued else None
             known, _ = printing.line_order(step.rhs, printing.Order(self.shown_sums, ranks))
             self.shown_sums.update(known)
             step = Step(**{**step.__dict__, "continued": continued, "order": printing.Order(known)})
@@ -279,7 +278,8 @@ class Builder:
         def check(rhs):
             return (checked_as, rhs) if checked_as is not None and checked_as != lhs else None
 
-        rule = engine.diff_rule(expr, wrt, namer)
+        # worked out in the order the formulas shown so far print its sums and products
+        rule = engine.diff_rule(expr, wrt, namer, printing.Order(dict(self.shown_sums)))
         opened = Derivative(expr, wrt, evaluate=False)
         self.eq(lhs, opened, "differentiate", note, check=check(opened))
         current = None

@@ -72,8 +72,10 @@ def test_chain_rule_keeps_four_u_cubed_beside_du_dx_until_six_x(shown, equations
     assert len(written_out) == 3
     for row in written_out:
         assert sp.expand(parse(row) - truth) == 0, row
-    assert "d/da[a] = 1, and du/da = 0" in out and "d/du[u] = 1, and da/du = 0" in out
-    assert "d/da[a] = 1，而 du/da = 0" in shown["chain-rule", "zh"]
+    # dv/da = d/da[a] + du/da = 1 + 0: the line names both rules and both derivatives
+    assert "derivative of the variable itself and constant rule: d/da[a] = 1, du/da = 0" in out
+    assert "d/du[u] = 1, da/du = 0" in out
+    assert "变量对自身求导与常数法则：d/da[a] = 1、du/da = 0" in shown["chain-rule", "zh"]
 
 
 @pytest.mark.parametrize("name, lang", [(n, "en") for n in MODELS] + [(n, "zh") for n in ZH])

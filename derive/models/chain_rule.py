@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import sympy as sp
 
 from ..messages import Msg
@@ -49,7 +47,6 @@ class ChainRule(Model):
         d.section("Backward pass", "反向传播")
         # in the notes' order, a before u (each after its only consumer v), with the numbers
         grads = d.backward(J, [V, A, U, B, C], style="values", at=point)
-        self._name_identity(d)
 
         d.section("The forward/backward table at {point}", "在 {point} 处的前向/反向计算表",
                   point=tuple(sp.Eq(k, v, evaluate=False) for k, v in point.items()))
@@ -89,18 +86,6 @@ class ChainRule(Model):
                      check=(at_point(sp.diff(expand_defs(J, d.defs, keep=(node,)), node)), at),
                      note=Msg("backward value at the point", "该点的反向梯度值"), audience="check")
         d.result("dh/dx", dh, of=h, wrt=x)
-
-    @staticmethod
-    def _name_identity(d) -> None:
-        """Say d/da[a] = 1 where the engine's line for v = a + u names only du/da = 0 (the notes
-        write both: dv/da = 1 because a's own derivative is 1 and u does not depend on a)."""
-        for own, other in ((A, U), (U, A)):
-            n = next(n for n, step in enumerate(d.steps) if step.rule == "constant"
-                     and step.lhs == sp.Derivative(V, own, evaluate=False))
-            d.steps[n] = replace(d.steps[n], rule="identity", note=Msg.of(
-                "{own}, and {other}", "{own}，而 {other}",
-                own=sp.Eq(sp.Derivative(own, own, evaluate=False), 1, evaluate=False),
-                other=sp.Eq(sp.Derivative(other, own, evaluate=False), 0, evaluate=False)))
 
     def _by_rules(self, d, h, x):
         """dh/dx rule by rule, in the notes' order: the outer power rule's 4·u³ stays beside
