@@ -33,9 +33,9 @@ def _lines(source: str, order: int = 1) -> list[str]:
 
 
 def _value(printed: str):
-    """A printed line without derivatives read back as SymPy (x² is x**2, · is *)."""
+    """A printed line without derivatives read back as SymPy (x² is x**2, · is *, e^x is exp(x))."""
     plain = re.sub("[⁰¹²³⁴⁵⁶⁷⁸⁹]+", lambda m: "**" + m.group().translate(_POWERS), printed)
-    return sp.sympify(plain.replace("−", "-").replace("·", "*"), locals={"x": x})
+    return sp.sympify(plain.replace("−", "-").replace("·", "*"), locals={"x": x, "e": sp.E})
 
 
 def _intermediates(expr) -> list[str]:
@@ -97,7 +97,7 @@ def test_one_line_working_out_two_rules_names_both():
     # the minus taken out of the numerator leaves its terms in order
     ("cos(x)/(1 + x**2)", "(−sin(x)·(1 + x²) − 2·x·cos(x))/(1 + x²)²", "−(sin(x)·(1 + x²) + 2·x·cos(x))/(1 + x²)²"),
     # a polynomial the simplification collects goes by degree
-    ("exp(x)*(x**3 + 2*x)", "exp(x)·(x³ + 2·x) + exp(x)·(3·x² + 2)", "exp(x)·(x³ + 3·x² + 2·x + 2)"),
+    ("exp(x)*(x**3 + 2*x)", "e^x·(x³ + 2·x) + e^x·(3·x² + 2)", "e^x·(x³ + 3·x² + 2·x + 2)"),
 ])
 def test_a_simplification_keeps_the_order_of_the_line_before(source, before, after):
     lines = _lines(source)
