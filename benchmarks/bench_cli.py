@@ -26,6 +26,7 @@ first, as an installed package's is.
     python benchmarks/bench_cli.py --runs 15
     python benchmarks/bench_cli.py --no-cache    # every run builds and verifies from scratch
     python benchmarks/bench_cli.py --cold        # building from scratch, CPU time against import sympy
+    python benchmarks/bench_cli.py --cold --empty-only   # only the first run after installing
     python benchmarks/bench_cli.py --quick       # the quick commands, CPU time against import sympy
 """
 
@@ -111,10 +112,11 @@ def _only_proofs(where: Path) -> None:
             path.unlink()
 
 
-def cold(names: list[str], runs: int) -> None:
+def cold(names: list[str], runs: int, empty_only: bool = False) -> None:
     """Each derivation's CPU time against ``import sympy``, from an empty cache, from one that
-    holds only the proofs, and from an empty cache without the shipped derivations; alternating,
-    medians of ratios."""
+    holds only the proofs, and from an empty cache without the shipped derivations (only the
+    first with ``empty_only``: the others build every derivation, and take most of the time);
+    alternating, medians of ratios."""
     compileall.compile_dir(os.path.dirname(derive.__file__), quiet=1)
     env = {k: v for k, v in os.environ.items() if k != "DERIVE_NO_CACHE"}
     print(f"{runs} alternating runs per command; medians of CPU time (user + system) over import sympy\n")
@@ -125,15 +127,19 @@ def cold(names: list[str], runs: int) -> None:
     with tempfile.TemporaryDirectory() as scratch:
         for label, cmd in commands.items():
             warm = Path(scratch, label)
-            cpu(cmd, {**env, "DERIVE_CACHE_DIR": str(warm)})   # proves every line once
+            if not empty_only:
+                cpu(cmd, {**env, "DERIVE_CACHE_DIR": str(warm)})   # proves every line once
             empty, kept, off, base = [], [], [], []
             for i in range(runs):
                 base.append(cpu(BASELINE))
                 empty.append(cpu(cmd, {**env, "DERIVE_CACHE_DIR": str(Path(scratch, f"empty-{label}-{i}"))}))
+                if empty_only:
+                    continue
                 _only_proofs(warm)
                 kept.append(cpu(cmd, {**env, "DERIVE_CACHE_DIR": str(warm)}))
                 off.append(cpu([*STORE_OFF, *cmd[3:]], {**env, "DERIVE_CACHE_DIR": str(Path(scratch, f"off-{label}-{i}"))}))
-            ratio = [statistics.median(t / b for t, b in zip(times, base)) for times in (empty, kept, off)]
+            ratio = [statistics.median(t / b for t, b in zip(times, base)) if times else float("nan")
+                     for times in (empty, kept, off)]
             print(f"{label:<26}{ratio[0]:>14.2f}{ratio[1]:>14.2f}{ratio[2]:>14.2f}{statistics.median(base) * 1e3:>18.0f}")
 
 
@@ -150,12 +156,14 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="time the commands that must not import SymPy")
     parser.add_argument("--cold", action="store_true",
                         help="CPU time of building from scratch, empty cache and proofs kept")
+    parser.add_argument("--empty-only", action="store_true",
+                        help="with --cold: only from an empty cache (the shipped derivations)")
     args = parser.parse_args(argv)
     if args.quick:
         quick(args.runs)
         return 0
     if args.cold:
-        cold(args.models or derive.model_names(), args.runs)
+        cold(args.models or derive.model_names(), args.runs, args.empty_only)
         return 0
     env = {**os.environ, "DERIVE_NO_CACHE": "1"} if args.no_cache else None
     try:

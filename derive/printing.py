@@ -728,6 +728,20 @@ def _binds_unbracketed(expr) -> bool:
     return isinstance(expr, sp.Sum) and isinstance(f, sp.Mul) and not f.could_extract_minus_sign()
 
 
+def _matmul_could_extract_minus_sign(self) -> bool:
+    """SymPy's ``Mul.could_extract_minus_sign`` for a matrix product, without working out −self
+    (a deep ``doit`` of every factor, a quarter of a first render) when the first factor is no
+    negative number: SymPy's answer is then false whatever −self is. The printers ask it of
+    every product they bracket (``precedence``), and of every term of a sum."""
+    c = self.args[0]
+    if not (c.is_Number and c.is_extended_negative):
+        return False
+    return sp.Mul.could_extract_minus_sign(self)
+
+
+sp.MatMul.could_extract_minus_sign = _matmul_could_extract_minus_sign
+
+
 class TextPrinter(_Arranged, StrPrinter):
     """One-line Unicode math: ∂L/∂z = a − y, σ(z)·(1 − σ(z)), x₁·dz."""
 

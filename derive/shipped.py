@@ -54,7 +54,8 @@ def main() -> None:
     print(f"{path}: {len(proofs)} proofs")
     objects = {}
     for name, m in models.items():
-        objects["derivation", name] = stored.warmed(built[name])
+        objects["derivation", name] = built[name]
+        objects["prose", name] = stored.prose_orders(built[name])
         if has_graph(m):
             objects["graph", name] = graph_for(m, derivation=built[name])
     write_atomic(stored.path(), stored.text(objects))

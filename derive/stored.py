@@ -78,7 +78,7 @@ def _file() -> tuple[bytes, dict, int] | None:
 
 @lru_cache(maxsize=None)
 def read(kind: str, name: str):
-    """The stored ``kind`` ("derivation" or "graph") of model ``name``, or None when the file
+    """The stored ``kind`` ("derivation", "prose" or "graph") of model ``name``, or None when the file
     is missing, has another key, or does not hold it. Objects are shared: they are frozen."""
     import sympy
 
@@ -105,10 +105,24 @@ def _defaults(model) -> bool:
 
 def derivation(model):
     """The stored derivation of ``model``, when the store may be used for it (see the module's
-    docstring), else None."""
+    docstring), else None; the display order of the formulas in its prose is remembered from the
+    store as well (``prose_orders``)."""
     if cache.folder() is None or not _defaults(model):
         return None
-    return read("derivation", model.name)
+    found = read("derivation", model.name)
+    if found is not None:
+        _remember(read("prose", model.name) or {})
+    return found
+
+
+def _remember(arranged: dict) -> None:
+    """Stored arrangements of formulas shown on their own, added to the memo ``printing.arrange``
+    keeps for them (one it has worked out itself is kept)."""
+    from . import printing
+
+    memo = printing._NO_ORDER._arranged
+    for key, value in arranged.items():
+        memo.setdefault(key, value)
 
 
 def graph(model, d) -> object | None:
@@ -137,15 +151,27 @@ def settled(d):
     return dataclasses.replace(d, steps=steps, results=tuple(results))
 
 
-def warmed(d):
-    """``d`` after rendering it once in every format and language: the display order of each
-    formula (``printing.arrange``, a function of the formula alone under a derivation's
-    ``Order``) is then remembered in the Orders stored with it, and not worked out again by a
-    run that renders it."""
-    for fmt in ("text", "latex", "markdown", "json", "html"):
-        for lang in ("en", "zh"):
-            d.render(fmt, lang=lang, show_steps=True, verbose=True)
-    return d
+def prose_orders(d) -> dict:
+    """Renders ``d`` once in every format and language, and gives the arrangements of the
+    formulas shown without a line's ``Order`` (those of its sentences, left-hand sides).
+
+    The display order of each formula of a line (``printing.arrange``, a function of the formula
+    alone under a derivation's ``Order``) is then remembered in the Orders stored with ``d``, and
+    not worked out again by a run that renders it. The others are remembered in one module-level
+    Order without ranks, where the arrangement is a function of the formula alone (and of SymPy's
+    switches, in its key): they are stored beside ``d`` and given back to that memo when ``d`` is
+    read. They are worked out here in a fresh Order, so that they are all of ``d``'s and only
+    ``d``'s."""
+    from . import printing
+
+    kept, printing._NO_ORDER = printing._NO_ORDER, printing.Order()
+    try:
+        for fmt in ("text", "latex", "markdown", "json", "html"):
+            for lang in ("en", "zh"):
+                d.render(fmt, lang=lang, show_steps=True, verbose=True)
+        return dict(printing._NO_ORDER._arranged)
+    finally:
+        printing._NO_ORDER = kept
 
 
 def _raw(cls, args: tuple, slots: dict | None = None):

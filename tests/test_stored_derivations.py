@@ -11,9 +11,10 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+import sympy
 
 import derive
-from derive import cache, stored
+from derive import cache, printing, stored
 from derive.cli.output import FORMATS
 from derive.graph import graph_for, has_graph
 from derive.models import registry
@@ -38,7 +39,27 @@ def test_the_store_is_keyed_by_the_current_source_and_holds_every_model():
     on_file, index, _ = stored._index(raw)
     assert on_file == stored.key(), f"{REGENERATE} (it was made from other source, SymPy or Python)"
     graphs = [n for n in NAMES if has_graph(registry.get(n)())]
-    assert sorted(index) == sorted([f"derivation {n}" for n in NAMES] + [f"graph {n}" for n in graphs])
+    assert sorted(index) == sorted([f"derivation {n}" for n in NAMES] + [f"prose {n}" for n in NAMES]
+                                   + [f"graph {n}" for n in graphs])
+
+
+@pytest.mark.parametrize("name", ("least-squares", "sigmoid-sum", "mlp"))
+def test_the_stored_prose_arrangements_are_worked_out_again_the_same(name):
+    # each one arranged afresh, under the SymPy switches of its key, in an Order of its own
+    stored_prose = kept("prose", name)
+    assert stored_prose, REGENERATE
+    for (expr, evaluate, distribute), arranged in stored_prose.items():
+        with sympy.evaluate(evaluate), sympy.core.parameters.distribute(distribute):
+            fresh = printing._arrange(expr, printing.Order())
+        assert sympy.srepr(arranged) == sympy.srepr(fresh), REGENERATE
+
+
+def test_a_stored_derivation_brings_its_prose_arrangements(monkeypatch, tmp_path):
+    monkeypatch.setenv("DERIVE_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("DERIVE_NO_CACHE", raising=False)
+    monkeypatch.setattr(printing, "_NO_ORDER", printing.Order())
+    assert stored.derivation(registry.get("sigmoid-sum")()) is kept("derivation", "sigmoid-sum")
+    assert printing._NO_ORDER._arranged == kept("prose", "sigmoid-sum")
 
 
 @pytest.mark.parametrize("name", NAMES)
