@@ -51,11 +51,14 @@ class FileProblem(DeriveError):
     ----------
     kind : str
         One of {"bad file", "timeout", "exited", "crashed", "out of memory", "stray thread"}.
+    zh : str or None
+        The message in Chinese (``check-grad --lang zh``).
     """
 
-    def __init__(self, message: str, kind: str = "bad file"):
+    def __init__(self, message: str, kind: str = "bad file", zh: Optional[str] = None):
         super().__init__(message)
         self.kind = kind
+        self.zh = zh
 
 
 class IsolationBug(RuntimeError):
@@ -98,10 +101,10 @@ def parse_memory(text: str) -> Optional[int]:
     return size
 
 
-def format_memory(size: Optional[int]) -> str:
-    """``4 GiB``, ``512 MiB``, or ``no limit``."""
+def format_memory(size: Optional[int], lang: str = "en") -> str:
+    """``4 GiB``, ``512 MiB``, or ``no limit`` (``无``: in Chinese)."""
     if size is None:
-        return "no limit"
+        return "无" if lang == "zh" else "no limit"
     for unit, scale in (("GiB", 2 ** 30), ("MiB", 2 ** 20), ("KiB", 2 ** 10)):
         if size >= scale:
             return f"{size / scale:g} {unit}"
@@ -127,12 +130,16 @@ def _user_frame(exc: BaseException, path: str):
     return found
 
 
-def _describe_raise(exc: BaseException, name: str, frame) -> str:
+def _describe_raise(exc: BaseException, name: str, frame) -> tuple:
+    """What the file raised, in English and in Chinese (the exception's own words quoted as they are)."""
     line, func = frame
     where = "at top level" if func == "<module>" else f"in {func}()"
+    where_zh = "顶层代码" if func == "<module>" else f"{func}() 中"
     msg = " ".join(str(exc).split())
     what = type(exc).__name__ + (f"({msg})" if isinstance(exc, SystemExit) else f": {msg}" if msg else "")
-    return f"{name}: line {line} ({where}) raised {what}; the check did not run to the end"
+    what_zh = type(exc).__name__ + (f"({msg})" if isinstance(exc, SystemExit) else f"：“{msg}”" if msg else "")
+    return (f"{name}: line {line} ({where}) raised {what}; the check did not run to the end",
+            f"{name}：第 {line} 行（{where_zh}）抛出 {what_zh}；梯度检验没有运行完")
 
 
 def _child(conn, path: str, cwd: str, options: dict, memory: Optional[int]) -> None:
@@ -158,19 +165,23 @@ def _child(conn, path: str, cwd: str, options: dict, memory: Optional[int]) -> N
         stray = [t.name for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
         if stray:
             # It may have changed what the loss reads while the check ran: the report cannot be trusted.
-            outcome = ("stray thread", f"{name}: started a thread that was still running when the check ended "
-                       f"({', '.join(stray)}; not a daemon): the result cannot be trusted, and the thread was stopped")
+            outcome = ("stray thread", (f"{name}: started a thread that was still running when the check ended "
+                       f"({', '.join(stray)}; not a daemon): the result cannot be trusted, and the thread was stopped",
+                       f"{name}：启动的线程在梯度检验结束时仍在运行（{', '.join(stray)}；不是守护线程）："
+                       "结果不可信，该线程已被停止"))
         else:
             outcome = ("report", report)
     except DeriveError as exc:
-        outcome = ("bad file", str(exc))
+        outcome = ("bad file", (str(exc), getattr(exc, "zh", None)))
     except MemoryError:
-        outcome = ("out of memory", f"{name}: ran out of memory (limit {format_memory(memory)}; --memory to change it)")
+        outcome = ("out of memory", (f"{name}: ran out of memory (limit {format_memory(memory)}; --memory to change it)",
+                                     f"{name}：内存不足（上限 {format_memory(memory, 'zh')}；用 --memory 修改）"))
     except BaseException as exc:     # noqa: B036 -- in this child every BaseException is the file's or a bug
         frame = _user_frame(exc, path)
         if frame is not None or not isinstance(exc, Exception):
             outcome = ("bad file", _describe_raise(exc, name, frame) if frame else
-                       f"{name}: raised {type(exc).__name__}; the check did not run to the end")
+                       (f"{name}: raised {type(exc).__name__}; the check did not run to the end",
+                        f"{name}：抛出 {type(exc).__name__}；梯度检验没有运行完"))
         else:
             outcome = ("bug", f"{type(exc).__name__}: {' '.join(str(exc).split())}")
     try:
@@ -219,10 +230,15 @@ def _exit_problem(name: str, exitcode: Optional[int], memory: Optional[int]) -> 
         sig = -exitcode
         if sig == signal.SIGKILL:
             return FileProblem(f"{name}: the process running it was killed (SIGKILL; out of memory? limit "
-                               f"{format_memory(memory)}, --memory to change it)", "crashed")
-        return FileProblem(f"{name}: the process running it crashed ({_signal_name(sig)})", "crashed")
+                               f"{format_memory(memory)}, --memory to change it)", "crashed",
+                               f"{name}：运行它的进程被杀死（SIGKILL；内存不足？上限 {format_memory(memory, 'zh')}，"
+                               "用 --memory 修改）")
+        return FileProblem(f"{name}: the process running it crashed ({_signal_name(sig)})", "crashed",
+                           f"{name}：运行它的进程崩溃了（{_signal_name(sig)}）")
     return FileProblem(f"{name}: exited with status {exitcode} before the check finished (os._exit or a "
-                       "thread calling sys.exit?); nothing was checked", "exited")
+                       "thread calling sys.exit?); nothing was checked", "exited",
+                       f"{name}：梯度检验结束前以状态 {exitcode} 退出（os._exit，或某个线程调用了 sys.exit？）；"
+                       "什么也没有检验")
 
 
 def check_file(path, *, timeout: Optional[float] = DEFAULT_TIMEOUT, memory: Optional[int] = DEFAULT_MEMORY,
@@ -271,7 +287,9 @@ def check_file(path, *, timeout: Optional[float] = DEFAULT_TIMEOUT, memory: Opti
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
                 raise FileProblem(f"{name}: still running after {timeout:g} s (--timeout): stopped; does it "
-                                  "sleep, loop or wait for input?", "timeout")
+                                  "sleep, loop or wait for input?", "timeout",
+                                  f"{name}：{timeout:g} 秒后仍在运行（--timeout）：已停止；它是否在休眠、"
+                                  "死循环或等待输入？")
             if not wait([receive, process.sentinel], left):
                 continue
             try:
@@ -287,9 +305,10 @@ def check_file(path, *, timeout: Optional[float] = DEFAULT_TIMEOUT, memory: Opti
                                        f"{process.exitcode}); is the main module importable by multiprocessing?") from None
                 raise _exit_problem(name, process.exitcode, memory) from None
             except Exception as exc:  # the file wrote its own bytes into the result channel
-                raise FileProblem(f"{name}: garbled derive's result channel ({type(exc).__name__})") from None
+                raise FileProblem(f"{name}: garbled derive's result channel ({type(exc).__name__})",
+                                  zh=f"{name}：弄乱了 derive 传回结果的通道（{type(exc).__name__}）") from None
             if not (isinstance(message, tuple) and len(message) == 2):
-                raise FileProblem(f"{name}: garbled derive's result channel")
+                raise FileProblem(f"{name}: garbled derive's result channel", zh=f"{name}：弄乱了 derive 传回结果的通道")
             kind, payload = message
             if kind == "started":
                 started = True
@@ -303,7 +322,9 @@ def check_file(path, *, timeout: Optional[float] = DEFAULT_TIMEOUT, memory: Opti
                 return payload
             if kind == "bug":
                 raise IsolationBug(f"checking {name} in a child process: {payload}")
-            raise FileProblem(str(payload), kind)
+            # a file problem comes in both languages
+            english, chinese = payload if isinstance(payload, tuple) and len(payload) == 2 else (payload, None)
+            raise FileProblem(str(english), kind, chinese)
     finally:
         if answered:                 # it exits by itself at once; a stray thread of the file cannot stop that
             process.join(_GRACE)

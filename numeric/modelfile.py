@@ -17,7 +17,8 @@ from typing import Any, Callable, Optional
 
 from derive.errors import DeriveError
 
-__all__ = ["ModelFile", "SympyProblem", "check_source", "load_model_file", "sympy_problem", "user_output_to_stderr"]
+__all__ = ["ModelFile", "SympyProblem", "check_source", "load_model_file", "said", "sympy_problem",
+           "user_output_to_stderr"]
 
 MAX_SOURCE_BYTES = 16 * 2 ** 20     # a model file is source code; anything larger is refused unread
 
@@ -76,6 +77,14 @@ class SympyProblem:
     notes: list = field(default_factory=list)
 
 
+def said(english: str, chinese: str) -> DeriveError:
+    """A DeriveError saying ``english``, with ``chinese`` as its ``zh`` for ``derive check-grad --lang zh``
+    (the terms of the notes' 梯度检验: 损失、参数、形状、文件)."""
+    error = DeriveError(english)
+    error.zh = chinese
+    return error
+
+
 @contextlib.contextmanager
 def user_output_to_stderr():
     """Send what the user's code prints to stderr, so stdout holds only the report."""
@@ -111,16 +120,19 @@ def check_source(path) -> None:
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        raise DeriveError(f"{path}: no such file") from None
+        raise said(f"{path}: no such file", f"{path}：没有这个文件") from None
     except OSError as exc:
-        raise DeriveError(f"{path}: cannot be read ({exc.strerror})") from None
+        why = "没有权限" if isinstance(exc, PermissionError) else f"错误码 {exc.errno}"
+        raise said(f"{path}: cannot be read ({exc.strerror})", f"{path}：无法读取（{why}）") from None
     if stat.S_ISDIR(st.st_mode):
-        raise DeriveError(f"{path}: is a folder, not a model file")
+        raise said(f"{path}: is a folder, not a model file", f"{path}：是文件夹，不是模型文件")
     if not stat.S_ISREG(st.st_mode):
-        raise DeriveError(f"{path}: is not a regular file (a device, FIFO or socket); a model file is Python source")
+        raise said(f"{path}: is not a regular file (a device, FIFO or socket); a model file is Python source",
+                   f"{path}：不是普通文件（而是设备、命名管道或套接字）；模型文件是 Python 源代码")
     if st.st_size > MAX_SOURCE_BYTES:
-        raise DeriveError(f"{path}: is {st.st_size:,} bytes; a model file is Python source of at most "
-                          f"{MAX_SOURCE_BYTES:,} bytes")
+        raise said(f"{path}: is {st.st_size:,} bytes; a model file is Python source of at most "
+                   f"{MAX_SOURCE_BYTES:,} bytes",
+                   f"{path}：有 {st.st_size:,} 字节；模型文件是不超过 {MAX_SOURCE_BYTES:,} 字节的 Python 源代码")
 
 
 def load_model_file(path) -> ModelFile:
@@ -151,19 +163,25 @@ def load_model_file(path) -> ModelFile:
             namespace = runpy.run_path(full, run_name="__derive_check_grad__")
     except SyntaxError as exc:
         line = f"line {exc.lineno}: " if exc.lineno else ""
-        raise DeriveError(f"{name}: {line}{type(exc).__name__}: {_one_line(exc.msg)}") from None
+        line_zh = f"第 {exc.lineno} 行：" if exc.lineno else ""
+        # Python's own words are quoted as they are.
+        raise said(f"{name}: {line}{type(exc).__name__}: {_one_line(exc.msg)}",
+                   f"{name}：{line_zh}{type(exc).__name__}：“{_one_line(exc.msg)}”") from None
     except (KeyboardInterrupt, MemoryError):
         raise
     except BaseException as exc:  # SystemExit too: the file is the user's, any failure is theirs
         lineno = _line_of(exc, full)
         line = f"line {lineno}: " if lineno else ""
+        line_zh = f"第 {lineno} 行：" if lineno else ""
         msg = _one_line(exc)
-        raise DeriveError(f"{name}: {line}{type(exc).__name__}{': ' + msg if msg else ''}") from None
+        raise said(f"{name}: {line}{type(exc).__name__}{': ' + msg if msg else ''}",
+                   f"{name}：{line_zh}{type(exc).__name__}{'：“' + msg + '”' if msg else ''}") from None
     finally:
         sys.path.remove(folder)
 
     if "loss" not in namespace:
-        raise DeriveError(f"{name}: no `loss` defined (a function loss(**params) -> float, or a SymPy expression)")
+        raise said(f"{name}: no `loss` defined (a function loss(**params) -> float, or a SymPy expression)",
+                   f"{name}：没有定义 `loss`（损失函数 loss(**params)，返回一个数；或一个 SymPy 表达式）")
     loss = namespace["loss"]
     # A SymPy expression can only exist if the file imported SymPy: a NumPy-form file never pays
     # for importing it here.
@@ -173,24 +191,31 @@ def load_model_file(path) -> ModelFile:
     elif callable(loss):
         form = "numpy"
     else:
-        raise DeriveError(f"{name}: `loss` is a {type(loss).__name__}; expected a function or a SymPy expression")
+        raise said(f"{name}: `loss` is a {type(loss).__name__}; expected a function or a SymPy expression",
+                   f"{name}：`loss` 是 `{type(loss).__name__}`；应是函数或 SymPy 表达式")
     if "params" not in namespace:
-        raise DeriveError(f"{name}: no `params` defined (a dict name -> value: the point to check at)")
+        raise said(f"{name}: no `params` defined (a dict name -> value: the point to check at)",
+                   f"{name}：没有定义 `params`（字典，名字 -> 值：梯度检验所在的点）")
     params = namespace["params"]
     if not isinstance(params, dict) or not params:
-        raise DeriveError(f"{name}: `params` must be a non-empty dict name -> value, not {type(params).__name__}")
+        raise said(f"{name}: `params` must be a non-empty dict name -> value, not {type(params).__name__}",
+                   f"{name}：`params` 必须是非空字典，名字 -> 值，而不是 `{type(params).__name__}`")
     grad = namespace.get("grad")
     if form == "numpy":
         if grad is None and not _returns_grads(loss, params):
-            raise DeriveError(f"{name}: no `grad` defined (the NumPy form needs grad(**params) returning a dict, "
-                              "or loss returning (loss, grads))")
+            raise said(f"{name}: no `grad` defined (the NumPy form needs grad(**params) returning a dict, "
+                       "or loss returning (loss, grads))",
+                       f"{name}：没有定义 `grad`（NumPy 形式需要返回字典的 grad(**params)，"
+                       "或返回 (loss, grads) 的 loss）")
         if grad is not None and not callable(grad):
-            raise DeriveError(f"{name}: `grad` must be a function grad(**params) -> dict, not {type(grad).__name__}")
+            raise said(f"{name}: `grad` must be a function grad(**params) -> dict, not {type(grad).__name__}",
+                       f"{name}：`grad` 必须是返回字典的函数 grad(**params)，而不是 `{type(grad).__name__}`")
     # The form is decided by `loss` alone; in the NumPy form every other global, `data` (the most
     # common name for a training set) included, is the user's own business.
     data = namespace.get("data") if form == "sympy" else None
     if data is not None and not isinstance(data, dict):
-        raise DeriveError(f"{name}: `data` must be a dict symbol name -> value(s), not {type(data).__name__}")
+        raise said(f"{name}: `data` must be a dict symbol name -> value(s), not {type(data).__name__}",
+                   f"{name}：`data` 必须是字典，符号名 -> 值，而不是 `{type(data).__name__}`")
     return ModelFile(full, form, loss, params, grad, data)
 
 
@@ -225,12 +250,13 @@ def _grad_expression(value, where: str):
         try:
             return parse_expression(value)
         except DeriveError as exc:
-            raise DeriveError(f"{where}: {exc}") from None
+            raise said(f"{where}: {exc}", f"{where}：{exc}") from None
     if isinstance(value, sp.Basic):
         return value
     if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
         return sp.Float(float(value)) if isinstance(value, (float, np.floating)) else sp.Integer(int(value))
-    raise DeriveError(f"{where} is a {type(value).__name__}, not a SymPy expression")
+    raise said(f"{where} is a {type(value).__name__}, not a SymPy expression",
+               f"{where} 是 `{type(value).__name__}`，不是 SymPy 表达式")
 
 
 def sympy_problem(spec: ModelFile) -> SympyProblem:
@@ -264,38 +290,44 @@ def sympy_problem(spec: ModelFile) -> SympyProblem:
     param_names = [str(k.name if isinstance(k, sp.Symbol) else k) for k in spec.params]
     for pn in param_names:
         if pn not in symbols:
-            raise DeriveError(f"{name}: params has {pn!r}, which is not a symbol of loss "
-                              f"(its symbols: {', '.join(sorted(symbols))})")
+            raise said(f"{name}: params has {pn!r}, which is not a symbol of loss "
+                       f"(its symbols: {', '.join(sorted(symbols))})",
+                       f"{name}：params 有 {pn!r}，它不是 loss 的符号（loss 的符号：{', '.join(sorted(symbols))}）")
     values = {}
     for key, v in spec.params.items():
         pn = str(key.name if isinstance(key, sp.Symbol) else key)
         try:
             values[pn] = float(v)
         except (TypeError, ValueError):
-            raise DeriveError(f"{name}: params[{pn!r}] must be a number (the SymPy form has scalar parameters)") from None
+            raise said(f"{name}: params[{pn!r}] must be a number (the SymPy form has scalar parameters)",
+                       f"{name}：params[{pn!r}] 必须是数（SymPy 形式的参数是标量）") from None
     data_in = spec.data or {}
     data = {}
     m = None
     for key, v in data_in.items():
         dn = str(key.name if isinstance(key, sp.Symbol) else key)
         if dn in values:
-            raise DeriveError(f"{name}: {dn!r} is in both params and data")
+            raise said(f"{name}: {dn!r} is in both params and data", f"{name}：{dn!r} 同时在 params 和 data 中")
         if dn not in symbols:
-            raise DeriveError(f"{name}: data has {dn!r}, which is not a symbol of loss")
+            raise said(f"{name}: data has {dn!r}, which is not a symbol of loss",
+                       f"{name}：data 有 {dn!r}，它不是 loss 的符号")
         try:
             arr = np.asarray(v, dtype=np.float64)
         except (TypeError, ValueError):
-            raise DeriveError(f"{name}: data[{dn!r}] is not numeric") from None
+            raise said(f"{name}: data[{dn!r}] is not numeric", f"{name}：data[{dn!r}] 不是数值") from None
         if arr.ndim > 1:
-            raise DeriveError(f"{name}: data[{dn!r}] must be a number or a 1-D array, not shape {arr.shape}")
+            raise said(f"{name}: data[{dn!r}] must be a number or a 1-D array, not shape {arr.shape}",
+                       f"{name}：data[{dn!r}] 必须是数或一维数组，而不是形状 {arr.shape}")
         if arr.ndim == 1:
             if m is not None and arr.size != m:
-                raise DeriveError(f"{name}: data arrays have different lengths ({m} and {arr.size} for {dn!r})")
+                raise said(f"{name}: data arrays have different lengths ({m} and {arr.size} for {dn!r})",
+                           f"{name}：data 中数组的长度不同（{m}，而 {dn!r} 是 {arr.size}）")
             m = arr.size
         data[dn] = arr
     missing = sorted(set(symbols) - set(values) - set(data))
     if missing:
-        raise DeriveError(f"{name}: loss has symbols with no value: {', '.join(missing)} (give them in params or data)")
+        raise said(f"{name}: loss has symbols with no value: {', '.join(missing)} (give them in params or data)",
+                   f"{name}：loss 中有符号没有值：{', '.join(missing)}（请在 params 或 data 中给出）")
 
     pnames = list(values)
     dnames = list(data)
@@ -328,15 +360,18 @@ def sympy_problem(spec: ModelFile) -> SympyProblem:
             for key, e in grad.items():
                 gn = str(key.name if isinstance(key, sp.Symbol) else key)
                 if gn not in values:
-                    raise DeriveError(f"{name}: grad has {gn!r}, which is not in params ({', '.join(pnames)})")
+                    raise said(f"{name}: grad has {gn!r}, which is not in params ({', '.join(pnames)})",
+                               f"{name}：grad 有 {gn!r}，它不在 params 中（{', '.join(pnames)}）")
                 exprs[gn] = _grad_expression(e, f"{name}: grad[{gn!r}]")
             absent = [n for n in pnames if n not in exprs]
             if absent:
-                raise DeriveError(f"{name}: grad has no entry for {absent[0]!r} (params: {', '.join(pnames)})")
+                raise said(f"{name}: grad has no entry for {absent[0]!r} (params: {', '.join(pnames)})",
+                           f"{name}：grad 没有 {absent[0]!r} 一项（params：{', '.join(pnames)}）")
             for gn, e in exprs.items():
                 extra = sorted(s.name for s in e.free_symbols if s.name not in symbols)
                 if extra:
-                    raise DeriveError(f"{name}: grad[{gn!r}] uses {', '.join(extra)}, which is not a symbol of loss")
+                    raise said(f"{name}: grad[{gn!r}] uses {', '.join(extra)}, which is not a symbol of loss",
+                               f"{name}：grad[{gn!r}] 用到了 {', '.join(extra)}，它不是 loss 的符号")
             rename = {s: symbols[s.name] for e in exprs.values() for s in e.free_symbols}
             hand_fn = lambdify(args, [exprs[n].xreplace(rename) for n in pnames])
 
@@ -345,8 +380,8 @@ def sympy_problem(spec: ModelFile) -> SympyProblem:
         elif callable(grad):
             handwritten = grad
         else:
-            raise DeriveError(f"{name}: `grad` must be a dict of SymPy expressions or a function, "
-                              f"not {type(grad).__name__}")
+            raise said(f"{name}: `grad` must be a dict of SymPy expressions or a function, not {type(grad).__name__}",
+                       f"{name}：`grad` 必须是 SymPy 表达式的字典或函数，而不是 `{type(grad).__name__}`")
     notes = []
     if m is not None:
         notes.append(f"loss is the mean over the {m} examples of data")

@@ -8,9 +8,33 @@ import click
 
 from ..errors import DeriveError
 from .output import format_option, given, model_options
+from .train import _said_in
 
-# The checker's notes in Chinese (梯度检验), by their English form; a note not listed here (the
-# complex step found unsafe, with the exception's own words) is printed as it is.
+# Why the complex step was found unsafe (numeric.fd.ComplexStepUnsafe, the checker's own test), in
+# Chinese; an exception's own words are quoted as they are.
+REASONS_ZH = (
+    (re.compile(r"block (.+): the complex-step derivative \((\S+)\) disagrees with real differences \((\S+)\); "
+                r"the loss drops the imaginary part \(abs, norm, a cast\?\)"),
+     r"参数块 \1：复步长导数（\2）与实数差分（\3）不一致；损失函数丢掉了虚部（取绝对值、求范数，还是类型转换？）"),
+    (re.compile(r"the real part of f\(x \+ ih\) differs from f\(x\)"), "f(x + ih) 的实部与 f(x) 不同"),
+    (re.compile(r"the function returns a real number for a complex input"), "损失函数对复数输入返回了实数"),
+    (re.compile(r"ComplexWarning: .*"), "ComplexWarning：把复数转换为实数时丢弃了虚部"),
+    (re.compile(r"(\w+): (.*)"), r"\1：“\2”"),
+)
+
+
+def _complex_step_zh(match) -> str:
+    """The note that the complex step is unsafe, in Chinese."""
+    reason, blocks = match.groups()
+    for english, chinese in REASONS_ZH:
+        if english.fullmatch(reason):
+            reason = english.sub(chinese, reason)
+            break
+    return f"复步长法不安全（{reason}）：" + ("每个参数块都改用中心差分" if blocks == "every block" else
+                                      f"参数块 {blocks} 改用中心差分")
+
+
+# The checker's notes in Chinese (梯度检验), by their English form.
 NOTES_ZH = (
     (re.compile(r"finite differences on ([\d,]+) coordinates \(auto mode\)"), r"在 \1 个坐标上取有限差分（自动选择差分方法）"),
     (re.compile(r"finite differences on ([\d,]+) coordinates \((\w+) mode\)"), r"在 \1 个坐标上取有限差分（--mode \2）"),
@@ -42,6 +66,9 @@ NOTES_ZH = (
     (re.compile(r"(\w+\[.+\]) has shape (\(.*\)) for (params\[.+\]) of shape (\(.*\)): the same entries, read in "
                 r"the parameter's shape"),
      r"\1 的形状是 \2，而 \3 的形状是 \4：元素相同，按参数的形状读取"),
+    (re.compile(r"complex step unsafe \((.+)\): central differences used for (.+)"), _complex_step_zh),
+    (re.compile(r"(.+) keys that name no parameter ignored: (.+)"), r"\1 中不对应任何参数的键已忽略：\2"),
+    (re.compile(r"loss is the mean over the (\d+) examples of data"), r"损失是 data 中 \1 个样本上的平均值"),
 )
 
 
@@ -115,28 +142,37 @@ def check_grad(paths, model_name, mode, seed, max_coords, directional_above, tim
       derive check-grad homework/*.py --summary csv
       derive check-grad --model mlp --hidden 16
     """
+    # A file's errors and the errors of the command line are said in --lang (each DeriveError's zh).
+    with _said_in(lang):
+        _check(paths, model_name, dict(mode=mode, seed=seed, max_coords=max_coords,
+                                       directional_above=directional_above),
+               timeout, memory, summary, json_ or fmt == "json", lang, options)
+
+
+def _check(paths, model_name, opts, timeout, memory, summary, json_output, lang, options) -> None:
     from numeric.check.report import print_report
+    from numeric.modelfile import said
 
     def note(message):
         _note(message, lang)
 
-    opts = dict(mode=mode, seed=seed, max_coords=max_coords, directional_above=directional_above)
     if model_name:
         if paths:
-            raise DeriveError("give a model file or --model NAME, not both")
+            raise said("give a model file or --model NAME, not both", "请给出模型文件或 --model 模型名，不要同时给出")
         from numeric.check.api import check_builtin
 
         report = check_builtin(model_name, options=given(options), progress=note, **opts)
     elif not paths:
-        raise DeriveError("give a model file (derive check-grad model.py) or --model NAME")
+        raise said("give a model file (derive check-grad model.py) or --model NAME",
+                   "请给出模型文件（例如 model.py）或 --model 模型名")
     elif given(options):
         flags = ", ".join("--" + k.replace("_", "-") for k in options)
-        raise DeriveError(f"{flags} go with --model")
+        raise said(f"{flags} go with --model", f"{flags} 只能与 --model 一起使用")
     elif summary or len(paths) > 1:
         from numeric.check.summary import check_files, render_summary, summary_status
 
         outcomes = list(check_files(paths, timeout=timeout, memory=memory, progress=note, **opts))
-        click.echo(render_summary(outcomes, summary or ("json" if json_ or fmt == "json" else "table"), lang), nl=False)
+        click.echo(render_summary(outcomes, summary or ("json" if json_output else "table"), lang), nl=False)
         raise SystemExit(summary_status(outcomes))
     else:
         from numeric.isolate import check_file
@@ -144,5 +180,5 @@ def check_grad(paths, model_name, mode, seed, max_coords, directional_above, tim
         report = check_file(paths[0], timeout=timeout, memory=memory, progress=note, **opts)
     for text in report.notes:
         note(text)
-    print_report(report, json_output=json_ or fmt == "json", lang=lang)
+    print_report(report, json_output=json_output, lang=lang)
     raise SystemExit(0 if report.ok else 1)

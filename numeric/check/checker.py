@@ -16,8 +16,9 @@ import numpy as np
 from derive.errors import DeriveError
 
 from .. import fd
+from ..modelfile import said
 from . import group
-from .inputs import Point, call_user, display, scalar_converter
+from .inputs import Point, call_user, display, scalar_converter, where_zh
 from .tolerance import ATOL, EPS, EPS32, K_ERR, RTOL
 
 MODES = ("auto", "central", "complex", "richardson")
@@ -74,7 +75,8 @@ class Checker:
             isinstance(r, np.ndarray) and r.dtype.itemsize < 8 and r.dtype.kind == "f")
         f0 = conv(r)
         if not math.isfinite(f0):
-            raise DeriveError(f"{self.where}loss returned {f0} at params; it must be finite there")
+            raise said(f"{self.where}loss returned {f0} at params; it must be finite there",
+                       f"{where_zh(self.where)}损失函数 loss 在 params 处返回 {f0}；它在那里必须是有限值")
         loss, kw = self.loss, p.views
 
         # The finite-difference routines perturb the buffer p.x in place; the views read it, so
@@ -89,10 +91,10 @@ class Checker:
     def _check_same(self, value):
         eps = EPS32 if self.result_float32 else EPS
         if not (abs(value - self.f0) <= 16 * eps * max(abs(self.f0), 1e-300)):
-            raise DeriveError(
-                f"{self.where}loss is not deterministic (dropout or unseeded randomness?): "
-                f"two calls at the same point gave {self.f0!r} and {value!r}"
-            )
+            raise said(f"{self.where}loss is not deterministic (dropout or unseeded randomness?): "
+                       f"two calls at the same point gave {self.f0!r} and {value!r}",
+                       f"{where_zh(self.where)}损失函数 loss 不是确定性的（有随机失活，或随机数没有固定种子？）："
+                       f"在同一点调用两次，得到 {self.f0!r} 和 {value!r}")
 
     def run_guarded(self, fn, *args, **kwargs):
         """Run the loss or a finite-difference routine on it; its exceptions become one-line DeriveErrors."""
@@ -376,5 +378,6 @@ class Checker:
     def finish(self):
         """Last determinism check: the loss at the point must not have changed."""
         if not np.array_equal(self.point.x, self.point.x0):
-            raise DeriveError(f"{self.where}the loss changed its arguments in place")
+            raise said(f"{self.where}the loss changed its arguments in place",
+                       f"{where_zh(self.where)}损失函数原地修改了自己的参数")
         self._check_same(self.run_guarded(self.f, self.point.x))

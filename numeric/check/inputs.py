@@ -15,10 +15,22 @@ import numpy as np
 
 from derive.errors import DeriveError
 
+from ..modelfile import said
+
+
+def where_zh(where: str) -> str:
+    """The file-name prefix of a message (``"x.py: "``) as the Chinese writes it (``"x.py："``)."""
+    return where.removesuffix(": ") + "：" if where else ""
+
+
+def _what_zh(what: str) -> str:
+    """The function a message names, in Chinese: the user's own (loss, grad) keep their names."""
+    return {"derived gradient": "推导出的梯度", "loss": "损失函数 loss"}.get(what, what)
+
 
 def _user_error(what: str, exc: BaseException, source: Optional[str]) -> DeriveError:
     """A one-line DeriveError for an exception raised by the user's code."""
-    line = ""
+    line = line_zh = ""
     if source:
         tb = exc.__traceback__
         lineno = None
@@ -28,15 +40,21 @@ def _user_error(what: str, exc: BaseException, source: Optional[str]) -> DeriveE
             tb = tb.tb_next
         if lineno is not None:
             line = f" (line {lineno})"
+            line_zh = f"（第 {lineno} 行）"
     msg = " ".join(str(exc).split())
-    extra = ""
+    extra = extra_zh = ""
     if isinstance(exc, ValueError) and "read-only" in msg:
         extra = ": it must not change its arguments in place"
+        extra_zh = "：它不能原地修改自己的参数"
     elif isinstance(exc, TypeError) and ("keyword argument" in msg or "positional argument" in msg):
         extra = f" ({what} is called as {what}(**params), one argument per name in params)"
+        extra_zh = f"（调用方式是 {what}(**params)，params 里每个名字对应一个参数）"
     prefix = f"{display(source)}: " if source else ""
-    return DeriveError(f"{prefix}{what} raised {type(exc).__name__}{line}: {msg}{extra}" if msg else
-                       f"{prefix}{what} raised {type(exc).__name__}{line}{extra}")
+    raised = f"{prefix}{what} raised {type(exc).__name__}"
+    # The exception's own words (NumPy's, the user's) are quoted as they are.
+    raised_zh = f"{where_zh(prefix)}{_what_zh(what)} 抛出 {type(exc).__name__}"
+    return said(f"{raised}{line}: {msg}{extra}" if msg else f"{raised}{line}{extra}",
+                f"{raised_zh}{line_zh}：“{msg}”{extra_zh}" if msg else f"{raised_zh}{line_zh}{extra_zh}")
 
 
 def call_user(what: str, source: Optional[str], fn, *args, **kwargs):
@@ -70,7 +88,8 @@ def _leaves(tree: dict, where: str, prefix: tuple = ()):
         path = prefix + (str(key),)
         if isinstance(value, dict):
             if not value:
-                raise DeriveError(f"{where}params[{'.'.join(path)!r}] is an empty dict")
+                raise said(f"{where}params[{'.'.join(path)!r}] is an empty dict",
+                           f"{where_zh(where)}params[{'.'.join(path)!r}] 是空字典")
             yield from _leaves(value, where, path)
         else:
             yield path, value
@@ -82,7 +101,8 @@ class Point:
     def __init__(self, params, source: Optional[str] = None):
         where = f"{display(source)}: " if source else ""
         if not isinstance(params, dict) or not params:
-            raise DeriveError(f"{where}params must be a non-empty dict name -> value (the point to check at)")
+            raise said(f"{where}params must be a non-empty dict name -> value (the point to check at)",
+                       f"{where_zh(where)}params 必须是非空字典，名字 -> 值（梯度检验所在的点）")
         self.names = []
         arrays = []
         self.float32 = []
@@ -92,21 +112,24 @@ class Point:
             name = ".".join(path)
             self.paths.append(path)
             if isinstance(value, (bool, np.bool_)) or value is None or isinstance(value, (str, bytes)):
-                raise DeriveError(f"{where}params[{name!r}] is {type(value).__name__}, not a number or array")
+                raise said(f"{where}params[{name!r}] is {type(value).__name__}, not a number or array",
+                           f"{where_zh(where)}params[{name!r}] 是 `{type(value).__name__}`，不是数或数组")
             try:
                 arr = np.asarray(value)
             except Exception:
-                raise DeriveError(f"{where}params[{name!r}] is not a number or array") from None
+                raise said(f"{where}params[{name!r}] is not a number or array",
+                           f"{where_zh(where)}params[{name!r}] 不是数或数组") from None
             if arr.dtype.kind not in "fiu":
                 kind = "complex" if arr.dtype.kind == "c" else arr.dtype.name
-                raise DeriveError(f"{where}params[{name!r}] has dtype {kind}; expected real numbers")
+                raise said(f"{where}params[{name!r}] has dtype {kind}; expected real numbers",
+                           f"{where_zh(where)}params[{name!r}] 的数据类型是 `{kind}`；应为实数")
             if arr.dtype.kind == "f" and arr.dtype.itemsize < 8:
                 self.float32.append(name)
             arr = arr.astype(np.float64)
             if not np.all(np.isfinite(arr)):
-                raise DeriveError(f"{where}params[{name!r}] contains nan or inf")
+                raise said(f"{where}params[{name!r}] contains nan or inf", f"{where_zh(where)}params[{name!r}] 含有 nan 或 inf")
             if arr.size == 0:
-                raise DeriveError(f"{where}params[{name!r}] is empty")
+                raise said(f"{where}params[{name!r}] is empty", f"{where_zh(where)}params[{name!r}] 是空的")
             self.names.append(name)
             arrays.append(arr)
         self.shapes = [a.shape for a in arrays]
@@ -159,28 +182,31 @@ def scalar_converter(r, what: str, where: str):
         first = scalar_converter(r[0], what, where)
         return lambda v: first(v[0])
     if isinstance(r, (bool, np.bool_)):
-        raise DeriveError(f"{where}{what} returned a bool, not a number")
+        raise said(f"{where}{what} returned a bool, not a number", f"{where_zh(where)}{_what_zh(what)} 返回了布尔值，不是数")
     if isinstance(r, (int, float, np.integer, np.floating)):
         return float
     if isinstance(r, (complex, np.complexfloating)) or (isinstance(r, np.ndarray) and r.dtype.kind == "c"):
-        raise DeriveError(f"{where}{what} returned a complex number; expected a real scalar")
+        raise said(f"{where}{what} returned a complex number; expected a real scalar",
+                   f"{where_zh(where)}{_what_zh(what)} 返回了复数；应返回实数标量")
     if isinstance(r, np.ndarray):
         if r.dtype.kind not in "fiu":
-            raise DeriveError(f"{where}{what} returned an array of dtype {r.dtype}; expected a real scalar")
+            raise said(f"{where}{what} returned an array of dtype {r.dtype}; expected a real scalar",
+                       f"{where_zh(where)}{_what_zh(what)} 返回了数据类型为 `{r.dtype}` 的数组；应返回实数标量")
         if r.size != 1:
-            raise DeriveError(f"{where}{what} must return a scalar, not an array of shape {r.shape} (sum or average it)")
+            raise said(f"{where}{what} must return a scalar, not an array of shape {r.shape} (sum or average it)",
+                       f"{where_zh(where)}{_what_zh(what)} 必须返回标量，而不是形状为 {r.shape} 的数组（请求和或取平均）")
         if r.ndim == 0:
             return float
         return lambda v: float(v.reshape(-1)[0])
     mod = type(r).__module__ or ""
     if mod.startswith("sympy"):
-        raise DeriveError(
-            f"{where}{what} returned a SymPy expression; for the SymPy form set loss to the expression itself"
-        )
+        raise said(f"{where}{what} returned a SymPy expression; for the SymPy form set loss to the expression itself",
+                   f"{where_zh(where)}{_what_zh(what)} 返回了 SymPy 表达式；SymPy 形式请直接令 loss 等于该表达式")
     try:
         float(r)
     except Exception:
-        raise DeriveError(f"{where}{what} returned {type(r).__name__}; expected a real scalar") from None
+        raise said(f"{where}{what} returned {type(r).__name__}; expected a real scalar",
+                   f"{where_zh(where)}{_what_zh(what)} 返回了 `{type(r).__name__}`；应返回实数标量") from None
     return float
 
 
@@ -193,7 +219,8 @@ def _as_gradient(g, point: Point, what: str, where: str):
         try:
             lookup = {".".join(path): v for path, v in _leaves(g, where)}
         except DeriveError:
-            raise DeriveError(f"{where}{what} has an empty dict where params has arrays") from None
+            raise said(f"{where}{what} has an empty dict where params has arrays",
+                       f"{where_zh(where)}{_what_zh(what)} 在 params 有数组的位置是空字典") from None
         # Course style: dW1 for W1 (in a layer's dict: dW for W), next to intermediate gradients
         # (dZ1, dA0) the check ignores.
         course = {".".join(path[:-1] + ("d" + path[-1],)): n for path, n in zip(point.paths, names)}
@@ -204,30 +231,36 @@ def _as_gradient(g, point: Point, what: str, where: str):
         missing = [n for n in names if n not in keys]
         extra = [k for k in keys if k not in names]
         if extra:
-            raise DeriveError(f"{where}{what} has {extra[0]!r}, which is not in params ({listed})")
+            raise said(f"{where}{what} has {extra[0]!r}, which is not in params ({listed})",
+                       f"{where_zh(where)}{_what_zh(what)} 有 {extra[0]!r}，它不在 params 中（{listed}）")
         if missing:
-            raise DeriveError(f"{where}{what} has no entry for {missing[0]!r} (params: {listed})")
+            raise said(f"{where}{what} has no entry for {missing[0]!r} (params: {listed})",
+                       f"{where_zh(where)}{_what_zh(what)} 没有 {missing[0]!r} 一项（params：{listed}）")
         values = [lookup[n] for n in names]
     elif isinstance(g, (tuple, list)):
         if len(g) != len(names):
-            raise DeriveError(
-                f"{where}{what} returned {len(g)} values for {len(names)} params ({listed}); "
-                "return a dict, or a tuple in the order of params"
-            )
+            raise said(f"{where}{what} returned {len(g)} values for {len(names)} params ({listed}); "
+                       "return a dict, or a tuple in the order of params",
+                       f"{where_zh(where)}{_what_zh(what)} 对 {len(names)} 个参数（{listed}）返回了 {len(g)} 个值；"
+                       "请返回字典，或按 params 的顺序返回元组")
         values = list(g)
     elif len(names) == 1 and not callable(g):
         values = [g]
     else:
-        raise DeriveError(f"{where}{what} must return a dict name -> gradient (names: {listed}), not {type(g).__name__}")
+        raise said(f"{where}{what} must return a dict name -> gradient (names: {listed}), not {type(g).__name__}",
+                   f"{where_zh(where)}{_what_zh(what)} 必须返回字典，名字 -> 梯度（名字：{listed}），而不是 "
+                   f"`{type(g).__name__}`")
     flat = []
     low = False
     for name, shape, v in zip(names, point.shapes, values):
         try:
             arr = np.asarray(v)
         except Exception:
-            raise DeriveError(f"{where}{what}[{name!r}] is not a number or array") from None
+            raise said(f"{where}{what}[{name!r}] is not a number or array",
+                       f"{where_zh(where)}{what}[{name!r}] 不是数或数组") from None
         if arr.dtype.kind not in "fiu" or isinstance(v, (bool, np.bool_)):
-            raise DeriveError(f"{where}{what}[{name!r}] has dtype {arr.dtype}; expected real numbers")
+            raise said(f"{where}{what}[{name!r}] has dtype {arr.dtype}; expected real numbers",
+                       f"{where_zh(where)}{what}[{name!r}] 的数据类型是 `{arr.dtype}`；应为实数")
         if arr.dtype.kind == "f" and arr.dtype.itemsize < 8:
             low = True
         size = int(np.prod(shape)) if shape else 1
@@ -241,21 +274,24 @@ def _as_gradient(g, point: Point, what: str, where: str):
                              "the same entries, read in the parameter's shape")
             arr = arr.reshape(shape)
         if arr.shape != shape:
-            hint = ""
+            hint = hint_zh = ""
             others = [o for o, s in zip(names, point.shapes) if s == arr.shape and o != name]
             if len(shape) == 2 and 1 in shape and arr.shape == shape[::-1]:
                 # A (1, n) against (n, 1) is a sum over the wrong axis far more often than a transpose.
                 hint = (": a row where a column belongs, or the reverse: summed over the wrong axis? (a bias "
                         "gradient sums over the examples' axis, with keepdims=True)")
+                hint_zh = "：行与列放反了——是否对错了轴求和？（偏差的梯度对样本所在的轴求和，并用 keepdims=True）"
             elif len(shape) == 2 and arr.shape == shape[::-1]:
                 hint = ": the gradient is transposed"
+                hint_zh = "：梯度被转置了"
             elif others:
                 hint = f": it has the shape of {others[0]!r} (names or tuple order mixed up?)"
+                hint_zh = f"：它是 {others[0]!r} 的形状（名字或元组顺序弄混了？）"
             elif arr.size == size:
                 hint = " (same number of entries: reshape it)"
-            raise DeriveError(
-                f"{where}{what}[{name!r}] has shape {arr.shape} but params[{name!r}] has shape {shape}{hint}"
-            )
+                hint_zh = "（元素个数相同：改变它的形状即可）"
+            raise said(f"{where}{what}[{name!r}] has shape {arr.shape} but params[{name!r}] has shape {shape}{hint}",
+                       f"{where_zh(where)}{what}[{name!r}] 的形状是 {arr.shape}，而 params[{name!r}] 的形状是 {shape}{hint_zh}")
         flat.append(arr.astype(np.float64).ravel())
     if ignored:
         notes.insert(0, f"{what} keys that name no parameter ignored: {', '.join(ignored)}")
@@ -274,6 +310,7 @@ def gradient_values(grad, point: Point, what: str, source, where: str):
         flat, low, notes = _as_gradient(call_user(what, source, grad, **point.views), point, what, where)
         flat2, _, _ = _as_gradient(call_user(what, source, grad, **point.views), point, what, where)
         if not np.array_equal(flat, flat2, equal_nan=True):
-            raise DeriveError(f"{where}{what} is not deterministic: two calls at the same point differ")
+            raise said(f"{where}{what} is not deterministic: two calls at the same point differ",
+                       f"{where_zh(where)}{_what_zh(what)} 不是确定性的：在同一点调用两次，结果不同")
         return flat, low, notes
     return _as_gradient(grad, point, what, where)

@@ -66,7 +66,8 @@ def outcome_of(path, report=None, error: Optional[BaseException] = None) -> Outc
     if error is not None:
         verdict = error.kind if isinstance(error, FileProblem) else (
             "internal error" if isinstance(error, IsolationBug) else "bad file")
-        return Outcome(str(path), verdict, None, " ".join(str(error).split()))
+        zh = getattr(error, "zh", None)
+        return Outcome(str(path), verdict, None, " ".join(str(error).split()), hint_zh=" ".join(zh.split()) if zh else None)
     failing = [(c, b) for c in report.comparisons for b in c.blocks if b.verdict == "fail"]
     if not failing:
         verdict = "inconclusive" if report.inconclusive else "pass"
