@@ -137,7 +137,7 @@ def _describe_raise(exc: BaseException, name: str, frame) -> tuple:
     where_zh = "顶层代码" if func == "<module>" else f"{func}() 中"
     msg = " ".join(str(exc).split())
     what = type(exc).__name__ + (f"({msg})" if isinstance(exc, SystemExit) else f": {msg}" if msg else "")
-    what_zh = type(exc).__name__ + (f"({msg})" if isinstance(exc, SystemExit) else f"：“{msg}”" if msg else "")
+    what_zh = f"`{type(exc).__name__}`" + (f"({msg})" if isinstance(exc, SystemExit) else f"：“{msg}”" if msg else "")
     return (f"{name}: line {line} ({where}) raised {what}; the check did not run to the end",
             f"{name}：第 {line} 行（{where_zh}）抛出 {what_zh}；梯度检验没有运行完")
 
@@ -167,7 +167,7 @@ def _child(conn, path: str, cwd: str, options: dict, memory: Optional[int]) -> N
             # It may have changed what the loss reads while the check ran: the report cannot be trusted.
             outcome = ("stray thread", (f"{name}: started a thread that was still running when the check ended "
                        f"({', '.join(stray)}; not a daemon): the result cannot be trusted, and the thread was stopped",
-                       f"{name}：启动的线程在梯度检验结束时仍在运行（{', '.join(stray)}；不是守护线程）："
+                       f"{name}：启动的线程在梯度检验结束时仍在运行（{'、'.join(f'“{t}”' for t in stray)}；不是守护线程）："
                        "结果不可信，该线程已被停止"))
         else:
             outcome = ("report", report)
@@ -181,7 +181,7 @@ def _child(conn, path: str, cwd: str, options: dict, memory: Optional[int]) -> N
         if frame is not None or not isinstance(exc, Exception):
             outcome = ("bad file", _describe_raise(exc, name, frame) if frame else
                        (f"{name}: raised {type(exc).__name__}; the check did not run to the end",
-                        f"{name}：抛出 {type(exc).__name__}；梯度检验没有运行完"))
+                        f"{name}：抛出 `{type(exc).__name__}`；梯度检验没有运行完"))
         else:
             outcome = ("bug", f"{type(exc).__name__}: {' '.join(str(exc).split())}")
     try:
@@ -231,13 +231,13 @@ def _exit_problem(name: str, exitcode: Optional[int], memory: Optional[int]) -> 
         if sig == signal.SIGKILL:
             return FileProblem(f"{name}: the process running it was killed (SIGKILL; out of memory? limit "
                                f"{format_memory(memory)}, --memory to change it)", "crashed",
-                               f"{name}：运行它的进程被杀死（SIGKILL；内存不足？上限 {format_memory(memory, 'zh')}，"
+                               f"{name}：运行它的进程被杀死（`SIGKILL`；内存不足？上限 {format_memory(memory, 'zh')}，"
                                "用 --memory 修改）")
         return FileProblem(f"{name}: the process running it crashed ({_signal_name(sig)})", "crashed",
-                           f"{name}：运行它的进程崩溃了（{_signal_name(sig)}）")
+                           f"{name}：运行它的进程崩溃了（`{_signal_name(sig)}`）")
     return FileProblem(f"{name}: exited with status {exitcode} before the check finished (os._exit or a "
                        "thread calling sys.exit?); nothing was checked", "exited",
-                       f"{name}：梯度检验结束前以状态 {exitcode} 退出（os._exit，或某个线程调用了 sys.exit？）；"
+                       f"{name}：梯度检验结束前以状态 {exitcode} 退出（`os._exit`，或某个线程调用了 `sys.exit`？）；"
                        "什么也没有检验")
 
 
@@ -306,7 +306,7 @@ def check_file(path, *, timeout: Optional[float] = DEFAULT_TIMEOUT, memory: Opti
                 raise _exit_problem(name, process.exitcode, memory) from None
             except Exception as exc:  # the file wrote its own bytes into the result channel
                 raise FileProblem(f"{name}: garbled derive's result channel ({type(exc).__name__})",
-                                  zh=f"{name}：弄乱了 derive 传回结果的通道（{type(exc).__name__}）") from None
+                                  zh=f"{name}：弄乱了 derive 传回结果的通道（`{type(exc).__name__}`）") from None
             if not (isinstance(message, tuple) and len(message) == 2):
                 raise FileProblem(f"{name}: garbled derive's result channel", zh=f"{name}：弄乱了 derive 传回结果的通道")
             kind, payload = message

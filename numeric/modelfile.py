@@ -166,7 +166,7 @@ def load_model_file(path) -> ModelFile:
         line_zh = f"第 {exc.lineno} 行：" if exc.lineno else ""
         # Python's own words are quoted as they are.
         raise said(f"{name}: {line}{type(exc).__name__}: {_one_line(exc.msg)}",
-                   f"{name}：{line_zh}{type(exc).__name__}：“{_one_line(exc.msg)}”") from None
+                   f"{name}：{line_zh}`{type(exc).__name__}`：“{_one_line(exc.msg)}”") from None
     except (KeyboardInterrupt, MemoryError):
         raise
     except BaseException as exc:  # SystemExit too: the file is the user's, any failure is theirs
@@ -175,7 +175,7 @@ def load_model_file(path) -> ModelFile:
         line_zh = f"第 {lineno} 行：" if lineno else ""
         msg = _one_line(exc)
         raise said(f"{name}: {line}{type(exc).__name__}{': ' + msg if msg else ''}",
-                   f"{name}：{line_zh}{type(exc).__name__}{'：“' + msg + '”' if msg else ''}") from None
+                   f"{name}：{line_zh}`{type(exc).__name__}`{'：“' + msg + '”' if msg else ''}") from None
     finally:
         sys.path.remove(folder)
 

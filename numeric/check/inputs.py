@@ -52,7 +52,7 @@ def _user_error(what: str, exc: BaseException, source: Optional[str]) -> DeriveE
     prefix = f"{display(source)}: " if source else ""
     raised = f"{prefix}{what} raised {type(exc).__name__}"
     # The exception's own words (NumPy's, the user's) are quoted as they are.
-    raised_zh = f"{where_zh(prefix)}{_what_zh(what)} 抛出 {type(exc).__name__}"
+    raised_zh = f"{where_zh(prefix)}{_what_zh(what)} 抛出 `{type(exc).__name__}`"
     return said(f"{raised}{line}: {msg}{extra}" if msg else f"{raised}{line}{extra}",
                 f"{raised_zh}{line_zh}：“{msg}”{extra_zh}" if msg else f"{raised_zh}{line_zh}{extra_zh}")
 
