@@ -7,8 +7,7 @@ import re
 import click
 
 from ..errors import DeriveError
-from .output import format_option, given, model_options
-from .train import _said_in
+from .output import format_option, given, model_options, said_in
 
 # Why the complex step was found unsafe (numeric.fd.ComplexStepUnsafe, the checker's own test), in
 # Chinese; an exception's own words are quoted as they are.
@@ -143,7 +142,7 @@ def check_grad(paths, model_name, mode, seed, max_coords, directional_above, tim
       derive check-grad --model mlp --hidden 16
     """
     # A file's errors and the errors of the command line are said in --lang (each DeriveError's zh).
-    with _said_in(lang):
+    with said_in(lang):
         _check(paths, model_name, dict(mode=mode, seed=seed, max_coords=max_coords,
                                        directional_above=directional_above),
                timeout, memory, summary, json_ or fmt == "json", lang, options)

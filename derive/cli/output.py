@@ -3,6 +3,7 @@ options generated from the models themselves."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -119,3 +120,16 @@ def model_options(prefix: str = ""):
 def given(options: dict) -> dict:
     """The model options the user gave (those not left at None)."""
     return {k: v for k, v in options.items() if v is not None}
+
+
+@contextlib.contextmanager
+def said_in(lang: str):
+    """Bad input in ``lang``: under ``--lang zh`` a DeriveError that carries its Chinese (``zh``,
+    as numeric.training.bad_input and numeric.modelfile.said give it) is raised in Chinese."""
+    try:
+        yield
+    except DeriveError as exc:
+        chinese = getattr(exc, "zh", None)
+        if lang != "zh" or chinese is None:
+            raise
+        raise type(exc)(chinese) from None

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from ..errors import DeriveError
-from .output import emit, format_option, given, model_options, wrote
+from .output import emit, format_option, given, model_options, said_in, wrote
 
 OPTIMIZERS = ("gd", "sgd", "momentum", "adam")
 
@@ -28,18 +28,6 @@ def epoch_line(event, lang: str = "en") -> str:
     if event.val_accuracy is not None:
         parts.append(("留出集准确率" if zh else "held-out accuracy") + f" {event.val_accuracy:.2%}")
     return "  ".join(parts)
-
-
-@contextlib.contextmanager
-def _said_in(lang: str):
-    """Bad input to the training in ``lang``: a DeriveError's ``zh`` (numeric.training.bad_input)."""
-    try:
-        yield
-    except DeriveError as exc:
-        chinese = getattr(exc, "zh", None)
-        if lang != "zh" or chinese is None:
-            raise
-        raise type(exc)(chinese) from None
 
 
 @contextlib.contextmanager
@@ -130,7 +118,7 @@ def train(name, data, lr, epochs, batch_size, optimizer, seed, holdout, standard
         raise DeriveError(f"cannot write {save}: its folder does not exist")
     terminal = sys.stderr.isatty()
     with _progress(bar=not quiet and terminal, lines=not quiet and (verbose or not terminal), lang=lang) as callback, \
-            _said_in(lang):
+            said_in(lang):
         result = train_model(
             name, data=data, lr=lr, epochs=epochs, batch_size=batch_size,
             optimizer=optimizer, seed=seed, holdout=holdout, check_grad=check_grad,
