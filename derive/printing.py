@@ -391,9 +391,11 @@ class Order:
             # the factor itself, else what it grew from: g where the quotient rule's f/g held
             # 1/g, x² where x·d/dx[x²] held x
             # (while a derivative is worked out, a factor it made, sec(x) of x·sec(x)·tan(x),
-            # is not the finished term sec(x) standing before it: x keeps its place first)
+            # is not the finished term sec(x) standing before it: x keeps its place first; a
+            # derivative left of a sum, d/dx[2·x] of (d/dx[2·x] + d/dx[1])·(x − 3), is its term)
+            in_sums = self.rewritten == float("inf") or isinstance(f, sp.Derivative)
             for was in (f, 1 / f, *([f.base] if f.is_Pow and f.exp.is_Integer else [])):
-                if (at := self.as_term(canon(was), whole, in_sums=self.rewritten == float("inf"))) is not None:
+                if (at := self.as_term(canon(was), whole, in_sums=in_sums)) is not None:
                     return at
             if isinstance(f, sp.Derivative) and (at := self._within(f.expr)) is not None:
                 return at
