@@ -29,10 +29,11 @@ CORPUS = pathlib.Path(__file__).with_name("term_order_corpus.txt")
 OPEN, CLOSE = "([{", ")]}"
 
 
-def pieces(text: str) -> list[tuple[int, str]]:
+def pieces(text: str) -> list[str]:
     """The terms of ``text`` (a printed right-hand side) in reading order: every term of every
-    sum and every bracket's content, at every depth, each without its sign and tagged with its
-    depth of brackets (a term that leaves a bracket changes role, not place). Lone numbers and
+    sum and every bracket's content, at every depth, each without its sign. A term is followed by
+    its text alone, not by how deep in brackets it sits: a rule that opens ``d/dx[x²+1]`` into
+    ``d/dx[x²] + d/dx[1]`` puts ``x²`` one bracket deeper without moving it. Lone numbers and
     one-letter symbols are left out: they stand in too many places to follow."""
     found: list[tuple[int, str]] = []     # (start, text)
     starts = [0]                            # per open bracket: where its current term starts
@@ -40,7 +41,8 @@ def pieces(text: str) -> list[tuple[int, str]]:
 
     def close(term_start: int, end: int) -> list[tuple[int, str]]:
         inner = terms.pop() + [(term_start, text[term_start:end])]
-        return inner + [(inner[0][0] - 1, text[inner[0][0]:end])] if len(inner) > 1 else inner
+        # a sum's whole text sorts just before its first term
+        return inner + [(inner[0][0] - 0.5, text[inner[0][0]:end])] if len(inner) > 1 else inner
 
     i = 0
     while i < len(text):
@@ -57,11 +59,10 @@ def pieces(text: str) -> list[tuple[int, str]]:
         i += 1
     found += close(starts[0], len(text))
     out = []
-    for start, t in sorted(found):
-        depth = sum((c in OPEN) - (c in CLOSE) for c in text[:start])
+    for _, t in sorted(found):
         t = t.strip().lstrip("−")
         if len(t) > 1 and not t.replace(".", "").isdigit():
-            out.append((depth, t))
+            out.append(t)
     return out
 
 
@@ -86,15 +87,20 @@ def top_terms(text: str) -> list[str]:
     return [t.strip().lstrip("−") for t in out + [text[start:]]]
 
 
+def terms_moved(before: str, after: str) -> bool:
+    """Whether the terms common to two printed lines change their relative order: the longest
+    common subsequence of the lines' pieces is shorter than their multiset intersection (a term
+    printed twice may be matched with either of its places)."""
+    first, second = pieces(before), pieces(after)
+    return kept_in_order(first, second) < sum((Counter(first) & Counter(second)).values())
+
+
 def moved(before: str, after: str) -> bool:
-    """Whether a term changed place: the terms both lines print (at any depth, each at its depth
-    of brackets; a repeated term as often as both print it) do not all keep their order; or a term of the outermost sum that both
+    """Whether a term changed place: the terms both lines print (at any depth of brackets; a
+    repeated term as often as both print it) do not all keep their order; or a term of the outermost sum that both
     lines print is passed by a rewritten term (the term replacing one before it comes after it,
     or the other way round). A term dropped (d/dx[1] = 0) moves nothing."""
-    first, second = pieces(before), pieces(after)
-    both = Counter(first) & Counter(second)
-    kept = [t for t in first if t in both], [t for t in second if t in both]
-    if kept_in_order(*kept) < min(len(kept[0]), len(kept[1])):
+    if terms_moved(before, after):
         return True
     a, b = top_terms(before), top_terms(after)
     for t in set(a) & set(b):

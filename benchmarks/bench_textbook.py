@@ -11,8 +11,8 @@ It also measures how often terms change place between consecutive lines. The lin
 derivation are the right-hand sides of its equations as ``--format json`` prints them, from the
 definition ``f = …`` to the result. Two consecutive lines *move a term* when the additive terms
 common to both do not keep their relative order. The additive terms of a line are every term of
-every sum at every depth of brackets, each without its sign, tagged with its depth, compared as
-printed strings (so a term counts only while it is unchanged); lone numbers and one-letter
+every sum at every depth of brackets, each without its sign, compared as printed strings
+(not by depth: a term a rule puts one bracket deeper has not moved) (so a term counts only while it is unchanged); lone numbers and one-letter
 symbols are left out (``bench_term_order.pieces``). The terms common to both lines are their
 multiset intersection; they keep their order when the longest common subsequence of the two
 lines' terms is as long as that intersection. A term dropped (``d/dx[1] = 0``) or rewritten moves
@@ -28,7 +28,6 @@ rewritten term passing a finished one) is printed beside it.
 from __future__ import annotations
 
 import statistics
-from collections import Counter
 import sys
 import time
 from pathlib import Path
@@ -36,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "benchmarks")]
 
-from bench_term_order import kept_in_order, moved, pieces  # noqa: E402
+from bench_term_order import moved, terms_moved  # noqa: E402
 from textbook import CORPUS, derivation, judge, load  # noqa: E402
 
 from derive.errors import DeriveError  # noqa: E402
@@ -46,13 +45,6 @@ from derive.render.json import as_dict  # noqa: E402
 def printed_lines(d) -> list[str]:
     """The right-hand sides of ``d``'s equations as ``--format json`` prints them."""
     return [s["text"].split(" = ", 1)[1] for s in as_dict(d)["steps"] if s["kind"] == "equation"]
-
-
-def terms_moved(before: str, after: str) -> bool:
-    """Whether the additive terms common to two printed lines change their relative order."""
-    first, second = pieces(before), pieces(after)
-    common = sum((Counter(first) & Counter(second)).values())
-    return kept_in_order(first, second) < common
 
 
 def _spread(times: list[float]) -> str:

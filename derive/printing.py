@@ -287,17 +287,18 @@ class Order:
         # where the derivative rewritten ends: what stood inside it stands before
         self.rewritten_end = self.rewritten + sum(1 for _ in preorder(rewritten)) if gone else self.rewritten
 
-    def as_term(self, term, container=None, kind: str = "term"):
+    def as_term(self, term, container=None, kind: str = "term", in_sums: bool = True):
         """Where ``term`` stood as a term of a sum (or a factor of a product) on the line
         before, or None. Of its places: one in this same sum ``container``; else one in a sum
         that shares other terms with it; else one in a sum this line rewrote; never one in a
         sum that stands unchanged elsewhere (the x² of a denominator is not the x² a
-        numerator's d/dx[x²] became)."""
+        numerator's d/dx[x²] became). Without ``in_sums``, only its places as a factor."""
         every = set(map(canon, container.args)) - {term} if container is not None else set()
         siblings = {s for s in every if not s.is_Number}   # a −1 joins anything
         # a sum opened into this one brings its number along (1 − x² into 1 − x² − x·…)
         places = [(parent == container, len(others & siblings), -i)
                   for i, parent, others in self.ranks.get((kind, term), ())
+                  if in_sums or not isinstance(parent, sp.Add)
                   if parent == container or parent not in self.present or others & siblings
                   or (isinstance(parent, sp.Add) and others - {term} <= every)]
         return -max(places)[2] if places else None
@@ -374,19 +375,27 @@ class Order:
             return factors
 
         whole = canon(expr)
+        finished = not expr.has(sp.Derivative) and any(
+            _factor_rank(f) == 3 and not _in_denominator(f) for f in expr.args)
 
         def place(f):
             # a simplification writes a product as the notes do, its numbers and symbols first
             # (24·x·(3·x² + 2)³ from 4·(3·x² + 2)³·6·x); its other factors keep their places
-            if f.is_Number or (self.rewritten == float("inf") and _factor_rank(f) == 1
+            # and so does a product a rewrite has just finished: a symbol before the function
+            # the derivative became (x·cos(x) from d/dx[sin(x)]·x, 2·x·sin(x) from sin(x)·d/dx[x²])
+            if f.is_Number or ((self.rewritten == float("inf") or finished) and _factor_rank(f) == 1
                                and not _in_denominator(f)):
                 return float("-inf")
             if self.rewritten == float("inf") and _in_denominator(f):
                 return float("inf")     # and a denominator as the notes write one: √(x² + 1)·(x + 5)⁴
             # the factor itself, else what it grew from: g where the quotient rule's f/g held
             # 1/g, x² where x·d/dx[x²] held x
+            # (while a derivative is worked out, a factor it made, sec(x) of x·sec(x)·tan(x),
+            # is not the finished term sec(x) standing before it: x keeps its place first; a
+            # derivative left of a sum, d/dx[2·x] of (d/dx[2·x] + d/dx[1])·(x − 3), is its term)
+            in_sums = self.rewritten == float("inf") or isinstance(f, sp.Derivative)
             for was in (f, 1 / f, *([f.base] if f.is_Pow and f.exp.is_Integer else [])):
-                if (at := self.as_term(canon(was), whole)) is not None:
+                if (at := self.as_term(canon(was), whole, in_sums=in_sums)) is not None:
                     return at
             if isinstance(f, sp.Derivative) and (at := self._within(f.expr)) is not None:
                 return at
