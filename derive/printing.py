@@ -624,7 +624,9 @@ class _Arranged:
         """An index in the notes' order, the number last (i + u − 1, p − u + 1): an Indexed keeps
         its indices evaluated (SymPy's −1 + i + u), so they are arranged where they are printed."""
         if isinstance(index, sp.Add) and any(t.is_Number for t in index.args):
-            rest = arrange(sp.Add(*(t for t in index.args if not t.is_Number)))
+            # the terms of an evaluated sum are already canonical: summed again unevaluated they
+            # make the same sum, without SymPy importing its tensor module to add them
+            rest = arrange(sp.Add(*(t for t in index.args if not t.is_Number), evaluate=False))
             terms = rest.args if isinstance(rest, sp.Add) else (rest,)
             numbers = tuple(t for t in index.args if t.is_Number)
             if terms[0].could_extract_minus_sign():           # 2 − k, not −k + 2

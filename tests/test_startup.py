@@ -113,3 +113,41 @@ def test_the_check_steps_command_offers_the_readers_formats():
     from derive.student import FORMATS as read
 
     assert FORMATS == read
+
+
+# Runs each model of argv in one fresh interpreter with the cache on (an empty cache folder, so
+# the package's shipped derivations are what renders), and prints which of the modules a stored
+# run never needs were imported by then, and the title of the model's shipped derivation.
+STORED_PROBE = """
+import contextlib, io, json, sys
+from derive.cli import main
+from derive import stored
+report = []
+for name in sys.argv[1:]:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        try:
+            main([name, "--show-steps"])
+        except SystemExit as exc:
+            code = exc.code
+    found = stored.read("derivation", name)
+    report.append({"name": name, "code": code, "out": out.getvalue(), "title": found.title.en if found else None,
+                   "imported": sorted(m for m in %r if m in sys.modules)})
+print(json.dumps(report))
+""" % (("derive.matrix", "derive.network", "sympy.tensor.tensor", "numpy"),)
+
+
+def test_a_stored_model_run_imports_neither_the_matrix_engine_nor_the_network(tmp_path):
+    """Models whose shipped derivations hold nothing of the matrix engine render them without
+    importing it, the network (only training needs it) or SymPy's tensor module (an evaluated
+    sum at import or in printing an index would import it)."""
+    names = ["logistic", "conv", "rnn", "mle-gaussian"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DERIVE_CACHE_DIR": str(tmp_path)}
+    env.pop("DERIVE_NO_CACHE", None)
+    done = subprocess.run([sys.executable, "-c", STORED_PROBE, *names], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout)
+    assert [(r["name"], r["code"], r["imported"]) for r in report] == [(n, 0, []) for n in names]
+    # what was printed is the shipped derivation: its title heads the output
+    assert all(r["title"] and r["out"].splitlines()[0] == r["title"] for r in report)

@@ -6,7 +6,6 @@ import random
 
 import sympy as sp
 
-from ..matrix.lines import evaluate
 from ..verify import Deferred
 
 
@@ -31,6 +30,8 @@ class _Points:
 
     def value(self, M) -> sp.Matrix:
         """``M`` at each point, the blocks stacked."""
+        from ..matrix.lines import evaluate
+
         return sp.Matrix.vstack(*(M.applyfunc(lambda t: sp.Float(evaluate(t, p))) for p in self.points))
 
     def grad(self, J, M, given: dict | None = None) -> sp.Matrix:

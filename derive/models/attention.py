@@ -4,15 +4,18 @@ the softmax's Jacobian, in matrix form with shapes, checked entry by entry again
 from __future__ import annotations
 
 import itertools
+from typing import TYPE_CHECKING
 
 import sympy as sp
 from sympy import Derivative, IndexedBase, MatrixSymbol, Sum
 
 from ..messages import Msg
-from ..network import Attention as AttentionLayer, Dense, Network, Param, Training
 from ..verify import Deferred
 from .base import Model
 from ._notation import DELTA, Hadamard, Ones, mul
+
+if TYPE_CHECKING:
+    from ..network import Network
 
 # The instance on which every line is checked: n = 2 queries, m = 2 keys, d_k = d_v = 2.
 N_Q, N_K, D_K, D_V = 2, 2, 2, 2
@@ -106,6 +109,8 @@ class Attention(Model):
     def network(self) -> Network:
         """O = softmax(Q·Kᵀ/√d_k)·V over the rows of a digit, Q, K, V projections of the rows, then
         a dense softmax layer; trained on the 8 × 8 digits."""
+        from ..network import Attention as AttentionLayer, Dense, Network, Param, Training
+
         layer = AttentionLayer(TOKENS, WIDTH, NET_KEY, NET_VALUE, Param("Wq", "Wq_{i}_{o}"), Param("Wk", "Wk_{i}_{o}"),
                                Param("Wv", "Wv_{i}_{o}"))
         out = Dense(CLASSES, Param("W", "W_{o}_{i}"), Param("b", "b_{o}"))

@@ -5,6 +5,7 @@ max- and average-pooling."""
 from __future__ import annotations
 
 import itertools
+from typing import TYPE_CHECKING
 
 import sympy as sp
 from sympy import Derivative, IndexedBase, Sum
@@ -12,11 +13,13 @@ from sympy import Derivative, IndexedBase, Sum
 from ..errors import DeriveError
 from ..functions import relu
 from ..messages import Msg
-from ..network import Conv as ConvLayer, Dense, Network, Param, Pool, Training
 from .base import Model, Option
 from ._concrete import Instance
 from ..verify import Deferred
 from ._notation import mul, shown_eq
+
+if TYPE_CHECKING:
+    from ..network import Network
 
 # The notes' example: a 6 × 6 image, bright (10) on the left half and dark (0) on the right,
 # and the 3 × 3 vertical-edge filter.
@@ -241,6 +244,8 @@ class Conv(Model):
         """conv (the options' filter side, padding and stride, ``CNN_FILTERS`` filters) → ReLU →
         2 × 2 max-pooling → dense softmax over the classes, on ``size`` × ``size`` images; trained
         on the 8 × 8 digits (the training settings ask for ``size`` 8)."""
+        from ..network import Conv as ConvLayer, Dense, Network, Param, Pool, Training
+
         conv = ConvLayer(CNN_FILTERS, self.filter, Param("W1", "W1_{o}_{c}_{u}_{v}"), Param("b1", "b1_{o}"), relu,
                          channels=1, side=self.size, padding=self.padding, stride=self.stride)
         pool = Pool(CNN_FILTERS, conv.out_side, CNN_POOL, "max")

@@ -10,20 +10,22 @@ lines against ``sympy.diff`` of the mean loss over m = 2 examples at seeded rand
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import sympy as sp
 from sympy import Derivative, IndexedBase, Sum
 
 from ..errors import DeriveError
-from ..matrix.lines import MatrixLine, engine_gradient, show_line, show_rules
 from ..messages import Msg
-from ..network import Dense, Network, Param, Training
 from ..verify import Deferred, expand_defs
 from ._concrete import Instance
 from ._notation import Hadamard, example, mul, total
 from .base import Model, Option
 from ._points import _Points
 from .mlp import _ACTIVATIONS, _activation_derivative, _g_prime, _logs_split
+
+if TYPE_CHECKING:
+    from ..network import Network
 
 CHECK_LAYERS = "2,2,2,2"       # the concrete network on which the general lines are checked
 _CHECK_AT = 2                  # the layer l of it that a general line is checked at
@@ -43,6 +45,8 @@ _LAYER_G = {"sigmoid": ("sigmoid(Z)", "A * (1 - A)"), "tanh": ("tanh(Z)", "1 - A
 def layer_lines(act: str) -> dict:
     """The general layer's four gradients for the engine, each with the notes' form (dZ[l] and
     dA[l−1] are m times the gradient of the mean J, as they stack the per-example gradients)."""
+    from ..matrix.lines import MatrixLine
+
     g, g_prime = _LAYER_G[act]
     linear = "sum(dZ * (W @ Ap + b)) / m"
     lines = {
@@ -119,6 +123,8 @@ class Deep(Model):
     def network(self) -> Network:
         """L dense layers, g on all but the last, softmax cross-entropy; trained on the digits
         (He initialization for ReLU units)."""
+        from ..network import Dense, Network, Param, Training
+
         n = self.sizes_tuple
         g = _ACTIVATIONS[self.activation]
         layers = tuple(
@@ -283,6 +289,8 @@ class Deep(Model):
     def _matrix_form(self, d, act, gname) -> None:
         """The general layer for m examples, examples as columns, each line checked at l = 2 of
         the network 2-2-2-2 with m = 2 against ``sympy.diff`` of the mean loss J."""
+        from ..matrix.lines import engine_gradient, show_line, show_rules
+
         d.section("$m$ examples in matrix form", "$m$ 个样本的矩阵形式")
         d.note(Msg(
             "Examples are columns: $A[l−1]$ is $n[l−1] × m$, $Z[l]$ and $A[l]$ are $n[l] × m$, and the bias $b[l]$ "

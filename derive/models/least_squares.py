@@ -2,26 +2,39 @@
 
 from __future__ import annotations
 
+from functools import cache
+from typing import TYPE_CHECKING
+
 import sympy as sp
 
-from .. import engine
-from ..matrix.derivation import ADJOINT_RULES, Shown, nonlinear_locals
-from ..matrix.lines import MatrixLine, engine_gradient, show_hessian, show_line
 from ..messages import Msg
-from ..network import Dense, Network, Param, Training
 from ..printing import EXAMPLE, AsShown
 from ._concrete import at_n, at_n_pair, samples
+from ._lazy import lazy_constants
 from ._notation import example, m, times, total
 from .base import Model, features_option
+
+if TYPE_CHECKING:
+    from ..network import Network
 
 AT_3 = Msg.check("checked at $m = 3$ with the sums written out", "已在 $m = 3$ 时展开求和核对")
 AT_N = Msg.check("checked at $m = 3$", "已在 $m = 3$ 时核对")
 CHECKABLE = Msg.check("at $m = 3$, checkable with sympy.diff", "$m = 3$ 时，可用 sympy.diff 核对")
 ON_3X2 = Msg.check("checked on $3 × 2$ matrices", "已在 $3 × 2$ 矩阵上核对")
 MATRIX = Msg("in matrix form", "矩阵形式").then(ON_3X2)
-# ∂L/∂θ for the engine, and the notes' form of it: −2Xᵀ(y − Xθ)
-GRADIENT = MatrixLine("sum((y - X @ theta)**2)", ("X=m,2", "theta=2", "y=m"), "theta",
+
+
+@cache
+def _gradient_line():
+    """``GRADIENT``: ∂L/∂θ for the engine, and the notes' form of it: −2Xᵀ(y − Xθ)."""
+    from ..matrix.lines import MatrixLine
+
+    return MatrixLine("sum((y - X @ theta)**2)", ("X=m,2", "theta=2", "y=m"), "theta",
                       "-2 * X.T @ (y - X @ theta)")
+
+
+# the engine is imported by a build, not by a run that renders the stored derivation
+__getattr__ = lazy_constants(globals(), GRADIENT=_gradient_line)
 
 
 def over_m(body):
@@ -42,6 +55,8 @@ class LeastSquares(Model):
     def network(self) -> Network:
         """The least-squares line: the derivation's L is the total squared error over the m
         examples, the trainer minimizes its mean (the same minimizer, the gradient over m)."""
+        from ..network import Dense, Network, Param, Training
+
         return Network(self.features, (Dense(None, Param("w", "w"), Param("b", "b")),), "squared",
                        Training("noisy-line", lr=0.1, epochs=300, optimizer="gd"),
                        inputs="x" + EXAMPLE + "_{n}", target="y" + EXAMPLE + "_{n}", examples=3, total=True)
@@ -194,7 +209,10 @@ class LeastSquares(Model):
         """∂L/∂θ by the matrix-calculus engine: L as a sum of squares in matrix form (checked
         against the loss with X = [x⁽ⁱ⁾ 1] at m = 3), the entrywise derivative rule by rule, the
         rules of matrix calculus, and the gradient in matrix form; returns the engine's gradient."""
-        g = engine_gradient(GRADIENT)
+        from ..matrix.derivation import Shown
+        from ..matrix.lines import engine_gradient, show_line
+
+        g = engine_gradient(_gradient_line())
         d.note("The gradient by matrix calculus (as derive does for a matrix expression): differentiate entry "
                "by entry, then apply the rules of matrix calculus.",
                "用矩阵微积分求梯度(与 derive 对矩阵表达式的求导相同):逐元素求导,再用矩阵微积分法则。")
@@ -210,6 +228,9 @@ class LeastSquares(Model):
         """The derivative of one squared entry, rule by rule, written of the entry itself
         (∂/∂z[(y − z)²]): the course names X, θ and y, no symbol of the engine's for the square;
         then the rules of matrix calculus the gradient uses."""
+        from .. import engine
+        from ..matrix.derivation import ADJOINT_RULES, nonlinear_locals
+
         (loc, _, _, operands), = nonlinear_locals(g.gradient.locals)
         d.note("Entry by entry, with {ops}:", "逐元素地，令 {ops}：", ops=operands)
         lhs = sp.Derivative(loc.phi, loc.u, evaluate=False)
@@ -227,6 +248,8 @@ class LeastSquares(Model):
     def _second_order(self, d, w, b, local, sums, g):
         """The Hessian 2XᵀX by the engine (the Jacobian of its gradient ``g``) and why it is
         positive semidefinite; returns (x̄, the Hessian)."""
+        from ..matrix.lines import show_hessian
+
         d.section("Second-order condition: convexity", "二阶条件:凸性(Hessian 矩阵半正定)")
         L3 = at_n(sp.Symbol("L"), local)
         H = sp.Symbol("H")

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import sympy as sp
 
 from ..messages import Msg
-from ..network import Dense, Network, Param, Training
 from ..printing import EXAMPLE
 from ._notation import example, i, m, mul, total
 from .base import Model, features_option
+
+if TYPE_CHECKING:
+    from ..network import Network
 
 
 def _mean_check(m: int = 3):
@@ -33,6 +37,8 @@ class Linear(Model):
 
     def network(self) -> Network:
         """ŷ = x·w + b with the squared error, on a noisy line (a noisy plane with more features)."""
+        from ..network import Dense, Network, Param, Training
+
         return Network(self.features, (Dense(None, Param("w", "w"), Param("b", "b")),), "squared",
                        Training("noisy-line", lr=0.1, epochs=300, optimizer="gd"), inputs="x")
 

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from functools import cache
+from typing import TYPE_CHECKING
+
 import sympy as sp
 
 from ..functions import sigmoid
-from ..matrix.lines import MatrixLine, engine_gradient
 from ..messages import Msg
-from ..network import Dense, Network, Param, Training
 from ..verify import stacked
 from ._concrete import CHECK_N
+from ._lazy import lazy_constants
 from ._notation import ExampleColumn, example, m, mul, opened_dz, total
 from .base import Model, features_option
+
+if TYPE_CHECKING:
+    from ..network import Network
 
 
 class _Loop:
@@ -53,10 +58,18 @@ def _loss(y, z):
 COST = "sum((-Y * log(sigmoid(w.T @ X + b)) - (1 - Y) * log(1 - sigmoid(w.T @ X + b))) / m)"
 SHAPES = ("X=n_x,m", "w=n_x", "Y=1,m")
 DZ = (("dZ", "sigmoid(w.T @ X + b) - Y"),)
-LINES = (
-    MatrixLine(COST, SHAPES, "w", "X @ dZ.T / m", DZ),
-    MatrixLine(COST, SHAPES, "b", "sum(dZ) / m", DZ),
-)
+
+
+@cache
+def _lines() -> tuple:
+    """``LINES``: ∂J/∂w and ∂J/∂b for the engine, each with the notes' form."""
+    from ..matrix.lines import MatrixLine
+
+    return (MatrixLine(COST, SHAPES, "w", "X @ dZ.T / m", DZ), MatrixLine(COST, SHAPES, "b", "sum(dZ) / m", DZ))
+
+
+# the engine is imported by a build, not by a run that renders the stored derivation
+__getattr__ = lazy_constants(globals(), LINES=_lines)
 
 
 class Logistic(Model):
@@ -71,6 +84,8 @@ class Logistic(Model):
 
     def network(self) -> Network:
         """z = x·w + b with the cross-entropy of a = σ(z), on two Gaussian blobs."""
+        from ..network import Dense, Network, Param, Training
+
         return Network(self.features, (Dense(None, Param("w", "w{i}"), Param("b", "b")),),
                        "sigmoid-cross-entropy", Training("blobs", lr=0.5, epochs=200, optimizer="gd"),
                        inputs="x{i}")
@@ -176,7 +191,9 @@ class Logistic(Model):
         dw, db = sp.Symbol("dw"), sp.Symbol("db")
         d.eq(dw, total(mul(example("x"), example("dz")), m) / m, "mean",
              Msg("$dw = ∂J/∂w$", "$dw = ∂J/∂w$").then(sizes), check=(loop.grad_w(), loop.loop_dw(loop.dZ)))
-        engine = engine_gradient(LINES[0])
+        from ..matrix.lines import engine_gradient
+
+        engine = engine_gradient(_lines()[0])
         d.eq(dw, sp.MatMul(1 / m, sp.MatrixSymbol("X", sp.Symbol("n_x"), m), dZ.T), "rewrite",
              Msg("entry $j$ of $X·dZᵀ$ is $Σ_i X_ji·dz⁽ⁱ⁾$: the columns $x⁽ⁱ⁾$, each times its "
                  "$dz⁽ⁱ⁾$, summed, are the matrix product",
@@ -195,4 +212,4 @@ class Logistic(Model):
                  "对各样本求和就是对 $dZ$ 的各元素求和").then(Msg.check(
                  "checked at {sizes} against the matrix-calculus engine's $∂J/∂b$",
                  "已在 {sizes} 时与矩阵微积分引擎的 $∂J/∂b$ 核对", sizes=engine.sizes_text())),
-             check=engine_gradient(LINES[1]).form_check())
+             check=engine_gradient(_lines()[1]).form_check())

@@ -13,11 +13,17 @@ MU = sp.Symbol("mu", real=True)
 V = sp.Symbol("sigma^2", positive=True)          # the variance, one symbol: derivatives are w.r.t. σ²
 MUHAT, VHAT = sp.Symbol("muhat", real=True), sp.Symbol("sigmahat^2", positive=True)
 ELL = sp.Symbol("ell")
-DEV = sample("x") - MU                            # xᵢ − μ
-SQUARES = total(DEV**2)                           # Σ (xᵢ − μ)²
+
 AT_3 = Msg.check("checked at $n = 3$ with the sums written out", "已在 $n = 3$ 时展开求和核对")
 AT_N = Msg.check("checked at $n = 3$", "已在 $n = 3$ 时核对")
 CHECKABLE = Msg.check("at $n = 3$, checkable with sympy.diff", "$n = 3$ 时，可用 sympy.diff 核对")
+
+
+def _deviations():
+    """xᵢ − μ and Σ (xᵢ − μ)², made by a build: a sum built at import would have SymPy import its
+    tensor module for a run that renders the stored derivation."""
+    dev = sample("x") - MU
+    return dev, total(dev**2)
 
 
 class Diagonal(sp.ImmutableMatrix):
@@ -63,7 +69,7 @@ class MleGaussian(Model):
     def build(self, d) -> None:
         d.title = Msg("Maximum likelihood estimation: the Gaussian distribution",
                       "最大似然估计:高斯(正态)分布")
-        mu, v, muhat, vhat, ell, dev, S = MU, V, MUHAT, VHAT, ELL, DEV, SQUARES
+        mu, v, muhat, vhat, ell, (dev, S) = MU, V, MUHAT, VHAT, ELL, _deviations()
         L, x = sp.Symbol("L"), sample("x")
 
         d.section("The log-likelihood", "对数似然函数")
@@ -190,7 +196,7 @@ class MleGaussian(Model):
     def _second_order(self, d, eq, local, dmu_value, at_mle) -> dict:
         """∂²ℓ/∂μ², ∂²ℓ/∂(σ²)², ∂²ℓ/∂μ∂σ² and the Hessian at (μ̂, σ̂²); returns the values at
         (μ̂, σ̂²) with their left-hand sides and the pairs that checked them at n = 3."""
-        mu, v, muhat, vhat, ell, dev, S = MU, V, MUHAT, VHAT, ELL, DEV, SQUARES
+        mu, v, muhat, vhat, ell, (dev, S) = MU, V, MUHAT, VHAT, ELL, _deviations()
         d.section("Second-order conditions: a maximum", "二阶条件:最大值")
         d2mu = sp.Derivative(ell, (mu, 2), evaluate=False)
         eq(d2mu, total(sp.Derivative(dev, mu, evaluate=False)) / v, "sum",

@@ -10,18 +10,20 @@ of the explicit mean loss with m = 2 examples.
 from __future__ import annotations
 
 import random
+from typing import TYPE_CHECKING
 
 import sympy as sp
 from sympy import Derivative, IndexedBase, Sum
 
 from ..functions import relu, sigmoid
-from ..matrix.lines import MatrixLine, engine_gradient, show_line, show_rules
 from ..messages import Msg
-from ..network import Dense, Network, Param, Training
 from ..verify import expand_defs
 from .base import Model, Option, classes_option, features_option, hidden_option
 from ._concrete import Instance, ramps
 from ._notation import Hadamard, example, mul, total
+
+if TYPE_CHECKING:
+    from ..network import Network
 
 _ACTIVATIONS = {"sigmoid": sigmoid, "tanh": sp.tanh, "relu": relu}
 # The one-example names with the notes' layer superscripts: z^[1]_j prints z[1]_j, LaTeX z^{[1]}_{j}.
@@ -133,6 +135,8 @@ def matrix_lines(act: str) -> dict:
     """The vectorized gradients for the engine, each with the notes' form: dZ[2] and dZ[1] are m
     times the gradient of the mean J (they stack the per-example gradients); W[2] and b[2] are
     taken with A[1] held fixed (it does not depend on them), dZ[1] with Z[1] as the variable."""
+    from ..matrix.lines import MatrixLine
+
     g, g_prime = _MATRIX_G[act]
     z1 = "W1 @ X + b1"
     a1 = g.format(z1)
@@ -203,6 +207,8 @@ class MLP(Model):
 
     def network(self) -> Network:
         """a1 = g(x·W1 + b1), z2 = a1·W2 + b2 with the softmax cross-entropy, on the 8×8 digits."""
+        from ..network import Dense, Network, Param, Training
+
         hidden = Dense(self.hidden, Param("W1", "W^[1]_{o}_{i}"), Param("b1", "b^[1]_{o}"),
                        _ACTIVATIONS[self.activation])
         out = Dense(self.classes, Param("W2", "W^[2]_{o}_{i}"), Param("b2", "b^[2]_{o}"))
@@ -431,6 +437,8 @@ class MLP(Model):
         """Each vectorized gradient by the matrix-calculus engine (``matrix_lines``): J in matrix
         form, the entrywise derivatives, the rules of matrix calculus, and for each gradient the
         engine's matrix form followed by the notes' form, checked equal to it."""
+        from ..matrix.lines import engine_gradient, show_line, show_rules
+
         grads = {key: engine_gradient(line) for key, line in matrix_lines(act).items()}
         full = grads["dW[1]"]
         J = sp.Symbol("J")

@@ -11,19 +11,22 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import sympy as sp
 from sympy import Derivative, MatrixSymbol, Sum
 
 from ..functions import sigmoid
 from ..messages import Msg
-from ..network import TEXT_VOCABULARY, Dense, Network, Param, Recurrent, Training
 from ..steps import Later
 from ..verify import Deferred, stacked
 from ._concrete import Instance
 from ._notation import Hadamard, mul
 from .base import Model, Option, hidden_option
 from ._points import _Points
+
+if TYPE_CHECKING:
+    from ..network import Network
 
 T_CHECK = 3          # the steps over which every line is checked
 _SIZE = 2            # n_a = n_x = n_y of the written-out matrix instance
@@ -50,6 +53,8 @@ class Rnn(Model):
     def network(self) -> Network:
         """One tanh recurrent layer over one-hot characters, a softmax output at every step;
         trained on the shipped text with mini-batches of windows, the gradient clipped."""
+        from ..network import TEXT_VOCABULARY, Dense, Network, Param, Recurrent, Training
+
         cell = Recurrent(self.hidden, Param("W_aa", "W_aa_{o}_{i}"), Param("W_ax", "W_ax_{o}_{i}"),
                          Param("b_a", "b_a_{o}"))
         out = Dense(TEXT_VOCABULARY, Param("W_ya", "W_ya_{o}_{i}"), Param("b_y", "b_y_{o}"), layout="out,in")

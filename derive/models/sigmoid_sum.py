@@ -6,18 +6,21 @@ H = 2, n_x = 2 (and m = 2 examples); see ``_concrete``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import sympy as sp
 from sympy import Derivative, IndexedBase, Sum
 
 from ..functions import hard_sigmoid, relu, sigmoid
-from ..matrix.derivation import Shown
-from ..matrix.lines import MatrixLine, engine_gradient, show_line, show_rules
 from ..messages import Msg
-from ..network import Dense, Network, Param, Training
 from ..printing import EXAMPLE
 from ._concrete import Instance
+from ._lazy import lazy_constants
 from ._notation import Hadamard, Ones, mul, shape_text, shown_eq
 from .base import Model, Option, features_option, hidden_option
+
+if TYPE_CHECKING:
+    from ..network import Network
 
 
 def piece_activation(activation: str) -> sp.Lambda:
@@ -38,6 +41,8 @@ def matrix_lines(activation: str) -> dict:
     """The four gradients for the engine, each with the notes' form. With ReLU pieces the slope
     is D = [R > 0] − [R > 1] and the lines are checked at seeded random points (the written-out
     ReLUs make symbolic comparison slow; a random point is off the kinks)."""
+    from ..matrix.lines import MatrixLine
+
     r = "W @ X + b"
     if activation == "relu":
         a, spread, points = f"(relu({r}) - relu({r} - 1))", "(c @ e.T) * D", 2
@@ -57,7 +62,9 @@ def matrix_lines(activation: str) -> dict:
     }
 
 
-LINES = matrix_lines("sigmoid")
+# the sigmoid lines, made on first use: the engine is imported by a build, not by a run that
+# renders the stored derivation
+__getattr__ = lazy_constants(globals(), LINES=lambda: matrix_lines("sigmoid"))
 
 
 class SigmoidSum(Model):
@@ -72,6 +79,8 @@ class SigmoidSum(Model):
 
     def network(self) -> Network:
         """ŷ = b₀ + Σ_i c_i g(b_i + W_i·x) with the squared error, on the notes' red curve."""
+        from ..network import Dense, Network, Param, Training
+
         pieces = Dense(self.hidden, Param("W", "w_{o}_{i}"), Param("b_hidden", "b_{o}"),
                        piece_activation(self.activation), layout="out,in")
         out = Dense(None, Param("c", "c_{i}"), Param("b", "b_0"))
@@ -88,6 +97,8 @@ class SigmoidSum(Model):
                        inputs="X_{i}_{n}", target="y" + EXAMPLE + "_{n}", examples=2)
 
     def build(self, d) -> None:
+        from ..matrix.lines import show_line
+
         relu_pieces = self.activation == "relu"
         # J is the cost in the course: the feature count is n_x, as in logistic regression
         H, J, m = sp.symbols("H n_x m", integer=True, positive=True)
@@ -389,6 +400,9 @@ class SigmoidSum(Model):
         """The four gradients by the matrix-calculus engine, from L in matrix form (checked
         against L written out entry by entry): the entrywise derivatives and the rules used are
         recorded here; returns the engine's gradients by key, for their lines."""
+        from ..matrix.derivation import Shown
+        from ..matrix.lines import engine_gradient, show_rules
+
         grads = {key: engine_gradient(line) for key, line in matrix_lines(self.activation).items()}
         g = grads["w"]
         errors = shown_eq(sp.Symbol("e"), Shown.of(g.where["e"]))

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from functools import cache
+from typing import TYPE_CHECKING
+
 import sympy as sp
 from sympy import Derivative, IndexedBase, Sum
 
-from ..matrix.lines import MatrixLine, engine_gradient, show_line, show_rules
 from ..messages import Msg
-from ..network import Dense, Network, Param, Training
 from .base import Model, classes_option, features_option
 from ._concrete import Instance
+from ._lazy import lazy_constants
 from ._notation import DELTA, example, mul, shown_eq, total
 from .activations import reciprocal_note
+
+if TYPE_CHECKING:
+    from ..network import Network
 
 # m examples as the columns of X (n × m) and of the one-hot Y (K × m): the mean cross-entropy
 # for the matrix-calculus engine, each example's −Σ_k y_k log ŷ_k written log Σ_k e^(z_k) − Σ_k y_k z_k
@@ -21,12 +26,23 @@ _SHAPES = ("X=n,m", "W=K,n", "b=K", "Y=K,m", "Z=K,m")
 # K = 3, n = m = 2: W is not square, so a transposed factor would not fit
 _SIZES = (("K", 3), ("n", 2), ("m", 2))
 _DZ = (("dZ", "softmax(W @ X + b, axis=0) - Y"),)
-MATRIX_LINES = {
-    # dZ stacks the per-example gradients ŷ⁽ⁱ⁾ − y⁽ⁱ⁾: m times the gradient of the mean J
-    "dZ": MatrixLine(_COST.format(z="Z"), _SHAPES, "Z", "softmax(Z, axis=0) - Y", (), _SIZES, times="m"),
-    "dW": MatrixLine(_COST.format(z="W @ X + b"), _SHAPES, "W", "dZ @ X.T / m", _DZ, _SIZES),
-    "db": MatrixLine(_COST.format(z="W @ X + b"), _SHAPES, "b", "sum(dZ, axis=1) / m", _DZ, _SIZES),
-}
+
+
+@cache
+def _matrix_lines() -> dict:
+    """``MATRIX_LINES``: dZ, dW and db for the engine, each with the notes' form."""
+    from ..matrix.lines import MatrixLine
+
+    return {
+        # dZ stacks the per-example gradients ŷ⁽ⁱ⁾ − y⁽ⁱ⁾: m times the gradient of the mean J
+        "dZ": MatrixLine(_COST.format(z="Z"), _SHAPES, "Z", "softmax(Z, axis=0) - Y", (), _SIZES, times="m"),
+        "dW": MatrixLine(_COST.format(z="W @ X + b"), _SHAPES, "W", "dZ @ X.T / m", _DZ, _SIZES),
+        "db": MatrixLine(_COST.format(z="W @ X + b"), _SHAPES, "b", "sum(dZ, axis=1) / m", _DZ, _SIZES),
+    }
+
+
+# the engine is imported by a build, not by a run that renders the stored derivation
+__getattr__ = lazy_constants(globals(), MATRIX_LINES=_matrix_lines)
 
 
 def _one_hot(K: int, m: int) -> sp.Matrix:
@@ -46,6 +62,8 @@ class Softmax(Model):
 
     def network(self) -> Network:
         """z = x·W + b with the softmax cross-entropy, on the 8×8 digits."""
+        from ..network import Dense, Network, Param, Training
+
         return Network(self.features, (Dense(self.classes, Param("W", "W_{o}_{i}"), Param("b", "b_{o}")),),
                        "softmax-cross-entropy",
                        Training("digits", lr=0.5, epochs=30, optimizer="sgd", batch_size=32),
@@ -214,7 +232,9 @@ class Softmax(Model):
         """m examples as columns: the notes' total loss and the course's cost J, then dZ = Ŷ − Y,
         dW = (1/m)·dZ·Xᵀ and db = (1/m)·Σ dz⁽ⁱ⁾ derived from J by the matrix-calculus engine, each
         line verified at K = 3, n = m = 2 (example i in class i)."""
-        grads = {key: engine_gradient(line) for key, line in MATRIX_LINES.items()}
+        from ..matrix.lines import engine_gradient, show_line, show_rules
+
+        grads = {key: engine_gradient(line) for key, line in _matrix_lines().items()}
         full = grads["dW"]
         K, N, m = sp.symbols("K n m", integer=True, positive=True)
         J = sp.Symbol("J")
