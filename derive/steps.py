@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable
 import sympy as sp
 from sympy import Derivative, Expr, Symbol
 
-from . import engine, printing
+from . import printing
 from .messages import Msg
 from .verify import Deferred, VerificationError, check_equal, expand_defs, prove, realize, relu_as_max
 
@@ -270,6 +270,8 @@ class Builder:
         rule left, for a model that opens the algebra itself; ``finish``: see ``engine.steps``).
         ``checked_as``: the derivative each line is verified as, when it is not ``lhs`` as
         written (a mixed partial is shown ∂²f/∂y∂x and checked as ∂/∂y of ∂f/∂x)."""
+        from . import engine  # the rule engine: a derivation read from the store never needs it
+
         namer = engine.Namer(
             names=dict(names or {}),
             taken={s.name for s in expr.free_symbols} | {s.name for s in self.defs},
@@ -337,6 +339,8 @@ class Builder:
                 by_value = sp.Add(*[_mul(locals_[c], shown[c]) for c in consumers])
                 if style == "names" and named != by_value:
                     self.eq(lhs, named, "substitute")
+                from . import engine
+
                 simplified = engine.tidy(by_value)
                 keep_names = (
                     style == "names"

@@ -25,6 +25,7 @@ from .assume import (assume_onehot, assume_signs, check_onehot, check_signs, one
 from .grad import Gradient, jacobian, kronecker_hessian
 from .index import Indices, NoIndexForm, collapse, concrete, entry
 from .parse import parse_matrix_expression, parse_shapes
+from .shown import Shown
 
 __all__ = ["matrix_derivation", "MatrixDerivation", "Shown"]
 
@@ -64,27 +65,6 @@ FD_TOLERANCE = 1e-6
 # Past this many operations an entrywise line is not shown (the softmax's quotient rule gives
 # about fifty); the matrix-form line, verified the same way, carries the result.
 MAX_ENTRYWISE_OPS = 40
-
-
-class Shown(sp.Expr):
-    """A matrix expression as displayed: its text and LaTeX (``Shown.of(node)``). The lines
-    showing it are verified on concrete instances (``check``), never through this object."""
-
-    def __new__(cls, text, latex):
-        return sp.Expr.__new__(cls, sp.core.symbol.Str(str(text)), sp.core.symbol.Str(str(latex)))
-
-    @classmethod
-    def of(cls, node: t.Node) -> "Shown":
-        return cls(t.text(node), t.latex(node))
-
-    def _derive_text(self, printer):
-        return self.args[0].name
-
-    def _sympystr(self, printer):
-        return self.args[0].name
-
-    def _latex(self, printer):
-        return self.args[1].name
 
 
 @dataclass(frozen=True)
