@@ -843,6 +843,12 @@ class TextPrinter(_Arranged, StrPrinter):
         if e.is_Rational and e.is_negative and e != -1:
             # 1/(1 − x)², as a textbook writes a reciprocal power, not (1 − x)^(−2)
             return "1/" + self._print(sp.Pow(base, -e, evaluate=False))
+        if not expr.exp.is_Number:
+            # SymPy's method would first build −exponent, evaluated, to test it for −1/2: for a sum
+            # that costs a flatten (and, on a first run, importing SymPy's tensor module)
+            prec = sp.printing.precedence.precedence(expr)
+            return (f"{self.parenthesize(expr.base, prec, strict=False)}**"
+                    f"{self.parenthesize(expr.exp, prec, strict=False)}")
         return super()._print_Pow(expr, rational)
 
     def _print_Mul(self, expr):

@@ -142,7 +142,7 @@ def test_a_stored_model_run_imports_neither_the_engines_nor_the_network(tmp_path
     matrix expression is stored as it is displayed, ``derive.matrix.shown``), the network (only
     training needs it) or SymPy's tensor module (an evaluated sum at import or in printing an
     index would import it)."""
-    names = ["logistic", "conv", "rnn", "mle-gaussian", "softmax", "mlp"]
+    names = ["logistic", "conv", "rnn", "mle-gaussian", "softmax", "mlp", "cross-entropy"]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DERIVE_CACHE_DIR": str(tmp_path)}
     env.pop("DERIVE_NO_CACHE", None)
     done = subprocess.run([sys.executable, "-c", STORED_PROBE, *names], env=env, capture_output=True, text=True,
