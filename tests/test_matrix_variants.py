@@ -187,15 +187,14 @@ def judge(variant: Entry) -> list:
     return check_entry(variant, d.to_json()["results"], seed=len(variant.text))
 
 
-# A fixed sample: a letter order reversed under the Cookbook's (80), Greek names in least squares,
-# numeric sizes in a mean, and three respellings.
+# A fixed sample: Cookbook (107) with its letters' alphabetical order turned round (the bracket
+# must still read (X·B + B·X)ᵀ in the new names), a mean over numeric sizes ((2/5)·…, bracketed as
+# (2/m)·…), and two respellings.
 SAMPLE = [
-    ("b.T @ X.T @ D @ X @ c", "letters, order reversed"),
-    ("sum((X @ w - y)**2)/m", "X→W, A→B, w→θ, x→v, y→t"),
-    ("norm(X @ W - Y)**2 / m", "sizes numeric"),
+    ("trace(X @ X @ B)", "letters, order reversed"),
+    ("norm(X @ w - y)**2 / m", "sizes numeric"),
     ("x.T @ A @ x", "(M·v)ᵀ·u for uᵀ·M·v"),
     ("trace(A @ X.T @ B)", "transpose()"),
-    ("(A @ x - b).T @ (A @ x - b)", "norm for (E)ᵀ(E)"),
 ]
 
 

@@ -709,8 +709,9 @@ class _Writer:
                     joins.append((r" \odot " if L else " ⊙ ") if hadamard else (r" \cdot " if L else "·"))
                 # c·(A·B) is c·A·B; a Hadamard factor that is a product keeps its brackets
                 level = _MUL if i == 0 or (a[i - 1].is_scalar and f.op == "matmul") else _MUL + 1
-                if i == 0 and f.op == "div" and f.is_scalar and not self.latex:
-                    level = _MUL + 1     # (2/m)·Xᵀ·r: 2/m·Xᵀ·r reads as 2/(m·Xᵀ·r)
+                fraction = (f.op == "div" and f.is_scalar) or (f.op == "const" and f.data > 0 and not f.data.is_Integer)
+                if i == 0 and fraction and not self.latex:
+                    level = _POST     # (2/m)·Xᵀ·r, (2/5)·Xᵀ·r: 2/m·Xᵀ·r reads as 2/(m·Xᵀ·r)
                 joins.append(self.wrap(f, level))
             return "".join(joins)
         if op == "matmul":
