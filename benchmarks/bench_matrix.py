@@ -21,6 +21,11 @@ under 1 s of CPU cold (in this process, the proof cache off).
     python benchmarks/bench_matrix.py --quick    # fewer rounds
     python benchmarks/bench_matrix.py --corpus   # the list: pass count, failures, times
     python benchmarks/bench_matrix.py --corpus tests/data/matrix_literature.txt   # the other list
+    python benchmarks/bench_matrix.py --variants # both lists renamed and respelled (tests/test_matrix_variants.py)
+
+With ``--variants`` every entry of both lists is judged again under renamed letters (several
+permutations, Greek names), renamed and numeric sizes, and other spellings of the same expression:
+the renamed form (or, for a spelling, the entry's own form), its shape and finite differences.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from derive.matrix import matrix_derivation  # noqa: E402
 from numeric.matrix_fd import check_matrix_gradient  # noqa: E402
 from test_matrix import LITERATURE, MATRIX_HESSIANS, MSE, MSE_SHAPES, ONEHOT_FORMS  # noqa: E402
 from test_matrix_cookbook import CORPUS, check_entry, load  # noqa: E402
+from test_matrix_variants import every_variant, judge  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 COLD_LIMIT = 1.0
@@ -135,12 +141,30 @@ def judge_corpus(path: Path) -> int:
     return len(entries) - passed
 
 
+def judge_variants() -> int:
+    """Every variant of both lists, in this process; prints the failures and the pass count, and
+    returns the number that fail."""
+    variants = every_variant()
+    failed = 0
+    for v in variants:
+        problems = judge(v)
+        if problems:
+            failed += 1
+            print(f"  FAIL {v.text} (∂/∂{v.wrt}; {' '.join(v.shapes)}) [{v.source.split(':')[0]}]"
+                  + "".join(f"\n         {p}" for p in problems), flush=True)
+    print(f"{len(variants) - failed}/{len(variants)} variants pass")
+    return failed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds")
     parser.add_argument("--corpus", nargs="?", const=CORPUS, type=Path, metavar="FILE",
                         help="judge every entry of a list (default tests/data/matrix_cookbook.txt)")
+    parser.add_argument("--variants", action="store_true", help="judge both lists renamed and respelled")
     args = parser.parse_args()
+    if args.variants:
+        sys.exit(1 if judge_variants() else 0)
     if args.corpus:
         sys.exit(1 if judge_corpus(args.corpus) else 0)
     rounds = 5 if args.quick else 21

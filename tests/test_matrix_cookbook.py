@@ -12,6 +12,7 @@ the product dot aside). The suite runs a representative subset; ``benchmarks/ben
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +25,9 @@ from test_matrix import _central, _eval
 
 CORPUS = Path(__file__).resolve().parent / "data" / "matrix_cookbook.txt"
 # the sizes of the random arrays; a scalar name (lam, m) gets a value of its own
-SIZES = {"m": 5, "n": 4, "k": 3, "h": 3, "p": 2, "q": 3}
+SIZES = {"m": 5, "n": 4, "k": 3, "h": 3, "p": 2, "q": 3,
+         # the renamed sizes of tests/test_matrix_variants.py
+         "N": 5, "d": 4, "K": 3, "r": 6, "s": 2, "t": 7}
 SCALARS = {"lam": 0.3}
 RELATIVE = 1e-6
 
@@ -87,7 +90,9 @@ def arrays_for(entry: Entry, seed: int) -> dict:
     """Seeded random arrays for the entry's names: square matrices positive definite (inv and
     log det are defined), labels 0/1, ±1 or one-hot where the expression has them."""
     rng = np.random.default_rng(seed)
-    arrays = dict(SCALARS, m=float(SIZES["m"]))
+    # an unshaped name of the expression is a scalar: a size's value for a size name (the mean's m)
+    arrays = {name: float(SIZES[name]) if name in SIZES else SCALARS.get(name, 0.3)
+              for name in re.findall(r"\b[A-Za-z_]\w*\b(?!\s*\()", entry.text) if name not in ("axis", entry.wrt)}
     for option in entry.shapes:
         name, dims = option.split("=")
         sizes = [SIZES[s] if s in SIZES else int(s) for s in dims.split(",")]
@@ -98,10 +103,11 @@ def arrays_for(entry: Entry, seed: int) -> dict:
         arrays[name] = a
     if entry.wrt not in arrays:
         arrays[entry.wrt] = rng.normal(size=(1, 1))     # a scalar variable, as the bias b
-    if "(1-y)" in entry.text:
-        arrays["y"] = (rng.uniform(size=arrays["y"].shape) > 0.5).astype(float)
-    if "exp(-y" in entry.text or "y" in entry.signs:
-        arrays["y"] = np.where(rng.uniform(size=arrays["y"].shape) > 0.5, 1.0, -1.0)
+    # labels, whatever their name: 0/1 where the text writes (1 − y), ±1 where it writes exp(−y·…)
+    for name in re.findall(r"\(1\s*-\s*(\w+)\)", entry.text):
+        arrays[name] = (rng.uniform(size=arrays[name].shape) > 0.5).astype(float)
+    for name in set(re.findall(r"exp\(-(\w+)\s*\*", entry.text)) | set(entry.signs):
+        arrays[name] = np.where(rng.uniform(size=arrays[name].shape) > 0.5, 1.0, -1.0)
     for name in entry.onehot:
         rows, cols = arrays[name].shape
         arrays[name] = (np.eye(cols)[rng.integers(0, cols, rows)] if "axis=1" in entry.text

@@ -10,6 +10,7 @@ entry, and the result's NumPy code is compared with central finite differences a
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 
 import sympy as sp
@@ -265,6 +266,14 @@ def matrix_derivation(text: str, shape_options, wrt=None, *, hessian: bool = Fal
     """
     shapes, numbers = _stand_ins(parse_shapes(shape_options))
     f = parse_matrix_expression(text, shapes)
+    # the roles: the names as the input writes them, first appearance first
+    written = [n for n in re.findall(r"[A-Za-z_]\w*", text) if n in t.variables(f)]
+    with t.roles(dict.fromkeys(written)):
+        return _derivation(text, f, shapes, numbers, wrt, hessian, checker, onehot, signs)
+
+
+def _derivation(text, f, shapes, numbers, wrt, hessian, checker, onehot, signs) -> MatrixDerivation:
+    """``matrix_derivation`` of the parsed ``f``, its names' roles set."""
     names = t.variables(f)
     unknown = sorted(set(shapes) - set(names))
     if unknown:

@@ -8,6 +8,8 @@ NumPy's broadcasting (a size-1 dimension stretches).
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +20,27 @@ from ..printing import unicode_name
 
 ONE = sp.Integer(1)
 SCALAR = (ONE, ONE)
+
+# The names of the expression being differentiated, in the order the input writes them: terms that
+# are the same factors rearranged are ordered by these roles, not by the alphabet, so that renaming
+# the letters (X → W, A → B) prints the same form. Unset, names order by the alphabet.
+_ROLES: ContextVar = ContextVar("matrix_name_roles", default=None)
+
+
+@contextmanager
+def roles(names):
+    """Order rearranged terms by ``names`` (the input's variables, first appearance first) within."""
+    token = _ROLES.set({name: i for i, name in enumerate(names)})
+    try:
+        yield
+    finally:
+        _ROLES.reset(token)
+
+
+def _role(name: str) -> tuple:
+    """The sort key of a name: its place in the input when known, else its spelling."""
+    order = _ROLES.get()
+    return (order.get(name, len(order)), name) if order is not None else (0, name)
 
 # Elementwise functions: text head, LaTeX head, NumPy template.
 FUNCTIONS = {
@@ -163,14 +186,14 @@ def add(*terms: Node) -> Node:
 
 def _rearranged(terms: list) -> list:
     """Terms that are the same factors rearranged, ordered as the Matrix Cookbook prints them: by
-    their names read left to right, then the one with fewer transposes first (Dᵀ·X·b·cᵀ + D·X·c·bᵀ,
+    their names read left to right (each name by its place in the input: see ``roles``), then the one with fewer transposes first (Dᵀ·X·b·cᵀ + D·X·c·bᵀ,
     B·X·C + Bᵀ·X·Cᵀ); any other sum keeps its order."""
     def names(n):
         return [x.data for x in _leaves(n)]
     cores = [split_coeff(x)[1] for x in terms]
     if len(terms) < 2 or any(c.op != "matmul" for c in cores) or len({tuple(sorted(names(c))) for c in cores}) != 1:
         return terms
-    return sorted(terms, key=lambda x: (names(split_coeff(x)[1]), text(x).count("ᵀ")))
+    return sorted(terms, key=lambda x: ([_role(n) for n in names(split_coeff(x)[1])], text(x).count("ᵀ")))
 
 
 def _leaves(n: Node) -> list:
@@ -194,7 +217,8 @@ def _factor_common(terms: list):
         if len({r.shape for r in rests}) == 1:
             # the Matrix Cookbook's order inside the bracket: X·(B + Bᵀ), X·(b·cᵀ + c·bᵀ)
             inner = sorted((scale(c, r) for (c, _), r in zip(split, rests)),
-                           key=lambda n: (bool(split_coeff(n)[0] < 0), text(n).count("ᵀ"), text(n)))
+                           key=lambda n: (bool(split_coeff(n)[0] < 0), text(n).count("ᵀ"),
+                                          [_role(leaf.data) for leaf in _leaves(n)], text(n)))
             return _sign_out(lambda x: matmul(cores[0].args[0], x), add(*inner))
     if ops == {"mul"}:
         shared = [f for f in cores[0].args if not is_const(f) and all(f in core.args for core in cores[1:])]
@@ -485,7 +509,8 @@ def folded_transposes(node: Node) -> Node:
     Cookbook writes it so: products of two, (X·B + B·X)ᵀ for Bᵀ·Xᵀ + Xᵀ·Bᵀ (its (107)), and powers
     of one matrix, 3·(X·X)ᵀ for 3·Xᵀ·Xᵀ (its (113)). A single product of two different matrices
     keeps its transposes, Aᵀ·Bᵀ (its (101)), and so do longer products, Aᵀ·Xᵀ·Bᵀ + Bᵀ·Xᵀ·Aᵀ (its
-    (114)). The terms keep their order."""
+    (114)). Inside the bracket the terms follow the input's names (``roles``) when those are known,
+    else they keep their order."""
     terms = [split_coeff(x) for x in (node.args if node.op == "add" else (node,))]
     if not all(core.op == "matmul" and all(f.op == "T" and f.args[0].op == "var" for f in core.args)
                for _, core in terms):
@@ -495,6 +520,9 @@ def folded_transposes(node: Node) -> Node:
         return node
     inner = [scale(c, Node("matmul", tuple(f.args[0] for f in reversed(core.args)), core.shape[::-1]))
              for c, core in terms]
+    if _ROLES.get() is not None:
+        # the bracket read as the input's names come: (X·B + B·X)ᵀ for tr(X·X·B), whatever the letters
+        inner = _rearranged(inner)
     common = {c for c, _ in terms}
     if len(common) == 1 and len(inner) == 1:
         c = common.pop()
@@ -681,8 +709,9 @@ class _Writer:
                     joins.append((r" \odot " if L else " ⊙ ") if hadamard else (r" \cdot " if L else "·"))
                 # c·(A·B) is c·A·B; a Hadamard factor that is a product keeps its brackets
                 level = _MUL if i == 0 or (a[i - 1].is_scalar and f.op == "matmul") else _MUL + 1
-                if i == 0 and f.op == "div" and f.is_scalar and not self.latex:
-                    level = _MUL + 1     # (2/m)·Xᵀ·r: 2/m·Xᵀ·r reads as 2/(m·Xᵀ·r)
+                fraction = (f.op == "div" and f.is_scalar) or (f.op == "const" and f.data > 0 and not f.data.is_Integer)
+                if i == 0 and fraction and not self.latex:
+                    level = _POST     # (2/m)·Xᵀ·r, (2/5)·Xᵀ·r: 2/m·Xᵀ·r reads as 2/(m·Xᵀ·r)
                 joins.append(self.wrap(f, level))
             return "".join(joins)
         if op == "matmul":
