@@ -120,7 +120,8 @@ def cold(names: list[str], runs: int, empty_only: bool = False) -> None:
     compileall.compile_dir(os.path.dirname(derive.__file__), quiet=1)
     env = {k: v for k, v in os.environ.items() if k != "DERIVE_NO_CACHE"}
     print(f"{runs} alternating runs per command; medians of CPU time (user + system) over import sympy\n")
-    print(f"{'command':<26}{'empty cache':>14}{'proofs kept':>14}{'not shipped':>14}{'import sympy ms':>18}")
+    heads = ("empty cache",) if empty_only else ("empty cache", "proofs kept", "not shipped")
+    print(f"{'command':<26}" + "".join(f"{h:>14}" for h in heads) + f"{'import sympy ms':>18}")
     commands = {name: command(name) for name in names}
     commands["notes"] = [*DERIVE, "notes"]
     commands["notes --format markdown"] = [*DERIVE, "notes", "--format", "markdown"]
@@ -138,9 +139,8 @@ def cold(names: list[str], runs: int, empty_only: bool = False) -> None:
                 _only_proofs(warm)
                 kept.append(cpu(cmd, {**env, "DERIVE_CACHE_DIR": str(warm)}))
                 off.append(cpu([*STORE_OFF, *cmd[3:]], {**env, "DERIVE_CACHE_DIR": str(Path(scratch, f"off-{label}-{i}"))}))
-            ratio = [statistics.median(t / b for t, b in zip(times, base)) if times else float("nan")
-                     for times in (empty, kept, off)]
-            print(f"{label:<26}{ratio[0]:>14.2f}{ratio[1]:>14.2f}{ratio[2]:>14.2f}{statistics.median(base) * 1e3:>18.0f}")
+            ratios = [statistics.median(t / b for t, b in zip(times, base)) for times in (empty, kept, off) if times]
+            print(f"{label:<26}" + "".join(f"{r:>14.2f}" for r in ratios) + f"{statistics.median(base) * 1e3:>18.0f}")
 
 
 def why(done: subprocess.CompletedProcess) -> str:
