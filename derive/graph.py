@@ -27,11 +27,10 @@ from fractions import Fraction
 import sympy as sp
 from sympy import Derivative, Symbol
 
-from . import engine, printing
+from . import printing
 from .errors import DeriveError
 from .functions import to_elementary
 from .messages import Msg
-from .matrix.lines import evaluate
 from .verify import VerificationError
 
 _WORDS = {
@@ -518,12 +517,16 @@ def _local(definition, s):
         quick = sp.diff(definition, s)
         if quick.is_Atom:
             return quick
+    from . import engine  # only when a graph is built: a stored graph needs no engine
+
     return engine.derivative(definition, s)
 
 
 def _forward(floats: dict, inner: list, values: dict, output, moved, step: float) -> float:
     """``output`` computed in floats from the definitions ``floats`` (``inner`` in an order where
     inputs come first), with node ``moved`` at its value + ``step``."""
+    from .matrix.lines import evaluate  # only when a graph is built, as above
+
     at = {s: float(v) for s, v in values.items()}
     at[moved] += step
     for k in inner:
@@ -625,8 +628,11 @@ def has_graph(model) -> bool:
     to draw it at."""
     from .models import registry
 
+    from .stored import holds_graph
+
     model = registry.get(model)() if isinstance(model, str) else model
-    return model.point() is not None
+    known = holds_graph(model)   # the store knows without working out a point (mlp's builds a network)
+    return known if known is not None else model.point() is not None
 
 
 def graph_models(names) -> list[str]:

@@ -91,6 +91,18 @@ def read(kind: str, name: str):
         return pickle.loads(raw[start + offset:start + offset + length])
 
 
+def holds_graph(model) -> bool | None:
+    """Whether the store holds a computation graph of ``model``, when the store may be used for
+    it and holds its derivation (it was written with a graph for exactly the models that have
+    one); None when it cannot say."""
+    if cache.folder() is None or not _defaults(model):
+        return None
+    found = _file()
+    if found is None or f"derivation {model.name}" not in found[1]:
+        return None
+    return f"graph {model.name}" in found[1]
+
+
 def _defaults(model) -> bool:
     """Whether ``model`` is a built-in model with its default options."""
     from .errors import DeriveError

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import sympy as sp
 
-from derive import graph
+from derive import engine, graph
 from derive.graph import format_number, from_defs
 from derive.verify import VerificationError
 
@@ -40,9 +40,9 @@ def test_exact_graphs_stay_exact():
 
 def test_edges_that_disagree_with_the_definitions_are_refused(monkeypatch):
     defs, point = _defs()
-    real = graph.engine.derivative
+    real = engine.derivative
     # a wrong local derivative on one edge (∂a/∂z doubled): the difference of the definitions sees it
-    monkeypatch.setattr(graph.engine, "derivative",
+    monkeypatch.setattr(engine, "derivative",
                         lambda expr, s: 2 * real(expr, s) if s == sp.Symbol("z") else real(expr, s))
     with pytest.raises(VerificationError, match="difference of the definitions"):
         from_defs(defs, point)
@@ -57,4 +57,4 @@ def test_edges_shown_as_a_symbol_are_the_engines_own_form(name):
     assert len(atoms) > len(g.edges) // 2       # the linear layers' edges
     for e in atoms:
         definition = g.node(e.target).definition
-        assert sp.srepr(graph.engine.derivative(definition, e.source)) == sp.srepr(e.local), (e.source, e.target)
+        assert sp.srepr(engine.derivative(definition, e.source)) == sp.srepr(e.local), (e.source, e.target)

@@ -117,3 +117,15 @@ def test_a_store_made_from_other_source_is_not_read(monkeypatch, tmp_path):
     assert stored._file() is None
     planted.write_bytes(real)
     assert stored._file() is not None
+
+
+def test_which_models_have_a_graph_is_read_from_the_store_as_the_models_say(monkeypatch, tmp_path):
+    # without the store, a model has a graph when it names a point to draw it at
+    drawn = {n: registry.get(n)().point() is not None for n in NAMES}
+    assert {n: has_graph(n) for n in NAMES} == drawn and any(drawn.values()) and not all(drawn.values())
+    monkeypatch.delenv("DERIVE_NO_CACHE")
+    monkeypatch.setenv("DERIVE_CACHE_DIR", str(tmp_path))
+    assert {n: stored.holds_graph(registry.get(n)()) for n in NAMES} == drawn
+    assert {n: has_graph(n) for n in NAMES} == drawn
+    # another option: the store cannot say, the model is asked
+    assert stored.holds_graph(registry.get("logistic")(features=3)) is None
