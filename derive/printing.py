@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache, wraps
+from functools import wraps
 
 import sympy as sp
 from sympy.core.parameters import distribute, global_parameters
