@@ -15,9 +15,9 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-from derive.errors import DeriveError
+from derive.errors import DeriveError, said
 
-__all__ = ["ModelFile", "SympyProblem", "check_source", "load_model_file", "said", "sympy_problem",
+__all__ = ["ModelFile", "SympyProblem", "check_source", "load_model_file", "sympy_problem",
            "user_output_to_stderr"]
 
 MAX_SOURCE_BYTES = 16 * 2 ** 20     # a model file is source code; anything larger is refused unread
@@ -76,13 +76,6 @@ class SympyProblem:
     batch: Callable
     notes: list = field(default_factory=list)
 
-
-def said(english: str, chinese: str) -> DeriveError:
-    """A DeriveError saying ``english``, with ``chinese`` as its ``zh`` for ``derive check-grad --lang zh``
-    (the terms of the notes' 梯度检验: 损失、参数、形状、文件)."""
-    error = DeriveError(english)
-    error.zh = chinese
-    return error
 
 
 @contextlib.contextmanager

@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-from derive.errors import DeriveError
+from derive.errors import DeriveError, said
 
 OPTIMIZERS = ("gd", "sgd", "momentum", "adam")
 
@@ -148,23 +148,17 @@ def _check_size(network, dataset) -> None:
     units = sum(getattr(layer, "units", None) or 0 for layer in network.layers)
     need = 8 * (4 * params + 3 * rows * units)
     if need > MAX_TRAIN_BYTES:
-        raise bad_input(f"too large to train: {params:,} parameters and {units:,} units over {rows:,} rows "
+        raise said(f"too large to train: {params:,} parameters and {units:,} units over {rows:,} rows "
                         f"need about {need / 2 ** 30:,.1f} GiB; derive trains within "
                         f"{MAX_TRAIN_BYTES // 2 ** 30} GiB",
                         f"太大，无法训练：{params:,} 个参数、{units:,} 个单元、{rows:,} 个样本约需 "
                         f"{need / 2 ** 30:,.1f} GiB；derive 的训练以 {MAX_TRAIN_BYTES // 2 ** 30} GiB 为限")
 
 
-def bad_input(english: str, chinese: str) -> DeriveError:
-    """A DeriveError saying ``english``, with ``chinese`` as its ``zh`` for ``derive train --lang zh``."""
-    error = DeriveError(english)
-    error.zh = chinese
-    return error
-
 
 def _positive_int(value, what: str, what_zh: str) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise bad_input(f"{what} must be a positive integer, not {value!r}", f"{what_zh}必须是正整数，而不是 {value!r}")
+        raise said(f"{what} must be a positive integer, not {value!r}", f"{what_zh}必须是正整数，而不是 {value!r}")
     return int(value)
 
 
@@ -331,11 +325,11 @@ def train(
         raise DeriveError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {optimizer!r}")
     number = isinstance(lr, numbers.Real) and not isinstance(lr, bool)
     if not (number and math.isfinite(lr) and lr > 0):
-        raise bad_input(f"the learning rate (--lr) must be a positive number, not {lr!r}",
+        raise said(f"the learning rate (--lr) must be a positive number, not {lr!r}",
                         f"学习率（--lr）必须是正数，而不是 {lr!r}")
     epochs = _positive_int(epochs, "the number of epochs (--epochs)", "轮次数（--epochs）")
     if epochs > MAX_EPOCHS:
-        raise bad_input(f"--epochs {epochs:,} is more than derive runs; at most {MAX_EPOCHS:,}",
+        raise said(f"--epochs {epochs:,} is more than derive runs; at most {MAX_EPOCHS:,}",
                         f"--epochs {epochs:,} 超过了 derive 能训练的轮次数；最多 {MAX_EPOCHS:,}")
     X, y = _as_data(X, y, "training")
     m = X.shape[0]
@@ -343,7 +337,7 @@ def train(
         batch_size = _positive_int(batch_size, "the batch size (--batch-size)", "批量大小（--batch-size）")
     if optimizer == "gd":
         if batch_size is not None and batch_size < m:
-            raise bad_input(f"gd uses the full batch ({m} rows); use --optimizer sgd, momentum or adam "
+            raise said(f"gd uses the full batch ({m} rows); use --optimizer sgd, momentum or adam "
                             f"for mini-batches of {batch_size}",
                             f"gd 用全批量（{m} 个样本）；要用大小为 {batch_size} 的小批量，请用 --optimizer sgd、"
                             "momentum 或 adam")
@@ -831,11 +825,11 @@ def train_model(
 
     if not derive.model(name).trainable:
         trainable = [n for n in derive.model_names() if derive.model(n).trainable]
-        raise bad_input(f"model {name!r} is not trainable; trainable: {', '.join(trainable)}",
+        raise said(f"model {name!r} is not trainable; trainable: {', '.join(trainable)}",
                         f"模型 {name!r} 不能训练；能训练的模型：{'、'.join(trainable)}")
     options = {k: v for k, v in options.items() if v is not None}
     if data is None and holdout is not None:
-        raise bad_input("--holdout applies to --data; the built-in data sets have their own",
+        raise said("--holdout applies to --data; the built-in data sets have their own",
                         "--holdout 只用于 --data；内置数据集有自己的留出集")
     dataset = None
     if data is not None:
@@ -850,7 +844,7 @@ def train_model(
     if dataset is None:
         for key in default.required:
             if options[key] != default.options[key]:
-                raise bad_input(f"the built-in {default.data} need --{key} {default.options[key]}, not "
+                raise said(f"the built-in {default.data} need --{key} {default.options[key]}, not "
                                 f"{options[key]}; pass --data to train at another {key}",
                                 f"内置数据集需要 --{key} {default.options[key]}，而不是 {options[key]}；"
                                 f"要用别的 {key} 训练，请用 --data")

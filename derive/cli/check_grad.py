@@ -150,7 +150,7 @@ def check_grad(paths, model_name, mode, seed, max_coords, directional_above, tim
 
 def _check(paths, model_name, opts, timeout, memory, summary, json_output, lang, options) -> None:
     from numeric.check.report import print_report
-    from numeric.modelfile import said
+    from derive.errors import said
 
     def note(message):
         _note(message, lang)

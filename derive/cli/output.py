@@ -124,12 +124,11 @@ def given(options: dict) -> dict:
 
 @contextlib.contextmanager
 def said_in(lang: str):
-    """Bad input in ``lang``: under ``--lang zh`` a DeriveError that carries its Chinese (``zh``,
-    as numeric.training.bad_input and numeric.modelfile.said give it) is raised in Chinese."""
+    """Bad input in ``lang``: under ``--lang zh`` a DeriveError that carries its Chinese
+    (``DeriveError.zh``, as ``derive.errors.said`` gives it) is raised in Chinese."""
     try:
         yield
     except DeriveError as exc:
-        chinese = getattr(exc, "zh", None)
-        if lang != "zh" or chinese is None:
+        if lang != "zh" or exc.zh is None:
             raise
-        raise type(exc)(chinese) from None
+        raise type(exc)(exc.zh) from None

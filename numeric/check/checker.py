@@ -16,7 +16,7 @@ import numpy as np
 from derive.errors import DeriveError
 
 from .. import fd
-from ..modelfile import said
+from derive.errors import said
 from . import group
 from .inputs import Point, call_user, display, scalar_converter, where_zh
 from .tolerance import ATOL, EPS, EPS32, K_ERR, RTOL

@@ -15,7 +15,7 @@ import numpy as np
 
 from derive.errors import DeriveError
 
-from ..modelfile import said
+from derive.errors import said
 
 
 def where_zh(where: str) -> str:
