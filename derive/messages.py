@@ -262,3 +262,6 @@ RESULTS = Msg("Results", "结果")
 # Said once, under the steps, where the words about verification are left out (not verbose).
 VERIFIED = Msg("Every line above was verified with SymPy; --verbose says where and how.",
                "以上每一行都已用 SymPy 验证；加 --verbose 可查看验证的位置与方式。")
+# The same, under results shown without their steps.
+VERIFIED_RESULTS = Msg("Every step behind these results was verified with SymPy; --show-steps shows them.",
+                       "这些结果背后的每一步都已用 SymPy 验证；加 --show-steps 可显示每一步。")

@@ -136,6 +136,24 @@ def test_default_text_has_no_verification_chatter(texts, name):
         assert found is None, (lang, found and texts[name][lang][found.start() - 60:found.end() + 20])
 
 
+@pytest.mark.parametrize("name", MODELS)
+def test_default_text_says_once_that_it_was_verified(texts, name):
+    """Issue 11, deliver 5: where and how goes to --verbose, but the default output says once that
+    every line was verified, with the steps and without them; verbose says it line by line instead."""
+    from derive.messages import VERIFIED, VERIFIED_RESULTS
+
+    d = derive.derivation(name)
+    results_only = d.render("text", show_steps=False, width=2000)
+    for text, lang, said, other in ((texts[name]["en"], "en", VERIFIED, VERIFIED_RESULTS),
+                                    (texts[name]["zh"], "zh", VERIFIED, VERIFIED_RESULTS),
+                                    (results_only, "en", VERIFIED_RESULTS, VERIFIED)):
+        flat = " ".join(text.split())
+        assert flat.count(said.en if lang == "en" else said.zh) == 1, (lang, flat[-200:])
+        assert (other.en if lang == "en" else other.zh) not in flat
+    verbose = " ".join(texts[name]["verbose"].split())
+    assert VERIFIED.en not in verbose and VERIFIED_RESULTS.en not in verbose
+
+
 def test_verbose_and_json_keep_what_was_checked(texts):
     """Every flagged sentence is in the verbose text and under "check" in the JSON, and the
     checkable-form results are all in the JSON, flagged, each still equal to sympy.diff."""

@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .. import printing
-from ..messages import VERIFIED, fill
+from ..messages import VERIFIED, VERIFIED_RESULTS, fill
 from . import Renderer, compose
 
 # Chinese is broken between any two characters, not at spaces; a formula is one unit. Inside a
@@ -160,11 +160,11 @@ class TextRenderer(Renderer):
         return Padding(_aligned(rows, self._width, style="bold"), (0, 0, 0, 2))
 
     def sections(self) -> list:
-        """The base sections, then (with the steps, not verbose) one line saying that every line
-        was verified, in place of the words about where and how."""
+        """The base sections, then (not verbose) one line saying that every line was verified, in
+        place of the words about where and how."""
         out = super().sections()
-        if self.show_steps and not self.verbose:
-            out.append(Text("\n" + self.words(VERIFIED), style="dim"))
+        if not self.verbose:
+            out.append(Text("\n" + self.words(VERIFIED if self.show_steps else VERIFIED_RESULTS), style="dim"))
         return out
 
     @property
