@@ -334,7 +334,7 @@ class _State:
                 args = split_top_level(inner)
                 if len(args) < 2:
                     raise said("diff needs an expression and a variable: diff(f, x)",
-                               "diff 需要一个表达式和一个变量：diff(f, x)")
+                               "`diff` 需要一个表达式和一个变量：`diff(f, x)`")
                 value = Derivative(self.parse(args[0], "plain"),
                                    *[self.symbol(a.strip(), "plain") for a in args[1:]])
             else:
@@ -729,7 +729,7 @@ def check_steps(text: str, kind: str, name: str = "<text>") -> StepReport:
             column = re.search(r"column (\d+)\)?$", str(err))
             at = row.column + int(column.group(1)) - 1 if column and not state.values \
                 else row.column
-            # the Chinese drops the same place, as parse.place_zh writes it
+            # the Chinese drops the same place, as parse._place_zh writes it
             zh = getattr(err, "zh", None)
             raise DeriveError(f"{name}:{row.line}:{at}: {message}", zh=zh and re.sub(
                 r"（(?:第 \d+ 行)?第 \d+ 列）$", "", f"{name}:{row.line}:{at}：{zh}")) from None

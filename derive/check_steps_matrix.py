@@ -180,7 +180,7 @@ class _MatrixState:
             raise undefined_derivative(of)
         if wrt not in self.declared:
             raise said(f"a derivative with respect to {wrt}, which has no shape (declare "
-                       f"it on the shapes line)", f"对 {wrt} 求导，但 {wrt} 没有形状（请在 shapes 那一行声明）")
+                       f"it on the shapes line)", f"对 {wrt} 求导，但 {wrt} 没有形状（请在 `shapes:` 那一行声明）")
         f = parse_matrix_expression(self.defs[of], self.declared)
         engine = Gradient(f, wrt).value
         r, c = self.env[wrt].shape

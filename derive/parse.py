@@ -575,20 +575,31 @@ def _name_problem(name: str) -> DeriveError | None:
         return said(f"{name} is a function: call it, e.g. {name}(x)",
                     f"{name} 是函数：要调用它，例如 {name}(x)")
     if name in _PYTHON_NAMES or name in _MODULE_NAMES:
-        return _forbidden(name, "a Python name, not a variable", "这是 Python 的名字，不是变量")
+        return said(f"forbidden name {name!r} (a Python name, not a variable)",
+                    f"禁止的名字 {name!r}（这是 Python 的名字，不是变量）")
     if not _NAME.match(name):
         return said(f"invalid name {name!r}", f"无效的名字 {name!r}")
     return None
 
 
-def _forbidden(name: str, why: str, why_zh: str) -> DeriveError:
-    return said(f"forbidden name {name!r} ({why})", f"禁止的名字 {name!r}（{why_zh}）")
-
-
 def extended(err: DeriveError, before: str = "", after: str = "", before_zh: str = "",
              after_zh: str = "") -> DeriveError:
-    """``err`` with words before and after it, in English and (where it has one) in Chinese:
-    ``extended(problem, "--at: ", before_zh="--at：")``."""
+    """``err`` with words before and after it, in English and (where it has one) in Chinese.
+
+    Parameters
+    ----------
+    err : DeriveError
+        The error to extend, e.g. what ``_name_problem`` found.
+    before, after : str
+        English put before and after ``str(err)``.
+    before_zh, after_zh : str
+        Chinese put before and after ``err.zh``.
+
+    Returns
+    -------
+    DeriveError
+        A new error; ``extended(problem, "--at: ", before_zh="--at：")``.
+    """
     return DeriveError(f"{before}{err}{after}",
                        zh=None if err.zh is None else f"{before_zh}{err.zh}{after_zh}")
 
@@ -691,7 +702,7 @@ def _location(text: str, col: int) -> str:
     return f"line {line}, column {column}" if "\n" in text.strip() else f"column {column}"
 
 
-def place_zh(where: str) -> str:
+def _place_zh(where: str) -> str:
     """A place ``_location`` names (``line 2, column 5``, ``column 5``, ``the end``) in Chinese."""
     found = re.fullmatch(r"(?:line (\d+), )?column (\d+)", where)
     if found is None:
@@ -700,14 +711,14 @@ def place_zh(where: str) -> str:
     return (f"第 {line} 行" if line else "") + f"第 {column} 列"
 
 
-def at_place(english: str, chinese: str, where: str) -> DeriveError:
+def _at_place(english: str, chinese: str, where: str) -> DeriveError:
     """An error about one place of the input: ``english (where)``, in Chinese too."""
-    return said(f"{english} ({where})", f"{chinese}（{place_zh(where)}）")
+    return said(f"{english} ({where})", f"{chinese}（{_place_zh(where)}）")
 
 
 def _located(err: DeriveError, where: str) -> DeriveError:
-    """``err`` with its place appended, as ``at_place`` writes it."""
-    return extended(err, after=f" ({where})", after_zh=f"（{place_zh(where)}）")
+    """``err`` with its place appended, as ``_at_place`` writes it."""
+    return extended(err, after=f" ({where})", after_zh=f"（{_place_zh(where)}）")
 
 
 # Python's own syntax-error messages, in Chinese; any other is quoted as Python wrote it
@@ -719,17 +730,26 @@ _PYTHON_SYNTAX_ZH = (
     (re.compile(r"invalid syntax\. Perhaps you forgot a comma\?"), "语法错误，也许漏了逗号？"),
     (re.compile(r"invalid syntax"), "无法识别的写法"),
     (re.compile(r"invalid decimal literal"), "无效的十进制数字"),
+    (re.compile(r"invalid (hexadecimal|octal|binary) literal"), "无效的{0}数字"),
+    (re.compile(r"invalid digit '(.)' in (hexadecimal|octal|binary) literal"), "{1}数字里不能有 '{0}'"),
+    (re.compile(r"leading zeros in decimal integer literals are not permitted; use an 0o prefix for "
+                r"octal integers"), "十进制整数不能有前导零；八进制数请用 0o 前缀"),
+    (re.compile(r"unterminated (?:triple-quoted )?string literal \(detected at line (\d+)\)"),
+     "引号没有配对（第 {0} 行）"),
     (re.compile(r"(?:unexpected EOF while parsing|incomplete input)"), "表达式不完整"),
     (re.compile(r"unexpected indent"), "多余的缩进"),
     (re.compile(r"unexpected character after line continuation character"), "续行符“\\”后面有多余的字符"),
 )
 
 
+_RADIX_ZH = {"hexadecimal": "十六进制", "octal": "八进制", "binary": "二进制"}
+
+
 def _python_syntax_zh(message: str) -> str:
     for pattern, chinese in _PYTHON_SYNTAX_ZH:
         found = pattern.fullmatch(message)
         if found:
-            return chinese.format(*found.groups())
+            return chinese.format(*(_RADIX_ZH.get(g, g) for g in found.groups()))
     return f"Python 报告“{message}”"
 
 # ----------------------------------------------------------------------------------------
@@ -867,7 +887,7 @@ class _ExprBuilder:
             kind = type(node)
             if kind in _NODE_NAMES:
                 english, chinese = _NODE_NAMES[kind]
-                raise at_place(f"{english} not allowed", f"不允许{chinese}", self.where(node))
+                raise _at_place(f"{english} not allowed", f"不允许{chinese}", self.where(node))
             if isinstance(node, ast.BinOp) and not isinstance(node.op, _BINOPS):
                 symbol = _OP_SYMBOLS.get(type(node.op), type(node.op).__name__)
                 raise self.unsupported(symbol, node)
@@ -885,32 +905,32 @@ class _ExprBuilder:
 
     def not_allowed(self, node: ast.AST) -> DeriveError:
         name = type(node).__name__
-        return at_place(f"{name} not allowed", f"不允许 `{name}`", self.where(node))
+        return _at_place(f"{name} not allowed", f"不允许 `{name}`", self.where(node))
 
     def unsupported(self, symbol: str, node: ast.AST) -> DeriveError:
-        return at_place(f"operator {symbol!r} not supported", f"不支持运算符 {symbol!r}",
+        return _at_place(f"operator {symbol!r} not supported", f"不支持运算符 {symbol!r}",
                         self.where(node))
 
     def check_constant(self, node: ast.Constant) -> None:
         value = node.value
         if isinstance(value, bool) or value is None or value is Ellipsis:
-            raise at_place(f"{value!r} not allowed", f"不允许 {value!r}", self.where(node))
+            raise _at_place(f"{value!r} not allowed", f"不允许 `{value!r}`", self.where(node))
         if isinstance(value, (str, bytes)):
-            raise at_place("strings not allowed", "不允许字符串", self.where(node))
+            raise _at_place("strings not allowed", "不允许字符串", self.where(node))
         if isinstance(value, complex):
-            raise at_place("complex numbers not supported", "不支持复数", self.where(node))
+            raise _at_place("complex numbers not supported", "不支持复数", self.where(node))
 
     def check_call(self, node: ast.Call) -> None:
         if not isinstance(node.func, ast.Name):
-            raise at_place("only named functions can be called", "只能调用有名字的函数",
+            raise _at_place("only named functions can be called", "只能调用有名字的函数",
                            self.where(node))
         name = node.func.id
         if name not in _FUNCTIONS:
             if name.startswith("_") or name in _PYTHON_NAMES or name in _MODULE_NAMES:
-                raise at_place(f"forbidden name {name!r}", f"禁止的名字 {name!r}", self.where(node))
+                raise _at_place(f"forbidden name {name!r}", f"禁止的名字 {name!r}", self.where(node))
             raise _unknown_function(name)
         if node.keywords:
-            raise at_place("keyword arguments not allowed", "不允许关键字参数", self.where(node))
+            raise _at_place("keyword arguments not allowed", "不允许关键字参数", self.where(node))
 
     def check_name(self, node: ast.Name) -> None:
         name = node.id
@@ -1018,7 +1038,7 @@ def parse_expression(text: str) -> sp.Expr:
             index = min(index, len(cols) - 1)
             where = _location(text, cols[index] + 1)
         raise said(f"syntax error at {where}: {message}",
-                   f"{place_zh(where)}有语法错误：{_python_syntax_zh(message)}") from None
+                   f"{_place_zh(where)}有语法错误：{_python_syntax_zh(message)}") from None
     except (ValueError, MemoryError, RecursionError, OverflowError) as err:
         first = str(err).splitlines()[0][:80]
         raise said(f"cannot parse the expression: {first}",
@@ -1205,7 +1225,7 @@ class _LatexParser:
         if not token.is_op(value):
             where = self.where(token)
             raise said(f"LaTeX syntax error at {where}: expected {value!r}, found {token.show()!r}",
-                       f"{place_zh(where)}有 LaTeX 语法错误：应为 {value!r}，实为 {token.show()!r}")
+                       f"{_place_zh(where)}有 LaTeX 语法错误：应为 {value!r}，实为 {token.show()!r}")
         return self.take()
 
     def where(self, token: _Token) -> str:
@@ -1217,7 +1237,7 @@ class _LatexParser:
         def printable(text):
             return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
-        return at_place(printable(message), printable(chinese), self.where(token))
+        return _at_place(printable(message), printable(chinese), self.where(token))
 
     def enter(self) -> None:
         self.depth += 1

@@ -295,7 +295,7 @@ def read_rows(text: str, kind: str, name: str = "<text>") -> list[Row]:
     if not rows:
         where = {"markdown": "no $$ … $$ display line", "latex": "no align or equation "
                  "environment", "plain": "no row"}[kind]
-        where_zh = {"markdown": "没有 $$ ⋯ $$ 公式行", "latex": "没有 align 或 equation 环境",
+        where_zh = {"markdown": "没有 $$ ⋯ $$ 公式行", "latex": "没有 `align` 或 `equation` 环境",
                     "plain": "没有任何一行"}[kind]
         raise said(f"{name}:1:1: {where} found (expected a derivation)",
                    f"{name}:1:1：{where_zh}（应为一段推导）")

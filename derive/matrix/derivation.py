@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import sympy as sp
 from sympy import Derivative, Indexed, IndexedBase
 
-from ..errors import DeriveError, said
+from ..errors import said
 from ..messages import RULE_NAMES, Msg
 from ..steps import Builder, Derivation
 from ..verify import Deferred

@@ -41,7 +41,7 @@ def parse_shapes(options) -> dict:
         name = name.strip()
         if not eq or not dims.strip():
             raise said(f"--shape {option}: write NAME=DIMS, e.g. --shape X=m,n",
-                       f"--shape {option}：要写成 NAME=DIMS，例如 --shape X=m,n")
+                       f"--shape {option}：要写成 `NAME=DIMS`，例如 --shape X=m,n")
         problem = _name_problem(name)
         if problem is None and name in CALLS:
             problem = said(f"{name} is a function", f"{name} 是函数")
@@ -212,11 +212,11 @@ class _Builder:
                 raise said(f"{name}: unknown keyword {kw.arg!r}", f"{name}：未知的关键字 {kw.arg!r}")
             if not (isinstance(kw.value, ast.Constant) and kw.value.value in (0, 1)
                     and not isinstance(kw.value.value, bool)):
-                raise said(f"{name}: axis must be 0 or 1", f"{name}：axis 必须是 0 或 1")
+                raise said(f"{name}: axis must be 0 or 1", f"{name}：`axis` 必须是 0 或 1")
             axis = kw.value.value
         if name in ("softmax", "logsumexp") and axis is None:
             raise said(f"{name}: state the axis, e.g. {name}(Z, axis=0)",
-                       f"{name}：请指明 axis，例如 {name}(Z, axis=0)")
+                       f"{name}：请指明 `axis`，例如 {name}(Z, axis=0)")
         a = sub(node.args[0])
         if name in _NEEDS_SHAPE:
             self.needs_shape(name, a)
