@@ -30,7 +30,7 @@ from sympy import Derivative
 from . import functions as F
 from . import summary
 from .engine import tidy
-from .errors import DeriveError
+from .errors import DeriveError, said
 from .messages import full_width
 from .parse import FUNCTION_NAMES, parse_expression, parse_latex_expression, split_top_level
 from .printing import text as show
@@ -162,13 +162,12 @@ class _State:
         written = _ELL.sub(r"\\mathrm{ell}", written)
         value = (parse_latex_expression if syntax == "latex" else parse_expression)(written)
         if not isinstance(value, sp.Symbol):
-            raise DeriveError(f"expected a variable name, got {written!r}")
+            raise said(f"expected a variable name, got {written!r}", f"应为变量名，实为 {written!r}")
         return value
 
     def derivative_of(self, of: sp.Symbol, var: sp.Symbol, order: int = 1):
         if of not in self.defs and of != var:
-            raise DeriveError(f"a derivative of {of}, which is not defined (write "
-                              f"{of} = … on a row before)")
+            raise undefined_derivative(of)
         return Derivative(of, (var, order))
 
     def by_square(self, expr, base: sp.Symbol, power: int):
@@ -203,7 +202,7 @@ class _State:
                 else:
                     end = _matching(text, at, opener, closer)
                 if end <= 0:
-                    raise DeriveError(f"unbalanced {opener!r} after a derivative")
+                    raise said(f"unbalanced {opener!r} after a derivative", f"导数后面的 {opener!r} 没有配对")
                 return text[at + len(opener):end - len(closer)], end
         depth, end = 0, at
         while end < len(text):
@@ -214,7 +213,7 @@ class _State:
                 break
             end += 1
         if not text[at:end].strip():
-            raise DeriveError("a derivative with nothing to differentiate")
+            raise said("a derivative with nothing to differentiate", "导数后面没有要求导的式子")
         return text[at:end], end
 
     def applied(self, name: str, primes: int, argument):
@@ -224,8 +223,8 @@ class _State:
         elif name not in self.functions:
             # f′(x) after f = x²: the derivative of the defined name
             if not isinstance(argument, sp.Symbol):
-                raise DeriveError(f"write {name}' of a variable, e.g. {name}'(x), after "
-                                  f"{name} = …")
+                raise said(f"write {name}' of a variable, e.g. {name}'(x), after {name} = …",
+                           f"{name} = ⋯ 之后，{name}' 要作用于一个变量，例如 {name}'(x)")
             return Derivative(sp.Symbol(name), (argument, primes))
         else:
             t, body = self.functions[name]
@@ -334,7 +333,8 @@ class _State:
             if call.group(1) == "diff":
                 args = split_top_level(inner)
                 if len(args) < 2:
-                    raise DeriveError("diff needs an expression and a variable: diff(f, x)")
+                    raise said("diff needs an expression and a variable: diff(f, x)",
+                               "`diff` 需要一个表达式和一个变量：`diff(f, x)`")
                 value = Derivative(self.parse(args[0], "plain"),
                                    *[self.symbol(a.strip(), "plain") for a in args[1:]])
             else:
@@ -344,7 +344,7 @@ class _State:
 
     def parse(self, text: str, syntax: str) -> sp.Expr:
         if _PLACEHOLDER in text:
-            raise DeriveError(f"the name {_PLACEHOLDER}… is reserved")
+            raise said(f"the name {_PLACEHOLDER}… is reserved", f"以 {_PLACEHOLDER} 开头的名字是保留的")
         rewritten = self.rewrite(text, syntax)
         expr = (parse_latex_expression if syntax == "latex" else parse_expression)(rewritten)
         for _ in range(len(self.values) + 1):
@@ -638,7 +638,7 @@ def _check_row(row: Row, state: _State, chain: dict, report: StepReport) -> None
     kind = "step"
     if not pieces[0].strip():
         if chain.get("last") is None:
-            raise DeriveError("a row that starts with '=' needs a row before it")
+            raise row_before()
         pieces = pieces[1:]
         shown = [None]
     else:
@@ -661,7 +661,7 @@ def _check_row(row: Row, state: _State, chain: dict, report: StepReport) -> None
     result = StepRow(row.line, row.text, kind, syntax=row.syntax)
     for piece in pieces:
         if not piece.strip():
-            raise DeriveError("an empty expression between two '='")
+            raise said("an empty expression between two '='", "两个 '=' 之间的表达式是空的")
         current = state.parse(piece, row.syntax)
         shown.append(current)
         if result.ok and not _holds(chain["last"], current, state):
@@ -729,8 +729,22 @@ def check_steps(text: str, kind: str, name: str = "<text>") -> StepReport:
             column = re.search(r"column (\d+)\)?$", str(err))
             at = row.column + int(column.group(1)) - 1 if column and not state.values \
                 else row.column
-            raise DeriveError(f"{name}:{row.line}:{at}: {message}") from None
+            # the Chinese drops the same place, as parse._place_zh writes it
+            zh = getattr(err, "zh", None)
+            raise DeriveError(f"{name}:{row.line}:{at}: {message}", zh=zh and re.sub(
+                r"（(?:第 \d+ 行)?第 \d+ 列）$", "", f"{name}:{row.line}:{at}：{zh}")) from None
     return report
+
+
+def undefined_derivative(of) -> DeriveError:
+    """The error for a derivative of a name no row defines."""
+    return said(f"a derivative of {of}, which is not defined (write {of} = … on a row before)",
+                f"{of} 的导数，但 {of} 没有定义（请在前面的行写 {of} = ⋯）")
+
+
+def row_before() -> DeriveError:
+    """The error for a first row that continues (starts with '=')."""
+    return said("a row that starts with '=' needs a row before it", "以 '=' 开头的行前面需要有一行")
 
 
 # A student's derivation is a page or two; past this it is not one (and /dev/zero never ends).
@@ -741,8 +755,9 @@ def read_bounded(handle, name: str) -> bytes:
     """At most ``MAX_FILE_BYTES`` from ``handle``; a DeriveError past them."""
     data = handle.read(MAX_FILE_BYTES + 1)
     if len(data) > MAX_FILE_BYTES:
-        raise DeriveError(f"{name}:1:1: more than {MAX_FILE_BYTES:,} bytes; a derivation to check is text "
-                          f"of at most that size")
+        raise said(f"{name}:1:1: more than {MAX_FILE_BYTES:,} bytes; a derivation to check is text "
+                   f"of at most that size",
+                   f"{name}:1:1：超过 {MAX_FILE_BYTES:,} 字节；要检查的推导是不超过这个大小的文本")
     return data
 
 
@@ -751,12 +766,14 @@ def check_file(path: str, data: bytes | None = None, kind: str | None = None) ->
     if data is None:
         try:
             if not stat.S_ISREG(os.stat(path).st_mode):
-                raise DeriveError(f"{path}:1:1: not a regular file (a folder, device or FIFO); "
-                                  f"a derivation to check is a text file")
+                raise said(f"{path}:1:1: not a regular file (a folder, device or FIFO); "
+                           f"a derivation to check is a text file",
+                           f"{path}:1:1：不是普通文件（是文件夹、设备或 FIFO）；要检查的推导是文本文件")
             with open(path, "rb") as handle:
                 data = read_bounded(handle, path)
         except OSError as err:
-            raise DeriveError(f"{path}:1:1: cannot read the file ({err.strerror})") from None
+            raise said(f"{path}:1:1: cannot read the file ({err.strerror})",
+                       f"{path}:1:1：无法读取文件（系统报告“{err.strerror}”）") from None
     text, kind = read_text(data, path, kind)
     return check_steps(text, kind, path)
 

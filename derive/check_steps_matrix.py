@@ -27,7 +27,8 @@ import re
 
 import sympy as sp
 
-from .errors import DeriveError
+from .check_steps import row_before, undefined_derivative
+from .errors import DeriveError, said
 from .matrix import tree as t
 from .matrix.derivation import Shown, _check_sizes
 from .matrix.grad import Gradient
@@ -176,11 +177,10 @@ class _MatrixState:
     def gradient(self, of: str, wrt: str):
         """(the engine's gradient as a tree, its value by SymPy entry by entry)."""
         if of not in self.defs:
-            raise DeriveError(f"a derivative of {of}, which is not defined (write {of} = … on a "
-                              f"row before)")
+            raise undefined_derivative(of)
         if wrt not in self.declared:
-            raise DeriveError(f"a derivative with respect to {wrt}, which has no shape (declare "
-                              f"it on the shapes line)")
+            raise said(f"a derivative with respect to {wrt}, which has no shape (declare "
+                       f"it on the shapes line)", f"对 {wrt} 求导，但 {wrt} 没有形状（请在 `shapes:` 那一行声明）")
         f = parse_matrix_expression(self.defs[of], self.declared)
         engine = Gradient(f, wrt).value
         r, c = self.env[wrt].shape
@@ -249,7 +249,7 @@ class MatrixChecker:
         derivative = _DERIVATIVE.fullmatch(pattern.sub(r"\1", written[0].strip()))
         if not head:
             if self.last is None:
-                raise DeriveError("a row that starts with '=' needs a row before it")
+                raise row_before()
             shown.append("")
         elif derivative and (derivative.group(5) is None or "L" in state.defs) and \
                 (derivative.group(5) or "") not in state.defs:

@@ -22,7 +22,7 @@ from sympy.core.parameters import distribute
 
 from . import engine, printing
 from .steps import Builder, Derivation
-from .errors import DeriveError
+from .errors import DeriveError, said
 from .final_form import textbook_form
 from .functions import hard_sigmoid, leaky_relu, log_base, relu, to_elementary
 from .messages import Msg
@@ -151,11 +151,14 @@ def _parse(text, from_latex: bool, evaluate: bool = True) -> sp.Expr:
     if isinstance(text, sp.Basic):
         expr = validate_expression(text)
     elif not isinstance(text, str):
-        raise DeriveError(f"expected an expression as text, not {type(text).__name__}")
+        raise said(f"expected an expression as text, not {type(text).__name__}",
+                   f"表达式应为文本，不能是 `{type(text).__name__}`")
     elif not from_latex and (command := re.search(r"\\[A-Za-z]+", text)):
         # SymPy syntax has no backslash: a LaTeX command means the text is LaTeX
-        raise DeriveError(f"{command.group()} at column {command.start() + 1} is LaTeX: read the "
-                          "expression as LaTeX with --from-latex")
+        raise said(f"{command.group()} at column {command.start() + 1} is LaTeX: read the "
+                   "expression as LaTeX with --from-latex",
+                   f"第 {command.start() + 1} 列的 {command.group()} 是 LaTeX：请加 --from-latex "
+                   "把表达式当作 LaTeX 读")
     else:
         # 2·(x + 1) and 0.5·(1 + tanh(…)) stay products, as the student wrote them
         with distribute(False), sp.evaluate(evaluate):
@@ -338,8 +341,9 @@ def _require_real_arguments(expr) -> None:
     for node in sp.preorder_traversal(expr):
         if isinstance(node, _REAL_ONLY) and any(a.is_extended_real is False for a in node.args):
             arg = next(a for a in node.args if a.is_extended_real is False)
-            raise DeriveError(f"{printing.text(node)} has no value: its argument "
-                              f"{printing.text(arg)} is never a real number")
+            raise said(f"{printing.text(node)} has no value: its argument "
+                       f"{printing.text(arg)} is never a real number",
+                       f"{printing.text(node)} 没有值：它的参数 {printing.text(arg)} 永远不是实数")
 
 
 def _choose_wrt(expr, wrt) -> list[Symbol]:
@@ -354,17 +358,18 @@ def _choose_wrt(expr, wrt) -> list[Symbol]:
         return check_wrt(expr, names)
     if len(symbols) == 1:
         return symbols
-    raise DeriveError(
-        f"the expression has several variables ({', '.join(s.name for s in symbols)}): "
-        f"choose with --wrt, e.g. --wrt {symbols[0].name}"
-    )
+    names = ", ".join(s.name for s in symbols)
+    raise said(f"the expression has several variables ({names}): "
+               f"choose with --wrt, e.g. --wrt {symbols[0].name}",
+               f"表达式有多个变量（{names}）：请用 --wrt 选择，例如 --wrt {symbols[0].name}")
 
 
 def _constant_wrt(name: str) -> Symbol:
     """The variable a constant is differentiated with respect to: any valid name."""
-    problem = _name_problem(name) if name else "--wrt: empty variable name"
+    problem = _name_problem(name) if name else said("--wrt: empty variable name",
+                                                    "--wrt：变量名是空的")
     if problem:
-        raise DeriveError(problem)
+        raise problem
     return Symbol(name, real=True)
 
 
@@ -382,9 +387,11 @@ def _check_size(expr, variables: list) -> None:
     budget = engine.MAX_STEP_NODES
     size = engine._nodes(expr, budget)
     if len(variables) > 1 and len(variables) * size > budget:
-        raise DeriveError(f"too large: {len(variables)} derivatives of this expression would hold "
-                          f"more than {budget:,} expression nodes; derive stops at that bound "
-                          f"(ask for fewer variables with --wrt)")
+        raise said(f"too large: {len(variables)} derivatives of this expression would hold "
+                   f"more than {budget:,} expression nodes; derive stops at that bound "
+                   f"(ask for fewer variables with --wrt)",
+                   f"太大：这个表达式的 {len(variables)} 个导数合起来会超过 {budget:,} 个表达式节点，"
+                   f"derive 到此为止（用 --wrt 少选几个变量）")
 
 
 def _point(expr, at: str) -> dict:
@@ -392,7 +399,8 @@ def _point(expr, at: str) -> dict:
     by_name = {s.name: s for s in expr.free_symbols}
     missing = sorted(set(by_name) - {s.name for s in given})
     if missing:
-        raise DeriveError(f"--at: give a value for every variable; missing: {', '.join(missing)}")
+        raise said(f"--at: give a value for every variable; missing: {', '.join(missing)}",
+                   f"--at：每个变量都要给值；缺少：{', '.join(missing)}")
     return {by_name[s.name]: v for s, v in given.items()}
 
 
@@ -448,9 +456,11 @@ def expr_derivation(text, wrt=None, *, from_latex: bool = False, at: str | None 
     try:
         return _expr_derivation(text, wrt, from_latex, at, checker, order, mixed)
     except RecursionError:
-        raise DeriveError("too large: the expression is nested too deeply to work out step by step") from None
+        raise said("too large: the expression is nested too deeply to work out step by step",
+                   "太大：表达式嵌套太深，无法一步步推导") from None
     except MemoryError:
-        raise DeriveError("too large: working out this derivative ran out of memory") from None
+        raise said("too large: working out this derivative ran out of memory",
+                   "太大：推导这个导数时内存不够") from None
 
 
 def _expr_derivation(text, wrt, from_latex: bool, at, checker, order=1, mixed=None) -> ExprDerivation:
@@ -509,15 +519,19 @@ def _sequence(expr, wrt, order, mixed) -> list[Symbol]:
     """The variables a higher derivative applies, in order ([x, x] for d²f/dx², [x, y] for
     ∂²f/∂y∂x), or [] for first derivatives (one per ``wrt`` variable, as today)."""
     if isinstance(order, bool) or not isinstance(order, int) or order < 1:
-        raise DeriveError(f"--order: expected a whole number from 1 to {MAX_ORDER}, not {order!r}")
+        raise said(f"--order: expected a whole number from 1 to {MAX_ORDER}, not {order!r}",
+                   f"--order：应为 1 到 {MAX_ORDER} 的整数，不能是 {order!r}")
     if mixed:
         if wrt or order != 1:
-            raise DeriveError("--mixed names every variable of the derivative: give it without "
-                              "--wrt and --order (--mixed x,y is ∂²f/∂y∂x)")
+            raise said("--mixed names every variable of the derivative: give it without "
+                       "--wrt and --order (--mixed x,y is ∂²f/∂y∂x)",
+                       "--mixed 已列出导数的每个变量：不要再给 --wrt 和 --order"
+                       "（--mixed x,y 即 ∂²f/∂y∂x）")
         names = [n.strip() for m in ([mixed] if isinstance(mixed, str) else mixed) for n in str(m).split(",")]
         if len(names) < 2:
-            raise DeriveError("--mixed: name at least two variables, in the order they are applied "
-                              "(--mixed x,y); for one, use --wrt x")
+            raise said("--mixed: name at least two variables, in the order they are applied "
+                       "(--mixed x,y); for one, use --wrt x",
+                       "--mixed：按求导的先后顺序至少列出两个变量（--mixed x,y）；只有一个变量时用 --wrt x")
         # a variable may come back (f_xxy): each name is checked on its own
         sequence = [check_wrt(expr, [n])[0] if expr.free_symbols else _constant_wrt(n) for n in names]
     elif order == 1:
@@ -525,12 +539,14 @@ def _sequence(expr, wrt, order, mixed) -> list[Symbol]:
     else:
         variables = _choose_wrt(expr, wrt)
         if len(variables) > 1:
-            raise DeriveError("--order takes one variable (--wrt x --order 2); for a mixed partial "
-                              "derivative name its variables with --mixed x,y")
+            raise said("--order takes one variable (--wrt x --order 2); for a mixed partial "
+                       "derivative name its variables with --mixed x,y",
+                       "--order 只对一个变量（--wrt x --order 2）；混合偏导数请用 --mixed x,y 列出变量")
         sequence = variables * order
     if len(sequence) > MAX_ORDER:
-        raise DeriveError(f"too large: derivatives of order {len(sequence)}; derive works out "
-                          f"orders up to {MAX_ORDER}")
+        raise said(f"too large: derivatives of order {len(sequence)}; derive works out "
+                   f"orders up to {MAX_ORDER}",
+                   f"太大：{len(sequence)} 阶导数；derive 最多推导 {MAX_ORDER} 阶")
     return sequence
 
 
@@ -695,26 +711,29 @@ def _substitute(expr, point: dict, name: str, where: str) -> sp.Expr:
     Heaviside refuse log(0) = −∞: ReLU(log(log 1)) has no value at all) or when a power of
     numbers there would be too large to compute."""
     try:
-        return _bounded_at(expr, point, f"{name} at {where}")
+        return _bounded_at(expr, point, name, where)
     except (TypeError, ValueError):
-        raise DeriveError(f"{name} is not defined at {where}") from None
+        raise said(f"{name} is not defined at {where}", f"{name} 在 {where} 处无定义") from None
 
 
-def _bounded_at(expr, point: dict, what: str) -> sp.Expr:
+def _bounded_at(expr, point: dict, name: str, where: str) -> sp.Expr:
     """``expr.xreplace(point)`` built from the leaves up, each power of two rationals (which
     SymPy computes exactly) estimated, its number of digits, before it is computed."""
     if expr in point:
         return point[expr]
     if not expr.args or not expr.has(*point):
         return expr
-    args = [_bounded_at(a, point, what) for a in expr.args]
+    args = [_bounded_at(a, point, name, where) for a in expr.args]
     if expr.is_Pow and all(a.is_Rational for a in args):
         base, exponent = _log10_abs(args[0]), _log10_abs(args[1])
         if base is not None and exponent is not None and mpmath.isfinite(base):
             digits = abs(base) * mpmath.power(10, exponent)
             if digits > _MAX_POINT_DIGITS:
-                raise DeriveError(f"too large: {what} holds a power of about {mpmath.nstr(digits, 3)} "
-                                  f"digits; derive stops at {_MAX_POINT_DIGITS}")
+                shown = mpmath.nstr(digits, 3)
+                raise said(f"too large: {name} at {where} holds a power of about {shown} "
+                           f"digits; derive stops at {_MAX_POINT_DIGITS}",
+                           f"太大：{name} 在 {where} 处含有一个约 {shown} 位的幂；"
+                           f"derive 最多处理 {_MAX_POINT_DIGITS} 位")
     return expr.func(*args)
 
 
@@ -722,18 +741,20 @@ def _number(exact, name: str, where: str) -> sp.Expr:
     """``exact`` as a 15-digit Float; a DeriveError when it is not a finite real number that
     double precision (and so the finite-difference check) can hold."""
     if exact.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
-        raise DeriveError(f"{name} is not defined at {where} (division by zero or a pole)")
-    _check_growth(exact, f"{name} at {where}")
+        raise said(f"{name} is not defined at {where} (division by zero or a pole)",
+                   f"{name} 在 {where} 处无定义（除以零或极点）")
+    _check_growth(exact, name, where)
     try:
         value = complex(exact.evalf(30))
     except (TypeError, ValueError):
-        raise DeriveError(f"{name} cannot be evaluated at {where}") from None
+        raise said(f"{name} cannot be evaluated at {where}", f"{name} 在 {where} 处无法求值") from None
     except OverflowError:
         value = complex(math.inf)
     if abs(value.imag) > 1e-12 * max(1.0, abs(value.real)):
-        raise DeriveError(f"{name} is not a real number at {where}")
+        raise said(f"{name} is not a real number at {where}", f"{name} 在 {where} 处不是实数")
     if not abs(value.real) < 1e300:
-        raise DeriveError(f"{name} at {where} is too large to check in double precision")
+        raise said(f"{name} at {where} is too large to check in double precision",
+                   f"{name} 在 {where} 处太大，无法用双精度检验")
     return sp.Float(exact.evalf(15).as_real_imag()[0], 15)
 
 
@@ -743,7 +764,7 @@ def _number(exact, name: str, where: str) -> sp.Expr:
 _MAX_GROWTH_ARGUMENT = 10_000
 
 
-def _check_growth(exact, what: str) -> None:
+def _check_growth(exact, name: str, where: str) -> None:
     """Refuse a value whose exponentials have arguments past ``_MAX_GROWTH_ARGUMENT``, inner
     ones first (each argument is evaluated only once its own exponentials are known small)."""
     for node in sp.postorder_traversal(exact):
@@ -758,8 +779,10 @@ def _check_growth(exact, what: str) -> None:
         except (TypeError, ValueError, OverflowError):
             continue
         if size > _MAX_GROWTH_ARGUMENT:
-            raise DeriveError(f"too large: {what} holds an exponential of about e^{size:.3g}; "
-                              f"derive stops at e^{_MAX_GROWTH_ARGUMENT:,}")
+            raise said(f"too large: {name} at {where} holds an exponential of about e^{size:.3g}; "
+                       f"derive stops at e^{_MAX_GROWTH_ARGUMENT:,}",
+                       f"太大：{name} 在 {where} 处含有约 e^{size:.3g} 的指数；"
+                       f"derive 最多处理 e^{_MAX_GROWTH_ARGUMENT:,}")
 
 
 def _finish(d: Builder, checks: tuple) -> ExprDerivation:
@@ -781,10 +804,14 @@ def _notes_as_shown(d: Builder) -> None:
         d.steps[n] = replace(step, note=replace(note, args=args))
 
 
-def check_message(d: ExprDerivation) -> str:
-    """One line naming the derivatives that disagree with their finite differences."""
+def check_message(d: ExprDerivation) -> tuple[str, str]:
+    """One line naming the derivatives that disagree with their finite differences, in English
+    and in Chinese."""
     parts = [
         f"∂/∂{c.wrt.name}: derived {c.value:.12g}, finite difference {c.fd:.12g} ± {c.error:.1e}"
         for c in d.failed
     ]
-    return "the derivative disagrees with finite differences: " + "; ".join(parts)
+    parts_zh = [f"∂/∂{c.wrt.name}：推导值 {c.value:.12g}，有限差分 {c.fd:.12g} ± {c.error:.1e}"
+                for c in d.failed]
+    return ("the derivative disagrees with finite differences: " + "; ".join(parts),
+            "导数与有限差分不符：" + "；".join(parts_zh))

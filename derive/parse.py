@@ -88,7 +88,7 @@ import sympy as sp
 from sympy import S
 
 from .parse_prefix import Reading, rewrite as prefix_rewrite
-from .errors import DeriveError
+from .errors import DeriveError, said
 from .functions import hard_sigmoid, leaky_relu, relu, sigmoid, softplus
 
 __all__ = [
@@ -155,23 +155,40 @@ def _rational_too_big(r: sp.Rational) -> bool:
 def _inspect(node: sp.Basic) -> None:
     """Refuse one node that is undefined, complex, a too-large number or a too-high power."""
     if node in _UNDEFINED:
-        raise DeriveError("the expression is undefined or infinite (division by zero?)")
+        raise _undefined()
     if node is S.ImaginaryUnit:
-        raise DeriveError("the expression has a complex value; derive works with real values")
+        raise _complex()
     if node.is_Rational and _rational_too_big(node):
-        raise DeriveError(f"number too large: more than {MAX_DIGITS} digits")
+        raise said(f"number too large: more than {MAX_DIGITS} digits",
+                   f"数字太大：超过 {MAX_DIGITS} 位")
     if node.is_Pow and node.exp.is_Rational and not node.base.is_number \
             and abs(node.exp) > MAX_DEGREE:
-        raise DeriveError(f"exponent too large: powers of variables are limited to degree "
-                          f"{MAX_DEGREE}")
+        raise _degree_too_high()
     if isinstance(node, (sp.exp, sp.sinh, sp.cosh)) and node.args[0].is_number:
         value = _real_value(node.args[0])
         name = type(node).__name__
         if value is None:
-            raise DeriveError(f"unsupported value: {name} of a number that is not real")
+            raise said(f"unsupported value: {name} of a number that is not real",
+                       f"不支持的值：{name} 作用于一个非实数")
         if abs(value) > _MAX_EXP_ARGUMENT:
-            raise DeriveError(f"number too large: {name}({mpmath.nstr(value, 3)}) has more "
-                              f"than {MAX_DIGITS} digits")
+            shown = f"{name}({mpmath.nstr(value, 3)})"
+            raise said(f"number too large: {shown} has more than {MAX_DIGITS} digits",
+                       f"数字太大：{shown} 超过 {MAX_DIGITS} 位")
+
+
+def _undefined() -> DeriveError:
+    return said("the expression is undefined or infinite (division by zero?)",
+                "表达式无定义或为无穷大（是否除以零？）")
+
+
+def _complex() -> DeriveError:
+    return said("the expression has a complex value; derive works with real values",
+                "表达式的值是复数；derive 只处理实数")
+
+
+def _degree_too_high() -> DeriveError:
+    return said(f"exponent too large: powers of variables are limited to degree {MAX_DEGREE}",
+                f"指数太大：变量的幂最高 {MAX_DEGREE} 次")
 
 
 def _checked(x: sp.Expr) -> sp.Expr:
@@ -219,35 +236,37 @@ def _check_pow(base: sp.Expr, exp: sp.Expr) -> None:
     if not exp.is_number:
         if base.is_zero:
             # 0^x is 0 for x > 0, 1 at x = 0 by convention and undefined below: no derivative
-            raise DeriveError("0 to a variable power has no derivative (0^x is 0 for x > 0 and "
-                              "undefined for x < 0)")
+            raise said("0 to a variable power has no derivative (0^x is 0 for x > 0 and "
+                       "undefined for x < 0)",
+                       "0 的变量次幂没有导数（x > 0 时 0^x 为 0，x < 0 时无定义）")
         _check_symbolic_exponent(exp)
         return
     magnitude = _real_value(exp)
     if magnitude is None:
-        raise DeriveError("unsupported power: the exponent has no real numeric value")
+        raise said("unsupported power: the exponent has no real numeric value",
+                   "不支持的幂：指数没有实数值")
     if base.is_number:
         if base in (S.One, S.NegativeOne) or exp.is_zero:
             return
         if base.is_zero:
             if exp.is_negative:
-                raise DeriveError("division by zero (0 to a negative power)")
+                raise said("division by zero (0 to a negative power)", "除以零（0 的负数次幂）")
             return
         log_base = _log10_abs(base)
         if log_base is None:
             if abs(magnitude) > MAX_EXPONENT:
-                raise DeriveError(f"exponent too large: at most {MAX_EXPONENT} in absolute value "
-                                  f"for this base")
+                raise said(f"exponent too large: at most {MAX_EXPONENT} in absolute value "
+                           f"for this base", f"指数太大：这个底数的指数绝对值最多为 {MAX_EXPONENT}")
             return
         digits = abs(magnitude * log_base)
         if digits > MAX_DIGITS:
             shown = int(mpmath.ceil(digits)) if digits < 10**6 else mpmath.nstr(digits, 3)
-            raise DeriveError(f"exponent too large: the power would have about {shown} digits "
-                              f"(at most {MAX_DIGITS})")
+            raise said(f"exponent too large: the power would have about {shown} digits "
+                       f"(at most {MAX_DIGITS})",
+                       f"指数太大：这个幂约有 {shown} 位（最多 {MAX_DIGITS} 位）")
         return
     if abs(magnitude) > MAX_DEGREE:
-        raise DeriveError(f"exponent too large: powers of variables are limited to degree "
-                          f"{MAX_DEGREE}")
+        raise _degree_too_high()
 
 
 def _check_symbolic_exponent(exp: sp.Expr) -> None:
@@ -255,8 +274,9 @@ def _check_symbolic_exponent(exp: sp.Expr) -> None:
     # number anywhere in a symbolic exponent can become a huge numeric power later.
     for atom in exp.atoms(sp.Rational):
         if abs(atom.p) > MAX_EXPONENT * atom.q:
-            raise DeriveError(f"exponent too large: numbers in an exponent are at most "
-                              f"{MAX_EXPONENT} in absolute value")
+            raise said(f"exponent too large: numbers in an exponent are at most "
+                       f"{MAX_EXPONENT} in absolute value",
+                       f"指数太大：指数里的数字绝对值最多为 {MAX_EXPONENT}")
 
 
 def _check_exp(arg: sp.Expr) -> None:
@@ -275,8 +295,9 @@ def _check_exp(arg: sp.Expr) -> None:
                     _check_pow(logs[0], sp.Mul(*coeffs))
         value = _real_value(arg)
         if value is not None and abs(value) > _MAX_EXP_ARGUMENT:
-            raise DeriveError(f"number too large: exp({mpmath.nstr(value, 3)}) has more than "
-                              f"{MAX_DIGITS} digits")
+            shown = f"exp({mpmath.nstr(value, 3)})"
+            raise said(f"number too large: {shown} has more than {MAX_DIGITS} digits",
+                       f"数字太大：{shown} 超过 {MAX_DIGITS} 位")
         return
     _check_symbolic_exponent(arg)
 
@@ -290,10 +311,16 @@ def _sympy_call(build, *args):
     except (DeriveError, _OutOfWork):
         raise
     except (RecursionError, MemoryError):
-        raise DeriveError("expression too complex") from None
+        raise _too_complex() from None
     except Exception as err:  # noqa: BLE001 - SymPy raises many types for odd numeric input
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise DeriveError(f"cannot build the expression: {first[:120]}") from None
+        # SymPy's own words are quoted as they are
+        raise said(f"cannot build the expression: {first[:120]}",
+                   f"无法构建表达式：SymPy 报告“{first[:120]}”") from None
+
+
+def _too_complex() -> DeriveError:
+    return said("expression too complex", "表达式太复杂")
 
 
 def _guarded(function):
@@ -306,11 +333,11 @@ def _guarded(function):
         except DeriveError:
             raise
         except (RecursionError, MemoryError):
-            raise DeriveError("expression too complex") from None
+            raise _too_complex() from None
         except Exception as err:  # noqa: BLE001 - the user must never see a traceback
             first = (str(err).splitlines() or [""])[0][:100]
-            raise DeriveError(f"internal error while parsing ({type(err).__name__}: {first})") \
-                from None
+            raise said(f"internal error while parsing ({type(err).__name__}: {first})",
+                       f"解析时出现内部错误（`{type(err).__name__}`：“{first}”）") from None
 
     return wrapper
 
@@ -368,11 +395,13 @@ def _work_limited(function):
             _check_work()
             return result
         except _OutOfWork:
-            raise DeriveError(f"expression too complex: SymPy's automatic simplification of "
-                              f"it needs more than {MAX_WORK:,} steps") from None
+            raise said(f"expression too complex: SymPy's automatic simplification of "
+                       f"it needs more than {MAX_WORK:,} steps",
+                       f"表达式太复杂：SymPy 的自动化简需要超过 {MAX_WORK:,} 步") from None
         except _OutOfCpu:
-            raise DeriveError(f"expression too complex: not parsed within "
-                              f"{CPU_LIMIT_SECONDS:g} s of CPU time") from None
+            raise said(f"expression too complex: not parsed within "
+                       f"{CPU_LIMIT_SECONDS:g} s of CPU time",
+                       f"表达式太复杂：{CPU_LIMIT_SECONDS:g} 秒 CPU 时间内没能解析完") from None
         finally:
             sys.settrace(previous_tracer)
             _meters.left = outer
@@ -431,7 +460,7 @@ def _pow(base: sp.Expr, exp: sp.Expr) -> sp.Expr:
 
 def _inverse(x: sp.Expr) -> sp.Expr:
     if x.is_zero:
-        raise DeriveError("division by zero")
+        raise said("division by zero", "除以零")
     return _pow(x, S.NegativeOne)
 
 
@@ -452,8 +481,9 @@ def _minmax(cls):
     def build(*args):
         count = sum(len(a.args) if isinstance(a, cls) else 1 for a in args)
         if count > MAX_MINMAX_ARGS:
-            raise DeriveError(f"{cls.__name__.lower()} of more than {MAX_MINMAX_ARGS} "
-                              f"arguments is not supported")
+            name = cls.__name__.lower()
+            raise said(f"{name} of more than {MAX_MINMAX_ARGS} arguments is not supported",
+                       f"不支持超过 {MAX_MINMAX_ARGS} 个参数的 {name}")
         return _sympy_call(cls, *args)
 
     return build
@@ -468,8 +498,8 @@ def _log(arg: sp.Expr, base: sp.Expr | None = None) -> sp.Expr:
     if base is None:
         return _sympy_call(sp.log, arg)
     if not (base.is_number and base.is_positive and base != 1):
-        raise DeriveError("the base of a logarithm must be a positive number other than 1, "
-                          "e.g. log(x, 2)")
+        raise said("the base of a logarithm must be a positive number other than 1, "
+                   "e.g. log(x, 2)", "对数的底必须是不等于 1 的正数，例如 log(x, 2)")
     return _mul([_sympy_call(sp.log, arg), _inverse(_sympy_call(sp.log, base))])
 
 
@@ -522,45 +552,75 @@ _MODULE_NAMES = frozenset({
     "pathlib", "ctypes", "signal", "sympy", "numpy", "np", "sp",
 })
 _SYMPY_RESERVED = {
-    "I": "I (the imaginary unit) is not supported; derive works with real values",
-    "oo": "oo (infinity) is not supported",
-    "zoo": "zoo (complex infinity) is not supported",
-    "nan": "nan is not supported",
+    "I": ("I (the imaginary unit) is not supported; derive works with real values",
+          "不支持 I（虚数单位）；derive 只处理实数"),
+    "oo": ("oo (infinity) is not supported", "不支持 oo（无穷大）"),
+    "zoo": ("zoo (complex infinity) is not supported", "不支持 zoo（复无穷大）"),
+    "nan": ("nan is not supported", "不支持 nan"),
 }
 _PYTHON_NAMES = frozenset(dir(builtins)) | frozenset(keyword.kwlist) | frozenset(
     getattr(keyword, "softkwlist", []))
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 
 
-def _name_problem(name: str) -> str | None:
-    """Why ``name`` cannot be a variable, or None when it can."""
+def _name_problem(name: str) -> DeriveError | None:
+    """Why ``name`` cannot be a variable (an error the caller may raise or extend), or None
+    when it can."""
     if name.startswith("_"):
-        return f"forbidden name {name!r}: names may not start with '_'"
+        return said(f"forbidden name {name!r}: names may not start with '_'",
+                    f"禁止的名字 {name!r}：名字不能以 '_' 开头")
     if name in _SYMPY_RESERVED:
-        return _SYMPY_RESERVED[name]
+        return said(*_SYMPY_RESERVED[name])
     if name in _FUNCTIONS:
-        return f"{name} is a function: call it, e.g. {name}(x)"
+        return said(f"{name} is a function: call it, e.g. {name}(x)",
+                    f"{name} 是函数：要调用它，例如 {name}(x)")
     if name in _PYTHON_NAMES or name in _MODULE_NAMES:
-        return f"forbidden name {name!r} (a Python name, not a variable)"
+        return said(f"forbidden name {name!r} (a Python name, not a variable)",
+                    f"禁止的名字 {name!r}（这是 Python 的名字，不是变量）")
     if not _NAME.match(name):
-        return f"invalid name {name!r}"
+        return said(f"invalid name {name!r}", f"无效的名字 {name!r}")
     return None
+
+
+def extended(err: DeriveError, before: str = "", after: str = "", before_zh: str = "",
+             after_zh: str = "") -> DeriveError:
+    """``err`` with words before and after it, in English and (where it has one) in Chinese.
+
+    Parameters
+    ----------
+    err : DeriveError
+        The error to extend, e.g. what ``_name_problem`` found.
+    before, after : str
+        English put before and after ``str(err)``.
+    before_zh, after_zh : str
+        Chinese put before and after ``err.zh``.
+
+    Returns
+    -------
+    DeriveError
+        A new error; ``extended(problem, "--at: ", before_zh="--at：")``.
+    """
+    return DeriveError(f"{before}{err}{after}",
+                       zh=None if err.zh is None else f"{before_zh}{err.zh}{after_zh}")
 
 
 def _call(name: str, args: list) -> sp.Expr:
     builder, low, high = _FUNCTIONS[name]
     if not low <= len(args) <= high:
         want = str(low) if low == high else f"{low} to {high}"
-        raise DeriveError(f"{name} takes {want} argument{'s' if high > 1 else ''} "
-                          f"({len(args)} given)")
+        want_zh = str(low) if low == high else f"{low} 到 {high}"
+        raise said(f"{name} takes {want} argument{'s' if high > 1 else ''} ({len(args)} given)",
+                   f"{name} 需要 {want_zh} 个参数（给了 {len(args)} 个）")
     return builder(*args)
 
 
 def _unknown_function(name: str) -> DeriveError:
     if len(name) <= 2:
-        return DeriveError(f"unknown function {name!r}: for a product write {name}*(...)")
+        return said(f"unknown function {name!r}: for a product write {name}*(...)",
+                    f"未知函数 {name!r}：乘积要写成 {name}*(...)")
     known = ", ".join(n for n in FUNCTION_NAMES if n[0].islower())
-    return DeriveError(f"unknown function {name!r}; known functions: {known}")
+    return said(f"unknown function {name!r}; known functions: {known}",
+                f"未知函数 {name!r}；已知函数：{known}")
 
 
 _DECIMAL = re.compile(r"(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?\Z")
@@ -571,11 +631,13 @@ def _number(literal: str) -> sp.Rational:
     text = literal.replace("_", "")
     match = _DECIMAL.match(text)
     if not match or not (match.group(1) or match.group(2)):
-        raise DeriveError(f"invalid number {literal[:40]!r}")
+        raise said(f"invalid number {literal[:40]!r}", f"无效的数字 {literal[:40]!r}")
     whole, frac, exponent = match.group(1), match.group(2) or "", match.group(3)
     digits = (whole + frac).lstrip("0")
-    too_big = DeriveError(f"number too large: {literal[:20]}{'...' if len(literal) > 20 else ''} "
-                          f"(at most {MAX_DIGITS} digits)")
+    too_big = said(f"number too large: {literal[:20]}{'...' if len(literal) > 20 else ''} "
+                   f"(at most {MAX_DIGITS} digits)",
+                   f"数字太大：{literal[:20]}{'⋯' if len(literal) > 20 else ''}"
+                   f"（最多 {MAX_DIGITS} 位）")
     if len(digits) > MAX_DIGITS or len(whole + frac) > MAX_LENGTH:
         raise too_big
     shift = (int(exponent) if exponent else 0) - len(frac)
@@ -596,26 +658,37 @@ _OPENERS = "([{"
 _CLOSERS = ")]}"
 
 
+# What _check_text checks, in Chinese
+_WHAT_ZH = {"expression": "表达式", "LaTeX expression": "LaTeX 表达式", "--at point": "--at 的点"}
+
+
 def _check_text(text, what: str) -> str:
+    what_zh = _WHAT_ZH[what]
     if not isinstance(text, str):
-        raise DeriveError(f"{what} must be text, not {type(text).__name__}")
+        raise said(f"{what} must be text, not {type(text).__name__}",
+                   f"{what_zh}必须是文本，不能是 `{type(text).__name__}`")
     if not text.strip():
-        raise DeriveError(f"empty {what}")
+        raise said(f"empty {what}", f"{what_zh}是空的")
     if len(text) > MAX_LENGTH:
-        raise DeriveError(f"{what} too long: {len(text)} characters (at most {MAX_LENGTH})")
+        raise said(f"{what} too long: {len(text)} characters (at most {MAX_LENGTH})",
+                   f"{what_zh}太长：{len(text)} 个字符（最多 {MAX_LENGTH} 个）")
     depth = 0
     for i, ch in enumerate(text):
         code = ord(ch)
         if code > 126:
-            raise DeriveError(f"unsupported character {ch!r} at column {i + 1}: use ASCII "
-                              f"(Greek letters by name, e.g. sigma, theta)")
+            raise said(f"unsupported character {ch!r} at column {i + 1}: use ASCII "
+                       f"(Greek letters by name, e.g. sigma, theta)",
+                       f"第 {i + 1} 列的字符 {ch!r} 不受支持：请只用 ASCII 字符"
+                       f"（希腊字母写它的名字，例如 `sigma`、`theta`）")
         if code < 32 and ch not in "\t\n\r" or code == 127:
-            raise DeriveError(f"control character {ch!r} at column {i + 1}")
+            raise said(f"control character {ch!r} at column {i + 1}",
+                       f"第 {i + 1} 列有控制字符 {ch!r}")
         if ch in _OPENERS:
             depth += 1
             if depth > MAX_DEPTH:
-                raise DeriveError(f"{what} too deeply nested: more than {MAX_DEPTH} levels of "
-                                  f"brackets (column {i + 1})")
+                raise said(f"{what} too deeply nested: more than {MAX_DEPTH} levels of "
+                           f"brackets (column {i + 1})",
+                           f"{what_zh}嵌套太深：括号超过 {MAX_DEPTH} 层（第 {i + 1} 列）")
         elif ch in _CLOSERS:
             depth -= 1
     return text
@@ -629,6 +702,56 @@ def _location(text: str, col: int) -> str:
     return f"line {line}, column {column}" if "\n" in text.strip() else f"column {column}"
 
 
+def _place_zh(where: str) -> str:
+    """A place ``_location`` names (``line 2, column 5``, ``column 5``, ``the end``) in Chinese."""
+    found = re.fullmatch(r"(?:line (\d+), )?column (\d+)", where)
+    if found is None:
+        return "末尾" if where == "the end" else where
+    line, column = found.groups()
+    return (f"第 {line} 行" if line else "") + f"第 {column} 列"
+
+
+def _at_place(english: str, chinese: str, where: str) -> DeriveError:
+    """An error about one place of the input: ``english (where)``, in Chinese too."""
+    return said(f"{english} ({where})", f"{chinese}（{_place_zh(where)}）")
+
+
+def _located(err: DeriveError, where: str) -> DeriveError:
+    """``err`` with its place appended, as ``_at_place`` writes it."""
+    return extended(err, after=f" ({where})", after_zh=f"（{_place_zh(where)}）")
+
+
+# Python's own syntax-error messages, in Chinese; any other is quoted as Python wrote it
+_PYTHON_SYNTAX_ZH = (
+    (re.compile(r"'(.)' was never closed"), "“{0}”没有闭合"),
+    (re.compile(r"unmatched '(.)'"), "多出一个“{0}”，它前面没有对应的左括号"),
+    (re.compile(r"closing parenthesis '(.)' does not match opening parenthesis '(.)'"
+                r"(?: on line (\d+))?"), "右括号“{0}”与左括号“{1}”不匹配"),
+    (re.compile(r"invalid syntax\. Perhaps you forgot a comma\?"), "语法错误，也许漏了逗号？"),
+    (re.compile(r"invalid syntax"), "无法识别的写法"),
+    (re.compile(r"invalid decimal literal"), "无效的十进制数字"),
+    (re.compile(r"invalid (hexadecimal|octal|binary) literal"), "无效的{0}数字"),
+    (re.compile(r"invalid digit '(.)' in (hexadecimal|octal|binary) literal"), "{1}数字里不能有 '{0}'"),
+    (re.compile(r"leading zeros in decimal integer literals are not permitted; use an 0o prefix for "
+                r"octal integers"), "十进制整数不能有前导零；八进制数请用 0o 前缀"),
+    (re.compile(r"unterminated (?:triple-quoted )?string literal \(detected at line (\d+)\)"),
+     "引号没有配对（第 {0} 行）"),
+    (re.compile(r"(?:unexpected EOF while parsing|incomplete input)"), "表达式不完整"),
+    (re.compile(r"unexpected indent"), "多余的缩进"),
+    (re.compile(r"unexpected character after line continuation character"), "续行符“\\”后面有多余的字符"),
+)
+
+
+_RADIX_ZH = {"hexadecimal": "十六进制", "octal": "八进制", "binary": "二进制"}
+
+
+def _python_syntax_zh(message: str) -> str:
+    for pattern, chinese in _PYTHON_SYNTAX_ZH:
+        found = pattern.fullmatch(message)
+        if found:
+            return chinese.format(*(_RADIX_ZH.get(g, g) for g in found.groups()))
+    return f"Python 报告“{message}”"
+
 # ----------------------------------------------------------------------------------------
 # SymPy-style syntax
 # ----------------------------------------------------------------------------------------
@@ -639,28 +762,28 @@ _LAMBDA_STANDIN = "λλλλλλ"
 _LAMBDA_WORD = re.compile(r"(?<![A-Za-z0-9_])lambda(?![A-Za-z0-9_])")
 
 _NODE_NAMES = {
-    ast.Attribute: "attribute access ('.')",
-    ast.Subscript: "indexing ('[...]')",
-    ast.Lambda: "lambda expressions",
-    ast.ListComp: "comprehensions",
-    ast.SetComp: "comprehensions",
-    ast.DictComp: "comprehensions",
-    ast.GeneratorExp: "comprehensions",
-    ast.JoinedStr: "strings",
-    ast.FormattedValue: "strings",
-    ast.Compare: "comparisons",
-    ast.BoolOp: "'and'/'or'",
-    ast.IfExp: "'if' expressions",
-    ast.Tuple: "tuples (a top-level ',')",
-    ast.List: "lists",
-    ast.Set: "sets",
-    ast.Dict: "dicts",
-    ast.Starred: "'*' arguments",
-    ast.NamedExpr: "':=' assignments",
-    ast.Await: "'await'",
-    ast.Yield: "'yield'",
-    ast.YieldFrom: "'yield'",
-    ast.Slice: "slices",
+    ast.Attribute: ("attribute access ('.')", "属性访问（'.'）"),
+    ast.Subscript: ("indexing ('[...]')", "下标索引（'[...]'）"),
+    ast.Lambda: ("lambda expressions", " `lambda` 表达式"),
+    ast.ListComp: ("comprehensions", "推导式"),
+    ast.SetComp: ("comprehensions", "推导式"),
+    ast.DictComp: ("comprehensions", "推导式"),
+    ast.GeneratorExp: ("comprehensions", "推导式"),
+    ast.JoinedStr: ("strings", "字符串"),
+    ast.FormattedValue: ("strings", "字符串"),
+    ast.Compare: ("comparisons", "比较"),
+    ast.BoolOp: ("'and'/'or'", " 'and'/'or'"),
+    ast.IfExp: ("'if' expressions", " 'if' 表达式"),
+    ast.Tuple: ("tuples (a top-level ',')", "元组（最外层的 ','）"),
+    ast.List: ("lists", "列表"),
+    ast.Set: ("sets", "集合"),
+    ast.Dict: ("dicts", "字典"),
+    ast.Starred: ("'*' arguments", " '*' 参数"),
+    ast.NamedExpr: ("':=' assignments", " ':=' 赋值"),
+    ast.Await: ("'await'", " 'await'"),
+    ast.Yield: ("'yield'", " 'yield'"),
+    ast.YieldFrom: ("'yield'", " 'yield'"),
+    ast.Slice: ("slices", "切片"),
 }
 _BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
 _OP_SYMBOLS = {ast.FloorDiv: "//", ast.Mod: "%", ast.MatMult: "@", ast.LShift: "<<",
@@ -759,16 +882,17 @@ class _ExprBuilder:
             if isinstance(node, ast.expr):
                 count += 1
                 if count > MAX_NODES:
-                    raise DeriveError(f"expression too large: more than {MAX_NODES} nodes")
+                    raise said(f"expression too large: more than {MAX_NODES} nodes",
+                               f"表达式太大：超过 {MAX_NODES} 个节点")
             kind = type(node)
             if kind in _NODE_NAMES:
-                raise DeriveError(f"{_NODE_NAMES[kind]} not allowed ({self.where(node)})")
+                english, chinese = _NODE_NAMES[kind]
+                raise _at_place(f"{english} not allowed", f"不允许{chinese}", self.where(node))
             if isinstance(node, ast.BinOp) and not isinstance(node.op, _BINOPS):
                 symbol = _OP_SYMBOLS.get(type(node.op), type(node.op).__name__)
-                raise DeriveError(f"operator {symbol!r} not supported ({self.where(node)})")
+                raise self.unsupported(symbol, node)
             if isinstance(node, ast.UnaryOp) and not isinstance(node.op, (ast.USub, ast.UAdd)):
-                symbol = "not" if isinstance(node.op, ast.Not) else "~"
-                raise DeriveError(f"operator {symbol!r} not supported ({self.where(node)})")
+                raise self.unsupported("not" if isinstance(node.op, ast.Not) else "~", node)
             if isinstance(node, ast.Constant):
                 self.check_constant(node)
             if isinstance(node, ast.Call):
@@ -777,27 +901,36 @@ class _ExprBuilder:
                 self.check_name(node)
             if not isinstance(node, (ast.expr, ast.Expression, ast.operator, ast.unaryop,
                                      ast.expr_context)):
-                raise DeriveError(f"{type(node).__name__} not allowed ({self.where(node)})")
+                raise self.not_allowed(node)
+
+    def not_allowed(self, node: ast.AST) -> DeriveError:
+        name = type(node).__name__
+        return _at_place(f"{name} not allowed", f"不允许 `{name}`", self.where(node))
+
+    def unsupported(self, symbol: str, node: ast.AST) -> DeriveError:
+        return _at_place(f"operator {symbol!r} not supported", f"不支持运算符 {symbol!r}",
+                        self.where(node))
 
     def check_constant(self, node: ast.Constant) -> None:
         value = node.value
         if isinstance(value, bool) or value is None or value is Ellipsis:
-            raise DeriveError(f"{value!r} not allowed ({self.where(node)})")
+            raise _at_place(f"{value!r} not allowed", f"不允许 `{value!r}`", self.where(node))
         if isinstance(value, (str, bytes)):
-            raise DeriveError(f"strings not allowed ({self.where(node)})")
+            raise _at_place("strings not allowed", "不允许字符串", self.where(node))
         if isinstance(value, complex):
-            raise DeriveError(f"complex numbers not supported ({self.where(node)})")
+            raise _at_place("complex numbers not supported", "不支持复数", self.where(node))
 
     def check_call(self, node: ast.Call) -> None:
         if not isinstance(node.func, ast.Name):
-            raise DeriveError(f"only named functions can be called ({self.where(node)})")
+            raise _at_place("only named functions can be called", "只能调用有名字的函数",
+                           self.where(node))
         name = node.func.id
         if name not in _FUNCTIONS:
             if name.startswith("_") or name in _PYTHON_NAMES or name in _MODULE_NAMES:
-                raise DeriveError(f"forbidden name {name!r} ({self.where(node)})")
+                raise _at_place(f"forbidden name {name!r}", f"禁止的名字 {name!r}", self.where(node))
             raise _unknown_function(name)
         if node.keywords:
-            raise DeriveError(f"keyword arguments not allowed ({self.where(node)})")
+            raise _at_place("keyword arguments not allowed", "不允许关键字参数", self.where(node))
 
     def check_name(self, node: ast.Name) -> None:
         name = node.id
@@ -808,11 +941,12 @@ class _ExprBuilder:
             return
         problem = _name_problem(name)
         if problem:
-            raise DeriveError(f"{problem} ({self.where(node)})")
+            raise _located(problem, self.where(node))
 
     def build(self, node: ast.AST, depth: int = 0) -> sp.Expr:
         if depth > MAX_NESTING:
-            raise DeriveError(f"expression too deeply nested: more than {MAX_NESTING} levels")
+            raise said(f"expression too deeply nested: more than {MAX_NESTING} levels",
+                       f"表达式嵌套太深：超过 {MAX_NESTING} 层")
         if isinstance(node, ast.Expression):
             return self.build(node.body, depth)
         if isinstance(node, ast.BinOp):
@@ -831,7 +965,7 @@ class _ExprBuilder:
             if isinstance(node.value, int) and literal[:2].lower() in ("0x", "0o", "0b"):
                 return _checked(sp.Integer(node.value))
             return _number(literal)
-        raise DeriveError(f"{type(node).__name__} not allowed ({self.where(node)})")
+        raise self.not_allowed(node)
 
     def binop(self, node: ast.BinOp, depth: int) -> sp.Expr:
         if isinstance(node.op, ast.Pow):
@@ -863,7 +997,7 @@ class _ExprBuilder:
             return _CONSTANTS[name]
         problem = _name_problem(name)
         if problem:
-            raise DeriveError(f"{problem} ({self.where(node)})")
+            raise _located(problem, self.where(node))
         return sp.Symbol(name)
 
 
@@ -903,16 +1037,18 @@ def parse_expression(text: str) -> sp.Expr:
             index = sum(len(s) + 1 for s in lines[: line - 1]) + max(err.offset - 1, 0)
             index = min(index, len(cols) - 1)
             where = _location(text, cols[index] + 1)
-        raise DeriveError(f"syntax error at {where}: {message}") from None
+        raise said(f"syntax error at {where}: {message}",
+                   f"{_place_zh(where)}有语法错误：{_python_syntax_zh(message)}") from None
     except (ValueError, MemoryError, RecursionError, OverflowError) as err:
-        raise DeriveError(f"cannot parse the expression: {str(err).splitlines()[0][:80]}") \
-            from None
+        first = str(err).splitlines()[0][:80]
+        raise said(f"cannot parse the expression: {first}",
+                   f"无法解析表达式：Python 报告“{first}”") from None
     builder = _ExprBuilder(source, text, cols)
     builder.check(tree)
     try:
         expr = builder.build(tree)
     except RecursionError:
-        raise DeriveError("expression too deeply nested") from None
+        raise said("expression too deeply nested", "表达式嵌套太深") from None
     return validate_expression(expr)
 
 
@@ -971,20 +1107,26 @@ _ACCENTS = {"hat": "hat", "widehat": "hat", "bar": "bar", "overline": "bar", "ti
 _NAME_COMMANDS = frozenset({"operatorname", "mathrm", "text", "textrm", "mathit", "textit",
                             "mathsf", "texttt"})
 _REFUSED = {
-    "sum": "sums (\\sum) are not supported", "prod": "products (\\prod) are not supported",
-    "int": "integrals (\\int) are not supported", "lim": "limits (\\lim) are not supported",
-    "partial": "derivatives (\\partial) are not supported",
-    "nabla": "gradients (\\nabla) are not supported", "infty": "infinity is not supported",
-    "begin": "matrices and environments (\\begin) are not supported",
-    "\\": "line breaks (\\\\) are not supported", "binom": "\\binom is not supported",
+    "sum": ("sums (\\sum) are not supported", "不支持求和（\\sum）"),
+    "prod": ("products (\\prod) are not supported", "不支持连乘（\\prod）"),
+    "int": ("integrals (\\int) are not supported", "不支持积分（\\int）"),
+    "lim": ("limits (\\lim) are not supported", "不支持极限（\\lim）"),
+    "partial": ("derivatives (\\partial) are not supported", "不支持导数（\\partial）"),
+    "nabla": ("gradients (\\nabla) are not supported", "不支持梯度（\\nabla）"),
+    "infty": ("infinity is not supported", "不支持无穷大"),
+    "begin": ("matrices and environments (\\begin) are not supported",
+              "不支持矩阵和环境（\\begin）"),
+    "\\": ("line breaks (\\\\) are not supported", "不支持换行（\\\\）"),
+    "binom": ("\\binom is not supported", "不支持 \\binom"),
 }
+_EQUATION = ("equations and inequalities are not supported; give one expression",
+             "不支持等式和不等式；请只给一个表达式")
 _OP_MESSAGES = {
-    "=": "equations and inequalities are not supported; give one expression",
-    "<": "equations and inequalities are not supported; give one expression",
-    ">": "equations and inequalities are not supported; give one expression",
-    "!": "factorials are not supported", "'": "primes (') are not supported",
-    "&": "matrices are not supported", ",": "unexpected ','",
-    "_": "a subscript needs a letter before it",
+    "=": _EQUATION, "<": _EQUATION, ">": _EQUATION,
+    "!": ("factorials are not supported", "不支持阶乘"),
+    "'": ("primes (') are not supported", "不支持撇号（'）"),
+    "&": ("matrices are not supported", "不支持矩阵"), ",": ("unexpected ','", "多余的 ','"),
+    "_": ("a subscript needs a letter before it", "下标前面需要一个字母"),
 }
 
 
@@ -1011,7 +1153,8 @@ def _latex_tokens(text: str) -> list[_Token]:
     while pos < len(text):
         match = _LATEX_TOKEN.match(text, pos)
         if not match:
-            raise DeriveError(f"unexpected character {text[pos]!r} at column {pos + 1}")
+            raise said(f"unexpected character {text[pos]!r} at column {pos + 1}",
+                       f"第 {pos + 1} 列有意外的字符 {text[pos]!r}")
         kind, value, col = match.lastgroup, match.group(), pos + 1
         pos = match.end()
         if kind == "ws":
@@ -1033,8 +1176,17 @@ def _latex_tokens(text: str) -> list[_Token]:
             continue
         tokens.append(_Token(kind, value, col))
         if len(tokens) > MAX_NODES:
-            raise DeriveError(f"LaTeX expression too large: more than {MAX_NODES} tokens")
+            raise said(f"LaTeX expression too large: more than {MAX_NODES} tokens",
+                       f"LaTeX 表达式太大：超过 {MAX_NODES} 个记号")
     return tokens
+
+
+_DOUBLE_SUPERSCRIPT = ("double superscript: use braces, e.g. x^{a^{b}}",
+                       "两个上标连在一起：请加花括号，例如 x^{a^{b}}")
+
+
+def _early_end() -> DeriveError:
+    return said("LaTeX syntax error: unexpected end of input", "LaTeX 语法错误：输入意外结束")
 
 
 class _LatexParser:
@@ -1057,7 +1209,7 @@ class _LatexParser:
     def take(self) -> _Token:
         token = self.peek()
         if token is None:
-            raise DeriveError("LaTeX syntax error: unexpected end of input")
+            raise _early_end()
         self.pos += 1
         return token
 
@@ -1068,26 +1220,30 @@ class _LatexParser:
     def expect(self, value: str) -> _Token:
         token = self.peek()
         if token is None:
-            raise DeriveError(f"LaTeX syntax error: expected {value!r} at the end")
+            raise said(f"LaTeX syntax error: expected {value!r} at the end",
+                       f"LaTeX 语法错误：末尾缺少 {value!r}")
         if not token.is_op(value):
-            raise DeriveError(f"LaTeX syntax error at {self.where(token)}: expected {value!r}, "
-                              f"found {token.show()!r}")
+            where = self.where(token)
+            raise said(f"LaTeX syntax error at {where}: expected {value!r}, found {token.show()!r}",
+                       f"{_place_zh(where)}有 LaTeX 语法错误：应为 {value!r}，实为 {token.show()!r}")
         return self.take()
 
     def where(self, token: _Token) -> str:
         return _location(self.text, token.col)
 
-    def fail(self, token: _Token, message: str) -> DeriveError:
+    def fail(self, token: _Token, message: str, chinese: str) -> DeriveError:
         # the message may quote the input: control characters in it (a newline after a
         # backslash) are shown escaped, so that an error stays one line
-        message = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in message)
-        return DeriveError(f"{message} ({self.where(token)})")
+        def printable(text):
+            return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+        return _at_place(printable(message), printable(chinese), self.where(token))
 
     def enter(self) -> None:
         self.depth += 1
         if self.depth > MAX_NESTING:
-            raise DeriveError(f"LaTeX expression too deeply nested: more than {MAX_NESTING} "
-                              f"levels")
+            raise said(f"LaTeX expression too deeply nested: more than {MAX_NESTING} levels",
+                       f"LaTeX 表达式嵌套太深：超过 {MAX_NESTING} 层")
 
     def leave(self) -> None:
         self.depth -= 1
@@ -1103,8 +1259,9 @@ class _LatexParser:
 
     def unexpected(self, token: _Token) -> DeriveError:
         if token.kind == "op" and token.value in _OP_MESSAGES:
-            return self.fail(token, _OP_MESSAGES[token.value])
-        return self.fail(token, f"LaTeX syntax error: unexpected {token.show()!r}")
+            return self.fail(token, *_OP_MESSAGES[token.value])
+        return self.fail(token, f"LaTeX syntax error: unexpected {token.show()!r}",
+                         f"LaTeX 语法错误：意外的 {token.show()!r}")
 
     def expr(self) -> sp.Expr:
         terms = [self.term()]
@@ -1162,20 +1319,20 @@ class _LatexParser:
         scripted, self.scripted = self.scripted, False
         if self.at_op("^"):
             if scripted:
-                raise self.fail(self.peek(), "double superscript: use braces, e.g. x^{a^{b}}")
+                raise self.fail(self.peek(), *_DOUBLE_SUPERSCRIPT)
             self.take()
             exponent = self.script("^")
             base = _pow(base, exponent)
         if self.at_op("^"):
-            raise self.fail(self.peek(), "double superscript: use braces, e.g. x^{a^{b}}")
+            raise self.fail(self.peek(), *_DOUBLE_SUPERSCRIPT)
         if self.at_op("_"):
             raise self.fail(self.peek(), "put the subscript before the superscript, e.g. "
-                            "x_{1}^{2}")
+                            "x_{1}^{2}", "下标要写在上标前面，例如 x_{1}^{2}")
         return base
 
     def group(self, closer: str) -> sp.Expr:
         if self.at_op(closer):
-            raise self.fail(self.peek(), "empty brackets")
+            raise self.fail(self.peek(), "empty brackets", "括号里是空的")
         saved, self.abs_depth = self.abs_depth, 0
         value = self.expr()
         self.abs_depth = saved
@@ -1187,7 +1344,8 @@ class _LatexParser:
         exponent ``on_function`` is not ambiguous: ``\\cos^-1 x`` can only be \\cos^{-1} x."""
         token = self.peek()
         if token is None:
-            raise DeriveError(f"LaTeX syntax error: {mark} needs an argument")
+            raise said(f"LaTeX syntax error: {mark} needs an argument",
+                       f"LaTeX 语法错误：{mark} 需要一个参数")
         if token.is_op("{"):
             self.take()
             self.enter()
@@ -1196,14 +1354,15 @@ class _LatexParser:
             return value
         if token.is_op("-", "+"):
             if mark != "^":
-                raise self.fail(token, f"use braces for a signed argument of {mark}")
+                raise self.fail(token, f"use braces for a signed argument of {mark}",
+                                f"{mark} 的参数带正负号时要加花括号")
             # e^-z as students type it: the sign and one token, e^{-z}
             self.take()
             value = self.script(mark)
             following = self.peek()
             if not on_function and following is not None and following.kind in ("num", "letter"):
                 raise self.fail(token, "ambiguous signed exponent: use braces, e.g. e^{-2x} "
-                                "or e^{-2}x")
+                                "or e^{-2}x", "带正负号的指数有歧义：请加花括号，例如 e^{-2x} 或 e^{-2}x")
             return _neg(value) if token.value == "-" else value
         if token.kind == "num":
             if len(token.value) == 1:
@@ -1215,10 +1374,11 @@ class _LatexParser:
                 return _number(token.value)
             if mark == "_":
                 raise self.fail(token, f"ambiguous {mark}{token.value}: write "
-                                f"{mark}{{{token.value}}}")
+                                f"{mark}{{{token.value}}}",
+                                f"{mark}{token.value} 有歧义：请写 {mark}{{{token.value}}}")
             if "." in token.value[:2]:
                 raise self.fail(token, f"write decimals in braces after {mark}, e.g. "
-                                f"{mark}{{0.5}}")
+                                f"{mark}{{0.5}}", f"{mark} 后面的小数要加花括号，例如 {mark}{{0.5}}")
             # TeX reads one character: \frac12 is 1/2.
             self.tokens[self.pos] = _Token("num", token.value[1:], token.col + 1)
             return _number(token.value[0])
@@ -1226,14 +1386,15 @@ class _LatexParser:
                 token.value in _GREEK or token.value in _GREEK_VARIANTS or token.value == "pi")):
             self.take()
             return self.symbol_from(token, allow_subscript=False)
-        raise self.fail(token, f"use braces around the argument of {mark}")
+        raise self.fail(token, f"use braces around the argument of {mark}",
+                        f"{mark} 的参数要加花括号")
 
     def subscript_name(self) -> str:
         """The text of a subscript after ``_``: letters, digits and Greek names."""
         start = self.take()
         token = self.peek()
         if token is None:
-            raise self.fail(start, "a subscript needs an argument")
+            raise self.fail(start, "a subscript needs an argument", "下标需要内容")
         if token.is_op("{"):
             self.take()
             parts = []
@@ -1242,11 +1403,12 @@ class _LatexParser:
                 parts.append(self.subscript_part(part))
             self.take()
             if not parts:
-                raise self.fail(start, "empty subscript")
+                raise self.fail(start, "empty subscript", "下标是空的")
             return "".join(parts)
         self.take()
         if token.kind == "num" and len(token.value) > 1:
-            raise self.fail(token, f"ambiguous subscript _{token.value}: write _{{{token.value}}}")
+            raise self.fail(token, f"ambiguous subscript _{token.value}: write _{{{token.value}}}",
+                            f"下标 _{token.value} 有歧义：请写 _{{{token.value}}}")
         return self.subscript_part(token)
 
     def subscript_part(self, token: _Token) -> str:
@@ -1256,7 +1418,8 @@ class _LatexParser:
             return token.value
         if token.kind == "cmd" and token.value in _GREEK_VARIANTS:
             return _GREEK_VARIANTS[token.value]
-        raise self.fail(token, "subscripts may hold only letters, digits and Greek letters")
+        raise self.fail(token, "subscripts may hold only letters, digits and Greek letters",
+                        "下标只能含字母、数字和希腊字母")
 
     def symbol_from(self, token: _Token, allow_subscript: bool = True) -> sp.Expr:
         if token.kind == "letter":
@@ -1271,13 +1434,13 @@ class _LatexParser:
             return S.Exp1
         if name == "E" and token.kind == "letter":
             raise self.fail(token, "E is ambiguous in LaTeX: write e for Euler's number, or "
-                            "use another letter")
+                            "use another letter", "E 在 LaTeX 里有歧义：自然常数请写 e，否则换一个字母")
         return sp.Symbol(name)
 
     def atom(self) -> sp.Expr:
         token = self.peek()
         if token is None:
-            raise DeriveError("LaTeX syntax error: unexpected end of input")
+            raise _early_end()
         if token.kind == "num":
             self.take()
             return _number(token.value)
@@ -1318,7 +1481,8 @@ class _LatexParser:
             self.take()
             if self.leibniz():
                 raise self.fail(token, "derivatives (d/dx) are not supported: give the function "
-                                "and choose the variables with --wrt")
+                                "and choose the variables with --wrt",
+                                "不支持导数（d/dx）：请给出函数，用 --wrt 选择变量")
             numerator = self.script("\\frac")
             denominator = self.script("\\frac")
             return _mul([numerator, _inverse(denominator)])
@@ -1335,8 +1499,8 @@ class _LatexParser:
             self.take()
             return self.accent(token)
         if name in _REFUSED:
-            raise self.fail(token, _REFUSED[name])
-        raise self.fail(token, f"unsupported LaTeX command \\{name}")
+            raise self.fail(token, *_REFUSED[name])
+        raise self.fail(token, f"unsupported LaTeX command \\{name}", f"不支持的 LaTeX 命令 \\{name}")
 
     def leibniz(self) -> bool:
         """Whether a ``\\frac`` starts like d/dx: {d...}{d<letter>...}, which would otherwise
@@ -1397,7 +1561,8 @@ class _LatexParser:
             elif part.is_op("_"):
                 parts.append("_")
             else:
-                raise self.fail(part, f"unexpected {part.show()!r} in \\{token.value}{{...}}")
+                raise self.fail(part, f"unexpected {part.show()!r} in \\{token.value}{{...}}",
+                                f"\\{token.value}{{...}} 里有意外的 {part.show()!r}")
         self.take()
         word = "".join(parts)
         key = word.lower().replace("_", "")
@@ -1406,12 +1571,13 @@ class _LatexParser:
         if word == "e" and token.value != "operatorname":
             return S.Exp1  # \mathrm{e}, the upright e of ISO notation
         if token.value == "operatorname" or self.at_op("("):
-            raise self.fail(token, f"unknown function {word!r}; known: ReLU, LeakyReLU, "
-                            f"softplus, sigmoid, HardSigmoid, exp, log, sqrt, abs, max, min, "
-                            f"the trigonometric and hyperbolic functions and their inverses")
-        problem = _name_problem(word) if word else "empty name"
+            known = "ReLU, LeakyReLU, softplus, sigmoid, HardSigmoid, exp, log, sqrt, abs, max, min"
+            raise self.fail(token, f"unknown function {word!r}; known: {known}, "
+                            f"the trigonometric and hyperbolic functions and their inverses",
+                            f"未知函数 {word!r}；已知：{known}，以及三角函数、双曲函数和它们的反函数")
+        problem = _name_problem(word) if word else said("empty name", "名字是空的")
         if problem:
-            raise self.fail(token, problem)
+            raise self.fail(token, str(problem), problem.zh)
         return sp.Symbol(word)
 
     def accent(self, token: _Token) -> sp.Expr:
@@ -1423,7 +1589,8 @@ class _LatexParser:
         elif inner.kind == "cmd" and (inner.value in _GREEK or inner.value in _GREEK_VARIANTS):
             name = _GREEK_VARIANTS.get(inner.value, inner.value)
         else:
-            raise self.fail(inner, f"\\{token.value}{{...}} takes one letter")
+            raise self.fail(inner, f"\\{token.value}{{...}} takes one letter",
+                            f"\\{token.value}{{...}} 里只能有一个字母")
         self.expect("}")
         name += _ACCENTS[token.value]
         if self.at_op("_"):
@@ -1434,7 +1601,8 @@ class _LatexParser:
         alpha = None
         if self.at_op("_"):
             if name not in ("leaky_relu", "log"):
-                raise self.fail(self.peek(), f"\\{token.value} takes no subscript")
+                raise self.fail(self.peek(), f"\\{token.value} takes no subscript",
+                                f"\\{token.value} 不能带下标")
             self.take()
             # the slope of LeakyReLU, or the base of \log_2 x
             alpha = self.script("_")
@@ -1453,7 +1621,8 @@ class _LatexParser:
             self.leave()
         else:
             if name in ("max", "min"):
-                raise self.fail(token, f"\\{token.value} needs parentheses: \\{token.value}(a, b)")
+                raise self.fail(token, f"\\{token.value} needs parentheses: \\{token.value}(a, b)",
+                                f"\\{token.value} 需要圆括号：\\{token.value}(a, b)")
             self.enter()
             if self.at_op("-", "+"):
                 sign = self.take().value
@@ -1461,7 +1630,8 @@ class _LatexParser:
                 arg = _neg(arg) if sign == "-" else arg
             else:
                 if self.peek() is None:
-                    raise self.fail(token, f"\\{token.value} needs an argument")
+                    raise self.fail(token, f"\\{token.value} needs an argument",
+                                    f"\\{token.value} 需要一个参数")
                 arg = self.implicit(function_argument=True)
             # \sin \pi/2 is sin(π/2), as TeX users mean it: a division by a number stays in
             # the argument (\log x/\log 2 is still log(x)/log(2))
@@ -1473,7 +1643,9 @@ class _LatexParser:
         if alpha is not None:
             if len(args) != 1:
                 raise self.fail(token, f"\\{token.value} takes one argument and its "
-                                f"{'base' if name == 'log' else 'slope'} as a subscript")
+                                f"{'base' if name == 'log' else 'slope'} as a subscript",
+                                f"\\{token.value} 只接受一个参数，"
+                                f"{'底数' if name == 'log' else '斜率'}写成下标")
             args = [args[0], alpha]
         value = self.apply(name, token, args)
         return value if power is None else _pow(value, power)
@@ -1484,7 +1656,8 @@ class _LatexParser:
         self.enter()
         saved, self.abs_depth = self.abs_depth, 0
         if self.at_op(closer):
-            raise self.fail(opener, f"\\{token.value}() needs an argument")
+            raise self.fail(opener, f"\\{token.value}() needs an argument",
+                            f"\\{token.value}() 需要一个参数")
         args = [self.expr()]
         while self.at_op(","):
             self.take()
@@ -1499,7 +1672,7 @@ class _LatexParser:
             return _call(name, args)
         except DeriveError as err:
             if "takes" in str(err):
-                raise self.fail(token, str(err)) from None
+                raise self.fail(token, str(err), err.zh) from None
             raise
 
 
@@ -1528,11 +1701,11 @@ def parse_latex_expression(text: str) -> sp.Expr:
     body = _DOLLARS.sub(lambda m: " " * len(m.group()), text)
     parser = _LatexParser(body)
     if not parser.tokens:
-        raise DeriveError("empty LaTeX expression")
+        raise said("empty LaTeX expression", "LaTeX 表达式是空的")
     try:
         expr = parser.parse()
     except RecursionError:
-        raise DeriveError("LaTeX expression too deeply nested") from None
+        raise said("LaTeX expression too deeply nested", "LaTeX 表达式嵌套太深") from None
     return validate_expression(expr)
 
 
@@ -1587,14 +1760,16 @@ def validate_expression(expr) -> sp.Expr:
         power, or more than ``MAX_TREE_NODES`` nodes.
     """
     if not isinstance(expr, sp.Expr):
-        raise DeriveError(f"not a scalar expression: {type(expr).__name__}")
+        raise said(f"not a scalar expression: {type(expr).__name__}",
+                   f"不是标量表达式：`{type(expr).__name__}`")
     stack = [expr]
     count = 0
     while stack:
         node = stack.pop()
         count += 1
         if count > MAX_TREE_NODES:
-            raise DeriveError(f"expression too large: more than {MAX_TREE_NODES} nodes")
+            raise said(f"expression too large: more than {MAX_TREE_NODES} nodes",
+                       f"表达式太大：超过 {MAX_TREE_NODES} 个节点")
         _inspect(node)
         if node.is_Atom:
             if node.is_Symbol or node is S.Pi or node is S.Exp1 or node.is_Rational:
@@ -1602,22 +1777,23 @@ def validate_expression(expr) -> sp.Expr:
             if node.is_Float and node.is_finite:
                 continue
             if node is S.ImaginaryUnit:
-                raise DeriveError("the expression has a complex value; derive works with real "
-                                  "values")
+                raise _complex()
             if node in _UNDEFINED:
-                raise DeriveError("the expression is undefined or infinite (division by zero?)")
-            raise DeriveError(f"unsupported value {type(node).__name__} in the expression")
+                raise _undefined()
+            raise said(f"unsupported value {type(node).__name__} in the expression",
+                       f"表达式里有不支持的值 `{type(node).__name__}`")
         if node.is_Pow:
             base, exp = node.args
             if (base.is_number and base.is_negative and exp.is_Rational
                     and not exp.is_integer):
-                raise DeriveError("the expression has a complex value (a fractional power of "
-                                  "a negative number)")
+                raise said("the expression has a complex value (a fractional power of "
+                           "a negative number)", "表达式的值是复数（负数的分数次幂）")
             _check_pow(base, exp)
         elif isinstance(node, sp.exp):
             _check_exp(node.args[0])
         elif not (node.is_Add or node.is_Mul or isinstance(node, _ALLOWED_FUNCTIONS)):
-            raise DeriveError(f"unsupported operation {type(node).__name__} in the expression")
+            raise said(f"unsupported operation {type(node).__name__} in the expression",
+                       f"表达式里有不支持的运算 `{type(node).__name__}`")
         stack.extend(node.args)
     return expr
 
@@ -1652,18 +1828,20 @@ def check_wrt(expr: sp.Expr, names) -> list[sp.Symbol]:
         names = names.split(",")
     names = [str(n).strip() for n in names]
     if not names or not any(names):
-        raise DeriveError("--wrt: no variable given")
+        raise said("--wrt: no variable given", "--wrt：没有给出变量")
     symbols = {s.name: s for s in expr.free_symbols}
     listing = ", ".join(sorted(symbols)) or "none"
+    listing_zh = ", ".join(sorted(symbols)) or "无"
     result = []
     for name in names:
         if not name:
-            raise DeriveError("--wrt: empty variable name")
+            raise said("--wrt: empty variable name", "--wrt：变量名是空的")
         if name not in symbols:
-            raise DeriveError(f"{name} does not occur in the expression (symbols: {listing})"
-                              f"{_glued_hint(name, symbols)}")
+            hint, hint_zh = _glued_hint(name, symbols)
+            raise said(f"{name} does not occur in the expression (symbols: {listing}){hint}",
+                       f"表达式里没有 {name}（符号：{listing_zh}）{hint_zh}")
         if symbols[name] in result:
-            raise DeriveError(f"--wrt: {name} is given twice")
+            raise said(f"--wrt: {name} is given twice", f"--wrt：{name} 给了两次")
         result.append(symbols[name])
     return result
 
@@ -1672,19 +1850,21 @@ def check_wrt(expr: sp.Expr, names) -> list[sp.Symbol]:
 _GLUED_CALL = re.compile(r"(a?(?:sin|cos|tan|sec|csc|cot)h?|ln|log|exp|sqrt)(\d*)")
 
 
-def _glued_hint(name: str, symbols) -> str:
-    """What to type when ``name`` occurs only glued into a longer name: ax read as one name
-    where a·x was meant, sin2x where sin(2x) was."""
+def _glued_hint(name: str, symbols) -> tuple[str, str]:
+    """What to type, in English and in Chinese, when ``name`` occurs only glued into a longer
+    name: ax read as one name where a·x was meant, sin2x where sin(2x) was."""
     glued = sorted(s for s in symbols if len(s) > len(name) and s.endswith(name))
     if not glued:
-        return ""
+        return "", ""
     head = glued[0][:-len(name)]
     call = _GLUED_CALL.fullmatch(head)
     if call:
-        return f"; for the function write {call[1]}({call[2]}{name})"
+        written = f"{call[1]}({call[2]}{name})"
+        return f"; for the function write {written}", f"；函数要写成 {written}"
     if head.isalpha():
-        return f"; for a product write {head}*{name} or {head} {name}"
-    return ""
+        return (f"; for a product write {head}*{name} or {head} {name}",
+                f"；乘积要写成 {head}*{name} 或 {head} {name}")
+    return "", ""
 
 
 def split_top_level(text: str, separator: str = ",") -> list[str]:
@@ -1733,35 +1913,41 @@ def parse_point(text: str, allowed_names: Iterable | None = None) -> dict:
     point: dict = {}
     for item in split_top_level(text):
         if not item.strip():
-            raise DeriveError("--at: empty entry (write name=value,name=value)")
+            raise said("--at: empty entry (write name=value,name=value)",
+                       "--at：有一项是空的（写成 name=value,name=value）")
         name, sep, value_text = item.partition("=")
         name, value_text = name.strip(), value_text.strip()
         if not sep or not name or not value_text:
-            raise DeriveError(f"--at: expected name=value, got {_snippet(item)!r}")
+            raise said(f"--at: expected name=value, got {_snippet(item)!r}",
+                       f"--at：应为 name=value，实为 {_snippet(item)!r}")
         if name in _CONSTANTS or name == "lambda":
             if name != "lambda":
-                raise DeriveError(f"--at: {name} is a constant, not a variable")
+                raise said(f"--at: {name} is a constant, not a variable",
+                           f"--at：{name} 是常数，不是变量")
         else:
             problem = _name_problem(name)
             if problem:
-                raise DeriveError(f"--at: {problem}")
+                raise extended(problem, "--at: ", before_zh="--at：")
         if allowed is not None and name not in allowed:
-            listing = ", ".join(sorted(allowed)) or "none"
-            raise DeriveError(f"--at: {name} is not a variable of the expression "
-                              f"(variables: {listing})")
+            listing = ", ".join(sorted(allowed))
+            raise said(f"--at: {name} is not a variable of the expression "
+                       f"(variables: {listing or 'none'})",
+                       f"--at：{name} 不是表达式的变量（变量：{listing or '无'}）")
         symbol = sp.Symbol(name)
         if symbol in point:
-            raise DeriveError(f"--at: {name} is given twice")
+            raise said(f"--at: {name} is given twice", f"--at：{name} 给了两次")
         try:
             value = parse_expression(value_text)
         except DeriveError as err:
-            raise DeriveError(f"--at {name}: {err}") from None
+            raise extended(err, f"--at {name}: ", before_zh=f"--at {name}：") from None
         if value.free_symbols:
-            raise DeriveError(f"--at: {_snippet(value_text)} is not a number")
+            raise said(f"--at: {_snippet(value_text)} is not a number",
+                       f"--at：{_snippet(value_text)} 不是数")
         if not value.is_Rational:
             rough = value.evalf(30)
             if not (rough.is_Float and rough.is_finite):
-                raise DeriveError(f"--at: {_snippet(value_text)} is not a real number")
+                raise said(f"--at: {_snippet(value_text)} is not a real number",
+                           f"--at：{_snippet(value_text)} 不是实数")
             # 30 significant digits after the point's own integer digits: cos(exp(200)) needs
             # exp(200) to 30 places past its 87 integer digits, not to 30 digits in all
             whole = int(abs(rough)).bit_length() * 0.30103 if abs(rough) >= 1 else 0

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import DeriveError
+from .errors import said
 
 FORMATS = ("markdown", "latex", "plain")
 
@@ -110,13 +110,14 @@ def _check_braces(source: _Source, name: str) -> None:
         elif ch == "}" and not source.chars[max(i - 1, 0):i] == "\\":
             if not opened:
                 line, column = source.places[i]
-                raise DeriveError(f"{name}:{line}:{column}: unbalanced braces: '}}' closes "
-                                  f"nothing (expected a '{{' before it)")
+                raise said(f"{name}:{line}:{column}: unbalanced braces: '}}' closes "
+                           f"nothing (expected a '{{' before it)",
+                           f"{name}:{line}:{column}：花括号不配对：这个 '}}' 前面没有 '{{'")
             opened.pop()
     if opened:
         line, column = source.places[opened[-1]]
-        raise DeriveError(f"{name}:{line}:{column}: unbalanced braces: this '{{' is never closed "
-                          f"(expected a '}}')")
+        raise said(f"{name}:{line}:{column}: unbalanced braces: this '{{' is never closed "
+                   f"(expected a '}}')", f"{name}:{line}:{column}：花括号不配对：这个 '{{' 没有闭合（缺少 '}}'）")
 
 
 def _rows_of_block(block: _Source, name: str, by_line: bool) -> list[Row]:
@@ -180,8 +181,8 @@ def _markdown_rows(lines: list[str], name: str) -> list[Row]:
             break
     if block is not None:
         line, column = block.places[0] if block.places else (len(lines), 1)
-        raise DeriveError(f"{name}:{line}:{column}: a math block is never closed (expected "
-                          f"{closing})")
+        raise said(f"{name}:{line}:{column}: a math block is never closed (expected {closing})",
+                   f"{name}:{line}:{column}：公式块没有闭合（缺少 {closing}）")
     return rows
 
 
@@ -210,8 +211,8 @@ def _latex_rows(lines: list[str], name: str) -> list[Row]:
             closer_length = 2
         if end < 0:
             line, column = source.places[begin.start()]
-            raise DeriveError(f"{name}:{line}:{column}: {begin.group()} is never closed "
-                              f"(expected {end_tag})")
+            raise said(f"{name}:{line}:{column}: {begin.group()} is never closed (expected {end_tag})",
+                       f"{name}:{line}:{column}：{begin.group()} 没有闭合（缺少 {end_tag}）")
         rows += _rows_of_block(source.cut(begin.end(), end), name, by_line=False)
         at = end + closer_length
     return rows
@@ -242,16 +243,17 @@ def read_text(data: bytes, name: str, kind: str | None = None) -> tuple[str, str
     if b"\0" in data:
         offset = data.index(b"\0")
         line, column = _place(data, offset)
-        raise DeriveError(f"{name}:{line}:{column}: not a text file (a NUL byte; expected UTF-8 "
-                          f"text)")
+        raise said(f"{name}:{line}:{column}: not a text file (a NUL byte; expected UTF-8 text)",
+                   f"{name}:{line}:{column}：不是文本文件（有 NUL 字节；应为 UTF-8 文本）")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         line, column = _place(data, err.start)
-        raise DeriveError(f"{name}:{line}:{column}: not UTF-8 text (expected a text file)") \
-            from None
+        raise said(f"{name}:{line}:{column}: not UTF-8 text (expected a text file)",
+                   f"{name}:{line}:{column}：不是 UTF-8 文本（应为文本文件）") from None
     if not text.strip():
-        raise DeriveError(f"{name}:1:1: empty file (expected a derivation, one row per line)")
+        raise said(f"{name}:1:1: empty file (expected a derivation, one row per line)",
+                   f"{name}:1:1：文件是空的（应为一段推导，每行一步）")
     return text, kind or detect_format(name, text)
 
 
@@ -281,7 +283,8 @@ def read_rows(text: str, kind: str, name: str = "<text>") -> list[Row]:
     [(1, 'L = a**2'), (2, '= a*a')]
     """
     if kind not in FORMATS:
-        raise DeriveError(f"unknown format {kind!r}; formats: {', '.join(FORMATS)}")
+        raise said(f"unknown format {kind!r}; formats: {', '.join(FORMATS)}",
+                   f"未知格式 {kind!r}；可用格式：{', '.join(FORMATS)}")
     lines = text.splitlines()
     if kind == "markdown":
         rows = _markdown_rows(lines, name)
@@ -292,5 +295,8 @@ def read_rows(text: str, kind: str, name: str = "<text>") -> list[Row]:
     if not rows:
         where = {"markdown": "no $$ … $$ display line", "latex": "no align or equation "
                  "environment", "plain": "no row"}[kind]
-        raise DeriveError(f"{name}:1:1: {where} found (expected a derivation)")
+        where_zh = {"markdown": "没有 $$ ⋯ $$ 公式行", "latex": "没有 `align` 或 `equation` 环境",
+                    "plain": "没有任何一行"}[kind]
+        raise said(f"{name}:1:1: {where} found (expected a derivation)",
+                   f"{name}:1:1：{where_zh}（应为一段推导）")
     return rows

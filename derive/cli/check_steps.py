@@ -7,14 +7,18 @@ import sys
 import click
 
 from ..errors import DeriveError
+from .output import said_in
 
 # derive.student.FORMATS, written out so that `derive --help` need not import the reader and
 # compile its patterns (tests/test_startup.py checks that the two agree)
 FORMATS = ("markdown", "latex", "plain")
 
 
-def _fail(message: str) -> None:
-    click.echo(f"derive: error: {message}", err=True)
+def _fail(err: DeriveError, lang: str) -> None:
+    """One file's error, when others are still checked: in Chinese under --lang zh when it has one."""
+    from .app import PREFIX
+
+    click.echo(f"{PREFIX[lang]}{err.zh if lang == 'zh' and err.zh else err}", err=True)
 
 
 @click.command(name="check-steps")
@@ -39,6 +43,12 @@ def check_steps(files, kind, fmt, lang, summary):
       derive check-steps examples/dz_mistake.md --format latex > checked.tex
       derive check-steps homework/*.md --summary table
     """
+    with said_in(lang):
+        _check_steps(files, kind, fmt, lang, summary)
+
+
+def _check_steps(files, kind, fmt, lang, summary):
+    """``derive check-steps`` once its options are read: exits 0, 1 or 2 as the command says."""
     import json
 
     from ..check_steps import check_file, read_bounded, render_summary, render_text, report_data, summary_row
@@ -52,9 +62,9 @@ def check_steps(files, kind, fmt, lang, summary):
             if len(files) == 1 and not summary:
                 raise
             status = 2
-            rows.append(summary_row(name, None, str(err), lang))
+            rows.append(summary_row(name, None, err.zh if lang == "zh" and err.zh else str(err), lang))
             if not summary:
-                _fail(str(err))
+                _fail(err, lang)
             continue
         status = max(status, 0 if report.ok else 1)
         reports.append(report)

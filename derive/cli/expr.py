@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from ..errors import DeriveError
-from .output import FORMATS, color_wanted, emit, output_format
+from ..errors import said
+from .output import FORMATS, color_wanted, emit, output_format, said_in
 
 
 class _ExprCommand(click.Command):
@@ -88,22 +88,33 @@ def expr(expression, wrt, order, mixed, at, from_latex, show_steps, fmt, output,
       derive expr "sum(logsumexp(W @ X, axis=0)) - sum(Y * (W @ X))" --wrt W \
           --shape W=k,n --shape X=n,m --shape Y=k,m --onehot Y
     """
+    with said_in(lang):
+        _expr(expression, wrt, order, mixed, at, from_latex, show_steps, output_format(fmt, output), output,
+              standalone, lang, shapes, hessian, onehot, signs)
+
+
+def _expr(expression, wrt, order, mixed, at, from_latex, show_steps, fmt, output, standalone, lang, shapes, hessian,
+          onehot, signs):
+    """``derive expr`` once its options are read: the derivation rendered, or a DeriveError."""
     from numeric.fd import check_derivatives
 
     from ..expr import CheckFailed, check_message, expr_derivation
 
-    fmt = output_format(fmt, output)
     if onehot and not shapes:
-        raise DeriveError("--onehot needs --shape: it names a matrix of a matrix expression")
+        raise said("--onehot needs --shape: it names a matrix of a matrix expression",
+                   "--onehot 需要 --shape：它指的是矩阵表达式里的一个矩阵")
     if signs and not shapes:
-        raise DeriveError("--signs needs --shape: it names a vector of a matrix expression")
+        raise said("--signs needs --shape: it names a vector of a matrix expression",
+                   "--signs 需要 --shape：它指的是矩阵表达式里的一个向量")
     if shapes or hessian:
         if order != 1 or mixed:
-            raise DeriveError(f"{'--order' if order != 1 else '--mixed'} does not combine with --shape: "
-                              f"for a matrix expression ask for --hessian")
+            option = '--order' if order != 1 else '--mixed'
+            raise said(f"{option} does not combine with --shape: for a matrix expression ask for --hessian",
+                       f"{option} 不能与 --shape 一起用：矩阵表达式请用 --hessian")
         if at is not None or from_latex:
-            raise DeriveError(f"{'--at' if at is not None else '--from-latex'} does not combine with "
-                              f"--shape: a matrix expression is checked at random arrays")
+            option = '--at' if at is not None else '--from-latex'
+            raise said(f"{option} does not combine with --shape: a matrix expression is checked at random arrays",
+                       f"{option} 不能与 --shape 一起用：矩阵表达式在随机数组上检验")
         from numeric.matrix_fd import check_matrix_gradient
 
         from ..matrix import matrix_derivation
@@ -111,17 +122,21 @@ def expr(expression, wrt, order, mixed, at, from_latex, show_steps, fmt, output,
         d = matrix_derivation(expression, list(shapes), list(wrt), hessian=hessian, checker=check_matrix_gradient,
                                onehot=onehot, signs=signs)
     else:
-        from ..matrix.parse import matrix_syntax
+        from ..matrix.parse import SYNTAX_ZH, matrix_syntax
 
-        if matrix_syntax(expression):
-            raise DeriveError(f"{matrix_syntax(expression)} is matrix calculus: give each matrix and vector "
-                              f"its shape, e.g. --shape X=m,n --shape w=n")
+        syntax = matrix_syntax(expression)
+        if syntax:
+            raise said(f"{syntax} is matrix calculus: give each matrix and vector "
+                       f"its shape, e.g. --shape X=m,n --shape w=n",
+                       f"{SYNTAX_ZH.get(syntax, syntax.replace('…', '⋯'))} 属于矩阵微积分：请给出每个矩阵和向量的形状，"
+                       f"例如 --shape X=m,n --shape w=n")
         d = expr_derivation(expression, list(wrt), from_latex=from_latex, at=at, checker=check_derivatives,
                             order=order, mixed=mixed)
     emit(d.render(fmt, show_steps=show_steps, lang=lang, standalone=standalone,
                   color=color_wanted(output) and fmt == "text"), output)
     if d.failed and (shapes or hessian):
         x, err = d.failed[0]
-        raise CheckFailed(f"∂/∂{x}: the NumPy code differs from finite differences by {err:.1e} (relative)")
+        raise CheckFailed(f"∂/∂{x}: the NumPy code differs from finite differences by {err:.1e} (relative)",
+                          zh=f"∂/∂{x}：NumPy 代码与有限差分相差 {err:.1e}（相对误差）")
     if d.failed:
-        raise CheckFailed(check_message(d))
+        raise CheckFailed(*check_message(d))

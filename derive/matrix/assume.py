@@ -12,7 +12,7 @@ from functools import reduce
 
 import sympy as sp
 
-from ..errors import DeriveError
+from ..errors import said
 from . import tree as t
 
 __all__ = ["check_onehot", "onehot_axis", "assume_onehot", "onehot_entries", "onehot_rule", "check_signs",
@@ -24,9 +24,11 @@ def check_onehot(onehot, names: dict, variables) -> tuple:
     out = tuple(dict.fromkeys(n.strip() for item in onehot for n in str(item).split(",") if n.strip()))
     for name in out:
         if name not in names or names[name] == t.SCALAR:
-            raise DeriveError(f"--onehot {name}: {name} is not a matrix of the expression (give it a --shape)")
+            raise said(f"--onehot {name}: {name} is not a matrix of the expression (give it a --shape)",
+                       f"--onehot {name}：{name} 不是表达式里的矩阵（请用 --shape 给出形状）")
         if name in variables:
-            raise DeriveError(f"--onehot {name}: {name} is differentiated; a one-hot matrix is data")
+            raise said(f"--onehot {name}: {name} is differentiated; a one-hot matrix is data",
+                       f"--onehot {name}：{name} 是求导的变量；one-hot 矩阵是数据")
     return out
 
 
@@ -44,8 +46,10 @@ def onehot_axis(f: t.Node) -> int:
 
     walk(f)
     if len(axes) > 1:
-        raise DeriveError("--onehot: the expression normalises along both axes; one-hot labels "
-                          "need one axis (columns with axis=0, rows with axis=1)")
+        raise said("--onehot: the expression normalises along both axes; one-hot labels "
+                   "need one axis (columns with axis=0, rows with axis=1)",
+                   "--onehot：表达式沿两个轴都做了归一化；one-hot 标签只能沿一个轴"
+                   "（axis=0 按列，axis=1 按行）")
     return axes.pop() if axes else 0
 
 
@@ -134,9 +138,11 @@ def check_signs(signs, names: dict, variables) -> tuple:
     out = tuple(dict.fromkeys(n.strip() for item in signs for n in str(item).split(",") if n.strip()))
     for name in out:
         if name not in names:
-            raise DeriveError(f"--signs {name}: {name} is not in the expression")
+            raise said(f"--signs {name}: {name} is not in the expression",
+                       f"--signs {name}：表达式里没有 {name}")
         if name in variables:
-            raise DeriveError(f"--signs {name}: {name} is differentiated; ±1 labels are data")
+            raise said(f"--signs {name}: {name} is differentiated; ±1 labels are data",
+                       f"--signs {name}：{name} 是求导的变量；±1 标签是数据")
     return out
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import sympy as sp
 from sympy import Derivative, Indexed, IndexedBase
 
-from ..errors import DeriveError
+from ..errors import said
 from ..messages import RULE_NAMES, Msg
 from ..steps import Builder, Derivation
 from ..verify import Deferred
@@ -154,8 +154,10 @@ def _numeric_shapes(inst: _Instance, names: dict, numbers: dict) -> dict:
     for name, shape in names.items():
         dims = tuple(int(numbers.get(s, inst.sizes.get(s, s))) for s in shape)
         if dims[0] * dims[1] > _MAX_FD_ENTRIES:
-            raise DeriveError(f"--shape: {name} would have {dims[0] * dims[1]} entries, too many to check "
-                              f"numerically (at most {_MAX_FD_ENTRIES}); name a size (e.g. --shape X=m,n)")
+            raise said(f"--shape: {name} would have {dims[0] * dims[1]} entries, too many to check "
+                       f"numerically (at most {_MAX_FD_ENTRIES}); name a size (e.g. --shape X=m,n)",
+                       f"--shape：{name} 会有 {dims[0] * dims[1]} 个元素，太多，无法做数值检验"
+                       f"（最多 {_MAX_FD_ENTRIES} 个）；请用名字表示大小（例如 --shape X=m,n）")
         out[name] = dims
     return out
 
@@ -277,13 +279,16 @@ def _derivation(text, f, shapes, numbers, wrt, hessian, checker, onehot, signs) 
     names = t.variables(f)
     unknown = sorted(set(shapes) - set(names))
     if unknown:
-        raise DeriveError(f"--shape {unknown[0]}: {unknown[0]} is not in the expression")
+        raise said(f"--shape {unknown[0]}: {unknown[0]} is not in the expression",
+                   f"--shape {unknown[0]}：表达式里没有 {unknown[0]}")
     if not f.is_scalar:
-        raise DeriveError(f"the expression is {t.shape_text(f.shape)}, not a scalar: a gradient "
-                          f"needs a scalar function (wrap it in sum(…), trace(…) or norm(…))")
+        raise said(f"the expression is {t.shape_text(f.shape)}, not a scalar: a gradient "
+                   f"needs a scalar function (wrap it in sum(…), trace(…) or norm(…))",
+                   f"表达式是 {t.shape_text(f.shape)}，不是标量：梯度需要标量函数"
+                   f"（用 sum(⋯)、trace(⋯) 或 norm(⋯) 包起来）")
     variables = _choose_wrt(names, shapes, wrt)
     if hessian and len(variables) != 1:
-        raise DeriveError("--hessian: give one variable (e.g. --wrt w)")
+        raise said("--hessian: give one variable (e.g. --wrt w)", "--hessian：请只给一个变量（例如 --wrt w）")
     onehot = check_onehot(onehot, names, variables)
     signs = check_signs(signs, names, variables)
     axis = onehot_axis(f) if onehot else 0
@@ -399,13 +404,14 @@ def _choose_wrt(names: dict, shapes: dict, wrt) -> list:
     wanted = [w.strip() for item in (wrt or []) for w in str(item).split(",") if w.strip()]
     for w in wanted:
         if w not in names:
-            raise DeriveError(f"--wrt {w}: {w} is not in the expression")
+            raise said(f"--wrt {w}: {w} is not in the expression", f"--wrt {w}：表达式里没有 {w}")
     if wanted:
         return list(dict.fromkeys(wanted))
     shaped = [n for n in names if n in shapes]
     if len(shaped) == 1:
         return shaped
-    raise DeriveError(f"choose the variable with --wrt, e.g. --wrt {(shaped or list(names))[0]}")
+    first = (shaped or list(names))[0]
+    raise said(f"choose the variable with --wrt, e.g. --wrt {first}", f"请用 --wrt 选择变量，例如 --wrt {first}")
 
 
 def _index_form(d: Builder, L, f: t.Node, inst: _Instance, indices: Indices):
@@ -553,8 +559,10 @@ def _hessian_entries(d: Builder, L, x: str, shape, index_form, inst: _Instance, 
     sympy.diff twice, when the gradient is no sum of terms A·X·B (X inside a function, or Xᵀ)."""
     v = t.text(t.var(x, shape))
     if index_form is None:
-        raise DeriveError(f"--hessian: the gradient in {v} has no compact matrix form (no sum of terms "
-                          f"A·{v}·B) and the expression no finite index form to give it entry by entry")
+        raise said(f"--hessian: the gradient in {v} has no compact matrix form (no sum of terms "
+                   f"A·{v}·B) and the expression no finite index form to give it entry by entry",
+                   f"--hessian：对 {v} 的梯度没有简洁的矩阵形式（不是形如 A·{v}·B 的项之和），"
+                   f"表达式也没有有限的下标形式可以逐元素给出")
     d.note("The gradient is not a sum of terms $A·{v}·B$ with $A$, $B$ free of ${v}$, so the Hessian has no "
            "compact matrix form here; it is given entry by entry.",
            "梯度不是形如 $A·{v}·B$($A$、$B$ 不含 ${v}$)的项之和,故此处 Hessian 没有简洁的矩阵形式;下面逐元素给出。",

@@ -14,7 +14,7 @@ from functools import reduce
 
 import sympy as sp
 
-from ..errors import DeriveError
+from ..errors import said
 from ..functions import relu, sigmoid
 from . import tree as t
 
@@ -48,8 +48,10 @@ class Gradient:
 
     def __init__(self, f: t.Node, wrt: str):
         if not f.is_scalar:
-            raise DeriveError(f"the expression is {t.shape_text(f.shape)}, not a scalar: "
-                              f"a gradient needs a scalar function (use sum(…) or norm(…))")
+            raise said(f"the expression is {t.shape_text(f.shape)}, not a scalar: "
+                       f"a gradient needs a scalar function (use sum(…) or norm(…))",
+                       f"表达式是 {t.shape_text(f.shape)}，不是标量：梯度需要标量函数"
+                       f"（用 sum(⋯) 或 norm(⋯)）")
         self.wrt = wrt
         self.locals: list[Local] = []
         self.rules: list[Rule] = []
@@ -116,7 +118,7 @@ class Gradient:
             self.rule("diag", node)
             self.back(a[0], t.diag(g))
         else:
-            raise DeriveError(f"no derivative rule for {op}")
+            raise said(f"no derivative rule for {op}", f"{op} 没有求导法则")
 
     def region(self, node: t.Node, g: t.Node) -> None:
         """The adjoint through an elementwise region: ∂φ/∂u entry by entry for each operand u."""
@@ -264,7 +266,7 @@ def _fresh(names: dict, taken: set) -> sp.Symbol:
         for k in ("", "2", "3", "4", "5", "6"):
             if base + k not in used:
                 return sp.Symbol(base + k, real=True)
-    raise DeriveError("expression has too many operands")
+    raise said("expression has too many operands", "表达式的运算对象太多")
 
 
 def from_sympy(expr: sp.Expr, back: dict) -> t.Node:
@@ -306,7 +308,7 @@ def from_sympy(expr: sp.Expr, back: dict) -> t.Node:
         return t.fn("step", from_sympy(expr.args[0], back))
     if expr.func == sp.exp:
         return t.fn("exp", from_sympy(expr.args[0], back))
-    raise DeriveError(f"cannot write {expr} in matrix form")
+    raise said(f"cannot write {expr} in matrix form", f"无法把 {expr} 写成矩阵形式")
 
 
 def _error(expr: sp.Expr) -> bool:
@@ -366,8 +368,10 @@ def jacobian(g: t.Node, wrt: str, shape) -> t.Node:
             parts.append(t.scale(sign * c, t.matmul(t.diag(local), jacobian(atom, wrt, shape))))
         else:
             return t.add(*parts)
-    raise DeriveError(f"--hessian: no Jacobian rule for {t.text(g)} (a product of matrices "
-                      f"that do not depend on {wrt}, a sum, or an elementwise function)")
+    raise said(f"--hessian: no Jacobian rule for {t.text(g)} (a product of matrices "
+               f"that do not depend on {wrt}, a sum, or an elementwise function)",
+               f"--hessian：{t.text(g)} 没有雅可比矩阵的法则（只有不依赖 {wrt} 的矩阵之积、"
+               f"和、逐元素函数才有）")
 
 
 def linear_parts(g: t.Node, wrt: str):

@@ -15,7 +15,7 @@ from typing import Any
 
 import sympy as sp
 
-from ..errors import DeriveError
+from ..errors import DeriveError, said
 from ..printing import unicode_name
 
 ONE = sp.Integer(1)
@@ -136,7 +136,8 @@ def broadcast(op: str, a: Node, b: Node) -> tuple:
         elif x == 1:
             out.append(y)
         else:
-            raise DeriveError(f"{op}: shapes {shape_text(a.shape)} and {shape_text(b.shape)} do not match")
+            raise said(f"{op}: shapes {shape_text(a.shape)} and {shape_text(b.shape)} do not match",
+                       f"{op}：形状 {shape_text(a.shape)} 与 {shape_text(b.shape)} 不匹配")
     return tuple(out)
 
 
@@ -392,7 +393,7 @@ def div(a: Node, b: Node) -> Node:
     if is_const(b, 1):
         return a
     if is_const(b, 0):
-        raise DeriveError("/: division by zero")
+        raise said("/: division by zero", "/：除以零")
     if a == b and shape == SCALAR:
         return const(1)
     if a.op == "mul" and b in a.args and shape == SCALAR:
@@ -425,8 +426,10 @@ def fn(name: str, a: Node) -> Node:
 
 def matmul(a: Node, b: Node) -> Node:
     if a.shape[1] != b.shape[0]:
-        raise DeriveError(f"@: shapes {shape_text(a.shape)} and {shape_text(b.shape)} do not match "
-                          f"({a.shape[1]} ≠ {b.shape[0]})")
+        raise said(f"@: shapes {shape_text(a.shape)} and {shape_text(b.shape)} do not match "
+                   f"({a.shape[1]} ≠ {b.shape[0]})",
+                   f"@：形状 {shape_text(a.shape)} 与 {shape_text(b.shape)} 不匹配"
+                   f"（{a.shape[1]} ≠ {b.shape[0]}）")
     if is_const(a, 0) or is_const(b, 0):
         return zero()
     if a.op == "eye":
@@ -530,9 +533,14 @@ def folded_transposes(node: Node) -> Node:
     return Node("T", (Node("add", tuple(inner), node.shape[::-1]),), node.shape)
 
 
+def _not_square(op: str, a: Node) -> DeriveError:
+    return said(f"{op}: the matrix is {shape_text(a.shape)}, not square",
+                f"{op}：矩阵是 {shape_text(a.shape)}，不是方阵")
+
+
 def inv(a: Node) -> Node:
     if a.shape[0] != a.shape[1]:
-        raise DeriveError(f"inv: the matrix is {shape_text(a.shape)}, not square")
+        raise _not_square("inv", a)
     return Node("inv", (a,), a.shape)
 
 
@@ -554,13 +562,13 @@ def inverse(a: Node) -> Node:
 
 def det(a: Node) -> Node:
     if a.shape[0] != a.shape[1]:
-        raise DeriveError(f"det: the matrix is {shape_text(a.shape)}, not square")
+        raise _not_square("det", a)
     return Node("det", (a,), SCALAR)
 
 
 def trace(a: Node) -> Node:
     if a.shape[0] != a.shape[1]:
-        raise DeriveError(f"trace: the matrix is {shape_text(a.shape)}, not square")
+        raise _not_square("trace", a)
     return Node("trace", (a,), SCALAR)
 
 
@@ -606,7 +614,8 @@ def diag(a: Node) -> Node:
     if a.shape[1] == 1:
         return Node("diag", (a,), (a.shape[0], a.shape[0]))
     if a.shape[0] != a.shape[1]:
-        raise DeriveError(f"diag: the matrix is {shape_text(a.shape)}, neither a vector nor square")
+        raise said(f"diag: the matrix is {shape_text(a.shape)}, neither a vector nor square",
+                   f"diag：矩阵是 {shape_text(a.shape)}，既不是向量也不是方阵")
     return Node("diag", (a,), (a.shape[0], ONE))
 
 
