@@ -208,9 +208,12 @@ def check(case, cm, P):
     return worst
 
 
-def interleaved(funcs: dict, rounds: int, inner: int) -> dict:
-    """Median seconds per call of each function, timed alternately."""
+def interleaved(funcs: dict, rounds: int, inner: int, cpu: dict | None = None) -> dict:
+    """Median seconds per call of each function, timed alternately; the medians of the process's
+    CPU seconds go to ``cpu`` when given (on a shared machine they do not count the time the
+    other processes had the cores)."""
     samples = {name: [] for name in funcs}
+    cpu_samples = {name: [] for name in funcs}
     names = list(funcs)
     for f in funcs.values():  # warm up: buffers, caches, JIT
         f()
@@ -222,13 +225,16 @@ def interleaved(funcs: dict, rounds: int, inner: int) -> dict:
             order = names[r % len(names):] + names[: r % len(names)]
             for name in order:
                 f = funcs[name]
-                t0 = time.perf_counter()
+                c0, t0 = time.process_time(), time.perf_counter()
                 for _ in range(inner):
                     f()
                 samples[name].append((time.perf_counter() - t0) / inner)
+                cpu_samples[name].append((time.process_time() - c0) / inner)
     finally:
         if gc_was_enabled:
             gc.enable()
+    if cpu is not None:
+        cpu.update({name: statistics.median(s) for name, s in cpu_samples.items()})
     return {name: statistics.median(s) for name, s in samples.items()}
 
 
@@ -322,10 +328,11 @@ def main(argv=None):
             z = np.empty(len(X))
             funcs[READS[0]] = X.sum
             funcs[READS[1]] = lambda X=X, w=P["w"], z=z: np.einsum("ij,j->i", X, w, out=z)
-        med = interleaved(funcs, rounds, case["inner"])
+        cpu = {}
+        med = interleaved(funcs, rounds, case["inner"], cpu)
         rows.append((case["title"], med, fd_err))
         if case["name"] == "logistic":
-            reads.append((case["title"], med))
+            reads.append((case["title"], med, cpu))
         threads.append(f"{case['title']}: {thread_choice(cm, len(X))}")
 
     labels = ["compiled", "hand NumPy", "PyTorch eager", "jax.jit"]
@@ -346,9 +353,12 @@ def main(argv=None):
         print(line + f"{fd_err:>12.1e}")
     for note in notes:
         print(f"note: {note}; skipped")
-    for title, med in reads:
-        print(f"\none read of X ({title}): " + ", ".join(f"{r} {med[r] * 1e3:.3f} ms" for r in READS)
-              + "; compiled / one read: " + ", ".join(f"{med['compiled'] / med[r]:.2f}" for r in READS))
+    for title, med, cpu in reads:
+        for what, t in (("wall", med), ("CPU of all threads", cpu)):
+            print(f"\none read of X ({title}), {what}: compiled {t['compiled'] * 1e3:.3f} ms, "
+                  + ", ".join(f"{r} {t[r] * 1e3:.3f} ms" for r in READS)
+                  + "; compiled / one read: " + ", ".join(f"{t['compiled'] / t[r]:.2f}" for r in READS), end="")
+        print()
     print("\nThreads of the compiled gradients (numeric.threads; the others run at their default):")
     for line in threads:
         print(f"  {line}")

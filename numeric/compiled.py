@@ -62,6 +62,13 @@ __all__ = ["compile_model", "CompiledModel", "clear_cache"]
 # one thread, blocks of 0.25, 0.5, 1 and 2 MiB timed within 4% of each other there.
 _BLOCK_BYTES = 1 << 20
 _MIN_BLOCK_ROWS = 64
+# X·w of an affine model's X larger than this (the 32 MiB L3 of the benchmarks' machine: X comes
+# from memory) with this many features or more is np.einsum's: at one thread, X·w in 1 MiB blocks
+# took 1.9 ms (einsum) against 3.5 ms (OpenBLAS) for a 40 MB X, d = 100, and 3.8 against 4.0 ms
+# at d = 30, but 6.3 against 4.8 ms at d = 10; on a 16 MB X they tied, on a 4 MB one (in cache)
+# OpenBLAS was twice as fast.
+_STREAMED_BYTES = 32 << 20
+_STREAMED_MIN_FEATURES = 32
 _MAX_BUFFER_SETS = 16
 # The dtypes the checks below accept as they are. NumPy's native-order dtypes are singletons, so
 # an identity test (~30 ns) passes the usual array before the slower comparison (~150 ns) runs;
@@ -255,6 +262,12 @@ def row_max(a, out=None):
     columns = np.ascontiguousarray(a.reshape(-1, a.shape[-1]).T)
     flat = np.maximum.reduce(columns, axis=0, out=None if out is None else out.reshape(-1))
     return out if out is not None else flat.reshape(*a.shape[:-1], 1)
+
+
+def _streamed_dot(X, w, out):
+    """``X @ w`` by NumPy's own sum of products: slower than BLAS on a block in cache, faster on
+    one read from memory (``_STREAMED_BYTES``)."""
+    return np.einsum("ij,j->i", X, w, out=out)
 
 
 def _rows_per_block(row_bytes: int) -> int:
@@ -490,32 +503,35 @@ class _Affine(CompiledModel):
         parts, sums, losses = self._buffer_set(
             ("parts", n_blocks, f), lambda: (np.empty((n_blocks, f)), np.empty(n_blocks), np.empty(n_blocks)))
         threads = self.row_threads(m)
+        forward = _streamed_dot if X.nbytes > _STREAMED_BYTES and f >= _STREAMED_MIN_FEATURES else np.matmul
 
         def make():
             return np.empty(rows), np.empty(rows), dloss.scratch(rows), loss.scratch(rows)
 
         scratch = [self._buffer_set(("grad", rows, f, k), make) for k in range(threads)]
 
-        def task(k, lo, hi):
+        def task(k, j):
             z_rows, dz_rows, dloss_scratch, loss_scratch = scratch[k]
-            for j in range(lo, hi):
-                Xb = X[j * rows : (j + 1) * rows]
-                yb = y[j * rows : (j + 1) * rows]
-                n = Xb.shape[0]
+            Xb = X[j * rows : (j + 1) * rows]
+            yb = y[j * rows : (j + 1) * rows]
+            n = Xb.shape[0]
+            if n == rows:
+                z, dz, dloss_n, loss_n = z_rows, dz_rows, dloss_scratch, loss_scratch
+            else:   # the last block, shorter
                 z, dz = z_rows[:n], dz_rows[:n]
-                # NumPy's own sum of products streams X at the speed of X.sum(); OpenBLAS's
-                # matrix-vector product for row-major X took twice as long at one thread
-                np.einsum("ij,j->i", Xb, w, out=z)
-                z += b
-                dloss.run(z, yb, dz, *(a[:n] for a in dloss_scratch))
-                np.matmul(dz, Xb, out=parts[j])     # Xb is still in this core's cache
-                sums[j] = dz.sum()
-                if with_loss:
-                    loss.run(z, yb, dz, *(a[:n] for a in loss_scratch))   # dz is spent: reuse it
-                    losses[j] = dz.sum()
+                dloss_n, loss_n = [a[:n] for a in dloss_scratch], [a[:n] for a in loss_scratch]
+            forward(Xb, w, out=z)
+            z += b
+            dloss.run(z, yb, dz, *dloss_n)
+            np.matmul(dz, Xb, out=parts[j])     # Xb is still in this core's cache
+            sums[j] = dz.sum()
+            if with_loss:
+                loss.run(z, yb, dz, *loss_n)   # dz is spent: reuse it
+                losses[j] = dz.sum()
 
         if threads == 1:
-            task(0, 0, n_blocks)
+            for j in range(n_blocks):
+                task(0, j)
         else:
             split_blocks(task, n_blocks, threads)
         gw = np.zeros(f)

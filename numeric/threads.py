@@ -12,6 +12,7 @@ core. ``benchmarks/bench_grad.py`` states the choice for each of its cases.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
@@ -130,34 +131,40 @@ def _pool() -> ThreadPoolExecutor:
 
 
 def split_blocks(task, n_blocks: int, threads: int) -> None:
-    """Run ``task(k, lo, hi)`` on ``threads`` contiguous ranges of the blocks ``0 … n_blocks−1``.
+    """Run ``task(k, j)`` for every block ``j`` in ``0 … n_blocks−1``, on ``threads`` threads.
 
-    The caller's thread runs range 0, pool threads the others; BLAS is held to one thread
-    meanwhile, so that the Python threads do not oversubscribe the cores (threadpoolctl's limits
-    are process-wide: set once around the whole split). ``task`` writes each block's result to a
-    slot of its own; combining them in block order afterwards makes the result independent of
-    ``threads``.
+    Thread ``k`` (0 is the caller's, the others the pool's) takes the next block not yet taken
+    until none is left, so a thread that the machine's other programs hold up does fewer blocks
+    instead of keeping the others waiting. BLAS is held to one thread meanwhile, so that the
+    Python threads do not oversubscribe the cores (threadpoolctl's limits are process-wide: set
+    once around the whole split). ``task`` writes each block's result to a slot of its own;
+    combining them in block order afterwards makes the result independent of who did which block.
 
     Parameters
     ----------
     task : callable
-        ``task(k, lo, hi)`` computes blocks ``lo … hi−1`` with thread ``k``'s scratch arrays.
+        ``task(k, j)`` computes block ``j`` with thread ``k``'s scratch arrays.
     n_blocks : int
     threads : int
-        At least 1; ranges differ in length by at most one block.
+        At least 1.
 
     Examples
     --------
-    >>> seen = []
-    >>> split_blocks(lambda k, lo, hi: seen.append((k, lo, hi)), 5, 2)
-    >>> sorted(seen)
-    [(0, 0, 3), (1, 3, 5)]
+    >>> done = []
+    >>> split_blocks(lambda k, j: done.append(j), 5, 2)
+    >>> sorted(done)
+    [0, 1, 2, 3, 4]
     """
-    bounds = [-(-n_blocks * k // threads) for k in range(threads + 1)]
+    taken = itertools.count()   # next() on it is one C call: atomic under the GIL
+
+    def work(k):
+        while (j := next(taken)) < n_blocks:
+            task(k, j)
+
     with _OneThread():
-        pending = [_pool().submit(task, k, bounds[k], bounds[k + 1]) for k in range(1, threads)]
+        pending = [_pool().submit(work, k) for k in range(1, threads)]
         try:
-            task(0, bounds[0], bounds[1])
+            work(0)
         finally:
             for future in pending:
                 future.result()

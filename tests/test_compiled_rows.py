@@ -47,7 +47,7 @@ def _grad(cm, P, X, y, rows, threads, monkeypatch):
 @pytest.mark.parametrize("name", ["linear", "logistic"])
 @pytest.mark.parametrize("m", [6, 101])
 def test_blocks_over_two_threads_give_the_plain_gradient_and_the_same_bits_as_one(models, name, m, monkeypatch):
-    # 101 rows in blocks of 7: 15 blocks, the last one short, split 8 + 7 over two threads
+    # 101 rows in blocks of 7: 15 blocks, the last one short, shared by two threads
     cm = models[name]
     P, X, y = _problem(name, m)
     loss, grad = _grad(cm, P, X, y, 7, 2, monkeypatch)
