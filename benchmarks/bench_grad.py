@@ -14,9 +14,9 @@ compiled loss on a few random coordinates, and against the hand-written gradient
 Also times ``compile_model`` for the sum of sigmoids with H = 5 and H = 500 (derived rules and
 generated kernels cleared before every compile).
 
-Logistic regression is bounded by reading X from memory: the run also times one read of X
-(``X.sum()``, and ``X·w`` by ``np.einsum``, a streaming dot) among the others, and states the
-compiled gradient's time over it.
+The logistic gradient reads all of X (80 MB, more than the caches): the run also times one read
+of X (``X.sum()``, and ``X·w`` by ``np.einsum``, a streaming dot) among the others and states the
+compiled gradient's time over it, in wall time and in the process's CPU time.
 
     python benchmarks/bench_grad.py               # full run (about a minute)
     python benchmarks/bench_grad.py --quick       # fewer rounds
@@ -43,7 +43,7 @@ from threadpoolctl import threadpool_info
 import derive
 import numeric
 from numeric import compiled as compiled_module
-from numeric.threads import MIN_BLOCKS_PER_THREAD, SMALL_WORK, threads_allowed
+from numeric.threads import SMALL_WORK
 
 # What --threads 1 sets before the libraries load (XLA reads its flags at its first computation).
 _ONE_THREAD_ENV = {
@@ -254,19 +254,6 @@ def bench_compile(repeats: int):
 READS = ("X.sum()", "X·w (np.einsum)")
 
 
-def thread_choice(cm, m) -> str:
-    """The threads the compiled gradient of m examples runs on, and why."""
-    if hasattr(cm, "row_threads"):
-        rows = min(m, cm._rows)
-        return (f"{cm.row_threads(m)} Python thread(s) (numeric.threads.threads_allowed(), at least "
-                f"{MIN_BLOCKS_PER_THREAD} blocks each) over blocks of {rows:,} rows "
-                f"({rows * 8 * cm.network.features / 2**20:.2f} MiB of X), BLAS at one thread in each")
-    work = m * cm.n_params
-    choice = "one BLAS thread" if work < SMALL_WORK else "the BLAS default"
-    return (f"{choice} (examples × parameters = {work:,}, "
-            f"{'below' if work < SMALL_WORK else 'at least'} {SMALL_WORK:,})")
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=41, help="timing rounds per case (default 41)")
@@ -296,8 +283,7 @@ def main(argv=None):
     np.seterr(over="ignore")  # the hand-written 1/(1+exp(-z)) may overflow harmlessly
 
     blas = [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
-    print(f"threads: {args.threads} (BLAS libraries at {', '.join(map(str, blas)) or 'none'} "
-          f"thread(s); numeric.threads.threads_allowed() = {threads_allowed()})")
+    print(f"threads: {args.threads} (BLAS libraries at {', '.join(map(str, blas)) or 'none'} thread(s))")
     rows = []
     reads = []
     notes = []
@@ -333,7 +319,10 @@ def main(argv=None):
         rows.append((case["title"], med, fd_err))
         if case["name"] == "logistic":
             reads.append((case["title"], med, cpu))
-        threads.append(f"{case['title']}: {thread_choice(cm, len(X))}")
+        work = len(X) * cm.n_params
+        choice = "one thread" if work < SMALL_WORK else "the BLAS default"
+        threads.append(f"{case['title']}: {choice} (examples × parameters = {work:,}, "
+                       f"{'below' if work < SMALL_WORK else 'at least'} {SMALL_WORK:,})")
 
     labels = ["compiled", "hand NumPy", "PyTorch eager", "jax.jit"]
     present = [l for l in labels if any(l in med for _, med, _ in rows)]
@@ -359,7 +348,7 @@ def main(argv=None):
                   + ", ".join(f"{r} {t[r] * 1e3:.3f} ms" for r in READS)
                   + "; compiled / one read: " + ", ".join(f"{t['compiled'] / t[r]:.2f}" for r in READS), end="")
         print()
-    print("\nThreads of the compiled gradients (numeric.threads; the others run at their default):")
+    print("\nBLAS threads of the compiled gradients (numeric.threads; the others run at the default):")
     for line in threads:
         print(f"  {line}")
 

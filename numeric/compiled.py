@@ -15,10 +15,8 @@ gradients come from the symbolic side, in two parts:
 Speed: scratch arrays are kept per input shape and reused (``out=``); for the networks with one
 output per example the rows are processed in blocks
 that fit in the CPU cache, so each block of ``X`` (and each (block, hidden) array) is read from
-cache by the backward product right after the forward one; the linear and logistic gradients
-split their blocks over ``numeric.threads.threads_allowed()`` Python threads (BLAS at one thread
-in each) and add the blocks' parts in block order, the same bits at any number of threads. The
-parameter gradients returned are fresh arrays. A ``CompiledModel`` is not thread-safe (its scratch arrays are shared).
+cache by the backward product right after the forward one. The parameter gradients returned are
+fresh arrays. A ``CompiledModel`` is not thread-safe (its scratch arrays are shared).
 
 The networks compiled fast (losses are means over the m rows of ``X``; parameter names are the
 network's own); any other stack of dense layers compiles too, by the general ``_Stack``:
@@ -51,22 +49,22 @@ from derive.network import Network
 
 from .bridge import Kernel, lambdify
 from .flat import FlatGradient, flat_stack
-from .threads import MIN_BLOCKS_PER_THREAD, blas_threads, split_blocks, threads_allowed
+from .threads import blas_threads
 
 __all__ = ["compile_model", "CompiledModel", "clear_cache"]
 
 # Rows per block: a block of X (affine models) or a (block, hidden) array (sigmoid-sum) of about
 # this many bytes stays in the per-core L2 cache between the forward and the backward product:
 # half of the 2 MiB L2 of each core of the benchmarks' machine (lscpu), leaving room for the
-# block's other arrays (each thread's blocks stay in its own core's L2). For logistic d=100 at
-# one thread, blocks of 0.25, 0.5, 1 and 2 MiB timed within 4% of each other there.
+# block's other arrays. For logistic N=100,000 d=100 at one thread, blocks of 0.5, 1, 2 and
+# 4 MiB of X took 6.9, 6.2, 6.0 and 6.1 ms of CPU there, 8 MiB 7.4 ms.
 _BLOCK_BYTES = 1 << 20
 _MIN_BLOCK_ROWS = 64
 # X·w of an affine model's X larger than this (the 32 MiB L3 of the benchmarks' machine: X comes
-# from memory) with this many features or more is np.einsum's: at one thread, X·w in 1 MiB blocks
-# took 1.9 ms (einsum) against 3.5 ms (OpenBLAS) for a 40 MB X, d = 100, and 3.8 against 4.0 ms
-# at d = 30, but 6.3 against 4.8 ms at d = 10; on a 16 MB X they tied, on a 4 MB one (in cache)
-# OpenBLAS was twice as fast.
+# from memory) with this many features or more is np.einsum's. There, at one thread, X·w of an
+# 80 MB X in 1 MiB blocks took 3.8 ms of CPU by einsum against 7.1 ms by OpenBLAS at d = 100
+# (X.sum() 2.7 ms), 3.8 against 4.0 ms at d = 30 but 6.3 against 4.8 ms at d = 10; for a 16 MB X
+# the two tied, for a 4 MB one (in cache) OpenBLAS was twice as fast.
 _STREAMED_BYTES = 32 << 20
 _STREAMED_MIN_FEATURES = 32
 _MAX_BUFFER_SETS = 16
@@ -483,65 +481,33 @@ class _Affine(CompiledModel):
         kernel.run(z, y, out, *kernel.scratch(z.shape))
         return out.mean()
 
-    def row_threads(self, m: int) -> int:
-        """How many Python threads the gradient over ``m`` rows splits its blocks of rows over:
-        as many as ``numeric.threads.threads_allowed()``, each with at least
-        ``MIN_BLOCKS_PER_THREAD`` blocks; BLAS runs one thread in each."""
-        n_blocks = -(-m // min(m, self._rows))
-        if n_blocks < 2 * MIN_BLOCKS_PER_THREAD:
-            return 1   # not worth a hand-off; and threads_allowed's first call costs ~10 ms
-        return min(threads_allowed(), n_blocks // MIN_BLOCKS_PER_THREAD)
-
     def _grad(self, P, X, y, with_loss):
         m, f = X.shape
         w, b = P["w"], float(P["b"])
         rows = min(m, self._rows)
-        n_blocks = -(-m // rows)
         dloss, loss = self.rule.dloss_kernel, self.rule.loss_kernel
-        # One slot per block for its part of each sum; adding them in block order afterwards gives
-        # the same bits whichever thread computed which block.
-        parts, sums, losses = self._buffer_set(
-            ("parts", n_blocks, f), lambda: (np.empty((n_blocks, f)), np.empty(n_blocks), np.empty(n_blocks)))
-        threads = self.row_threads(m)
         forward = _streamed_dot if X.nbytes > _STREAMED_BYTES and f >= _STREAMED_MIN_FEATURES else np.matmul
 
-        def make():
-            return np.empty(rows), np.empty(rows), dloss.scratch(rows), loss.scratch(rows)
+        def make(n):
+            return np.empty(n), np.empty(n), np.empty(f), dloss.scratch(n), loss.scratch(n)
 
-        scratch = [self._buffer_set(("grad", rows, f, k), make) for k in range(threads)]
-
-        def task(k, j):
-            z_rows, dz_rows, dloss_scratch, loss_scratch = scratch[k]
-            Xb = X[j * rows : (j + 1) * rows]
-            yb = y[j * rows : (j + 1) * rows]
-            n = Xb.shape[0]
-            if n == rows:
-                z, dz, dloss_n, loss_n = z_rows, dz_rows, dloss_scratch, loss_scratch
-            else:   # the last block, shorter
-                z, dz = z_rows[:n], dz_rows[:n]
-                dloss_n, loss_n = [a[:n] for a in dloss_scratch], [a[:n] for a in loss_scratch]
-            forward(Xb, w, out=z)
-            z += b
-            dloss.run(z, yb, dz, *dloss_n)
-            np.matmul(dz, Xb, out=parts[j])     # Xb is still in this core's cache
-            sums[j] = dz.sum()
-            if with_loss:
-                loss.run(z, yb, dz, *loss_n)   # dz is spent: reuse it
-                losses[j] = dz.sum()
-
-        if threads == 1:
-            for j in range(n_blocks):
-                task(0, j)
-        else:
-            split_blocks(task, n_blocks, threads)
         gw = np.zeros(f)
         gb = 0.0
         total = 0.0
-        for j in range(n_blocks):
-            gw += parts[j]
-            gb += sums[j]
+        for start in range(0, m, rows):
+            Xb = X[start : start + rows]
+            yb = y[start : start + rows]
+            n = Xb.shape[0]
+            z, dz, part, scratch, loss_scratch = self._buffer_set(("grad", n, f), lambda: make(n))
+            forward(Xb, w, out=z)
+            z += b
+            dloss.run(z, yb, dz, *scratch)
+            np.matmul(dz, Xb, out=part)     # Xb is still in cache
+            gw += part
+            gb += dz.sum()
             if with_loss:
-                total += losses[j]
+                loss.run(z, yb, dz, *loss_scratch)      # dz is spent: reuse it
+                total += dz.sum()
         gw *= 1.0 / m
         return total / m, {"w": gw, "b": np.array(gb / m)}
 

@@ -1,15 +1,13 @@
-"""The one-output affine gradients (linear, logistic) split into cache-sized blocks of rows and
-over threads: the same numbers as the plain NumPy formulas, and the same bits whichever threads
-computed the blocks."""
+"""The one-output affine gradients (linear, logistic) over cache-sized blocks of rows, X·w by
+BLAS or, for an X read from memory, by np.einsum: the numbers of the plain NumPy formulas, the
+same bits call after call."""
 
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_limits
 
 import derive
 import numeric
 from numeric import compiled
-from numeric.threads import SMALL_WORK, blas_threads, threads_allowed
 
 
 @pytest.fixture(scope="module")
@@ -38,33 +36,22 @@ def _plain(name, P, X, y):
     return loss, {"w": X.T @ dz / len(X), "b": dz.mean()}
 
 
-def _grad(cm, P, X, y, rows, threads, monkeypatch):
-    monkeypatch.setattr(cm, "_rows", rows)
-    monkeypatch.setattr(compiled, "threads_allowed", lambda: threads)
-    return cm.loss_and_grad(P, X, y)
-
-
+@pytest.mark.parametrize("streamed", [False, True], ids=["blas", "einsum"])
 @pytest.mark.parametrize("name", ["linear", "logistic"])
 @pytest.mark.parametrize("m", [6, 101])
-def test_blocks_over_two_threads_give_the_plain_gradient_and_the_same_bits_as_one(models, name, m, monkeypatch):
-    # 101 rows in blocks of 7: 15 blocks, the last one short, shared by two threads
+def test_blocks_of_rows_give_the_plain_gradient_and_the_same_bits_twice(models, name, m, streamed, monkeypatch):
+    # 101 rows in blocks of 7: 15 blocks, the last one short
     cm = models[name]
+    monkeypatch.setattr(cm, "_rows", 7)
+    if streamed:   # every X counts as read from memory
+        monkeypatch.setattr(compiled, "_STREAMED_BYTES", 0)
+        monkeypatch.setattr(compiled, "_STREAMED_MIN_FEATURES", 1)
     P, X, y = _problem(name, m)
-    loss, grad = _grad(cm, P, X, y, 7, 2, monkeypatch)
+    loss, grad = cm.loss_and_grad(P, X, y)
     want_loss, want = _plain(name, P, X, y)
     assert loss == pytest.approx(want_loss, rel=1e-12)
     for key in want:
         np.testing.assert_allclose(grad[key], want[key], rtol=1e-12, atol=1e-15)
-    again = _grad(cm, P, X, y, 7, 2, monkeypatch)
-    alone = _grad(cm, P, X, y, 7, 1, monkeypatch)
-    for other_loss, other in (again, alone):
-        assert other_loss == loss
-        assert all(np.array_equal(other[key], grad[key]) for key in grad)
-
-
-def test_the_threads_allowed_follow_the_users_blas_limit_not_a_small_problems_block():
-    outside = threads_allowed()
-    with blas_threads(SMALL_WORK - 1):
-        assert threads_allowed() == outside
-    with threadpool_limits(1, user_api="blas"):
-        assert threads_allowed() == 1
+    again_loss, again = cm.loss_and_grad(P, X, y)
+    assert again_loss == loss
+    assert all(np.array_equal(again[key], grad[key]) for key in grad)
