@@ -14,8 +14,13 @@ compiled loss on a few random coordinates, and against the hand-written gradient
 Also times ``compile_model`` for the sum of sigmoids with H = 5 and H = 500 (derived rules and
 generated kernels cleared before every compile).
 
-    python benchmarks/bench_grad.py            # full run (about a minute)
-    python benchmarks/bench_grad.py --quick    # fewer rounds
+The logistic gradient reads all of X (80 MB, more than the caches): the run also times one read
+of X (``X.sum()``, and ``X·w`` by ``np.einsum``, a streaming dot) among the others and states the
+compiled gradient's time over it, in wall time and in the process's CPU time.
+
+    python benchmarks/bench_grad.py               # full run (about a minute)
+    python benchmarks/bench_grad.py --quick       # fewer rounds
+    python benchmarks/bench_grad.py --threads 1   # every library at one thread
 """
 
 from __future__ import annotations
@@ -33,11 +38,19 @@ import sys
 import time
 
 import numpy as np
+from threadpoolctl import threadpool_info
 
 import derive
 import numeric
 from numeric import compiled as compiled_module
 from numeric.threads import SMALL_WORK
+
+# What --threads 1 sets before the libraries load (XLA reads its flags at its first computation).
+_ONE_THREAD_ENV = {
+    "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+    "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
+}
+_ONE_THREAD_MARK = "DERIVE_BENCH_ONE_THREAD"
 
 # --------------------------------------------------------------------------------------------
 # Hand-written NumPy: the straightforward vectorized code of the course notes.
@@ -195,9 +208,12 @@ def check(case, cm, P):
     return worst
 
 
-def interleaved(funcs: dict, rounds: int, inner: int) -> dict:
-    """Median seconds per call of each function, timed alternately."""
+def interleaved(funcs: dict, rounds: int, inner: int, cpu: dict | None = None) -> dict:
+    """Median seconds per call of each function, timed alternately; the medians of the process's
+    CPU seconds go to ``cpu`` when given (on a shared machine they do not count the time the
+    other processes had the cores)."""
     samples = {name: [] for name in funcs}
+    cpu_samples = {name: [] for name in funcs}
     names = list(funcs)
     for f in funcs.values():  # warm up: buffers, caches, JIT
         f()
@@ -209,13 +225,16 @@ def interleaved(funcs: dict, rounds: int, inner: int) -> dict:
             order = names[r % len(names):] + names[: r % len(names)]
             for name in order:
                 f = funcs[name]
-                t0 = time.perf_counter()
+                c0, t0 = time.process_time(), time.perf_counter()
                 for _ in range(inner):
                     f()
                 samples[name].append((time.perf_counter() - t0) / inner)
+                cpu_samples[name].append((time.process_time() - c0) / inner)
     finally:
         if gc_was_enabled:
             gc.enable()
+    if cpu is not None:
+        cpu.update({name: statistics.median(s) for name, s in cpu_samples.items()})
     return {name: statistics.median(s) for name, s in samples.items()}
 
 
@@ -231,21 +250,42 @@ def bench_compile(repeats: int):
     return {h: statistics.median(t) for h, t in times.items()}
 
 
+# One read of X, timed beside the gradients of the logistic case.
+READS = ("X.sum()", "X·w (np.einsum)")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=41, help="timing rounds per case (default 41)")
     parser.add_argument("--quick", action="store_true", help="11 rounds")
     parser.add_argument("--case", action="append", choices=["logistic", "sigmoid-sum", "mlp"],
                         help="run only this case (repeatable)")
+    parser.add_argument("--threads", choices=["default", "1"], default="default",
+                        help="1: OpenBLAS, OpenMP, PyTorch and XLA at one thread (default: their own)")
     args = parser.parse_args(argv)
     rounds = 11 if args.quick else args.rounds
+    if args.threads == "1" and os.environ.get(_ONE_THREAD_MARK) != "1":
+        # the libraries read their thread counts when they load: start again with them set
+        os.environ.update(_ONE_THREAD_ENV, **{_ONE_THREAD_MARK: "1"})
+        os.execv(sys.executable, [sys.executable, *sys.argv])
+    if args.threads == "1":
+        try:
+            import torch
+        except ImportError:
+            pass
+        else:
+            torch.set_num_threads(1)
+            torch.set_num_interop_threads(1)
 
     print(f"python {platform.python_version()}, numpy {np.__version__}, {os.cpu_count()} CPUs, "
           f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"{rounds} interleaved rounds per case; medians\n")
     np.seterr(over="ignore")  # the hand-written 1/(1+exp(-z)) may overflow harmlessly
 
+    blas = [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+    print(f"threads: {args.threads} (BLAS libraries at {', '.join(map(str, blas)) or 'none'} thread(s))")
     rows = []
+    reads = []
     notes = []
     threads = []  # the BLAS threads numeric.threads chose for each compiled gradient
     for case in make_cases():
@@ -270,8 +310,15 @@ def main(argv=None):
             if not all(np.allclose(other[k], ours[k], rtol=1e-6, atol=1e-9) for k in ours):
                 raise SystemExit(f"{case['name']}: {label} gradient differs from the compiled one")
             funcs[label] = lambda g=g, P=P: g(P)
-        med = interleaved(funcs, rounds, case["inner"])
+        if case["name"] == "logistic":
+            z = np.empty(len(X))
+            funcs[READS[0]] = X.sum
+            funcs[READS[1]] = lambda X=X, w=P["w"], z=z: np.einsum("ij,j->i", X, w, out=z)
+        cpu = {}
+        med = interleaved(funcs, rounds, case["inner"], cpu)
         rows.append((case["title"], med, fd_err))
+        if case["name"] == "logistic":
+            reads.append((case["title"], med, cpu))
         work = len(X) * cm.n_params
         choice = "one thread" if work < SMALL_WORK else "the BLAS default"
         threads.append(f"{case['title']}: {choice} (examples × parameters = {work:,}, "
@@ -295,6 +342,12 @@ def main(argv=None):
         print(line + f"{fd_err:>12.1e}")
     for note in notes:
         print(f"note: {note}; skipped")
+    for title, med, cpu in reads:
+        for what, t in (("wall", med), ("CPU of all threads", cpu)):
+            print(f"\none read of X ({title}), {what}: compiled {t['compiled'] * 1e3:.3f} ms, "
+                  + ", ".join(f"{r} {t[r] * 1e3:.3f} ms" for r in READS)
+                  + "; compiled / one read: " + ", ".join(f"{t['compiled'] / t[r]:.2f}" for r in READS), end="")
+        print()
     print("\nBLAS threads of the compiled gradients (numeric.threads; the others run at the default):")
     for line in threads:
         print(f"  {line}")
