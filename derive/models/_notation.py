@@ -113,3 +113,19 @@ def opened_dz(a, y) -> list:
         (a - y, "simplify", Msg.of("multiply out, {s}: the two {t} cancel", "展开得 {s}：两个 {t} 相消",
                                    s=out, t=a * y)),
     ]
+
+
+class Half(sp.Symbol):
+    """The factor ½ written before what it multiplies, as the notes write ½·(…): the printer
+    folds a rational coefficient into a trailing /2, where the constant multiple rule's ½ would
+    seem to vanish. A name for display: a model registers its value 1/2 with ``d.let`` so that
+    verification substitutes it."""
+
+    def __new__(cls, name="½"):
+        return super().__new__(cls, name)
+
+    def _derive_text(self, printer) -> str:
+        return "½"
+
+    def _latex(self, printer) -> str:
+        return r"\frac{1}{2}"
