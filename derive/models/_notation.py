@@ -115,17 +115,26 @@ def opened_dz(a, y) -> list:
     ]
 
 
-class Half(sp.Symbol):
-    """The factor ½ written before what it multiplies, as the notes write ½·(…): the printer
-    folds a rational coefficient into a trailing /2, where the constant multiple rule's ½ would
-    seem to vanish. A name for display: a model registers its value 1/2 with ``d.let`` so that
-    verification substitutes it."""
+class Written(sp.Symbol):
+    """A name shown as the notes write it: ``TEXT`` in text, ``TEX`` in LaTeX (a subclass says
+    which). A symbol, so that a model can give it a value with ``d.let`` for verification."""
 
-    def __new__(cls, name="½"):
-        return super().__new__(cls, name)
+    TEXT = TEX = ""
+
+    def __new__(cls, name=None):
+        return super().__new__(cls, name or cls.TEXT)
 
     def _derive_text(self, printer) -> str:
-        return "½"
+        return self.TEXT
 
     def _latex(self, printer) -> str:
-        return r"\frac{1}{2}"
+        return self.TEX
+
+
+class Half(Written):
+    """The factor ½ written before what it multiplies, as the notes write ½·(…): the printer
+    folds a rational coefficient into a trailing /2, where the constant multiple rule's ½ would
+    seem to vanish. A model registers its value 1/2 with ``d.let`` so that verification
+    substitutes it."""
+
+    TEXT, TEX = "½", r"\frac{1}{2}"

@@ -10,7 +10,7 @@ from sympy import Derivative
 from ..functions import sigmoid
 from ..messages import Msg
 from ..printing import AsShown
-from ._notation import Half, mul
+from ._notation import Half, Written, mul
 from .base import Model
 
 # the notes' data-set arithmetic: N examples in batches of B
@@ -21,18 +21,11 @@ ETA = sp.Rational(1, 10)
 THETA0 = (0, 0)
 
 
-class LeastOverUnit(sp.Symbol):
-    """min over ‖u‖ = 1 of ∇f·u, the name of the steepest-descent result (a name, never
-    verified: its result is checked as the value at u = −∇f/‖∇f‖)."""
+class LeastOverUnit(Written):
+    """min over ‖u‖ = 1 of ∇f·u, the name of the steepest-descent result (a name only: the
+    result is checked as the value at u = −∇f/‖∇f‖)."""
 
-    def __new__(cls, name="min ∇f·u"):
-        return super().__new__(cls, name)
-
-    def _derive_text(self, printer) -> str:
-        return "min_{‖u‖=1} ∇f·u"
-
-    def _latex(self, printer) -> str:
-        return r"\min_{\|u\| = 1} \nabla f \cdot u"
+    TEXT, TEX = "min_{‖u‖=1} ∇f·u", r"\min_{\|u\| = 1} \nabla f \cdot u"
 
 
 class GradientDescent(Model):
