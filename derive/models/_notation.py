@@ -9,6 +9,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy import IndexedBase
 
+from ..functions import hard_sigmoid, leaky_relu
 from ..printing import EXAMPLE
 
 i = sp.Symbol("i", integer=True, positive=True)
@@ -138,3 +139,35 @@ class Half(Written):
     substitutes it."""
 
     TEXT, TEX = "½", r"\frac{1}{2}"
+
+
+class HalfN(Written):
+    """n/2 written before what it multiplies, −(n/2)·log(2πσ²), for the reason ``Half`` gives."""
+
+    TEXT, TEX = "(n/2)", r"\frac{n}{2}"
+
+
+class NotesLeakyReLU(leaky_relu):
+    """Leaky ReLU under the notes' name, Leaky ReLU_α(z) (the printer's LeakyReLU is the name
+    ``derive expr`` reads back)."""
+
+    def _derive_text(self, printer) -> str:
+        return f"Leaky ReLU_{self.slope(printer)}({printer._print(self.args[0])})"
+
+    def _latex(self, printer, exp=None) -> str:
+        head = rf"\operatorname{{Leaky\ ReLU}}_{{{self.slope(printer)}}}"
+        return rf"{head}^{{{exp}}}\left({printer._print(self.args[0])}\right)" if exp else \
+            rf"{head}\left({printer._print(self.args[0])}\right)"
+
+
+class NotesHardSigmoid(hard_sigmoid):
+    """The hard sigmoid under the notes' name, Hard sigmoid(z) (the printer's HardSigmoid is the
+    name ``derive expr`` reads back)."""
+
+    def _derive_text(self, printer) -> str:
+        return f"Hard sigmoid({printer._print(self.args[0])})"
+
+    def _latex(self, printer, exp=None) -> str:
+        head = r"\operatorname{Hard\ sigmoid}"
+        return rf"{head}^{{{exp}}}\left({printer._print(self.args[0])}\right)" if exp else \
+            rf"{head}\left({printer._print(self.args[0])}\right)"

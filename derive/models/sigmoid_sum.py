@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING
 import sympy as sp
 from sympy import Derivative, IndexedBase, Sum
 
-from ..functions import hard_sigmoid, relu, sigmoid
+from ..functions import relu, sigmoid
 from ..messages import Msg
 from ..printing import EXAMPLE
 from ._concrete import Instance
 from ._lazy import lazy_constants
+from ._notation import NotesHardSigmoid as hard_sigmoid
 from ._notation import Hadamard, Ones, mul, shape_text, shown_eq
 from .base import Model, Option, features_option, hidden_option
 
@@ -138,7 +139,7 @@ class SigmoidSum(Model):
 
         if relu_pieces:
             d.title = Msg("Sum of hard sigmoids built from ReLUs: the red curve and its gradient",
-                          "用 ReLU 组成的 hard sigmoid 之和:红色曲线及其梯度")
+                          "用 ReLU 组成的硬 sigmoid 之和:红色曲线及其梯度")
         else:
             d.title = Msg("Sum of sigmoids: the red curve and its gradient", "sigmoid 之和:红色曲线及其梯度")
 
@@ -160,7 +161,7 @@ class SigmoidSum(Model):
         )))
         if relu_pieces:
             d.note("Each blue hard-sigmoid piece is the difference of two ReLUs:",
-                   "每个蓝色函数(hard sigmoid)都是两个 ReLU 之差:")
+                   "每个蓝色函数(硬 sigmoid)都是两个 ReLU 之差:")
             cs, bs, ws, x1, z_ = sp.symbols("c b w x1 z")
             piece = sp.Add(ws * x1, bs, evaluate=False)  # w·x₁ + b, as the notes write it
             shifted = sp.Add(ws * x1, bs, -1, evaluate=False)
