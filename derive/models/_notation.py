@@ -147,6 +147,12 @@ class HalfN(Written):
     TEXT, TEX = "(n/2)", r"\frac{n}{2}"
 
 
+def _tex_call(head: str, printer, arg, exp=None) -> str:
+    """``head(arg)`` in LaTeX, raised to ``exp`` when given (a function's square)."""
+    raised = rf"{head}^{{{exp}}}" if exp else head
+    return rf"{raised}\left({printer._print(arg)}\right)"
+
+
 class NotesLeakyReLU(leaky_relu):
     """Leaky ReLU under the notes' name, Leaky ReLU_α(z) (the printer's LeakyReLU is the name
     ``derive expr`` reads back)."""
@@ -155,9 +161,7 @@ class NotesLeakyReLU(leaky_relu):
         return f"Leaky ReLU_{self.slope(printer)}({printer._print(self.args[0])})"
 
     def _latex(self, printer, exp=None) -> str:
-        head = rf"\operatorname{{Leaky\ ReLU}}_{{{self.slope(printer)}}}"
-        return rf"{head}^{{{exp}}}\left({printer._print(self.args[0])}\right)" if exp else \
-            rf"{head}\left({printer._print(self.args[0])}\right)"
+        return _tex_call(rf"\operatorname{{Leaky\ ReLU}}_{{{self.slope(printer)}}}", printer, self.args[0], exp)
 
 
 class NotesHardSigmoid(hard_sigmoid):
@@ -168,6 +172,4 @@ class NotesHardSigmoid(hard_sigmoid):
         return f"Hard sigmoid({printer._print(self.args[0])})"
 
     def _latex(self, printer, exp=None) -> str:
-        head = r"\operatorname{Hard\ sigmoid}"
-        return rf"{head}^{{{exp}}}\left({printer._print(self.args[0])}\right)" if exp else \
-            rf"{head}\left({printer._print(self.args[0])}\right)"
+        return _tex_call(r"\operatorname{Hard\ sigmoid}", printer, self.args[0], exp)
