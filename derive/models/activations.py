@@ -53,7 +53,8 @@ class Cases(sp.Piecewise):
             return self._condition(printer, c).replace("≤", r"\le")
 
         rows = r" \\ ".join(f"{printer._print(e)}, & {cond(c)}" for e, c in self.args)
-        return r"\begin{cases} " + rows + r" \end{cases}"
+        # braced: one factor for the renderer's line breaking, which never splits inside it
+        return r"{\begin{cases} " + rows + r" \end{cases}}"
 
     def _sympyrepr(self, printer) -> str:
         return printer._print(self.as_step())
