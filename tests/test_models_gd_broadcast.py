@@ -89,9 +89,12 @@ def test_squared_error_is_not_convex_and_cross_entropy_is():
     assert float(_number("squared error at w = log 3")) == pytest.approx(at_log3, abs=1e-5)
 
 
-def test_the_derivative_as_a_limit():
+def test_the_derivative_as_a_limit_is_said_once_in_derivative_intuition():
+    """gradient-descent refers to the limit rather than deriving it again (review12 B18)."""
+    assert not any("limit" in r.name for r in derivation("gradient-descent").results)
     a = sp.Symbol("a")
-    assert _number("f'(a) as a limit") == 2 * a
+    assert derivation("derivative-intuition").result("f'(a) for f=a²").value == sp.diff(a**2, a)
+    assert "lim_(Δa→0)" in str(derivation("derivative-intuition"))
 
 
 # -- broadcasting -------------------------------------------------------------------------------

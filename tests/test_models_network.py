@@ -63,8 +63,8 @@ def test_a_displayed_delta_is_a_plain_name():
     """δ is a printed name, never sympy's KroneckerDelta: a remark in sigmoid-sum, whose lines say
     which one term holds the parameter as the notes do; shown and collapsed in softmax."""
     text = cli_output("sigmoid-sum", (), "text")
-    assert "δ_ik" in text and "KroneckerDelta" not in text
-    assert "only the term i = k contains c_k" in text and "only the term j = l contains w_kl" in text
+    assert "δ_hk" in text and "KroneckerDelta" not in text
+    assert "only the term h = k contains c_k" in text and "only the term j = l contains w_kl" in text
     assert "δ_jk" in cli_output("softmax", (), "text")
 
 
@@ -95,7 +95,7 @@ def test_sigmoid_sum_textbook_forms():
         assert line in text
     # the outer constant b₀ and the vector b of the pieces: one symbol each, so one ∂L/∂b
     # names a single thing on the page
-    assert "∂L/∂b₀ = (2/m)·𝟏ᵀ·e" in text and "∂L/∂b = (2/m)·((c·eᵀ) ⊙ A ⊙ (1 − A))·𝟏" in text
+    assert "(2/m)·Σ_{i=1..m} e⁽ⁱ⁾ = (2/m)·𝟏ᵀ·e" in text and "∂L/∂b = (2/m)·((c·eᵀ) ⊙ A ⊙ (1 − A))·𝟏" in text
     assert "∂L/∂b = (2/m)·𝟏ᵀ·e" not in text and "J features" not in text
 
 
@@ -105,7 +105,7 @@ def test_sigmoid_sum_relu_pieces():
     assert display_text(res, "dyhat/dw_kl") == printing.text(sp.Mul(c_[k_], step, x_[l_], evaluate=False))
     assert "[r_k > 0] − [r_k > 1]" in display_text(res, "dyhat/db_k")
     text = cli_output("sigmoid-sum", ("--activation", "relu"), "text")
-    assert "c·HardSigmoid(w·x₁ + b) = c·(ReLU(w·x₁ + b) − ReLU(w·x₁ + b − 1))" in text
+    assert "c·Hard sigmoid(w·x₁ + b) = c·(ReLU(w·x₁ + b) − ReLU(w·x₁ + b − 1))" in text
     assert "ReLU′(0) = 0" in text
 
 

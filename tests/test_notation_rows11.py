@@ -143,8 +143,8 @@ def test_sums_of_products_read_as_the_notes(shown):
 
 def test_hard_sigmoid_rewrite_note_in_the_notes_order():
     d = derive.model("sigmoid-sum", activation="relu").derivation()
-    for fmt, form in (("text", "HardSigmoid(z) = ReLU(z) − ReLU(z − 1)"),
-                      ("latex", r"\operatorname{HardSigmoid}(z) = \operatorname{ReLU}(z) - \operatorname{ReLU}(z - 1)")):
+    for fmt, form in (("text", "Hard sigmoid(z) = ReLU(z) − ReLU(z − 1)"),
+                      ("latex", r"\operatorname{Hard\ sigmoid}(z) = \operatorname{ReLU}(z) - \operatorname{ReLU}(z - 1)")):
         assert form in d.render(fmt, show_steps=True, width=300), fmt
     # the identity itself, at points on each side of the kinks
     for at in (-1.5, 0.25, 0.75, 2.0):

@@ -143,12 +143,14 @@ def test_least_squares_gradient_is_shown_once(shown):
 
 
 def test_steepest_descent_sum_has_no_needless_brackets(equations):
-    g1, g2, t = sp.symbols("g1 g2 t")
-    line, gap = next(e for e in equations["gradient-descent"] if "cos(t) + g₂·sin(t)" in e).split(" = ")
-    assert line == "g₁·cos(t) + g₂·sin(t) + √(g₁² + g₂²)"
-    # ∇f·u + ‖∇f‖ = ‖∇f‖·‖u − u*‖²/2, u* = −∇f/‖∇f‖: equal at a few points
-    for point in ({g1: 3, g2: -4, t: 1}, {g1: -1, g2: 2, t: sp.Rational(5, 2)}):
-        assert abs(sp.N((parse(line) - parse(gap)).subs(point))) < 1e-12
+    g1, g2, t, rho, alpha = sp.symbols("g1 g2 t rho alpha")
+    lines = [e.split(" = ") for e in equations["gradient-descent"] if e.startswith("g₁·cos(t) + g₂·sin(t) = ")]
+    assert [line for line, _ in lines] == ["g₁·cos(t) + g₂·sin(t)"] * 2
+    # with ∇f = ρ·(cos α, sin α), each right side equals ∇f·u at a few points
+    for point in ({rho: 5, alpha: 1, t: 1}, {rho: 2, alpha: -0.5, t: sp.Rational(5, 2)}):
+        polar = {g1: rho * sp.cos(alpha), g2: rho * sp.sin(alpha)}
+        for line, right in lines:
+            assert abs(sp.N((parse(line).subs(polar) - parse(right.replace("ρ", "rho").replace("α", "alpha"))).subs(point))) < 1e-12
 
 
 def test_broadcasting_adds_a_and_b_in_the_notes_order(shown):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy import IndexedBase
 
+from ..functions import hard_sigmoid, leaky_relu
 from ..printing import EXAMPLE
 
 i = sp.Symbol("i", integer=True, positive=True)
@@ -113,3 +114,62 @@ def opened_dz(a, y) -> list:
         (a - y, "simplify", Msg.of("multiply out, {s}: the two {t} cancel", "展开得 {s}：两个 {t} 相消",
                                    s=out, t=a * y)),
     ]
+
+
+class Written(sp.Symbol):
+    """A name shown as the notes write it: ``TEXT`` in text, ``TEX`` in LaTeX (a subclass says
+    which). A symbol, so that a model can give it a value with ``d.let`` for verification."""
+
+    TEXT = TEX = ""
+
+    def __new__(cls, name=None):
+        return super().__new__(cls, name or cls.TEXT)
+
+    def _derive_text(self, printer) -> str:
+        return self.TEXT
+
+    def _latex(self, printer) -> str:
+        return self.TEX
+
+
+class Half(Written):
+    """The factor ½ written before what it multiplies, as the notes write ½·(…): the printer
+    folds a rational coefficient into a trailing /2, where the constant multiple rule's ½ would
+    seem to vanish. A model registers its value 1/2 with ``d.let`` so that verification
+    substitutes it."""
+
+    TEXT, TEX = "½", r"\frac{1}{2}"
+
+
+class HalfN(Written):
+    """n/2 written before what it multiplies, −(n/2)·log(2πσ²), for the reason ``Half`` gives."""
+
+    TEXT, TEX = "(n/2)", r"\frac{n}{2}"
+
+
+def _tex_call(head: str, printer, arg, exp=None) -> str:
+    """``head(arg)`` in LaTeX, raised to ``exp`` when given (a function's square)."""
+    raised = rf"{head}^{{{exp}}}" if exp else head
+    return rf"{raised}\left({printer._print(arg)}\right)"
+
+
+class NotesLeakyReLU(leaky_relu):
+    """Leaky ReLU under the notes' name, Leaky ReLU_α(z) (the printer's LeakyReLU is the name
+    ``derive expr`` reads back)."""
+
+    def _derive_text(self, printer) -> str:
+        return f"Leaky ReLU_{self.slope(printer)}({printer._print(self.args[0])})"
+
+    def _latex(self, printer, exp=None) -> str:
+        return _tex_call(rf"\operatorname{{Leaky\ ReLU}}_{{{self.slope(printer)}}}", printer, self.args[0], exp)
+
+
+class NotesHardSigmoid(hard_sigmoid):
+    """The hard sigmoid under the notes' name, Hard sigmoid(z) (the printer's HardSigmoid is the
+    name ``derive expr`` reads back)."""
+
+    def _derive_text(self, printer) -> str:
+        return f"Hard sigmoid({printer._print(self.args[0])})"
+
+    def _latex(self, printer, exp=None) -> str:
+        return _tex_call(r"\operatorname{Hard\ sigmoid}", printer, self.args[0], exp)

@@ -6,35 +6,74 @@ from dataclasses import replace
 
 import sympy as sp
 
-from ..functions import hard_sigmoid, leaky_relu, relu, sigmoid
+from ..functions import relu, sigmoid
 from ..messages import Msg
+from ._notation import NotesHardSigmoid as hard_sigmoid
+from ._notation import NotesLeakyReLU as leaky_relu
 from ._notation import mul
 from .base import Model
 
 
+def _bounds(cond):
+    """The interval of a piece's condition on z: (lower, lower holds at it, upper, upper holds
+    at it), None for an open end; z < 0, z ≥ 1 and 0 < z < 1 as the notes write them."""
+    lower = upper = None
+    lower_in = upper_in = False
+    for rel in (cond.args if isinstance(cond, sp.And) else (cond,)):
+        # each relation as written, z on either side
+        small, big = (rel.lhs, rel.rhs) if isinstance(rel, (sp.StrictLessThan, sp.LessThan)) else (rel.rhs, rel.lhs)
+        closed = isinstance(rel, (sp.LessThan, sp.GreaterThan))
+        if small.is_number:
+            lower, lower_in = small, closed
+        else:
+            upper, upper_in = big, closed
+    return lower, lower_in, upper, upper_in
+
+
 class Cases(sp.Piecewise):
-    """A function given in two pieces, below and above a point, written as the notes write it:
-    {0, z < 0; 1, z > 0} in text, a cases brace in LaTeX; for programs (the JSON) one formula
+    """A function given in pieces, below, between and above points, written as the notes write
+    it: {0, z < 0; 1, z > 0} in text, a cases brace in LaTeX; for programs (the JSON) one formula
     with SymPy's step (``as_step``)."""
 
+    @staticmethod
+    def _condition(printer, cond) -> str:
+        # a middle piece as a teacher writes it, 0 < z < 1 (SymPy: 0 < z ∧ z < 1)
+        if isinstance(cond, sp.And):
+            lower, lower_in, upper, upper_in = _bounds(cond)
+            z = next(iter(cond.free_symbols))
+            return (f"{printer._print(lower)} {'≤' if lower_in else '<'} {printer._print(z)} "
+                    f"{'≤' if upper_in else '<'} {printer._print(upper)}")
+        return printer._print(cond)
+
     def _derive_text(self, printer) -> str:
-        return "{" + "; ".join(f"{printer._print(e)}, {printer._print(c)}" for e, c in self.args) + "}"
+        return "{" + "; ".join(f"{printer._print(e)}, {self._condition(printer, c)}" for e, c in self.args) + "}"
 
     def _latex(self, printer) -> str:
-        rows = r" \\ ".join(f"{printer._print(e)}, & {printer._print(c)}" for e, c in self.args)
-        return r"\begin{cases} " + rows + r" \end{cases}"
+        def cond(c):
+            return self._condition(printer, c).replace("≤", r"\le")
+
+        rows = r" \\ ".join(f"{printer._print(e)}, & {cond(c)}" for e, c in self.args)
+        # braced: one factor for the renderer's line breaking, which never splits inside it
+        return r"{\begin{cases} " + rows + r" \end{cases}}"
 
     def _sympyrepr(self, printer) -> str:
         return printer._print(self.as_step())
 
     def as_step(self) -> sp.Expr:
-        """The two pieces split at z = t as one formula with SymPy's step, the form programs
-        read (the JSON), equal at every z: e₀ + (e₁ − e₀)·Heaviside(z − t, value at t)."""
-        (low, below), (high, above) = self.args
-        t = below.rhs
-        at_t = {(sp.LessThan, sp.StrictGreaterThan): 0, (sp.StrictLessThan, sp.GreaterThan): 1}.get(
-            (type(below), type(above)), sp.S.Half)      # ½: neither piece holds at t
-        return low + (high - low) * sp.Heaviside(below.lhs - t, at_t)
+        """The pieces split at their boundaries t as one formula with SymPy's step, the form
+        programs read (the JSON), equal at every z: e₀ + Σ (e_k − e_(k−1))·Heaviside(z − t, value
+        at t)."""
+        (first, cond), *rest = self.args
+        z = next(iter(cond.free_symbols))
+        out, previous = first, (first, cond)
+        for value, cond in rest:
+            t, at_start = _bounds(cond)[:2]
+            at_end = _bounds(previous[1])[3]
+            # the step's value at t: 0 when the piece below holds there, 1 when the one above does
+            at_t = 0 if at_end else 1 if at_start else sp.S.Half
+            out += (value - previous[0]) * sp.Heaviside(z - t, at_t)
+            previous = (value, cond)
+        return out
 
 
 def reciprocal_note(d, u) -> None:
@@ -156,10 +195,10 @@ class Activations(Model):
         kink = piecewise_relu(
             d, leaky_relu(z, alpha), (sp.Mul(alpha, z, evaluate=False), z), (alpha, sp.S.One),
             Msg("$d/dz[z] = 1$, so $d/dz[α·z] = α·1 = α$", "$d/dz[z] = 1$，所以 $d/dz[α·z] = α·1 = α$"),
-            Msg("$LeakyReLU′(0) = α$ at the kink", "折点处取 $LeakyReLU′(0) = α$"))
+            Msg("the slope at the kink $z = 0$ is taken as $α$", "折点 $z = 0$ 处斜率取 $α$"))
         d.result("leaky_relu'", kink, of=leaky_relu(z, alpha), wrt=z)
 
-        d.section("Hard sigmoid as two ReLUs", "用两个 ReLU 拼出 hard sigmoid")
+        d.section("Hard sigmoid as two ReLUs", "用两个 ReLU 拼出硬 sigmoid（Hard sigmoid）")
         d.eq(hard_sigmoid(z), relu(z) - relu(z - 1), "definition",
              Msg("0 below 0, $z$ on $[0, 1]$, 1 above 1", "$z < 0$ 时为 0,$0 ≤ z ≤ 1$ 时为 $z$,$z > 1$ 时为 1"))
         d.note("Below, $[z > 0]$ is the ReLU derivative above written in one piece: the bracket is 1 when "
@@ -167,10 +206,16 @@ class Activations(Model):
                "下面的 $[z > 0]$ 就是上面 ReLU 的导数合成一个式子：括号内条件成立时为 1，不成立时为 0。")
         d_hard = sp.Derivative(hard_sigmoid(z), z, evaluate=False)
         d.work(d_hard, relu(z) - relu(z - 1), z, names={z - 1: sp.Symbol("u")})
-        # the convention at z = 1 applied on the page, so that the last line and the result agree
-        d.eq(d_hard, sp.Heaviside(z, 0) - sp.Heaviside(z - 1, 1), "convention",
-             Msg("at the kink $z = 1$ the slope is taken as 0, so $[z > 1]$ becomes $[z ≥ 1]$",
-                 "折点 $z = 1$ 处斜率取 0，所以 $[z > 1]$ 写成 $[z ≥ 1]$"))
-        d.note("Convention at the kinks: the derivative is taken as 0 at $z = 0$ and at $z = 1$.",
-               "折点处的约定:在 $z = 0$ 与 $z = 1$ 处导数取 0。")
-        d.result("hard_sigmoid'", sp.Heaviside(z, 0) - sp.Heaviside(z - 1, 1), of=hard_sigmoid(z), wrt=z)
+        # the one-piece brackets read case by case, then the convention at both kinks applied
+        # on the page, so that the last line and the result agree
+        def middle(low, high):
+            return sp.And(low, high, evaluate=False)
+
+        d.eq(d_hard, Cases((0, z < 0), (1, middle(0 < z, z < 1)), (0, z > 1), evaluate=False), "rearrange",
+             Msg("case by case: $[z > 0] − [z > 1]$ is $0 − 0$ below 0, $1 − 0$ between 0 and 1, $1 − 1$ above 1",
+                 "分段写出：$[z > 0] − [z > 1]$ 在 0 以下为 $0 − 0$，在 0 与 1 之间为 $1 − 0$，在 1 以上为 $1 − 1$"))
+        hard_slope = d.eq(d_hard, Cases((0, z <= 0), (1, middle(0 < z, z < 1)), (0, z >= 1), evaluate=False),
+                          "convention",
+                          Msg("at the kinks $z = 0$ and $z = 1$ the slope is taken as 0, as for ReLU",
+                              "与 ReLU 一样，折点 $z = 0$ 与 $z = 1$ 处斜率取 0"))
+        d.result("hard_sigmoid'", hard_slope, of=hard_sigmoid(z), wrt=z)

@@ -77,10 +77,10 @@ class MleBinomial(Model):
         ):
             value = d.eq(at, shown or rhs, rule, note, check=(exact, rhs.xreplace({phat: p_hat})))
         d.note(
-            "For $0 < k < n$ this is negative: $ℓ$ is concave at $p̂$ (in fact everywhere on $0 < p < 1$, "
-            "as both terms of $d²ℓ/dp²$ are negative), so $p̂ = k/n$ is the maximum.",
-            "当 $0 < k < n$ 时它为负:$ℓ$ 在 $p̂$ 处二阶导数小于 0,是凹函数(实际上在 $0 < p < 1$ 上处处如此,因为 $d²ℓ/dp²$ 的两项都为负),"
-            "所以 $p̂ = k/n$ 是最大值点。",
+            "For $0 < k < n$ this is negative: $ℓ″(p̂) < 0$, so $p̂$ is a local maximum. Moreover $ℓ″ < 0$ on all of "
+            "$0 < p < 1$ (both terms of $d²ℓ/dp²$ are negative), so $ℓ$ is concave and $p̂ = k/n$ is the maximum.",
+            "当 $0 < k < n$ 时它为负:$ℓ″(p̂) < 0$,$p̂$ 是极大值点;且在 $0 < p < 1$ 上 $ℓ″ < 0$"
+            "($d²ℓ/dp²$ 的两项都为负),$ℓ$ 是凹函数,所以 $p̂ = k/n$ 是最大值点。",
         )
 
         d.result("dl/dp", dl, of=log_form, wrt=p, lhs=sp.Derivative(ell, p, evaluate=False))

@@ -5,8 +5,9 @@ from __future__ import annotations
 import sympy as sp
 
 from ..messages import Msg
+from ..printing import AsShown
 from ._concrete import at_n, at_n_pair
-from ._notation import n, sample, times, total
+from ._notation import Half, HalfN, mul, n, sample, times, total
 from .base import Model
 
 MU = sp.Symbol("mu", real=True)
@@ -92,9 +93,16 @@ class MleGaussian(Model):
         d.define(L, shown, Msg("independent samples: the likelihood is the product of the densities",
                                  "样本独立:似然函数是各密度之积"))
         d.define(ell, sp.log(L), Msg("the log-likelihood $ℓ(μ, σ²)$", "对数似然 $ℓ(μ, σ²)$"))
-        per_sample = total(-sp.log(2 * sp.pi * v) / 2 - dev**2 / (2 * v))
-        log_l = -n * sp.log(2 * sp.pi * v) / 2 - S / (2 * v)
-        local = {ell: log_l, L: product}
+        # ½ and n/2 written before the log, as the notes write −½·log(2πσ²) (the printer would
+        # put a rational coefficient behind, −log(2πσ²)/2): names with their values, which the
+        # checks substitute
+        half, half_n = Half(), HalfN()
+        log_2piv = sp.log(2 * sp.pi * v)
+        per_sample = total(sp.Add(mul(-1, half, log_2piv), -dev**2 / (2 * v), evaluate=False))
+        log_l = -n * log_2piv / 2 - S / (2 * v)
+        local = {ell: log_l, L: product, half: sp.S.Half, half_n: n / 2}
+        for name in (half, half_n):
+            d.let(name, local[name])
 
         def eq(lhs, rhs, rule, note=AT_3, check=None, value=None):
             """A line written with sums, verified with the sums written out at n = 3 (``value`` is
@@ -106,7 +114,7 @@ class MleGaussian(Model):
            Msg("the log of a product is the sum of the logs; $log e^t = t$",
                "积的对数等于对数之和；$log e^t = t$").then(AT_N),
            value=sp.log(product))
-        eq(ell, log_l, "rearrange",
+        eq(ell, sp.Add(mul(-1, half_n, log_2piv), -S / (2 * v), evaluate=False), "rearrange",
            Msg("the first term does not depend on $i$ ($n$ equal terms); $1/(2σ²)$ comes out of the sum",
                "第一项与 $i$ 无关($n$ 个相同的项);$1/(2σ²)$ 提到求和号外"))
 
@@ -139,12 +147,17 @@ class MleGaussian(Model):
         def D(e):
             return sp.Derivative(e, v, evaluate=False)
 
-        eq(dv, -n / 2 * D(sp.log(2 * sp.pi * v)) - S / 2 * D(1 / v), "sum",
+        # the terms in ℓ's order, as written (the printer would sort them), x_i − μ as the notes
+        # write it
+        shown_S = total(sp.Add(x, -mu, evaluate=False) ** 2)
+        by_sum = sp.Add(mul(-1, half_n, D(log_2piv)), mul(-1, half, shown_S, D(1 / v)), evaluate=False)
+        eq(dv, AsShown(by_sum), "sum",
            Msg("$Σ (x_i − μ)²$ does not depend on $σ²$: it is a constant factor",
-               "$Σ (x_i − μ)²$ 与 $σ²$ 无关:是常数因子"))
+               "$Σ (x_i − μ)²$ 与 $σ²$ 无关:是常数因子"), check=at_n_pair(dv, by_sum, local))
         # one rule per line, the −n/(2σ²) term first as the second-order section writes it
-        eq(dv, sp.Add(-n / (2 * v), -S / 2 * D(1 / v), evaluate=False), "log",
-           Msg("$d log(2πσ²)/dσ² = 1/σ²$", "$d log(2πσ²)/dσ² = 1/σ²$"))
+        by_log = sp.Add(-n / (2 * v), mul(-1, half, shown_S, D(1 / v)), evaluate=False)
+        eq(dv, AsShown(by_log), "log", Msg("$d log(2πσ²)/dσ² = 1/σ²$", "$d log(2πσ²)/dσ² = 1/σ²$"),
+           check=at_n_pair(dv, by_log, local))
         dv_value = eq(dv, sp.Add(-n / (2 * v), S / (2 * v**2), evaluate=False), "power",
                       Msg("$d(1/σ²)/dσ² = −1/(σ²)²$", "$d(1/σ²)/dσ² = −1/(σ²)²$"))
         d.note("Set $∂ℓ/∂σ² = 0$ and multiply by $2(σ²)² > 0$:", "令 $∂ℓ/∂σ² = 0$,两边乘以 $2(σ²)² > 0$:")

@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING
 import sympy as sp
 from sympy import Derivative, IndexedBase, Sum
 
-from ..functions import hard_sigmoid, relu, sigmoid
+from ..functions import relu, sigmoid
 from ..messages import Msg
 from ..printing import EXAMPLE
 from ._concrete import Instance
 from ._lazy import lazy_constants
+from ._notation import NotesHardSigmoid as hard_sigmoid
 from ._notation import Hadamard, Ones, mul, shape_text, shown_eq
 from .base import Model, Option, features_option, hidden_option
 
@@ -102,15 +103,15 @@ class SigmoidSum(Model):
         relu_pieces = self.activation == "relu"
         # J is the cost in the course: the feature count is n_x, as in logistic regression
         H, J, m = sp.symbols("H n_x m", integer=True, positive=True)
-        i, j, k, l, n = sp.symbols("i j k l n", integer=True, positive=True)
+        h, j, k, l, i = sp.symbols("h j k l i", integer=True, positive=True)
         w, x, c, bv, r, a = (IndexedBase(s) for s in ("w", "x", "c", "b", "r", "a"))
-        # per-example quantities as the course marks them, e⁽ⁿ⁾ (n numbers the examples here:
-        # i already numbers the pieces); A_kn and X_ln are entries of the matrices A and X
+        # h numbers the pieces, so that i numbers the examples as everywhere in the course:
+        # e⁽ⁱ⁾ per example; A_ki and X_li are entries of the matrices A and X
         R, A, X, G = (IndexedBase(s) for s in ("R", "A", "X", "D"))
         Yh, Y, E = (IndexedBase(s + EXAMPLE) for s in ("yhat", "y", "e"))
         # b₀ is the outer constant, the notes' "b常数", apart from the vector b of the pieces
         b, yhat, L = sp.symbols("b_0 yhat L")
-        point = {i: 2, k: 2, l: 1, n: 2}
+        point = {h: 2, k: 2, l: 1, i: 2}
         inst = Instance({H: 2, J: 2, m: 2}, point, defs=d.defs)
 
         g = piece_activation(self.activation)
@@ -130,29 +131,29 @@ class SigmoidSum(Model):
                 d.let(inst(A[iv, nv]), g(inst(R[iv, nv])))
                 if relu_pieces:
                     d.let(inst(G[iv, nv]), g_prime(inst(R[iv, nv])))
-        d.let(yhat, inst(b + Sum(c[i] * a[i], (i, 1, H))))
+        d.let(yhat, inst(b + Sum(c[h] * a[h], (h, 1, H))))
         for nv in (1, 2):
-            d.let(inst(Yh[nv]), inst(b + Sum(c[i] * A[i, nv], (i, 1, H))))
+            d.let(inst(Yh[nv]), inst(b + Sum(c[h] * A[h, nv], (h, 1, H))))
             d.let(inst(E[nv]), inst(Yh[nv] - Y[nv]))
-        d.let(L, inst(Sum(E[n] ** 2, (n, 1, m)) / m))
+        d.let(L, inst(Sum(E[i] ** 2, (i, 1, m)) / m))
 
         if relu_pieces:
             d.title = Msg("Sum of hard sigmoids built from ReLUs: the red curve and its gradient",
-                          "用 ReLU 组成的 hard sigmoid 之和:红色曲线及其梯度")
+                          "用 ReLU 组成的硬 sigmoid 之和:红色曲线及其梯度")
         else:
             d.title = Msg("Sum of sigmoids: the red curve and its gradient", "sigmoid 之和:红色曲线及其梯度")
 
         # -- the model ---------------------------------------------------------------------
         d.section("The model in index form", "模型的下标形式")
         d.note(Msg.of(
-            "The red curve is a constant {b} plus {H} pieces; {i} numbers the pieces and {j} the {J} "
-            "features, {w} is the weight of feature {j} inside piece {i}. The notes call the model's output "
+            "The red curve is a constant {b} plus {H} pieces; {h} numbers the pieces and {j} the {J} "
+            "features, {w} is the weight of feature {j} inside piece {h}. The notes call the model's output "
             "{y0}; here it is {y}, and {y0} is the target, as in the rest of the course.",
-            "$红色曲线 = 常数$ {b} $+ {H}$ 个蓝色函数（每个用一个 sigmoid 逼近）;{i} 为第几个蓝色函数,{j} 为第几个特征(共 {J} 个),"
-            "{w} 是第 {i} 个蓝色函数里给第 {j} 个特征的权重。笔记把模型的输出记作 {y0}；这里记作 {y}，"
+            "$红色曲线 = 常数$ {b} $+ {H}$ 个蓝色函数（每个用一个 sigmoid 逼近）;{h} 为第几个蓝色函数,{j} 为第几个特征(共 {J} 个),"
+            "{w} 是第 {h} 个蓝色函数里给第 {j} 个特征的权重。笔记把模型的输出记作 {y0}；这里记作 {y}，"
             "{y0} 表示目标值，与课程其余部分一致。",
             b=b, y0=sp.Symbol("y"), y=yhat,
-            H=H, J=J, i=i, j=j, w=w[i, j],
+            H=H, J=J, h=h, j=j, w=w[h, j],
         ).then(Msg.check(
             "Each index-form line is checked on {H2} pieces and {J2} features, at {k2}, {l1}.",
             "下标形式的每一行都在 {H2}、{J2} 上，于 {k2}、{l1} 处核对。",
@@ -160,7 +161,7 @@ class SigmoidSum(Model):
         )))
         if relu_pieces:
             d.note("Each blue hard-sigmoid piece is the difference of two ReLUs:",
-                   "每个蓝色函数(hard sigmoid)都是两个 ReLU 之差:")
+                   "每个蓝色函数(硬 sigmoid)都是两个 ReLU 之差:")
             cs, bs, ws, x1, z_ = sp.symbols("c b w x1 z")
             piece = sp.Add(ws * x1, bs, evaluate=False)  # w·x₁ + b, as the notes write it
             shifted = sp.Add(ws * x1, bs, -1, evaluate=False)
@@ -168,16 +169,16 @@ class SigmoidSum(Model):
                  # ReLU(z) − ReLU(z − 1) in this order, as the activations section writes it
                  Msg.of("{e}", "{e}", e=shown_eq(hard_sigmoid(z_), sp.Add(
                      relu(z_), sp.Mul(-1, relu(sp.Add(z_, -1, evaluate=False)), evaluate=False), evaluate=False))))
-        r_def = bv[i] + Sum(mul(w[i, j], x[j]), (j, 1, J))
-        d.eq(r[i], r_def, "definition", check=inst.pair(r[i], r_def))
+        r_def = bv[h] + Sum(mul(w[h, j], x[j]), (j, 1, J))
+        d.eq(r[h], r_def, "definition", check=inst.pair(r[h], r_def))
         if relu_pieces:
-            d.eq(a[i], hard_sigmoid(r[i]), "definition", check=inst.pair(a[i], hard_sigmoid(r[i])))
-            d.eq(a[i], g(r[i]), "rewrite", check=inst.pair(a[i], g(r[i])))
+            d.eq(a[h], hard_sigmoid(r[h]), "definition", check=inst.pair(a[h], hard_sigmoid(r[h])))
+            d.eq(a[h], g(r[h]), "rewrite", check=inst.pair(a[h], g(r[h])))
         else:
-            d.eq(a[i], sigmoid(r[i]), "definition", check=inst.pair(a[i], sigmoid(r[i])))
-        full = b + Sum(mul(c[i], g(r_def)), (i, 1, H))
+            d.eq(a[h], sigmoid(r[h]), "definition", check=inst.pair(a[h], sigmoid(r[h])))
+        full = b + Sum(mul(c[h], g(r_def)), (h, 1, H))
         d.eq(yhat, full, "definition", check=inst.pair(yhat, full))
-        body = b + Sum(mul(c[i], a[i]), (i, 1, H))
+        body = b + Sum(mul(c[h], a[h]), (h, 1, H))
         d.eq(yhat, body, "intermediates", check=inst.pair(yhat, body))
 
         # -- partial derivatives of ŷ ----------------------------------------------------------
@@ -185,20 +186,20 @@ class SigmoidSum(Model):
         d.note(
             "The parameters are independent: only piece $k$ contains $c_k$, $b_k$ and $w_kl$, so in a sum "
             "over the pieces every other term does not depend on them. (In index notation, "
-            "$∂c_i/∂c_k = δ_ik$: 1 when $i = k$, 0 otherwise.)",
+            "$∂c_h/∂c_k = δ_hk$: 1 when $h = k$, 0 otherwise.)",
             "各参数相互独立:只有第 $k$ 个蓝色函数含有 $c_k$、$b_k$ 与 $w_kl$,所以在对各蓝色函数的求和中,"
-            "其余各项都与它们无关。(用下标记号写作 $∂c_i/∂c_k = δ_ik$:$i = k$ 时为 1,否则为 0。)",
+            "其余各项都与它们无关。(用下标记号写作 $∂c_h/∂c_k = δ_hk$:$h = k$ 时为 1,否则为 0。)",
         )
         d_b = Derivative(yhat, b, evaluate=False)
         d.eq(d_b, Derivative(body, b, evaluate=False), "differentiate", check=inst.pair(d_b, Derivative(body, b)))
-        d.eq(d_b, sp.S.One, "sum", Msg.of("{t} does not depend on {b}", "{t} 与 {b} 无关", t=mul(c[i], a[i]), b=b),
+        d.eq(d_b, sp.S.One, "sum", Msg.of("{t} does not depend on {b}", "{t} 与 {b} 无关", t=mul(c[h], a[h]), b=b),
              check=inst.pair(d_b, 1))
 
         d_c = Derivative(yhat, c[k], evaluate=False)
         d.eq(d_c, Derivative(body, c[k], evaluate=False), "differentiate",
              check=inst.pair(d_c, Derivative(body, c[k])))
         d.eq(d_c, a[k], "sum", Msg.of("only the term {e} contains {p}", "只有 {e} 那一项含有 {p}",
-                                      e=shown_eq(i, k), p=c[k]), check=inst.pair(d_c, a[k]))
+                                      e=shown_eq(h, k), p=c[k]), check=inst.pair(d_c, a[k]))
         d.eq(d_c, g(r[k]), "substitute", Msg.of("{a}", "{a}", a=shown_eq(a[k], g(r[k]))),
              check=inst.pair(d_c, g(r[k])))
 
@@ -214,14 +215,14 @@ class SigmoidSum(Model):
             )
 
         d_r = Derivative(yhat, r[k], evaluate=False)
-        line = Sum(mul(c[i], Derivative(a[i], r[k], evaluate=False)), (i, 1, H))
+        line = Sum(mul(c[h], Derivative(a[h], r[k], evaluate=False)), (h, 1, H))
         d.eq(d_r, line, "sum", Msg.of("{b} and the {c} do not depend on {r}", "{b} 与 {c} 都与 {r} 无关",
-                                      b=b, c=c[i], r=r[k]),
+                                      b=b, c=c[h], r=r[k]),
              check=inst.pair(d_r, line))
         dy_dr = mul(c[k], g_prime(r[k]))
         d.eq(d_r, dy_dr, "substitute", Msg.of("only {a} depends on {r}: the term {ik}, with {da} above",
                                               "只有 {a} 依赖 {r}:即 {ik} 那一项,{da} 见上",
-                                              a=a[k], r=r[k], ik=shown_eq(i, k), da=Derivative(a_k, r_k, evaluate=False)),
+                                              a=a[k], r=r[k], ik=shown_eq(h, k), da=Derivative(a_k, r_k, evaluate=False)),
              check=inst.pair(d_r, dy_dr))
 
         r_body = bv[k] + Sum(mul(w[k, j], x[j]), (j, 1, J))
@@ -251,13 +252,13 @@ class SigmoidSum(Model):
         # -- vector form -------------------------------------------------------------------
         d.section("Vector form", "向量形式")
         d.note(
-            "Stack the pieces: {W} is ${HJ}$ (row {i} holds the weights {w} of piece {i}), {x} is ${J1}$, the "
+            "Stack the pieces: {W} is ${HJ}$ (row {h} holds the weights {w} of piece {h}), {x} is ${J1}$, the "
             "vector {bv} is ${H1}$ (entries {bi}), {c} is ${H1}$; {r} and {a} are ${H1}$; the outer constant {b} "
             "and {y} are numbers.",
-            "把各蓝色函数排成向量:{W} 为 ${HJ}$(第 {i} 行是第 {i} 个蓝色函数的权重 {w}),{x} 为 ${J1}$,向量 {bv} 为 ${H1}$"
+            "把各蓝色函数排成向量:{W} 为 ${HJ}$(第 {h} 行是第 {h} 个蓝色函数的权重 {w}),{x} 为 ${J1}$,向量 {bv} 为 ${H1}$"
             "(元素 {bi}),{c} 为 ${H1}$;{r} 与 {a} 为 ${H1}$;最外层的常数 {b} 与输出 {y} 是标量。",
             W=sp.Symbol("W"), x=sp.Symbol("x"), b=b, bv=sp.Symbol("b"), c=sp.Symbol("c"), r=sp.Symbol("r"), a=sp.Symbol("a"),
-            y=yhat, i=i, w=w[i, j], bi=bv[i], HJ=shape_text(H, J), J1=shape_text(J, 1), H1=shape_text(H, 1),
+            y=yhat, h=h, w=w[h, j], bi=bv[h], HJ=shape_text(H, J), J1=shape_text(J, 1), H1=shape_text(H, 1),
         )
         Wm, xm, bm, cm = (sp.MatrixSymbol(s, *shape) for s, shape in
                           (("W", (H, J)), ("x", (J, 1)), ("b", (H, 1)), ("c", (H, 1))))
@@ -276,14 +277,14 @@ class SigmoidSum(Model):
         Rm, Am = sp.MatrixSymbol("R", H, m), sp.MatrixSymbol("A", H, m)
         d.note(Msg.of(
             "Examples are columns, as in the notes' vectorized logistic regression: {X} is ${Jm}$, column "
-            "{n} holding the features of example {n}; {R} and {A} are ${Hm}$, so {Ain} is {a} for example "
-            "{n}; the predictions {yh}, targets {y} and errors {e} are ${m1}$ columns, {yhv}.",
-            "与笔记中向量化的逻辑回归一样,样本按列排列:{X} 为 ${Jm}$,第 {n} 列是第 {n} 个样本的特征;"
-            "{R} 与 {A} 为 ${Hm}$,{Ain} 就是第 {n} 个样本的 {a};预测 {yh}、目标 {y} 与误差 {e} 都是 ${m1}$ 的"
+            "{i} holding the features of example {i}; {R} and {A} are ${Hm}$, so {Ain} is {a} for example "
+            "{i}; the predictions {yh}, targets {y} and errors {e} are ${m1}$ columns, {yhv}.",
+            "与笔记中向量化的逻辑回归一样,样本按列排列:{X} 为 ${Jm}$,第 {i} 列是第 {i} 个样本的特征;"
+            "{R} 与 {A} 为 ${Hm}$,{Ain} 就是第 {i} 个样本的 {a};预测 {yh}、目标 {y} 与误差 {e} 都是 ${m1}$ 的"
             "列向量,{yhv}。",
-            X=sp.Symbol("X"), n=n, Jm=shape_text(J, m), Hm=shape_text(H, m), m1=shape_text(m, 1),
+            X=sp.Symbol("X"), i=i, Jm=shape_text(J, m), Hm=shape_text(H, m), m1=shape_text(m, 1),
             R=shown_eq(Rm, sp.MatAdd(sp.MatMul(Wm, sp.MatrixSymbol("X", J, m)), sp.MatMul(bm, sp.Transpose(Ones(m, 1))))),
-            A=shown_eq(Am, (hard_sigmoid if relu_pieces else sigmoid)(Rm)), Ain=A[i, n], a=a[i],
+            A=shown_eq(Am, (hard_sigmoid if relu_pieces else sigmoid)(Rm)), Ain=A[h, i], a=a[h],
             yh=yhat, y=sp.Symbol("y"), e=shown_eq(sp.Symbol("e"), yhat - sp.Symbol("y")),
             yhv=shown_eq(sp.MatrixSymbol("yhat", m, 1), sp.MatAdd(sp.MatMul(b, Ones(m, 1)), sp.MatMul(Am.T, cm))),
         ).then(Msg.check(
@@ -291,37 +292,35 @@ class SigmoidSum(Model):
             "各行都在 {H2}、{J2}、{m2} 上与 $L$ 的 sympy.diff 核对。",
             L=L, H2=shown_eq(H, 2), J2=shown_eq(J, 2), m2=shown_eq(m, 2),
         )))
-        mse = Sum((Yh[n] - Y[n]) ** 2, (n, 1, m)) / m
+        mse = Sum((Yh[i] - Y[i]) ** 2, (i, 1, m)) / m
         d.eq(L, mse, "definition", Msg("the mean squared error", "均方误差"), check=inst.pair(L, mse))
-        d.eq(E[n], Yh[n] - Y[n], "definition", Msg("the error of example $n$", "第 $n$ 个样本的误差"),
-             check=inst.pair(E[n], Yh[n] - Y[n]))
+        d.eq(E[i], Yh[i] - Y[i], "definition", Msg("the error of example $i$", "第 $i$ 个样本的误差"),
+             check=inst.pair(E[i], Yh[i] - Y[i]))
         if relu_pieces:
-            d.eq(G[k, n], g_prime(R[k, n]), "definition",
-                 Msg("the slope of piece $k$ at example $n$", "第 $k$ 个蓝色函数在第 $n$ 个样本处的斜率"),
-                 check=inst.pair(G[k, n], g_prime(R[k, n])))
-            slope = G[k, n]
+            d.eq(G[k, i], g_prime(R[k, i]), "definition",
+                 Msg("the slope of piece $k$ at example $i$", "第 $k$ 个蓝色函数在第 $i$ 个样本处的斜率"),
+                 check=inst.pair(G[k, i], g_prime(R[k, i])))
+            slope = G[k, i]
         else:
-            slope = mul(A[k, n], 1 - A[k, n])
+            slope = mul(A[k, i], 1 - A[k, i])
         two_m = 2 / m
         chain_m = Msg("power rule in each term of the sum", "对和式的每一项用幂法则")
-        sub_m = Msg("the partial derivatives of $ŷ$ from above, at example $n$", "代入上面 $ŷ$ 的偏导数(第 $n$ 个样本)")
+        sub_m = Msg("the partial derivatives of $ŷ$ from above, at example $i$", "代入上面 $ŷ$ 的偏导数(第 $i$ 个样本)")
         index_forms = {}
         for key, theta, per_example in (
             ("b", b, sp.S.One),
-            ("c", c[k], A[k, n]),
+            ("c", c[k], A[k, i]),
             ("b_k", bv[k], mul(c[k], slope)),
-            ("w", w[k, l], mul(c[k], slope, X[l, n])),
+            ("w", w[k, l], mul(c[k], slope, X[l, i])),
         ):
             lhs = Derivative(L, theta, evaluate=False)
             # (2/m)·Σ …, the notes' mean
-            chain = two_m * Sum(mul(E[n], Derivative(Yh[n], theta, evaluate=False)), (n, 1, m))
+            chain = two_m * Sum(mul(E[i], Derivative(Yh[i], theta, evaluate=False)), (i, 1, m))
             d.eq(lhs, chain, "chain", chain_m, check=inst.pair(lhs, chain))
-            form = two_m * Sum(E[n] if per_example == 1 else mul(E[n], per_example), (n, 1, m))
+            form = two_m * Sum(E[i] if per_example == 1 else mul(E[i], per_example), (i, 1, m))
             d.eq(lhs, form, "substitute", sub_m, check=inst.pair(lhs, form))
             index_forms[key] = (lhs, form)
 
-        d.note("The sums over {n} are matrix products ({one} is a column of ones):",
-               "对 {n} 的求和就是矩阵乘积({one} 为全 1 列向量):", n=n, one=Ones(m, 1))
         Xm, em = sp.MatrixSymbol("X", J, m), sp.MatrixSymbol("e", m, 1)
         ones_m = Ones(m, 1)
         # agreement of the two forms is an identity in free A, e, c, X: checked with m = 3
@@ -350,6 +349,11 @@ class SigmoidSum(Model):
                           "下标形式与矩阵形式在 {H2}、{J2}、{m3} 上一致",
                           H2=shown_eq(H, 2), J2=shown_eq(J, 2), m3=shown_eq(m, 3))
         grads = self._matrix_calculus(d, L)
+        # said here, right above the products it announces
+        d.note("The sums over {i} are matrix products ({one} is a column of ones): each gradient by these "
+               "rules, then in the notes' form.",
+               "对 {i} 的求和就是矩阵乘积({one} 为全 1 列向量):每个梯度先按这些法则求出,再写成笔记中的形式。",
+               i=i, one=Ones(m, 1))
         for key, (lhs, form, by_index, by_matrix, shape) in matrix_forms.items():
             if key in grads:
                 engine = grads[key]
@@ -361,7 +365,8 @@ class SigmoidSum(Model):
                 d.eq(lhs, form, "vectorize", Msg.of("{shape}", "{shape}", shape=shape).then(agree),
                      check=(by_index, by_matrix))
         d.table(
-            [Msg("index form", "下标形式"), "", Msg("matrix form", "矩阵形式"), "", Msg("shape", "形状")],
+            [Msg("entry", "元素"), Msg("index form", "下标形式"), Msg("matrix", "矩阵"), Msg("matrix form", "矩阵形式"),
+             Msg("shape", "形状")],
             [[*index_forms[key], matrix_forms[key][0], matrix_forms[key][1], matrix_forms[key][4]]
              for key in ("b", "c", "b_k", "w")],
         )
@@ -393,7 +398,9 @@ class SigmoidSum(Model):
                      note=where_m)
             # the matrix form's entry is the index form at the same (k, l), as its line checked
             matrix_lhs, matrix_form, by_index, by_matrix, _ = matrix_forms[key]
-            d.result(mname, matrix_form, lhs=matrix_lhs, of=L, wrt=wrt, value=inst(form),
+            # ∂L/∂b₀ is a number in both forms: its matrix form continues the index form's line
+            # rather than naming ∂L/∂b₀ a second time
+            d.result(mname, matrix_form, lhs=form if key == "b" else matrix_lhs, of=L, wrt=wrt, value=inst(form),
                      check=(by_index, by_matrix), note=Msg.check(*where_e, e=entry))
 
     def _matrix_calculus(self, d, L) -> dict:

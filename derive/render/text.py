@@ -8,6 +8,7 @@ import re
 
 from rich.cells import cell_len
 from rich.console import Console, Group
+from rich.measure import Measurement
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
@@ -60,6 +61,21 @@ def wrap_cjk(text: str, width: int) -> str:
     return "\n".join(lines).replace(_NBSP, " ")
 
 
+class _Held:
+    """A rule's annotation (its formulas' spaces held by no-break spaces) that wraps itself to its
+    column's width with ``wrap_cjk``: between words or Chinese characters, never inside a formula.
+    Measured as the plain text would be, so the table lays its columns out as before."""
+
+    def __init__(self, held: str):
+        self.held = held
+
+    def __rich_measure__(self, console, options) -> Measurement:
+        return Measurement.get(console, options, Text(self.held.replace(_NBSP, " ")))
+
+    def __rich_console__(self, console, options):
+        yield Text(wrap_cjk(self.held, options.max_width))
+
+
 def _grid(**first):
     """Four columns: left-hand side (right-aligned), "=", right-hand side, annotation (dim).
 
@@ -87,6 +103,11 @@ def _columns() -> int:
 _WIDE_LHS = 0.3
 
 
+def _cells(note) -> int:
+    """The width of a row's annotation on one line (a ``Text`` or a ``_Held``)."""
+    return note.cell_len if isinstance(note, Text) else cell_len(note.held)
+
+
 def _aligned(rows, width: int, **first):
     """``(lhs, rhs, note)`` rows (``Text``) as one grid, its "=" in one column. When a row would
     not fit on its line, each wide left-hand side (``_WIDE_LHS``) goes on the line above its row,
@@ -94,7 +115,7 @@ def _aligned(rows, width: int, **first):
     limit = max(12, int(width * _WIDE_LHS))
     lhs_w = max((lhs.cell_len for lhs, _, _ in rows), default=0)
     # 2 of indent, 3 spaces and the "=" between the four columns
-    folds = any(6 + lhs_w + rhs.cell_len + note.cell_len > width for _, rhs, note in rows)
+    folds = any(6 + lhs_w + rhs.cell_len + _cells(note) > width for _, rhs, note in rows)
     grid = _grid(**first)
     for lhs, rhs, note in rows:
         if folds and lhs.cell_len > limit:
@@ -134,8 +155,12 @@ class TextRenderer(Renderer):
 
     def _render_equation(self, steps):
         rows = [(Text("" if s.continued else self.math(s.lhs)), Text(self.math(s.rhs, s.order)),
-                 Text(self.rule_text(s))) for s in steps]
+                 _Held(self.held_rule_text(s))) for s in steps]
         return Padding(_aligned(rows, self._width), (0, 0, 0, 2))
+
+    def held_rule_text(self, step) -> str:
+        """``rule_text`` with the spaces of its formulas held (no-break spaces), for ``wrap_cjk``."""
+        return self.rule_text(step, lambda msg: self.words(msg, write=self._write_held))
 
     def _render_table(self, table):
         t = Table(show_edge=False, header_style="bold")
