@@ -106,8 +106,7 @@ def _print_traceback() -> None:
     traceback.print_exc()
 
 
-# The prefix of a DeriveError's line in the language asked for (``--lang zh`` on train and
-# check-grad, whose errors speak it); click's usage errors are English and keep the English prefix.
+# The prefix of an error's line in the language asked for (``--lang zh`` on the command line).
 PREFIX = {"en": "derive: error: ", "zh": "derive：错误："}
 
 
@@ -124,6 +123,17 @@ def _fail(message: str, code: int, lang: str = "en") -> NoReturn:
     message = " ".join(str(message).split()) or "error"
     click.echo(f"{PREFIX[lang]}{message}", err=True)
     sys.exit(code)
+
+
+def _usage_error(english: str, lang: str) -> NoReturn:
+    """click's usage error, in Chinese under ``--lang zh`` when its message is one we know."""
+    if lang == "zh":
+        from .usage_zh import chinese
+
+        said = chinese(english)
+        if said is not None:
+            _fail(said, 2, "zh")
+    _fail(english, 2)
 
 
 def main(argv=None) -> None:
@@ -145,11 +155,12 @@ def main(argv=None) -> None:
     except click.ClickException as exc:  # usage errors, bad parameters
         if debug:
             _print_traceback()
-        _fail(exc.format_message(), 2)
+        _usage_error(exc.format_message(), _lang(argv))
     except DeriveError as exc:
         if debug:
             _print_traceback()
-        _fail(str(exc), exc.exit_code, _lang(argv))
+        lang = _lang(argv)
+        _fail(exc.zh if lang == "zh" and exc.zh is not None else str(exc), exc.exit_code, lang)
     except KeyboardInterrupt:
         _fail("interrupted", 130)
     except BrokenPipeError:
