@@ -17,7 +17,7 @@ from typing import NoReturn
 import click
 
 from .. import __version__
-from ..errors import DeriveError
+from ..errors import DeriveError, said
 from . import cache, check_grad, check_steps, expr, model_command, notes, train
 
 # sysexits' EX_SOFTWARE: a bug in derive, distinct from 1 (a check found a problem) and 2 (bad input)
@@ -50,10 +50,10 @@ class DeriveGroup(click.Group):
             known = [*registry.names(), *sorted(self.commands)]
             close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
             guess = f" (did you mean {close[0]!r}?)" if close else ""
-            raise DeriveError(
-                f"unknown model or command {name!r}{guess}; models: {', '.join(registry.names())}; "
-                f"commands: {', '.join(sorted(self.commands))}"
-            )
+            models, commands = ", ".join(registry.names()), ", ".join(sorted(self.commands))
+            raise said(f"unknown model or command {name!r}{guess}; models: {models}; commands: {commands}",
+                       f"没有模型或命令 {name!r}{f'（是不是要用 {close[0]!r}？）' if close else ''}；"
+                       f"模型有：{models}；命令有：{commands}")
         return super().resolve_command(ctx, args)
 
     def shell_complete(self, ctx, incomplete):
