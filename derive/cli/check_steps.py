@@ -13,8 +13,8 @@ from ..errors import DeriveError
 FORMATS = ("markdown", "latex", "plain")
 
 
-def _fail(message: str) -> None:
-    click.echo(f"derive: error: {message}", err=True)
+def _fail(message: str, lang: str) -> None:
+    click.echo(f"derive：错误：{message}" if lang == "zh" else f"derive: error: {message}", err=True)
 
 
 @click.command(name="check-steps")
@@ -52,9 +52,10 @@ def check_steps(files, kind, fmt, lang, summary):
             if len(files) == 1 and not summary:
                 raise
             status = 2
-            rows.append(summary_row(name, None, str(err), lang))
+            said = err.zh if lang == "zh" and err.zh is not None else str(err)
+            rows.append(summary_row(name, None, said, lang))
             if not summary:
-                _fail(str(err))
+                _fail(said, lang)
             continue
         status = max(status, 0 if report.ok else 1)
         reports.append(report)
