@@ -28,7 +28,7 @@ _WHOLE = [
     (r"Option (?P<o>'[^']*') requires (?P<n>\d+) arguments\.", "选项 {o} 后面要给 {n} 个值"),
     (r"Option (?P<o>'[^']*') does not take a value\.", "选项 {o} 不带值"),
     (r"Got unexpected extra arguments? \((?P<a>.*)\)", "多余的参数（{a}）"),
-    (r"Missing argument '(?P<a>[^']*)'\.", "缺少参数 {a}"),
+    (r"Missing argument (?P<a>'[^']*')\.", "缺少参数 {a}"),
     (r"Missing option (?P<o>'[^']*')\.", "缺少选项 {o}"),
 ]
 
@@ -47,8 +47,8 @@ _REASONS = [
 
 def _fields(match: re.Match) -> dict:
     fields = match.groupdict()
-    if "a" in fields and fields["a"] in ARGUMENTS:
-        fields["a"] = f"{fields['a']}（{ARGUMENTS[fields['a']]}）"
+    if "a" in fields and fields["a"].strip("'") in ARGUMENTS:
+        fields["a"] = f"{fields['a']}（{ARGUMENTS[fields['a'].strip(chr(39))]}）"
     return fields
 
 
