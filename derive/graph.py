@@ -28,7 +28,7 @@ import sympy as sp
 from sympy import Derivative, Symbol
 
 from . import printing
-from .errors import DeriveError
+from .errors import said
 from .functions import to_elementary
 from .messages import Msg
 from .verify import VerificationError
@@ -390,10 +390,12 @@ def run_dot(source: str, fmt: str) -> bytes:
     """``dot -T<fmt>`` on ``source``; one-line DeriveError if Graphviz is missing or refuses it."""
     exe = shutil.which("dot")
     if exe is None:
-        raise DeriveError("Graphviz is not installed (the `dot` program is needed for --graph png)")
+        raise said("Graphviz is not installed (the `dot` program is needed for --graph png)",
+                   "没有安装 Graphviz（--graph png 需要 `dot` 程序）")
     proc = subprocess.run([exe, f"-T{fmt}"], input=source.encode(), capture_output=True, timeout=60)
     if proc.returncode != 0:
-        raise DeriveError(f"dot failed: {proc.stderr.decode(errors='replace').strip().splitlines()[-1:]}")
+        why = proc.stderr.decode(errors="replace").strip().splitlines()[-1:]
+        raise said(f"dot failed: {why}", f"dot 运行失败：{why}")
     return proc.stdout
 
 
@@ -434,7 +436,8 @@ def _evaluate(expr, values: dict):
         return v
     v = v.evalf(30)
     if not v.is_number or not v.is_real:
-        raise DeriveError(f"the graph cannot be evaluated at this point ({printing.text(expr)} is not a real number)")
+        raise said(f"the graph cannot be evaluated at this point ({printing.text(expr)} is not a real number)",
+                   f"计算图在这个点上无法求值（{printing.text(expr)} 不是实数）")
     return v
 
 
@@ -452,7 +455,7 @@ def from_defs(defs: dict, point: dict, *, name: str = "graph", output: Symbol | 
         sinks = [k for k in defs if k not in consumed]
         ok = [s for s in sinks if all(a in defs or a in point for a in _ancestors(s, defs))]
         if not ok:
-            raise DeriveError("no node of the graph can be evaluated at the given point")
+            raise said("no node of the graph can be evaluated at the given point", "计算图没有一个节点能在给定的点上求值")
         output = max(ok, key=lambda s: (len(_ancestors(s, defs)), list(defs).index(s)))
     keep = _ancestors(output, defs)
     inner = [k for k in defs if k in keep]                                # definition order
@@ -463,7 +466,7 @@ def from_defs(defs: dict, point: dict, *, name: str = "graph", output: Symbol | 
                 leaves.append(s)
     missing = [s.name for s in leaves if s not in point]
     if missing:
-        raise DeriveError(f"the point gives no value to {', '.join(missing)}")
+        raise said(f"the point gives no value to {', '.join(missing)}", f"这个点没有给出 {', '.join(missing)} 的值")
     leaves.sort(key=list(point).index)                   # as the caller lists them: x1, x2, w1, …
     sub = {k: defs[k] for k in inner}
 
@@ -645,11 +648,12 @@ def parse_point(text: str) -> dict:
     for part in filter(None, (p.strip() for p in str(text).split(","))):
         name, sep, value = part.partition("=")
         if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name.strip()):
-            raise DeriveError(f"--at expects name=value pairs separated by commas, not {part!r}")
+            raise said(f"--at expects name=value pairs separated by commas, not {part!r}",
+                       f"--at 需要用逗号分隔的 name=value 对，而不是 {part!r}")
         try:
             point[name.strip()] = sp.Rational(str(Fraction(value.strip())))
         except (ValueError, ZeroDivisionError):
-            raise DeriveError(f"--at: {value.strip()!r} is not a number") from None
+            raise said(f"--at: {value.strip()!r} is not a number", f"--at：{value.strip()!r} 不是数") from None
     return point
 
 
@@ -659,7 +663,9 @@ def _named_point(point: dict, known) -> dict:
     for k, v in point.items():
         key = k.name if isinstance(k, Symbol) else str(k)
         if key not in known:
-            raise DeriveError(f"--at: the graph has no input {key!r} (inputs: {', '.join(sorted(known))})")
+            inputs = ", ".join(sorted(known))
+            raise said(f"--at: the graph has no input {key!r} (inputs: {inputs})",
+                       f"--at：计算图没有输入 {key!r}（输入有：{inputs}）")
         out[known[key]] = sp.Rational(str(Fraction(str(v)))) if isinstance(v, (str, float)) else sp.sympify(v)
     return out
 
@@ -682,10 +688,9 @@ def graph_for(obj, at=None, derivation=None) -> Graph:
     else:
         model, d = registry.get(str(obj))(), None
     if not has_graph(model):
-        raise DeriveError(
-            f"model {model.name!r} has no computation graph; models with one: "
-            f"{', '.join(graph_models(registry.names()))}"
-        )
+        with_one = ", ".join(graph_models(registry.names()))
+        raise said(f"model {model.name!r} has no computation graph; models with one: {with_one}",
+                   f"模型 {model.name!r} 没有计算图；有计算图的模型：{with_one}")
     if at is None:
         from .stored import graph
 

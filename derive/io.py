@@ -9,13 +9,25 @@ a FIFO or ``-`` is written as a stream, never replaced.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import sys
 import tempfile
 from pathlib import Path
 
-from .errors import DeriveError
+from .errors import DeriveError, said
+
+# Why the system refused, in Chinese (its own strerror is English); other errors give their number.
+_WHY_ZH = {errno.EACCES: "没有权限", errno.EPERM: "没有权限", errno.ENOENT: "文件或文件夹不存在",
+           errno.EISDIR: "是文件夹", errno.ENOTDIR: "路径中有一段不是文件夹", errno.ENOSPC: "磁盘已满",
+           errno.EROFS: "文件系统只读", errno.EPIPE: "管道已关闭"}
+
+
+def cannot_write(target, exc: OSError) -> DeriveError:
+    """The error for ``target`` that the system refused to write, in English and Chinese."""
+    return said(f"cannot write {target}: {exc.strerror}",
+                f"无法写入 {target}：{_WHY_ZH.get(exc.errno, f'错误码 {exc.errno}')}")
 
 
 def _umask() -> int:
@@ -34,7 +46,10 @@ def _stream(target, raw: bytes) -> None:
         with open(target, "wb", buffering=0) as fh:
             fh.write(raw)
     except OSError as exc:
-        raise DeriveError(f"cannot write {target or 'standard output'}: {exc.strerror}") from None
+        if target is None:
+            raise said(f"cannot write standard output: {exc.strerror}",
+                       f"无法写入标准输出：{_WHY_ZH.get(exc.errno, f'错误码 {exc.errno}')}") from None
+        raise cannot_write(target, exc) from None
 
 
 def write_atomic(path: str | os.PathLike, data: str | bytes) -> None:
@@ -55,20 +70,21 @@ def write_atomic(path: str | os.PathLike, data: str | bytes) -> None:
     except FileNotFoundError:
         info = None
     except OSError as exc:
-        raise DeriveError(f"cannot write {path}: {exc.strerror}") from None
+        raise cannot_write(path, exc) from None
     if info is not None and stat.S_ISDIR(info.st_mode):
-        raise DeriveError(f"cannot write {path}: it is a folder")
+        raise said(f"cannot write {path}: it is a folder", f"无法写入 {path}：它是文件夹")
     if info is not None and not stat.S_ISREG(info.st_mode):
         return _stream(target, raw)  # a device or a FIFO: write to it, never replace it
     if info is not None and info.st_nlink > 1:
         return _stream(target, raw)  # keep the other names of this file pointing at it
     folder = target.parent
     if not folder.is_dir():
-        raise DeriveError(f"cannot write {path}: folder {Path(path).parent} does not exist")
+        raise said(f"cannot write {path}: folder {Path(path).parent} does not exist",
+                   f"无法写入 {path}：文件夹 {Path(path).parent} 不存在")
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:
-        raise DeriveError(f"cannot write {path}: {exc.strerror}") from None
+        raise cannot_write(path, exc) from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(raw)
@@ -80,5 +96,5 @@ def write_atomic(path: str | os.PathLike, data: str | bytes) -> None:
         except OSError:
             pass
         if isinstance(exc, OSError):
-            raise DeriveError(f"cannot write {path}: {exc.strerror}") from None
+            raise cannot_write(path, exc) from None
         raise

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import printing
-from .errors import DeriveError
+from .errors import said
 from .graph import format_number, graph_for, has_graph
 from .messages import Msg
 from .render.latex import LatexRenderer, latex_words, preamble
@@ -65,7 +65,7 @@ def select(models=None) -> list[str]:
         return names
     wanted = [m.strip() for m in (models.split(",") if isinstance(models, str) else models) if m.strip()]
     if not wanted:
-        raise DeriveError("--models is empty; models: " + ", ".join(names))
+        raise said("--models is empty; models: " + ", ".join(names), "--models 为空；模型有：" + ", ".join(names))
     for m in wanted:
         registry.get(m)  # one-line error naming the models
     return [n for n in names if n in wanted]
@@ -101,9 +101,10 @@ def build(fmt: str = "latex", lang: str = "en", models=None, show_steps: bool = 
     ``models`` a list (or comma-separated string) of model names, all by default; ``material``
     a ``prepare()`` result to reuse (then ``models`` and ``graphs`` are ignored)."""
     if fmt not in ("latex", "markdown", "html"):
-        raise DeriveError(f"notes are written as latex, markdown or html, not {fmt!r}")
+        raise said(f"notes are written as latex, markdown or html, not {fmt!r}",
+                   f"讲义只能写成 latex、markdown 或 html，而不是 {fmt!r}")
     if lang not in ("en", "zh"):
-        raise DeriveError(f"--lang must be en or zh, not {lang!r}")
+        raise said(f"--lang must be en or zh, not {lang!r}", f"--lang 必须是 en 或 zh，而不是 {lang!r}")
     material = material or prepare(models, graphs)
     if fmt == "html":
         from .render.html import notes_document as writer

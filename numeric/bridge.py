@@ -45,7 +45,7 @@ from sympy.codegen.cfunctions import log1p
 from sympy.core.function import AppliedUndef
 from sympy.printing.numpy import NumPyPrinter
 
-from derive.errors import DeriveError
+from derive.errors import said
 from derive.functions import hard_sigmoid, relu, sigmoid, softplus
 
 __all__ = ["lambdify", "stable_rewrite", "Kernel", "StableNumPyPrinter"]
@@ -137,12 +137,13 @@ def _check_evaluable(args, exprs):
     for e in exprs:
         undefined = e.atoms(AppliedUndef)
         if undefined:
-            raise DeriveError(f"cannot evaluate the undefined function {sorted(map(str, undefined))[0]}")
+            name = sorted(map(str, undefined))[0]
+            raise said(f"cannot evaluate the undefined function {name}", f"无法计算未定义的函数 {name}")
         extra = e.free_symbols - known
         if extra:
-            raise DeriveError(
-                f"expression uses {', '.join(sorted(map(str, extra)))}, which is not among the arguments"
-            )
+            names = ", ".join(sorted(map(str, extra)))
+            raise said(f"expression uses {names}, which is not among the arguments",
+                       f"表达式用到了 {names}，它们不在参数之中")
 
 
 def lambdify(args, exprs, *, cse: bool = True):
@@ -624,7 +625,8 @@ class Kernel:
         for e in self.exprs:
             extra = e.free_symbols - known
             if extra:
-                raise DeriveError(f"kernel expression uses unknown symbols {sorted(map(str, extra))}")
+                names = sorted(map(str, extra))
+                raise said(f"kernel expression uses unknown symbols {names}", f"核表达式用到了未知的符号 {names}")
 
         forms = [_kernel_form(e) for e in self.exprs]
         replacements, reduced = sp.cse(forms, symbols=sp.numbered_symbols("_e"))

@@ -43,7 +43,7 @@ from functools import lru_cache
 import numpy as np
 import sympy as sp
 
-from derive.errors import DeriveError
+from derive.errors import said
 from derive.functions import relu, sigmoid
 from derive.network import Network
 
@@ -220,16 +220,16 @@ def class_labels(y, m: int, classes: int):
     y = np.asarray(y)
     if y.shape != (m,):
         if y.size != m or y.ndim > 2:
-            raise DeriveError(f"y must have shape ({m},), not {y.shape}")
+            raise said(f"y must have shape ({m},), not {y.shape}", f"y 的形状必须是 ({m},)，而不是 {y.shape}")
         y = y.reshape(m)
     if y.dtype is not _INTP and y.dtype != np.intp:
         if y.dtype.kind not in "iu" and (y.dtype.kind not in "fb" or not np.all(y == np.round(y))):
-            raise DeriveError("y must hold integer class labels")
+            raise said("y must hold integer class labels", "y 必须是整数类别标签")
         y = y.astype(np.intp)
     # one reduction checks both ends (this runs at every gradient): a negative label read as
     # unsigned is larger than any class
     if m and np.maximum.reduce(y.view(_UINTP)) >= classes:
-        raise DeriveError(f"class labels must be in 0..{classes - 1}")
+        raise said(f"class labels must be in 0..{classes - 1}", f"类别标签必须在 0..{classes - 1} 之内")
     return y
 
 
@@ -378,16 +378,19 @@ class CompiledModel:
     def _params(self, params) -> dict:
         """The arrays of ``params``, checked, by role."""
         if not isinstance(params, dict):
-            raise DeriveError(f"params must be a dict with keys {', '.join(self.param_shapes)}")
+            raise said(f"params must be a dict with keys {', '.join(self.param_shapes)}",
+                       f"params 必须是以 {', '.join(self.param_shapes)} 为键的 dict")
         out = {}
         for name, role, shape in self._checks:
             if name not in params:
-                raise DeriveError(f"params has no {name!r} (expected {', '.join(self.param_shapes)})")
+                raise said(f"params has no {name!r} (expected {', '.join(self.param_shapes)})",
+                           f"params 中没有 {name!r}（应有 {', '.join(self.param_shapes)}）")
             value = params[name]
             if type(value) is not np.ndarray or value.dtype is not _FLOAT64:
                 value = np.asarray(value, dtype=np.float64)
             if value.shape != shape:
-                raise DeriveError(f"params[{name!r}] has shape {value.shape}, expected {shape}")
+                raise said(f"params[{name!r}] has shape {value.shape}, expected {shape}",
+                           f"params[{name!r}] 的形状是 {value.shape}，应为 {shape}")
             out[role] = value
         return out
 
@@ -395,9 +398,9 @@ class CompiledModel:
         X = np.asarray(X)
         f = self.network.features
         if X.ndim != 2 or X.shape[1] != f:
-            raise DeriveError(f"X must have shape (m, {f}), not {X.shape}")
+            raise said(f"X must have shape (m, {f}), not {X.shape}", f"X 的形状必须是 (m, {f})，而不是 {X.shape}")
         if X.shape[0] == 0:
-            raise DeriveError("X has no rows")
+            raise said("X has no rows", "X 没有行")
         if X.dtype is not _FLOAT64 or not X.flags.c_contiguous:
             X = np.ascontiguousarray(X, dtype=np.float64)
         return X
@@ -405,7 +408,7 @@ class CompiledModel:
     def _targets(self, y, m):
         y = np.asarray(y)
         if y.size != m or y.ndim > 2:
-            raise DeriveError(f"y must have shape ({m},), not {y.shape}")
+            raise said(f"y must have shape ({m},), not {y.shape}", f"y 的形状必须是 ({m},)，而不是 {y.shape}")
         y = y.reshape(m)
         if y.dtype != np.float64 or not y.flags.c_contiguous:
             y = np.ascontiguousarray(y, dtype=np.float64)
@@ -712,7 +715,7 @@ class _SoftmaxNet(_Classifier, CompiledModel):
     def _targets(self, y, m):
         y = np.asarray(y)
         if y.size != m or y.ndim > 2:
-            raise DeriveError(f"y must have shape ({m},), not {y.shape}")
+            raise said(f"y must have shape ({m},), not {y.shape}", f"y 的形状必须是 ({m},)，而不是 {y.shape}")
         return y.reshape(m)
 
     def _onehot_t(self, y):
@@ -722,10 +725,10 @@ class _SoftmaxNet(_Classifier, CompiledModel):
             return cached[1], cached[2]
         if y.dtype.kind not in "iu":
             if y.dtype.kind not in "fb" or not np.all(np.asarray(y) == np.round(y)):
-                raise DeriveError("y must hold integer class labels")
+                raise said("y must hold integer class labels", "y 必须是整数类别标签")
         labels = y.astype(np.intp)
         if labels.size and (labels.min() < 0 or labels.max() >= self.classes):
-            raise DeriveError(f"class labels must be in 0..{self.classes - 1}")
+            raise said(f"class labels must be in 0..{self.classes - 1}", f"类别标签必须在 0..{self.classes - 1} 之内")
         onehot = np.zeros((self.classes, y.shape[0]))
         onehot[labels, np.arange(y.shape[0])] = 1.0
         self._onehot = (y.copy(), onehot, labels)
@@ -1060,7 +1063,8 @@ def compile_model(model) -> CompiledModel:
     network = model.network()
     if network is None:
         trainable = [n for n in derive.model_names() if derive.model(n).trainable]
-        raise DeriveError(f"model {model.name!r} cannot be compiled; trainable models: {', '.join(trainable)}")
+        raise said(f"model {model.name!r} cannot be compiled; trainable models: {', '.join(trainable)}",
+                   f"模型 {model.name!r} 不能编译；能训练的模型：{', '.join(trainable)}")
     # convolutional networks first: the dense kinds' ``fits`` do not look for Conv and Pool layers;
     # their module builds on this one, so it is imported here, on first use
     from .compiled_layers import LayeredNet
@@ -1068,7 +1072,8 @@ def compile_model(model) -> CompiledModel:
     for kind in (LayeredNet, *_KINDS):
         if kind.fits(network):
             return kind(model, network)
-    raise DeriveError(f"model {model.name!r}: no compiled form for its network {network}")
+    raise said(f"model {model.name!r}: no compiled form for its network {network}",
+               f"模型 {model.name!r}：它的网络 {network} 没有编译形式")
 
 
 # Tried in order: the first whose ``fits`` accepts the network compiles it.

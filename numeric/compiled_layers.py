@@ -30,7 +30,7 @@ from functools import lru_cache
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from derive.errors import DeriveError
+from derive.errors import said
 from derive.functions import relu
 from derive.network import Attention, Conv, Dense, Pool
 
@@ -170,8 +170,9 @@ class LayeredNet(_Classifier, FlatGradient, CompiledModel):
         self.classes = network.classes
         for layer in self.layers:
             if isinstance(layer, Pool) and layer.units < 1:
-                raise DeriveError(f"model {model.name!r}: the pooling window {layer.size} is larger than the "
-                                  f"{layer.side} × {layer.side} image it pools")
+                raise said(f"model {model.name!r}: the pooling window {layer.size} is larger than the "
+                           f"{layer.side} × {layer.side} image it pools",
+                           f"模型 {model.name!r}：池化窗口 {layer.size} 大于它所池化的 {layer.side} × {layer.side} 图像")
         self.dz = softmax_rule()
         self.kernels = {"dloss_dz": self.dz}
         self._act = {}

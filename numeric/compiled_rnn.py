@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from derive.errors import DeriveError
+from derive.errors import said
 from derive.network import TEXT_ALPHABET, Recurrent
 
 from .compiled import CompiledModel, _backprop_kernel, _Classifier, softmax_rule
@@ -58,21 +58,23 @@ class CompiledRNN(_Classifier, CompiledModel):
         values = np.asarray(values)
         bad = (values != np.round(values)) | (values < 0) | (values >= self.vocabulary)
         if bad.any():
-            raise DeriveError(f"{what} must hold integer codes 0..{self.vocabulary - 1}")
+            raise said(f"{what} must hold integer codes 0..{self.vocabulary - 1}",
+                       f"{what} 必须是 0..{self.vocabulary - 1} 的整数编码")
         return values.astype(np.intp)
 
     def _features(self, X):
         X = np.asarray(X)
         if X.ndim != 2 or X.shape[1] != self.steps:
-            raise DeriveError(f"X must have shape (m, {self.steps}): one code per time step, not {X.shape}")
+            raise said(f"X must have shape (m, {self.steps}): one code per time step, not {X.shape}",
+                       f"X 的形状必须是 (m, {self.steps})（每个时间步一个编码），而不是 {X.shape}")
         if X.shape[0] == 0:
-            raise DeriveError("X has no rows")
+            raise said("X has no rows", "X 没有行")
         return self._codes(X, "X")
 
     def _targets(self, y, m):
         y = np.asarray(y)
         if y.size != m or y.ndim > 2:
-            raise DeriveError(f"y must have shape ({m},), not {y.shape}")
+            raise said(f"y must have shape ({m},), not {y.shape}", f"y 的形状必须是 ({m},)，而不是 {y.shape}")
         return self._codes(y.reshape(m), "y")
 
     def random_inputs(self, rng, m: int):

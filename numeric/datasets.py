@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from derive.errors import DeriveError
+from derive.errors import said
 from derive.network import TEXT_ALPHABET
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -180,8 +180,10 @@ def text(steps: int = 25, held_out: float = 0.1) -> Dataset:
     chars = text_characters()
     codes = np.array([TEXT_ALPHABET.index(ch) for ch in chars], dtype=np.int64)
     if 20 * steps > len(codes):
-        raise DeriveError(f"--seq-length {steps:,} leaves fewer than 20 windows in the built-in text "
-                          f"({len(codes):,} characters); at most {len(codes) // 20:,}")
+        raise said(f"--seq-length {steps:,} leaves fewer than 20 windows in the built-in text "
+                   f"({len(codes):,} characters); at most {len(codes) // 20:,}",
+                   f"--seq-length {steps:,} 使内置文本（{len(codes):,} 个字符）切出的窗口少于 20 个；"
+                   f"最多为 {len(codes) // 20:,}")
     starts = np.arange(0, len(codes) - steps, steps)
     X = codes[starts[:, None] + np.arange(steps)].astype(float)
     y = codes[starts + steps]
@@ -191,22 +193,24 @@ def text(steps: int = 25, held_out: float = 0.1) -> Dataset:
 
 def _text_sized(features: int, classes: int | None) -> Dataset:
     if classes != len(TEXT_ALPHABET):
-        raise DeriveError(f"the built-in text has {len(TEXT_ALPHABET)} characters, not {classes}")
+        raise said(f"the built-in text has {len(TEXT_ALPHABET)} characters, not {classes}",
+                   f"内置文本有 {len(TEXT_ALPHABET)} 种字符，而不是 {classes}")
     return text(steps=features)
 
 
 def _red_curve_sized(features: int) -> Dataset:
     if features != 1:
-        raise DeriveError(f"the built-in red curve has 1 feature, not --features {features}; pass --data for more")
+        raise said(f"the built-in red curve has 1 feature, not --features {features}; pass --data for more",
+                   f"内置的红色曲线只有 1 个特征，而不是 --features {features}；要更多特征请用 --data")
     return red_curve()
 
 
 def _digits_sized(features: int, classes: int | None) -> Dataset:
     if features != 64 or classes != 10:
-        raise DeriveError(
-            "the built-in digits have 64 features and 10 classes, not "
-            f"--features {features} --classes {classes}; pass --data"
-        )
+        raise said(f"the built-in digits have 64 features and 10 classes, not --features {features} "
+                   f"--classes {classes}; pass --data",
+                   f"内置的手写数字有 64 个特征和 10 个类别，而不是 --features {features} --classes {classes}；"
+                   f"请用 --data")
     return digits()
 
 
@@ -256,10 +260,10 @@ def _parse_csv(path: Path):
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
-        raise DeriveError(f"{path}: not a text CSV file") from None
+        raise said(f"{path}: not a text CSV file", f"{path}：不是文本 CSV 文件") from None
     lines = [ln for ln in text.splitlines() if ln.strip()]
     if not lines:
-        raise DeriveError(f"{path}: no data rows")
+        raise said(f"{path}: no data rows", f"{path}：没有数据行")
     delimiter = _delimiter(lines[-1])
     rows = [
         (i, [c.strip() for c in r]) for i, r in enumerate(csv.reader(text.splitlines(), delimiter=delimiter), 1)
@@ -270,23 +274,22 @@ def _parse_csv(path: Path):
         header = tuple(rows[0][1])
         rows = rows[1:]  # a header line: a feature column that is not a number
         if not rows:
-            raise DeriveError(f"{path}: a header but no data rows")
+            raise said(f"{path}: a header but no data rows", f"{path}：只有表头，没有数据行")
     width = len(rows[0][1])
     if width < 2:
-        raise DeriveError(
-            f"{path}: need at least 2 columns (features, then the target), got {width}"
-        )
+        raise said(f"{path}: need at least 2 columns (features, then the target), got {width}",
+                   f"{path}：至少需要 2 列（先是特征，最后是目标），实际为 {width}")
     features, targets = [], []
     for line, row in rows:
         if len(row) != width:
-            raise DeriveError(
-                f"{path} line {line}: {len(row)} values, expected {width} like line {rows[0][0]}"
-            )
+            raise said(f"{path} line {line}: {len(row)} values, expected {width} like line {rows[0][0]}",
+                       f"{path} 第 {line} 行：{len(row)} 个值，应与第 {rows[0][0]} 行一样有 {width} 个")
         values = []
         for column, cell in enumerate(row[:-1], 1):
             value = _number(cell)
             if value is None:
-                raise DeriveError(f"{path} line {line} column {column}: {cell!r} is not a number")
+                raise said(f"{path} line {line} column {column}: {cell!r} is not a number",
+                           f"{path} 第 {line} 行第 {column} 列：{cell!r} 不是数")
             values.append(value)
         features.append(values)
         targets.append(row[-1])
@@ -295,10 +298,12 @@ def _parse_csv(path: Path):
     if any(v is None for v in numbers):
         if all(v is not None for v in numbers[1:]) and numbers[0] is None and len(rows) > 1:
             line = rows[0][0]
-            raise DeriveError(f"{path} line {line} column {width}: {targets[0]!r} is not a number")
+            raise said(f"{path} line {line} column {width}: {targets[0]!r} is not a number",
+                       f"{path} 第 {line} 行第 {width} 列：{targets[0]!r} 不是数")
         labels = tuple(sorted(set(targets)))
         if len(labels) < 2:
-            raise DeriveError(f"{path}: the target column holds one class only ({labels[0]!r})")
+            raise said(f"{path}: the target column holds one class only ({labels[0]!r})",
+                       f"{path}：目标列只有一个类别（{labels[0]!r}）")
         code = {name: k for k, name in enumerate(labels)}
         y = np.array([code[t] for t in targets], dtype=float)
     else:
@@ -314,22 +319,22 @@ def _read_npz(path: Path):
         with np.load(path, allow_pickle=False) as archive:
             missing = [k for k in ("X", "y") if k not in archive.files]
             if missing:
-                raise DeriveError(
-                    f"{path}: needs arrays X and y; it has {', '.join(archive.files) or 'none'}"
-                )
+                has = ", ".join(archive.files)
+                raise said(f"{path}: needs arrays X and y; it has {has or 'none'}",
+                           f"{path}：需要数组 X 和 y；它有的是：{has or '无'}")
             X, y = np.asarray(archive["X"]), np.asarray(archive["y"])
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise DeriveError(f"{path}: not a readable .npz archive ({exc})") from None
+        raise said(f"{path}: not a readable .npz archive ({exc})",
+                   f"{path}：不是可读的 .npz 文件（{type(exc).__name__}）") from None
     if X.ndim == 1:
         X = X[:, None]
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     if X.ndim != 2 or y.ndim != 1 or len(X) != len(y):
-        raise DeriveError(
-            f"{path}: X must have shape (m, n) and y shape (m,), got {X.shape} and {y.shape}"
-        )
+        raise said(f"{path}: X must have shape (m, n) and y shape (m,), got {X.shape} and {y.shape}",
+                   f"{path}：X 的形状必须是 (m, n)，y 的形状必须是 (m,)，实际为 {X.shape} 和 {y.shape}")
     if X.dtype.kind not in "biuf" or y.dtype.kind not in "biuf":
-        raise DeriveError(f"{path}: X and y must be numeric arrays")
+        raise said(f"{path}: X and y must be numeric arrays", f"{path}：X 和 y 必须是数值数组")
     return np.ascontiguousarray(X, dtype=float), np.ascontiguousarray(y, dtype=float)
 
 
@@ -344,7 +349,7 @@ def load(path) -> Dataset:
     """
     path = Path(path)
     if not path.is_file():
-        raise DeriveError(f"no such data file: {path}")
+        raise said(f"no such data file: {path}", f"没有这个数据文件：{path}")
     suffix = path.suffix.lower()
     labels = columns = None
     if suffix == ".csv":
@@ -352,28 +357,33 @@ def load(path) -> Dataset:
     elif suffix == ".npz":
         X, y = _read_npz(path)
     else:
-        raise DeriveError(f"{path}: data must be a .csv or .npz file")
+        raise said(f"{path}: data must be a .csv or .npz file", f"{path}：数据必须是 .csv 或 .npz 文件")
     if len(y) == 0:
-        raise DeriveError(f"{path}: no data rows")
+        raise said(f"{path}: no data rows", f"{path}：没有数据行")
     bad = ~np.isfinite(X).all(axis=1) | ~np.isfinite(y)
     if bad.any():
-        raise DeriveError(f"{path}: NaN or infinite value in data row {int(np.argmax(bad)) + 1}")
+        row = int(np.argmax(bad)) + 1
+        raise said(f"{path}: NaN or infinite value in data row {row}", f"{path}：第 {row} 个数据行有 NaN 或无穷大")
     return Dataset(str(path), X, y, labels=labels, columns=columns)
 
 
 def holdout(data: Dataset, fraction: float, seed: int = 0) -> Dataset:
     """Move a random ``fraction`` of the rows of ``data`` to its held-out set."""
     if not 0.0 < fraction < 1.0:
-        raise DeriveError(f"--holdout must be a fraction between 0 and 1, not {fraction}")
+        raise said(f"--holdout must be a fraction between 0 and 1, not {fraction}",
+                   f"--holdout 必须是 0 到 1 之间的比例，而不是 {fraction}")
     m = len(data.y)
     k = int(round(fraction * m))
     if k < 1 or k >= m:
-        raise DeriveError(
-            f"--holdout {fraction} of {m} rows leaves no training or no held-out rows"
-        )
+        raise said(f"--holdout {fraction} of {m} rows leaves no training or no held-out rows",
+                   f"--holdout {fraction} 使 {m} 行数据中没有训练行或没有留出行")
     order = np.random.default_rng(seed).permutation(m)
     train, val = order[:-k], order[-k:]
     return replace(data, X=data.X[train], y=data.y[train], X_val=data.X[val], y_val=data.y[val])
+
+
+# Which rows a label error is in, in Chinese: the training rows, or the held-out ones.
+WHERE_ZH = {"": "", " held-out": "留出集的"}
 
 
 def prepare(model, data: Dataset) -> Dataset:
@@ -388,11 +398,10 @@ def prepare(model, data: Dataset) -> Dataset:
     network = model.network()
     n = network.features
     if data.features != n:
-        raise DeriveError(
-            f"{data.name}: {model.name} with --features {n} expects {n} feature column"
-            f"{'s' if n != 1 else ''} (+ the target), got {data.features}; "
-            f"pass --features {data.features}"
-        )
+        raise said(f"{data.name}: {model.name} with --features {n} expects {n} feature column"
+                   f"{'s' if n != 1 else ''} (+ the target), got {data.features}; pass --features {data.features}",
+                   f"{data.name}：{model.name} 在 --features {n} 时需要 {n} 个特征列（另加目标列），"
+                   f"实际为 {data.features}；请用 --features {data.features}")
     task = network.task
     parts = [(data.y, "")] + ([(data.y_val, " held-out")] if data.y_val is not None else [])
     out = []
@@ -401,20 +410,18 @@ def prepare(model, data: Dataset) -> Dataset:
             wrong = ~np.isin(y, (0.0, 1.0))
             if wrong.any():
                 i = int(np.argmax(wrong))
-                raise DeriveError(
-                    f"{data.name}: {model.name} needs labels 0 or 1;"
-                    f"{where} data row {i + 1} has {y[i]:g}"
-                )
+                raise said(f"{data.name}: {model.name} needs labels 0 or 1;{where} data row {i + 1} has {y[i]:g}",
+                           f"{data.name}：{model.name} 的标签必须是 0 或 1；{WHERE_ZH[where]}第 {i + 1} 个数据行是 {y[i]:g}")
             out.append(np.asarray(y, dtype=float))
         elif task == "classes":
             k = network.classes
             wrong = (y != np.round(y)) | (y < 0) | (y > k - 1)
             if wrong.any():
                 i = int(np.argmax(wrong))
-                raise DeriveError(
-                    f"{data.name}: labels must be integers 0..{k - 1} for --classes {k};"
-                    f"{where} data row {i + 1} has {y[i]:g}"
-                )
+                raise said(f"{data.name}: labels must be integers 0..{k - 1} for --classes {k};"
+                           f"{where} data row {i + 1} has {y[i]:g}",
+                           f"{data.name}：--classes {k} 时标签必须是整数 0..{k - 1}；"
+                           f"{WHERE_ZH[where]}第 {i + 1} 个数据行是 {y[i]:g}")
             out.append(np.asarray(y).astype(np.int64))
         else:
             out.append(np.asarray(y, dtype=float))

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import sympy as sp
 
-from derive.errors import DeriveError
+from derive.errors import said
 
 INSTALL_HINT = "pip install 'derive-gradients[plot]'"
 
@@ -410,7 +410,7 @@ def require_matplotlib():
         matplotlib.use("Agg", force=True)
         import matplotlib.pyplot as plt
     except ImportError:
-        raise DeriveError(f"--plot needs matplotlib: {INSTALL_HINT}") from None
+        raise said(f"--plot needs matplotlib: {INSTALL_HINT}", f"--plot 需要 matplotlib：{INSTALL_HINT}") from None
     return plt
 
 
@@ -424,10 +424,11 @@ def check_png_path(path) -> None:
     """
     path = Path(path)
     if path.suffix.lower() != ".png":
-        raise DeriveError(f"--plot writes a PNG image; give a file name ending in .png, not {path}")
+        raise said(f"--plot writes a PNG image; give a file name ending in .png, not {path}",
+                   f"--plot 写出的是 PNG 图像；请给出以 .png 结尾的文件名，而不是 {path}")
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
-        raise DeriveError(f"cannot write {path}: folder {folder} does not exist")
+        raise said(f"cannot write {path}: folder {folder} does not exist", f"无法写入 {path}：文件夹 {folder} 不存在")
     require_matplotlib()
 
 

@@ -158,6 +158,6 @@ def test_the_cli_in_chinese(monkeypatch):
     assert many.code == 1
     assert many.out.splitlines()[0].split() == ["文件", "结论", "参数块", "提示"]
     assert "符号相反" in many.out and "2 个文件中有 1 个通过" in many.out
-    assert "derive: sign_flip.py：在 5 个坐标上取有限差分" in many.err
+    assert "derive：sign_flip.py：在 5 个坐标上取有限差分" in many.err
     for text in (one.out, one.err, many.out, many.err):
         chinese_rules(re.sub(r"\w+\.py", "", text))

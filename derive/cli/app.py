@@ -17,7 +17,7 @@ from typing import NoReturn
 import click
 
 from .. import __version__
-from ..errors import DeriveError
+from ..errors import DeriveError, said
 from . import cache, check_grad, check_steps, expr, model_command, notes, train
 
 # sysexits' EX_SOFTWARE: a bug in derive, distinct from 1 (a check found a problem) and 2 (bad input)
@@ -50,10 +50,10 @@ class DeriveGroup(click.Group):
             known = [*registry.names(), *sorted(self.commands)]
             close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
             guess = f" (did you mean {close[0]!r}?)" if close else ""
-            raise DeriveError(
-                f"unknown model or command {name!r}{guess}; models: {', '.join(registry.names())}; "
-                f"commands: {', '.join(sorted(self.commands))}"
-            )
+            models, commands = ", ".join(registry.names()), ", ".join(sorted(self.commands))
+            raise said(f"unknown model or command {name!r}{guess}; models: {models}; commands: {commands}",
+                       f"没有模型或命令 {name!r}{f'（是不是要用 {close[0]!r}？）' if close else ''}；"
+                       f"模型有：{models}；命令有：{commands}")
         return super().resolve_command(ctx, args)
 
     def shell_complete(self, ctx, incomplete):
@@ -106,8 +106,7 @@ def _print_traceback() -> None:
     traceback.print_exc()
 
 
-# The prefix of a DeriveError's line in the language asked for (``--lang zh`` on train and
-# check-grad, whose errors speak it); click's usage errors are English and keep the English prefix.
+# The prefix of an error's line in the language asked for (``--lang zh`` on the command line).
 PREFIX = {"en": "derive: error: ", "zh": "derive：错误："}
 
 
@@ -124,6 +123,17 @@ def _fail(message: str, code: int, lang: str = "en") -> NoReturn:
     message = " ".join(str(message).split()) or "error"
     click.echo(f"{PREFIX[lang]}{message}", err=True)
     sys.exit(code)
+
+
+def _usage_error(english: str, lang: str) -> NoReturn:
+    """click's usage error, in Chinese under ``--lang zh`` when its message is one we know."""
+    if lang == "zh":
+        from .usage_zh import chinese
+
+        said = chinese(english)
+        if said is not None:
+            _fail(said, 2, "zh")
+    _fail(english, 2)
 
 
 def main(argv=None) -> None:
@@ -145,11 +155,12 @@ def main(argv=None) -> None:
     except click.ClickException as exc:  # usage errors, bad parameters
         if debug:
             _print_traceback()
-        _fail(exc.format_message(), 2)
+        _usage_error(exc.format_message(), _lang(argv))
     except DeriveError as exc:
         if debug:
             _print_traceback()
-        _fail(str(exc), exc.exit_code, _lang(argv))
+        lang = _lang(argv)
+        _fail(exc.zh if lang == "zh" and exc.zh is not None else str(exc), exc.exit_code, lang)
     except KeyboardInterrupt:
         _fail("interrupted", 130)
     except BrokenPipeError:

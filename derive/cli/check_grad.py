@@ -74,7 +74,7 @@ NOTES_ZH = (
 def _note(message: str, lang: str = "en") -> None:
     if lang == "zh":
         message = _note_zh(message)
-    click.echo(f"derive: {message}", err=True)
+    click.echo(f"derive：{message}" if lang == "zh" else f"derive: {message}", err=True)
 
 
 def _note_zh(message: str) -> str:

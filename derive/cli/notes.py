@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..cache import cached_text
-from ..errors import DeriveError
+from ..errors import said
 from .output import emit, output_format, write_file
 
 GRAPH_KINDS = ("dot", "png", "tikz")
@@ -52,7 +52,8 @@ def emit_graph(model, kind: str, output, *, lang: str = "en", standalone: bool =
     from ..graph import graph_for
 
     if kind == "png" and not output:
-        raise DeriveError("--graph png writes an image: give the file with -o FILE")
+        raise said("--graph png writes an image: give the file with -o FILE",
+                   "--graph png 写出的是图像：请用 -o 文件名 给出文件")
     g = graph_for(model)
     if kind == "dot":
         emit(g.to_dot(lang), output)

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from ..errors import DeriveError
+from ..errors import DeriveError, said
 from ..io import write_atomic
 
 FORMATS = ("text", "latex", "markdown", "json", "html")
@@ -33,8 +33,11 @@ def output_format(fmt: str, output: str | None, choices=FORMATS) -> str:
     inferred = EXTENSIONS.get(suffix)
     if inferred not in choices:
         known = ", ".join(f"{ext} ({name})" for ext, name in EXTENSIONS.items() if name in choices)
-        hint = "; for a PDF, write .tex and run pdflatex on it" if suffix == ".pdf" and "latex" in choices else ""
-        raise DeriveError(f"-o {output}: derive cannot write {suffix} files; it writes {known}{hint}")
+        pdf = suffix == ".pdf" and "latex" in choices
+        hint = "; for a PDF, write .tex and run pdflatex on it" if pdf else ""
+        raise said(f"-o {output}: derive cannot write {suffix} files; it writes {known}{hint}",
+                   f"-o {output}：derive 不能写 {suffix} 文件；它能写 {known}"
+                   + ("；要得到 PDF，请写 .tex 再用 pdflatex 编译" if pdf else ""))
     return inferred
 
 
@@ -53,9 +56,12 @@ def write_file(path, data: str | bytes) -> None:
 
 
 def wrote(path) -> None:
-    """Say on stderr which file a command wrote (not for ``-``, which is standard output)."""
+    """Say on stderr which file a command wrote (not for ``-``, which is standard output), in
+    the language of the command's ``--lang``."""
     if str(path) != "-":
-        click.echo(f"derive: wrote {path}", err=True)
+        ctx = click.get_current_context(silent=True)
+        zh = ctx is not None and ctx.params.get("lang") == "zh"
+        click.echo(f"derive：已写入 {path}" if zh else f"derive: wrote {path}", err=True)
 
 
 def format_option(help_: str = "Output format."):

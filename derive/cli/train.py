@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import DeriveError
+from ..errors import said
 from .output import emit, format_option, given, model_options, said_in, wrote
 
 OPTIMIZERS = ("gd", "sgd", "momentum", "adam")
@@ -115,7 +115,7 @@ def train(name, data, lr, epochs, batch_size, optimizer, seed, holdout, standard
     if plot:
         plots.check_png_path(plot)
     if save and not Path(save).resolve().parent.is_dir():
-        raise DeriveError(f"cannot write {save}: its folder does not exist")
+        raise said(f"cannot write {save}: its folder does not exist", f"无法写入 {save}：它所在的文件夹不存在")
     terminal = sys.stderr.isatty()
     with _progress(bar=not quiet and terminal, lines=not quiet and (verbose or not terminal), lang=lang) as callback, \
             said_in(lang):

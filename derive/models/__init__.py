@@ -16,7 +16,7 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ..errors import DeriveError
+from ..errors import said
 from .base import Model, Option, classes_option, features_option, hidden_option
 
 
@@ -149,7 +149,8 @@ class Registry:
         """What the command line shows of model ``name``, without importing its module."""
         infos = self._infos()
         if name not in infos:
-            raise DeriveError(f"unknown model {name!r}; models: {', '.join(infos)}")
+            raise said(f"unknown model {name!r}; models: {', '.join(infos)}",
+                       f"没有模型 {name!r}；模型有：{', '.join(infos)}")
         return infos[name]
 
     def get(self, name: str) -> type[Model]:

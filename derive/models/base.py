@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from ..errors import DeriveError
+from ..errors import said
 
 
 @dataclass(frozen=True)
@@ -22,16 +22,16 @@ class Option:
     def coerce(self, value):
         """Validate ``value`` (already typed like ``default``) or raise DeriveError."""
         if self.choices is not None and value not in self.choices:
-            raise DeriveError(
-                f"--{self.name.replace('_', '-')} must be one of {', '.join(map(str, self.choices))}, "
-                f"not {value!r}"
-            )
+            flag, choices = self.name.replace("_", "-"), ", ".join(map(str, self.choices))
+            raise said(f"--{flag} must be one of {choices}, not {value!r}",
+                       f"--{flag} 必须是 {choices} 之一，而不是 {value!r}")
         if self.minimum is not None:
             flag = self.name.replace("_", "-")
             if isinstance(value, bool) or not isinstance(value, int):
-                raise DeriveError(f"--{flag} must be an integer, not {value!r}")
+                raise said(f"--{flag} must be an integer, not {value!r}", f"--{flag} 必须是整数，而不是 {value!r}")
             if value < self.minimum:
-                raise DeriveError(f"--{flag} must be at least {self.minimum}, not {value}")
+                raise said(f"--{flag} must be at least {self.minimum}, not {value}",
+                           f"--{flag} 至少为 {self.minimum}，而不是 {value}")
         return value
 
 
@@ -67,10 +67,9 @@ class Model:
         known = {o.name: o for o in self.options}
         unknown = sorted(set(values) - set(known))
         if unknown:
-            accepted = ", ".join(known) or "none"
-            raise DeriveError(
-                f"model {self.name!r} has no option {unknown[0]!r} (options: {accepted})"
-            )
+            accepted = ", ".join(known)
+            raise said(f"model {self.name!r} has no option {unknown[0]!r} (options: {accepted or 'none'})",
+                       f"模型 {self.name!r} 没有选项 {unknown[0]!r}（选项：{accepted or '无'}）")
         self.values = {
             name: option.coerce(values.get(name, option.default)) for name, option in known.items()
         }

@@ -8,7 +8,7 @@ import itertools
 import sympy as sp
 from sympy import Derivative
 
-from ..errors import DeriveError
+from ..errors import DeriveError, said
 from ..messages import Msg
 from ._notation import Ones
 from .base import Model
@@ -38,7 +38,8 @@ def broadcast_shape(left: tuple, right: tuple) -> tuple:
     out = []
     for p, q in itertools.zip_longest(reversed(left), reversed(right), fillvalue=1):
         if p != q and 1 not in (p, q):
-            raise DeriveError(f"shapes {left} and {right} do not broadcast: {p} against {q}")
+            raise said(f"shapes {left} and {right} do not broadcast: {p} against {q}",
+                       f"形状 {left} 和 {right} 不能广播：{p} 对 {q}")
         out.append(max(p, q))
     return tuple(reversed(out))
 

@@ -27,9 +27,10 @@ class ChainRule(Model):
         point = parse_point(self.at, allowed_names=["a", "b", "c"])
         missing = [s.name for s in (A, B, C) if s not in point]
         if missing:
-            from ..errors import DeriveError
+            from ..errors import said
 
-            raise DeriveError(f"--at must give a, b and c (missing: {', '.join(missing)})")
+            raise said(f"--at must give a, b and c (missing: {', '.join(missing)})",
+                       f"--at 必须给出 a、b 和 c（缺少：{', '.join(missing)}）")
         return point
 
     def build(self, d) -> None:

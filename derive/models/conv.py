@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import sympy as sp
 from sympy import Derivative, IndexedBase, Sum
 
-from ..errors import DeriveError
+from ..errors import said
 from ..functions import relu
 from ..messages import Msg
 from .base import Model, Option
@@ -224,8 +224,8 @@ class Conv(Model):
         super().__init__(**values)
         padded = self.size + 2 * self.padding
         if self.filter > padded:
-            raise DeriveError(f"--filter {self.filter} is larger than the padded image "
-                              f"(n + 2p = {padded})")
+            raise said(f"--filter {self.filter} is larger than the padded image (n + 2p = {padded})",
+                       f"--filter {self.filter} 大于填充后的图像（n + 2p = {padded}）")
 
     def graph_defs(self) -> dict:
         """The derivation is in index form; the graph is of the network at its smallest

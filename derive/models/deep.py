@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import sympy as sp
 from sympy import Derivative, IndexedBase, Sum
 
-from ..errors import DeriveError
+from ..errors import said
 from ..messages import Msg
 from ..verify import Deferred, expand_defs
 from ._concrete import Instance
@@ -74,18 +74,20 @@ def layer_sizes(text: str) -> tuple[int, ...]:
     """
     parts = [p.strip() for p in str(text).split(",")]
     if not any(parts):
-        raise DeriveError("--layers is empty; give sizes such as 64,32,16,10")
+        raise said("--layers is empty; give sizes such as 64,32,16,10", "--layers 为空；请给出各层大小，例如 64,32,16,10")
     sizes = []
     for p in parts:
         if not p.isdigit():
-            raise DeriveError(f"--layers: {p!r} is not a positive integer")
+            raise said(f"--layers: {p!r} is not a positive integer", f"--layers：{p!r} 不是正整数")
         if int(p) < 1:
-            raise DeriveError(f"--layers: sizes must be positive, not {p}")
+            raise said(f"--layers: sizes must be positive, not {p}", f"--layers：各层大小必须是正数，而不是 {p}")
         sizes.append(int(p))
     if len(sizes) < 2:
-        raise DeriveError("--layers needs at least two sizes: the inputs and the classes")
+        raise said("--layers needs at least two sizes: the inputs and the classes",
+                   "--layers 至少要有两个大小：输入数和类别数")
     if sizes[-1] < 2:
-        raise DeriveError(f"--layers: the last size is the number of classes, at least 2, not {sizes[-1]}")
+        raise said(f"--layers: the last size is the number of classes, at least 2, not {sizes[-1]}",
+                   f"--layers：最后一个大小是类别数，至少为 2，而不是 {sizes[-1]}")
     return tuple(sizes)
 
 

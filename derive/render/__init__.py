@@ -7,7 +7,7 @@ step is one method per renderer; a new format is one new subclass.
 
 from __future__ import annotations
 
-from ..errors import DeriveError
+from ..errors import said
 from ..messages import FIELD, RESULTS, Msg, join, rule_msg
 
 
@@ -150,6 +150,7 @@ def render(derivation, fmt: str, **opts) -> str:
         "html": ("html", "HtmlRenderer"),
     }
     if fmt not in renderers:
-        raise DeriveError(f"unknown format {fmt!r}; formats: {', '.join(renderers)}")
+        raise said(f"unknown format {fmt!r}; formats: {', '.join(renderers)}",
+                   f"没有格式 {fmt!r}；格式有：{', '.join(renderers)}")
     module, cls = renderers[fmt]
     return getattr(importlib.import_module(f"{__name__}.{module}"), cls)(derivation, **opts).render()

@@ -15,6 +15,8 @@ import sys
 from dataclasses import dataclass, field
 from typing import Optional
 
+from derive.summary import aligned
+
 MAX_LISTED = 5           # failing or kinked entries listed per block
 
 
@@ -344,11 +346,6 @@ def _header(report: Report, lang: str = "en") -> str:
             f"mode {report.mode}, seed {report.seed}")
 
 
-def _cells(text: str) -> int:
-    """Terminal cells of ``text``: a Chinese character takes two."""
-    return len(text) + sum(1 for ch in text if ord(ch) > 0x2E7F)
-
-
 def render_text(report: Report, lang: str = "en") -> str:
     """The report as plain text (for pipes, files and ``NO_COLOR``), in English or Chinese."""
     heads = HEADERS_ZH if lang == "zh" else HEADERS
@@ -356,10 +353,7 @@ def render_text(report: Report, lang: str = "en") -> str:
     for c in report.comparisons:
         out.append("")
         out.append(_title(c, lang))
-        rows = [heads] + _rows(c, lang)
-        widths = [max(_cells(r[k]) for r in rows) for k in range(len(HEADERS))]
-        for r in rows:
-            out.append("  " + "  ".join(v + " " * (w - _cells(v)) for v, w in zip(r, widths)).rstrip())
+        out += aligned([heads] + _rows(c, lang), indent="  ")
         for line in _comparison_lines(c, lang):
             out.append("  " + line)
     out.append("")

@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from typing import Callable, Iterator, Optional
 
 from derive.errors import DeriveError
-from derive.summary import FORMATS, render_rows
+from derive.summary import FORMATS, aligned, render_rows
 
 from ..isolate import DEFAULT_MEMORY, DEFAULT_TIMEOUT, FileProblem, IsolationBug, check_file
-from .report import _cells
 
 __all__ = ["Outcome", "check_files", "outcome_of", "render_summary", "summary_status", "SUMMARY_FORMATS"]
 
@@ -143,12 +142,11 @@ def render_summary(outcomes, fmt: str = "table", lang: str = "en") -> str:
 
 
 def _table_zh(outcomes) -> str:
-    """The table of ``render_summary`` in Chinese, aligned by terminal cells (a Chinese character
-    takes two)."""
+    """The table of ``render_summary`` in Chinese, aligned by display width (a Chinese character
+    takes two columns)."""
     rows = [list(COLUMNS_ZH)] + [[o.file, VERDICTS_ZH[o.verdict], o.block or "", o.hint_zh or o.hint or ""]
                                  for o in outcomes]
-    widths = [max(_cells(r[k]) for r in rows) for k in range(len(COLUMNS_ZH))]
-    lines = ["  ".join(v + " " * (w - _cells(v)) for v, w in zip(r, widths)).rstrip() for r in rows]
+    lines = aligned(rows)
     passed = sum(o.status == 0 for o in outcomes)
     lines += ["", f"{len(outcomes)} 个文件中有 {passed} 个通过"]
     return "\n".join(lines) + "\n"
