@@ -31,6 +31,7 @@ from . import functions as F
 from . import summary
 from .engine import tidy
 from .errors import DeriveError, said
+from .io import why_zh
 from .messages import full_width
 from .parse import FUNCTION_NAMES, parse_expression, parse_latex_expression, split_top_level
 from .printing import text as show
@@ -773,7 +774,7 @@ def check_file(path: str, data: bytes | None = None, kind: str | None = None) ->
                 data = read_bounded(handle, path)
         except OSError as err:
             raise said(f"{path}:1:1: cannot read the file ({err.strerror})",
-                       f"{path}:1:1：无法读取文件（系统报告“{err.strerror}”）") from None
+                       f"{path}:1:1：无法读取文件（{why_zh(err)}）") from None
     text, kind = read_text(data, path, kind)
     return check_steps(text, kind, path)
 

@@ -24,10 +24,14 @@ _WHY_ZH = {errno.EACCES: "没有权限", errno.EPERM: "没有权限", errno.ENOE
            errno.EROFS: "文件系统只读", errno.EPIPE: "管道已关闭"}
 
 
+def why_zh(exc: OSError) -> str:
+    """Why the system refused, in Chinese: the common reasons by name, any other by its number."""
+    return _WHY_ZH.get(exc.errno, f"错误码 {exc.errno}")
+
+
 def cannot_write(target, exc: OSError) -> DeriveError:
     """The error for ``target`` that the system refused to write, in English and Chinese."""
-    return said(f"cannot write {target}: {exc.strerror}",
-                f"无法写入 {target}：{_WHY_ZH.get(exc.errno, f'错误码 {exc.errno}')}")
+    return said(f"cannot write {target}: {exc.strerror}", f"无法写入 {target}：{why_zh(exc)}")
 
 
 def _umask() -> int:
@@ -48,7 +52,7 @@ def _stream(target, raw: bytes) -> None:
     except OSError as exc:
         if target is None:
             raise said(f"cannot write standard output: {exc.strerror}",
-                       f"无法写入标准输出：{_WHY_ZH.get(exc.errno, f'错误码 {exc.errno}')}") from None
+                       f"无法写入标准输出：{why_zh(exc)}") from None
         raise cannot_write(target, exc) from None
 
 

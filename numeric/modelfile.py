@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from derive.errors import DeriveError, said
+from derive.io import why_zh
 
 __all__ = ["ModelFile", "SympyProblem", "check_source", "load_model_file", "sympy_problem",
            "user_output_to_stderr"]
@@ -115,8 +116,7 @@ def check_source(path) -> None:
     except FileNotFoundError:
         raise said(f"{path}: no such file", f"{path}：没有这个文件") from None
     except OSError as exc:
-        why = "没有权限" if isinstance(exc, PermissionError) else f"错误码 {exc.errno}"
-        raise said(f"{path}: cannot be read ({exc.strerror})", f"{path}：无法读取（{why}）") from None
+        raise said(f"{path}: cannot be read ({exc.strerror})", f"{path}：无法读取（{why_zh(exc)}）") from None
     if stat.S_ISDIR(st.st_mode):
         raise said(f"{path}: is a folder, not a model file", f"{path}：是文件夹，不是模型文件")
     if not stat.S_ISREG(st.st_mode):
