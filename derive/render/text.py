@@ -175,8 +175,10 @@ class TextRenderer(Renderer):
         for r in results:
             middle = self.math(r.display, r.order)
             # the notes' name, or the left-hand side alone; a result's key (its name) is for
-            # programs and shown only with verbose
-            name = r.name if self.verbose or r.lhs is None else r.label
+            # programs and shown only with verbose in English (the keys are English words, and
+            # the JSON gives them in every language)
+            key = self.verbose and self.lang == "en"
+            name = r.name if key or r.lhs is None else r.label
             if not name:
                 name = self.math(r.lhs)
             elif r.lhs is not None and self.math(r.lhs) != name:
