@@ -46,6 +46,14 @@ def test_verbose_and_the_json_show_the_engines_expanded_forms():
     assert len([s for s in steps if s.get("audience") == "check" and s["kind"] == "equation"]) == len(checks)
 
 
+def test_the_matrix_rule_names_in_chinese():
+    zh = derive.derivation("least-squares").render("text", lang="zh", color=False, verbose=True)
+    assert "逐元素地" in zh and "矩阵形式：形状 2 × 1" in zh and "Hessian 矩阵" in zh
+    # the rule labels in Chinese (the verbose page also names results by their program keys)
+    shown = derive.derivation("least-squares").render("text", lang="zh", color=False)
+    assert "矩阵形式：形状 2 × 2" in shown and "matrix form" not in shown and "hessian" not in shown
+
+
 @pytest.mark.parametrize("model", ("softmax", "mlp"))
 def test_dz_is_m_times_the_gradient_of_the_mean_where_it_is_used(model):
     page = derive.derivation(model).render("text", color=False)
