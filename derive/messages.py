@@ -61,6 +61,10 @@ RULE_NAMES = {
     "kronecker": ("Kronecker delta", "克罗内克 $δ$"),
     "solve": ("solve", "求解"),
     "second_order": ("second-order condition", "二阶条件"),
+    # the matrix-calculus engine's lines: its result written as a matrix, and the matrix of
+    # second derivatives (the notes keep the name Hessian in Chinese: Hessian 矩阵)
+    "matrix_form": ("matrix form", "矩阵形式"),
+    "hessian": ("Hessian", "Hessian 矩阵"),
     "log_likelihood": ("take the log", "取对数(对数似然)"),
     "rearrange": ("rearrange", "整理"),
     "table": ("table", "表"),

@@ -38,6 +38,8 @@ class Step:
     table: Table | None = None
     check: tuple | None = None  # what was verified, when not lhs = rhs themselves
     order: Any = field(default=None, compare=False)  # printing.Order: how its sums are shown
+    # "check": a line that verifies the student's lines (a checker's expanded form), shown with --verbose
+    audience: str = "student"
 
 
 class Later:
@@ -239,18 +241,22 @@ class Builder:
         self._append(Step("equation", "definition", symbol, value, note, "definition"))
         return symbol
 
-    def eq(self, lhs, rhs, rule: str, note: Msg | None = None, check: tuple | None = None) -> Expr:
+    def eq(self, lhs, rhs, rule: str, note: Msg | None = None, check: tuple | None = None,
+           audience: str = "student") -> Expr:
         """Show ``lhs = rhs`` by ``rule``; verified first (``check`` = the pair to verify instead,
-        e.g. concrete matrices for a vectorized line)."""
+        e.g. concrete matrices for a vectorized line). ``audience`` "check": a line that is there
+        to verify the student's lines (shown with ``verbose``, flagged in the JSON)."""
         try:
             how = prove(check if check is not None else (lhs, rhs), self.defs, made=self.claims)
         except VerificationError as exc:
             raise VerificationError(f"{self.model.name}: {exc}") from None
-        self._append(Step("equation", rule, lhs, rhs, note, how, check=check))
+        self._append(Step("equation", rule, lhs, rhs, note, how, check=check, audience=audience))
         return rhs
 
     def _append(self, step: Step) -> None:
-        prev = next((s for s in reversed(self.steps) if s.kind != "note"), None)
+        # a student's line does not continue a check line, which the student does not see
+        prev = next((s for s in reversed(self.steps) if s.kind != "note"
+                     and (s.audience == "student" or step.audience != "student")), None)
         continued = (prev is not None and prev.kind == "equation" and step.kind == "equation"
                      and prev.lhs == step.lhs)
         # a continued line keeps the order of the line before: its terms stay in place and a

@@ -103,8 +103,9 @@ def test_a_notes_form_that_differs_from_the_engines_is_refused():
 
 
 def test_the_engines_operands_do_not_reuse_the_models_names(shared_derivations):
-    # the engine's operands get names of their own, none the model uses
-    both = derive.derivation("sigmoid-sum").render("text")
+    # the engine's operands get names of their own, none the model uses (its entrywise lines
+    # are the checker's, shown with verbose)
+    both = derive.derivation("sigmoid-sum").render("text", verbose=True)
     assert "z = σ(W·X + b)ᵀ·c" in both and "u = W·X" in both
 
 

@@ -112,7 +112,8 @@ def test_matrix_interlude_reads_like_the_notes(model):
         # a note about σ or ReLU stands only on a line that has one
         has_function = bool(s.lhs.expr.atoms(sp.Function))
         assert (s.note is not None) == has_function
-    page = derive.derivation(model).render("text")
+    # the elementwise lines are the checker's, shown with verbose
+    page = derive.derivation(model).render("text", verbose=True)
     assert "Rule of matrix calculus," not in page and "φ" not in page
     if model == "sigmoid-sum":
         # 2(ŷ − y) kept factored, as the notes write it

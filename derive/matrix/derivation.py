@@ -31,12 +31,11 @@ from .shown import Shown
 __all__ = ["matrix_derivation", "MatrixDerivation", "Shown"]
 
 # The renderers name a step's rule from derive.messages.RULE_NAMES; the rules of matrix calculus
-# are added there from here, so that the shared table is not edited by this package.
+# are added there from here, so that the shared table is not edited by this package (its lines'
+# matrix_form and hessian, which the models' matrix lines use too, are named there, whatever is imported).
 MATRIX_RULE_NAMES = {
     "index_form": ("index form", "指标形式"),
     "entrywise": ("differentiate entry by entry", "逐元素求导"),
-    "matrix_form": ("back to matrix form", "写回矩阵形式"),
-    "hessian": ("Jacobian of the gradient", "梯度的雅可比矩阵"),
 }
 for _key, _names in MATRIX_RULE_NAMES.items():
     RULE_NAMES.setdefault(_key, _names)

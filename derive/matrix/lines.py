@@ -255,7 +255,7 @@ def show(d, grads, lhs: dict, *, work: "bool | Msg" = True) -> None:
         show_line(d, g, lhs[g.line.wrt])
 
 
-def show_rules(d, grads, *, work: "bool | Msg" = True) -> None:
+def show_rules(d, grads, *, work: "bool | Msg" = True, audience: str = "student") -> None:
     """Record the entrywise derivatives and the rules of matrix calculus behind ``grads``.
 
     Parameters
@@ -268,7 +268,11 @@ def show_rules(d, grads, *, work: "bool | Msg" = True) -> None:
         True: work out each elementwise derivative rule by rule, as ``derive expr`` does; a
         ``Msg``: one line each, verified against ``sympy.diff``, with this note on the lines of a
         function such as σ (a derivative the model has worked out already); a line of powers
-        alone is the power rule and needs no note.
+        alone is the power rule and needs no note. These one-line derivatives, of the engine's
+        own operands, are the checker's scaffolding: they are shown with ``verbose`` only.
+    audience : {"student", "check"}
+        Who the list of rules is for: "check" when the student does not see the engine's lines
+        that use them.
     """
     seen: dict = {}
     names = _Names(d, grads)
@@ -286,18 +290,20 @@ def show_rules(d, grads, *, work: "bool | Msg" = True) -> None:
     if rules:
         # one list, as a textbook lists the identities it is about to use: an item a paragraph, so
         # that a long formula starts its own line (in one Chinese paragraph it ran past the margin)
-        d.note("The rules of matrix calculus used:", "用到的矩阵微积分法则:")
+        d.note(Msg("The rules of matrix calculus used:", "用到的矩阵微积分法则:", audience=audience))
         for k, (en, zh) in enumerate(rules, 1):
-            d.note(en + (";" if k < len(rules) else "."), zh + (";" if k < len(rules) else "。"))
+            d.note(Msg(en + (";" if k < len(rules) else "."), zh + (";" if k < len(rules) else "。"),
+                       audience=audience))
 
 
-def show_line(d, g: EngineGradient, lhs) -> None:
+def show_line(d, g: EngineGradient, lhs, audience: str = "student") -> None:
     """Record ``lhs = `` the engine's matrix form of ``g``, with its shape, verified entry by
-    entry at the concrete sizes against ``sympy.diff``."""
+    entry at the concrete sizes against ``sympy.diff``; ``audience`` "check" when the form is
+    written out in the inputs (the student reads the notes' named form, checked against it)."""
     checked = Msg.check("checked entry by entry at {sizes} against sympy.diff",
                         "已在 {sizes} 时逐元素与 sympy.diff 核对", sizes=g.sizes_text())
     d.eq(lhs, g.shown, "matrix_form",
-         Msg.of("shape {s}", "形状 {s}", s=f"${g.shape_text()}$").then(checked), check=g.check())
+         Msg.of("shape {s}", "形状 {s}", s=f"${g.shape_text()}$").then(checked), check=g.check(), audience=audience)
 
 
 def show_hessian(d, g: EngineGradient, lhs) -> sp.Matrix:
@@ -350,18 +356,19 @@ class _Names:
 def _compact_locals(d, locals_: list, note: Msg) -> None:
     """Each elementwise derivative that is not linear in one line, ∂/∂u[f(u)] = f′(u) with the
     constant factors taken out (2·(b₀ + z − y), as the notes keep it), verified against
-    ``sympy.diff``. The operands named for these lines are stated once, before them. No symbol
+    ``sympy.diff``, for the audience "check" (the engine's operands are not the notes' names).
+    The operands named for these lines are stated once, before them. No symbol
     is registered: the model's definitions stay its own (its computation graph is drawn from
     them)."""
     found = list(nonlinear_locals(locals_, factors=False))
     ops = tuple(dict.fromkeys(op for _, _, _, operands in found for op in operands))
     if not found:
         return
-    d.note(Msg.of("Entry by entry, with {ops}:", "逐元素地,令 {ops}:", ops=ops) if ops else
-           Msg("Entry by entry:", "逐元素地:"))
+    d.note(Msg.check("Entry by entry, with {ops}:", "逐元素地,令 {ops}:", ops=ops) if ops else
+           Msg.check("Entry by entry:", "逐元素地:"))
     for loc, _, _, _ in found:
         value = sp.factor_terms(loc.value)
         # a function (σ, ReLU, exp) is what the note explains; powers alone are the power rule
         plain = not loc.phi.atoms(sp.Function)
         d.eq(Derivative(loc.phi, loc.u, evaluate=False), value, "power" if plain else "differentiate",
-             None if plain else note, check=(sp.diff(loc.phi, loc.u), value))
+             None if plain else note, check=(sp.diff(loc.phi, loc.u), value), audience="check")

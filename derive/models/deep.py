@@ -375,10 +375,10 @@ class Deep(Model):
              at.claim(mm * J_of_A1, A1f, W2.T * dZ2_of_A1), None),
         ]
         grads = {key: engine_gradient(line) for key, line in layer_lines(act).items()}
-        d.note("By matrix calculus (as derive does for a matrix expression): the layers after $l$ reach $J$ only "
+        d.note("By matrix calculus: the layers after $l$ reach $J$ only "
                "through $Z[l]$, so with $G = ∂J/∂Z[l] = (1/m) dZ[l]$ held fixed, $J$'s gradient in $W[l]$, $b[l]$ and "
                "$A[l−1]$ is that of $Σ G ⊙ Z[l]$; likewise in $Z[l]$ it is that of $Σ ((1/m) dA[l]) ⊙ g(Z[l])$.",
-               "用矩阵微积分(与 derive 对矩阵表达式的求导相同):第 $l$ 层之后的各层只通过 $Z[l]$ 影响 $J$,"
+               "用矩阵微积分:第 $l$ 层之后的各层只通过 $Z[l]$ 影响 $J$,"
                "所以固定 $G = ∂J/∂Z[l] = (1/m) dZ[l]$,$J$ 关于 $W[l]$、$b[l]$、$A[l−1]$ 的梯度就是 $Σ G ⊙ Z[l]$ 的梯度;"
                "同理,关于 $Z[l]$ 的梯度是 $Σ ((1/m) dA[l]) ⊙ g(Z[l])$ 的梯度。")
         show_rules(d, list(grads.values()), work=Msg("as in the one-example lines above", "与上面单个样本的推导相同"))

@@ -213,12 +213,13 @@ class LeastSquares(Model):
         from ..matrix.lines import engine_gradient, show_line
 
         g = engine_gradient(_gradient_line())
-        d.note("The gradient by matrix calculus (as derive does for a matrix expression): differentiate entry "
-               "by entry, then apply the rules of matrix calculus.",
-               "用矩阵微积分求梯度(与 derive 对矩阵表达式的求导相同):逐元素求导,再用矩阵微积分法则。")
+        d.note("The gradient by matrix calculus: differentiate entry by entry, then apply the rules of matrix "
+               "calculus.", "用矩阵微积分求梯度:逐元素求导,再用矩阵微积分法则。")
         # the engine's X is any m × 2 matrix; the notes' has x⁽ⁱ⁾ in its first column and 1 in its second
         ours = {e: v for name, mat in values.items() for e, v in zip(g.entries(name), mat)}
-        d.eq(L, Shown.of(g.f), "rewrite", MATRIX, check=(L3, g.value_at().xreplace(ours)))
+        # the engine's reading of L (a sum of squared entries) and its entrywise lines are the
+        # checker's: the student has L in matrix form above
+        d.eq(L, Shown.of(g.f), "rewrite", MATRIX, check=(L3, g.value_at().xreplace(ours)), audience="check")
         self._entrywise(d, g)
         show_line(d, g, grad)
         return g
@@ -232,13 +233,13 @@ class LeastSquares(Model):
         from ..matrix.derivation import ADJOINT_RULES, nonlinear_locals
 
         (loc, _, _, operands), = nonlinear_locals(g.gradient.locals)
-        d.note("Entry by entry, with {ops}:", "逐元素地，令 {ops}：", ops=operands)
+        d.note(Msg.check("Entry by entry, with {ops}:", "逐元素地，令 {ops}：", ops=operands))
         lhs = sp.Derivative(loc.phi, loc.u, evaluate=False)
         namer = engine.Namer(taken={s.name for s in loc.phi.free_symbols} | {s.name for s in d.defs})
         for line in engine.steps(engine.diff_rule(loc.phi, loc.u, namer)):
             args = line.rule.msg_args() if line.rule is not None else {}
             d.eq(lhs, line.rhs, line.key,
-                 Msg.rule_note(line.key, **{k: v for k, v in args.items() if k in ("u", "g", "c", "n")}))
+                 Msg.rule_note(line.key, **{k: v for k, v in args.items() if k in ("u", "g", "c", "n")}), audience="check")
         d.note("The rules of matrix calculus used:", "用到的矩阵微积分法则：")
         keys = list(dict.fromkeys(r.key for r in g.gradient.rules))
         for k, key in enumerate(keys, 1):

@@ -338,13 +338,14 @@ class MLP(Model):
             "Examples are columns, as in the notes: $X$ is $n_x × m$, $W[1]$ is $n_h × n_x$, $b[1]$ is $n_h × 1$, $Z[1]$ and "
             "$A[1]$ are $n_h × m$, $W[2]$ is $n_y × n_h$, $b[2]$ is $n_y × 1$, $Z[2]$, $A[2]$ and $Y$ are $n_y × m$; a bias is "
             "added to every column. From here on $i$ numbers the examples, as a superscript: $x⁽ⁱ⁾$ is column "
-            "$i$ of $X$. The cost is the mean $J = (1/m) Σ_i L⁽ⁱ⁾$, so each gradient is the mean of the per-example ones: column $i$ of "
-            "$dZ[2]$ is $dz[2]⁽ⁱ⁾$, the $dz[2]$ of example $i$.",
+            "$i$ of $X$. The cost is the mean $J = (1/m) Σ_i L⁽ⁱ⁾$, so each gradient is the mean of the per-example ones. $dZ[2]$ and "
+            "$dZ[1]$ stack the per-example gradients as columns (column $i$ of $dZ[2]$ is $dz[2]⁽ⁱ⁾$, the $dz[2]$ of "
+            "example $i$), so $dZ[l] = m·∂J/∂Z[l]$.",
             "与笔记一样，样本按列排列:$X$ 为 $n_x × m$,$W[1]$ 为 $n_h × n_x$,$b[1]$ 为 $n_h × 1$,$Z[1]$、$A[1]$ 为 $n_h × m$,"
             "$W[2]$ 为 $n_y × n_h$,$b[2]$ 为 $n_y × 1$,$Z[2]$、$A[2]$、$Y$ 为 $n_y × m$;偏差加到每一列上（广播）。"
             "下面 $i$ 表示样本序号，写作上标:$x⁽ⁱ⁾$ 是 $X$ 的第 $i$ 列。"
-            "代价是平均值 $J = (1/m) Σ_i L⁽ⁱ⁾$,所以每个梯度都是各样本梯度的平均:$dZ[2]$ 的第 $i$ 列就是第 $i$ 个样本的 "
-            "$dz[2]⁽ⁱ⁾$。",
+            "代价是平均值 $J = (1/m) Σ_i L⁽ⁱ⁾$,所以每个梯度都是各样本梯度的平均。$dZ[2]$、$dZ[1]$ 把各样本的梯度按列排好"
+            "($dZ[2]$ 的第 $i$ 列就是第 $i$ 个样本的 $dz[2]⁽ⁱ⁾$),所以 $dZ[l] = m·∂J/∂Z[l]$。",
         ).then(Msg.check(
             "Checked against sympy.diff of $J$ with $n_x = 2$, $n_h = 2$, $n_y = 2$, $m = 2$ (example $i$ in class $i$), "
             "at two random points.",
@@ -436,30 +437,32 @@ class MLP(Model):
     def _matrix_calculus(self, d, act: str, lines: dict) -> None:
         """Each vectorized gradient by the matrix-calculus engine (``matrix_lines``): J in matrix
         form, the entrywise derivatives, the rules of matrix calculus, and for each gradient the
-        engine's matrix form followed by the notes' form, checked equal to it."""
+        engine's matrix form followed by the notes' form, checked equal to it. The engine's lines,
+        written out in the inputs, are for the audience "check"; the student reads the notes' forms."""
         from ..matrix.lines import engine_gradient, show_line, show_rules
 
         grads = {key: engine_gradient(line) for key, line in matrix_lines(act).items()}
         full = grads["dW[1]"]
         J = sp.Symbol("J")
-        d.note("The gradients by matrix calculus: write $J$ with matrices, each "
+        d.note(Msg.check("The gradients by matrix calculus: write $J$ with matrices, each "
                "example's loss as $log Σ_l e^(z[2]_l) − Σ_k y_k z[2]_k$ ($y$ one-hot), differentiate entry by "
                "entry, and apply the rules of matrix calculus.",
                "用矩阵微积分求梯度:用矩阵写出 $J$,每个样本的损失写成 "
-               "$log Σ_l e^(z[2]_l) − Σ_k y_k z[2]_k$($y$ 为 one-hot),逐元素求导,再用矩阵微积分法则。")
+               "$log Σ_l e^(z[2]_l) − Σ_k y_k z[2]_k$($y$ 为 one-hot),逐元素求导,再用矩阵微积分法则。"))
         sizes = dict(MATRIX_SIZES)
         e = _explicit(act, nx=sizes["n_x"], nh=sizes["n_h"], ny=sizes["n_y"], m=sizes["m"])
         ours = {s: v for name in ("X", "W1", "b1", "W2", "b2", "Y") for s, v in zip(full.entries(name), e[name])}
         d.eq(J, full.shown_f, "rewrite", Msg("in matrix form", "矩阵形式").then(Msg.check(
             "checked at {sizes} (example $i$ in class $i$) against the mean of the per-example losses",
             "已在 {sizes}(第 $i$ 个样本属于第 $i$ 类)时与逐样本损失的平均核对", sizes=full.sizes_text())),
-            check=(e["J"], full.value_at().xreplace(ours)))
-        show_rules(d, list(grads.values()), work=Msg("as in the one-example lines above", "与上面单个样本的推导相同"))
+            check=(e["J"], full.value_at().xreplace(ours)), audience="check")
+        show_rules(d, list(grads.values()), work=Msg("as in the one-example lines above", "与上面单个样本的推导相同"),
+                   audience="check")
         for key, g in grads.items():
             lhs, rhs, rule, note = lines[key]
             if isinstance(note, str):
                 note = Msg.of("{s}", "{s}", s=note)
-            show_line(d, g, sp.Derivative(J, sp.Symbol(dict(MATRIX_NAMES)[g.line.wrt]), evaluate=False))
+            show_line(d, g, sp.Derivative(J, sp.Symbol(dict(MATRIX_NAMES)[g.line.wrt]), evaluate=False), "check")
             same = (Msg.check("checked at {sizes}: $m$ times the line above", "已在 {sizes} 时核对:等于上一行的 $m$ 倍",
                               sizes=g.sizes_text()) if g.line.times else
                     Msg.check("checked at {sizes}: equal to the line above", "已在 {sizes} 时核对:与上一行相等",

@@ -357,7 +357,7 @@ class SigmoidSum(Model):
         for key, (lhs, form, by_index, by_matrix, shape) in matrix_forms.items():
             if key in grads:
                 engine = grads[key]
-                show_line(d, engine, sp.Derivative(L, sp.Symbol("b_0"), evaluate=False) if key == "b" else lhs)
+                show_line(d, engine, sp.Derivative(L, sp.Symbol("b_0"), evaluate=False) if key == "b" else lhs, "check")
                 d.eq(lhs, form, "vectorize", Msg.of("{shape}", "{shape}", shape=shape).then(Msg.check(
                     "checked at {sizes}: equal to the line above", "已在 {sizes} 时核对:与上一行相等",
                     sizes=engine.sizes_text())), check=engine.form_check())
@@ -406,18 +406,19 @@ class SigmoidSum(Model):
     def _matrix_calculus(self, d, L) -> dict:
         """The four gradients by the matrix-calculus engine, from L in matrix form (checked
         against L written out entry by entry): the entrywise derivatives and the rules used are
-        recorded here; returns the engine's gradients by key, for their lines."""
+        recorded here, for the audience "check" like the engine's lines, which check the notes'
+        forms; returns the engine's gradients by key, for their lines."""
         from ..matrix.derivation import Shown
         from ..matrix.lines import engine_gradient, show_rules
 
         grads = {key: engine_gradient(line) for key, line in matrix_lines(self.activation).items()}
         g = grads["w"]
         errors = shown_eq(sp.Symbol("e"), Shown.of(g.where["e"]))
-        d.note("Each of them also follows from $L$ in matrix form by the rules of matrix calculus ($b₀$ is "
+        d.note(Msg.check("Each of them also follows from $L$ in matrix form by the rules of matrix calculus ($b₀$ is "
                "the outer constant and $b$ the vector, as above; the errors {e} are written by name), and "
                "the notes' form follows with $A$ and $e$ as above:",
                "它们也可以由矩阵形式的 $L$ 按矩阵微积分法则求出($b₀$ 是最外层的常数,$b$ 是向量,同上;"
-               "误差 {e} 直接用名字写出),再用上面的 $A$ 与 $e$ 得到笔记中的形式:", e=errors)
+               "误差 {e} 直接用名字写出),再用上面的 $A$ 与 $e$ 得到笔记中的形式:", e=errors))
         W, X, bv, c, y = (g.entries(name) for name in ("W", "X", "b", "c", "y"))
         b0 = g.entries("b_0")[0, 0]
         piece = piece_activation(self.activation)
@@ -427,8 +428,8 @@ class SigmoidSum(Model):
         d.eq(L, Shown.of(g.f), "rewrite", Msg("in matrix form", "矩阵形式").then(Msg.check(
             "checked at {sizes} against $L$ written out entry by entry",
             "已在 {sizes} 时与逐元素写出的 $L$ 核对", sizes=g.sizes_text())),
-            check=(by_hand, g.value_at()))
+            check=(by_hand, g.value_at()), audience="check")
         slope = (Msg("$ReLU′(u) = [u > 0]$, as above", "$ReLU′(u) = [u > 0]$,同上")
                  if self.activation == "relu" else Msg("$σ′ = σ(1 − σ)$, as above", "$σ′ = σ(1 − σ)$,同上"))
-        show_rules(d, list(grads.values()), work=slope)
+        show_rules(d, list(grads.values()), work=slope, audience="check")
         return grads

@@ -260,15 +260,16 @@ class Softmax(Model):
         d.eq(J, full.shown_f, "rewrite", Msg("in matrix form, $y⁽ⁱ⁾$ one-hot", "矩阵形式，$y⁽ⁱ⁾$ 为 one-hot").then(
             Msg.check("checked at {sizes} (example $i$ in class $i$) against the mean of the per-example losses",
                       "已在 {sizes}（第 $i$ 个样本属于第 $i$ 类）时与逐样本损失的平均核对", sizes=full.sizes_text())),
-            check=(mean, full.value_at().xreplace(hot)))
+            check=(mean, full.value_at().xreplace(hot)), audience="check")
         show_rules(d, list(grads.values()),
-                   work=Msg("as $∂L/∂z_k = ŷ_k − y_k$ for one example", "与单个样本的 $∂L/∂z_k = ŷ_k − y_k$ 相同"))
+                   work=Msg("as $∂L/∂z_k = ŷ_k − y_k$ for one example", "与单个样本的 $∂L/∂z_k = ŷ_k − y_k$ 相同"),
+                   audience="check")
         MS = sp.MatrixSymbol
         Xm, Ym, Yhm, dZm = MS("X", N, m), MS("Y", K, m), MS("Yhat", K, m), MS("dZ", K, m)
         forms = {
             "dZ": (dZm, sp.MatAdd(Yhm, -Ym), "vectorize",
-                   Msg("$K × m$: column $i$ is $ŷ⁽ⁱ⁾ − y⁽ⁱ⁾$, the one-example gradient",
-                       "$K × m$：第 $i$ 列是单个样本的梯度 $ŷ⁽ⁱ⁾ − y⁽ⁱ⁾$")),
+                   Msg("$K × m$: column $i$ is $ŷ⁽ⁱ⁾ − y⁽ⁱ⁾$, the one-example gradient, so $dZ = m·∂J/∂Z$",
+                       "$K × m$：第 $i$ 列是单个样本的梯度 $ŷ⁽ⁱ⁾ − y⁽ⁱ⁾$，所以 $dZ = m·∂J/∂Z$")),
             "dW": (MS("dW", K, N), sp.MatMul(1 / m, dZm, Xm.T), "mean", Msg("$K × n$", "$K × n$")),
             "db": (MS("db", K, 1), total(example("dz"), m) / m, "mean",
                    Msg("$K × 1$: the sum runs over the $m$ columns $dz⁽ⁱ⁾$ of $dZ$",
@@ -276,7 +277,8 @@ class Softmax(Model):
         }
         for key, g in grads.items():
             lhs, rhs, rule, note = forms[key]
-            show_line(d, g, sp.Derivative(J, sp.Symbol(g.line.wrt), evaluate=False))
+            # the engine's form, written out in X, W and b, checks the notes' form after it
+            show_line(d, g, sp.Derivative(J, sp.Symbol(g.line.wrt), evaluate=False), "check")
             same = (Msg.check("checked at {sizes}: $m$ times the line above", "已在 {sizes} 时核对：等于上一行的 $m$ 倍",
                               sizes=g.sizes_text()) if g.line.times else
                     Msg.check("checked at {sizes}: equal to the line above", "已在 {sizes} 时核对：与上一行相等",

@@ -88,7 +88,8 @@ class Renderer:
         aligned display) as a list of steps."""
         run = []
         for s in self.d.steps:
-            if s.kind not in self.kinds or (s.kind == "note" and not self.shows(s.note)):
+            if (s.kind not in self.kinds or (s.kind == "note" and not self.shows(s.note))
+                    or (s.audience != "student" and not self.verbose)):
                 continue
             if s.kind == "equation":
                 run.append(s)

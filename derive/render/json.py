@@ -50,6 +50,7 @@ class JsonRenderer(Renderer):
                 "text": f"{self.math(s.lhs)} = {self.math(s.rhs, s.order)}",
                 "latex": f"{self._latex(s.lhs)} = {self._latex(s.rhs, s.order)}",
                 "verified": s.verified,
+                **({"audience": s.audience} if s.audience != "student" else {}),
             }
         if s.kind == "table":
             return {
