@@ -87,7 +87,8 @@ def fragment_comment(body: str, lang: str = "en") -> str:
 
 # Formulas written in Unicode ---------------------------------------------------------------------
 
-_GREEK_TEX = {ch: "\\" + name for name, ch in printing._GREEK.items() if name not in ("lamda",)}
+_GREEK_TEX = {ch: "\\" + name for name, ch in printing._GREEK.items() if name not in ("lamda", "Lcal")}
+_GREEK_TEX["ℒ"] = r"\mathcal{L}"       # a letter of a formula, as SymPy writes the symbol Lcal
 _SYMBOLS = {
     "∂": r"\partial", "∇": r"\nabla", "Σ": r"\sum", "∑": r"\sum", "∏": r"\prod", "×": r"\times",
     "·": r"\cdot", "−": "-", "±": r"\pm", "≤": r"\le", "≥": r"\ge", "≠": r"\ne", "≈": r"\approx",
