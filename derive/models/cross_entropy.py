@@ -42,7 +42,7 @@ class CrossEntropy(Model):
         bernoulli = sp.Mul(yhat**y, (1 - yhat) ** (1 - y), evaluate=False)
         d.define(P, bernoulli, Msg("the Bernoulli distribution", "伯努利分布"))
         for label, value in ((1, yhat), (0, 1 - yhat)):
-            d.eq(sp.Symbol(f"P(y={label}|x)"), value, "evaluate",
+            d.eq(sp.Symbol(f"P(y = {label} | x)"), value, "evaluate",     # spaced as the prose writes it
                  Msg.of("$y = {y}$", "$y = {y}$", y=sp.Integer(label)),
                  check=(bernoulli.xreplace({y: label}), value))
 

@@ -213,9 +213,9 @@ class LeastSquares(Model):
         from ..matrix.lines import engine_gradient, show_line
 
         g = engine_gradient(_gradient_line())
-        d.note("The gradient by matrix calculus (as derive does for a matrix expression): differentiate entry "
-               "by entry, then apply the rules of matrix calculus.",
-               "用矩阵微积分求梯度(与 derive 对矩阵表达式的求导相同):逐元素求导,再用矩阵微积分法则。")
+        d.note("The gradient by matrix calculus: differentiate entry by entry, then apply the rules of matrix "
+               "calculus.",
+               "用矩阵微积分求梯度:逐元素求导,再用矩阵微积分法则。")
         # the engine's X is any m × 2 matrix; the notes' has x⁽ⁱ⁾ in its first column and 1 in its second
         ours = {e: v for name, mat in values.items() for e, v in zip(g.entries(name), mat)}
         d.eq(L, Shown.of(g.f), "rewrite", MATRIX, check=(L3, g.value_at().xreplace(ours)))
