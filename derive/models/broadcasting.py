@@ -172,7 +172,7 @@ class Broadcasting(Model):
         # the result is the general one, db = dZ·𝟏 (db_j = Σ_i dZ_ji); its entries at the sizes of the
         # check, each against sympy.diff of J, go to the check audience
         d.result("dJ/db_j", summed, lhs=Derivative(Jsym, bi[j], evaluate=False), check=row_check)
-        d.result("db", db_matrix, lhs=dbm, check=column_check)
+        d.result("db", db_matrix, lhs=dbm, of=J, wrt=b[0], value=db[0], check=column_check)
         for p in range(nh):
             # shown as the entries of dZ it adds up; its value, what sympy.diff of J gives, in the JSON
             row = sp.Add(*[dZi[p + 1, q + 1] for q in range(m)], evaluate=False)

@@ -131,7 +131,7 @@ class Logistic(Model):
             "代价函数是损失的平均 $J = (1/m) Σ L(a⁽ⁱ⁾, y⁽ⁱ⁾)$。把 $m$ 个样本按列排成"
             " $X(n_x × m)$,$w$ 为 $n_x × 1$,$b$ 为标量,$Z = wᵀX + b$ 与 $A = σ(Z)$ 为 $1 × m$。",
         )
-        dw_line, db_line = self._loop(d)
+        dw_line, db_line, J_written = self._loop(d)
 
         d.section("One step of gradient descent", "梯度下降的一步")
         d.note("With the learning rate $α$, each step moves every parameter against its gradient (with $m$ "
@@ -146,8 +146,9 @@ class Logistic(Model):
         for node, name in ((a, "da"), (z, "dz"), (w1, "dw1"), (w2, "dw2"), (b, "db")):
             d.result(name, grads[node], of=L, wrt=node, label=name if node in (a, z) else "")
         J = sp.Symbol("J")
-        for name, wrt, (mean, check) in (("dw", sp.Symbol("w"), dw_line), ("db", b, db_line)):
-            d.result(f"dJ/d{wrt}", mean, lhs=sp.Derivative(J, wrt, evaluate=False), check=check, label=name)
+        for name, wrt, (mean, check, entry, value) in (("dw", sp.Symbol("w"), dw_line), ("db", b, db_line)):
+            d.result(f"dJ/d{wrt}", mean, lhs=sp.Derivative(J, wrt, evaluate=False), of=J_written, wrt=entry,
+                     value=value, check=check, label=name)
 
     @staticmethod
     def _column(d, loop: _Loop) -> None:
@@ -171,7 +172,8 @@ class Logistic(Model):
         over the columns is the matrix product X·dZᵀ. Each line is verified on the training set
         written out at n_x = 2, m = 3 (``_Loop``), the matrix line also against the
         matrix-calculus engine's ∂J/∂w (``LINES``). Returns the matrix forms of dw and db, each
-        with the pair that verified it, for the results."""
+        with the pair that verified it, an entry and that entry's value on the written-out training
+        set, and the cost J written out there, for the results."""
         loop = _Loop()
         at = loop.m
         sizes = Msg.check("checked at $n_x = 2$, $m = {m}$ against sympy.diff of $J$ written out",
@@ -224,4 +226,6 @@ class Logistic(Model):
                  "checked at {sizes} against the matrix-calculus engine's $∂J/∂b$",
                  "已在 {sizes} 时与矩阵微积分引擎的 $∂J/∂b$ 核对", sizes=engine.sizes_text())),
              check=db_check)
-        return (dw_matrix, dw_check), (db_matrix, db_check)
+        # each re-checked as sympy.diff of J written out at n_x = 2, m = 3, in its first entry
+        return ((dw_matrix, dw_check, loop.w[0], (loop.X * loop.dZ.T)[0] / at),
+                (db_matrix, db_check, loop.b, sum(loop.dZ) / at), loop.J)
