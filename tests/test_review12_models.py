@@ -19,17 +19,19 @@ from derive.render.latex import formula_tex
 
 pytestmark = pytest.mark.usefixtures("shared_derivations")
 
-MODELS = ("conv", "linear", "logistic", "rnn", "deep", "broadcasting", "derivative-intuition", "chain-rule",
-          "softmax", "cross-entropy")
+class _Pages(dict):
+    """(name, "en" | "zh") → `derive NAME --show-steps [--lang zh]` as text, (name, "default") →
+    `derive NAME`: each rendered when a test first reads it, once per module."""
+
+    def __missing__(self, key):
+        name, how = key
+        self[key] = run(name, *(() if how == "default" else ("--show-steps", "--lang", how))).out
+        return self[key]
 
 
 @pytest.fixture(scope="module")
 def page():
-    """(name, lang) → `derive NAME --show-steps` as text; (name, "default") → without the steps."""
-    out = {(name, "en"): run(name, "--show-steps").out for name in MODELS}
-    out.update({(name, "default"): run(name).out for name in ("broadcasting", "chain-rule")})
-    out.update({(name, "zh"): run(name, "--show-steps", "--lang", "zh").out for name in ("conv", "derivative-intuition")})
-    return out
+    return _Pages()
 
 
 def results(text: str) -> list[str]:
