@@ -25,6 +25,7 @@ _GREEK = {
     "theta": "θ", "lambda": "λ", "lamda": "λ", "mu": "μ", "sigma": "σ", "tau": "τ", "phi": "φ",
     "omega": "ω", "rho": "ρ", "pi": "π", "xi": "ξ", "nu": "ν", "kappa": "κ", "zeta": "ζ",
     "psi": "ψ", "chi": "χ", "Sigma": "Σ", "Theta": "Θ", "Delta": "Δ", "ell": "ℓ",
+    "Lcal": "ℒ",     # a loss where L counts layers, as Ng writes it (SymPy's LaTeX: \mathcal{L})
 }
 _HATS = {"hat": "\u0302", "bar": "\u0304", "tilde": "\u0303"}
 _TEXT_FUNCS = {

@@ -40,8 +40,8 @@ def test_results_are_sympy_diff_of_the_loss():
 
 def test_the_lines_read_as_the_notes_bptt():
     text = str(derivation())
-    for line in ("z⟨t⟩ = w_aa·a⟨t−1⟩ + w_ax·x⟨t⟩ + b_a", "= w_ya·dy⟨t⟩ + w_aa·dz⟨t+1⟩",
-                 "∂L/∂w_aa = dz⟨2⟩·a⟨1⟩ + dz⟨3⟩·a⟨2⟩", "da⟨t⟩ = W_yaᵀ·dy⟨t⟩ + W_aaᵀ·dz⟨t+1⟩",
+    for line in ("z⟨t⟩ = w_aa·a⟨t−1⟩ + w_ax·x⟨t⟩ + b_a", "= w_ya·do⟨t⟩ + w_aa·dz⟨t+1⟩",
+                 "∂L/∂w_aa = dz⟨2⟩·a⟨1⟩ + dz⟨3⟩·a⟨2⟩", "da⟨t⟩ = W_yaᵀ·do⟨t⟩ + W_aaᵀ·dz⟨t+1⟩",
                  "dW_aa = Σ_{t=1..T} dz⟨t⟩·a⟨t−1⟩ᵀ"):
         assert line in text, line
     # the carried term is written out as the notes write it; the program's name stays in the code

@@ -88,7 +88,7 @@ CATALOGUE = (
     ModelInfo("perceptron", "perceptron", "Perceptron logic gates",
               "Perceptron: y = step(w1·x1 + w2·x2 − θ) gives AND, OR, NOT; the step has no gradient", 65, False),
     ModelInfo("softmax", "softmax", "Softmax output with cross-entropy",
-              "Softmax output with cross-entropy: ∂L/∂z_k = ŷ_k − y_k", 70, True,
+              "Softmax output with cross-entropy: ∂C/∂z_k = ŷ_k − y_k", 70, True,
               (features_option(64), classes_option(10))),
     ModelInfo("mlp", "mlp", "One hidden layer and a softmax output",
               "One hidden layer and a softmax output: forward and backward pass in matrix form", 75, True,

@@ -106,14 +106,15 @@ class Broadcasting(Model):
     def _bias(self, d) -> None:
         nh, nx, m = 2, 2, 3
         d.section("Where the models broadcast: $Z = W·X + b$", "模型中的广播:$Z = W·X + b$")
-        d.note(
+        # the sizes are where the lines are checked, not part of the result: the check audience's
+        d.note(Msg(
             "In a layer, $W·X$ is $n_h × m$ (one column per example) and $b$ is $n_h × 1$; NumPy's $W @ X + b$ adds "
-            "$b$ to every column: $Z = W·X + b·𝟏ᵀ$ with $𝟏$ a column of $m$ ones. Shown at $n_h = {nh}$, $n_x = {nx}$, "
-            "$m = {m}$.",
+            "$b$ to every column: $Z = W·X + b·𝟏ᵀ$ with $𝟏$ a column of $m$ ones.",
             "在一层里 $W·X$ 是 $n_h × m$(每个样本一列),$b$ 是 $n_h × 1$;NumPy 的 $W @ X + b$ 把 $b$ 加到每一列上:"
-            "$Z = W·X + b·𝟏ᵀ$,其中 $𝟏$ 是 $m$ 个 1 组成的列。这里取 $n_h = {nh}$、$n_x = {nx}$、$m = {m}$。",
-            nh=sp.Integer(nh), nx=sp.Integer(nx), m=sp.Integer(m),
-        )
+            "$Z = W·X + b·𝟏ᵀ$,其中 $𝟏$ 是 $m$ 个 1 组成的列。",
+        ).then(Msg.check("The lines of this section and the next are checked at $n_h = {nh}$, $n_x = {nx}$, $m = {m}$.",
+                         "本节与下一节的各行在 $n_h = {nh}$、$n_x = {nx}$、$m = {m}$ 时核对。",
+                         nh=sp.Integer(nh), nx=sp.Integer(nx), m=sp.Integer(m))))
 
         def mat(name, rows, cols):
             return sp.Matrix(rows, cols, lambda p, q: sp.Symbol(f"{name}_{p + 1}_{q + 1}"))
@@ -151,28 +152,34 @@ class Broadcasting(Model):
              Msg("$b_j$ reaches $J$ through $Z_j1, …, Z_jm$", "$b_j$ 经 $Z_j1, …, Z_jm$ 影响 $J$"),
              check=(sp.diff(J, b[0]), chain_rhs))
         summed = sp.Sum(dZi[j, i], (i, 1, sp.Symbol("m")))
+        row_check = (sp.diff(J, b[0]), sum(dZ[0, q] for q in range(m)))
         d.eq(Derivative(Jsym, bi[j], evaluate=False), summed, "substitute",
-             Msg("$∂Z_ji/∂b_j = 1$", "$∂Z_ji/∂b_j = 1$"), check=(sp.diff(J, b[0]), sum(dZ[0, q] for q in range(m))))
+             Msg("$∂Z_ji/∂b_j = 1$", "$∂Z_ji/∂b_j = 1$"), check=row_check)
         db = dZ * ones
         dbm = sp.MatrixSymbol("db", nh, 1)
-        d.eq(dbm, sp.MatMul(sp.MatrixSymbol("dZ", nh, m), Ones(m, 1)), "vectorize",
+        column_check = (sp.Matrix(nh, 1, lambda p, _: sp.diff(J, b[p])), db)
+        db_matrix = d.eq(dbm, sp.MatMul(sp.MatrixSymbol("dZ", nh, m), Ones(m, 1)), "vectorize",
              Msg("in NumPy: $db = dZ.sum(axis=1, keepdims=True)$; with the mean cost $(1/m)$ comes in front, "
                  "as in the notes' $db = (1/m) Σ (A − Y)$",
                  "在 NumPy 中:$db = dZ.sum(axis=1, keepdims=True)$;若代价取平均,前面再乘 $(1/m)$,即笔记中的 "
                  "$db = (1/m) Σ (A − Y)$"),
-             check=(sp.Matrix(nh, 1, lambda p, _: sp.diff(J, b[p])), db))
+             check=column_check)
         d.note(
             "The same holds for any copy: the notes' $b$ of shape (3,) is repeated over 4 rows, so a gradient "
             "with respect to it sums over those 4 rows (axis 0). Copying forward is summing backward.",
             "任何复制都是如此:笔记中形状为 $(3,)$ 的 $b$ 沿 4 行复制,所以对它的梯度就是沿这 4 行(第 0 轴)求和。"
             "前向复制,反向求和。",
         )
+        # the result is the general one, db = dZ·𝟏 (db_j = Σ_i dZ_ji); its entries at the sizes of the
+        # check, each against sympy.diff of J, go to the check audience
+        d.result("dJ/db_j", summed, lhs=Derivative(Jsym, bi[j], evaluate=False), check=row_check)
+        d.result("db", db_matrix, lhs=dbm, of=J, wrt=b[0], value=db[0], check=column_check)
         for p in range(nh):
             # shown as the entries of dZ it adds up; its value, what sympy.diff of J gives, in the JSON
             row = sp.Add(*[dZi[p + 1, q + 1] for q in range(m)], evaluate=False)
             value = sp.Add(*[dZ[p, q] for q in range(m)])
             d.result(f"dJ/db_{p + 1}", row, of=J, wrt=b[p], value=value,
                      check=(row.xreplace({dZi[p + 1, q + 1]: dZ[p, q] for q in range(m)}), value),
-                     lhs=Derivative(Jsym, bi[p + 1], evaluate=False),
+                     lhs=Derivative(Jsym, bi[p + 1], evaluate=False), audience="check",
                      note=Msg.of("the sum of row {r} of $dZ$ over the $m = {m}$ columns",
                                  "$dZ$ 第 {r} 行沿 $m = {m}$ 列求和", r=sp.Integer(p + 1), m=sp.Integer(m)))

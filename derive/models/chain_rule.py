@@ -75,17 +75,20 @@ class ChainRule(Model):
 
         # the values at the point are checked against J written out: its value, and sympy.diff
         # of J as a function of the node
+        where = tuple(sp.Eq(k, v, evaluate=False) for k, v in point.items())
         d.result("J", J_value, lhs=sp.Function("J")(*(point[s] for s in (A, B, C))),
                  check=(at_point(J), J_value),
-                 note=Msg("forward value at the point", "该点的前向值"))
+                 note=Msg.of("forward value at {at}", "在 {at} 处的前向值", at=where))
         for node in (V, A, U, B, C):
             d.result(f"dJ/d{node}", grads[node], of=J, wrt=node)
-        for node in (V, A, U, B, C):
+            # a gradient that depends on the point is followed by its value there, as the notes
+            # end the backward pass (dJ/db = 6, dJ/dc = 9); a constant one is its own value
             at = grads[node].xreplace(point)
             d.result(f"dJ/d{node} at the point", at,
                      lhs=sp.Subs(sp.Derivative(J, node), (A, B, C), tuple(point[s] for s in (A, B, C))),
                      check=(at_point(sp.diff(expand_defs(J, d.defs, keep=(node,)), node)), at),
-                     note=Msg("backward value at the point", "该点的反向梯度值"), audience="check")
+                     note=Msg.of("backward value at {at}", "在 {at} 处的反向梯度值", at=where),
+                     audience="student" if grads[node].free_symbols else "check")
         d.result("dh/dx", dh, of=h, wrt=x)
 
     def _by_rules(self, d, h, x):

@@ -330,12 +330,15 @@ class Conv(Model):
                "at a time): the last window must fit in the padded image of side $n + 2p$.",
                "$n × n$ 的图像、$f × f$ 的过滤器、填充 $p$、步长 $s$(过滤器每次移动 $s$ 个像素):最后一个窗口必须"
                "落在边长为 $n + 2p$ 的填充后图像之内。")
-        d.eq(nZ, general, "definition", check=(general, general))
+        # n_Z as a function of the four sizes, as the results below write it: each special case
+        # is its own line (one chain of "=" would assert n − f + 1 = n)
+        size_of = sp.Function("n_Z")
+        d.eq(size_of(n, f, pad, s), general, "definition", check=(general, general))
         valid = n - f + 1
-        d.eq(nZ, valid, "substitute", Msg("“valid”: $p = 0$, $s = 1$", "不填充的卷积(valid):$p = 0$,$s = 1$"),
+        d.eq(size_of(n, f, sp.Integer(0), sp.Integer(1)), valid, "substitute", Msg("“valid”: $p = 0$, $s = 1$", "不填充的卷积(valid):$p = 0$,$s = 1$"),
              check=(general.xreplace({pad: 0, s: 1}), valid))
         half = (f - 1) / 2
-        d.eq(nZ, n, "substitute",
+        d.eq(size_of(n, f, sp.Mul(f - 1, sp.Pow(2, -1, evaluate=False), evaluate=False), sp.Integer(1)), n, "substitute",
              Msg("“same”: $s = 1$, $p = (f − 1)/2$ (an odd $f$), the output as large as the input",
                  "输出与输入一样大的卷积(same):$s = 1$,$p = (f − 1)/2$($f$ 为奇数)"),
              check=((n + 2 * pad - f + 1).xreplace({pad: half}), n))
@@ -360,7 +363,7 @@ class Conv(Model):
             "at $(i, j)$ is $Z_kij$, for $i, j = 1, …, n_Z$ with $n_Z = n − f + 1$. Upstream, back-propagation "
             "hands the layer $dZ_kij = ∂L/∂Z_kij$.",
             "$K$ 个过滤器作用于 $C$ 个通道的输入,每个通道 $n × n$(步长 1,不填充)。过滤器 $k$ 对每个通道 $c$ "
-            "和偏移 $(u, v)$ 有权重 $W_kcuv$,另有一个偏置 $b_k$;它在 $(i, j)$ 处的输出为 $Z_kij$,"
+            "和偏移 $(u, v)$ 有权重 $W_kcuv$,另有一个偏差 $b_k$;它在 $(i, j)$ 处的输出为 $Z_kij$,"
             "$i, j = 1, …, n_Z$,$n_Z = n − f + 1$。反向传播从上游传给本层 $dZ_kij = ∂L/∂Z_kij$。",
         ).then(Msg.check(
             "Each line is checked entry by entry on a layer with $C = 2$, $K = 2$, $n = 3$, $f = 2$ against sympy.diff.",
@@ -370,7 +373,7 @@ class Conv(Model):
         zcheck = Deferred(("conv small Z", conv), lambda: (sp.Matrix(list(small.Z.values())), small.grid(conv, (k, i, j))))
         d.eq(Z[k, i, j], conv, "definition", check=zcheck)
 
-        d.section("The gradient of the weights and the bias", "权重与偏置的梯度")
+        d.section("The gradient of the weights and the bias", "权重与偏差的梯度")
         dLdZ = Derivative(L, Z[k, i, j], evaluate=False)
         dW = Derivative(L, W[k, c, u, v], evaluate=False)
         chain_W = over_ij(mul(dLdZ, Derivative(Z[k, i, j], W[k, c, u, v], evaluate=False)))

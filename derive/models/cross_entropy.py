@@ -42,7 +42,7 @@ class CrossEntropy(Model):
         bernoulli = sp.Mul(yhat**y, (1 - yhat) ** (1 - y), evaluate=False)
         d.define(P, bernoulli, Msg("the Bernoulli distribution", "伯努利分布"))
         for label, value in ((1, yhat), (0, 1 - yhat)):
-            d.eq(sp.Symbol(f"P(y={label}|x)"), value, "evaluate",
+            d.eq(sp.Symbol(f"P(y = {label} | x)"), value, "evaluate",     # spaced as the prose writes it
                  Msg.of("$y = {y}$", "$y = {y}$", y=sp.Integer(label)),
                  check=(bernoulli.xreplace({y: label}), value))
 
@@ -97,7 +97,7 @@ class CrossEntropy(Model):
                "逻辑回归在计算图上逐步对这个损失求导，得到同样的 $dz = a − y$。")
 
         for label, value in ((1, yhat), (0, 1 - yhat)):
-            d.result(f"P(y={label}|x)", value, lhs=sp.Symbol(f"P(y={label}|x)"),
+            d.result(f"P(y={label}|x)", value, lhs=sp.Symbol(f"P(y = {label} | x)"),
                      check=(bernoulli.xreplace({y: label}), value))
         d.result("L", loss, lhs=sp.Function("L")(yhat, y), check=(L, loss),
                  note=Msg("the negative log-likelihood of one label", "一个标签的负对数似然"))

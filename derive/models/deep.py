@@ -142,7 +142,8 @@ class Deep(Model):
         act = self.activation
         g = _ACTIVATIONS[act]
         sizes = self.sizes_tuple
-        L = sp.Symbol("L")
+        # ℒ is the loss of one example, as Ng writes it in a network whose layers L counts
+        L = sp.Symbol("Lcal")
         j, k, r = sp.symbols("j k r", integer=True, positive=True)
         n_l, n_p, n_L = (sp.Symbol(f"n^[{s}]") for s in ("l", "l-1", "L"))
         x, y = IndexedBase("x"), IndexedBase("y")
@@ -209,7 +210,7 @@ class Deep(Model):
             "网络共有 $L = {L}$ 层,各层尺寸 $n[0], …, n[L]$ 依次为 {sizes_zh}:$n[0]$ 个输入,然后是每一层的单元数,"
             "最后一层的 $n[L]$ 个单元就是各个类别。第 $l$ 层有 $n[l] × n[l−1]$ 的权重矩阵 $W[l]$ 和 $n[l] × 1$ 的偏差 "
             "$b[l]$;$A[0] = X$。",
-            L=sp.Integer(len(sizes) - 1), sizes=sp.Symbol(",".join(map(str, sizes))),
+            L=sp.Integer(len(sizes) - 1), sizes=tuple(map(sp.Integer, sizes)),
             sizes_zh="、".join(map(str, sizes)),    # a list in Chinese words: 64、32、16、10
         ).then(Msg.check(
             "Every line about the general layer $l$ is checked at $l = 2$ of the network 2-2-2-2 ($L = 3$), "
@@ -230,7 +231,8 @@ class Deep(Model):
              check=pair(out["a"][j], soft, layers))
         ce = -Sum(mul(y[r], sp.log(out["a"][r])), (r, 1, n_L))
         scores = tuple(zL)
-        d.eq(L, ce, "definition", Msg("cross-entropy, $y$ one-hot", "交叉熵,$y$ 为 one-hot"),
+        d.eq(L, ce, "definition", Msg("cross-entropy, $y$ one-hot; the loss is $ℒ$, since $L$ counts the layers",
+                                       "交叉熵,$y$ 为 one-hot;损失记作 $ℒ$,因为 $L$ 是层数"),
              check=tuple(_logs_split(expand_defs(concrete(inst(s), layers), d.defs, keep=scores).xreplace(one_hot))
                          for s in (L, concrete(ce, layers))))
         d.note(
@@ -243,16 +245,16 @@ class Deep(Model):
         # -- backward, index form -------------------------------------------------------------------
         d.section("Backward pass, layer $l$, one example", "反向传播:第 $l$ 层,一个样本")
         d.note(
-            "Gradients are named after their variable: $dz[l]_j = ∂L/∂z[l]_j$, $da[l]_j = ∂L/∂a[l]_j$. The backward "
+            "Gradients are named after their variable: $dz[l]_j = ∂ℒ/∂z[l]_j$, $da[l]_j = ∂ℒ/∂a[l]_j$. The backward "
             "pass starts at the output and walks down: layer $l$ receives $da[l]$ from layer $l + 1$ and hands "
             "$da[l−1]$ to layer $l − 1$.",
-            "梯度以其变量命名:$dz[l]_j = ∂L/∂z[l]_j$,$da[l]_j = ∂L/∂a[l]_j$。反向传播从输出层开始逐层向下:第 $l$ 层"
+            "梯度以其变量命名:$dz[l]_j = ∂ℒ/∂z[l]_j$,$da[l]_j = ∂ℒ/∂a[l]_j$。反向传播从输出层开始逐层向下:第 $l$ 层"
             "从第 $l + 1$ 层接收 $da[l]$,再把 $da[l−1]$ 交给第 $l − 1$ 层。",
         )
         dzL = out["a"][j] - y[j]
         d.eq(D(L, out["z"][j]), dzL, "substitute", Msg("the softmax result (the softmax section)", "softmax 的结论(见 softmax 一节)"),
              check=pair(D(L, out["z"][j]), dzL, layers))
-        only = Msg.of("{p} enters $L$ only through {q}", "{p} 只通过 {q} 影响 $L$")
+        only = Msg.of("{p} enters $ℒ$ only through {q}", "{p} 只通过 {q} 影响 $ℒ$")
         local, g_prime = _activation_derivative(d, act, a[j], z[j])
         lines = (
             ("dz", D(L, z[j]), ((mul(D(L, a[j]), local), "chain", Msg.of(only.en, only.zh, p=z[j], q=a[j])),
@@ -271,14 +273,11 @@ class Deep(Model):
             for rhs, rule, note in steps:
                 d.eq(lhs, rhs, rule, note, check=pair(lhs, rhs))
 
-        # -- m examples, matrix form ----------------------------------------------------------------
-        self._matrix_form(d, act, gname)
-
         # -- results --------------------------------------------------------------------------------
         at = Msg.check("checkable form: layer $l = 2$ of the network 2-2-2-2, one example, $j = 1$, $k = 2$; "
-                 "$L = log Σ_r e^(z3_r) − Σ_r y_r z3_r$",
+                 "$ℒ = log Σ_r e^(z3_r) − Σ_r y_r z3_r$",
                  "可用 sympy 验证的形式:网络 2-2-2-2 的第 $l = 2$ 层,一个样本,$j = 1$、$k = 2$;"
-                 "$L = log Σ_r e^(z3_r) − Σ_r y_r z3_r$")
+                 "$ℒ = log Σ_r e^(z3_r) − Σ_r y_r z3_r$")
         results = (("dz[L]_j", D(L, out["z"][j]), dzL, layers),
                    *((f"{name}[l]" + ("_jk" if name == "dW" else "_j"), lhs, steps[-1][0], _CHECK_AT)
                      for name, lhs, steps in lines[:3]),
@@ -288,6 +287,10 @@ class Deep(Model):
             d.result(name, display, lhs=lhs, of=L, wrt=wrt, value=inst(concrete(display, l)),
                      check=pair(lhs, display, l), note=at)
 
+        # -- m examples, matrix form: after the one-example results, so the Results list follows
+        # the body's order ----------------------------------------------------------------------------
+        self._matrix_form(d, act, gname)
+
     def _matrix_form(self, d, act, gname) -> None:
         """The general layer for m examples, examples as columns, each line checked at l = 2 of
         the network 2-2-2-2 with m = 2 against ``sympy.diff`` of the mean loss J."""
@@ -296,10 +299,10 @@ class Deep(Model):
         d.section("$m$ examples in matrix form", "$m$ 个样本的矩阵形式")
         d.note(Msg(
             "Examples are columns: $A[l−1]$ is $n[l−1] × m$, $Z[l]$ and $A[l]$ are $n[l] × m$, and the bias $b[l]$ "
-            "($n[l] × 1$) is added to every column (broadcasting). The cost is the mean $J = (1/m) Σ_i L⁽ⁱ⁾$; "
+            "($n[l] × 1$) is added to every column (broadcasting). The cost is the mean $J = (1/m) Σ_i ℒ⁽ⁱ⁾$; "
             "$dZ[l]$ and $dA[l]$ stack the per-example gradients as columns, so $dZ[l] = m·∂J/∂Z[l]$.",
             "样本按列排列:$A[l−1]$ 为 $n[l−1] × m$,$Z[l]$、$A[l]$ 为 $n[l] × m$,偏差 $b[l]$($n[l] × 1$)加到每一列上"
-            "(广播)。代价是平均值 $J = (1/m) Σ_i L⁽ⁱ⁾$;$dZ[l]$、$dA[l]$ 把各样本的梯度按列排好,所以 $dZ[l] = m·∂J/∂Z[l]$。",
+            "(广播)。代价是平均值 $J = (1/m) Σ_i ℒ⁽ⁱ⁾$;$dZ[l]$、$dA[l]$ 把各样本的梯度按列排好,所以 $dZ[l] = m·∂J/∂Z[l]$。",
         ).then(Msg.check(
             "Checked against sympy.diff of $J$ at $l = 2$ of the network 2-2-2-2 with $m = 2$ (example $i$ in "
             "class $i$), at two random points.",

@@ -57,14 +57,16 @@ class DerivativeIntuition(Model):
             for p in points:
                 before, after = fa.subs(a, p), fa.subs(a, p + NUDGE)
                 change = after - before
+                # the point of the nudge: the change is f′(a)·Δa, exactly for a line, nearly for a curve
+                exact = slope.subs(a, p)
+                same = change == exact * NUDGE
                 d.note(
                     "At $a = {p}$: $f = {before}$; nudge $a$ to {p2} and $f = {after}$, a change of ${change} "
-                    "≈ {ratio} × 0.001$, while $f′({p}) = {exact}$.",
+                    + ("=" if same else "≈") + " {exact} × 0.001 = f′({p})·Δa$.",
                     "在 $a = {p}$ 处:$f = {before}$;把 $a$ 增加到 {p2},$f = {after}$,变化了 {change},"
-                    "约为 0.001 的 {ratio} 倍,而 $f′({p}) = {exact}$。",
+                    + ("恰为" if same else "约为") + " 0.001 的 {exact} 倍,即 $f′({p})·Δa$。",
                     p=sp.Integer(p), p2=decimal(p + NUDGE), before=before,
-                    after=decimal(after), change=decimal(change),
-                    ratio=decimal(change / NUDGE), exact=slope.subs(a, p),
+                    after=decimal(after), change=decimal(change), exact=exact,
                 )
                 f_of = sp.Lambda(a, fa)
                 d.result(f"nudge f={text(fa)} at a={p}", decimal(change),

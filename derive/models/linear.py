@@ -64,9 +64,10 @@ class Linear(Model):
         d.section("$m$ examples and gradient descent", "$m$ 个样本与梯度下降")
         d.note(
             "Over $m$ examples the cost is $J = (1/m) Σ (ŷ⁽ⁱ⁾ − y⁽ⁱ⁾)²$ and each parameter moves against "
-            "its gradient, with the learning rate $η$: $w ← w − η ∂J/∂w$, $b ← b − η ∂J/∂b$.",
+            "its gradient, with the learning rate $η$: $w ← w − η·dw$, $b ← b − η·db$, where the notes' "
+            "$dw = ∂J/∂w$ and $db = ∂J/∂b$ are gradients of the cost.",
             "对 $m$ 个样本,代价函数为 $J = (1/m) Σ (ŷ⁽ⁱ⁾ − y⁽ⁱ⁾)²$;梯度下降以学习率 $η$ 沿梯度的反方向更新参数:"
-            "$w ← w − η ∂J/∂w$,$b ← b − η ∂J/∂b$。",
+            "$w ← w − η·dw$,$b ← b − η·db$,其中笔记的 $dw = ∂J/∂w$、$db = ∂J/∂b$ 是代价函数的梯度。",
         )
         xi, yi, yhat_i = example("x"), example("y"), example("yhat")
         check_w, check_b = _mean_check()
@@ -75,15 +76,20 @@ class Linear(Model):
         per_example = Msg.of("the gradient of one example from above, with $ŷ⁽ⁱ⁾ = w·x⁽ⁱ⁾ + b$",
                              "上面单个样本的梯度，其中 $ŷ⁽ⁱ⁾ = w·x⁽ⁱ⁾ + b$").then(checked)
         # J is the mean of the per-example losses, so its gradient is the mean of theirs
+        means = {}
         for name, wrt, factor, check in (("dw", w, xi, check_w), ("db", b, 1, check_b)):
             lhs = sp.Symbol(name)
             loss_i = sp.Indexed(sp.IndexedBase("L" + EXAMPLE), i)
             d.eq(lhs, total(sp.Derivative(loss_i, wrt, evaluate=False), m) / m, "mean",
                  Msg.of("$J$ is the mean of the losses $L⁽ⁱ⁾$", "$J$ 是各样本损失 $L⁽ⁱ⁾$ 的平均").then(checked),
                  check=check)
-            d.eq(lhs, 2 * total(mul(yhat_i - yi, factor) if factor != 1 else yhat_i - yi, m) / m,
-                 "substitute", per_example, check=check)
+            means[name] = (wrt, check, d.eq(lhs, 2 * total(mul(yhat_i - yi, factor) if factor != 1 else yhat_i - yi, m) / m,
+                                            "substitute", per_example, check=check))
 
+        # one name, one quantity: dw and db are the cost's gradients (the notes' names), the one
+        # example's are shown as ∂L/∂w and ∂L/∂b
         d.result("dyhat", grads[yhat], of=L, wrt=yhat)
-        d.result("dw", grads[w], of=L, wrt=w, label="dw")
-        d.result("db", grads[b], of=L, wrt=b, label="db")
+        d.result("dw", grads[w], of=L, wrt=w)
+        d.result("db", grads[b], of=L, wrt=b)
+        for name, (wrt, check, mean) in means.items():
+            d.result(f"dJ/d{wrt}", mean, lhs=sp.Derivative(sp.Symbol("J"), wrt, evaluate=False), check=check, label=name)

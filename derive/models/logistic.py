@@ -113,11 +113,14 @@ class Logistic(Model):
                  Msg("the loss function $L(a, y)$", "损失函数 $L(a, y)$"))
 
         d.section("Backward pass", "反向传播")
+        d.note("For one example the notes name the loss's gradients after their variables: "
+               "$da = ∂L/∂a$, $dz = ∂L/∂z$.",
+               "对一个样本，笔记用变量名给损失的梯度命名：$da = ∂L/∂a$，$dz = ∂L/∂z$。")
         # dz = a − y with the algebra students ask about: a(1 − a) into each term, then the two
         # y·a of −y + y·a + a − y·a cancel
         grads = d.backward(
             L, [a, z, w1, w2, b],
-            names={a: sp.Symbol("da"), z: sp.Symbol("dz"), w1: sp.Symbol("dw1"), w2: sp.Symbol("dw2")},
+            names={a: sp.Symbol("da"), z: sp.Symbol("dz")},
             opened={z: opened_dz(a, y)},
         )
 
@@ -128,7 +131,7 @@ class Logistic(Model):
             "代价函数是损失的平均 $J = (1/m) Σ L(a⁽ⁱ⁾, y⁽ⁱ⁾)$。把 $m$ 个样本按列排成"
             " $X(n_x × m)$,$w$ 为 $n_x × 1$,$b$ 为标量,$Z = wᵀX + b$ 与 $A = σ(Z)$ 为 $1 × m$。",
         )
-        self._loop(d)
+        dw_line, db_line, J_written = self._loop(d)
 
         d.section("One step of gradient descent", "梯度下降的一步")
         d.note("With the learning rate $α$, each step moves every parameter against its gradient (with $m$ "
@@ -138,8 +141,14 @@ class Logistic(Model):
         # an assignment, not an equation: it is shown, not verified
         d.note("$w₁ := w₁ − α·dw₁$, $w₂ := w₂ − α·dw₂$, $b := b − α·db$")
 
+        # one name, one quantity: da and dz are one example's (as the notes write them), dw and db
+        # the cost's, so one example's ∂L/∂w₁, ∂L/∂w₂, ∂L/∂b are shown without a name
         for node, name in ((a, "da"), (z, "dz"), (w1, "dw1"), (w2, "dw2"), (b, "db")):
-            d.result(name, grads[node], of=L, wrt=node, label=name)
+            d.result(name, grads[node], of=L, wrt=node, label=name if node in (a, z) else "")
+        J = sp.Symbol("J")
+        for name, wrt, (mean, check, entry, value) in (("dw", sp.Symbol("w"), dw_line), ("db", b, db_line)):
+            d.result(f"dJ/d{wrt}", mean, lhs=sp.Derivative(J, wrt, evaluate=False), of=J_written, wrt=entry,
+                     value=value, check=check, label=name)
 
     @staticmethod
     def _column(d, loop: _Loop) -> None:
@@ -157,12 +166,14 @@ class Logistic(Model):
                  "已在 $n_x = 2$、$m = {m}$ 时与每一列上的 $z = w₁·x₁ + w₂·x₂ + b$ 核对", m=loop.m)),
              check=(loop.Z, by_example))
 
-    def _loop(self, d) -> None:
+    def _loop(self, d) -> tuple:
         """Ng's loop over the m examples: column i of Z is one example's z, so its dz is the one
         derived above; dw and db are the means of the examples' x⁽ⁱ⁾·dz⁽ⁱ⁾ and dz⁽ⁱ⁾, and the sum
         over the columns is the matrix product X·dZᵀ. Each line is verified on the training set
         written out at n_x = 2, m = 3 (``_Loop``), the matrix line also against the
-        matrix-calculus engine's ∂J/∂w (``LINES``)."""
+        matrix-calculus engine's ∂J/∂w (``LINES``). Returns the matrix forms of dw and db, each
+        with the pair that verified it, an entry and that entry's value on the written-out training
+        set, and the cost J written out there, for the results."""
         loop = _Loop()
         at = loop.m
         sizes = Msg.check("checked at $n_x = 2$, $m = {m}$ against sympy.diff of $J$ written out",
@@ -183,10 +194,10 @@ class Logistic(Model):
              Msg("the columns $dz⁽ⁱ⁾$ side by side", "把各列 $dz⁽ⁱ⁾$ 并排放在一起").then(each),
              check=(per_example.xreplace(dict(zip(zs, loop.Z))), loop.dZ))
         d.note("The cost $J$ is the mean of the losses, so each of its gradients is the mean of the "
-               "examples' gradients: example $i$ adds $dw⁽ⁱ⁾ = x⁽ⁱ⁾·dz⁽ⁱ⁾$ (the $dw₁ = x₁·dz$ above, "
+               "examples' gradients: example $i$ adds $dw⁽ⁱ⁾ = x⁽ⁱ⁾·dz⁽ⁱ⁾$ (the $∂L/∂w₁ = x₁·dz$ above, "
                "one entry per feature) and $db⁽ⁱ⁾ = dz⁽ⁱ⁾$, as the loop of the notes accumulates them.",
                "代价函数 $J$ 是各损失的平均，所以它的梯度是各样本梯度的平均：第 $i$ 个样本贡献 "
-               "$dw⁽ⁱ⁾ = x⁽ⁱ⁾·dz⁽ⁱ⁾$（即上面的 $dw₁ = x₁·dz$，每个特征一个分量）和 $db⁽ⁱ⁾ = dz⁽ⁱ⁾$，"
+               "$dw⁽ⁱ⁾ = x⁽ⁱ⁾·dz⁽ⁱ⁾$（即上面的 $∂L/∂w₁ = x₁·dz$，每个特征一个分量）和 $db⁽ⁱ⁾ = dz⁽ⁱ⁾$，"
                "正如笔记中的循环把它们累加起来。")
         dw, db = sp.Symbol("dw"), sp.Symbol("db")
         d.eq(dw, total(mul(example("x"), example("dz")), m) / m, "mean",
@@ -194,7 +205,8 @@ class Logistic(Model):
         from ..matrix.lines import engine_gradient
 
         engine = engine_gradient(_lines()[0])
-        d.eq(dw, sp.MatMul(1 / m, sp.MatrixSymbol("X", sp.Symbol("n_x"), m), dZ.T), "rewrite",
+        dw_check = stacked(((loop.loop_dw(loop.free_dZ), loop.X * loop.free_dZ.T / at), engine.form_check()))
+        dw_matrix = d.eq(dw, sp.MatMul(1 / m, sp.MatrixSymbol("X", sp.Symbol("n_x"), m), dZ.T), "rewrite",
              Msg("entry $j$ of $X·dZᵀ$ is $Σ_i X_ji·dz⁽ⁱ⁾$: the columns $x⁽ⁱ⁾$, each times its "
                  "$dz⁽ⁱ⁾$, summed, are the matrix product",
                  "$X·dZᵀ$ 的第 $j$ 个分量是 $Σ_i X_ji·dz⁽ⁱ⁾$：各列 $x⁽ⁱ⁾$ 乘以各自的 $dz⁽ⁱ⁾$ 再求和，"
@@ -203,13 +215,17 @@ class Logistic(Model):
                  "matrix-calculus engine's $∂J/∂w$",
                  "已在 $n_x = 2$、$m = {m}$ 时对任意 $dz⁽ⁱ⁾$ 核对，并在 {sizes} 时与矩阵微积分引擎的 $∂J/∂w$ 核对",
                  m=at, sizes=engine.sizes_text())),
-             check=stacked(((loop.loop_dw(loop.free_dZ), loop.X * loop.free_dZ.T / at), engine.form_check())))
+             check=dw_check)
         d.eq(db, total(example("dz"), m) / m, "mean", Msg("$db = ∂J/∂b$", "$db = ∂J/∂b$").then(sizes),
              check=(sp.diff(loop.J, loop.b), sum(loop.dZ) / at))
         # the matrix form of db, (1/m)·np.sum(dZ), is the engine's: the sum of the entries
-        d.eq(db, sp.Mul(1 / m, sp.Function("sum")(dZ), evaluate=False), "rewrite",
+        db_check = engine_gradient(_lines()[1]).form_check()
+        db_matrix = d.eq(db, sp.Mul(1 / m, sp.Function("sum")(dZ), evaluate=False), "rewrite",
              Msg("the sum over the examples is the sum of the entries of $dZ$",
                  "对各样本求和就是对 $dZ$ 的各元素求和").then(Msg.check(
                  "checked at {sizes} against the matrix-calculus engine's $∂J/∂b$",
                  "已在 {sizes} 时与矩阵微积分引擎的 $∂J/∂b$ 核对", sizes=engine.sizes_text())),
-             check=engine_gradient(_lines()[1]).form_check())
+             check=db_check)
+        # each re-checked as sympy.diff of J written out at n_x = 2, m = 3, in its first entry
+        return ((dw_matrix, dw_check, loop.w[0], (loop.X * loop.dZ.T)[0] / at),
+                (db_matrix, db_check, loop.b, sum(loop.dZ) / at), loop.J)

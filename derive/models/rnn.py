@@ -96,9 +96,9 @@ class Rnn(Model):
             d.let(_at("L", k), -(y * sp.log(yhat) + (1 - y) * sp.log(1 - yhat)))
         d.let(L, sp.Add(*[_at("L", k) for k in steps]))
         for k in reversed(steps):
-            d.let(_at("dy", k), _at("yhat", k) - _at("y", k))
+            d.let(_at("do", k), _at("yhat", k) - _at("y", k))
             carry = w_aa * _at("dz", k + 1) if k < T_CHECK else 0
-            d.let(_at("da", k), w_ya * _at("dy", k) + carry)
+            d.let(_at("da", k), w_ya * _at("do", k) + carry)
             d.let(_at("dz", k), _at("da", k) * (1 - _at("a", k) ** 2))
         inst = Instance({}, defs=d.defs)
 
@@ -125,7 +125,7 @@ class Rnn(Model):
             return sp.Symbol(f"{name}^<t>")
 
         a, a_prev, x, z, o, yhat, y = (t("a"), sp.Symbol("a^<t-1>"), t("x"), t("z"), t("o"), t("yhat"), t("y"))
-        dy, da, dz, dz_next = t("dy"), t("da"), t("dz"), sp.Symbol("dz^<t+1>")
+        do, da, dz, dz_next = t("do"), t("da"), t("dz"), sp.Symbol("dz^<t+1>")
         z_next = sp.Symbol("z^<t+1>")
 
         d.section("The scalar RNN unrolled over $T = 3$", "展开 $T = 3$ 步的标量 RNN")
@@ -146,7 +146,9 @@ class Rnn(Model):
         o_def = sp.Add(mul(w_ya, a), b_y, evaluate=False)
         d.eq(o, o_def, "definition", Msg("the output unit's score", "输出单元的得分"), check=each_step(o, o_def))
         d.eq(yhat, sigmoid(o), "definition", check=each_step(yhat, sigmoid(o)))
-        L_t = -(y * sp.log(yhat) + (1 - y) * sp.log(1 - yhat))
+        # the cross-entropy section's form: −(y·log(ŷ) + (1 − y)·log(1 − ŷ)), unexpanded
+        L_t = sp.Mul(-1, sp.Add(sp.Mul(y, sp.log(yhat), evaluate=False),
+                                sp.Mul(1 - y, sp.log(1 - yhat), evaluate=False), evaluate=False), evaluate=False)
         d.eq(t("L"), L_t, "definition", Msg("the loss of step $t$ (the cross-entropy section)", "第 $t$ 步的损失(见交叉熵一节)"),
              check=each_step(t("L"), L_t))
         total = sp.Add(*[_at("L", k) for k in steps], evaluate=False)
@@ -154,11 +156,12 @@ class Rnn(Model):
 
         d.section("Back-propagation through time, step by step", "逐步做通过时间的反向传播")
         d.note(
-            "Gradients are named after their variable, $da⟨t⟩ = ∂L/∂a⟨t⟩$, and are computed from $t = T$ down to "
+            "Gradients are named after their variable, $do⟨t⟩ = ∂L/∂o⟨t⟩$, $da⟨t⟩ = ∂L/∂a⟨t⟩$, $dz⟨t⟩ = ∂L/∂z⟨t⟩$, "
+            "and are computed from $t = T$ down to "
             "$t = 1$. The key step: $a⟨t⟩$ reaches $L$ by two paths, through this step's output $o⟨t⟩$ and through the "
             "next step's $z⟨t+1⟩$; the second path brings the gradient carried back from step $t + 1$. At $t = T$ "
             "there is no next step, so nothing is carried ($dz⟨T+1⟩ = 0$).",
-            "梯度以其变量命名,$da⟨t⟩ = ∂L/∂a⟨t⟩$,从 $t = T$ 算到 $t = 1$。关键一步:$a⟨t⟩$ 经两条路径影响 $L$,一条经本步"
+            "梯度以其变量命名,$do⟨t⟩ = ∂L/∂o⟨t⟩$、$da⟨t⟩ = ∂L/∂a⟨t⟩$、$dz⟨t⟩ = ∂L/∂z⟨t⟩$,从 $t = T$ 算到 $t = 1$。关键一步:$a⟨t⟩$ 经两条路径影响 $L$,一条经本步"
             "的输出 $o⟨t⟩$,一条经下一步的 $z⟨t+1⟩$;第二条路径带来从第 $t + 1$ 步传回的梯度。$t = T$ 时没有下一步,"
             "所以没有传回的梯度($dz⟨T+1⟩ = 0$)。",
         )
@@ -168,9 +171,9 @@ class Rnn(Model):
                                                    "与逻辑回归的 $dz = a − y$ 相同")),
             (D(L, a), D(L, o) * D(o, a) + D(L, z_next) * D(z_next, a), "sum_paths",
              Msg("$a⟨t⟩$ enters $o⟨t⟩$ and $z⟨t+1⟩$", "$a⟨t⟩$ 进入 $o⟨t⟩$ 与 $z⟨t+1⟩$")),
-            (D(L, a), mul(w_ya, dy) + mul(w_aa, dz_next), "substitute",
-             Msg("$dy⟨t⟩ = ŷ⟨t⟩ − y⟨t⟩$; the second term is carried from step $t + 1$",
-                 "$dy⟨t⟩ = ŷ⟨t⟩ − y⟨t⟩$;第二项是从第 $t + 1$ 步传回的")),
+            (D(L, a), mul(w_ya, do) + mul(w_aa, dz_next), "substitute",
+             Msg("$do⟨t⟩ = ŷ⟨t⟩ − y⟨t⟩$; the second term is carried from step $t + 1$",
+                 "$do⟨t⟩ = ŷ⟨t⟩ − y⟨t⟩$;第二项是从第 $t + 1$ 步传回的")),
             (D(L, z), mul(da, 1 - a ** 2), "chain", Msg("$tanh′(z) = 1 − a²$ (the activations section)",
                                                          "$tanh′(z) = 1 − a²$(见激活函数一节)")),
         )
@@ -184,10 +187,10 @@ class Rnn(Model):
             "每个权重在每一步都被使用,所以它的梯度是各步贡献之和(对各条路径求和),这里对 $T = 3$ 写出;"
             "$a⟨0⟩ = 0$ 使 $∂L/∂w_aa$ 的第一项为 0。",
         )
-        dzs, dys, as_, xs = ([_at(n, k) for k in steps] for n in ("dz", "dy", "a", "x"))
+        dzs, dos, as_, xs = ([_at(n, k) for k in steps] for n in ("dz", "do", "a", "x"))
         sums = (
-            ("dw_ya", w_ya, sp.Add(*[mul(dy_, a_) for dy_, a_ in zip(dys, as_)], evaluate=False)),
-            ("db_y", b_y, sp.Add(*dys, evaluate=False)),
+            ("dw_ya", w_ya, sp.Add(*[mul(do_, a_) for do_, a_ in zip(dos, as_)], evaluate=False)),
+            ("db_y", b_y, sp.Add(*dos, evaluate=False)),
             ("dw_aa", w_aa, sp.Add(*[mul(dz_, a_) for dz_, a_ in zip(dzs[1:], as_)], evaluate=False)),
             ("dw_ax", w_ax, sp.Add(*[mul(dz_, x_) for dz_, x_ in zip(dzs, xs)], evaluate=False)),
             ("db_a", b_a, sp.Add(*dzs, evaluate=False)),
@@ -196,9 +199,10 @@ class Rnn(Model):
         for name, wrt, rhs in sums:
             checked[name] = inst.pair(D(L, wrt), rhs)
             d.eq(D(L, wrt), rhs, "sum_paths", check=checked[name])
+        # said once, beside the first of the five: the lines that follow belong to it
         note = Msg("the scalar RNN unrolled over $T = 3$", "展开 $T = 3$ 步的标量 RNN")
-        for name, wrt, rhs in sums:
-            d.result(name, rhs, of=L, wrt=wrt, note=note, check=checked[name])
+        for n, (name, wrt, rhs) in enumerate(sums):
+            d.result(name, rhs, of=L, wrt=wrt, note=note if n == 0 else None, check=checked[name])
 
     # -- matrix form --------------------------------------------------------------------------------------
     def _matrix(self, d) -> None:
@@ -213,7 +217,7 @@ class Rnn(Model):
 
         a, a_prev, x = vec("a^<t>", na), vec("a^<t-1>", na), vec("x^<t>", nx)
         z, o, yhat, y = vec("z^<t>", na), vec("o^<t>", ny), vec("yhat^<t>", ny), vec("y^<t>", ny)
-        dy, da, dz = vec("dy^<t>", ny), vec("da^<t>", na), vec("dz^<t>", na)
+        do, da, dz = vec("do^<t>", ny), vec("da^<t>", na), vec("dz^<t>", na)
         dz_next = vec("dz^<t+1>", na)
         s = _stand_ins(_SIZE, T_CHECK)
         at = _Points(s["symbols"])
@@ -259,14 +263,14 @@ class Rnn(Model):
         d.eq(yhat, sp.Function("softmax")(o), "definition",
              check=same("yhat", lambda e: (e["yhat"][k], _softmax(e["o"][k]))))
 
-        dy_pair = claim("dy", lambda e: (e["L_of_o"], e["o_free"][k], _softmax(e["o_free"][k]) - e["y"][k]))
-        d.eq(dy, sp.MatAdd(yhat, -y), "chain", Msg("$∂L/∂o⟨t⟩$: the softmax result (the softmax section)",
-                                                 "$∂L/∂o⟨t⟩$:softmax 的结论(见 softmax 一节)"), check=dy_pair)
+        do_pair = claim("do", lambda e: (e["L_of_o"], e["o_free"][k], _softmax(e["o_free"][k]) - e["y"][k]))
+        d.eq(do, sp.MatAdd(yhat, -y), "chain", Msg("$do⟨t⟩ = ∂L/∂o⟨t⟩$: the softmax result (the softmax section)",
+                                                 "$do⟨t⟩ = ∂L/∂o⟨t⟩$:softmax 的结论(见 softmax 一节)"), check=do_pair)
         # the carried term written out, W_aaᵀ·dz⟨t+1⟩, not under a program's name: its own claim (the
         # gradient that reaches a⟨t⟩ through z⟨t+1⟩) is checked beside the whole line's
         carried = claim("da_next", lambda e: (e["L_of_a_next"], e["a_free"][k], e["Waa"].T * e["dz_of_a"][k + 1]))
         da_pair = claim("da", lambda e: (e["L_of_a"], e["a_free"][k], e["da_of_a"][k]))
-        d.eq(da, sp.MatAdd(sp.MatMul(Wya.T, dy), sp.MatMul(Waa.T, dz_next)), "sum_paths",
+        d.eq(da, sp.MatAdd(sp.MatMul(Wya.T, do), sp.MatMul(Waa.T, dz_next)), "sum_paths",
              Msg("$a⟨t⟩$ reaches $L$ through $ŷ⟨t⟩$ and through $z⟨t+1⟩$; the second term is the gradient "
                  "carried back from step $t + 1$ through $W_aa$, 0 at $t = T$",
                  "$a⟨t⟩$ 经 $ŷ⟨t⟩$ 与 $z⟨t+1⟩$ 影响 $L$；第二项是从第 $t + 1$ 步经 $W_aa$ 传回的梯度，$t = T$ 时为 0"),
@@ -279,8 +283,8 @@ class Rnn(Model):
 
         d.section("The weight gradients: sums over time", "权重的梯度:对时间求和")
         grads = (
-            ("dW_ya", MS("dW_ya", ny, na), Sum(sp.MatMul(dy, a.T), (t, 1, T)), "Wya", "$n_y × n_a$"),
-            ("db_y", MS("db_y", ny, 1), Sum(dy, (t, 1, T)), "by", "$n_y × 1$"),
+            ("dW_ya", MS("dW_ya", ny, na), Sum(sp.MatMul(do, a.T), (t, 1, T)), "Wya", "$n_y × n_a$"),
+            ("db_y", MS("db_y", ny, 1), Sum(do, (t, 1, T)), "by", "$n_y × 1$"),
             ("dW_aa", MS("dW_aa", na, na), Sum(sp.MatMul(dz, a_prev.T), (t, 1, T)), "Waa", "$n_a × n_a$"),
             ("dW_ax", MS("dW_ax", na, nx), Sum(sp.MatMul(dz, x.T), (t, 1, T)), "Wax", "$n_a × n_x$"),
             ("db_a", MS("db_a", na, 1), Sum(dz, (t, 1, T)), "ba", "$n_a × 1$"),
@@ -359,17 +363,17 @@ def _explicit(size: int = _SIZE, steps: int = T_CHECK) -> dict:
 
     zs, as_, L = run(0)
     os_ = [Wya * as_[t] + by for t in range(steps)]
-    # the notes' backward recursion, from t = T down: dy, da (with the carried W_aaᵀ·dz⟨t+1⟩), dz
-    dys = [_softmax(o) - y[t] for t, o in enumerate(os_)]
+    # the notes' backward recursion, from t = T down: do, da (with the carried W_aaᵀ·dz⟨t+1⟩), dz
+    dos = [_softmax(o) - y[t] for t, o in enumerate(os_)]
     das, dzs = [None] * steps, [None] * steps
     carried = sp.zeros(size, 1)
     for t in range(steps - 1, -1, -1):
-        das[t] = Wya.T * dys[t] + carried
+        das[t] = Wya.T * dos[t] + carried
         dzs[t] = das[t].multiply_elementwise(as_[t].applyfunc(lambda v: 1 - v ** 2))
         carried = Waa.T * dzs[t]
     grads = {
-        "Wya": sum((dys[t] * as_[t].T for t in range(steps)), sp.zeros(size, size)),
-        "by": sum(dys, sp.zeros(size, 1)),
+        "Wya": sum((dos[t] * as_[t].T for t in range(steps)), sp.zeros(size, size)),
+        "by": sum(dos, sp.zeros(size, 1)),
         "Waa": sum((dzs[t] * as_[t - 1].T for t in range(1, steps)), sp.zeros(size, size)),
         "Wax": sum((dzs[t] * x[t].T for t in range(steps)), sp.zeros(size, size)),
         "ba": sum(dzs, sp.zeros(size, 1)),

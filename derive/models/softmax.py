@@ -1,4 +1,4 @@
-"""Softmax output with cross-entropy: ∂L/∂z_k = ŷ_k − y_k."""
+"""Softmax output with cross-entropy: ∂C/∂z_k = ŷ_k − y_k (C: the loss of one example, as the notes)."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ class Softmax(Model):
     name = "softmax"
     title = "Softmax output with cross-entropy"
     title_zh = "softmax 输出与交叉熵"    # the title of `derive train --lang zh`
-    summary = "Softmax output with cross-entropy: ∂L/∂z_k = ŷ_k − y_k"
+    summary = "Softmax output with cross-entropy: ∂C/∂z_k = ŷ_k − y_k"
     order = 70
     trainable = True
     options = (features_option(64), classes_option(10),)
@@ -73,7 +73,8 @@ class Softmax(Model):
         K, N = sp.symbols("K n", integer=True, positive=True)
         j, k, l, q = sp.symbols("j k l q", integer=True, positive=True)
         z, yh, y, W, bv, x = (IndexedBase(s) for s in ("z", "yhat", "y", "W", "b", "x"))
-        L = sp.Symbol("L")
+        # C is one example's loss, as the notes write it: their L = Σ_n Cⁿ is the total (below)
+        L = sp.Symbol("C")
         inst = Instance({K: 3, N: 2}, {j: 1, k: 2, l: 1}, defs=d.defs)
         both = ({j: 2}, {j: 1})          # j = k and j ≠ k (k = 2)
 
@@ -86,8 +87,8 @@ class Softmax(Model):
         # one-hot y: Σ y_j = 1, used as y_3 = 1 − y_1 − y_2 (the y's are constants for ∂/∂z)
         one_hot = {inst(y[3]): 1 - inst(y[1]) - inst(y[2])}
 
-        d.title = Msg("Softmax output with cross-entropy: $∂L/∂z_k = ŷ_k − y_k$",
-                      "softmax 输出与交叉熵:$∂L/∂z_k = ŷ_k − y_k$")
+        d.title = Msg("Softmax output with cross-entropy: $∂C/∂z_k = ŷ_k − y_k$",
+                      "softmax 输出与交叉熵:$∂C/∂z_k = ŷ_k − y_k$")
         d.section("Softmax and the cross-entropy loss", "softmax 与交叉熵损失")
         d.note(Msg.of(
             "The output layer has {K} scores, one per class; here {Kv}, as in the notes' MNIST network, "
@@ -105,7 +106,8 @@ class Softmax(Model):
         soft = sp.exp(z[k]) / Sum(sp.exp(z[l]), (l, 1, K))
         d.eq(yh[k], soft, "definition", Msg("softmax", "softmax"), check=inst.pair(yh[k], soft))
         ce = -Sum(mul(y[k], sp.log(yh[k])), (k, 1, K))
-        d.eq(L, ce, "definition", Msg("cross-entropy", "交叉熵"), check=inst.pair(L, ce))
+        d.eq(L, ce, "definition", Msg("cross-entropy, the loss of one example", "交叉熵，即一个样本的损失"),
+             check=inst.pair(L, ce))
 
         d.section("How one probability depends on one score", "一个概率对一个得分的导数")
         d.note(
@@ -167,9 +169,9 @@ class Softmax(Model):
         d.note(Msg.of(
             "With scores $z_k = Σ_l W_kl x_l + b_k$ from $n$ features ($n = 256$ pixels in the notes' network; "
             "$n = {n}$ here), $W$ is $K × n$, $x$ is $n × 1$, $b$, $z$, $ŷ$ and $y$ are $K × 1$. $W_kl$ and $b_k$ "
-            "reach $L$ only through $z_k$.",
+            "reach $C$ only through $z_k$.",
             "若得分 $z_k = Σ_l W_kl x_l + b_k$ 来自 $n$ 个特征（笔记中的网络 $n = 256$ 个像素；此处 $n = {n}$），"
-            "$W$ 为 $K × n$，$x$ 为 $n × 1$，$b$、$z$、$ŷ$、$y$ 为 $K × 1$。$W_kl$ 与 $b_k$ 只通过 $z_k$ 影响 $L$。",
+            "$W$ 为 $K × n$，$x$ 为 $n × 1$，$b$、$z$、$ŷ$、$y$ 为 $K × 1$。$W_kl$ 与 $b_k$ 只通过 $z_k$ 影响 $C$。",
             n=sp.Integer(self.features),
         ).then(Msg.check("Checked at $K = 3$, $n = 2$, $k = 2$, $l = 1$.", "已在 $K = 3$、$n = 2$、$k = 2$、$l = 1$ 上核对。")))
         # W x before b, as the note above and the matrix form write it
@@ -178,13 +180,17 @@ class Softmax(Model):
         dW_form = mul(grad, x[l])
         db = Derivative(L, bv[k], evaluate=False)
         hot_checks = {}
-        for lhs, chain, form in (
-            (dW, mul(Derivative(L, z[k], evaluate=False), Derivative(z[k], W[k, l], evaluate=False)), dW_form),
-            (db, Derivative(L, z[k], evaluate=False), grad),
+        # what is substituted: ∂C/∂z_k from above, and the local derivative of z_k
+        found = "$∂C/∂z_k = ŷ_k − y_k$ (above)"
+        found_zh = "$∂C/∂z_k = ŷ_k − y_k$（见上）"
+        for lhs, chain, form, what in (
+            (dW, mul(Derivative(L, z[k], evaluate=False), Derivative(z[k], W[k, l], evaluate=False)), dW_form,
+             Msg(f"{found} and $∂z_k/∂W_kl = x_l$", f"{found_zh}，$∂z_k/∂W_kl = x_l$")),
+            (db, Derivative(L, z[k], evaluate=False), grad, Msg(found, found_zh)),
         ):
             d.eq(lhs, chain, "chain", check=inst.pair(lhs, chain, multiply_out=True))
             hot_checks[lhs] = inst.pair(lhs, form, multiply_out=True).replaced(one_hot)
-            d.eq(lhs, form, "substitute", Msg("$Σ_j y_j = 1$, as above", "如上,$Σ_j y_j = 1$"), check=hot_checks[lhs])
+            d.eq(lhs, form, "substitute", what, check=hot_checks[lhs])
         Km = sp.MatrixSymbol("W", K, N)
         yhm, ym, xm, bm = (sp.MatrixSymbol(sy, *sh) for sy, sh in
                            (("yhat", (K, 1)), ("y", (K, 1)), ("x", (N, 1)), ("b", (K, 1))))
@@ -215,7 +221,7 @@ class Softmax(Model):
         hot_checks[dl] = inst.pair(dl, grad).replaced(one_hot)
         for name, lhs, form, where in (("dL/dz_k", dl, grad, "k = 2"), ("dL/dW_kl", dW, dW_form, "n = 2, k = 2, l = 1"),
                                        ("dL/db_k", db, grad, "n = 2, k = 2")):
-            # as a function of the scores, ∂L/∂z_k keeps z_1, z_2, z_3 as they are
+            # as a function of the scores, ∂C/∂z_k keeps z_1, z_2, z_3 as they are
             scores = tuple(inst(z[c]) for c in (1, 2, 3)) if lhs is dl else ()
             d.result(name, form, lhs=lhs, of=L, wrt=inst(lhs.variables[0]), value=inst(form),
                      check=hot_checks[lhs], given=one_hot, keep=scores,
@@ -240,13 +246,13 @@ class Softmax(Model):
         J = sp.Symbol("J")
         d.section("$m$ examples: the total loss, the cost $J$ and the vectorized gradients",
                   "$m$ 个样本：总损失、代价函数 $J$ 与向量化的梯度")
-        d.note("The notes add the losses of the examples: $L = Σ_n Cⁿ$, where $Cⁿ$ is the cross-entropy of "
-               "example $n$. In this course's notation the $m$ examples are $(x⁽ⁱ⁾, y⁽ⁱ⁾)$, $L⁽ⁱ⁾$ is the loss above "
-               "for example $i$, and the cost is the mean $J = (1/m) Σ_i L⁽ⁱ⁾$: the factor $1/m$ only rescales "
+        d.note("The notes add the losses of the examples: $L = Σ_n Cⁿ$, where $Cⁿ$ is the cross-entropy $C$ above "
+               "for example $n$. In this course's notation the $m$ examples are $(x⁽ⁱ⁾, y⁽ⁱ⁾)$, and the cost is the "
+               "mean $J = (1/m) Σ_i C⁽ⁱ⁾ = L/m$: the factor $1/m$ only rescales "
                "the learning rate. Stack the examples as columns: $X$ is $n × m$, $Y$ and $Ŷ$ are $K × m$, "
                "$Z = W X + b$ is $K × m$ ($b$ is added to every column).",
-               "笔记把各样本的损失加起来：$L = Σ_n Cⁿ$，其中 $Cⁿ$ 是第 $n$ 个样本的交叉熵。按本课程的记号，"
-               "$m$ 个样本记作 $(x⁽ⁱ⁾, y⁽ⁱ⁾)$，$L⁽ⁱ⁾$ 是第 $i$ 个样本的上述损失，代价函数取平均 $J = (1/m) Σ_i L⁽ⁱ⁾$："
+               "笔记把各样本的损失加起来：$L = Σ_n Cⁿ$，其中 $Cⁿ$ 是第 $n$ 个样本的上述交叉熵 $C$。按本课程的记号，"
+               "$m$ 个样本记作 $(x⁽ⁱ⁾, y⁽ⁱ⁾)$，代价函数取平均 $J = (1/m) Σ_i C⁽ⁱ⁾ = L/m$："
                "因子 $1/m$ 只是改变学习率的大小。把样本按列排列：$X$ 为 $n × m$，$Y$ 与 $Ŷ$ 为 $K × m$，"
                "$Z = W X + b$ 为 $K × m$（$b$ 加到每一列上，即广播）。")
         X_, W_, b_ = (full.entries(name) for name in ("X", "W", "b"))
@@ -256,13 +262,13 @@ class Softmax(Model):
         Yh_ = sp.Matrix(*Z_.shape, lambda p, q: sp.exp(Z_[p, q]) / sum(sp.exp(Z_[r, q]) for r in range(Z_.rows)))
         losses = [-sum(Y_[r, q] * sp.log(Yh_[r, q]) for r in range(Z_.rows)) for q in range(Z_.cols)]
         mean = sp.Add(*losses) / len(losses)
-        # J = (1/m) Σ L⁽ⁱ⁾ is stated in the prose: its matrix form is the line checked against it
+        # J = (1/m) Σ C⁽ⁱ⁾ is stated in the prose: its matrix form is the line checked against it
         d.eq(J, full.shown_f, "rewrite", Msg("in matrix form, $y⁽ⁱ⁾$ one-hot", "矩阵形式，$y⁽ⁱ⁾$ 为 one-hot").then(
             Msg.check("checked at {sizes} (example $i$ in class $i$) against the mean of the per-example losses",
                       "已在 {sizes}（第 $i$ 个样本属于第 $i$ 类）时与逐样本损失的平均核对", sizes=full.sizes_text())),
             check=(mean, full.value_at().xreplace(hot)), audience="check")
         show_rules(d, list(grads.values()),
-                   work=Msg("as $∂L/∂z_k = ŷ_k − y_k$ for one example", "与单个样本的 $∂L/∂z_k = ŷ_k − y_k$ 相同"),
+                   work=Msg("as $∂C/∂z_k = ŷ_k − y_k$ for one example", "与单个样本的 $∂C/∂z_k = ŷ_k − y_k$ 相同"),
                    audience="check")
         MS = sp.MatrixSymbol
         Xm, Ym, Yhm, dZm = MS("X", N, m), MS("Y", K, m), MS("Yhat", K, m), MS("dZ", K, m)

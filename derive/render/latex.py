@@ -87,7 +87,8 @@ def fragment_comment(body: str, lang: str = "en") -> str:
 
 # Formulas written in Unicode ---------------------------------------------------------------------
 
-_GREEK_TEX = {ch: "\\" + name for name, ch in printing._GREEK.items() if name not in ("lamda",)}
+_GREEK_TEX = {ch: "\\" + name for name, ch in printing._GREEK.items() if name not in ("lamda", "Lcal")}
+_GREEK_TEX["ℒ"] = r"\mathcal{L}"       # a letter of a formula, as SymPy writes the symbol Lcal
 _SYMBOLS = {
     "∂": r"\partial", "∇": r"\nabla", "Σ": r"\sum", "∑": r"\sum", "∏": r"\prod", "×": r"\times",
     "·": r"\cdot", "−": "-", "±": r"\pm", "≤": r"\le", "≥": r"\ge", "≠": r"\ne", "≈": r"\approx",
@@ -104,7 +105,7 @@ _FUNCS = {
     "sin": r"\sin", "cos": r"\cos", "det": r"\det", "ReLU": r"\operatorname{ReLU}",
     "LeakyReLU": r"\operatorname{LeakyReLU}", "softmax": r"\operatorname{softmax}",
     "softplus": r"\operatorname{softplus}", "AND": r"\operatorname{AND}", "OR": r"\operatorname{OR}",
-    "NOT": r"\operatorname{NOT}",
+    "NOT": r"\operatorname{NOT}", "lim": r"\lim",
 }
 _SUB = dict(zip("₀₁₂₃₄₅₆₇₈₉₊₋₍₎ᵢⱼₖₘₙₓₜₐₑₒ", "0123456789+-()ijkmnxtaeo"))
 _SUP = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁽⁾ⁱⁿᵀᵗ", "0123456789+-()inTt"))
@@ -206,25 +207,41 @@ def _join(pieces) -> str:
     return out
 
 
+def _group_end(atoms, start: int) -> int:
+    """Where the operand that starts at ``atoms[start]`` ends: one atom or a parenthesized group."""
+    j, depth = start, 0
+    while j < len(atoms):
+        depth += atoms[j] == ("op", "(")
+        depth -= atoms[j] == ("op", ")")
+        j += 1
+        if depth <= 0:
+            break
+    return j
+
+
+def _unbracketed(group):
+    return group[1:-1] if len(group) > 1 and group[0][1] == "(" and group[-1][1] == ")" else group
+
+
 def _span_tex(atoms) -> str:
     """Atoms of a formula (``a = σ(z)``, ``e^(−z)``, ``n_x × m``) as one piece of LaTeX: ``^`` and
-    ``_`` take the next atom or parenthesized group as their script."""
+    ``_`` take the next atom or parenthesized group as their script, and ``√`` its radicand
+    (a name with its scripts: √d_k is \\sqrt{d_k}, √(2πσ²) is \\sqrt{2\\pi\\sigma^{2}})."""
     out, i = [], 0
     while i < len(atoms):
         kind, s = atoms[i]
+        if (kind, s) == ("op", "√") and i + 1 < len(atoms) and atoms[i + 1][0] != "space":
+            j = _group_end(atoms, i + 1)
+            while j + 1 < len(atoms) and atoms[j] in (("op", "_"), ("op", "^")):
+                j = _group_end(atoms, j + 1)
+            out.append(r"\sqrt{" + _span_tex(_unbracketed(atoms[i + 1:j])) + "}")
+            i = j
+            continue
         if kind == "op" and s in "^_" and i + 1 < len(atoms) and out and _has_script(out[-1], s):
             out[-1] = "{" + out[-1] + "}"             # z₂_k: a subscript on a subscripted name
         if kind == "op" and s in "^_" and i + 1 < len(atoms):
-            j, depth = i + 1, 0
-            while j < len(atoms):            # the script: one atom or a parenthesized group
-                depth += atoms[j] == ("op", "(")
-                depth -= atoms[j] == ("op", ")")
-                j += 1
-                if depth <= 0:
-                    break
-            group = atoms[i + 1:j]
-            if len(group) > 1 and group[0][1] == "(" and group[-1][1] == ")":
-                group = group[1:-1]
+            j = _group_end(atoms, i + 1)     # the script: one atom or a parenthesized group
+            group = _unbracketed(atoms[i + 1:j])
             inner = [("lit", t) if k == "var" else (k, t) for k, t in group if k != "space"]
             out.append(s + "{" + _span_tex(inner) + "}")
             i = j
