@@ -57,8 +57,10 @@ def softmax_out():
 def test_softmax_over_m_examples_is_written_as_the_course_writes_it(softmax_out):
     text = softmax_out[0]
     for form in ("L = Σ_n Cⁿ", "J = (1/m) Σ_i C⁽ⁱ⁾", "dZ = Ŷ − Y", "dW = (1/m)·dZ·Xᵀ",
-                 "db = (1/m)·Σ_{i=1..m} dz⁽ⁱ⁾", "∂J/∂W = (1/m)·(softmax(W·X + b, axis=0) − Y)·Xᵀ"):
+                 "db = (1/m)·Σ_{i=1..m} dz⁽ⁱ⁾"):
         assert form in text, form
+    # the checker's expanded matrix form is verified but kept out of the student's text
+    assert "axis=0" not in text
 
 
 def _mean_cross_entropy(W, X, b, Y):
