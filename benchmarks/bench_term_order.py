@@ -6,7 +6,8 @@ Every problem of a corpus (one SymPy expression in x per line; by default
 group. A derivation "reorders" when two consecutive lines of the derivative share two terms of a
 term at any depth of brackets and print them in opposite orders (``d/dx[8·x⁴ + 9·x² − 1]``
 followed by ``d/dx[9·x²] + d/dx[8·x⁴]``), or when a term rewritten in place moves past a finished
-one (``−y·d/da[log(a)] − t`` followed by ``−t − y/a``). The share is taken over the derivations of
+one (``−y·d/da[log(a)] − t`` followed by ``−t − y/a``); a term's last factor 1 (the
+``(x² + 1)·1`` that d/dx[x] = 1 leaves for one line) is not part of it. The share is taken over the derivations of
 more than one line.
 
     python benchmarks/bench_term_order.py               # the share, and each reordering derivation
@@ -60,7 +61,7 @@ def pieces(text: str) -> list[str]:
     found += close(starts[0], len(text))
     out = []
     for _, t in sorted(found):
-        t = t.strip().lstrip("−")
+        t = _without_one(t.strip().lstrip("−"))
         if len(t) > 1 and not t.replace(".", "").isdigit():
             out.append(t)
     return out
@@ -84,7 +85,13 @@ def top_terms(text: str) -> list[str]:
         if depth == 0 and text.startswith((" + ", " − "), i):
             out.append(text[start:i])
             start = i + 3
-    return [t.strip().lstrip("−") for t in out + [text[start:]]]
+    return [_without_one(t.strip().lstrip("−")) for t in out + [text[start:]]]
+
+
+def _without_one(term: str) -> str:
+    """``term`` without a last factor 1: the (x² + 1)·1 that d/dx[x] = 1 leaves for one line is
+    the term (x² + 1) the next line prints, not a term that moved."""
+    return term[:-2] if term.endswith("·1") else term
 
 
 def terms_moved(before: str, after: str) -> bool:

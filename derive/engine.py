@@ -16,6 +16,7 @@ from typing import Iterable
 
 import sympy as sp
 from sympy import Add, Expr, Mul, Pow, Symbol
+from sympy.core.basic import _args_sortkey
 from sympy.core.parameters import distribute
 
 from . import functions as F
@@ -207,6 +208,10 @@ class Line:
     rhs: Expr
     rule: R.Rule | None      # None for the closing simplification
     key: str
+    # the line as a textbook shows it, when that is not SymPy's evaluated ``rhs``: the 1 of
+    # d/dx[x] = 1 left in its product, (x² + 1)·1, and a term the rule made beside the equal
+    # term it is collected with on the next line, cos(x) + cos(x)
+    shown: Expr | None = None
 
 
 # The lines of one derivative together may hold at most this many expression nodes (each is
@@ -262,21 +267,67 @@ def steps(rule: R.Rule, simplify: bool = True, finish=None) -> list[Line]:
                 # product and quotient rules too, so that f′·g stays before f·g′ when f′ is 1
                 current = _whole_numbers(current.xreplace({atom: r.expand()}))
                 lines.append(Line(current, r, r.key))
-                current = _whole_numbers(current.xreplace({D(c.expr, x): c.eval() for c in simple}))
+                worked = {D(c.expr, x): c.eval() for c in simple}
+                before, current = current, _whole_numbers(current.xreplace(worked))
                 resolved = SimpleTerms(tuple(simple), x)
-                lines.append(Line(current, resolved, resolved.key))
+                ones = isinstance(r, (R.ProductRule, R.QuotientRule))
+                lines.append(Line(current, resolved, resolved.key, _shown(before, worked, current, ones)))
             else:
                 trivial = {D(c.expr, x): c.eval() for c in simple}
-                current = _whole_numbers(_open_minus(current.xreplace({atom: r.expand().xreplace(trivial)})))
-                lines.append(Line(current, r, r.key))
+                made = {atom: r.expand().xreplace(trivial)}
+                before, current = current, _whole_numbers(_open_minus(current.xreplace(made)))
+                lines.append(Line(current, r, r.key, _shown(before, made, current, False)))
         stack.extend(reversed([(c, r) for c in r.children() if c not in simple]))
+    if lines and lines[-1].shown is not None and not simplify:
+        # the 1 or the two equal terms a line shows are gone on the line after it
+        lines.append(Line(current, None, "simplify"))
     if simplify:
         back = {r.rewritten: r.expr for r in all_rules(rule) if isinstance(r, R.RewriteRule)}
         final = _whole_numbers(tidy(current.xreplace(back)))
         final = finish(final) if finish is not None else final
-        if final != current:
+        if final != current or lines and lines[-1].shown is not None:
             lines.append(Line(final, None, "simplify"))
     return lines
+
+
+def _shown(before, replaced: dict, after, ones: bool):
+    """``before`` with ``replaced`` substituted as a textbook writes the substitution, or None
+    when that is ``after`` as SymPy evaluates it: with ``ones``, a derivative worked out to 1
+    stays a factor of its product, (x² + 1)·1; a sum that would collect a term the substitution
+    made with an equal term keeps both, cos(x) − x·sin(x) + cos(x). Only the sums and products
+    that hold a substituted derivative are kept unevaluated; the line after shows ``after``."""
+    kept = False
+
+    def rebuild(e):
+        nonlocal kept
+        if e in replaced:
+            return replaced[e]
+        if not isinstance(e, sp.Basic) or e.is_Atom or not e.args:
+            return e
+        args = [rebuild(a) for a in e.args]
+        if args == list(e.args):
+            return e
+        if (ones and isinstance(e, Mul) and len(args) > 1 and not any(a == 0 for a in args)
+                and any(replaced.get(a) == 1 for a in e.args)):
+            kept = True
+            coeff, rest = Mul(*(a for a, was in zip(args, e.args) if replaced.get(was) != 1)).as_coeff_Mul()
+            # the 1 last, as Stewart writes (x² + 1)·1; the rest as SymPy orders it, its sign before
+            times_one = Mul(*(rest.args if isinstance(rest, Mul) else (rest,)), sp.S.One, evaluate=False)
+            return times_one if coeff == 1 else Mul(coeff, times_one, evaluate=False)
+        if isinstance(e, Add):
+            terms = [a for a in args if a != 0]
+            if len(terms) > 1 and not any(isinstance(t, Add) for t in terms) and (
+                    kept or len(Add(*terms).args) < len(terms)):
+                kept = True
+                # sorted as SymPy sorts a sum, so that the printer places the terms as it
+                # places any line's (``printing._author_ordered``)
+                return Add(*sorted(terms, key=_args_sortkey), evaluate=False)
+        return e.func(*args)
+
+    with distribute(False):
+        shown = _whole_numbers(rebuild(before))
+    # shown only where it is ``after`` written out: nothing but SymPy's evaluation tells them apart
+    return shown if kept and printing.canon(shown) == after else None
 
 
 def _whole_numbers(expr):

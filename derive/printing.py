@@ -12,6 +12,7 @@ import unicodedata
 from functools import wraps
 
 import sympy as sp
+from sympy.core.basic import _args_sortkey
 from sympy.core.parameters import distribute, global_parameters
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
@@ -88,6 +89,22 @@ def _factor_rank(f) -> int:
     if isinstance(base, sp.Add):
         return 4 if base.atoms(sp.Function) else 2
     return 3 if isinstance(base, sp.Function) else 1
+
+
+# The reciprocal function a derivative table writes first in a product with its partner:
+# d/dx[csc x] = −csc x·cot x and d/dx[sec x] = sec x·tan x (Stewart §3.3), csch before coth
+# (§3.11); SymPy's order is alphabetical (cot·csc, coth·csch).
+_TABLE_FIRST = {sp.cot: sp.csc, sp.coth: sp.csch, sp.tan: sp.sec, sp.tanh: sp.sech}
+
+
+def _table_rank(f, factors) -> int:
+    """1 for a cot (coth, tan, tanh) whose reciprocal partner of the same argument is another
+    of ``factors``, so that a stable sort writes csc(x)·cot(x); else 0."""
+    base = f.base if isinstance(f, sp.Pow) else f
+    partner = _TABLE_FIRST.get(type(base))
+    return int(partner is not None and any(
+        isinstance(g.base if isinstance(g, sp.Pow) else g, partner)
+        and (g.base if isinstance(g, sp.Pow) else g).args == base.args for g in factors))
 
 
 # The data a model is given (x, y) and what it predicts from them (a, ŷ), by the stem of a name:
@@ -182,8 +199,12 @@ def _canon(expr):
 
 @_memo
 def _author_ordered(expr) -> bool:
-    """A sum or product built unevaluated in an order that is not SymPy's own."""
-    return tuple(expr.func(*expr.args, evaluate=True).args) != tuple(expr.args)
+    """A sum or product built unevaluated in an order that is not SymPy's own. One whose
+    arguments stand sorted as SymPy sorts them is not (the engine keeps cos(x) + cos(x) apart
+    for a line, in no order of its own)."""
+    if tuple(expr.func(*expr.args, evaluate=True).args) == tuple(expr.args):
+        return False
+    return list(expr.args) != sorted(expr.args, key=_args_sortkey)
 
 
 @_memo
@@ -248,6 +269,23 @@ def preorder(expr):
         for a in expr.args:
             if isinstance(a, sp.Basic):
                 yield from preorder(a)
+
+
+def _times_one(term) -> bool:
+    """Whether ``term`` is the engine's g·1 (or −g·1): the 1 a derivative d/dx[x] became, kept
+    in its product for a line."""
+    inner = term.args[-1] if isinstance(term, sp.Mul) and term.args[0] == -1 and len(term.args) == 2 else term
+    return isinstance(inner, sp.Mul) and len(inner.args) > 1 and inner.args[-1] == 1
+
+
+def _shown_key(term):
+    """The key a sum remembers ``term`` by: its canonical form, but the engine's cos(x)·1 is
+    not the cos(x) beside it."""
+    return canon(term) * _ONE_SHOWN if _times_one(term) else canon(term)
+
+
+# a term that stands for nothing of the line before: ranked where the derivative rewritten stood
+_ONE_SHOWN = sp.Dummy("one")
 
 
 class Order:
@@ -359,8 +397,13 @@ class Order:
 
     def _as_known(self, expr) -> list:
         """The arguments of ``expr`` in the order this sum or product was shown before."""
-        place = {t: i for i, t in enumerate(self.known[canon(expr)])}
-        return sorted(expr.args, key=lambda t: place.get(canon(t), len(place)))
+        shown = self.known[canon(expr)]
+        places: dict = {}
+        for i, t in enumerate(shown):
+            places.setdefault(t, []).append(i)
+        # a term shown twice (cos(x) + cos(x) before they are collected) takes its places in turn
+        keys = [places[k].pop(0) if places.get(k := _shown_key(t)) else len(shown) for t in expr.args]
+        return [t for _, t in sorted(zip(keys, expr.args), key=lambda kt: kt[0])]
 
     def factors(self, expr) -> list:
         """The factors of the product ``expr`` in display order: the author's, else numbers
@@ -371,7 +414,8 @@ class Order:
         if canon(expr) in self.known:
             return self._as_known(expr)
         # the denominator after the numerator, as it is read: f/g keeps f's place before g's
-        factors = _data_first(sorted(expr.args, key=lambda f: (_in_denominator(f), _factor_rank(f))))
+        factors = _data_first(sorted(expr.args, key=lambda f: (_in_denominator(f), _factor_rank(f),
+                                                                 _table_rank(f, expr.args))))
         if not self.ranks:
             return factors
 
@@ -456,7 +500,10 @@ class Order:
         # a number in a sum a simplification makes is not the −1 of a product before it: it
         # goes where the notes put it (cos(x) − 1); a sum that stood before keeps its own
         made = self.rewritten == nowhere and key not in self.ranks
-        ranks = [(nowhere, 0) if t.is_Number and made and all(
+        # a term equal to a finished one stands beside it, to be collected on the next line
+        # (cos(x) + cos(x) − x·sin(x) from cos(x) − x·sin(x) + d/dx[sin(x)])
+        ranks = [self.rank(_ONE_SHOWN, key) if _times_one(t) else
+                 (nowhere, 0) if t.is_Number and made and all(
             isinstance(p, sp.Mul) for _, p, _ in self.ranks.get(("term", canon(t)), ())) else self.rank(canon(t), key)
             for t in terms]
         if self.rewritten == nowhere and all(r[0] == nowhere for r in ranks) and canon(-expr) in self.ranks:
@@ -581,7 +628,7 @@ def line_order(expr, order: Order | None = None) -> tuple[dict, dict]:
                 ranks.setdefault(("base", canon(base)), []).append((i, *within))
         inner = None
         if isinstance(node, (sp.Add, sp.Mul)):
-            known[c] = tuple(canon(t) for t in node.args)
+            known[c] = tuple(map(_shown_key, node.args))
             inner = (c, frozenset(known[c]))
         if isinstance(node, sp.Basic) and not node.is_Atom:
             for arg in node.args:
@@ -854,6 +901,14 @@ class TextPrinter(_Arranged, StrPrinter):
 
     def _print_Mul(self, expr):
         mean = _mean_of_sum(expr)
+        if mean is None and _times_one(expr):
+            # the engine's (x² + 1)·1, which SymPy's printer would print without its 1
+            if expr.args[0] == -1:
+                return f"-{self._print(expr.args[1])}"
+            rest = expr.args[:-1]
+            shown = (self.parenthesize(rest[0], sp.printing.precedence.PRECEDENCE["Mul"]) if len(rest) == 1
+                     else super()._print_Mul(sp.Mul(*rest, evaluate=False)))
+            return f"{shown}*1"
         if mean is None:
             return super()._print_Mul(expr)
         c, m, rest = mean
@@ -1055,6 +1110,12 @@ class NotesLatexPrinter(_Arranged, LatexPrinter):
 
     def _print_Mul(self, expr):
         mean = _mean_of_sum(expr)
+        if mean is None and len(expr.args) > 1 and expr.args[-1] == 1:
+            # the engine's (x² + 1)·1: the 1 that d/dx[x] became, not run into the bracket
+            rest = expr.args[:-1]
+            shown = (self.parenthesize(rest[0], sp.printing.precedence.PRECEDENCE["Mul"]) if len(rest) == 1
+                     else self._print(sp.Mul(*rest, evaluate=False)))
+            return rf"{shown} \cdot 1"
         if mean is None:
             return self._spaced_differentials(expr, super()._print_Mul(expr))
         c, m, rest = mean

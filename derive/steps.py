@@ -296,7 +296,9 @@ class Builder:
             n = None
             if r is not None:
                 n = Msg.rule_note(line.key, **{k: v for k, v in r.msg_args().items() if k in ("u", "g", "c", "n")})
-            current = self.eq(lhs, line.rhs, line.key, n, check=check(line.rhs))
+            shown = line.rhs if line.shown is None else line.shown
+            self.eq(lhs, shown, line.key, n, check=check(shown))
+            current = line.rhs
         return current
 
     def local(self, node: Symbol, wrt: Symbol) -> Expr:
