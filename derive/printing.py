@@ -199,12 +199,12 @@ def _canon(expr):
 
 @_memo
 def _author_ordered(expr) -> bool:
-    """A sum or product built unevaluated in an order that is not SymPy's own. One whose
-    arguments stand sorted as SymPy sorts them is not (the engine keeps cos(x) + cos(x) apart
-    for a line, in no order of its own)."""
+    """A sum or product built unevaluated in an order that is not SymPy's own. A sum whose
+    terms stand sorted as SymPy sorts them is not (the engine keeps cos(x) + cos(x) apart for a
+    line, in no order of its own); a product keeps the order its author built it in."""
     if tuple(expr.func(*expr.args, evaluate=True).args) == tuple(expr.args):
         return False
-    return list(expr.args) != sorted(expr.args, key=_args_sortkey)
+    return not isinstance(expr, sp.Add) or list(expr.args) != sorted(expr.args, key=_args_sortkey)
 
 
 @_memo
@@ -285,7 +285,9 @@ def _shown_key(term):
 
 
 # a term that stands for nothing of the line before: ranked where the derivative rewritten stood
-_ONE_SHOWN = sp.Dummy("one")
+# (a Symbol, not a Dummy: a stored derivation's orders must equal a fresh build's in another process,
+# and no input can name it)
+_ONE_SHOWN = sp.Symbol("·1 shown")
 
 
 class Order:
@@ -401,8 +403,16 @@ class Order:
         places: dict = {}
         for i, t in enumerate(shown):
             places.setdefault(t, []).append(i)
-        # a term shown twice (cos(x) + cos(x) before they are collected) takes its places in turn
-        keys = [places[k].pop(0) if places.get(k := _shown_key(t)) else len(shown) for t in expr.args]
+        # a term shown twice (cos(x) + cos(x) before they are collected) takes its places in turn;
+        # a power of a factor shown (σ² from σ·σ) takes that factor's first place
+        def key(t):
+            k = _shown_key(t)
+            if places.get(k):
+                return places[k].pop(0)
+            base = canon(t.base) if isinstance(t, sp.Pow) else None
+            return min(i for i, s in enumerate(shown) if s == base) if base in shown else len(shown)
+
+        keys = [key(t) for t in expr.args]
         return [t for _, t in sorted(zip(keys, expr.args), key=lambda kt: kt[0])]
 
     def factors(self, expr) -> list:
