@@ -22,30 +22,38 @@ from . import Renderer, compose
 _NBSP = "\u00a0"
 _WIDE = "\u2018-\u201d\u3000-\u303f\u4e00-\u9fff\uff00-\uffef"
 _UNITS = re.compile(rf" +|[{_WIDE}]|[^ {_WIDE}]+")
+# English is broken at spaces only (its quotes and apostrophes are not break points)
+_WORDS = re.compile(" +|[^ ]+")
 # marks that never begin a line, and those that never end one
 _NO_START = set("，。、：；！？）》」』”")
 _NO_END = set("（《「『“")
 
 
-def wrap_cjk(text: str, width: int) -> str:
-    """``text`` (Chinese words and formulas whose spaces are no-break spaces) broken into lines of
-    at most ``width`` cells: between Chinese characters or at a space, never inside a formula
-    (one wider than a line is folded), never before a closing or after an opening mark."""
+def wrap_cjk(text: str, width: int, units: re.Pattern = _UNITS) -> str:
+    """``text`` (words and formulas whose spaces are no-break spaces) broken into lines of at most
+    ``width`` cells: between the ``units`` (by default Chinese characters and words between
+    spaces; ``_WORDS``: words), never inside a formula (one wider than a line is folded), never
+    before a closing or after an opening mark."""
     lines, line = [], []
 
     def flush():
         lines.append("".join(line).strip())
         line.clear()
 
-    for unit in _UNITS.findall(text):
+    def starts_closing(carry, unit) -> bool:
+        """Whether the next line would begin with a closing mark."""
+        return next(u for u in (*carry, unit) if u != " ")[0] in _NO_START
+
+    for unit in units.findall(text):
         if unit.startswith(" "):
             if line:
                 line.append(" ")
             continue
         if line and cell_len("".join(line) + unit) > width:
-            # a closing mark takes the unit before it along; an opening mark goes down
+            # a closing mark takes the unit before it along (and a run of closing marks, the unit
+            # before them all); an opening mark goes down
             carry = []
-            while line and ((unit[0] in _NO_START and not carry) or line[-1] in _NO_END or line[-1] == " "):
+            while line and (starts_closing(carry, unit) or line[-1] in _NO_END or line[-1] == " "):
                 carry.insert(0, line.pop())
             if not "".join(line).strip():
                 line.extend(carry)
@@ -130,12 +138,11 @@ class TextRenderer(Renderer):
         return printing.text(expr, partial=self.d.partial, order=order)
 
     def block(self, msg, indent: int = 0) -> str:
-        """A title, heading or note: in Chinese broken into lines here (``wrap_cjk``), since the
-        terminal's own wrapping breaks only at spaces, that is inside formulas."""
-        if self.lang != "zh":
-            return self.words(msg)
-        width = (self.opts.get("width") or _columns()) - indent
-        return wrap_cjk(self.words(msg, write=self._write_held), width)
+        """A title, heading or note, broken into lines here (``wrap_cjk``), since the terminal's
+        own wrapping breaks at any space, inside formulas too, and never between Chinese
+        characters."""
+        units = _UNITS if self.lang == "zh" else _WORDS
+        return wrap_cjk(self.words(msg, write=self._write_held), self._width - indent, units)
 
     def _write_held(self, msg, values: dict) -> str:
         """``msg`` as ``write`` gives it, with the spaces of its formulas no-break spaces."""
