@@ -14,26 +14,40 @@ from .output import FORMATS, color_wanted, emit, given, model_option, output_for
 
 @click.command(name="list")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="Output format.")
-def list_models(fmt):
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en",
+              help="Language of the titles (zh: each model's Chinese title, as its derivation shows it).")
+def list_models(fmt, lang):
     """List the models, one line each.
 
     \b
       derive list
       derive list --format json
+      derive list --lang zh
     """
     models = [registry.info(n) for n in registry.names()]
+    # the Chinese is the title of each model's derivation (shipped, so nothing is derived here);
+    # the catalogue, which keeps the plain `derive list` from importing the models, is English
+    titles = {m.name: zh_title(m.name) for m in models} if lang == "zh" else {}
     if fmt == "json":
         import json
 
         rows = [
-            {"name": m.name, "title": m.title, "summary": m.summary, "trainable": m.trainable,
-             "options": {o.name: o.default for o in m.options}}
+            {"name": m.name, "title": titles.get(m.name, m.title), "summary": titles.get(m.name, m.summary),
+             "trainable": m.trainable, "options": {o.name: o.default for o in m.options}}
             for m in models
         ]
         emit(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     width = max(len(m.name) for m in models)
-    emit("\n".join(f"{m.name:<{width}}  {m.summary}" for m in models))
+    emit("\n".join(f"{m.name:<{width}}  {titles.get(m.name, m.summary)}" for m in models))
+
+
+def zh_title(name: str) -> str:
+    """The Chinese title of model ``name`` with its default options: its derivation's title as
+    plain text."""
+    from .. import model
+
+    return model(name).derivation().title.render("zh")
 
 
 def page_figure(model, fmt: str, lang: str) -> dict:
