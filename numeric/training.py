@@ -605,7 +605,7 @@ class TrainResult:
         zh = lang == "zh"
         say = _Say(zh)
         title = getattr(self.model, "title_zh", self.model.title) if zh else self.model.title
-        options = ", ".join(f"{k}={v}" for k, v in self.model.values.items())
+        options = self.model.options_text(lang)
         lines = [(f"{title}（{options}）" if zh else f"{title} ({options})") if options else title,
                  say.line("data", "数据", describe_data(d, lang))]
         if d.labels is not None:

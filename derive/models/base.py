@@ -47,6 +47,22 @@ def classes_option(default: int) -> Option:
     return Option("classes", default, "number of classes", minimum=2)
 
 
+# A model's option values as Chinese words (``Model.options_text``), "{}" the value; an option
+# not named here is written "name value".
+_OPTIONS_ZH = {
+    "features": "{} 个特征",
+    "hidden": "隐藏层 {} 个单元",
+    "classes": "{} 个类别",
+    "activation": "激活函数 {}",
+    "layers": "各层单元数 {}",
+    "size": "图像 {0} × {0}",
+    "filter": "过滤器 {0} × {0}",
+    "padding": "填充 {}",
+    "stride": "步长 {}",
+    "seq_length": "序列长度 {}",
+}
+
+
 class Model:
     """A model of the notes. Subclasses set the class attributes and implement ``build``.
 
@@ -84,6 +100,15 @@ class Model:
     def sizes(self) -> dict:
         """The integer options (features, hidden, classes) that this model has."""
         return {k: v for k, v in self.values.items() if isinstance(v, int) and not isinstance(v, bool)}
+
+    def options_text(self, lang: str = "en") -> str:
+        """The option values, as a title shows them after the model's name: ``features=2,
+        hidden=3`` in English, in Chinese words (``2 个特征，隐藏层 3 个单元``) under ``lang`` "zh";
+        empty for a model without options."""
+        if lang != "zh":
+            return ", ".join(f"{k}={v}" for k, v in self.values.items())
+        return "，".join(_OPTIONS_ZH.get(k, k + " {}").format(str(v).replace(",", "、"))
+                        for k, v in self.values.items())
 
     def __repr__(self):
         opts = ", ".join(f"{k}={v!r}" for k, v in self.values.items())
