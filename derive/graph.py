@@ -249,7 +249,7 @@ class Graph:
         if not caption:
             return scaled + "\n"
         title, legend = self.heading(lang, tex=True, vectors=groups is not None)
-        cap = title + (":" if lang == "zh" else ": ") + legend
+        cap = title + ("：" if lang == "zh" else ": ") + legend
         # not a float: the picture stays beside the derivation it illustrates
         figure = ("\\begin{center}\n\\begin{minipage}{\\linewidth}\n\\centering\n" + scaled
                   + f"\n\n\\smallskip{{\\small {cap}\\par}}\n\\end{{minipage}}\n\\end{{center}}\n")

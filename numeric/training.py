@@ -625,9 +625,9 @@ class TrainResult:
             lines.append(say.line("lr", "学习率", self.lr_note_zh if zh else self.lr_note))
         m = self.metrics()
         held = "val_loss" in m
-        lines.append(say.line("loss", "损失", say("train", "训练集") + f" {m['loss']:.5g}"
-                              + (say("   held-out", "   留出集") + f" {m['val_loss']:.5g}" if held else "")
-                              + say(f"   (start {h.initial_loss:.5g})", f"   （初始 {h.initial_loss:.5g}）")))
+        lines.append(say.line("loss", "损失", say("train", "训练集") + f" {loss_text(m['loss'])}"
+                              + (say("   held-out", "   留出集") + f" {loss_text(m['val_loss'])}" if held else "")
+                              + say(f"   (start {loss_text(h.initial_loss)})", f"   （初始 {loss_text(h.initial_loss)}）")))
         if "accuracy" in m:
             lines.append(say.line("accuracy", "准确率", say("train", "训练集") + f" {100 * m['accuracy']:.2f}%"
                                   + (say("   held-out", "   留出集") + f" {100 * m['val_accuracy']:.2f}%" if held else "")))
@@ -644,8 +644,8 @@ class TrainResult:
         closed = self.closed_form()
         if closed is not None:
             lines.append(say.line("closed", "闭式解", f"{_format_params(closed[0])}   " + say(
-                f"loss {closed[1]:.5g}  (least squares, np.linalg.lstsq)",
-                f"损失 {closed[1]:.5g}（最小二乘解，由 np.linalg.lstsq() 求出）")))
+                f"loss {loss_text(closed[1])}  (least squares, np.linalg.lstsq)",
+                f"损失 {loss_text(closed[1])}（最小二乘解，由 np.linalg.lstsq() 求出）")))
         return "\n".join(lines)
 
     def save(self, path) -> None:
@@ -685,6 +685,12 @@ _DATA_ZH = {
     "the 8x8 handwritten digits": "8×8 的手写数字",
     "the opening of Shakespeare's Coriolanus, by character": "莎士比亚《科利奥兰纳斯》的开头（逐字符）",
 }
+
+
+def loss_text(value: float) -> str:
+    """A loss as the report and the epoch lines print it: four decimals always, so that the
+    losses of one run stand in columns of equal width (0.2390 beside 0.2287, not 0.239)."""
+    return f"{value:.4f}"
 
 
 def describe_data(d, lang: str = "en") -> str:

@@ -18,13 +18,15 @@ OPTIMIZERS = ("gd", "sgd", "momentum", "adam")
 def epoch_line(event, lang: str = "en") -> str:
     """One line per epoch, as a log reads it: the losses and, for a classifier, the accuracies
     (in English or Chinese). No times, so that the same run prints the same bytes."""
+    from numeric.training import loss_text   # loaded already: the run that sends the events
+
     zh = lang == "zh"
     parts = [("轮次" if zh else "epoch") + f" {event.epoch:>{len(str(event.epochs))}}/{event.epochs}",
-             ("损失" if zh else "loss") + f" {event.loss:.4g}"]
+             ("损失" if zh else "loss") + f" {loss_text(event.loss)}"]
     if event.accuracy is not None:
         parts.append(("准确率" if zh else "accuracy") + f" {event.accuracy:.2%}")
     if event.val_loss is not None:
-        parts.append(("留出集损失" if zh else "held-out loss") + f" {event.val_loss:.4g}")
+        parts.append(("留出集损失" if zh else "held-out loss") + f" {loss_text(event.val_loss)}")
     if event.val_accuracy is not None:
         parts.append(("留出集准确率" if zh else "held-out accuracy") + f" {event.val_accuracy:.2%}")
     return "  ".join(parts)
