@@ -276,8 +276,10 @@ class Conv(Model):
             "三列分别是 $1$、$0$、$−1$:它用窗口左列减去右列。把它滑过每个 $3 × 3$ 窗口,对乘积求和(即互相关,"
             "深度学习框架把它称为卷积),每个窗口得到一个输出。",
         )
-        d.table([f"${t + 1}$" for t in range(6)], IMAGE.tolist())
-        d.table([f"${t + 1}$" for t in range(3)], EDGE_FILTER.tolist())
+        # the image and the filter as matrices, a row a line (a table's header of column numbers
+        # reads as one more row); matrix symbols, apart from the indexed X and F of the sums below
+        d.define(sp.MatrixSymbol("X", 6, 6), IMAGE, Msg("the image", "图像"))
+        d.define(sp.MatrixSymbol("F", 3, 3), EDGE_FILTER, Msg("the filter", "过滤器"))
         F, Xi = IndexedBase("F"), IndexedBase("X")
         window = Sum(mul(F[u, v], Xi[i + u - 1, j + v - 1]), (u, 1, f), (v, 1, f))
         Zs = sp.Symbol("Z")
@@ -296,7 +298,8 @@ class Conv(Model):
         d.note("Every window, computed: the output is $4 × 4$, and its middle columns are 30, a bright "
                "band where the edge is; flat regions give 0.",
                "逐个窗口计算:输出为 $4 × 4$,中间两列为 30,即边缘所在处的一条亮带;平坦区域得 0。")
-        d.table([f"${t + 1}$" for t in range(4)], computed.tolist())
+        d.eq(sp.MatrixSymbol("Z", 4, 4), computed, "evaluate", Msg("every window", "逐个窗口"),
+             check=(computed, NOTES_OUTPUT))
         d.result("Z (valid)", NOTES_OUTPUT, lhs=Zs, check=(computed, NOTES_OUTPUT),
                  note=Msg("the notes' $4 × 4$ output", "笔记中的 $4 × 4$ 输出"))
 
@@ -313,7 +316,8 @@ class Conv(Model):
         padded = sp.zeros(8, 8)
         padded[1:7, 1:7] = IMAGE
         same = correlate(padded, EDGE_FILTER)
-        d.table([f"${t + 1}$" for t in range(6)], same.tolist())
+        d.eq(sp.MatrixSymbol("Z_same", 6, 6), same, "evaluate", Msg("every window of the padded image", "填充后图像的逐个窗口"),
+             check=(same, SAME_OUTPUT))
         d.note("The edge is still the band of 30s; the zeros of the padding make an edge of their own at "
                "the left border ($−30$), and the top and bottom rows see two image rows instead of three.",
                "边缘仍是那条 30 的亮带;填充的 0 在左边界处造成了一条新的边缘($−30$),而第一行和最后一行的窗口只覆盖"
