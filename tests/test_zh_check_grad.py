@@ -161,3 +161,15 @@ def test_the_cli_in_chinese(monkeypatch):
     assert "derive：sign_flip.py：在 5 个坐标上取有限差分" in many.err
     for text in (one.out, one.err, many.out, many.err):
         chinese_rules(re.sub(r"\w+\.py", "", text))
+
+
+def test_a_built_in_models_header_names_its_options_in_chinese():
+    """`check-grad --model` names the model's options in words under --lang zh (it read
+    `logistic (features=2)：`), and keeps the same header in English."""
+    import derive
+
+    zh, en = run("check-grad", "--model", "logistic", "--lang", "zh"), run("check-grad", "--model", "logistic")
+    assert zh.code == en.code == 0
+    words = derive.model("logistic").options_text("zh")
+    assert f"梯度检验 logistic（{words}）：" in zh.out and "=" not in zh.out.splitlines()[0]
+    assert f"check-grad logistic ({derive.model('logistic').options_text()}): " in en.out

@@ -18,7 +18,7 @@ from .report import Report
 
 def _run(loss, grads: dict, params, *, mode="auto", seed=0, max_coords=20_000, sample_size=2_000,
          rtol=None, atol=None, batch=None, source=None, label=None, progress=None, exact_pairs=(),
-         notes=(), directional_above=DIRECTIONAL_ABOVE) -> Report:
+         notes=(), directional_above=DIRECTIONAL_ABOVE, label_zh="") -> Report:
     """Check every gradient in ``grads`` (title -> grad) against one set of finite differences,
     and each pair in ``exact_pairs`` (title_a, title_b) against each other."""
     checker = Checker(loss, params, mode=mode, seed=seed, max_coords=int(max_coords),
@@ -46,6 +46,7 @@ def _run(loss, grads: dict, params, *, mode="auto", seed=0, max_coords=20_000, s
     checker.finish()
     return Report(
         source=label or (display(source) if source else "gradient"),
+        source_zh=label_zh,
         comparisons=comparisons,
         mode=mode,
         seed=int(seed),
@@ -220,8 +221,9 @@ def check_builtin(name: str, *, options: dict | None = None, mode: str = "auto",
     def grad(**kw):
         return compiled.grad(kw, X, y)
 
-    opts = ", ".join(f"{k}={v}" for k, v in model.values.items())
+    opts, opts_zh = model.options_text(), model.options_text("zh")
     note = f"random data: {examples} examples, parameters and data drawn with seed {seed}"
     return _run(loss, {f"compiled {name} gradient": (grad, "grad")}, {n: params[n] for n in names}, mode=mode,
                 seed=seed, max_coords=max_coords, sample_size=sample_size, directional_above=directional_above,
-                label=f"{name} ({opts})" if opts else name, progress=progress, notes=[note])
+                label=f"{name} ({opts})" if opts else name, label_zh=f"{name}（{opts_zh}）" if opts else name,
+                progress=progress, notes=[note])

@@ -166,6 +166,9 @@ class Report:
         Parameters in the model and coordinates differentiated one by one.
     notes : list of str
         What the checker adapted (float32, sampling, complex-step fallback, random data).
+    source_zh : str
+        ``source`` as a Chinese header names it, when it has words (a built-in model's options);
+        empty when ``source`` reads the same in both languages.
     """
 
     source: str
@@ -175,6 +178,7 @@ class Report:
     n_params: int
     n_checked: int
     notes: list = field(default_factory=list)
+    source_zh: str = ""
 
     @property
     def ok(self) -> bool:
@@ -340,7 +344,7 @@ def _comparison_lines(c: Comparison, lang: str = "en") -> list[str]:
 
 def _header(report: Report, lang: str = "en") -> str:
     if lang == "zh":
-        return (f"梯度检验 {report.source}：{report.n_params:,} 个坐标中检验了 {report.n_checked:,} 个，"
+        return (f"梯度检验 {report.source_zh or report.source}：{report.n_params:,} 个坐标中检验了 {report.n_checked:,} 个，"
                 f"{MODES_ZH.get(report.mode, report.mode)}，随机种子 {report.seed}")
     return (f"check-grad {report.source}: {report.n_checked:,} of {report.n_params:,} coordinates, "
             f"mode {report.mode}, seed {report.seed}")
