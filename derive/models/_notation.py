@@ -6,6 +6,8 @@ These build displayed expressions only; ``_concrete`` checks the lines written w
 
 from __future__ import annotations
 
+import dataclasses
+
 import sympy as sp
 from sympy import IndexedBase
 
@@ -19,6 +21,14 @@ m = sp.Symbol("m", integer=True, positive=True)     # examples (the course's tra
 # δ_ik as a printed name: 1 when i = k, 0 otherwise. An instance replaces it by that number, so
 # no KroneckerDelta object is ever built.
 DELTA = IndexedBase("delta")
+
+
+def sigmoid_derived_later(d, start: int) -> None:
+    """Name the σ′ lines the engine wrote since step ``start`` as derived in Activation functions:
+    the notes use σ′ = σ(1 − σ) in sections before the one that derives it."""
+    for index in range(start, len(d.steps)):
+        if d.steps[index].rule == "sigmoid":
+            d.steps[index] = dataclasses.replace(d.steps[index], rule="sigmoid_derived")
 
 
 def sample(name: str) -> sp.Indexed:

@@ -12,7 +12,7 @@ from ..messages import Msg
 from ..verify import stacked
 from ._concrete import CHECK_N
 from ._lazy import lazy_constants
-from ._notation import ExampleColumn, example, m, mul, opened_dz, total
+from ._notation import ExampleColumn, example, m, mul, opened_dz, sigmoid_derived_later, total
 from .base import Model, features_option
 
 if TYPE_CHECKING:
@@ -118,11 +118,13 @@ class Logistic(Model):
                "对一个样本，笔记用变量名给损失的梯度命名：$da = ∂L/∂a$，$dz = ∂L/∂z$。")
         # dz = a − y with the algebra students ask about: a(1 − a) into each term, then the two
         # y·a of −y + y·a + a − y·a cancel
+        start = len(d.steps)
         grads = d.backward(
             L, [a, z, w1, w2, b],
             names={a: sp.Symbol("da"), z: sp.Symbol("dz")},
             opened={z: opened_dz(a, y)},
         )
+        sigmoid_derived_later(d, start)
 
         d.section("$m$ examples: the cost $J$ and the vectorized gradients", "$m$ 个样本:代价函数 $J$ 与向量化的梯度")
         d.note(

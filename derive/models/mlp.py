@@ -20,7 +20,7 @@ from ..messages import Msg
 from ..verify import expand_defs
 from .base import Model, Option, classes_option, features_option, hidden_option
 from ._concrete import Instance, ramps
-from ._notation import Hadamard, example, mul, total
+from ._notation import Hadamard, example, mul, sigmoid_derived_later, total
 
 if TYPE_CHECKING:
     from ..network import Network
@@ -55,7 +55,9 @@ def _activation_derivative(d, act: str, a, z):
     d.note("The activation's derivative, rule by rule:", "激活函数的导数,逐条法则:")
     d.let(a, g(z))
     local = Derivative(a, z, evaluate=False)
+    start = len(d.steps)
     d.work(local, g(z), z)
+    sigmoid_derived_later(d, start)
     g_prime = _g_prime_of_a(act, a, z)
     if act == "relu":
         d.note("$ReLU′(0) = 0$ by convention (the kink).", "约定 $ReLU′(0) = 0$(折点处)。")

@@ -17,7 +17,7 @@ from ..printing import EXAMPLE
 from ._concrete import Instance
 from ._lazy import lazy_constants
 from ._notation import NotesHardSigmoid as hard_sigmoid
-from ._notation import Hadamard, Ones, mul, shape_text, shown_eq
+from ._notation import Hadamard, Ones, mul, shape_text, shown_eq, sigmoid_derived_later
 from .base import Model, Option, features_option, hidden_option
 
 if TYPE_CHECKING:
@@ -206,7 +206,9 @@ class SigmoidSum(Model):
         d.note("The derivative of one piece, rule by rule:", "一个蓝色函数的导数,逐条法则:")
         a_k, r_k = sp.symbols("a_k r_k")
         d.let(a_k, g(r_k))
+        start = len(d.steps)
         d.work(Derivative(a_k, r_k, evaluate=False), g(r_k), r_k)
+        sigmoid_derived_later(d, start)
         if relu_pieces:
             d.note(
                 "Convention at the kinks: $ReLU′(0) = 0$, so the slope of a piece is $[r > 0] − [r > 1]$: "
