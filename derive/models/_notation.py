@@ -108,6 +108,24 @@ class Hadamard(sp.HadamardProduct):
     serialized display (JSON ``display``) names it ``Hadamard``."""
 
 
+class Squared(sp.HadamardPower):
+    """A matrix squared entry by entry, written A² as the notes write tanh′ = 1 − a² (the page
+    says the square is elementwise): the engine's A^⊙² is not the course's notation."""
+
+    def __new__(cls, base, exp=2):
+        return sp.HadamardPower.__new__(cls, base, sp.sympify(exp))
+
+    def _derive_text(self, printer):
+        from sympy.printing.precedence import PRECEDENCE
+
+        return printer.parenthesize(self.base, PRECEDENCE["Pow"]) + "²"
+
+    def _latex(self, printer):
+        base = printer._print(self.base)
+        # a base with its own superscript (A^{[1]}, a^{⟨t⟩}) in brackets: no double superscript
+        return (rf"\left({base}\right)" if "^" in base else base) + "^{2}"
+
+
 
 def opened_dz(a, y) -> list:
     """The lines from (−y/a + (1 − y)/(1 − a))·a(1 − a) to a − y, as the notes work them:
