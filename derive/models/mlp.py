@@ -60,7 +60,10 @@ def _activation_derivative(d, act: str, a, z):
     sigmoid_derived_later(d, start)
     g_prime = _g_prime_of_a(act, a, z)
     if act == "relu":
-        d.note("$ReLU′(0) = 0$ by convention (the kink).", "约定 $ReLU′(0) = 0$(折点处)。")
+        # one notation for ReLU′ on the page, tied to the piecewise form Activation functions derives
+        d.note("Here $[z > 0]$ is 1 where $z > 0$ and 0 elsewhere: $ReLU′$ as in Activation functions, "
+               "its value at the kink $z = 0$ taken as 0.",
+               "这里 $[z > 0]$ 在 $z > 0$ 处为 1，其余处为 0：即“激活函数”一节的 $ReLU′$，折点 $z = 0$ 处取 0。")
     else:
         d.eq(local, g_prime, "intermediates", Msg.of("with {a}", "其中 {a}", a=sp.Eq(a, g(z), evaluate=False)))
     return local, g_prime
