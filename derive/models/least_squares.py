@@ -218,8 +218,8 @@ class LeastSquares(Model):
         from ..matrix.lines import engine_gradient, show_line
 
         g = engine_gradient(_gradient_line())
-        d.note("The gradient by matrix calculus: differentiate entry by entry, then apply the rules of matrix "
-               "calculus.", "用矩阵微积分求梯度:逐元素求导,再用矩阵微积分法则。")
+        d.note("The gradient by matrix calculus: the rules below applied to $L$ in matrix form.",
+               "用矩阵微积分求梯度：对矩阵形式的 $L$ 运用下面的法则。")
         # the engine's X is any m × 2 matrix; the notes' has x⁽ⁱ⁾ in its first column and 1 in its second
         ours = {e: v for name, mat in values.items() for e, v in zip(g.entries(name), mat)}
         # the engine's reading of L (a sum of squared entries) and its entrywise lines are the
