@@ -400,10 +400,10 @@ class SigmoidSum(Model):
                      note=where_m)
             # the matrix form's entry is the index form at the same (k, l), as its line checked
             matrix_lhs, matrix_form, by_index, by_matrix, _ = matrix_forms[key]
-            # ∂L/∂b₀ is a number in both forms: its matrix form continues the index form's line
-            # rather than naming ∂L/∂b₀ a second time
-            d.result(mname, matrix_form, lhs=form if key == "b" else matrix_lhs, of=L, wrt=wrt, value=inst(form),
-                     check=(by_index, by_matrix), note=Msg.check(*where_e, e=entry))
+            # ∂L/∂b₀ is a number in both forms: its matrix form is named again and said to be one
+            checked = Msg.check(*where_e, e=entry)
+            d.result(mname, matrix_form, lhs=matrix_lhs, of=L, wrt=wrt, value=inst(form), check=(by_index, by_matrix),
+                     note=Msg("in matrix form", "矩阵形式").then(checked) if key == "b" else checked)
 
     def _matrix_calculus(self, d, L) -> dict:
         """The four gradients by the matrix-calculus engine, from L in matrix form (checked
