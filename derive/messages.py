@@ -33,6 +33,9 @@ RULE_NAMES = {
     "exponential": ("exponential rule", "指数函数求导"),
     "log": ("logarithm rule", "对数函数求导"),
     "sigmoid": ("sigmoid derivative", "sigmoid 的导数"),
+    # σ′ used by a section the notes put before Activation functions, where it is derived
+    "sigmoid_derived": ("sigmoid derivative, derived in Activation functions",
+                        "sigmoid 的导数，在“激活函数”一节推导"),
     "tanh": ("tanh derivative", "tanh 的导数"),
     "relu": ("ReLU derivative", "ReLU 的导数"),
     "leaky_relu": ("Leaky ReLU derivative, $α + (1 − α)·[u > 0]$", "Leaky ReLU 的导数,$α + (1 − α)·[u > 0]$"),

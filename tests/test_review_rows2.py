@@ -125,12 +125,12 @@ def test_linear_and_least_squares_sums_read_as_the_notes_and_equal_sympy_diff(sh
     model = {yhat: sp.Lambda(i, w * x(i) + b)}
     linear = shown["linear", "en"]
     dw = right_sides(equations["linear"], "dw")[-1]
-    assert dw == "(2/m)·Σ_{i=1..m} x⁽ⁱ⁾·(ŷ⁽ⁱ⁾ − y⁽ⁱ⁾)"
+    assert dw == "(2/m)·Σ_{i=1..m} (ŷ⁽ⁱ⁾ − y⁽ⁱ⁾)·x⁽ⁱ⁾"
     cost = sp.Sum((w * x(i) + b - y(i)) ** 2, (i, 1, 3)).doit() / 3
     assert sp.expand(parse(dw).subs(m, 3).doit().subs(model).doit() - sp.diff(cost, w)) == 0
     squares = shown["least-squares", "en"]
     dl = next(line for line in squares.split("Results")[1].splitlines() if "∂L/∂w = " in line).split(" = ", 1)[1]
-    assert dl == "−2·(Σ_{i=1..m} x⁽ⁱ⁾·(y⁽ⁱ⁾ − (w·x⁽ⁱ⁾ + b)))"
+    assert dl == "−2·(Σ_{i=1..m} (y⁽ⁱ⁾ − (w·x⁽ⁱ⁾ + b))·x⁽ⁱ⁾)"
     loss = sp.Sum((y(i) - (w * x(i) + b)) ** 2, (i, 1, 3)).doit()
     assert sp.expand(parse(dl).subs(m, 3).doit() - sp.diff(loss, w)) == 0
     assert "(x⁽ⁱ⁾·(" not in linear + squares

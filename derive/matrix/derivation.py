@@ -42,13 +42,13 @@ for _key, _names in MATRIX_RULE_NAMES.items():
 
 # The matrix-calculus identity behind each adjoint rule (G is ∂f/∂ of the operation's value).
 ADJOINT_RULES = {
-    "matmul": ("matrix product: for $C = A·B$, $∂f/∂A = G·Bᵀ$ and $∂f/∂B = Aᵀ·G$",
-               "矩阵乘积:若 $C = A·B$,则 $∂f/∂A = G·Bᵀ$,$∂f/∂B = Aᵀ·G$"),
-    "transpose": ("transpose: for $C = Aᵀ$, $∂f/∂A = Gᵀ$", "转置:若 $C = Aᵀ$,则 $∂f/∂A = Gᵀ$"),
+    "matmul": ("matrix product: for $P = A·B$, $∂f/∂A = G·Bᵀ$ and $∂f/∂B = Aᵀ·G$",
+               "矩阵乘积:若 $P = A·B$,则 $∂f/∂A = G·Bᵀ$,$∂f/∂B = Aᵀ·G$"),
+    "transpose": ("transpose: for $P = Aᵀ$, $∂f/∂A = Gᵀ$", "转置:若 $P = Aᵀ$,则 $∂f/∂A = Gᵀ$"),
     "sum": ("sum of entries: $∂/∂A Σ A = 𝟏$, a matrix of ones", "元素求和:$∂/∂A Σ A = 𝟏$(全一矩阵)"),
     "trace": ("trace: $∂ tr(A)/∂A = I$", "迹:$∂ tr(A)/∂A = I$"),
     "det": ("determinant: $∂ det(A)/∂A = det(A)·A⁻ᵀ$", "行列式:$∂ det(A)/∂A = det(A)·A⁻ᵀ$"),
-    "inv": ("inverse: for $C = A⁻¹$, $∂f/∂A = −Cᵀ·G·Cᵀ$", "逆矩阵:若 $C = A⁻¹$,则 $∂f/∂A = −Cᵀ·G·Cᵀ$"),
+    "inv": ("inverse: for $P = A⁻¹$, $∂f/∂A = −Pᵀ·G·Pᵀ$", "逆矩阵:若 $P = A⁻¹$,则 $∂f/∂A = −Pᵀ·G·Pᵀ$"),
     "norm": ("norm: $∂‖A‖/∂A = A/‖A‖$", "范数:$∂‖A‖/∂A = A/‖A‖$"),
     "softmax": ("softmax: for $S = softmax(A)$, $∂f/∂A = S ⊙ (G − 𝟏·(𝟏ᵀ·(G ⊙ S)))$ along the axis",
                 "$softmax$ 函数:若 $S = softmax(A)$,则沿该轴 $∂f/∂A = S ⊙ (G − 𝟏·(𝟏ᵀ·(G ⊙ S)))$"),

@@ -6,6 +6,8 @@ These build displayed expressions only; ``_concrete`` checks the lines written w
 
 from __future__ import annotations
 
+import dataclasses
+
 import sympy as sp
 from sympy import IndexedBase
 
@@ -19,6 +21,14 @@ m = sp.Symbol("m", integer=True, positive=True)     # examples (the course's tra
 # δ_ik as a printed name: 1 when i = k, 0 otherwise. An instance replaces it by that number, so
 # no KroneckerDelta object is ever built.
 DELTA = IndexedBase("delta")
+
+
+def sigmoid_derived_later(d, start: int) -> None:
+    """Name the σ′ lines the engine wrote since step ``start`` as derived in Activation functions:
+    the notes use σ′ = σ(1 − σ) in sections before the one that derives it."""
+    for index in range(start, len(d.steps)):
+        if d.steps[index].rule == "sigmoid":
+            d.steps[index] = dataclasses.replace(d.steps[index], rule="sigmoid_derived")
 
 
 def sample(name: str) -> sp.Indexed:
@@ -96,6 +106,24 @@ class Ones(sp.MatrixSymbol):
 class Hadamard(sp.HadamardProduct):
     """The elementwise product A ⊙ B of the notes, shown in a line; a class of its own so that a
     serialized display (JSON ``display``) names it ``Hadamard``."""
+
+
+class Squared(sp.HadamardPower):
+    """A matrix squared entry by entry, written A² as the notes write tanh′ = 1 − a² (the page
+    says the square is elementwise): the engine's A^⊙² is not the course's notation."""
+
+    def __new__(cls, base, exp=2):
+        return sp.HadamardPower.__new__(cls, base, sp.sympify(exp))
+
+    def _derive_text(self, printer):
+        from sympy.printing.precedence import PRECEDENCE
+
+        return printer.parenthesize(self.base, PRECEDENCE["Pow"]) + "²"
+
+    def _latex(self, printer):
+        base = printer._print(self.base)
+        # a base with its own superscript (A^{[1]}, a^{⟨t⟩}) in brackets: no double superscript
+        return (rf"\left({base}\right)" if "^" in base else base) + "^{2}"
 
 
 

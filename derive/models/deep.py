@@ -388,7 +388,10 @@ class Deep(Model):
         J = sp.Symbol("J")
         for key, lhs, rhs, rule, note, check, _ in lines:
             g = grads[key]
-            show_line(d, g, Derivative(J, sp.Symbol(dict(_LAYER_NAMES)[g.line.wrt]), evaluate=False))
+            # ∂J/∂W[l] and ∂J/∂b[l] are dW[l] and db[l] themselves: the student reads the notes'
+            # names, the engine's form is the checker's; ∂J/∂Z[l] and ∂J/∂A[l−1] differ by m and stay
+            show_line(d, g, Derivative(J, sp.Symbol(dict(_LAYER_NAMES)[g.line.wrt]), evaluate=False),
+                      audience="check" if g.line.wrt in ("W", "b") else "student")
             # the notes' form, checked against sympy.diff of the network's J (stronger than the
             # engine's line above, which holds the upstream gradient fixed); its form is the engine's
             # up to the factor m of dZ and dA

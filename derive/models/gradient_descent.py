@@ -251,7 +251,7 @@ class GradientDescent(Model):
         d.eq(second, Derivative(s, w, evaluate=False), "differentiate", Msg("the first derivative once more",
                                                                              "对一阶导数再求一次导"),
              check=(second, sp.diff(s, w)))
-        d.eq(second, d2_ce, "sigmoid", check=(sp.diff(cross, w, 2), d2_ce))
+        d.eq(second, d2_ce, "sigmoid_derived", check=(sp.diff(cross, w, 2), d2_ce))
         d.note("$σ(1 − σ) > 0$ for every $w$: the cross-entropy cost is convex.",
                "对每个 $w$ 都有 $σ(1 − σ) > 0$,即二阶导数为正:交叉熵代价是凸函数。")
         d.result("second derivative of the squared error", d2_sq, of=sp.diff(squared, w), wrt=w,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import sympy as sp
 
 from ..messages import Msg
-from ..printing import EXAMPLE, AsShown
+from ..printing import EXAMPLE, AsShown, arrange
 from ._concrete import at_n, at_n_pair, samples
 from ._lazy import lazy_constants
 from ._notation import example, m, times, total
@@ -86,9 +86,14 @@ class LeastSquares(Model):
                Msg("the derivative of a sum is the sum of the derivatives", "和的导数等于导数的和"))
             eq(lhs, over_m(times(2, residual, inner)), "chain",
                Msg.of("with $u = {u}$, $∂u/∂{v} = {du}$", "令 $u = {u}$,$∂u/∂{v} = {du}$", u=residual, v=v, du=inner))
-            body = times(x, residual) if v == w else residual
-            grads[v] = eq(lhs, -2 * over_m(body), "constant_multiple",
-                          Msg("the constant $−2$ comes out of the sum", "常数 $−2$ 提到求和号外"))
+            body = times(residual, x) if v == w else residual
+            # x⁽ⁱ⁾ stays after the residual, where the chain rule put it (SymPy's order, which the
+            # printer would re-sort, has it first); verified as the plain product
+            shown = AsShown(times(arrange(residual), x)) if v == w else residual
+            grads[v] = -2 * over_m(body)
+            eq(lhs, -2 * over_m(shown), "constant_multiple",
+               Msg("the constant $−2$ comes out of the sum", "常数 $−2$ 提到求和号外"),
+               check=at_n_pair(lhs, grads[v], local))
 
         d.section("The normal equations", "正规方程")
         d.note(
@@ -213,8 +218,8 @@ class LeastSquares(Model):
         from ..matrix.lines import engine_gradient, show_line
 
         g = engine_gradient(_gradient_line())
-        d.note("The gradient by matrix calculus: differentiate entry by entry, then apply the rules of matrix "
-               "calculus.", "用矩阵微积分求梯度:逐元素求导,再用矩阵微积分法则。")
+        d.note("The gradient by matrix calculus: the rules below applied to $L$ in matrix form.",
+               "用矩阵微积分求梯度：对矩阵形式的 $L$ 运用下面的法则。")
         # the engine's X is any m × 2 matrix; the notes' has x⁽ⁱ⁾ in its first column and 1 in its second
         ours = {e: v for name, mat in values.items() for e, v in zip(g.entries(name), mat)}
         # the engine's reading of L (a sum of squared entries) and its entrywise lines are the

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import sympy as sp
 
 from ..messages import Msg
-from ..printing import EXAMPLE
+from ..printing import EXAMPLE, AsShown, arrange
 from ._notation import example, i, m, mul, total
 from .base import Model, features_option
 
@@ -83,8 +83,12 @@ class Linear(Model):
             d.eq(lhs, total(sp.Derivative(loss_i, wrt, evaluate=False), m) / m, "mean",
                  Msg.of("$J$ is the mean of the losses $L⁽ⁱ⁾$", "$J$ 是各样本损失 $L⁽ⁱ⁾$ 的平均").then(checked),
                  check=check)
-            means[name] = (wrt, check, d.eq(lhs, 2 * total(mul(yhat_i - yi, factor) if factor != 1 else yhat_i - yi, m) / m,
-                                            "substitute", per_example, check=check))
+            body = mul(yhat_i - yi, factor) if factor != 1 else yhat_i - yi
+            # (ŷ⁽ⁱ⁾ − y⁽ⁱ⁾)·x⁽ⁱ⁾ in the order of the one example's 2·(ŷ − y)·x above (SymPy's own
+            # order, which the printer would re-sort); the line is verified through ``check``
+            shown = body if factor == 1 else AsShown(mul(arrange(yhat_i - yi), factor))
+            d.eq(lhs, 2 * total(shown, m) / m, "substitute", per_example, check=check)
+            means[name] = (wrt, check, 2 * total(body, m) / m)
 
         # one name, one quantity: dw and db are the cost's gradients (the notes' names), the one
         # example's are shown as ∂L/∂w and ∂L/∂b

@@ -12,7 +12,7 @@ from ..messages import Msg
 from ..verify import stacked
 from ._concrete import CHECK_N
 from ._lazy import lazy_constants
-from ._notation import ExampleColumn, example, m, mul, opened_dz, total
+from ._notation import ExampleColumn, example, m, mul, opened_dz, sigmoid_derived_later, total
 from .base import Model, features_option
 
 if TYPE_CHECKING:
@@ -118,11 +118,13 @@ class Logistic(Model):
                "对一个样本，笔记用变量名给损失的梯度命名：$da = ∂L/∂a$，$dz = ∂L/∂z$。")
         # dz = a − y with the algebra students ask about: a(1 − a) into each term, then the two
         # y·a of −y + y·a + a − y·a cancel
+        start = len(d.steps)
         grads = d.backward(
             L, [a, z, w1, w2, b],
             names={a: sp.Symbol("da"), z: sp.Symbol("dz")},
             opened={z: opened_dz(a, y)},
         )
+        sigmoid_derived_later(d, start)
 
         d.section("$m$ examples: the cost $J$ and the vectorized gradients", "$m$ 个样本:代价函数 $J$ 与向量化的梯度")
         d.note(
@@ -216,16 +218,18 @@ class Logistic(Model):
                  "已在 $n_x = 2$、$m = {m}$ 时对任意 $dz⁽ⁱ⁾$ 核对，并在 {sizes} 时与矩阵微积分引擎的 $∂J/∂w$ 核对",
                  m=at, sizes=engine.sizes_text())),
              check=dw_check)
-        d.eq(db, total(example("dz"), m) / m, "mean", Msg("$db = ∂J/∂b$", "$db = ∂J/∂b$").then(sizes),
-             check=(sp.diff(loop.J, loop.b), sum(loop.dZ) / at))
+        db_sum_check = (sp.diff(loop.J, loop.b), sum(loop.dZ) / at)
+        db_sum = d.eq(db, total(example("dz"), m) / m, "mean", Msg("$db = ∂J/∂b$", "$db = ∂J/∂b$").then(sizes),
+                      check=db_sum_check)
         # the matrix form of db, (1/m)·np.sum(dZ), is the engine's: the sum of the entries
         db_check = engine_gradient(_lines()[1]).form_check()
-        db_matrix = d.eq(db, sp.Mul(1 / m, sp.Function("sum")(dZ), evaluate=False), "rewrite",
+        d.eq(db, sp.Mul(1 / m, sp.Function("sum")(dZ), evaluate=False), "rewrite",
              Msg("the sum over the examples is the sum of the entries of $dZ$",
                  "对各样本求和就是对 $dZ$ 的各元素求和").then(Msg.check(
                  "checked at {sizes} against the matrix-calculus engine's $∂J/∂b$",
                  "已在 {sizes} 时与矩阵微积分引擎的 $∂J/∂b$ 核对", sizes=engine.sizes_text())),
              check=db_check)
-        # each re-checked as sympy.diff of J written out at n_x = 2, m = 3, in its first entry
+        # each re-checked as sympy.diff of J written out at n_x = 2, m = 3, in its first entry; db
+        # as the notes sum it, (1/m)·Σ dz⁽ⁱ⁾ (sum(dZ) is NumPy's spelling, shown in the line above)
         return ((dw_matrix, dw_check, loop.w[0], (loop.X * loop.dZ.T)[0] / at),
-                (db_matrix, db_check, loop.b, sum(loop.dZ) / at), loop.J)
+                (db_sum, db_sum_check, loop.b, sum(loop.dZ) / at), loop.J)

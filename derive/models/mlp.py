@@ -20,7 +20,7 @@ from ..messages import Msg
 from ..verify import expand_defs
 from .base import Model, Option, classes_option, features_option, hidden_option
 from ._concrete import Instance, ramps
-from ._notation import Hadamard, example, mul, total
+from ._notation import Hadamard, Squared, example, mul, sigmoid_derived_later, total
 
 if TYPE_CHECKING:
     from ..network import Network
@@ -55,10 +55,15 @@ def _activation_derivative(d, act: str, a, z):
     d.note("The activation's derivative, rule by rule:", "激活函数的导数,逐条法则:")
     d.let(a, g(z))
     local = Derivative(a, z, evaluate=False)
+    start = len(d.steps)
     d.work(local, g(z), z)
+    sigmoid_derived_later(d, start)
     g_prime = _g_prime_of_a(act, a, z)
     if act == "relu":
-        d.note("$ReLU′(0) = 0$ by convention (the kink).", "约定 $ReLU′(0) = 0$(折点处)。")
+        # one notation for ReLU′ on the page, tied to the piecewise form Activation functions derives
+        d.note("Here $[z > 0]$ is 1 where $z > 0$ and 0 elsewhere: $ReLU′$ as in Activation functions, "
+               "its value at the kink $z = 0$ taken as 0.",
+               "这里 $[z > 0]$ 在 $z > 0$ 处为 1，其余处为 0：即“激活函数”一节的 $ReLU′$，折点 $z = 0$ 处取 0。")
     else:
         d.eq(local, g_prime, "intermediates", Msg.of("with {a}", "其中 {a}", a=sp.Eq(a, g(z), evaluate=False)))
     return local, g_prime
@@ -123,8 +128,11 @@ _MATRIX_G = {"sigmoid": ("sigmoid({})", "{a} * (1 - {a})"), "tanh": ("tanh({})",
 
 
 # g′ of the hidden layer in matrix form, as the dZ[1] line writes it
-_G_PRIME_M = {"sigmoid": "$σ′(Z[1]) = A[1] ⊙ (1 − A[1])$", "tanh": "$tanh′(Z[1]) = 1 − A[1] ⊙ A[1]$",
-              "relu": "$ReLU′(Z[1]) = D[1]$"}
+# g′(Z[1]) in matrix form, in English and Chinese (the square of tanh′ is taken elementwise)
+_G_PRIME_M = {"sigmoid": ("$σ′(Z[1]) = A[1] ⊙ (1 − A[1])$",) * 2,
+              "tanh": ("$tanh′ = 1 − a²$ at each entry $a$ of $A[1]$ (the square taken elementwise)",
+                       "$A[1]$ 的每个元素 $a$ 处 $tanh′ = 1 − a²$(平方逐元素计算)"),
+              "relu": ("$ReLU′(Z[1]) = D[1]$",) * 2}
 
 
 def _mean_cost(z2: str) -> str:
@@ -384,7 +392,7 @@ class MLP(Model):
                  check=(sp.diff(relu(Z1f[1, 1]), Z1f[1, 1]), sp.Heaviside(Z1f[1, 1], 0)))
             g_prime_m = (MS("D^[1]", nh, m),)
         elif act == "tanh":
-            g_prime_m = (sp.OneMatrix(nh, m) - Hadamard(A1m, A1m),)
+            g_prime_m = (sp.OneMatrix(nh, m) - Squared(A1m),)
         else:
             g_prime_m = (A1m, sp.OneMatrix(nh, m) - A1m)
         lines = {
@@ -396,9 +404,9 @@ class MLP(Model):
                           "$n_y × 1$：对 $dZ[2]$ 的 $m$ 列 $dz[2]⁽ⁱ⁾$ 求和")),
             "dZ[1]": (dZ1m, Hadamard(sp.MatMul(W2m.T, dZ2m), *g_prime_m), "vectorize",
                       Msg("$n_h × m$: the general $dZ[1] = (W[2]ᵀ·dZ[2]) ⊙ g[1]′(Z[1])$ with "
-                          f"{_G_PRIME_M[act]}; column $i$ is $dz[1]⁽ⁱ⁾$ ($⊙$ is the elementwise product)",
+                          f"{_G_PRIME_M[act][0]}; column $i$ is $dz[1]⁽ⁱ⁾$ ($⊙$ is the elementwise product)",
                           "$n_h × m$:一般形式 $dZ[1] = (W[2]ᵀ·dZ[2]) ⊙ g[1]′(Z[1])$,其中 "
-                          f"{_G_PRIME_M[act]};第 $i$ 列是 $dz[1]⁽ⁱ⁾$($⊙$ 为逐元素乘积)")),
+                          f"{_G_PRIME_M[act][1]};第 $i$ 列是 $dz[1]⁽ⁱ⁾$($⊙$ 为逐元素乘积)")),
             "dW[1]": (MS("dW^[1]", nh, nx), sp.MatMul(1 / m, dZ1m, Xm.T), "mean", "$n_h × n_x$"),
             "db[1]": (MS("db^[1]", nh, 1), total(example("dz^[1]"), m) / m, "mean",
                       Msg("$n_h × 1$: the sum runs over the $m$ columns $dz[1]⁽ⁱ⁾$ of $dZ[1]$",

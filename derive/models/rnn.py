@@ -21,7 +21,7 @@ from ..messages import Msg
 from ..steps import Later
 from ..verify import Deferred, stacked
 from ._concrete import Instance
-from ._notation import Hadamard, mul
+from ._notation import Hadamard, Squared, mul
 from .base import Model, Option, hidden_option
 from ._points import _Points
 
@@ -278,8 +278,9 @@ class Rnn(Model):
         ones = sp.OneMatrix(na, 1)
         dz_pair = claim("dz", lambda e: (e["L_of_z"], e["z_free"][k], e["da_of_z"][k].multiply_elementwise(
             e["z_free"][k].applyfunc(lambda u: 1 - sp.tanh(u) ** 2))))
-        d.eq(dz, Hadamard(da, sp.MatAdd(ones, sp.MatMul(-1, sp.HadamardPower(a, 2), evaluate=False), evaluate=False)), "chain",
-             Msg("$tanh′ = 1 − a²$ at each unit", "每个单元处 $tanh′ = 1 − a²$"), check=dz_pair)
+        d.eq(dz, Hadamard(da, sp.MatAdd(ones, sp.MatMul(-1, Squared(a), evaluate=False), evaluate=False)), "chain",
+             Msg("$tanh′ = 1 − a²$ at each unit, the square taken elementwise",
+                 "每个单元处 $tanh′ = 1 − a²$，平方逐元素计算"), check=dz_pair)
 
         d.section("The weight gradients: sums over time", "权重的梯度:对时间求和")
         grads = (

@@ -17,7 +17,7 @@ from ..printing import EXAMPLE
 from ._concrete import Instance
 from ._lazy import lazy_constants
 from ._notation import NotesHardSigmoid as hard_sigmoid
-from ._notation import Hadamard, Ones, mul, shape_text, shown_eq
+from ._notation import Hadamard, Ones, mul, shape_text, shown_eq, sigmoid_derived_later
 from .base import Model, Option, features_option, hidden_option
 
 if TYPE_CHECKING:
@@ -206,7 +206,9 @@ class SigmoidSum(Model):
         d.note("The derivative of one piece, rule by rule:", "一个蓝色函数的导数,逐条法则:")
         a_k, r_k = sp.symbols("a_k r_k")
         d.let(a_k, g(r_k))
+        start = len(d.steps)
         d.work(Derivative(a_k, r_k, evaluate=False), g(r_k), r_k)
+        sigmoid_derived_later(d, start)
         if relu_pieces:
             d.note(
                 "Convention at the kinks: $ReLU′(0) = 0$, so the slope of a piece is $[r > 0] − [r > 1]$: "
@@ -398,10 +400,10 @@ class SigmoidSum(Model):
                      note=where_m)
             # the matrix form's entry is the index form at the same (k, l), as its line checked
             matrix_lhs, matrix_form, by_index, by_matrix, _ = matrix_forms[key]
-            # ∂L/∂b₀ is a number in both forms: its matrix form continues the index form's line
-            # rather than naming ∂L/∂b₀ a second time
-            d.result(mname, matrix_form, lhs=form if key == "b" else matrix_lhs, of=L, wrt=wrt, value=inst(form),
-                     check=(by_index, by_matrix), note=Msg.check(*where_e, e=entry))
+            # ∂L/∂b₀ is a number in both forms: its matrix form is named again and said to be one
+            checked = Msg.check(*where_e, e=entry)
+            d.result(mname, matrix_form, lhs=matrix_lhs, of=L, wrt=wrt, value=inst(form), check=(by_index, by_matrix),
+                     note=Msg("in matrix form", "矩阵形式").then(checked) if key == "b" else checked)
 
     def _matrix_calculus(self, d, L) -> dict:
         """The four gradients by the matrix-calculus engine, from L in matrix form (checked
