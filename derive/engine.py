@@ -148,6 +148,12 @@ def _build(expr, x, namer, order) -> R.Rule:
     if isinstance(expr, Pow):
         base, exponent = expr.args
         if not exponent.has(x):
+            if base == x and exponent.is_Rational and not exponent.is_Integer and (
+                    exponent.is_negative or exponent == sp.S.Half):
+                # a root written as a power first, 1/√x = x^(−1/2), as Stewart §3.1 does (x^(3/2)
+                # is printed so already)
+                rewritten = printing.index_form(x, exponent)
+                return R.RewriteRule(expr, x, rewritten, R.PowerRule(rewritten, x, exponent))
             if base == x:
                 return R.PowerRule(expr, x, exponent)
             u = namer(base)
@@ -246,6 +252,7 @@ def steps(rule: R.Rule, simplify: bool = True, finish=None) -> list[Line]:
     lines: list[Line] = []
     budget = MAX_STEP_NODES
     stack = [(rule, None)]
+    places = _reading_places(rule)
     while stack:
         if lines and (budget := budget - _nodes(lines[-1].rhs, budget)) < 0:
             raise _too_large(x)
@@ -265,18 +272,19 @@ def steps(rule: R.Rule, simplify: bool = True, finish=None) -> list[Line]:
                 # the sum rule shows d/dx[c] and d/dx[x] of its terms, then resolves them on a
                 # line of their own (d/dx[1] = 0 is shown before the term is dropped); the
                 # product and quotient rules too, so that f′·g stays before f·g′ when f′ is 1
-                current = _whole_numbers(current.xreplace({atom: r.expand()}))
-                lines.append(Line(current, r, r.key))
+                before, current = current, _whole_numbers(current.xreplace({atom: r.expand()}))
+                # a constant that comes out beside another that cancels it: 2·d/dx[x]/(2·√(1 + 2·x))
+                lines.append(Line(current, r, r.key, _shown(before, {atom: r.expand()}, current, False, places)))
                 worked = {D(c.expr, x): c.eval() for c in simple}
                 before, current = current, _whole_numbers(current.xreplace(worked))
                 resolved = SimpleTerms(tuple(simple), x)
                 ones = isinstance(r, (R.ProductRule, R.QuotientRule))
-                lines.append(Line(current, resolved, resolved.key, _shown(before, worked, current, ones)))
+                lines.append(Line(current, resolved, resolved.key, _shown(before, worked, current, ones, places)))
             else:
                 trivial = {D(c.expr, x): c.eval() for c in simple}
                 made = {atom: r.expand().xreplace(trivial)}
                 before, current = current, _whole_numbers(_open_minus(current.xreplace(made)))
-                lines.append(Line(current, r, r.key, _shown(before, made, current, False)))
+                lines.append(Line(current, r, r.key, _shown(before, made, current, False, places)))
         stack.extend(reversed([(c, r) for c in r.children() if c not in simple]))
     if lines and lines[-1].shown is not None and not simplify:
         # the 1 or the two equal terms a line shows are gone on the line after it
@@ -290,13 +298,39 @@ def steps(rule: R.Rule, simplify: bool = True, finish=None) -> list[Line]:
     return lines
 
 
-def _shown(before, replaced: dict, after, ones: bool):
+def _reading_places(rule: R.Rule) -> dict:
+    """Where each expression the rule tree differentiates stands when it is read (canonical form
+    → position; the terms and factors in the order the rules work them out, which is the order
+    they are shown), so that a derivative's value can stand where its function stood:
+    d/dx[x²]·(x + 1) before (x + 1), x·d/dx[x²] after x."""
+    places: dict = {}
+    for r in all_rules(rule):
+        places.setdefault(printing.canon(r.expr), len(places))
+    return places
+
+
+def _in_reading_order(factors: tuple, places: dict) -> list:
+    """``factors`` of a product in the order they are read: numbers first, then each where the
+    expression it is or it differentiates stood (a derivative after the factor it came from with,
+    as the chain rule writes f′(g)·g′), a factor of unknown place first among the rest."""
+    def place(f):
+        if f.is_Number:
+            return (0, 0)
+        if isinstance(f, sp.Derivative):
+            return (1, places.get(printing.canon(f.expr), -1) + 0.5)
+        return (1, places.get(printing.canon(f), -1))
+
+    return sorted(factors, key=place)
+
+
+def _shown(before, replaced: dict, after, ones: bool, places: dict):
     """``before`` with ``replaced`` substituted as a textbook writes the substitution, or None
     when that is ``after`` as SymPy evaluates it: with ``ones``, a derivative worked out to 1
     stays a factor of its product, (x² + 1)·1; a sum that would collect a term the substitution
     made with an equal term keeps both, cos(x) − x·sin(x) + cos(x). Only the sums and products
     that hold a substituted derivative are kept unevaluated; the line after shows ``after``."""
     kept = False
+    made: set = set()   # the products written with a derivative's value where it stood
 
     def rebuild(e):
         nonlocal kept
@@ -314,10 +348,22 @@ def _shown(before, replaced: dict, after, ones: bool):
             # the 1 last, as Stewart writes (x² + 1)·1; the rest as SymPy orders it, its sign before
             times_one = Mul(*(rest.args if isinstance(rest, Mul) else (rest,)), sp.S.One, evaluate=False)
             return times_one if coeff == 1 else Mul(coeff, times_one, evaluate=False)
+        if isinstance(e, Mul) and not any(a == 0 for a in args):
+            # in the order the product is printed, so that a value stands where its derivative stood
+            rebuilt = dict(zip(e.args, args))
+            shown_order = _in_reading_order(e.args, places)
+            opened, hidden = _opened_product(shown_order, [rebuilt[f] for f in shown_order], replaced, made)
+            if opened is not None:
+                made.add(opened)
+                # kept as written only where SymPy would hide the substitution, or where a sum
+                # around it is kept (the equal terms it collects: −2·sin(x)·cos(x))
+                kept = kept or hidden
+                return opened
         if isinstance(e, Add):
             terms = [a for a in args if a != 0]
+            collected = Add(*map(printing.canon, terms))
             if len(terms) > 1 and not any(isinstance(t, Add) for t in terms) and (
-                    kept or len(Add(*terms).args) < len(terms)):
+                    kept or not isinstance(collected, Add) or len(collected.args) < len(terms)):
                 kept = True
                 # sorted as SymPy sorts a sum, so that the printer places the terms as it
                 # places any line's (``printing._author_ordered``)
@@ -328,6 +374,65 @@ def _shown(before, replaced: dict, after, ones: bool):
         shown = _whole_numbers(rebuild(before))
     # shown only where it is ``after`` written out: nothing but SymPy's evaluation tells them apart
     return shown if kept and printing.canon(shown) == after else None
+
+
+def _opened_product(was: tuple, args: list, replaced: dict, made: set):
+    """The product ``was`` with its derivatives replaced by ``args``, written unevaluated with
+    each derivative's value standing where the derivative stood (None when no derivative of it
+    was replaced by more than a 1), and whether SymPy's evaluation would hide that substitution:
+    the value merges with another factor (x·2·x is 2·x², x³·(1/x) is x²), or its number or
+    symbol would move in front of a factor already finished ((2·x + 1)·2·x, not 2·x·(2·x + 1))."""
+    spliced, moved, made_here = [], False, False
+    for i, (a, old) in enumerate(zip(args, was)):
+        if a in made:
+            # a product opened inside this one (−1·(2·sin(x)·cos(x))): one product, −2·sin(x)·cos(x)
+            made_here = True
+            spliced.extend(f for g in a.args for f in (g.args if isinstance(g, Mul) else (g,)))
+            continue
+        if old not in replaced or a == 1:
+            spliced.append(a)
+            continue
+        made_here = True
+        # a positive product's factors join the product (x·2·x); a negative one stays one
+        # factor, 2·cos(x)·(−sin(x)), and so does a reciprocal, x³·(1/x)
+        inner = list(a.args) if isinstance(a, Mul) and not a.could_extract_minus_sign() else [
+            Mul(sp.S.One, a, evaluate=False) if spliced and a.is_Pow and a.exp.is_negative else a]
+        # (a lone number that came out goes in front, as a coefficient: 2·(x² − 3))
+        moved = moved or (i > 0 and isinstance(a, Mul) and any(f.is_Symbol for f in inner)
+                          and any(not (f.is_Number or f.is_Symbol) for f in spliced))
+        spliced.extend(inner)
+    if not made_here or len(spliced) < 2:
+        return None, False
+    plain = sorted((g for f in spliced for g in Mul.make_args(f) if not g.is_Number), key=sp.default_sort_key)
+    merged = plain != sorted((f for f in Mul.make_args(Mul(*args)) if not f.is_Number), key=sp.default_sort_key)
+    # a number that comes out beside a fraction it cancels (2·d/dx[x]·(1/2)): not two whole
+    # numbers multiplied (3·2·x is 6·x at once)
+    numbers = [g for f in spliced for g in Mul.make_args(f) if g.is_Number]
+    merged = merged or len(numbers) > 1 and any(not n.is_Integer for n in numbers)
+    spliced = _over_its_denominator(spliced)
+    # the numbers before the first other factor are one coefficient, as the notes write −x·2·x
+    lead = 0
+    while lead < len(spliced) and spliced[lead].is_Number:
+        lead += 1
+    coeff, rest = sp.prod(spliced[:lead], start=sp.S.One), spliced[lead:]
+    if coeff == -1 and len(rest) > 1:    # −x·2·x: the sign before the product
+        return Mul(coeff, Mul(*rest, evaluate=False), evaluate=False), merged or moved
+    factors = rest if coeff == 1 else [coeff, *rest]
+    return (Mul(*factors, evaluate=False) if len(factors) > 1 else factors[0]), merged or moved
+
+
+def _over_its_denominator(factors: list) -> list:
+    """``factors`` with a fraction p/q written p and 1/q, the q beside the product's other
+    denominator: 2·d/dx[x]/(2·√(1 + 2·x)), where the 2 that came out cancels the 2 below."""
+    below = next((i for i, f in enumerate(factors) if f.is_Pow and f.exp.is_negative), None)
+    fractions = [f for f in factors if f.is_Rational and not f.is_Integer]
+    if below is None or len(fractions) != 1:
+        return factors
+    p, q = fractions[0].p, fractions[0].q
+    out = [f for f in factors[:below] if f is not fractions[0]]
+    out = ([sp.Integer(p)] if p != 1 else []) + out
+    rest = [f for f in factors[below:] if f is not fractions[0]]
+    return out + [Pow(sp.Integer(q), -1, evaluate=False)] + rest
 
 
 def _whole_numbers(expr):

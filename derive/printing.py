@@ -290,6 +290,20 @@ def _shown_key(term):
 _ONE_SHOWN = sp.Symbol("·1 shown")
 
 
+def index_form(base, exponent):
+    """``base`` to the power ``exponent`` written with its exponent, x^(−1/2), not as the root or
+    fraction it prints as (1/√(x)): the rewrite a textbook makes before the power rule. The
+    exponent is held as 1·exponent, unevaluated; it evaluates to the ordinary power."""
+    return sp.Pow(base, sp.Mul(sp.S.One, exponent, evaluate=False), evaluate=False)
+
+
+def _index_exponent(e):
+    """The exponent of an ``index_form``, else None."""
+    if isinstance(e, sp.Mul) and len(e.args) == 2 and e.args[0] == 1 and e.args[1].is_Rational:
+        return e.args[1]
+    return None
+
+
 class Order:
     """How to order a line's sums and products. ``known`` maps a sum or product (canonical) to
     its terms or factors in the order they were shown; ``ranks`` maps each sub-expression of
@@ -885,6 +899,8 @@ class TextPrinter(_Arranged, StrPrinter):
         return f"{top}/{wrt}[{arg}]"
 
     def _print_Pow(self, expr, rational=False):
+        if (index := _index_exponent(expr.exp)) is not None:
+            return f"{self.parenthesize(expr.base, sp.printing.precedence.PRECEDENCE['Pow'])}^({index})"
         base, e = expr.as_base_exp()
         if e.is_Integer and e > 1 and (isinstance(base, sp.Symbol) and "^" in base.name
                                        or example_label(base) is not None):
@@ -910,6 +926,9 @@ class TextPrinter(_Arranged, StrPrinter):
         return super()._print_Pow(expr, rational)
 
     def _print_Mul(self, expr):
+        if len(expr.args) == 2 and expr.args[0] == -1 and isinstance(expr.args[1], sp.Sum):
+            # −Σ_k y_k·log(ŷ_k), as the notes negate a lone sum: no brackets round the Σ
+            return "-" + self._print(expr.args[1])
         mean = _mean_of_sum(expr)
         if mean is None and _times_one(expr):
             # the engine's (x² + 1)·1, which SymPy's printer would print without its 1
@@ -1113,6 +1132,8 @@ class NotesLatexPrinter(_Arranged, LatexPrinter):
 
     def _print_Pow(self, expr):
         e = expr.exp
+        if (index := _index_exponent(e)) is not None:
+            return f"{self.parenthesize(expr.base, sp.printing.precedence.PRECEDENCE['Pow'])}^{{{self._print(index)}}}"
         if _superscripted(expr.base) and not (e.is_Rational and (e.is_negative or e.q != 1)):
             # (a^{[1]}_{j})^{2}, (\hat{y}^{(i)})^{y^{(i)}}: not a double superscript
             return rf"\left({self._print(expr.base)}\right)^{{{self._print(e)}}}"
