@@ -463,7 +463,14 @@ class Order:
             # is not the finished term sec(x) standing before it: x keeps its place first; a
             # derivative left of a sum, d/dx[2·x] of (d/dx[2·x] + d/dx[1])·(x − 3), is its term)
             in_sums = self.rewritten == float("inf") or isinstance(f, sp.Derivative)
-            for was in (f, 1 / f, *([f.base] if f.is_Pow and f.exp.is_Integer else [])):
+            for was in (f, 1 / f):
+                if (at := self.as_term(canon(was), whole, in_sums=in_sums)) is not None:
+                    return at
+            # a power merged in this very product (sin(x)⁴ from sin(x)³·(−sin(x))) stands where
+            # the power of its base stood in it, not where the lone factor did
+            if f.is_Pow and f.exp.is_Integer and (at := self.as_term(canon(f.base), whole, "base")) is not None:
+                return at
+            for was in ([f.base] if f.is_Pow and f.exp.is_Integer else []):
                 if (at := self.as_term(canon(was), whole, in_sums=in_sums)) is not None:
                     return at
             if isinstance(f, sp.Derivative) and (at := self._within(f.expr)) is not None:
@@ -652,8 +659,12 @@ def line_order(expr, order: Order | None = None) -> tuple[dict, dict]:
                 ranks.setdefault(("base", canon(base)), []).append((i, *within))
         inner = None
         if isinstance(node, (sp.Add, sp.Mul)):
-            known[c] = tuple(map(_shown_key, node.args))
-            inner = (c, frozenset(known[c]))
+            shown = tuple(map(_shown_key, node.args))
+            # a product shown before SymPy merges its factors (the engine's x·2·x) says nothing
+            # of how its merged form, 2·x², is written
+            if not isinstance(node, sp.Mul) or _times_one(node) or set(shown) == set(sp.Mul.make_args(c)):
+                known[c] = shown
+            inner = (c, frozenset(shown))
         if isinstance(node, sp.Basic) and not node.is_Atom:
             for arg in node.args:
                 if isinstance(arg, sp.Basic):
