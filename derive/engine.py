@@ -371,9 +371,12 @@ def _shown(before, replaced: dict, after, ones: bool, places: dict):
         if isinstance(e, Add):
             terms = [a for a in args if a != 0]
             collected = Add(*map(printing.canon, terms))
-            if len(terms) > 1 and not any(isinstance(t, Add) for t in terms) and (
-                    kept or not isinstance(collected, Add) or len(collected.args) < len(terms)):
-                collects = collects or not isinstance(collected, Add) or len(collected.args) < len(terms)
+            # two equal terms that make one, −2·sin(x)·cos(x) − 2·sin(x)·cos(x), or a sum that
+            # loses terms
+            collapses = len(terms) == 2 and not isinstance(collected, Add) or (
+                isinstance(collected, Add) and len(collected.args) < len(terms))
+            if len(terms) > 1 and not any(isinstance(t, Add) for t in terms) and (kept or collapses):
+                collects = collects or collapses
                 kept = True
                 # sorted as SymPy sorts a sum, so that the printer places the terms as it
                 # places any line's (``printing._author_ordered``)
@@ -420,7 +423,7 @@ def _opened_product(was: tuple, args: list, replaced: dict, made: set):
     # numbers multiplied (3·2·x is 6·x at once)
     numbers = [g for f in spliced for g in Mul.make_args(f) if g.is_Number]
     # and a sign that comes out beside another, −e^(−z)·(−1): the two signs cancel
-    merged = merged or len(numbers) > 1 and (any(not n.is_Integer for n in numbers)
+    merged = merged or len(numbers) > 1 and (sum(not n.is_Integer for n in numbers) == 1
                                              or sum(n.is_negative for n in numbers) > 1)
     spliced = _over_its_denominator(spliced)
     # the numbers before the first other factor are one coefficient, as the notes write −x·2·x
