@@ -406,6 +406,9 @@ def _opened_product(was: tuple, args: list, replaced: dict, made: set):
         if old not in replaced or a == 1:
             spliced.append(a)
             continue
+        if isinstance(a, Mul) and any(f.is_Pow and f.exp.is_negative for f in a.args):
+            # a fraction the quotient rule made stays whole on its line, as before
+            return None, False, False
         made_here = True
         # a positive product's factors join the product (x·2·x); a negative one stays one
         # factor, 2·cos(x)·(−sin(x)), and so does a reciprocal, x³·(1/x)
