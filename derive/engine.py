@@ -418,7 +418,9 @@ def _opened_product(was: tuple, args: list, replaced: dict, made: set):
         moved = moved or (i > 0 and isinstance(a, Mul) and any(f.is_Symbol for f in inner)
                           and any(isinstance(f, Add) for f in spliced))
         spliced.extend(inner)
-    if not made_here or len(spliced) < 2:
+    others = [f for f, w in zip(args, was) if w not in replaced and f not in made and not f.is_Number]
+    if not made_here or len(spliced) < 2 or len(others) > 1 and any(isinstance(f, Add) for f in others):
+        # beside two factors or more, one a sum, where the value stands is not sure enough to show
         return None, False, False
     plain = sorted((g for f in spliced for g in Mul.make_args(f) if not g.is_Number), key=sp.default_sort_key)
     merged = plain != sorted((f for f in Mul.make_args(Mul(*args)) if not f.is_Number), key=sp.default_sort_key)
