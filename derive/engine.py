@@ -148,6 +148,12 @@ def _build(expr, x, namer, order) -> R.Rule:
     if isinstance(expr, Pow):
         base, exponent = expr.args
         if not exponent.has(x):
+            if base == x and exponent.is_Rational and not exponent.is_Integer and (
+                    exponent.is_negative or exponent == sp.S.Half):
+                # a root written as a power first, 1/√x = x^(−1/2), as Stewart §3.1 does (x^(3/2)
+                # is printed so already)
+                rewritten = printing.index_form(x, exponent)
+                return R.RewriteRule(expr, x, rewritten, R.PowerRule(rewritten, x, exponent))
             if base == x:
                 return R.PowerRule(expr, x, exponent)
             u = namer(base)
@@ -212,6 +218,8 @@ class Line:
     # d/dx[x] = 1 left in its product, (x² + 1)·1, and a term the rule made beside the equal
     # term it is collected with on the next line, cos(x) + cos(x)
     shown: Expr | None = None
+    # whether ``shown`` holds terms or factors SymPy collects (x·2·x), not only an order of its own
+    collects: bool = False
 
 
 # The lines of one derivative together may hold at most this many expression nodes (each is
@@ -246,6 +254,7 @@ def steps(rule: R.Rule, simplify: bool = True, finish=None) -> list[Line]:
     lines: list[Line] = []
     budget = MAX_STEP_NODES
     stack = [(rule, None)]
+    places = _reading_places(rule)
     while stack:
         if lines and (budget := budget - _nodes(lines[-1].rhs, budget)) < 0:
             raise _too_large(x)
@@ -265,18 +274,19 @@ def steps(rule: R.Rule, simplify: bool = True, finish=None) -> list[Line]:
                 # the sum rule shows d/dx[c] and d/dx[x] of its terms, then resolves them on a
                 # line of their own (d/dx[1] = 0 is shown before the term is dropped); the
                 # product and quotient rules too, so that f′·g stays before f·g′ when f′ is 1
-                current = _whole_numbers(current.xreplace({atom: r.expand()}))
-                lines.append(Line(current, r, r.key))
+                before, current = current, _whole_numbers(current.xreplace({atom: r.expand()}))
+                # a constant that comes out beside another that cancels it: 2·d/dx[x]/(2·√(1 + 2·x))
+                lines.append(Line(current, r, r.key, *_shown(before, {atom: r.expand()}, current, False, places)))
                 worked = {D(c.expr, x): c.eval() for c in simple}
                 before, current = current, _whole_numbers(current.xreplace(worked))
                 resolved = SimpleTerms(tuple(simple), x)
                 ones = isinstance(r, (R.ProductRule, R.QuotientRule))
-                lines.append(Line(current, resolved, resolved.key, _shown(before, worked, current, ones)))
+                lines.append(Line(current, resolved, resolved.key, *_shown(before, worked, current, ones, places)))
             else:
                 trivial = {D(c.expr, x): c.eval() for c in simple}
                 made = {atom: r.expand().xreplace(trivial)}
                 before, current = current, _whole_numbers(_open_minus(current.xreplace(made)))
-                lines.append(Line(current, r, r.key, _shown(before, made, current, False)))
+                lines.append(Line(current, r, r.key, *_shown(before, made, current, False, places)))
         stack.extend(reversed([(c, r) for c in r.children() if c not in simple]))
     if lines and lines[-1].shown is not None and not simplify:
         # the 1 or the two equal terms a line shows are gone on the line after it
@@ -285,21 +295,53 @@ def steps(rule: R.Rule, simplify: bool = True, finish=None) -> list[Line]:
         back = {r.rewritten: r.expr for r in all_rules(rule) if isinstance(r, R.RewriteRule)}
         final = _whole_numbers(tidy(current.xreplace(back)))
         final = finish(final) if finish is not None else final
+        if lines and lines[-1].collects and final != current:
+            # the terms the last line showed collected first, then the final form
+            # (24·((3·x² + 2)³ + 18·x²·(3·x² + 2)²), then 24·(3·x² + 2)²·(21·x² + 2))
+            lines.append(Line(current, None, "simplify"))
         if final != current or lines and lines[-1].shown is not None:
             lines.append(Line(final, None, "simplify"))
     return lines
 
 
-def _shown(before, replaced: dict, after, ones: bool):
+def _reading_places(rule: R.Rule) -> dict:
+    """Where each expression the rule tree differentiates stands when it is read (canonical form
+    → position; the terms and factors in the order the rules work them out, which is the order
+    they are shown), so that a derivative's value can stand where its function stood:
+    d/dx[x²]·(x + 1) before (x + 1), x·d/dx[x²] after x."""
+    places: dict = {}
+    for r in all_rules(rule):
+        places.setdefault(printing.canon(r.expr), len(places))
+    return places
+
+
+def _in_reading_order(factors: tuple, places: dict) -> list:
+    """``factors`` of a product in the order they are read: numbers first, then each where the
+    expression it is or it differentiates stood (a derivative after the factor it came from with,
+    as the chain rule writes f′(g)·g′), a factor of unknown place first among the rest."""
+    def place(f):
+        if f.is_Number:
+            return (0, 0)
+        if isinstance(f, sp.Derivative):
+            return (1, places.get(printing.canon(f.expr), -1) + 0.5)
+        # a power the rule made stands where its base stood: (3·x² + 2)² of (3·x² + 2)³
+        return (1, places.get(printing.canon(f), places.get(printing.canon(f.as_base_exp()[0]), -1)))
+
+    return sorted(factors, key=place)
+
+
+def _shown(before, replaced: dict, after, ones: bool, places: dict):
     """``before`` with ``replaced`` substituted as a textbook writes the substitution, or None
-    when that is ``after`` as SymPy evaluates it: with ``ones``, a derivative worked out to 1
+    when that is ``after`` as SymPy evaluates it, and whether it holds terms or factors SymPy
+    collects (x·2·x, cos(x) + cos(x)): with ``ones``, a derivative worked out to 1
     stays a factor of its product, (x² + 1)·1; a sum that would collect a term the substitution
     made with an equal term keeps both, cos(x) − x·sin(x) + cos(x). Only the sums and products
     that hold a substituted derivative are kept unevaluated; the line after shows ``after``."""
-    kept = False
+    kept = collects = False
+    made: set = set()   # the products written with a derivative's value where it stood
 
     def rebuild(e):
-        nonlocal kept
+        nonlocal kept, collects
         if e in replaced:
             return replaced[e]
         if not isinstance(e, sp.Basic) or e.is_Atom or not e.args:
@@ -314,10 +356,27 @@ def _shown(before, replaced: dict, after, ones: bool):
             # the 1 last, as Stewart writes (x² + 1)·1; the rest as SymPy orders it, its sign before
             times_one = Mul(*(rest.args if isinstance(rest, Mul) else (rest,)), sp.S.One, evaluate=False)
             return times_one if coeff == 1 else Mul(coeff, times_one, evaluate=False)
+        if isinstance(e, Mul) and not any(a == 0 for a in args):
+            # in the order the product is printed, so that a value stands where its derivative stood
+            rebuilt = dict(zip(e.args, args))
+            shown_order = _in_reading_order(e.args, places)
+            opened, hidden, merged = _opened_product(shown_order, [rebuilt[f] for f in shown_order], replaced, made)
+            if opened is not None:
+                made.add(opened)
+                collects = collects or merged
+                # kept as written only where SymPy would hide the substitution, or where a sum
+                # around it is kept (the equal terms it collects: −2·sin(x)·cos(x))
+                kept = kept or hidden
+                return opened
         if isinstance(e, Add):
             terms = [a for a in args if a != 0]
-            if len(terms) > 1 and not any(isinstance(t, Add) for t in terms) and (
-                    kept or len(Add(*terms).args) < len(terms)):
+            collected = Add(*map(printing.canon, terms))
+            # two equal terms that make one, −2·sin(x)·cos(x) − 2·sin(x)·cos(x), or a sum that
+            # loses terms
+            collapses = len(terms) == 2 and not isinstance(collected, Add) or (
+                isinstance(collected, Add) and len(collected.args) < len(terms))
+            if len(terms) > 1 and not any(isinstance(t, Add) for t in terms) and (kept or collapses):
+                collects = collects or collapses
                 kept = True
                 # sorted as SymPy sorts a sum, so that the printer places the terms as it
                 # places any line's (``printing._author_ordered``)
@@ -327,7 +386,74 @@ def _shown(before, replaced: dict, after, ones: bool):
     with distribute(False):
         shown = _whole_numbers(rebuild(before))
     # shown only where it is ``after`` written out: nothing but SymPy's evaluation tells them apart
-    return shown if kept and printing.canon(shown) == after else None
+    return (shown, collects) if kept and printing.canon(shown) == after else (None, False)
+
+
+def _opened_product(was: tuple, args: list, replaced: dict, made: set):
+    """The product ``was`` with its derivatives replaced by ``args``, written unevaluated with
+    each derivative's value standing where the derivative stood (None when no derivative of it
+    was replaced by more than a 1), whether SymPy's evaluation would hide that substitution, and
+    whether it merges (the first of the two reasons):
+    the value merges with another factor (x·2·x is 2·x², x³·(1/x) is x²), or its number or
+    symbol would move in front of a finished sum ((2·x + 1)·2·x, not 2·x·(2·x + 1))."""
+    spliced, moved, made_here = [], False, False
+    for i, (a, old) in enumerate(zip(args, was)):
+        if a in made:
+            # a product opened inside this one (−1·(2·sin(x)·cos(x))): one product, −2·sin(x)·cos(x)
+            made_here = True
+            spliced.extend(f for g in a.args for f in (g.args if isinstance(g, Mul) else (g,)))
+            continue
+        if old not in replaced or a == 1:
+            spliced.append(a)
+            continue
+        if isinstance(a, Mul) and any(f.is_Pow and f.exp.is_negative for f in a.args):
+            # a fraction the quotient rule made stays whole on its line, as before
+            return None, False, False
+        made_here = True
+        # a positive product's factors join the product (x·2·x); a negative one stays one
+        # factor, 2·cos(x)·(−sin(x)), and so does a reciprocal, x³·(1/x)
+        inner = list(a.args) if isinstance(a, Mul) and not a.could_extract_minus_sign() else [
+            Mul(sp.S.One, a, evaluate=False) if spliced and a.is_Pow and a.exp.is_negative else a]
+        # (a lone number that came out goes in front, as a coefficient: 2·(x² − 3))
+        moved = moved or (i > 0 and isinstance(a, Mul) and any(f.is_Symbol for f in inner)
+                          and any(isinstance(f, Add) for f in spliced))
+        spliced.extend(inner)
+    others = [f for f, w in zip(args, was) if w not in replaced and f not in made and not f.is_Number]
+    if not made_here or len(spliced) < 2 or len(others) > 1 and any(isinstance(f, Add) for f in others):
+        # beside two factors or more, one a sum, where the value stands is not sure enough to show
+        return None, False, False
+    plain = sorted((g for f in spliced for g in Mul.make_args(f) if not g.is_Number), key=sp.default_sort_key)
+    merged = plain != sorted((f for f in Mul.make_args(Mul(*args)) if not f.is_Number), key=sp.default_sort_key)
+    # a number that comes out beside a fraction it cancels (2·d/dx[x]·(1/2)): not two whole
+    # numbers multiplied (3·2·x is 6·x at once)
+    numbers = [g for f in spliced for g in Mul.make_args(f) if g.is_Number]
+    # and a sign that comes out beside another, −e^(−z)·(−1): the two signs cancel
+    merged = merged or len(numbers) > 1 and (sum(not n.is_Integer for n in numbers) == 1
+                                             or sum(n.is_negative for n in numbers) > 1)
+    spliced = _over_its_denominator(spliced)
+    # the numbers before the first other factor are one coefficient, as the notes write −x·2·x
+    lead = 0
+    while lead < len(spliced) and spliced[lead].is_Number:
+        lead += 1
+    coeff, rest = sp.prod(spliced[:lead], start=sp.S.One), spliced[lead:]
+    if coeff == -1 and len(rest) > 1:    # −x·2·x: the sign before the product
+        return Mul(coeff, Mul(*rest, evaluate=False), evaluate=False), merged or moved, merged
+    factors = rest if coeff == 1 else [coeff, *rest]
+    return (Mul(*factors, evaluate=False) if len(factors) > 1 else factors[0]), merged or moved, merged
+
+
+def _over_its_denominator(factors: list) -> list:
+    """``factors`` with a fraction p/q written p and 1/q, the q beside the product's other
+    denominator: 2·d/dx[x]/(2·√(1 + 2·x)), where the 2 that came out cancels the 2 below."""
+    below = next((i for i, f in enumerate(factors) if f.is_Pow and f.exp.is_negative), None)
+    fractions = [f for f in factors if f.is_Rational and not f.is_Integer]
+    if below is None or len(fractions) != 1:
+        return factors
+    p, q = fractions[0].p, fractions[0].q
+    out = [f for f in factors[:below] if f is not fractions[0]]
+    out = ([sp.Integer(p)] if p != 1 else []) + out
+    rest = [f for f in factors[below:] if f is not fractions[0]]
+    return out + [Pow(sp.Integer(q), -1, evaluate=False)] + rest
 
 
 def _whole_numbers(expr):

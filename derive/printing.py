@@ -290,6 +290,20 @@ def _shown_key(term):
 _ONE_SHOWN = sp.Symbol("·1 shown")
 
 
+def index_form(base, exponent):
+    """``base`` to the power ``exponent`` written with its exponent, x^(−1/2), not as the root or
+    fraction it prints as (1/√(x)): the rewrite a textbook makes before the power rule. The
+    exponent is held as 1·exponent, unevaluated; it evaluates to the ordinary power."""
+    return sp.Pow(base, sp.Mul(sp.S.One, exponent, evaluate=False), evaluate=False)
+
+
+def _index_exponent(e):
+    """The exponent of an ``index_form``, else None."""
+    if isinstance(e, sp.Mul) and len(e.args) == 2 and e.args[0] == 1 and e.args[1].is_Rational:
+        return e.args[1]
+    return None
+
+
 class Order:
     """How to order a line's sums and products. ``known`` maps a sum or product (canonical) to
     its terms or factors in the order they were shown; ``ranks`` maps each sub-expression of
@@ -449,7 +463,14 @@ class Order:
             # is not the finished term sec(x) standing before it: x keeps its place first; a
             # derivative left of a sum, d/dx[2·x] of (d/dx[2·x] + d/dx[1])·(x − 3), is its term)
             in_sums = self.rewritten == float("inf") or isinstance(f, sp.Derivative)
-            for was in (f, 1 / f, *([f.base] if f.is_Pow and f.exp.is_Integer else [])):
+            for was in (f, 1 / f):
+                if (at := self.as_term(canon(was), whole, in_sums=in_sums)) is not None:
+                    return at
+            # a power merged in this very product (sin(x)⁴ from sin(x)³·(−sin(x))) stands where
+            # the power of its base stood in it, not where the lone factor did
+            if f.is_Pow and f.exp.is_Integer and (at := self.as_term(canon(f.base), whole, "base")) is not None:
+                return at
+            for was in ([f.base] if f.is_Pow and f.exp.is_Integer else []):
                 if (at := self.as_term(canon(was), whole, in_sums=in_sums)) is not None:
                     return at
             if isinstance(f, sp.Derivative) and (at := self._within(f.expr)) is not None:
@@ -638,8 +659,12 @@ def line_order(expr, order: Order | None = None) -> tuple[dict, dict]:
                 ranks.setdefault(("base", canon(base)), []).append((i, *within))
         inner = None
         if isinstance(node, (sp.Add, sp.Mul)):
-            known[c] = tuple(map(_shown_key, node.args))
-            inner = (c, frozenset(known[c]))
+            shown = tuple(map(_shown_key, node.args))
+            # a product shown before SymPy merges its factors (the engine's x·2·x) says nothing
+            # of how its merged form, 2·x², is written
+            if not isinstance(node, sp.Mul) or _times_one(node) or set(shown) == set(sp.Mul.make_args(c)):
+                known[c] = shown
+            inner = (c, frozenset(shown))
         if isinstance(node, sp.Basic) and not node.is_Atom:
             for arg in node.args:
                 if isinstance(arg, sp.Basic):
@@ -885,6 +910,8 @@ class TextPrinter(_Arranged, StrPrinter):
         return f"{top}/{wrt}[{arg}]"
 
     def _print_Pow(self, expr, rational=False):
+        if (index := _index_exponent(expr.exp)) is not None:
+            return f"{self.parenthesize(expr.base, sp.printing.precedence.PRECEDENCE['Pow'])}^({index})"
         base, e = expr.as_base_exp()
         if e.is_Integer and e > 1 and (isinstance(base, sp.Symbol) and "^" in base.name
                                        or example_label(base) is not None):
@@ -910,6 +937,9 @@ class TextPrinter(_Arranged, StrPrinter):
         return super()._print_Pow(expr, rational)
 
     def _print_Mul(self, expr):
+        if len(expr.args) == 2 and expr.args[0] == -1 and isinstance(expr.args[1], sp.Sum):
+            # −Σ_k y_k·log(ŷ_k), as the notes negate a lone sum: no brackets round the Σ
+            return "-" + self._print(expr.args[1])
         mean = _mean_of_sum(expr)
         if mean is None and _times_one(expr):
             # the engine's (x² + 1)·1, which SymPy's printer would print without its 1
@@ -1113,6 +1143,8 @@ class NotesLatexPrinter(_Arranged, LatexPrinter):
 
     def _print_Pow(self, expr):
         e = expr.exp
+        if (index := _index_exponent(e)) is not None:
+            return f"{self.parenthesize(expr.base, sp.printing.precedence.PRECEDENCE['Pow'])}^{{{self._print(index)}}}"
         if _superscripted(expr.base) and not (e.is_Rational and (e.is_negative or e.q != 1)):
             # (a^{[1]}_{j})^{2}, (\hat{y}^{(i)})^{y^{(i)}}: not a double superscript
             return rf"\left({self._print(expr.base)}\right)^{{{self._print(e)}}}"

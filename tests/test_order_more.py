@@ -121,5 +121,6 @@ def test_a_matrix_of_formulas_aligns_its_columns():
 
 def test_attention_multiplies_p_before_dp():
     out = derive.derivation("attention").render("text", width=200)
-    assert "P_ij·(dP_ij − (Σ_{l=1..m} P_il·dP_il))" in out
+    # a subtracted lone Σ without brackets of its own, as the notes write −Σ_k y_k·log(ŷ_k)
+    assert "P_ij·(dP_ij − Σ_{l=1..m} P_il·dP_il)" in out
     assert "dP_il·P_il" not in out

@@ -1,0 +1,81 @@
+"""The rule's line shows the derivative's value where the derivative stood, unevaluated, and the
+next line collects (issue 11, deliver 1 and 2; review rows B8–B10, B14, B16, B21, B22).
+
+Oracles: sympy.diff for every result and every line (each equals the derivative); the forms of
+Stewart, Calculus (8th ed.): §3.1 (1/√x = x^(−1/2) before the power rule), §3.2 (product rule,
+(2x + 1)·2x; quotient rule, ((1 + x²) − x·2x)/(1 + x²)² = (1 − x²)/(1 + x²)²), §3.3 (the
+derivative of cos²x − sin²x, −2 sin x cos x − 2 sin x cos x), §3.4 (chain rule, 2·1/(2√(1 + 2x))),
+§3.6 (x³·(1/x) for the derivative of x³ ln x); Thomas' Calculus §3.3 (the same rules); and the
+course notes' −Σ_k y_k log ŷ_k (no brackets round a lone Σ)."""
+
+from __future__ import annotations
+
+import pytest
+import sympy as sp
+
+from derive import printing
+from derive.expr import expr_derivation
+from derive.render.json import as_dict
+
+x = sp.Symbol("x")
+
+# source: (the function, the opened line the textbook writes, the line after it)
+CASES = {
+    "x/(1+x**2)": (x / (1 + x**2), "(1 + x² − x·2·x)/(1 + x²)²", "(1 − x²)/(1 + x²)²"),
+    "cos(x)**2 - sin(x)**2": (sp.cos(x)**2 - sp.sin(x)**2, "−2·sin(x)·cos(x) − 2·sin(x)·cos(x)",
+                              "−4·cos(x)·sin(x)"),
+    "x**3*log(x)": (x**3 * sp.log(x), "3·x²·log(x) + x³·(1/x)", "3·x²·log(x) + x²"),
+    "(2*x+1)*(x**2-3)": ((2*x + 1) * (x**2 - 3), "2·(x² − 3) + (2·x + 1)·2·x", "6·x² + 2·x − 6"),
+    "sqrt(1+2*x)": (sp.sqrt(1 + 2*x), "2·d/dx[x]/(2·√(1 + 2·x))", "1/√(1 + 2·x)"),
+    "1/sqrt(x)": (1 / sp.sqrt(x), "d/dx[x^(−1/2)]", "−1/(2·x^(3/2))"),
+}
+
+
+@pytest.fixture(scope="module")
+def built():
+    """Each source's derivation, built once: (its right-hand sides as printed, its results'
+    values, its variable)."""
+    out = {}
+    for source in CASES:
+        d = expr_derivation(source, [], order=1)
+        steps = [s for s in as_dict(d)["steps"] if s["kind"] == "equation"]
+        out[source] = ([s["text"].split(" = ", 1)[1] for s in steps], [r.value for r in d.results],
+                       d.results[0].wrt)
+    return out
+
+
+@pytest.mark.parametrize("source", CASES)
+def test_result_equals_sympy_diff(built, source):
+    f = CASES[source][0]
+    _, values, wrt = built[source]
+    assert sp.simplify(values[0].subs(wrt, x) - sp.diff(f, x)) == 0
+
+
+@pytest.mark.parametrize("source", CASES)
+def test_opened_line_then_collected(built, source):
+    _, opened, after = CASES[source]
+    lines, _, _ = built[source]
+    assert opened in lines, lines
+    # the value stands in its own line, and the next line collects it
+    assert lines[lines.index(opened) + 1] == after
+
+
+@pytest.mark.parametrize("source", ["x/(1+x**2)", "x**3*log(x)", "(2*x+1)*(x**2-3)"])
+def test_opened_line_equals_the_derivative(source):
+    f, opened, _ = CASES[source]
+    written = sp.sympify(opened.replace("·", "*").replace("−", "-").replace("²", "**2")
+                         .replace("³", "**3"))
+    assert sp.simplify(written - sp.diff(f, x)) == 0
+
+
+def test_a_negated_lone_sum_has_no_brackets():
+    k, K = sp.symbols("k K", integer=True, positive=True)
+    y, yhat = sp.IndexedBase("y"), sp.IndexedBase("ŷ")
+    lone = -sp.Sum(y[k] * sp.log(yhat[k]), (k, 1, K))
+    assert printing.text(lone) == "−Σ_{k=1..K} y_k·log(ŷ_k)"
+    # a sum of terms keeps its brackets
+    a = sp.Symbol("a")
+    yy = sp.Symbol("y")
+    two = sp.Mul(-1, sp.Add(yy * sp.log(a), sp.Mul(1 - yy, sp.log(1 - a), evaluate=False), evaluate=False),
+                 evaluate=False)
+    assert printing.text(two) == "−(y·log(a) + (1 − y)·log(1 − a))"
