@@ -89,7 +89,6 @@ def test_linear_cost_gradients_equal_finite_differences_of_the_mean_cost():
     rng = np.random.default_rng(12)
     xs, ys = rng.normal(size=m), rng.normal(size=m)
     w0, b0 = 0.7, -0.2
-    i = sp.Symbol("i", integer=True, positive=True)
 
     def cost(w, b):
         return np.mean((w * xs + b - ys) ** 2)

@@ -10,7 +10,6 @@ import sympy as sp
 
 import derive
 from derive.functions import sigmoid
-from derive.matrix import tree as t
 from derive.matrix.lines import engine_gradient
 from derive.models import logistic
 from derive.models._concrete import Instance
