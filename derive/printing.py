@@ -1075,6 +1075,10 @@ def text(expr, partial=True, order: Order | None = None) -> str:
     return "\n".join([first, *(indent + row for row in rows)])
 
 
+# Subscripts that are words, set upright in LaTeX (the padding of a convolution, a pooling).
+_WORD_SUBSCRIPTS = frozenset({"same", "valid", "full", "max", "avg", "min"})
+
+
 class NotesLatexPrinter(_Arranged, LatexPrinter):
     """LaTeX as the notes write it: \\frac{\\partial L}{\\partial z}, \\sigma(z), Iverson brackets."""
 
@@ -1083,6 +1087,10 @@ class NotesLatexPrinter(_Arranged, LatexPrinter):
         head, sep, sup = expr.name.partition("^<")
         if sep and sup.endswith(">"):
             return rf"{super()._print_Symbol(sp.Symbol(head), style)}^{{\langle {sup[:-1]}\rangle}}"
+        # a subscript that is a word (Z_same, A_max), not a product of indices: upright
+        head, sep, word = expr.name.partition("_")
+        if sep and word in _WORD_SUBSCRIPTS:
+            return rf"{super()._print_Symbol(sp.Symbol(head), style)}_{{\text{{{word}}}}}"
         return super()._print_Symbol(expr, style)
 
     def _print_Derivative(self, expr):

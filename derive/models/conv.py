@@ -450,8 +450,8 @@ class Conv(Model):
             "average. It has no weights; back-propagation only routes $dA$ to the inputs.",
             "$2 × 2$ 的池化窗口把四个输入变成一个数 $A$:取最大值或平均值。池化没有权重;反向传播只需把 $dA$ "
             "分给各个输入。",
-        ).then(Msg.check("Checked on the window {w} against sympy.diff.", "在窗口 {w} 上与 sympy.diff 核对。",
-                         w=shown_eq(zsym, window))))
+        ).then(Msg.check("Checked on the window below against sympy.diff.", "已在下面的窗口上与 sympy.diff 核对。")))
+        d.define(zsym, window, Msg("a window of four inputs", "一个含四个输入的窗口"))
         A, A_avg = sp.Symbol("A_max"), sp.Symbol("A_avg")
         biggest = sp.Max(*z)
         mask = sp.Matrix(2, 2, lambda a, b: int(window[a, b] == max(window)))

@@ -61,7 +61,8 @@ class GradientDescent(Model):
         shown = sp.Add(mul(64, 32), 32, mul(32, 10), 10, evaluate=False)
         d.result("entries of θ for mlp 64-32-10", sp.Integer(count), lhs=shown,
                  check=(sp.Integer(64 * 32 + 32 + 32 * 10 + 10), sp.Integer(count)),
-                 note=Msg("$θ$ of derive mlp: $W[1]$, $b[1]$, $W[2]$, $b[2]$", "derive mlp 的 $θ$:$W[1]$、$b[1]$、$W[2]$、$b[2]$"))
+                 note=Msg("$θ$ of the network of the mlp section: $W[1]$, $b[1]$, $W[2]$, $b[2]$",
+                          "mlp 一节中网络的 $θ$:$W[1]$、$b[1]$、$W[2]$、$b[2]$"))
         # each error as the notes write ŷ − y = w·x + b − y (SymPy would print b + w − 2), and
         # the mean as ½·(…): the ½ stays in front until the chain rule's 2 cancels it
         errors = [sp.Add(w * x, b, -y, evaluate=False) for x, y in DATA]
