@@ -40,7 +40,8 @@ def test_results_are_sympy_diff_of_the_loss():
 
 def test_the_lines_read_as_the_notes_bptt():
     text = str(derivation())
-    for line in ("z⟨t⟩ = w_aa·a⟨t−1⟩ + w_ax·x⟨t⟩ + b_a", "= w_ya·do⟨t⟩ + w_aa·dz⟨t+1⟩",
+    # the scalar line keeps the order of the chain rule above it (∂L/∂o⟨t⟩·∂o⟨t⟩/∂a⟨t⟩ + …)
+    for line in ("z⟨t⟩ = w_aa·a⟨t−1⟩ + w_ax·x⟨t⟩ + b_a", "= do⟨t⟩·w_ya + dz⟨t+1⟩·w_aa",
                  "∂L/∂w_aa = dz⟨2⟩·a⟨1⟩ + dz⟨3⟩·a⟨2⟩", "da⟨t⟩ = W_yaᵀ·do⟨t⟩ + W_aaᵀ·dz⟨t+1⟩",
                  "dW_aa = Σ_{t=1..T} dz⟨t⟩·a⟨t−1⟩ᵀ"):
         assert line in text, line

@@ -73,7 +73,7 @@ class DerivativeIntuition(Model):
                          lhs=sp.Add(sp.Function("f")(decimal(p + NUDGE)),
                                     -sp.Function("f")(sp.Integer(p)), evaluate=False),
                          check=(f_of(p + NUDGE) - f_of(p), decimal(change)),
-                         note=Msg.of("$f(a) = {f}$: $≈ f′({p})·0.001$", "$f(a) = {f}$：$≈ f′({p})·0.001$",
-                                     f=fa, p=sp.Integer(p)))
+                         note=Msg.of("$f(a) = {f}$: ${rel} f′({p})·0.001$", "$f(a) = {f}$：${rel} f′({p})·0.001$",
+                                     f=fa, p=sp.Integer(p), rel=sp.Symbol("=" if same else "≈")))
             d.result(f"f'(a) for f={text(fa)}", slope, of=fa, wrt=a, lhs=lhs,
                      note=Msg.of("$f(a) = {f}$", "$f(a) = {f}$", f=fa))

@@ -171,7 +171,7 @@ class Rnn(Model):
                                                    "与逻辑回归的 $dz = a − y$ 相同")),
             (D(L, a), D(L, o) * D(o, a) + D(L, z_next) * D(z_next, a), "sum_paths",
              Msg("$a⟨t⟩$ enters $o⟨t⟩$ and $z⟨t+1⟩$", "$a⟨t⟩$ 进入 $o⟨t⟩$ 与 $z⟨t+1⟩$")),
-            (D(L, a), mul(w_ya, do) + mul(w_aa, dz_next), "substitute",
+            (D(L, a), sp.Add(mul(do, w_ya), mul(dz_next, w_aa), evaluate=False), "substitute",
              Msg("$do⟨t⟩ = ŷ⟨t⟩ − y⟨t⟩$; the second term is carried from step $t + 1$",
                  "$do⟨t⟩ = ŷ⟨t⟩ − y⟨t⟩$;第二项是从第 $t + 1$ 步传回的")),
             (D(L, z), mul(da, 1 - a ** 2), "chain", Msg("$tanh′(z) = 1 − a²$ (the activations section)",
