@@ -352,9 +352,9 @@ class SigmoidSum(Model):
                           H2=shown_eq(H, 2), J2=shown_eq(J, 2), m3=shown_eq(m, 3))
         grads = self._matrix_calculus(d, L)
         # said here, right above the products it announces
-        d.note("The sums over {i} are matrix products ({one} is a column of ones): each gradient by these "
-               "rules, then in the notes' form.",
-               "对 {i} 的求和就是矩阵乘积({one} 为全 1 列向量):每个梯度先按这些法则求出,再写成笔记中的形式。",
+        d.note("The sums over {i} are matrix products ({one} is a column of ones); each gradient below is "
+               "derived by the rules of matrix calculus, then written in the notes' form.",
+               "对 {i} 的求和就是矩阵乘积({one} 为全 1 列向量);下面每个梯度先按矩阵微积分法则求出,再写成笔记中的形式。",
                i=i, one=Ones(m, 1))
         for key, (lhs, form, by_index, by_matrix, shape) in matrix_forms.items():
             if key in grads:
