@@ -376,12 +376,14 @@ class Order:
         every = set(map(canon, container.args)) - {term} if container is not None else set()
         siblings = {s for s in every if not s.is_Number}   # a −1 joins anything
         # a sum opened into this one brings its number along (1 − x² into 1 − x² − x·…)
-        places = [(parent == container, len(others & siblings), -i)
+        # (of two that share as much, one in the sum or product this line rewrote: the
+        # (1 − 2·σ(z)) of σ(z)·d/dz[1 − σ(z)]·(1 − 2·σ(z)), not of a finished term before it)
+        places = [(parent == container, len(others & siblings), parent not in self.present, -i)
                   for i, parent, others in self.ranks.get((kind, term), ())
                   if in_sums or not isinstance(parent, sp.Add)
                   if parent == container or parent not in self.present or others & siblings
                   or (isinstance(parent, sp.Add) and others - {term} <= every)]
-        return -max(places)[2] if places else None
+        return -max(places)[3] if places else None
 
     def _inside_rewritten(self, expr, anywhere: bool = True):
         """Where ``expr`` stood inside the derivative this line rewrote (the sum rule's d/dx[t]
