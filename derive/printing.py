@@ -278,6 +278,31 @@ def _times_one(term) -> bool:
     return isinstance(inner, sp.Mul) and len(inner.args) > 1 and inner.args[-1] == 1
 
 
+def _known_key(expr):
+    """The key ``Order.known`` holds the order of the sum or product ``expr`` under: its
+    canonical form; but a sum or product the engine keeps apart for a line, which SymPy would
+    collect (x³ − x³ + 4·x³·log(x) is 4·x³·log(x), (log(x) + x·(1/x))·(log(x) + 1) a square),
+    by its terms as written, not under what it collects into (whose order is another thing)."""
+    c = canon(expr)
+    if isinstance(expr, (sp.Add, sp.Mul)) and _collects(expr, c):
+        return (expr.func.__name__, tuple(sorted(map(_written, expr.args), key=str)))
+    return c
+
+
+def _collects(expr, c) -> bool:
+    """Whether the sum or product ``expr``, whose canonical form is ``c``, is written apart
+    from it: SymPy merges some of its terms or factors."""
+    return not isinstance(c, expr.func) or sorted(map(canon, expr.args), key=sp.default_sort_key) != sorted(
+        c.args, key=sp.default_sort_key)
+
+
+def _written(term):
+    """``term`` as written, in no order: x·(1/x) is not the 1 it makes."""
+    if isinstance(term, (sp.Add, sp.Mul)):
+        return (term.func.__name__, tuple(sorted(map(_written, term.args), key=str)))
+    return canon(term)
+
+
 def _shown_key(term):
     """The key a sum remembers ``term`` by: its canonical form, but the engine's cos(x)·1 is
     not the cos(x) beside it."""
@@ -351,12 +376,14 @@ class Order:
         every = set(map(canon, container.args)) - {term} if container is not None else set()
         siblings = {s for s in every if not s.is_Number}   # a −1 joins anything
         # a sum opened into this one brings its number along (1 − x² into 1 − x² − x·…)
-        places = [(parent == container, len(others & siblings), -i)
+        # (of two that share as much, one in the sum or product this line rewrote: the
+        # (1 − 2·σ(z)) of σ(z)·d/dz[1 − σ(z)]·(1 − 2·σ(z)), not of a finished term before it)
+        places = [(parent == container, len(others & siblings), parent not in self.present, -i)
                   for i, parent, others in self.ranks.get((kind, term), ())
                   if in_sums or not isinstance(parent, sp.Add)
                   if parent == container or parent not in self.present or others & siblings
                   or (isinstance(parent, sp.Add) and others - {term} <= every)]
-        return -max(places)[2] if places else None
+        return -max(places)[3] if places else None
 
     def _inside_rewritten(self, expr, anywhere: bool = True):
         """Where ``expr`` stood inside the derivative this line rewrote (the sum rule's d/dx[t]
@@ -413,14 +440,15 @@ class Order:
 
     def _as_known(self, expr) -> list:
         """The arguments of ``expr`` in the order this sum or product was shown before."""
-        shown = self.known[canon(expr)]
+        key = _known_key(expr)
+        shown, as_key = self.known[key], (_shown_key if isinstance(key, sp.Basic) else _written)
         places: dict = {}
         for i, t in enumerate(shown):
             places.setdefault(t, []).append(i)
         # a term shown twice (cos(x) + cos(x) before they are collected) takes its places in turn;
         # a power of a factor shown (σ² from σ·σ) takes that factor's first place
         def key(t):
-            k = _shown_key(t)
+            k = as_key(t)
             if places.get(k):
                 return places[k].pop(0)
             base = canon(t.base) if isinstance(t, sp.Pow) else None
@@ -435,7 +463,7 @@ class Order:
         its function stood: d/dx[f]·g + f·d/dx[g]), else by ``_factor_rank``."""
         if _author_ordered(expr):
             return list(expr.args)
-        if canon(expr) in self.known:
+        if _known_key(expr) in self.known:
             return self._as_known(expr)
         # the denominator after the numerator, as it is read: f/g keeps f's place before g's
         factors = _data_first(sorted(expr.args, key=lambda f: (_in_denominator(f), _factor_rank(f),
@@ -463,6 +491,11 @@ class Order:
             # is not the finished term sec(x) standing before it: x keeps its place first; a
             # derivative left of a sum, d/dx[2·x] of (d/dx[2·x] + d/dx[1])·(x − 3), is its term)
             in_sums = self.rewritten == float("inf") or isinstance(f, sp.Derivative)
+            # a sum a rule's value was just written into, log(x) + x·(1/x), is not the finished
+            # log(x) + 1 it equals beside it: it stands where the sum it came from stood
+            if (isinstance(f, sp.Add) and any(canon(t) != t for t in f.args)
+                    and (at := self._grown_from(f)) is not None):
+                return at
             for was in (f, 1 / f):
                 if (at := self.as_term(canon(was), whole, in_sums=in_sums)) is not None:
                     return at
@@ -520,7 +553,7 @@ class Order:
         if _author_ordered(expr):
             return list(expr.args)
         continues = any(self.as_term(canon(t), key) is not None for t in expr.args)
-        if key in self.known and not continues:
+        if _known_key(expr) in self.known and not continues:
             return self._as_known(expr)
         default = {t: i for i, t in enumerate(_in_shown_order(_default_terms(key), self.symbols))}
         terms = sorted(expr.args, key=lambda t: default.get(canon(t), len(default)))
@@ -662,6 +695,9 @@ def line_order(expr, order: Order | None = None) -> tuple[dict, dict]:
             shown = tuple(map(_shown_key, node.args))
             # a product shown before SymPy merges its factors (the engine's x·2·x) says nothing
             # of how its merged form, 2·x², is written
+            written = _known_key(node)
+            if not isinstance(written, sp.Basic):
+                known[written] = tuple(map(_written, node.args))
             if not isinstance(node, sp.Mul) or _times_one(node) or set(shown) == set(sp.Mul.make_args(c)):
                 known[c] = shown
             inner = (c, frozenset(shown))

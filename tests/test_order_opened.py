@@ -10,6 +10,9 @@ course notes' −Σ_k y_k log ŷ_k (no brackets round a lone Σ)."""
 
 from __future__ import annotations
 
+import importlib.util
+import pathlib
+
 import pytest
 import sympy as sp
 
@@ -17,7 +20,7 @@ from derive import printing
 from derive.expr import expr_derivation
 from derive.render.json import as_dict
 
-x = sp.Symbol("x")
+x, z = sp.symbols("x z")
 
 # source: (the function, the opened line the textbook writes, the line after it)
 CASES = {
@@ -79,3 +82,44 @@ def test_a_negated_lone_sum_has_no_brackets():
     two = sp.Mul(-1, sp.Add(yy * sp.log(a), sp.Mul(1 - yy, sp.log(1 - a), evaluate=False), evaluate=False),
                  evaluate=False)
     assert printing.text(two) == "−(y·log(a) + (1 − y)·log(1 − a))"
+
+
+_BENCH = pathlib.Path(__file__).parent.parent / "benchmarks" / "bench_term_order.py"
+_spec = importlib.util.spec_from_file_location("bench_term_order", _BENCH)
+bench = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench)
+
+# textbook problems (tests/data/textbook_derivatives.txt) whose opened or collected line once
+# moved a finished term: the source, its order, the line a move showed in
+KEPT = {
+    # x³ − x³ + 4·x³·log(x): the sum kept apart for a line took the order of the product it makes
+    "x**4*log(x) - x**4/4": (x**4 * sp.log(x) - x**4 / 4, 1, "4·x³·log(x) + x³ − x³"),
+    # (log(x) + 1)·(log(x) + x·(1/x)): the opened factor took the place of the equal finished one
+    "x**x": (x**x, 2, "e^(x·log(x))·(log(x) + x·(1/x))·(log(x) + 1) + x^x·d/dx[log(x) + 1]"),
+    # σ(z)·(1 − 2·σ(z))·(d/dz[1] + …): the (1 − 2·σ(z)) of the product rewritten took the place
+    # of the one in the finished term before it
+    "sigmoid(z)": (1 / (1 + sp.exp(-z)), 3, "(1 − σ(z))²·σ(z)·(1 − 2·σ(z)) + σ(z)·(d/dz[1] + d/dz[−σ(z)])"
+                   "·(1 − 2·σ(z)) + σ(z)·(1 − σ(z))·d/dz[1 − 2·σ(z)]"),
+}
+
+
+@pytest.fixture(scope="module")
+def kept():
+    """Each ``KEPT`` source's lines as printed, and its last result's value, built once."""
+    out = {}
+    for source, (_, order, _) in KEPT.items():
+        d = expr_derivation(source, [], order=order)
+        lines = [s["text"].split(" = ", 1)[1] for s in as_dict(d)["steps"] if s["kind"] == "equation"]
+        out[source] = (lines, d.results[-1].value)
+    return out
+
+
+@pytest.mark.parametrize("source", KEPT)
+def test_no_term_moves(kept, source):
+    f, order, shown = KEPT[source]
+    lines, value = kept[source]
+    assert shown in lines, lines
+    assert not any(bench.terms_moved(a, b) for a, b in zip(lines, lines[1:]))
+    var = f.free_symbols.pop()
+    # the derivation's symbols are real; sympy.diff's answer is in the plain symbol written here
+    assert sp.simplify(value.subs(value.free_symbols.pop(), var) - sp.diff(f, var, order)) == 0
