@@ -7,7 +7,7 @@ class DeriveError(Exception):
     """Bad usage or bad input. The CLI prints ``str(err)`` on one line and exits with 2.
 
     ``zh`` is the same message in Chinese, in the notes' terms, printed instead under ``--lang zh``
-    (``derive.cli.output.said_in``); an error without one is printed in English.
+    (``derive.cli.main``); an error without one is printed in English.
     """
 
     exit_code = 2

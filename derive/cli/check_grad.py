@@ -7,7 +7,7 @@ import re
 import click
 
 from ..errors import DeriveError
-from .output import format_option, given, model_options, said_in
+from .output import format_option, given, model_options
 
 # Why the complex step was found unsafe (numeric.fd.ComplexStepUnsafe, the checker's own test), in
 # Chinese; an exception's own words are quoted as they are.
@@ -141,11 +141,10 @@ def check_grad(paths, model_name, mode, seed, max_coords, directional_above, tim
       derive check-grad homework/*.py --summary csv
       derive check-grad --model mlp --hidden 16
     """
-    # A file's errors and the errors of the command line are said in --lang (each DeriveError's zh).
-    with said_in(lang):
-        _check(paths, model_name, dict(mode=mode, seed=seed, max_coords=max_coords,
-                                       directional_above=directional_above),
-               timeout, memory, summary, json_ or fmt == "json", lang, options)
+    # A file's errors and the errors of the command line are said in --lang by derive.cli.main
+    # (each DeriveError's zh).
+    _check(paths, model_name, dict(mode=mode, seed=seed, max_coords=max_coords, directional_above=directional_above),
+           timeout, memory, summary, json_ or fmt == "json", lang, options)
 
 
 def _check(paths, model_name, opts, timeout, memory, summary, json_output, lang, options) -> None:

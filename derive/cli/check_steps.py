@@ -7,7 +7,6 @@ import sys
 import click
 
 from ..errors import DeriveError
-from .output import said_in
 
 # derive.student.FORMATS, written out so that `derive --help` need not import the reader and
 # compile its patterns (tests/test_startup.py checks that the two agree)
@@ -43,8 +42,7 @@ def check_steps(files, kind, fmt, lang, summary):
       derive check-steps examples/dz_mistake.md --format latex > checked.tex
       derive check-steps homework/*.md --summary table
     """
-    with said_in(lang):
-        _check_steps(files, kind, fmt, lang, summary)
+    _check_steps(files, kind, fmt, lang, summary)
 
 
 def _check_steps(files, kind, fmt, lang, summary):

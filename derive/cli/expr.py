@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..errors import said
-from .output import FORMATS, color_wanted, emit, output_format, said_in
+from .output import FORMATS, color_wanted, emit, output_format
 
 
 class _ExprCommand(click.Command):
@@ -88,9 +88,8 @@ def expr(expression, wrt, order, mixed, at, from_latex, show_steps, fmt, output,
       derive expr "sum(logsumexp(W @ X, axis=0)) - sum(Y * (W @ X))" --wrt W \
           --shape W=k,n --shape X=n,m --shape Y=k,m --onehot Y
     """
-    with said_in(lang):
-        _expr(expression, wrt, order, mixed, at, from_latex, show_steps, output_format(fmt, output), output,
-              standalone, lang, shapes, hessian, onehot, signs)
+    _expr(expression, wrt, order, mixed, at, from_latex, show_steps, output_format(fmt, output), output,
+          standalone, lang, shapes, hessian, onehot, signs)
 
 
 def _expr(expression, wrt, order, mixed, at, from_latex, show_steps, fmt, output, standalone, lang, shapes, hessian,

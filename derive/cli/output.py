@@ -3,7 +3,6 @@ options generated from the models themselves."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from ..errors import DeriveError, said
+from ..errors import said
 from ..io import write_atomic
 
 FORMATS = ("text", "latex", "markdown", "json", "html")
@@ -126,15 +125,3 @@ def model_options(prefix: str = ""):
 def given(options: dict) -> dict:
     """The model options the user gave (those not left at None)."""
     return {k: v for k, v in options.items() if v is not None}
-
-
-@contextlib.contextmanager
-def said_in(lang: str):
-    """Bad input in ``lang``: under ``--lang zh`` a DeriveError that carries its Chinese
-    (``DeriveError.zh``, as ``derive.errors.said`` gives it) is raised in Chinese."""
-    try:
-        yield
-    except DeriveError as exc:
-        if lang != "zh" or exc.zh is None:
-            raise
-        raise type(exc)(exc.zh) from None

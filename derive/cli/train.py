@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from ..errors import said
-from .output import emit, format_option, given, model_options, said_in, wrote
+from .output import emit, format_option, given, model_options, wrote
 
 OPTIMIZERS = ("gd", "sgd", "momentum", "adam")
 
@@ -119,8 +119,7 @@ def train(name, data, lr, epochs, batch_size, optimizer, seed, holdout, standard
     if save and not Path(save).resolve().parent.is_dir():
         raise said(f"cannot write {save}: its folder does not exist", f"无法写入 {save}：它所在的文件夹不存在")
     terminal = sys.stderr.isatty()
-    with _progress(bar=not quiet and terminal, lines=not quiet and (verbose or not terminal), lang=lang) as callback, \
-            said_in(lang):
+    with _progress(bar=not quiet and terminal, lines=not quiet and (verbose or not terminal), lang=lang) as callback:
         result = train_model(
             name, data=data, lr=lr, epochs=epochs, batch_size=batch_size,
             optimizer=optimizer, seed=seed, holdout=holdout, check_grad=check_grad,
