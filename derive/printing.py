@@ -271,11 +271,16 @@ def preorder(expr):
                 yield from preorder(a)
 
 
+def _ends_in_one(term) -> bool:
+    """Whether ``term`` is the engine's g·1: the 1 a derivative d/dx[x] became, kept in its
+    product for a line."""
+    return isinstance(term, sp.Mul) and len(term.args) > 1 and term.args[-1] == 1
+
+
 def _times_one(term) -> bool:
-    """Whether ``term`` is the engine's g·1 (or −g·1): the 1 a derivative d/dx[x] became, kept
-    in its product for a line."""
+    """Whether ``term`` is the engine's g·1 or −g·1."""
     inner = term.args[-1] if isinstance(term, sp.Mul) and term.args[0] == -1 and len(term.args) == 2 else term
-    return isinstance(inner, sp.Mul) and len(inner.args) > 1 and inner.args[-1] == 1
+    return _ends_in_one(inner)
 
 
 def _known_key(expr):
@@ -1196,7 +1201,7 @@ class NotesLatexPrinter(_Arranged, LatexPrinter):
 
     def _print_Mul(self, expr):
         mean = _mean_of_sum(expr)
-        if mean is None and len(expr.args) > 1 and expr.args[-1] == 1:
+        if mean is None and _ends_in_one(expr):
             # the engine's (x² + 1)·1: the 1 that d/dx[x] became, not run into the bracket
             rest = expr.args[:-1]
             shown = (self.parenthesize(rest[0], sp.printing.precedence.PRECEDENCE["Mul"]) if len(rest) == 1
