@@ -42,8 +42,6 @@ __all__ = [
     "evaluate_axes",
     "central",
     "one_sided",
-    "forward",
-    "backward",
     "richardson",
     "complex_step",
     "kinks",

@@ -25,7 +25,6 @@ import multiprocessing
 import os
 import re
 import signal
-import sys
 import threading
 import time
 from multiprocessing.connection import wait

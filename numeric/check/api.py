@@ -7,8 +7,6 @@ from typing import Callable
 
 import numpy as np
 
-from derive.errors import DeriveError
-
 from .. import modelfile
 from .checker import DIRECTIONAL_ABOVE, Checker
 from .compare import compare_exact, compare_fd
