@@ -42,6 +42,7 @@ from threadpoolctl import threadpool_info
 
 import derive
 import numeric
+import numeric.native
 from numeric import compiled as compiled_module
 from numeric.threads import SMALL_WORK
 
@@ -288,6 +289,7 @@ def main(argv=None):
     reads = []
     notes = []
     threads = []  # the BLAS threads numeric.threads chose for each compiled gradient
+    paths = []    # how the affine gradient read X
     for case in make_cases():
         if args.case and case["name"] not in args.case:
             continue
@@ -295,6 +297,10 @@ def main(argv=None):
         P = cm.init_params(seed=0)
         X, y = case["X"], case["y"]
         fd_err = check(case, cm, P)
+        if case["name"] == "logistic":     # its X is read from memory: the C loop, if it was built
+            how = numeric.native.status()
+            paths.append(f"{case['title']}: " + ("X read once by numeric.native's C loop, " + how["why"]
+                                                  if how["path"] == "native" else f"NumPy blocks ({how['why']})"))
         funcs = {
             "compiled": lambda cm=cm, P=P, X=X, y=y: cm.grad(P, X, y),
             "hand NumPy": lambda case=case, P=P, X=X, y=y: case["hand"](P, X, y),
@@ -351,6 +357,8 @@ def main(argv=None):
     print("\nBLAS threads of the compiled gradients (numeric.threads; the others run at the default):")
     for line in threads:
         print(f"  {line}")
+    for line in paths:
+        print(f"\nHow the compiled gradient read X: {line}")
 
     comp = bench_compile(repeats=3 if args.quick else 7)
     print(f"\ncompile_model(sigmoid-sum): H=5 {comp[5] * 1e3:.1f} ms, H=500 {comp[500] * 1e3:.1f} ms, "

@@ -52,9 +52,12 @@ def entries(where: Path | None = None) -> list[Path]:
 
 
 def clear() -> tuple[int, int]:
-    """Remove every entry; returns (entries removed, bytes freed)."""
+    """Remove every entry, and the C libraries numeric.native built in the folder; returns
+    (files removed, bytes freed)."""
     count = size = 0
-    for path in entries():
+    where = folder()
+    built = sorted((where / "native").glob("*.so")) if where is not None else []
+    for path in entries() + [p for p in built if p.is_file() and not p.is_symlink()]:
         try:
             size += path.stat().st_size
             path.unlink()

@@ -64,10 +64,12 @@ _MIN_BLOCK_ROWS = 64
 # from memory) with this many features or more is np.einsum's. There, at one thread, X·w of an
 # 80 MB X in 1 MiB blocks took 3.8 ms of CPU by einsum against 7.1 ms by OpenBLAS at d = 100
 # (X.sum() 2.7 ms), 3.8 against 4.0 ms at d = 30 but 6.3 against 4.8 ms at d = 10; for a 16 MB X
-# the two tied, for a 4 MB one (in cache) OpenBLAS was twice as fast.
+# the two tied, for a 4 MB one (in cache) OpenBLAS was twice as fast. Where a C compiler is
+# found, such an X is read once by numeric.native's loop instead (2.8 ms there at d = 100).
 _STREAMED_BYTES = 32 << 20
 _STREAMED_MIN_FEATURES = 32
 _MAX_BUFFER_SETS = 16
+_NOT_ASKED = object()
 # The dtypes the checks below accept as they are. NumPy's native-order dtypes are singletons, so
 # an identity test (~30 ns) passes the usual array before the slower comparison (~150 ns) runs;
 # on a small gradient the checks cost as much as the arithmetic.
@@ -466,6 +468,7 @@ class _Affine(CompiledModel):
         self.kernels = {"loss": self.rule.loss_kernel, "dloss_dz": self.rule.dloss_kernel}
         self._rows = _rows_per_block(8 * f)
         self._link = lambdify([self.rule.z], sigmoid(self.rule.z)) if self.classifier else None
+        self._native = _NOT_ASKED
 
     def _init(self, name, shape, rng):
         if name == "b":
@@ -487,6 +490,10 @@ class _Affine(CompiledModel):
     def _grad(self, P, X, y, with_loss):
         m, f = X.shape
         w, b = P["w"], float(P["b"])
+        if X.nbytes > _STREAMED_BYTES and (one_pass := self._one_pass()) is not None:
+            gw, gb, total = one_pass(X, y, w, b, with_loss)
+            gw *= 1.0 / m
+            return total / m, {"w": gw, "b": np.array(gb / m)}
         rows = min(m, self._rows)
         dloss, loss = self.rule.dloss_kernel, self.rule.loss_kernel
         forward = _streamed_dot if X.nbytes > _STREAMED_BYTES and f >= _STREAMED_MIN_FEATURES else np.matmul
@@ -513,6 +520,14 @@ class _Affine(CompiledModel):
                 total += dz.sum()
         gw *= 1.0 / m
         return total / m, {"w": gw, "b": np.array(gb / m)}
+
+    def _one_pass(self):
+        """The one-pass C loop of ``numeric.native`` for an X read from memory, or None."""
+        if self._native is _NOT_ASKED:
+            from . import native    # the C printer and ctypes: only for an X this large
+
+            self._native = native.affine_gradient(self.rule, self.network.features)
+        return self._native
 
     def _predict(self, P, X):
         z = self._z(P, X)

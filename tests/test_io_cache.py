@@ -133,9 +133,12 @@ def test_cache_clear_and_info(cache_dir):
     run("linear")
     code, out, _ = run("cache", "info")
     assert code == 0 and str(cache_dir) in out and "1 entries" in out
+    built = cache_dir / "native" / "affine-0123.so"    # what numeric.native keeps there
+    built.parent.mkdir()
+    built.write_bytes(b"\0" * 10)
     code, _, err = run("cache", "clear")
-    assert code == 0 and "removed 1 cache entries" in err
-    assert cache.entries(cache_dir) == []
+    assert code == 0 and "removed 2 cache entries" in err
+    assert cache.entries(cache_dir) == [] and not built.exists()
 
 
 def test_the_cache_keeps_text_of_each_width_apart(cache_dir, monkeypatch):
