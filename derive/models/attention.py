@@ -3,7 +3,6 @@ the softmax's Jacobian, in matrix form with shapes, checked entry by entry again
 
 from __future__ import annotations
 
-import itertools
 from typing import TYPE_CHECKING
 
 import sympy as sp
@@ -125,7 +124,7 @@ class Attention(Model):
         dO, dP, dS = MatrixSymbol("dO", n, dv), MatrixSymbol("dP", n, m), MatrixSymbol("dS", n, m)
         L = sp.Symbol("L")
         root = sp.sqrt(dk)
-        Pc, dPc = small.P, small.dP
+        Pc = small.P
 
         d.title = Msg("Scaled dot-product attention: $O = softmax(Q·Kᵀ/√d_k)·V$ and its gradients",
                       "缩放点积注意力:$O = softmax(Q·Kᵀ/√d_k)·V$ 及其梯度")
@@ -178,7 +177,7 @@ class Attention(Model):
              Msg("the softmax's Jacobian (rows do not mix)", "softmax 的雅可比矩阵(各行互不影响)").then(
                  Msg.check("checked at $l = j$ and $l ≠ j$", "已在 $l = j$ 与 $l ≠ j$ 上核对")),
              check=(jac_lhs, jac_rhs))
-        dSi, dPi = IndexedBase("dS"), IndexedBase("dP")
+        dPi = IndexedBase("dP")
         dS_ij = Derivative(L, Si[i, j], evaluate=False)
         # the Jacobian first and dP after it, as dS = P ⊙ (dP − (P ⊙ dP)·u·uᵀ) multiplies them
         by_l = Sum(mul(Pi[i, l], DELTA[l, j] - Pi[i, j], dPi[i, l]), (l, 1, m))

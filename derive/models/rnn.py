@@ -125,7 +125,7 @@ class Rnn(Model):
             return sp.Symbol(f"{name}^<t>")
 
         a, a_prev, x, z, o, yhat, y = (t("a"), sp.Symbol("a^<t-1>"), t("x"), t("z"), t("o"), t("yhat"), t("y"))
-        do, da, dz, dz_next = t("do"), t("da"), t("dz"), sp.Symbol("dz^<t+1>")
+        do, da, dz_next = t("do"), t("da"), sp.Symbol("dz^<t+1>")
         z_next = sp.Symbol("z^<t+1>")
 
         d.section("The scalar RNN unrolled over $T = 3$", "展开 $T = 3$ 步的标量 RNN")
