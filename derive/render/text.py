@@ -69,6 +69,86 @@ def wrap_cjk(text: str, width: int, units: re.Pattern = _UNITS) -> str:
     return "\n".join(lines).replace(_NBSP, " ")
 
 
+# Where a formula may be broken: before a sum's or an equation's operator, after a list's
+# comma, before the "/" of a bracketed denominator; and, after all of those, before a "·".
+_BREAK = re.compile(r" (?=[+−=≈] )|(?<=,) |(?<=\S)(?=/[(\[])")
+_BREAK_PRODUCT = re.compile(r"(?<=\S)(?=·)")
+_OPEN, _CLOSE = "([{⟨", ")]}⟩"
+# The lines of a broken formula after the first are indented this much.
+_HANG = 2
+
+
+def _groups(text: str) -> list:
+    """For each position of ``text``: (depth in brackets, length of the innermost bracketed group
+    around it, or 0 outside every group)."""
+    spans, stack = [0] * (len(text) + 1), []
+    depth = [0] * (len(text) + 1)
+    for i, ch in enumerate(text):
+        if ch in _OPEN:
+            stack.append(i)
+        elif ch in _CLOSE and stack:
+            opened = stack.pop()
+            for k in range(opened + 1, i + 1):
+                if not spans[k]:
+                    spans[k] = i + 1 - opened
+        depth[i + 1] = len(stack)
+    return list(zip(depth, spans))
+
+
+def break_formula(text: str, width: int) -> str:
+    """``text``, a formula, in lines of at most ``width`` cells, the lines after the first
+    indented by two cells. It is broken before an operator (" + ", " − ", " = "), after a comma,
+    before the "/" of a bracketed denominator or before a "·": not inside a bracketed group that
+    would fit on a line whole if another place allows, then where the fewest brackets are open,
+    then at a sum's operator rather than a product's, then as late as the line allows. Without such a place it is broken at a space, and a piece with no space that is still
+    too wide is cut where the line ends, as a terminal folds it.
+
+    >>> print(break_formula("(a·(x − 1) − (x² + 1)·b)/(x − 1)²", 24))
+    (a·(x − 1) − (x² + 1)·b)
+      /(x − 1)²
+    """
+    lines, indent, done = [], "", 0
+    groups = _groups(text)
+    places = [m.start() for m in _BREAK.finditer(text)]
+    products = {m.start() for m in _BREAK_PRODUCT.finditer(text)}
+    places = sorted([*places, *products])
+    spaces = [i for i, ch in enumerate(text) if ch == " "]
+    while cell_len(indent + text[done:]) > width:
+        room = width - len(indent)
+        fits = ([at for at in places if done < at and cell_len(text[done:at]) <= room]
+                or [at for at in spaces if done < at and cell_len(text[done:at]) <= room])
+        if fits:
+            def rank(at):
+                depth, span = groups[at]
+                return (0 < span <= room, depth, at in products, -at)
+
+            cut = min(fits, key=rank)
+            lines.append(indent + text[done:cut])
+            done = cut + (text[cut] == " ")
+        else:
+            rest = text[done:]
+            cut = max(i for i in range(1, len(rest) + 1) if cell_len(rest[:i]) <= max(room, 1))
+            lines.append(indent + rest[:cut])
+            done += cut
+        indent = " " * _HANG if width > 2 * _HANG else ""
+    lines.append(indent + text[done:])
+    return "\n".join(lines)
+
+
+class _Formula:
+    """A formula in the formula column, broken at its operators (``break_formula``) when the
+    column is too narrow for it. Measured as the plain text would be."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __rich_measure__(self, console, options) -> Measurement:
+        return Measurement.get(console, options, Text(self.text))
+
+    def __rich_console__(self, console, options):
+        yield Text(break_formula(self.text, options.max_width))
+
+
 class _Held:
     """A rule's annotation (its formulas' spaces held by no-break spaces) that wraps itself to its
     column's width with ``wrap_cjk``: between words or Chinese characters, never inside a formula.
@@ -123,7 +203,7 @@ def _aligned(rows, width: int, **first):
     limit = max(12, int(width * _WIDE_LHS))
     lhs_w = max((lhs.cell_len for lhs, _, _ in rows), default=0)
     # 2 of indent, 3 spaces and the "=" between the four columns
-    folds = any(6 + lhs_w + rhs.cell_len + _cells(note) > width for _, rhs, note in rows)
+    folds = any(6 + lhs_w + cell_len(rhs.text) + _cells(note) > width for _, rhs, note in rows)
     grid = _grid(**first)
     for lhs, rhs, note in rows:
         if folds and lhs.cell_len > limit:
@@ -161,7 +241,7 @@ class TextRenderer(Renderer):
         return Padding(Text(self.block(msg, indent=2)), (0, 0, 0, 2))
 
     def _render_equation(self, steps):
-        rows = [(Text("" if s.continued else self.math(s.lhs)), Text(self.math(s.rhs, s.order)),
+        rows = [(Text("" if s.continued else self.math(s.lhs)), _Formula(self.math(s.rhs, s.order)),
                  _Held(self.held_rule_text(s))) for s in steps]
         return Padding(_aligned(rows, self._width), (0, 0, 0, 2))
 
@@ -190,7 +270,7 @@ class TextRenderer(Renderer):
                 name = self.math(r.lhs)
             elif r.lhs is not None and self.math(r.lhs) != name:
                 middle = f"{self.math(r.lhs)} = {middle}"
-            rows.append((Text(name), Text(middle), Text(self.words(r.note))))
+            rows.append((Text(name), _Formula(middle), Text(self.words(r.note))))
         return Padding(_aligned(rows, self._width, style="bold"), (0, 0, 0, 2))
 
     def sections(self) -> list:
