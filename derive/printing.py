@@ -1108,9 +1108,44 @@ def _width(s: str) -> int:
     return sum(not unicodedata.combining(ch) for ch in s)
 
 
+# Formulas printed ahead of time: ``derive.stored`` ships, with each stored derivation and graph,
+# what ``text`` and ``latex`` printed of its formulas when the store was written (by this same
+# source and SymPy: the store's key), and hands them here when it reads them:
+# (kind, id(formula), partial, id(order), SymPy's switches) -> (formula, order, printed). An entry
+# is used only for the very objects it was printed from (it holds them, so their ids are not
+# reused): a formula and its Order are not changed once made, and what is printed of them is a
+# function of them, ``partial`` and the switches alone, as ``arrange``'s memo has it.
+_PRINTED: dict = {}
+# while ``derive.stored`` writes the store: (kind, formula, partial, order, switches, printed) of
+# every formula printed
+_recording: list | None = None
+
+
+def _printed(kind: str, expr, partial, order, make) -> str:
+    """``make(expr, partial, order)``, or what the store printed of these same objects."""
+    switches = (global_parameters.evaluate, global_parameters.distribute)
+    kept = _PRINTED.get((kind, id(expr), partial, id(order), switches))
+    if kept is not None and kept[0] is expr and kept[1] is order:
+        return kept[2]
+    out = make(expr, partial, order)
+    if _recording is not None and isinstance(expr, sp.Basic):
+        _recording.append((kind, expr, partial, order, switches, out))
+    return out
+
+
+def remember_printed(entries) -> None:
+    """Add the store's ``(kind, formula, partial, order, switches, printed)`` to ``_PRINTED``."""
+    for kind, expr, partial, order, switches, out in entries:
+        _PRINTED[kind, id(expr), partial, id(order), switches] = (expr, order, out)
+
+
 def text(expr, partial=True, order: Order | None = None) -> str:
     """Unicode text of ``expr``, its sums in ``order`` (see ``arrange``): one line, but for a
     matrix, a row a line, each row under the first."""
+    return _printed("text", expr, partial, order, _text)
+
+
+def _text(expr, partial, order) -> str:
     first, *rows = _finish(TextPrinter(partial=partial, order=order).doprint(expr)).split("\n")
     indent = " " * _width(first[:first.find("[[")])
     return "\n".join([first, *(indent + row for row in rows)])
@@ -1244,4 +1279,8 @@ class NotesLatexPrinter(_Arranged, LatexPrinter):
 
 def latex(expr, partial=True, order: Order | None = None) -> str:
     """LaTeX of ``expr`` in the notes' notation, its sums in ``order`` (see ``arrange``)."""
+    return _printed("latex", expr, partial, order, _latex)
+
+
+def _latex(expr, partial, order) -> str:
     return NotesLatexPrinter(partial=partial, order=order).doprint(expr)

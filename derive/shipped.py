@@ -40,6 +40,27 @@ def default_claims(derivations=None) -> dict:
     return proofs
 
 
+def _render_derivation(d) -> None:
+    """``d`` in every format and language, with its steps (and the words on checking) and
+    without: every formula a command or the notes print of it."""
+    for fmt in ("text", "latex", "markdown", "json", "html"):
+        for lang in ("en", "zh"):
+            d.render(fmt, lang=lang, show_steps=True, verbose=True)
+            d.render(fmt, lang=lang)
+
+
+def _render_graph(g) -> None:
+    """``g`` in every form a command or the notes draw it, in every language."""
+    from .notes import graph_table
+    from .render.html import graph_html
+
+    for lang in ("en", "zh"):
+        g.to_tikz(lang)
+        g.to_dot(lang)
+        graph_table(g, lang)
+        graph_html(g, lang, "derive")
+
+
 def main() -> None:
     from .graph import graph_for, has_graph
     from .io import write_atomic
@@ -54,10 +75,10 @@ def main() -> None:
     print(f"{path}: {len(proofs)} proofs")
     objects = {}
     for name, m in models.items():
-        objects["derivation", name] = built[name]
+        objects["derivation", name] = stored.with_printed(built[name], _render_derivation)
         objects["prose", name] = stored.prose_orders(built[name])
         if has_graph(m):
-            objects["graph", name] = graph_for(m, derivation=built[name])
+            objects["graph", name] = stored.with_printed(graph_for(m, derivation=built[name]), _render_graph)
     write_atomic(stored.path(), stored.text(objects))
     print(f"{stored.path()}: {len(objects)} derivations and graphs, {stored.path().stat().st_size} bytes")
 

@@ -16,7 +16,11 @@ take a model's from this file when, and only when:
 The file is read only from the installed package, beside its ``.py`` files and as trusted as
 they are; never from the user's cache folder. Everything the renderers read is in it (a
 result's checkable forms and the sides of a deferred check are worked out before storing), so
-every format and language is rendered from one stored derivation. The suite
+every format and language is rendered from one stored derivation. Beside each derivation and
+graph is what ``printing.text`` and ``printing.latex`` printed of its formulas when the file was
+written, in every format and language (``with_printed``; most of a render's time, most of all
+the notes'): printed by the same source and SymPy (the file's key), and given back only for the
+very objects read with it (``printing._PRINTED``). The suite
 (tests/test_stored_derivations.py) renders every stored derivation and graph in every format and
 language and compares the bytes with a fresh build's.
 
@@ -42,7 +46,9 @@ from pathlib import Path
 from . import cache
 
 FILE = "derivations.pickle"
-_MAGIC = "derive-derivations 1"
+_MAGIC = "derive-derivations 2"
+# the kinds stored with what was printed of their formulas (``with_printed``)
+PRINTED = ("derivation", "graph")
 
 
 def key() -> str:
@@ -88,7 +94,13 @@ def read(kind: str, name: str):
     raw, index, start = found
     offset, length = index[f"{kind} {name}"]
     with sympy.evaluate(False):
-        return pickle.loads(raw[start + offset:start + offset + length])
+        obj = pickle.loads(raw[start + offset:start + offset + length])
+    if kind in PRINTED:
+        from . import printing
+
+        obj, printed = obj
+        printing.remember_printed(printed)
+    return obj
 
 
 def holds_graph(model) -> bool | None:
@@ -186,6 +198,29 @@ def prose_orders(d) -> dict:
         printing._NO_ORDER = kept
 
 
+def with_printed(obj, render) -> tuple:
+    """``obj`` (a derivation or a graph) and what ``render(obj)`` printed of its own formulas
+    (``printing.text`` and ``printing.latex``), stored together so that the formulas read back
+    are the very objects the printed text belongs to (``printing._PRINTED``). A formula
+    ``render`` made on the way is not kept: it is not part of ``obj``."""
+    import io
+
+    from . import printing
+
+    printing._recording = seen = []
+    try:
+        render(obj)
+    finally:
+        printing._recording = None
+    pickler = _Parts(io.BytesIO(), protocol=5)
+    pickler.dump(obj)
+    mine = pickler.parts
+    kept = {(kind, id(expr), partial, id(order), switches): (kind, expr, partial, order, switches, out)
+            for kind, expr, partial, order, switches, out in seen
+            if id(expr) in mine and (order is None or id(order) in mine)}
+    return obj, list(kept.values())
+
+
 def _raw(cls, args: tuple, slots: dict | None = None):
     """An instance of SymPy class ``cls`` with arguments ``args`` and the values ``slots`` of its
     own slots, its constructor not run."""
@@ -226,6 +261,18 @@ class _Pickler(pickle.Pickler):
         if type(again) is type(obj) and again == obj:
             return NotImplemented
         raise ValueError(f"cannot store {sympy.srepr(obj)}: its arguments do not make it again")
+
+
+class _Parts(_Pickler):
+    """Notes the id of every object it stores (a SymPy object, an Order) in ``parts``."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.parts: set = set()
+
+    def reducer_override(self, obj):
+        self.parts.add(id(obj))
+        return super().reducer_override(obj)
 
 
 def text(objects: dict) -> bytes:

@@ -8,6 +8,7 @@ shows the traceback instead.
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sys
@@ -18,7 +19,7 @@ import click
 
 from .. import __version__
 from ..errors import DeriveError, said
-from . import cache, check_grad, check_steps, expr, model_command, notes, train
+from . import cache, check_grad, check_steps, expr, model_command, notes, output, train
 
 # sysexits' EX_SOFTWARE: a bug in derive, distinct from 1 (a check found a problem) and 2 (bad input)
 EXIT_INTERNAL_ERROR = 70
@@ -137,8 +138,22 @@ def _usage_error(english: str, lang: str) -> NoReturn:
 
 
 def main(argv=None) -> None:
-    """Console entry point: run the group under the error policy."""
-    argv = list(sys.argv[1:] if argv is None else argv)
+    """Console entry point: run the group under the error policy. Without ``argv``, derive is
+    its own process (``derive ...``, ``python -m derive ...``): what it has loaded is handed to
+    ``gc.freeze`` (``output.long_lived``)."""
+    own = argv is None
+    output.OWN_PROCESS = own
+    try:
+        _run(list(sys.argv[1:] if own else argv))
+    finally:
+        if own:
+            # everything is about to go: the interpreter's last collection at exit need not
+            # walk every object of SymPy's looking for cycles (about a quarter of `import
+            # sympy`'s CPU time)
+            gc.freeze()
+
+
+def _run(argv: list) -> None:
     debug = _debug_requested(argv)
     if threading.current_thread() is threading.main_thread():
         # SIGTERM unwinds like Ctrl-C (a file being written is cleaned up), exit status 143

@@ -9,7 +9,7 @@ import click
 from ..cache import cached_text
 from ..models import registry
 from .notes import emit_graph, graph_option
-from .output import FORMATS, color_wanted, emit, given, model_option, output_format
+from .output import FORMATS, color_wanted, emit, given, long_lived, model_option, output_format
 
 
 @click.command(name="list")
@@ -64,6 +64,7 @@ def page_figure(model, fmt: str, lang: str) -> dict:
 
 
 def _render(model, fmt: str, render: dict) -> str:
+    long_lived()   # SymPy and the model are imported
     return model.derivation().render(fmt, **render, **page_figure(model, fmt, render["lang"]))
 
 

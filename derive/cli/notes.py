@@ -6,7 +6,7 @@ import click
 
 from ..cache import cached_text
 from ..errors import said
-from .output import emit, output_format, write_file
+from .output import emit, long_lived, output_format, write_file
 
 GRAPH_KINDS = ("dot", "png", "tikz")
 
@@ -31,6 +31,7 @@ def notes_command(fmt, output, lang, models, show_steps):
     """
     from .. import notes
 
+    long_lived()   # SymPy is imported
     fmt = output_format(fmt, output, choices=("latex", "markdown", "html"))
     names = notes.select(models)
     key = {"command": "notes", "format": fmt, "lang": lang, "models": names, "steps": show_steps}

@@ -3,6 +3,7 @@ options generated from the models themselves."""
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from pathlib import Path
@@ -17,6 +18,20 @@ FORMATS = ("text", "latex", "markdown", "json", "html")
 # The format a file name asks for, when --format is not given.
 EXTENSIONS = {".txt": "text", ".tex": "latex", ".md": "markdown", ".markdown": "markdown", ".json": "json",
               ".html": "html", ".htm": "html"}
+
+
+# Whether derive runs as its own process (set by ``main``), not called by a program such as the
+# suite, whose objects are its own business.
+OWN_PROCESS = False
+
+
+def long_lived() -> None:
+    """In derive's own process, once a command has imported what it works with (SymPy, the
+    model), hand every object made so far to ``gc.freeze``: modules, classes and SymPy's caches
+    live until the process ends, and each full collection of the run would otherwise walk them
+    all again looking for cycles among them. Garbage made from here on is collected as ever."""
+    if OWN_PROCESS:
+        gc.freeze()
 
 
 def output_format(fmt: str, output: str | None, choices=FORMATS) -> str:
