@@ -55,6 +55,12 @@ def test_a_break_falls_inside_a_short_bracket_only_when_nothing_else_fits(formul
     assert groups_inside == 0
 
 
+def test_a_matrix_keeps_a_row_a_line():
+    rows = "[[ 1  2  3]\n [11 12 13]\n [21 22 23]]"
+    assert break_formula(rows, 12) == rows
+    assert break_formula("[[a + b, c]\n [d, e]]", 8) == "[[a + b,\n  c]\n [d, e]]"
+
+
 def test_a_formula_that_fits_is_one_line():
     f = "(x² − 2·x − 1)/(x − 1)²"
     assert break_formula(f, len(f)) == f

@@ -107,6 +107,8 @@ def break_formula(text: str, width: int) -> str:
     (a·(x − 1) − (x² + 1)·b)
       /(x − 1)²
     """
+    if "\n" in text:       # a matrix, a row a line: each row broken alone
+        return "\n".join(break_formula(row, width) for row in text.split("\n"))
     lines, indent, done = [], "", 0
     groups = _groups(text)
     places = [m.start() for m in _BREAK.finditer(text)]
