@@ -164,12 +164,15 @@ def test_the_cli_in_chinese(monkeypatch):
 
 
 def test_a_built_in_models_header_names_its_options_in_chinese():
-    """`check-grad --model` names the model's options in words under --lang zh (it read
-    `logistic (features=2)：`), and keeps the same header in English."""
+    """`check-grad --model` names the model as its page does and its options in words under
+    --lang zh (it read `logistic (features=2)：`), and keeps the same header in English."""
     import derive
 
     zh, en = run("check-grad", "--model", "logistic", "--lang", "zh"), run("check-grad", "--model", "logistic")
     assert zh.code == en.code == 0
-    words = derive.model("logistic").options_text("zh")
-    assert f"梯度检验 logistic（{words}）：" in zh.out and "=" not in zh.out.splitlines()[0]
+    model = derive.model("logistic")
+    page = model.title_zh.split("（")[0]
+    assert page == "逻辑回归"
+    words = model.options_text("zh")
+    assert f"梯度检验 {page}（logistic，{words}）：" in zh.out and "=" not in zh.out.splitlines()[0]
     assert f"check-grad logistic ({derive.model('logistic').options_text()}): " in en.out

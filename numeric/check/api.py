@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Callable
 
 import numpy as np
@@ -220,8 +221,13 @@ def check_builtin(name: str, *, options: dict | None = None, mode: str = "auto",
         return compiled.grad(kw, X, y)
 
     opts, opts_zh = model.options_text(), model.options_text("zh")
+    # in Chinese the model is named as its page is (逻辑回归), its command name beside it
+    short_zh = re.split("[（：]", getattr(model, "title_zh", None) or name)[0]
+    label_zh = f"{short_zh}（{name}，{opts_zh}）" if opts else f"{short_zh}（{name}）"
+    if short_zh == name:
+        label_zh = f"{name}（{opts_zh}）" if opts else name
     note = f"random data: {examples} examples, parameters and data drawn with seed {seed}"
     return _run(loss, {f"compiled {name} gradient": (grad, "grad")}, {n: params[n] for n in names}, mode=mode,
                 seed=seed, max_coords=max_coords, sample_size=sample_size, directional_above=directional_above,
-                label=f"{name} ({opts})" if opts else name, label_zh=f"{name}（{opts_zh}）" if opts else name,
+                label=f"{name} ({opts})" if opts else name, label_zh=label_zh,
                 progress=progress, notes=[note])
