@@ -427,6 +427,12 @@ def math_width(tex: str, scale: float = 1.0) -> float:
                 f, i = _group(tex, i)
                 a, i = _group(tex, i)
                 w += math_width(a.strip("$").replace("\\displaystyle", ""), scale) * float(f)
+            elif name == "begin":
+                kind, i = _group(tex, i)
+                end = tex.find(rf"\end{{{kind}}}", i)
+                end = len(tex) if end < 0 else end
+                w += _array_width(tex[i:end], scale)
+                i = min(len(tex), end + len(rf"\end{{{kind}}}"))
             elif name in ("displaystyle", "textstyle", "notag", "nonumber", "limits"):
                 pass
             elif name in ("sum", "prod") and tex[i:].lstrip()[:1] in ("_", "^") and scale == 1.0:
@@ -459,6 +465,41 @@ def math_width(tex: str, scale: float = 1.0) -> float:
             w += _OPERATORS.get(ch, base) * (scale if ch not in "+-=<>" or scale == 1.0 else scale * 0.6)
             i += 1
     return w
+
+
+def _array_width(body: str, scale: float) -> float:
+    """The width of a matrix's (or an array's) ``body``: its columns side by side, each as wide as
+    its widest entry, 1 em apart (``\\arraycolsep`` on both sides)."""
+    widths: list[float] = []
+    for row in _top_level_split(body, "\\\\"):
+        for k, cell in enumerate(_top_level_split(row, "&")):
+            cell_w = math_width(cell, scale)
+            if k < len(widths):
+                widths[k] = max(widths[k], cell_w)
+            else:
+                widths.append(cell_w)
+    return sum(widths) + 1.0 * scale * max(len(widths) - 1, 0)
+
+
+def _top_level_split(tex: str, sep: str) -> list[str]:
+    """``tex`` split at ``sep`` outside braces and nested environments."""
+    parts, depth, start, i = [], 0, 0, 0
+    while i < len(tex):
+        if tex.startswith(sep, i) and depth == 0:
+            parts.append(tex[start:i])
+            i += len(sep)
+            start = i
+            continue
+        if tex.startswith("\\\\", i):
+            i += 2
+            continue
+        if tex.startswith("\\begin", i) or tex[i] == "{" and (i == 0 or tex[i - 1] != "\\"):
+            depth += 1
+        elif tex.startswith("\\end", i) or tex[i] == "}" and (i == 0 or tex[i - 1] != "\\"):
+            depth -= 1
+        i += 1
+    parts.append(tex[start:])
+    return parts
 
 
 def split_terms(tex: str) -> list[str]:
