@@ -209,7 +209,14 @@ def _build(source: str, cc: str) -> Path:
 
 @lru_cache(maxsize=None)
 def _load(source: str, cc: str):
-    lib = ctypes.CDLL(str(_build(source, cc)))
+    path = _build(source, cc)
+    try:
+        lib = ctypes.CDLL(str(path))
+    except OSError:
+        # a library an earlier run left that does not load (a truncated disk, another libc):
+        # built again, once
+        path.unlink(missing_ok=True)
+        lib = ctypes.CDLL(str(_build(source, cc)))
     fn = lib.affine_grad
     p = ctypes.c_void_p
     fn.argtypes = [p, p, p, ctypes.c_double, ctypes.c_ssize_t, p, p, ctypes.c_int]

@@ -99,3 +99,19 @@ def test_more_features_than_the_registers_hold_take_the_numpy_blocks():
     rule = compiled.output_rule("squared")
     assert native.affine_gradient(rule, native.MAX_FEATURES + 1) is None
     assert native.status() == {"path": "numpy", "why": f"more than {native.MAX_FEATURES} features"}
+
+
+def test_a_library_that_does_not_load_is_built_again(tmp_path, monkeypatch):
+    monkeypatch.setattr(native, "_folder", lambda: tmp_path / "native")
+    rule = compiled.output_rule("squared")
+    source, cc = native.affine_source(rule, 2), native._compiler()
+    broken = native._build(source, cc)
+    broken.write_bytes(b"not a library")
+    fn = native._load.__wrapped__(source, cc)
+    X = np.array([[1.0, 2.0], [3.0, -1.0]])
+    y, w = np.array([0.5, 1.0]), np.array([0.25, -0.5])
+    gw, sums = np.empty(2), np.zeros(2)
+    fn(X.ctypes.data, y.ctypes.data, w.ctypes.data, 0.1, 2, gw.ctypes.data, sums.ctypes.data, 0)
+    dz = 2 * (X @ w + 0.1 - y)                 # the squared error's ∂L/∂z, by hand
+    np.testing.assert_allclose(gw, X.T @ dz, rtol=1e-14)
+    assert sums[0] == pytest.approx(dz.sum(), rel=1e-14)
