@@ -239,10 +239,13 @@ def _nodes(expr, limit: int) -> int:
     return count
 
 
-def steps(rule: R.Rule, simplify: bool = True, finish=None) -> list[Line]:
+def steps(rule: R.Rule, simplify: bool = True, finish=None, multiply_out: bool = False) -> list[Line]:
     """The lines d/dx[expr] = … = result, one rule applied per line (constants and d/dx x = 1
     are resolved in the line of their parent). ``finish``, given, writes the simplified result
-    in a caller's final form (``derive.final_form`` for ``derive expr``).
+    in a caller's final form (``derive.final_form`` for ``derive expr``). With ``multiply_out``,
+    a quotient of polynomials whose numerator holds products of sums gets a line "multiply_out"
+    before it is simplified (its value unchanged; the caller writes it with
+    ``numerator_multiplied_out`` from the line before as shown).
 
     Raises
     ------
@@ -299,9 +302,69 @@ def steps(rule: R.Rule, simplify: bool = True, finish=None) -> list[Line]:
             # the terms the last line showed collected first, then the final form
             # (24·((3·x² + 2)³ + 18·x²·(3·x² + 2)²), then 24·(3·x² + 2)²·(21·x² + 2))
             lines.append(Line(current, None, "simplify"))
+        elif multiply_out and lines and _multiplies_out(current, final, x):
+            lines.append(Line(current, None, "multiply_out"))
         if final != current or lines and lines[-1].shown is not None:
             lines.append(Line(final, None, "simplify"))
     return lines
+
+
+def _product_of_a_sum(term) -> bool:
+    """Whether ``term`` multiplies a sum by something: 2·x·(x − 1), 3·(x² − 4), not −(x² + 1)."""
+    coeff, rest = term.as_coeff_Mul()
+    factors = Mul.make_args(rest)
+    return (len(factors) > 1 or abs(coeff) != 1) and any(
+        isinstance(f, Add) or isinstance(f, Pow) and isinstance(f.base, Add) for f in factors)
+
+
+def _multiplies_out(current, final, x) -> bool:
+    """Whether ``current`` is a quotient of polynomials whose numerator holds a product of a
+    sum, on its way to a ``final`` form whose numerator is multiplied out (Stewart's quotient
+    rule examples: the products are multiplied out, then the terms collected)."""
+    # of one variable: with letters for numbers the brackets read worse than the quotient rule's
+    # own line (a·c·x + a·d − (a·c·x + b·c))
+    if (not isinstance(current, Mul) or current.free_symbols != {x} or not current.is_rational_function(x)
+            or not expansion_bounded(current)):
+        return False
+    numerator, denominator = current.as_numer_denom()
+    if denominator.is_number or not isinstance(numerator, Add):
+        return False
+    # a sign in front of the final numerator's sum, −(3·x² + 2·x + 12), is still multiplied out
+    final_numerator = sp.fraction(sp.together(final))[0].as_coeff_Mul()[1]
+    return final_numerator == sp.expand(final_numerator) and any(map(_product_of_a_sum, numerator.args))
+
+
+def numerator_multiplied_out(shown):
+    """``shown``, a quotient as the line before printed it (``printing.arrange``: its terms in
+    display order), with each product of a sum in its numerator multiplied out in a bracket of its
+    own: ((x³ + 6)·(2·x + 1) − (x² + x − 2)·3·x²)/(x³ + 6)² is written
+    ((2·x⁴ + x³ + 12·x + 6) − (3·x⁴ + 3·x³ − 6·x²))/(x³ + 6)². None when it is not such a
+    quotient."""
+    if not isinstance(shown, Mul):
+        return None
+    sums = [f for f in shown.args if isinstance(f, Add)]
+    rest = [f for f in shown.args if not isinstance(f, Add)]
+    if len(sums) != 1 or not all(isinstance(f, Pow) and f.exp.is_negative for f in rest):
+        return None
+    terms = []
+    for k, t in enumerate(sums[0].args):
+        negative = t.as_coeff_Mul()[0] < 0
+        if k == 0 and negative:
+            return None     # the notes' printer would not start with it: the order would move
+        if not _product_of_a_sum(t):
+            terms.append(t)
+            continue
+        opened = sp.expand(-t if negative else t)
+        if negative and _leads_negative(opened):
+            return None     # −(−4·x² + 4·x + 3) reads worse than the product it came from
+        terms.append(Mul(-1, opened, evaluate=False) if negative else opened)
+    return Mul(Add(*terms, evaluate=False), *rest, evaluate=False)
+
+
+def _leads_negative(poly) -> bool:
+    """Whether the polynomial ``poly``'s term of highest degree has a negative coefficient."""
+    x = next(iter(poly.free_symbols), None)
+    return x is not None and sp.Poly(poly, x).LC() < 0
 
 
 def _reading_places(rule: R.Rule) -> dict:

@@ -53,6 +53,7 @@ RULE_NAMES = {
     "real_variables": ("rewrite", "改写"),
     "fallback": ("sympy.diff", "sympy.diff"),
     "simplify": ("simplify", "化简"),
+    "multiply_out": ("multiply out the numerator's products", "展开分子中的乘积"),
     "substitute": ("substitute", "代入"),
     "convention": ("convention", "约定"),
     "intermediates": ("write with the intermediates", "用中间变量表示"),

@@ -291,12 +291,18 @@ class Builder:
         opened = Derivative(expr, wrt, evaluate=False)
         self.eq(lhs, opened, "differentiate", note, check=check(opened))
         current = None
-        for line in engine.steps(rule, simplify, finish):
+        for line in engine.steps(rule, simplify, finish, multiply_out=True):
             r = line.rule
             n = None
             if r is not None:
                 n = Msg.rule_note(line.key, **{k: v for k, v in r.msg_args().items() if k in ("u", "g", "c", "n")})
             shown = line.rhs if line.shown is None else line.shown
+            if line.key == "multiply_out":
+                # the products multiplied out where the line before showed them
+                prev = self.steps[-1]
+                shown = engine.numerator_multiplied_out(printing.arrange(prev.rhs, prev.order))
+                if shown is None:
+                    continue
             self.eq(lhs, shown, line.key, n, check=check(shown))
             current = line.rhs
         return current

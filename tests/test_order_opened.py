@@ -123,3 +123,22 @@ def test_no_term_moves(kept, source):
     var = f.free_symbols.pop()
     # the derivation's symbols are real; sympy.diff's answer is in the plain symbol written here
     assert sp.simplify(value.subs(value.free_symbols.pop(), var) - sp.diff(f, var, order)) == 0
+
+
+def test_a_quotient_rules_products_are_multiplied_out_before_they_are_collected():
+    """Stewart §3.2, Example 4: y = (x² + x − 2)/(x³ + 6). The book multiplies out the two
+    products of the quotient rule's numerator, each in its brackets, then collects:
+    [(2x⁴ + x³ + 12x + 6) − (3x⁴ + 3x³ − 6x²)]/(x³ + 6)² = (−x⁴ − 2x³ + 6x² + 12x + 6)/(x³ + 6)²."""
+    from derive.expr import expr_derivation
+
+    d = expr_derivation("(x**2 + x - 2)/(x**3 + 6)")
+    text = d.render("text", width=200)
+    book = ["((2·x⁴ + x³ + 12·x + 6) − (3·x⁴ + 3·x³ − 6·x²))/(x³ + 6)²",
+            "(−x⁴ − 2·x³ + 6·x² + 12·x + 6)/(x³ + 6)²"]
+    at = [text.index(line) for line in book]
+    assert at == sorted(at)
+    assert "multiply out the numerator's products" in text
+    x = d.results[0].wrt
+    assert sp.simplify(d.results[0].display - sp.diff((x**2 + x - 2) / (x**3 + 6), x)) == 0
+    # a quotient whose answer is not multiplied out gets no such line: x²/(x + 1) → x·(x + 2)/(x + 1)²
+    assert "multiply out" not in expr_derivation("x**2/(x + 1)").render("text", width=200)

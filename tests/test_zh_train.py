@@ -75,7 +75,7 @@ def test_check_grad_in_chinese():
     assert zh.code == en.code == 0
     for text in (zh.out, zh.err):
         chinese_rules(text)
-    assert zh.out.startswith("梯度检验 logistic") and "通过：每个参数块都通过" in zh.out
+    assert zh.out.startswith("梯度检验 逻辑回归（logistic") and "通过：每个参数块都通过" in zh.out
     assert [NUMBER.findall(line) for line in en.out.splitlines()[1:]] == \
         [NUMBER.findall(line) for line in zh.out.splitlines()[1:]]
     assert [NUMBER.findall(line) for line in en.err.splitlines()] == [NUMBER.findall(line) for line in zh.err.splitlines()]
