@@ -283,6 +283,7 @@ def _times_one(term) -> bool:
     return _ends_in_one(inner)
 
 
+@_memo
 def _known_key(expr):
     """The key ``Order.known`` holds the order of the sum or product ``expr`` under: its
     canonical form; but a sum or product the engine keeps apart for a line, which SymPy would

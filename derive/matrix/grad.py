@@ -10,9 +10,10 @@ step is recorded (``Local``) so that the derivation can show it with the engine'
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import reduce
+from functools import lru_cache, reduce
 
 import sympy as sp
+from sympy.core.parameters import global_parameters
 
 from ..errors import said
 from ..functions import relu, sigmoid
@@ -128,7 +129,7 @@ class Gradient:
         for atom, u in names.items():
             if not t.has_var(atom, self.wrt):
                 continue
-            value = tidy(sp.diff(phi, u))
+            value = _entrywise(phi, u, global_parameters.evaluate, global_parameters.distribute)
             self.locals.append(Local(phi, u, value, atom, tuple(back.items())))
             local = as_written(value, phi, back)
             self.back(atom, t.reduce_to(t.mul(g, local), atom.shape))
@@ -181,6 +182,16 @@ def scalar_product(a: t.Node, b: t.Node) -> t.Node:
     names: dict = {}
     expr = tidy(to_sympy(a, names, set()) * to_sympy(b, names, set()))
     return from_sympy(expr, {s: n for n, s in names.items()})
+
+
+@lru_cache(maxsize=1024)
+def _entrywise(phi: sp.Expr, u: sp.Symbol, *switches) -> sp.Expr:
+    """∂φ/∂u in its shortest form, remembered: a model's matrix lines each differentiate the
+    same cost again (mlp's six gradients go through the same regions, each a SymPy expand,
+    factor and cancel). A pure function of φ, u and SymPy's switches (``switches``: its
+    ``evaluate`` and ``distribute``, which change what SymPy builds), so a remembered answer is
+    the one it would work out again."""
+    return tidy(sp.diff(phi, u))
 
 
 def tidy(expr: sp.Expr, turned: bool = False) -> sp.Expr:

@@ -17,7 +17,7 @@ from sympy import Derivative, IndexedBase, Sum
 
 from ..functions import relu, sigmoid
 from ..messages import Msg
-from ..verify import expand_defs
+from ..verify import Deferred, expand_defs
 from .base import Model, Option, classes_option, features_option, hidden_option
 from ._concrete import Instance, ramps
 from ._notation import Hadamard, Squared, example, mul, sigmoid_derived_later, total
@@ -447,7 +447,7 @@ class MLP(Model):
         form, the entrywise derivatives, the rules of matrix calculus, and for each gradient the
         engine's matrix form followed by the notes' form, checked equal to it. The engine's lines,
         written out in the inputs, are for the audience "check"; the student reads the notes' forms."""
-        from ..matrix.lines import engine_gradient, show_line, show_rules
+        from ..matrix.lines import _ENGINE, engine_gradient, show_line, show_rules
 
         grads = {key: engine_gradient(line) for key, line in matrix_lines(act).items()}
         full = grads["dW[1]"]
@@ -457,13 +457,21 @@ class MLP(Model):
                "entry, and apply the rules of matrix calculus.",
                "用矩阵微积分求梯度:用矩阵写出 $J$,每个样本的损失写成 "
                "$log Σ_l e^(z[2]_l) − Σ_k y_k z[2]_k$($y$ 为 one-hot),逐元素求导,再用矩阵微积分法则。"))
-        sizes = dict(MATRIX_SIZES)
-        e = _explicit(act, nx=sizes["n_x"], nh=sizes["n_h"], ny=sizes["n_y"], m=sizes["m"])
-        ours = {s: v for name in ("X", "W1", "b1", "W2", "b2", "Y") for s, v in zip(full.entries(name), e[name])}
+
+        def written_out():
+            # the network written out at these sizes against the engine's J at the same entries
+            sizes = dict(MATRIX_SIZES)
+            e = _explicit(act, nx=sizes["n_x"], nh=sizes["n_h"], ny=sizes["n_y"], m=sizes["m"])
+            ours = {s: v for name in ("X", "W1", "b1", "W2", "b2", "Y") for s, v in zip(full.entries(name), e[name])}
+            return e["J"], full.value_at().xreplace(ours)
+
+        # worked out only when no remembered proof holds it: named by the activation, the sizes,
+        # the engine's line and the code (this file's and the engine's), which fix both sides
+        check = Deferred(("mlp J written out", act, MATRIX_SIZES, repr(full.line)), written_out, _ENGINE)
         d.eq(J, full.shown_f, "rewrite", Msg("in matrix form", "矩阵形式").then(Msg.check(
             "checked at {sizes} (example $i$ in class $i$) against the mean of the per-example losses",
             "已在 {sizes}(第 $i$ 个样本属于第 $i$ 类)时与逐样本损失的平均核对", sizes=full.sizes_text())),
-            check=(e["J"], full.value_at().xreplace(ours)), audience="check")
+            check=check, audience="check")
         show_rules(d, list(grads.values()), work=Msg("as in the one-example lines above", "与上面单个样本的推导相同"),
                    audience="check")
         for key, g in grads.items():
