@@ -59,7 +59,7 @@ _FLAGS = ("-O3", "-fPIC", "-shared")
 _TIMEOUT_S = 120
 
 _lock = threading.Lock()
-_failed: dict = {}   # source digest -> why it did not build (not retried in this process)
+_failed: dict = {}   # C source -> why it did not build (not built again in this process)
 _last = {"path": "numpy", "why": "no native gradient asked for yet"}
 
 

@@ -100,8 +100,9 @@ def break_formula(text: str, width: int) -> str:
     indented by two cells. It is broken before an operator (" + ", " − ", " = "), after a comma,
     before the "/" of a bracketed denominator or before a "·": not inside a bracketed group that
     would fit on a line whole if another place allows, then where the fewest brackets are open,
-    then at a sum's operator rather than a product's, then as late as the line allows. Without such a place it is broken at a space, and a piece with no space that is still
-    too wide is cut where the line ends, as a terminal folds it.
+    then at a sum's operator rather than a product's, then as late as the line allows. Without
+    such a place it is broken at a space, and a piece with no space that is still too wide is cut
+    where the line ends, as a terminal folds it.
 
     >>> print(break_formula("(a·(x − 1) − (x² + 1)·b)/(x − 1)²", 24))
     (a·(x − 1) − (x² + 1)·b)
@@ -111,9 +112,8 @@ def break_formula(text: str, width: int) -> str:
         return "\n".join(break_formula(row, width) for row in text.split("\n"))
     lines, indent, done = [], "", 0
     groups = _groups(text)
-    places = [m.start() for m in _BREAK.finditer(text)]
     products = {m.start() for m in _BREAK_PRODUCT.finditer(text)}
-    places = sorted([*places, *products])
+    places = [m.start() for m in _BREAK.finditer(text)] + list(products)
     spaces = [i for i, ch in enumerate(text) if ch == " "]
     while cell_len(indent + text[done:]) > width:
         room = width - len(indent)
