@@ -16,7 +16,9 @@ generated kernels cleared before every compile).
 
 The logistic gradient reads all of X (80 MB, more than the caches): the run also times one read
 of X (``X.sum()``, and ``X·w`` by ``np.einsum``, a streaming dot) among the others and states the
-compiled gradient's time over it, in wall time and in the process's CPU time.
+compiled gradient's time over it, in wall time and in the CPU time of the calling thread, where
+all three run (the process's CPU time would also count the threads other libraries leave
+spinning between their calls).
 
     python benchmarks/bench_grad.py               # full run (about a minute)
     python benchmarks/bench_grad.py --quick       # fewer rounds
@@ -210,9 +212,9 @@ def check(case, cm, P):
 
 
 def interleaved(funcs: dict, rounds: int, inner: int, cpu: dict | None = None) -> dict:
-    """Median seconds per call of each function, timed alternately; the medians of the process's
-    CPU seconds go to ``cpu`` when given (on a shared machine they do not count the time the
-    other processes had the cores)."""
+    """Median seconds per call of each function, timed alternately; the medians of the calling
+    thread's CPU seconds go to ``cpu`` when given (on a shared machine they do not count the time
+    the other processes had the cores, nor the threads other libraries leave spinning)."""
     samples = {name: [] for name in funcs}
     cpu_samples = {name: [] for name in funcs}
     names = list(funcs)
@@ -226,11 +228,11 @@ def interleaved(funcs: dict, rounds: int, inner: int, cpu: dict | None = None) -
             order = names[r % len(names):] + names[: r % len(names)]
             for name in order:
                 f = funcs[name]
-                c0, t0 = time.process_time(), time.perf_counter()
+                c0, t0 = time.thread_time(), time.perf_counter()
                 for _ in range(inner):
                     f()
                 samples[name].append((time.perf_counter() - t0) / inner)
-                cpu_samples[name].append((time.process_time() - c0) / inner)
+                cpu_samples[name].append((time.thread_time() - c0) / inner)
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -349,7 +351,7 @@ def main(argv=None):
     for note in notes:
         print(f"note: {note}; skipped")
     for title, med, cpu in reads:
-        for what, t in (("wall", med), ("CPU of all threads", cpu)):
+        for what, t in (("wall", med), ("CPU of the calling thread", cpu)):
             print(f"\none read of X ({title}), {what}: compiled {t['compiled'] * 1e3:.3f} ms, "
                   + ", ".join(f"{r} {t[r] * 1e3:.3f} ms" for r in READS)
                   + "; compiled / one read: " + ", ".join(f"{t['compiled'] / t[r]:.2f}" for r in READS), end="")
