@@ -310,10 +310,12 @@ def steps(rule: R.Rule, simplify: bool = True, finish=None, multiply_out: bool =
 
 
 def _product_of_a_sum(term) -> bool:
-    """Whether ``term`` multiplies a sum by something: 2·x·(x − 1), 3·(x² − 4), not −(x² + 1)."""
+    """Whether ``term`` multiplies a sum by something: 2·x·(x − 1), 3·(x² − 4), (x² − 1)², not
+    −(x² + 1)."""
     coeff, rest = term.as_coeff_Mul()
     factors = Mul.make_args(rest)
-    return (len(factors) > 1 or abs(coeff) != 1) and any(
+    powers = any(isinstance(f, Pow) and isinstance(f.base, Add) and f.exp.is_Integer and f.exp > 1 for f in factors)
+    return powers or (len(factors) > 1 or abs(coeff) != 1) and any(
         isinstance(f, Add) or isinstance(f, Pow) and isinstance(f.base, Add) for f in factors)
 
 
@@ -329,9 +331,12 @@ def _multiplies_out(current, final, x) -> bool:
     numerator, denominator = current.as_numer_denom()
     if denominator.is_number or not isinstance(numerator, Add):
         return False
-    # a sign in front of the final numerator's sum, −(3·x² + 2·x + 12), is still multiplied out
-    final_numerator = sp.fraction(sp.together(final))[0].as_coeff_Mul()[1]
-    return final_numerator == sp.expand(final_numerator) and any(map(_product_of_a_sum, numerator.args))
+    # over the same denominator (no factor cancelled: then the book factors instead), its
+    # numerator multiplied out; a sign in front of it, −(3·x² + 2·x + 12), is still multiplied out
+    final_numerator, final_denominator = sp.fraction(sp.together(final))
+    final_numerator = final_numerator.as_coeff_Mul()[1]
+    return (final_denominator == denominator and final_numerator == sp.expand(final_numerator)
+            and any(map(_product_of_a_sum, numerator.args)))
 
 
 def numerator_multiplied_out(shown):
