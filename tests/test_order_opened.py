@@ -140,5 +140,10 @@ def test_a_quotient_rules_products_are_multiplied_out_before_they_are_collected(
     assert "multiply out the numerator's products" in text
     x = d.results[0].wrt
     assert sp.simplify(d.results[0].display - sp.diff((x**2 + x - 2) / (x**3 + 6), x)) == 0
-    # a quotient whose answer is not multiplied out gets no such line: x²/(x + 1) → x·(x + 2)/(x + 1)²
+    # a quotient whose answer is not multiplied out gets no such line: x²/(x + 1) → x·(x + 2)/(x + 1)²,
+    # nor one whose answer cancels a factor of the denominator: −14·(2·x + 1)/(x − 3)³
     assert "multiply out" not in expr_derivation("x**2/(x + 1)").render("text", width=200)
+    assert "multiply out" not in expr_derivation("((2*x + 1)/(x - 3))**2").render("text", width=200)
+    # a power of a sum is a product too: 4·(x² − 1)·x² − (x² − 1)² → (4·x⁴ − 4·x²) − (x⁴ − 2·x² + 1)
+    text = expr_derivation("(x**2 - 1)**2/x").render("text", width=200)
+    assert "((4·x⁴ − 4·x²) − (x⁴ − 2·x² + 1))/x²" in text
