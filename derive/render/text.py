@@ -69,9 +69,10 @@ def wrap_cjk(text: str, width: int, units: re.Pattern = _UNITS) -> str:
     return "\n".join(lines).replace(_NBSP, " ")
 
 
-# Where a formula may be broken: before a sum's or an equation's operator, after a list's
-# comma, before the "/" of a bracketed denominator; and, after all of those, before a "·".
-_BREAK = re.compile(r" (?=[+−=≈] )|(?<=,) |(?<=\S)(?=/[(\[])")
+# Where a formula may be broken, best first: before a sum's or an equation's operator or after a
+# list's comma; before the "/" of a bracketed denominator; before a "·".
+_BREAK = re.compile(r" (?=[+−=≈] )|(?<=,) ")
+_BREAK_QUOTIENT = re.compile(r"(?<=\S)(?=/[(\[])")
 _BREAK_PRODUCT = re.compile(r"(?<=\S)(?=·)")
 _OPEN, _CLOSE = "([{⟨", ")]}⟩"
 # The lines of a broken formula after the first are indented this much.
@@ -100,9 +101,9 @@ def break_formula(text: str, width: int) -> str:
     indented by two cells. It is broken before an operator (" + ", " − ", " = "), after a comma,
     before the "/" of a bracketed denominator or before a "·": not inside a bracketed group that
     would fit on a line whole if another place allows, then where the fewest brackets are open,
-    then at a sum's operator rather than a product's, then as late as the line allows. Without
-    such a place it is broken at a space, and a piece with no space that is still too wide is cut
-    where the line ends, as a terminal folds it.
+    then at a sum's operator rather than a quotient's or a product's, then as late as the line
+    allows. Without such a place it is broken at a space, and a piece with no space that is still
+    too wide is cut where the line ends, as a terminal folds it.
 
     >>> print(break_formula("(a·(x − 1) − (x² + 1)·b)/(x − 1)²", 24))
     (a·(x − 1) − (x² + 1)·b)
@@ -112,8 +113,10 @@ def break_formula(text: str, width: int) -> str:
         return "\n".join(break_formula(row, width) for row in text.split("\n"))
     lines, indent, done = [], "", 0
     groups = _groups(text)
-    products = {m.start() for m in _BREAK_PRODUCT.finditer(text)}
-    places = [m.start() for m in _BREAK.finditer(text)] + list(products)
+    kind = {m.start(): 2 for m in _BREAK_PRODUCT.finditer(text)}
+    kind.update({m.start(): 1 for m in _BREAK_QUOTIENT.finditer(text)})
+    kind.update({m.start(): 0 for m in _BREAK.finditer(text)})
+    places = list(kind)
     spaces = [i for i, ch in enumerate(text) if ch == " "]
     while cell_len(indent + text[done:]) > width:
         room = width - len(indent)
@@ -122,7 +125,7 @@ def break_formula(text: str, width: int) -> str:
         if fits:
             def rank(at):
                 depth, span = groups[at]
-                return (0 < span <= room, depth, at in products, -at)
+                return (0 < span <= room, depth, kind.get(at, 0), -at)
 
             cut = min(fits, key=rank)
             lines.append(indent + text[done:cut])
