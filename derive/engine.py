@@ -289,7 +289,12 @@ def steps(rule: R.Rule, simplify: bool = True, finish=None, multiply_out: bool =
                 trivial = {D(c.expr, x): c.eval() for c in simple}
                 made = {atom: r.expand().xreplace(trivial)}
                 before, current = current, _whole_numbers(_open_minus(current.xreplace(made)))
-                lines.append(Line(current, r, r.key, *_shown(before, made, current, False, places)))
+                line = Line(current, r, r.key, *_shown(before, made, current, False, places))
+                if before == atom and line.shown is None and (power := _fractional_power(r)) is not None:
+                    # the line is the power rule's alone: n·x^(n − 1) as the rule gives it,
+                    # ½·x^(−1/2), and the next line the quotient the notes print, 1/(2·√x)
+                    line = Line(current, r, r.key, power)
+                lines.append(line)
         stack.extend(reversed([(c, r) for c in r.children() if c not in simple]))
     if lines and lines[-1].shown is not None and not simplify:
         # the 1 or the two equal terms a line shows are gone on the line after it
@@ -307,6 +312,17 @@ def steps(rule: R.Rule, simplify: bool = True, finish=None, multiply_out: bool =
         if final != current or lines and lines[-1].shown is not None:
             lines.append(Line(final, None, "simplify"))
     return lines
+
+
+def _fractional_power(r) -> Expr | None:
+    """The power rule's n·x^(n − 1) kept as written, when n is a fraction (the printer would
+    write x^(−1/2) as 1/√x and x^(1/2) as √x at once); else None."""
+    if not isinstance(r, R.PowerRule):
+        return None
+    n = r.exponent
+    if not (n.is_Rational and not n.is_Integer):
+        return None
+    return Mul(n, sp.UnevaluatedExpr(Pow(r.var, n - 1)), evaluate=False)
 
 
 def _product_of_a_sum(term) -> bool:

@@ -734,6 +734,28 @@ class AsShown(sp.Expr):
         return printer._print(self.args[0])
 
 
+def _power_as_written(expr):
+    """The power inside ``expr``, an ``UnevaluatedExpr`` holding a power with a fraction for its
+    exponent (the power rule's x^(−1/2) and x^(1/2), which would otherwise print as 1/√x and
+    √x), or None."""
+    inner = expr.args[0]
+    if isinstance(inner, sp.Pow) and inner.exp.is_Rational and not inner.exp.is_Integer:
+        return inner
+    return None
+
+
+def _coefficient_and_power(expr):
+    """``(c, power)`` for a product c·x^(−1/2) of a fraction and a power kept as written
+    (``_power_as_written``): printed (1/2)·x^(−1/2), not x^(−1/2)/2; else None."""
+    if len(expr.args) != 2:
+        return None
+    c, power = expr.args
+    if (c.is_Rational and not c.is_Integer and isinstance(power, sp.UnevaluatedExpr)
+            and _power_as_written(power) is not None):
+        return c, power
+    return None
+
+
 class _Arranged:
     """Mixin: print ``arrange(expr, order)`` as it stands, sums and products unsorted."""
 
@@ -978,10 +1000,18 @@ class TextPrinter(_Arranged, StrPrinter):
                     f"{self.parenthesize(expr.exp, prec, strict=False)}")
         return super()._print_Pow(expr, rational)
 
+    def _print_UnevaluatedExpr(self, expr):
+        if (power := _power_as_written(expr)) is not None:
+            return f"{self.parenthesize(power.base, sp.printing.precedence.PRECEDENCE['Pow'])}^({self._print(power.exp)})"
+        return self._print(expr.args[0])
+
     def _print_Mul(self, expr):
         if len(expr.args) == 2 and expr.args[0] == -1 and isinstance(expr.args[1], sp.Sum):
             # −Σ_k y_k·log(ŷ_k), as the notes negate a lone sum: no brackets round the Σ
             return "-" + self._print(expr.args[1])
+        if (written := _coefficient_and_power(expr)) is not None:
+            c, power = written
+            return f"{'-' if c < 0 else ''}({abs(c)})*{self._print(power)}"
         mean = _mean_of_sum(expr)
         if mean is None and _times_one(expr):
             # the engine's (x² + 1)·1, which SymPy's printer would print without its 1
@@ -1235,7 +1265,15 @@ class NotesLatexPrinter(_Arranged, LatexPrinter):
             return rf"\left({self._print(expr.base)}\right)^{{{self._print(e)}}}"
         return super()._print_Pow(expr)
 
+    def _print_UnevaluatedExpr(self, expr):
+        if (power := _power_as_written(expr)) is not None:
+            return f"{self.parenthesize(power.base, sp.printing.precedence.PRECEDENCE['Pow'])}^{{{self._print(power.exp)}}}"
+        return self._print(expr.args[0])
+
     def _print_Mul(self, expr):
+        if (written := _coefficient_and_power(expr)) is not None:
+            c, power = written
+            return rf"{self._print(c)} {self._print(power)}"
         mean = _mean_of_sum(expr)
         if mean is None and _ends_in_one(expr):
             # the engine's (x² + 1)·1: the 1 that d/dx[x] became, not run into the bracket

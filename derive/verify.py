@@ -97,6 +97,9 @@ def realize(expr, defs: dict | None = None, keep=()):
         if new == expr:
             break
         expr = new
+    if expr.has(sp.UnevaluatedExpr):
+        # a power shown as the rule gives it, ½·x^(−1/2), is the power's value
+        expr = expr.replace(lambda e: isinstance(e, sp.UnevaluatedExpr), lambda e: e.args[0])
     return to_elementary(expr.doit() if expr.has(sp.Derivative) or _has_concrete_sum(expr) else expr)
 
 

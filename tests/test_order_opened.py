@@ -30,7 +30,8 @@ CASES = {
     "x**3*log(x)": (x**3 * sp.log(x), "3·x²·log(x) + x³·(1/x)", "3·x²·log(x) + x²"),
     "(2*x+1)*(x**2-3)": ((2*x + 1) * (x**2 - 3), "2·(x² − 3) + (2·x + 1)·2·x", "6·x² + 2·x − 6"),
     "sqrt(1+2*x)": (sp.sqrt(1 + 2*x), "2·d/dx[x]/(2·√(1 + 2·x))", "1/√(1 + 2·x)"),
-    "1/sqrt(x)": (1 / sp.sqrt(x), "d/dx[x^(−1/2)]", "−1/(2·x^(3/2))"),
+    # Stewart §3.1: x^(−1/2), then the power rule as it gives it, −½·x^(−3/2)
+    "1/sqrt(x)": (1 / sp.sqrt(x), "d/dx[x^(−1/2)]", "−(1/2)·x^(−3/2)"),
 }
 
 
@@ -147,3 +148,22 @@ def test_a_quotient_rules_products_are_multiplied_out_before_they_are_collected(
     # a power of a sum is a product too: 4·(x² − 1)·x² − (x² − 1)² → (4·x⁴ − 4·x²) − (x⁴ − 2·x² + 1)
     text = expr_derivation("(x**2 - 1)**2/x").render("text", width=200)
     assert "((4·x⁴ − 4·x²) − (x⁴ − 2·x² + 1))/x²" in text
+
+
+@pytest.mark.parametrize("source, rule, quotient", [
+    ("sqrt(x)", "(1/2)·x^(−1/2)", "1/(2·√(x))"),          # Stewart §3.1: ½x^(−1/2) = 1/(2√x)
+    ("1/sqrt(x)", "−(1/2)·x^(−3/2)", "−1/(2·x^(3/2))"),
+    ("x**(3/2)", "(3/2)·x^(1/2)", "3·√(x)/2"),
+])
+def test_a_fractional_power_rule_is_written_as_the_rule_gives_it_then_as_a_quotient(source, rule, quotient):
+    from derive.expr import expr_derivation
+
+    from derive import printing
+
+    d = expr_derivation(source)
+    lines = [printing.text(s.rhs, partial=d.partial, order=s.order) for s in d.steps if s.rhs is not None]
+    assert lines[-2:] == [rule, quotient], lines
+    x = d.results[0].wrt
+    assert sp.simplify(d.results[0].display - sp.diff(sp.sympify(source.replace("x", "X")).subs("X", x), x)) == 0
+    # in a sum the rule's value is written as the notes print it at once: no line moves a term
+    assert "x^(−2/3)·" not in expr_derivation("x**(1/3) + x**(-2/3)").render("text", width=200)
