@@ -373,12 +373,16 @@ class Order:
         # where the derivative rewritten ends: what stood inside it stands before
         self.rewritten_end = self.rewritten + sum(1 for _ in preorder(rewritten)) if gone else self.rewritten
 
-    def as_term(self, term, container=None, kind: str = "term", in_sums: bool = True):
+    def as_term(self, term, container=None, kind: str = "term", in_sums: bool = True,
+                grown: bool = False):
         """Where ``term`` stood as a term of a sum (or a factor of a product) on the line
         before, or None. Of its places: one in this same sum ``container``; else one in a sum
         that shares other terms with it; else one in a sum this line rewrote; never one in a
         sum that stands unchanged elsewhere (the x² of a denominator is not the x² a
-        numerator's d/dx[x²] became). Without ``in_sums``, only its places as a factor."""
+        numerator's d/dx[x²] became). Without ``in_sums``, only its places as a factor. With
+        ``grown`` (the place of what a new term grew from), not a factor of a product that held
+        the derivative this line rewrote: the 2·x that d/dx[x²] became in
+        (d/dx[x²] + d/dx[−2·x])·x did not grow from that product's x."""
         every = set(map(canon, container.args)) - {term} if container is not None else set()
         siblings = {s for s in every if not s.is_Number}   # a −1 joins anything
         # a sum opened into this one brings its number along (1 − x² into 1 − x² − x·…)
@@ -387,9 +391,15 @@ class Order:
         places = [(parent == container, len(others & siblings), parent not in self.present, -i)
                   for i, parent, others in self.ranks.get((kind, term), ())
                   if in_sums or not isinstance(parent, sp.Add)
+                  if not (grown and isinstance(parent, sp.Mul) and self._holds_rewritten(parent))
                   if parent == container or parent not in self.present or others & siblings
                   or (isinstance(parent, sp.Add) and others - {term} <= every)]
         return -max(places)[3] if places else None
+
+    def _holds_rewritten(self, node) -> bool:
+        """Whether ``node`` of the line before held the derivative this line rewrote."""
+        at = self.ranks.get(node)
+        return at is not None and at <= self.rewritten < at + sum(1 for _ in preorder(node))
 
     def _inside_rewritten(self, expr, anywhere: bool = True):
         """Where ``expr`` stood inside the derivative this line rewrote (the sum rule's d/dx[t]
@@ -431,7 +441,7 @@ class Order:
         # term whose sign flipped, −x² from x² − 2·x², is a new one: 1 − x², not −x² + 1)
         coeff, rest = term.as_coeff_Mul()
         for was in (term, *([rest] if coeff > 0 else [])):
-            if (place := self.as_term(was, container)) is not None:
+            if (place := self.as_term(was, container, grown=was is not term)) is not None:
                 return place, 0
         if isinstance(term, sp.Derivative) and (place := self._inside_rewritten(term.expr)) is not None:
             return place, 0

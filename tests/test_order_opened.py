@@ -167,3 +167,19 @@ def test_a_fractional_power_rule_is_written_as_the_rule_gives_it_then_as_a_quoti
     assert sp.simplify(d.results[0].display - sp.diff(sp.sympify(source.replace("x", "X")).subs("X", x), x)) == 0
     # in a sum the rule's value is written as the notes print it at once: no line moves a term
     assert "x^(−2/3)·" not in expr_derivation("x**(1/3) + x**(-2/3)").render("text", width=200)
+
+
+def test_a_derivatives_value_stands_where_it_stood_beside_a_factor_of_the_same_variable():
+    """(x² − 2·x)·x: the 2·x that d/dx[x²] becomes stands first in its bracket, where d/dx[x²]
+    stood, as on the line before; it did not move behind d/dx[−2·x] because the product's other
+    factor is x (the answer then reads (2·x − 2)·x, as a book writes it)."""
+    from derive import printing
+    from derive.expr import expr_derivation
+
+    d = expr_derivation("(x**2 - 2*x)*x")
+    lines = [printing.text(s.rhs, partial=d.partial, order=s.order) for s in d.steps if s.rhs is not None]
+    before = next(k for k, line in enumerate(lines) if line.startswith("(d/dx[x²] + d/dx[−2·x])·x"))
+    assert lines[before + 1].startswith("(2·x + d/dx[−2·x])·x"), lines
+    assert any(line.startswith("(2·x − 2)·x") for line in lines), lines
+    x = d.results[0].wrt
+    assert sp.expand(d.results[0].display - sp.diff((x**2 - 2 * x) * x, x)) == 0
